@@ -1,0 +1,17 @@
+// native/index.ts — the public face of native/: koffi bindings for the rest of ctr.
+//
+//   import { unshare, CLONE_NEWUTS, SysError, setTrace, formatCall } from "../native/index.ts";
+//
+// constants.ts  CLONE_*, MS_*, MNT_*, PR_*, RLIMIT_*, SIG*, O_*, S_IF*, W*, CAP_*, SYS, name tables
+// error.ts      SysError (the project's one error type), errnoName, strerror, errnoNumber
+// format.ts     flagNames, enumName, formatCall: strace-like rendering shared with `ctr explain`
+// sys.ts        the typed wrappers (throw SysError on failure) and the trace hook
+// libc.ts       koffi/libc loading (lazy) and C prototypes; only preload()/isLoaded() leave native/
+//
+// Importing this file does not load koffi; the first wrapper call does (~3 ms).
+
+export * from "./constants.ts";
+export * from "./error.ts";
+export * from "./format.ts";
+export * from "./sys.ts";
+export { preload, isLoaded } from "./libc.ts";
