@@ -1,0 +1,631 @@
+// CST -> AST. Also reports what the grammar leaves to us: lexer and parser
+// errors in our own words, unterminated strings, bad escapes, malformed
+// `${...}`, stray tokens and missing statement separators.
+
+import { EOF, type CstNode, type IRecognitionException, type IToken } from "chevrotain";
+import type {
+  ArgNode,
+  AtomNode,
+  CommandStmt,
+  Cond,
+  FnStmt,
+  ForStmt,
+  IfBranch,
+  IfStmt,
+  ImportStmt,
+  LetStmt,
+  ListNode,
+  NumberNode,
+  OptionNode,
+  Param,
+  Part,
+  Script,
+  Stmt,
+  StringNode,
+  VarRef,
+  WordNode,
+} from "./ast.ts";
+import { tokenize } from "./lexer.ts";
+import * as T from "./lexer.ts";
+import { parseTokens } from "./parser.ts";
+import { SourceText, spanEnd } from "./source.ts";
+import type { Diagnostic, Span } from "./spec.ts";
+
+type Child = CstNode | IToken;
+type Children = Record<string, Child[] | undefined>;
+
+function kids(n: CstNode): Children {
+  return n.children as Children;
+}
+function toks(n: CstNode, name: string): IToken[] {
+  return (kids(n)[name] as IToken[] | undefined) ?? [];
+}
+function tok(n: CstNode, name: string, i = 0): IToken | undefined {
+  return (kids(n)[name] as IToken[] | undefined)?.[i];
+}
+function subs(n: CstNode, name: string): CstNode[] {
+  return (kids(n)[name] as CstNode[] | undefined) ?? [];
+}
+function sub(n: CstNode, name: string, i = 0): CstNode | undefined {
+  return (kids(n)[name] as CstNode[] | undefined)?.[i];
+}
+/** A token that really is in the source (not inserted by error recovery). */
+function real(t: IToken | undefined): t is IToken {
+  return t !== undefined && !t.isInsertedInRecovery && t.startOffset >= 0 && t.tokenType !== EOF;
+}
+
+const VAR_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+|#|env\.[A-Za-z_][A-Za-z0-9_]*)$/;
+const NUMBER_RE = /^(\d+(?:\.\d+)?)(ms|%|[kKmMgGtTsh])?$/;
+
+/** Parses the number forms of the language: 20%, 64m, 1.5g, 500ms, 100. */
+export function parseNumber(text: string): { value: number; unit: string } | undefined {
+  const m = NUMBER_RE.exec(text);
+  if (!m) return undefined;
+  return { value: Number(m[1]), unit: m[2] ?? "" };
+}
+
+export interface BuildResult {
+  script: Script;
+  diagnostics: Diagnostic[];
+}
+
+/** Lexes, parses and builds one file. Never throws on any input. */
+export function parseSource(text: string, file: string): BuildResult {
+  const src = new SourceText(file, text);
+  const lexed = tokenize(text);
+  const parsed = parseTokens(lexed.tokens);
+  const b = new Builder(src, lexed.tokens);
+  for (const e of lexed.errors) b.error(src.span(e.offset, e.length), e.message, undefined, true);
+  b.parseErrors(parsed.errors);
+  const body = b.body(parsed.cst);
+  const script: Script = { kind: "script", file, body, span: src.span(0, text.length) };
+  return { script, diagnostics: b.diagnostics };
+}
+
+class Builder {
+  readonly diagnostics: Diagnostic[] = [];
+  /** Lines (1-based) that already carry a syntax error: stray tokens there are not reported again. */
+  private errorLines = new Set<number>();
+  /** Set while building a statement when recovery touched it. */
+  private broken = false;
+
+  constructor(
+    private src: SourceText,
+    private tokens: IToken[],
+  ) {}
+
+  error(span: Span, message: string, help?: string, syntax = false): void {
+    const d: Diagnostic = { severity: "error", span, message };
+    if (help) d.help = help;
+    this.diagnostics.push(d);
+    if (syntax) this.errorLines.add(span.line);
+  }
+
+  private tokSpan(t: IToken): Span {
+    return this.src.span(t.startOffset, t.image.length);
+  }
+
+  // ---- parser errors -------------------------------------------------------
+
+  parseErrors(errors: IRecognitionException[]): void {
+    if (errors.length === 0) return;
+    // Unclosed braces: point at the `{` rather than at the end of the file.
+    const open: IToken[] = [];
+    for (const t of this.tokens) {
+      if (t.tokenType === T.LBrace) open.push(t);
+      else if (t.tokenType === T.RBrace) open.pop();
+    }
+    for (const e of errors) {
+      const t = e.token;
+      const atEof = !real(t);
+      if (atEof && e.name === "MismatchedTokenException" && /expected `}`/.test(e.message) && open.length > 0) {
+        const brace = open.pop()!;
+        this.error(this.tokSpan(brace), "this `{` is never closed", "add a `}` to close the block", true);
+        continue;
+      }
+      const span = atEof ? this.src.span(this.src.text.length, 0) : this.tokSpan(t);
+      let message = e.message;
+      let help: string | undefined;
+      if (/^expected `\)`/.test(message) && t.tokenType === T.Newline) {
+        help = "arguments of a call stay on one line (or end the line with `\\` to continue it)";
+      } else if (/`if` condition/.test(message)) {
+        help = "syntax: if VALUE { ... }, if VALUE == VALUE { ... }, if ! COND { ... }";
+      } else if (/in `for`/.test(message)) {
+        help = "syntax: for NAME in ITEMS... { ... }";
+      } else if (/in `let`/.test(message)) {
+        help = "syntax: let NAME = VALUE";
+      } else if (/in `fn`/.test(message)) {
+        help = "syntax: fn NAME(PARAM, ...) { ... }";
+      } else if (/expected `\{`/.test(message) && t.tokenType === T.Newline) {
+        help = "the `{` of a block goes on the same line";
+      }
+      this.error(span, message, help, true);
+    }
+  }
+
+  // ---- statements ------------------------------------------------------------
+
+  /** Statements of a script or block body, with separators checked. */
+  body(n: CstNode): Stmt[] {
+    const stmts: Stmt[] = [];
+    for (const s of subs(n, "statement")) {
+      const st = this.statement(s);
+      if (st) stmts.push(st);
+    }
+    for (const s of subs(n, "stray")) this.stray(s);
+    for (const r of toks(n, "RBrace")) {
+      // Only the script rule collects `}` this way: one with no `{`.
+      if (n.name === "script" && real(r)) this.strayToken(r, "unmatched `}`", "remove it, or add the `{` it should close");
+    }
+    // Two statements need a newline or `;` between them.
+    if (stmts.length > 1) {
+      const seps: number[] = [];
+      for (const t of toks(n, "Newline")) seps.push(t.startOffset);
+      for (const t of toks(n, "Semi")) seps.push(t.startOffset);
+      seps.sort((a, b) => a - b);
+      let j = 0;
+      for (let i = 1; i < stmts.length; i++) {
+        const prev = stmts[i - 1]!;
+        const cur = stmts[i]!;
+        const end = spanEnd(prev.span);
+        while (j < seps.length && seps[j]! < end) j++;
+        if (!(j < seps.length && seps[j]! < cur.span.offset) && !prev.broken && !cur.broken) {
+          const startsWith = this.src.text.slice(cur.span.offset, cur.span.offset + Math.min(cur.span.length, 20)).split(/\s/)[0];
+          this.error(
+            this.src.span(cur.span.offset, startsWith?.length ?? 1),
+            `expected a newline or \`;\` before \`${startsWith}\``,
+            "put each statement on its own line, or separate them with `;`",
+            true,
+          );
+          cur.broken = true;
+        }
+      }
+    }
+    return stmts;
+  }
+
+  private stray(n: CstNode): void {
+    for (const list of Object.values(kids(n))) {
+      for (const c of list ?? []) {
+        const t = c as IToken;
+        if (!real(t)) continue;
+        const tt = t.tokenType;
+        if (tt === T.Else) this.strayToken(t, "`else` without `if`", "write `else` on the same line as the `}` that closes the `if` block: } else {");
+        else if (tt === T.RParen) this.strayToken(t, "unexpected `)`");
+        else if (tt === T.LParen) this.strayToken(t, "unexpected `(`", "a call is written `name(a, b)` with no space before `(`");
+        else if (tt === T.LBrace) this.strayToken(t, "unexpected `{`", "blocks follow `fn`, `if`, `else` and `for`");
+        else if (tt === T.Comma) this.strayToken(t, "unexpected `,`");
+        else if (tt === T.DStringOpen || tt === T.SStringOpen) this.unterminated(t);
+        else {
+          const what =
+            tt === T.DString || tt === T.SString ? "a string" : tt === T.NumberTok ? "a number" : tt === T.OptKey ? "an option" : "`" + t.image + "`";
+          this.strayToken(t, `expected a statement, found ${what}`, "a statement starts with its name, e.g. `mount proc`");
+        }
+      }
+    }
+  }
+
+  private strayToken(t: IToken, message: string, help?: string): void {
+    const span = this.tokSpan(t);
+    if (this.errorLines.has(span.line)) return;
+    this.error(span, message, help, true);
+  }
+
+  private unterminated(t: IToken): void {
+    const q = t.image[0] === "'" ? "'" : '"';
+    this.error(this.tokSpan(t), "unterminated string", `add the closing \`${q}\` (a string cannot span lines; use \\n)`, true);
+  }
+
+  private statement(n: CstNode): Stmt | undefined {
+    const saved = this.broken;
+    this.broken = !!n.recoveredNode;
+    let st: Stmt | undefined;
+    const k = kids(n);
+    if (k.command) st = this.command(k.command[0] as CstNode);
+    else if (k.letStmt) st = this.letStmt(k.letStmt[0] as CstNode);
+    else if (k.fnStmt) st = this.fnStmt(k.fnStmt[0] as CstNode);
+    else if (k.importStmt) st = this.importStmt(k.importStmt[0] as CstNode);
+    else if (k.ifStmt) st = this.ifStmt(k.ifStmt[0] as CstNode);
+    else if (k.forStmt) st = this.forStmt(k.forStmt[0] as CstNode);
+    if (st && this.broken) st.broken = true;
+    this.broken = saved;
+    return st;
+  }
+
+  private check(n: CstNode | undefined): void {
+    if (!n || n.recoveredNode) this.broken = true;
+  }
+
+  /** Marks the statement broken when the token was invented by recovery; returns it if real. */
+  private need(t: IToken | undefined): IToken | undefined {
+    if (!real(t)) {
+      this.broken = true;
+      return undefined;
+    }
+    return t;
+  }
+
+  private stmtSpan(first: IToken, endOffset: number): Span {
+    return this.src.range(first.startOffset, Math.max(endOffset, first.startOffset + first.image.length));
+  }
+
+  private command(n: CstNode): CommandStmt | undefined {
+    this.check(n);
+    const nameTok = this.need(tok(n, "Word"));
+    if (!nameTok) return undefined;
+    const nameSpan = this.tokSpan(nameTok);
+    let end = spanEnd(nameSpan);
+    const args: ArgNode[] = [];
+    let paren = false;
+    if (tok(n, "LParen")) {
+      paren = true;
+      for (const c of subs(n, "callArg")) {
+        const a = this.callArg(c);
+        if (a) args.push(a), (end = Math.max(end, spanEnd(a.span)));
+      }
+      const rp = this.need(tok(n, "RParen"));
+      if (rp) end = rp.startOffset + 1;
+    }
+    const extra = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    if (paren && extra.length > 0) {
+      this.error(extra[0]!.span, "unexpected argument after the call's `)`", "pass every argument inside the parentheses: name(a, b)", true);
+      this.broken = true;
+    }
+    for (const a of extra) args.push(a), (end = Math.max(end, spanEnd(a.span)));
+    if (nameTok.image.includes("${")) {
+      this.error(nameSpan, "a statement name cannot be interpolated", "write the statement or function name literally", true);
+      this.broken = true;
+    }
+    const st: CommandStmt = { kind: "command", name: nameTok.image, nameSpan, args, span: this.stmtSpan(nameTok, end) };
+    if (paren) st.paren = true;
+    return st;
+  }
+
+  private letStmt(n: CstNode): LetStmt | undefined {
+    this.check(n);
+    const kw = tok(n, "KwLet")!;
+    const key = tok(n, "OptKey");
+    const word = tok(n, "Word");
+    let name: string;
+    let nameSpan: Span;
+    let end = kw.startOffset + 3;
+    if (real(key)) {
+      name = key.image.slice(0, -1);
+      nameSpan = this.src.span(key.startOffset, name.length);
+      end = key.startOffset + key.image.length;
+    } else if (real(word)) {
+      name = word.image;
+      nameSpan = this.tokSpan(word);
+      const eq = tok(n, "Equals");
+      end = real(eq) ? eq.startOffset + 1 : spanEnd(nameSpan);
+      if (!real(eq)) this.broken = true;
+    } else {
+      this.broken = true;
+      return { kind: "let", name: "", nameSpan: this.tokSpan(kw), span: this.tokSpan(kw), broken: true };
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      this.error(nameSpan, `invalid variable name \`${name}\``, "a name is letters, digits and `_`, not starting with a digit", true);
+      this.broken = true;
+    }
+    const args = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    const st: LetStmt = { kind: "let", name, nameSpan, span: this.src.range(kw.startOffset, end) };
+    if (args.length === 0) {
+      if (!this.broken) this.error(this.src.span(end, 0), `missing value for \`${name}\``, "syntax: let NAME = VALUE", true);
+      this.broken = true;
+    } else {
+      st.value = args[0];
+      st.span = this.src.range(kw.startOffset, spanEnd(args[args.length - 1]!.span));
+      if (args.length > 1) {
+        this.error(args[1]!.span, "`let` takes one value", "to make a list, separate the items with commas: let xs = a, b, c", true);
+        this.broken = true;
+      }
+    }
+    return st;
+  }
+
+  private fnStmt(n: CstNode): FnStmt | undefined {
+    this.check(n);
+    const kw = tok(n, "KwFn")!;
+    const words = toks(n, "Word");
+    const nameTok = this.need(words[0]);
+    const params: Param[] = [];
+    for (const w of words.slice(1)) {
+      if (!real(w)) {
+        this.broken = true;
+        continue;
+      }
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(w.image)) {
+        this.error(this.tokSpan(w), `invalid parameter name \`${w.image}\``, "a name is letters, digits and `_`, not starting with a digit", true);
+        this.broken = true;
+      }
+      params.push({ name: w.image, span: this.tokSpan(w) });
+    }
+    this.need(tok(n, "LParen"));
+    this.need(tok(n, "RParen"));
+    const blockNode = sub(n, "block");
+    const { body, end } = this.block(blockNode, kw.startOffset + 2);
+    if (!nameTok) {
+      return { kind: "fn", name: "", nameSpan: this.tokSpan(kw), params, body, span: this.src.range(kw.startOffset, end), broken: true };
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(nameTok.image)) {
+      this.error(this.tokSpan(nameTok), `invalid function name \`${nameTok.image}\``, "a name is letters, digits, `_` and `-`, not starting with a digit", true);
+      this.broken = true;
+    }
+    const seen = new Map<string, Param>();
+    for (const p of params) {
+      const first = seen.get(p.name);
+      if (first) this.error(p.span, `parameter \`${p.name}\` is listed twice`);
+      else seen.set(p.name, p);
+    }
+    return { kind: "fn", name: nameTok.image, nameSpan: this.tokSpan(nameTok), params, body, span: this.src.range(kw.startOffset, end) };
+  }
+
+  /** Builds a `{ ... }` block; `end` is the offset after its `}` (or after what was parsed). */
+  private block(n: CstNode | undefined, fallbackEnd: number): { body: Stmt[]; end: number } {
+    if (!n) {
+      this.broken = true;
+      return { body: [], end: fallbackEnd };
+    }
+    if (n.recoveredNode) this.broken = true;
+    const saved = this.broken;
+    const body = this.body(n);
+    this.broken = saved;
+    const rb = tok(n, "RBrace");
+    let end = fallbackEnd;
+    if (real(rb)) end = rb.startOffset + 1;
+    else {
+      this.broken = true;
+      const last = body[body.length - 1];
+      const lb = tok(n, "LBrace");
+      end = last ? spanEnd(last.span) : real(lb) ? lb.startOffset + 1 : fallbackEnd;
+    }
+    return { body, end };
+  }
+
+  private importStmt(n: CstNode): ImportStmt {
+    this.check(n);
+    const kw = tok(n, "KwImport")!;
+    const args = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    const end = args.length ? spanEnd(args[args.length - 1]!.span) : kw.startOffset + kw.image.length;
+    const st: ImportStmt = { kind: "import", span: this.src.range(kw.startOffset, end) };
+    if (args.length === 0) {
+      this.error(this.tokSpan(kw), "`import` needs a path", 'syntax: import "std/NAME" or import "./file.ctr"', true);
+      st.broken = true;
+    } else {
+      st.path = args[0];
+      if (args.length > 1) {
+        this.error(args[1]!.span, "`import` takes one path", "write one `import` per file", true);
+        st.broken = true;
+      }
+    }
+    return st;
+  }
+
+  private ifStmt(n: CstNode): IfStmt {
+    this.check(n);
+    const kw = tok(n, "KwIf")!;
+    const branches: IfBranch[] = [];
+    const condNode = sub(n, "cond");
+    const cond = this.cond(condNode, kw);
+    const blocks = subs(n, "block");
+    const first = this.block(blocks[0], kw.startOffset + 2);
+    branches.push({ cond, body: first.body, span: this.src.range(kw.startOffset, first.end) });
+    let end = first.end;
+    let elseBody: Stmt[] | undefined;
+    const elseIf = sub(n, "ifStmt");
+    if (elseIf) {
+      const inner = this.ifStmt(elseIf);
+      branches.push(...inner.branches);
+      elseBody = inner.elseBody;
+      end = spanEnd(inner.span);
+      if (inner.broken) this.broken = true;
+    } else if (blocks[1]) {
+      const e = this.block(blocks[1], end);
+      elseBody = e.body;
+      end = e.end;
+    }
+    const st: IfStmt = { kind: "if", branches, span: this.src.range(kw.startOffset, end) };
+    if (elseBody) st.elseBody = elseBody;
+    if (this.broken) st.broken = true;
+    return st;
+  }
+
+  private cond(n: CstNode | undefined, at: IToken): Cond {
+    const fallback: Cond = { kind: "value", value: { kind: "word", raw: "", parts: [""], span: this.tokSpan(at) }, span: this.tokSpan(at) };
+    if (!n || n.recoveredNode) {
+      this.broken = true;
+      return fallback;
+    }
+    const bang = tok(n, "Bang");
+    if (bang) {
+      const inner = this.cond(sub(n, "cond"), bang);
+      return { kind: "not", cond: inner, span: this.src.range(bang.startOffset, spanEnd(inner.span)) };
+    }
+    const atoms = subs(n, "atom").map((a) => this.atom(a));
+    const left = atoms[0];
+    if (!left) {
+      this.broken = true;
+      return fallback;
+    }
+    const op = tok(n, "EqEq") ?? tok(n, "NotEq");
+    if (op) {
+      const right = atoms[1];
+      if (!right) {
+        this.broken = true;
+        return fallback;
+      }
+      return { kind: "compare", op: op.image === "==" ? "==" : "!=", left, right, span: this.src.range(left.span.offset, spanEnd(right.span)) };
+    }
+    if (left.kind === "word") {
+      if (left.raw.startsWith("!") && left.raw.length > 1) {
+        this.error(left.span, "write `! VALUE` with a space after `!`", undefined, true);
+        this.broken = true;
+      } else if (/==|!=/.test(left.raw)) {
+        this.error(left.span, "put spaces around `==` and `!=` in a condition", `write: if ${left.raw.replace(/(==|!=)/, " $1 ")} { ... }`, true);
+        this.broken = true;
+      }
+    }
+    return { kind: "value", value: left, span: left.span };
+  }
+
+  private forStmt(n: CstNode): ForStmt {
+    this.check(n);
+    const kw = tok(n, "KwFor")!;
+    const v = tok(n, "Word");
+    this.need(tok(n, "KwIn"));
+    const items = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    const { body, end } = this.block(sub(n, "block"), kw.startOffset + 3);
+    const variable = real(v) ? v.image : "";
+    const variableSpan = real(v) ? this.tokSpan(v) : this.tokSpan(kw);
+    if (!real(v)) this.broken = true;
+    else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) {
+      this.error(variableSpan, `invalid variable name \`${variable}\``, "a name is letters, digits and `_`, not starting with a digit", true);
+      this.broken = true;
+    }
+    const st: ForStmt = { kind: "for", variable, variableSpan, items, body, span: this.src.range(kw.startOffset, end) };
+    if (this.broken) st.broken = true;
+    return st;
+  }
+
+  // ---- arguments -------------------------------------------------------------
+
+  private callArg(n: CstNode): ArgNode | undefined {
+    if (n.recoveredNode) this.broken = true;
+    const key = tok(n, "OptKey");
+    if (real(key)) return this.option(key, subs(n, "atom"));
+    const a = sub(n, "atom");
+    return a ? this.atom(a) : undefined;
+  }
+
+  private arg(n: CstNode): ArgNode | undefined {
+    if (n.recoveredNode) this.broken = true;
+    const key = tok(n, "OptKey");
+    if (real(key)) return this.option(key, subs(n, "atom"));
+    const atoms = subs(n, "atom");
+    if (atoms.length === 1) return this.atom(atoms[0]!);
+    if (atoms.length > 1) return this.list(atoms.map((a) => this.atom(a)));
+    for (const name of ["EqEq", "NotEq", "Bang", "Equals"]) {
+      const t = tok(n, name);
+      if (real(t)) {
+        if (name === "Equals") {
+          this.error(this.tokSpan(t), "unexpected `=`", "write options without spaces: key=value", true);
+          this.broken = true;
+        }
+        return { kind: "word", raw: t.image, parts: [t.image], span: this.tokSpan(t) };
+      }
+    }
+    this.broken = true;
+    return undefined;
+  }
+
+  private list(items: AtomNode[]): ListNode {
+    const first = items[0]!;
+    const last = items[items.length - 1]!;
+    return { kind: "list", items, span: this.src.range(first.span.offset, spanEnd(last.span)) };
+  }
+
+  private option(key: IToken, atoms: CstNode[]): OptionNode {
+    const k = key.image.slice(0, -1);
+    const keySpan = this.src.span(key.startOffset, k.length);
+    const opt: OptionNode = { kind: "option", key: k, keySpan, span: this.tokSpan(key) };
+    if (atoms.length > 0) {
+      const values = atoms.map((a) => this.atom(a));
+      opt.value = values.length === 1 ? values[0]! : this.list(values);
+      opt.span = this.src.range(key.startOffset, spanEnd(opt.value.span));
+    }
+    return opt;
+  }
+
+  private atom(n: CstNode): AtomNode {
+    const k = kids(n);
+    for (const name in k) {
+      const t = (k[name] as IToken[])[0]!;
+      if (!real(t)) break;
+      const span = this.tokSpan(t);
+      const tt = t.tokenType;
+      if (tt === T.NumberTok) {
+        const p = parseNumber(t.image);
+        if (p) return { kind: "number", raw: t.image, value: p.value, unit: p.unit, span } satisfies NumberNode;
+        return this.word(t);
+      }
+      if (tt === T.DString) return this.dstring(t, t.image.slice(1, -1));
+      if (tt === T.DStringOpen) {
+        this.unterminated(t);
+        this.broken = true;
+        return this.dstring(t, t.image.slice(1));
+      }
+      if (tt === T.SString) return { kind: "string", raw: t.image, parts: [t.image.slice(1, -1)], single: true, span };
+      if (tt === T.SStringOpen) {
+        this.unterminated(t);
+        this.broken = true;
+        return { kind: "string", raw: t.image, parts: [t.image.slice(1)], single: true, span };
+      }
+      return this.word(t);
+    }
+    this.broken = true;
+    const at = this.tokens[0];
+    return { kind: "word", raw: "", parts: [""], span: at ? this.tokSpan(at) : this.src.span(0, 0) };
+  }
+
+  private word(t: IToken): WordNode {
+    const raw = t.image;
+    const span = this.tokSpan(t);
+    if (!raw.includes("${")) return { kind: "word", raw, parts: [raw], span };
+    return { kind: "word", raw, parts: this.interpolate(raw, t.startOffset, false), span };
+  }
+
+  private dstring(t: IToken, body: string): StringNode {
+    const parts = this.interpolate(body, t.startOffset + 1, true);
+    return { kind: "string", raw: t.image, parts, single: false, span: this.tokSpan(t) };
+  }
+
+  /** Splits text into literal parts and `${...}` references (and decodes escapes in strings). */
+  private interpolate(text: string, base: number, escapes: boolean): Part[] {
+    const parts: Part[] = [];
+    let lit = "";
+    let i = 0;
+    while (i < text.length) {
+      const c = text[i]!;
+      if (escapes && c === "\\") {
+        const e = text[i + 1];
+        const map: Record<string, string> = { n: "\n", t: "\t", r: "\r", '"': '"', "\\": "\\", $: "$", "'": "'", "0": "\0" };
+        if (e !== undefined && map[e] !== undefined) lit += map[e];
+        else {
+          this.error(this.src.span(base + i, 2), `unknown escape \`\\${e ?? ""}\``, "escapes are \\n \\t \\r \\\" \\\\ \\$; write `\\\\` for a backslash");
+          this.broken = true;
+          lit += e ?? "";
+        }
+        i += 2;
+        continue;
+      }
+      if (c === "$" && text[i + 1] === "{") {
+        const close = text.indexOf("}", i + 2);
+        if (close === -1) {
+          this.error(this.src.span(base + i, text.length - i), "unterminated `${`", "close the variable with `}`: ${name}");
+          this.broken = true;
+          lit += text.slice(i);
+          break;
+        }
+        const inner = text.slice(i + 2, close);
+        const span = this.src.span(base + i, close + 1 - i);
+        const sep = inner.indexOf(":-");
+        const name = sep === -1 ? inner : inner.slice(0, sep);
+        if (!VAR_NAME.test(name)) {
+          this.error(span, `malformed variable reference \`\${${inner}}\``, "write ${name}, ${1}, ${args}, ${#}, ${env.NAME} or ${name:-default}");
+          this.broken = true;
+        } else {
+          if (lit) parts.push(lit), (lit = "");
+          const ref: VarRef = { name, span };
+          if (sep !== -1) ref.fallback = inner.slice(sep + 2);
+          parts.push(ref);
+        }
+        i = close + 1;
+        continue;
+      }
+      lit += c;
+      i++;
+    }
+    if (lit || parts.length === 0) parts.push(lit);
+    return parts;
+  }
+}

@@ -1,0 +1,450 @@
+// The checker: validates expanded commands against the statement table it is
+// given (runtime/registry.ts in practice). It knows no statement by name: the
+// ordering rules come from flags on the specs (container, requires,
+// createsNamespaces, final, after, exclusive).
+
+import { NAMESPACES, type Arg, type ArgSpec, type CheckContext, type Command, type Diagnostic, type FormSpec, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
+import { didYouMean, listOf } from "./suggest.ts";
+import { MAX_ID, isNamespace, itemsOf, namespacesOf, parseCidr, parseCpuList, parseDuration, parseInt10, parseMode, parsePercent, parseSize } from "./values.ts";
+
+/** Where a statement was seen, for "already ... at L:C" messages. */
+function at(s: Span): string {
+  return `${s.line}:${s.column}`;
+}
+
+/** The merged view of a statement and its selected form. */
+export interface Resolved {
+  spec: StatementSpec;
+  form?: FormSpec;
+  formName?: string;
+  /** "mount tmpfs" or "hostname". */
+  label: string;
+  syntax: string;
+  /** Arguments after the form word. */
+  args: Arg[];
+  argSpecs: ArgSpec[];
+  options: Record<string, ValueKind>;
+  flags: readonly string[];
+  requires: NsName[];
+}
+
+/** Result of the shape check: arguments sorted into positionals, options and flags. */
+export interface Shaped {
+  resolved: Resolved;
+  positional: Arg[];
+  options: Map<string, Arg>;
+  flags: Set<string>;
+}
+
+export interface CheckerState {
+  namespaces: Set<NsName>;
+  /** The `ns` statement of the script, if any. */
+  nsCmd?: Command;
+  nsItems: string[];
+  /** A `join` statement providing namespaces. */
+  joinCmd?: Command;
+  /** Namespaces were present before this compilation (REPL session). */
+  preexisting: boolean;
+  finalCmd?: Command;
+  seen: Set<string>;
+  exclusive: Map<string, Command>;
+}
+
+export function newCheckerState(namespaces?: Iterable<NsName>): CheckerState {
+  const ns = new Set(namespaces ?? []);
+  return { namespaces: ns, nsItems: [...ns], preexisting: ns.size > 0, seen: new Set(), exclusive: new Map() };
+}
+
+export function cloneCheckerState(s: CheckerState): CheckerState {
+  return { ...s, namespaces: new Set(s.namespaces), nsItems: [...s.nsItems], seen: new Set(s.seen), exclusive: new Map(s.exclusive) };
+}
+
+export interface CheckerOptions {
+  cpus: number;
+  /** REPL: a second `ns` adds namespaces instead of being an error. */
+  repl?: boolean;
+  state?: CheckerState;
+}
+
+const specIndex = new WeakMap<readonly StatementSpec[], Map<string, StatementSpec>>();
+export function indexSpecs(specs: readonly StatementSpec[]): Map<string, StatementSpec> {
+  let m = specIndex.get(specs);
+  if (!m) {
+    m = new Map(specs.map((s) => [s.name, s]));
+    specIndex.set(specs, m);
+  }
+  return m;
+}
+
+type Report = (severity: "error" | "warning", span: Span, message: string, help?: string) => void;
+
+function kindName(kind: ValueKind): string {
+  if (typeof kind === "object") return "one of " + kind.oneOf.join(", ");
+  return kind;
+}
+
+export class Checker {
+  readonly state: CheckerState;
+  private index: Map<string, StatementSpec>;
+
+  constructor(
+    specs: readonly StatementSpec[],
+    private opts: CheckerOptions,
+  ) {
+    this.index = indexSpecs(specs);
+    this.state = opts.state ?? newCheckerState();
+  }
+
+  /** Checks one command in script order; returns its diagnostics. */
+  check(cmd: Command, extraNames: Iterable<string> = []): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    const report: Report = (severity, span, message, help) => {
+      const d: Diagnostic = { severity, span, message };
+      if (help) d.help = help;
+      out.push(d);
+    };
+    const spec = this.index.get(cmd.name);
+    if (!spec) {
+      report("error", cmd.nameSpan, `unknown statement \`${cmd.name}\``, didYouMean(cmd.name, [...this.index.keys(), ...extraNames]));
+      return out;
+    }
+    const shaped = shape(cmd, spec, report);
+    this.context(cmd, spec, shaped?.resolved, report);
+    if (shaped && !out.some((d) => d.severity === "error")) {
+      const ctx: CheckContext = {
+        namespaces: this.state.namespaces,
+        cpus: this.opts.cpus,
+        error: (span, message, help) => report("error", span, message, help),
+        warning: (span, message, help) => report("warning", span, message, help),
+      };
+      spec.check?.(cmd, ctx);
+      shaped.resolved.form?.check?.(cmd, ctx);
+    }
+    this.advance(cmd, spec);
+    return out;
+  }
+
+  /** Ordering rules: namespaces, host protection, exec last, expect after run. */
+  private context(cmd: Command, spec: StatementSpec, resolved: Resolved | undefined, report: Report): void {
+    const st = this.state;
+    const label = resolved?.label ?? spec.name;
+    if (spec.createsNamespaces && st.nsCmd && !this.opts.repl) {
+      report(
+        "error",
+        cmd.nameSpan,
+        `namespaces are already created by the \`ns\` at ${at(st.nsCmd.nameSpan)}`,
+        `list every namespace in one statement: ns ${[...st.nsItems, ...namespacesOf(cmd.args)].join(", ")}`,
+      );
+    }
+    if (st.finalCmd && spec.side !== "front") {
+      report(
+        "error",
+        cmd.nameSpan,
+        `unreachable: \`${cmd.name}\` comes after the \`${st.finalCmd.name}\` at ${at(st.finalCmd.nameSpan)}, which hands the container over to its command`,
+        `move it before the \`${st.finalCmd.name}\`, or use \`run\` for a command that should return`,
+      );
+    }
+    if (spec.container) {
+      const requires = resolved?.requires ?? [...(spec.requires ?? [])];
+      const haveContainer = st.nsCmd !== undefined || st.joinCmd !== undefined || st.preexisting;
+      if (!haveContainer) {
+        const help = requires.length
+          ? `add \`ns ${requires.join(", ")}\` before it`
+          : "start with an `ns` statement, e.g. `ns uts, pid, mnt` (or `ns none` for a child process with no new namespaces)";
+        report("error", cmd.nameSpan, `\`${label}\` acts on a container, but no \`ns\` statement comes before it`, help);
+      } else {
+        const missing = requires.filter((n) => !st.namespaces.has(n));
+        if (missing.length) {
+          const what = missing.map((n) => `\`ns ${n}\``).join(" and ");
+          const affects = spec.affects ? `: without it, it would change ${spec.affects}` : "";
+          let help: string;
+          if (st.nsCmd) {
+            const items = st.nsItems.filter(isNamespace);
+            help = `add ${listOf(missing)} to the \`ns\` statement: ns ${[...items, ...missing].join(", ")}`;
+          } else if (st.joinCmd) {
+            help = `join ${missing.length > 1 ? "those namespaces" : "that namespace"} too, or create ${missing.length > 1 ? "them" : "it"} with \`ns ${missing.join(", ")}\``;
+          } else {
+            help = `create ${missing.length > 1 ? "them" : "it"} first: ns ${missing.join(", ")}`;
+          }
+          report("error", cmd.nameSpan, `\`${label}\` needs ${what}${affects}`, help);
+        }
+      }
+    }
+    if (spec.after && !spec.after.some((n) => st.seen.has(n))) {
+      const names = spec.after.map((n) => "`" + n + "`").join(" or ");
+      report("error", cmd.nameSpan, `\`${cmd.name}\` checks the result of a ${names}, but none comes before it`, `add a ${names} before it, e.g. \`run /bin/true\``);
+    }
+    if (spec.exclusive) {
+      const prev = st.exclusive.get(spec.exclusive);
+      if (prev) {
+        const msg =
+          prev.name === cmd.name
+            ? `\`${cmd.name}\` is already given at ${at(prev.nameSpan)}`
+            : `\`${cmd.name}\` conflicts with the \`${prev.name}\` at ${at(prev.nameSpan)}`;
+        report("error", cmd.nameSpan, msg, `keep only one of them`);
+      }
+    }
+  }
+
+  /** Updates the state after a command (also when it had errors, to avoid cascades). */
+  private advance(cmd: Command, spec: StatementSpec): void {
+    const st = this.state;
+    if (spec.createsNamespaces || spec.joinsNamespaces) {
+      const names = namespacesOf(cmd.args);
+      for (const n of names) if (isNamespace(n)) st.namespaces.add(n);
+      if (spec.createsNamespaces) {
+        if (!st.nsCmd) st.nsCmd = cmd;
+        st.nsItems.push(...names.filter((n) => !st.nsItems.includes(n)));
+      } else st.joinCmd ??= cmd;
+    }
+    if (spec.final && !st.finalCmd) st.finalCmd = cmd;
+    if (spec.exclusive && !st.exclusive.has(spec.exclusive)) st.exclusive.set(spec.exclusive, cmd);
+    st.seen.add(spec.name);
+  }
+}
+
+/** Picks the form (if the statement has forms) and merges its schema with the statement's. */
+export function resolve(cmd: Command, spec: StatementSpec, report: Report, isOpaque?: (a: Arg) => boolean): Resolved | undefined {
+  let args = cmd.args;
+  let form: FormSpec | undefined;
+  let formName: string | undefined;
+  if (spec.forms) {
+    const names = Object.keys(spec.forms);
+    const first = args[0];
+    if (!first) {
+      report("error", cmd.nameSpan, `\`${spec.name}\` needs one of ${listOf(names)}`, `syntax: ${spec.syntax}`);
+      return undefined;
+    }
+    if (isOpaque?.(first)) return undefined;
+    const text = first.kind === "word" || first.kind === "string" || first.kind === "number" ? first.text : undefined;
+    form = text !== undefined && Object.hasOwn(spec.forms, text) ? spec.forms[text] : undefined;
+    if (!form) {
+      const shown = first.kind === "list" || first.kind === "option" ? first.text : (text ?? first.text);
+      report(
+        "error",
+        first.span,
+        `unknown \`${spec.name}\` form \`${shown}\``,
+        didYouMean(shown, names) ?? `expected one of ${listOf(names)}; syntax: ${spec.syntax}`,
+      );
+      return undefined;
+    }
+    formName = text;
+    args = args.slice(1);
+  }
+  const requires = [...new Set([...(spec.requires ?? []), ...(form?.requires ?? [])])];
+  const r: Resolved = {
+    spec,
+    label: formName ? `${spec.name} ${formName}` : spec.name,
+    syntax: form?.syntax ?? spec.syntax,
+    args,
+    argSpecs: form?.args ?? spec.args ?? [],
+    options: { ...spec.options, ...form?.options },
+    flags: [...(spec.flags ?? []), ...(form?.flags ?? [])],
+    requires,
+  };
+  if (form) r.form = form;
+  if (formName !== undefined) r.formName = formName;
+  return r;
+}
+
+/**
+ * Checks a command's arguments against its schema: form word, options,
+ * flags, positional count and value kinds. With `isOpaque` (static check of
+ * code that was never expanded), arguments whose value is unknown are skipped.
+ */
+export function shape(cmd: Command, spec: StatementSpec, report: Report, isOpaque?: (a: Arg) => boolean): Shaped | undefined {
+  const r = resolve(cmd, spec, report, isOpaque);
+  if (!r) return undefined;
+  const positional: Arg[] = [];
+  const options = new Map<string, Arg>();
+  const flags = new Set<string>();
+  const restAt = r.argSpecs.findIndex((a) => a.rest);
+  const restSpec = restAt >= 0 ? r.argSpecs[restAt] : undefined;
+  const restTakesAll = restSpec !== undefined && (restSpec.kind === "text" || restSpec.kind === "word");
+  let uncertain = false;
+  let errors = 0;
+  const err: Report = (sev, span, message, help) => {
+    if (sev === "error") errors++;
+    report(sev, span, message, help);
+  };
+  const optionKeys = Object.keys(r.options).filter((k) => k !== "*");
+  for (const a of r.args) {
+    if (restTakesAll && positional.length >= restAt) {
+      positional.push(a);
+      continue;
+    }
+    if (isOpaque?.(a)) {
+      uncertain = true;
+      continue;
+    }
+    if (a.kind === "option" && a.key !== undefined) {
+      const key = a.key;
+      const kind = Object.hasOwn(r.options, key) ? r.options[key] : r.options["*"];
+      const keySpan: Span = { ...a.span, length: key.length + 1 };
+      if (kind === undefined) {
+        if (optionKeys.length === 0) {
+          err("error", keySpan, `unknown option \`${key}=\`: \`${r.label}\` takes no options`, `syntax: ${r.syntax}`);
+        } else {
+          err(
+            "error",
+            keySpan,
+            `unknown option \`${key}=\` for \`${r.label}\``,
+            didYouMean(key, optionKeys, (s) => s + "=") ?? `options are ${listOf(optionKeys.map((k) => k + "="))}`,
+          );
+        }
+        continue;
+      }
+      if (options.has(key)) {
+        err("error", keySpan, `option \`${key}=\` is given twice`);
+        continue;
+      }
+      options.set(key, a);
+      const value = a.value;
+      if (!value || value.text === "") {
+        if (kind !== "text" && kind !== "word") {
+          err("error", keySpan, `missing value for \`${key}=\``, `write the value right after \`=\`, with no space: ${key}=${example(kind)}`);
+        }
+        continue;
+      }
+      if (!isOpaque?.(value)) validate(value, kind, key + "=", err);
+      continue;
+    }
+    if (a.kind === "word" && r.flags.includes(a.text)) {
+      if (flags.has(a.text)) err("warning", a.span, `flag \`${a.text}\` is given twice`);
+      flags.add(a.text);
+      continue;
+    }
+    positional.push(a);
+  }
+  // Count.
+  const fixed = restAt >= 0 ? restAt : r.argSpecs.length;
+  if (!uncertain) {
+    if (!restSpec && positional.length > r.argSpecs.length) {
+      const extra = positional[r.argSpecs.length]!;
+      let help = `syntax: ${r.syntax}`;
+      if (extra.kind === "word" && r.flags.length) {
+        help = didYouMean(extra.text, r.flags) ?? `flags are ${listOf([...r.flags])}; syntax: ${r.syntax}`;
+      }
+      const message = r.argSpecs.length === 0 ? `\`${r.label}\` takes no arguments, found \`${extra.text}\`` : `too many arguments for \`${r.label}\`: unexpected \`${extra.text}\``;
+      err("error", extra.span, message, help);
+    }
+    const missing = r.argSpecs.findIndex((s, i) => !s.optional && positional.length <= i);
+    if (missing >= 0) {
+      const names = r.argSpecs.slice(missing).filter((s) => !s.optional).map((s) => s.name);
+      const where = r.form && cmd.args[0] ? cmd.args[0].span : cmd.nameSpan;
+      err("error", where, `missing ${names.join(" ")} for \`${r.label}\``, `syntax: ${r.syntax}`);
+    }
+  }
+  // Values.
+  for (let i = 0; i < positional.length; i++) {
+    const a = positional[i]!;
+    const s = i < fixed ? r.argSpecs[i] : restSpec;
+    if (!s || isOpaque?.(a)) continue;
+    validate(a, s.kind, s.name, err);
+  }
+  if (!uncertain) {
+    const required = [...(r.spec.requiredOptions ?? []), ...(r.form?.requiredOptions ?? [])];
+    const missingOpts = required.filter((k) => !options.has(k));
+    if (missingOpts.length) {
+      err("error", r.form && cmd.args[0] ? cmd.args[0].span : cmd.nameSpan, `\`${r.label}\` needs ${listOf(missingOpts.map((k) => k + "="))}`, `syntax: ${r.syntax}`);
+    }
+  }
+  return errors === 0 || isOpaque ? { resolved: r, positional, options, flags } : undefined;
+}
+
+function example(kind: ValueKind): string {
+  if (typeof kind === "object") return kind.oneOf[0] ?? "";
+  switch (kind) {
+    case "size":
+      return "64m";
+    case "percent":
+      return "20%";
+    case "duration":
+      return "500ms";
+    case "int":
+    case "idrange":
+      return "100";
+    case "cpus":
+      return "0-1";
+    case "nslist":
+      return "uts";
+    case "cidr":
+      return "10.0.0.1/24";
+    case "mode":
+      return "0755";
+    default:
+      return "VALUE";
+  }
+}
+
+const LISTABLE = new Set<string>(["nslist", "cpus", "text"]);
+
+/** Validates one argument value against its kind. */
+export function validate(a: Arg, kind: ValueKind, what: string, report: Report): boolean {
+  if (a.kind === "list") {
+    if (typeof kind === "object" || LISTABLE.has(kind)) {
+      let ok = true;
+      if (kind === "text") return true;
+      if (kind === "cpus") return validate({ ...a, kind: "word" }, kind, what, report);
+      for (const it of a.items ?? []) ok = validate(it, kind, what, report) && ok;
+      return ok;
+    }
+    report("error", a.span, `expected one value for ${what}, found a list \`${a.text}\``, "remove the commas, or quote the value");
+    return false;
+  }
+  if (a.kind === "option" && kind !== "text") {
+    report("error", a.span, `expected ${what}, found an option \`${a.text}\``, "quote it if it is a value: \"" + a.text + '"');
+    return false;
+  }
+  const t = a.text;
+  if (typeof kind === "object") {
+    if (kind.oneOf.includes(t)) return true;
+    report("error", a.span, `unknown ${what.toLowerCase()} \`${t}\``, didYouMean(t, kind.oneOf) ?? `expected ${listOf([...kind.oneOf])}`);
+    return false;
+  }
+  const fail = (message: string, help?: string): false => {
+    report("error", a.span, message, help);
+    return false;
+  };
+  switch (kind) {
+    case "text":
+      return true;
+    case "word":
+      return t !== "" || fail(`${what} is empty`);
+    case "path":
+      return t !== "" || fail(`${what} is empty`, "give a path, e.g. /tmp");
+    case "int":
+      return parseInt10(t) !== undefined || fail(`expected a whole number for ${what}, found \`${t}\``);
+    case "idrange": {
+      const n = parseInt10(t);
+      if (n === undefined) return fail(`expected a non-negative id for ${what}, found \`${t}\``);
+      return n <= MAX_ID || fail(`id \`${t}\` is out of range`, `ids go from 0 to ${MAX_ID}`);
+    }
+    case "size":
+      return parseSize(t) !== undefined || fail(`malformed size \`${t}\``, "a size is a number with an optional unit k, m, g or t: 4096, 4k, 64m, 1.5g");
+    case "percent":
+      if (parsePercent(t) !== undefined) return true;
+      if (/^\d+(\.\d+)?$/.test(t)) return fail(`expected a percentage for ${what}, found \`${t}\``, `write it with \`%\`: ${t}%`);
+      return fail(`malformed percentage \`${t}\``, "write a number followed by `%`: 20%");
+    case "duration":
+      return parseDuration(t) !== undefined || fail(`malformed duration \`${t}\``, "a duration is a number with an optional unit ms, s, m or h: 500ms, 2s (plain numbers are seconds)");
+    case "cpus":
+      return parseCpuList(t) !== undefined || fail(`malformed CPU list \`${t}\``, "list CPUs and ranges with commas: 0-1,3");
+    case "cidr":
+      return parseCidr(t) !== undefined || fail(`malformed address \`${t}\``, "an IPv4 address with a prefix length: 10.0.0.1/24");
+    case "mode":
+      return parseMode(t) !== undefined || fail(`malformed mode \`${t}\``, "an octal mode: 755, 0755, 1777");
+    case "nslist": {
+      if (isNamespace(t) || t === "none") return true;
+      return fail(`unknown namespace \`${t}\``, didYouMean(t, NAMESPACES) ?? `namespaces are ${listOf([...NAMESPACES], 20)}`);
+    }
+  }
+  return fail(`cannot check ${what}: unknown kind ${kindName(kind)}`);
+}
+
+/** Helpers for registry `check` functions. */
+export function argsAfterForm(cmd: Command, spec: StatementSpec): Arg[] {
+  return spec.forms ? cmd.args.slice(1) : cmd.args;
+}
+
+export { itemsOf };

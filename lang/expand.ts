@@ -1,0 +1,548 @@
+// Expansion of the scripting layer: let, fn and calls, if, for, import and
+// ${...} interpolation. The result is a flat list of Commands (registry
+// statements with resolved arguments), each remembering the calls/imports
+// that produced it in `via`.
+
+import * as path from "node:path";
+import type { ArgNode, AtomNode, Cond, FnStmt, ImportStmt, Part, Script, Stmt, VarRef, WordNode } from "./ast.ts";
+import { parseNumber, type BuildResult } from "./build.ts";
+import type { Arg, Command, Diagnostic, Span } from "./spec.ts";
+import { didYouMean } from "./suggest.ts";
+
+/** Calls nested deeper than this are reported as runaway recursion. */
+export const MAX_CALL_DEPTH = 64;
+/** Statements executed during one expansion, at most (guards against blowups). */
+export const MAX_STEPS = 250_000;
+
+/** Marks a variable whose definition failed: uses of it are skipped silently. */
+const POISON = Symbol("poison");
+type Binding = Arg | typeof POISON;
+
+export class Scope {
+  readonly vars = new Map<string, Binding>();
+  constructor(
+    readonly parent?: Scope,
+    /** `let` defines in the nearest frame (a file's top level or a function call). */
+    readonly frame = false,
+  ) {}
+
+  lookup(name: string): Binding | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const v = s.vars.get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  names(): string[] {
+    const out = new Set<string>();
+    for (let s: Scope | undefined = this; s; s = s.parent) for (const k of s.vars.keys()) out.add(k);
+    return [...out];
+  }
+
+  frameScope(): Scope {
+    let s: Scope = this;
+    while (!s.frame && s.parent) s = s.parent;
+    return s;
+  }
+
+  clone(): Scope {
+    const c = new Scope(this.parent, this.frame);
+    for (const [k, v] of this.vars) c.vars.set(k, v);
+    return c;
+  }
+}
+
+export interface FnDef {
+  stmt: FnStmt;
+  /** Definition failed to parse: calls are skipped silently. */
+  poisoned?: boolean;
+}
+
+/** What persists between compilations in a REPL session. */
+export interface ExpandState {
+  globals: Scope;
+  fns: Map<string, FnDef>;
+  /** Absolute paths of files already imported. */
+  imported: Set<string>;
+}
+
+export function newExpandState(): ExpandState {
+  return { globals: new Scope(undefined, true), fns: new Map(), imported: new Set() };
+}
+
+export function cloneExpandState(s: ExpandState): ExpandState {
+  return { globals: s.globals.clone(), fns: new Map(s.fns), imported: new Set(s.imported) };
+}
+
+export interface ExpandHost {
+  args: readonly string[];
+  env: Record<string, string | undefined>;
+  isStatement(name: string): boolean;
+  statementNames(): Iterable<string>;
+  readFile(file: string): string;
+  stdlibDir: string;
+  parse(text: string, file: string): BuildResult;
+}
+
+export interface ExpandResult {
+  commands: Command[];
+  diagnostics: Diagnostic[];
+  /** Every script parsed (the main one first), for the static check of unexpanded code. */
+  scripts: Script[];
+  /** Statements that were expanded at least once. */
+  visited: Set<Stmt>;
+  /** File name -> text of every file read, for formatting diagnostics. */
+  sources: Map<string, string>;
+  /** How each `via` span came about ("in the call of `f`"). */
+  viaNotes: Map<Span, string>;
+}
+
+interface Frame {
+  scope: Scope;
+  via: Span[];
+  depth: number;
+  /** Directory against which `import "./x"` resolves. */
+  dir: string;
+  /** The files being imported, outermost first (display names and absolute paths). */
+  stack: { abs: string; name: string }[];
+  topLevel: boolean;
+}
+
+type Resolved = { text: string } | { arg: Arg } | { args: true } | typeof POISON;
+
+class Abort {}
+
+export class Expander {
+  readonly commands: Command[] = [];
+  readonly diagnostics: Diagnostic[] = [];
+  readonly scripts: Script[] = [];
+  readonly visited = new Set<Stmt>();
+  readonly sources = new Map<string, string>();
+  readonly viaNotes = new Map<Span, string>();
+  private steps = 0;
+  /** Set when recursion ran away: unwinds to the statement at depth 0. */
+  private unwinding = false;
+
+  constructor(
+    private host: ExpandHost,
+    readonly state: ExpandState,
+  ) {}
+
+  /** Expands a parsed script; `abs` is its absolute path (undefined for inline code). */
+  run(script: Script, text: string, abs: string | undefined): ExpandResult {
+    this.scripts.push(script);
+    this.sources.set(script.file, text);
+    const dir = abs ? path.dirname(abs) : process.cwd();
+    const stack = abs ? [{ abs, name: script.file }] : [];
+    if (abs) this.state.imported.add(abs);
+    try {
+      this.block(script.body, { scope: this.state.globals, via: [], depth: 0, dir, stack, topLevel: true });
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+    }
+    return {
+      commands: this.commands,
+      diagnostics: this.diagnostics,
+      scripts: this.scripts,
+      visited: this.visited,
+      sources: this.sources,
+      viaNotes: this.viaNotes,
+    };
+  }
+
+  private error(span: Span, message: string, help?: string, via?: Span[]): void {
+    const d: Diagnostic = { severity: "error", span, message };
+    if (help) d.help = help;
+    if (via && via.length) d.notes = this.notes(via);
+    this.diagnostics.push(d);
+  }
+
+  notes(via: Span[]): { span: Span; message: string }[] {
+    return via
+      .slice()
+      .reverse()
+      .map((s) => ({ span: s, message: this.viaNotes.get(s) ?? "expanded from here" }));
+  }
+
+  private block(stmts: Stmt[], f: Frame): void {
+    for (const st of stmts) {
+      if (this.unwinding) {
+        if (f.depth > 0) return;
+        this.unwinding = false;
+      }
+      if (++this.steps > MAX_STEPS) {
+        this.error(st.span, `the script expands to more than ${MAX_STEPS} statements`, "check for loops or recursion that grow without bound", f.via);
+        throw new Abort();
+      }
+      this.visited.add(st);
+      this.stmt(st, f);
+    }
+  }
+
+  private stmt(st: Stmt, f: Frame): void {
+    if (st.broken) {
+      // Reported by the parser; keep names defined so uses do not cascade.
+      if (st.kind === "let" && st.name) f.scope.frameScope().vars.set(st.name, POISON);
+      if (st.kind === "fn" && st.name && !this.state.fns.has(st.name)) this.state.fns.set(st.name, { stmt: st, poisoned: true });
+      return;
+    }
+    switch (st.kind) {
+      case "command":
+        return this.command(st, f);
+      case "let": {
+        if (!st.value) return;
+        const vals = this.evalArg(st.value, f);
+        const target = f.scope.frameScope();
+        if (!vals) {
+          target.vars.set(st.name, POISON);
+          return;
+        }
+        target.vars.set(st.name, vals.length === 1 ? vals[0]! : listArg(vals, st.value.span));
+        return;
+      }
+      case "fn":
+        return this.defineFn(st, f);
+      case "import":
+        return this.importFile(st, f);
+      case "if": {
+        for (const br of st.branches) {
+          const c = this.cond(br.cond, f);
+          if (c === undefined) return;
+          if (c) return this.block(br.body, f);
+        }
+        if (st.elseBody) this.block(st.elseBody, f);
+        return;
+      }
+      case "for": {
+        const items: Arg[] = [];
+        for (const it of st.items) {
+          const vs = this.evalArg(it, f);
+          if (!vs) return;
+          for (const v of vs) {
+            if (v.kind === "list") items.push(...(v.items ?? []));
+            else items.push(v);
+          }
+        }
+        for (const item of items) {
+          const scope = new Scope(f.scope, false);
+          scope.vars.set(st.variable, item);
+          this.block(st.body, { ...f, scope, topLevel: false });
+          if (this.unwinding) return;
+        }
+        return;
+      }
+    }
+  }
+
+  private defineFn(st: FnStmt, f: Frame): void {
+    if (!f.topLevel) {
+      this.error(st.nameSpan, "`fn` is only allowed at the top level of a file", "move the function definition out of the block", f.via);
+      return;
+    }
+    if (this.host.isStatement(st.name)) {
+      this.error(st.nameSpan, `\`${st.name}\` is a statement; a function cannot take its name`, "choose another name for the function", f.via);
+      return;
+    }
+    const prev = this.state.fns.get(st.name);
+    if (prev && prev.stmt !== st) {
+      if (prev.poisoned) return;
+      const d: Diagnostic = {
+        severity: "error",
+        span: st.nameSpan,
+        message: `function \`${st.name}\` is already defined`,
+        help: "rename one of the two functions",
+        notes: [{ span: prev.stmt.nameSpan, message: "first defined here" }],
+      };
+      this.diagnostics.push(d);
+      return;
+    }
+    this.state.fns.set(st.name, { stmt: st });
+  }
+
+  private command(st: Extract<Stmt, { kind: "command" }>, f: Frame): void {
+    const fn = this.state.fns.get(st.name);
+    if (fn) return this.call(st, fn, f);
+    if (st.paren) {
+      if (this.host.isStatement(st.name)) {
+        this.error(st.nameSpan, `\`${st.name}\` is a statement, not a function`, `write its arguments without parentheses: ${st.name} ARGS...`, f.via);
+      } else {
+        const later = this.laterFn(st.name, f);
+        this.error(
+          st.nameSpan,
+          `unknown function \`${st.name}\``,
+          later ? `\`${st.name}\` is defined later, at ${later.line}:${later.column}; define functions before calling them` : didYouMean(st.name, this.state.fns.keys()),
+          f.via,
+        );
+      }
+      return;
+    }
+    if (!this.host.isStatement(st.name)) {
+      const later = this.laterFn(st.name, f);
+      this.error(
+        st.nameSpan,
+        `unknown statement \`${st.name}\``,
+        later
+          ? `\`${st.name}\` is a function defined later, at ${later.line}:${later.column}; define functions before calling them`
+          : didYouMean(st.name, [...this.host.statementNames(), ...this.state.fns.keys()]),
+        f.via,
+      );
+      return;
+    }
+    const args: Arg[] = [];
+    for (const a of st.args) {
+      const vs = this.evalArg(a, f);
+      if (!vs) return;
+      args.push(...vs);
+    }
+    const cmd: Command = { name: st.name, nameSpan: st.nameSpan, args, span: st.span };
+    if (f.via.length) cmd.via = f.via;
+    this.commands.push(cmd);
+  }
+
+  /** A function of this name defined further down in one of the scripts (for a better message). */
+  private laterFn(name: string, f: Frame): Span | undefined {
+    const file = f.stack[f.stack.length - 1]?.name ?? this.scripts[0]?.file;
+    const script = this.scripts.find((s) => s.file === file) ?? this.scripts[0];
+    for (const st of script?.body ?? []) if (st.kind === "fn" && st.name === name) return st.nameSpan;
+    return undefined;
+  }
+
+  private call(st: Extract<Stmt, { kind: "command" }>, fn: FnDef, f: Frame): void {
+    if (fn.poisoned) return;
+    const def = fn.stmt;
+    if (f.depth >= MAX_CALL_DEPTH) {
+      this.error(st.nameSpan, `calls nest more than ${MAX_CALL_DEPTH} deep (runaway recursion in \`${st.name}\`?)`, "make sure the recursion stops", f.via);
+      this.unwinding = true;
+      return;
+    }
+    const args: Arg[] = [];
+    for (const a of st.args) {
+      const vs = this.evalArg(a, f);
+      if (!vs) return;
+      args.push(...vs);
+    }
+    if (args.length !== def.params.length) {
+      const sig = `${def.name}(${def.params.map((p) => p.name).join(", ")})`;
+      const d: Diagnostic = {
+        severity: "error",
+        span: args.length > def.params.length ? (args[def.params.length]?.span ?? st.nameSpan) : st.nameSpan,
+        message: `\`${def.name}\` takes ${count(def.params.length, "argument")}, but ${args.length} ${args.length === 1 ? "was" : "were"} given`,
+        help: `call it as ${sig}`,
+        notes: [{ span: def.nameSpan, message: "defined here" }, ...this.notes(f.via)],
+      };
+      this.diagnostics.push(d);
+      return;
+    }
+    const scope = new Scope(this.state.globals, true);
+    def.params.forEach((p, i) => scope.vars.set(p.name, args[i]!));
+    this.viaNotes.set(st.span, `in the call of \`${def.name}\` here`);
+    this.visited.add(def);
+    this.block(def.body, { ...f, scope, via: [...f.via, st.span], depth: f.depth + 1, topLevel: false });
+  }
+
+  private importFile(st: ImportStmt, f: Frame): void {
+    if (!st.path) return;
+    const vs = this.evalArg(st.path, f);
+    if (!vs) return;
+    const spec = vs.map((v) => v.text).join(" ");
+    if (vs.length !== 1 || spec === "") {
+      this.error(st.path.span, "`import` needs one path", 'syntax: import "std/NAME" or import "./file.ctr"', f.via);
+      return;
+    }
+    let file: string;
+    if (spec.startsWith("std/")) {
+      const name = spec.slice(4);
+      file = path.join(this.host.stdlibDir, name.endsWith(".ctr") ? name : name + ".ctr");
+    } else {
+      file = path.isAbsolute(spec) ? spec : path.join(f.dir, spec);
+    }
+    const abs = path.resolve(file);
+    const rel = path.relative(process.cwd(), abs);
+    const name = rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : abs;
+    const cycleAt = f.stack.findIndex((e) => e.abs === abs);
+    if (cycleAt >= 0) {
+      const chain = [...f.stack.slice(cycleAt).map((e) => e.name), name].join(" -> ");
+      this.error(st.path.span, `import cycle: ${chain}`, "remove one of the imports that form the cycle", f.via);
+      return;
+    }
+    if (this.state.imported.has(abs)) return;
+    let text: string;
+    try {
+      text = this.host.readFile(abs);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : String((e as Error).message ?? e);
+      const help = spec.startsWith("std/") ? `the standard library is in ${this.host.stdlibDir}` : `paths are relative to the importing file; looked for ${name}`;
+      this.error(st.path.span, `cannot import \`${spec}\`: ${why}`, help, f.via);
+      return;
+    }
+    this.state.imported.add(abs);
+    const built = this.host.parse(text, name);
+    this.sources.set(name, text);
+    this.diagnostics.push(...built.diagnostics);
+    this.scripts.push(built.script);
+    this.viaNotes.set(st.span, `in the file imported here`);
+    this.block(built.script.body, {
+      scope: this.state.globals,
+      via: [...f.via, st.span],
+      depth: f.depth,
+      dir: path.dirname(abs),
+      stack: [...f.stack, { abs, name }],
+      topLevel: true,
+    });
+  }
+
+  // ---- values ----------------------------------------------------------------
+
+  private cond(c: Cond, f: Frame): boolean | undefined {
+    switch (c.kind) {
+      case "not": {
+        const v = this.cond(c.cond, f);
+        return v === undefined ? undefined : !v;
+      }
+      case "value": {
+        const t = this.atomText(c.value, f);
+        if (t === undefined) return undefined;
+        return t !== "" && t !== "0" && t !== "false";
+      }
+      case "compare": {
+        const l = this.atomText(c.left, f);
+        const r = this.atomText(c.right, f);
+        if (l === undefined || r === undefined) return undefined;
+        return c.op === "==" ? l === r : l !== r;
+      }
+    }
+  }
+
+  private atomText(a: AtomNode, f: Frame): string | undefined {
+    const vs = this.evalArg(a, f);
+    return vs ? vs.map((v) => v.text).join(" ") : undefined;
+  }
+
+  /** Evaluates an argument; `${args}` alone splices into several. Undefined on error (reported). */
+  private evalArg(a: ArgNode, f: Frame): Arg[] | undefined {
+    switch (a.kind) {
+      case "number":
+        return [{ kind: "number", text: a.raw, span: a.span, number: { value: a.value, unit: a.unit } }];
+      case "word":
+        return this.evalWord(a, f);
+      case "string": {
+        const t = this.partsText(a.parts, f);
+        return t === undefined ? undefined : [{ kind: "string", text: t, span: a.span }];
+      }
+      case "list": {
+        const items: Arg[] = [];
+        for (const it of a.items) {
+          const vs = this.evalArg(it, f);
+          if (!vs) return undefined;
+          for (const v of vs) {
+            if (v.kind === "list") items.push(...(v.items ?? []).map((x) => withSpan(x, it.span)));
+            else items.push(v);
+          }
+        }
+        return [listArg(items, a.span)];
+      }
+      case "option": {
+        let value: Arg;
+        if (!a.value) value = { kind: "word", text: "", span: { ...a.span, offset: a.span.offset + a.span.length, column: a.span.column + a.span.length, length: 0 } };
+        else {
+          const vs = this.evalArg(a.value, f);
+          if (!vs) return undefined;
+          value = vs.length === 1 ? vs[0]! : listArg(vs, a.value.span);
+        }
+        return [{ kind: "option", text: `${a.key}=${value.text}`, span: a.span, key: a.key, value }];
+      }
+    }
+  }
+
+  private evalWord(w: WordNode, f: Frame): Arg[] | undefined {
+    const parts = w.parts;
+    if (parts.length === 1) {
+      const p = parts[0]!;
+      if (typeof p === "string") return [{ kind: "word", text: p, span: w.span }];
+      const r = this.resolve(p, f);
+      if (r === undefined || r === POISON) return undefined;
+      if ("args" in r) return this.host.args.map((t) => classify(t, w.span));
+      if ("arg" in r) return [withSpan(r.arg, w.span)];
+      return [classify(r.text, w.span)];
+    }
+    const t = this.partsText(parts, f);
+    return t === undefined ? undefined : [classify(t, w.span)];
+  }
+
+  private partsText(parts: Part[], f: Frame): string | undefined {
+    let out = "";
+    for (const p of parts) {
+      if (typeof p === "string") {
+        out += p;
+        continue;
+      }
+      const r = this.resolve(p, f);
+      if (r === undefined || r === POISON) return undefined;
+      if ("args" in r) out += this.host.args.join(" ");
+      else if ("arg" in r) out += r.arg.text;
+      else out += r.text;
+    }
+    return out;
+  }
+
+  private resolve(ref: VarRef, f: Frame): Resolved | undefined {
+    const name = ref.name;
+    if (/^\d+$/.test(name)) {
+      const n = Number(name);
+      if (n === 0) return { text: this.scripts[0]?.file ?? "" };
+      const v = this.host.args[n - 1];
+      if (v !== undefined) return { text: v };
+      if (ref.fallback !== undefined) return { text: ref.fallback };
+      const given = this.host.args.length;
+      this.error(
+        ref.span,
+        `script argument \`\${${name}}\` was not given`,
+        `the script got ${given === 0 ? "no arguments" : count(given, "argument")}; pass one after the file name, or give a default: \${${name}:-VALUE}`,
+        f.via,
+      );
+      return undefined;
+    }
+    if (name === "#") return { text: String(this.host.args.length) };
+    if (name.startsWith("env.")) {
+      const key = name.slice(4);
+      const v = this.host.env[key];
+      if (v !== undefined) return { text: v };
+      if (ref.fallback !== undefined) return { text: ref.fallback };
+      this.error(ref.span, `environment variable \`${key}\` is not set`, `give a default: \${env.${key}:-VALUE}`, f.via);
+      return undefined;
+    }
+    const b = f.scope.lookup(name);
+    if (b === POISON) return POISON;
+    if (b !== undefined) return { arg: b };
+    if (name === "args") return ref.fallback !== undefined && this.host.args.length === 0 ? { text: ref.fallback } : { args: true };
+    if (ref.fallback !== undefined) return { text: ref.fallback };
+    const candidates = [...f.scope.names(), "args"];
+    this.error(ref.span, `undefined variable \`${name}\``, didYouMean(name, candidates) ?? `define it first with \`let ${name} = VALUE\``, f.via);
+    return undefined;
+  }
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/** A bare word's value: a number when it reads as one (64m, 20%), else a word. */
+export function classify(text: string, span: Span): Arg {
+  const n = parseNumber(text);
+  if (n) return { kind: "number", text, span, number: n };
+  return { kind: "word", text, span };
+}
+
+function listArg(items: Arg[], span: Span): Arg {
+  return { kind: "list", text: items.map((i) => i.text).join(","), span, items };
+}
+
+/** A copy of a value with its spans moved to where it is used. */
+export function withSpan(a: Arg, span: Span): Arg {
+  const c: Arg = { ...a, span };
+  if (a.items) c.items = a.items.map((i) => withSpan(i, span));
+  if (a.value) c.value = withSpan(a.value, span);
+  return c;
+}

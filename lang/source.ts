@@ -1,0 +1,61 @@
+// Source text with a line index: turns offsets into Spans (1-based line/column).
+
+import type { Span } from "./spec.ts";
+
+export class SourceText {
+  private starts: number[] | undefined;
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {}
+
+  private lineStarts(): number[] {
+    if (this.starts) return this.starts;
+    const starts = [0];
+    const t = this.text;
+    let i = t.indexOf("\n");
+    while (i !== -1) {
+      starts.push(i + 1);
+      i = t.indexOf("\n", i + 1);
+    }
+    this.starts = starts;
+    return starts;
+  }
+
+  /** 1-based line and column of an offset (clamped to the text). */
+  position(offset: number): { line: number; column: number } {
+    if (!(offset >= 0)) offset = this.text.length;
+    if (offset > this.text.length) offset = this.text.length;
+    const starts = this.lineStarts();
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo]! + 1 };
+  }
+
+  span(offset: number, length: number): Span {
+    if (!(offset >= 0) || offset > this.text.length) offset = this.text.length;
+    const { line, column } = this.position(offset);
+    return { file: this.file, line, column, offset, length: Math.max(0, length) };
+  }
+
+  /** The span from `start` to `end` (exclusive), both offsets. */
+  range(start: number, end: number): Span {
+    return this.span(start, Math.max(0, end - start));
+  }
+}
+
+/** Span covering a and b (same file, a first). */
+export function joinSpans(a: Span, b: Span): Span {
+  const end = Math.max(a.offset + a.length, b.offset + b.length);
+  return { ...a, length: end - a.offset };
+}
+
+export function spanEnd(s: Span): number {
+  return s.offset + s.length;
+}

@@ -1,0 +1,149 @@
+// The contract between the language front end and the runtime.
+//
+// lang/ knows nothing of the kernel: it parses, expands the scripting layer
+// (let, fn, if, for, import, ${...}) into a flat list of resolved commands, and
+// checks each command against a table of StatementSpec supplied by the caller
+// (runtime/registry.ts). The runtime turns checked commands into operations.
+
+/** A place in a source file. Lines and columns are 1-based, offset is 0-based. */
+export interface Span {
+  file: string;
+  line: number;
+  column: number;
+  offset: number;
+  /** Length in characters of the spanned text (for the caret underline). */
+  length: number;
+}
+
+/** The namespaces ctr knows, by their `ns` spelling. */
+export const NAMESPACES = ["uts", "ipc", "pid", "mnt", "net", "user", "cgroup", "time"] as const;
+export type NsName = (typeof NAMESPACES)[number];
+
+/** Who performs an operation. */
+export type Side =
+  | "front" // the ctr process itself, no kernel effect (echo, expect, sleep)
+  | "host" // the ctr process, acting on the host (cgroups, id maps, veth host end)
+  | "creator" // stage 1: the process that unshares the namespaces
+  | "pid1"; // stage 2: PID 1 inside the container (mounts, rootfs, hostname, exec)
+
+/** A resolved argument: interpolation done, values known. */
+export interface Arg {
+  kind: "word" | "string" | "number" | "option" | "list";
+  /** The resolved text: for a number "20%", for an option "size=64m", for a list "uts,pid". */
+  text: string;
+  span: Span;
+  /** Set for kind "number": 20% -> {value: 20, unit: "%"}; 64m -> {value: 64, unit: "m"}. */
+  number?: { value: number; unit: string };
+  /** Set for kind "option": key and its value. */
+  key?: string;
+  value?: Arg;
+  /** Set for kind "list": the comma-separated items. */
+  items?: Arg[];
+}
+
+/** One statement after expansion of the scripting layer. */
+export interface Command {
+  name: string;
+  nameSpan: Span;
+  args: Arg[];
+  /** The span of the whole statement. */
+  span: Span;
+  /** Call stack of user functions / imports that produced this command (outermost first). */
+  via?: Span[];
+}
+
+/** How a value is validated. Sizes accept k/m/g/t suffixes (and plain bytes). */
+export type ValueKind =
+  | "word" // any single bare word or string
+  | "path" // an absolute or relative path
+  | "text" // anything; for commands and messages
+  | "int" // non-negative integer
+  | "size" // 64m, 1g, 4096
+  | "percent" // 20%
+  | "duration" // 500ms, 2s, 1m, or plain seconds
+  | "idrange" // map: inside outside count
+  | "cpus" // 0-1,3
+  | "nslist" // a namespace name or comma list of them
+  | "cidr" // 10.0.0.1/24
+  | "mode" // octal file mode: 755, 0755, 1777
+  | { oneOf: readonly string[] };
+
+export interface ArgSpec {
+  name: string; // shown in syntax and messages, e.g. "NAME", "DIR"
+  kind: ValueKind;
+  optional?: boolean;
+  /** Takes all remaining positional arguments (at least one unless optional). */
+  rest?: boolean;
+  /** For optional arguments: the value used when it is left out (shown in help). */
+  default?: string;
+}
+
+/** A sub-form selected by the first word, e.g. `mount proc`, `limit cpu`, `show ns`. */
+export interface FormSpec {
+  summary: string;
+  syntax: string;
+  example: string;
+  args?: ArgSpec[];
+  options?: Record<string, ValueKind>;
+  flags?: readonly string[]; // bare words allowed anywhere after the positionals: ro, nosuid...
+  requires?: readonly NsName[];
+  /** Options that must be given (`net veth host=... ctr=...`). */
+  requiredOptions?: readonly string[];
+  /** Overrides the statement's side for this form. */
+  side?: Side;
+  /** Extra semantic rules for this form; run after the statement's own `check`. */
+  check?: (cmd: Command, ctx: CheckContext) => void;
+}
+
+export interface StatementSpec {
+  name: string;
+  summary: string; // one line
+  syntax: string; // e.g. "hostname NAME"
+  example: string;
+  side: Side;
+  /** Namespaces that must be requested by an earlier `ns` for this statement to be safe. */
+  requires?: readonly NsName[];
+  /** True for statements acting on a container, which must come after `ns`. */
+  container?: boolean;
+  args?: ArgSpec[];
+  /** Option keys (`key=value`) and how their values are validated; the key "*" accepts any key. */
+  options?: Record<string, ValueKind>;
+  flags?: readonly string[];
+  forms?: Record<string, FormSpec>;
+  /** Extra semantic rules; report problems through ctx.error. */
+  check?: (cmd: Command, ctx: CheckContext) => void;
+
+  // ---- ordering rules, enforced by the generic checker ----
+  /** Options that must be given. */
+  requiredOptions?: readonly string[];
+  /** What the statement would change on the host without its `requires` (for the error message). */
+  affects?: string;
+  /** `ns`: its nslist arguments create the container's namespaces (once per script). */
+  createsNamespaces?: boolean;
+  /** `join`: its nslist arguments are namespaces entered from a running container. */
+  joinsNamespaces?: boolean;
+  /** `exec`: replaces the container's process; nothing acting on the container may follow. */
+  final?: boolean;
+  /** `expect`: must come after one of these statements. */
+  after?: readonly string[];
+  /** Statements sharing a group may appear once per script between them (`rootfs`, `chroot`). */
+  exclusive?: string;
+}
+
+export interface CheckContext {
+  /** Namespaces requested so far by `ns` statements, in this script or session. */
+  namespaces: ReadonlySet<NsName>;
+  /** Number of CPUs on this machine (for limit cpu / cpuset bounds). */
+  cpus: number;
+  error(span: Span, message: string, help?: string): void;
+  warning?(span: Span, message: string, help?: string): void;
+}
+
+export interface Diagnostic {
+  severity: "error" | "warning";
+  span: Span;
+  message: string;
+  help?: string;
+  /** Extra locations, e.g. the function call that expanded into the failing statement. */
+  notes?: { span: Span; message: string }[];
+}

@@ -1,0 +1,652 @@
+// The statement table: one entry per statement of the language.
+//
+// This is the single source of truth the checker (lang/checker.ts), `ctr
+// explain`, the REPL's completion and `:help`, and the README's language
+// reference (runtime/reference.ts) are derived from. Each entry is a plain
+// object literal passed through `defineStatement`, so it can gain fields
+// (the runtime adds `plan` to StatementDef and to each entry).
+//
+// Only the schema lives here for now: no imports from native/ or other
+// runtime files.
+
+import { NAMESPACES, type Arg, type CheckContext, type Command, type StatementSpec } from "../lang/spec.ts";
+import { didYouMean } from "../lang/suggest.ts";
+import { MAX_ID, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
+
+/** A registry entry. Extend this interface (e.g. with `plan`) to add per-statement behaviour. */
+export interface StatementDef extends StatementSpec {}
+
+/** Identity helper: keeps each entry an object literal checked against StatementDef. */
+export function defineStatement<T extends StatementDef>(def: T): T {
+  return def;
+}
+
+// ---- shared pieces -------------------------------------------------------------
+
+const FS_FLAGS = ["ro", "nosuid", "nodev", "noexec"] as const;
+
+export const CAPABILITIES = [
+  "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
+  "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw", "ipc_lock", "ipc_owner",
+  "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+  "sys_resource", "sys_time", "sys_tty_config", "mknod", "lease", "audit_write", "audit_control", "setfcap",
+  "mac_override", "mac_admin", "syslog", "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf",
+  "checkpoint_restore",
+] as const;
+
+export const RLIMITS = [
+  "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+  "rtprio", "rttime", "sigpending", "stack",
+] as const;
+
+/** Positional arguments of a command (after the form word), options left out. */
+function positionals(cmd: Command, hasForm: boolean): Arg[] {
+  return (hasForm ? cmd.args.slice(1) : cmd.args).filter((a) => a.kind !== "option");
+}
+
+function option(cmd: Command, key: string): Arg | undefined {
+  for (const a of cmd.args) if (a.kind === "option" && a.key === key) return a.value ?? a;
+  return undefined;
+}
+
+function checkName(what: string, max: number) {
+  return (cmd: Command, ctx: CheckContext): void => {
+    const a = positionals(cmd, false)[0];
+    if (!a) return;
+    if (a.text === "") ctx.error(a.span, `the ${what} is empty`);
+    else if (new TextEncoder().encode(a.text).length > max) ctx.error(a.span, `the ${what} is longer than ${max} bytes`, `the kernel limit is ${max} bytes`);
+  };
+}
+
+// ---- the table -------------------------------------------------------------------
+
+export const statements: StatementDef[] = [
+  defineStatement({
+    name: "ns",
+    summary: "Create the container's namespaces: a fresh process that unshares them.",
+    syntax: "ns NS[, NS...]",
+    example: "ns uts, pid, mnt",
+    side: "creator",
+    args: [{ name: "NS", kind: "nslist", rest: true }],
+    createsNamespaces: true,
+    check: (cmd, ctx) => {
+      const seen = new Set<string>();
+      const items = cmd.args.flatMap(itemsOf);
+      for (const it of items) {
+        if (it.text === "none" && items.length > 1) ctx.error(it.span, "`none` cannot be combined with other namespaces", "write either `ns none` or a list of namespaces");
+        if (seen.has(it.text)) ctx.warning?.(it.span, `namespace \`${it.text}\` is listed twice`);
+        seen.add(it.text);
+      }
+    },
+  }),
+  defineStatement({
+    name: "hostname",
+    summary: "Set the container's hostname (in its own UTS namespace).",
+    syntax: "hostname NAME",
+    example: 'hostname "container"',
+    side: "pid1",
+    requires: ["uts"],
+    affects: "the host's hostname",
+    container: true,
+    args: [{ name: "NAME", kind: "word" }],
+    check: checkName("hostname", 64),
+  }),
+  defineStatement({
+    name: "domainname",
+    summary: "Set the container's NIS domain name (in its own UTS namespace).",
+    syntax: "domainname NAME",
+    example: "domainname example.org",
+    side: "pid1",
+    requires: ["uts"],
+    affects: "the host's domain name",
+    container: true,
+    args: [{ name: "NAME", kind: "word" }],
+    check: checkName("domain name", 64),
+  }),
+  defineStatement({
+    name: "map",
+    summary: "Map a range of user or group ids of the container's user namespace to ids outside it.",
+    syntax: "map uid|gid INSIDE OUTSIDE COUNT",
+    example: "map uid 0 1000 1",
+    side: "host",
+    requires: ["user"],
+    container: true,
+    forms: {
+      uid: {
+        summary: "Map user ids: INSIDE..INSIDE+COUNT-1 in the container are OUTSIDE.. on the host.",
+        syntax: "map uid INSIDE OUTSIDE COUNT",
+        example: "map uid 0 1000 1",
+        args: [
+          { name: "INSIDE", kind: "idrange" },
+          { name: "OUTSIDE", kind: "idrange" },
+          { name: "COUNT", kind: "int" },
+        ],
+      },
+      gid: {
+        summary: "Map group ids, the same way.",
+        syntax: "map gid INSIDE OUTSIDE COUNT",
+        example: "map gid 0 1000 1",
+        args: [
+          { name: "INSIDE", kind: "idrange" },
+          { name: "OUTSIDE", kind: "idrange" },
+          { name: "COUNT", kind: "int" },
+        ],
+      },
+    },
+    check: (cmd, ctx) => {
+      const [inside, outside, count] = positionals(cmd, true);
+      if (!inside || !outside || !count) return;
+      const n = Number(count.text);
+      if (n === 0) {
+        ctx.error(count.span, "COUNT must be at least 1");
+        return;
+      }
+      for (const a of [inside, outside]) {
+        const last = Number(a.text) + n - 1;
+        if (last > MAX_ID) ctx.error(count.span, `the range ${a.text}..${last} goes past the largest id ${MAX_ID}`, `use a COUNT of at most ${MAX_ID - Number(a.text) + 1}`);
+      }
+    },
+  }),
+  defineStatement({
+    name: "rootfs",
+    summary: "Make DIR the container's root filesystem (pivot_root); `default` is the embedded minimal rootfs.",
+    syntax: "rootfs DIR|default",
+    example: "rootfs default",
+    side: "pid1",
+    requires: ["mnt"],
+    affects: "the host's mounts",
+    container: true,
+    exclusive: "root",
+    args: [{ name: "DIR", kind: "path" }],
+  }),
+  defineStatement({
+    name: "chroot",
+    summary: "Change the container's root directory with chroot (the weaker, escapable cousin of `rootfs`).",
+    syntax: "chroot DIR",
+    example: "chroot /srv/rootfs",
+    side: "pid1",
+    requires: ["mnt"],
+    affects: "the host's mounts",
+    container: true,
+    exclusive: "root",
+    args: [{ name: "DIR", kind: "path" }],
+  }),
+  defineStatement({
+    name: "mount",
+    summary: "Mount a filesystem in the container's mount namespace.",
+    syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|bind|overlay ...",
+    example: "mount tmpfs /tmp size=64m",
+    side: "pid1",
+    requires: ["mnt"],
+    affects: "the host's mounts",
+    container: true,
+    forms: {
+      proc: {
+        summary: "procfs: shows the processes of the container's PID namespace (with `ns pid`).",
+        syntax: "mount proc [DST] [FLAGS]",
+        example: "mount proc",
+        args: [{ name: "DST", kind: "path", optional: true, default: "/proc" }],
+        flags: FS_FLAGS,
+      },
+      sysfs: {
+        summary: "sysfs: the kernel's view of devices and drivers.",
+        syntax: "mount sysfs [DST] [FLAGS]",
+        example: "mount sysfs /sys ro",
+        args: [{ name: "DST", kind: "path", optional: true, default: "/sys" }],
+        flags: FS_FLAGS,
+      },
+      tmpfs: {
+        summary: "A memory-backed filesystem.",
+        syntax: "mount tmpfs DST [size=SIZE] [mode=MODE] [FLAGS]",
+        example: "mount tmpfs /tmp size=64m mode=1777",
+        args: [{ name: "DST", kind: "path" }],
+        options: { size: "size", mode: "mode" },
+        flags: [...FS_FLAGS, "rw"],
+      },
+      dev: {
+        summary: "A minimal /dev: a tmpfs with null, zero, full, random, urandom, tty and the usual links.",
+        syntax: "mount dev [DST]",
+        example: "mount dev",
+        args: [{ name: "DST", kind: "path", optional: true, default: "/dev" }],
+        flags: FS_FLAGS,
+      },
+      devpts: {
+        summary: "A private devpts instance for pseudo-terminals.",
+        syntax: "mount devpts [DST] [FLAGS]",
+        example: "mount devpts",
+        args: [{ name: "DST", kind: "path", optional: true, default: "/dev/pts" }],
+        flags: FS_FLAGS,
+      },
+      mqueue: {
+        summary: "The POSIX message queue filesystem (of the IPC namespace).",
+        syntax: "mount mqueue [DST] [FLAGS]",
+        example: "mount mqueue",
+        args: [{ name: "DST", kind: "path", optional: true, default: "/dev/mqueue" }],
+        flags: FS_FLAGS,
+      },
+      bind: {
+        summary: "Make SRC (a host path) also visible at DST.",
+        syntax: "mount bind SRC DST [ro|rw] [rec] [FLAGS]",
+        example: "mount bind /etc/resolv.conf /etc/resolv.conf ro",
+        args: [
+          { name: "SRC", kind: "path" },
+          { name: "DST", kind: "path" },
+        ],
+        flags: [...FS_FLAGS, "rw", "rec"],
+      },
+      overlay: {
+        summary: "Layers: read-only LOWER directories (first on top) under a writable UPPER.",
+        syntax: "mount overlay DST lower=DIR[:DIR...] [upper=DIR work=DIR] [FLAGS]",
+        example: "mount overlay /merged lower=/layers/base upper=/layers/top work=/layers/work",
+        args: [{ name: "DST", kind: "path" }],
+        options: { lower: "path", upper: "path", work: "path" },
+        requiredOptions: ["lower"],
+        flags: [...FS_FLAGS, "rw"],
+        check: (cmd, ctx) => {
+          const upper = option(cmd, "upper");
+          const work = option(cmd, "work");
+          if (upper && !work) ctx.error(cmd.args[0]!.span, "`upper=` needs a `work=` directory too", "add work=DIR on the same filesystem as the upper directory");
+          if (work && !upper) ctx.error(cmd.args[0]!.span, "`work=` is only used with `upper=`", "add upper=DIR, or remove work=");
+        },
+      },
+    },
+  }),
+  defineStatement({
+    name: "volume",
+    summary: "A Docker-style volume: bind SRC at DST, or an anonymous volume (kept after the container) at DST.",
+    syntax: "volume SRC:DST|DST [ro]",
+    example: "volume /srv/data:/data",
+    side: "pid1",
+    requires: ["mnt"],
+    affects: "the host's mounts",
+    container: true,
+    args: [{ name: "SRC:DST", kind: "word" }],
+    flags: ["ro"],
+    check: (cmd, ctx) => {
+      const a = positionals(cmd, false).find((x) => x.text !== "ro");
+      if (!a) return;
+      const parts = a.text.split(":");
+      if (parts.length > 2 || parts.some((p) => p === "")) {
+        ctx.error(a.span, `malformed volume \`${a.text}\``, "write SRC:DST (a host path and a container path) or just DST");
+        return;
+      }
+      const dst = parts[parts.length - 1]!;
+      if (!dst.startsWith("/")) ctx.error(a.span, `the volume's destination \`${dst}\` is not an absolute path`, `write it from the container's root: /${dst}`);
+    },
+  }),
+  defineStatement({
+    name: "limit",
+    summary: "Limit the container's resources with cgroups (v1 or v2, found at run time).",
+    syntax: "limit cpu|memory|pids|cpuset VALUE [OPTIONS]",
+    example: "limit memory 64m",
+    side: "host",
+    container: true,
+    forms: {
+      cpu: {
+        summary: "CPU time: 20% is a fifth of one CPU, 200% two CPUs' worth; or relative weight.",
+        syntax: "limit cpu [PERCENT] [period=DURATION] [weight=1..10000] [shares=N]",
+        example: "limit cpu 20%",
+        args: [{ name: "PERCENT", kind: "percent", optional: true }],
+        options: { period: "duration", weight: "int", shares: "int" },
+        check: (cmd, ctx) => {
+          const pct = positionals(cmd, true)[0];
+          const hasOptions = cmd.args.some((a) => a.kind === "option");
+          if (!pct && !hasOptions) {
+            ctx.error(cmd.args[0]!.span, "`limit cpu` needs a percentage or an option", "e.g. limit cpu 20%  or  limit cpu weight=100");
+          }
+          if (pct) {
+            const v = parsePercent(pct.text) ?? NaN;
+            const max = 100 * ctx.cpus;
+            if (v === 0) ctx.error(pct.span, "a CPU limit of 0% would stop the container", "give a positive percentage, e.g. 20%");
+            else if (v > max)
+              ctx.error(pct.span, `\`${pct.text}\` is more than the ${ctx.cpus} CPU${ctx.cpus === 1 ? "" : "s"} of this machine can give (${max}%)`, `100% is one whole CPU; use at most ${max}%`);
+          }
+          const period = option(cmd, "period");
+          if (period) {
+            const ms = parseDuration(period.text);
+            if (ms !== undefined && (ms < 1 || ms > 1000)) ctx.error(period.span, "the period must be between 1ms and 1s", "the default is 100ms");
+          }
+          const weight = option(cmd, "weight");
+          if (weight) {
+            const w = parseInt10(weight.text);
+            if (w !== undefined && (w < 1 || w > 10000)) ctx.error(weight.span, `weight \`${weight.text}\` is out of range`, "a cgroup v2 weight goes from 1 to 10000 (default 100)");
+          }
+          const shares = option(cmd, "shares");
+          if (shares) {
+            const s = parseInt10(shares.text);
+            if (s !== undefined && s < 2) ctx.error(shares.span, "shares must be at least 2", "the cgroup v1 default is 1024");
+          }
+        },
+      },
+      memory: {
+        summary: "Memory: the container is OOM-killed when it goes over SIZE.",
+        syntax: "limit memory SIZE [swap=SIZE]",
+        example: "limit memory 64m",
+        args: [{ name: "SIZE", kind: "size" }],
+        options: { swap: "size" },
+        check: (cmd, ctx) => {
+          const size = positionals(cmd, true)[0];
+          if (size && parseSize(size.text) === 0) ctx.error(size.span, "a memory limit of 0 would kill the container at once", "give a size, e.g. 64m");
+        },
+      },
+      pids: {
+        summary: "Number of processes (and threads): fork fails beyond COUNT.",
+        syntax: "limit pids COUNT",
+        example: "limit pids 64",
+        args: [{ name: "COUNT", kind: "int" }],
+        check: (cmd, ctx) => {
+          const n = positionals(cmd, true)[0];
+          if (n && n.text.match(/^0+$/)) ctx.error(n.span, "a pids limit of 0 leaves no room for the container's own process", "give at least 1");
+        },
+      },
+      cpuset: {
+        summary: "Which CPUs (and memory nodes) the container may run on.",
+        syntax: "limit cpuset CPUS [mems=NODES]",
+        example: "limit cpuset 0",
+        args: [{ name: "CPUS", kind: "cpus" }],
+        options: { mems: "cpus" },
+        check: (cmd, ctx) => {
+          const a = positionals(cmd, true)[0];
+          if (!a) return;
+          const cpus = parseCpuList(a.text.replace(/\s/g, ""));
+          const bad = cpus?.find((c) => c >= ctx.cpus);
+          if (bad !== undefined) ctx.error(a.span, `CPU ${bad} does not exist`, `this machine has ${ctx.cpus} CPU${ctx.cpus === 1 ? "" : "s"}: ${ctx.cpus === 1 ? "0" : `0-${ctx.cpus - 1}`}`);
+        },
+      },
+    },
+  }),
+  defineStatement({
+    name: "net",
+    summary: "Network: bring up loopback, or connect the container to the host with a veth pair or a bridge.",
+    syntax: "net lo up | net veth host=CIDR ctr=CIDR | net bridge NAME ctr=CIDR",
+    example: "net lo up",
+    side: "host",
+    requires: ["net"],
+    affects: "the host's network",
+    container: true,
+    forms: {
+      lo: {
+        summary: "Bring the container's loopback interface up (or down).",
+        syntax: "net lo up|down",
+        example: "net lo up",
+        side: "pid1",
+        args: [{ name: "STATE", kind: { oneOf: ["up", "down"] } }],
+      },
+      veth: {
+        summary: "A veth pair: one end on the host with address host=, the other in the container with ctr=.",
+        syntax: "net veth host=CIDR ctr=CIDR [name=IFNAME]",
+        example: "net veth host=10.0.0.1/24 ctr=10.0.0.2/24",
+        options: { host: "cidr", ctr: "cidr", name: "word" },
+        requiredOptions: ["host", "ctr"],
+      },
+      bridge: {
+        summary: "Attach the container to bridge NAME on the host (created if missing, with address addr=).",
+        syntax: "net bridge NAME ctr=CIDR [addr=CIDR] [name=IFNAME]",
+        example: "net bridge ctr0 ctr=10.0.1.2/24 addr=10.0.1.1/24",
+        args: [{ name: "NAME", kind: "word" }],
+        options: { ctr: "cidr", addr: "cidr", name: "word" },
+        requiredOptions: ["ctr"],
+        check: (cmd, ctx) => {
+          const n = positionals(cmd, true)[0];
+          if (n && n.text.length > 15) ctx.error(n.span, `interface name \`${n.text}\` is longer than 15 characters`);
+        },
+      },
+    },
+    check: (cmd, ctx) => {
+      const n = option(cmd, "name");
+      if (n && n.text.length > 15) ctx.error(n.span, `interface name \`${n.text}\` is longer than 15 characters`);
+    },
+  }),
+  defineStatement({
+    name: "join",
+    summary: "Enter namespaces of the running container NAME (setns), like `docker exec`.",
+    syntax: "join NAME NS[, NS...]",
+    example: "join web pid, net, mnt",
+    side: "creator",
+    joinsNamespaces: true,
+    args: [
+      { name: "NAME", kind: "word" },
+      { name: "NS", kind: "nslist", rest: true },
+    ],
+    check: (cmd, ctx) => {
+      for (const it of cmd.args.slice(1).flatMap(itemsOf)) {
+        if (it.text === "none") ctx.error(it.span, "`none` is not a namespace to join", `name the namespaces to enter: ${NAMESPACES.join(", ")}`);
+      }
+    },
+  }),
+  defineStatement({
+    name: "env",
+    summary: "Set environment variables for the commands run in the container.",
+    syntax: "env NAME=VALUE...",
+    example: "env PATH=/bin:/usr/bin HOME=/root",
+    side: "pid1",
+    container: true,
+    options: { "*": "text" },
+    check: (cmd, ctx) => {
+      const opts = cmd.args.filter((a) => a.kind === "option");
+      if (opts.length === 0) ctx.error(cmd.nameSpan, "`env` needs at least one NAME=VALUE", "syntax: env NAME=VALUE...");
+      for (const o of opts) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.key ?? "")) ctx.error({ ...o.span, length: (o.key ?? "").length }, `invalid environment variable name \`${o.key}\``, "a name is letters, digits and `_`");
+      }
+    },
+  }),
+  defineStatement({
+    name: "cwd",
+    summary: "Working directory for the commands run in the container.",
+    syntax: "cwd DIR",
+    example: "cwd /tmp",
+    side: "pid1",
+    container: true,
+    args: [{ name: "DIR", kind: "path" }],
+  }),
+  defineStatement({
+    name: "user",
+    summary: "Run the container's commands as UID (and GID).",
+    syntax: "user UID[:GID]",
+    example: "user 1000:1000",
+    side: "pid1",
+    container: true,
+    args: [{ name: "UID[:GID]", kind: "word" }],
+    check: (cmd, ctx) => {
+      const a = positionals(cmd, false)[0];
+      if (!a) return;
+      const m = /^(\d+)(?::(\d+))?$/.exec(a.text);
+      if (!m) ctx.error(a.span, `malformed user \`${a.text}\``, "write numeric ids: UID or UID:GID, e.g. 1000:1000");
+      else if (Number(m[1]) > MAX_ID || Number(m[2] ?? 0) > MAX_ID) ctx.error(a.span, `id out of range in \`${a.text}\``, `ids go from 0 to ${MAX_ID}`);
+    },
+  }),
+  defineStatement({
+    name: "cap",
+    summary: "Drop or add capabilities of the container's processes.",
+    syntax: "cap drop|add CAP...|all",
+    example: "cap drop all",
+    side: "pid1",
+    container: true,
+    forms: {
+      drop: {
+        summary: "Remove capabilities (`all` for every one).",
+        syntax: "cap drop CAP...|all",
+        example: "cap drop net_raw, sys_admin",
+        args: [{ name: "CAP", kind: "text", rest: true }],
+      },
+      add: {
+        summary: "Keep or add capabilities (after `cap drop all`, the ones listed come back).",
+        syntax: "cap add CAP...|all",
+        example: "cap add net_bind_service",
+        args: [{ name: "CAP", kind: "text", rest: true }],
+      },
+    },
+    check: (cmd, ctx) => {
+      const items = cmd.args.slice(1).flatMap(itemsOf);
+      for (const it of items) {
+        const name = it.text.toLowerCase().replace(/^cap_/, "");
+        if (name === "all") {
+          if (items.length > 1) ctx.error(it.span, "`all` cannot be combined with other capabilities");
+          continue;
+        }
+        if (!(CAPABILITIES as readonly string[]).includes(name)) {
+          ctx.error(it.span, `unknown capability \`${it.text}\``, didYouMean(name, CAPABILITIES) ?? "see capabilities(7); write names like net_raw or CAP_NET_RAW");
+        }
+      }
+    },
+  }),
+  defineStatement({
+    name: "seccomp",
+    summary: "Filter the container's system calls: the default profile, none, or a JSON profile FILE.",
+    syntax: "seccomp default|none|FILE",
+    example: "seccomp default",
+    side: "pid1",
+    container: true,
+    args: [{ name: "PROFILE", kind: "path" }],
+  }),
+  defineStatement({
+    name: "rlimit",
+    summary: "Set a resource limit (setrlimit) for the container's processes.",
+    syntax: "rlimit NAME SOFT[:HARD]",
+    example: "rlimit nofile 1024:4096",
+    side: "pid1",
+    container: true,
+    args: [
+      { name: "NAME", kind: { oneOf: RLIMITS } },
+      { name: "SOFT[:HARD]", kind: "word" },
+    ],
+    check: (cmd, ctx) => {
+      const a = positionals(cmd, false)[1];
+      if (!a) return;
+      const parts = a.text.split(":");
+      const vals = parts.map((p) => (p === "unlimited" ? Infinity : (parseSize(p) ?? NaN)));
+      if (parts.length > 2 || vals.some((v) => Number.isNaN(v))) {
+        ctx.error(a.span, `malformed limit \`${a.text}\``, "write SOFT or SOFT:HARD, each a number (with k/m/g for sizes) or `unlimited`: 1024:4096");
+      } else if (vals.length === 2 && vals[0]! > vals[1]!) {
+        ctx.error(a.span, `the soft limit ${parts[0]} is above the hard limit ${parts[1]}`, "the soft limit must not exceed the hard one");
+      }
+    },
+  }),
+  defineStatement({
+    name: "readonly",
+    summary: "Make PATH (`/` for the whole root) read-only in the container.",
+    syntax: "readonly PATH",
+    example: "readonly /",
+    side: "pid1",
+    requires: ["mnt"],
+    affects: "the host's mounts",
+    container: true,
+    args: [{ name: "PATH", kind: "path" }],
+  }),
+  defineStatement({
+    name: "run",
+    summary: "Run a command in the container and wait for it; the container stays up for more statements.",
+    syntax: "run CMD [ARGS...]",
+    example: 'run /bin/sh -c "echo hello"',
+    side: "pid1",
+    container: true,
+    args: [{ name: "CMD", kind: "text", rest: true }],
+  }),
+  defineStatement({
+    name: "exec",
+    summary: "Replace the container's PID 1 with a command (execve): the last statement acting on the container.",
+    syntax: "exec CMD [ARGS...]",
+    example: "exec /bin/sh",
+    side: "pid1",
+    container: true,
+    final: true,
+    args: [{ name: "CMD", kind: "text", rest: true }],
+  }),
+  defineStatement({
+    name: "show",
+    summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup or id maps.",
+    syntax: "show ns|mounts|procs|cgroup|ids",
+    example: "show ns",
+    side: "host",
+    forms: {
+      ns: { summary: "The namespaces of the container next to the host's.", syntax: "show ns", example: "show ns" },
+      mounts: { summary: "The container's mount table.", syntax: "show mounts", example: "show mounts" },
+      procs: { summary: "The processes the container can see, with their PIDs inside and outside.", syntax: "show procs", example: "show procs" },
+      cgroup: { summary: "The container's cgroup, its limits and usage.", syntax: "show cgroup", example: "show cgroup" },
+      ids: { summary: "The uid and gid maps of the container's user namespace.", syntax: "show ids", example: "show ids" },
+    },
+  }),
+  defineStatement({
+    name: "echo",
+    summary: "Print a message (from ctr itself, not from the container).",
+    syntax: "echo TEXT...",
+    example: 'echo "the container is ready"',
+    side: "front",
+    args: [{ name: "TEXT", kind: "text", rest: true, optional: true }],
+  }),
+  defineStatement({
+    name: "expect",
+    summary: "Check the result of the last `run`; the script fails if the check does not hold.",
+    syntax: 'expect exit CODE | expect output ==|!=|contains|matches "TEXT"',
+    example: "expect exit 0",
+    side: "front",
+    after: ["run"],
+    forms: {
+      exit: {
+        summary: "The exit status of the last `run` is CODE (128+N when killed by signal N).",
+        syntax: "expect exit CODE",
+        example: "expect exit 0",
+        args: [{ name: "CODE", kind: "int" }],
+        check: (cmd, ctx) => {
+          const a = cmd.args[1];
+          if (a && Number(a.text) > 255) ctx.error(a.span, `exit status ${a.text} is out of range`, "an exit status goes from 0 to 255");
+        },
+      },
+      output: {
+        summary: 'The output of the last `run` (trailing newline removed) is (==), is not (!=), contains, or matches (a JavaScript regular expression) "TEXT".',
+        syntax: 'expect output ==|!=|contains|matches "TEXT"',
+        example: 'expect output contains "hello"',
+        args: [
+          { name: "TEST", kind: { oneOf: ["==", "!=", "contains", "matches"] } },
+          { name: "TEXT", kind: "text" },
+        ],
+        check: (cmd, ctx) => {
+          const [, test, text] = cmd.args;
+          if (test?.text === "matches" && text) {
+            try {
+              new RegExp(text.text);
+            } catch (e) {
+              ctx.error(text.span, `invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, "")}`);
+            }
+          }
+        },
+      },
+    },
+  }),
+  defineStatement({
+    name: "sleep",
+    summary: "Wait for a while (500ms, 2s, 1m).",
+    syntax: "sleep DURATION",
+    example: "sleep 500ms",
+    side: "front",
+    args: [{ name: "DURATION", kind: "duration" }],
+  }),
+];
+
+const byName = new Map<string, StatementDef>(statements.map((s) => [s.name, s]));
+
+/** The registry entry of a statement, by name. */
+export function findStatement(name: string): StatementDef | undefined {
+  return byName.get(name);
+}
+
+/** Alias of findStatement (the planner's lookup). */
+export const findEntry = findStatement;
+
+/** Statement names, for completion and "did you mean". */
+export function statementNames(): string[] {
+  return [...byName.keys()];
+}
+
+/** "did you mean" for a statement name (used by the REPL's :help). */
+export function suggestStatement(name: string): string | undefined {
+  return didYouMean(name, byName.keys());
+}
+
+/** All namespace names given to `ns`/`join` commands (lists flattened, `none` left out). */
+export function requestedNamespaces(cmds: readonly Command[]): string[] {
+  const out: string[] = [];
+  for (const c of cmds) if (byName.get(c.name)?.createsNamespaces || byName.get(c.name)?.joinsNamespaces) out.push(...namespacesOf(c.name === "join" ? c.args.slice(1) : c.args).filter((n) => n !== "none"));
+  return out;
+}
+
