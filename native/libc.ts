@@ -120,6 +120,14 @@ const PROTOS = {
   capget: "int capget(void *header, void *data)",
   capset: "int capset(void *header, const void *data)",
   syscall: "long syscall(long number, ...)",
+  posix_spawn: "int posix_spawn(_Out_ int *pid, const char *path, const void *file_actions, const void *attrp, const char **argv, const char **envp)",
+  posix_spawnattr_init: "int posix_spawnattr_init(void *attr)",
+  posix_spawnattr_destroy: "int posix_spawnattr_destroy(void *attr)",
+  posix_spawnattr_setflags: "int posix_spawnattr_setflags(void *attr, short flags)",
+  posix_spawnattr_setsigdefault: "int posix_spawnattr_setsigdefault(void *attr, const void *sigset)",
+  posix_spawnattr_setsigmask: "int posix_spawnattr_setsigmask(void *attr, const void *sigset)",
+  sigprocmask: "int sigprocmask(int how, const void *set, void *oldset)",
+  signal: "void *signal(int sig, void *handler)",
 } as const;
 
 export type CName = keyof typeof PROTOS;

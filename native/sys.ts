@@ -828,3 +828,71 @@ export function seccompSetFilter(filter: Uint8Array, flags = 0): void {
   const r = Number(C.syscall(sysno("seccomp"), "unsigned int", SECCOMP_SET_MODE_FILTER, "unsigned int", flags, sockFprogPtr(), prog));
   int("seccomp", r, en(r), [SECCOMP_SET_MODE_FILTER, flags, `{len=${prog.len}, filter=...}`], s);
 }
+
+// ---------------------------------------------------------------------------
+// Starting processes without the JavaScript runtime, and signal state.
+//
+// After unshare(CLONE_NEWPID) a process may no longer create threads (the kernel
+// refuses CLONE_THREAD while pid_ns_for_children differs from its own), so the
+// runtime's own spawn machinery cannot be used there. posix_spawn(3) starts the
+// child with clone(CLONE_VM|CLONE_VFORK): only libc code runs in the child, up to
+// its execve.
+
+/** A sigset_t (glibc: 1024 bits) with the given signals set; all 1..64 when `sigs` is "all". */
+function sigset(sigs: readonly number[] | "all"): Uint8Array {
+  const set = new Uint8Array(128);
+  const list = sigs === "all" ? Array.from({ length: 64 }, (_, i) => i + 1) : sigs;
+  for (const sig of list) set[(sig - 1) >> 3]! |= 1 << ((sig - 1) & 7);
+  return set;
+}
+
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+
+/**
+ * posix_spawn(3) with every signal reset to its default action and none blocked in
+ * the child. Inherits the caller's file descriptors that are not close-on-exec.
+ */
+export function spawnProcess(path: string, argv: readonly string[], envp: readonly string[]): number {
+  const args = [path, argv];
+  const start = t0();
+  const attr = new Uint8Array(512); // posix_spawnattr_t is 336 bytes in glibc
+  C.posix_spawnattr_init(attr);
+  try {
+    C.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    C.posix_spawnattr_setsigdefault(attr, sigset("all"));
+    C.posix_spawnattr_setsigmask(attr, sigset([]));
+    const pid = [0];
+    const r = C.posix_spawn(pid, path, null, attr, [...argv, null], [...envp, null]) as number;
+    if (r !== 0) fail(r, "posix_spawn", args, start);
+    if (tracer !== null) emit("posix_spawn", args, pid[0]!, start);
+    return pid[0]!;
+  } finally {
+    C.posix_spawnattr_destroy(attr);
+  }
+}
+
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+
+/** Block signals for the calling thread (they stay pending; not inherited across posix_spawn above). */
+export function blockSignals(sigs: readonly number[]): void {
+  const args = [sigs];
+  const start = t0();
+  const r = C.sigprocmask(SIG_BLOCK, sigset(sigs), null) as number;
+  int("sigprocmask", r, en(r), args, start);
+}
+
+/**
+ * Reset every catchable signal to its default action and unblock all: what a
+ * process should do right before execve of a program that must start clean
+ * (handled signals are reset by execve anyway; ignored ones and the mask are not).
+ */
+export function resetSignals(): void {
+  for (let sig = 1; sig <= 64; sig++) {
+    if (sig === 9 || sig === 19 || sig === 32 || sig === 33) continue; // SIGKILL, SIGSTOP, glibc-internal
+    C.signal(sig, null);
+  }
+  const r = C.sigprocmask(SIG_SETMASK, sigset([]), null) as number;
+  int("sigprocmask", r, en(r), [[]], t0());
+}

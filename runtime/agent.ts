@@ -1,0 +1,53 @@
+// PID 1's side of the plan: one function per pid1 operation kind.
+//
+// Stage 2 (runtime/init.ts) receives operations one at a time and calls
+// execute(); the same path serves scripts and, later, the REPL. Each executor
+// lives in the file of its kernel subsystem; this table only routes.
+
+import { setdomainname, sethostname, SysError } from "../native/index.ts";
+import { doMount, makeRootPrivate, mountDev } from "./mount.ts";
+import type { AgentState, Op, RunResult } from "./ops.ts";
+import { execCommand, initialEnv, runCommand } from "./process.ts";
+import { enterRoot, prepareRoot } from "./rootfs.ts";
+
+export function newAgentState(): AgentState {
+  return { pendingRoot: null, rootMode: null, entered: false, env: initialEnv(), cwd: "/" };
+}
+
+export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
+  switch (op.kind) {
+    case "private-root":
+      makeRootPrivate();
+      return;
+    case "hostname":
+      sethostname(op.name);
+      return;
+    case "domainname":
+      setdomainname(op.name);
+      return;
+    case "mount":
+      doMount(st, op.mount, op.remountRo);
+      return;
+    case "mount-dev":
+      mountDev(st, op.target, op.ro);
+      return;
+    case "rootfs":
+      prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles);
+      return;
+    case "enter-root":
+      enterRoot(st);
+      return;
+    case "env":
+      Object.assign(st.env, op.vars);
+      return;
+    case "cwd":
+      st.cwd = op.dir;
+      return;
+    case "run":
+      return runCommand(st, op.argv, op.capture);
+    case "exec":
+      return execCommand(st, op.argv);
+    default:
+      throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `operation \`${op.kind}\` is not performed by PID 1` });
+  }
+}

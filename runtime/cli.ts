@@ -1,0 +1,226 @@
+// The ctr command line. With the REPL, the only code that prints.
+//
+// Exit codes follow `docker run`: 2 script or usage error, 125 the container
+// could not be set up, 126 command not executable, 127 command not found,
+// otherwise the command's own status (128+N when killed by signal N).
+
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { compile, formatDiagnostic } from "../lang/index.ts";
+import type { Diagnostic, Span } from "../lang/spec.ts";
+import { SysError } from "../native/error.ts";
+import { formatCall } from "../native/format.ts";
+import type { TraceEvent } from "./channel.ts";
+import { makePlan, type PlanResult } from "./plan.ts";
+import { findEntry, statements } from "./registry.ts";
+import { newContainerId, stateRoot } from "./paths.ts";
+import { defaultCacheDir } from "./rootfs-build.ts";
+
+const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+
+export const EXIT_USAGE = 2;
+export const EXIT_SETUP = 125;
+
+const HELP = `ctr — build Linux containers by hand, one kernel primitive per statement
+
+usage:
+  ctr FILE.ctr [ARGS...]      run a script (ARGS are \${1}, \${2}, ... and \${args})
+  ctr -e 'SCRIPT' [ARGS...]   run an inline script; statements separated by ; or newlines
+  ctr check FILE.ctr          report problems without running anything (exit 0 clean, 2 otherwise)
+  ctr explain FILE.ctr        print every operation, which side performs it, and its syscalls
+  ctr rootfs host DIR [BIN...]  build a root filesystem from the host's binaries
+  ctr rootfs busybox DIR      build a root filesystem from a static busybox
+  ctr rootfs default          build (if needed) and print the embedded default rootfs
+  ctr --help | --version
+
+options:
+  --trace                     print every syscall of the container's setup as it is made
+
+exit status: the command's own; 128+N if it was killed by signal N; 2 script or
+usage error; 125 the container could not be set up; 126 command not executable;
+127 command not found.
+`;
+
+interface Source {
+  file: string;
+  text: string;
+}
+
+class Output {
+  private sources = new Map<string, string>();
+  addSource(file: string, text: string): void {
+    this.sources.set(file, text);
+  }
+  sourceOf = (file: string): string | undefined => {
+    if (!this.sources.has(file)) {
+      try {
+        this.sources.set(file, readFileSync(file, "utf8"));
+      } catch {
+        return undefined;
+      }
+    }
+    return this.sources.get(file);
+  };
+  color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+  diagnostics(ds: Diagnostic[]): void {
+    for (const d of ds) process.stderr.write(formatDiagnostic(d, this.sourceOf, this.color) + "\n");
+    const errors = ds.filter((d) => d.severity === "error").length;
+    if (errors > 1) process.stderr.write(`${errors} errors\n`);
+  }
+  error(e: unknown): void {
+    if (e instanceof SysError && e.span) {
+      this.diagnostics([{ severity: "error", span: e.span as Span, message: e.message, help: e.hint }]);
+    } else {
+      const msg = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`ctr: ${msg}\n`);
+      if (e instanceof SysError && e.hint) process.stderr.write(`help: ${e.hint}\n`);
+    }
+  }
+}
+
+function usage(message: string): number {
+  process.stderr.write(`ctr: ${message}\nrun \`ctr --help\` for usage\n`);
+  return EXIT_USAGE;
+}
+
+function readScript(file: string): Source | null {
+  try {
+    return { file, text: readFileSync(file, "utf8") };
+  } catch (e) {
+    process.stderr.write(`ctr: cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? e}\n`);
+    return null;
+  }
+}
+
+function frontEnd(src: Source, args: string[], out: Output, id = "ID"): { result: PlanResult; ok: boolean } {
+  out.addSource(src.file, src.text);
+  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length });
+  const result = makePlan(fe.commands, findEntry, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: defaultRootfsPath() });
+  const diagnostics = [...fe.diagnostics, ...(fe.diagnostics.some((d) => d.severity === "error") ? [] : result.diagnostics)];
+  out.diagnostics(diagnostics);
+  return { result, ok: !diagnostics.some((d) => d.severity === "error") };
+}
+
+function defaultRootfsPath(): string {
+  return `${defaultCacheDir()}/rootfs`;
+}
+
+function explain(result: PlanResult, file: string): string {
+  const lines: string[] = [];
+  const sideName = { front: "ctr", host: "host", creator: "stage 1", pid1: "PID 1" } as const;
+  for (const op of result.plan.ops) {
+    lines.push(`${file}:${op.span.line}:${op.span.column}  ${op.source}    [${sideName[op.side]}]`);
+    for (const e of op.explain) lines.push(`    ${e}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function traceLine(stage: 1 | 2, e: TraceEvent): string {
+  const res = e.errno ? `-1 ${e.errno}` : String(e.result);
+  return `[stage ${stage}] ${formatCall(e.syscall, e.args)} = ${res} (${e.ms.toFixed(2)} ms)\n`;
+}
+
+async function runScript(src: Source, args: string[], trace: boolean): Promise<number> {
+  const out = new Output();
+  // Start stage 1 while the script is parsed and checked: Bun's start-up overlaps.
+  const { Launch } = await import("./host.ts");
+  const launching = Launch.start();
+  launching.catch(() => {});
+  const id = newContainerId();
+  const { result, ok } = frontEnd(src, args, out, id);
+  if (!ok) {
+    await (await launching).cancel();
+    return EXIT_USAGE;
+  }
+  const { execute } = await import("./execute.ts");
+  return execute(id, result.plan, await launching, {
+    trace,
+    output: (text) => process.stdout.write(text),
+    traceLine: (stage, e) => process.stderr.write(traceLine(stage, e)),
+    error: (e) => out.error(e),
+  });
+}
+
+async function rootfsCommand(args: string[]): Promise<number> {
+  const build = await import("./rootfs-build.ts");
+  const [kind, dir, ...bins] = args;
+  try {
+    if (kind === "default") {
+      process.stdout.write(build.defaultRootfs() + "\n");
+      return 0;
+    }
+    if (!dir) return usage(`rootfs ${kind ?? ""}: missing DIR`);
+    if (kind === "host") {
+      build.buildHostRootfs(dir, bins.length > 0 ? bins : build.selectDefaultBinaries().binaries);
+      return 0;
+    }
+    if (kind === "busybox") {
+      build.buildBusyboxRootfs(dir);
+      return 0;
+    }
+    return usage(`unknown rootfs kind \`${kind ?? ""}\` (host, busybox or default)`);
+  } catch (e) {
+    new Output().error(e);
+    return EXIT_SETUP;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let trace = false;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (rest.length === 0 && a === "--trace") trace = true;
+    else rest.push(a);
+  }
+  const [first, ...more] = rest;
+  switch (first) {
+    case undefined:
+    case "repl":
+      return usage("the REPL is not available yet; run a script: ctr FILE.ctr");
+    case "--help":
+    case "-h":
+    case "help":
+      process.stdout.write(HELP);
+      return 0;
+    case "--version":
+    case "-V":
+      process.stdout.write(`ctr ${VERSION}\n`);
+      return 0;
+    case "-e": {
+      const [text, ...args] = more;
+      if (text === undefined) return usage("-e needs a script");
+      return runScript({ file: "-e", text }, args, trace);
+    }
+    case "check":
+    case "explain": {
+      const [file, ...args] = more;
+      if (!file) return usage(`${first}: missing FILE`);
+      const src = file === "-e" ? { file: "-e", text: args.shift() ?? "" } : readScript(file);
+      if (!src) return EXIT_USAGE;
+      const out = new Output();
+      const { result, ok } = frontEnd(src, args, out);
+      if (!ok) return EXIT_USAGE;
+      if (first === "explain") process.stdout.write(explain(result, src.file));
+      return 0;
+    }
+    case "rootfs":
+      return rootfsCommand(more);
+    default: {
+      if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
+      const src = readScript(first);
+      if (!src) return EXIT_USAGE;
+      return runScript(src, more, trace);
+    }
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`ctr: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(EXIT_SETUP);
+    },
+  );
+}

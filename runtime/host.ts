@@ -1,0 +1,290 @@
+// The host side: the ctr process that starts, drives and tears down a container.
+//
+// Lifecycle (see runtime/init.ts for the other end):
+//   1. start stage 1 early (it blocks reading the plan), so Bun's start-up of the
+//      stage overlaps the parsing and checking of the script;
+//   2. send the namespaces; stage 1 unshares and says so; the host does its own
+//      part for the new namespaces (id maps, cgroups: later issues plug in at
+//      `hostSetup`), then says "go"; stage 1 spawns PID 1 (stage 2);
+//   3. send each pid1 operation and wait for its reply; front and host
+//      operations run here, in script order;
+//   4. after `exec`, wait for the command; otherwise tell PID 1 to exit;
+//   5. always: remove the per-container directory and make sure no stage
+//      process is left. Mounts need no unmounting: they live in the container's
+//      mount namespace, which dies with its last process.
+// Signals to ctr (SIGINT, SIGTERM, SIGHUP) are forwarded to PID 1.
+
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
+import { signalStatus } from "./status.ts";
+import { closeFd, socketpair, SysError } from "../native/index.ts";
+import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
+import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
+import type { Op, Plan, RunResult } from "./ops.ts";
+import { showHost } from "./show.ts";
+import { stateRoot } from "./paths.ts";
+
+export interface HostEvents {
+  /** Text for the user's standard output (echo, show). */
+  output(text: string): void;
+  /** A syscall made by a stage, when tracing. */
+  trace?(stage: 1 | 2, event: TraceEvent): void;
+}
+
+function wireToError(w: WireError, op?: Op): SysError {
+  const e = new SysError({ errno: w.errno, code: w.code, syscall: w.syscall, args: w.args, message: w.message, hint: w.hint, status: w.status });
+  if (op) e.span = op.span;
+  return e;
+}
+
+
+/** A started stage 1, waiting for its plan. */
+export class Launch {
+  private constructor(
+    readonly stage1: ReturnType<typeof Bun.spawn>,
+    readonly channel: AsyncChannel<StageMessage>,
+    private readonly fd: number,
+  ) {}
+
+  static async start(): Promise<Launch> {
+    const bundle = await ensureInitBundle();
+    const [mine, theirs] = socketpair();
+    const stage1 = Bun.spawn({
+      cmd: [process.execPath, bundle, "stage1"],
+      stdio: ["inherit", "inherit", "inherit", theirs],
+      env: { ...process.env, ...SINGLE_THREAD_ENV },
+    });
+    closeFd(theirs);
+    return new Launch(stage1, new AsyncChannel<StageMessage>(mine), mine);
+  }
+
+  /** Abandon a launch whose script did not check. */
+  async cancel(): Promise<void> {
+    this.stage1.kill("SIGKILL");
+    await this.stage1.exited;
+    this.channel.cancel();
+    closeFd(this.fd);
+  }
+
+  close(): void {
+    this.channel.cancel();
+    closeFd(this.fd);
+  }
+}
+
+/** A running container, driven from the host. */
+export class Container {
+  pid1 = 0;
+  /** The signal ctr received and forwarded, if any: the run ends with 128+N. */
+  interrupted: NodeJS.Signals | null = null;
+  private lastRun: RunResult | null = null;
+  private execed = false;
+  private nextId = 1;
+  private readonly forward = (sig: NodeJS.Signals) => {
+    this.interrupted = sig;
+    this.signal(sig);
+  };
+
+  constructor(
+    readonly id: string,
+    private readonly launch: Launch,
+    readonly stateDir: string | null,
+    private readonly events: HostEvents,
+  ) {}
+
+  private async recv(): Promise<StageMessage | null> {
+    for (;;) {
+      const msg = await this.launch.channel.next();
+      if (msg && msg.t === "trace") {
+        this.events.trace?.(msg.stage, msg.event);
+        continue;
+      }
+      return msg;
+    }
+  }
+
+  private async expect<T extends StageMessage["t"]>(t: T, what: string): Promise<Extract<StageMessage, { t: T }>> {
+    const msg = await this.recv();
+    if (msg && msg.t === t) return msg as Extract<StageMessage, { t: T }>;
+    if (msg && msg.t === "error") throw wireToError(msg.error);
+    throw new SysError({ errno: 0, syscall: "init", args: [], message: `container init stopped before ${what} (exit ${await this.stageStatus()})` });
+  }
+
+  private async stageStatus(): Promise<number> {
+    await this.launch.stage1.exited;
+    return this.launch.stage1.exitCode ?? signalStatus(this.launch.stage1.signalCode ?? "");
+  }
+
+  /** Create the namespaces and PID 1. */
+  async create(plan: Plan, trace: boolean): Promise<void> {
+    this.launch.channel.send({ t: "plan", namespaces: plan.namespaces, trace, pdeathsig: true });
+    await this.expect("unshared", "creating the namespaces");
+    // Host-side setup for the new namespaces (id maps, cgroups) goes here.
+    this.launch.channel.send({ t: "go" });
+    this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
+    await this.expect("ready", "PID 1 was ready");
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.pid1 > 0) {
+      try {
+        process.kill(this.pid1, sig);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Perform one operation, on whichever side it belongs to. */
+  async apply(op: Op): Promise<RunResult | ShowResult | undefined> {
+    switch (op.side) {
+      case "pid1":
+        return this.applyInside(op);
+      case "front":
+      case "host":
+        return this.applyHere(op);
+      case "creator":
+        throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `\`${op.kind}\` must run when the container is created`, span: op.span });
+    }
+  }
+
+  private async applyInside(op: Op): Promise<RunResult | undefined> {
+    const id = this.nextId++;
+    this.launch.channel.send({ t: "op", id, op });
+    if (op.kind === "exec") this.execed = true;
+    const msg = await this.recv();
+    if (msg === null) {
+      if (op.kind === "exec") return undefined; // the channel closed on a successful execve
+      throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `PID 1 exited during \`${op.source}\` (exit ${await this.stageStatus()})`, span: op.span });
+    }
+    if (msg.t === "error") {
+      this.execed = false;
+      throw wireToError(msg.error, op);
+    }
+    if (msg.t !== "done") throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `unexpected reply \`${msg.t}\` from PID 1`, span: op.span });
+    if (op.kind === "run") this.lastRun = msg.result as RunResult;
+    return msg.result as RunResult | undefined;
+  }
+
+  private async applyHere(op: Op): Promise<ShowResult | undefined> {
+    switch (op.kind) {
+      case "echo":
+        this.events.output(op.text + "\n");
+        return;
+      case "sleep":
+        await Bun.sleep(op.ms);
+        return;
+      case "show":
+        this.events.output(showHost(op.what, this.pid1));
+        return;
+      case "expect":
+        this.checkExpect(op);
+        return;
+      default:
+        throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `\`${op.kind}\` is not supported on the host side yet`, span: op.span });
+    }
+  }
+
+  private checkExpect(op: Extract<Op, { kind: "expect" }>): void {
+    const r = this.lastRun;
+    if (!r) throw new SysError({ errno: 0, syscall: "expect", args: [], message: "nothing has run yet", span: op.span, status: 1 });
+    const actual = op.subject === "exit" ? String(r.signal ? signalStatus(r.signal) : r.exitCode) : (r.output ?? "").replace(/\n$/, "");
+    let ok: boolean;
+    switch (op.test) {
+      case "==":
+        ok = actual === op.value;
+        break;
+      case "!=":
+        ok = actual !== op.value;
+        break;
+      case "contains":
+        ok = actual.includes(op.value);
+        break;
+      case "matches":
+        ok = new RegExp(op.value, "m").test(actual);
+        break;
+    }
+    if (!ok) {
+      const shown = actual.length > 200 ? actual.slice(0, 200) + "..." : actual;
+      throw new SysError({ errno: 0, syscall: "expect", args: [], message: `expectation failed: ${op.subject} ${op.test} ${JSON.stringify(op.value)}, but ${op.subject} was ${JSON.stringify(shown)}`, span: op.span, status: 1 });
+    }
+  }
+
+  /** The result of the last `run`, for exit status decisions. */
+  get lastRunResult(): RunResult | null {
+    return this.lastRun;
+  }
+
+  /** Wait for the container to end and return its exit status. */
+  async finish(): Promise<number> {
+    if (!this.execed) this.launch.channel.send({ t: "exit" });
+    // Drain trace messages until the channel closes.
+    while ((await this.recv()) !== null) {
+      // nothing else is expected after exit or a successful execve
+    }
+    return this.stageStatus();
+  }
+
+  /** Remove everything this container made on the host. Safe to call twice. */
+  async destroy(): Promise<void> {
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(sig, this.forward);
+    const stage1 = this.launch.stage1;
+    if (stage1.exitCode === null && stage1.signalCode === null) {
+      // PID 1 first: its death takes every process of the PID namespace with it.
+      this.signal("SIGKILL");
+      stage1.kill("SIGKILL");
+      await stage1.exited;
+    }
+    this.launch.close();
+    if (this.stateDir) {
+      rmSync(this.stateDir, { recursive: true, force: true });
+      try {
+        rmdirSync(stateRoot()); // only if no other container uses it
+      } catch {
+        // not empty: another container is running
+      }
+    }
+  }
+}
+
+/** Make the per-container directory with the Docker-style init files. */
+export function makeStateDir(id: string, hostname: string | null): string {
+  const dir = `${stateRoot()}/${id}`;
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const name = hostname ?? osHostname();
+  writeFileSync(`${dir}/hostname`, name + "\n");
+  writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
+  let resolv = "";
+  try {
+    resolv = readFileSync("/etc/resolv.conf", "utf8");
+  } catch {
+    // no resolver configured on the host
+  }
+  writeFileSync(`${dir}/resolv.conf`, resolv);
+  mkdirSync(`${dir}/scratch`);
+  mkdirSync(`${dir}/root`);
+  return dir;
+}
+
+/**
+ * Remove per-container directories left by a ctr that was killed outright
+ * (SIGKILL leaves no chance to clean up). Names end in the owner's PID.
+ */
+export function sweepStaleStateDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(stateRoot());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.split("-").pop());
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") rmSync(`${stateRoot()}/${name}`, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,141 @@
+// The init stages: the fresh processes that become the container.
+//
+// JavaScript cannot run in a forked child (Bun's heaps are MADV_DONTFORK), so
+// the container side is a fresh Bun process started from a pre-bundled copy of
+// this file (DESIGN.md facts 1, 2 and 4):
+//
+//   stage 1 ("creator")  reads the plan on fd 3, checks it is single-threaded,
+//                        unshare()s, tells the host, waits for "go" (the host
+//                        writes id maps and joins cgroups meanwhile), then
+//                        spawns stage 2 and relays its exit status.
+//   stage 2 ("pid1")     is born inside the new namespaces (PID 1 when `ns pid`),
+//                        and serves operations from the host one at a time on
+//                        fd 3 until it is told to exit or it execve()s the
+//                        command, which then is PID 1.
+//
+// Stage 1 must stay single-threaded until it has unshared: it imports koffi
+// through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
+// with the JSC/mimalloc settings of runtime/bundle.ts.
+
+import { readdirSync } from "node:fs";
+import {
+  blockSignals,
+  closeFd,
+  PR_SET_PDEATHSIG,
+  prctl,
+  read,
+  setCloexec,
+  setTrace,
+  SIGHUP,
+  SIGINT,
+  SIGKILL,
+  SIGQUIT,
+  SIGTERM,
+  spawnProcess,
+  SysError,
+  unshare,
+  waitpid,
+} from "../native/index.ts";
+import { AsyncChannel, SyncChannel, type HostMessage, type StageMessage, type WireError } from "./channel.ts";
+import { cloneFlags } from "./ns.ts";
+import { execute, newAgentState } from "./agent.ts";
+import { reapOrphans } from "./process.ts";
+import { signalStatus } from "./status.ts";
+
+const CONTROL_FD = 3;
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof SysError) {
+    return { errno: e.errno, code: e.code, syscall: e.syscall, args: e.args, message: e.message, hint: e.hint, status: e.status };
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return { errno: 0, code: "", syscall: "", args: [], message: msg.charAt(0).toLowerCase() + msg.slice(1) };
+}
+
+function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
+  setTrace((event) => send({ t: "trace", event, stage }));
+}
+
+function stage1(): void {
+  const ch = new SyncChannel<HostMessage>(CONTROL_FD, read);
+  const plan = ch.next();
+  if (!plan || plan.t !== "plan") process.exit(125);
+  try {
+    // If the host dies, so does the container: nothing is left running.
+    if (plan.pdeathsig) prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (plan.trace) traceTo((m) => ch.send(m), 1);
+    if (plan.namespaces.includes("user")) {
+      const threads = readdirSync("/proc/self/task").length;
+      if (threads !== 1) {
+        throw new SysError({
+          errno: 22,
+          code: "EINVAL",
+          syscall: "unshare",
+          args: ["CLONE_NEWUSER"],
+          message: `unshare(CLONE_NEWUSER) needs a single-threaded process, but stage 1 has ${threads} threads`,
+          hint: "the Bun runtime started helper threads; check the pinned bun version and the init environment",
+        });
+      }
+    }
+    if (plan.namespaces.length > 0) unshare(cloneFlags(plan.namespaces));
+  } catch (e) {
+    ch.send({ t: "error", error: toWire(e) });
+    process.exit(125);
+  }
+  ch.send({ t: "unshared", pid: process.pid });
+  const go = ch.next();
+  if (!go || go.t !== "go") process.exit(125);
+
+  // After unshare(CLONE_NEWPID) this process may not create threads, so Bun's own
+  // spawn and event loop are off limits: posix_spawn and a blocking waitpid only.
+  // The terminal's signals are blocked here (PID 1 gets them itself, and the host
+  // forwards the rest); the child starts with defaults and an empty mask.
+  blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]);
+  let pid: number;
+  try {
+    pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...(plan.trace ? ["trace"] : [])], envList());
+  } catch (e) {
+    ch.send({ t: "error", error: toWire(e) });
+    process.exit(125);
+  }
+  ch.send({ t: "spawned", pid });
+  // Stage 2 holds the channel now; the host must see EOF once PID 1 is gone or execs.
+  closeFd(CONTROL_FD);
+  for (;;) {
+    const w = waitpid(pid, 0);
+    if (w.exited) process.exit(w.exitCode ?? 0);
+    if (w.signaled) process.exit(signalStatus(w.signal ?? 0));
+  }
+}
+
+function envList(): string[] {
+  return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
+}
+
+async function stage2(trace: boolean): Promise<void> {
+  setCloexec(CONTROL_FD, true);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  const ch = new AsyncChannel<HostMessage>(CONTROL_FD);
+  if (trace) traceTo((m) => ch.send(m), 2);
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
+    process.on(sig, () => process.exit(signalStatus(sig)));
+  }
+  process.on("SIGCHLD", reapOrphans);
+  const st = newAgentState();
+  ch.send({ t: "ready" });
+  for (;;) {
+    const msg = await ch.next();
+    if (!msg || msg.t === "exit") process.exit(0);
+    if (msg.t !== "op") continue;
+    try {
+      const result = await execute(st, msg.op);
+      ch.send({ t: "done", id: msg.id, result });
+    } catch (e) {
+      ch.send({ t: "error", id: msg.id, error: toWire(e) });
+    }
+    reapOrphans();
+  }
+}
+
+if (process.argv[2] === "stage1") stage1();
+else if (process.argv[2] === "stage2") void stage2(process.argv[3] === "trace");

@@ -1,0 +1,150 @@
+// Mounts: attaching filesystems to the tree a mount namespace sees.
+//
+// Rules that shape this file:
+//   - A new mount namespace starts as a copy of the parent's, and on systemd
+//     machines every mount is "shared": without first making the whole tree
+//     private (MS_REC|MS_PRIVATE on "/"), a mount made inside propagates to the
+//     host. Seed 001 shows the host's /proc broken that way. So private-root is
+//     always the first operation of PID 1 when `ns mnt` is present.
+//   - A read-only bind needs two calls: MS_BIND creates it, and only a remount
+//     with MS_BIND|MS_REMOUNT|MS_RDONLY makes it read-only.
+//   - Until the new root is entered, container paths are resolved inside the
+//     prepared root, following symlinks as if that root were "/" (a symlink in
+//     an untrusted rootfs must not redirect a mount onto the host). Bind and
+//     overlay sources stay host paths.
+//   - Without CAP_MKNOD in the initial user namespace, mknod of devices fails
+//     (EPERM in a user namespace): /dev nodes are then bind-mounted from the
+//     host, as rootless runc does.
+
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, symlinkSync } from "node:fs";
+import { posix } from "node:path";
+import {
+  MS_BIND,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_PRIVATE,
+  MS_RDONLY,
+  MS_REC,
+  MS_REMOUNT,
+  S_IFCHR,
+  makedev,
+  mknod,
+  mount,
+  SysError,
+} from "../native/index.ts";
+import type { AgentState, MountSpec } from "./ops.ts";
+
+export function makeRootPrivate(): void {
+  mount(null, "/", null, MS_REC | MS_PRIVATE, null);
+}
+
+/**
+ * Resolve a container path to the path PID 1 must use now: inside the prepared
+ * root before it is entered, as is afterwards. Symlinks are followed within the
+ * root; ".." never climbs above it.
+ */
+export function containerPath(st: AgentState, path: string): string {
+  if (!st.pendingRoot || st.entered) return posix.resolve(st.cwd || "/", path);
+  return joinInRoot(st.pendingRoot, path);
+}
+
+export function joinInRoot(root: string, path: string): string {
+  const parts = posix.normalize("/" + path).split("/").filter(Boolean);
+  const resolved: string[] = [];
+  let hops = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === "..") {
+      resolved.pop();
+      continue;
+    }
+    if (part === ".") continue;
+    const candidate = root + "/" + [...resolved, part].join("/");
+    let link: string | null = null;
+    try {
+      if (lstatSync(candidate).isSymbolicLink()) link = readlinkSync(candidate);
+    } catch {
+      // does not exist yet: the rest is created as plain directories
+    }
+    if (link === null) {
+      resolved.push(part);
+      continue;
+    }
+    if (++hops > 40) throw new SysError({ errno: 40, syscall: "resolve", args: [path], message: `too many symbolic links in "${path}"` });
+    const target = link.split("/").filter(Boolean);
+    if (link.startsWith("/")) resolved.length = 0;
+    parts.unshift(...target);
+  }
+  return posix.join(root, ...resolved);
+}
+
+/** Create a mount point: a directory, or an empty file when binding a file. */
+export function ensureMountPoint(target: string, file: boolean): void {
+  if (existsSync(target)) return;
+  if (file) {
+    mkdirSync(posix.dirname(target), { recursive: true });
+    closeSync(openSync(target, "a"));
+  } else {
+    mkdirSync(target, { recursive: true });
+  }
+}
+
+export function doMount(st: AgentState, m: MountSpec, remountRo: boolean): void {
+  const target = containerPath(st, m.target);
+  const bind = (m.flags & MS_BIND) !== 0;
+  let fileBind = false;
+  if (bind && m.source) {
+    try {
+      fileBind = !statSync(m.source).isDirectory();
+    } catch {
+      throw new SysError({ errno: 2, code: "ENOENT", syscall: "mount", args: [m.source, m.target], message: `bind source "${m.source}" does not exist` });
+    }
+  }
+  ensureMountPoint(target, fileBind);
+  mount(m.source, target, m.fstype, m.flags, m.data);
+  if (remountRo) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | (m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC)), null);
+}
+
+// A minimal /dev, as runc and Docker make it.
+const DEVICES: [name: string, major: number, minor: number][] = [
+  ["null", 1, 3],
+  ["zero", 1, 5],
+  ["full", 1, 7],
+  ["random", 1, 8],
+  ["urandom", 1, 9],
+  ["tty", 5, 0],
+];
+const DEV_LINKS: [name: string, target: string][] = [
+  ["ptmx", "pts/ptmx"],
+  ["fd", "/proc/self/fd"],
+  ["stdin", "/proc/self/fd/0"],
+  ["stdout", "/proc/self/fd/1"],
+  ["stderr", "/proc/self/fd/2"],
+];
+
+export function mountDev(st: AgentState, path: string, ro: boolean): void {
+  const target = containerPath(st, path);
+  ensureMountPoint(target, false);
+  mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+  let useBind = false;
+  for (const [name, major, minor] of DEVICES) {
+    const node = `${target}/${name}`;
+    if (!useBind) {
+      try {
+        mknod(node, S_IFCHR | 0o666, makedev(major, minor));
+        continue;
+      } catch (e) {
+        if (!(e instanceof SysError) || e.code !== "EPERM") throw e;
+        useBind = true; // in a user namespace: bind the host's nodes instead
+      }
+    }
+    ensureMountPoint(node, true);
+    mount(`/dev/${name}`, node, null, MS_BIND, null);
+  }
+  for (const [name, to] of DEV_LINKS) symlinkSync(to, `${target}/${name}`);
+  mkdirSync(`${target}/pts`);
+  mkdirSync(`${target}/shm`);
+  chmodSync(`${target}/shm`, 0o1777);
+  if (ro) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, null);
+}

@@ -1,0 +1,69 @@
+// Namespaces: what a process sees of the system.
+//
+// Each namespace type isolates one kind of global resource (host names, SysV IPC,
+// PIDs, mount tables, network stack, users, cgroup root, clocks). unshare(2) moves
+// the caller into new namespaces; the rules that shape ctr's init stages:
+//   - the user namespace must be created first (or together): it owns the others;
+//     unshare(CLONE_NEWUSER) fails with EINVAL in a multi-threaded process;
+//   - CLONE_NEWPID and CLONE_NEWTIME affect only children created afterwards, so
+//     the process that unshares (stage 1) must spawn PID 1 (stage 2);
+//   - the other namespaces apply to the caller at once, and Bun.spawn children
+//     inherit them.
+// `show ns` compares /proc/PID/ns/* links of PID 1 with the host's (seed 004).
+
+import { readlinkSync } from "node:fs";
+import { CLONE_FLAGS, flagNames } from "../native/index.ts";
+import type { NsName } from "../lang/spec.ts";
+
+/** Kernel flag for each `ns` name. */
+export const NS_FLAG: Record<NsName, number> = {
+  user: 0x10000000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  pid: 0x20000000,
+  mnt: 0x00020000,
+  net: 0x40000000,
+  cgroup: 0x02000000,
+  time: 0x00000080,
+};
+
+/** The entry name under /proc/PID/ns/ for each `ns` name. */
+export const NS_PROC_NAME: Record<NsName, string> = {
+  user: "user",
+  uts: "uts",
+  ipc: "ipc",
+  pid: "pid",
+  mnt: "mnt",
+  net: "net",
+  cgroup: "cgroup",
+  time: "time",
+};
+
+// The user namespace first: it must own the namespaces created with it.
+const ORDER: NsName[] = ["user", "mnt", "uts", "ipc", "net", "pid", "cgroup", "time"];
+
+export function orderNamespaces(ns: Iterable<NsName>): NsName[] {
+  const set = new Set(ns);
+  return ORDER.filter((n) => set.has(n));
+}
+
+export function cloneFlags(ns: readonly NsName[]): number {
+  return ns.reduce((f, n) => f | NS_FLAG[n], 0);
+}
+
+export function describeUnshare(ns: readonly NsName[]): string {
+  return `unshare(${flagNames(cloneFlags(ns), CLONE_FLAGS)})`;
+}
+
+/** The namespace links of a process, e.g. {uts: "uts:[4026531838]"}. */
+export function namespaceLinks(pid: number | "self"): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of ORDER) {
+    try {
+      out[n] = readlinkSync(`/proc/${pid}/ns/${NS_PROC_NAME[n]}`);
+    } catch {
+      // a kernel without this namespace type
+    }
+  }
+  return out;
+}

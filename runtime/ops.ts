@@ -1,0 +1,97 @@
+// Operations: what a checked script compiles to before anything runs.
+//
+// Like bubblewrap's setup ops, a plan is an ordered list of small, serialisable
+// steps. Each knows the side that performs it:
+//   front   - the ctr process, no kernel effect (echo, expect, sleep, printing)
+//   host    - the ctr process acting on the host (cgroups, id maps; later issues)
+//   creator - stage 1, the process that unshares the namespaces
+//   pid1    - stage 2, PID 1 inside the container (mounts, rootfs, hostname, exec)
+// Ops are plain JSON: pid1 ops travel over the control socket to stage 2.
+
+import type { NsName, Side, Span } from "../lang/spec.ts";
+
+export interface MountSpec {
+  source: string | null;
+  target: string;
+  fstype: string | null;
+  flags: number;
+  data: string | null;
+}
+
+/** Where the writable layer of `rootfs default` lives (all host paths). */
+export interface OverlayDirs {
+  /** The read-only lower layer (the cached default rootfs). */
+  lower: string;
+  /** An empty directory where PID 1 mounts a tmpfs for upper/ and work/. */
+  scratch: string;
+  /** An empty directory where the merged view is mounted. */
+  merged: string;
+}
+
+/** The Docker-style files bound from the per-container directory into /etc (seed 000). */
+export const INIT_FILES = ["hostname", "hosts", "resolv.conf"] as const;
+
+/** Docker-style per-container files bound over the rootfs's own (seed 000). */
+export interface InitFiles {
+  /** Host directory holding hostname, hosts and resolv.conf. */
+  dir: string;
+}
+
+export type OpBody =
+  | { kind: "unshare"; namespaces: NsName[] }
+  | { kind: "private-root" }
+  | { kind: "hostname"; name: string }
+  | { kind: "domainname"; name: string }
+  | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
+  | { kind: "mount-dev"; target: string; ro: boolean }
+  | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null }
+  | { kind: "enter-root"; mode: "pivot" | "chroot" }
+  | { kind: "env"; vars: Record<string, string> }
+  | { kind: "cwd"; dir: string }
+  | { kind: "run"; argv: string[]; capture: boolean }
+  | { kind: "exec"; argv: string[] }
+  | { kind: "show"; what: "ns" | "mounts" | "procs" }
+  | { kind: "echo"; text: string }
+  | { kind: "sleep"; ms: number }
+  | { kind: "expect"; subject: "exit" | "output"; test: "==" | "!=" | "contains" | "matches"; value: string };
+
+export type Op = OpBody & {
+  side: Side;
+  /** The statement that produced this op, for errors and --trace. */
+  span: Span;
+  /** The statement's source text, e.g. `hostname "c"`. */
+  source: string;
+  /** What the op will do, as syscalls or file writes, for `ctr explain`. */
+  explain: string[];
+};
+
+export type OpKind = OpBody["kind"];
+
+/** A compiled script. */
+export interface Plan {
+  /** Namespaces to create, in the order the kernel needs them. */
+  namespaces: NsName[];
+  /** Everything after namespace creation, in script order. */
+  ops: Op[];
+  /** True when a rootfs statement asks for the embedded default. */
+  needsDefaultRootfs: boolean;
+}
+
+/** The result of a `run` op, as PID 1 reports it. */
+export interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  output?: string;
+}
+
+/** What PID 1 (stage 2) remembers between operations. */
+export interface AgentState {
+  /** Host path of the prepared new root, until it is entered. */
+  pendingRoot: string | null;
+  /** How the pending root will be entered. */
+  rootMode: "pivot" | "chroot" | null;
+  /** True once pivot_root or chroot has happened. */
+  entered: boolean;
+  env: Record<string, string>;
+  cwd: string;
+}

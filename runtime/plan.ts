@@ -1,0 +1,176 @@
+// The planner: checked commands -> an ordered list of operations.
+//
+// Each statement's own translation lives with its registry entry (`plan`);
+// this file holds what concerns the plan as a whole:
+//   - the namespaces, created at once by stage 1 whatever line `ns` is on;
+//   - making the mount tree private before the first mount (seed 001);
+//   - entering the new root (pivot_root or chroot) right before the first
+//     operation that observes the container, so that every mount of the script
+//     is made first with host paths as sources, as runc does;
+//   - `run` captures its output only when an `expect output` follows it;
+//   - statements that are registered but not implemented yet are refused here,
+//     before anything touches the kernel.
+
+import type { Arg, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
+import { CLONE_FLAGS, MOUNT_FLAGS } from "../native/constants.ts";
+import { flagNames } from "../native/format.ts";
+import type { MountSpec, Op, OpBody, Plan } from "./ops.ts";
+import { cloneFlags, orderNamespaces } from "./ns.ts";
+
+/** What a statement's plan function gets besides its command. */
+export interface PlanContext {
+  /** The per-container directory on the host (not created by planning). */
+  stateDir: string;
+  /** Where `rootfs default` lives (may not be built yet). */
+  defaultRootfs: string;
+  /** The hostname the script sets, if any (for the container's /etc/hostname). */
+  hostname: string | null;
+  /** The namespaces of the plan. */
+  namespaces: ReadonlySet<NsName>;
+}
+
+export type PlanFn = (cmd: Command, ctx: PlanContext) => PlannedOp[];
+
+/** An op as a statement's plan function returns it: the planner adds span and source. */
+export type PlannedOp = OpBody & { side: Op["side"]; explain: string[] };
+
+/** The positional words of a command (not options), as text. */
+export function words(cmd: Command): string[] {
+  return cmd.args.filter((a) => a.kind !== "option").flatMap((a) => (a.kind === "list" ? a.items!.map((i) => i.text) : [a.text]));
+}
+
+/** The key=value options of a command. */
+export function options(cmd: Command): Record<string, Arg> {
+  const out: Record<string, Arg> = {};
+  for (const a of cmd.args) if (a.kind === "option" && a.key) out[a.key] = a.value ?? a;
+  return out;
+}
+
+export function quote(s: string | null): string {
+  return s === null ? "NULL" : JSON.stringify(s);
+}
+
+export function mountCall(m: MountSpec): string {
+  const flags = m.flags ? flagNames(m.flags, MOUNT_FLAGS) : "0";
+  return `mount(${quote(m.source)}, ${quote(m.target)}, ${quote(m.fstype)}, ${flags}, ${quote(m.data)})`;
+}
+
+/** Bytes from a size argument: 64m, 1g, 4096. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kmgt]?)b?$/i.exec(text.trim());
+  if (!m) return NaN;
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g" | "t"];
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** Milliseconds from a duration argument: 500ms, 2s, 1m, or plain seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return NaN;
+  const mult = { ms: 1, s: 1000, m: 60000, h: 3600000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * mult;
+}
+
+// Operations after which the container is observed: the new root must be entered.
+const OBSERVES = new Set<Op["kind"]>(["run", "exec", "show"]);
+
+export interface PlanResult {
+  plan: Plan;
+  diagnostics: Diagnostic[];
+}
+
+export interface PlannerEntry {
+  name: string;
+  plan?: PlanFn;
+  /** Set for statements that are registered but not implemented yet: why, and where it is tracked. */
+  unsupported?: string;
+  /** The same for single forms, keyed "show cgroup". */
+  unsupportedForms?: Record<string, string>;
+}
+
+export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "hostname" | "namespaces">): PlanResult {
+  const diagnostics: Diagnostic[] = [];
+  const nsSet = new Set<NsName>();
+  let hostname: string | null = null;
+  for (const cmd of commands) {
+    if (cmd.name === "ns") for (const w of words(cmd)) nsSet.add(w as NsName);
+    if (cmd.name === "hostname") hostname = words(cmd)[0] ?? null;
+  }
+  const ctx: PlanContext = { ...base, hostname, namespaces: nsSet };
+  const ops: Op[] = [];
+  const namespaces = orderNamespaces(nsSet);
+  let privateDone = false;
+  let rootPending: { mode: "pivot" | "chroot"; dir: string } | null = null;
+  let needsDefaultRootfs = false;
+
+  for (const cmd of commands) {
+    const entry = lookup(cmd.name);
+    if (!entry) continue; // the checker has reported it
+    const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name;
+    const unsupported = entry.unsupported ?? entry.unsupportedForms?.[form];
+    if (unsupported) {
+      const what = entry.unsupported ? cmd.name : form;
+      diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });
+      continue;
+    }
+    if (!entry.plan) continue;
+    const source = sourceText(cmd);
+    for (const p of entry.plan(cmd, ctx)) {
+      const op = { ...p, span: cmd.span, source } as Op;
+      if (op.kind === "unshare") {
+        op.namespaces = namespaces;
+        op.explain = [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`];
+        if (namespaces.includes("pid")) op.explain.push("spawn PID 1 (stage 2): CLONE_NEWPID applies to children only");
+      }
+      const touchesMounts = op.kind === "mount" || op.kind === "mount-dev" || op.kind === "rootfs";
+      if (touchesMounts && !privateDone && nsSet.has("mnt")) {
+        ops.push(privateRootOp(cmd.span, source));
+        privateDone = true;
+      }
+      if (rootPending && OBSERVES.has(op.kind)) {
+        ops.push(enterRootOp(rootPending.mode, rootPending.dir, cmd.span, source));
+        rootPending = null;
+      }
+      if (op.kind === "rootfs") {
+        rootPending = { mode: op.mode, dir: op.overlay ? op.overlay.merged : op.dir };
+        if (op.overlay) needsDefaultRootfs = true;
+      }
+      ops.push(op);
+    }
+  }
+  // `run` keeps its output for a following `expect output`.
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const next = ops[i + 1];
+    if (op.kind === "run" && next?.kind === "expect" && next.subject === "output") op.capture = true;
+  }
+  return { plan: { namespaces, ops, needsDefaultRootfs }, diagnostics };
+}
+
+function privateRootOp(span: Span, source: string): Op {
+  return {
+    kind: "private-root",
+    side: "pid1",
+    span,
+    source,
+    explain: [`mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # first: keep the container's mounts from propagating to the host`],
+  };
+}
+
+function enterRootOp(mode: "pivot" | "chroot", dir: string, span: Span, source: string): Op {
+  const explain =
+    mode === "pivot"
+      ? [`chdir(${quote(dir)})`, 'pivot_root(".", ".")', 'umount2(".", MNT_DETACH)  # the host\'s tree is gone from the container', 'chdir("/")']
+      : [`chdir(${quote(dir)})`, 'chroot(".")  # chroot is escapable by a process with CAP_SYS_CHROOT; `rootfs` uses pivot_root', 'chdir("/")'];
+  return { kind: "enter-root", mode, side: "pid1", span, source, explain };
+}
+
+function sourceText(cmd: Command): string {
+  return [cmd.name, ...cmd.args.map((a) => a.text)].join(" ");
+}
+
+export function mountOp(what: string, m: MountSpec, remountRo: boolean): PlannedOp {
+  const explain = [`mkdir -p ${m.target}`, mountCall(m)];
+  if (remountRo) explain.push(mountCall({ source: null, target: m.target, fstype: null, flags: 0x1000 | 0x20 | 0x1, data: null }));
+  return { kind: "mount", what, mount: m, remountRo, side: "pid1", explain };
+}

@@ -1,0 +1,134 @@
+// Processes inside the container: the command, `run` children and reaping.
+//
+// Rules that shape this file:
+//   - execve(2) replaces PID 1's image in place, keeping its PID: that is how the
+//     user's command becomes PID 1 of the new PID namespace (seed 001). The
+//     control socket is close-on-exec, so a successful execve closes it.
+//   - Signal dispositions set to a handler are reset by execve, ignored ones are
+//     kept, and the signal mask is inherited: PID 1 unblocks everything first.
+//   - The kernel gives PID 1 of a PID namespace no default signal actions: only
+//     signals it has a handler for reach it (SIGKILL from an ancestor always).
+//   - Orphans of a PID namespace are re-parented to its PID 1, which must reap
+//     them or they stay zombies. While stage 2 lives it reaps any child that is
+//     not one of its own `run` processes (Bun reaps those itself).
+//   - Before execve, the command is resolved through the container's PATH, so a
+//     missing command is 127 and a non-executable one 126 (docker run's codes),
+//     reported while PID 1 can still talk.
+
+import { accessSync, constants, statSync } from "node:fs";
+import { posix } from "node:path";
+import { execve, resetSignals, SysError, waitpid, zombieChild } from "../native/index.ts";
+import type { AgentState, RunResult } from "./ops.ts";
+import { signalName } from "./status.ts";
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export function initialEnv(): Record<string, string> {
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: "/root" };
+  if (process.env.TERM) env.TERM = process.env.TERM;
+  return env;
+}
+
+function notFound(cmd: string): SysError {
+  return new SysError({ errno: 2, code: "ENOENT", syscall: "execve", args: [cmd], message: `command not found: "${cmd}"`, status: 127 });
+}
+
+/** Find a command like execvp does, in the container's view of the filesystem. */
+export function resolveCommand(st: AgentState, cmd: string): string {
+  const candidates = cmd.includes("/")
+    ? [posix.resolve(st.cwd || "/", cmd)]
+    : (st.env.PATH ?? DEFAULT_PATH).split(":").filter(Boolean).map((d) => posix.join(d, cmd));
+  let denied: string | null = null;
+  for (const path of candidates) {
+    let isFile: boolean;
+    try {
+      isFile = statSync(path).isFile();
+    } catch {
+      continue;
+    }
+    if (!isFile) {
+      denied ??= path;
+      continue;
+    }
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      denied ??= path;
+    }
+  }
+  if (denied) {
+    throw new SysError({ errno: 13, code: "EACCES", syscall: "execve", args: [denied], message: `command not executable: "${denied}"`, status: 126 });
+  }
+  throw notFound(cmd);
+}
+
+function envList(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+/** Replace PID 1 with the command. Returns only by throwing. */
+export function execCommand(st: AgentState, argv: string[]): never {
+  const path = resolveCommand(st, argv[0]!);
+  process.chdir(st.cwd || "/");
+  // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
+  resetSignals();
+  try {
+    return execve(path, argv, envList(st.env));
+  } catch (e) {
+    if (e instanceof SysError && e.code === "ENOENT") throw notFound(argv[0]!);
+    if (e instanceof SysError) e.status = 126;
+    throw e;
+  }
+}
+
+const running = new Set<number>();
+
+/** Run a command inside and wait for it; PID 1 stays. */
+export async function runCommand(st: AgentState, argv: string[], capture: boolean): Promise<RunResult> {
+  const path = resolveCommand(st, argv[0]!);
+  const child = Bun.spawn({
+    cmd: [path, ...argv.slice(1)],
+    argv0: argv[0],
+    cwd: st.cwd || "/",
+    env: st.env,
+    stdin: "inherit",
+    stdout: capture ? "pipe" : "inherit",
+    stderr: "inherit",
+  });
+  running.add(child.pid);
+  let output: string | undefined;
+  if (capture) {
+    // Tee: the user sees the output as it comes, `expect` gets all of it.
+    const chunks: string[] = [];
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
+      process.stdout.write(chunk);
+      chunks.push(decoder.decode(chunk, { stream: true }));
+    }
+    output = chunks.join("");
+  }
+  await child.exited;
+  running.delete(child.pid);
+  return { exitCode: child.signalCode ? null : child.exitCode, signal: child.signalCode ? signalName(child.signalCode) : null, output };
+}
+
+/** Signal every `run` child (used when the host interrupts a run). */
+export function signalRunning(sig: NodeJS.Signals): void {
+  for (const pid of running) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Reap zombies that are not ours (re-parented orphans). */
+export function reapOrphans(): void {
+  for (;;) {
+    const pid = zombieChild();
+    if (pid <= 0 || running.has(pid)) return;
+    waitpid(pid, 0);
+  }
+}

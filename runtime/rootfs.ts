@@ -1,0 +1,74 @@
+// The container's root filesystem: what "/" is for the command.
+//
+// pivot_root(2) swaps the root mount of the mount namespace and leaves the old
+// root mounted below the new one; after umount2(MNT_DETACH) the host's tree is
+// gone from the namespace and from /proc/self/mountinfo. Its rules:
+//   - the new root must be a mount point: so it is bind-mounted onto itself;
+//   - new and old root must not be on the same mount, and the propagation of the
+//     old root must not be shared (private-root takes care of that);
+//   - pivot_root(".", ".") stacks the old root on top of the new one, so no
+//     put_old directory is needed inside the rootfs (runc does the same).
+// chroot(2) only changes the pathname root of one process: the old root stays
+// mounted and a process with CAP_SYS_CHROOT can escape it (chroot again into a
+// subdirectory and walk up with ".."). ctr keeps it because the seeds use it,
+// and `explain` says so.
+//
+// `rootfs default` must not let containers write into the shared cache, so it
+// is an overlay: the cached tree as the read-only lower layer, a tmpfs as upper
+// layer. All of it lives in the container's mount namespace and vanishes with it.
+
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { chdir, chroot, MNT_DETACH, MS_BIND, MS_REC, mount, pivotRoot, SysError, umount2 } from "../native/index.ts";
+import { INIT_FILES, type AgentState, type InitFiles, type OverlayDirs } from "./ops.ts";
+
+export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot", overlay: OverlayDirs | null, initFiles: InitFiles | null): void {
+  if (st.entered || st.pendingRoot) {
+    throw new SysError({ errno: 16, code: "EBUSY", syscall: "rootfs", args: [dir], message: "the container already has a root filesystem" });
+  }
+  let root = dir;
+  if (overlay) {
+    mount("tmpfs", overlay.scratch, "tmpfs", 0, "mode=755");
+    mkdirSync(`${overlay.scratch}/upper`);
+    mkdirSync(`${overlay.scratch}/work`);
+    mount("overlay", overlay.merged, "overlay", 0, `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work`);
+    root = overlay.merged;
+  } else {
+    checkDirectory(dir);
+    // pivot_root needs the new root to be a mount point of its own.
+    mount(dir, dir, null, MS_BIND | MS_REC, null);
+  }
+  if (initFiles) {
+    for (const name of INIT_FILES) {
+      const target = `${root}/etc/${name}`;
+      if (existsSync(target)) mount(`${initFiles.dir}/${name}`, target, null, MS_BIND, null);
+    }
+  }
+  st.pendingRoot = root;
+  st.rootMode = mode;
+}
+
+function checkDirectory(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new SysError({ errno: 2, code: "ENOENT", syscall: "stat", args: [dir], message: `rootfs "${dir}" does not exist`, hint: "create it, or use `rootfs default`" });
+  }
+  if (!isDir) throw new SysError({ errno: 20, code: "ENOTDIR", syscall: "stat", args: [dir], message: `rootfs "${dir}" is not a directory` });
+}
+
+export function enterRoot(st: AgentState): void {
+  const root = st.pendingRoot;
+  if (!root || st.entered) return;
+  chdir(root);
+  if (st.rootMode === "chroot") {
+    chroot(".");
+  } else {
+    pivotRoot(".", ".");
+    // The old root is now stacked on "/"; detach it so the host's tree is gone.
+    umount2(".", MNT_DETACH);
+  }
+  chdir("/");
+  st.entered = true;
+  st.pendingRoot = null;
+}
