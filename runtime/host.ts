@@ -75,6 +75,7 @@ export class Launch {
 /** A running container, driven from the host. */
 export class Container {
   pid1 = 0;
+  stage1Pid = 0;
   /** The signal ctr received and forwarded, if any: the run ends with 128+N. */
   interrupted: NodeJS.Signals | null = null;
   private lastRun: RunResult | null = null;
@@ -115,11 +116,18 @@ export class Container {
     return this.launch.stage1.exitCode ?? signalStatus(this.launch.stage1.signalCode ?? "");
   }
 
-  /** Create the namespaces and PID 1. */
-  async create(plan: Plan, trace: boolean): Promise<void> {
+  /**
+   * Create the namespaces and PID 1. Between stage 1's unshare and its "go",
+   * `setup` runs on the host with stage 1's PID: id maps must be written before
+   * the new user namespace is used, and cgroups joined before any process of
+   * the container exists (PID 1 inherits stage 1's cgroups), so nothing in the
+   * container ever runs unlimited.
+   */
+  async create(plan: Plan, trace: boolean, setup?: (stage1Pid: number) => Promise<void> | void): Promise<void> {
     this.launch.channel.send({ t: "plan", namespaces: plan.namespaces, trace, pdeathsig: true });
-    await this.expect("unshared", "creating the namespaces");
-    // Host-side setup for the new namespaces (id maps, cgroups) goes here.
+    const { pid } = await this.expect("unshared", "creating the namespaces");
+    this.stage1Pid = pid;
+    await setup?.(pid);
     this.launch.channel.send({ t: "go" });
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
     await this.expect("ready", "PID 1 was ready");
