@@ -54,6 +54,10 @@ function real(t: IToken | undefined): t is IToken {
   return t !== undefined && !t.isInsertedInRecovery && t.startOffset >= 0 && t.tokenType !== EOF;
 }
 
+const ATOM_TYPES = new Set([T.Word, T.NumberTok, T.DString, T.SString, T.DStringOpen, T.SStringOpen, ...T.KEYWORDS]);
+
+const STATEMENT_RULES = ["command", "letStmt", "ifStmt", "forStmt", "fnStmt", "importStmt"] as const;
+
 const VAR_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+|#|env\.[A-Za-z_][A-Za-z0-9_]*)$/;
 const NUMBER_RE = /^(\d+(?:\.\d+)?)(ms|%|[kKmMgGtTsh])?$/;
 
@@ -148,11 +152,19 @@ class Builder {
   /** Statements of a script or block body, with separators checked. */
   body(n: CstNode): Stmt[] {
     const stmts: Stmt[] = [];
-    for (const s of subs(n, "statement")) {
-      const st = this.statement(s);
-      if (st) stmts.push(st);
+    let kinds = 0;
+    for (const kind of STATEMENT_RULES) {
+      const list = subs(n, kind);
+      if (list.length === 0) continue;
+      kinds++;
+      for (const s of list) {
+        const st = this.statement(kind, s);
+        if (st) stmts.push(st);
+      }
     }
-    for (const s of subs(n, "stray")) this.stray(s);
+    // Each statement kind is collected separately: restore source order.
+    if (kinds > 1) stmts.sort((a, b) => a.span.offset - b.span.offset);
+    this.stray(toks(n, "Stray"));
     for (const r of toks(n, "RBrace")) {
       // Only the script rule collects `}` this way: one with no `{`.
       if (n.name === "script" && real(r)) this.strayToken(r, "unmatched `}`", "remove it, or add the `{` it should close");
@@ -160,16 +172,14 @@ class Builder {
     // Two statements need a newline or `;` between them.
     if (stmts.length > 1) {
       const seps: number[] = [];
-      for (const t of toks(n, "Newline")) seps.push(t.startOffset);
-      for (const t of toks(n, "Semi")) seps.push(t.startOffset);
-      seps.sort((a, b) => a - b);
+      for (const t of toks(n, "Sep")) seps.push(t.startOffset);
       let j = 0;
       for (let i = 1; i < stmts.length; i++) {
         const prev = stmts[i - 1]!;
         const cur = stmts[i]!;
         const end = spanEnd(prev.span);
         while (j < seps.length && seps[j]! < end) j++;
-        if (!(j < seps.length && seps[j]! < cur.span.offset) && !prev.broken && !cur.broken) {
+        if (!(j < seps.length && seps[j]! < cur.span.offset) && !prev.broken && !cur.broken && !this.errorLines.has(cur.span.line)) {
           const startsWith = this.src.text.slice(cur.span.offset, cur.span.offset + Math.min(cur.span.length, 20)).split(/\s/)[0];
           this.error(
             this.src.span(cur.span.offset, startsWith?.length ?? 1),
@@ -184,10 +194,9 @@ class Builder {
     return stmts;
   }
 
-  private stray(n: CstNode): void {
-    for (const list of Object.values(kids(n))) {
-      for (const c of list ?? []) {
-        const t = c as IToken;
+  private stray(list: IToken[]): void {
+    {
+      for (const t of list) {
         if (!real(t)) continue;
         const tt = t.tokenType;
         if (tt === T.Else) this.strayToken(t, "`else` without `if`", "write `else` on the same line as the `}` that closes the `if` block: } else {");
@@ -216,17 +225,16 @@ class Builder {
     this.error(this.tokSpan(t), "unterminated string", `add the closing \`${q}\` (a string cannot span lines; use \\n)`, true);
   }
 
-  private statement(n: CstNode): Stmt | undefined {
+  private statement(kind: string, n: CstNode): Stmt | undefined {
     const saved = this.broken;
     this.broken = !!n.recoveredNode;
     let st: Stmt | undefined;
-    const k = kids(n);
-    if (k.command) st = this.command(k.command[0] as CstNode);
-    else if (k.letStmt) st = this.letStmt(k.letStmt[0] as CstNode);
-    else if (k.fnStmt) st = this.fnStmt(k.fnStmt[0] as CstNode);
-    else if (k.importStmt) st = this.importStmt(k.importStmt[0] as CstNode);
-    else if (k.ifStmt) st = this.ifStmt(k.ifStmt[0] as CstNode);
-    else if (k.forStmt) st = this.forStmt(k.forStmt[0] as CstNode);
+    if (kind === "command") st = this.command(n);
+    else if (kind === "letStmt") st = this.letStmt(n);
+    else if (kind === "fnStmt") st = this.fnStmt(n);
+    else if (kind === "importStmt") st = this.importStmt(n);
+    else if (kind === "ifStmt") st = this.ifStmt(n);
+    else if (kind === "forStmt") st = this.forStmt(n);
     if (st && this.broken) st.broken = true;
     this.broken = saved;
     return st;
@@ -266,7 +274,7 @@ class Builder {
       const rp = this.need(tok(n, "RParen"));
       if (rp) end = rp.startOffset + 1;
     }
-    const extra = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    const extra = this.args(toks(n, "ArgTok"));
     if (paren && extra.length > 0) {
       this.error(extra[0]!.span, "unexpected argument after the call's `)`", "pass every argument inside the parentheses: name(a, b)", true);
       this.broken = true;
@@ -307,7 +315,7 @@ class Builder {
       this.error(nameSpan, `invalid variable name \`${name}\``, "a name is letters, digits and `_`, not starting with a digit", true);
       this.broken = true;
     }
-    const args = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    const args = this.args(toks(n, "ArgTok"));
     const st: LetStmt = { kind: "let", name, nameSpan, span: this.src.range(kw.startOffset, end) };
     if (args.length === 0) {
       if (!this.broken) this.error(this.src.span(end, 0), `missing value for \`${name}\``, "syntax: let NAME = VALUE", true);
@@ -385,7 +393,7 @@ class Builder {
   private importStmt(n: CstNode): ImportStmt {
     this.check(n);
     const kw = tok(n, "KwImport")!;
-    const args = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    const args = this.args(toks(n, "ArgTok"));
     const end = args.length ? spanEnd(args[args.length - 1]!.span) : kw.startOffset + kw.image.length;
     const st: ImportStmt = { kind: "import", span: this.src.range(kw.startOffset, end) };
     if (args.length === 0) {
@@ -441,7 +449,7 @@ class Builder {
       const inner = this.cond(sub(n, "cond"), bang);
       return { kind: "not", cond: inner, span: this.src.range(bang.startOffset, spanEnd(inner.span)) };
     }
-    const atoms = subs(n, "atom").map((a) => this.atom(a));
+    const atoms = toks(n, "Atom").map((a) => this.atom(a));
     const left = atoms[0];
     if (!left) {
       this.broken = true;
@@ -473,7 +481,7 @@ class Builder {
     const kw = tok(n, "KwFor")!;
     const v = tok(n, "Word");
     this.need(tok(n, "KwIn"));
-    const items = subs(n, "arg").map((a) => this.arg(a)).filter((a): a is ArgNode => a !== undefined);
+    const items = this.args(toks(n, "ArgTok"));
     const { body, end } = this.block(sub(n, "block"), kw.startOffset + 3);
     const variable = real(v) ? v.image : "";
     const variableSpan = real(v) ? this.tokSpan(v) : this.tokSpan(kw);
@@ -492,30 +500,76 @@ class Builder {
   private callArg(n: CstNode): ArgNode | undefined {
     if (n.recoveredNode) this.broken = true;
     const key = tok(n, "OptKey");
-    if (real(key)) return this.option(key, subs(n, "atom"));
-    const a = sub(n, "atom");
+    if (real(key)) {
+      const v = tok(n, "Atom");
+      return this.option(key, v ? this.atom(v) : undefined);
+    }
+    const a = tok(n, "Atom");
     return a ? this.atom(a) : undefined;
   }
 
-  private arg(n: CstNode): ArgNode | undefined {
-    if (n.recoveredNode) this.broken = true;
-    const key = tok(n, "OptKey");
-    if (real(key)) return this.option(key, subs(n, "atom"));
-    const atoms = subs(n, "atom");
-    if (atoms.length === 1) return this.atom(atoms[0]!);
-    if (atoms.length > 1) return this.list(atoms.map((a) => this.atom(a)));
-    for (const name of ["EqEq", "NotEq", "Bang", "Equals"]) {
-      const t = tok(n, name);
-      if (real(t)) {
-        if (name === "Equals") {
+  /**
+   * Groups a statement's flat run of argument tokens: `a, b` is a list,
+   * `key=` with a value glued to it is an option, operators are words.
+   */
+  private args(ts: IToken[]): ArgNode[] {
+    const out: ArgNode[] = [];
+    const n = ts.length;
+    let i = 0;
+    while (i < n) {
+      const t = ts[i]!;
+      if (!real(t)) {
+        this.broken = true;
+        i++;
+        continue;
+      }
+      const tt = t.tokenType;
+      if (tt === T.OptKey) {
+        i++;
+        const next = ts[i];
+        if (next !== undefined && ATOM_TYPES.has(next.tokenType) && next.startOffset === t.startOffset + t.image.length) {
+          const run = this.valueRun(ts, i);
+          i = run.next;
+          out.push(this.option(t, run.value));
+        } else out.push(this.option(t, undefined));
+      } else if (ATOM_TYPES.has(tt)) {
+        const run = this.valueRun(ts, i);
+        i = run.next;
+        out.push(run.value);
+      } else if (tt === T.Comma) {
+        this.error(this.tokSpan(t), "unexpected `,`", "a comma separates the items of a list: a, b, c", true);
+        this.broken = true;
+        i++;
+      } else {
+        if (tt === T.Equals) {
           this.error(this.tokSpan(t), "unexpected `=`", "write options without spaces: key=value", true);
           this.broken = true;
         }
-        return { kind: "word", raw: t.image, parts: [t.image], span: this.tokSpan(t) };
+        out.push({ kind: "word", raw: t.image, parts: [t.image], span: this.tokSpan(t) });
+        i++;
       }
     }
-    this.broken = true;
-    return undefined;
+    return out;
+  }
+
+  /** A value at ts[i], or a comma list of values; returns the index after it. */
+  private valueRun(ts: IToken[], i: number): { value: AtomNode | ListNode; next: number } {
+    const first = this.atom(ts[i]!);
+    i++;
+    if (ts[i]?.tokenType !== T.Comma) return { value: first, next: i };
+    const items: AtomNode[] = [first];
+    while (ts[i]?.tokenType === T.Comma) {
+      const after = ts[i + 1];
+      if (after === undefined || !ATOM_TYPES.has(after.tokenType)) {
+        this.error(this.tokSpan(ts[i]!), "expected a value after `,`", "remove the trailing comma, or add the missing item", true);
+        this.broken = true;
+        i++;
+        break;
+      }
+      items.push(this.atom(after));
+      i += 2;
+    }
+    return { value: this.list(items), next: i };
   }
 
   private list(items: AtomNode[]): ListNode {
@@ -524,23 +578,19 @@ class Builder {
     return { kind: "list", items, span: this.src.range(first.span.offset, spanEnd(last.span)) };
   }
 
-  private option(key: IToken, atoms: CstNode[]): OptionNode {
+  private option(key: IToken, value: AtomNode | ListNode | undefined): OptionNode {
     const k = key.image.slice(0, -1);
     const keySpan = this.src.span(key.startOffset, k.length);
     const opt: OptionNode = { kind: "option", key: k, keySpan, span: this.tokSpan(key) };
-    if (atoms.length > 0) {
-      const values = atoms.map((a) => this.atom(a));
-      opt.value = values.length === 1 ? values[0]! : this.list(values);
-      opt.span = this.src.range(key.startOffset, spanEnd(opt.value.span));
+    if (value) {
+      opt.value = value;
+      opt.span = this.src.range(key.startOffset, spanEnd(value.span));
     }
     return opt;
   }
 
-  private atom(n: CstNode): AtomNode {
-    const k = kids(n);
-    for (const name in k) {
-      const t = (k[name] as IToken[])[0]!;
-      if (!real(t)) break;
+  private atom(t: IToken): AtomNode {
+    if (real(t)) {
       const span = this.tokSpan(t);
       const tt = t.tokenType;
       if (tt === T.NumberTok) {

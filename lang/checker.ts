@@ -12,20 +12,31 @@ function at(s: Span): string {
   return `${s.line}:${s.column}`;
 }
 
-/** The merged view of a statement and its selected form. */
-export interface Resolved {
+/** The merged schema of a statement and one of its forms (computed once, cached). */
+export interface Schema {
   spec: StatementSpec;
   form?: FormSpec;
   formName?: string;
   /** "mount tmpfs" or "hostname". */
   label: string;
   syntax: string;
-  /** Arguments after the form word. */
-  args: Arg[];
   argSpecs: ArgSpec[];
   options: Record<string, ValueKind>;
+  /** Option keys without the "*" wildcard. */
+  optionKeys: string[];
   flags: readonly string[];
   requires: NsName[];
+  requiredOptions: string[];
+  /** Index of the `rest` argument, or -1. */
+  restAt: number;
+  /** The rest argument takes everything after it, options and flags included (commands, text). */
+  restTakesAll: boolean;
+}
+
+/** A command matched to its schema: the arguments after the form word. */
+export interface Resolved {
+  schema: Schema;
+  args: Arg[];
 }
 
 /** Result of the shape check: arguments sorted into positionals, options and flags. */
@@ -34,6 +45,38 @@ export interface Shaped {
   positional: Arg[];
   options: Map<string, Arg>;
   flags: Set<string>;
+}
+
+const schemas = new WeakMap<StatementSpec, Map<string, Schema>>();
+
+export function schemaOf(spec: StatementSpec, formName?: string): Schema {
+  let m = schemas.get(spec);
+  if (!m) schemas.set(spec, (m = new Map()));
+  const key = formName ?? "";
+  let sc = m.get(key);
+  if (sc) return sc;
+  const form = formName !== undefined ? spec.forms?.[formName] : undefined;
+  const argSpecs = form?.args ?? spec.args ?? [];
+  const options = { ...spec.options, ...form?.options };
+  const restAt = argSpecs.findIndex((a) => a.rest);
+  const rest = argSpecs[restAt];
+  sc = {
+    spec,
+    label: formName !== undefined ? `${spec.name} ${formName}` : spec.name,
+    syntax: form?.syntax ?? spec.syntax,
+    argSpecs,
+    options,
+    optionKeys: Object.keys(options).filter((k) => k !== "*"),
+    flags: [...(spec.flags ?? []), ...(form?.flags ?? [])],
+    requires: [...new Set([...(spec.requires ?? []), ...(form?.requires ?? [])])],
+    requiredOptions: [...(spec.requiredOptions ?? []), ...(form?.requiredOptions ?? [])],
+    restAt,
+    restTakesAll: rest !== undefined && (rest.kind === "text" || rest.kind === "word"),
+  };
+  if (form) sc.form = form;
+  if (formName !== undefined) sc.formName = formName;
+  m.set(key, sc);
+  return sc;
 }
 
 export interface CheckerState {
@@ -96,29 +139,45 @@ export class Checker {
   }
 
   /** Checks one command in script order; returns its diagnostics. */
-  check(cmd: Command, extraNames: Iterable<string> = []): Diagnostic[] {
-    const out: Diagnostic[] = [];
-    const report: Report = (severity, span, message, help) => {
-      const d: Diagnostic = { severity, span, message };
-      if (help) d.help = help;
-      out.push(d);
+  private out: Diagnostic[] = [];
+  private errors = 0;
+  private readonly report: Report = (severity, span, message, help) => {
+    const d: Diagnostic = { severity, span, message };
+    if (help) d.help = help;
+    if (severity === "error") this.errors++;
+    this.out.push(d);
+  };
+  private readonly ctx: CheckContext = (() => {
+    const self = this;
+    return {
+      get namespaces() {
+        return self.state.namespaces;
+      },
+      get cpus() {
+        return self.opts.cpus;
+      },
+      error: (span: Span, message: string, help?: string) => self.report("error", span, message, help),
+      warning: (span: Span, message: string, help?: string) => self.report("warning", span, message, help),
     };
+  })();
+
+  /** Checks one command in script order; returns its diagnostics. */
+  check(cmd: Command, extraNames: Iterable<string> = []): Diagnostic[] {
+    const out: Diagnostic[] = (this.out = []);
+    this.errors = 0;
+    const report = this.report;
     const spec = this.index.get(cmd.name);
     if (!spec) {
       report("error", cmd.nameSpan, `unknown statement \`${cmd.name}\``, didYouMean(cmd.name, [...this.index.keys(), ...extraNames]));
       return out;
     }
-    const shaped = shape(cmd, spec, report);
-    this.context(cmd, spec, shaped?.resolved, report);
-    if (shaped && !out.some((d) => d.severity === "error")) {
-      const ctx: CheckContext = {
-        namespaces: this.state.namespaces,
-        cpus: this.opts.cpus,
-        error: (span, message, help) => report("error", span, message, help),
-        warning: (span, message, help) => report("warning", span, message, help),
-      };
-      spec.check?.(cmd, ctx);
-      shaped.resolved.form?.check?.(cmd, ctx);
+    const resolved = resolve(cmd, spec, report);
+    const shaped = resolved ? shapeResolved(cmd, resolved, report) : undefined;
+    const shapeErrors = this.errors;
+    this.context(cmd, spec, resolved, report);
+    if (shaped && shapeErrors === 0) {
+      spec.check?.(cmd, this.ctx);
+      shaped.resolved.schema.form?.check?.(cmd, this.ctx);
     }
     this.advance(cmd, spec);
     return out;
@@ -127,7 +186,7 @@ export class Checker {
   /** Ordering rules: namespaces, host protection, exec last, expect after run. */
   private context(cmd: Command, spec: StatementSpec, resolved: Resolved | undefined, report: Report): void {
     const st = this.state;
-    const label = resolved?.label ?? spec.name;
+    const label = resolved?.schema.label ?? spec.name;
     if (spec.createsNamespaces && st.nsCmd && !this.opts.repl) {
       report(
         "error",
@@ -145,7 +204,7 @@ export class Checker {
       );
     }
     if (spec.container) {
-      const requires = resolved?.requires ?? [...(spec.requires ?? [])];
+      const requires = resolved?.schema.requires ?? spec.requires ?? [];
       const haveContainer = st.nsCmd !== undefined || st.joinCmd !== undefined || st.preexisting;
       if (!haveContainer) {
         const help = requires.length
@@ -203,48 +262,24 @@ export class Checker {
   }
 }
 
-/** Picks the form (if the statement has forms) and merges its schema with the statement's. */
+/** Picks the form (if the statement has forms) and its merged schema. */
 export function resolve(cmd: Command, spec: StatementSpec, report: Report, isOpaque?: (a: Arg) => boolean): Resolved | undefined {
-  let args = cmd.args;
-  let form: FormSpec | undefined;
-  let formName: string | undefined;
-  if (spec.forms) {
-    const names = Object.keys(spec.forms);
-    const first = args[0];
-    if (!first) {
-      report("error", cmd.nameSpan, `\`${spec.name}\` needs one of ${listOf(names)}`, `syntax: ${spec.syntax}`);
-      return undefined;
-    }
-    if (isOpaque?.(first)) return undefined;
-    const text = first.kind === "word" || first.kind === "string" || first.kind === "number" ? first.text : undefined;
-    form = text !== undefined && Object.hasOwn(spec.forms, text) ? spec.forms[text] : undefined;
-    if (!form) {
-      const shown = first.kind === "list" || first.kind === "option" ? first.text : (text ?? first.text);
-      report(
-        "error",
-        first.span,
-        `unknown \`${spec.name}\` form \`${shown}\``,
-        didYouMean(shown, names) ?? `expected one of ${listOf(names)}; syntax: ${spec.syntax}`,
-      );
-      return undefined;
-    }
-    formName = text;
-    args = args.slice(1);
+  if (!spec.forms) return { schema: schemaOf(spec), args: cmd.args };
+  const args = cmd.args;
+  const first = args[0];
+  const names = (): string[] => Object.keys(spec.forms ?? {});
+  if (!first) {
+    report("error", cmd.nameSpan, `\`${spec.name}\` needs one of ${listOf(names())}`, `syntax: ${spec.syntax}`);
+    return undefined;
   }
-  const requires = [...new Set([...(spec.requires ?? []), ...(form?.requires ?? [])])];
-  const r: Resolved = {
-    spec,
-    label: formName ? `${spec.name} ${formName}` : spec.name,
-    syntax: form?.syntax ?? spec.syntax,
-    args,
-    argSpecs: form?.args ?? spec.args ?? [],
-    options: { ...spec.options, ...form?.options },
-    flags: [...(spec.flags ?? []), ...(form?.flags ?? [])],
-    requires,
-  };
-  if (form) r.form = form;
-  if (formName !== undefined) r.formName = formName;
-  return r;
+  if (isOpaque?.(first)) return undefined;
+  const text = first.kind === "word" || first.kind === "string" || first.kind === "number" ? first.text : undefined;
+  if (text === undefined || !Object.hasOwn(spec.forms, text)) {
+    const shown = text ?? first.text;
+    report("error", first.span, `unknown \`${spec.name}\` form \`${shown}\``, didYouMean(shown, names()) ?? `expected one of ${listOf(names())}; syntax: ${spec.syntax}`);
+    return undefined;
+  }
+  return { schema: schemaOf(spec, text), args: args.slice(1) };
 }
 
 /**
@@ -253,22 +288,26 @@ export function resolve(cmd: Command, spec: StatementSpec, report: Report, isOpa
  * code that was never expanded), arguments whose value is unknown are skipped.
  */
 export function shape(cmd: Command, spec: StatementSpec, report: Report, isOpaque?: (a: Arg) => boolean): Shaped | undefined {
-  const r = resolve(cmd, spec, report, isOpaque);
-  if (!r) return undefined;
+  const resolved = resolve(cmd, spec, report, isOpaque);
+  return resolved ? shapeResolved(cmd, resolved, report, isOpaque) : undefined;
+}
+
+export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, isOpaque?: (a: Arg) => boolean): Shaped | undefined {
+  const r = resolved.schema;
   const positional: Arg[] = [];
   const options = new Map<string, Arg>();
-  const flags = new Set<string>();
-  const restAt = r.argSpecs.findIndex((a) => a.rest);
+  let flags: Set<string> | undefined;
+  const restAt = r.restAt;
   const restSpec = restAt >= 0 ? r.argSpecs[restAt] : undefined;
-  const restTakesAll = restSpec !== undefined && (restSpec.kind === "text" || restSpec.kind === "word");
+  const restTakesAll = r.restTakesAll;
   let uncertain = false;
   let errors = 0;
   const err: Report = (sev, span, message, help) => {
     if (sev === "error") errors++;
     report(sev, span, message, help);
   };
-  const optionKeys = Object.keys(r.options).filter((k) => k !== "*");
-  for (const a of r.args) {
+  const optionKeys = r.optionKeys;
+  for (const a of resolved.args) {
     if (restTakesAll && positional.length >= restAt) {
       positional.push(a);
       continue;
@@ -309,7 +348,8 @@ export function shape(cmd: Command, spec: StatementSpec, report: Report, isOpaqu
       if (!isOpaque?.(value)) validate(value, kind, key + "=", err);
       continue;
     }
-    if (a.kind === "word" && r.flags.includes(a.text)) {
+    if (a.kind === "word" && r.flags.length > 0 && r.flags.includes(a.text)) {
+      flags ??= new Set();
       if (flags.has(a.text)) err("warning", a.span, `flag \`${a.text}\` is given twice`);
       flags.add(a.text);
       continue;
@@ -342,14 +382,13 @@ export function shape(cmd: Command, spec: StatementSpec, report: Report, isOpaqu
     if (!s || isOpaque?.(a)) continue;
     validate(a, s.kind, s.name, err);
   }
-  if (!uncertain) {
-    const required = [...(r.spec.requiredOptions ?? []), ...(r.form?.requiredOptions ?? [])];
-    const missingOpts = required.filter((k) => !options.has(k));
+  if (!uncertain && r.requiredOptions.length) {
+    const missingOpts = r.requiredOptions.filter((k) => !options.has(k));
     if (missingOpts.length) {
       err("error", r.form && cmd.args[0] ? cmd.args[0].span : cmd.nameSpan, `\`${r.label}\` needs ${listOf(missingOpts.map((k) => k + "="))}`, `syntax: ${r.syntax}`);
     }
   }
-  return errors === 0 || isOpaque ? { resolved: r, positional, options, flags } : undefined;
+  return errors === 0 || isOpaque ? { resolved, positional, options, flags: flags ?? new Set() } : undefined;
 }
 
 function example(kind: ValueKind): string {

@@ -158,11 +158,19 @@ export class Expander {
     this.diagnostics.push(d);
   }
 
+  /** Notes for a call/import chain, innermost first; repeated calls (recursion) are folded. */
   notes(via: Span[]): { span: Span; message: string }[] {
-    return via
-      .slice()
-      .reverse()
-      .map((s) => ({ span: s, message: this.viaNotes.get(s) ?? "expanded from here" }));
+    const out: { span: Span; message: string }[] = [];
+    for (let i = via.length - 1; i >= 0; i--) {
+      const s = via[i]!;
+      let j = i;
+      while (j > 0 && via[j - 1] === s) j--;
+      const times = i - j + 1;
+      const message = this.viaNotes.get(s) ?? "expanded from here";
+      out.push({ span: s, message: times > 1 ? `${message} (${times} nested calls)` : message });
+      i = j;
+    }
+    return out;
   }
 
   private block(stmts: Stmt[], f: Frame): void {
@@ -289,12 +297,8 @@ export class Expander {
       );
       return;
     }
-    const args: Arg[] = [];
-    for (const a of st.args) {
-      const vs = this.evalArg(a, f);
-      if (!vs) return;
-      args.push(...vs);
-    }
+    const args = this.evalArgs(st.args, f);
+    if (!args) return;
     const cmd: Command = { name: st.name, nameSpan: st.nameSpan, args, span: st.span };
     if (f.via.length) cmd.via = f.via;
     this.commands.push(cmd);
@@ -316,12 +320,8 @@ export class Expander {
       this.unwinding = true;
       return;
     }
-    const args: Arg[] = [];
-    for (const a of st.args) {
-      const vs = this.evalArg(a, f);
-      if (!vs) return;
-      args.push(...vs);
-    }
+    const args = this.evalArgs(st.args, f);
+    if (!args) return;
     if (args.length !== def.params.length) {
       const sig = `${def.name}(${def.params.map((p) => p.name).join(", ")})`;
       const d: Diagnostic = {
@@ -420,6 +420,18 @@ export class Expander {
     return vs ? vs.map((v) => v.text).join(" ") : undefined;
   }
 
+  /** Evaluates all arguments (reporting every error); undefined if any failed. */
+  private evalArgs(nodes: ArgNode[], f: Frame): Arg[] | undefined {
+    const out: Arg[] = [];
+    let ok = true;
+    for (const a of nodes) {
+      const vs = this.evalArg(a, f);
+      if (!vs) ok = false;
+      else if (ok) for (const v of vs) out.push(v);
+    }
+    return ok ? out : undefined;
+  }
+
   /** Evaluates an argument; `${args}` alone splices into several. Undefined on error (reported). */
   private evalArg(a: ArgNode, f: Frame): Arg[] | undefined {
     switch (a.kind) {
@@ -428,6 +440,7 @@ export class Expander {
       case "word":
         return this.evalWord(a, f);
       case "string": {
+        if (a.parts.length === 1 && typeof a.parts[0] === "string") return [{ kind: "string", text: a.parts[0], span: a.span }];
         const t = this.partsText(a.parts, f);
         return t === undefined ? undefined : [{ kind: "string", text: t, span: a.span }];
       }
@@ -473,18 +486,22 @@ export class Expander {
 
   private partsText(parts: Part[], f: Frame): string | undefined {
     let out = "";
+    let ok = true;
     for (const p of parts) {
       if (typeof p === "string") {
         out += p;
         continue;
       }
       const r = this.resolve(p, f);
-      if (r === undefined || r === POISON) return undefined;
+      if (r === undefined || r === POISON) {
+        ok = false;
+        continue;
+      }
       if ("args" in r) out += this.host.args.join(" ");
       else if ("arg" in r) out += r.arg.text;
       else out += r.text;
     }
-    return out;
+    return ok ? out : undefined;
   }
 
   private resolve(ref: VarRef, f: Frame): Resolved | undefined {

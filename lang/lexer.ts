@@ -12,6 +12,19 @@
 
 import { createToken, Lexer, type IToken, type TokenType, type CustomPatternMatcherReturn } from "chevrotain";
 
+// Token categories (one CONSUME matches any member): keep the grammar's
+// alternations small, which is what makes chevrotain fast.
+/** Any token that may appear among a statement's arguments (value, `,`, `key=`, operator). */
+export const ArgTok = createToken({ name: "ArgTok", pattern: Lexer.NA, label: "an argument" });
+/** Ends a statement: newline or `;`. */
+export const Sep = createToken({ name: "Sep", pattern: Lexer.NA, label: "end of line or `;`" });
+/** A value token: word, number, string, or a keyword used as a word. */
+export const Atom = createToken({ name: "Atom", pattern: Lexer.NA, label: "a value", categories: [ArgTok] });
+/** `==`, `!=`, `!`, `=` used as plain arguments. */
+export const Operator = createToken({ name: "Operator", pattern: Lexer.NA, label: "an operator", categories: [ArgTok] });
+/** Tokens that cannot start a statement (consumed at statement level and reported). */
+export const Stray = createToken({ name: "Stray", pattern: Lexer.NA, label: "a statement" });
+
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\f\v]+/, group: Lexer.SKIPPED });
 /** A backslash at the end of a line joins it with the next one. */
 export const LineContinuation = createToken({
@@ -22,25 +35,26 @@ export const LineContinuation = createToken({
 });
 export const Comment = createToken({ name: "Comment", pattern: /#[^\n]*/, group: "comments" });
 
-export const Newline = createToken({ name: "Newline", pattern: /\n/, line_breaks: true, label: "end of line" });
-export const Semi = createToken({ name: "Semi", pattern: /;/, label: "`;`" });
-export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "`{`" });
+export const Newline = createToken({ name: "Newline", pattern: /\n/, line_breaks: true, label: "end of line", categories: [Sep] });
+export const Semi = createToken({ name: "Semi", pattern: /;/, label: "`;`", categories: [Sep] });
+export const LBrace = createToken({ name: "LBrace", pattern: /\{/, label: "`{`", categories: [Stray] });
 export const RBrace = createToken({ name: "RBrace", pattern: /\}/, label: "`}`" });
-export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "`(`" });
-export const RParen = createToken({ name: "RParen", pattern: /\)/, label: "`)`" });
-export const Comma = createToken({ name: "Comma", pattern: /,/, label: "`,`" });
+export const LParen = createToken({ name: "LParen", pattern: /\(/, label: "`(`", categories: [Stray] });
+export const RParen = createToken({ name: "RParen", pattern: /\)/, label: "`)`", categories: [Stray] });
+export const Comma = createToken({ name: "Comma", pattern: /,/, label: "`,`", categories: [Stray, ArgTok] });
 
 /** "..." with escapes and ${} interpolation; no raw newlines (use \n). */
-export const DString = createToken({ name: "DString", pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: "a string" });
+export const DString = createToken({ name: "DString", pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: "a string", categories: [Atom, Stray] });
 /** A double-quoted string missing its closing quote (reported by the builder). */
 export const DStringOpen = createToken({
   name: "DStringOpen",
   pattern: /"(?:[^"\\\n]|\\[^\n])*\\?/,
   label: "a string",
+  categories: [Atom, Stray],
 });
 /** '...' raw: no escapes, no interpolation. */
-export const SString = createToken({ name: "SString", pattern: /'[^'\n]*'/, label: "a string" });
-export const SStringOpen = createToken({ name: "SStringOpen", pattern: /'[^'\n]*/, label: "a string" });
+export const SString = createToken({ name: "SString", pattern: /'[^'\n]*'/, label: "a string", categories: [Atom, Stray] });
+export const SStringOpen = createToken({ name: "SStringOpen", pattern: /'[^'\n]*/, label: "a string", categories: [Atom, Stray] });
 
 // A bare word: no spaces, quotes, `;`, `,`, braces or parentheses. `${...}`
 // is taken whole (so `${a:-x}` stays in one word); `=` and `#` may appear
@@ -67,6 +81,7 @@ export const Word = createToken({
   pattern: new RegExp(`(?:${WORD_FIRST}|${INTERP})(?:${WORD_NEXT}|${INTERP})*`),
   start_chars_hint: wordStartChars(),
   label: "a word",
+  categories: [Atom],
 });
 
 const optKeyRe = /[A-Za-z_][A-Za-z0-9_.-]*=(?!=)/y;
@@ -85,6 +100,7 @@ export const OptKey = createToken({
   line_breaks: false,
   start_chars_hint: [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"],
   label: "an option",
+  categories: [Stray, ArgTok],
 });
 
 /** 20%, 64m, 1.5g, 500ms, 2s, 100. A longer word (`10.0.0.1/24`, `64q`) wins. */
@@ -93,26 +109,38 @@ export const NumberTok = createToken({
   pattern: /\d+(?:\.\d+)?(?:ms|%|[kKmMgGtTsh])?/,
   longer_alt: Word,
   label: "a number",
+  categories: [Atom, Stray],
 });
 
-export const EqEq = createToken({ name: "EqEq", pattern: /==/, label: "`==`" });
-export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "`!=`" });
-export const Bang = createToken({ name: "Bang", pattern: /!/, longer_alt: Word, label: "`!`" });
-export const Equals = createToken({ name: "Equals", pattern: /=/, label: "`=`" });
+export const EqEq = createToken({ name: "EqEq", pattern: /==/, label: "`==`", categories: [Operator, Stray] });
+export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "`!=`", categories: [Operator, Stray] });
+export const Bang = createToken({ name: "Bang", pattern: /!/, longer_alt: Word, label: "`!`", categories: [Operator, Stray] });
+export const Equals = createToken({ name: "Equals", pattern: /=/, label: "`=`", categories: [Operator, Stray] });
 
-function keyword(name: string): TokenType {
-  return createToken({ name: "Kw" + name[0]!.toUpperCase() + name.slice(1), pattern: name, longer_alt: Word, label: "`" + name + "`" });
+function keyword(name: string, stray = false): TokenType {
+  return createToken({
+    name: "Kw" + name[0]!.toUpperCase() + name.slice(1),
+    pattern: name,
+    longer_alt: Word,
+    label: "`" + name + "`",
+    categories: stray ? [Atom, Stray] : [Atom],
+  });
 }
 export const Let = keyword("let");
 export const Fn = keyword("fn");
 export const Import = keyword("import");
 export const If = keyword("if");
-export const Else = keyword("else");
+export const Else = keyword("else", true);
 export const For = keyword("for");
-export const In = keyword("in");
+export const In = keyword("in", true);
 export const KEYWORDS = [Let, Fn, Import, If, Else, For, In];
 
 export const allTokens: TokenType[] = [
+  ArgTok,
+  Sep,
+  Atom,
+  Operator,
+  Stray,
   WhiteSpace,
   LineContinuation,
   Comment,

@@ -2,7 +2,7 @@
 //
 //   script    := ( sep | statement | stray )*
 //   block     := `{` ( sep | statement | stray )* `}`
-//   statement := letStmt | fnStmt | importStmt | ifStmt | forStmt | command
+//   statement := command | letStmt | ifStmt | forStmt | fnStmt | importStmt
 //   letStmt   := `let` ( KEY= | WORD `=` ) arg*
 //   fnStmt    := `fn` WORD `(` [ WORD ( `,` WORD )* ] `)` block
 //   importStmt:= `import` arg*
@@ -10,17 +10,22 @@
 //   cond      := `!` cond | atom [ ( `==` | `!=` ) atom ]
 //   forStmt   := `for` WORD `in` arg* block
 //   command   := WORD [ `(` [ callArg ( `,` callArg )* ] `)` ] arg*
-//   arg       := KEY= [ atom ( `,` atom )* ]   (value glued to the key)
-//              | atom ( `,` atom )*
-//              | `==` | `!=` | `!` | `=`
-//   atom      := WORD | NUMBER | STRING | keyword
+//   args      := ( atom | `,` | KEY= | `==` | `!=` | `!` | `=` )*   (the ArgTok category)
+//   atom      := WORD | NUMBER | STRING | keyword   (the Atom category)
+//
+// Arguments are one flat run of tokens per statement; the AST builder groups
+// them (`a, b` is a list, `key=` glued to a value is an option) and reports
+// misplaced commas. This keeps the parser to one CONSUME per argument token.
+// Statements are alternatives of the body directly (no wrapper rule) and
+// token categories stand for sets of tokens: fewer rule invocations and CST
+// nodes per statement.
 //
 // Separators are checked by the AST builder (two statements on one line
 // without `;` is reported there, with a precise message). Tokens that cannot
 // start a statement are consumed by `stray` so that parsing always reaches the
 // end of the input and every error in the file is reported.
 
-import { CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, type CstNode, type IOrAlt, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import * as T from "./lexer.ts";
 
 function describe(tok: IToken): string {
@@ -50,7 +55,6 @@ const RULE_WHAT: Record<string, string> = {
   block: "in the block",
   command: "in the call",
   arg: "",
-  atom: "",
 };
 
 const messages: IParserErrorMessageProvider = {
@@ -65,7 +69,8 @@ const messages: IParserErrorMessageProvider = {
     const first = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => (path[0] ? label(path[0]) : "")));
     const where = RULE_WHAT[ruleName] ? " " + RULE_WHAT[ruleName] : "";
     const a = actual[0];
-    if (ruleName === "atom" || ruleName === "cond") return `expected a value${where}, found ${a ? describe(a) : "nothing"}`;
+    if (ruleName === "letStmt") return `expected a variable name after \`let\`, found ${a ? describe(a) : "nothing"}`;
+    if (ruleName === "cond") return `expected a value${where}, found ${a ? describe(a) : "nothing"}`;
     return `expected ${joinAlts(first.filter(Boolean))}${where}, found ${a ? describe(a) : "nothing"}`;
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
@@ -75,8 +80,6 @@ const messages: IParserErrorMessageProvider = {
     return `expected ${joinAlts(first.filter(Boolean))}${where}, found ${a ? describe(a) : "nothing"}`;
   },
 };
-
-const ATOM_TOKENS: TokenType[] = [T.Word, T.NumberTok, T.DString, T.SString, T.DStringOpen, T.SStringOpen, ...T.KEYWORDS];
 
 export class CtrParser extends CstParser {
   constructor() {
@@ -89,62 +92,41 @@ export class CtrParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  // Alternative lists are built once per rule (chevrotain's advice for speed).
+  private scriptAlts?: IOrAlt<unknown>[];
+  private blockAlts?: IOrAlt<unknown>[];
+
   public script = this.RULE("script", () => {
     this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Newline) },
-        { ALT: () => this.CONSUME(T.Semi) },
-        { ALT: () => this.SUBRULE(this.statement) },
-        { ALT: () => this.SUBRULE(this.stray) },
+      this.OR((this.scriptAlts ??= [
+        { ALT: () => this.CONSUME(T.Sep) },
+        { ALT: () => this.SUBRULE(this.command) },
+        { ALT: () => this.SUBRULE(this.letStmt) },
+        { ALT: () => this.SUBRULE(this.ifStmt) },
+        { ALT: () => this.SUBRULE(this.forStmt) },
+        { ALT: () => this.SUBRULE(this.fnStmt) },
+        { ALT: () => this.SUBRULE(this.importStmt) },
+        { ALT: () => this.CONSUME(T.Stray) },
         { ALT: () => this.CONSUME(T.RBrace) },
-      ]);
+      ]));
     });
   });
 
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
     this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Newline) },
-        { ALT: () => this.CONSUME(T.Semi) },
-        { ALT: () => this.SUBRULE(this.statement) },
-        { ALT: () => this.SUBRULE(this.stray) },
-      ]);
+      this.OR((this.blockAlts ??= [
+        { ALT: () => this.CONSUME(T.Sep) },
+        { ALT: () => this.SUBRULE(this.command) },
+        { ALT: () => this.SUBRULE(this.letStmt) },
+        { ALT: () => this.SUBRULE(this.ifStmt) },
+        { ALT: () => this.SUBRULE(this.forStmt) },
+        { ALT: () => this.SUBRULE(this.fnStmt) },
+        { ALT: () => this.SUBRULE(this.importStmt) },
+        { ALT: () => this.CONSUME(T.Stray) },
+      ]));
     });
     this.CONSUME(T.RBrace);
-  });
-
-  /** A token that cannot start a statement; reported by the builder. */
-  public stray = this.RULE("stray", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.LBrace) },
-      { ALT: () => this.CONSUME(T.LParen) },
-      { ALT: () => this.CONSUME(T.RParen) },
-      { ALT: () => this.CONSUME(T.Comma) },
-      { ALT: () => this.CONSUME(T.Else) },
-      { ALT: () => this.CONSUME(T.In) },
-      { ALT: () => this.CONSUME(T.EqEq) },
-      { ALT: () => this.CONSUME(T.NotEq) },
-      { ALT: () => this.CONSUME(T.Bang) },
-      { ALT: () => this.CONSUME(T.Equals) },
-      { ALT: () => this.CONSUME(T.OptKey) },
-      { ALT: () => this.CONSUME(T.NumberTok) },
-      { ALT: () => this.CONSUME(T.DString) },
-      { ALT: () => this.CONSUME(T.SString) },
-      { ALT: () => this.CONSUME(T.DStringOpen) },
-      { ALT: () => this.CONSUME(T.SStringOpen) },
-    ]);
-  });
-
-  public statement = this.RULE("statement", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.letStmt) },
-      { ALT: () => this.SUBRULE(this.fnStmt) },
-      { ALT: () => this.SUBRULE(this.importStmt) },
-      { ALT: () => this.SUBRULE(this.ifStmt) },
-      { ALT: () => this.SUBRULE(this.forStmt) },
-      { ALT: () => this.SUBRULE(this.command) },
-    ]);
   });
 
   public letStmt = this.RULE("letStmt", () => {
@@ -158,7 +140,7 @@ export class CtrParser extends CstParser {
         },
       },
     ]);
-    this.MANY(() => this.SUBRULE(this.arg));
+    this.MANY(() => this.CONSUME(T.ArgTok));
   });
 
   public fnStmt = this.RULE("fnStmt", () => {
@@ -178,7 +160,7 @@ export class CtrParser extends CstParser {
 
   public importStmt = this.RULE("importStmt", () => {
     this.CONSUME(T.Import);
-    this.MANY(() => this.SUBRULE(this.arg));
+    this.MANY(() => this.CONSUME(T.ArgTok));
   });
 
   public ifStmt = this.RULE("ifStmt", () => {
@@ -201,10 +183,10 @@ export class CtrParser extends CstParser {
       },
       {
         ALT: () => {
-          this.SUBRULE(this.atom);
+          this.CONSUME(T.Atom);
           this.OPTION(() => {
             this.OR2([{ ALT: () => this.CONSUME(T.EqEq) }, { ALT: () => this.CONSUME(T.NotEq) }]);
-            this.SUBRULE2(this.atom);
+            this.CONSUME2(T.Atom);
           });
         },
       },
@@ -215,7 +197,7 @@ export class CtrParser extends CstParser {
     this.CONSUME(T.For);
     this.CONSUME(T.Word);
     this.CONSUME(T.In);
-    this.MANY(() => this.SUBRULE(this.arg));
+    this.MANY(() => this.CONSUME(T.ArgTok));
     this.SUBRULE(this.block);
   });
 
@@ -232,7 +214,7 @@ export class CtrParser extends CstParser {
       });
       this.CONSUME(T.RParen);
     });
-    this.MANY2(() => this.SUBRULE(this.arg));
+    this.MANY2(() => this.CONSUME(T.ArgTok));
   });
 
   public callArg = this.RULE("callArg", () => {
@@ -240,48 +222,11 @@ export class CtrParser extends CstParser {
       {
         ALT: () => {
           const key = this.CONSUME(T.OptKey);
-          this.OPTION({ GATE: () => this.glued(key), DEF: () => this.SUBRULE(this.atom) });
+          this.OPTION({ GATE: () => this.glued(key), DEF: () => this.CONSUME(T.Atom) });
         },
       },
-      { ALT: () => this.SUBRULE2(this.atom) },
+      { ALT: () => this.CONSUME2(T.Atom) },
     ]);
-  });
-
-  public arg = this.RULE("arg", () => {
-    this.OR([
-      {
-        ALT: () => {
-          const key = this.CONSUME(T.OptKey);
-          this.OPTION({
-            GATE: () => this.glued(key),
-            DEF: () => {
-              this.SUBRULE(this.atom);
-              this.MANY(() => {
-                this.CONSUME(T.Comma);
-                this.SUBRULE2(this.atom);
-              });
-            },
-          });
-        },
-      },
-      {
-        ALT: () => {
-          this.SUBRULE3(this.atom);
-          this.MANY2(() => {
-            this.CONSUME2(T.Comma);
-            this.SUBRULE4(this.atom);
-          });
-        },
-      },
-      { ALT: () => this.CONSUME(T.EqEq) },
-      { ALT: () => this.CONSUME(T.NotEq) },
-      { ALT: () => this.CONSUME(T.Bang) },
-      { ALT: () => this.CONSUME(T.Equals) },
-    ]);
-  });
-
-  public atom = this.RULE("atom", () => {
-    this.OR(ATOM_TOKENS.map((t) => ({ ALT: () => this.CONSUME(t) })));
   });
 
   /** True when the next token starts right where `prev` ends (no space between). */

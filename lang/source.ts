@@ -4,6 +4,8 @@ import type { Span } from "./spec.ts";
 
 export class SourceText {
   private starts: number[] | undefined;
+  /** Line index of the last lookup: spans are mostly made in source order. */
+  private last = 0;
 
   constructor(
     readonly file: string,
@@ -28,13 +30,24 @@ export class SourceText {
     if (!(offset >= 0)) offset = this.text.length;
     if (offset > this.text.length) offset = this.text.length;
     const starts = this.lineStarts();
+    const n = starts.length;
+    const l = this.last;
+    if (starts[l]! <= offset) {
+      // Fast path: same line or one of the next two.
+      if (l + 1 >= n || offset < starts[l + 1]!) return { line: l + 1, column: offset - starts[l]! + 1 };
+      if (l + 2 >= n || offset < starts[l + 2]!) {
+        this.last = l + 1;
+        return { line: l + 2, column: offset - starts[l + 1]! + 1 };
+      }
+    }
     let lo = 0;
-    let hi = starts.length - 1;
+    let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (starts[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
+    this.last = lo;
     return { line: lo + 1, column: offset - starts[lo]! + 1 };
   }
 

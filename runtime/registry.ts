@@ -54,7 +54,7 @@ function checkName(what: string, max: number) {
     const a = positionals(cmd, false)[0];
     if (!a) return;
     if (a.text === "") ctx.error(a.span, `the ${what} is empty`);
-    else if (new TextEncoder().encode(a.text).length > max) ctx.error(a.span, `the ${what} is longer than ${max} bytes`, `the kernel limit is ${max} bytes`);
+    else if (a.text.length * 3 > max && Buffer.byteLength(a.text) > max) ctx.error(a.span, `the ${what} is longer than ${max} bytes`, `the kernel limit is ${max} bytes`);
   };
 }
 
