@@ -63,8 +63,8 @@ function checkName(what: string, max: number) {
 export const statements: StatementDef[] = [
   defineStatement({
     name: "ns",
-    summary: "Create the container's namespaces: a fresh process that unshares them.",
-    syntax: "ns NS[, NS...]",
+    summary: "Create the container's namespaces: a fresh process that unshares them (`ns none`: a plain child process).",
+    syntax: "ns NS[, NS...] | ns none",
     example: "ns uts, pid, mnt",
     side: "creator",
     args: [{ name: "NS", kind: "nslist", rest: true }],
@@ -205,7 +205,7 @@ export const statements: StatementDef[] = [
       },
       dev: {
         summary: "A minimal /dev: a tmpfs with null, zero, full, random, urandom, tty and the usual links.",
-        syntax: "mount dev [DST]",
+        syntax: "mount dev [DST] [FLAGS]",
         example: "mount dev",
         args: [{ name: "DST", kind: "path", optional: true, default: "/dev" }],
         flags: FS_FLAGS,
