@@ -142,6 +142,8 @@ class Builder {
         help = "syntax: fn NAME(PARAM, ...) { ... }";
       } else if (/expected `\{`/.test(message) && t.tokenType === T.Newline) {
         help = "the `{` of a block goes on the same line";
+        // A `{` on the next line would be reported again as unexpected.
+        this.errorLines.add(span.line + 1);
       }
       this.error(span, message, help, true);
     }
@@ -179,7 +181,11 @@ class Builder {
         const cur = stmts[i]!;
         const end = spanEnd(prev.span);
         while (j < seps.length && seps[j]! < end) j++;
-        if (!(j < seps.length && seps[j]! < cur.span.offset) && !prev.broken && !cur.broken && !this.errorLines.has(cur.span.line)) {
+        const separated = j < seps.length && seps[j]! < cur.span.offset;
+        if (!separated && (prev.broken || this.errorLines.has(cur.span.line))) {
+          // The rest of a line that already has a syntax error is not run.
+          cur.broken = true;
+        } else if (!separated && !cur.broken) {
           const startsWith = this.src.text.slice(cur.span.offset, cur.span.offset + Math.min(cur.span.length, 20)).split(/\s/)[0];
           this.error(
             this.src.span(cur.span.offset, startsWith?.length ?? 1),
@@ -537,7 +543,8 @@ class Builder {
         i = run.next;
         out.push(run.value);
       } else if (tt === T.Comma) {
-        this.error(this.tokSpan(t), "unexpected `,`", "a comma separates the items of a list: a, b, c", true);
+        const span = this.tokSpan(t);
+        if (!this.errorLines.has(span.line)) this.error(span, "unexpected `,`", "a comma separates the items of a list: a, b, c", true);
         this.broken = true;
         i++;
       } else {

@@ -449,9 +449,9 @@ export function validate(a: Arg, kind: ValueKind, what: string, report: Report):
     case "text":
       return true;
     case "word":
-      return t !== "" || fail(`${what} is empty`);
+      return t !== "" || fail(`empty value for ${what}`);
     case "path":
-      return t !== "" || fail(`${what} is empty`, "give a path, e.g. /tmp");
+      return t !== "" || fail(`empty path for ${what}`, "give a path, e.g. /tmp");
     case "int":
       return parseInt10(t) !== undefined || fail(`expected a whole number for ${what}, found \`${t}\``);
     case "idrange": {

@@ -217,9 +217,9 @@ export class Expander {
         for (const br of st.branches) {
           const c = this.cond(br.cond, f);
           if (c === undefined) return;
-          if (c) return this.block(br.body, f);
+          if (c) return this.block(br.body, { ...f, topLevel: false });
         }
-        if (st.elseBody) this.block(st.elseBody, f);
+        if (st.elseBody) this.block(st.elseBody, { ...f, topLevel: false });
         return;
       }
       case "for": {

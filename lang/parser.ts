@@ -59,6 +59,7 @@ const RULE_WHAT: Record<string, string> = {
 
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
+    if (expected === T.LBrace) return `expected \`{\` to start the block, found ${describe(actual)}`;
     const where = RULE_WHAT[ruleName] ? " " + RULE_WHAT[ruleName] : "";
     return `expected ${label(expected)}${where}, found ${describe(actual)}`;
   },
