@@ -63,7 +63,6 @@ function stage1(): void {
   try {
     // If the host dies, so does the container: nothing is left running.
     if (plan.pdeathsig) prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (plan.trace) traceTo((m) => ch.send(m), 1);
     if (plan.namespaces.includes("user")) {
       const threads = readdirSync("/proc/self/task").length;
       if (threads !== 1) {
@@ -77,7 +76,10 @@ function stage1(): void {
         });
       }
     }
+    // Trace what the script asked for, not the stage's own bookkeeping.
+    if (plan.trace) traceTo((m) => ch.send(m), 1);
     if (plan.namespaces.length > 0) unshare(cloneFlags(plan.namespaces));
+    setTrace(null);
   } catch (e) {
     ch.send({ t: "error", error: toWire(e) });
     process.exit(125);
@@ -91,6 +93,7 @@ function stage1(): void {
   // The terminal's signals are blocked here (PID 1 gets them itself, and the host
   // forwards the rest); the child starts with defaults and an empty mask.
   blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]);
+  if (plan.trace) traceTo((m) => ch.send(m), 1);
   let pid: number;
   try {
     pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...(plan.trace ? ["trace"] : [])], envList());
@@ -98,6 +101,7 @@ function stage1(): void {
     ch.send({ t: "error", error: toWire(e) });
     process.exit(125);
   }
+  setTrace(null);
   ch.send({ t: "spawned", pid });
   // Stage 2 holds the channel now; the host must see EOF once PID 1 is gone or execs.
   closeFd(CONTROL_FD);

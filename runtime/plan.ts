@@ -55,22 +55,6 @@ export function mountCall(m: MountSpec): string {
   return `mount(${quote(m.source)}, ${quote(m.target)}, ${quote(m.fstype)}, ${flags}, ${quote(m.data)})`;
 }
 
-/** Bytes from a size argument: 64m, 1g, 4096. */
-export function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kmgt]?)b?$/i.exec(text.trim());
-  if (!m) return NaN;
-  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as "" | "k" | "m" | "g" | "t"];
-  return Math.round(Number(m[1]) * mult);
-}
-
-/** Milliseconds from a duration argument: 500ms, 2s, 1m, or plain seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) return NaN;
-  const mult = { ms: 1, s: 1000, m: 60000, h: 3600000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  return Number(m[1]) * mult;
-}
-
 // Operations after which the container is observed: the new root must be entered.
 const OBSERVES = new Set<Op["kind"]>(["run", "exec", "show"]);
 

@@ -2,7 +2,8 @@
 
 import type { Command } from "../lang/spec.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../native/constants.ts";
-import { mountCall, mountOp, options, parseDuration, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
+import { parseDuration } from "../lang/values.ts";
+import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
 
 const FLAG_BITS: Record<string, number> = { nosuid: MS_NOSUID, nodev: MS_NODEV, noexec: MS_NOEXEC };
@@ -139,7 +140,7 @@ export const PLANNERS: Record<string, PlanFn> = {
   },
   echo: (cmd) => [{ kind: "echo", text: argv(cmd).join(" "), side: "front", explain: ["print"] }],
   sleep: (cmd) => {
-    const ms = parseDuration(words(cmd)[0]!);
+    const ms = parseDuration(words(cmd)[0]!) ?? 0; // checked: a valid duration
     return [{ kind: "sleep", ms, side: "front", explain: [`sleep ${ms} ms`] }];
   },
   expect: expectPlan,

@@ -17,7 +17,7 @@
 
 import { accessSync, constants, statSync } from "node:fs";
 import { posix } from "node:path";
-import { execve, resetSignals, SysError, waitpid, zombieChild } from "../native/index.ts";
+import { execve, getTrace, resetSignals, setTrace, SysError, waitpid, zombieChild } from "../native/index.ts";
 import type { AgentState, RunResult } from "./ops.ts";
 import { signalName } from "./status.ts";
 
@@ -97,6 +97,8 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
     stderr: "inherit",
   });
   running.add(child.pid);
+  // Bun spawns through its own posix_spawn; report it like the native calls.
+  getTrace()?.({ syscall: "posix_spawn", args: [path, argv], result: child.pid, ms: 0 });
   let output: string | undefined;
   if (capture) {
     // Tee: the user sees the output as it comes, `expect` gets all of it.
@@ -124,11 +126,17 @@ export function signalRunning(sig: NodeJS.Signals): void {
   }
 }
 
-/** Reap zombies that are not ours (re-parented orphans). */
+/** Reap zombies that are not ours (re-parented orphans). Not traced: bookkeeping. */
 export function reapOrphans(): void {
-  for (;;) {
-    const pid = zombieChild();
-    if (pid <= 0 || running.has(pid)) return;
-    waitpid(pid, 0);
+  const trace = getTrace();
+  setTrace(null);
+  try {
+    for (;;) {
+      const pid = zombieChild();
+      if (pid <= 0 || running.has(pid)) return;
+      waitpid(pid, 0);
+    }
+  } finally {
+    setTrace(trace);
   }
 }
