@@ -7,10 +7,11 @@
 import { setdomainname, sethostname, SysError } from "../native/index.ts";
 import { doMount, makeRootPrivate, mountDev } from "./mount.ts";
 import type { AgentState, Op, RunResult } from "./ops.ts";
-import { execCommand, initialEnv, runCommand } from "./process.ts";
+import { execCommand, initialEnv, noteTerminal, runCommand } from "./process.ts";
 import { enterRoot, prepareRoot } from "./rootfs.ts";
 
 export function newAgentState(): AgentState {
+  noteTerminal(); // before any mount: it reads the host's /proc
   return { pendingRoot: null, rootMode: null, entered: false, env: initialEnv(), cwd: "/" };
 }
 

@@ -14,10 +14,16 @@
 //   - Before execve, the command is resolved through the container's PATH, so a
 //     missing command is 127 and a non-executable one 126 (docker run's codes),
 //     reported while PID 1 can still talk.
+//   - The terminal is the caller's. If ctr is in its foreground, the command is
+//     made the foreground process group before execve, as a shell does for a
+//     job: in a PID namespace the caller's process group is invisible, and an
+//     interactive shell that saved it (as 0) cannot give the terminal back on
+//     `exit` ("Cannot set tty process group", status 2). Whether ctr is in the
+//     foreground is read from the host's /proc at start, before `mount proc`.
 
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { posix } from "node:path";
-import { execve, getTrace, resetSignals, setTrace, SysError, waitpid, zombieChild } from "../native/index.ts";
+import { blockSignals, execve, getpgid, getTrace, isatty, resetSignals, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
 import type { AgentState, RunResult } from "./ops.ts";
 import { signalName } from "./status.ts";
 
@@ -63,6 +69,40 @@ export function resolveCommand(st: AgentState, cmd: string): string {
   throw notFound(cmd);
 }
 
+let foreground = false;
+
+/**
+ * Note whether ctr owns the terminal on stdin: its process group (ours, until
+ * the command takes over) is the terminal's foreground group. Call this before
+ * the container mounts its own /proc: the host's numbers both fields alike.
+ */
+export function noteTerminal(): void {
+  foreground = false;
+  if (!isatty(0)) return;
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    // After "(comm) ": state ppid pgrp session tty_nr tpgid ...
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const pgrp = Number(f[2]);
+    const tpgid = Number(f[5]);
+    foreground = tpgid > 0 && tpgid === pgrp;
+  } catch {
+    // no /proc: leave the terminal alone
+  }
+}
+
+/** Make PID 1 (soon the command) a process group of its own, in the terminal's foreground. */
+function takeTerminal(): void {
+  if (!foreground) return;
+  try {
+    setpgid(0, 0);
+    blockSignals([SIGTTOU]); // a background group may then set the foreground; resetSignals unblocks it
+    tcsetpgrp(0, getpgid(0));
+  } catch {
+    // not fatal: the command still runs, without job control
+  }
+}
+
 function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }
@@ -71,6 +111,7 @@ function envList(env: Record<string, string>): string[] {
 export function execCommand(st: AgentState, argv: string[]): never {
   const path = resolveCommand(st, argv[0]!);
   process.chdir(st.cwd || "/");
+  takeTerminal();
   // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
   resetSignals();
   try {
