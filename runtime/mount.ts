@@ -45,8 +45,32 @@ export function makeRootPrivate(): void {
  * root; ".." never climbs above it.
  */
 export function containerPath(st: AgentState, path: string): string {
+  checkInsideRoot(path, st.cwd || "/");
   if (!st.pendingRoot || st.entered) return posix.resolve(st.cwd || "/", path);
   return joinInRoot(st.pendingRoot, path);
+}
+
+/**
+ * Refuse a path whose ".." climbs above "/": the kernel would stop at the root,
+ * but a script that writes `../../etc` means a place the container does not
+ * have. (A symlink in the rootfs that points outside is resolved inside it.)
+ */
+function checkInsideRoot(path: string, cwd: string): void {
+  let depth = path.startsWith("/") ? 0 : cwd.split("/").filter(Boolean).length;
+  for (const part of path.split("/")) {
+    if (part === "..") depth--;
+    else if (part !== "" && part !== ".") depth++;
+    if (depth < 0) {
+      throw new SysError({
+        errno: 22,
+        code: "EINVAL",
+        syscall: "mount",
+        args: [path],
+        message: `mount target "${path}" is outside the container's root`,
+        hint: "write the target as an absolute path inside the container, e.g. /mnt",
+      });
+    }
+  }
 }
 
 export function joinInRoot(root: string, path: string): string {
