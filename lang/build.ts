@@ -74,9 +74,18 @@ export interface BuildResult {
 }
 
 /** Lexes, parses and builds one file. Never throws on any input. */
+/** Blocks (and `!` chains) nested deeper than this are refused before parsing (the parser recurses). */
+export const MAX_NESTING = 100;
+
 export function parseSource(text: string, file: string): BuildResult {
   const src = new SourceText(file, text);
   const lexed = tokenize(text);
+  const tooDeep = nestingProblem(lexed.tokens);
+  if (tooDeep) {
+    const d: Diagnostic = { severity: "error", span: src.span(tooDeep.startOffset, tooDeep.image.length), message: `blocks nest more than ${MAX_NESTING} deep`, help: "flatten the script, e.g. with functions" };
+    if (tooDeep.tokenType === T.Bang) d.message = `more than ${MAX_NESTING} \`!\` in a row`;
+    return { script: { kind: "script", file, body: [], span: src.span(0, text.length) }, diagnostics: [d] };
+  }
   const parsed = parseTokens(lexed.tokens);
   const b = new Builder(src, lexed.tokens);
   for (const e of lexed.errors) b.error(src.span(e.offset, e.length), e.message, undefined, true);
@@ -84,6 +93,23 @@ export function parseSource(text: string, file: string): BuildResult {
   const body = b.body(parsed.cst);
   const script: Script = { kind: "script", file, body, span: src.span(0, text.length) };
   return { script, diagnostics: b.diagnostics };
+}
+
+function nestingProblem(tokens: IToken[]): IToken | undefined {
+  let depth = 0;
+  let bangs = 0;
+  for (const t of tokens) {
+    const tt = t.tokenType;
+    if (tt === T.LBrace) {
+      if (++depth > MAX_NESTING) return t;
+    } else if (tt === T.RBrace) {
+      if (depth > 0) depth--;
+    }
+    if (tt === T.Bang) {
+      if (++bangs > MAX_NESTING) return t;
+    } else bangs = 0;
+  }
+  return undefined;
 }
 
 class Builder {
