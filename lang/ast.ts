@@ -14,18 +14,29 @@ export interface VarRef {
 /** A piece of a word or string: literal text or an interpolated variable. */
 export type Part = string | VarRef;
 
+// Argument nodes are shaped so that a literal one (no `${...}` inside) is
+// also a valid resolved `Arg`: the expander hands it to the checker as is,
+// without copying. `dynamic` marks the nodes that need interpolation.
+
 export interface WordNode {
   kind: "word";
+  /** The value (for a dynamic word: its source text). */
+  text: string;
   /** The source text as written (for messages). */
   raw: string;
-  parts: Part[];
+  /** Literal text and variable references; set only when `dynamic`. */
+  parts?: Part[];
+  dynamic?: boolean;
   span: Span;
 }
 
 export interface StringNode {
   kind: "string";
+  /** The value with escapes decoded (for a dynamic string: its source text). */
+  text: string;
   raw: string;
-  parts: Part[];
+  parts?: Part[];
+  dynamic?: boolean;
   /** True for '...' strings (no escapes, no interpolation). */
   single: boolean;
   span: Span;
@@ -33,9 +44,10 @@ export interface StringNode {
 
 export interface NumberNode {
   kind: "number";
+  text: string;
   raw: string;
-  value: number;
-  unit: string;
+  number: { value: number; unit: string };
+  dynamic?: undefined;
   span: Span;
 }
 
@@ -43,14 +55,20 @@ export interface OptionNode {
   kind: "option";
   key: string;
   keySpan: Span;
-  /** Absent for `key=` with nothing after it (an empty value). */
-  value?: ValueNode;
+  /** `key=` with nothing glued to it has an empty word as its value. */
+  value: ValueNode;
+  /** "key=value" */
+  text: string;
+  dynamic?: boolean;
   span: Span;
 }
 
 export interface ListNode {
   kind: "list";
   items: AtomNode[];
+  /** The items joined with commas. */
+  text: string;
+  dynamic?: boolean;
   span: Span;
 }
 

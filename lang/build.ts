@@ -95,6 +95,24 @@ export function parseSource(text: string, file: string): BuildResult {
   return { script, diagnostics: b.diagnostics };
 }
 
+/** Merges lists of statements, each sorted by offset, into one sorted list. */
+function mergeByOffset(lists: Stmt[][]): Stmt[] {
+  let acc = lists[0]!;
+  for (let k = 1; k < lists.length; k++) acc = merge2(acc, lists[k]!);
+  return acc;
+}
+
+function merge2(a: Stmt[], b: Stmt[]): Stmt[] {
+  const out: Stmt[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let o = 0;
+  while (i < a.length && j < b.length) out[o++] = a[i]!.span.offset <= b[j]!.span.offset ? a[i++]! : b[j++]!;
+  while (i < a.length) out[o++] = a[i++]!;
+  while (j < b.length) out[o++] = b[j++]!;
+  return out;
+}
+
 function nestingProblem(tokens: IToken[]): IToken | undefined {
   let depth = 0;
   let bangs = 0;
@@ -179,19 +197,20 @@ class Builder {
 
   /** Statements of a script or block body, with separators checked. */
   body(n: CstNode): Stmt[] {
-    const stmts: Stmt[] = [];
-    let kinds = 0;
+    // chevrotain collects each statement kind separately: build each list
+    // (each already in source order), then merge them back into source order.
+    const lists: Stmt[][] = [];
     for (const kind of STATEMENT_RULES) {
-      const list = subs(n, kind);
-      if (list.length === 0) continue;
-      kinds++;
-      for (const s of list) {
+      const nodes = subs(n, kind);
+      if (nodes.length === 0) continue;
+      const list: Stmt[] = [];
+      for (const s of nodes) {
         const st = this.statement(kind, s);
-        if (st) stmts.push(st);
+        if (st) list.push(st);
       }
+      lists.push(list);
     }
-    // Each statement kind is collected separately: restore source order.
-    if (kinds > 1) stmts.sort((a, b) => a.span.offset - b.span.offset);
+    const stmts = lists.length === 0 ? [] : lists.length === 1 ? lists[0]! : mergeByOffset(lists);
     this.stray(toks(n, "Stray"));
     for (const r of toks(n, "RBrace")) {
       // Only the script rule collects `}` this way: one with no `{`.
@@ -471,7 +490,7 @@ class Builder {
   }
 
   private cond(n: CstNode | undefined, at: IToken): Cond {
-    const fallback: Cond = { kind: "value", value: { kind: "word", raw: "", parts: [""], span: this.tokSpan(at) }, span: this.tokSpan(at) };
+    const fallback: Cond = { kind: "value", value: { kind: "word", text: "", raw: "", span: this.tokSpan(at) }, span: this.tokSpan(at) };
     if (!n || n.recoveredNode) {
       this.broken = true;
       return fallback;
@@ -578,7 +597,7 @@ class Builder {
           this.error(this.tokSpan(t), "unexpected `=`", "write options without spaces: key=value", true);
           this.broken = true;
         }
-        out.push({ kind: "word", raw: t.image, parts: [t.image], span: this.tokSpan(t) });
+        out.push({ kind: "word", text: t.image, raw: t.image, span: this.tokSpan(t) });
         i++;
       }
     }
@@ -608,17 +627,18 @@ class Builder {
   private list(items: AtomNode[]): ListNode {
     const first = items[0]!;
     const last = items[items.length - 1]!;
-    return { kind: "list", items, span: this.src.range(first.span.offset, spanEnd(last.span)) };
+    const list: ListNode = { kind: "list", items, text: items.map((i) => i.text).join(","), span: this.src.range(first.span.offset, spanEnd(last.span)) };
+    if (items.some((i) => i.dynamic)) list.dynamic = true;
+    return list;
   }
 
   private option(key: IToken, value: AtomNode | ListNode | undefined): OptionNode {
     const k = key.image.slice(0, -1);
     const keySpan = this.src.span(key.startOffset, k.length);
-    const opt: OptionNode = { kind: "option", key: k, keySpan, span: this.tokSpan(key) };
-    if (value) {
-      opt.value = value;
-      opt.span = this.src.range(key.startOffset, spanEnd(value.span));
-    }
+    const end = key.startOffset + key.image.length;
+    const v: AtomNode | ListNode = value ?? { kind: "word", text: "", raw: "", span: this.src.span(end, 0) };
+    const opt: OptionNode = { kind: "option", key: k, keySpan, value: v, text: k + "=" + v.text, span: value ? this.src.range(key.startOffset, spanEnd(value.span)) : this.tokSpan(key) };
+    if (v.dynamic) opt.dynamic = true;
     return opt;
   }
 
@@ -628,7 +648,7 @@ class Builder {
       const tt = t.tokenType;
       if (tt === T.NumberTok) {
         const p = parseNumber(t.image);
-        if (p) return { kind: "number", raw: t.image, value: p.value, unit: p.unit, span } satisfies NumberNode;
+        if (p) return { kind: "number", text: t.image, raw: t.image, number: p, span } satisfies NumberNode;
         return this.word(t);
       }
       if (tt === T.DString) return this.dstring(t, t.image.slice(1, -1));
@@ -637,29 +657,34 @@ class Builder {
         this.broken = true;
         return this.dstring(t, t.image.slice(1));
       }
-      if (tt === T.SString) return { kind: "string", raw: t.image, parts: [t.image.slice(1, -1)], single: true, span };
+      if (tt === T.SString) return { kind: "string", text: t.image.slice(1, -1), raw: t.image, single: true, span };
       if (tt === T.SStringOpen) {
         this.unterminated(t);
         this.broken = true;
-        return { kind: "string", raw: t.image, parts: [t.image.slice(1)], single: true, span };
+        return { kind: "string", text: t.image.slice(1), raw: t.image, single: true, span };
       }
       return this.word(t);
     }
     this.broken = true;
     const at = this.tokens[0];
-    return { kind: "word", raw: "", parts: [""], span: at ? this.tokSpan(at) : this.src.span(0, 0) };
+    return { kind: "word", text: "", raw: "", span: at ? this.tokSpan(at) : this.src.span(0, 0) };
   }
 
   private word(t: IToken): WordNode {
     const raw = t.image;
     const span = this.tokSpan(t);
-    if (!raw.includes("${")) return { kind: "word", raw, parts: [raw], span };
-    return { kind: "word", raw, parts: this.interpolate(raw, t.startOffset, false), span };
+    if (!raw.includes("${")) return { kind: "word", text: raw, raw, span };
+    const parts = this.interpolate(raw, t.startOffset, false);
+    if (parts.length === 1 && typeof parts[0] === "string") return { kind: "word", text: parts[0], raw, span };
+    return { kind: "word", text: raw, raw, parts, dynamic: true, span };
   }
 
   private dstring(t: IToken, body: string): StringNode {
+    const span = this.tokSpan(t);
+    if (!body.includes("\\") && !body.includes("${")) return { kind: "string", text: body, raw: t.image, single: false, span };
     const parts = this.interpolate(body, t.startOffset + 1, true);
-    return { kind: "string", raw: t.image, parts, single: false, span: this.tokSpan(t) };
+    if (parts.length === 1 && typeof parts[0] === "string") return { kind: "string", text: parts[0], raw: t.image, single: false, span };
+    return { kind: "string", text: t.image, raw: t.image, parts, dynamic: true, single: false, span };
   }
 
   /** Splits text into literal parts and `${...}` references (and decodes escapes in strings). */

@@ -212,8 +212,9 @@ export class Checker {
           : "start with an `ns` statement, e.g. `ns uts, pid, mnt` (or `ns none` for a child process with no new namespaces)";
         report("error", cmd.nameSpan, `\`${label}\` acts on a container, but no \`ns\` statement comes before it`, help);
       } else {
-        const missing = requires.filter((n) => !st.namespaces.has(n));
-        if (missing.length) {
+        let missing: NsName[] | undefined;
+        for (const n of requires) if (!st.namespaces.has(n)) (missing ??= []).push(n);
+        if (missing) {
           const what = missing.map((n) => `\`ns ${n}\``).join(" and ");
           const affects = spec.affects ? `: without it, it would change ${spec.affects}` : "";
           let help: string;
@@ -229,7 +230,7 @@ export class Checker {
         }
       }
     }
-    if (spec.after && !spec.after.some((n) => st.seen.has(n))) {
+    if (spec.after && !seenAny(st.seen, spec.after)) {
       const names = spec.after.map((n) => "`" + n + "`").join(" or ");
       report("error", cmd.nameSpan, `\`${cmd.name}\` checks the result of a ${names}, but none comes before it`, `add a ${names} before it, e.g. \`run /bin/true\``);
     }
@@ -262,21 +263,29 @@ export class Checker {
   }
 }
 
+function seenAny(seen: Set<string>, names: readonly string[]): boolean {
+  for (const n of names) if (seen.has(n)) return true;
+  return false;
+}
+
+function formNames(spec: StatementSpec): string[] {
+  return Object.keys(spec.forms ?? {});
+}
+
 /** Picks the form (if the statement has forms) and its merged schema. */
 export function resolve(cmd: Command, spec: StatementSpec, report: Report, isOpaque?: (a: Arg) => boolean): Resolved | undefined {
   if (!spec.forms) return { schema: schemaOf(spec), args: cmd.args };
   const args = cmd.args;
   const first = args[0];
-  const names = (): string[] => Object.keys(spec.forms ?? {});
   if (!first) {
-    report("error", cmd.nameSpan, `\`${spec.name}\` needs one of ${listOf(names())}`, `syntax: ${spec.syntax}`);
+    report("error", cmd.nameSpan, `\`${spec.name}\` needs one of ${listOf(formNames(spec))}`, `syntax: ${spec.syntax}`);
     return undefined;
   }
   if (isOpaque?.(first)) return undefined;
   const text = first.kind === "word" || first.kind === "string" || first.kind === "number" ? first.text : undefined;
   if (text === undefined || !Object.hasOwn(spec.forms, text)) {
     const shown = text ?? first.text;
-    report("error", first.span, `unknown \`${spec.name}\` form \`${shown}\``, didYouMean(shown, names()) ?? `expected one of ${listOf(names())}; syntax: ${spec.syntax}`);
+    report("error", first.span, `unknown \`${spec.name}\` form \`${shown}\``, didYouMean(shown, formNames(spec)) ?? `expected one of ${listOf(formNames(spec))}; syntax: ${spec.syntax}`);
     return undefined;
   }
   return { schema: schemaOf(spec, text), args: args.slice(1) };
@@ -294,101 +303,117 @@ export function shape(cmd: Command, spec: StatementSpec, report: Report, isOpaqu
 
 export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, isOpaque?: (a: Arg) => boolean): Shaped | undefined {
   const r = resolved.schema;
+  const args = resolved.args;
   const positional: Arg[] = [];
-  const options = new Map<string, Arg>();
+  let options: Map<string, Arg> | undefined;
   let flags: Set<string> | undefined;
   const restAt = r.restAt;
   const restSpec = restAt >= 0 ? r.argSpecs[restAt] : undefined;
   const restTakesAll = r.restTakesAll;
+  const flagList = r.flags;
   let uncertain = false;
   let errors = 0;
-  const err: Report = (sev, span, message, help) => {
-    if (sev === "error") errors++;
-    report(sev, span, message, help);
-  };
-  const optionKeys = r.optionKeys;
-  for (const a of resolved.args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
     if (restTakesAll && positional.length >= restAt) {
       positional.push(a);
       continue;
     }
-    if (isOpaque?.(a)) {
+    if (isOpaque !== undefined && isOpaque(a)) {
       uncertain = true;
       continue;
     }
     if (a.kind === "option" && a.key !== undefined) {
-      const key = a.key;
-      const kind = Object.hasOwn(r.options, key) ? r.options[key] : r.options["*"];
-      const keySpan: Span = { ...a.span, length: key.length + 1 };
-      if (kind === undefined) {
-        if (optionKeys.length === 0) {
-          err("error", keySpan, `unknown option \`${key}=\`: \`${r.label}\` takes no options`, `syntax: ${r.syntax}`);
-        } else {
-          err(
-            "error",
-            keySpan,
-            `unknown option \`${key}=\` for \`${r.label}\``,
-            didYouMean(key, optionKeys, (s) => s + "=") ?? `options are ${listOf(optionKeys.map((k) => k + "="))}`,
-          );
-        }
-        continue;
-      }
-      if (options.has(key)) {
-        err("error", keySpan, `option \`${key}=\` is given twice`);
-        continue;
-      }
-      options.set(key, a);
-      const value = a.value;
-      if (!value || value.text === "") {
-        if (kind !== "text" && kind !== "word") {
-          err("error", keySpan, `missing value for \`${key}=\``, `write the value right after \`=\`, with no space: ${key}=${example(kind)}`);
-        }
-        continue;
-      }
-      if (!isOpaque?.(value)) validate(value, kind, key + "=", err);
+      if (!checkOption(a, r, (options ??= new Map()), report, isOpaque)) errors++;
       continue;
     }
-    if (a.kind === "word" && r.flags.length > 0 && r.flags.includes(a.text)) {
+    if (a.kind === "word" && flagList.length > 0 && flagList.includes(a.text)) {
       flags ??= new Set();
-      if (flags.has(a.text)) err("warning", a.span, `flag \`${a.text}\` is given twice`);
+      if (flags.has(a.text)) report("warning", a.span, `flag \`${a.text}\` is given twice`);
       flags.add(a.text);
       continue;
     }
     positional.push(a);
   }
+  const specs = r.argSpecs;
   // Count.
-  const fixed = restAt >= 0 ? restAt : r.argSpecs.length;
+  const fixed = restAt >= 0 ? restAt : specs.length;
   if (!uncertain) {
-    if (!restSpec && positional.length > r.argSpecs.length) {
-      const extra = positional[r.argSpecs.length]!;
+    if (restSpec === undefined && positional.length > specs.length) {
+      const extra = positional[specs.length]!;
       let help = `syntax: ${r.syntax}`;
-      if (extra.kind === "word" && r.flags.length) {
-        help = didYouMean(extra.text, r.flags) ?? `flags are ${listOf([...r.flags])}; syntax: ${r.syntax}`;
+      if (extra.kind === "word" && flagList.length) {
+        help = didYouMean(extra.text, flagList) ?? `flags are ${listOf([...flagList])}; syntax: ${r.syntax}`;
       }
-      const message = r.argSpecs.length === 0 ? `\`${r.label}\` takes no arguments, found \`${extra.text}\`` : `too many arguments for \`${r.label}\`: unexpected \`${extra.text}\``;
-      err("error", extra.span, message, help);
+      const message = specs.length === 0 ? `\`${r.label}\` takes no arguments, found \`${extra.text}\`` : `too many arguments for \`${r.label}\`: unexpected \`${extra.text}\``;
+      report("error", extra.span, message, help);
+      errors++;
     }
-    const missing = r.argSpecs.findIndex((s, i) => !s.optional && positional.length <= i);
+    let missing = -1;
+    for (let i = positional.length; i < specs.length; i++) {
+      if (!specs[i]!.optional) {
+        missing = i;
+        break;
+      }
+    }
     if (missing >= 0) {
-      const names = r.argSpecs.slice(missing).filter((s) => !s.optional).map((s) => s.name);
+      const names = specs.slice(missing).filter((s) => !s.optional).map((s) => s.name);
       const where = r.form && cmd.args[0] ? cmd.args[0].span : cmd.nameSpan;
-      err("error", where, `missing ${names.join(" ")} for \`${r.label}\``, `syntax: ${r.syntax}`);
+      report("error", where, `missing ${names.join(" ")} for \`${r.label}\``, `syntax: ${r.syntax}`);
+      errors++;
     }
   }
   // Values.
   for (let i = 0; i < positional.length; i++) {
     const a = positional[i]!;
-    const s = i < fixed ? r.argSpecs[i] : restSpec;
-    if (!s || isOpaque?.(a)) continue;
-    validate(a, s.kind, s.name, err);
+    const s = i < fixed ? specs[i] : restSpec;
+    if (s === undefined || s.kind === "text" || (isOpaque !== undefined && isOpaque(a))) continue;
+    if (!validate(a, s.kind, s.name, report)) errors++;
   }
   if (!uncertain && r.requiredOptions.length) {
-    const missingOpts = r.requiredOptions.filter((k) => !options.has(k));
+    const missingOpts = r.requiredOptions.filter((k) => !options?.has(k));
     if (missingOpts.length) {
-      err("error", r.form && cmd.args[0] ? cmd.args[0].span : cmd.nameSpan, `\`${r.label}\` needs ${listOf(missingOpts.map((k) => k + "="))}`, `syntax: ${r.syntax}`);
+      report("error", r.form && cmd.args[0] ? cmd.args[0].span : cmd.nameSpan, `\`${r.label}\` needs ${listOf(missingOpts.map((k) => k + "="))}`, `syntax: ${r.syntax}`);
+      errors++;
     }
   }
-  return errors === 0 || isOpaque ? { resolved, positional, options, flags: flags ?? new Set() } : undefined;
+  return errors === 0 || isOpaque ? { resolved, positional, options: options ?? new Map(), flags: flags ?? new Set() } : undefined;
+}
+
+/** Checks one `key=value` option; false when it reported an error. */
+function checkOption(a: Arg, r: Schema, options: Map<string, Arg>, report: Report, isOpaque?: (a: Arg) => boolean): boolean {
+  const key = a.key!;
+  const kind = Object.hasOwn(r.options, key) ? r.options[key] : r.options["*"];
+  const keySpan = (): Span => ({ ...a.span, length: key.length + 1 });
+  if (kind === undefined) {
+    const optionKeys = r.optionKeys;
+    if (optionKeys.length === 0) {
+      report("error", keySpan(), `unknown option \`${key}=\`: \`${r.label}\` takes no options`, `syntax: ${r.syntax}`);
+    } else {
+      report(
+        "error",
+        keySpan(),
+        `unknown option \`${key}=\` for \`${r.label}\``,
+        didYouMean(key, optionKeys, (s) => s + "=") ?? `options are ${listOf(optionKeys.map((k) => k + "="))}`,
+      );
+    }
+    return false;
+  }
+  if (options.has(key)) {
+    report("error", keySpan(), `option \`${key}=\` is given twice`);
+    return false;
+  }
+  options.set(key, a);
+  const value = a.value;
+  if (!value || value.text === "") {
+    if (kind !== "text" && kind !== "word") {
+      report("error", keySpan(), `missing value for \`${key}=\``, `write the value right after \`=\`, with no space: ${key}=${example(kind)}`);
+      return false;
+    }
+    return true;
+  }
+  if (kind === "text" || (isOpaque !== undefined && isOpaque(value))) return true;
+  return validate(value, kind, key + "=", report);
 }
 
 function example(kind: ValueKind): string {

@@ -202,7 +202,7 @@ export class Expander {
         if (!st.value) return;
         const vals = this.evalArg(st.value, f);
         const target = f.scope.frameScope();
-        if (!vals) {
+        if (vals === undefined) {
           target.vars.set(st.name, POISON);
           return;
         }
@@ -416,72 +416,93 @@ export class Expander {
   }
 
   private atomText(a: AtomNode, f: Frame): string | undefined {
-    const vs = this.evalArg(a, f);
-    return vs ? vs.map((v) => v.text).join(" ") : undefined;
+    if (!a.dynamic) return a.text;
+    const vs: Arg[] = [];
+    return this.evalInto(a, f, vs) ? vs.map((v) => v.text).join(" ") : undefined;
   }
 
   /** Evaluates all arguments (reporting every error); undefined if any failed. */
   private evalArgs(nodes: ArgNode[], f: Frame): Arg[] | undefined {
     const out: Arg[] = [];
     let ok = true;
-    for (const a of nodes) {
-      const vs = this.evalArg(a, f);
-      if (!vs) ok = false;
-      else if (ok) for (const v of vs) out.push(v);
+    for (let i = 0; i < nodes.length; i++) {
+      const a = nodes[i]!;
+      if (!a.dynamic) out.push(a); // a literal node is its own value
+      else if (!this.evalInto(a, f, out)) ok = false;
     }
     return ok ? out : undefined;
   }
 
-  /** Evaluates an argument; `${args}` alone splices into several. Undefined on error (reported). */
   private evalArg(a: ArgNode, f: Frame): Arg[] | undefined {
+    if (!a.dynamic) return [a];
+    const out: Arg[] = [];
+    return this.evalInto(a, f, out) ? out : undefined;
+  }
+
+  /**
+   * Evaluates an argument into `out`; `${args}` alone splices into several.
+   * False on error (reported).
+   */
+  private evalInto(a: ArgNode, f: Frame, out: Arg[]): boolean {
+    if (!a.dynamic) {
+      out.push(a);
+      return true;
+    }
     switch (a.kind) {
-      case "number":
-        return [{ kind: "number", text: a.raw, span: a.span, number: { value: a.value, unit: a.unit } }];
       case "word":
-        return this.evalWord(a, f);
+        return this.evalWord(a, f, out);
       case "string": {
-        if (a.parts.length === 1 && typeof a.parts[0] === "string") return [{ kind: "string", text: a.parts[0], span: a.span }];
-        const t = this.partsText(a.parts, f);
-        return t === undefined ? undefined : [{ kind: "string", text: t, span: a.span }];
+        const t = this.partsText(a.parts ?? [a.text], f);
+        if (t === undefined) return false;
+        out.push({ kind: "string", text: t, span: a.span });
+        return true;
       }
       case "list": {
         const items: Arg[] = [];
+        let ok = true;
         for (const it of a.items) {
-          const vs = this.evalArg(it, f);
-          if (!vs) return undefined;
+          const vs: Arg[] = [];
+          if (!this.evalInto(it, f, vs)) {
+            ok = false;
+            continue;
+          }
           for (const v of vs) {
-            if (v.kind === "list") items.push(...(v.items ?? []).map((x) => withSpan(x, it.span)));
+            if (v.kind === "list") for (const x of v.items ?? []) items.push(withSpan(x, it.span));
             else items.push(v);
           }
         }
-        return [listArg(items, a.span)];
+        if (ok) out.push(listArg(items, a.span));
+        return ok;
       }
       case "option": {
-        let value: Arg;
-        if (!a.value) value = { kind: "word", text: "", span: { ...a.span, offset: a.span.offset + a.span.length, column: a.span.column + a.span.length, length: 0 } };
-        else {
-          const vs = this.evalArg(a.value, f);
-          if (!vs) return undefined;
-          value = vs.length === 1 ? vs[0]! : listArg(vs, a.value.span);
-        }
-        return [{ kind: "option", text: `${a.key}=${value.text}`, span: a.span, key: a.key, value }];
+        const vs: Arg[] = [];
+        if (!this.evalInto(a.value, f, vs)) return false;
+        const value = vs.length === 1 ? vs[0]! : vs.length === 0 ? ({ kind: "word", text: "", span: a.value.span } as Arg) : listArg(vs, a.value.span);
+        out.push({ kind: "option", text: `${a.key}=${value.text}`, span: a.span, key: a.key, value });
+        return true;
       }
     }
   }
 
-  private evalWord(w: WordNode, f: Frame): Arg[] | undefined {
-    const parts = w.parts;
+  private evalWord(w: WordNode, f: Frame, out: Arg[]): boolean {
+    const parts = w.parts ?? [w.text];
     if (parts.length === 1) {
       const p = parts[0]!;
-      if (typeof p === "string") return [{ kind: "word", text: p, span: w.span }];
+      if (typeof p === "string") {
+        out.push({ kind: "word", text: p, span: w.span });
+        return true;
+      }
       const r = this.resolve(p, f);
-      if (r === undefined || r === POISON) return undefined;
-      if ("args" in r) return this.host.args.map((t) => classify(t, w.span));
-      if ("arg" in r) return [withSpan(r.arg, w.span)];
-      return [classify(r.text, w.span)];
+      if (r === undefined || r === POISON) return false;
+      if ("args" in r) for (const t of this.host.args) out.push(classify(t, w.span));
+      else if ("arg" in r) out.push(withSpan(r.arg, w.span));
+      else out.push(classify(r.text, w.span));
+      return true;
     }
     const t = this.partsText(parts, f);
-    return t === undefined ? undefined : [classify(t, w.span)];
+    if (t === undefined) return false;
+    out.push(classify(t, w.span));
+    return true;
   }
 
   private partsText(parts: Part[], f: Frame): string | undefined {

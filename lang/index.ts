@@ -187,7 +187,7 @@ function checkStatic(st: Extract<Stmt, { kind: "command" }>, index: Map<string, 
   const fn = fns.get(st.name);
   if (fn) {
     if (fn.poisoned) return;
-    const splices = st.args.some((a) => a.kind === "word" && a.parts.length === 1 && typeof a.parts[0] !== "string" && a.parts[0]!.name === "args");
+    const splices = st.args.some((a) => a.kind === "word" && a.parts?.length === 1 && typeof a.parts[0] !== "string" && a.parts[0]!.name === "args");
     const def = fn.stmt;
     if (!splices && st.args.length !== def.params.length) {
       const n = st.args.length;
@@ -217,29 +217,26 @@ function checkStatic(st: Extract<Stmt, { kind: "command" }>, index: Map<string, 
   shape(cmd, spec, report, (a) => opaque.has(a));
 }
 
-/** An argument's value when it is literal; otherwise a placeholder marked opaque. */
+/** An argument's value when it is literal (the node itself); otherwise a placeholder marked opaque. */
 function staticArg(a: ArgNode, opaque: Set<Arg>): Arg {
+  if (!a.dynamic) return a;
   switch (a.kind) {
-    case "number":
-      return { kind: "number", text: a.raw, span: a.span, number: { value: a.value, unit: a.unit } };
     case "word":
     case "string": {
-      const literal = a.parts.every((p) => typeof p === "string");
-      const text = literal ? a.parts.join("") : a.raw;
-      const arg: Arg = a.kind === "word" ? (literal ? { kind: "word", text, span: a.span } : classify(text, a.span)) : { kind: "string", text, span: a.span };
-      if (!literal) opaque.add(arg);
+      const arg: Arg = a.kind === "word" ? classify(a.raw, a.span) : { kind: "string", text: a.raw, span: a.span };
+      opaque.add(arg);
       return arg;
     }
     case "list": {
       const items = a.items.map((i) => staticArg(i, opaque));
-      const arg: Arg = { kind: "list", text: items.map((i) => i.text).join(","), span: a.span, items };
-      if (items.some((i) => opaque.has(i))) opaque.add(arg);
+      const arg: Arg = { kind: "list", text: a.text, span: a.span, items };
+      opaque.add(arg);
       return arg;
     }
-    case "option": {
-      const value: Arg = a.value ? staticArg(a.value, opaque) : { kind: "word", text: "", span: a.span };
-      return { kind: "option", text: `${a.key}=${value.text}`, span: a.span, key: a.key, value };
-    }
+    case "option":
+      return { kind: "option", text: a.text, span: a.span, key: a.key, value: staticArg(a.value, opaque) };
+    default:
+      return a;
   }
 }
 

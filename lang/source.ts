@@ -53,8 +53,20 @@ export class SourceText {
 
   span(offset: number, length: number): Span {
     if (!(offset >= 0) || offset > this.text.length) offset = this.text.length;
-    const { line, column } = this.position(offset);
-    return { file: this.file, line, column, offset, length: Math.max(0, length) };
+    const starts = this.starts ?? this.lineStarts();
+    // Fast path: spans are mostly made in source order, on the current line or the next.
+    let l = this.last;
+    if (starts[l]! <= offset) {
+      if (l + 1 < starts.length && offset >= starts[l + 1]!) {
+        if (l + 2 >= starts.length || offset < starts[l + 2]!) this.last = ++l;
+        else l = -1;
+      }
+    } else l = -1;
+    if (l < 0) {
+      const p = this.position(offset);
+      return { file: this.file, line: p.line, column: p.column, offset, length: length > 0 ? length : 0 };
+    }
+    return { file: this.file, line: l + 1, column: offset - starts[l]! + 1, offset, length: length > 0 ? length : 0 };
   }
 
   /** The span from `start` to `end` (exclusive), both offsets. */

@@ -41,7 +41,10 @@ export const RLIMITS = [
 
 /** Positional arguments of a command (after the form word), options left out. */
 function positionals(cmd: Command, hasForm: boolean): Arg[] {
-  return (hasForm ? cmd.args.slice(1) : cmd.args).filter((a) => a.kind !== "option");
+  const out: Arg[] = [];
+  const args = cmd.args;
+  for (let i = hasForm ? 1 : 0; i < args.length; i++) if (args[i]!.kind !== "option") out.push(args[i]!);
+  return out;
 }
 
 function option(cmd: Command, key: string): Arg | undefined {

@@ -80,29 +80,29 @@ function args(src: string): ArgNode[] {
 describe("argument forms in the AST", () => {
   test("word, string, raw string, number", () => {
     const [w, s, r, n] = args(`x word "str \${v}" 'raw \${v}' 64m`);
-    expect(w).toMatchObject({ kind: "word", parts: ["word"] });
-    expect(s).toMatchObject({ kind: "string", single: false, parts: ["str ", { name: "v" }] });
-    expect(r).toMatchObject({ kind: "string", single: true, parts: ["raw ${v}"] });
-    expect(n).toMatchObject({ kind: "number", value: 64, unit: "m" });
+    expect(w).toMatchObject({ kind: "word", text: "word" });
+    expect(w!.dynamic).toBeUndefined();
+    expect(s).toMatchObject({ kind: "string", single: false, dynamic: true, parts: ["str ", { name: "v" }] });
+    expect(r).toMatchObject({ kind: "string", single: true, text: "raw ${v}" });
+    expect(n).toMatchObject({ kind: "number", text: "64m", number: { value: 64, unit: "m" } });
   });
 
   test("plain numbers have an empty unit; decimals keep their value", () => {
     expect(args("x 100 1.5g")).toMatchObject([
-      { kind: "number", value: 100, unit: "" },
-      { kind: "number", value: 1.5, unit: "g" },
+      { kind: "number", number: { value: 100, unit: "" } },
+      { kind: "number", number: { value: 1.5, unit: "g" } },
     ]);
   });
 
   test("options, with word, string, number and list values", () => {
     const a = args(`x size=64m name="a b" mode=0755 mems=0,1 empty=`);
     expect(a).toMatchObject([
-      { kind: "option", key: "size", value: { kind: "number", value: 64 } },
-      { kind: "option", key: "name", value: { kind: "string", parts: ["a b"] } },
-      { kind: "option", key: "mode", value: { kind: "number", value: 755 } },
-      { kind: "option", key: "mems", value: { kind: "list", items: [{ raw: "0" }, { raw: "1" }] } },
-      { kind: "option", key: "empty" },
+      { kind: "option", key: "size", text: "size=64m", value: { kind: "number", number: { value: 64 } } },
+      { kind: "option", key: "name", text: "name=a b", value: { kind: "string", text: "a b" } },
+      { kind: "option", key: "mode", value: { kind: "number", text: "0755" } },
+      { kind: "option", key: "mems", text: "mems=0,1", value: { kind: "list", text: "0,1", items: [{ raw: "0" }, { raw: "1" }] } },
+      { kind: "option", key: "empty", text: "empty=", value: { kind: "word", text: "" } },
     ]);
-    expect((a[4] as { value?: unknown }).value).toBeUndefined();
   });
 
   test("comma lists with optional spaces", () => {
@@ -112,7 +112,7 @@ describe("argument forms in the AST", () => {
 
   test("escapes in strings", () => {
     const [s] = args(String.raw`x "a\tb\nc\"d\\e\$f"`);
-    expect(s).toMatchObject({ parts: ['a\tb\nc"d\\e$f'] });
+    expect(s).toMatchObject({ text: 'a\tb\nc"d\\e$f' });
   });
 
   test("interpolation inside bare words, with defaults", () => {
