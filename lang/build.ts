@@ -325,10 +325,20 @@ class Builder {
       const rp = this.need(tok(n, "RParen"));
       if (rp) end = rp.startOffset + 1;
     }
-    const extra = this.args(toks(n, "ArgTok"));
+    const argToks = toks(n, "ArgTok");
+    const extra = argToks.length ? this.args(argToks) : [];
     if (paren && extra.length > 0) {
       this.error(extra[0]!.span, "unexpected argument after the call's `)`", "pass every argument inside the parentheses: name(a, b)", true);
       this.broken = true;
+    }
+    if (!paren) {
+      const last = argToks[argToks.length - 1];
+      if (last !== undefined && real(last)) end = last.startOffset + last.image.length;
+      if (nameTok.image.includes("${")) {
+        this.error(nameSpan, "a statement name cannot be interpolated", "write the statement or function name literally", true);
+        this.broken = true;
+      }
+      return { kind: "command", name: nameTok.image, nameSpan, args: extra, span: this.src.range(nameTok.startOffset, end) };
     }
     for (const a of extra) args.push(a), (end = Math.max(end, spanEnd(a.span)));
     if (nameTok.image.includes("${")) {

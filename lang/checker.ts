@@ -368,6 +368,15 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
     const a = positional[i]!;
     const s = i < fixed ? specs[i] : restSpec;
     if (s === undefined || s.kind === "text" || (isOpaque !== undefined && isOpaque(a))) continue;
+    if (s.kind === "path" && flagList.length && a.kind === "word" && !a.text.includes("/")) {
+      // `mount proc nosuidd`: a misspelt flag, not a relative path.
+      const flag = didYouMean(a.text, flagList);
+      if (flag) {
+        report("error", a.span, `unknown flag \`${a.text}\` for \`${r.label}\``, flag);
+        errors++;
+        continue;
+      }
+    }
     if (!validate(a, s.kind, s.name, report)) errors++;
   }
   if (!uncertain && r.requiredOptions.length) {
