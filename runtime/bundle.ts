@@ -24,7 +24,9 @@ export const SINGLE_THREAD_ENV: Record<string, string> = {
   MIMALLOC_PURGE_DELAY: "-1",
 };
 
+let newestCache = 0;
 function newestSource(): number {
+  if (newestCache) return newestCache;
   let newest = 0;
   for (const dir of ["runtime", "native", "lang"]) {
     const full = join(PACKAGE_ROOT, dir);
@@ -32,7 +34,12 @@ function newestSource(): number {
       if (name.endsWith(".ts")) newest = Math.max(newest, statSync(join(full, name)).mtimeMs);
     }
   }
-  return newest;
+  return (newestCache = newest);
+}
+
+/** Identifies the code of this ctr: changes whenever a source file changes. */
+export function codeStamp(): string {
+  return `${INIT_BUNDLE}:${newestSource()}`;
 }
 
 /** Path of an up-to-date init bundle, building it if needed. */

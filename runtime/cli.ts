@@ -17,6 +17,7 @@ import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
 import type { TraceEvent } from "./channel.ts";
 import type { PlanResult } from "./plan.ts";
+import type { Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 
 const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
@@ -95,7 +96,7 @@ function readScript(file: string): Source | null {
   }
 }
 
-async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean }> {
+async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean }> {
   out.addSource(src.file, src.text);
   const [{ compile }, { statements }, { makePlan }, { PLANNERS, UNSUPPORTED }, { defaultCacheDir }] = await Promise.all([
     import("../lang/index.ts"),
@@ -109,7 +110,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
   const result = makePlan(fe.commands, lookup, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
   const diagnostics = [...fe.diagnostics, ...(fe.diagnostics.some((d) => d.severity === "error") ? [] : result.diagnostics)];
   out.diagnostics(diagnostics);
-  return { result, ok: !diagnostics.some((d) => d.severity === "error") };
+  return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0 };
 }
 
 function explain(result: PlanResult, file: string): string {
@@ -129,22 +130,30 @@ function traceLine(stage: 1 | 2, e: TraceEvent): string {
 
 async function runScript(src: Source, args: string[], trace: boolean): Promise<number> {
   const out = new Output();
-  // Start stage 1 while the script is parsed and checked: Bun's start-up overlaps.
-  const { Launch } = await import("./host.ts");
+  out.addSource(src.file, src.text);
+  // Start stage 1 before the front end is loaded: Bun's start-up of the stage overlaps it.
+  const [{ Launch }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
   const launching = Launch.start();
   launching.catch(() => {});
   const id = newContainerId();
-  const { result, ok } = await frontEnd(src, args, out, id);
-  if (!ok) {
-    await (await launching).cancel();
-    return EXIT_USAGE;
+  const key = cache.planKey(src.file, src.text, args, codeStamp());
+  let plan = key ? cache.loadPlan(key, id) : null;
+  if (!plan) {
+    const { result, ok, warnings } = await frontEnd(src, args, out, cache.placeholderId());
+    if (!ok) {
+      await (await launching).cancel();
+      return EXIT_USAGE;
+    }
+    if (key && !warnings) cache.storePlan(key, result.plan);
+    plan = JSON.parse(JSON.stringify(result.plan).replaceAll(cache.placeholderId(), id)) as Plan;
   }
   const { execute } = await import("./execute.ts");
-  return execute(id, result.plan, await launching, {
+  return execute(id, plan, await launching, {
     trace,
     output: (text) => process.stdout.write(text),
     traceLine: (stage, e) => process.stderr.write(traceLine(stage, e)),
     error: (e) => out.error(e),
+    notice: (text) => process.stderr.write(`ctr: ${text}\n`),
   });
 }
 
