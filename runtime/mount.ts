@@ -157,6 +157,7 @@ export function mountDev(st: AgentState, path: string, ro: boolean): void {
     if (!useBind) {
       try {
         mknod(node, S_IFCHR | 0o666, makedev(major, minor));
+        chmodSync(node, 0o666); // mknod's mode is masked by the umask
         continue;
       } catch (e) {
         if (!(e instanceof SysError) || e.code !== "EPERM") throw e;
