@@ -72,63 +72,83 @@ export interface PlannerEntry {
   unsupportedForms?: Record<string, string>;
 }
 
-export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "hostname" | "namespaces">): PlanResult {
-  const diagnostics: Diagnostic[] = [];
-  const nsSet = new Set<NsName>();
-  let hostname: string | null = null;
-  for (const cmd of commands) {
-    if (cmd.name === "ns") for (const w of words(cmd)) nsSet.add(w as NsName);
-    if (cmd.name === "hostname") hostname = words(cmd)[0] ?? null;
-  }
-  const ctx: PlanContext = { ...base, hostname, namespaces: nsSet };
-  const ops: Op[] = [];
-  const namespaces = orderNamespaces(nsSet);
-  let privateDone = false;
-  let rootPending: { mode: "pivot" | "chroot"; dir: string } | null = null;
-  let needsDefaultRootfs = false;
+/**
+ * Plans commands with the rules above. Scripts use `makePlan` (all commands at
+ * once); the REPL keeps one Planner per session and adds statements one at a
+ * time, so the same rules apply across lines (the mount tree is made private
+ * once, the new root is entered before the first command that observes it).
+ */
+export class Planner {
+  readonly namespaces = new Set<NsName>();
+  private hostname: string | null = null;
+  private privateDone = false;
+  private rootPending: { mode: "pivot" | "chroot"; dir: string } | null = null;
+  needsDefaultRootfs = false;
 
-  for (const cmd of commands) {
-    const entry = lookup(cmd.name);
-    if (!entry) continue; // the checker has reported it
-    const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name;
-    const unsupported = entry.unsupported ?? entry.unsupportedForms?.[form];
-    if (unsupported) {
-      const what = entry.unsupported ? cmd.name : form;
-      diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });
-      continue;
+  constructor(
+    private readonly lookup: (name: string) => PlannerEntry | undefined,
+    private readonly base: Omit<PlanContext, "hostname" | "namespaces">,
+  ) {}
+
+  /** Plan more commands. `lookahead` lets the hostname of a later line name the container's /etc/hostname. */
+  add(commands: readonly Command[], lookahead: readonly Command[] = commands): { ops: Op[]; diagnostics: Diagnostic[] } {
+    const diagnostics: Diagnostic[] = [];
+    for (const cmd of lookahead) {
+      if (cmd.name === "ns") for (const w of words(cmd)) if (w !== "none") this.namespaces.add(w as NsName);
+      if (cmd.name === "hostname") this.hostname = words(cmd)[0] ?? this.hostname;
     }
-    if (!entry.plan) continue;
-    const source = sourceText(cmd);
-    for (const p of entry.plan(cmd, ctx)) {
-      const op = { ...p, span: cmd.span, source } as Op;
-      if (op.kind === "unshare") {
-        op.namespaces = namespaces;
-        op.explain = [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`];
-        if (namespaces.includes("pid")) op.explain.push("spawn PID 1 (stage 2): CLONE_NEWPID applies to children only");
+    const ctx: PlanContext = { ...this.base, hostname: this.hostname, namespaces: this.namespaces };
+    const namespaces = orderNamespaces(this.namespaces);
+    const ops: Op[] = [];
+    for (const cmd of commands) {
+      const entry = this.lookup(cmd.name);
+      if (!entry) continue; // the checker has reported it
+      const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name;
+      const unsupported = entry.unsupported ?? entry.unsupportedForms?.[form];
+      if (unsupported) {
+        const what = entry.unsupported ? cmd.name : form;
+        diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });
+        continue;
       }
-      const touchesMounts = op.kind === "mount" || op.kind === "mount-dev" || op.kind === "rootfs";
-      if (touchesMounts && !privateDone && nsSet.has("mnt")) {
-        ops.push(privateRootOp(cmd.span, source));
-        privateDone = true;
+      if (!entry.plan) continue;
+      const source = sourceText(cmd);
+      for (const p of entry.plan(cmd, ctx)) {
+        const op = { ...p, span: cmd.span, source } as Op;
+        if (op.kind === "unshare") {
+          op.namespaces = namespaces;
+          op.explain = namespaces.length > 0 ? [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`] : ["no new namespaces: a plain child process"];
+          if (namespaces.includes("pid")) op.explain.push("spawn PID 1 (stage 2): CLONE_NEWPID applies to children only");
+        }
+        const touchesMounts = op.kind === "mount" || op.kind === "mount-dev" || op.kind === "rootfs";
+        if (touchesMounts && !this.privateDone && this.namespaces.has("mnt")) {
+          ops.push(privateRootOp(cmd.span, source));
+          this.privateDone = true;
+        }
+        if (this.rootPending && OBSERVES.has(op.kind)) {
+          ops.push(enterRootOp(this.rootPending.mode, this.rootPending.dir, cmd.span, source));
+          this.rootPending = null;
+        }
+        if (op.kind === "rootfs") {
+          this.rootPending = { mode: op.mode, dir: op.overlay ? op.overlay.merged : op.dir };
+          if (op.overlay) this.needsDefaultRootfs = true;
+        }
+        ops.push(op);
       }
-      if (rootPending && OBSERVES.has(op.kind)) {
-        ops.push(enterRootOp(rootPending.mode, rootPending.dir, cmd.span, source));
-        rootPending = null;
-      }
-      if (op.kind === "rootfs") {
-        rootPending = { mode: op.mode, dir: op.overlay ? op.overlay.merged : op.dir };
-        if (op.overlay) needsDefaultRootfs = true;
-      }
-      ops.push(op);
     }
+    // `run` keeps its output for a following `expect output`.
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      const next = ops[i + 1];
+      if (op.kind === "run" && next?.kind === "expect" && next.subject === "output") op.capture = true;
+    }
+    return { ops, diagnostics };
   }
-  // `run` keeps its output for a following `expect output`.
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    const next = ops[i + 1];
-    if (op.kind === "run" && next?.kind === "expect" && next.subject === "output") op.capture = true;
-  }
-  return { plan: { namespaces, ops, needsDefaultRootfs }, diagnostics };
+}
+
+export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "hostname" | "namespaces">): PlanResult {
+  const planner = new Planner(lookup, base);
+  const { ops, diagnostics } = planner.add(commands);
+  return { plan: { namespaces: orderNamespaces(planner.namespaces), ops, needsDefaultRootfs: planner.needsDefaultRootfs }, diagnostics };
 }
 
 function privateRootOp(span: Span, source: string): Op {
