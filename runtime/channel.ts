@@ -41,6 +41,8 @@ export type HostMessage =
   | { t: "plan"; namespaces: NsName[]; trace: boolean; pdeathsig: boolean }
   | { t: "go" }
   | { t: "op"; id: number; op: Op }
+  /** Signal the processes of the `run` in progress (not PID 1). */
+  | { t: "interrupt"; signal: NodeJS.Signals }
   | { t: "exit" };
 
 export type StageMessage =

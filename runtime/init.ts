@@ -39,7 +39,7 @@ import {
 import { AsyncChannel, SyncChannel, type HostMessage, type StageMessage, type WireError } from "./channel.ts";
 import { cloneFlags } from "./ns.ts";
 import { execute, newAgentState } from "./agent.ts";
-import { reapOrphans } from "./process.ts";
+import { reapOrphans, signalRunning } from "./process.ts";
 import { signalStatus } from "./status.ts";
 
 const CONTROL_FD = 3;
@@ -127,17 +127,30 @@ async function stage2(trace: boolean): Promise<void> {
   process.on("SIGCHLD", reapOrphans);
   const st = newAgentState();
   ch.send({ t: "ready" });
+  // Operations run one after another, but the channel is read all the time, so
+  // an "interrupt" (Ctrl-C in the REPL) reaches a `run` that is still going.
+  let queue: Promise<void> = Promise.resolve();
   for (;;) {
     const msg = await ch.next();
-    if (!msg || msg.t === "exit") process.exit(0);
-    if (msg.t !== "op") continue;
-    try {
-      const result = await execute(st, msg.op);
-      ch.send({ t: "done", id: msg.id, result });
-    } catch (e) {
-      ch.send({ t: "error", id: msg.id, error: toWire(e) });
+    if (!msg || msg.t === "exit") {
+      await queue;
+      process.exit(0);
     }
-    reapOrphans();
+    if (msg.t === "interrupt") {
+      signalRunning(msg.signal);
+      continue;
+    }
+    if (msg.t !== "op") continue;
+    const { id, op } = msg;
+    queue = queue.then(async () => {
+      try {
+        const result = await execute(st, op);
+        ch.send({ t: "done", id, result });
+      } catch (e) {
+        ch.send({ t: "error", id, error: toWire(e) });
+      }
+      reapOrphans();
+    });
   }
 }
 
