@@ -658,7 +658,9 @@ export interface DefaultRootfsOptions {
 export function defaultCacheDir(env: Record<string, string | undefined> = process.env): string {
   let base: string;
   const uid = process.getuid?.() ?? -1;
-  if (uid === 0 && env.SUDO_USER) base = posix.join(userInfo().homedir, ".cache");
+  // Root keeps it in /var/cache: a container whose root is mapped to another
+  // uid (`ns user` + `map`) must still be able to read it, and /root is 0700.
+  if (uid === 0) base = "/var/cache";
   else if (env.XDG_CACHE_HOME?.startsWith("/")) base = env.XDG_CACHE_HOME;
   else base = posix.join(env.HOME?.startsWith("/") ? env.HOME : userInfo().homedir, ".cache");
   return posix.join(base, "ctr", "rootfs", "default");

@@ -1,0 +1,183 @@
+// User namespaces: who a process is inside the container, and who it is outside.
+//
+// A user namespace maps ranges of ids inside to ids outside through
+// /proc/PID/uid_map and gid_map ("INSIDE OUTSIDE COUNT" lines). The kernel's rules:
+//   - unshare(CLONE_NEWUSER) needs a single-threaded caller, and when it is
+//     combined with other CLONE_NEW* flags the user namespace is created first
+//     and owns the others (so root inside may mount, set the hostname...);
+//   - each map is written once, by one write(2), from a process in the parent
+//     namespace, before the new namespace is used;
+//   - a writer with CAP_SETUID (CAP_SETGID) in the parent namespace may write any
+//     map; an unprivileged writer may only map its own euid (egid), one line,
+//     and for gid_map must first write "deny" to /proc/PID/setgroups (otherwise
+//     dropping a group with setgroups(2) would grant access);
+//   - ranges beyond one's own id come from /etc/subuid and /etc/subgid, written
+//     by the setuid helpers newuidmap/newgidmap (Debian package uidmap);
+//   - a process whose ids are unmapped shows as the overflow id (65534) and loses
+//     its capabilities on execve: stage 1 therefore switches to a mapped id
+//     (root inside when 0 is mapped) before it spawns PID 1.
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { SysError } from "../native/error.ts";
+import type { IdMapLine } from "./ops.ts";
+
+export interface IdMaps {
+  uid: IdMapLine[];
+  gid: IdMapLine[];
+}
+
+/** Without `map`: the caller's own ids become root inside, nothing else is mapped. */
+export function defaultMaps(): IdMaps {
+  const uid = process.geteuid?.() ?? 0;
+  const gid = process.getegid?.() ?? 0;
+  return { uid: [{ inside: 0, outside: uid, count: 1 }], gid: [{ inside: 0, outside: gid, count: 1 }] };
+}
+
+/** The first pair of lines whose inside or outside ranges overlap, or null. */
+export function findOverlap(lines: readonly IdMapLine[]): [IdMapLine, IdMapLine, "inside" | "outside"] | null {
+  for (let i = 0; i < lines.length; i++) {
+    for (let j = i + 1; j < lines.length; j++) {
+      const a = lines[i]!;
+      const b = lines[j]!;
+      for (const side of ["inside", "outside"] as const) {
+        if (a[side] < b[side] + b.count && b[side] < a[side] + a.count) return [a, b, side];
+      }
+    }
+  }
+  return null;
+}
+
+/** The inside id stage 1 becomes before spawning PID 1: 0 if mapped, else the lowest mapped id. */
+export function initialId(lines: readonly IdMapLine[]): number {
+  if (lines.some((l) => l.inside === 0)) return 0;
+  return Math.min(...lines.map((l) => l.inside));
+}
+
+/** Ranges granted to a user in /etc/subuid or /etc/subgid. */
+export function subordinateRanges(file: string, user: string, id: number): { start: number; count: number }[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: { start: number; count: number }[] = [];
+  for (const line of text.split("\n")) {
+    const [who, start, count] = line.trim().split(":");
+    if ((who === user || who === String(id)) && start && count) out.push({ start: Number(start), count: Number(count) });
+  }
+  return out;
+}
+
+function mapText(lines: readonly IdMapLine[]): string {
+  return lines.map((l) => `${l.inside} ${l.outside} ${l.count}`).join("\n") + "\n";
+}
+
+function writeProc(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "EIO";
+    throw new SysError({ code, syscall: "write", args: [path, text.trim()], message: `write ${path} = "${text.trim().replaceAll("\n", "\\n")}": ${code}`, status: 125 });
+  }
+}
+
+/** Is this map only the caller's own id, which an unprivileged process may write itself? */
+function selfMapOnly(lines: readonly IdMapLine[], own: number): boolean {
+  return lines.length === 1 && lines[0]!.outside === own && lines[0]!.count === 1;
+}
+
+/**
+ * Write the maps of the user namespace of `pid` (stage 1). Root writes them
+ * directly; an unprivileged caller writes a map of its own id directly and uses
+ * newuidmap/newgidmap for anything else.
+ */
+export function writeIdMaps(pid: number, maps: IdMaps): string[] {
+  const written: string[] = [];
+  const euid = process.geteuid?.() ?? 0;
+  const egid = process.getegid?.() ?? 0;
+  if (euid === 0) {
+    writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid));
+    writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid));
+    written.push(`/proc/${pid}/uid_map`, `/proc/${pid}/gid_map`);
+    return written;
+  }
+  const user = userInfo().username;
+  if (selfMapOnly(maps.uid, euid)) writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid));
+  else helperMap("newuidmap", "/etc/subuid", pid, maps.uid, user, euid);
+  if (selfMapOnly(maps.gid, egid)) {
+    // Unprivileged gid maps require setgroups to be denied first.
+    writeProc(`/proc/${pid}/setgroups`, "deny");
+    writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid));
+  } else {
+    helperMap("newgidmap", "/etc/subgid", pid, maps.gid, user, egid);
+  }
+  return written;
+}
+
+function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number, lines: readonly IdMapLine[], user: string, own: number): void {
+  const path = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => `${d}/${helper}`).find((p) => existsSync(p));
+  const kind = helper === "newuidmap" ? "uid" : "gid";
+  if (!path) {
+    throw new SysError({ message: `${helper} is not installed; mapping ${kind}s other than your own needs it`, hint: "install the `uidmap` package (apt-get install uidmap)", status: 125 });
+  }
+  const granted = subordinateRanges(file, user, own);
+  for (const l of lines) {
+    const ok = (l.outside === own && l.count === 1) || granted.some((g) => l.outside >= g.start && l.outside + l.count <= g.start + g.count);
+    if (!ok) {
+      throw new SysError({
+        message: `${kind}s ${l.outside}..${l.outside + l.count - 1} are not granted to ${user} in ${file}`,
+        hint: granted.length > 0 ? `${file} grants ${granted.map((g) => `${g.start}..${g.start + g.count - 1}`).join(", ")}` : `add a line like \`${user}:100000:65536\` to ${file} (as root)`,
+        status: 125,
+      });
+    }
+  }
+  const args = [String(pid), ...lines.flatMap((l) => [String(l.inside), String(l.outside), String(l.count)])];
+  const r = Bun.spawnSync({ cmd: [path, ...args], stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) {
+    throw new SysError({ syscall: helper, args, message: `${helper} ${args.join(" ")} failed: ${r.stderr.toString().trim()}`, status: 125 });
+  }
+}
+
+/** Why this machine forbids unprivileged user namespaces, or null if it allows them. */
+export function unprivilegedUsernsBlocker(): string | null {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8").trim();
+    } catch {
+      return null;
+    }
+  };
+  if (read("/proc/sys/user/max_user_namespaces") === "0") return "user.max_user_namespaces is 0";
+  if (read("/proc/sys/kernel/unprivileged_userns_clone") === "0") return "kernel.unprivileged_userns_clone is 0";
+  if (read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1") return "kernel.apparmor_restrict_unprivileged_userns is 1 (AppArmor)";
+  return null;
+}
+
+const CAP_WORDS = ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"];
+
+/** `show ids`: ids inside and outside, the maps, and the capability sets inside. */
+export function showIds(pid1: number): string {
+  const status = readFileSync(`/proc/${pid1}/status`, "utf8");
+  const field = (k: string) => status.match(new RegExp(`^${k}:\\s*(.*)$`, "m"))?.[1]?.trim() ?? "";
+  const uidMap = readFileSync(`/proc/${pid1}/uid_map`, "utf8").trim();
+  const gidMap = readFileSync(`/proc/${pid1}/gid_map`, "utf8").trim();
+  const [ruid] = field("Uid").split(/\s+/);
+  const [rgid] = field("Gid").split(/\s+/);
+  const inside = (id: string, map: string) => {
+    for (const line of map.split("\n")) {
+      const [i, o, c] = line.trim().split(/\s+/).map(Number);
+      if (o !== undefined && c !== undefined && i !== undefined && Number(id) >= o && Number(id) < o + c) return String(i + Number(id) - o);
+    }
+    return "65534 (unmapped)";
+  };
+  const lines = [
+    `uid: ${inside(ruid!, uidMap)} inside, ${ruid} outside`,
+    `gid: ${inside(rgid!, gidMap)} inside, ${rgid} outside`,
+    `uid_map: ${uidMap.replace(/\s+/g, " ").replaceAll(/(\d+) (\d+) (\d+)/g, "$1 $2 $3;").replace(/;$/, "")}`,
+    `gid_map: ${gidMap.replace(/\s+/g, " ").replaceAll(/(\d+) (\d+) (\d+)/g, "$1 $2 $3;").replace(/;$/, "")}`,
+    ...CAP_WORDS.map((k) => `${k}: ${field(k)}`),
+  ];
+  return lines.join("\n") + "\n";
+}
