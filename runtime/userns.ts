@@ -20,7 +20,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { SysError } from "../native/error.ts";
-import type { IdMapLine } from "./ops.ts";
+
+/** One line of a uid_map or gid_map. */
+export interface IdMapLine {
+  inside: number;
+  outside: number;
+  count: number;
+}
 
 export interface IdMaps {
   uid: IdMapLine[];
