@@ -3,6 +3,16 @@
 //
 // A `run` that fails stops the script with its status (like a failing RUN in a
 // Dockerfile) unless the next statement is an `expect exit` that checks it.
+//
+// cgroups (runtime/cgroup): when the script limits or shows them, the
+// container's cgroups are made and stage 1 joins them *before* it is sent its
+// plan, so before it unshares anything: every process of the container starts
+// inside (nothing ever runs unlimited), and with `ns cgroup` the new cgroup
+// namespace is rooted at the container's own cgroup, not at ctr's. Limits that
+// come before the first `run`/`exec` are written then; later ones are live
+// changes at their place in the script. After each command the memory
+// cgroup's OOM counter says whether the kernel killed something for the limit.
+// The cgroups are removed on every path, after the container's processes.
 
 import type { TraceEvent } from "./channel.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
@@ -10,13 +20,22 @@ import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { signalStatus } from "./status.ts";
 import { defaultRootfs } from "./rootfs-build.ts";
+import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
+import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
+import type { CgroupLimit } from "./cgroup/types.ts";
 
 export interface ExecuteIO {
   trace: boolean;
   output(text: string): void;
   traceLine(stage: 1 | 2, e: TraceEvent): void;
   error(e: unknown): void;
+  /** A plain message from ctr about the run (an OOM kill, a cgroup it could not remove). */
+  notice?(text: string): void;
 }
+
+/** The exit status of a process killed by SIGKILL, as the OOM killer does. */
+export const OOM_STATUS = 137;
 
 function runStatus(r: RunResult): number {
   return r.signal ? signalStatus(r.signal) : (r.exitCode ?? 0);
@@ -27,9 +46,38 @@ function hostnameOf(plan: Plan): string | null {
   return op?.name ?? null;
 }
 
+type LimitOp = Extract<Op, { kind: "cgroup-limit" }>;
+
+/** Which limits are written when the cgroups are made: those before the first command. */
+function limitsAtStart(ops: readonly Op[]): Set<LimitOp> {
+  const out = new Set<LimitOp>();
+  for (const op of ops) {
+    if (op.kind === "run" || op.kind === "exec") break;
+    if (op.kind === "cgroup-limit") out.add(op);
+  }
+  return out;
+}
+
+/** Says so when the kernel's OOM killer struck in the container's memory cgroup. */
+function oomCheck(cgroups: CgroupManager | null, io: ExecuteIO, command: string | null, initPids: number[]): boolean {
+  if (!cgroups) return false;
+  const kills = cgroups.newOomKills();
+  if (kills <= 0) return false;
+  const h = hierarchyOf(cgroups.sys, "memory");
+  const usage = cgroups.usage().memory;
+  io.notice?.(oomMessage({ kills, victims: findOomVictims(cgroups.name, readKernelLog()), usage, version: h?.version ?? "v1", command, initPids: initPids.filter((p) => p > 0) }));
+  return true;
+}
+
 export async function execute(id: string, plan: Plan, launch: Launch, io: ExecuteIO): Promise<number> {
   const needsContainer = plan.namespaces.length > 0 || plan.ops.some((o) => o.side === "pid1" || o.side === "host");
   let container: Container | null = null;
+  let cgroups: CgroupManager | null = null;
+  let lastCommand: string | null = null;
+  let scores: OomScorePlan | null = null;
+  let execed = false;
+  // ctr's own processes in the container, for an OOM message (after `exec`, PID 1 is the command).
+  const initPids = () => [container?.stage1Pid ?? 0, execed ? 0 : (container?.pid1 ?? 0)];
   try {
     if (!needsContainer) {
       await launch.cancel();
@@ -37,17 +85,46 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
       return 0;
     }
     sweepStaleStateDirs();
+    const limitOps = plan.ops.filter((o): o is LimitOp => o.kind === "cgroup-limit");
+    const atStart = limitsAtStart(plan.ops);
+    if (limitOps.length > 0 || plan.ops.some((o) => o.kind === "show-cgroup")) {
+      const sys = machineCgroups();
+      sweepStaleCgroups(sys);
+      cgroups = new CgroupManager(id, sys);
+      const first: CgroupLimit[] = limitOps.filter((o) => atStart.has(o)).map((o) => o.limit);
+      const later: CgroupLimit[] = limitOps.filter((o) => !atStart.has(o)).map((o) => o.limit);
+      try {
+        await cgroups.create(first, { accounting: plan.ops.some((o) => o.kind === "show-cgroup"), later }, [launch.stage1.pid]);
+      } catch (e) {
+        const op = limitOps[0];
+        if (e instanceof SysError && !e.span && op) e.span = op.span;
+        throw e;
+      }
+      if (cgroups.dirs.has("memory")) {
+        // The OOM killer must take the command that filled the cgroup, not ctr's init: runtime/oomscore.ts.
+        scores = oomScorePlan();
+        setCommandScore(scores, launch.stage1.pid);
+      }
+    }
     if (plan.needsDefaultRootfs) defaultRootfs();
     const stateDir = plan.ops.some((o) => o.kind === "rootfs") ? makeStateDir(id, hostnameOf(plan)) : null;
     container = new Container(id, launch, stateDir, { output: io.output, trace: io.trace ? io.traceLine : undefined });
+    container.cgroups = cgroups;
     await container.create(plan, io.trace);
-    const ops = plan.ops.filter((o) => o.kind !== "unshare");
+    if (scores) {
+      setInitScore(scores, [container.stage1Pid, container.pid1]);
+      cgroups!.releaseFromMemory(container.stage1Pid);
+    }
+    const ops = plan.ops.filter((o) => o.kind !== "unshare" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
+      if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");
+      if (op.kind === "exec") execed = true;
       const result = await container.apply(op);
       if (op.kind === "exec") break;
       if (op.kind === "run") {
         const status = runStatus(result as RunResult);
+        oomCheck(cgroups, io, lastCommand, initPids());
         const next = ops[i + 1];
         const checked = next?.kind === "expect" && next.subject === "exit";
         if (status !== 0 && !checked) {
@@ -56,13 +133,18 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
         }
       }
     }
-    return await container.finish();
+    const status = await container.finish();
+    oomCheck(cgroups, io, lastCommand, initPids());
+    return status;
   } catch (e) {
+    // PID 1 itself may be what the OOM killer chose: say so rather than "PID 1 exited".
+    if (oomCheck(cgroups, io, lastCommand, initPids())) return OOM_STATUS;
     if (container?.interrupted) return signalStatus(container.interrupted);
     io.error(e);
     return e instanceof SysError && e.status !== undefined ? e.status : 125;
   } finally {
     if (container) await container.destroy();
     else await launch.cancel().catch(() => {});
+    if (cgroups) for (const problem of await cgroups.remove()) io.notice?.(`cgroup cleanup: ${problem}`);
   }
 }

@@ -22,6 +22,8 @@ import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./show.ts";
+import type { CgroupManager } from "./cgroup/manager.ts";
+import { showCgroup } from "./cgroup/show.ts";
 import { stateRoot } from "./paths.ts";
 
 export interface HostEvents {
@@ -76,6 +78,8 @@ export class Launch {
 export class Container {
   pid1 = 0;
   stage1Pid = 0;
+  /** The container's cgroups (runtime/cgroup), when the script limits or shows them. */
+  cgroups: CgroupManager | null = null;
   /** The signal ctr received and forwarded, if any: the run ends with 128+N. */
   interrupted: NodeJS.Signals | null = null;
   private lastRun: RunResult | null = null;
@@ -188,6 +192,14 @@ export class Container {
         return;
       case "expect":
         this.checkExpect(op);
+        return;
+      case "cgroup-limit":
+        if (!this.cgroups) throw new SysError({ message: "the container has no cgroups", span: op.span, status: 125 });
+        this.cgroups.apply(op.limit);
+        return;
+      case "show-cgroup":
+        if (!this.cgroups) throw new SysError({ message: "the container has no cgroups", span: op.span, status: 125 });
+        this.events.output(showCgroup(this.cgroups));
         return;
       default:
         throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `\`${op.kind}\` is not supported on the host side yet`, span: op.span });

@@ -9,6 +9,7 @@
 // Ops are plain JSON: pid1 ops travel over the control socket to stage 2.
 
 import type { NsName, Side, Span } from "../lang/spec.ts";
+import type { CgroupLimit } from "./cgroup/types.ts";
 
 export interface MountSpec {
   source: string | null;
@@ -51,6 +52,8 @@ export type OpBody =
   | { kind: "run"; argv: string[]; capture: boolean }
   | { kind: "exec"; argv: string[] }
   | { kind: "show"; what: "ns" | "mounts" | "procs" }
+  | { kind: "cgroup-limit"; limit: CgroupLimit }
+  | { kind: "show-cgroup" }
   | { kind: "echo"; text: string }
   | { kind: "sleep"; ms: number }
   | { kind: "expect"; subject: "exit" | "output"; test: "==" | "!=" | "contains" | "matches"; value: string };

@@ -5,6 +5,7 @@ import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../n
 import { parseDuration } from "../lang/values.ts";
 import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
+import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
 
 const FLAG_BITS: Record<string, number> = { nosuid: MS_NOSUID, nodev: MS_NODEV, noexec: MS_NOEXEC };
 
@@ -133,7 +134,9 @@ export const PLANNERS: Record<string, PlanFn> = {
   },
   run: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1", explain: [`spawn ${JSON.stringify(argv(cmd))} inside and wait for it`] }],
   exec: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1", explain: [`execve(${quote(argv(cmd)[0]!)}, ${JSON.stringify(argv(cmd))})  # the command replaces PID 1`] }],
-  show: (cmd) => {
+  limit: planLimit,
+  show: (cmd, ctx) => {
+    if (words(cmd)[0] === "cgroup") return planShowCgroup(cmd, ctx);
     const what = words(cmd)[0] as "ns" | "mounts" | "procs";
     const src = { ns: "/proc/PID1/ns/* next to /proc/self/ns/*", mounts: "/proc/PID1/mountinfo", procs: "/proc/*/ns/pid and /proc/*/status (NSpid)" }[what];
     return [{ kind: "show", what, side: "host", explain: [`read ${src}`] }];
@@ -149,7 +152,6 @@ export const PLANNERS: Record<string, PlanFn> = {
 export const UNSUPPORTED: Record<string, string> = {
   map: "user namespaces come with the rootless issue",
   volume: "volumes come with the volumes chapter",
-  limit: "cgroup limits come with the cgroups issue",
   net: "networking comes with the network chapter",
   join: "joining a running container comes with the exec chapter",
   user: "switching user comes with process setup",
@@ -157,6 +159,5 @@ export const UNSUPPORTED: Record<string, string> = {
   seccomp: "seccomp comes with process setup",
   rlimit: "resource limits come with process setup",
   readonly: "read-only paths come with process setup",
-  "show cgroup": "cgroup usage comes with the cgroups issue",
   "show ids": "id maps come with the rootless issue",
 };

@@ -26,6 +26,7 @@ import { posix } from "node:path";
 import { blockSignals, execve, getpgid, getTrace, isatty, resetSignals, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
 import type { AgentState, RunResult } from "./ops.ts";
 import { signalName } from "./status.ts";
+import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -114,6 +115,7 @@ export function execCommand(st: AgentState, argv: string[]): never {
   takeTerminal();
   // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
   resetSignals();
+  takeStartOomScore(); // not PID 1's own OOM score: runtime/oomscore.ts
   try {
     return execve(path, argv, envList(st.env));
   } catch (e) {
@@ -128,7 +130,8 @@ const running = new Set<number>();
 /** Run a command inside and wait for it; PID 1 stays. */
 export async function runCommand(st: AgentState, argv: string[], capture: boolean): Promise<RunResult> {
   const path = resolveCommand(st, argv[0]!);
-  const child = Bun.spawn({
+  // The child gets the OOM score PID 1 started with, not PID 1's own: runtime/oomscore.ts.
+  const child = withStartOomScore(() => Bun.spawn({
     cmd: [path, ...argv.slice(1)],
     argv0: argv[0],
     cwd: st.cwd || "/",
@@ -136,7 +139,7 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
     stdin: "inherit",
     stdout: capture ? "pipe" : "inherit",
     stderr: "inherit",
-  });
+  }));
   running.add(child.pid);
   // Bun spawns through its own posix_spawn; report it like the native calls.
   getTrace()?.({ syscall: "posix_spawn", args: [path, argv], result: child.pid, ms: 0 });

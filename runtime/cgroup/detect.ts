@@ -1,0 +1,161 @@
+// Which cgroup hierarchies this machine has, and where ctr itself sits in them.
+//
+// Nothing is assumed about paths: the kernel says it all.
+//   /proc/self/mountinfo  every mount; a cgroup v1 hierarchy is fstype "cgroup"
+//                         with its controllers in the super options ("rw,cpu,cpuacct"),
+//                         the v2 hierarchy is fstype "cgroup2". Field 4 is the
+//                         root of the mount inside the hierarchy (not "/" when a
+//                         cgroup namespace or a bind mount shows only a subtree).
+//   /proc/self/cgroup     one line per hierarchy: "ID:CONTROLLERS:PATH" for v1
+//                         ("4:memory:/user/1000"), "0::PATH" for v2. PATH is
+//                         relative to the cgroup namespace's root.
+// ctr's own cgroup in a hierarchy is then MOUNTPOINT + (PATH minus the mount's root).
+// The container's cgroups are created below it, never at a fixed place: the caller
+// may itself sit in a nested cgroup (a systemd slice, a CI job, a container).
+
+import { readFileSync } from "node:fs";
+import { KERNEL_CONTROLLERS, type CgroupSystem, type Hierarchy, type KernelController } from "./types.ts";
+
+/** Every controller name the kernel knows in v1 super options (others, e.g. "rw" or "name=systemd", are options). */
+const V1_CONTROLLERS = new Set(["cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "io", "devices", "freezer", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma", "misc"]);
+
+interface MountLine {
+  root: string;
+  mountPoint: string;
+  fstype: string;
+  superOptions: string[];
+}
+
+/** Undo mountinfo's octal escapes (\040 is a space). */
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+export function parseMountinfo(text: string): MountLine[] {
+  const out: MountLine[] = [];
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(" ");
+    const right = line.slice(sep + 3).split(" ");
+    if (left.length < 5 || right.length < 3) continue;
+    out.push({ root: unescape(left[3]!), mountPoint: unescape(left[4]!), fstype: right[0]!, superOptions: right[2]!.split(",") });
+  }
+  return out;
+}
+
+export interface ProcCgroupLine {
+  id: number;
+  controllers: string[];
+  path: string;
+}
+
+export function parseProcCgroup(text: string): ProcCgroupLine[] {
+  const out: ProcCgroupLine[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
+    if (!m) continue;
+    out.push({ id: Number(m[1]), controllers: m[2] ? m[2].split(",") : [], path: m[3]! });
+  }
+  return out;
+}
+
+/** PATH (from /proc/self/cgroup) as seen under a mount whose root is `root`; null if the mount does not show it. */
+function underRoot(path: string, root: string): string | null {
+  if (root === "/") return path;
+  if (path === root) return "/";
+  if (path.startsWith(root + "/")) return path.slice(root.length);
+  return null;
+}
+
+export interface DetectInput {
+  mountinfo: string;
+  procCgroup: string;
+  /** Reads a file (the v2 top's cgroup.controllers); null when unreadable. */
+  readFile(path: string): string | null;
+}
+
+function realInput(): DetectInput {
+  return {
+    mountinfo: readFileSync("/proc/self/mountinfo", "utf8"),
+    procCgroup: readFileSync("/proc/self/cgroup", "utf8"),
+    readFile: (p) => {
+      try {
+        return readFileSync(p, "utf8");
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/** Find the hierarchies and ctr's place in each. Pure given its input. */
+export function detectCgroups(input: DetectInput = realInput()): CgroupSystem {
+  const mounts = parseMountinfo(input.mountinfo);
+  const lines = parseProcCgroup(input.procCgroup);
+  const v1: CgroupSystem["v1"] = {};
+  let v2: Hierarchy | null = null;
+
+  for (const m of mounts) {
+    if (m.fstype === "cgroup") {
+      const controllers = m.superOptions.filter((o) => V1_CONTROLLERS.has(o));
+      if (controllers.length === 0) continue; // a named hierarchy (name=systemd): no controllers
+      const line = lines.find((l) => l.id !== 0 && l.controllers.some((c) => controllers.includes(c)));
+      if (!line) continue;
+      const callerPath = underRoot(line.path, m.root);
+      if (callerPath === null) continue; // this mount does not show ctr's cgroup; another may
+      const h: Hierarchy = { version: "v1", mount: m.mountPoint, controllers, callerPath };
+      for (const c of controllers) {
+        if ((KERNEL_CONTROLLERS as readonly string[]).includes(c) && !v1[c as KernelController]) v1[c as KernelController] = h;
+      }
+    } else if (m.fstype === "cgroup2" && !v2) {
+      const line = lines.find((l) => l.id === 0);
+      if (!line) continue;
+      const callerPath = underRoot(line.path, m.root);
+      if (callerPath === null) continue;
+      const controllers = (input.readFile(`${m.mountPoint}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
+      v2 = { version: "v2", mount: m.mountPoint, controllers, callerPath };
+    }
+  }
+  const hasV1 = Object.keys(v1).length > 0;
+  const mode = hasV1 && v2 ? "hybrid" : hasV1 ? "v1" : v2 ? "v2" : "none";
+  return { mode, v1, v2 };
+}
+
+let cached: CgroupSystem | null = null;
+
+/** The machine's cgroups, detected once per process. */
+export function machineCgroups(): CgroupSystem {
+  cached ??= detectCgroups();
+  return cached;
+}
+
+/** The hierarchy that holds `controller`: its v1 hierarchy, else v2 if the v2 tree offers it. */
+export function hierarchyOf(sys: CgroupSystem, controller: KernelController): Hierarchy | null {
+  const h = sys.v1[controller];
+  if (h) return h;
+  if (sys.v2 && (sys.v2.controllers.includes(controller) || controller === "cpuacct")) {
+    // v2 has no cpuacct: CPU time is in every cgroup's cpu.stat (usage_usec).
+    return sys.v2;
+  }
+  return null;
+}
+
+/** ctr's own cgroup directory in a hierarchy. */
+export function callerDir(h: Hierarchy): string {
+  return h.callerPath === "/" ? h.mount : `${h.mount}${h.callerPath}`;
+}
+
+/** A one-line description for messages: "cgroup v1 (hybrid: v2 at /sys/fs/cgroup/unified has no controllers)". */
+export function describeSystem(sys: CgroupSystem): string {
+  switch (sys.mode) {
+    case "v1":
+      return "cgroup v1";
+    case "v2":
+      return `cgroup v2 at ${sys.v2!.mount}`;
+    case "hybrid":
+      return `cgroup v1 (hybrid: the v2 tree at ${sys.v2!.mount} has ${sys.v2!.controllers.length ? `only ${sys.v2!.controllers.join(", ")}` : "no controllers"})`;
+    case "none":
+      return "no cgroup filesystem";
+  }
+}

@@ -1,0 +1,519 @@
+// The container's cgroups: created below ctr's own cgroup in each hierarchy a
+// limit needs, limits written, the first process joined, usage read, and
+// everything removed at the end.
+//
+// Order of a container's life (runtime/execute.ts drives it):
+//   1. check every limit against the machine (controller present and
+//      delegated, CPUs that exist, sizes the kernel and ctr's init can live
+//      with): a refusal here leaves nothing behind;
+//   2. mkdir DIR/NAME in each hierarchy (v1: one per controller, comounted ones
+//      share; v2: one) and write the limits;
+//   3. write stage 1's PID into cgroup.procs of each: stage 1 is still waiting
+//      for its plan, so it joins *before* it unshares or starts anything, and
+//      every process of the container inherits the cgroups (nothing ever runs
+//      unlimited; a cgroup namespace, if asked for, is rooted here);
+//   4. at the end, once the container's processes are gone (any left over,
+//      e.g. background jobs without `ns pid`, are killed), rmdir each
+//      directory, retrying briefly while exiting tasks drain.
+//
+// cgroup v2 rules (Documentation/admin-guide/cgroup-v2.rst):
+//   - A controller's files appear in a cgroup only if its parent lists the
+//     controller in cgroup.subtree_control, and a parent can enable only what
+//     its own cgroup.controllers offers. So "+cpu" etc. are written into
+//     cgroup.subtree_control of every cgroup from the top down to ctr's own.
+//   - No internal processes: a cgroup other than the top one may not enable
+//     controllers for its children while it has processes itself (EBUSY).
+//     ctr's own cgroup has at least ctr in it, so when its controllers are not
+//     enabled yet and ctr and its stage 1 are the only processes there (a
+//     delegated cgroup of its own, e.g. `systemd-run --scope -p Delegate=yes`),
+//     ctr moves stage 1 into the container's cgroup and itself into a leaf
+//     NAME-host first (the protocol systemd documents for delegation), and
+//     moves back and removes the leaf at the end. With other processes there,
+//     it stops with an error that says how to give ctr a cgroup of its own.
+//   - "cgroup.kill" (Linux 5.14+) kills every process of a cgroup at once.
+
+import { SysError } from "../../native/error.ts";
+import { callerDir, describeSystem, hierarchyOf } from "./detect.ts";
+import { checkCpu, cpuWrites, readCpu, type CpuUsage } from "./cpu.ts";
+import { checkCpuset, cpusetWrites, readCpuset, readCpusetParent, type CpusetUsage } from "./cpuset.ts";
+import { readCgroupFile, readProcs, realFs, writeCgroupFile, type CgroupFs } from "./fs.ts";
+import { checkMemory, memoryWrites, orderLiveWrites, readMemory, type MemoryUsage } from "./memory.ts";
+import { checkPids, pidsWrites, readPids, type PidsUsage } from "./pids.ts";
+import type { CgroupLimit, CgroupSystem, CgroupWrite, Hierarchy, KernelController, LimitController } from "./types.ts";
+
+/** The cgroup's name for a container id: the id itself when it already reads "ctr-...". */
+export function cgroupName(id: string): string {
+  return id.startsWith("ctr-") ? id : `ctr-${id}`;
+}
+
+/** Kernel controllers a limit needs: cpu time is accounted by cpuacct on v1. */
+export function controllersOf(limit: LimitController): KernelController[] {
+  return limit === "cpu" ? ["cpu", "cpuacct"] : [limit];
+}
+
+/** What `show cgroup` reports on even without limits. */
+export const ACCOUNTING: readonly KernelController[] = ["cpuacct", "memory", "pids"];
+
+export interface ManagerOptions {
+  fs?: CgroupFs;
+  /** ctr's own PID (for the v2 delegation protocol); default process.pid. */
+  selfPid?: number;
+  /** Milliseconds, for the CPU share over the cgroup's life; default performance.now. */
+  now?: () => number;
+  /** Pause between rmdir attempts; default Bun.sleep. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Send SIGKILL; default process.kill. */
+  kill?: (pid: number) => void;
+}
+
+export interface CgroupUsage {
+  cpu: CpuUsage | null;
+  memory: MemoryUsage | null;
+  pids: PidsUsage | null;
+  cpuset: CpusetUsage | null;
+  /** Milliseconds since the cgroups were created. */
+  ageMs: number;
+}
+
+function setupError(message: string, hint: string): SysError {
+  return new SysError({ message, hint, status: 125 });
+}
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
+export class CgroupManager {
+  readonly name: string;
+  readonly fs: CgroupFs;
+  /** The container's cgroup per kernel controller (comounted controllers share a directory). */
+  readonly dirs = new Map<KernelController, string>();
+  /** Directories this manager made, in creation order. */
+  private readonly created: string[] = [];
+  /** v2: the leaf ctr moved itself into, and the cgroup it came from. */
+  private hostLeaf: { dir: string; from: string; enabled: string[] } | null = null;
+  private readonly selfPid: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly killPid: (pid: number) => void;
+  private createdAt = 0;
+  private oomSeen = 0;
+  /** Every write made, in order (for tests and `--trace`). */
+  readonly log: { path: string; value: string }[] = [];
+
+  constructor(
+    id: string,
+    readonly sys: CgroupSystem,
+    opts: ManagerOptions = {},
+  ) {
+    this.name = cgroupName(id);
+    this.fs = opts.fs ?? realFs;
+    this.selfPid = opts.selfPid ?? process.pid;
+    this.now = opts.now ?? (() => performance.now());
+    this.sleep = opts.sleep ?? ((ms) => Bun.sleep(ms));
+    this.killPid =
+      opts.kill ??
+      ((pid) => {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      });
+  }
+
+  private write(dir: string, file: string, value: string, hint?: string): void {
+    writeCgroupFile(this.fs, dir, file, value, hint);
+    this.log.push({ path: `${dir}/${file}`, value });
+  }
+
+  /** The hierarchy holding `c`, or a clear error naming the controller and the fix. */
+  hierarchy(c: KernelController, why: string): Hierarchy {
+    const h = hierarchyOf(this.sys, c);
+    if (h) return h;
+    const ctl = c === "cpuacct" ? "cpuacct" : c;
+    throw setupError(
+      `${why}: the ${ctl} controller is not available on this machine (${describeSystem(this.sys)})`,
+      this.sys.mode === "v2" || (this.sys.mode === "hybrid" && !this.sys.v1[c])
+        ? `enable it in the cgroup v2 tree (the top cgroup.subtree_control must offer "${ctl}"; check that no v1 hierarchy holds it), or remove the \`limit\``
+        : `mount its hierarchy (mount -t cgroup -o ${ctl} ${ctl} /sys/fs/cgroup/${ctl}), or remove the \`limit\``,
+    );
+  }
+
+  /** The container's directory for `h`. */
+  dirIn(h: Hierarchy): string {
+    return `${callerDir(h)}/${this.name}`;
+  }
+
+  /** Refuse, before anything is created, what the machine cannot honour. */
+  check(limits: readonly CgroupLimit[]): void {
+    for (const limit of limits) {
+      const why = `limit ${limit.controller}`;
+      for (const c of controllersOf(limit.controller)) if (c !== "cpuacct") this.hierarchy(c, why);
+      switch (limit.controller) {
+        case "cpu":
+          checkCpu(limit);
+          break;
+        case "memory":
+          checkMemory(limit);
+          break;
+        case "pids":
+          checkPids(limit);
+          break;
+        case "cpuset": {
+          const h = this.hierarchy("cpuset", why);
+          checkCpuset(limit, readCpusetParent(this.fs, h.version, callerDir(h)), callerDir(h));
+          break;
+        }
+      }
+    }
+  }
+
+  /** The writes for one limit, with the directory each goes to. */
+  writesFor(limit: CgroupLimit): { dir: string; write: CgroupWrite }[] {
+    const h = this.hierarchy(controllersOf(limit.controller)[0]!, `limit ${limit.controller}`);
+    const dir = this.dirIn(h);
+    let writes: CgroupWrite[];
+    switch (limit.controller) {
+      case "cpu":
+        writes = cpuWrites(limit, h.version);
+        break;
+      case "memory": {
+        // Swap accounting may be compiled out: look in the container's cgroup once it
+        // exists, else in ctr's own (v2's top cgroup has no memory files: assume yes).
+        const probe = this.fs.exists(dir) ? dir : callerDir(h);
+        const v2Top = h.version === "v2" && probe === h.mount;
+        writes = memoryWrites(limit, h.version, {
+          hasMemsw: this.fs.exists(`${probe}/memory.memsw.limit_in_bytes`),
+          // (and where the memory controller is not enabled yet, nothing can be told: assume yes)
+          hasSwapMax: v2Top || this.fs.exists(`${probe}/memory.swap.max`) || !this.fs.exists(`${probe}/memory.max`),
+        });
+        break;
+      }
+      case "pids":
+        writes = pidsWrites(limit, h.version);
+        break;
+      case "cpuset":
+        writes = cpusetWrites(limit, h.version, readCpusetParent(this.fs, h.version, callerDir(h)).mems);
+        break;
+    }
+    return writes.map((write) => ({ dir, write }));
+  }
+
+  /**
+   * Create the container's cgroups for `limits` (plus the accounting ones when
+   * `accounting`, and those `later` limits will need), write `limits` and put
+   * `members` (stage 1) in them. `later` limits are checked now and applied by
+   * `apply` when their time comes. On failure, whatever was made is removed
+   * before the error is thrown.
+   */
+  async create(limits: readonly CgroupLimit[], opts: { accounting?: boolean; later?: readonly CgroupLimit[] }, members: readonly number[]): Promise<void> {
+    const later = opts.later ?? [];
+    this.check([...limits, ...later]);
+    const wanted = new Set<KernelController>();
+    for (const l of [...limits, ...later]) for (const c of controllersOf(l.controller)) wanted.add(c);
+    if (opts.accounting) for (const c of ACCOUNTING) wanted.add(c);
+    // Accounting is a bonus: a hierarchy that is missing is simply not used.
+    for (const c of wanted) if (!hierarchyOf(this.sys, c)) wanted.delete(c);
+    try {
+      const v2Controllers = [...wanted].filter((c) => c !== "cpuacct" && hierarchyOf(this.sys, c)?.version === "v2");
+      const hierarchies = new Set([...wanted].map((c) => hierarchyOf(this.sys, c)!));
+      for (const h of hierarchies) {
+        const dir = this.dirIn(h);
+        if (h.version === "v2") this.enableV2(h, v2Controllers, members);
+        if (!this.created.includes(dir)) {
+          this.fs.mkdir(dir);
+          this.created.push(dir);
+        }
+        for (const c of wanted) if (hierarchyOf(this.sys, c) === h) this.dirs.set(c, dir);
+        // Accounting that lives in a directory made anyway comes free (v2: cpu.stat everywhere).
+        for (const c of ACCOUNTING) if (!this.dirs.has(c) && hierarchyOf(this.sys, c) === h && (c === "cpuacct" || h.version === "v1")) this.dirs.set(c, dir);
+      }
+      this.createdAt = this.now();
+      const cpusetDir = this.dirs.get("cpuset");
+      const cpusetH = hierarchyOf(this.sys, "cpuset");
+      if (cpusetDir && cpusetH?.version === "v1" && !limits.some((l) => l.controller === "cpuset")) {
+        // A v1 cpuset starts empty and takes no task so: the parent's set until a later limit.
+        const parent = readCpusetParent(this.fs, "v1", callerDir(cpusetH));
+        this.write(cpusetDir, "cpuset.cpus", parent.cpus ?? "");
+        this.write(cpusetDir, "cpuset.mems", parent.mems ?? "");
+      }
+      for (const l of limits) for (const { dir, write } of this.writesFor(l)) this.write(dir, write.file, write.value);
+      for (const pid of members) this.join(pid);
+    } catch (e) {
+      await this.remove();
+      throw e instanceof SysError ? e : new SysError({ message: String(e), status: 125, cause: e });
+    }
+  }
+
+  /**
+   * v2: make `controllers` available in the container's cgroup: "+ctrl" in
+   * cgroup.subtree_control of every cgroup from the top down to ctr's own.
+   */
+  private enableV2(h: Hierarchy, controllers: KernelController[], members: readonly number[]): void {
+    if (controllers.length === 0) return;
+    const chain = [h.mount];
+    let path = h.mount;
+    for (const part of h.callerPath.split("/").filter(Boolean)) chain.push((path = `${path}/${part}`));
+    // First every check, then every write: a refusal leaves the tree as it was.
+    const steps: { dir: string; missing: KernelController[]; delegate: boolean }[] = [];
+    let enabledAbove: KernelController[] = [];
+    for (const [i, dir] of chain.entries()) {
+      const enabled = (readCgroupFile(this.fs, dir, "cgroup.subtree_control") ?? "").split(/\s+/);
+      const missing = controllers.filter((c) => !enabled.includes(c));
+      const offered = [...(readCgroupFile(this.fs, dir, "cgroup.controllers") ?? "").split(/\s+/), ...enabledAbove];
+      enabledAbove = missing;
+      if (missing.length === 0) continue;
+      const absent = missing.filter((c) => !offered.includes(c));
+      if (absent.length > 0) {
+        throw setupError(
+          `limit ${absent[0]}: the ${absent.join(", ")} controller${absent.length > 1 ? "s are" : " is"} not delegated to ${dir} (cgroup.controllers: ${offered.filter(Boolean).join(" ") || "none"})`,
+          `enable ${absent.map((c) => "+" + c).join(" ")} in ${parentOf(dir)}/cgroup.subtree_control, or run ctr in a cgroup that has them (e.g. systemd-run --scope -p Delegate=yes ctr ...)`,
+        );
+      }
+      let delegate = false;
+      const isOwn = i === chain.length - 1;
+      if (i > 0) {
+        const procs = readProcs(this.fs, dir);
+        const ours = new Set([this.selfPid, ...members]);
+        const others = procs.filter((p) => !ours.has(p));
+        if (procs.length > 0 && (!isOwn || others.length > 0)) {
+          const shown = isOwn ? others : procs;
+          throw setupError(
+            `limit ${missing[0]}: cgroup v2 cannot enable ${missing.join(", ")} for the children of ${dir}: it holds processes (${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", ..." : ""}), and the kernel's no-internal-processes rule forbids controllers below a cgroup that has processes of its own`,
+            "give ctr a cgroup of its own, e.g. systemd-run --scope -p Delegate=yes ctr ..., or run it from the top cgroup",
+          );
+        }
+        delegate = procs.length > 0;
+      }
+      steps.push({ dir, missing, delegate });
+    }
+    for (const { dir, missing, delegate } of steps) {
+      if (delegate) {
+        // Delegation protocol: the container's cgroup takes stage 1, a leaf takes ctr, so
+        // that ctr's own cgroup is empty and may enable controllers for its children.
+        const target = `${dir}/${this.name}`;
+        const leaf = `${dir}/${this.name}-host`;
+        for (const d of [target, leaf]) {
+          this.fs.mkdir(d);
+          this.created.push(d);
+        }
+        for (const pid of members) this.write(target, "cgroup.procs", String(pid));
+        this.write(leaf, "cgroup.procs", String(this.selfPid));
+        this.hostLeaf = { dir: leaf, from: dir, enabled: missing };
+      }
+      this.write(dir, "cgroup.subtree_control", missing.map((c) => "+" + c).join(" "), dir === h.mount ? undefined : `the no-internal-processes rule: ${dir} must have no processes of its own`);
+    }
+  }
+
+  /** Put a process (and, on v1, its threads) in every cgroup of the container. */
+  join(pid: number): void {
+    for (const dir of new Set(this.dirs.values())) {
+      this.write(dir, "cgroup.procs", String(pid), "the process may have ended, or a v1 cpuset has no cpus or mems yet");
+    }
+  }
+
+  /**
+   * Take a process out of the container's memory cgroup, back to ctr's own
+   * (v2: to the leaf ctr sits in, the no-internal-processes rule permitting).
+   * For stage 1 once PID 1 is up: it only waits from then on, and its mapped
+   * executable would make it the OOM killer's choice at a small limit.
+   */
+  releaseFromMemory(pid: number): void {
+    const h = hierarchyOf(this.sys, "memory");
+    if (!h || !this.dirs.has("memory")) return;
+    const target = h.version === "v2" ? (this.hostLeaf?.dir ?? callerDir(h)) : callerDir(h);
+    try {
+      this.write(target, "cgroup.procs", String(pid));
+    } catch {
+      // v2 with controllers enabled in ctr's cgroup: stage 1 stays (scores still protect)
+    }
+  }
+
+  /**
+   * Apply a limit now (a live change, like `docker update`). When the
+   * container has no cgroup in that hierarchy yet, one is made and the
+   * container's processes (`members`, else those of its other cgroups) moved in.
+   */
+  apply(limit: CgroupLimit, members?: readonly number[]): void {
+    this.check([limit]);
+    const missing = controllersOf(limit.controller).filter((c) => !this.dirs.has(c));
+    const newDirs: string[] = [];
+    for (const c of missing) {
+      const h = this.hierarchy(c, `limit ${limit.controller}`);
+      const dir = this.dirIn(h);
+      if (h.version === "v2") this.enableV2(h, [c], []);
+      if (!this.fs.exists(dir)) {
+        this.fs.mkdir(dir);
+        this.created.push(dir);
+        newDirs.push(dir);
+      }
+      this.dirs.set(c, dir);
+    }
+    let writes = this.writesFor(limit);
+    if (limit.controller === "memory" && writes[0]) writes = orderLiveWrites(writes.map((w) => w.write), this.fs, writes[0].dir).map((write) => ({ dir: writes[0]!.dir, write }));
+    for (const { dir, write } of writes) this.write(dir, write.file, write.value);
+    if (newDirs.length > 0) {
+      const pids = members ?? this.procs();
+      for (const dir of newDirs) for (const pid of pids) this.write(dir, "cgroup.procs", String(pid));
+    }
+  }
+
+  /** The processes in the container's cgroups (and their children). */
+  procs(): number[] {
+    const out = new Set<number>();
+    const walk = (dir: string): void => {
+      for (const p of readProcs(this.fs, dir)) out.add(p);
+      for (const child of this.fs.children(dir)) walk(`${dir}/${child}`);
+    };
+    for (const dir of new Set(this.dirs.values())) walk(dir);
+    for (const dir of this.created) if (dir !== this.hostLeaf?.dir) walk(dir);
+    return [...out];
+  }
+
+  /** OOM kills counted by the container's memory cgroup so far. */
+  oomKills(): number {
+    const dir = this.dirs.get("memory");
+    if (!dir) return 0;
+    const h = hierarchyOf(this.sys, "memory")!;
+    return readMemory(this.fs, h.version, dir).oomKills ?? 0;
+  }
+
+  /** OOM kills since the last call (0 on the first call after none). */
+  newOomKills(): number {
+    const n = this.oomKills();
+    const fresh = n - this.oomSeen;
+    this.oomSeen = n;
+    return fresh;
+  }
+
+  usage(): CgroupUsage {
+    const versionOf = (c: KernelController) => hierarchyOf(this.sys, c)?.version ?? "v1";
+    const cpuDir = this.dirs.get("cpu") ?? null;
+    const acctDir = this.dirs.get("cpuacct") ?? null;
+    const mem = this.dirs.get("memory");
+    const pids = this.dirs.get("pids");
+    const cpuset = this.dirs.get("cpuset");
+    return {
+      cpu: cpuDir || acctDir ? readCpu(this.fs, versionOf(cpuDir ? "cpu" : "cpuacct"), cpuDir, acctDir) : null,
+      memory: mem ? readMemory(this.fs, versionOf("memory"), mem) : null,
+      pids: pids ? readPids(this.fs, pids) : null,
+      cpuset: cpuset ? readCpuset(this.fs, versionOf("cpuset"), cpuset) : null,
+      ageMs: this.now() - this.createdAt,
+    };
+  }
+
+  /** SIGKILL whatever is left in the container's cgroups, until they are empty (or `ms` pass). */
+  async killAll(ms = 2000): Promise<number[]> {
+    const deadline = this.now() + ms;
+    for (;;) {
+      const left = this.procs().filter((p) => p !== this.selfPid);
+      if (left.length === 0) return [];
+      if (this.now() > deadline) return left;
+      let viaKill = false;
+      for (const dir of this.created) {
+        if (dir === this.hostLeaf?.dir) continue;
+        if (this.fs.exists(`${dir}/cgroup.kill`)) {
+          try {
+            this.write(dir, "cgroup.kill", "1");
+            viaKill = true;
+          } catch {
+            // fall back to signals
+          }
+        }
+      }
+      if (!viaKill) for (const pid of left) this.killPid(pid);
+      await this.sleep(10);
+    }
+  }
+
+  /**
+   * Remove every directory made, deepest first, once its processes are gone.
+   * Returns the directories that could not be removed (with why).
+   */
+  async remove(ms = 2000): Promise<string[]> {
+    const leftover = await this.killAll(ms);
+    const problems: string[] = leftover.length ? [`processes ${leftover.join(", ")} would not die`] : [];
+    for (const dir of [...this.created].reverse()) {
+      if (dir === this.hostLeaf?.dir) continue;
+      const err = await this.rmdirTree(dir, ms);
+      if (err) problems.push(err);
+    }
+    if (this.hostLeaf) this.leaveHostLeaf(problems);
+    this.created.length = 0;
+    this.dirs.clear();
+    return problems;
+  }
+
+  /** v2: ctr moves back to its own cgroup and drops its leaf, when no other container still needs the controllers there. */
+  private leaveHostLeaf(problems: string[]): void {
+    const leaf = this.hostLeaf!;
+    const others = this.fs.children(leaf.from).filter((c) => `${leaf.from}/${c}` !== leaf.dir);
+    if (others.length > 0) return; // another container still uses them; the stale sweep takes the leaf later
+    try {
+      // The controllers go first: a cgroup that enables them may not take a process.
+      if (leaf.enabled.length > 0) this.write(leaf.from, "cgroup.subtree_control", leaf.enabled.map((c) => "-" + c).join(" "));
+      this.write(leaf.from, "cgroup.procs", String(this.selfPid));
+      this.fs.rmdir(leaf.dir);
+      this.created.splice(this.created.indexOf(leaf.dir), 1);
+      this.hostLeaf = null;
+    } catch (e) {
+      problems.push(`${leaf.dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async rmdirTree(dir: string, ms: number): Promise<string | null> {
+    if (!this.fs.exists(dir)) return null;
+    for (const child of this.fs.children(dir)) {
+      const err = await this.rmdirTree(`${dir}/${child}`, ms);
+      if (err) return err;
+    }
+    const deadline = this.now() + ms;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        this.fs.rmdir(dir);
+        return null;
+      } catch (e) {
+        const code = e instanceof SysError ? e.code : "";
+        if (code === "ENOENT") return null;
+        if (code !== "EBUSY" || this.now() > deadline) return `cannot remove ${dir}: ${e instanceof Error ? e.message : String(e)}`;
+        // Tasks that were just killed are still exiting: wait for them to drain.
+        await this.sleep(delay);
+      }
+    }
+  }
+}
+
+/**
+ * Remove cgroups left by a ctr that was killed outright (SIGKILL gives it no
+ * chance to clean up): names end in the owner's PID; only empty ones whose
+ * owner is gone are removed.
+ */
+export function sweepStaleCgroups(sys: CgroupSystem, fs: CgroupFs = realFs): string[] {
+  const removed: string[] = [];
+  const parents = new Set<string>();
+  for (const h of [...Object.values(sys.v1), sys.v2]) if (h) parents.add(callerDir(h));
+  for (const parent of parents) {
+    for (const name of fs.children(parent)) {
+      const m = /^ctr-.*-(\d+)(-host)?$/.exec(name);
+      if (!m) continue;
+      const pid = Number(m[1]);
+      if (pid === process.pid) continue;
+      try {
+        process.kill(pid, 0);
+        continue; // the owner lives
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
+      }
+      const dir = `${parent}/${name}`;
+      if (readProcs(fs, dir).length > 0 || fs.children(dir).length > 0) continue;
+      try {
+        fs.rmdir(dir);
+        removed.push(dir);
+      } catch {
+        // busy or gone: leave it
+      }
+    }
+  }
+  return removed;
+}

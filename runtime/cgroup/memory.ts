@@ -1,0 +1,132 @@
+// The memory controller: how much memory the container's processes may use.
+//
+// Kernel concepts:
+//   - Every page a process faults in (its heap, stack, the page cache it reads)
+//     is charged to its memory cgroup. Past the limit the kernel first reclaims
+//     (drops clean page cache, swaps if allowed); when nothing can be reclaimed
+//     the OOM killer kills a process *in the cgroup* (the one with the most
+//     memory) and counts it:
+//       v1: memory.limit_in_bytes; the count in memory.oom_control ("oom_kill N"),
+//           how often the limit was hit in memory.failcnt, the peak in
+//           memory.max_usage_in_bytes
+//       v2: memory.max; the counts in memory.events ("max", "oom", "oom_kill"),
+//           the peak in memory.peak (Linux 5.19+)
+//   - Swap: v1 limits memory+swap together (memory.memsw.limit_in_bytes, present
+//     only when the kernel accounts swap); v2 limits swap alone (memory.swap.max).
+//     ctr gives no swap unless `swap=` says so: `limit memory 32m` kills at 32 MiB
+//     on every machine, with or without swap.
+//   - Charges do not move with a process (seed 000's "no effect": a process that
+//     already had its memory kept it charged to its old cgroup). ctr puts the
+//     container's first process in the cgroup before it runs anything.
+// Order (v1): memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at
+// every write: when raising, memsw first; when lowering, the limit first.
+
+import { SysError } from "../../native/error.ts";
+import { readKeyed, readNumber, type CgroupFs } from "./fs.ts";
+import type { CgroupLimit, CgroupVersion, CgroupWrite } from "./types.ts";
+
+export type MemoryLimit = Extract<CgroupLimit, { controller: "memory" }>;
+
+/**
+ * The smallest limit ctr accepts. The kernel takes any value for an empty
+ * cgroup, but the container's PID 1 (ctr's init stage, a Bun process) lives in
+ * it: measured here it charges about 5 MiB; below this floor it would be
+ * killed before the command ever runs.
+ */
+export const MIN_MEMORY = 8 * 1024 * 1024;
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return "unlimited";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1).replace(/\.0+$/, "")} ${units[i]}`;
+}
+
+export function checkMemory(limit: MemoryLimit): void {
+  if (limit.bytes < MIN_MEMORY) {
+    throw new SysError({
+      message: `limit memory ${formatBytes(limit.bytes)}: too small for the container's own init process, which needs about 5 MiB`,
+      hint: `use at least ${formatBytes(MIN_MEMORY)} (the kernel would accept less, and then kill PID 1 before the command starts)`,
+      status: 125,
+    });
+  }
+}
+
+export interface MemoryEnv {
+  /** v1: whether memory.memsw.* exist (the kernel accounts swap). */
+  hasMemsw: boolean;
+  /** v2: whether memory.swap.max exists. */
+  hasSwapMax: boolean;
+}
+
+/** The file writes for a memory limit, for a cgroup whose limits are still the defaults. */
+export function memoryWrites(limit: MemoryLimit, version: CgroupVersion, env: MemoryEnv): CgroupWrite[] {
+  const swap = limit.swapBytes ?? 0;
+  const swapNote = swap === 0 ? "no swap: killed at the limit" : `plus ${formatBytes(swap)} of swap`;
+  if (version === "v1") {
+    const out: CgroupWrite[] = [{ controller: "memory", file: "memory.limit_in_bytes", value: String(limit.bytes), note: formatBytes(limit.bytes) }];
+    if (env.hasMemsw) out.push({ controller: "memory", file: "memory.memsw.limit_in_bytes", value: String(limit.bytes + swap), note: `memory + swap, ${swapNote} (after memory.limit_in_bytes: never below it)` });
+    return out;
+  }
+  const out: CgroupWrite[] = [{ controller: "memory", file: "memory.max", value: String(limit.bytes), note: formatBytes(limit.bytes) }];
+  if (env.hasSwapMax) out.push({ controller: "memory", file: "memory.swap.max", value: String(swap), note: swapNote });
+  return out;
+}
+
+/**
+ * The same writes for a cgroup that already has limits (a live change): on v1
+ * the memsw write goes first when the new limit is above the current memsw one.
+ */
+export function orderLiveWrites(writes: CgroupWrite[], fs: CgroupFs, dir: string): CgroupWrite[] {
+  const memsw = writes.find((w) => w.file === "memory.memsw.limit_in_bytes");
+  const limit = writes.find((w) => w.file === "memory.limit_in_bytes");
+  if (!memsw || !limit) return writes;
+  const current = readNumber(fs, dir, "memory.memsw.limit_in_bytes");
+  if (current !== null && Number(limit.value) > current) return [memsw, limit];
+  return writes;
+}
+
+export interface MemoryUsage {
+  limit: number | null;
+  /** Memory plus swap (v1) or swap alone (v2), as set. */
+  swapLimit: number | null;
+  current: number | null;
+  peak: number | null;
+  /** Processes killed by the OOM killer in this cgroup. */
+  oomKills: number | null;
+  /** v1 memory.failcnt / v2 memory.events "max": how often usage hit the limit. */
+  limitHits: number | null;
+}
+
+export function readMemory(fs: CgroupFs, version: CgroupVersion, dir: string): MemoryUsage {
+  if (version === "v1") {
+    const oom = readKeyed(fs, dir, "memory.oom_control");
+    return {
+      limit: readNumber(fs, dir, "memory.limit_in_bytes"),
+      swapLimit: readNumber(fs, dir, "memory.memsw.limit_in_bytes"),
+      current: readNumber(fs, dir, "memory.usage_in_bytes"),
+      peak: readNumber(fs, dir, "memory.max_usage_in_bytes"),
+      oomKills: oom?.oom_kill ?? null,
+      limitHits: readNumber(fs, dir, "memory.failcnt"),
+    };
+  }
+  const ev = readKeyed(fs, dir, "memory.events");
+  return {
+    limit: readNumber(fs, dir, "memory.max"),
+    swapLimit: readNumber(fs, dir, "memory.swap.max"),
+    current: readNumber(fs, dir, "memory.current"),
+    peak: readNumber(fs, dir, "memory.peak"),
+    oomKills: ev?.oom_kill ?? null,
+    limitHits: ev?.max ?? null,
+  };
+}
+
+/** The kernel's "unlimited" for v1 (PAGE_COUNTER_MAX pages) reads as a huge number. */
+export function isUnlimited(n: number | null): boolean {
+  return n === null || !Number.isFinite(n) || n >= 2 ** 62;
+}
