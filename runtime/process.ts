@@ -104,6 +104,19 @@ function takeTerminal(): void {
   }
 }
 
+/** The working directory of the next command, checked: a clear error rather than a failed chdir or spawn. */
+function workingDirectory(st: AgentState): string {
+  const dir = st.cwd || "/";
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new SysError({ errno: 2, code: "ENOENT", syscall: "chdir", args: [dir], message: `working directory "${dir}" does not exist`, hint: "create it first (e.g. with a mount), or change `cwd`" });
+  }
+  if (!isDir) throw new SysError({ errno: 20, code: "ENOTDIR", syscall: "chdir", args: [dir], message: `working directory "${dir}" is not a directory` });
+  return dir;
+}
+
 function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }
@@ -111,7 +124,7 @@ function envList(env: Record<string, string>): string[] {
 /** Replace PID 1 with the command. Returns only by throwing. */
 export function execCommand(st: AgentState, argv: string[]): never {
   const path = resolveCommand(st, argv[0]!);
-  process.chdir(st.cwd || "/");
+  process.chdir(workingDirectory(st));
   takeTerminal();
   // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
   resetSignals();
@@ -130,11 +143,12 @@ const running = new Set<number>();
 /** Run a command inside and wait for it; PID 1 stays. */
 export async function runCommand(st: AgentState, argv: string[], capture: boolean): Promise<RunResult> {
   const path = resolveCommand(st, argv[0]!);
+  const cwd = workingDirectory(st);
   // The child gets the OOM score PID 1 started with, not PID 1's own: runtime/oomscore.ts.
   const child = withStartOomScore(() => Bun.spawn({
     cmd: [path, ...argv.slice(1)],
     argv0: argv[0],
-    cwd: st.cwd || "/",
+    cwd,
     env: st.env,
     stdin: "inherit",
     stdout: capture ? "pipe" : "inherit",
