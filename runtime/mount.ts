@@ -28,9 +28,11 @@ import {
   MS_REC,
   MS_REMOUNT,
   S_IFCHR,
+  errnoNumber,
   makedev,
   mknod,
   mount,
+  strerror,
   SysError,
 } from "../native/index.ts";
 import type { AgentState, MountSpec } from "./ops.ts";
@@ -104,13 +106,24 @@ export function joinInRoot(root: string, path: string): string {
 }
 
 /** Create a mount point: a directory, or an empty file when binding a file. */
-export function ensureMountPoint(target: string, file: boolean): void {
+export function ensureMountPoint(target: string, file: boolean, shown = target): void {
   if (existsSync(target)) return;
-  if (file) {
-    mkdirSync(posix.dirname(target), { recursive: true });
-    closeSync(openSync(target, "a"));
-  } else {
-    mkdirSync(target, { recursive: true });
+  try {
+    if (file) {
+      mkdirSync(posix.dirname(target), { recursive: true });
+      closeSync(openSync(target, "a"));
+    } else {
+      mkdirSync(target, { recursive: true });
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    throw new SysError({
+      errno: errnoNumber(code) ?? 0,
+      code,
+      syscall: file ? "open" : "mkdir",
+      args: [target],
+      message: `cannot create the mount point "${shown}": ${code ? `${code} (${strerror(errnoNumber(code) ?? 0)})` : String(e)}`,
+    });
   }
 }
 
@@ -125,7 +138,7 @@ export function doMount(st: AgentState, m: MountSpec, remountRo: boolean): void 
       throw new SysError({ errno: 2, code: "ENOENT", syscall: "mount", args: [m.source, m.target], message: `bind source "${m.source}" does not exist` });
     }
   }
-  ensureMountPoint(target, fileBind);
+  ensureMountPoint(target, fileBind, m.target);
   mount(m.source, target, m.fstype, m.flags, m.data);
   if (remountRo) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | (m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC)), null);
 }
@@ -149,7 +162,7 @@ const DEV_LINKS: [name: string, target: string][] = [
 
 export function mountDev(st: AgentState, path: string, ro: boolean): void {
   const target = containerPath(st, path);
-  ensureMountPoint(target, false);
+  ensureMountPoint(target, false, path);
   mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
   let useBind = false;
   for (const [name, major, minor] of DEVICES) {

@@ -90,6 +90,12 @@ const CASES: Case[] = [
     message: /mount target "..\/..\/tmp\/escape" is outside the container's root/,
   },
   {
+    name: "a mount point that cannot be created",
+    script: () => ({ args: ["-e", "ns mnt, pid\nrootfs default\nmount proc\nmount tmpfs /proc/nonexistent/x\nexec true"] }),
+    code: 125,
+    message: /cannot create the mount point "\/proc\/nonexistent\/x": ENOENT \(no such file or directory\)/,
+  },
+  {
     name: "a missing bind source",
     script: (dir) => ({ args: ["-e", `ns mnt, pid\nrootfs default\nmount bind ${join(dir, "nonexistent")} /mnt\nexec true`] }),
     code: 125,
