@@ -112,7 +112,8 @@ export function readMemory(fs: CgroupFs, version: CgroupVersion, dir: string): M
       current: readNumber(fs, dir, "memory.usage_in_bytes"),
       peak: readNumber(fs, dir, "memory.max_usage_in_bytes"),
       oomKills: oom?.oom_kill ?? null,
-      limitHits: readNumber(fs, dir, "memory.failcnt"),
+      // With memory+swap limited too, the kernel charges (and fails) that counter first.
+      limitHits: Math.max(readNumber(fs, dir, "memory.failcnt") ?? 0, readNumber(fs, dir, "memory.memsw.failcnt") ?? 0),
     };
   }
   const ev = readKeyed(fs, dir, "memory.events");

@@ -65,7 +65,9 @@ export function showCgroup(m: CgroupManager): string {
     rows.push(["memory", "limit", limit + swap, v1 ? "memory.limit_in_bytes, memory.memsw.limit_in_bytes" : "memory.max, memory.swap.max"]);
     const peak = mm.peak !== null ? `, peak ${formatBytes(mm.peak)}` : "";
     rows.push(["memory", "usage", `${mm.current !== null ? formatBytes(mm.current) : "?"} now${peak}`, v1 ? "memory.usage_in_bytes, memory.max_usage_in_bytes" : "memory.current, memory.peak"]);
-    rows.push(["memory", "oom kills", `${mm.oomKills ?? "?"} (limit reached ${mm.limitHits ?? "?"} times)`, v1 ? "memory.oom_control oom_kill, memory.failcnt" : "memory.events oom_kill, max"]);
+    // (some kernels keep no failcnt when memory+swap is limited too: shown only when counted)
+    const hits = mm.limitHits ? `, limit reached ${mm.limitHits} times` : "";
+    rows.push(["memory", "oom kills", `${mm.oomKills ?? "?"}${hits}`, v1 ? "memory.oom_control oom_kill, memory[.memsw].failcnt" : "memory.events oom_kill, max"]);
   }
   if (u.pids) {
     const p = u.pids;

@@ -266,6 +266,25 @@ describe("cgroup limits on the real kernel", () => {
     expect(r.out).toMatch(/^pids\s+limit\s+30 /m);
   });
 
+  rootTest("examples 07 and 08 run to the end with their self-checks, nothing left", async () => {
+    const before = snapshot();
+    const run = (name: string) => {
+      const p = Bun.spawn({ cmd: [CTR, new URL(`../../examples/${name}`, import.meta.url).pathname, "true"], stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      return (async () => ({ code: await p.exited, out: await new Response(p.stdout as ReadableStream).text(), err: await new Response(p.stderr as ReadableStream).text(), pid: p.pid }))();
+    };
+    const cpu = await run("07-cgroup-cpu.ctr");
+    expect(cpu.err).toBe("");
+    expect(cpu.code).toBe(0);
+    expect(cpu.out).toMatch(/^busy loop: (1[5-9]|2[0-5])% of one CPU for 3 s$/m);
+    expectNothingLeft(before, cpu.pid);
+    const mem = await run("08-cgroup-memory.ctr");
+    expect(mem.code).toBe(0);
+    expect(mem.out).toContain("holding 16 MiB");
+    expect(mem.err).toMatch(/ctr: out of memory: the kernel killed sh \(pid \d+ on the host\) at the container's memory limit of 64 MiB/);
+    expect(mem.out).toMatch(/^memory\s+oom kills\s+1/m);
+    expectNothingLeft(before, mem.pid);
+  });
+
   rootTest("explain prints the exact file writes for this machine's cgroups", async () => {
     const p = Bun.spawnSync({ cmd: [CTR, "explain", "-e", `${BASE}; limit cpu 20%; limit memory 32m; run true`] });
     const out = p.stdout.toString();

@@ -189,7 +189,7 @@ describe("cgroup v2 (fake hierarchy)", () => {
     expect(m.newOomKills()).toBe(0);
     const shown = showCgroup(m);
     expect(shown).toContain("memory.events oom_kill");
-    expect(shown).toMatch(/oom kills\s+1 /);
+    expect(shown).toMatch(/oom kills\s+1, limit reached 10 times /);
     expect(shown).toContain("cpu.stat usage_usec");
     await m.remove();
   });
