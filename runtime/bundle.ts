@@ -28,12 +28,13 @@ let newestCache = 0;
 function newestSource(): number {
   if (newestCache) return newestCache;
   let newest = 0;
-  for (const dir of ["runtime", "native", "lang"]) {
-    const full = join(PACKAGE_ROOT, dir);
-    for (const name of readdirSync(full)) {
-      if (name.endsWith(".ts")) newest = Math.max(newest, statSync(join(full, name)).mtimeMs);
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(join(dir, e.name)).mtimeMs);
     }
-  }
+  };
+  for (const dir of ["runtime", "native", "lang"]) walk(join(PACKAGE_ROOT, dir));
   return (newestCache = newest);
 }
 

@@ -138,6 +138,11 @@ export class Container {
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);
   }
 
+  /** Signal the `run` in progress inside, leaving PID 1 and the container up (REPL Ctrl-C). */
+  interrupt(sig: NodeJS.Signals = "SIGINT"): void {
+    this.launch.channel.send({ t: "interrupt", signal: sig });
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.pid1 > 0) {
       try {
