@@ -39,7 +39,8 @@ export interface TraceEvent {
 
 export type HostMessage =
   | { t: "plan"; namespaces: NsName[]; trace: boolean; pdeathsig: boolean }
-  | { t: "go" }
+  /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
+  | { t: "go"; uid?: number; gid?: number }
   | { t: "op"; id: number; op: Op }
   /** Signal the processes of the `run` in progress (not PID 1). */
   | { t: "interrupt"; signal: NodeJS.Signals }

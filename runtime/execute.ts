@@ -15,7 +15,8 @@
 // The cgroups are removed on every path, after the container's processes.
 
 import type { TraceEvent } from "./channel.ts";
-import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
+import { Container, Launch, makeStateDir, sweepStaleStateDirs, type Become } from "./host.ts";
+import { initialId, unprivilegedUsernsBlocker, writeIdMaps, type IdMaps } from "./userns.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { signalStatus } from "./status.ts";
@@ -69,6 +70,39 @@ function oomCheck(cgroups: CgroupManager | null, io: ExecuteIO, command: string 
   return true;
 }
 
+/** With `ns user`: write the id maps for stage 1, then have it take the ids of root inside. */
+function userNamespaceSetup(plan: Plan): ((stage1Pid: number) => Become) | undefined {
+  if (!plan.namespaces.includes("user")) return undefined;
+  const maps: IdMaps = { uid: [], gid: [] };
+  for (const op of plan.ops) if (op.kind === "idmap") maps[op.which].push(op.line);
+  const span = plan.ops.find((o) => o.kind === "idmap")?.span;
+  return (pid) => {
+    try {
+      writeIdMaps(pid, maps);
+    } catch (e) {
+      if (e instanceof SysError && !e.span && span) e.span = span;
+      throw e;
+    }
+    return { uid: initialId(maps.uid), gid: initialId(maps.gid) };
+  };
+}
+
+/**
+ * What an unprivileged caller cannot do, said before anything is made: without
+ * a user namespace, creating namespaces needs CAP_SYS_ADMIN on the host.
+ */
+function checkPrivileges(plan: Plan): void {
+  if ((process.geteuid?.() ?? 0) === 0 || plan.namespaces.length === 0) return;
+  const ns = plan.ops.find((o) => o.kind === "unshare");
+  if (!plan.namespaces.includes("user")) {
+    throw new SysError({ code: "EPERM", message: "creating namespaces needs root", hint: "add `user` to the `ns` statement to run without root (rootless), or run ctr as root", span: ns?.span, status: 125 });
+  }
+  const blocker = unprivilegedUsernsBlocker();
+  if (blocker) {
+    throw new SysError({ code: "EPERM", message: `this machine forbids unprivileged user namespaces: ${blocker}`, hint: "ask an administrator to allow them, or run ctr as root", span: ns?.span, status: 125 });
+  }
+}
+
 export async function execute(id: string, plan: Plan, launch: Launch, io: ExecuteIO): Promise<number> {
   const needsContainer = plan.namespaces.length > 0 || plan.ops.some((o) => o.side === "pid1" || o.side === "host");
   let container: Container | null = null;
@@ -84,6 +118,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
       for (const op of plan.ops) if (op.kind === "echo") io.output(op.text + "\n");
       return 0;
     }
+    checkPrivileges(plan);
     sweepStaleStateDirs();
     const limitOps = plan.ops.filter((o): o is LimitOp => o.kind === "cgroup-limit");
     const atStart = limitsAtStart(plan.ops);
@@ -110,12 +145,12 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     const stateDir = plan.ops.some((o) => o.kind === "rootfs") ? makeStateDir(id, hostnameOf(plan)) : null;
     container = new Container(id, launch, stateDir, { output: io.output, trace: io.trace ? io.traceLine : undefined });
     container.cgroups = cgroups;
-    await container.create(plan, io.trace);
+    await container.create(plan, io.trace, userNamespaceSetup(plan));
     if (scores) {
       setInitScore(scores, [container.stage1Pid, container.pid1]);
       cgroups!.releaseFromMemory(container.stage1Pid);
     }
-    const ops = plan.ops.filter((o) => o.kind !== "unshare" && !(o.kind === "cgroup-limit" && atStart.has(o)));
+    const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "idmap" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");

@@ -40,6 +40,12 @@ function wireToError(w: WireError, op?: Op): SysError {
 }
 
 
+/** The ids stage 1 takes inside a new user namespace before it spawns PID 1. */
+export interface Become {
+  uid: number;
+  gid: number;
+}
+
 /** A started stage 1, waiting for its plan. */
 export class Launch {
   private constructor(
@@ -127,12 +133,12 @@ export class Container {
    * the container exists (PID 1 inherits stage 1's cgroups), so nothing in the
    * container ever runs unlimited.
    */
-  async create(plan: Plan, trace: boolean, setup?: (stage1Pid: number) => Promise<void> | void): Promise<void> {
+  async create(plan: Plan, trace: boolean, setup?: (stage1Pid: number) => Promise<Become | void> | Become | void): Promise<void> {
     this.launch.channel.send({ t: "plan", namespaces: plan.namespaces, trace, pdeathsig: true });
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
-    await setup?.(pid);
-    this.launch.channel.send({ t: "go" });
+    const become = await setup?.(pid);
+    this.launch.channel.send({ t: "go", ...(become ?? {}) });
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
     await this.expect("ready", "PID 1 was ready");
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);

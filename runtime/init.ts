@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -25,6 +25,9 @@ import {
   prctl,
   read,
   setCloexec,
+  setgroups,
+  setresgid,
+  setresuid,
   setTrace,
   SIGHUP,
   SIGINT,
@@ -87,6 +90,18 @@ function stage1(): void {
   ch.send({ t: "unshared", pid: process.pid });
   const go = ch.next();
   if (!go || go.t !== "go") process.exit(125);
+  if (go.uid !== undefined && go.gid !== undefined) {
+    // Our ids were unmapped until the host wrote the maps: take mapped ones now,
+    // or PID 1 would start as the overflow id with no capabilities.
+    try {
+      if (readFileSync("/proc/self/setgroups", "utf8").trim() === "allow") setgroups([]);
+      setresgid(go.gid, go.gid, go.gid);
+      setresuid(go.uid, go.uid, go.uid);
+    } catch (e) {
+      ch.send({ t: "error", error: toWire(e) });
+      process.exit(125);
+    }
+  }
 
   // After unshare(CLONE_NEWPID) this process may not create threads, so Bun's own
   // spawn and event loop are off limits: posix_spawn and a blocking waitpid only.

@@ -9,6 +9,7 @@
 // Ops are plain JSON: pid1 ops travel over the control socket to stage 2.
 
 import type { NsName, Side, Span } from "../lang/spec.ts";
+import type { IdMapLine } from "./userns.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
 
 export interface MountSpec {
@@ -38,6 +39,8 @@ export interface InitFiles {
   dir: string;
 }
 
+export type { IdMapLine };
+
 export type OpBody =
   | { kind: "unshare"; namespaces: NsName[] }
   | { kind: "private-root" }
@@ -51,7 +54,8 @@ export type OpBody =
   | { kind: "cwd"; dir: string }
   | { kind: "run"; argv: string[]; capture: boolean }
   | { kind: "exec"; argv: string[] }
-  | { kind: "show"; what: "ns" | "mounts" | "procs" }
+  | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" }
+  | { kind: "idmap"; which: "uid" | "gid"; line: IdMapLine }
   | { kind: "cgroup-limit"; limit: CgroupLimit }
   | { kind: "show-cgroup" }
   | { kind: "echo"; text: string }

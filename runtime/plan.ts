@@ -16,6 +16,7 @@ import { CLONE_FLAGS, MOUNT_FLAGS } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
 import type { MountSpec, Op, OpBody, Plan } from "./ops.ts";
 import { cloneFlags, orderNamespaces } from "./ns.ts";
+import { defaultMaps, findOverlap } from "./userns.ts";
 
 /** What a statement's plan function gets besides its command. */
 export interface PlanContext {
@@ -148,7 +149,44 @@ export class Planner {
 export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "hostname" | "namespaces">): PlanResult {
   const planner = new Planner(lookup, base);
   const { ops, diagnostics } = planner.add(commands);
+  if (planner.namespaces.has("user")) diagnostics.push(...completeIdMaps(ops));
   return { plan: { namespaces: orderNamespaces(planner.namespaces), ops, needsDefaultRootfs: planner.needsDefaultRootfs }, diagnostics };
+}
+
+/**
+ * The id maps of a new user namespace: refuse overlapping lines (the kernel
+ * would say EINVAL with no hint of which), and without `map uid` / `map gid`,
+ * map the caller's own id to root inside, as `unshare --map-root-user` does.
+ */
+function completeIdMaps(ops: Op[]): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const unshareAt = ops.findIndex((o) => o.kind === "unshare");
+  for (const which of ["uid", "gid"] as const) {
+    const maps = ops.filter((o): o is Extract<Op, { kind: "idmap" }> => o.kind === "idmap" && o.which === which);
+    for (let i = 0; i < maps.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const overlap = findOverlap([maps[j]!.line, maps[i]!.line]);
+        if (overlap) {
+          const span = maps[j]!.span;
+          diagnostics.push({ severity: "error", span: maps[i]!.span, message: `this ${which} map overlaps the one on line ${span.line} (${overlap[2]} ids)`, help: "each id may be mapped once: make the ranges disjoint" });
+        }
+      }
+    }
+    if (maps.length === 0 && unshareAt >= 0) {
+      const line = defaultMaps()[which][0]!;
+      const u = ops[unshareAt]!;
+      ops.splice(unshareAt + 1, 0, {
+        kind: "idmap",
+        which,
+        line,
+        side: "host",
+        span: u.span,
+        source: u.source,
+        explain: [`write /proc/STAGE1/${which}_map = "${line.inside} ${line.outside} ${line.count}"  # no \`map ${which}\`: your own ${which} is root inside`],
+      });
+    }
+  }
+  return diagnostics;
 }
 
 function privateRootOp(span: Span, source: string): Op {

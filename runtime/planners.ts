@@ -135,10 +135,20 @@ export const PLANNERS: Record<string, PlanFn> = {
   run: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1", explain: [`spawn ${JSON.stringify(argv(cmd))} inside and wait for it`] }],
   exec: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1", explain: [`execve(${quote(argv(cmd)[0]!)}, ${JSON.stringify(argv(cmd))})  # the command replaces PID 1`] }],
   limit: planLimit,
+  map: (cmd) => {
+    const [which, inside, outside, count] = words(cmd) as ["uid" | "gid", string, string, string];
+    const line = { inside: Number(inside), outside: Number(outside), count: Number(count) };
+    return [{ kind: "idmap", which, line, side: "host", explain: [`write /proc/STAGE1/${which}_map = "${inside} ${outside} ${count}"  # before stage 1 goes on`] }];
+  },
   show: (cmd, ctx) => {
     if (words(cmd)[0] === "cgroup") return planShowCgroup(cmd, ctx);
-    const what = words(cmd)[0] as "ns" | "mounts" | "procs";
-    const src = { ns: "/proc/PID1/ns/* next to /proc/self/ns/*", mounts: "/proc/PID1/mountinfo", procs: "/proc/*/ns/pid and /proc/*/status (NSpid)" }[what];
+    const what = words(cmd)[0] as "ns" | "mounts" | "procs" | "ids";
+    const src = {
+      ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
+      mounts: "/proc/PID1/mountinfo",
+      procs: "/proc/*/ns/pid and /proc/*/status (NSpid)",
+      ids: "/proc/PID1/status (Uid, Gid, Cap*), /proc/PID1/uid_map and gid_map",
+    }[what];
     return [{ kind: "show", what, side: "host", explain: [`read ${src}`] }];
   },
   echo: (cmd) => [{ kind: "echo", text: argv(cmd).join(" "), side: "front", explain: ["print"] }],
@@ -150,7 +160,6 @@ export const PLANNERS: Record<string, PlanFn> = {
 };
 
 export const UNSUPPORTED: Record<string, string> = {
-  map: "user namespaces come with the rootless issue",
   volume: "volumes come with the volumes chapter",
   net: "networking comes with the network chapter",
   join: "joining a running container comes with the exec chapter",
@@ -159,5 +168,4 @@ export const UNSUPPORTED: Record<string, string> = {
   seccomp: "seccomp comes with process setup",
   rlimit: "resource limits come with process setup",
   readonly: "read-only paths come with process setup",
-  "show ids": "id maps come with the rootless issue",
 };

@@ -9,6 +9,7 @@
 
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { namespaceLinks } from "./ns.ts";
+import { showIds } from "./userns.ts";
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
@@ -85,8 +86,10 @@ export function showProcesses(pid1: number): string {
   return table(rows);
 }
 
-export function showHost(what: "ns" | "mounts" | "procs", pid1: number): string {
+export function showHost(what: "ns" | "mounts" | "procs" | "ids", pid1: number): string {
   switch (what) {
+    case "ids":
+      return showIds(pid1);
     case "ns":
       return showNamespaces(pid1);
     case "mounts":
