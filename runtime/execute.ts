@@ -16,7 +16,7 @@
 
 import type { TraceEvent } from "./channel.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs, type Become } from "./host.ts";
-import { initialId, unprivilegedUsernsBlocker, writeIdMaps, type IdMaps } from "./userns.ts";
+import { initialId, unprivilegedUsernsBlocker, writeIdMaps, type IdMaps, type MapSpanOf } from "./userns.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { signalStatus } from "./status.ts";
@@ -74,15 +74,12 @@ function oomCheck(cgroups: CgroupManager | null, io: ExecuteIO, command: string 
 function userNamespaceSetup(plan: Plan): ((stage1Pid: number) => Become) | undefined {
   if (!plan.namespaces.includes("user")) return undefined;
   const maps: IdMaps = { uid: [], gid: [] };
-  for (const op of plan.ops) if (op.kind === "idmap") maps[op.which].push(op.line);
-  const span = plan.ops.find((o) => o.kind === "idmap")?.span;
+  const mapOps = plan.ops.filter((o): o is Extract<Op, { kind: "idmap" }> => o.kind === "idmap");
+  for (const op of mapOps) maps[op.which].push(op.line);
+  // An error points at the `map` line at fault, or at the first one of its kind (`ns` for a default map).
+  const spanOf: MapSpanOf = (which, line) => (mapOps.find((o) => o.which === which && o.line === line) ?? mapOps.find((o) => o.which === which))?.span;
   return (pid) => {
-    try {
-      writeIdMaps(pid, maps);
-    } catch (e) {
-      if (e instanceof SysError && !e.span && span) e.span = span;
-      throw e;
-    }
+    writeIdMaps(pid, maps, spanOf);
     return { uid: initialId(maps.uid), gid: initialId(maps.gid) };
   };
 }

@@ -18,8 +18,7 @@
 //     (root inside when 0 is mapped) before it spawns PID 1.
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { userInfo } from "node:os";
-import { SysError } from "../native/error.ts";
+import { SysError, type SpanLike } from "../native/error.ts";
 
 /** One line of a uid_map or gid_map. */
 export interface IdMapLine {
@@ -76,6 +75,25 @@ export function subordinateRanges(file: string, user: string, id: number): { sta
   return out;
 }
 
+/**
+ * The login name of a uid, from /etc/passwd (as newuidmap's getpwuid sees it),
+ * or the uid itself. Not os.userInfo(): Bun answers "unknown" for users such as
+ * nobody (65534) that glibc resolves fine.
+ */
+export function userName(uid: number, passwd = "/etc/passwd"): string {
+  let text = "";
+  try {
+    text = readFileSync(passwd, "utf8");
+  } catch {
+    return String(uid);
+  }
+  for (const line of text.split("\n")) {
+    const [name, , id] = line.split(":");
+    if (name && id !== undefined && Number(id) === uid && id.trim() !== "") return name;
+  }
+  return String(uid);
+}
+
 function mapText(lines: readonly IdMapLine[]): string {
   return lines.map((l) => `${l.inside} ${l.outside} ${l.count}`).join("\n") + "\n";
 }
@@ -94,35 +112,54 @@ function selfMapOnly(lines: readonly IdMapLine[], own: number): boolean {
   return lines.length === 1 && lines[0]!.outside === own && lines[0]!.count === 1;
 }
 
+/** Where a map line came from in the script (its `map` statement, or `ns` for a default map). */
+export type MapSpanOf = (which: "uid" | "gid", line: IdMapLine | null) => SpanLike | undefined;
+
 /**
  * Write the maps of the user namespace of `pid` (stage 1). Root writes them
  * directly; an unprivileged caller writes a map of its own id directly and uses
- * newuidmap/newgidmap for anything else.
+ * newuidmap/newgidmap for anything else. An error carries the span `spanOf`
+ * gives for the line at fault (or for the map, when no one line is).
  */
-export function writeIdMaps(pid: number, maps: IdMaps): string[] {
+export function writeIdMaps(pid: number, maps: IdMaps, spanOf: MapSpanOf = () => undefined): string[] {
   const written: string[] = [];
   const euid = process.geteuid?.() ?? 0;
   const egid = process.getegid?.() ?? 0;
+  const at = (which: "uid" | "gid", write: () => void) => {
+    try {
+      write();
+    } catch (e) {
+      if (e instanceof SysError && !e.span) {
+        const span = spanOf(which, null);
+        if (span) e.span = span;
+      }
+      throw e;
+    }
+  };
   if (euid === 0) {
-    writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid));
-    writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid));
+    at("uid", () => writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid)));
+    at("gid", () => writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid)));
     written.push(`/proc/${pid}/uid_map`, `/proc/${pid}/gid_map`);
     return written;
   }
-  const user = userInfo().username;
-  if (selfMapOnly(maps.uid, euid)) writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid));
-  else helperMap("newuidmap", "/etc/subuid", pid, maps.uid, user, euid);
-  if (selfMapOnly(maps.gid, egid)) {
-    // Unprivileged gid maps require setgroups to be denied first.
-    writeProc(`/proc/${pid}/setgroups`, "deny");
-    writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid));
-  } else {
-    helperMap("newgidmap", "/etc/subgid", pid, maps.gid, user, egid);
-  }
+  const user = userName(euid);
+  at("uid", () => {
+    if (selfMapOnly(maps.uid, euid)) writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid));
+    else helperMap("newuidmap", "/etc/subuid", pid, maps.uid, user, euid, (l) => spanOf("uid", l));
+  });
+  at("gid", () => {
+    if (selfMapOnly(maps.gid, egid)) {
+      // Unprivileged gid maps require setgroups to be denied first.
+      writeProc(`/proc/${pid}/setgroups`, "deny");
+      writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid));
+    } else {
+      helperMap("newgidmap", "/etc/subgid", pid, maps.gid, user, egid, (l) => spanOf("gid", l));
+    }
+  });
   return written;
 }
 
-function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number, lines: readonly IdMapLine[], user: string, own: number): void {
+function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number, lines: readonly IdMapLine[], user: string, own: number, spanOf: (l: IdMapLine) => SpanLike | undefined): void {
   const path = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => `${d}/${helper}`).find((p) => existsSync(p));
   const kind = helper === "newuidmap" ? "uid" : "gid";
   if (!path) {
@@ -135,6 +172,7 @@ function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number,
       throw new SysError({
         message: `${kind}s ${l.outside}..${l.outside + l.count - 1} are not granted to ${user} in ${file}`,
         hint: granted.length > 0 ? `${file} grants ${granted.map((g) => `${g.start}..${g.start + g.count - 1}`).join(", ")}` : `add a line like \`${user}:100000:65536\` to ${file} (as root)`,
+        span: spanOf(l),
         status: 125,
       });
     }
