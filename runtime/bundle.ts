@@ -8,7 +8,8 @@
 //
 // The bundle is rebuilt whenever a source file it is made from is newer.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { SysError } from "../native/error.ts";
 import { dirname, join, resolve } from "node:path";
 
 export const PACKAGE_ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
@@ -46,14 +47,33 @@ export function codeStamp(): string {
 /** Path of an up-to-date init bundle, building it if needed. */
 export async function ensureInitBundle(): Promise<string> {
   if (existsSync(INIT_BUNDLE) && statSync(INIT_BUNDLE).mtimeMs >= newestSource()) return INIT_BUNDLE;
-  mkdirSync(OUT_DIR, { recursive: true });
+  try {
+    mkdirSync(OUT_DIR, { recursive: true });
+    accessSync(OUT_DIR, constants.W_OK);
+  } catch (e) {
+    // Typically an ordinary user running a checkout owned by root (rootless ctr).
+    const code = (e as NodeJS.ErrnoException).code ?? "EACCES";
+    throw new SysError({
+      code,
+      message: `the init bundle ${INIT_BUNDLE} is ${existsSync(INIT_BUNDLE) ? "older than ctr's sources" : "missing"} and cannot be rebuilt by this user (${OUT_DIR}: ${code})`,
+      hint: `run any script once as the owner of ${OUT_DIR} (e.g. \`sudo ctr -e 'echo ok'\`): that rebuilds it`,
+      status: 125,
+    });
+  }
   const tmp = join(OUT_DIR, `.build-${process.pid}`);
-  const result = await Bun.build({ entrypoints: [ENTRY], outdir: tmp, target: "bun", external: ["koffi", "koffi/*"], minify: true });
+  let result: { success: boolean; logs: unknown[] };
+  try {
+    result = await Bun.build({ entrypoints: [ENTRY], outdir: tmp, target: "bun", external: ["koffi", "koffi/*"], minify: true });
+  } catch (e) {
+    // Bun.build throws (an AggregateError of build messages) rather than returning success: false.
+    result = { success: false, logs: (e as AggregateError).errors ?? [e] };
+  }
   if (!result.success) {
+    rmSync(tmp, { recursive: true, force: true });
     throw new Error(`cannot build the init bundle: ${result.logs.map((l) => String(l)).join("; ")}`);
   }
   // Rename into place: a concurrent ctr never sees a half-written bundle.
   renameSync(join(tmp, "init.js"), INIT_BUNDLE);
-  require("node:fs").rmSync(tmp, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
   return INIT_BUNDLE;
 }
