@@ -128,6 +128,7 @@ const PROTOS = {
   posix_spawnattr_setsigmask: "int posix_spawnattr_setsigmask(void *attr, const void *sigset)",
   sigprocmask: "int sigprocmask(int how, const void *set, void *oldset)",
   signal: "void *signal(int sig, void *handler)",
+  poll: "int poll(void *fds, unsigned long nfds, int timeout)",
 } as const;
 
 export type CName = keyof typeof PROTOS;

@@ -883,6 +883,14 @@ export function blockSignals(sigs: readonly number[]): void {
   int("sigprocmask", r, en(r), args, start);
 }
 
+/** Unblock signals for the calling thread. */
+export function unblockSignals(sigs: readonly number[]): void {
+  const args = [sigs];
+  const start = t0();
+  const r = C.sigprocmask(1 /* SIG_UNBLOCK */, sigset(sigs), null) as number;
+  int("sigprocmask", r, en(r), args, start);
+}
+
 /**
  * Reset every catchable signal to its default action and unblock all: what a
  * process should do right before execve of a program that must start clean
@@ -895,4 +903,38 @@ export function resetSignals(): void {
   }
   const r = C.sigprocmask(SIG_SETMASK, sigset([]), null) as number;
   int("sigprocmask", r, en(r), [[]], t0());
+}
+
+// ---------------------------------------------------------------------------
+// Waiting on processes that are not our children.
+
+/** pidfd_open(2): a file descriptor that becomes readable when process `pid` exits. */
+export function pidfdOpen(pid: number): number {
+  const s = t0();
+  const r = Number(C.syscall(sysno("pidfd_open"), "int", pid, "unsigned int", 0));
+  return int("pidfd_open", r, en(r), [pid], s);
+}
+
+const POLLIN = 0x001;
+
+/**
+ * poll(2) for readability: blocks until one of `fds` is readable (or hung up),
+ * or `timeoutMs` passes (-1: no timeout). Returns the fds that are ready.
+ */
+export function pollReadable(fds: readonly number[], timeoutMs = -1): number[] {
+  const s = t0();
+  // struct pollfd { int fd; short events; short revents; }: 8 bytes each.
+  const buf = new Int32Array(fds.length * 2);
+  const halves = new Int16Array(buf.buffer);
+  fds.forEach((fd, i) => {
+    buf[i * 2] = fd;
+    halves[i * 4 + 2] = POLLIN;
+  });
+  for (;;) {
+    const r: number = C.poll(buf, fds.length, timeoutMs);
+    const err = en(r);
+    if (r === -1 && err === 4 /* EINTR */) continue;
+    int("poll", r, err, [fds, timeoutMs], s);
+    return fds.filter((_, i) => halves[i * 4 + 3]! !== 0);
+  }
 }

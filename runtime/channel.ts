@@ -38,7 +38,7 @@ export interface TraceEvent {
 }
 
 export type HostMessage =
-  | { t: "plan"; namespaces: NsName[]; trace: boolean; pdeathsig: boolean }
+  | { t: "plan"; namespaces: NsName[]; trace: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   | { t: "op"; id: number; op: Op }

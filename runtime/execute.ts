@@ -155,10 +155,12 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
       const result = await container.apply(op);
       if (op.kind === "exec") break;
       if (op.kind === "run") {
-        const status = runStatus(result as RunResult);
+        const run = result as RunResult;
+        const status = runStatus(run);
         oomCheck(cgroups, io, lastCommand, initPids());
         const next = ops[i + 1];
         const checked = next?.kind === "expect" && next.subject === "exit";
+        if (run.error && !checked) throw new SysError({ message: run.error, span: op.span, status });
         if (status !== 0 && !checked) {
           await container.finish();
           return status;

@@ -17,7 +17,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { signalStatus } from "./status.ts";
-import { closeFd, socketpair, SysError } from "../native/index.ts";
+import { blockSignals, closeFd, getpgid, isatty, SIGTTOU, socketpair, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
@@ -134,7 +134,7 @@ export class Container {
    * container ever runs unlimited.
    */
   async create(plan: Plan, trace: boolean, setup?: (stage1Pid: number) => Promise<Become | void> | Become | void): Promise<void> {
-    this.launch.channel.send({ t: "plan", namespaces: plan.namespaces, trace, pdeathsig: true });
+    this.launch.channel.send({ t: "plan", namespaces: plan.namespaces, trace });
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
     const become = await setup?.(pid);
@@ -259,13 +259,17 @@ export class Container {
 
   /** Remove everything this container made on the host. Safe to call twice. */
   async destroy(): Promise<void> {
+    reclaimTerminal();
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(sig, this.forward);
     const stage1 = this.launch.stage1;
     if (stage1.exitCode === null && stage1.signalCode === null) {
-      // PID 1 first: its death takes every process of the PID namespace with it.
+      // PID 1 first: its death takes every process of the PID namespace with
+      // it, and stage 1 then kills the orphans it adopted (without `ns pid`).
+      // Stage 1 itself only if it does not end by itself.
       this.signal("SIGKILL");
-      stage1.kill("SIGKILL");
+      const timer = setTimeout(() => stage1.kill("SIGKILL"), this.pid1 > 0 ? 2000 : 0);
       await stage1.exited;
+      clearTimeout(timer);
     }
     this.launch.close();
     if (this.stateDir) {
@@ -276,6 +280,29 @@ export class Container {
         // not empty: another container is running
       }
     }
+  }
+}
+
+/**
+ * Take the terminal's foreground back for ctr's own process group. An
+ * interactive command was made the foreground group (runtime/process.ts); once
+ * it is gone, the group that ran ctr must get the terminal again, or the
+ * caller's next read from it fails. From a background group tcsetpgrp raises
+ * SIGTTOU, hence blocked around the call.
+ */
+function reclaimTerminal(): void {
+  if (!isatty(0)) return;
+  try {
+    const mine = getpgid(0);
+    if (tcgetpgrp(0) === mine) return;
+    blockSignals([SIGTTOU]);
+    try {
+      tcsetpgrp(0, mine);
+    } finally {
+      unblockSignals([SIGTTOU]);
+    }
+  } catch {
+    // not our terminal (another session): nothing to give back
   }
 }
 
@@ -317,5 +344,10 @@ export function sweepStaleStateDirs(): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ESRCH") rmSync(`${stateRoot()}/${name}`, { recursive: true, force: true });
     }
+  }
+  try {
+    rmdirSync(stateRoot()); // only when nothing else is running
+  } catch {
+    // not empty
   }
 }

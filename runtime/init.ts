@@ -21,9 +21,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
+  kill,
+  pidfdOpen,
+  pollReadable,
   PR_SET_PDEATHSIG,
   prctl,
   read,
+  setChildSubreaper,
   setCloexec,
   setgroups,
   setresgid,
@@ -52,7 +56,7 @@ export function toWire(e: unknown): WireError {
     return { errno: e.errno, code: e.code, syscall: e.syscall, args: e.args, message: e.message, hint: e.hint, status: e.status };
   }
   const msg = e instanceof Error ? e.message : String(e);
-  return { errno: 0, code: "", syscall: "", args: [], message: msg.charAt(0).toLowerCase() + msg.slice(1) };
+  return { errno: 0, code: "", syscall: "", args: [], message: msg };
 }
 
 function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
@@ -63,9 +67,9 @@ function stage1(): void {
   const ch = new SyncChannel<HostMessage>(CONTROL_FD, read);
   const plan = ch.next();
   if (!plan || plan.t !== "plan") process.exit(125);
+  // The host, watched below: if it dies, stage 1 takes the container down.
+  const host = process.ppid;
   try {
-    // If the host dies, so does the container: nothing is left running.
-    if (plan.pdeathsig) prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (plan.namespaces.includes("user")) {
       const threads = readdirSync("/proc/self/task").length;
       if (threads !== 1) {
@@ -108,6 +112,11 @@ function stage1(): void {
   // The terminal's signals are blocked here (PID 1 gets them itself, and the host
   // forwards the rest); the child starts with defaults and an empty mask.
   blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]);
+  // Without a PID namespace nothing kills the container's background processes
+  // when its command ends: orphans are re-parented to stage 1 instead of the
+  // host's init, and stage 1 kills them before it exits.
+  const subreaper = !plan.namespaces.includes("pid");
+  if (subreaper) setChildSubreaper(true);
   if (plan.trace) traceTo((m) => ch.send(m), 1);
   let pid: number;
   try {
@@ -120,10 +129,47 @@ function stage1(): void {
   ch.send({ t: "spawned", pid });
   // Stage 2 holds the channel now; the host must see EOF once PID 1 is gone or execs.
   closeFd(CONTROL_FD);
-  for (;;) {
+  // Wait for PID 1 or for the host, whichever ends first. If the host is gone
+  // (even SIGKILLed, with no chance to clean up), nothing of the container may
+  // stay: kill PID 1 (its PID namespace dies with it) and, without one, the
+  // orphans stage 1 adopted. A pidfd of each, polled: no threads, no handlers.
+  let status = 125;
+  try {
+    const pid1fd = pidfdOpen(pid);
+    let hostfd = -1;
+    try {
+      hostfd = pidfdOpen(host);
+    } catch {
+      // the host is already gone
+    }
+    const ready = hostfd < 0 ? [] : pollReadable([pid1fd, hostfd]);
+    if (!ready.includes(pid1fd)) kill(pid, SIGKILL);
     const w = waitpid(pid, 0);
-    if (w.exited) process.exit(w.exitCode ?? 0);
-    if (w.signaled) process.exit(signalStatus(w.signal ?? 0));
+    status = w.signaled ? signalStatus(w.signal ?? 0) : (w.exitCode ?? 0);
+  } finally {
+    if (subreaper) killOrphans();
+  }
+  process.exit(status);
+}
+
+/** Kill and reap every child left to stage 1 (orphans it adopted as subreaper). */
+function killOrphans(): void {
+  for (let round = 0; round < 100; round++) {
+    let children: number[];
+    try {
+      children = readFileSync(`/proc/self/task/${process.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return;
+    }
+    if (children.length === 0) return;
+    for (const child of children) {
+      try {
+        kill(child, SIGKILL);
+        waitpid(child, 0);
+      } catch {
+        // already reaped
+      }
+    }
   }
 }
 

@@ -89,6 +89,8 @@ export interface RunResult {
   exitCode: number | null;
   signal: string | null;
   output?: string;
+  /** Why the command could not be started (its exitCode is then 126 or 127). */
+  error?: string;
 }
 
 /** What PID 1 (stage 2) remembers between operations. */

@@ -81,7 +81,7 @@ function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
   return (cmd, ctx) => {
     const dir = words(cmd)[0]!;
     const initFiles = { dir: ctx.stateDir };
-    if (dir === "default" && mode === "pivot") {
+    if (dir === "default") {
       const overlay = { lower: ctx.defaultRootfs, scratch: `${ctx.stateDir}/scratch`, merged: `${ctx.stateDir}/root` };
       const explain = [
         `# the embedded default rootfs (built on first use into ${ctx.defaultRootfs}), writable through an overlay`,

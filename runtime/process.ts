@@ -142,7 +142,15 @@ const running = new Set<number>();
 
 /** Run a command inside and wait for it; PID 1 stays. */
 export async function runCommand(st: AgentState, argv: string[], capture: boolean): Promise<RunResult> {
-  const path = resolveCommand(st, argv[0]!);
+  let path: string;
+  try {
+    path = resolveCommand(st, argv[0]!);
+  } catch (e) {
+    // Like a shell: a command that cannot be found or executed is a status
+    // (127, 126) that `expect exit` may check, with the reason alongside.
+    if (e instanceof SysError && e.status !== undefined) return { exitCode: e.status, signal: null, output: "", error: e.message };
+    throw e;
+  }
   const cwd = workingDirectory(st);
   // The child gets the OOM score PID 1 started with, not PID 1's own: runtime/oomscore.ts.
   const child = withStartOomScore(() => Bun.spawn({

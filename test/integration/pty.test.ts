@@ -76,19 +76,13 @@ describe("interactive shell on a terminal", () => {
   );
 });
 
-// KNOWN BUG (runtime/host.ts, not fixed here): the container's shell takes the
-// terminal's foreground (PID 1 makes itself the foreground process group, and an
-// interactive shell does so anyway), but nothing gives it back when the container
-// ends: the caller's process group stays in the background of its own terminal,
-// so a script that runs ctr and then reads from the terminal gets EIO (or is
-// stopped by SIGTTIN). An interactive shell (bash, zsh) hides this by taking the
-// terminal back itself. Fix: when PID 1 ends, ctr calls tcsetpgrp(0, getpgrp())
-// with SIGTTOU ignored, as a shell does after a foreground job. This test
-// asserts the intended behaviour; it is `todo` until then (run it with
-// `bun test --todo`; when it passes there, make it a plain test).
+// The container's shell takes the terminal's foreground (PID 1 makes itself the
+// foreground process group). When the container ends, ctr gives the terminal
+// back to its own process group (tcsetpgrp with SIGTTOU blocked, as a shell does
+// after a foreground job), so a script that runs ctr and then reads from the
+// terminal still can.
 describe("after the container's shell exits", () => {
-  const todo = IS_ROOT ? test.todo : test.skip;
-  todo("the terminal is given back to ctr's caller", async () => {
+  itest("the terminal is given back to ctr's caller", async () => {
     const h = new Host();
     try {
       const s = new Session(h, [`${CTR} ${example("14-run-it.ctr")}; echo "status=$?"; read line; echo "read=$line"`], true);

@@ -150,17 +150,12 @@ describe("SIGKILL of ctr itself", () => {
   );
 });
 
-// KNOWN BUG (runtime/host.ts / runtime/init.ts, not fixed here): without `ns pid`
-// nothing collects the container's descendants. A process the command leaves in
-// the background, or a `run` child when ctr is SIGKILLed, is re-parented away and
-// outlives ctr. Fix: make stage 1 (or ctr) a child subreaper
-// (PR_SET_CHILD_SUBREAPER) that kills what is left when PID 1 ends, or kill the
-// container's cgroup. These tests assert the intended behaviour; they are
-// `todo` until then (run them with `bun test --todo`; when they pass there,
-// make them plain tests).
+// Without `ns pid` nothing in the kernel collects the container's descendants
+// when PID 1 ends. Stage 1 is a child subreaper: orphans are re-parented to it,
+// and it kills them before it exits; it also watches the host through a pidfd,
+// so a SIGKILLed ctr still takes its container down (runtime/init.ts).
 describe("without ns pid", () => {
-  const todo = IS_ROOT ? test.todo : test.skip;
-  todo("a background process of the command does not outlive ctr", async () => {
+  itest("a background process of the command does not outlive ctr", async () => {
     const h = new Host();
     try {
       const r = await h.ctr([example("02-uts.ctr"), "sh", "-c", "sleep 30 >/dev/null 2>&1 & exit 0"]);
@@ -172,7 +167,7 @@ describe("without ns pid", () => {
     }
   }, 20_000);
 
-  todo("a `run` child does not outlive a SIGKILLed ctr", async () => {
+  itest("a `run` child does not outlive a SIGKILLed ctr", async () => {
     const h = new Host();
     try {
       const proc = h.spawn(["-e", "ns uts\nrun sh -c 'echo ready; exec sleep 31'"]);
