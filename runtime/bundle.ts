@@ -1,21 +1,32 @@
-// The pre-bundled init entry (runtime/init.ts -> dist/init.js).
+// The pre-built bundles: dist/<stamp>/init.js (the init stages) and
+// dist/<stamp>/cli.js with its chunks (the ctr process itself).
 //
-// Why a bundle: a Bun process that loads many modules starts "Bun Pool" loader
-// threads, and unshare(CLONE_NEWUSER) needs a single-threaded process (DESIGN.md
-// fact 4). One pre-built file, plus the environment below, keeps stage 1 on one
-// thread; it also starts faster. koffi stays external: its loader finds the
-// native module relative to its own package.
+// Why bundles:
+//   - init.js: a Bun process that loads many modules starts "Bun Pool" loader
+//     threads, and unshare(CLONE_NEWUSER) needs a single-threaded process
+//     (DESIGN.md fact 4). One file, plus SINGLE_THREAD_ENV, keeps stage 1 on
+//     one thread; it also starts faster.
+//   - cli.js: start-up latency is a headline figure, and Bun transpiling some
+//     forty TypeScript files at every start costs more than a container's
+//     namespaces. The build is code-split, so the front end (chevrotain) is a
+//     chunk loaded only when a script has to be compiled.
+// koffi stays external: its loader finds the native module next to its package.
 //
-// The bundle is rebuilt whenever a source file it is made from is newer.
+// <stamp> is the newest modification time of ctr's sources: editing any file
+// makes a new build directory, built once by the next run (into a temporary
+// directory renamed into place, so a concurrent ctr never sees half a build).
 
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { SysError } from "../native/error.ts";
-import { dirname, join, resolve } from "node:path";
 
-export const PACKAGE_ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
-const ENTRY = join(PACKAGE_ROOT, "runtime", "init.ts");
+/** The package's root: the nearest directory above this file holding package.json (also from dist/<stamp>/). */
+export const PACKAGE_ROOT = (() => {
+  let dir = import.meta.dir;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 const OUT_DIR = join(PACKAGE_ROOT, "dist");
-export const INIT_BUNDLE = join(OUT_DIR, "init.js");
 
 /** Settings that keep a fresh Bun process single-threaded (DESIGN.md fact 4). */
 export const SINGLE_THREAD_ENV: Record<string, string> = {
@@ -39,14 +50,36 @@ function newestSource(): number {
   return (newestCache = newest);
 }
 
-/** Identifies the code of this ctr: changes whenever a source file changes. */
-export function codeStamp(): string {
-  return `${INIT_BUNDLE}:${newestSource()}`;
+/** The build directory for the current sources (it may not exist yet). */
+export function buildDir(): string {
+  return join(OUT_DIR, String(Math.floor(newestSource())));
 }
 
-/** Path of an up-to-date init bundle, building it if needed. */
+/** Identifies the code of this ctr: changes whenever a source file changes. */
+export function codeStamp(): string {
+  return buildDir();
+}
+
+/** The init bundle's path, for a build directory. */
+export function initBundle(dir = buildDir()): string {
+  return join(dir, "init.js");
+}
+
+async function build(options: Parameters<typeof Bun.build>[0]): Promise<void> {
+  let result: { success: boolean; logs: unknown[] };
+  try {
+    result = await Bun.build(options);
+  } catch (e) {
+    // Bun.build throws (an AggregateError of build messages) rather than returning success: false.
+    result = { success: false, logs: (e as AggregateError).errors ?? [e] };
+  }
+  if (!result.success) throw new Error(`cannot build ctr's bundles: ${result.logs.map((l) => String(l)).join("; ")}`);
+}
+
+/** Path of an up-to-date init bundle, building both bundles if needed. */
 export async function ensureInitBundle(): Promise<string> {
-  if (existsSync(INIT_BUNDLE) && statSync(INIT_BUNDLE).mtimeMs >= newestSource()) return INIT_BUNDLE;
+  const dir = buildDir();
+  if (existsSync(initBundle(dir))) return initBundle(dir);
   try {
     mkdirSync(OUT_DIR, { recursive: true });
     accessSync(OUT_DIR, constants.W_OK);
@@ -55,25 +88,33 @@ export async function ensureInitBundle(): Promise<string> {
     const code = (e as NodeJS.ErrnoException).code ?? "EACCES";
     throw new SysError({
       code,
-      message: `the init bundle ${INIT_BUNDLE} is ${existsSync(INIT_BUNDLE) ? "older than ctr's sources" : "missing"} and cannot be rebuilt by this user (${OUT_DIR}: ${code})`,
-      hint: `run any script once as the owner of ${OUT_DIR} (e.g. \`sudo ctr -e 'echo ok'\`): that rebuilds it`,
+      message: `ctr's bundles for its current sources are missing from ${OUT_DIR} and cannot be built by this user (${code})`,
+      hint: `run any container once as the owner of ${OUT_DIR} (e.g. \`sudo ctr -e 'ns uts; run true'\`): that builds them`,
       status: 125,
     });
   }
   const tmp = join(OUT_DIR, `.build-${process.pid}`);
-  let result: { success: boolean; logs: unknown[] };
   try {
-    result = await Bun.build({ entrypoints: [ENTRY], outdir: tmp, target: "bun", external: ["koffi", "koffi/*"], minify: true });
-  } catch (e) {
-    // Bun.build throws (an AggregateError of build messages) rather than returning success: false.
-    result = { success: false, logs: (e as AggregateError).errors ?? [e] };
-  }
-  if (!result.success) {
+    const common = { target: "bun" as const, external: ["koffi", "koffi/*", "@koromix/*"], minify: true };
+    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "init.ts")], outdir: tmp });
+    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, splitting: true });
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // another ctr finished the same build first: use theirs
+    }
+  } finally {
     rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`cannot build the init bundle: ${result.logs.map((l) => String(l)).join("; ")}`);
   }
-  // Rename into place: a concurrent ctr never sees a half-written bundle.
-  renameSync(join(tmp, "init.js"), INIT_BUNDLE);
-  rmSync(tmp, { recursive: true, force: true });
-  return INIT_BUNDLE;
+  removeOldBuilds(dir);
+  return initBundle(dir);
+}
+
+/** Keep the current build and the one before it (a ctr started just before may still use it). */
+function removeOldBuilds(current: string): void {
+  const builds = readdirSync(OUT_DIR)
+    .filter((n) => /^\d+$/.test(n) && join(OUT_DIR, n) !== current)
+    .sort((a, b) => Number(b) - Number(a));
+  for (const old of builds.slice(1)) rmSync(join(OUT_DIR, old), { recursive: true, force: true });
+  rmSync(join(OUT_DIR, "init.js"), { force: true }); // the layout before build directories
 }

@@ -59,10 +59,21 @@ export type ShowResult =
   | { what: "mounts"; lines: string[] }
   | { what: "procs"; procs: { pid: number; ppid: number; state: string; cmd: string }[] };
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 export function sendMessage(fd: number, msg: HostMessage | StageMessage): void {
   const data = Buffer.from(JSON.stringify(msg) + "\n");
   let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      // The host's end (Bun's socketpair) is non-blocking: a large message (a
+      // long argv) fills the socket buffer until the stage reads; wait a little.
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 /** Splits a byte stream into JSON messages. */

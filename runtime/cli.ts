@@ -19,8 +19,9 @@ import type { TraceEvent } from "./channel.ts";
 import type { PlanResult } from "./plan.ts";
 import type { Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
+import { PACKAGE_ROOT } from "./bundle.ts";
 
-const VERSION: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
 export const EXIT_USAGE = 2;
 export const EXIT_SETUP = 125;
@@ -28,6 +29,7 @@ export const EXIT_SETUP = 125;
 const HELP = `ctr — build Linux containers by hand, one kernel primitive per statement
 
 usage:
+  ctr [repl] [-q]             open the REPL: build a container one statement at a time
   ctr FILE.ctr [ARGS...]      run a script (ARGS are \${1}, \${2}, ... and \${args})
   ctr -e 'SCRIPT' [ARGS...]   run an inline script; statements separated by ; or newlines
   ctr check FILE.ctr          report problems without running anything (exit 0 clean, 2 otherwise)
@@ -105,7 +107,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
     import("./planners.ts"),
     import("./rootfs-build.ts"),
   ]);
-  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length });
+  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib` });
   const lookup = (n: string) => ({ name: n, plan: PLANNERS[n], unsupported: UNSUPPORTED[n], unsupportedForms: UNSUPPORTED });
   const result = makePlan(fe.commands, lookup, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
   const diagnostics = [...fe.diagnostics, ...(fe.diagnostics.some((d) => d.severity === "error") ? [] : result.diagnostics)];
@@ -128,12 +130,12 @@ function traceLine(stage: 1 | 2, e: TraceEvent): string {
   return `[stage ${stage}] ${formatCall(e.syscall, e.args)} = ${res} (${e.ms.toFixed(2)} ms)\n`;
 }
 
-async function runScript(src: Source, args: string[], trace: boolean): Promise<number> {
+async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
   const out = new Output();
   out.addSource(src.file, src.text);
   // Start stage 1 before the front end is loaded: Bun's start-up of the stage overlaps it.
   const [{ Launch }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
-  const launching = Launch.start();
+  const launching = early ? Promise.resolve(Launch.adopt(early)) : Launch.start();
   launching.catch(() => {});
   const id = newContainerId();
   const key = cache.planKey(src.file, src.text, args, codeStamp());
@@ -147,8 +149,12 @@ async function runScript(src: Source, args: string[], trace: boolean): Promise<n
     if (key && !warnings) cache.storePlan(key, result.plan);
     plan = JSON.parse(JSON.stringify(result.plan).replaceAll(cache.placeholderId(), id)) as Plan;
   }
+  // Stage 1 may unshare while the rest of ctr loads, unless cgroups must be
+  // joined first (they are, in execute, before the plan is sent).
+  const launch = await launching;
+  if (!plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup") && plan.namespaces.length > 0) launch.sendPlan(plan, trace);
   const { execute } = await import("./execute.ts");
-  return execute(id, plan, await launching, {
+  return execute(id, plan, launch, {
     trace,
     output: (text) => process.stdout.write(text),
     traceLine: (stage, e) => process.stderr.write(traceLine(stage, e)),
@@ -181,7 +187,8 @@ async function rootfsCommand(args: string[]): Promise<number> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file. */
+export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null): Promise<number> {
   let trace = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -193,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (first) {
     case undefined:
     case "repl":
-      return usage("the REPL is not available yet; run a script: ctr FILE.ctr");
+      return (await import("./repl.ts")).repl({ trace, args: more });
     case "--help":
     case "-h":
     case "help":
@@ -201,12 +208,12 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case "--version":
     case "-V":
-      process.stdout.write(`ctr ${VERSION}\n`);
+      process.stdout.write(`ctr ${VERSION()}\n`);
       return 0;
     case "-e": {
       const [text, ...args] = more;
       if (text === undefined) return usage("-e needs a script");
-      return runScript({ file: "-e", text }, args, trace);
+      return runScript({ file: "-e", text }, args, trace, early);
     }
     case "check":
     case "explain": {
@@ -226,17 +233,8 @@ export async function main(argv: string[]): Promise<number> {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
-      return runScript(src, more, trace);
+      return runScript(src, more, trace, early);
     }
   }
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`ctr: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exit(EXIT_SETUP);
-    },
-  );
-}

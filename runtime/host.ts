@@ -17,7 +17,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { signalStatus } from "./status.ts";
-import { blockSignals, closeFd, getpgid, isatty, SIGTTOU, socketpair, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
+import { blockSignals, getpgid, isatty, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
@@ -51,19 +51,46 @@ export class Launch {
   private constructor(
     readonly stage1: ReturnType<typeof Bun.spawn>,
     readonly channel: AsyncChannel<StageMessage>,
-    private readonly fd: number,
   ) {}
 
+  /**
+   * Start stage 1. The channel is the extra "pipe" of Bun.spawn, a socketpair
+   * whose child end is stage 1's fd 3: nothing else needs loading first, so
+   * runtime/main.ts can start stage 1 before ctr loads anything else.
+   */
+  static spawn(bundle: string): Launch {
+    return Launch.adopt(
+      Bun.spawn({
+        cmd: [process.execPath, bundle, "stage1"],
+        stdio: ["inherit", "inherit", "inherit", "pipe"],
+        env: { ...process.env, ...SINGLE_THREAD_ENV },
+      }),
+    );
+  }
+
+  /** Take over a stage 1 spawned as above (runtime/main.ts does it before loading ctr). */
+  static adopt(stage1: ReturnType<typeof Bun.spawn>): Launch {
+    const fd = (stage1.stdio as unknown[])[3];
+    if (typeof fd !== "number") throw new SysError({ message: "cannot make the control channel of the init stage", status: 125 });
+    // Our end stays open until ctr exits: Bun owns it and may close it itself.
+    return new Launch(stage1, new AsyncChannel<StageMessage>(fd));
+  }
+
+  /** A Launch of the current init bundle, building it first if needed. */
   static async start(): Promise<Launch> {
-    const bundle = await ensureInitBundle();
-    const [mine, theirs] = socketpair();
-    const stage1 = Bun.spawn({
-      cmd: [process.execPath, bundle, "stage1"],
-      stdio: ["inherit", "inherit", "inherit", theirs],
-      env: { ...process.env, ...SINGLE_THREAD_ENV },
-    });
-    closeFd(theirs);
-    return new Launch(stage1, new AsyncChannel<StageMessage>(mine), mine);
+    return Launch.spawn(await ensureInitBundle());
+  }
+
+  private planSent = false;
+
+  /**
+   * Send stage 1 its namespaces; it unshares at once. Called early when
+   * nothing has to happen on the host first (cgroups are joined before it).
+   */
+  sendPlan(plan: Plan, trace: boolean): void {
+    if (this.planSent) return;
+    this.planSent = true;
+    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace });
   }
 
   /** Abandon a launch whose script did not check. */
@@ -71,12 +98,10 @@ export class Launch {
     this.stage1.kill("SIGKILL");
     await this.stage1.exited;
     this.channel.cancel();
-    closeFd(this.fd);
   }
 
   close(): void {
     this.channel.cancel();
-    closeFd(this.fd);
   }
 }
 
@@ -134,7 +159,7 @@ export class Container {
    * container ever runs unlimited.
    */
   async create(plan: Plan, trace: boolean, setup?: (stage1Pid: number) => Promise<Become | void> | Become | void): Promise<void> {
-    this.launch.channel.send({ t: "plan", namespaces: plan.namespaces, trace });
+    this.launch.sendPlan(plan, trace);
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
     const become = await setup?.(pid);

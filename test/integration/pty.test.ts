@@ -3,8 +3,8 @@
  * pseudo-terminal (Bun's own `terminal` spawn option: nothing to install), the
  * test types into the container's shell and reads its answers, as a user would.
  */
-import { describe, expect, test } from "bun:test";
-import { CTR, example, Host, IS_ROOT, itest, onHost } from "./host-state.ts";
+import { describe, expect } from "bun:test";
+import { CTR, example, Host, itest, onHost } from "./host-state.ts";
 
 class Session {
   out = "";

@@ -4,9 +4,9 @@
  * no container process behind (every stage dies with its parent through
  * PR_SET_PDEATHSIG; with `ns pid`, the namespace dies with its PID 1).
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { children, example, Host, IS_ROOT, itest, onHost } from "./host-state.ts";
+import { children, example, Host, itest, onHost } from "./host-state.ts";
 
 /** Read a process's stdout until `text` appears; returns everything read so far. */
 async function waitFor(stream: ReadableStream<Uint8Array>, text: string, timeoutMs = 10_000): Promise<{ seen: string; rest: () => Promise<string> }> {

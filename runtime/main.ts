@@ -1,0 +1,49 @@
+// ctr's entry point (bin/ctr runs this file). Two jobs, both for start-up latency:
+//   1. when the command will run a container, start stage 1 before anything else
+//      is loaded: Bun's start-up of the stage (~10 ms) then overlaps the loading
+//      of ctr itself and the compiling of the script;
+//   2. load the CLI from the pre-built bundle of the current sources when there
+//      is one (runtime/bundle.ts), else from the sources.
+// Hence no static import of ours here: every module imported is loaded (and
+// transpiled) before the first line of this file runs.
+
+import { existsSync, readdirSync, statSync } from "node:fs";
+
+const root = `${import.meta.dir}/..`;
+
+// The build directory of the current sources: runtime/bundle.ts buildDir(),
+// repeated here so that nothing has to be loaded to find it.
+function buildDir(): string {
+  let newest = 0;
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(`${dir}/${e.name}`);
+      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(`${dir}/${e.name}`).mtimeMs);
+    }
+  };
+  for (const dir of ["runtime", "native", "lang"]) walk(`${root}/${dir}`);
+  return `${root}/dist/${Math.floor(newest)}`;
+}
+
+const argv = process.argv.slice(2);
+const NOT_A_RUN = new Set(["check", "explain", "rootfs", "repl", "help", "--help", "-h", "--version", "-V"]);
+const first = argv.find((a) => a !== "--trace");
+const dir = buildDir();
+
+let early: ReturnType<typeof Bun.spawn> | null = null;
+if (first !== undefined && !NOT_A_RUN.has(first) && existsSync(`${dir}/init.js`)) {
+  // Same spawn as Launch.spawn in runtime/host.ts, which adopts this process.
+  early = Bun.spawn({
+    cmd: [process.execPath, `${dir}/init.js`, "stage1"],
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+    env: { ...process.env, BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0", BUN_JSC_useWarmUpMarkedBlocks: "0", MIMALLOC_PURGE_DELAY: "-1" },
+  });
+}
+const cli: typeof import("./cli.ts") = existsSync(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts");
+cli.main(argv, early).then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`ctr: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(125);
+  },
+);
