@@ -16,6 +16,9 @@
 import { writeSync } from "node:fs";
 import type { Op, RunResult } from "./ops.ts";
 import type { NsName } from "../lang/spec.ts";
+import type { TraceEvent } from "../native/sys.ts";
+
+export type { TraceEvent };
 
 /** An error crossing the channel: the fields of SysError, without the class. */
 export interface WireError {
@@ -27,14 +30,6 @@ export interface WireError {
   hint?: string;
   /** Exit status the host should use (125 setup, 126 not executable, 127 not found). */
   status?: number;
-}
-
-export interface TraceEvent {
-  syscall: string;
-  args: unknown[];
-  result: number | string;
-  errno?: string;
-  ms: number;
 }
 
 export type HostMessage =
