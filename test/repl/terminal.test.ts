@@ -1,0 +1,138 @@
+// The REPL on a real pseudo-terminal, typed into as a user would: prompts
+// that show the container, Tab completion, Ctrl-C, Ctrl-D, history, `exec`.
+
+import { describe, expect } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { itest } from "../integration/host-state.ts";
+import { cgroupLeftovers, onReplHost, TermRepl } from "./driver.ts";
+
+describe("REPL on a terminal", () => {
+  itest("build a container step by step; Tab, Ctrl-C and Ctrl-D; nothing left behind", () =>
+    onReplHost(async (h) => {
+      const state = h.scratch();
+      const t = new TermRepl(h, { XDG_STATE_HOME: state });
+      await t.prompt();
+      expect(t.out).toContain("ctr> ");
+
+      // ns creates the container; the prompt shows it, with PID 1's host PID
+      let at = t.type("ns uts, pid, mnt");
+      const [, id, pid] = await t.prompt(at);
+      expect(id).toMatch(/^[a-z0-9]+$/);
+      expect(existsSync(`/proc/${pid}`)).toBe(true);
+
+      at = t.type('hostname "lab"');
+      expect((await t.prompt(at))[1]).toBe("lab");
+      at = t.type("run hostname");
+      await t.expect(/\r\nlab\r\n/, at);
+      await t.prompt(at);
+
+      // a misspelt statement: a diagnostic, a suggestion; the session goes on
+      at = t.type('hostnme "x"');
+      await t.expect(/error: unknown statement `hostnme`[\s\S]*\^\^\^\^\^\^\^[\s\S]*did you mean `hostname`\?/, at);
+      await t.prompt(at);
+
+      // Tab completes the form word from the registry
+      at = t.keys("mount pr\t");
+      await t.expect(/mount proc $/, at);
+      t.keys("\r");
+      await t.expect(/mount\("proc", "\/proc", "proc"/, at);
+      await t.prompt(at);
+
+      // a live cgroup limit
+      at = t.type("limit pids 64");
+      await t.expect(/pids\.max = 64/, at);
+      await t.prompt(at);
+
+      // Ctrl-C stops the run, not the REPL, and the prompt is back within a second
+      at = t.type("run sleep 100");
+      await t.expect(/run sleep 100\r*\n/, at);
+      await Bun.sleep(300);
+      const t0 = Date.now();
+      at = t.keys("\x03");
+      await t.prompt(at, 1000);
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(t.out.slice(at)).toContain("killed by SIGINT");
+
+      // Ctrl-C at the prompt drops what was typed, like a shell
+      at = t.keys("hostname half-typed\x03");
+      await t.prompt(at);
+      at = t.type("run hostname");
+      await t.expect(/\r\nlab\r\n/, at);
+      await t.prompt(at);
+
+      // Ctrl-D: everything torn down (onHost checks mounts, processes, /run/ctr)
+      t.keys("\x04");
+      expect(await t.exited()).toBe(130); // the last failure: the interrupted run
+      expect(cgroupLeftovers([t.proc.pid])).toEqual([]);
+
+      // the history was kept for the next session
+      const history = readFileSync(join(state, "ctr", "history"), "utf8");
+      expect(history).toContain('hostname "lab"\n');
+      expect(history).not.toContain("half-typed");
+    }),
+    60_000,
+  );
+
+  itest("the history comes back in the next session (Up recalls the last line)", () =>
+    onReplHost(async (h) => {
+      const state = h.scratch();
+      const first = new TermRepl(h, { XDG_STATE_HOME: state });
+      await first.prompt();
+      first.type("echo remembered");
+      await first.expect(/\r\nremembered\r\n/);
+      first.keys("\x04");
+      expect(await first.exited()).toBe(0);
+
+      const second = new TermRepl(h, { XDG_STATE_HOME: state });
+      await second.prompt();
+      const at = second.keys("\x1b[A");
+      await second.expect(/echo remembered/, at);
+      second.keys("\r");
+      await second.expect(/\r\nremembered\r\n/, at);
+      second.type(":quit");
+      expect(await second.exited()).toBe(0);
+    }),
+  );
+
+  itest("exec hands the terminal to the command; its status is ctr's", () =>
+    onReplHost(async (h) => {
+      const t = new TermRepl(h, { XDG_STATE_HOME: h.scratch() });
+      await t.prompt();
+      for (const line of ["ns uts, pid, mnt", 'hostname "box"', "rootfs default", "mount proc"]) {
+        const at = t.type(line);
+        await t.prompt(at, 30_000);
+      }
+      let at = t.type("exec /bin/sh");
+      await t.expect(/# $/, at);
+      at = t.type("echo pid=$$; [ -t 0 ] && echo tty=yes; hostname");
+      await t.expect(/pid=1\r\ntty=yes\r\nbox\r\n/, at);
+      t.type("exit 3");
+      expect(await t.exited()).toBe(3);
+    }),
+    60_000,
+  );
+
+  itest("a block spans lines with a continuation prompt; :reset starts over", () =>
+    onReplHost(async (h) => {
+      const t = new TermRepl(h, { XDG_STATE_HOME: h.scratch() });
+      await t.prompt();
+      let at = t.type("ns uts");
+      await t.prompt(at);
+      at = t.type("fn greet(who) {");
+      await t.expect(/\.\.\.> (?:\x1b\[\d+G)?$/, at);
+      at = t.type("  run echo hello ${who}");
+      await t.expect(/\.\.\.> (?:\x1b\[\d+G)?$/, at);
+      at = t.type("}");
+      await t.prompt(at);
+      at = t.type("greet world");
+      await t.expect(/hello world/, at);
+      at = t.type(":reset");
+      await t.expect(/ctr> (?:\x1b\[\d+G)?$/, at);
+      at = t.type("greet again");
+      await t.expect(/unknown statement `greet`/, at);
+      t.keys("\x04");
+      expect(await t.exited()).toBe(2);
+    }),
+  );
+});
