@@ -33,7 +33,7 @@ import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { Planner, words } from "./plan.ts";
 import { PLANNERS, UNSUPPORTED } from "./planners.ts";
-import { statements } from "./registry.ts";
+import { findStatement, statements, suggestStatement } from "./registry.ts";
 import { defaultCacheDir, defaultRootfs } from "./rootfs-build.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
@@ -230,8 +230,11 @@ export class ReplEngine {
           this.io.out(text);
           return { status: 0 };
         }
-        const names = statements.map((s) => s.name);
-        this.io.err(`no statement \`${arg}\`${names.includes(rest[0]!) ? ` (forms: ${Object.keys(statements.find((s) => s.name === rest[0])?.forms ?? {}).join(", ")})` : ""}; \`:help\` lists them\n`);
+        const spec = findStatement(rest[0]!);
+        const why = spec
+          ? `\`${spec.name}\` has no form \`${rest[1]}\`${spec.forms ? ` (its forms: ${Object.keys(spec.forms).join(", ")})` : ""}`
+          : `no statement \`${rest[0]}\`${suggestStatement(rest[0]!) ? `: ${suggestStatement(rest[0]!)}` : ""}`;
+        this.io.err(`${why} (\`:help\` lists the statements)\n`);
         return { status: EXIT_USAGE };
       }
       case ":explain":
@@ -296,7 +299,8 @@ export class ReplEngine {
       return { status: EXIT_USAGE };
     }
     const head = `# Saved from a ctr REPL session on ${new Date().toISOString()}: the statements that took effect.\n# Run it with: ctr ${file}\n`;
-    const body = this.saved.map((s) => s.text.replace(/\n?$/, "\n")).join("");
+    // Trailing blanks go (a completed word leaves one), unless they follow a backslash.
+    const body = this.saved.map((s) => s.text.replace(/(?<!\\)[ \t]+$/gm, "").replace(/\n?$/, "\n")).join("");
     try {
       writeFileSync(file, head + body);
     } catch (e) {
@@ -411,7 +415,8 @@ export class ReplEngine {
           const status = this.reportRun(op, result as RunResult);
           const next = ops[i + 1];
           if (status !== 0 && !(next?.kind === "expect" && next.subject === "exit")) {
-            failed = { cmd, status, run: true };
+            // A run stopped with Ctrl-C was abandoned: it is not kept for :save.
+            failed = { cmd, status, run: this.interrupts === 0 };
             break;
           }
         } else if (!this.io.quiet && (this.report || !SILENT.has(op.kind))) {
@@ -507,7 +512,8 @@ export class ReplEngine {
         const made = await this.ensureCgroups(op.kind === "cgroup-limit" ? op : null);
         const result = await this.container!.apply(op);
         const log = this.cgroups?.log.slice(mark) ?? [];
-        this.report = [...made, ...log.map((w) => `write ${w.path} = ${w.value}`)];
+        const who = (v: string) => (Number(v) === this.container?.stage1Pid ? "  # stage 1" : Number(v) === this.pid1 ? "  # PID 1" : "");
+        this.report = [...made, ...log.map((w) => `write ${w.path} = ${w.value}${w.path.endsWith("/cgroup.procs") ? who(w.value) : ""}`)];
         return result as undefined;
       }
       case "exec":

@@ -61,6 +61,14 @@ describe("REPL on a terminal", () => {
       await t.expect(/\r\nlab\r\n/, at);
       await t.prompt(at);
 
+      // :save keeps what took effect: not the misspelt line, not the abandoned run
+      const file = join(state, "lab.ctr");
+      at = t.type(`:save ${file}`);
+      await t.prompt(at);
+      const saved = readFileSync(file, "utf8");
+      for (const line of ["ns uts, pid, mnt\n", 'hostname "lab"\n', "mount proc\n", "limit pids 64\n", "run hostname\n"]) expect(saved).toContain(line);
+      for (const gone of ["hostnme", "sleep", "half-typed", "expect exit"]) expect(saved).not.toContain(gone);
+
       // Ctrl-D: everything torn down (onHost checks mounts, processes, /run/ctr)
       t.keys("\x04");
       expect(await t.exited()).toBe(130); // the last failure: the interrupted run
