@@ -6,11 +6,12 @@
  * (test/integration/host-state.ts).
  */
 import { describe, expect } from "bun:test";
-import { readdirSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { hostname as osHostname } from "node:os";
 import { example, EXAMPLES, hostNamespaces, itest, NS_PROBE, onHost, probe } from "./host-state.ts";
 
-const CHAPTERS = ["01-clone.ctr", "02-uts.ctr", "03-ipc.ctr", "04-pid.ctr", "05-mount.ctr", "06-rootfs.ctr", "14-run-it.ctr"];
+const CHAPTERS = ["01-clone.ctr", "02-uts.ctr", "03-ipc.ctr", "04-pid.ctr", "05-mount.ctr", "06-rootfs.ctr", "09-user.ctr", "14-run-it.ctr"];
 
 describe("examples: ctr check", () => {
   itest("the chapters of this issue are all there", () => {
@@ -30,7 +31,7 @@ describe("examples: ctr check", () => {
 
 describe("examples: run without arguments", () => {
   // PID 1 is /bin/sh when no command is given: here it reads its commands from a pipe.
-  const PID1 = { "01-clone.ctr": false, "02-uts.ctr": false, "03-ipc.ctr": false, "04-pid.ctr": true, "05-mount.ctr": true, "06-rootfs.ctr": true, "14-run-it.ctr": true };
+  const PID1 = { "01-clone.ctr": false, "02-uts.ctr": false, "03-ipc.ctr": false, "04-pid.ctr": true, "05-mount.ctr": true, "06-rootfs.ctr": true, "09-user.ctr": true, "14-run-it.ctr": true };
   for (const [name, isPid1] of Object.entries(PID1)) {
     itest(`${name}: the default command is /bin/sh${isPid1 ? ", as PID 1" : ""}`, () =>
       onHost(async (h) => {
@@ -184,6 +185,29 @@ describe("examples: run", () => {
         "/dev/shm": "tmpfs",
         "/run": "tmpfs",
       });
+    }),
+  );
+
+  itest("09-user: root inside, uid 100000 on the host (show ids, and the owner of a file the container makes)", () =>
+    onHost(async (h) => {
+      const dir = h.scratch();
+      chmodSync(dir, 0o755);
+      const data = join(dir, "data");
+      mkdirSync(data);
+      chownSync(data, 100000, 100000);
+      const hostUserNs = readlinkSync("/proc/self/ns/user");
+      const r = await h.ctr([example("09-user.ctr"), "sh", "-c", `echo "@@uid=$(id -u)"; echo "@@pid=$$"; echo "@@userns=$(readlink /proc/self/ns/user)"; touch ${data}/made && echo @@made=yes`]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const p = probe(r.stdout);
+      expect(p.uid).toBe("0");
+      expect(p.pid).toBe("1");
+      expect(p.userns).not.toBe(hostUserNs);
+      expect(p.made).toBe("yes");
+      expect(statSync(join(data, "made")).uid).toBe(100000); // the host's view of the container's root
+      expect(r.stdout).toContain("uid: 0 inside, 100000 outside\n"); // show ids
+      expect(r.stdout).toMatch(/^uid=0\(root\) gid=0\(root\)/m); // run id
+      expect(r.stdout).toContain("cat: /etc/shadow: Permission denied\n");
     }),
   );
 
