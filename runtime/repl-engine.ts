@@ -396,8 +396,9 @@ export class ReplEngine {
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const cmd = commands.find((c) => c.span === op.span) ?? commands[0]!;
-      if (op.kind === "unshare" && redundant.has(cmd)) {
-        if (!this.io.quiet) this.io.out(this.dim(`  nothing to do: the container has ${words(cmd).join(", ")} already\n`));
+      if (op.kind === "unshare" && this.container) {
+        // Repeats what exists, or a second `ns` of the input that created it (with all of them).
+        if (redundant.has(cmd) && !this.io.quiet) this.io.out(this.dim(`  nothing to do: the container has ${words(cmd).join(", ")} already\n`));
         continue;
       }
       try {

@@ -121,6 +121,23 @@ describe("REPL on a terminal", () => {
     60_000,
   );
 
+  itest("PID 1 killed from outside while the prompt waits: said above the prompt, which keeps the typed text", () =>
+    onReplHost(async (h) => {
+      const t = new TermRepl(h, { XDG_STATE_HOME: h.scratch() });
+      await t.prompt();
+      let at = t.type("ns pid");
+      const [, , pid] = await t.prompt(at);
+      at = t.keys("echo hal");
+      await t.expect(/echo hal$/, at);
+      process.kill(Number(pid), "SIGKILL");
+      await t.expect(/the container ended: PID 1 exited \(status 137\)[\s\S]*ctr> echo hal(?:\x1b\[\d+G)?$/, at);
+      at = t.keys("f\r");
+      await t.expect(/\r\nhalf\r\n/, at);
+      t.keys("\x04");
+      expect(await t.exited()).toBe(0);
+    }),
+  );
+
   itest("a block spans lines with a continuation prompt; :reset starts over", () =>
     onReplHost(async (h) => {
       const t = new TermRepl(h, { XDG_STATE_HOME: h.scratch() });
