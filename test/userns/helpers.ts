@@ -3,7 +3,7 @@
 // test/integration/host-state.ts does not look at (the state directories of an
 // unprivileged ctr, the user's own rootfs cache).
 
-import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CTR, IS_ROOT, REPO, type CtrResult, type Host } from "../integration/host-state.ts";
 import { unprivilegedUsernsBlocker, userName } from "../../runtime/userns.ts";
@@ -154,10 +154,4 @@ export function normaliseMap(text: string): string {
     .map((l) => l.trim().split(/\s+/).join(" "))
     .filter(Boolean)
     .join("; ");
-}
-
-/** A field of /proc/PID/status. */
-export function statusField(pid: number | "self", key: string): string {
-  const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m?.[1]?.trim() ?? "";
 }
