@@ -20,6 +20,7 @@ import type { PlanResult } from "./plan.ts";
 import type { Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
+import type { Launch } from "./host.ts";
 
 const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
@@ -143,7 +144,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   if (!plan) {
     const { result, ok, warnings } = await frontEnd(src, args, out, cache.placeholderId());
     if (!ok) {
-      await (await launching).cancel();
+      await launching.then((l) => l.cancel(), () => {});
       return EXIT_USAGE;
     }
     if (key && !warnings) cache.storePlan(key, result.plan);
@@ -151,7 +152,13 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   }
   // Stage 1 may unshare while the rest of ctr loads, unless cgroups must be
   // joined first (they are, in execute, before the plan is sent).
-  const launch = await launching;
+  let launch: Launch;
+  try {
+    launch = await launching;
+  } catch (e) {
+    out.error(e); // e.g. bundles this user cannot build
+    return EXIT_SETUP;
+  }
   if (!plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup") && plan.namespaces.length > 0) launch.sendPlan(plan, trace);
   const { execute } = await import("./execute.ts");
   return execute(id, plan, launch, {

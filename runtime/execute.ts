@@ -14,14 +14,15 @@
 // cgroup's OOM counter says whether the kernel killed something for the limit.
 // The cgroups are removed on every path, after the container's processes.
 
+import { accessSync, constants } from "node:fs";
 import type { TraceEvent } from "./channel.ts";
-import { Container, Launch, makeStateDir, sweepStaleStateDirs, type Become } from "./host.ts";
-import { initialId, unprivilegedUsernsBlocker, writeIdMaps, type IdMaps, type MapSpanOf } from "./userns.ts";
+import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
+import { unprivilegedUsernsBlocker, userNamespaceSetup } from "./userns.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { signalStatus } from "./status.ts";
 import { defaultRootfs } from "./rootfs-build.ts";
-import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
+import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
@@ -70,20 +71,6 @@ function oomCheck(cgroups: CgroupManager | null, io: ExecuteIO, command: string 
   return true;
 }
 
-/** With `ns user`: write the id maps for stage 1, then have it take the ids of root inside. */
-function userNamespaceSetup(plan: Plan): ((stage1Pid: number) => Become) | undefined {
-  if (!plan.namespaces.includes("user")) return undefined;
-  const maps: IdMaps = { uid: [], gid: [] };
-  const mapOps = plan.ops.filter((o): o is Extract<Op, { kind: "idmap" }> => o.kind === "idmap");
-  for (const op of mapOps) maps[op.which].push(op.line);
-  // An error points at the `map` line at fault, or at the first one of its kind (`ns` for a default map).
-  const spanOf: MapSpanOf = (which, line) => (mapOps.find((o) => o.which === which && o.line === line) ?? mapOps.find((o) => o.which === which))?.span;
-  return (pid) => {
-    writeIdMaps(pid, maps, spanOf);
-    return { uid: initialId(maps.uid), gid: initialId(maps.gid) };
-  };
-}
-
 /**
  * What an unprivileged caller cannot do, said before anything is made: without
  * a user namespace, creating namespaces needs CAP_SYS_ADMIN on the host.
@@ -94,9 +81,28 @@ function checkPrivileges(plan: Plan): void {
   if (!plan.namespaces.includes("user")) {
     throw new SysError({ code: "EPERM", message: "creating namespaces needs root", hint: "add `user` to the `ns` statement to run without root (rootless), or run ctr as root", span: ns?.span, status: 125 });
   }
+  const limit = plan.ops.find((o) => o.kind === "cgroup-limit");
+  if (limit) {
+    // cgroups belong to root unless a cgroup was delegated to this user.
+    const sys = machineCgroups();
+    const h = hierarchyOf(sys, limit.limit.controller === "cpu" ? "cpu" : limit.limit.controller);
+    const dir = h ? callerDir(h) : null;
+    if (dir && !writable(dir)) {
+      throw new SysError({ code: "EACCES", message: `\`limit\` needs a cgroup delegated to you, but ${dir} is not writable`, hint: "run ctr as root, or in a delegated cgroup (systemd: systemd-run --user --scope -p Delegate=yes ctr ...)", span: limit.span, status: 125 });
+    }
+  }
   const blocker = unprivilegedUsernsBlocker();
   if (blocker) {
     throw new SysError({ code: "EPERM", message: `this machine forbids unprivileged user namespaces: ${blocker}`, hint: "ask an administrator to allow them, or run ctr as root", span: ns?.span, status: 125 });
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -142,7 +148,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     const stateDir = plan.ops.some((o) => o.kind === "rootfs") ? makeStateDir(id, hostnameOf(plan)) : null;
     container = new Container(id, launch, stateDir, { output: io.output, trace: io.trace ? io.traceLine : undefined });
     container.cgroups = cgroups;
-    await container.create(plan, io.trace, userNamespaceSetup(plan));
+    await container.create(plan, { trace: io.trace, setup: plan.namespaces.includes("user") ? userNamespaceSetup(plan.ops) : undefined });
     if (scores) {
       setInitScore(scores, [container.stage1Pid, container.pid1]);
       cgroups!.releaseFromMemory(container.stage1Pid);

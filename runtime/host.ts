@@ -22,6 +22,7 @@ import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./show.ts";
+import type { Become } from "./userns.ts";
 import type { CgroupManager } from "./cgroup/manager.ts";
 import { showCgroup } from "./cgroup/show.ts";
 import { stateRoot } from "./paths.ts";
@@ -40,10 +41,16 @@ function wireToError(w: WireError, op?: Op): SysError {
 }
 
 
-/** The ids stage 1 takes inside a new user namespace before it spawns PID 1. */
-export interface Become {
-  uid: number;
-  gid: number;
+export interface CreateOptions {
+  /** Report the stages' syscalls (--trace). */
+  trace?: boolean;
+  /** Host-side work between stage 1's unshare and its "go" (id maps). */
+  setup?: (stage1Pid: number) => Promise<Become | void> | Become | void;
+  /**
+   * Forward SIGINT, SIGTERM and SIGHUP sent to ctr to PID 1: right for a
+   * script; the REPL handles them itself (Ctrl-C stops a `run`, not the container).
+   */
+  forwardSignals?: boolean;
 }
 
 /** A started stage 1, waiting for its plan. */
@@ -158,7 +165,8 @@ export class Container {
    * the container exists (PID 1 inherits stage 1's cgroups), so nothing in the
    * container ever runs unlimited.
    */
-  async create(plan: Plan, trace: boolean, setup?: (stage1Pid: number) => Promise<Become | void> | Become | void): Promise<void> {
+  async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
+    const { trace = false, setup, forwardSignals = true } = opts;
     this.launch.sendPlan(plan, trace);
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
@@ -166,7 +174,7 @@ export class Container {
     this.launch.channel.send({ t: "go", ...(become ?? {}) });
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
     await this.expect("ready", "PID 1 was ready");
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);
+    if (forwardSignals) for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);
   }
 
   /** Signal the `run` in progress inside, leaving PID 1 and the container up (REPL Ctrl-C). */

@@ -136,6 +136,7 @@ export class Planner {
         ops.push(op);
       }
     }
+    if (this.namespaces.has("user") && ops.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(ops));
     // `run` keeps its output for a following `expect output`.
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
@@ -149,7 +150,6 @@ export class Planner {
 export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "hostname" | "namespaces">): PlanResult {
   const planner = new Planner(lookup, base);
   const { ops, diagnostics } = planner.add(commands);
-  if (planner.namespaces.has("user")) diagnostics.push(...completeIdMaps(ops));
   return { plan: { namespaces: orderNamespaces(planner.namespaces), ops, needsDefaultRootfs: planner.needsDefaultRootfs }, diagnostics };
 }
 
@@ -171,6 +171,14 @@ function completeIdMaps(ops: Op[]): Diagnostic[] {
           diagnostics.push({ severity: "error", span: maps[i]!.span, message: `this ${which} map overlaps the one on line ${span.line} (${overlap[2]} ids)`, help: "each id may be mapped once: make the ranges disjoint" });
         }
       }
+    }
+    if (maps.length > 0 && !maps.some((m) => m.line.inside === 0)) {
+      diagnostics.push({
+        severity: "warning",
+        span: maps[0]!.span,
+        message: `no ${which} is mapped to 0 inside: the container's processes are not root there and have no capabilities`,
+        help: `statements such as \`hostname\`, \`mount\` and \`rootfs\` will fail with EPERM; map 0 too, e.g. map ${which} 0 ${maps[0]!.line.outside} 1`,
+      });
     }
     if (maps.length === 0 && unshareAt >= 0) {
       const line = defaultMaps()[which][0]!;

@@ -27,8 +27,8 @@ import { Session, formatDiagnostic, type Command, type Diagnostic, type Span } f
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
 import type { TraceEvent } from "./channel.ts";
-import { Container, Launch, makeStateDir, sweepStaleStateDirs, type Become } from "./host.ts";
-import { defaultMaps, initialId, writeIdMaps, type IdMaps, type MapSpanOf } from "./userns.ts";
+import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
+import { userNamespaceSetup } from "./userns.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { Planner, words } from "./plan.ts";
@@ -391,7 +391,7 @@ export class ReplEngine {
 
     let failed: { cmd: Command; status: number; run: boolean } | null = null;
     // `map` lines of the same input as `ns user` are written when the namespace is made.
-    const idmaps = ops.filter((o): o is IdMapOp => o.kind === "idmap");
+    const idmaps = ops.filter((o) => o.kind === "idmap");
     const creating = ops.some((o) => o.kind === "unshare" && !this.container);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
@@ -566,7 +566,7 @@ export class ReplEngine {
     });
   }
 
-  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly IdMapOp[]): Promise<undefined> {
+  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[]): Promise<undefined> {
     sweepStaleStateDirs();
     this.start();
     let launch: Launch;
@@ -580,23 +580,16 @@ export class ReplEngine {
       output: (text) => this.io.out(text),
       trace: this.io.trace ? (stage, e) => this.io.err(traceLine(stage, e)) : undefined,
     });
-    // Container.create forwards SIGINT/SIGTERM/SIGHUP to PID 1 (right for a script,
-    // fatal for a REPL, whose Ctrl-C must stop a `run` only): the REPL front end
-    // handles those signals itself, so the forwarders are taken off again.
-    const before = new Map((["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) => [s, process.listeners(s)]));
-    const unforward = () => {
-      for (const [sig, had] of before) for (const l of process.listeners(sig)) if (!had.includes(l)) process.off(sig, l);
-    };
     try {
-      await c.create({ namespaces, ops: [], needsDefaultRootfs: false }, this.io.trace, namespaces.includes("user") ? userNamespaceSetup(idmaps) : undefined);
+      await c.create(
+        { namespaces, ops: [], needsDefaultRootfs: false },
+        { trace: this.io.trace, setup: namespaces.includes("user") ? userNamespaceSetup(idmaps) : undefined, forwardSignals: false },
+      );
     } catch (e) {
-      unforward();
       await c.destroy();
       this.launching = null;
       this.start(); // a fresh stage 1 for the next try
       throw e;
-    } finally {
-      unforward();
     }
     this.container = c;
     this.watchExit(c, launch);
@@ -686,25 +679,6 @@ export class ReplEngine {
     }
     this.execing = false;
   }
-}
-
-type IdMapOp = Extract<Op, { kind: "idmap" }>;
-
-/**
- * With `ns user`: write the maps for stage 1 between its unshare and its
- * spawning PID 1, then have it take the ids of root inside (as runtime/execute.ts
- * does for a script). Without `map` lines, the caller's own ids become root.
- */
-function userNamespaceSetup(ops: readonly IdMapOp[]): (stage1Pid: number) => Become {
-  const defaults = defaultMaps();
-  const maps: IdMaps = { uid: [], gid: [] };
-  for (const op of ops) maps[op.which].push(op.line);
-  for (const which of ["uid", "gid"] as const) if (maps[which].length === 0) maps[which] = defaults[which];
-  const spanOf: MapSpanOf = (which, line) => (ops.find((o) => o.which === which && o.line === line) ?? ops.find((o) => o.which === which))?.span;
-  return (pid) => {
-    writeIdMaps(pid, maps, spanOf);
-    return { uid: initialId(maps.uid), gid: initialId(maps.gid) };
-  };
 }
 
 /** A command as script text: what `:save` writes for statements of a partly applied input. */

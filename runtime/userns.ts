@@ -19,6 +19,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { SysError, type SpanLike } from "../native/error.ts";
+import type { Op } from "./ops.ts";
 
 /** One line of a uid_map or gid_map. */
 export interface IdMapLine {
@@ -224,4 +225,32 @@ export function showIds(pid1: number): string {
     ...CAP_WORDS.map((k) => `${k}: ${field(k)}`),
   ];
   return lines.join("\n") + "\n";
+}
+
+/** The ids stage 1 takes inside a new user namespace before it spawns PID 1. */
+export interface Become {
+  uid: number;
+  gid: number;
+}
+
+type IdMapOp = Extract<Op, { kind: "idmap" }>;
+
+/**
+ * The host's part in creating a user namespace (scripts and the REPL alike):
+ * write the maps for stage 1 between its unshare and its spawning PID 1, then
+ * have it take the ids of root inside. A kind without `map` lines maps the
+ * caller's own id to root. An error points at the `map` line at fault, or at
+ * the first one of its kind (`ns` for a default map).
+ */
+export function userNamespaceSetup(ops: readonly Op[]): (stage1Pid: number) => Become {
+  const mapOps = ops.filter((o): o is IdMapOp => o.kind === "idmap");
+  const defaults = defaultMaps();
+  const maps: IdMaps = { uid: [], gid: [] };
+  for (const op of mapOps) maps[op.which].push(op.line);
+  for (const which of ["uid", "gid"] as const) if (maps[which].length === 0) maps[which] = defaults[which];
+  const spanOf: MapSpanOf = (which, line) => (mapOps.find((o) => o.which === which && o.line === line) ?? mapOps.find((o) => o.which === which))?.span;
+  return (pid) => {
+    writeIdMaps(pid, maps, spanOf);
+    return { uid: initialId(maps.uid), gid: initialId(maps.gid) };
+  };
 }
