@@ -101,16 +101,14 @@ function readScript(file: string): Source | null {
 
 async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean }> {
   out.addSource(src.file, src.text);
-  const [{ compile }, { statements }, { makePlan }, { PLANNERS, UNSUPPORTED }, { defaultCacheDir }] = await Promise.all([
+  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }] = await Promise.all([
     import("../lang/index.ts"),
     import("./registry.ts"),
     import("./plan.ts"),
-    import("./planners.ts"),
     import("./rootfs-build.ts"),
   ]);
   const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib` });
-  const lookup = (n: string) => ({ name: n, plan: PLANNERS[n], unsupported: UNSUPPORTED[n], unsupportedForms: UNSUPPORTED });
-  const result = makePlan(fe.commands, lookup, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
+  const result = makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
   const diagnostics = [...fe.diagnostics, ...(fe.diagnostics.some((d) => d.severity === "error") ? [] : result.diagnostics)];
   out.diagnostics(diagnostics);
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0 };

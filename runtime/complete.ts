@@ -5,10 +5,9 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { posix } from "node:path";
-import { NAMESPACES, Session, type ArgSpec, type FormSpec, type NsName, type StatementSpec, type ValueKind } from "../lang/index.ts";
+import { NAMESPACES, Session, type ArgSpec, type FormSpec, type NsName, type ValueKind } from "../lang/index.ts";
 import { Planner } from "./plan.ts";
-import { PLANNERS, UNSUPPORTED } from "./planners.ts";
-import { statements } from "./registry.ts";
+import { findStatement, statements, type StatementDef } from "./registry.ts";
 
 /** The REPL's own commands, with a line of help each. */
 export const REPL_COMMANDS: readonly (readonly [string, string, string])[] = [
@@ -61,14 +60,14 @@ function completeCommand(line: string, ctx: CompletionContext): [string[], strin
       const words = wordsOf(rest!);
       const current = words.pop() ?? "";
       if (words.length === 0) return [prefixed(statements.map((s) => s.name + " "), current), current];
-      const forms = Object.keys(findSpec(words[0]!)?.forms ?? {});
+      const forms = Object.keys(findStatement(words[0]!)?.forms ?? {});
       return words.length === 1 ? [prefixed(forms.map((f) => f + " "), current), current] : [[], current];
     }
     case ":explain":
       return complete(rest!, ctx);
     case ":show": {
       const current = wordsOf(rest!).pop() ?? "";
-      return [prefixed(Object.keys(findSpec("show")?.forms ?? {}).map((f) => f + " "), current), current];
+      return [prefixed(Object.keys(findStatement("show")?.forms ?? {}).map((f) => f + " "), current), current];
     }
     case ":save":
     case ":load": {
@@ -77,10 +76,6 @@ function completeCommand(line: string, ctx: CompletionContext): [string[], strin
     }
   }
   return [[], ""];
-}
-
-function findSpec(name: string): StatementSpec | undefined {
-  return statements.find((s) => s.name === name);
 }
 
 function prefixed(candidates: Iterable<string>, prefix: string): string[] {
@@ -151,7 +146,7 @@ function completeStatement(words: string[], current: string, ctx: CompletionCont
   if (words.length === 0) {
     return [prefixed([...statements.map((s) => s.name + " "), ...ctx.functions().map((f) => f + "("), ...KEYWORDS.map((k) => k + " ")], current), current];
   }
-  const spec = findSpec(words[0]!);
+  const spec = findStatement(words[0]!);
   if (!spec) return [[], current];
   let form: FormSpec | undefined;
   let rest = words.slice(1);
@@ -290,13 +285,13 @@ function completeVariable(current: string, ctx: CompletionContext): [string[], s
 
 // ---- :help -----------------------------------------------------------------------
 
-const lookup = (n: string) => ({ name: n, plan: PLANNERS[n], unsupported: UNSUPPORTED[n], unsupportedForms: UNSUPPORTED });
+const lookup = findStatement;
 
 /** The statements and the REPL's commands, one line each. */
 export function helpOverview(): string {
   const width = Math.max(...statements.map((s) => s.name.length));
   const lines = ["statements (`:help NAME` for one):"];
-  for (const s of statements) lines.push(`  ${s.name.padEnd(width)}  ${s.summary}${UNSUPPORTED[s.name] ? " (not yet)" : ""}`);
+  for (const s of statements) lines.push(`  ${s.name.padEnd(width)}  ${s.summary}${s.unsupported ? " (not yet)" : ""}`);
   lines.push("", "commands:");
   const cw = Math.max(...REPL_COMMANDS.map(([c, a]) => (a ? `${c} ${a}` : c).length));
   for (const [c, a, h] of REPL_COMMANDS) lines.push(`  ${(a ? `${c} ${a}` : c).padEnd(cw)}  ${h}`);
@@ -310,11 +305,11 @@ export function helpOverview(): string {
  * (planned, not performed). Null when there is no such statement.
  */
 export function helpStatement(name: string, formName?: string): string | null {
-  const spec = findSpec(name);
+  const spec = findStatement(name);
   if (!spec) return null;
   const out: string[] = [`${spec.name} — ${spec.summary}`, `  syntax:   ${spec.syntax}`];
   if (spec.requires?.length) out.push(`  requires: ns ${spec.requires.join(", ")}${spec.affects ? ` (without it, it would change ${spec.affects})` : ""}`);
-  if (UNSUPPORTED[spec.name]) out.push(`  not supported yet: ${UNSUPPORTED[spec.name]}`);
+  if (spec.unsupported) out.push(`  not supported yet: ${spec.unsupported}`);
   describeArgs(out, spec.options, spec.flags, "  ");
   const forms = spec.forms ? Object.entries(spec.forms).filter(([f]) => !formName || f === formName) : [];
   if (formName && forms.length === 0) return null;
@@ -323,7 +318,7 @@ export function helpStatement(name: string, formName?: string): string | null {
   } else {
     for (const [f, fs] of forms) {
       out.push("", `  ${fs.syntax}`, `    ${fs.summary}`);
-      if (UNSUPPORTED[`${spec.name} ${f}`]) out.push(`    not supported yet: ${UNSUPPORTED[`${spec.name} ${f}`]}`);
+      if (spec.unsupportedForms?.[f]) out.push(`    not supported yet: ${spec.unsupportedForms[f]}`);
       if (fs.requires?.length) out.push(`    requires: ns ${fs.requires.join(", ")}`);
       describeArgs(out, fs.options, fs.flags, "    ");
       example(out, spec, fs.example, "    ");
@@ -340,15 +335,15 @@ function describeArgs(out: string[], options: Record<string, ValueKind> | undefi
   if (flags?.length) out.push(`${indent}flags:    ${flags.join(" ")}`);
 }
 
-function example(out: string[], spec: StatementSpec, text: string, indent: string): void {
+function example(out: string[], spec: StatementDef, text: string, indent: string): void {
   out.push(`${indent}example:  ${text}`);
   const explain = explainExample(spec, text);
   if (explain.length) out.push(`${indent}syscalls:`, ...explain.map((l) => `${indent}  ${l}`));
 }
 
 /** Plan an example in a container that has every namespace, and return its explain lines. */
-export function explainExample(spec: StatementSpec, text: string): string[] {
-  if (UNSUPPORTED[spec.name]) return [];
+export function explainExample(spec: StatementDef, text: string): string[] {
+  if (spec.unsupported) return [];
   const all = new Set<NsName>(NAMESPACES);
   const session = new Session({ specs: statements, namespaces: all, env: {}, cpus: 64 });
   const prelude = spec.after ? `${spec.after[0]} /bin/true\n` : "";

@@ -69,7 +69,7 @@ export interface PlannerEntry {
   plan?: PlanFn;
   /** Set for statements that are registered but not implemented yet: why, and where it is tracked. */
   unsupported?: string;
-  /** The same for single forms, keyed "show cgroup". */
+  /** The same for single forms, keyed by the form word. */
   unsupportedForms?: Record<string, string>;
 }
 
@@ -105,7 +105,7 @@ export class Planner {
       const entry = this.lookup(cmd.name);
       if (!entry) continue; // the checker has reported it
       const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name;
-      const unsupported = entry.unsupported ?? entry.unsupportedForms?.[form];
+      const unsupported = entry.unsupported ?? (cmd.args[0] ? entry.unsupportedForms?.[cmd.args[0].text] : undefined);
       if (unsupported) {
         const what = entry.unsupported ? cmd.name : form;
         diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });

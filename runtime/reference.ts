@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { NAMESPACES, type ArgSpec, type FormSpec, type Side, type StatementSpec, type ValueKind } from "../lang/spec.ts";
-import { statements } from "./registry.ts";
+import { statements, type StatementDef } from "./registry.ts";
 
 export const START_MARKER = "<!-- reference:start -->";
 export const END_MARKER = "<!-- reference:end -->";
@@ -119,10 +119,12 @@ function needsText(s: StatementSpec, f?: FormSpec): string {
   return "";
 }
 
-function statementSection(s: StatementSpec): string {
+function statementSection(s: StatementDef): string {
   const out: string[] = [];
   out.push(`#### \`${s.name}\``, "", s.summary, "", "```", s.syntax, "```", "");
-  const facts: string[] = [`runs in: ${SIDES[s.side]}`];
+  const facts: string[] = [];
+  if (s.unsupported) facts.push(`**not supported yet**: ${s.unsupported}; ctr refuses a script that uses it`);
+  facts.push(`runs in: ${SIDES[s.side]}`);
   const needs = needsText(s);
   if (needs) facts.push(`needs: ${needs}`);
   if (s.final) facts.push("ends the script's work on the container");
@@ -142,21 +144,22 @@ function statementSection(s: StatementSpec): string {
         .filter(Boolean)
         .join("; ");
       const side = f.side && f.side !== s.side ? ` Runs in: ${SIDES[f.side]}.` : "";
-      out.push(`| ${code(name)} | ${code(f.syntax)} | ${f.summary.replace(/\|/g, "\\|")}${side} | ${details} |`);
+      const notYet = s.unsupportedForms?.[name] ? ` **Not supported yet**: ${s.unsupportedForms[name]}.` : "";
+      out.push(`| ${code(name)} | ${code(f.syntax)} | ${f.summary.replace(/\|/g, "\\|")}${side}${notYet} | ${details} |`);
     }
   }
   return out.join("\n");
 }
 
 /** The reference section (what goes between the README markers). */
-export function referenceMarkdown(specs: readonly StatementSpec[] = statements): string {
+export function referenceMarkdown(specs: readonly StatementDef[] = statements): string {
   const parts: string[] = [];
   parts.push("## Language reference", "");
   parts.push("<!-- Generated from runtime/registry.ts by `bun run runtime/reference.ts --write`; do not edit by hand. -->", "");
   parts.push(SYNTAX, "");
   parts.push("### Statements", "");
   parts.push("| statement | what it does | needs |", "|---|---|---|");
-  for (const s of specs) parts.push(`| [\`${s.name}\`](#${s.name}) | ${s.summary.replace(/\|/g, "\\|")} | ${needsText(s)} |`);
+  for (const s of specs) parts.push(`| [\`${s.name}\`](#${s.name}) | ${s.summary.replace(/\|/g, "\\|")}${s.unsupported ? " *(not supported yet)*" : ""} | ${needsText(s)} |`);
   parts.push("");
   parts.push("Value kinds used below:", "");
   parts.push(...KINDS.map(([k, d]) => `- **${k}**: ${d}`), "");

@@ -3,18 +3,28 @@
 // This is the single source of truth the checker (lang/checker.ts), `ctr
 // explain`, the REPL's completion and `:help`, and the README's language
 // reference (runtime/reference.ts) are derived from. Each entry is a plain
-// object literal passed through `defineStatement`, so it can gain fields
-// (the runtime adds `plan` to StatementDef and to each entry).
+// object literal passed through `defineStatement`.
 //
-// Only the schema lives here for now: no imports from native/ or other
-// runtime files.
+// Each entry also holds the statement's `plan`: the operations it compiles to
+// (runtime/ops.ts), with the syscalls behind them for `explain`.
 
 import { NAMESPACES, type Arg, type CheckContext, type Command, type StatementSpec } from "../lang/spec.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { MAX_ID, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../native/constants.ts";
+import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
+import { INIT_FILES } from "./ops.ts";
+import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
 
 /** A registry entry. Extend this interface (e.g. with `plan`) to add per-statement behaviour. */
-export interface StatementDef extends StatementSpec {}
+export interface StatementDef extends StatementSpec {
+  /** The statement's operations (runtime/plan.ts); absent for the scripting statements. */
+  plan?: PlanFn;
+  /** Set while the statement is registered but not performed yet: ctr refuses the script, saying why. */
+  unsupported?: string;
+  /** The same for single forms, keyed by the form word ("overlay"). */
+  unsupportedForms?: Record<string, string>;
+}
 
 /** Identity helper: keeps each entry an object literal checked against StatementDef. */
 export function defineStatement<T extends StatementDef>(def: T): T {
@@ -63,12 +73,119 @@ function checkName(what: string, max: number) {
 
 // ---- the table -------------------------------------------------------------------
 
+// ---- plans ---------------------------------------------------------------------
+
+const FLAG_BITS: Record<string, number> = { nosuid: MS_NOSUID, nodev: MS_NODEV, noexec: MS_NOEXEC };
+
+function flagsOf(ws: string[], base: number): { flags: number; ro: boolean } {
+  let flags = base;
+  let ro = false;
+  for (const w of ws) {
+    if (w in FLAG_BITS) flags |= FLAG_BITS[w]!;
+    if (w === "ro") ro = true;
+  }
+  return { flags, ro };
+}
+
+const KERNEL_FS_BITS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+// Mount forms: [fstype, default target, base flags, data]
+const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
+  proc: ["proc", "/proc", KERNEL_FS_BITS, null],
+  sysfs: ["sysfs", "/sys", KERNEL_FS_BITS, null],
+  mqueue: ["mqueue", "/dev/mqueue", KERNEL_FS_BITS, null],
+  devpts: ["devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"],
+};
+
+function isFlag(w: string): boolean {
+  return w === "ro" || w === "rw" || w === "rec" || w in FLAG_BITS;
+}
+
+const planMount: PlanFn = (cmd) => {
+  const ws = words(cmd);
+  const form = ws[0]!;
+  const rest = ws.slice(1);
+  const positional = rest.filter((w) => !isFlag(w));
+  const opts = options(cmd);
+  const simple = SIMPLE_FS[form];
+  if (simple) {
+    const [fstype, def, base, data] = simple;
+    const { flags, ro } = flagsOf(rest, base);
+    // Kernel filesystems take MS_RDONLY directly; no remount needed.
+    return [mountOp(form, { source: fstype, target: positional[0] ?? def, fstype, flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
+  }
+  switch (form) {
+    case "tmpfs": {
+      const { flags, ro } = flagsOf(rest, MS_NOSUID | MS_NODEV);
+      const data = ["size", "mode"].filter((k) => opts[k]).map((k) => `${k}=${opts[k]!.text}`).join(",") || null;
+      return [mountOp(form, { source: "tmpfs", target: positional[0]!, fstype: "tmpfs", flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
+    }
+    case "bind": {
+      const { flags, ro } = flagsOf(rest, MS_BIND | MS_REC);
+      return [mountOp(form, { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null }, ro)];
+    }
+    case "overlay": {
+      const { flags, ro } = flagsOf(rest, 0);
+      const data = [`lowerdir=${opts.lower?.text ?? ""}`];
+      if (opts.upper) data.push(`upperdir=${opts.upper.text}`, `workdir=${opts.work?.text ?? ""}`);
+      return [mountOp(form, { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(",") }, false)];
+    }
+    case "dev": {
+      const target = positional[0] ?? "/dev";
+      const { ro } = flagsOf(rest, 0);
+      const explain = [
+        mountCall({ source: "tmpfs", target, fstype: "tmpfs", flags: MS_NOSUID | MS_NOEXEC, data: "mode=755,size=65536k" }),
+        `mknod(${target}/{null,zero,full,random,urandom,tty}, S_IFCHR|0666)  # bind-mounted from the host's /dev in a user namespace`,
+        `symlink ptmx -> pts/ptmx, fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2`,
+        `mkdir ${target}/pts ${target}/shm`,
+      ];
+      return [{ kind: "mount-dev", target, ro, side: "pid1", explain }];
+    }
+  }
+  return [];
+};
+
+function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
+  return (cmd, ctx) => {
+    const dir = words(cmd)[0]!;
+    const initFiles = { dir: ctx.stateDir };
+    if (dir === "default") {
+      const overlay = { lower: ctx.defaultRootfs, scratch: `${ctx.stateDir}/scratch`, merged: `${ctx.stateDir}/root` };
+      const explain = [
+        `# the embedded default rootfs (built on first use into ${ctx.defaultRootfs}), writable through an overlay`,
+        mountCall({ source: "tmpfs", target: overlay.scratch, fstype: "tmpfs", flags: 0, data: "mode=755" }),
+        mountCall({ source: "overlay", target: overlay.merged, fstype: "overlay", flags: 0, data: `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work` }),
+        ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${overlay.merged}/etc/${f}`, fstype: null, flags: MS_BIND, data: null })),
+      ];
+      return [{ kind: "rootfs", dir, mode, overlay, initFiles, side: "pid1", explain }];
+    }
+    const explain = [
+      mountCall({ source: dir, target: dir, fstype: null, flags: MS_BIND | MS_REC, data: null }) + "  # pivot_root needs a mount point",
+      ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${dir}/etc/${f}`, fstype: null, flags: MS_BIND, data: null }) + "  # if the rootfs has it"),
+    ];
+    return [{ kind: "rootfs", dir, mode, overlay: null, initFiles, side: "pid1", explain }];
+  };
+}
+
+function argv(cmd: Command): string[] {
+  return cmd.args.map((a) => a.text);
+}
+
+function expectPlan(cmd: Command): PlannedOp[] {
+  const ws = cmd.args.map((a) => a.text);
+  const subject = ws[0] as "exit" | "output";
+  const [test, value] = subject === "exit" && ws.length === 2 ? ["==", ws[1]!] : [ws[1]!, ws[2]!];
+  return [{ kind: "expect", subject, test: test as "==", value, side: "front", explain: [`check the last run: ${subject} ${test} ${JSON.stringify(value)}`] }];
+}
+
+
 export const statements: StatementDef[] = [
   defineStatement({
     name: "ns",
     summary: "Create the container's namespaces: a fresh process that unshares them (`ns none`: a plain child process).",
     syntax: "ns NS[, NS...] | ns none",
     example: "ns uts, pid, mnt",
+    plan: () => [{ kind: "unshare", namespaces: [], side: "creator", explain: [] }],
     side: "creator",
     args: [{ name: "NS", kind: "nslist", rest: true }],
     createsNamespaces: true,
@@ -87,6 +204,10 @@ export const statements: StatementDef[] = [
     summary: "Set the container's hostname (in its own UTS namespace).",
     syntax: "hostname NAME",
     example: 'hostname "container"',
+    plan: (cmd) => {
+      const name = words(cmd)[0]!;
+      return [{ kind: "hostname", name, side: "pid1", explain: [`sethostname(${quote(name)})`] }];
+    },
     side: "pid1",
     requires: ["uts"],
     affects: "the host's hostname",
@@ -99,6 +220,10 @@ export const statements: StatementDef[] = [
     summary: "Set the container's NIS domain name (in its own UTS namespace).",
     syntax: "domainname NAME",
     example: "domainname example.org",
+    plan: (cmd) => {
+      const name = words(cmd)[0]!;
+      return [{ kind: "domainname", name, side: "pid1", explain: [`setdomainname(${quote(name)})`] }];
+    },
     side: "pid1",
     requires: ["uts"],
     affects: "the host's domain name",
@@ -111,6 +236,11 @@ export const statements: StatementDef[] = [
     summary: "Map a range of user or group ids of the container's user namespace to ids outside it.",
     syntax: "map uid|gid INSIDE OUTSIDE COUNT",
     example: "map uid 0 1000 1",
+    plan: (cmd) => {
+      const [which, inside, outside, count] = words(cmd) as ["uid" | "gid", string, string, string];
+      const line = { inside: Number(inside), outside: Number(outside), count: Number(count) };
+      return [{ kind: "idmap", which, line, side: "host", explain: [`write /proc/STAGE1/${which}_map = "${inside} ${outside} ${count}"  # before stage 1 goes on`] }];
+    },
     side: "host",
     requires: ["user"],
     container: true,
@@ -155,6 +285,7 @@ export const statements: StatementDef[] = [
     summary: "Make DIR the container's root filesystem (pivot_root); `default` is the embedded minimal rootfs.",
     syntax: "rootfs DIR|default",
     example: "rootfs default",
+    plan: rootfsPlan("pivot"),
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",
@@ -167,6 +298,7 @@ export const statements: StatementDef[] = [
     summary: "Change the container's root directory with chroot (the weaker, escapable cousin of `rootfs`).",
     syntax: "chroot DIR",
     example: "chroot /srv/rootfs",
+    plan: rootfsPlan("chroot"),
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",
@@ -179,6 +311,7 @@ export const statements: StatementDef[] = [
     summary: "Mount a filesystem in the container's mount namespace.",
     syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|bind|overlay ...",
     example: "mount tmpfs /tmp size=64m",
+    plan: planMount,
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",
@@ -259,6 +392,7 @@ export const statements: StatementDef[] = [
     summary: "A Docker-style volume: bind SRC at DST, or an anonymous volume (kept after the container) at DST.",
     syntax: "volume SRC:DST|DST [ro]",
     example: "volume /srv/data:/data",
+    unsupported: "volumes come with the volumes chapter",
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",
@@ -282,6 +416,7 @@ export const statements: StatementDef[] = [
     summary: "Limit the container's resources with cgroups (v1 or v2, found at run time).",
     syntax: "limit cpu|memory|pids|cpuset VALUE [OPTIONS]",
     example: "limit memory 64m",
+    plan: planLimit,
     side: "host",
     container: true,
     forms: {
@@ -363,6 +498,7 @@ export const statements: StatementDef[] = [
     summary: "Network: bring up loopback, or connect the container to the host with a veth pair or a bridge.",
     syntax: "net lo up | net veth host=CIDR ctr=CIDR | net bridge NAME ctr=CIDR",
     example: "net lo up",
+    unsupported: "networking comes with the network chapter",
     side: "host",
     requires: ["net"],
     affects: "the host's network",
@@ -405,6 +541,7 @@ export const statements: StatementDef[] = [
     summary: "Enter namespaces of the running container NAME (setns), like `docker exec`.",
     syntax: "join NAME NS[, NS...]",
     example: "join web pid, net, mnt",
+    unsupported: "joining a running container comes with the exec chapter",
     side: "creator",
     joinsNamespaces: true,
     args: [
@@ -422,6 +559,11 @@ export const statements: StatementDef[] = [
     summary: "Set environment variables for the commands run in the container.",
     syntax: "env NAME=VALUE...",
     example: "env PATH=/bin:/usr/bin HOME=/root",
+    plan: (cmd) => {
+      const vars: Record<string, string> = {};
+      for (const [k, v] of Object.entries(options(cmd))) vars[k] = v.text;
+      return [{ kind: "env", vars, side: "pid1", explain: Object.entries(vars).map(([k, v]) => `environment of later commands: ${k}=${JSON.stringify(v)}`) }];
+    },
     side: "pid1",
     container: true,
     options: { "*": "text" },
@@ -438,6 +580,10 @@ export const statements: StatementDef[] = [
     summary: "Working directory for the commands run in the container.",
     syntax: "cwd DIR",
     example: "cwd /tmp",
+    plan: (cmd) => {
+      const dir = words(cmd)[0]!;
+      return [{ kind: "cwd", dir, side: "pid1", explain: [`working directory of later commands: ${quote(dir)} (chdir before execve)`] }];
+    },
     side: "pid1",
     container: true,
     args: [{ name: "DIR", kind: "path" }],
@@ -447,6 +593,7 @@ export const statements: StatementDef[] = [
     summary: "Run the container's commands as UID (and GID).",
     syntax: "user UID[:GID]",
     example: "user 1000:1000",
+    unsupported: "switching user comes with process setup",
     side: "pid1",
     container: true,
     args: [{ name: "UID[:GID]", kind: "word" }],
@@ -463,6 +610,7 @@ export const statements: StatementDef[] = [
     summary: "Drop or add capabilities of the container's processes.",
     syntax: "cap drop|add CAP...|all",
     example: "cap drop all",
+    unsupported: "capabilities come with process setup",
     side: "pid1",
     container: true,
     forms: {
@@ -498,6 +646,7 @@ export const statements: StatementDef[] = [
     summary: "Filter the container's system calls: the default profile, none, or a JSON profile FILE.",
     syntax: "seccomp default|none|FILE",
     example: "seccomp default",
+    unsupported: "seccomp comes with process setup",
     side: "pid1",
     container: true,
     args: [{ name: "PROFILE", kind: "path" }],
@@ -507,6 +656,7 @@ export const statements: StatementDef[] = [
     summary: "Set a resource limit (setrlimit) for the container's processes.",
     syntax: "rlimit NAME SOFT[:HARD]",
     example: "rlimit nofile 1024:4096",
+    unsupported: "resource limits come with process setup",
     side: "pid1",
     container: true,
     args: [
@@ -530,6 +680,7 @@ export const statements: StatementDef[] = [
     summary: "Make PATH (`/` for the whole root) read-only in the container.",
     syntax: "readonly PATH",
     example: "readonly /",
+    unsupported: "read-only paths come with process setup",
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",
@@ -541,6 +692,7 @@ export const statements: StatementDef[] = [
     summary: "Run a command in the container and wait for it; the container stays up for more statements.",
     syntax: "run CMD [ARGS...]",
     example: 'run /bin/sh -c "echo hello"',
+    plan: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1", explain: [`spawn ${JSON.stringify(argv(cmd))} inside and wait for it`] }],
     side: "pid1",
     container: true,
     args: [{ name: "CMD", kind: "text", rest: true }],
@@ -550,6 +702,7 @@ export const statements: StatementDef[] = [
     summary: "Replace the container's PID 1 with a command (execve): the last statement acting on the container.",
     syntax: "exec CMD [ARGS...]",
     example: "exec /bin/sh",
+    plan: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1", explain: [`execve(${quote(argv(cmd)[0]!)}, ${JSON.stringify(argv(cmd))})  # the command replaces PID 1`] }],
     side: "pid1",
     container: true,
     final: true,
@@ -560,6 +713,17 @@ export const statements: StatementDef[] = [
     summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup or id maps.",
     syntax: "show ns|mounts|procs|cgroup|ids",
     example: "show ns",
+    plan: (cmd, ctx) => {
+      if (words(cmd)[0] === "cgroup") return planShowCgroup(cmd, ctx);
+      const what = words(cmd)[0] as "ns" | "mounts" | "procs" | "ids";
+      const src = {
+        ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
+        mounts: "/proc/PID1/mountinfo",
+        procs: "/proc/*/ns/pid and /proc/*/status (NSpid)",
+        ids: "/proc/PID1/status (Uid, Gid, Cap*), /proc/PID1/uid_map and gid_map",
+      }[what];
+      return [{ kind: "show", what, side: "host", explain: [`read ${src}`] }];
+    },
     side: "host",
     forms: {
       ns: { summary: "The namespaces of the container next to the host's.", syntax: "show ns", example: "show ns" },
@@ -574,6 +738,7 @@ export const statements: StatementDef[] = [
     summary: "Print a message (from ctr itself, not from the container).",
     syntax: "echo TEXT...",
     example: 'echo "the container is ready"',
+    plan: (cmd) => [{ kind: "echo", text: argv(cmd).join(" "), side: "front", explain: ["print"] }],
     side: "front",
     args: [{ name: "TEXT", kind: "text", rest: true, optional: true }],
   }),
@@ -582,6 +747,7 @@ export const statements: StatementDef[] = [
     summary: "Check the result of the last `run`; the script fails if the check does not hold.",
     syntax: 'expect exit CODE | expect output ==|!=|contains|matches "TEXT"',
     example: "expect exit 0",
+    plan: expectPlan,
     side: "front",
     after: ["run"],
     forms: {
@@ -621,6 +787,10 @@ export const statements: StatementDef[] = [
     summary: "Wait for a while (500ms, 2s, 1m).",
     syntax: "sleep DURATION",
     example: "sleep 500ms",
+    plan: (cmd) => {
+      const ms = parseDuration(words(cmd)[0]!) ?? 0; // checked: a valid duration
+      return [{ kind: "sleep", ms, side: "front", explain: [`sleep ${ms} ms`] }];
+    },
     side: "front",
     args: [{ name: "DURATION", kind: "duration" }],
   }),

@@ -32,7 +32,6 @@ import { userNamespaceSetup } from "./userns.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { Planner, words } from "./plan.ts";
-import { PLANNERS, UNSUPPORTED } from "./planners.ts";
 import { findStatement, statements, suggestStatement } from "./registry.ts";
 import { defaultCacheDir, defaultRootfs } from "./rootfs-build.ts";
 import { signalStatus } from "./status.ts";
@@ -89,7 +88,7 @@ const RESET = "\x1b[0m";
 // Ops whose explain lines are not worth repeating after they ran: they print their own result.
 const SILENT = new Set<Op["kind"]>(["run", "exec", "show", "show-cgroup", "echo", "expect", "sleep"]);
 
-const lookup = (n: string) => ({ name: n, plan: PLANNERS[n], unsupported: UNSUPPORTED[n], unsupportedForms: UNSUPPORTED });
+const lookup = findStatement;
 
 /** Signals a Ctrl-C sends to a `run`, by how many times it was pressed. */
 const ESCALATION: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGKILL"];
