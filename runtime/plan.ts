@@ -33,7 +33,34 @@ export interface PlanContext {
 export type PlanFn = (cmd: Command, ctx: PlanContext) => PlannedOp[];
 
 /** An op as a statement's plan function returns it: the planner adds span and source. */
-export type PlannedOp = OpBody & { side: Op["side"]; explain: string[] };
+/**
+ * An op as a statement's plan function returns it: the planner adds span and
+ * source. `explain` may be a function: it is only called when someone reads
+ * the lines (`ctr explain`, the REPL, `:help`), so plain runs and checks do not
+ * pay for building them.
+ */
+export type PlannedOp = OpBody & { side: Op["side"]; explain: string[] | (() => string[]) };
+
+/**
+ * Give `op` its explain lines as a non-enumerable property: computed on first
+ * read when lazy, and never serialised (the messages to PID 1 and cached plans
+ * do without them; a plan loaded from the cache has none).
+ */
+function setExplain(op: Op, explain: string[] | (() => string[])): void {
+  if (typeof explain !== "function") {
+    Object.defineProperty(op, "explain", { value: explain, enumerable: false, writable: true, configurable: true });
+    return;
+  }
+  Object.defineProperty(op, "explain", {
+    enumerable: false,
+    configurable: true,
+    get() {
+      const lines = explain();
+      Object.defineProperty(op, "explain", { value: lines, enumerable: false, writable: true, configurable: true });
+      return lines;
+    },
+  });
+}
 
 /** The positional words of a command (not options), as text. */
 export function words(cmd: Command): string[] {
@@ -114,7 +141,9 @@ export class Planner {
       if (!entry.plan) continue;
       const source = sourceText(cmd);
       for (const p of entry.plan(cmd, ctx)) {
-        const op = { ...p, span: cmd.span, source } as Op;
+        const { explain, ...body } = p;
+        const op = { ...body, span: cmd.span, source } as Op;
+        setExplain(op, explain);
         if (op.kind === "unshare") {
           op.namespaces = namespaces;
           op.explain = namespaces.length > 0 ? [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`] : ["no new namespaces: a plain child process"];
@@ -183,28 +212,18 @@ function completeIdMaps(ops: Op[]): Diagnostic[] {
     if (maps.length === 0 && unshareAt >= 0) {
       const line = defaultMaps()[which][0]!;
       const u = ops[unshareAt]!;
-      ops.splice(unshareAt + 1, 0, {
-        kind: "idmap",
-        which,
-        line,
-        side: "host",
-        span: u.span,
-        source: u.source,
-        explain: [`write /proc/STAGE1/${which}_map = "${line.inside} ${line.outside} ${line.count}"  # no \`map ${which}\`: your own ${which} is root inside`],
-      });
+      const op = { kind: "idmap", which, line, side: "host", span: u.span, source: u.source } as Op;
+      setExplain(op, [`write /proc/STAGE1/${which}_map = "${line.inside} ${line.outside} ${line.count}"  # no \`map ${which}\`: your own ${which} is root inside`]);
+      ops.splice(unshareAt + 1, 0, op);
     }
   }
   return diagnostics;
 }
 
 function privateRootOp(span: Span, source: string): Op {
-  return {
-    kind: "private-root",
-    side: "pid1",
-    span,
-    source,
-    explain: [`mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # first: keep the container's mounts from propagating to the host`],
-  };
+  const op = { kind: "private-root", side: "pid1", span, source } as Op;
+  setExplain(op, [`mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # first: keep the container's mounts from propagating to the host`]);
+  return op;
 }
 
 function enterRootOp(mode: "pivot" | "chroot", dir: string, span: Span, source: string): Op {
@@ -212,7 +231,9 @@ function enterRootOp(mode: "pivot" | "chroot", dir: string, span: Span, source: 
     mode === "pivot"
       ? [`chdir(${quote(dir)})`, 'pivot_root(".", ".")', 'umount2(".", MNT_DETACH)  # the host\'s tree is gone from the container', 'chdir("/")']
       : [`chdir(${quote(dir)})`, 'chroot(".")  # chroot is escapable by a process with CAP_SYS_CHROOT; `rootfs` uses pivot_root', 'chdir("/")'];
-  return { kind: "enter-root", mode, side: "pid1", span, source, explain };
+  const op = { kind: "enter-root", mode, side: "pid1", span, source } as Op;
+  setExplain(op, explain);
+  return op;
 }
 
 function sourceText(cmd: Command): string {
@@ -220,7 +241,10 @@ function sourceText(cmd: Command): string {
 }
 
 export function mountOp(what: string, m: MountSpec, remountRo: boolean): PlannedOp {
-  const explain = [`mkdir -p ${m.target}`, mountCall(m)];
-  if (remountRo) explain.push(mountCall({ source: null, target: m.target, fstype: null, flags: 0x1000 | 0x20 | 0x1, data: null }));
+  const explain = () => {
+    const lines = [`mkdir -p ${m.target}`, mountCall(m)];
+    if (remountRo) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: 0x1000 | 0x20 | 0x1, data: null }));
+    return lines;
+  };
   return { kind: "mount", what, mount: m, remountRo, side: "pid1", explain };
 }

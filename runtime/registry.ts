@@ -133,7 +133,7 @@ const planMount: PlanFn = (cmd) => {
     case "dev": {
       const target = positional[0] ?? "/dev";
       const { ro } = flagsOf(rest, 0);
-      const explain = [
+      const explain = () => [
         mountCall({ source: "tmpfs", target, fstype: "tmpfs", flags: MS_NOSUID | MS_NOEXEC, data: "mode=755,size=65536k" }),
         `mknod(${target}/{null,zero,full,random,urandom,tty}, S_IFCHR|0666)  # bind-mounted from the host's /dev in a user namespace`,
         `symlink ptmx -> pts/ptmx, fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2`,
@@ -151,7 +151,7 @@ function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
     const initFiles = { dir: ctx.stateDir };
     if (dir === "default") {
       const overlay = { lower: ctx.defaultRootfs, scratch: `${ctx.stateDir}/scratch`, merged: `${ctx.stateDir}/root` };
-      const explain = [
+      const explain = () => [
         `# the embedded default rootfs (built on first use into ${ctx.defaultRootfs}), writable through an overlay`,
         mountCall({ source: "tmpfs", target: overlay.scratch, fstype: "tmpfs", flags: 0, data: "mode=755" }),
         mountCall({ source: "overlay", target: overlay.merged, fstype: "overlay", flags: 0, data: `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work` }),
@@ -159,7 +159,7 @@ function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
       ];
       return [{ kind: "rootfs", dir, mode, overlay, initFiles, side: "pid1", explain }];
     }
-    const explain = [
+    const explain = () => [
       mountCall({ source: dir, target: dir, fstype: null, flags: MS_BIND | MS_REC, data: null }) + "  # pivot_root needs a mount point",
       ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${dir}/etc/${f}`, fstype: null, flags: MS_BIND, data: null }) + "  # if the rootfs has it"),
     ];
@@ -175,7 +175,7 @@ function expectPlan(cmd: Command): PlannedOp[] {
   const ws = cmd.args.map((a) => a.text);
   const subject = ws[0] as "exit" | "output";
   const [test, value] = subject === "exit" && ws.length === 2 ? ["==", ws[1]!] : [ws[1]!, ws[2]!];
-  return [{ kind: "expect", subject, test: test as "==", value, side: "front", explain: [`check the last run: ${subject} ${test} ${JSON.stringify(value)}`] }];
+  return [{ kind: "expect", subject, test: test as "==", value, side: "front", explain: () => [`check the last run: ${subject} ${test} ${JSON.stringify(value)}`] }];
 }
 
 
@@ -206,7 +206,7 @@ export const statements: StatementDef[] = [
     example: 'hostname "container"',
     plan: (cmd) => {
       const name = words(cmd)[0]!;
-      return [{ kind: "hostname", name, side: "pid1", explain: [`sethostname(${quote(name)})`] }];
+      return [{ kind: "hostname", name, side: "pid1", explain: () => [`sethostname(${quote(name)})`] }];
     },
     side: "pid1",
     requires: ["uts"],
@@ -222,7 +222,7 @@ export const statements: StatementDef[] = [
     example: "domainname example.org",
     plan: (cmd) => {
       const name = words(cmd)[0]!;
-      return [{ kind: "domainname", name, side: "pid1", explain: [`setdomainname(${quote(name)})`] }];
+      return [{ kind: "domainname", name, side: "pid1", explain: () => [`setdomainname(${quote(name)})`] }];
     },
     side: "pid1",
     requires: ["uts"],
@@ -239,7 +239,7 @@ export const statements: StatementDef[] = [
     plan: (cmd) => {
       const [which, inside, outside, count] = words(cmd) as ["uid" | "gid", string, string, string];
       const line = { inside: Number(inside), outside: Number(outside), count: Number(count) };
-      return [{ kind: "idmap", which, line, side: "host", explain: [`write /proc/STAGE1/${which}_map = "${inside} ${outside} ${count}"  # before stage 1 goes on`] }];
+      return [{ kind: "idmap", which, line, side: "host", explain: () => [`write /proc/STAGE1/${which}_map = "${inside} ${outside} ${count}"  # before stage 1 goes on`] }];
     },
     side: "host",
     requires: ["user"],
@@ -562,7 +562,7 @@ export const statements: StatementDef[] = [
     plan: (cmd) => {
       const vars: Record<string, string> = {};
       for (const [k, v] of Object.entries(options(cmd))) vars[k] = v.text;
-      return [{ kind: "env", vars, side: "pid1", explain: Object.entries(vars).map(([k, v]) => `environment of later commands: ${k}=${JSON.stringify(v)}`) }];
+      return [{ kind: "env", vars, side: "pid1", explain: () => Object.entries(vars).map(([k, v]) => `environment of later commands: ${k}=${JSON.stringify(v)}`) }];
     },
     side: "pid1",
     container: true,
@@ -582,7 +582,7 @@ export const statements: StatementDef[] = [
     example: "cwd /tmp",
     plan: (cmd) => {
       const dir = words(cmd)[0]!;
-      return [{ kind: "cwd", dir, side: "pid1", explain: [`working directory of later commands: ${quote(dir)} (chdir before execve)`] }];
+      return [{ kind: "cwd", dir, side: "pid1", explain: () => [`working directory of later commands: ${quote(dir)} (chdir before execve)`] }];
     },
     side: "pid1",
     container: true,
@@ -692,7 +692,7 @@ export const statements: StatementDef[] = [
     summary: "Run a command in the container and wait for it; the container stays up for more statements.",
     syntax: "run CMD [ARGS...]",
     example: 'run /bin/sh -c "echo hello"',
-    plan: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1", explain: [`spawn ${JSON.stringify(argv(cmd))} inside and wait for it`] }],
+    plan: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1", explain: () => [`spawn ${JSON.stringify(argv(cmd))} inside and wait for it`] }],
     side: "pid1",
     container: true,
     args: [{ name: "CMD", kind: "text", rest: true }],
@@ -702,7 +702,7 @@ export const statements: StatementDef[] = [
     summary: "Replace the container's PID 1 with a command (execve): the last statement acting on the container.",
     syntax: "exec CMD [ARGS...]",
     example: "exec /bin/sh",
-    plan: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1", explain: [`execve(${quote(argv(cmd)[0]!)}, ${JSON.stringify(argv(cmd))})  # the command replaces PID 1`] }],
+    plan: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1", explain: () => [`execve(${quote(argv(cmd)[0]!)}, ${JSON.stringify(argv(cmd))})  # the command replaces PID 1`] }],
     side: "pid1",
     container: true,
     final: true,
@@ -722,7 +722,7 @@ export const statements: StatementDef[] = [
         procs: "/proc/*/ns/pid and /proc/*/status (NSpid)",
         ids: "/proc/PID1/status (Uid, Gid, Cap*), /proc/PID1/uid_map and gid_map",
       }[what];
-      return [{ kind: "show", what, side: "host", explain: [`read ${src}`] }];
+      return [{ kind: "show", what, side: "host", explain: () => [`read ${src}`] }];
     },
     side: "host",
     forms: {
@@ -738,7 +738,7 @@ export const statements: StatementDef[] = [
     summary: "Print a message (from ctr itself, not from the container).",
     syntax: "echo TEXT...",
     example: 'echo "the container is ready"',
-    plan: (cmd) => [{ kind: "echo", text: argv(cmd).join(" "), side: "front", explain: ["print"] }],
+    plan: (cmd) => [{ kind: "echo", text: argv(cmd).join(" "), side: "front", explain: () => ["print"] }],
     side: "front",
     args: [{ name: "TEXT", kind: "text", rest: true, optional: true }],
   }),
@@ -789,7 +789,7 @@ export const statements: StatementDef[] = [
     example: "sleep 500ms",
     plan: (cmd) => {
       const ms = parseDuration(words(cmd)[0]!) ?? 0; // checked: a valid duration
-      return [{ kind: "sleep", ms, side: "front", explain: [`sleep ${ms} ms`] }];
+      return [{ kind: "sleep", ms, side: "front", explain: () => [`sleep ${ms} ms`] }];
     },
     side: "front",
     args: [{ name: "DURATION", kind: "duration" }],
