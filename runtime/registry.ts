@@ -179,6 +179,26 @@ function expectPlan(cmd: Command): PlannedOp[] {
 }
 
 
+/** `hostname` and `domainname`: one UTS name each, set by PID 1 in the container's UTS namespace. */
+function utsName(name: "hostname" | "domainname", what: string, syscall: string, example: string, summary: string): StatementDef {
+  return defineStatement({
+    name,
+    summary,
+    syntax: `${name} NAME`,
+    example,
+    plan: (cmd) => {
+      const value = words(cmd)[0]!;
+      return [{ kind: name, name: value, side: "pid1", explain: () => [`${syscall}(${quote(value)})`] }];
+    },
+    side: "pid1",
+    requires: ["uts"],
+    affects: `the host's ${what}`,
+    container: true,
+    args: [{ name: "NAME", kind: "word" }],
+    check: checkName(what, 64),
+  });
+}
+
 export const statements: StatementDef[] = [
   defineStatement({
     name: "ns",
@@ -199,38 +219,8 @@ export const statements: StatementDef[] = [
       }
     },
   }),
-  defineStatement({
-    name: "hostname",
-    summary: "Set the container's hostname (in its own UTS namespace).",
-    syntax: "hostname NAME",
-    example: 'hostname "container"',
-    plan: (cmd) => {
-      const name = words(cmd)[0]!;
-      return [{ kind: "hostname", name, side: "pid1", explain: () => [`sethostname(${quote(name)})`] }];
-    },
-    side: "pid1",
-    requires: ["uts"],
-    affects: "the host's hostname",
-    container: true,
-    args: [{ name: "NAME", kind: "word" }],
-    check: checkName("hostname", 64),
-  }),
-  defineStatement({
-    name: "domainname",
-    summary: "Set the container's NIS domain name (in its own UTS namespace).",
-    syntax: "domainname NAME",
-    example: "domainname example.org",
-    plan: (cmd) => {
-      const name = words(cmd)[0]!;
-      return [{ kind: "domainname", name, side: "pid1", explain: () => [`setdomainname(${quote(name)})`] }];
-    },
-    side: "pid1",
-    requires: ["uts"],
-    affects: "the host's domain name",
-    container: true,
-    args: [{ name: "NAME", kind: "word" }],
-    check: checkName("domain name", 64),
-  }),
+  utsName("hostname", "hostname", "sethostname", 'hostname "container"', "Set the container's hostname (in its own UTS namespace)."),
+  utsName("domainname", "domain name", "setdomainname", "domainname example.org", "Set the container's NIS domain name (in its own UTS namespace)."),
   defineStatement({
     name: "map",
     summary: "Map a range of user or group ids of the container's user namespace to ids outside it.",
