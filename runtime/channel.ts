@@ -134,6 +134,7 @@ export class SyncChannel<In> {
   private queue: In[] = [];
   private splitter = new LineSplitter<In>();
   private buf = Buffer.alloc(65536);
+  private decoder = new TextDecoder(); // streaming: a character may straddle two reads
 
   constructor(
     readonly fd: number,
@@ -144,7 +145,7 @@ export class SyncChannel<In> {
     while (this.queue.length === 0) {
       const n = this.read(this.fd, this.buf);
       if (n <= 0) return null;
-      this.queue.push(...this.splitter.push(this.buf.toString("utf8", 0, n)));
+      this.queue.push(...this.splitter.push(this.decoder.decode(this.buf.subarray(0, n), { stream: true })));
     }
     return this.queue.shift()!;
   }
