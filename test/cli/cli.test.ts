@@ -1,0 +1,143 @@
+// The command line: the launcher, exit codes, `check` and `explain` — and that
+// neither `check` nor `explain` changes anything on the machine.
+
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+
+const REPO = join(import.meta.dir, "..", "..");
+const CTR = join(REPO, "bin", "ctr");
+const EXAMPLES = readdirSync(join(REPO, "examples")).filter((f) => f.endsWith(".ctr")).map((f) => join(REPO, "examples", f));
+
+function ctr(args: string[], env: Record<string, string | undefined> = process.env) {
+  const r = Bun.spawnSync({ cmd: [CTR, ...args], env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+/** cgroup directories of ours anywhere in the hierarchies (ctr names them ctr-*). */
+function cgroupDirs(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 4) return;
+    let entries: string[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.startsWith("ctr-")) out.push(`${dir}/${e}`);
+      walk(`${dir}/${e}`, depth + 1);
+    }
+  };
+  walk("/sys/fs/cgroup", 0);
+  return out.sort();
+}
+
+function machine() {
+  return {
+    hostname: hostname(),
+    mountinfo: readFileSync("/proc/self/mountinfo", "utf8"),
+    cgroups: cgroupDirs(),
+    state: existsSync("/run/ctr") ? readdirSync("/run/ctr").sort() : [],
+  };
+}
+
+describe("launcher", () => {
+  test("bin/ctr runs from the checkout, through a symlink (node_modules/.bin), and with PATH reset (sudo)", () => {
+    expect(ctr(["--version"]).out).toMatch(/^ctr \d+\.\d+\.\d+\n$/);
+    const dir = mkdtempSync(join(tmpdir(), "ctr-cli-"));
+    try {
+      symlinkSync(CTR, join(dir, "ctr"));
+      const viaLink = Bun.spawnSync({ cmd: [join(dir, "ctr"), "--version"], stdout: "pipe" });
+      expect(viaLink.stdout.toString()).toMatch(/^ctr /);
+      const noPath = Bun.spawnSync({ cmd: [CTR, "--version"], env: { PATH: "/nonexistent" }, stdout: "pipe", stderr: "pipe" });
+      expect(noPath.stderr.toString()).toBe("");
+      expect(noPath.stdout.toString()).toMatch(/^ctr /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--help lists the commands; usage errors exit 2", () => {
+    const help = ctr(["--help"]);
+    expect(help.code).toBe(0);
+    for (const word of ["check", "explain", "rootfs", "-e"]) expect(help.out).toContain(word);
+    const bad = ctr(["--bogus"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("unknown option `--bogus`");
+    const missing = ctr(["/nonexistent/script.ctr"]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('"/nonexistent/script.ctr"');
+  });
+});
+
+describe("check", () => {
+  test("every example checks clean (exit 0, nothing printed)", () => {
+    for (const file of EXAMPLES) {
+      const r = ctr(["check", file]);
+      expect({ file, code: r.code, err: r.err }).toEqual({ file, code: 0, err: "" });
+    }
+  });
+
+  test("a bad script: every error, in the compiler convention, exit 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ctr-cli-"));
+    try {
+      const file = join(dir, "bad.ctr");
+      writeFileSync(file, "ns uts, pidd\nhostnme x\nmount proc\n");
+      const r = ctr(["check", file]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${file}:1:9: error: unknown namespace \`pidd\``);
+      expect(r.err).toContain(`${file}:2:1: error: unknown statement \`hostnme\``);
+      expect(r.err).toContain("help: did you mean `hostname`?");
+      expect(r.err).toContain(`${file}:3:1: error: \`mount proc\` needs \`ns mnt\``);
+      expect(r.err).toContain("3 errors");
+      expect(r.err).toMatch(/\n {2}2 \| hostnme x\n {4}\| \^{7}\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a statement that is not performed yet is refused before anything runs", () => {
+    const r = ctr(["check", "-e", "ns net\nnet lo up"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("`net` is not supported yet");
+  });
+});
+
+describe("explain", () => {
+  test("prints each operation in order with its side and the syscalls or file writes behind it", () => {
+    const r = ctr(["explain", "-e", 'ns uts, pid, mnt\nhostname "c"\nrootfs default\nmount proc\nexec /bin/bash']);
+    expect(r.code).toBe(0);
+    const order = [
+      "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWPID)",
+      'sethostname("c")',
+      'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)',
+      'mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)',
+      'pivot_root(".", ".")',
+      'execve("/bin/bash"',
+    ];
+    let at = 0;
+    for (const line of order) {
+      const i = r.out.indexOf(line, at);
+      expect({ line, found: i >= 0 }).toEqual({ line, found: true });
+      at = i;
+    }
+    expect(r.out).toContain("[stage 1]");
+    expect(r.out).toContain("[PID 1]");
+    expect(ctr(["explain", "-e", "ns mnt\nchroot /srv\nrun true"]).out).toContain("escapable");
+  });
+});
+
+describe("check and explain change nothing on the machine", () => {
+  test("hostname, mounts, cgroups and state directories are identical after checking and explaining every example", () => {
+    const before = machine();
+    for (const file of EXAMPLES) {
+      expect(ctr(["check", file]).code).toBe(0);
+      expect(ctr(["explain", file]).code).toBe(0);
+    }
+    expect(ctr(["explain", "-e", "ns uts, pid, mnt, user, cgroup\nmap uid 0 100000 65536\nhostname x\nlimit cpu 20%\nlimit memory 64m\nrootfs default\nmount proc\nexec /bin/true"]).code).toBe(0);
+    expect(machine()).toEqual(before);
+  });
+});
