@@ -13,7 +13,7 @@
 // a conversation, not a one-shot message (seed 001 makes the same argument for
 // a pipe).
 
-import { writeSync } from "node:fs";
+import { writeAll } from "./fdio.ts";
 import type { Op, RunResult } from "./ops.ts";
 import type { NsName } from "../lang/spec.ts";
 import type { TraceEvent } from "../native/sys.ts";
@@ -54,21 +54,10 @@ export type ShowResult =
   | { what: "mounts"; lines: string[] }
   | { what: "procs"; procs: { pid: number; ppid: number; state: string; cmd: string }[] };
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
 export function sendMessage(fd: number, msg: HostMessage | StageMessage): void {
-  const data = Buffer.from(JSON.stringify(msg) + "\n");
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += writeSync(fd, data, off, data.length - off);
-    } catch (e) {
-      // The host's end (Bun's socketpair) is non-blocking: a large message (a
-      // long argv) fills the socket buffer until the stage reads; wait a little.
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-      Atomics.wait(pause, 0, 0, 1);
-    }
-  }
+  // The host's end (Bun's socketpair) is non-blocking: a large message (a long
+  // argv) fills the socket buffer until the stage reads; writeAll waits.
+  writeAll(fd, JSON.stringify(msg) + "\n");
 }
 
 /** Splits a byte stream into JSON messages. */

@@ -19,6 +19,7 @@ import type { TraceEvent } from "./channel.ts";
 import type { PlanResult } from "./plan.ts";
 import type { Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
+import { isTerminal, writeAll } from "./fdio.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 
@@ -68,25 +69,28 @@ class Output {
     }
     return this.sources.get(file);
   };
-  color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+  private colorCache: boolean | undefined;
+  get color(): boolean {
+    return (this.colorCache ??= !process.env.NO_COLOR && isTerminal(2));
+  }
   diagnostics(ds: Diagnostic[]): void {
-    for (const d of ds) process.stderr.write(formatDiagnostic(d, this.sourceOf, this.color) + "\n");
+    for (const d of ds) writeAll(2, formatDiagnostic(d, this.sourceOf, this.color) + "\n");
     const errors = ds.filter((d) => d.severity === "error").length;
-    if (errors > 1) process.stderr.write(`${errors} errors\n`);
+    if (errors > 1) writeAll(2, `${errors} errors\n`);
   }
   error(e: unknown): void {
     if (e instanceof SysError && e.span) {
       this.diagnostics([{ severity: "error", span: e.span as Span, message: e.message, help: e.hint }]);
     } else {
       const msg = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`ctr: ${msg}\n`);
-      if (e instanceof SysError && e.hint) process.stderr.write(`help: ${e.hint}\n`);
+      writeAll(2, `ctr: ${msg}\n`);
+      if (e instanceof SysError && e.hint) writeAll(2, `help: ${e.hint}\n`);
     }
   }
 }
 
 function usage(message: string): number {
-  process.stderr.write(`ctr: ${message}\nrun \`ctr --help\` for usage\n`);
+  writeAll(2, `ctr: ${message}\nrun \`ctr --help\` for usage\n`);
   return EXIT_USAGE;
 }
 
@@ -94,7 +98,7 @@ function readScript(file: string): Source | null {
   try {
     return { file, text: readFileSync(file, "utf8") };
   } catch (e) {
-    process.stderr.write(`ctr: cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? e}\n`);
+    writeAll(2, `ctr: cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? e}\n`);
     return null;
   }
 }
@@ -161,10 +165,10 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const { execute } = await import("./execute.ts");
   return execute(id, plan, launch, {
     trace,
-    output: (text) => process.stdout.write(text),
-    traceLine: (stage, e) => process.stderr.write(traceLine(stage, e)),
+    output: (text) => writeAll(1, text),
+    traceLine: (stage, e) => writeAll(2, traceLine(stage, e)),
     error: (e) => out.error(e),
-    notice: (text) => process.stderr.write(`ctr: ${text}\n`),
+    notice: (text) => writeAll(2, `ctr: ${text}\n`),
   });
 }
 
@@ -173,7 +177,7 @@ async function rootfsCommand(args: string[]): Promise<number> {
   const [kind, dir, ...bins] = args;
   try {
     if (kind === "default") {
-      process.stdout.write(build.defaultRootfs() + "\n");
+      writeAll(1, build.defaultRootfs() + "\n");
       return 0;
     }
     if (!dir) return usage(`rootfs ${kind ?? ""}: missing DIR`);
@@ -209,11 +213,11 @@ export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> |
     case "--help":
     case "-h":
     case "help":
-      process.stdout.write(HELP);
+      writeAll(1, HELP);
       return 0;
     case "--version":
     case "-V":
-      process.stdout.write(`ctr ${VERSION()}\n`);
+      writeAll(1, `ctr ${VERSION()}\n`);
       return 0;
     case "-e": {
       const [text, ...args] = more;
@@ -229,7 +233,7 @@ export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> |
       const out = new Output();
       const { result, ok } = await frontEnd(src, args, out);
       if (!ok) return EXIT_USAGE;
-      if (first === "explain") process.stdout.write(explain(result, src.file));
+      if (first === "explain") writeAll(1, explain(result, src.file));
       return 0;
     }
     case "rootfs":

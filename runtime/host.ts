@@ -17,11 +17,12 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { signalStatus } from "./status.ts";
-import { blockSignals, getpgid, isatty, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
+import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./show.ts";
+import { isTerminal } from "./fdio.ts";
 import type { Become } from "./userns.ts";
 import type { CgroupManager } from "./cgroup/manager.ts";
 import { showCgroup } from "./cgroup/show.ts";
@@ -324,7 +325,7 @@ export class Container {
  * SIGTTOU, hence blocked around the call.
  */
 function reclaimTerminal(): void {
-  if (!isatty(0)) return;
+  if (!isTerminal(0)) return;
   try {
     const mine = getpgid(0);
     if (tcgetpgrp(0) === mine) return;

@@ -26,6 +26,7 @@ import { posix } from "node:path";
 import { blockSignals, execve, getpgid, getTrace, isatty, resetSignals, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
 import type { AgentState, RunResult } from "./ops.ts";
 import { signalName } from "./status.ts";
+import { writeAll } from "./fdio.ts";
 import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -171,7 +172,7 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
     const chunks: string[] = [];
     const decoder = new TextDecoder();
     for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
-      process.stdout.write(chunk);
+      writeAll(1, chunk);
       chunks.push(decoder.decode(chunk, { stream: true }));
     }
     output = chunks.join("");
