@@ -33,7 +33,11 @@ export interface WireError {
 }
 
 export type HostMessage =
-  | { t: "plan"; namespaces: NsName[]; trace: boolean }
+  /**
+   * The namespaces to create. `wait`: wait for "go" after unsharing, because the
+   * host has work to do first (id maps); without it stage 1 goes straight on.
+   */
+  | { t: "plan"; namespaces: NsName[]; trace: boolean; wait: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   | { t: "op"; id: number; op: Op }

@@ -161,7 +161,10 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     out.error(e); // e.g. bundles this user cannot build
     return EXIT_SETUP;
   }
-  if (!plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup") && plan.namespaces.length > 0) launch.sendPlan(plan, trace);
+  // Without a user namespace there is nothing for the host to do between the
+  // unshare and PID 1, so stage 1 need not wait for "go" either.
+  const hostWork = plan.namespaces.includes("user") || plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");
+  if (!hostWork && plan.namespaces.length > 0) launch.sendPlan(plan, trace, false);
   const { execute } = await import("./execute.ts");
   return execute(id, plan, launch, {
     trace,

@@ -95,11 +95,15 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false): void {
     if (this.planSent) return;
     this.planSent = true;
-    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace });
+    this.waitsForGo = wait;
+    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait });
   }
+
+  /** Stage 1 was told to wait for "go" after unsharing. */
+  waitsForGo = false;
 
   /** Abandon a launch whose script did not check. */
   async cancel(): Promise<void> {
@@ -168,11 +172,15 @@ export class Container {
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
     const { trace = false, setup, forwardSignals = true } = opts;
-    this.launch.sendPlan(plan, trace);
+    this.launch.sendPlan(plan, trace, setup !== undefined);
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
-    const become = await setup?.(pid);
-    this.launch.channel.send({ t: "go", ...(become ?? {}) });
+    if (this.launch.waitsForGo) {
+      const become = await setup?.(pid);
+      this.launch.channel.send({ t: "go", ...(become ?? {}) });
+    } else if (setup) {
+      throw new SysError({ message: "internal: host setup for a stage 1 that was not told to wait", status: 125 });
+    }
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
     await this.expect("ready", "PID 1 was ready");
     if (forwardSignals) for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);

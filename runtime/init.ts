@@ -5,9 +5,9 @@
 // this file (DESIGN.md facts 1, 2 and 4):
 //
 //   stage 1 ("creator")  reads the plan on fd 3, checks it is single-threaded,
-//                        unshare()s, tells the host, waits for "go" (the host
-//                        writes id maps and joins cgroups meanwhile), then
-//                        spawns stage 2 and relays its exit status.
+//                        unshare()s, tells the host, waits for "go" when the
+//                        host has work to do first (id maps), then spawns
+//                        stage 2 and relays its exit status.
 //   stage 2 ("pid1")     is born inside the new namespaces (PID 1 when `ns pid`),
 //                        and serves operations from the host one at a time on
 //                        fd 3 until it is told to exit or it execve()s the
@@ -92,7 +92,7 @@ function stage1(): void {
     process.exit(125);
   }
   ch.send({ t: "unshared", pid: process.pid });
-  const go = ch.next();
+  const go: HostMessage | null = plan.wait ? ch.next() : { t: "go" };
   if (!go || go.t !== "go") process.exit(125);
   if (go.uid !== undefined && go.gid !== undefined) {
     // Our ids were unmapped until the host wrote the maps: take mapped ones now,
