@@ -96,7 +96,8 @@ export async function ensureInitBundle(): Promise<string> {
   const tmp = join(OUT_DIR, `.build-${process.pid}`);
   try {
     const common = { target: "bun" as const, external: ["koffi", "koffi/*", "@koromix/*"], minify: true };
-    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "init.ts")], outdir: tmp });
+    // Bytecode (CommonJS only in Bun) saves each stage ~1 ms of parsing.
+    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "init.ts")], outdir: tmp, format: "cjs", bytecode: true });
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, splitting: true });
     try {
       renameSync(tmp, dir);
