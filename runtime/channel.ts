@@ -40,7 +40,11 @@ export type HostMessage =
   | { t: "plan"; namespaces: NsName[]; trace: boolean; wait: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
-  | { t: "op"; id: number; op: Op }
+  /**
+   * One operation. Ops of one `batch` are sent together without waiting for
+   * replies; after one of them fails, PID 1 skips the rest of its batch.
+   */
+  | { t: "op"; id: number; op: Op; batch?: number }
   /** Signal the processes of the `run` in progress (not PID 1). */
   | { t: "interrupt"; signal: NodeJS.Signals }
   | { t: "exit" };

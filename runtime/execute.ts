@@ -150,11 +150,28 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     container.cgroups = cgroups;
     await container.create(plan, { trace: io.trace, setup: plan.namespaces.includes("user") ? userNamespaceSetup(plan.ops) : undefined });
     if (scores) {
+      await container.waitReady(); // PID 1 has taken note of its start score
       setInitScore(scores, [container.stage1Pid, container.pid1]);
       cgroups!.releaseFromMemory(container.stage1Pid);
     }
     const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "idmap" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
+      // Consecutive setup steps of PID 1 (up to a `run`, a host-side step or
+      // `exec`) go out together: no round trip per mount.
+      let end = i;
+      while (end < ops.length && ops[end]!.side === "pid1" && ops[end]!.kind !== "run" && ops[end - 1]?.kind !== "exec") end++;
+      if (end - i > 1) {
+        const batch = ops.slice(i, end);
+        const exec = batch.find((o) => o.kind === "exec");
+        if (exec?.kind === "exec") {
+          lastCommand = exec.argv.join(" ");
+          execed = true;
+        }
+        await container.applyBatch(batch);
+        if (exec) break;
+        i = end - 1;
+        continue;
+      }
       const op = ops[i]!;
       if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");
       if (op.kind === "exec") execed = true;

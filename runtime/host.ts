@@ -128,6 +128,24 @@ export class Container {
   private lastRun: RunResult | null = null;
   private execed = false;
   private nextId = 1;
+  private nextBatch = 1;
+  private readySeen = false;
+
+  /**
+   * Wait until PID 1 is up and has said so. create() does not wait for it (the
+   * first operations are queued meanwhile); call this only before any operation
+   * is sent, when something must not happen before PID 1 runs its own code
+   * (runtime/oomscore.ts: PID 1 records the OOM score it started with).
+   */
+  async waitReady(): Promise<void> {
+    while (!this.readySeen) {
+      const msg = await this.launch.channel.next();
+      if (msg?.t === "ready") this.readySeen = true;
+      else if (msg?.t === "trace") this.events.trace?.(msg.stage, msg.event);
+      else if (msg?.t === "error") throw wireToError(msg.error);
+      else throw new SysError({ message: `container init stopped before PID 1 was ready (exit ${await this.stageStatus()})`, status: 125 });
+    }
+  }
   private readonly forward = (sig: NodeJS.Signals) => {
     this.interrupted = sig;
     this.signal(sig);
@@ -145,6 +163,10 @@ export class Container {
       const msg = await this.launch.channel.next();
       if (msg && msg.t === "trace") {
         this.events.trace?.(msg.stage, msg.event);
+        continue;
+      }
+      if (msg && msg.t === "ready") {
+        this.readySeen = true;
         continue;
       }
       return msg;
@@ -181,8 +203,10 @@ export class Container {
     } else if (setup) {
       throw new SysError({ message: "internal: host setup for a stage 1 that was not told to wait", status: 125 });
     }
+    // Operations may be sent from here on: stage 1 never reads the channel
+    // again, and PID 1 reads what is queued once it is up (its "ready" is
+    // skipped by recv). So PID 1's start-up overlaps the sending.
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
-    await this.expect("ready", "PID 1 was ready");
     if (forwardSignals) for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);
   }
 
@@ -214,10 +238,28 @@ export class Container {
     }
   }
 
+  /**
+   * Apply several PID 1 operations at once: all are sent, then the replies are
+   * read in order. The first failure is thrown; PID 1 skips the rest. For the
+   * steps of a script up to its next `run`, where nothing happens in between.
+   */
+  async applyBatch(ops: readonly Op[]): Promise<void> {
+    const batch = this.nextBatch++;
+    for (const op of ops) {
+      this.launch.channel.send({ t: "op", id: this.nextId++, op, batch });
+      if (op.kind === "exec") this.execed = true;
+    }
+    for (const op of ops) await this.reply(op);
+  }
+
   private async applyInside(op: Op): Promise<RunResult | undefined> {
     const id = this.nextId++;
     this.launch.channel.send({ t: "op", id, op });
     if (op.kind === "exec") this.execed = true;
+    return this.reply(op);
+  }
+
+  private async reply(op: Op): Promise<RunResult | undefined> {
     const msg = await this.recv();
     if (msg === null) {
       if (op.kind === "exec") return undefined; // the channel closed on a successful execve

@@ -191,6 +191,7 @@ async function stage2(trace: boolean): Promise<void> {
   // Operations run one after another, but the channel is read all the time, so
   // an "interrupt" (Ctrl-C in the REPL) reaches a `run` that is still going.
   let queue: Promise<void> = Promise.resolve();
+  const failedBatches = new Set<number>();
   for (;;) {
     const msg = await ch.next();
     if (!msg || msg.t === "exit") {
@@ -202,12 +203,17 @@ async function stage2(trace: boolean): Promise<void> {
       continue;
     }
     if (msg.t !== "op") continue;
-    const { id, op } = msg;
+    const { id, op, batch } = msg;
     queue = queue.then(async () => {
+      if (batch !== undefined && failedBatches.has(batch)) {
+        ch.send({ t: "error", id, error: { errno: 0, code: "", syscall: "", args: [], message: "skipped: an earlier operation failed" } });
+        return;
+      }
       try {
         const result = await execute(st, op);
         ch.send({ t: "done", id, result });
       } catch (e) {
+        if (batch !== undefined) failedBatches.add(batch);
         ch.send({ t: "error", id, error: toWire(e) });
       }
       reapOrphans();
