@@ -30,6 +30,7 @@ import {
   setChildSubreaper,
   setCloexec,
   setgroups,
+  setName,
   setresgid,
   setresuid,
   setTrace,
@@ -64,6 +65,7 @@ function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
 }
 
 function stage1(): void {
+  setName("ctr-stage1");
   const ch = new SyncChannel<HostMessage>(CONTROL_FD, read);
   const plan = ch.next();
   if (!plan || plan.t !== "plan") process.exit(125);
@@ -178,6 +180,7 @@ function envList(): string[] {
 }
 
 async function stage2(trace: boolean): Promise<void> {
+  setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   const ch = new AsyncChannel<HostMessage>(CONTROL_FD);
