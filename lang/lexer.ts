@@ -187,16 +187,220 @@ export interface LexResult {
   errors: LexError[];
 }
 
-export function tokenize(source: string): LexResult {
-  const r = getLexer().tokenize(source);
-  const errors: LexError[] = r.errors.map((e) => {
+function lexErrors(source: string, raw: { offset: number; length: number }[]): LexError[] {
+  return raw.map((e) => {
     const ch = source[e.offset] ?? "";
     let message = `unexpected character \`${ch}\``;
     if (ch === "`") message = "unexpected backquote; use \"...\" or '...' for strings";
     else if (ch === "\\") message = "unexpected `\\`";
     return { offset: e.offset, length: Math.max(1, e.length), message };
   });
-  return { tokens: r.tokens, comments: r.groups.comments ?? [], errors };
+}
+
+/**
+ * Tokenizes with the chevrotain Lexer built from the token definitions above:
+ * the reference that `tokenize` (hand-written, for speed) must agree with.
+ */
+export function referenceTokenize(source: string): LexResult {
+  const r = getLexer().tokenize(source);
+  return { tokens: r.tokens, comments: r.groups.comments ?? [], errors: lexErrors(source, r.errors) };
+}
+
+// ---- the hand-written lexer ---------------------------------------------------
+//
+// Same tokens as the chevrotain Lexer over `allTokens` (first pattern in list
+// order wins; a keyword, number or `!` gives way to a longer Word; characters
+// no pattern matches form one error up to the next character that does), but
+// dispatched on the first character, with no lexer to build at start-up and
+// far less work per token: a large script's lexing is a cost per statement.
+// test/lang/lexer.test.ts checks it against referenceTokenize.
+
+const reWord = new RegExp(Word.PATTERN as RegExp, "y");
+const reNumber = new RegExp(NumberTok.PATTERN as RegExp, "y");
+const reDString = new RegExp(DString.PATTERN as RegExp, "y");
+const reDStringOpen = new RegExp(DStringOpen.PATTERN as RegExp, "y");
+const reSString = new RegExp(SString.PATTERN as RegExp, "y");
+const reSStringOpen = new RegExp(SStringOpen.PATTERN as RegExp, "y");
+
+/** Characters no token starts with (a word cannot start with a backquote or a non-ASCII space). */
+function unmatched(c: number): boolean {
+  return (
+    c === 96 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+function matchLen(re: RegExp, text: string, offset: number): number {
+  re.lastIndex = offset;
+  return re.test(text) ? re.lastIndex - offset : -1;
+}
+
+/** Length of an option key (`name=` not followed by `=`) at offset, or -1. */
+function optKeyLen(text: string, offset: number): number {
+  if (offset > 0 && text.charCodeAt(offset - 1) === 61) return -1;
+  let i = offset + 1; // the first character is a letter or `_` (checked by the caller)
+  const n = text.length;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45) continue;
+    break;
+  }
+  if (i >= n || text.charCodeAt(i) !== 61) return -1;
+  if (i + 1 < n && text.charCodeAt(i + 1) === 61) return -1;
+  return i + 1 - offset;
+}
+
+const KEYWORD_TEXT = ["let", "fn", "import", "if", "else", "for", "in"];
+
+function isLetter(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+export function tokenize(source: string): LexResult {
+  const tokens: IToken[] = [];
+  const comments: IToken[] = [];
+  const errs: { offset: number; length: number }[] = [];
+  const n = source.length;
+  let i = 0;
+  const tok = (type: TokenType, len: number): void => {
+    tokens.push({ image: source.substring(i, i + len), startOffset: i, tokenTypeIdx: type.tokenTypeIdx!, tokenType: type } as IToken);
+    i += len;
+  };
+  while (i < n) {
+    const c = source.charCodeAt(i);
+    switch (c) {
+      case 32:
+      case 9:
+      case 13:
+      case 12:
+      case 11: {
+        let j = i + 1;
+        for (; j < n; j++) {
+          const d = source.charCodeAt(j);
+          if (d !== 32 && d !== 9 && d !== 13 && d !== 12 && d !== 11) break;
+        }
+        i = j;
+        continue;
+      }
+      case 10:
+        tok(Newline, 1);
+        continue;
+      case 59:
+        tok(Semi, 1);
+        continue;
+      case 123:
+        tok(LBrace, 1);
+        continue;
+      case 125:
+        tok(RBrace, 1);
+        continue;
+      case 40:
+        tok(LParen, 1);
+        continue;
+      case 41:
+        tok(RParen, 1);
+        continue;
+      case 44:
+        tok(Comma, 1);
+        continue;
+      case 35: {
+        let j = source.indexOf("\n", i);
+        if (j === -1) j = n;
+        comments.push({ image: source.substring(i, j), startOffset: i, tokenTypeIdx: Comment.tokenTypeIdx!, tokenType: Comment } as IToken);
+        i = j;
+        continue;
+      }
+      case 92: {
+        const d = source.charCodeAt(i + 1);
+        if (d === 10) {
+          i += 2;
+          continue;
+        }
+        if (d === 13 && source.charCodeAt(i + 2) === 10) {
+          i += 3;
+          continue;
+        }
+        break;
+      }
+      case 34: {
+        const len = matchLen(reDString, source, i);
+        if (len > 0) tok(DString, len);
+        else tok(DStringOpen, matchLen(reDStringOpen, source, i));
+        continue;
+      }
+      case 39: {
+        const len = matchLen(reSString, source, i);
+        if (len > 0) tok(SString, len);
+        else tok(SStringOpen, matchLen(reSStringOpen, source, i));
+        continue;
+      }
+      case 61:
+        if (source.charCodeAt(i + 1) === 61) tok(EqEq, 2);
+        else tok(Equals, 1);
+        continue;
+      case 33: {
+        if (source.charCodeAt(i + 1) === 61) {
+          tok(NotEq, 2);
+          continue;
+        }
+        const w = matchLen(reWord, source, i);
+        if (w > 1) tok(Word, w);
+        else tok(Bang, 1);
+        continue;
+      }
+    }
+    if (c >= 48 && c <= 57) {
+      const len = matchLen(reNumber, source, i);
+      const w = matchLen(reWord, source, i);
+      if (w > len) tok(Word, w);
+      else tok(NumberTok, len);
+      continue;
+    }
+    if (isLetter(c)) {
+      const k = optKeyLen(source, i);
+      if (k > 0) {
+        tok(OptKey, k);
+        continue;
+      }
+      let kw: TokenType | undefined;
+      let kwLen = 0;
+      for (let x = 0; x < KEYWORD_TEXT.length; x++) {
+        const text = KEYWORD_TEXT[x]!;
+        if (source.startsWith(text, i)) {
+          kw = KEYWORDS[x];
+          kwLen = text.length;
+          break;
+        }
+      }
+      const w = matchLen(reWord, source, i);
+      if (kw !== undefined && w <= kwLen) tok(kw, kwLen);
+      else tok(Word, w);
+      continue;
+    }
+    // (chevrotain's start-character table for words leaves out control characters)
+    if (!unmatched(c) && c >= 32 && c !== 127) {
+      const w = matchLen(reWord, source, i);
+      if (w > 0) {
+        tok(Word, w);
+        continue;
+      }
+    }
+    // No token starts here: one error up to the next character where one could
+    // (chevrotain resynchronizes with the patterns alone, without the start-character table).
+    const start = i;
+    i++;
+    while (i < n && unmatched(source.charCodeAt(i))) i++;
+    errs.push({ offset: start, length: i - start });
+  }
+  return { tokens, comments, errors: errs.length ? lexErrors(source, errs) : [] };
 }
 
 /** For validation during development: builds the lexer with chevrotain's checks on. */
