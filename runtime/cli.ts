@@ -109,7 +109,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
     import("../lang/index.ts"),
     import("./registry.ts"),
     import("./plan.ts"),
-    import("./rootfs-build.ts"),
+    import("./rootfs-cache.ts"),
   ]);
   const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib` });
   const result = makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
@@ -176,7 +176,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
 }
 
 async function rootfsCommand(args: string[]): Promise<number> {
-  const build = await import("./rootfs-build.ts");
+  const build = { ...(await import("./rootfs-build.ts")), ...(await import("./rootfs-cache.ts")) };
   const [kind, dir, ...bins] = args;
   try {
     if (kind === "default") {

@@ -21,7 +21,7 @@ import { unprivilegedUsernsBlocker, userNamespaceSetup } from "./userns.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { signalStatus } from "./status.ts";
-import { defaultRootfs } from "./rootfs-build.ts";
+import { defaultRootfs } from "./rootfs-cache.ts";
 import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";

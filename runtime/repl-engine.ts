@@ -33,7 +33,7 @@ import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { Planner, words } from "./plan.ts";
 import { findStatement, statements, suggestStatement } from "./registry.ts";
-import { defaultCacheDir, defaultRootfs } from "./rootfs-build.ts";
+import { defaultCacheDir, defaultRootfs } from "./rootfs-cache.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
 import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";

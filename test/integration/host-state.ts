@@ -23,7 +23,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { hostname as osHostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setChildSubreaper, waitpid, WNOHANG } from "../../native/index.ts";
-import { defaultCacheDir } from "../../runtime/rootfs-build.ts";
+import { defaultCacheDir } from "../../runtime/rootfs-cache.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const CTR = join(REPO, "bin", "ctr");

@@ -1,8 +1,8 @@
 /**
- * runtime/rootfs-build.ts: host rootfs layout and safety, chroot smoke tests (as root),
- * busybox rootfs, and the default rootfs cache (reuse, invalidation, atomic and concurrent
- * builds, garbage collection). Every test works below one temporary parent, which must be
- * gone at the end.
+ * runtime/rootfs-build.ts, rootfs-root.ts and rootfs-cache.ts: host rootfs layout and safety,
+ * chroot smoke tests (as root), busybox rootfs, and the default rootfs cache (reuse,
+ * invalidation, atomic and concurrent builds, garbage collection). Every test works below
+ * one temporary parent, which must be gone at the end.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import {
@@ -25,13 +25,11 @@ import {
   RootfsError,
   buildBusyboxRootfs,
   buildHostRootfs,
-  checkDefaultRootfs,
-  defaultCacheDir,
-  defaultRootfs,
   findBusybox,
   findExecutable,
   resolveInRoot,
 } from "../../runtime/rootfs-build.ts";
+import { checkDefaultRootfs, defaultCacheDir, defaultRootfs } from "../../runtime/rootfs-cache.ts";
 import { makeElf } from "./elf-fixture.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -313,7 +311,7 @@ describe("defaultRootfs", () => {
   test("two processes building at once: one build, both get a valid rootfs", async () => {
     const p3 = fresh("cache-concurrent");
     const c3 = join(p3, "default");
-    const mod = join(import.meta.dir, "../../runtime/rootfs-build.ts");
+    const mod = join(import.meta.dir, "../../runtime/rootfs-cache.ts");
     const code = `import { defaultRootfs } from ${JSON.stringify(mod)};
       let built = false;
       const root = defaultRootfs(process.env.CTR_TEST_CACHE, { onProgress: (m) => { if (m.startsWith("building the default")) built = true; } });
