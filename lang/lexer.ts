@@ -238,28 +238,6 @@ function unmatched(c: number): boolean {
   );
 }
 
-/** ASCII characters a word goes on with, apart from `$` and `\\` (which may start `${...}` or a continuation: the regex decides). */
-const WORD_NEXT_ASCII = (() => {
-  const t = new Uint8Array(128);
-  for (let c = 0; c < 128; c++) t[c] = 1;
-  for (const ch of " \t\n\r\f\v\"'`;,{}()\\$") t[ch.charCodeAt(0)] = 0;
-  return t;
-})();
-
-/** Length of the word at offset (its first character already known to start one), or -1. */
-function wordLen(text: string, offset: number): number {
-  const n = text.length;
-  let j = offset + 1;
-  for (; j < n; j++) {
-    const c = text.charCodeAt(j);
-    if (c >= 128 || WORD_NEXT_ASCII[c] === 0) break;
-  }
-  if (j >= n) return j - offset;
-  const c = text.charCodeAt(j);
-  if (c < 128 && c !== 36 && c !== 92) return j - offset;
-  return matchLen(reWord, text, offset);
-}
-
 function matchLen(re: RegExp, text: string, offset: number): number {
   re.lastIndex = offset;
   return re.test(text) ? re.lastIndex - offset : -1;
@@ -381,7 +359,7 @@ export function tokenize(source: string): LexResult {
     }
     if (c >= 48 && c <= 57) {
       const len = matchLen(reNumber, source, i);
-      const w = wordLen(source, i);
+      const w = matchLen(reWord, source, i);
       if (w > len) tok(Word, w);
       else tok(NumberTok, len);
       continue;
@@ -402,14 +380,14 @@ export function tokenize(source: string): LexResult {
           break;
         }
       }
-      const w = wordLen(source, i);
+      const w = matchLen(reWord, source, i);
       if (kw !== undefined && w <= kwLen) tok(kw, kwLen);
       else tok(Word, w);
       continue;
     }
     // (chevrotain's start-character table for words leaves out control characters)
     if (!unmatched(c) && c >= 32 && c !== 127) {
-      const w = c === 36 || c === 92 ? matchLen(reWord, source, i) : wordLen(source, i);
+      const w = matchLen(reWord, source, i);
       if (w > 0) {
         tok(Word, w);
         continue;
