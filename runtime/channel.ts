@@ -36,8 +36,10 @@ export type HostMessage =
   /**
    * The namespaces to create. `wait`: wait for "go" after unsharing, because the
    * host has work to do first (id maps); without it stage 1 goes straight on.
+   * `interactive`: a REPL on a terminal; PID 1 must survive the terminal's
+   * SIGINT and SIGQUIT, which reach every process of the foreground group.
    */
-  | { t: "plan"; namespaces: NsName[]; trace: boolean; wait: boolean }
+  | { t: "plan"; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**

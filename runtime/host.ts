@@ -52,6 +52,8 @@ export interface CreateOptions {
    * script; the REPL handles them itself (Ctrl-C stops a `run`, not the container).
    */
   forwardSignals?: boolean;
+  /** A REPL on a terminal: PID 1 survives the terminal's SIGINT and SIGQUIT (they are for `run`). */
+  interactive?: boolean;
 }
 
 /** A started stage 1, waiting for its plan. */
@@ -95,11 +97,11 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean, wait = false): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false): void {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait });
+    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait, interactive });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */
@@ -193,8 +195,8 @@ export class Container {
    * container ever runs unlimited.
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
-    const { trace = false, setup, forwardSignals = true } = opts;
-    this.launch.sendPlan(plan, trace, setup !== undefined);
+    const { trace = false, setup, forwardSignals = true, interactive = false } = opts;
+    this.launch.sendPlan(plan, trace, setup !== undefined, interactive);
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
     if (this.launch.waitsForGo) {

@@ -122,7 +122,8 @@ function stage1(): void {
   if (plan.trace) traceTo((m) => ch.send(m), 1);
   let pid: number;
   try {
-    pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...(plan.trace ? ["trace"] : [])], envList());
+    const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : [])];
+    pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], envList());
   } catch (e) {
     ch.send({ t: "error", error: toWire(e) });
     process.exit(125);
@@ -179,14 +180,18 @@ function envList(): string[] {
   return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-async function stage2(trace: boolean): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean): Promise<void> {
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   const ch = new AsyncChannel<HostMessage>(CONTROL_FD);
   if (trace) traceTo((m) => ch.send(m), 2);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
-    process.on(sig, () => process.exit(signalStatus(sig)));
+    // In an interactive session the terminal's Ctrl-C and Ctrl-\ are for the
+    // `run` in progress, not for PID 1. A handler, not SIG_IGN: commands start
+    // with the default action (handlers are reset by execve, ignored signals not).
+    const keep = interactive && (sig === "SIGINT" || sig === "SIGQUIT");
+    process.on(sig, keep ? () => {} : () => process.exit(signalStatus(sig)));
   }
   process.on("SIGCHLD", reapOrphans);
   const st = newAgentState();
@@ -225,4 +230,4 @@ async function stage2(trace: boolean): Promise<void> {
 }
 
 if (process.argv[2] === "stage1") stage1();
-else if (process.argv[2] === "stage2") void stage2(process.argv[3] === "trace");
+else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"));

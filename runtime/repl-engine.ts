@@ -51,10 +51,8 @@ export interface ReplIO {
   trace: boolean;
   /** Leave out the lines that say what each statement did. */
   quiet?: boolean;
-  /** Before `exec`: the terminal must be handed to the command. */
-  releaseTerminal?(): void;
-  /** After an `exec` that failed (PID 1 is still the agent): take the terminal back. */
-  reclaimTerminal?(): void;
+  /** A REPL on a terminal: the terminal's Ctrl-C and Ctrl-\ are for `run`, so PID 1 must survive them. */
+  terminal?: boolean;
   /** The container ended while the REPL was idle (the front end redraws its prompt). */
   idleNotice?(text: string): void;
 }
@@ -179,10 +177,15 @@ export class ReplEngine {
     };
   }
 
-  /** Ctrl-C: stop what the current statement is doing. False when nothing can be stopped. */
-  interrupt(): boolean {
+  /**
+   * Ctrl-C: stop what the current statement is doing. False when nothing can be
+   * stopped. `fromTerminal`: the terminal driver signalled the run itself.
+   */
+  interrupt(fromTerminal = false): boolean {
     if (!this.interruptible) return false;
-    this.interruptible(this.interrupts++);
+    const n = this.interrupts++;
+    // The terminal's first Ctrl-C has reached the run already; later ones escalate.
+    if (!(fromTerminal && n === 0)) this.interruptible(n);
     return true;
   }
 
@@ -582,7 +585,7 @@ export class ReplEngine {
     try {
       await c.create(
         { namespaces, ops: [], needsDefaultRootfs: false },
-        { trace: this.io.trace, setup: namespaces.includes("user") ? userNamespaceSetup(idmaps) : undefined, forwardSignals: false },
+        { trace: this.io.trace, setup: namespaces.includes("user") ? userNamespaceSetup(idmaps) : undefined, forwardSignals: false, interactive: this.io.terminal === true },
       );
     } catch (e) {
       await c.destroy();
@@ -647,13 +650,11 @@ export class ReplEngine {
   private async exec(op: Extract<Op, { kind: "exec" }>): Promise<number> {
     const c = this.container;
     if (!c) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", span: op.span, status: EXIT_SETUP });
-    this.io.releaseTerminal?.();
     this.execing = true;
     try {
       await c.apply(op);
     } catch (e) {
       this.execing = false;
-      this.io.reclaimTerminal?.();
       throw e;
     }
     // The command is PID 1 now; the session ends when it does.

@@ -7,13 +7,15 @@
 // none did; after `exec`, the command's own status; 128+N when ctr is killed
 // by signal N. Like `sh -e` without the -e: a failure does not stop the input.
 //
-// Ctrl-C and the terminal. While a statement runs, the terminal is kept in raw
-// mode and ctr reads the Ctrl-C key itself, then asks PID 1 to signal the `run`
-// in progress (Container.interrupt): the terminal's own SIGINT would also hit
-// PID 1, which exits on it, and the container with it. The price: a `run`
-// cannot read the terminal (ctr holds it); interactive programs are for `exec`,
-// which hands the terminal over.
-//
+// Ctrl-C and the terminal. At the prompt, readline holds the terminal (raw
+// mode) and Ctrl-C clears the line. While a statement runs, the terminal is in
+// its normal mode and nobody in ctr reads it: a `run` can read it like any
+// foreground program, and Ctrl-C or Ctrl-\ reach it from the terminal driver,
+// as they reach every process of the foreground group. PID 1 of an interactive
+// session therefore keeps running on them (runtime/init.ts), stage 1 has them
+// blocked, and ctr itself only escalates: a second Ctrl-C repeats SIGINT through
+// PID 1, then SIGTERM, then SIGKILL (Container.interrupt).
+
 // A pipe is read one byte at a time past what is already there, as sh does, so
 // that after `exec` the rest of the input is the command's, not lost in ctr's buffer.
 
@@ -179,9 +181,6 @@ class TerminalRepl {
   private readonly history: string[] = [];
   private readonly historyPath = historyFile();
   private rl: readline.Interface | null = null;
-  private watching = false;
-  /** Keys typed while a statement ran: they become the start of the next line. */
-  private typeahead = "";
 
   constructor(trace: boolean, quiet: boolean) {
     const io: ReplIO = {
@@ -190,8 +189,7 @@ class TerminalRepl {
       color: this.color,
       trace,
       quiet,
-      releaseTerminal: () => this.unwatch(),
-      reclaimTerminal: () => this.watch(),
+      terminal: true,
       idleNotice: (t) => this.notice(t),
     };
     this.engine = new ReplEngine(io);
@@ -200,27 +198,26 @@ class TerminalRepl {
 
   async run(): Promise<number> {
     this.engine.start();
-    const unhandle = handleSignals(this.engine, () => {
-      // A SIGINT that reached ctr as a signal (not as a key): stop the statement, if any.
-      this.engine.interrupt();
-    });
+    // The terminal signals the whole foreground group itself; ctr counts the
+    // press and, from the second one on, escalates through PID 1.
+    const unhandle = handleSignals(this.engine, () => this.engine.interrupt(true));
+    const onQuit = () => void this.engine.interrupt(true); // Ctrl-\ is for the `run` in progress, not for ctr
+    process.on("SIGQUIT", onQuit);
     let status = 0;
     try {
       if (!this.engine.history.length) writeAll(1, this.paint("ctr REPL: one statement at a time on a live container. :help for help, Ctrl-D to leave.\n", "\x1b[2m"));
       for (;;) {
         const input = await this.read();
         if (input === null) break;
-        this.watch();
         const r = await this.engine.eval(input);
-        this.unwatch();
         if (r.end) return r.exec ? r.status : status;
         if (r.status !== 0) status = r.status;
       }
       return status;
     } finally {
-      this.unwatch();
       await this.engine.teardown();
       unhandle();
+      process.off("SIGQUIT", onQuit);
     }
   }
 
@@ -280,40 +277,8 @@ class TerminalRepl {
         finish(null);
       });
       rl.prompt();
-      if (this.typeahead) {
-        const t = this.typeahead;
-        this.typeahead = "";
-        rl.write(t);
-      }
     });
   }
-
-  /** While a statement runs: raw mode, Ctrl-C read here (see the top of this file). */
-  private watch(): void {
-    if (this.watching || !process.stdin.isTTY) return;
-    this.watching = true;
-    process.stdin.setRawMode(true);
-    process.stdin.on("data", this.onKeys);
-    process.stdin.resume();
-  }
-
-  private unwatch(): void {
-    if (!this.watching) return;
-    this.watching = false;
-    process.stdin.off("data", this.onKeys);
-    process.stdin.pause();
-    process.stdin.setRawMode(false);
-  }
-
-  private readonly onKeys = (data: Buffer): void => {
-    for (const byte of data) {
-      if (byte === 0x03 || byte === 0x1c) {
-        if (this.engine.interrupt()) writeAll(1, "^C\n");
-      } else if (byte !== 0x04) {
-        this.typeahead += String.fromCharCode(byte);
-      }
-    }
-  };
 
   /** A message while the prompt is shown: print it above a fresh prompt. */
   private notice(text: string): void {

@@ -44,6 +44,20 @@ describe("REPL on a terminal", () => {
       await t.expect(/pids\.max = 64/, at);
       await t.prompt(at);
 
+      // A `run` reads the terminal like any foreground program, and Ctrl-\ stops
+      // it, not the container
+      at = t.type("run sh -c 'read x; echo got:$x'");
+      await Bun.sleep(300);
+      t.keys("typed-into-run\r");
+      await t.expect(/got:typed-into-run/, at);
+      await t.prompt(at);
+      at = t.type("run sleep 100");
+      await t.expect(/run sleep 100\r*\n/, at);
+      await Bun.sleep(300);
+      t.keys("\x1c");
+      await t.prompt(at, 1000);
+      expect(t.out.slice(at)).toContain("SIGQUIT");
+
       // Ctrl-C stops the run, not the REPL, and the prompt is back within a second
       at = t.type("run sleep 100");
       await t.expect(/run sleep 100\r*\n/, at);
