@@ -179,6 +179,23 @@ function expectPlan(cmd: Command): PlannedOp[] {
 }
 
 
+/** `rootfs` and `chroot`: the container's new root, entered by pivot_root or chroot. */
+function rootStatement(name: "rootfs" | "chroot", mode: "pivot" | "chroot", syntax: string, example: string, summary: string): StatementDef {
+  return defineStatement({
+    name,
+    summary,
+    syntax,
+    example,
+    plan: rootfsPlan(mode),
+    side: "pid1",
+    requires: ["mnt"],
+    affects: "the host's mounts",
+    container: true,
+    exclusive: "root",
+    args: [{ name: "DIR", kind: "path" }],
+  });
+}
+
 /** `hostname` and `domainname`: one UTS name each, set by PID 1 in the container's UTS namespace. */
 function utsName(name: "hostname" | "domainname", what: string, syscall: string, example: string, summary: string): StatementDef {
   return defineStatement({
@@ -270,32 +287,8 @@ export const statements: StatementDef[] = [
       }
     },
   }),
-  defineStatement({
-    name: "rootfs",
-    summary: "Make DIR the container's root filesystem (pivot_root); `default` is the embedded minimal rootfs.",
-    syntax: "rootfs DIR|default",
-    example: "rootfs default",
-    plan: rootfsPlan("pivot"),
-    side: "pid1",
-    requires: ["mnt"],
-    affects: "the host's mounts",
-    container: true,
-    exclusive: "root",
-    args: [{ name: "DIR", kind: "path" }],
-  }),
-  defineStatement({
-    name: "chroot",
-    summary: "Change the container's root directory with chroot (the weaker, escapable cousin of `rootfs`).",
-    syntax: "chroot DIR",
-    example: "chroot /srv/rootfs",
-    plan: rootfsPlan("chroot"),
-    side: "pid1",
-    requires: ["mnt"],
-    affects: "the host's mounts",
-    container: true,
-    exclusive: "root",
-    args: [{ name: "DIR", kind: "path" }],
-  }),
+  rootStatement("rootfs", "pivot", "rootfs DIR|default", "rootfs default", "Make DIR the container's root filesystem (pivot_root); `default` is the embedded minimal rootfs."),
+  rootStatement("chroot", "chroot", "chroot DIR", "chroot /srv/rootfs", "Change the container's root directory with chroot (the weaker, escapable cousin of `rootfs`)."),
   defineStatement({
     name: "mount",
     summary: "Mount a filesystem in the container's mount namespace.",
