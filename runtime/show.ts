@@ -69,7 +69,8 @@ export function containerProcesses(pid1: number): ProcInfo[] {
         pid: Number(nspid[nspid.length - 1]),
         ppidHost: Number(field("PPid")),
         state: field("State").split(" ")[0] ?? "",
-        cmd: cmdline || `[${field("Name")}]`,
+        // ctr's own stages name themselves (runtime/init.ts); their command line is just Bun's.
+        cmd: field("Name").startsWith("ctr-") ? `${field("Name")} (ctr)` : cmdline || `[${field("Name")}]`,
       });
     } catch {
       // the process ended while we looked
