@@ -102,6 +102,17 @@ async function busyShare(limit: string): Promise<number> {
   return (u1! - u0!) / 3;
 }
 
+/** A limited container running `sleep 100`, once its cgroups exist. */
+async function startSleeping() {
+  const started = start(`${BASE}; limit cpu 50%; limit pids 20; run sleep 100`);
+  for (let i = 0; i < 200; i++) {
+    await Bun.sleep(20);
+    if ([...snapshot()].some((d) => d.endsWith(`-${started.proc.pid}`))) break;
+  }
+  await Bun.sleep(200);
+  return started;
+}
+
 describe("cgroup limits on the real kernel", () => {
   rootTest("cpu: a 3 s busy loop uses 15-25% of one CPU under `limit cpu 20%`, > 80% without", async () => {
     const limited = await busyShare("limit cpu 20%");
@@ -204,12 +215,7 @@ describe("cgroup limits on the real kernel", () => {
 
   rootTest("SIGINT to ctr during a run: 130, nothing left", async () => {
     const before = snapshot();
-    const { proc, done } = start(`${BASE}; limit cpu 50%; limit pids 20; run sleep 100`);
-    for (let i = 0; i < 200; i++) {
-      await Bun.sleep(20);
-      if ([...snapshot()].some((d) => d.endsWith(`-${proc.pid}`))) break;
-    }
-    await Bun.sleep(200);
+    const { proc, done } = await startSleeping();
     proc.kill("SIGINT");
     const r = await done;
     expect(r.code).toBe(130);
@@ -218,15 +224,10 @@ describe("cgroup limits on the real kernel", () => {
 
   rootTest("SIGKILL of ctr itself: its empty cgroups are swept by the next run", async () => {
     const before = snapshot();
-    const { proc, done } = start(`${BASE}; limit cpu 50%; limit pids 20; run sleep 100`);
-    for (let i = 0; i < 200; i++) {
-      await Bun.sleep(20);
-      if ([...snapshot()].some((d) => d.endsWith(`-${proc.pid}`))) break;
-    }
-    await Bun.sleep(200);
+    const { proc, done } = await startSleeping();
     proc.kill("SIGKILL");
     await done;
-    await Bun.sleep(200); // stage 1 and PID 1 die of PR_SET_PDEATHSIG
+    await Bun.sleep(200); // stage 1 sees ctr gone (pidfd) and takes PID 1 down
     expect([...snapshot()].some((d) => d.endsWith(`-${proc.pid}`))).toBe(true);
     const next = await ctr("ns pid; limit pids 20; run true");
     expect(next.code).toBe(0);
