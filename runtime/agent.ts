@@ -5,7 +5,7 @@
 // lives in the file of its kernel subsystem; this table only routes.
 
 import { setdomainname, sethostname, SysError } from "../native/index.ts";
-import { doMount, makeRootPrivate, mountDev } from "./mount.ts";
+import { doMount, mountDev } from "./mount.ts";
 import type { AgentState, Op, RunResult } from "./ops.ts";
 import { execCommand, initialEnv, noteTerminal, runCommand } from "./process.ts";
 import { enterRoot, prepareRoot } from "./rootfs.ts";
@@ -17,9 +17,6 @@ export function newAgentState(): AgentState {
 
 export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
   switch (op.kind) {
-    case "private-root":
-      makeRootPrivate();
-      return;
     case "hostname":
       sethostname(op.name);
       return;

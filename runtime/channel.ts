@@ -38,8 +38,10 @@ export type HostMessage =
    * host has work to do first (id maps); without it stage 1 goes straight on.
    * `interactive`: a REPL on a terminal; PID 1 must survive the terminal's
    * SIGINT and SIGQUIT, which reach every process of the foreground group.
+   * `cgroups`: the container's cgroup directories, which stage 1 removes if
+   * ctr dies first (runtime/cgroup/leave.ts).
    */
-  | { t: "plan"; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean }
+  | { t: "plan"; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[] }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**

@@ -152,8 +152,6 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     if (key && !warnings) cache.storePlan(key, result.plan);
     plan = JSON.parse(JSON.stringify(result.plan).replaceAll(cache.placeholderId(), id)) as Plan;
   }
-  // Stage 1 may unshare while the rest of ctr loads, unless cgroups must be
-  // joined first (they are, in execute, before the plan is sent).
   let launch: Launch;
   try {
     launch = await launching;
@@ -161,10 +159,8 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     out.error(e); // e.g. bundles this user cannot build
     return EXIT_SETUP;
   }
-  // Without a user namespace there is nothing for the host to do between the
-  // unshare and PID 1, so stage 1 need not wait for "go" either.
-  const hostWork = plan.namespaces.includes("user") || plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");
-  if (!hostWork && plan.namespaces.length > 0) launch.sendPlan(plan, trace, false);
+  // The plan goes to stage 1 from execute, once the container's cgroups are made
+  // and joined (runtime/cgroup/manager.ts).
   const { execute } = await import("./execute.ts");
   return execute(id, plan, launch, {
     trace,

@@ -23,7 +23,7 @@ import { SysError } from "../native/error.ts";
 import { signalStatus } from "./status.ts";
 import { defaultRootfs } from "./rootfs-cache.ts";
 import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
 
@@ -125,16 +125,18 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     sweepStaleStateDirs();
     const limitOps = plan.ops.filter((o): o is LimitOp => o.kind === "cgroup-limit");
     const atStart = limitsAtStart(plan.ops);
-    if (limitOps.length > 0 || plan.ops.some((o) => o.kind === "show-cgroup")) {
-      const sys = machineCgroups();
+    const sys = machineCgroups();
+    if (sys.mode !== "none") {
+      // Every container has cgroups of its own (runtime/cgroup/manager.ts), joined
+      // by stage 1 before it is sent its plan, so before it unshares anything.
       sweepStaleCgroups(sys);
       cgroups = new CgroupManager(id, sys);
       const first: CgroupLimit[] = limitOps.filter((o) => atStart.has(o)).map((o) => o.limit);
       const later: CgroupLimit[] = limitOps.filter((o) => !atStart.has(o)).map((o) => o.limit);
       try {
-        await cgroups.create(first, { accounting: plan.ops.some((o) => o.kind === "show-cgroup"), later }, [launch.stage1.pid]);
+        await cgroups.create(first, { accounting: plan.ops.some((o) => o.kind === "show-cgroup"), later, isolate: isolation(sys, plan) }, [launch.stage1.pid]);
       } catch (e) {
-        const op = limitOps[0];
+        const op = limitOps[0] ?? plan.ops.find((o) => o.kind === "unshare");
         if (e instanceof SysError && !e.span && op) e.span = op.span;
         throw e;
       }
@@ -184,6 +186,11 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
         const next = ops[i + 1];
         const checked = next?.kind === "expect" && next.subject === "exit";
         if (run.error && !checked) throw new SysError({ message: run.error, span: op.span, status });
+        if (container.interrupted) {
+          // ctr was signalled and the run got the signal: the script goes no further.
+          await container.finish();
+          return status !== 0 ? status : signalStatus(container.interrupted);
+        }
         if (status !== 0 && !checked) {
           await container.finish();
           return status;

@@ -12,11 +12,14 @@
 //   5. always: remove the per-container directory and make sure no stage
 //      process is left. Mounts need no unmounting: they live in the container's
 //      mount namespace, which dies with its last process.
-// Signals to ctr (SIGINT, SIGTERM, SIGHUP) are forwarded to PID 1.
+// Signals to ctr (every one in HANDLED_SIGNALS) are forwarded: to the `run` in
+// progress (a second one during the same run kills the container), else to the
+// command once it is PID 1; between commands they stop the container. The
+// script ends there, with the command's status or 128+N.
 
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
-import { signalStatus } from "./status.ts";
+import { HANDLED_SIGNALS, signalName, signalStatus } from "./status.ts";
 import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
@@ -97,11 +100,11 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = []): void {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait, interactive });
+    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */
@@ -125,9 +128,11 @@ export class Container {
   stage1Pid = 0;
   /** The container's cgroups (runtime/cgroup), when the script limits or shows them. */
   cgroups: CgroupManager | null = null;
-  /** The signal ctr received and forwarded, if any: the run ends with 128+N. */
+  /** The signal ctr received and forwarded, if any: the script stops with 128+N (or the command's status). */
   interrupted: NodeJS.Signals | null = null;
   private lastRun: RunResult | null = null;
+  /** A `run` is in progress inside: a signal goes to its processes, not to PID 1. */
+  private running = false;
   private execed = false;
   private nextId = 1;
   private nextBatch = 1;
@@ -149,8 +154,14 @@ export class Container {
     }
   }
   private readonly forward = (sig: NodeJS.Signals) => {
+    const again = this.interrupted !== null;
     this.interrupted = sig;
-    this.signal(sig);
+    if (this.execed) this.signal(sig); // the command is PID 1: it decides
+    else if (this.running && again) this.signal("SIGKILL"); // a run that ignored the first one
+    else if (this.running) this.interrupt(sig); // e.g. a shell's `trap ... TERM` runs
+    // Between commands PID 1 is ctr's agent: it ends on INT, TERM and HUP, and
+    // is told to on the others, which it would ignore as PID 1 of a namespace.
+    else this.signal(sig === "SIGINT" || sig === "SIGHUP" ? sig : "SIGTERM");
   };
 
   constructor(
@@ -196,7 +207,7 @@ export class Container {
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
     const { trace = false, setup, forwardSignals = true, interactive = false } = opts;
-    this.launch.sendPlan(plan, trace, setup !== undefined, interactive);
+    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? []);
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
     if (this.launch.waitsForGo) {
@@ -209,7 +220,7 @@ export class Container {
     // again, and PID 1 reads what is queued once it is up (its "ready" is
     // skipped by recv). So PID 1's start-up overlaps the sending.
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
-    if (forwardSignals) for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);
+    if (forwardSignals) for (const sig of HANDLED_SIGNALS) process.on(sig, this.forward);
   }
 
   /** Signal the `run` in progress inside, leaving PID 1 and the container up (REPL Ctrl-C). */
@@ -258,14 +269,23 @@ export class Container {
     const id = this.nextId++;
     this.launch.channel.send({ t: "op", id, op });
     if (op.kind === "exec") this.execed = true;
-    return this.reply(op);
+    this.running = op.kind === "run";
+    try {
+      return await this.reply(op);
+    } finally {
+      this.running = false;
+    }
   }
 
   private async reply(op: Op): Promise<RunResult | undefined> {
     const msg = await this.recv();
     if (msg === null) {
       if (op.kind === "exec") return undefined; // the channel closed on a successful execve
-      throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `PID 1 exited during \`${op.source}\` (exit ${await this.stageStatus()})`, span: op.span });
+      // Stage 1 relays PID 1's end: 128+N when a signal killed it (SIGKILL from
+      // the host, the OOM killer), which is then the script's status too.
+      const status = await this.stageStatus();
+      const how = status > 128 ? `was killed by ${signalName(status - 128)}` : `exited (status ${status})`;
+      throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `PID 1 (host pid ${this.pid1}) ${how} during \`${op.source}\``, span: op.span, status: status > 128 ? status : 125 });
     }
     if (msg.t === "error") {
       this.execed = false;
@@ -346,7 +366,7 @@ export class Container {
   /** Remove everything this container made on the host. Safe to call twice. */
   async destroy(): Promise<void> {
     reclaimTerminal();
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(sig, this.forward);
+    for (const sig of HANDLED_SIGNALS) process.off(sig, this.forward);
     const stage1 = this.launch.stage1;
     if (stage1.exitCode === null && stage1.signalCode === null) {
       // PID 1 first: its death takes every process of the PID namespace with

@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -46,8 +46,11 @@ import {
 } from "../native/index.ts";
 import { AsyncChannel, SyncChannel, type HostMessage, type StageMessage, type WireError } from "./channel.ts";
 import { cloneFlags } from "./ns.ts";
+import { makeRootPrivate } from "./mount.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./process.ts";
+import { writeAll } from "./fdio.ts";
+import { leave, prepareLeave } from "./cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 
 const CONTROL_FD = 3;
@@ -71,6 +74,21 @@ function stage1(): void {
   if (!plan || plan.t !== "plan") process.exit(125);
   // The host, watched below: if it dies, stage 1 takes the container down.
   const host = process.ppid;
+  // Without a PID namespace, stage 1 adopts the container's orphans (below) and
+  // must find them at the end through /proc. Its /proc is gone by then when the
+  // container pivots (stage 1 shares PID 1's mount namespace, so it is moved
+  // too): open the list now, on the host's /proc. libuv opens it close-on-exec,
+  // so PID 1 never holds it.
+  const subreaper = !plan.namespaces.includes("pid");
+  let childrenFd = -1;
+  try {
+    if (subreaper) childrenFd = openSync(`/proc/self/task/${process.pid}/children`, "r");
+  } catch (e) {
+    ch.send({ t: "error", error: toWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "open", message: `cannot open "/proc/self/task/${process.pid}/children": ${(e as Error).message}`, hint: "ctr needs the host's /proc to track the container's processes", status: 125 })) });
+    process.exit(125);
+  }
+  // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
+  const leaving = prepareLeave(plan.cgroups ?? []);
   try {
     if (plan.namespaces.includes("user")) {
       const threads = readdirSync("/proc/self/task").length;
@@ -88,6 +106,8 @@ function stage1(): void {
     // Trace what the script asked for, not the stage's own bookkeeping.
     if (plan.trace) traceTo((m) => ch.send(m), 1);
     if (plan.namespaces.length > 0) unshare(cloneFlags(plan.namespaces));
+    // Before anything else exists in the new mount namespace: runtime/mount.ts.
+    if (plan.namespaces.includes("mnt")) makeRootPrivate();
     setTrace(null);
   } catch (e) {
     ch.send({ t: "error", error: toWire(e) });
@@ -117,7 +137,6 @@ function stage1(): void {
   // Without a PID namespace nothing kills the container's background processes
   // when its command ends: orphans are re-parented to stage 1 instead of the
   // host's init, and stage 1 kills them before it exits.
-  const subreaper = !plan.namespaces.includes("pid");
   if (subreaper) setChildSubreaper(true);
   if (plan.trace) traceTo((m) => ch.send(m), 1);
   let pid: number;
@@ -137,6 +156,7 @@ function stage1(): void {
   // stay: kill PID 1 (its PID namespace dies with it) and, without one, the
   // orphans stage 1 adopted. A pidfd of each, polled: no threads, no handlers.
   let status = 125;
+  let hostGone = false;
   try {
     const pid1fd = pidfdOpen(pid);
     let hostfd = -1;
@@ -146,25 +166,51 @@ function stage1(): void {
       // the host is already gone
     }
     const ready = hostfd < 0 ? [] : pollReadable([pid1fd, hostfd]);
-    if (!ready.includes(pid1fd)) kill(pid, SIGKILL);
+    hostGone = !ready.includes(pid1fd);
+    if (hostGone) kill(pid, SIGKILL);
     const w = waitpid(pid, 0);
     status = w.signaled ? signalStatus(w.signal ?? 0) : (w.exitCode ?? 0);
   } finally {
-    if (subreaper) killOrphans();
+    if (subreaper && !killOrphans(childrenFd)) {
+      // Never silent: the host reports a status it did not expect, and this says why.
+      writeAll(2, "ctr: stage 1 could not list the container's remaining processes; some may still run\n");
+      status = 125;
+    }
   }
+  // A live ctr removes the cgroups itself, after stage 1 has gone.
+  if (hostGone) leave(leaving);
   process.exit(status);
 }
 
-/** Kill and reap every child left to stage 1 (orphans it adopted as subreaper). */
-function killOrphans(): void {
-  for (let round = 0; round < 100; round++) {
+/** The PIDs in /proc/self/task/PID/children, read through `fd` from the start (pread). */
+function readChildren(fd: number): number[] {
+  const buf = Buffer.alloc(4096);
+  let text = "";
+  for (let pos = 0; ; ) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n <= 0) break;
+    text += buf.toString("latin1", 0, n);
+    pos += n;
+  }
+  return text.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/**
+ * Kill and reap every child left to stage 1 (orphans it adopted as subreaper),
+ * round after round: killing one that was itself a subreaper hands its own
+ * orphans to stage 1. False if the list could not be read, or did not empty.
+ * (Orphans are handed to a thread of the subreaper; stage 1 has one, the init
+ * environment of runtime/bundle.ts sees to that.)
+ */
+function killOrphans(fd: number): boolean {
+  for (let round = 0; round < 1000; round++) {
     let children: number[];
     try {
-      children = readFileSync(`/proc/self/task/${process.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+      children = readChildren(fd);
     } catch {
-      return;
+      return false;
     }
-    if (children.length === 0) return;
+    if (children.length === 0) return true;
     for (const child of children) {
       try {
         kill(child, SIGKILL);
@@ -174,6 +220,7 @@ function killOrphans(): void {
       }
     }
   }
+  return false;
 }
 
 function envList(): string[] {

@@ -4,8 +4,9 @@
 //   - A new mount namespace starts as a copy of the parent's, and on systemd
 //     machines every mount is "shared": without first making the whole tree
 //     private (MS_REC|MS_PRIVATE on "/"), a mount made inside propagates to the
-//     host. Seed 001 shows the host's /proc broken that way. So private-root is
-//     always the first operation of PID 1 when `ns mnt` is present.
+//     host (the walkthrough's mount chapter shows the host's /proc broken that
+//     way). So stage 1 calls makeRootPrivate right after unshare(CLONE_NEWNS),
+//     before PID 1 exists: no mount of ctr's or of a command's can escape.
 //   - A read-only bind needs two calls: MS_BIND creates it, and only a remount
 //     with MS_BIND|MS_REMOUNT|MS_RDONLY makes it read-only.
 //   - Until the new root is entered, container paths are resolved inside the
@@ -37,6 +38,7 @@ import {
 } from "../native/index.ts";
 import type { AgentState, MountSpec } from "./ops.ts";
 
+/** Stop all propagation between this mount namespace and the host's (see the rule above). */
 export function makeRootPrivate(): void {
   mount(null, "/", null, MS_REC | MS_PRIVATE, null);
 }

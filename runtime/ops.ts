@@ -43,7 +43,6 @@ export type { IdMapLine };
 
 export type OpBody =
   | { kind: "unshare"; namespaces: NsName[] }
-  | { kind: "private-root" }
   | { kind: "hostname"; name: string }
   | { kind: "domainname"; name: string }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }

@@ -3,7 +3,8 @@
 // Each statement's own translation lives with its registry entry (`plan`);
 // this file holds what concerns the plan as a whole:
 //   - the namespaces, created at once by stage 1 whatever line `ns` is on;
-//   - making the mount tree private before the first mount (seed 001);
+//   - with `ns mnt`, making the mount tree private as part of the unshare
+//     (stage 1 does it before any process of the container runs: chapter 05);
 //   - entering the new root (pivot_root or chroot) right before the first
 //     operation that observes the container, so that every mount of the script
 //     is made first with host paths as sources, as runc does;
@@ -109,7 +110,6 @@ export interface PlannerEntry {
 export class Planner {
   readonly namespaces = new Set<NsName>();
   private hostname: string | null = null;
-  private privateDone = false;
   private rootPending: { mode: "pivot" | "chroot"; dir: string } | null = null;
   needsDefaultRootfs = false;
 
@@ -147,12 +147,8 @@ export class Planner {
         if (op.kind === "unshare") {
           op.namespaces = namespaces;
           op.explain = namespaces.length > 0 ? [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`] : ["no new namespaces: a plain child process"];
+          if (namespaces.includes("mnt")) op.explain.push(PRIVATE_ROOT);
           if (namespaces.includes("pid")) op.explain.push("spawn PID 1 (stage 2): CLONE_NEWPID applies to children only");
-        }
-        const touchesMounts = op.kind === "mount" || op.kind === "mount-dev" || op.kind === "rootfs";
-        if (touchesMounts && !this.privateDone && this.namespaces.has("mnt")) {
-          ops.push(privateRootOp(cmd.span, source));
-          this.privateDone = true;
         }
         if (this.rootPending && OBSERVES.has(op.kind)) {
           ops.push(enterRootOp(this.rootPending.mode, this.rootPending.dir, cmd.span, source));
@@ -220,11 +216,15 @@ function completeIdMaps(ops: Op[]): Diagnostic[] {
   return diagnostics;
 }
 
-function privateRootOp(span: Span, source: string): Op {
-  const op = { kind: "private-root", side: "pid1", span, source } as Op;
-  setExplain(op, [`mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # first: keep the container's mounts from propagating to the host`]);
-  return op;
-}
+/**
+ * Stage 1 makes the new mount namespace's tree private right after unsharing
+ * it, before PID 1 or any command exists: on a host whose "/" is shared (every
+ * systemd machine) a mount made inside, by ctr or by a command such as
+ * `mount -t proc proc /proc`, would otherwise appear on the host. Private, not
+ * slave (runc's default): a mount the host makes later does not appear inside
+ * either, as with `unshare --mount` and the walkthrough's mount chapter.
+ */
+const PRIVATE_ROOT = `mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # at once: no mount made inside can propagate to the host`;
 
 function enterRootOp(mode: "pivot" | "chroot", dir: string, span: Span, source: string): Op {
   const explain =

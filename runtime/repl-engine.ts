@@ -37,7 +37,7 @@ import { defaultCacheDir, defaultRootfs } from "./rootfs-cache.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
 import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setInitScore } from "./cgroup/oom.ts";
 
 /** Where the engine prints. */
@@ -96,6 +96,8 @@ export class ReplEngine {
   private launching: Promise<Launch> | null = null;
   private container: Container | null = null;
   private cgroups: CgroupManager | null = null;
+  /** The cgroups have their accounting and limit hierarchies too (first `limit` or `show cgroup`). */
+  private cgroupsFull = false;
   private session!: Session;
   private planner!: Planner;
   private saved: Saved[] = [];
@@ -418,8 +420,12 @@ export class ReplEngine {
           const status = this.reportRun(op, result as RunResult);
           const next = ops[i + 1];
           if (status !== 0 && !(next?.kind === "expect" && next.subject === "exit")) {
-            // A run stopped with Ctrl-C was abandoned: it is not kept for :save.
-            failed = { cmd, status, run: this.interrupts === 0 };
+            // A run stopped with Ctrl-C was abandoned: it is not kept for :save. On a
+            // terminal the driver signals the run and ctr alike, and ctr's handler may
+            // run after the run's end is read: the run's own signal says it too.
+            const r = result as RunResult;
+            const byKeys = this.io.terminal === true && (r.signal === "SIGINT" || r.signal === "SIGQUIT");
+            failed = { cmd, status, run: this.interrupts === 0 && !byKeys };
             break;
           }
         } else if (!this.io.quiet && (this.report || !SILENT.has(op.kind))) {
@@ -583,12 +589,27 @@ export class ReplEngine {
       trace: this.io.trace ? (stage, e) => this.io.err(traceLine(stage, e)) : undefined,
     });
     try {
+      // The container's own cgroups, before stage 1 unshares (runtime/cgroup/manager.ts);
+      // `limit` and `show cgroup` add controllers to them later.
+      const sys = machineCgroups();
+      if (sys.mode !== "none") {
+        sweepStaleCgroups(sys);
+        const m = new CgroupManager(this.id, sys);
+        this.cgroups = m;
+        c.cgroups = m;
+        await m.create([], { isolate: isolation(sys, { namespaces }) }, [launch.stage1.pid]);
+      }
       await c.create(
         { namespaces, ops: [], needsDefaultRootfs: false },
         { trace: this.io.trace, setup: namespaces.includes("user") ? userNamespaceSetup(idmaps) : undefined, forwardSignals: false, interactive: this.io.terminal === true },
       );
     } catch (e) {
       await c.destroy();
+      if (this.cgroups) {
+        const m = this.cgroups;
+        this.cgroups = null;
+        for (const problem of await m.remove()) this.io.err(`ctr: cgroup cleanup: ${problem}\n`);
+      }
       this.launching = null;
       this.start(); // a fresh stage 1 for the next try
       throw e;
@@ -628,14 +649,17 @@ export class ReplEngine {
   private async ensureCgroups(op: Extract<Op, { kind: "cgroup-limit" }> | null): Promise<string[]> {
     const c = this.container;
     if (!c) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", status: EXIT_SETUP });
-    if (this.cgroups) return [];
-    const sys = machineCgroups();
-    sweepStaleCgroups(sys);
-    const m = new CgroupManager(this.id, sys);
+    if (this.cgroupsFull) return [];
+    let m = this.cgroups;
+    if (!m) {
+      m = new CgroupManager(this.id, machineCgroups());
+      this.cgroups = m;
+      c.cgroups = m;
+    }
+    const before = new Set(m.homes.values());
     // `later`: checked before anything is made, written by Container.apply just after.
     await m.create([], { accounting: true, later: op ? [op.limit] : [] }, [c.stage1Pid, ...descendants(c.stage1Pid)]);
-    this.cgroups = m;
-    c.cgroups = m;
+    this.cgroupsFull = true;
     if (m.dirs.has("memory")) {
       // Keep the init stages out of the OOM killer's way (runtime/oomscore.ts). The
       // commands keep the score PID 1 started with; only a score that can be lowered helps here.
@@ -644,7 +668,7 @@ export class ReplEngine {
       m.releaseFromMemory(c.stage1Pid);
     }
     m.newOomKills();
-    return [...new Set(m.dirs.values())].map((d) => `mkdir ${d}`);
+    return [...new Set(m.dirs.values())].filter((d) => !before.has(d)).map((d) => `mkdir ${d}`);
   }
 
   private async exec(op: Extract<Op, { kind: "exec" }>): Promise<number> {
@@ -677,6 +701,7 @@ export class ReplEngine {
       this.cgroups = null;
       for (const problem of await m.remove()) this.io.err(`ctr: cgroup cleanup: ${problem}\n`);
     }
+    this.cgroupsFull = false;
     this.execing = false;
   }
 }

@@ -112,8 +112,8 @@ describe("explain", () => {
     expect(r.code).toBe(0);
     const order = [
       "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWPID)",
-      'sethostname("c")',
       'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)',
+      'sethostname("c")',
       'mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)',
       'pivot_root(".", ".")',
       'execve("/bin/bash"',
