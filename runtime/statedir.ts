@@ -171,16 +171,10 @@ export function makeStateDir(id: string, hostname: string | null): string {
   const root = stateRoot();
   const name = hostname ?? osHostname();
   for (let attempt = 1; ; attempt++) {
-    const rootFd = openStateRoot(root, true)!;
+    let rootFd: number | null = null;
     try {
-      try {
-        mkdirat(rootFd, id, DIR_MODE);
-      } catch (e) {
-        // Another ctr of this user removed the state root when it was empty,
-        // between our open and this mkdirat: open (make) it again.
-        if (hasCode(e, "ENOENT") && attempt < 3) continue;
-        throw e;
-      }
+      rootFd = openStateRoot(root, true)!;
+      mkdirat(rootFd, id, DIR_MODE);
       try {
         fillStateDir(rootFd, id, name);
       } catch (e) {
@@ -188,8 +182,14 @@ export function makeStateDir(id: string, hostname: string | null): string {
         throw e;
       }
       return `${root}/${id}`;
+    } catch (e) {
+      // Another ctr of this user removed the state root when it was empty,
+      // between our mkdirat of it and our open, or before the container's
+      // mkdirat: make it again.
+      if (hasCode(e, "ENOENT") && attempt < 3) continue;
+      throw e;
     } finally {
-      close(rootFd);
+      if (rootFd !== null) close(rootFd);
     }
   }
 }
