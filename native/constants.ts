@@ -176,6 +176,14 @@ export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 
 /** dirfd meaning "the current directory" for the *at() calls. */
 export const AT_FDCWD = -100;
+// Flags of the *at() calls (fcntl.h): the same values on every architecture.
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_NO_AUTOMOUNT = 0x800;
+export const AT_EMPTY_PATH = 0x1000;
+// statx(2) mask bits (linux/stat.h).
+export const STATX_BASIC_STATS = 0x7ff;
+export const STATX_MNT_ID = 0x1000;
 
 // ---------------------------------------------------------------------------
 // File types and permission bits for mknod(2) (sys/stat.h)
@@ -415,6 +423,14 @@ export const OPEN_FLAGS: FlagTable = ([
   ["O_PATH", O_PATH],
   ["__O_TMPFILE", 0o20000000],
 ] as Array<readonly [string, number]>).sort((a, b) => a[1] - b[1]);
+
+/** Flags of the *at() calls (unlinkat, statx…). */
+export const AT_FLAGS: FlagTable = [
+  ["AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW],
+  ["AT_REMOVEDIR", AT_REMOVEDIR],
+  ["AT_NO_AUTOMOUNT", AT_NO_AUTOMOUNT],
+  ["AT_EMPTY_PATH", AT_EMPTY_PATH],
+];
 
 /** waitpid(2) options. */
 export const WAIT_FLAGS: FlagTable = [

@@ -17,8 +17,6 @@
 // command once it is PID 1; between commands they stop the container. The
 // script ends there, with the command's status or 128+N.
 
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { hostname as osHostname } from "node:os";
 import { HANDLED_SIGNALS, signalName, signalStatus } from "./status.ts";
 import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
@@ -29,7 +27,7 @@ import { isTerminal } from "./fdio.ts";
 import type { Become } from "./userns.ts";
 import type { CgroupManager } from "./cgroup/manager.ts";
 import { showCgroup } from "./cgroup/show.ts";
-import { stateRoot } from "./paths.ts";
+import { removeStateDir } from "./statedir.ts";
 
 export interface HostEvents {
   /** Text for the user's standard output (echo, show). */
@@ -378,14 +376,7 @@ export class Container {
       clearTimeout(timer);
     }
     this.launch.close();
-    if (this.stateDir) {
-      rmSync(this.stateDir, { recursive: true, force: true });
-      try {
-        rmdirSync(stateRoot()); // only if no other container uses it
-      } catch {
-        // not empty: another container is running
-      }
-    }
+    if (this.stateDir) removeStateDir(this.stateDir); // and the state root, if no other container uses it
   }
 }
 
@@ -412,48 +403,6 @@ function reclaimTerminal(): void {
   }
 }
 
-/** Make the per-container directory with the Docker-style init files. */
-export function makeStateDir(id: string, hostname: string | null): string {
-  const dir = `${stateRoot()}/${id}`;
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const name = hostname ?? osHostname();
-  writeFileSync(`${dir}/hostname`, name + "\n");
-  writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
-  let resolv = "";
-  try {
-    resolv = readFileSync("/etc/resolv.conf", "utf8");
-  } catch {
-    // no resolver configured on the host
-  }
-  writeFileSync(`${dir}/resolv.conf`, resolv);
-  mkdirSync(`${dir}/scratch`);
-  mkdirSync(`${dir}/root`);
-  return dir;
-}
-
-/**
- * Remove per-container directories left by a ctr that was killed outright
- * (SIGKILL leaves no chance to clean up). Names end in the owner's PID.
- */
-export function sweepStaleStateDirs(): void {
-  let names: string[];
-  try {
-    names = readdirSync(stateRoot());
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number(name.split("-").pop());
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ESRCH") rmSync(`${stateRoot()}/${name}`, { recursive: true, force: true });
-    }
-  }
-  try {
-    rmdirSync(stateRoot()); // only when nothing else is running
-  } catch {
-    // not empty
-  }
-}
+// The per-container directory: made, swept and removed without following
+// anything another user could have planted (runtime/statedir.ts).
+export { makeStateDir, sweepStaleStateDirs } from "./statedir.ts";

@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import type { Plan } from "./ops.ts";
+import { stateRoot } from "./paths.ts";
 
 const ID_PLACEHOLDER = "@CTR-ID@";
 const ENV_REF = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)/g;
@@ -30,7 +31,8 @@ export function planKey(file: string, text: string, args: readonly string[], cod
   for (const m of text.matchAll(ENV_REF)) env[m[1]!] = process.env[m[1]!];
   // Bun's native hasher: node:crypto alone would add ~5 ms to every start.
   const h = new Bun.CryptoHasher("sha256");
-  h.update(JSON.stringify({ codeStamp, file, text, args, env, cpus: cpus().length, uid: process.getuid?.() }));
+  // The state root as chosen now: XDG_RUNTIME_DIR counts only when it is usable (runtime/paths.ts).
+  h.update(JSON.stringify({ codeStamp, file, text, args, env, cpus: cpus().length, uid: process.getuid?.(), stateRoot: stateRoot() }));
   return h.digest("hex").slice(0, 32);
 }
 

@@ -28,6 +28,7 @@ import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
 import type { TraceEvent } from "./channel.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
+import { writeHostnameFiles } from "./statedir.ts";
 import { userNamespaceSetup } from "./userns.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
@@ -557,8 +558,7 @@ export class ReplEngine {
   /** Keep the container's /etc/hostname and /etc/hosts (bind-mounted from the state dir) in step. */
   private writeHostnameFiles(name: string): void {
     try {
-      writeFileSync(`${this.stateDir}/hostname`, name + "\n");
-      writeFileSync(`${this.stateDir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
+      writeHostnameFiles(this.stateDir, name);
     } catch {
       // the files are a courtesy; the kernel's hostname is set
     }

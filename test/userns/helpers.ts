@@ -55,21 +55,24 @@ export interface AsUserOptions {
   grants?: { subuid: string; subgid: string };
   /** More environment for ctr. */
   env?: Record<string, string>;
+  /** Another ordinary user to run as (default: uid/gid 65534). */
+  as?: { uid: number; gid: number };
 }
 
 export const UNSHARE = Bun.which("unshare");
 
 /**
- * Run ctr as uid/gid 65534 with no supplementary groups, a minimal environment
+ * Run ctr as uid/gid 65534 (or `opts.as`) with no supplementary groups, a minimal environment
  * (nothing of root's: HOME and TMPDIR are the user's own), and the host's
  * TMPDIR check of `h` (its TMPDIR is handed over to the user).
  */
 export async function ctrAsUser(h: Host, args: string[], opts: AsUserOptions): Promise<CtrResult> {
-  chownSync(h.tmp, USER, USER);
+  const { uid, gid } = opts.as ?? { uid: USER, gid: USER };
+  chownSync(h.tmp, uid, gid);
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, TMPDIR: h.tmp, NO_COLOR: "1", LANG: "C" };
   if (opts.runtimeDir) env.XDG_RUNTIME_DIR = opts.runtimeDir;
   Object.assign(env, opts.env);
-  const asUser = [SETPRIV!, `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", opts.ctr ?? CTR, ...args];
+  const asUser = [SETPRIV!, `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", opts.ctr ?? CTR, ...args];
   const withGrants = opts.grants
     ? [UNSHARE!, "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/subuid && mount --bind "$2" /etc/subgid && shift 2 && exec "$@"', "sh", opts.grants.subuid, opts.grants.subgid, ...asUser]
     : asUser;
