@@ -59,9 +59,12 @@ if (reason) console.log(`skip: the real freezer test ${reason}`);
 test.skipIf(reason !== null)("v1 freezer on the real kernel: a shell that forks all the time is killed to the last process", async () => {
   const v1only = { ...sys, v2: null, all: [freezer!] };
   const m = new CgroupManager(`ctr-killtest-${process.pid}`, v1only);
-  const sh = Bun.spawn({ cmd: ["sh", "-c", "while :; do sleep 30 & done"], stdout: "ignore", stderr: "ignore" });
+  // It starts forking once it is in the cgroup (the line on stdin), so every child is a member.
+  const sh = Bun.spawn({ cmd: ["sh", "-c", "read go; while :; do sleep 30 & done"], stdin: "pipe", stdout: "ignore", stderr: "ignore" });
   try {
     await m.create([], { isolate: { hierarchies: [freezer!], required: true } }, [sh.pid]);
+    sh.stdin.write("go\n");
+    await sh.stdin.flush();
     await Bun.sleep(100);
     expect(m.procs().length).toBeGreaterThan(1);
     expect(await m.killAll()).toEqual([]);

@@ -8,6 +8,11 @@ import { hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
 import { detectCgroups } from "../../runtime/cgroup/detect.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir, userLeftovers, userStateBefore, USERNS_BLOCKER } from "../userns/helpers.ts";
 
+/** A sleep duration no other run uses: leftovers of another run (or of an old ctr) never match this one's. */
+const tag = (n: number) => String(1_000_000_000 + (process.pid % 1_000_000) * 100 + n);
+/** What every tag of this run starts with. */
+const TAGS = tag(0).slice(0, -2);
+
 /** Processes whose command line starts with `marker` (not ctr, whose argv holds the script), from the host's /proc. */
 function processesWith(marker: string): string[] {
   const out: string[] = [];
@@ -90,18 +95,18 @@ describe("host safety", () => {
   // Issue: without `ns pid`, after pivot_root stage 1 could not read its children and background jobs survived.
   itest("without ns pid, a background job of a `run` dies with the container (rootfs + pivot_root)", () =>
     onHost(async (h) => {
-      const r = await h.ctr(["-e", 'ns uts, mnt\nrootfs default\nmount dev\nrun sh -c "sleep 3161 &"']);
+      const r = await h.ctr(["-e", `ns uts, mnt\nrootfs default\nmount dev\nrun sh -c "sleep ${tag(61)} &"`]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(processesWith("sleep 3161")).toEqual([]);
+      expect(processesWith(`sleep ${tag(61)}`)).toEqual([]);
     }),
   );
 
   itest("without ns pid, `umount -l /proc; setsid sleep &` does not escape either", () =>
     onHost(async (h) => {
-      const r = await h.ctr(["-e", 'ns uts, mnt\nrootfs default\nmount dev\nmount proc\nrun sh -c "umount -l /proc; setsid sleep 3162 > /dev/null 2>&1 &"']);
+      const r = await h.ctr(["-e", `ns uts, mnt\nrootfs default\nmount dev\nmount proc\nrun sh -c "umount -l /proc; setsid sleep ${tag(62)} > /dev/null 2>&1 &"`]);
       expect(r.code).toBe(0);
-      expect(processesWith("sleep 3162")).toEqual([]);
+      expect(processesWith(`sleep ${tag(62)}`)).toEqual([]);
     }),
   );
 
@@ -113,10 +118,10 @@ describe("host safety", () => {
         const home = userDir(h);
         const runtimeDir = userDir(h);
         const state = userStateBefore(runtimeDir);
-        const r = await ctrAsUser(h, ["-e", 'ns user, uts, mnt\nrootfs default\nmount dev\nrun sh -c "sleep 3165 &"'], { home, runtimeDir });
+        const r = await ctrAsUser(h, ["-e", `ns user, uts, mnt\nrootfs default\nmount dev\nrun sh -c "sleep ${tag(65)} &"`], { home, runtimeDir });
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
-        expect(processesWith("sleep 3165")).toEqual([]);
+        expect(processesWith(`sleep ${tag(65)}`)).toEqual([]);
         expect(userLeftovers(h, state, home)).toEqual([]);
       }),
     60_000);
@@ -124,10 +129,10 @@ describe("host safety", () => {
   for (const victim of ["ctr", "stage 1"] as const) {
     itest(`without ns pid, SIGKILL of ${victim} during a run leaves no process of the container`, () =>
       onHost(async (h) => {
-        const { proc, stage1 } = await startRun(h, 'ns uts, mnt\nrootfs default\nmount dev\nrun sh -c "sleep 3163 & exec sleep 3164"', "sleep 3164");
+        const { proc, stage1 } = await startRun(h, `ns uts, mnt\nrootfs default\nmount dev\nrun sh -c "sleep ${tag(63)} & exec sleep ${tag(64)}"`, `sleep ${tag(64)}`);
         process.kill(victim === "ctr" ? proc.pid : stage1, "SIGKILL");
         await proc.exited;
-        await until(() => processesWith("sleep 316").length === 0, "the container's processes to die");
+        await until(() => processesWith(`sleep ${TAGS}`).length === 0, "the container's processes to die");
         // A SIGKILLed ctr cannot remove its state directory and cgroups: the next run sweeps them (onHost checks).
         expect((await h.ctr(["-e", "ns uts\nrun true"])).code).toBe(0);
       }),
@@ -140,7 +145,7 @@ describe("host safety", () => {
   const cgMount = v1pids ? "mount -t cgroup -o pids pids /tmp/cg" : "mount -t cgroup2 none /tmp/cg";
   itest("ns cgroup: root inside writes only the container's own cgroup, which ctr removes", () =>
     onHost(async (h) => {
-      const r = await h.ctr(["-e", `ns uts, mnt, cgroup, pid\nrootfs default\nmount dev\nmount proc\nrun sh -c "mkdir -p /tmp/cg && ${cgMount} && mkdir /tmp/cg/ctr-escape-probe && grep -c '/$' /proc/self/cgroup && wc -l < /proc/self/cgroup"`]);
+      const r = await h.ctr(["-e", `ns uts, mnt, cgroup, pid\nrootfs default\nmount dev\nmount proc\nrun sh -c "mkdir -p /tmp/cg && ${cgMount} && mkdir /tmp/cg/ctr-escape-probe-${process.pid} && grep -c '/$' /proc/self/cgroup && wc -l < /proc/self/cgroup"`]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       // every line of /proc/self/cgroup is "/": the namespace's root is the container's cgroup in every hierarchy
@@ -148,7 +153,7 @@ describe("host safety", () => {
       expect(rooted).toBe(lines);
       const host = detectCgroups();
       const dirs = [...new Set([...Object.values(host.v1), host.v2].filter((x) => x !== null && x !== undefined).map((x) => x!.mount))];
-      for (const d of dirs) expect(readdirSync(d)).not.toContain("ctr-escape-probe");
+      for (const d of dirs) expect(readdirSync(d)).not.toContain(`ctr-escape-probe-${process.pid}`);
     }),
   );
 
@@ -165,25 +170,25 @@ describe("host safety", () => {
   for (const sig of ["SIGUSR1", "SIGUSR2", "SIGALRM", "SIGQUIT"] as const) {
     itest(`${sig} to ctr during a run: the container is torn down, nothing is left (status 128+N)`, () =>
       onHost(async (h) => {
-        const { proc } = await startRun(h, "ns uts, mnt\nrootfs default\nlimit pids 50\nlimit memory 256m\nrun sleep 3170", "sleep 3170");
+        const { proc } = await startRun(h, `ns uts, mnt\nrootfs default\nlimit pids 50\nlimit memory 256m\nrun sleep ${tag(70)}`, `sleep ${tag(70)}`);
         process.kill(proc.pid, sig);
         const r = await finish(proc);
         expect(r.code).toBeGreaterThan(128);
-        expect(processesWith("sleep 3170")).toEqual([]);
+        expect(processesWith(`sleep ${tag(70)}`)).toEqual([]);
       }),
     );
   }
 
   itest("after SIGKILL of ctr (script or REPL), the next run sweeps its state directory and cgroups", () =>
     onHost(async (h) => {
-      const script = await startRun(h, "ns uts, mnt\nrootfs default\nlimit pids 50\nlimit memory 256m\nrun sleep 3171", "sleep 3171");
-      const repl = h.spawn(["repl", "-q"], { stdin: "ns uts, mnt\nrootfs default\nlimit pids 50\nrun sleep 3172\n" });
-      await until(() => processesWith("sleep 3172").length > 0, "the REPL's run to start");
+      const script = await startRun(h, `ns uts, mnt\nrootfs default\nlimit pids 50\nlimit memory 256m\nrun sleep ${tag(71)}`, `sleep ${tag(71)}`);
+      const repl = h.spawn(["repl", "-q"], { stdin: `ns uts, mnt\nrootfs default\nlimit pids 50\nrun sleep ${tag(72)}\n` });
+      await until(() => processesWith(`sleep ${tag(72)}`).length > 0, "the REPL's run to start");
       for (const p of [script.proc, repl]) {
         p.kill("SIGKILL");
         await p.exited;
       }
-      await until(() => processesWith("sleep 317").length === 0, "the containers' processes to die");
+      await until(() => processesWith(`sleep ${TAGS}`).length === 0, "the containers' processes to die");
       const next = await h.ctr(["-e", "ns uts\nrun true"]);
       expect(next.code).toBe(0);
       // onHost: no /run/ctr entry and no cgroup named after either killed ctr
@@ -193,7 +198,7 @@ describe("host safety", () => {
   // Issue: SIGTERM ended the run with 143 and its trap never ran.
   itest("SIGTERM to ctr during a run reaches the run's process: its trap runs, its status is ctr's", () =>
     onHost(async (h) => {
-      const { proc } = await startRun(h, `ns uts, mnt\nrun sh -c "trap 'echo trapped; exit 3' TERM; sleep 3173 & wait"\necho not-reached`, "sleep 3173");
+      const { proc } = await startRun(h, `ns uts, mnt\nrun sh -c "trap 'echo trapped; exit 3' TERM; sleep ${tag(73)} & wait"\necho not-reached`, `sleep ${tag(73)}`);
       process.kill(proc.pid, "SIGTERM");
       const r = await finish(proc);
       expect(r.stdout).toContain("trapped");
@@ -204,11 +209,11 @@ describe("host safety", () => {
 
   itest("PID 1 killed with SIGKILL from the host during a run: status 137 and what was killed", () =>
     onHost(async (h) => {
-      const { proc, pid1 } = await startRun(h, "ns uts, mnt, pid\nrun sleep 3174", "sleep 3174");
+      const { proc, pid1 } = await startRun(h, `ns uts, mnt, pid\nrun sleep ${tag(74)}`, `sleep ${tag(74)}`);
       process.kill(pid1, "SIGKILL");
       const r = await finish(proc);
       expect(r.code).toBe(137);
-      expect(r.stderr).toContain(`PID 1 (host pid ${pid1}) was killed by SIGKILL during \`run sleep 3174\``);
+      expect(r.stderr).toContain(`PID 1 (host pid ${pid1}) was killed by SIGKILL during \`run sleep ${tag(74)}\``);
     }),
   );
 });
