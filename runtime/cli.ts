@@ -159,8 +159,10 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     out.error(e); // e.g. bundles this user cannot build
     return EXIT_SETUP;
   }
-  // The plan goes to stage 1 from execute, once the container's cgroups are made
-  // and joined (runtime/cgroup/manager.ts).
+  // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
+  // do first: cgroups to make and join (runtime/cgroup/when.ts), id maps to write.
+  const { cgroupsFirst } = await import("./cgroup/when.ts");
+  if (!cgroupsFirst(plan) && !plan.namespaces.includes("user") && plan.namespaces.length > 0) launch.sendPlan(plan, trace, false);
   const { execute } = await import("./execute.ts");
   return execute(id, plan, launch, {
     trace,

@@ -26,6 +26,7 @@ import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
+import { cgroupsFirst } from "./cgroup/when.ts";
 
 export interface ExecuteIO {
   trace: boolean;
@@ -125,10 +126,10 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     sweepStaleStateDirs();
     const limitOps = plan.ops.filter((o): o is LimitOp => o.kind === "cgroup-limit");
     const atStart = limitsAtStart(plan.ops);
-    const sys = machineCgroups();
-    if (sys.mode !== "none") {
-      // Every container has cgroups of its own (runtime/cgroup/manager.ts), joined
-      // by stage 1 before it is sent its plan, so before it unshares anything.
+    const sys = cgroupsFirst(plan) ? machineCgroups() : null;
+    if (sys && sys.mode !== "none") {
+      // The container's cgroups (runtime/cgroup/when.ts says when it has some),
+      // joined by stage 1 before it is sent its plan, so before it unshares anything.
       sweepStaleCgroups(sys);
       cgroups = new CgroupManager(id, sys);
       const first: CgroupLimit[] = limitOps.filter((o) => atStart.has(o)).map((o) => o.limit);

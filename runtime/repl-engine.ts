@@ -39,6 +39,7 @@ import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
 import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { cgroupsFirst } from "./cgroup/when.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setInitScore } from "./cgroup/oom.ts";
 
 /** Where the engine prints. */
@@ -591,8 +592,8 @@ export class ReplEngine {
     try {
       // The container's own cgroups, before stage 1 unshares (runtime/cgroup/manager.ts);
       // `limit` and `show cgroup` add controllers to them later.
-      const sys = machineCgroups();
-      if (sys.mode !== "none") {
+      const sys = cgroupsFirst({ namespaces, ops: [] }) ? machineCgroups() : null;
+      if (sys && sys.mode !== "none") {
         sweepStaleCgroups(sys);
         const m = new CgroupManager(this.id, sys);
         this.cgroups = m;
@@ -652,6 +653,7 @@ export class ReplEngine {
     if (this.cgroupsFull) return [];
     let m = this.cgroups;
     if (!m) {
+      sweepStaleCgroups(machineCgroups());
       m = new CgroupManager(this.id, machineCgroups());
       this.cgroups = m;
       c.cgroups = m;

@@ -16,11 +16,12 @@
 //      e.g. background jobs without `ns pid`, are killed), rmdir each
 //      directory, retrying briefly while exiting tasks drain.
 //
-// Every container gets a cgroup of its own even without limits ("isolation"):
-// in the tracking hierarchy (runtime/cgroup/detect.ts) so that whatever it
-// started can be found and killed at the end (runtime/cgroup/kill.ts), and with
-// `ns cgroup` in every hierarchy, so that the cgroup namespace is rooted at the
-// container's own cgroups and root inside cannot write the host's tree.
+// A container may get cgroups of its own without limits ("isolation"; when:
+// runtime/cgroup/when.ts): without `ns pid` in the tracking hierarchy
+// (runtime/cgroup/detect.ts), so that whatever it started can be found and
+// killed at the end (runtime/cgroup/kill.ts), and with `ns cgroup` in every
+// hierarchy, so that the cgroup namespace is rooted at the container's own
+// cgroups and root inside cannot write the host's tree.
 //
 // cgroup v2 rules (Documentation/admin-guide/cgroup-v2.rst):
 //   - A controller's files appear in a cgroup only if its parent lists the
@@ -85,11 +86,12 @@ export interface CreateOptions {
 /**
  * Where a container gets cgroups of its own without a limit: with `ns cgroup`
  * every hierarchy, required as root (the cgroup namespace's root must be the
- * container's, not the host's); otherwise the tracking hierarchy only, for
- * finding its processes at the end, where this caller may write it.
+ * container's, not the host's); without `ns pid` the tracking hierarchy, for
+ * finding its processes at the end, where this caller may write it; else none.
  */
 export function isolation(sys: CgroupSystem, plan: { namespaces: readonly string[] }): { hierarchies: Hierarchy[]; required: boolean } {
   if (plan.namespaces.includes("cgroup")) return { hierarchies: allHierarchies(sys), required: (process.geteuid?.() ?? 0) === 0 };
+  if (plan.namespaces.includes("pid")) return { hierarchies: [], required: false }; // the kernel ends them: runtime/cgroup/when.ts
   const h = trackingHierarchy(sys);
   return { hierarchies: h ? [h] : [], required: false };
 }
