@@ -179,6 +179,16 @@ describe("host safety", () => {
     );
   }
 
+  itest("SIGUSR1 to the REPL during a run: the session is torn down, nothing is left (status 138)", () =>
+    onHost(async (h) => {
+      const repl = h.spawn(["repl", "-q"], { stdin: `ns uts, mnt\nrootfs default\nlimit pids 50\nrun sleep ${tag(75)}\n` });
+      await until(() => processesWith(`sleep ${tag(75)}`).length > 0, "the REPL's run to start");
+      repl.kill("SIGUSR1");
+      expect(await repl.exited).toBe(138);
+      expect(processesWith(`sleep ${tag(75)}`)).toEqual([]);
+    }),
+  );
+
   itest("after SIGKILL of ctr (script or REPL), the next run sweeps its state directory and cgroups", () =>
     onHost(async (h) => {
       const script = await startRun(h, `ns uts, mnt\nrootfs default\nlimit pids 50\nlimit memory 256m\nrun sleep ${tag(71)}`, `sleep ${tag(71)}`);
