@@ -20,7 +20,7 @@ import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts"
 import { unprivilegedUsernsBlocker, userNamespaceSetup } from "./userns.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
-import { signalStatus } from "./status.ts";
+import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 import { defaultRootfs } from "./rootfs-cache.ts";
 import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
@@ -116,11 +116,19 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
   let execed = false;
   // ctr's own processes in the container, for an OOM message (after `exec`, PID 1 is the command).
   const initPids = () => [container?.stage1Pid ?? 0, execed ? 0 : (container?.pid1 ?? 0)];
+  // Until the container forwards signals itself (Container.create), a signal is
+  // noted, and honoured once what was made so far can be cleaned up.
+  let early: NodeJS.Signals | null = null;
+  const note = (sig: NodeJS.Signals) => void (early ??= sig);
+  for (const sig of HANDLED_SIGNALS) process.on(sig, note);
+  const stopNoting = () => {
+    for (const sig of HANDLED_SIGNALS) process.off(sig, note);
+  };
   try {
     if (!needsContainer) {
       await launch.cancel();
       for (const op of plan.ops) if (op.kind === "echo") io.output(op.text + "\n");
-      return 0;
+      return early ? signalStatus(early) : 0;
     }
     checkPrivileges(plan);
     sweepStaleStateDirs();
@@ -152,6 +160,11 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     container = new Container(id, launch, stateDir, { output: io.output, trace: io.trace ? io.traceLine : undefined });
     container.cgroups = cgroups;
     await container.create(plan, { trace: io.trace, setup: plan.namespaces.includes("user") ? userNamespaceSetup(plan.ops) : undefined });
+    stopNoting();
+    if (early) {
+      container.interrupted = early;
+      return signalStatus(early);
+    }
     if (scores) {
       await container.waitReady(); // PID 1 has taken note of its start score
       setInitScore(scores, [container.stage1Pid, container.pid1]);
@@ -208,6 +221,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     io.error(e);
     return e instanceof SysError && e.status !== undefined ? e.status : 125;
   } finally {
+    stopNoting();
     if (container) await container.destroy();
     else await launch.cancel().catch(() => {});
     if (cgroups) for (const problem of await cgroups.remove()) io.notice?.(`cgroup cleanup: ${problem}`);

@@ -179,6 +179,20 @@ describe("host safety", () => {
     );
   }
 
+  itest("SIGUSR1 at any moment of the start (front end, cgroups, unshare, setup): nothing is left", () =>
+    onHost(async (h) => {
+      for (const ms of [0, 5, 10, 20, 30, 45, 60, 80, 120]) {
+        const proc = h.spawn(["-e", `ns uts, mnt\nrootfs default\nlimit pids 50\nmount dev\nrun sleep ${tag(76)}`]);
+        await Bun.sleep(ms);
+        proc.kill("SIGUSR1");
+        await proc.exited;
+        await until(() => processesWith(`sleep ${tag(76)}`).length === 0, "the container's processes to die");
+      }
+      // A ctr killed before it could clean up (the default action, before its handlers) leaves only what the next run sweeps.
+      expect((await h.ctr(["-e", "ns uts\nrun true"])).code).toBe(0);
+    }),
+  60_000);
+
   itest("SIGUSR1 to the REPL during a run: the session is torn down, nothing is left (status 138)", () =>
     onHost(async (h) => {
       const repl = h.spawn(["repl", "-q"], { stdin: `ns uts, mnt\nrootfs default\nlimit pids 50\nrun sleep ${tag(75)}\n` });
