@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { callerDir, describeSystem, hierarchyOf, machineCgroups } from "../../runtime/cgroup/detect.ts";
 import type { Hierarchy, KernelController } from "../../runtime/cgroup/types.ts";
+import { onHost, type Host } from "../integration/host-state.ts";
 
 const CTR = new URL("../../bin/ctr", import.meta.url).pathname;
 const IS_ROOT = process.getuid?.() === 0;
@@ -19,7 +20,22 @@ const has = (c: KernelController) => hierarchyOf(sys, c) !== null;
 const READY = IS_ROOT && has("cpu") && has("memory") && has("pids") && has("cpuset");
 if (!READY) console.log(`skip: the cgroup tests need root and the cpu, memory, pids and cpuset controllers (${IS_ROOT ? describeSystem(sys) : "not root"})`);
 else console.log(`cgroups here: ${describeSystem(sys)}`);
-const rootTest = (name: string, fn: () => Promise<void>, timeout = 30_000) => test.skipIf(!READY)(name, fn, timeout);
+// Each test also runs under the integration tests' host check (mounts, processes, state, cgroups).
+let host: Host | null = null;
+const rootTest = (name: string, fn: () => Promise<void>, timeout = 30_000) =>
+  test.skipIf(!READY)(
+    name,
+    () =>
+      onHost(async (h) => {
+        host = h;
+        try {
+          await fn();
+        } finally {
+          host = null;
+        }
+      }),
+    timeout,
+  );
 
 // A root filesystem with /proc and /dev (background jobs of sh open /dev/null).
 const BASE = "ns pid, mnt, ipc, uts; rootfs default; mount proc; mount dev";
@@ -35,6 +51,7 @@ interface Result {
 function start(script: string): { proc: ReturnType<typeof Bun.spawn>; done: Promise<Result> } {
   const t0 = performance.now();
   const proc = Bun.spawn({ cmd: [CTR, "-e", script], stdout: "pipe", stderr: "pipe" });
+  host?.pids.push(proc.pid);
   const done = (async () => {
     const [out, err] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text()]);
     const code = await proc.exited;
@@ -275,6 +292,7 @@ describe("cgroup limits on the real kernel", () => {
     const before = snapshot();
     const run = (name: string) => {
       const p = Bun.spawn({ cmd: [CTR, new URL(`../../examples/${name}`, import.meta.url).pathname, "true"], stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      host?.pids.push(p.pid);
       return (async () => ({ code: await p.exited, out: await new Response(p.stdout as ReadableStream).text(), err: await new Response(p.stderr as ReadableStream).text(), pid: p.pid }))();
     };
     const cpu = await run("07-cgroup-cpu.ctr");
