@@ -5,6 +5,7 @@
 // lives in the file of its kernel subsystem; this table only routes.
 
 import { setdomainname, sethostname, SysError } from "../native/index.ts";
+import { keepHostTree } from "./hostmount.ts";
 import { doMount, makeRootPrivate, mountDev } from "./mount.ts";
 import type { AgentState, Op, RunResult } from "./ops.ts";
 import { execCommand, initialEnv, noteTerminal, runCommand } from "./process.ts";
@@ -12,13 +13,15 @@ import { enterRoot, prepareRoot } from "./rootfs.ts";
 
 export function newAgentState(): AgentState {
   noteTerminal(); // before any mount: it reads the host's /proc
-  return { pendingRoot: null, rootMode: null, entered: false, env: initialEnv(), cwd: "/" };
+  return { pendingRoot: null, rootMode: null, entered: false, env: initialEnv(), cwd: "/", hostCwd: process.cwd() };
 }
 
 export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
   switch (op.kind) {
     case "private-root":
       makeRootPrivate();
+      // Now, before the script's first mount: bind and overlay sources are host paths.
+      keepHostTree(st);
       return;
     case "hostname":
       sethostname(op.name);

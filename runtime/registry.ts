@@ -12,6 +12,7 @@ import { NAMESPACES, type Arg, type CheckContext, type Command, type StatementSp
 import { didYouMean } from "../lang/suggest.ts";
 import { MAX_ID, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../native/constants.ts";
+import { flagNames } from "../native/format.ts";
 import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
 import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
@@ -89,6 +90,9 @@ function flagsOf(ws: string[], base: number): { flags: number; ro: boolean } {
 
 const KERNEL_FS_BITS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
+// fsmount's MOUNT_ATTR_* bits have the values of the MS_* flags they stand for.
+const MOUNT_ATTRS: [string, number][] = [["MOUNT_ATTR_RDONLY", MS_RDONLY], ["MOUNT_ATTR_NOSUID", MS_NOSUID], ["MOUNT_ATTR_NODEV", MS_NODEV], ["MOUNT_ATTR_NOEXEC", MS_NOEXEC]];
+
 // Mount forms: [fstype, default target, base flags, data]
 const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
   proc: ["proc", "/proc", KERNEL_FS_BITS, null],
@@ -122,13 +126,38 @@ const planMount: PlanFn = (cmd) => {
     }
     case "bind": {
       const { flags, ro } = flagsOf(rest, MS_BIND | MS_REC);
-      return [mountOp(form, { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null }, ro)];
+      const m = { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null };
+      const explain = () => {
+        const extra = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        const lines = [
+          `openat2(HOST_TREE, ${quote(m.source)}, O_PATH, RESOLVE_IN_ROOT)  # SRC is a host path: looked up in PID 1's copy of the host's mount tree`,
+          `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE)`,
+          `mkdir -p ${m.target}`,
+          `move_mount(TREE_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
+        ];
+        if (ro || extra) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | 0x20 | (ro ? MS_RDONLY : 0) | extra, data: null }));
+        return lines;
+      };
+      return [{ kind: "mount", what: form, mount: m, remountRo: ro, side: "pid1", explain }];
     }
     case "overlay": {
       const { flags, ro } = flagsOf(rest, 0);
+      const lower = (opts.lower?.text ?? "").split(":");
+      const layers = { lower, ...(opts.upper ? { upper: opts.upper.text, work: opts.work?.text ?? "" } : {}) };
       const data = [`lowerdir=${opts.lower?.text ?? ""}`];
       if (opts.upper) data.push(`upperdir=${opts.upper.text}`, `workdir=${opts.work?.text ?? ""}`);
-      return [mountOp(form, { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(",") }, false)];
+      const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
+      const explain = () => [
+        `mkdir -p ${m.target}`,
+        `fsopen("overlay")  # the layers are host paths, given as descriptors opened in PID 1's copy of the host's mount tree`,
+        ...lower.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, openat2(HOST_TREE, ${quote(d)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`),
+        ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, openat2(HOST_TREE, ${quote(layers.upper)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
+        ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, openat2(HOST_TREE, ${quote(layers.work)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
+        `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
+        `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${m.flags & 0xf ? flagNames(m.flags & 0xf, MOUNT_ATTRS) : "0"})`,
+        `move_mount(MNT_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
+      ];
+      return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1", explain }];
     }
     case "dev": {
       const target = positional[0] ?? "/dev";
