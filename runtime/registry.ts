@@ -373,7 +373,7 @@ export const statements: StatementDef[] = [
         flags: FS_FLAGS,
       },
       bind: {
-        summary: "Make SRC (a host path) also visible at DST.",
+        summary: "Make SRC, a host path, also visible at DST. SRC is always the host's, wherever the statement is: PID 1 looks it up in a copy of the host's mount tree taken before the script's first mount (open_tree + move_mount), so neither `rootfs` nor a mount over the same path inside changes what it names.",
         syntax: "mount bind SRC DST [ro|rw] [rec] [FLAGS]",
         example: "mount bind /etc/resolv.conf /etc/resolv.conf ro",
         args: [
@@ -383,7 +383,7 @@ export const statements: StatementDef[] = [
         flags: [...FS_FLAGS, "rw", "rec"],
       },
       overlay: {
-        summary: "Layers: read-only LOWER directories (first on top) under a writable UPPER.",
+        summary: "Layers: read-only LOWER directories (first on top) under a writable UPPER. All are host paths, as for `mount bind`: PID 1 opens them in its copy of the host's mount tree and gives them to the kernel as descriptors (fsopen + fsconfig).",
         syntax: "mount overlay DST lower=DIR[:DIR...] [upper=DIR work=DIR] [FLAGS]",
         example: "mount overlay /merged lower=/layers/base upper=/layers/top work=/layers/work",
         args: [{ name: "DST", kind: "path" }],

@@ -9,7 +9,7 @@
  * for what only an unprivileged ctr makes).
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync, readlinkSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { example, hostMountinfo, onHost, probe } from "../integration/host-state.ts";
@@ -124,6 +124,27 @@ describe("rootless: ctr as uid 65534", () => {
       expect(r.code).toBe(7);
       // The background sleep was running when PID 1 exited; it dies with the PID namespace (onHost finds no stray process).
       expect(probe(r.stdout).background).toBe("running");
+      expect(userLeftovers(h, state, home)).toEqual([]);
+    }),
+  60_000);
+
+  test.skipIf(skip)("bind and overlay sources are host paths after the new root is entered (the copy of the host's tree works rootless)", () =>
+    onHost(async (h) => {
+      await freshenBundle(h);
+      const home = userDir(h);
+      const state = userStateBefore();
+      const dir = h.scratch();
+      chmodSync(dir, 0o755);
+      writeFileSync(join(dir, "x"), "host\n");
+      for (const d of ["lower", "upper", "work"]) {
+        mkdirSync(join(dir, d));
+        chownSync(join(dir, d), USER, USER);
+      }
+      writeFileSync(join(dir, "lower", "f"), "low\n");
+      const script = ["ns user, pid, mnt", "rootfs default", "run true", `mount bind ${dir}/x /m ro`, "run cat /m", "expect output == host", `mount overlay /o lower=${dir}/lower upper=${dir}/upper work=${dir}/work`, "run cat /o/f", "expect output == low"].join("\n");
+      const r = await ctrAsUser(h, ["-e", script], { home });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
       expect(userLeftovers(h, state, home)).toEqual([]);
     }),
   60_000);

@@ -1,0 +1,76 @@
+/**
+ * Sources of `mount bind` and `mount overlay` are host paths wherever the
+ * statement appears: after the container mounted something over the same
+ * path, after it entered its new root (the first `run`), and in the REPL.
+ */
+import { describe, expect } from "bun:test";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { itest, onHost } from "./host-state.ts";
+
+function hostFiles(dir: string): { file: string; lower: string; upper: string; work: string } {
+  const file = join(dir, "x");
+  writeFileSync(file, "host\n");
+  const lower = join(dir, "lower");
+  mkdirSync(lower);
+  writeFileSync(join(lower, "f"), "from the lower layer\n");
+  const upper = join(dir, "upper");
+  const work = join(dir, "work");
+  mkdirSync(upper);
+  mkdirSync(work);
+  for (const d of [dir, lower, upper, work]) chmodSync(d, 0o755);
+  return { file, lower, upper, work };
+}
+
+describe("bind and overlay sources are host paths", () => {
+  itest("a bind after the container wrote a file of the same name takes the host's file", () =>
+    onHost(async (h) => {
+      const dir = h.scratch();
+      const { file } = hostFiles(dir);
+      const script = [
+        "ns mnt, pid",
+        `mount tmpfs ${dir}`,
+        `run sh -c 'echo container > ${file}'`,
+        `mount bind ${file} /m ro`,
+        "run cat /m",
+        "expect output == host",
+      ].join("\n");
+      const r = await h.ctr(["-e", script]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(readFileSync(file, "utf8")).toBe("host\n");
+    }));
+
+  itest("after the new root is entered, bind and overlay still find host paths", () =>
+    onHost(async (h) => {
+      const dir = h.scratch();
+      const { file, lower, upper, work } = hostFiles(dir);
+      const script = [
+        "ns mnt, pid",
+        "rootfs default",
+        "run true",
+        `mount bind ${file} /m`,
+        "run cat /m",
+        "expect output == host",
+        `mount overlay /o lower=${lower} upper=${upper} work=${work}`,
+        "run sh -c 'cat /o/f; echo new > /o/g'",
+        'expect output == "from the lower layer"',
+        "mount bind /no/such/host/path /n",
+      ].join("\n");
+      const r = await h.ctr(["-e", script]);
+      expect(r.stderr).toContain('bind source "/no/such/host/path" does not exist on the host');
+      expect(r.code).toBe(125);
+      expect(readdirSync(upper)).toEqual(["g"]);
+    }));
+
+  itest("in the REPL, after `rootfs` and a `run`, a bind source is still the host's", () =>
+    onHost(async (h) => {
+      const dir = h.scratch();
+      const { file } = hostFiles(dir);
+      const input = ["ns mnt, pid", "rootfs default", "run true", `mount bind ${file} /m ro`, "run cat /m", ""].join("\n");
+      const r = await h.ctr(["repl", "-q"], { stdin: input });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("host\n");
+      expect(r.code).toBe(0);
+    }));
+});
