@@ -3,7 +3,7 @@
 // ordering rules come from flags on the specs (container, requires,
 // createsNamespaces, final, after, exclusive).
 
-import { NAMESPACES, type Arg, type ArgSpec, type CheckContext, type Command, type Diagnostic, type FormSpec, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
+import { NAMESPACES, type Arg, type ArgSpec, type CheckContext, type Command, type Diagnostic, type FormSpec, type HostView, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
 import { didYouMean, listOf } from "./suggest.ts";
 import { MAX_ID, isNamespace, itemsOf, namespacesOf, parseCidr, parseCpuList, parseDuration, parseInt10, parseMode, parsePercent, parseSize } from "./values.ts";
 
@@ -104,6 +104,7 @@ export function cloneCheckerState(s: CheckerState): CheckerState {
 
 export interface CheckerOptions {
   cpus: number;
+  host?: HostView;
   /** REPL: a second `ns` adds namespaces instead of being an error. */
   repl?: boolean;
   state?: CheckerState;
@@ -155,6 +156,9 @@ export class Checker {
       },
       get cpus() {
         return self.opts.cpus;
+      },
+      get host() {
+        return self.opts.host;
       },
       error: (span: Span, message: string, help?: string) => self.report("error", span, message, help),
       warning: (span: Span, message: string, help?: string) => self.report("warning", span, message, help),

@@ -130,11 +130,22 @@ export interface StatementSpec {
   exclusive?: string;
 }
 
+/**
+ * A look at the host's filesystem, for rules on host paths (a rootfs, a bind
+ * source): what is at PATH, or null when nothing is. Supplied by the runtime;
+ * without it (tests of the language alone) those rules are not checked.
+ */
+export interface HostView {
+  kind(path: string): "dir" | "file" | null;
+}
+
 export interface CheckContext {
   /** Namespaces requested so far by `ns` statements, in this script or session. */
   namespaces: ReadonlySet<NsName>;
   /** Number of CPUs on this machine (for limit cpu / cpuset bounds). */
   cpus: number;
+  /** The host's filesystem, when the caller lets the checker look (ctr check, runs, the REPL). */
+  host?: HostView;
   error(span: Span, message: string, help?: string): void;
   warning?(span: Span, message: string, help?: string): void;
 }

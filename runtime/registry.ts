@@ -16,6 +16,8 @@ import { flagNames } from "../native/format.ts";
 import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
 import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
+import { memoryFloorProblem } from "./cgroup/memory.ts";
+import { pidsFloorProblem } from "./cgroup/pids.ts";
 
 /** A registry entry. Extend this interface (e.g. with `plan`) to add per-statement behaviour. */
 export interface StatementDef extends StatementSpec {
@@ -70,6 +72,18 @@ function checkName(what: string, max: number) {
     if (a.text === "") ctx.error(a.span, `the ${what} is empty`);
     else if (a.text.length * 3 > max && Buffer.byteLength(a.text) > max) ctx.error(a.span, `the ${what} is longer than ${max} bytes`, `the kernel limit is ${max} bytes`);
   };
+}
+
+/**
+ * A host path that must exist when the script runs (a rootfs, a bind source,
+ * an overlay layer): checked on the host now, when the caller lets the checker
+ * look, so that `ctr check` and the REPL refuse what the run would.
+ */
+function checkHostPath(ctx: CheckContext, arg: Arg, path: string, what: string, dir: boolean, help: string): void {
+  const kind = ctx.host?.kind(path);
+  if (kind === undefined) return;
+  if (kind === null) ctx.error(arg.span, `${what} "${path}" does not exist on the host`, help);
+  else if (dir && kind !== "dir") ctx.error(arg.span, `${what} "${path}" is not a directory on the host`, help);
 }
 
 // ---- the table -------------------------------------------------------------------
@@ -222,6 +236,10 @@ function rootStatement(name: "rootfs" | "chroot", mode: "pivot" | "chroot", synt
     container: true,
     exclusive: "root",
     args: [{ name: "DIR", kind: "path" }],
+    check: (cmd, ctx) => {
+      const dir = positionals(cmd, false)[0];
+      if (dir && dir.text !== "default") checkHostPath(ctx, dir, dir.text, name, true, name === "rootfs" ? "create it (e.g. `ctr rootfs busybox DIR`), or use `rootfs default`" : "create it, e.g. with `ctr rootfs busybox DIR`");
+    },
   });
 }
 
@@ -381,6 +399,10 @@ export const statements: StatementDef[] = [
           { name: "DST", kind: "path" },
         ],
         flags: [...FS_FLAGS, "rw", "rec"],
+        check: (cmd, ctx) => {
+          const src = positionals(cmd, true)[0];
+          if (src) checkHostPath(ctx, src, src.text, "bind source", false, "bind sources are host paths: give one that exists on the host");
+        },
       },
       overlay: {
         summary: "Layers: read-only LOWER directories (first on top) under a writable UPPER. All are host paths, as for `mount bind`: PID 1 opens them in its copy of the host's mount tree and gives them to the kernel as descriptors (fsopen + fsconfig).",
@@ -395,6 +417,9 @@ export const statements: StatementDef[] = [
           const work = option(cmd, "work");
           if (upper && !work) ctx.error(cmd.args[0]!.span, "`upper=` needs a `work=` directory too", "add work=DIR on the same filesystem as the upper directory");
           if (work && !upper) ctx.error(cmd.args[0]!.span, "`work=` is only used with `upper=`", "add upper=DIR, or remove work=");
+          const lower = option(cmd, "lower");
+          const layers: [Arg | undefined, string[]][] = [[lower, lower ? lower.text.split(":") : []], [upper, upper ? [upper.text] : []], [work, work ? [work.text] : []]];
+          for (const [arg, paths] of layers) for (const p of paths) if (arg && p) checkHostPath(ctx, arg, p, "overlay layer", true, "overlay layers are host directories: create it first");
         },
       },
     },
@@ -476,7 +501,12 @@ export const statements: StatementDef[] = [
         options: { swap: "size" },
         check: (cmd, ctx) => {
           const size = positionals(cmd, true)[0];
-          if (size && parseSize(size.text) === 0) ctx.error(size.span, "a memory limit of 0 would kill the container at once", "give a size, e.g. 64m");
+          const bytes = size ? parseSize(size.text) : undefined;
+          if (size && bytes === 0) ctx.error(size.span, "a memory limit of 0 would kill the container at once", "give a size, e.g. 64m");
+          else if (size && bytes !== undefined) {
+            const problem = memoryFloorProblem(bytes);
+            if (problem) ctx.error(size.span, problem.message, problem.hint);
+          }
         },
       },
       pids: {
@@ -486,7 +516,9 @@ export const statements: StatementDef[] = [
         args: [{ name: "COUNT", kind: "int" }],
         check: (cmd, ctx) => {
           const n = positionals(cmd, true)[0];
-          if (n && n.text.match(/^0+$/)) ctx.error(n.span, "a pids limit of 0 leaves no room for the container's own process", "give at least 1");
+          const max = n ? parseInt10(n.text) : undefined;
+          const problem = max !== undefined ? pidsFloorProblem(max) : null;
+          if (n && problem) ctx.error(n.span, problem.message, problem.hint);
         },
       },
       cpuset: {

@@ -39,6 +39,7 @@ import { helpOverview, helpStatement, type CompletionContext } from "./complete.
 import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setInitScore } from "./cgroup/oom.ts";
+import { hostView } from "./hostview.ts";
 
 /** Where the engine prints. */
 export interface ReplIO {
@@ -131,7 +132,7 @@ export class ReplEngine {
 
   private fresh(): void {
     this.id = newContainerId();
-    this.session = new Session({ specs: statements, env: process.env });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView() });
     this.planner = this.newPlanner();
     this.saved = [];
     this.hostname = null;
@@ -459,7 +460,7 @@ export class ReplEngine {
 
   /** Compile and plan again what took effect: the session's and the planner's state follow it. */
   private rebuild(): void {
-    this.session = new Session({ specs: statements, env: process.env });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView() });
     this.planner = this.newPlanner();
     for (const s of this.saved) {
       const r = this.session.compile(s.text, s.file);

@@ -74,10 +74,10 @@ describe("launcher", () => {
 });
 
 describe("check", () => {
-  test("every example checks clean (exit 0, nothing printed)", () => {
+  test("every example checks clean (exit 0, nothing on stderr, `FILE: ok` on stdout)", () => {
     for (const file of EXAMPLES) {
       const r = ctr(["check", file]);
-      expect({ file, code: r.code, err: r.err }).toEqual({ file, code: 0, err: "" });
+      expect({ file, code: r.code, err: r.err, ok: r.out.startsWith(`${file}: ok, `) }).toEqual({ file, code: 0, err: "", ok: true });
     }
   });
 
@@ -97,6 +97,29 @@ describe("check", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("what a run would refuse, check refuses: floors of `limit`, host paths that do not exist", () => {
+    const r = ctr(["check", "-e", "ns mnt, pid\nlimit memory 64k\nlimit pids 1\nrootfs /no/such/rootfs\nmount bind /no/such/src /m\nmount overlay /o lower=/no/such/lower"]);
+    expect(r.code).toBe(2);
+    // The same words as the run's refusal (runtime/cgroup/memory.ts, pids.ts): the two cannot contradict.
+    expect(r.err).toContain("-e:2:14: error: limit memory 64 KiB: too small for the container's own init process");
+    expect(r.err).toContain("help: use at least 8 MiB");
+    expect(r.err).toContain("-e:3:12: error: limit pids 1: too few for the container's own init processes");
+    expect(r.err).toContain("help: use at least 4;");
+    expect(r.err).not.toContain("give at least 1");
+    expect(r.err).toContain('-e:4:8: error: rootfs "/no/such/rootfs" does not exist on the host');
+    expect(r.err).toContain('-e:5:12: error: bind source "/no/such/src" does not exist on the host');
+    expect(r.err).toContain('-e:6:24: error: overlay layer "/no/such/lower" does not exist on the host');
+    expect(r.err).toContain("5 errors");
+    const fine = ctr(["check", "-e", `ns mnt, pid\nlimit memory 8m\nlimit pids 4\nrootfs ${REPO}\nmount bind ${CTR} /m`]);
+    expect(fine.err).toBe("");
+    expect(fine.code).toBe(0);
+  });
+
+  test("a clean script: check says so, with the count of statements and of host paths it looked at", () => {
+    expect(ctr(["check", "-e", "ns uts\nhostname x"]).out).toBe("-e: ok, 2 statements\n");
+    expect(ctr(["check", "-e", `ns mnt\nmount bind ${CTR} /m`]).out).toBe("-e: ok, 2 statements; 1 host path checked on this machine\n");
   });
 
   test("a statement that is not performed yet is refused before anything runs", () => {
