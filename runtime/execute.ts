@@ -43,6 +43,12 @@ function runStatus(r: RunResult): number {
   return r.signal ? signalStatus(r.signal) : (r.exitCode ?? 0);
 }
 
+/** Why the script stopped at a `run`, as a diagnostic on its line. */
+export function runFailure(op: Op, run: RunResult, status: number): SysError {
+  const how = run.signal ? `was killed by ${run.signal} (status ${status})` : `exited with status ${status}`;
+  return new SysError({ message: `\`${op.source}\` ${how}`, hint: `a failing \`run\` stops the script; follow it with \`expect exit ${status}\` if that is expected`, span: op.span, status });
+}
+
 function hostnameOf(plan: Plan): string | null {
   const op = plan.ops.findLast((o) => o.kind === "hostname") as Extract<Op, { kind: "hostname" }> | undefined;
   return op?.name ?? null;
@@ -185,6 +191,8 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
         const checked = next?.kind === "expect" && next.subject === "exit";
         if (run.error && !checked) throw new SysError({ message: run.error, span: op.span, status });
         if (status !== 0 && !checked) {
+          // Say what stopped the script, not only its status (a signal forwarded by ctr is said by the shell).
+          if (!container.interrupted) io.error(runFailure(op, run, status));
           await container.finish();
           return status;
         }

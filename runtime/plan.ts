@@ -236,8 +236,29 @@ function enterRootOp(mode: "pivot" | "chroot", dir: string, span: Span, source: 
   return op;
 }
 
-function sourceText(cmd: Command): string {
-  return [cmd.name, ...cmd.args.map((a) => a.text)].join(" ");
+/**
+ * A statement as ctr prints it (explain, errors): each argument written so
+ * that pasting the line back gives the same arguments (`run sh -c 'echo $PPID'`).
+ */
+export function sourceText(cmd: Command): string {
+  return [cmd.name, ...cmd.args.map(argText)].join(" ");
+}
+
+// A bare word is printed as it is; anything the lexer would split or
+// interpret is quoted: raw '...' when it has no single quote, else "..." with escapes.
+const BARE = /^[A-Za-z0-9_@%+=:,./~^-]+$/;
+
+export function quoteWord(text: string): string {
+  if (text !== "" && BARE.test(text) && !text.startsWith("#")) return text;
+  if (!text.includes("'") && !/[\n\r\t]/.test(text)) return `'${text}'`;
+  return `"${text.replace(/[\\"$\n\r\t]/g, (c) => ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" })[c] ?? `\\${c}`)}"`;
+}
+
+function argText(a: Arg): string {
+  if (a.kind === "option" && a.key) return `${a.key}=${a.value ? argText(a.value) : ""}`;
+  if (a.kind === "list" && a.items) return a.items.map(argText).join(", ");
+  if (a.kind === "number") return a.text;
+  return quoteWord(a.text);
 }
 
 export function mountOp(what: string, m: MountSpec, remountRo: boolean): PlannedOp {

@@ -130,6 +130,15 @@ describe("check", () => {
 });
 
 describe("explain", () => {
+  test("prints each statement so that it can be pasted back: quoting kept where the words need it", () => {
+    const r = ctr(["explain", "-e", "ns uts, pid\nhostname 'In Namespace'\nrun sh -c 'echo $PPID'\nrun echo \"it's\" '' plain"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("  hostname 'In Namespace'    [PID 1]");
+    expect(r.out).toContain("  run sh -c 'echo $PPID'    [PID 1]");
+    expect(r.out).toContain(`  run echo "it's" '' plain    [PID 1]`);
+    expect(r.out).toContain("  ns uts, pid    [stage 1]");
+  });
+
   test("prints each operation in order with its side and the syscalls or file writes behind it", () => {
     const r = ctr(["explain", "-e", 'ns uts, pid, mnt\nhostname "c"\nrootfs default\nmount proc\nexec /bin/bash']);
     expect(r.code).toBe(0);

@@ -108,6 +108,18 @@ const CASES: Case[] = [
     message: /`hostname` needs `ns uts`/,
   },
   {
+    name: "a failing `run` stops the script, and says which and why",
+    script: (dir) => ({ args: ["-e", `ns pid\nrun sh -c 'exit 3'\nrun touch ${join(dir, "ran")}`] }),
+    code: 3,
+    message: /^-e:2:1: error: `run sh -c 'exit 3'` exited with status 3\n[^]*help: .*`expect exit 3`/,
+  },
+  {
+    name: "a `run` killed by a signal stops the script, and says so",
+    script: (dir) => ({ args: ["-e", `ns pid\nrun sh -c 'kill -9 $$'\nrun touch ${join(dir, "ran")}`] }),
+    code: 137,
+    message: /^-e:2:1: error: `run sh -c 'kill -9 \$\$'` was killed by SIGKILL \(status 137\)/,
+  },
+  {
     name: "a syntax error on the last line: nothing runs",
     script: (dir) => ({ args: ["-e", `ns mnt, pid\nmount tmpfs /mnt\nrun touch ${join(dir, "ran")}\nexpect output ==`] }),
     code: 2,
