@@ -13,7 +13,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, symli
 import { join } from "node:path";
 import { itest, onHost, probe, REPO, type Host } from "../integration/host-state.ts";
 import { subordinateRanges, userName } from "../../runtime/userns.ts";
-import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, rootlessSkipReason, skipping, UNSHARE, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
+import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, rootlessSkipReason, skipping, uidmapSkipReason, UNSHARE, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
 
 const ROOTLESS_SKIP = rootlessSkipReason();
 const NAME = userName(USER);
@@ -77,7 +77,7 @@ describe("rootless errors (as uid 65534)", () => {
   const skip = skipping(ROOTLESS_SKIP);
 
   for (const [which, file] of [["uid", "/etc/subuid"], ["gid", "/etc/subgid"]] as const) {
-    test.skipIf(skip)(`an outside ${which} range not granted in ${file}: exit 125 naming ${file}, and nothing left of the half-made container`, () =>
+    test.skipIf(skip || skipping(uidmapSkipReason()))(`an outside ${which} range not granted in ${file}: exit 125 naming ${file}, and nothing left of the half-made container`, () =>
       onHost(async (h) => {
         await freshenBundle(h);
         const home = userDir(h);
@@ -109,7 +109,7 @@ describe("rootless errors (as uid 65534)", () => {
   // The helpers' path needs grants. The machine's files grant nobody nothing
   // (usually): the grants are then bound over them in a mount namespace of the
   // one ctr run (helpers.ts), and the real files stay as they are.
-  const GRANT_SKIP = ROOTLESS_SKIP ?? (UNSHARE ? null : "unshare (util-linux) is not installed: no private /etc/subuid for the newuidmap/newgidmap path (this test does not edit system files)");
+  const GRANT_SKIP = ROOTLESS_SKIP ?? uidmapSkipReason() ?? (UNSHARE ? null : "unshare (util-linux) is not installed: no private /etc/subuid for the newuidmap/newgidmap path (this test does not edit system files)");
   describe("ranges granted in /etc/subuid and /etc/subgid: written by newuidmap/newgidmap", () => {
     const gskip = skipping(GRANT_SKIP);
     const UID_START = 200000;

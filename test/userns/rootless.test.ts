@@ -13,7 +13,7 @@ import { chmodSync, chownSync, mkdirSync, readlinkSync, statSync, writeFileSync 
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { example, hostMountinfo, onHost, probe } from "../integration/host-state.ts";
-import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, UNSHARE, rootlessSkipReason, skipping, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
+import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, UNSHARE, rootlessSkipReason, skipping, uidmapSkipReason, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
 
 const skip = skipping(rootlessSkipReason() ?? (USERNS_BLOCKER ? `this machine forbids unprivileged user namespaces (${USERNS_BLOCKER}); errors.test.ts checks that ctr says so` : null));
 
@@ -84,7 +84,7 @@ describe("rootless: ctr as uid 65534", () => {
 
   test.skipIf(skip)("the same with XDG_RUNTIME_DIR: its ctr/ directory is gone afterwards", () => rootlessRun("xdg"), 60_000);
 
-  const exampleSkip = skip || skipping(UNSHARE ? null : "unshare (util-linux) is not installed: 09-user.ctr's default map is not run rootless (no private /etc/subuid)");
+  const exampleSkip = skip || skipping(uidmapSkipReason() ?? (UNSHARE ? null : "unshare (util-linux) is not installed: 09-user.ctr's default map is not run rootless (no private /etc/subuid)"));
   for (const mode of ["own", "range"] as const) {
     test.skipIf(mode === "range" ? exampleSkip : skip)(
       mode === "own"
