@@ -14,15 +14,15 @@
 // cgroup's OOM counter says whether the kernel killed something for the limit.
 // The cgroups are removed on every path, after the container's processes.
 
-import { accessSync, constants } from "node:fs";
 import type { TraceEvent } from "./channel.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
-import { unprivilegedUsernsBlocker, userNamespaceSetup } from "./userns.ts";
+import { userNamespaceSetup } from "./userns.ts";
+import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { signalStatus } from "./status.ts";
 import { defaultRootfs } from "./rootfs-cache.ts";
-import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
+import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
@@ -77,39 +77,12 @@ function oomCheck(cgroups: CgroupManager | null, io: ExecuteIO, command: string 
   return true;
 }
 
-/**
- * What an unprivileged caller cannot do, said before anything is made: without
- * a user namespace, creating namespaces needs CAP_SYS_ADMIN on the host.
- */
+/** What an unprivileged caller cannot do, said before anything is made (runtime/privileges.ts). */
 function checkPrivileges(plan: Plan): void {
-  if ((process.geteuid?.() ?? 0) === 0 || plan.namespaces.length === 0) return;
-  const ns = plan.ops.find((o) => o.kind === "unshare");
-  if (!plan.namespaces.includes("user")) {
-    throw new SysError({ code: "EPERM", message: "creating namespaces needs root", hint: "add `user` to the `ns` statement to run without root (rootless), or run ctr as root", span: ns?.span, status: 125 });
-  }
+  if (plan.namespaces.length === 0) return;
+  checkNamespacePrivileges(plan.namespaces, plan.ops.find((o) => o.kind === "unshare")?.span);
   const limit = plan.ops.find((o) => o.kind === "cgroup-limit");
-  if (limit) {
-    // cgroups belong to root unless a cgroup was delegated to this user.
-    const sys = machineCgroups();
-    const h = hierarchyOf(sys, limit.limit.controller === "cpu" ? "cpu" : limit.limit.controller);
-    const dir = h ? callerDir(h) : null;
-    if (dir && !writable(dir)) {
-      throw new SysError({ code: "EACCES", message: `\`limit\` needs a cgroup delegated to you, but ${dir} is not writable`, hint: "run ctr as root, or in a delegated cgroup (systemd: systemd-run --user --scope -p Delegate=yes ctr ...)", span: limit.span, status: 125 });
-    }
-  }
-  const blocker = unprivilegedUsernsBlocker();
-  if (blocker) {
-    throw new SysError({ code: "EPERM", message: `this machine forbids unprivileged user namespaces: ${blocker}`, hint: "ask an administrator to allow them, or run ctr as root", span: ns?.span, status: 125 });
-  }
-}
-
-function writable(dir: string): boolean {
-  try {
-    accessSync(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  if (limit) checkCgroupPrivileges(limit.limit.controller, limit.span);
 }
 
 export async function execute(id: string, plan: Plan, launch: Launch, io: ExecuteIO): Promise<number> {

@@ -40,6 +40,7 @@ import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setInitScore } from "./cgroup/oom.ts";
 import { hostView } from "./hostview.ts";
+import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 
 /** Where the engine prints. */
 export interface ReplIO {
@@ -413,7 +414,7 @@ export class ReplEngine {
             status: EXIT_USAGE,
           });
         }
-        const result = op.kind === "unshare" ? await this.create(op.namespaces, idmaps) : await this.apply(op);
+        const result = op.kind === "unshare" ? await this.create(op.namespaces, idmaps, op.span) : await this.apply(op);
         if (op.kind === "exec") return { status: result as number, end: true, exec: true };
         if (op.kind === "run") {
           const status = this.reportRun(op, result as RunResult);
@@ -569,7 +570,8 @@ export class ReplEngine {
     });
   }
 
-  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[]): Promise<undefined> {
+  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[], span?: Span): Promise<undefined> {
+    checkNamespacePrivileges(namespaces, span); // the same refusal, in the same words, as a script's
     sweepStaleStateDirs();
     this.start();
     let launch: Launch;
@@ -630,6 +632,7 @@ export class ReplEngine {
     const c = this.container;
     if (!c) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", status: EXIT_SETUP });
     if (this.cgroups) return [];
+    checkCgroupPrivileges(op ? op.limit.controller : "memory", op?.span, op ? "`limit`" : "`show cgroup`");
     const sys = machineCgroups();
     sweepStaleCgroups(sys);
     const m = new CgroupManager(this.id, sys);

@@ -156,6 +156,26 @@ describe("rootless errors (as uid 65534)", () => {
     60_000);
   });
 
+  test.skipIf(skip)("in the REPL, the same refusals with the same hints: namespaces without `user`, `limit` and `show cgroup` without a delegated cgroup", () =>
+    onHost(async (h) => {
+      await freshenBundle(h);
+      const home = userDir(h);
+      const state = userStateBefore();
+      const input = ["ns uts, pid, mnt", "ns user, uts, mnt", "limit memory 64m", "show cgroup", "run echo still-up", ""].join("\n");
+      const r = await ctrAsUser(h, ["repl", "-q"], { home, stdin: input });
+      expect(r.stderr).toContain("<repl:1>:1:1: error: creating namespaces needs root\n");
+      expect(r.stderr).toContain("help: add `user` to the `ns` statement");
+      expect(r.stderr).not.toContain("EPERM (operation not permitted)");
+      if (!cgroupWritable()) {
+        expect(r.stderr).toMatch(/<repl:3>:1:1: error: `limit` needs a cgroup delegated to you, but .* is not writable\n/);
+        expect(r.stderr).toMatch(/<repl:4>:1:1: error: `show cgroup` needs a cgroup delegated to you/);
+        expect(r.stderr).not.toContain("EACCES (permission denied)");
+      }
+      expect(r.stdout).toContain("still-up\n"); // the errors did not end the session
+      expect(userLeftovers(h, state, home)).toEqual([]);
+    }),
+  60_000);
+
   test.skipIf(skip)("namespaces without `user`: exit 125, and the message names the fix", () =>
     onHost(async (h) => {
       await freshenBundle(h);
@@ -209,3 +229,9 @@ describe("rootless errors (as uid 65534)", () => {
     }),
   60_000);
 });
+
+/** Whether uid 65534 could write the caller's memory cgroup (a delegated one): then `limit` is allowed. */
+function cgroupWritable(): boolean {
+  const r = Bun.spawnSync({ cmd: ["setpriv", `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", "sh", "-c", `test -w "/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)" || test -w "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)"`] });
+  return r.exitCode === 0;
+}

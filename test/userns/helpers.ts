@@ -65,6 +65,8 @@ export interface AsUserOptions {
   grants?: { subuid: string; subgid: string };
   /** More environment for ctr. */
   env?: Record<string, string>;
+  /** Text for ctr's standard input (default: none). */
+  stdin?: string;
 }
 
 export const UNSHARE = Bun.which("unshare");
@@ -89,7 +91,7 @@ export async function ctrAsUser(h: Host, args: string[], opts: AsUserOptions): P
     cmd: withGrants,
     cwd: opts.cwd ?? REPO,
     env,
-    stdin: "ignore",
+    stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
   });
