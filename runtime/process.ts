@@ -28,6 +28,7 @@ import type { AgentState, RunResult } from "./ops.ts";
 import { signalName } from "./status.ts";
 import { writeAll } from "./fdio.ts";
 import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
+import { processTree } from "./proctree.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -182,13 +183,21 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   return { exitCode: child.signalCode ? null : child.exitCode, signal: child.signalCode ? signalName(child.signalCode) : null, output };
 }
 
-/** Signal every `run` child (used when the host interrupts a run). */
+/**
+ * Signal every `run` in progress and every process below it (the host
+ * interrupts a run: Ctrl-C in the REPL). Its descendants too: a shell that
+ * ignores SIGINT would otherwise die of the SIGTERM that follows and leave its
+ * children running in the container (runtime/proctree.ts).
+ */
 export function signalRunning(sig: NodeJS.Signals): void {
-  for (const pid of running) {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
+  for (const child of running) {
+    // The whole tree is read first: once the command dies, its children are re-parented.
+    for (const pid of processTree(child, process.pid === 1)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
     }
   }
 }

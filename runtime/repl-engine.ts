@@ -188,7 +188,20 @@ export class ReplEngine {
     const n = this.interrupts++;
     // The terminal's first Ctrl-C has reached the run already; later ones escalate.
     if (!(fromTerminal && n === 0)) this.interruptible(n);
+    this.noteIgnored(n);
     return true;
+  }
+
+  /** A run still going a moment after a press ignored its signal: say what the next press sends. */
+  private noteIgnored(n: number): void {
+    const sent = ESCALATION[Math.min(n, ESCALATION.length - 1)]!;
+    const next = ESCALATION[n + 1];
+    if (!next) return;
+    const run = this.interruptible;
+    const timer = setTimeout(() => {
+      if (this.interruptible === run && this.interrupts === n + 1) this.io.err(this.dim(`  the run is still going after ${sent}: press Ctrl-C again to send ${next}\n`));
+    }, 300);
+    timer.unref?.();
   }
 
   /** A signal to ctr while `exec`'s command runs goes to it; otherwise false. */
