@@ -100,6 +100,7 @@ function compileUnsafe(source: string, opts: FrontEndOptions, expandState: Expan
       env: opts.env ?? process.env,
       isStatement: (n) => index.has(n),
       statementNames: () => index.keys(),
+      isCommand: opts.host?.isCommand ? (n) => opts.host!.isCommand!(n) : undefined,
       readFile,
       stdlibDir: opts.stdlibDir ?? DEFAULT_STDLIB_DIR,
       parse: parseSource,

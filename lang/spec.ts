@@ -110,6 +110,8 @@ export interface StatementSpec {
   options?: Record<string, ValueKind>;
   flags?: readonly string[];
   forms?: Record<string, FormSpec>;
+  /** Words a user may expect as forms, and why they are not (the help of the error). */
+  notForms?: Record<string, string>;
   /** Extra semantic rules; report problems through ctx.error. */
   check?: (cmd: Command, ctx: CheckContext) => void;
 
@@ -137,6 +139,8 @@ export interface StatementSpec {
  */
 export interface HostView {
   kind(path: string): "dir" | "file" | null;
+  /** True when NAME is a program the container would find (for `ps -ef` typed as a statement). */
+  isCommand?(name: string): boolean;
 }
 
 export interface CheckContext {

@@ -9,7 +9,7 @@
 // are imported when a command needs them, and a run starts stage 1 before the
 // front end is even loaded, so that Bun's start-up of the stage overlaps it.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { formatDiagnostic } from "../lang/diagnostics.ts";
 import type { Diagnostic, Span } from "../lang/spec.ts";
@@ -22,7 +22,6 @@ import { newContainerId, stateRoot } from "./paths.ts";
 import { isTerminal, writeAll } from "./fdio.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
-import { hostView } from "./hostview.ts";
 
 const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
@@ -106,11 +105,12 @@ function readScript(file: string): Source | null {
 
 async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean; statements: number; hostPaths: number }> {
   out.addSource(src.file, src.text);
-  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }] = await Promise.all([
+  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }, { hostView }] = await Promise.all([
     import("../lang/index.ts"),
     import("./registry.ts"),
     import("./plan.ts"),
     import("./rootfs-cache.ts"),
+    import("./hostview.ts"),
   ]);
   const host = hostView();
   const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib`, host });
@@ -252,6 +252,8 @@ export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> |
       return rootfsCommand(more);
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
+      // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, --help, --version; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early);

@@ -5,15 +5,31 @@
 
 import { statSync } from "node:fs";
 import type { HostView } from "../lang/spec.ts";
+import { DEFAULT_PATH } from "./process.ts";
 
 export interface CountingHostView extends HostView {
   /** How many host paths the checker looked at. */
   readonly looked: number;
 }
 
-export function hostView(): CountingHostView {
+/**
+ * `root`: where the container's files are seen from the host (the REPL's live
+ * container), for isCommand; without one, the host's own programs stand in.
+ */
+export function hostView(root: () => string | null = () => null): CountingHostView {
   let looked = 0;
   return {
+    isCommand(name: string) {
+      if (!/^[A-Za-z0-9._+-]+$/.test(name)) return false;
+      const base = root() ?? "";
+      return DEFAULT_PATH.split(":").some((dir) => {
+        try {
+          return statSync(`${base}${dir}/${name}`).isFile();
+        } catch {
+          return false;
+        }
+      });
+    },
     get looked() {
       return looked;
     },

@@ -116,6 +116,13 @@ export class Planner {
   constructor(
     private readonly lookup: (name: string) => PlannerEntry | undefined,
     private readonly base: Omit<PlanContext, "hostname" | "namespaces">,
+    /**
+     * The REPL: enter the new root with the `rootfs` statement itself, so that
+     * what it did (pivot_root) is shown under it. Nothing is lost by entering
+     * early: bind and overlay sources are host paths wherever they come
+     * (runtime/hostmount.ts), and targets are container paths either way.
+     */
+    private readonly opts: { enterRootAtOnce?: boolean } = {},
   ) {}
 
   /** Plan more commands. `lookahead` lets the hostname of a later line name the container's /etc/hostname. */
@@ -163,6 +170,10 @@ export class Planner {
           if (op.overlay) this.needsDefaultRootfs = true;
         }
         ops.push(op);
+        if (op.kind === "rootfs" && this.opts.enterRootAtOnce) {
+          ops.push(enterRootOp(op.mode, this.rootPending!.dir, cmd.span, source));
+          this.rootPending = null;
+        }
       }
     }
     if (this.namespaces.has("user") && ops.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(ops));

@@ -29,12 +29,20 @@ import { signalName } from "./status.ts";
 import { writeAll } from "./fdio.ts";
 import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
 import { processTree } from "./proctree.ts";
+import { SINGLE_THREAD_ENV } from "./bundle.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export function initialEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: "/root" };
   if (process.env.TERM) env.TERM = process.env.TERM;
+  return env;
+}
+
+/** The environment ctr was started with: the stages' own settings (runtime/bundle.ts) taken out. */
+export function callerEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !(k in SINGLE_THREAD_ENV && SINGLE_THREAD_ENV[k] === v)) env[k] = v;
   return env;
 }
 

@@ -342,6 +342,10 @@ export const statements: StatementDef[] = [
     syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|bind|overlay ...",
     example: "mount tmpfs /tmp size=64m",
     plan: planMount,
+    notForms: {
+      devtmpfs:
+        "ctr builds /dev itself with `mount dev` (a tmpfs with null, zero, full, random, urandom, tty), as runc does: devtmpfs is the host's one device filesystem, and mounting it would give the container every device of the host",
+    },
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",

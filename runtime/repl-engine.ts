@@ -133,7 +133,7 @@ export class ReplEngine {
 
   private fresh(): void {
     this.id = newContainerId();
-    this.session = new Session({ specs: statements, env: process.env, host: hostView() });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
     this.planner = this.newPlanner();
     this.saved = [];
     this.hostname = null;
@@ -144,7 +144,7 @@ export class ReplEngine {
   }
 
   private newPlanner(): Planner {
-    return new Planner(lookup, { stateDir: this.stateDir, defaultRootfs: `${defaultCacheDir()}/rootfs` });
+    return new Planner(lookup, { stateDir: this.stateDir, defaultRootfs: `${defaultCacheDir()}/rootfs` }, { enterRootAtOnce: true });
   }
 
   private get stateDir(): string {
@@ -474,7 +474,7 @@ export class ReplEngine {
 
   /** Compile and plan again what took effect: the session's and the planner's state follow it. */
   private rebuild(): void {
-    this.session = new Session({ specs: statements, env: process.env, host: hostView() });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
     this.planner = this.newPlanner();
     for (const s of this.saved) {
       const r = this.session.compile(s.text, s.file);

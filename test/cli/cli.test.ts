@@ -67,6 +67,10 @@ describe("launcher", () => {
     const bad = ctr(["--bogus"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown option `--bogus`");
+    const verb = ctr(["run", "x.ctr"]);
+    expect(verb.code).toBe(2);
+    expect(verb.err).toContain("ctr: `run` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e");
+    expect(verb.err).not.toContain("ENOENT");
     const missing = ctr(["/nonexistent/script.ctr"]);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('"/nonexistent/script.ctr"');
@@ -120,6 +124,18 @@ describe("check", () => {
   test("a clean script: check says so, with the count of statements and of host paths it looked at", () => {
     expect(ctr(["check", "-e", "ns uts\nhostname x"]).out).toBe("-e: ok, 2 statements\n");
     expect(ctr(["check", "-e", `ns mnt\nmount bind ${CTR} /m`]).out).toBe("-e: ok, 2 statements; 1 host path checked on this machine\n");
+  });
+
+  test("a program typed as a statement: the help says `run` it; `mount devtmpfs`: the help says why ctr builds /dev", () => {
+    const r = ctr(["check", "-e", "ns pid, mnt\nps -ef\nmount devtmpfs /dev"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("-e:2:1: error: unknown statement `ps`\n");
+    expect(r.err).toContain("help: `ps` is a program, not a statement: to run it in the container, write `run ps -ef`\n");
+    expect(r.err).not.toContain("did you mean `ns`");
+    expect(r.err).toContain("-e:3:7: error: unknown `mount` form `devtmpfs`\n");
+    expect(r.err).toMatch(/help: ctr builds \/dev itself with `mount dev`.*devtmpfs is the host's one device filesystem/);
+    // A misspelt statement still gets its suggestion.
+    expect(ctr(["check", "-e", "ns uts\nhostnme x"]).err).toContain("help: did you mean `hostname`?");
   });
 
   test("a statement that is not performed yet is refused before anything runs", () => {
