@@ -49,8 +49,10 @@ export function runFailure(op: Op, run: RunResult, status: number): SysError {
   return new SysError({ message: `\`${op.source}\` ${how}`, hint: `a failing \`run\` stops the script; follow it with \`expect exit ${status}\` if that is expected`, span: op.span, status });
 }
 
+/** The hostname when the container is first observed (a later `hostname` rewrites /etc/hostname then: Container). */
 function hostnameOf(plan: Plan): string | null {
-  const op = plan.ops.findLast((o) => o.kind === "hostname") as Extract<Op, { kind: "hostname" }> | undefined;
+  const first = plan.ops.findIndex((o) => o.kind === "run" || o.kind === "exec" || o.kind === "show");
+  const op = plan.ops.slice(0, first < 0 ? undefined : first).findLast((o) => o.kind === "hostname") as Extract<Op, { kind: "hostname" }> | undefined;
   return op?.name ?? null;
 }
 

@@ -273,6 +273,14 @@ export class Container {
     }
     if (msg.t !== "done") throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `unexpected reply \`${msg.t}\` from PID 1`, span: op.span });
     if (op.kind === "run") this.lastRun = msg.result as RunResult;
+    if (op.kind === "hostname" && this.stateDir) {
+      // /etc/hostname follows the kernel's name from here on, as it would on a host.
+      try {
+        writeHostnameFiles(this.stateDir, op.name);
+      } catch {
+        // no per-container files (no rootfs yet): nothing to follow
+      }
+    }
     return msg.result as RunResult | undefined;
   }
 
@@ -392,13 +400,17 @@ function reclaimTerminal(): void {
   }
 }
 
+/** The per-container hostname and hosts files (bound over the rootfs's own), for NAME. */
+export function writeHostnameFiles(dir: string, name: string): void {
+  writeFileSync(`${dir}/hostname`, name + "\n");
+  writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
+}
+
 /** Make the per-container directory with the Docker-style init files. */
 export function makeStateDir(id: string, hostname: string | null): string {
   const dir = `${stateRoot()}/${id}`;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const name = hostname ?? osHostname();
-  writeFileSync(`${dir}/hostname`, name + "\n");
-  writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
+  writeHostnameFiles(dir, hostname ?? osHostname());
   let resolv = "";
   try {
     resolv = readFileSync("/etc/resolv.conf", "utf8");

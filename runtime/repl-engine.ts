@@ -547,8 +547,7 @@ export class ReplEngine {
     this.interruptible = null;
     switch (op.kind) {
       case "hostname":
-        this.hostname = op.name;
-        if (this.stateDirMade) this.writeHostnameFiles(op.name);
+        this.hostname = op.name; // the per-container files follow it: Container.reply
         break;
       case "rootfs":
         this.pendingRoot = op.overlay ? op.overlay.merged : op.dir;
@@ -564,15 +563,6 @@ export class ReplEngine {
   }
 
   /** Keep the container's /etc/hostname and /etc/hosts (bind-mounted from the state dir) in step. */
-  private writeHostnameFiles(name: string): void {
-    try {
-      writeFileSync(`${this.stateDir}/hostname`, name + "\n");
-      writeFileSync(`${this.stateDir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
-    } catch {
-      // the files are a courtesy; the kernel's hostname is set
-    }
-  }
-
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, ms);

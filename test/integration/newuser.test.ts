@@ -5,6 +5,7 @@
  * showing pivot_root under the `rootfs` that causes it.
  */
 import { describe, expect } from "bun:test";
+import { hostname as osHostname } from "node:os";
 import { itest, onHost } from "./host-state.ts";
 
 describe("a new user's view", () => {
@@ -39,13 +40,22 @@ describe("a new user's view", () => {
 
   itest("the REPL prints pivot_root under `rootfs`, not under the next `run`", () =>
     onHost(async (h) => {
-      const r = await h.ctr(["repl"], { stdin: "ns mnt, pid\nrootfs default\nrun true\n" });
+      const r = await h.ctr(["repl"], { stdin: "ns mnt, pid\nrootfs default\nmount tmpfs /tmp\nrun true\n" });
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       const pivot = r.stdout.indexOf('pivot_root(".", ".")');
       expect(pivot).toBeGreaterThan(r.stdout.indexOf('mount("overlay"'));
-      // Nothing is printed for `run true` itself: the pivot came with `rootfs`.
-      expect(r.stdout.slice(pivot)).not.toContain("mount(");
-      expect(r.stdout.trimEnd().endsWith('chdir("/")')).toBe(true);
+      // Under `rootfs`: before what `mount tmpfs` printed, and nothing printed for `run true`.
+      expect(pivot).toBeLessThan(r.stdout.indexOf('mount("tmpfs", "/tmp"'));
+      expect(r.stdout.trimEnd().endsWith('chdir("/")')).toBe(false);
+    }));
+
+  itest("/etc/hostname says the hostname in effect: the host's before `hostname` runs, the new one after", () =>
+    onHost(async (h) => {
+      const r = await h.ctr(["-e", "ns uts, mnt, pid\nrootfs default\nrun sh -c 'echo \"@@before=$(cat /etc/hostname)\"'\nhostname later\nrun sh -c 'echo \"@@after=$(cat /etc/hostname)\"'"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`@@before=${osHostname()}\n`);
+      expect(r.stdout).toContain("@@after=later\n");
     }));
 });
