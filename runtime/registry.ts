@@ -17,6 +17,9 @@ import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp 
 import { INIT_FILES } from "./ops.ts";
 import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
 import { memoryFloorProblem } from "./cgroup/memory.ts";
+import { checkCpu } from "./cgroup/cpu.ts";
+import { limitOf } from "./cgroup/plan.ts";
+import { SysError } from "../native/error.ts";
 import { pidsFloorProblem } from "./cgroup/pids.ts";
 
 /** A registry entry. Extend this interface (e.g. with `plan`) to add per-statement behaviour. */
@@ -494,6 +497,13 @@ export const statements: StatementDef[] = [
           if (shares) {
             const s = parseInt10(shares.text);
             if (s !== undefined && s < 2) ctx.error(shares.span, "shares must be at least 2", "the cgroup v1 default is 1024");
+          }
+          // What the kernel would refuse whatever the moment (a quota below its minimum): the run's own check, now.
+          try {
+            const limit = limitOf(cmd);
+            if (limit.controller === "cpu" && limit.percent !== 0) checkCpu(limit);
+          } catch (e) {
+            if (e instanceof SysError) ctx.error((pct ?? shares ?? cmd.args[0]!).span, e.message, e.hint);
           }
         },
       },
