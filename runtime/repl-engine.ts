@@ -433,8 +433,11 @@ export class ReplEngine {
           const status = this.reportRun(op, result as RunResult);
           const next = ops[i + 1];
           if (status !== 0 && !(next?.kind === "expect" && next.subject === "exit")) {
-            // A run stopped with Ctrl-C was abandoned: it is not kept for :save.
-            failed = { cmd, status, run: this.interrupts === 0 };
+            // A run stopped with Ctrl-C was abandoned: it is not kept for :save. On a
+            // terminal the key's signal may end the run before ctr has counted the press.
+            const signal = (result as RunResult).signal;
+            const byKey = this.io.terminal === true && (signal === "SIGINT" || signal === "SIGQUIT");
+            failed = { cmd, status, run: this.interrupts === 0 && !byKey };
             break;
           }
         } else if (!this.io.quiet && (this.report || !SILENT.has(op.kind))) {
