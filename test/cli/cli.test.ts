@@ -10,10 +10,17 @@ const REPO = join(import.meta.dir, "..", "..");
 const CTR = join(REPO, "bin", "ctr");
 const EXAMPLES = readdirSync(join(REPO, "examples")).filter((f) => f.endsWith(".ctr")).map((f) => join(REPO, "examples", f));
 
+/** PIDs of every ctr this file started: state directories and cgroups are named after them. */
+const started: number[] = [];
+
 function ctr(args: string[], env: Record<string, string | undefined> = process.env) {
   const r = Bun.spawnSync({ cmd: [CTR, ...args], env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+  started.push(r.pid);
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
+
+/** Only names ending in the PID of a ctr this file started: the machine is shared with other ctr runs. */
+const ours = (name: string): boolean => started.some((pid) => new RegExp(`-${pid}(-host)?$`).test(name));
 
 /** cgroup directories of ours anywhere in the hierarchies (ctr names them ctr-*). */
 function cgroupDirs(): string[] {
@@ -39,8 +46,8 @@ function machine() {
   return {
     hostname: hostname(),
     mountinfo: readFileSync("/proc/self/mountinfo", "utf8"),
-    cgroups: cgroupDirs(),
-    state: existsSync("/run/ctr") ? readdirSync("/run/ctr").sort() : [],
+    cgroups: cgroupDirs().filter(ours),
+    state: existsSync("/run/ctr") ? readdirSync("/run/ctr").filter(ours).sort() : [],
   };
 }
 
