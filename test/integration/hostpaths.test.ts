@@ -6,7 +6,7 @@
 import { describe, expect } from "bun:test";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { itest, onHost } from "./host-state.ts";
+import { itest, onHost, type Host } from "./host-state.ts";
 
 function hostFiles(dir: string): { file: string; lower: string; upper: string; work: string } {
   const file = join(dir, "x");
@@ -22,22 +22,19 @@ function hostFiles(dir: string): { file: string; lower: string; upper: string; w
   return { file, lower, upper, work };
 }
 
+/** Run the script's lines: its own `expect`s decide, so it must end cleanly. */
+async function runsClean(h: Host, lines: string[]): Promise<void> {
+  const r = await h.ctr(["-e", lines.join("\n")]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+}
+
 describe("bind and overlay sources are host paths", () => {
   itest("a bind after the container wrote a file of the same name takes the host's file", () =>
     onHost(async (h) => {
       const dir = h.scratch();
       const { file } = hostFiles(dir);
-      const script = [
-        "ns mnt, pid",
-        `mount tmpfs ${dir}`,
-        `run sh -c 'echo container > ${file}'`,
-        `mount bind ${file} /m ro`,
-        "run cat /m",
-        "expect output == host",
-      ].join("\n");
-      const r = await h.ctr(["-e", script]);
-      expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
+      await runsClean(h, ["ns mnt, pid", `mount tmpfs ${dir}`, `run sh -c 'echo container > ${file}'`, `mount bind ${file} /m ro`, "run cat /m", "expect output == host"]);
       expect(readFileSync(file, "utf8")).toBe("host\n");
     }));
 
@@ -45,7 +42,7 @@ describe("bind and overlay sources are host paths", () => {
     onHost(async (h) => {
       const dir = h.scratch();
       const { file, lower, upper, work } = hostFiles(dir);
-      const script = [
+      await runsClean(h, [
         "ns mnt, pid",
         "rootfs default",
         "run true",
@@ -55,10 +52,7 @@ describe("bind and overlay sources are host paths", () => {
         `mount overlay /o lower=${lower} upper=${upper} work=${work}`,
         "run sh -c 'cat /o/f; echo new > /o/g'",
         'expect output == "from the lower layer"',
-      ].join("\n");
-      const r = await h.ctr(["-e", script]);
-      expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
+      ]);
       expect(readdirSync(upper)).toEqual(["g"]);
     }));
 
