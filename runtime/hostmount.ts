@@ -53,8 +53,16 @@ export function keepHostTree(st: AgentState): void {
   if (st.hostTree !== undefined && st.hostTree >= 0) return;
   // After MS_REC|MS_PRIVATE every mount of the copy is private too: nothing
   // attached from it can propagate back to the host.
-  st.hostTree = openTree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
+  try {
+    st.hostTree = openTree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
+  } catch (e) {
+    // Not fatal here: only a bind or an overlay needs the copy, and says why it is missing.
+    st.hostTree = -1;
+    treeError = e instanceof Error ? e.message : String(e);
+  }
 }
+
+let treeError = "";
 
 /** A host path as PID 1 must write it: absolute, from the directory ctr was started in. */
 export function hostAbsolute(st: AgentState, path: string): string {
@@ -63,7 +71,8 @@ export function hostAbsolute(st: AgentState, path: string): string {
 
 function hostTree(st: AgentState, path: string): number {
   if (st.hostTree === undefined || st.hostTree < 0) {
-    throw new SysError({ errno: 22, code: "EINVAL", syscall: "open_tree", args: [path], message: `cannot reach the host path "${path}": the container has no copy of the host's mount tree`, hint: "host paths are taken from the host when `ns mnt` makes the mount tree private" });
+    const why = treeError ? ` (${treeError})` : "";
+    throw new SysError({ errno: 22, code: "EINVAL", syscall: "open_tree", args: [path], message: `cannot reach the host path "${path}": the container has no copy of the host's mount tree${why}`, hint: "the copy is taken when `ns mnt` makes the mount tree private; open_tree(2) needs Linux 5.2 or later" });
   }
   return st.hostTree;
 }
