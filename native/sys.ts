@@ -10,6 +10,7 @@
 // fd.ts     close, dup, pipe2, sockets, read/write, fcntl, open, umask, ioctl, tty
 // at.ts     openat, mkdirat, unlinkat, statx, getdents64, fchmod: names resolved from a directory fd
 // caps.ts   prctl, capabilities, seccomp, rlimits
+// mountapi.ts  open_tree, move_mount, fsopen/fsconfig/fsmount, openat2
 
 export { setTrace, getTrace, formatTraceEvent, type TraceEvent, type TraceFn } from "./trace.ts";
 export * from "./ns.ts";
@@ -17,3 +18,4 @@ export * from "./proc.ts";
 export * from "./fd.ts";
 export * from "./at.ts";
 export * from "./caps.ts";
+export * from "./mountapi.ts";

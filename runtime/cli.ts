@@ -9,7 +9,7 @@
 // are imported when a command needs them, and a run starts stage 1 before the
 // front end is even loaded, so that Bun's start-up of the stage overlaps it.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { formatDiagnostic } from "../lang/diagnostics.ts";
 import type { Diagnostic, Span } from "../lang/spec.ts";
@@ -103,19 +103,21 @@ function readScript(file: string): Source | null {
   }
 }
 
-async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean }> {
+async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean; statements: number; hostPaths: number }> {
   out.addSource(src.file, src.text);
-  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }] = await Promise.all([
+  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }, { hostView }] = await Promise.all([
     import("../lang/index.ts"),
     import("./registry.ts"),
     import("./plan.ts"),
     import("./rootfs-cache.ts"),
+    import("./hostview.ts"),
   ]);
-  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib` });
+  const host = hostView();
+  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib`, host });
   const result = makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
   const diagnostics = [...fe.diagnostics, ...(fe.diagnostics.some((d) => d.severity === "error") ? [] : result.diagnostics)];
   out.diagnostics(diagnostics);
-  return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0 };
+  return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
 }
 
 function explain(result: PlanResult, file: string): string {
@@ -126,6 +128,12 @@ function explain(result: PlanResult, file: string): string {
     for (const e of op.explain) lines.push(`    ${e}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** What `ctr check` says of a script that passed: that it looked at the host too, when it did. */
+export function checkSummary(file: string, statements: number, hostPaths: number): string {
+  const looked = hostPaths > 0 ? `; ${hostPaths} host path${hostPaths === 1 ? "" : "s"} checked on this machine` : "";
+  return `${file}: ok, ${statements} statement${statements === 1 ? "" : "s"}${looked}\n`;
 }
 
 function traceLine(stage: 1 | 2, e: TraceEvent): string {
@@ -232,15 +240,18 @@ export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> |
       const src = file === "-e" ? { file: "-e", text: args.shift() ?? "" } : readScript(file);
       if (!src) return EXIT_USAGE;
       const out = new Output();
-      const { result, ok } = await frontEnd(src, args, out);
+      const { result, ok, statements, hostPaths } = await frontEnd(src, args, out);
       if (!ok) return EXIT_USAGE;
       if (first === "explain") writeAll(1, explain(result, src.file));
+      else writeAll(1, checkSummary(src.file, statements, hostPaths));
       return 0;
     }
     case "rootfs":
       return rootfsCommand(more);
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
+      // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, --help, --version; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early);

@@ -27,7 +27,7 @@ import { isTerminal } from "./fdio.ts";
 import type { Become } from "./userns.ts";
 import type { CgroupManager } from "./cgroup/manager.ts";
 import { showCgroup } from "./cgroup/show.ts";
-import { removeStateDir } from "./statedir.ts";
+import { removeStateDir, writeHostnameFiles } from "./statedir.ts";
 
 export interface HostEvents {
   /** Text for the user's standard output (echo, show). */
@@ -291,6 +291,14 @@ export class Container {
     }
     if (msg.t !== "done") throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `unexpected reply \`${msg.t}\` from PID 1`, span: op.span });
     if (op.kind === "run") this.lastRun = msg.result as RunResult;
+    if (op.kind === "hostname" && this.stateDir) {
+      // /etc/hostname follows the kernel's name from here on, as it would on a host.
+      try {
+        writeHostnameFiles(this.stateDir, op.name);
+      } catch {
+        // no per-container files (no rootfs yet): nothing to follow
+      }
+    }
     return msg.result as RunResult | undefined;
   }
 

@@ -141,7 +141,7 @@ function stage1(): void {
   if (plan.trace) traceTo((m) => ch.send(m), 1);
   let pid: number;
   try {
-    const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : [])];
+    const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : []), ...(plan.namespaces.length === 0 ? ["caller-env"] : [])];
     pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], envList());
   } catch (e) {
     ch.send({ t: "error", error: toWire(e) });
@@ -227,7 +227,7 @@ function envList(): string[] {
   return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean): Promise<void> {
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -241,7 +241,7 @@ async function stage2(trace: boolean, interactive: boolean): Promise<void> {
     process.on(sig, keep ? () => {} : () => process.exit(signalStatus(sig)));
   }
   process.on("SIGCHLD", reapOrphans);
-  const st = newAgentState();
+  const st = newAgentState(callerEnv);
   ch.send({ t: "ready" });
   // Operations run one after another, but the channel is read all the time, so
   // an "interrupt" (Ctrl-C in the REPL) reaches a `run` that is still going.
@@ -277,4 +277,4 @@ async function stage2(trace: boolean, interactive: boolean): Promise<void> {
 }
 
 if (process.argv[2] === "stage1") stage1();
-else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"));
+else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"));

@@ -18,6 +18,8 @@ export interface MountSpec {
   fstype: string | null;
   flags: number;
   data: string | null;
+  /** An overlay's layers, host directories (PID 1 hands them to the kernel as descriptors). */
+  layers?: { lower: string[]; upper?: string; work?: string };
 }
 
 /** Where the writable layer of `rootfs default` lives (all host paths). */
@@ -43,6 +45,8 @@ export type { IdMapLine };
 
 export type OpBody =
   | { kind: "unshare"; namespaces: NsName[] }
+  /** PID 1 keeps a copy of the host's mount tree (runtime/hostmount.ts). */
+  | { kind: "host-tree" }
   | { kind: "hostname"; name: string }
   | { kind: "domainname"; name: string }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
@@ -102,4 +106,8 @@ export interface AgentState {
   entered: boolean;
   env: Record<string, string>;
   cwd: string;
+  /** The directory ctr was started in: relative host paths are taken from it. */
+  hostCwd?: string;
+  /** A detached copy of the host's mount tree (runtime/hostmount.ts), -1 or absent until made. */
+  hostTree?: number;
 }

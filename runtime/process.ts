@@ -28,12 +28,21 @@ import type { AgentState, RunResult } from "./ops.ts";
 import { signalName } from "./status.ts";
 import { writeAll } from "./fdio.ts";
 import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
+import { processTree } from "./proctree.ts";
+import { SINGLE_THREAD_ENV } from "./bundle.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export function initialEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: "/root" };
   if (process.env.TERM) env.TERM = process.env.TERM;
+  return env;
+}
+
+/** The environment ctr was started with: the stages' own settings (runtime/bundle.ts) taken out. */
+export function callerEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !(k in SINGLE_THREAD_ENV && SINGLE_THREAD_ENV[k] === v)) env[k] = v;
   return env;
 }
 
@@ -182,13 +191,21 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   return { exitCode: child.signalCode ? null : child.exitCode, signal: child.signalCode ? signalName(child.signalCode) : null, output };
 }
 
-/** Signal every `run` child (used when the host interrupts a run). */
+/**
+ * Signal every `run` in progress and every process below it (the host
+ * interrupts a run: Ctrl-C in the REPL). Its descendants too: a shell that
+ * ignores SIGINT would otherwise die of the SIGTERM that follows and leave its
+ * children running in the container (runtime/proctree.ts).
+ */
 export function signalRunning(sig: NodeJS.Signals): void {
-  for (const pid of running) {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
+  for (const child of running) {
+    // The whole tree is read first: once the command dies, its children are re-parented.
+    for (const pid of processTree(child, process.pid === 1)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
     }
   }
 }

@@ -28,7 +28,6 @@ import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
 import type { TraceEvent } from "./channel.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
-import { writeHostnameFiles } from "./statedir.ts";
 import { userNamespaceSetup } from "./userns.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
@@ -41,6 +40,8 @@ import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
 import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { cgroupsFirst } from "./cgroup/when.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setInitScore } from "./cgroup/oom.ts";
+import { hostView } from "./hostview.ts";
+import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 
 /** Where the engine prints. */
 export interface ReplIO {
@@ -135,7 +136,7 @@ export class ReplEngine {
 
   private fresh(): void {
     this.id = newContainerId();
-    this.session = new Session({ specs: statements, env: process.env });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
     this.planner = this.newPlanner();
     this.saved = [];
     this.hostname = null;
@@ -146,7 +147,7 @@ export class ReplEngine {
   }
 
   private newPlanner(): Planner {
-    return new Planner(lookup, { stateDir: this.stateDir, defaultRootfs: `${defaultCacheDir()}/rootfs` });
+    return new Planner(lookup, { stateDir: this.stateDir, defaultRootfs: `${defaultCacheDir()}/rootfs` }, { enterRootAtOnce: true });
   }
 
   private get stateDir(): string {
@@ -190,7 +191,20 @@ export class ReplEngine {
     const n = this.interrupts++;
     // The terminal's first Ctrl-C has reached the run already; later ones escalate.
     if (!(fromTerminal && n === 0)) this.interruptible(n);
+    this.noteIgnored(n);
     return true;
+  }
+
+  /** A run still going a moment after a press ignored its signal: say what the next press sends. */
+  private noteIgnored(n: number): void {
+    const sent = ESCALATION[Math.min(n, ESCALATION.length - 1)]!;
+    const next = ESCALATION[n + 1];
+    if (!next) return;
+    const run = this.interruptible;
+    const timer = setTimeout(() => {
+      if (this.interruptible === run && this.interrupts === n + 1) this.io.err(this.dim(`  the run is still going after ${sent}: press Ctrl-C again to send ${next}\n`));
+    }, 300);
+    timer.unref?.();
   }
 
   /** A signal to ctr while `exec`'s command runs goes to it; otherwise false. */
@@ -416,18 +430,17 @@ export class ReplEngine {
             status: EXIT_USAGE,
           });
         }
-        const result = op.kind === "unshare" ? await this.create(op.namespaces, idmaps) : await this.apply(op);
+        const result = op.kind === "unshare" ? await this.create(op.namespaces, idmaps, op.span) : await this.apply(op);
         if (op.kind === "exec") return { status: result as number, end: true, exec: true };
         if (op.kind === "run") {
           const status = this.reportRun(op, result as RunResult);
           const next = ops[i + 1];
           if (status !== 0 && !(next?.kind === "expect" && next.subject === "exit")) {
             // A run stopped with Ctrl-C was abandoned: it is not kept for :save. On a
-            // terminal the driver signals the run and ctr alike, and ctr's handler may
-            // run after the run's end is read: the run's own signal says it too.
-            const r = result as RunResult;
-            const byKeys = this.io.terminal === true && (r.signal === "SIGINT" || r.signal === "SIGQUIT");
-            failed = { cmd, status, run: this.interrupts === 0 && !byKeys };
+            // terminal the key's signal may end the run before ctr has counted the press.
+            const signal = (result as RunResult).signal;
+            const byKey = this.io.terminal === true && (signal === "SIGINT" || signal === "SIGQUIT");
+            failed = { cmd, status, run: this.interrupts === 0 && !byKey };
             break;
           }
         } else if (!this.io.quiet && (this.report || !SILENT.has(op.kind))) {
@@ -467,7 +480,7 @@ export class ReplEngine {
 
   /** Compile and plan again what took effect: the session's and the planner's state follow it. */
   private rebuild(): void {
-    this.session = new Session({ specs: statements, env: process.env });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
     this.planner = this.newPlanner();
     for (const s of this.saved) {
       const r = this.session.compile(s.text, s.file);
@@ -540,8 +553,7 @@ export class ReplEngine {
     this.interruptible = null;
     switch (op.kind) {
       case "hostname":
-        this.hostname = op.name;
-        if (this.stateDirMade) this.writeHostnameFiles(op.name);
+        this.hostname = op.name; // the per-container files follow it: Container.reply
         break;
       case "rootfs":
         this.pendingRoot = op.overlay ? op.overlay.merged : op.dir;
@@ -557,14 +569,6 @@ export class ReplEngine {
   }
 
   /** Keep the container's /etc/hostname and /etc/hosts (bind-mounted from the state dir) in step. */
-  private writeHostnameFiles(name: string): void {
-    try {
-      writeHostnameFiles(this.stateDir, name);
-    } catch {
-      // the files are a courtesy; the kernel's hostname is set
-    }
-  }
-
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, ms);
@@ -575,7 +579,8 @@ export class ReplEngine {
     });
   }
 
-  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[]): Promise<undefined> {
+  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[], span?: Span): Promise<undefined> {
+    checkNamespacePrivileges(namespaces, span); // the same refusal, in the same words, as a script's
     sweepStaleStateDirs();
     this.start();
     let launch: Launch;
@@ -651,6 +656,7 @@ export class ReplEngine {
     const c = this.container;
     if (!c) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", status: EXIT_SETUP });
     if (this.cgroupsFull) return [];
+    checkCgroupPrivileges(op ? op.limit.controller : "memory", op?.span, op ? "`limit`" : "`show cgroup`");
     let m = this.cgroups;
     if (!m) {
       sweepStaleCgroups(machineCgroups());
