@@ -56,6 +56,9 @@ export interface CreateOptions {
   interactive?: boolean;
 }
 
+/** How many operations of a batch may await their replies at once (runtime/channel.ts, flow control). */
+const BATCH_WINDOW = 32;
+
 /** A started stage 1, waiting for its plan. */
 export class Launch {
   private constructor(
@@ -241,17 +244,25 @@ export class Container {
   }
 
   /**
-   * Apply several PID 1 operations at once: all are sent, then the replies are
-   * read in order. The first failure is thrown; PID 1 skips the rest. For the
-   * steps of a script up to its next `run`, where nothing happens in between.
+   * Apply several PID 1 operations without a round trip each: up to
+   * BATCH_WINDOW of them are in flight, and each reply lets the next one go.
+   * Replies are read in order; the first failure is thrown, PID 1 skips the
+   * rest of what was sent and the remainder is never sent. For the steps of a
+   * script up to its next `run`, where nothing happens in between. The window
+   * keeps what waits in the socket and in PID 1 bounded whatever the length of
+   * the batch, and lets PID 1 return to its event loop between operations.
    */
   async applyBatch(ops: readonly Op[]): Promise<void> {
     const batch = this.nextBatch++;
-    for (const op of ops) {
-      this.launch.channel.send({ t: "op", id: this.nextId++, op, batch });
-      if (op.kind === "exec") this.execed = true;
+    let sent = 0;
+    for (let done = 0; done < ops.length; done++) {
+      for (; sent < ops.length && sent - done < BATCH_WINDOW; sent++) {
+        const op = ops[sent]!;
+        this.launch.channel.send({ t: "op", id: this.nextId++, op, batch });
+        if (op.kind === "exec") this.execed = true;
+      }
+      await this.reply(ops[done]!);
     }
-    for (const op of ops) await this.reply(op);
   }
 
   private async applyInside(op: Op): Promise<RunResult | undefined> {
