@@ -257,7 +257,6 @@ export class AsyncChannel<In> {
         }
         if (chunk.done) {
           this.eof = true;
-          if (this.splitter.partial > 0) this.broken = brokenChannel(`it ended inside a message (${this.splitter.partial} bytes)`);
           break;
         }
         try {
@@ -271,6 +270,7 @@ export class AsyncChannel<In> {
         }
         this.notify();
       }
+      if (this.eof && !this.broken && this.splitter.partial > 0) this.broken = brokenChannel(`it ended inside a message (${this.splitter.partial} bytes)`);
     } finally {
       this.reading = false;
       this.notify();

@@ -1,0 +1,21 @@
+// Runs a one-statement plan through runtime/execute.ts against the fake peer
+// of fake-peer.ts, reporting errors as the CLI does; exits with ctr's status.
+import { join } from "node:path";
+import { Launch } from "../../runtime/host.ts";
+import { execute } from "../../runtime/execute.ts";
+import type { Plan } from "../../runtime/ops.ts";
+
+const span = { file: "<fake>", line: 1, column: 1, offset: 0, length: 10 };
+const plan: Plan = {
+  namespaces: [],
+  ops: [{ kind: "hostname", name: "h", side: "pid1", span, source: "hostname h", explain: [] }],
+  needsDefaultRootfs: false,
+};
+const launch = Launch.spawn(join(import.meta.dir, "fake-peer.ts"));
+const status = await execute(`fake-${process.pid}`, plan, launch, {
+  trace: false,
+  output: (t) => process.stdout.write(t),
+  traceLine: () => {},
+  error: (e) => process.stderr.write(`ctr: ${e instanceof Error ? e.message : String(e)}\n`),
+});
+process.exit(status);
