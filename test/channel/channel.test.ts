@@ -15,15 +15,15 @@ async function against(peer: string): Promise<{ code: number | null; stderr: str
   const proc = Bun.spawn({
     cmd: [process.execPath, DRIVER],
     env: { ...process.env, CTR_FAKE_PEER: peer },
-    stdout: "ignore",
+    stdout: "pipe",
     stderr: "pipe",
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-  const stderr = await new Response(proc.stderr).text();
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   const code = await proc.exited;
   clearTimeout(timer);
-  // Bun gives maxRSS in bytes.
-  return { code: proc.signalCode ? null : code, stderr, maxRssMiB: (proc.resourceUsage()?.maxRSS ?? 0) / (1 << 20) };
+  const kib = Number(/peak-rss-kib (\d+)/.exec(stdout)?.[1] ?? NaN);
+  return { code: proc.signalCode ? null : code, stderr, maxRssMiB: kib / 1024 };
 }
 
 describe("a misbehaving peer on the control channel", () => {

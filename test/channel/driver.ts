@@ -14,8 +14,12 @@ const plan: Plan = {
 const launch = Launch.spawn(join(import.meta.dir, "fake-peer.ts"));
 const status = await execute(`fake-${process.pid}`, plan, launch, {
   trace: false,
-  output: (t) => process.stdout.write(t),
+  output: () => {},
   traceLine: () => {},
   error: (e) => process.stderr.write(`ctr: ${e instanceof Error ? e.message : String(e)}\n`),
 });
+// Peak RSS of this process since its execve (VmHWM is per address space, so
+// unlike getrusage's maxrss it does not start at the spawning process's size).
+const hwm = /VmHWM:\s+(\d+) kB/.exec(await Bun.file("/proc/self/status").text())?.[1];
+process.stdout.write(`peak-rss-kib ${hwm}\n`);
 process.exit(status);
