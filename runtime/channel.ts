@@ -32,6 +32,7 @@
 // closed or corrupted" instead of using any of it.
 
 import { writeSync } from "node:fs";
+import { AsyncWriter } from "./fdio.ts";
 import { SysError } from "../native/error.ts";
 import type { Op, RunResult } from "./ops.ts";
 import type { NsName } from "../lang/spec.ts";
@@ -149,78 +150,6 @@ class LineSplitter {
 const QUEUE_MESSAGES = 4096;
 const QUEUE_BYTES = 32 << 20;
 
-/**
- * Writes that never block the caller: what a full socket does not take is
- * kept in order and retried from a timer, backing off up to 16 ms.
- */
-class Writer {
-  private pending: Uint8Array[] = [];
-  private offset = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private delay = 1;
-  private drained: (() => void)[] = [];
-  /** The peer is gone (EPIPE, ECONNRESET): further writes are dropped; the reader sees the end. */
-  private dead = false;
-
-  constructor(private readonly fd: number) {}
-
-  write(bytes: Uint8Array): void {
-    if (this.dead) return;
-    this.pending.push(bytes);
-    if (this.pending.length === 1 && this.timer === null) this.flush();
-  }
-
-  /** Resolves once everything written so far is in the socket. */
-  idle(): Promise<void> {
-    if (this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drained.push(resolve));
-  }
-
-  private flush(): void {
-    this.timer = null;
-    while (this.pending.length > 0) {
-      const b = this.pending[0]!;
-      try {
-        this.offset += writeSync(this.fd, b, this.offset, b.length - this.offset);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
-          this.timer = setTimeout(() => this.flush(), this.delay);
-          this.delay = Math.min(this.delay * 2, 16);
-          return;
-        }
-        this.dead = true;
-        this.pending = [];
-        break;
-      }
-      if (this.offset === b.length) {
-        this.pending.shift();
-        this.offset = 0;
-      }
-    }
-    this.delay = 1;
-    for (const resolve of this.drained.splice(0)) resolve();
-  }
-
-  /**
-   * Write out everything now, waiting while the socket is full. Only for a
-   * process that is about to execve or exit (PID 1), where a queued reply
-   * would be lost; the host reads all the time, so the wait ends.
-   */
-  flushSync(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    const pause = new Int32Array(new SharedArrayBuffer(4));
-    while (this.pending.length > 0 && !this.dead) {
-      this.flush();
-      if (this.timer !== null) {
-        clearTimeout(this.timer);
-        this.timer = null;
-        Atomics.wait(pause, 0, 0, 1);
-      }
-    }
-  }
-}
-
 /** Asynchronous channel used by the host and by stage 2 (event loop stays free). */
 export class AsyncChannel<In> {
   private reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -228,7 +157,7 @@ export class AsyncChannel<In> {
   private head = 0;
   private queuedBytes = 0;
   private splitter: LineSplitter;
-  private writer: Writer;
+  private writer: AsyncWriter;
   private eof = false;
   private broken: SysError | null = null;
   private reading = false;
@@ -238,7 +167,7 @@ export class AsyncChannel<In> {
   constructor(readonly fd: number, valid: (v: unknown) => boolean = isStageMessage) {
     this.reader = Bun.file(fd).stream().getReader();
     this.splitter = new LineSplitter(valid);
-    this.writer = new Writer(fd);
+    this.writer = new AsyncWriter(fd);
     void this.readAhead();
   }
 
@@ -315,7 +244,7 @@ export class AsyncChannel<In> {
     return this.writer.idle();
   }
 
-  /** Write out every queued message now, blocking (see Writer.flushSync). */
+  /** Write out every queued message now, blocking (see AsyncWriter.flushSync). */
   flushSync(): void {
     this.writer.flushSync();
   }

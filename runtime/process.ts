@@ -27,7 +27,7 @@ import { blockSignals, execve, getpgid, getTrace, isatty, resetSignals, setpgid,
 import type { AgentState, CapturedOutput, OutputTest, RunResult } from "./ops.ts";
 import { OutputCapture } from "./capture.ts";
 import { signalName } from "./status.ts";
-import { writeAll } from "./fdio.ts";
+import { AsyncWriter } from "./fdio.ts";
 import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -171,10 +171,14 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   if (capture) {
     // Tee: the user sees the output as it comes; `expect` gets a bounded
     // part of it and the running outcome of its tests (runtime/capture.ts).
+    // The write waits for a slow reader of ctr's output without blocking
+    // PID 1's event loop (its signals, the host's interrupt).
     const kept = new OutputCapture(tests);
+    const out = new AsyncWriter(1);
     for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
-      writeAll(1, chunk);
+      out.write(chunk);
       kept.push(chunk);
+      await out.idle();
     }
     output = kept.finish();
   }
