@@ -234,9 +234,17 @@ export class AsyncChannel<In> {
     }
   }
 
-  /** Queue a message; it is written as soon as the socket takes it. */
+  /** Queue a message; it is written as soon as the socket takes it. Refuses one the peer would refuse. */
   send(msg: HostMessage | StageMessage): void {
-    this.writer.write(encode(msg));
+    const bytes = encode(msg);
+    if (bytes.length > MAX_MESSAGE) {
+      throw new SysError({
+        message: `too large for PID 1's channel: ${(bytes.length / (1 << 20)).toFixed(1)} MiB, at most ${MAX_MESSAGE >> 20} MiB`,
+        hint: "pass a value this long in a file",
+        status: 125,
+      });
+    }
+    this.writer.write(bytes);
   }
 
   /** Resolves once every message sent so far is in the socket. */

@@ -259,16 +259,25 @@ export class Container {
     for (let done = 0; done < ops.length; done++) {
       for (; sent < ops.length && sent - done < BATCH_WINDOW; sent++) {
         const op = ops[sent]!;
-        this.launch.channel.send({ t: "op", id: this.nextId++, op, batch });
+        this.sendOp(op, this.nextId++, batch);
         if (op.kind === "exec") this.execed = true;
       }
       await this.reply(ops[done]!);
     }
   }
 
+  private sendOp(op: Op, id: number, batch?: number): void {
+    try {
+      this.launch.channel.send({ t: "op", id, op, ...(batch === undefined ? {} : { batch }) });
+    } catch (e) {
+      if (e instanceof SysError && !e.span) e.span = op.span;
+      throw e;
+    }
+  }
+
   private async applyInside(op: Op): Promise<RunResult | undefined> {
     const id = this.nextId++;
-    this.launch.channel.send({ t: "op", id, op });
+    this.sendOp(op, id);
     if (op.kind === "exec") this.execed = true;
     return this.reply(op);
   }

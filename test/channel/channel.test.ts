@@ -11,10 +11,10 @@ import { join } from "node:path";
 const DRIVER = join(import.meta.dir, "driver.ts");
 const BROKEN = "ctr: PID 1's channel was closed or corrupted";
 
-async function against(peer: string): Promise<{ code: number | null; stderr: string; maxRssMiB: number }> {
+async function against(peer: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; maxRssMiB: number }> {
   const proc = Bun.spawn({
     cmd: [process.execPath, DRIVER],
-    env: { ...process.env, CTR_FAKE_PEER: peer },
+    env: { ...process.env, CTR_FAKE_PEER: peer, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -39,6 +39,12 @@ describe("a misbehaving peer on the control channel", () => {
     expect(r.code).toBe(125);
     expect(r.maxRssMiB).toBeLessThan(200);
   }, 20_000);
+
+  test("the host refuses to send an operation larger than the peer accepts", async () => {
+    const r = await against("valid", { CTR_FAKE_BIG_OP: "1" });
+    expect(r.stderr).toBe("ctr: too large for PID 1's channel: 17.0 MiB, at most 16 MiB\n");
+    expect(r.code).toBe(125);
+  });
 
   const cases: [string, string][] = [
     ["garbage", 'a message that is not JSON: "this is not json"'],

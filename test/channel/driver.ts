@@ -8,7 +8,8 @@ import type { Plan } from "../../runtime/ops.ts";
 const span = { file: "<fake>", line: 1, column: 1, offset: 0, length: 10 };
 const plan: Plan = {
   namespaces: [],
-  ops: [{ kind: "hostname", name: "h", side: "pid1", span, source: "hostname h", explain: [] }],
+  // CTR_FAKE_BIG_OP: an operation larger than the channel takes.
+  ops: [{ kind: "hostname", name: process.env.CTR_FAKE_BIG_OP ? "x".repeat(17 << 20) : "h", side: "pid1", span, source: "hostname h", explain: [] }],
   needsDefaultRootfs: false,
 };
 const launch = Launch.spawn(join(import.meta.dir, "fake-peer.ts"));
