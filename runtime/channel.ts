@@ -10,8 +10,8 @@
 //
 // Messages are JSON objects, one per line. Why a socket and not argv or the
 // environment: the plan can be large, must not show in `ps`, and the REPL needs
-// a conversation, not a one-shot message (the first walkthrough makes the same
-// argument for a pipe).
+// a conversation, not a one-shot message (the walkthrough of writing a Docker
+// in Go, chapter 3, passes its command through a pipe for the same reason).
 //
 // Flow control. A socket holds a few hundred KiB; both ends write into it and
 // both must read from it, or two writers wait on each other forever (the host
@@ -245,11 +245,6 @@ export class AsyncChannel<In> {
       });
     }
     this.writer.write(bytes);
-  }
-
-  /** Resolves once every message sent so far is in the socket. */
-  sent(): Promise<void> {
-    return this.writer.idle();
   }
 
   /** Write out every queued message now, blocking (see AsyncWriter.flushSync). */
