@@ -53,7 +53,7 @@ export async function execute(st: AgentState, op: Op): Promise<RunResult | undef
       st.cwd = op.dir;
       return;
     case "run":
-      return runCommand(st, op.argv, op.capture);
+      return runCommand(st, op.argv, op.capture, op.tests);
     case "exec":
       return execCommand(st, op.argv);
     default:

@@ -23,6 +23,7 @@ import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./show.ts";
+import { judge } from "./capture.ts";
 import { isTerminal } from "./fdio.ts";
 import type { Become } from "./userns.ts";
 import type { CgroupManager } from "./cgroup/manager.ts";
@@ -56,6 +57,9 @@ export interface CreateOptions {
   /** A REPL on a terminal: PID 1 survives the terminal's SIGINT and SIGQUIT (they are for `run`). */
   interactive?: boolean;
 }
+
+/** How many operations of a batch may await their replies at once (runtime/channel.ts, flow control). */
+const BATCH_WINDOW = 32;
 
 /** A started stage 1, waiting for its plan. */
 export class Launch {
@@ -250,22 +254,39 @@ export class Container {
   }
 
   /**
-   * Apply several PID 1 operations at once: all are sent, then the replies are
-   * read in order. The first failure is thrown; PID 1 skips the rest. For the
-   * steps of a script up to its next `run`, where nothing happens in between.
+   * Apply several PID 1 operations without a round trip each: up to
+   * BATCH_WINDOW of them are in flight, and each reply lets the next one go.
+   * Replies are read in order; the first failure is thrown, PID 1 skips the
+   * rest of what was sent and the remainder is never sent. For the steps of a
+   * script up to its next `run`, where nothing happens in between. The window
+   * keeps what waits in the socket and in PID 1 bounded whatever the length of
+   * the batch, and lets PID 1 return to its event loop between operations.
    */
   async applyBatch(ops: readonly Op[]): Promise<void> {
     const batch = this.nextBatch++;
-    for (const op of ops) {
-      this.launch.channel.send({ t: "op", id: this.nextId++, op, batch });
-      if (op.kind === "exec") this.execed = true;
+    let sent = 0;
+    for (let done = 0; done < ops.length; done++) {
+      for (; sent < ops.length && sent - done < BATCH_WINDOW; sent++) {
+        const op = ops[sent]!;
+        this.sendOp(op, this.nextId++, batch);
+        if (op.kind === "exec") this.execed = true;
+      }
+      await this.reply(ops[done]!);
     }
-    for (const op of ops) await this.reply(op);
+  }
+
+  private sendOp(op: Op, id: number, batch?: number): void {
+    try {
+      this.launch.channel.send({ t: "op", id, op, ...(batch === undefined ? {} : { batch }) });
+    } catch (e) {
+      if (e instanceof SysError && !e.span) e.span = op.span;
+      throw e;
+    }
   }
 
   private async applyInside(op: Op): Promise<RunResult | undefined> {
     const id = this.nextId++;
-    this.launch.channel.send({ t: "op", id, op });
+    this.sendOp(op, id);
     if (op.kind === "exec") this.execed = true;
     this.running = op.kind === "run";
     try {
@@ -332,25 +353,24 @@ export class Container {
   private checkExpect(op: Extract<Op, { kind: "expect" }>): void {
     const r = this.lastRun;
     if (!r) throw new SysError({ errno: 0, syscall: "expect", args: [], message: "nothing has run yet", span: op.span, status: 1 });
-    const actual = op.subject === "exit" ? String(r.signal ? signalStatus(r.signal) : r.exitCode) : (r.output ?? "").replace(/\n$/, "");
     let ok: boolean;
-    switch (op.test) {
-      case "==":
-        ok = actual === op.value;
-        break;
-      case "!=":
-        ok = actual !== op.value;
-        break;
-      case "contains":
-        ok = actual.includes(op.value);
-        break;
-      case "matches":
-        ok = new RegExp(op.value, "m").test(actual);
-        break;
+    let shown: string;
+    if (op.subject === "exit") {
+      const status = String(r.signal ? signalStatus(r.signal) : r.exitCode);
+      ok = judge(op.test, op.value, status);
+      shown = JSON.stringify(status);
+    } else {
+      // PID 1 decided the tests it was given as the output streamed
+      // (runtime/capture.ts); a run that kept nothing had no output to test.
+      const out = r.output;
+      const text = out?.head ?? "";
+      const check = out?.checks.find((c) => c.test === op.test && c.value === op.value);
+      ok = check ? check.ok : judge(op.test, op.value, text);
+      const long = out !== undefined && (out.tail !== undefined || text.length > 200);
+      shown = long ? `${JSON.stringify(text.slice(0, 200) + "...")} (${out.bytes} bytes)` : JSON.stringify(text);
     }
     if (!ok) {
-      const shown = actual.length > 200 ? actual.slice(0, 200) + "..." : actual;
-      throw new SysError({ errno: 0, syscall: "expect", args: [], message: `expectation failed: ${op.subject} ${op.test} ${JSON.stringify(op.value)}, but ${op.subject} was ${JSON.stringify(shown)}`, span: op.span, status: 1 });
+      throw new SysError({ errno: 0, syscall: "expect", args: [], message: `expectation failed: ${op.subject} ${op.test} ${JSON.stringify(op.value)}, but ${op.subject} was ${shown}`, span: op.span, status: 1 });
     }
   }
 

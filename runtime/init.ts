@@ -47,6 +47,7 @@ import {
 import { AsyncChannel, SyncChannel, type HostMessage, type StageMessage, type WireError } from "./channel.ts";
 import { cloneFlags } from "./ns.ts";
 import { makeRootPrivate } from "./mount.ts";
+import { isHostMessage } from "./wire.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./process.ts";
 import { writeAll } from "./fdio.ts";
@@ -69,7 +70,7 @@ function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
 
 function stage1(): void {
   setName("ctr-stage1");
-  const ch = new SyncChannel<HostMessage>(CONTROL_FD, read);
+  const ch = new SyncChannel<HostMessage>(CONTROL_FD, read, isHostMessage);
   const plan = ch.next();
   if (!plan || plan.t !== "plan") process.exit(125);
   // The host, watched below: if it dies, stage 1 takes the container down.
@@ -231,8 +232,20 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  const ch = new AsyncChannel<HostMessage>(CONTROL_FD);
-  if (trace) traceTo((m) => ch.send(m), 2);
+  const ch = new AsyncChannel<HostMessage>(CONTROL_FD, isHostMessage);
+  // Sends are queued while the socket is full (runtime/channel.ts). Around an
+  // `exec` they must be written out before execve closes the channel, or the
+  // host would miss the last replies and trace lines.
+  let flushEach = false;
+  const send = (m: StageMessage) => {
+    ch.send(m);
+    if (flushEach) ch.flushSync();
+  };
+  const exit = (status: number): never => {
+    ch.flushSync();
+    process.exit(status);
+  };
+  if (trace) traceTo(send, 2);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
     // In an interactive session the terminal's Ctrl-C and Ctrl-\ are for the
     // `run` in progress, not for PID 1. A handler, not SIG_IGN: commands start
@@ -242,16 +255,19 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
   }
   process.on("SIGCHLD", reapOrphans);
   const st = newAgentState(callerEnv);
-  ch.send({ t: "ready" });
+  send({ t: "ready" });
   // Operations run one after another, but the channel is read all the time, so
   // an "interrupt" (Ctrl-C in the REPL) reaches a `run` that is still going.
+  // The host keeps only a few operations of a batch in flight, so this queue
+  // stays short and PID 1 gets back to its event loop (and its signals) often.
   let queue: Promise<void> = Promise.resolve();
   const failedBatches = new Set<number>();
   for (;;) {
-    const msg = await ch.next();
+    // A corrupt channel (a broken host end) is the end: nothing more from it can be trusted.
+    const msg = await ch.next().catch(() => exit(125));
     if (!msg || msg.t === "exit") {
       await queue;
-      process.exit(0);
+      return exit(0);
     }
     if (msg.t === "interrupt") {
       signalRunning(msg.signal);
@@ -261,16 +277,21 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
     const { id, op, batch } = msg;
     queue = queue.then(async () => {
       if (batch !== undefined && failedBatches.has(batch)) {
-        ch.send({ t: "error", id, error: { errno: 0, code: "", syscall: "", args: [], message: "skipped: an earlier operation failed" } });
+        send({ t: "error", id, error: { errno: 0, code: "", syscall: "", args: [], message: "skipped: an earlier operation failed" } });
         return;
+      }
+      if (op.kind === "exec") {
+        ch.flushSync();
+        flushEach = true;
       }
       try {
         const result = await execute(st, op);
-        ch.send({ t: "done", id, result });
+        send({ t: "done", id, result });
       } catch (e) {
         if (batch !== undefined) failedBatches.add(batch);
-        ch.send({ t: "error", id, error: toWire(e) });
+        send({ t: "error", id, error: toWire(e) });
       }
+      flushEach = false;
       reapOrphans();
     });
   }

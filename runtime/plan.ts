@@ -180,11 +180,21 @@ export class Planner {
       }
     }
     if (this.namespaces.has("user") && ops.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(ops));
-    // `run` keeps its output for a following `expect output`.
+    // `run` keeps its output for the `expect output` tests right after it
+    // (among other `expect`s); PID 1 decides them as the output streams.
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
-      const next = ops[i + 1];
-      if (op.kind === "run" && next?.kind === "expect" && next.subject === "output") op.capture = true;
+      if (op.kind !== "run") continue;
+      const tests: { test: Extract<Op, { kind: "expect" }>["test"]; value: string }[] = [];
+      for (let j = i + 1; j < ops.length; j++) {
+        const next = ops[j]!;
+        if (next.kind !== "expect") break;
+        if (next.subject === "output") tests.push({ test: next.test, value: next.value });
+      }
+      if (tests.length > 0) {
+        op.capture = true;
+        op.tests = tests;
+      }
     }
     return { ops, diagnostics };
   }

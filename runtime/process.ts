@@ -24,9 +24,10 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { blockSignals, execve, getpgid, getTrace, isatty, resetSignals, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
-import type { AgentState, RunResult } from "./ops.ts";
+import type { AgentState, CapturedOutput, OutputTest, RunResult } from "./ops.ts";
+import { OutputCapture } from "./capture.ts";
 import { signalName } from "./status.ts";
-import { writeAll } from "./fdio.ts";
+import { AsyncWriter } from "./fdio.ts";
 import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
 import { processTree } from "./proctree.ts";
 import { SINGLE_THREAD_ENV } from "./bundle.ts";
@@ -151,14 +152,14 @@ export function execCommand(st: AgentState, argv: string[]): never {
 const running = new Set<number>();
 
 /** Run a command inside and wait for it; PID 1 stays. */
-export async function runCommand(st: AgentState, argv: string[], capture: boolean): Promise<RunResult> {
+export async function runCommand(st: AgentState, argv: string[], capture: boolean, tests: readonly OutputTest[] = []): Promise<RunResult> {
   let path: string;
   try {
     path = resolveCommand(st, argv[0]!);
   } catch (e) {
     // Like a shell: a command that cannot be found or executed is a status
     // (127, 126) that `expect exit` may check, with the reason alongside.
-    if (e instanceof SysError && e.status !== undefined) return { exitCode: e.status, signal: null, output: "", error: e.message };
+    if (e instanceof SysError && e.status !== undefined) return { exitCode: e.status, signal: null, output: capture ? new OutputCapture(tests).finish() : undefined, error: e.message };
     throw e;
   }
   const cwd = workingDirectory(st);
@@ -175,16 +176,20 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   running.add(child.pid);
   // Bun spawns through its own posix_spawn; report it like the native calls.
   getTrace()?.({ syscall: "posix_spawn", args: [path, argv], result: child.pid, ms: 0 });
-  let output: string | undefined;
+  let output: CapturedOutput | undefined;
   if (capture) {
-    // Tee: the user sees the output as it comes, `expect` gets all of it.
-    const chunks: string[] = [];
-    const decoder = new TextDecoder();
+    // Tee: the user sees the output as it comes; `expect` gets a bounded
+    // part of it and the running outcome of its tests (runtime/capture.ts).
+    // The write waits for a slow reader of ctr's output without blocking
+    // PID 1's event loop (its signals, the host's interrupt).
+    const kept = new OutputCapture(tests);
+    const out = new AsyncWriter(1);
     for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
-      writeAll(1, chunk);
-      chunks.push(decoder.decode(chunk, { stream: true }));
+      out.write(chunk);
+      kept.push(chunk);
+      await out.idle();
     }
-    output = chunks.join("");
+    output = kept.finish();
   }
   await child.exited;
   running.delete(child.pid);

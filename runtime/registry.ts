@@ -15,6 +15,7 @@ import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../n
 import { flagNames } from "../native/format.ts";
 import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
+import { KEEP_HALF } from "./capture.ts";
 import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
 import { memoryFloorProblem } from "./cgroup/memory.ts";
 import { checkCpu } from "./cgroup/cpu.ts";
@@ -820,7 +821,10 @@ export const statements: StatementDef[] = [
         },
       },
       output: {
-        summary: 'The output of the last `run` (trailing newline removed) is (==), is not (!=), contains, or matches (a JavaScript regular expression) "TEXT".',
+        summary:
+          'The output of the last `run` (trailing newline removed) is (==), is not (!=), contains, or matches (a JavaScript regular expression) "TEXT". ' +
+          `The output streams through as it comes and is not kept whole: ==, != and contains are decided exactly as it streams, at any size; ` +
+          `matches sees all of an output up to ${(2 * KEEP_HALF) >> 20} MiB, else its first and its last ${KEEP_HALF >> 10} KiB, each on its own (a match across the middle is not found).`,
         syntax: 'expect output ==|!=|contains|matches "TEXT"',
         example: 'expect output contains "hello"',
         args: [
