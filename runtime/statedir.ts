@@ -258,6 +258,9 @@ export function removeStateDir(dir: string): void {
  */
 export function sweepStaleStateDirs(): void {
   const root = stateRoot();
+  // The common case, on every start: nothing to sweep. Told without loading the
+  // native layer (a plain lstat); anything there is then looked at safely.
+  if (lstatSync(root, { throwIfNoEntry: false }) === undefined) return;
   let rootFd: number | null;
   try {
     rootFd = openStateRoot(root, false);
