@@ -11,7 +11,8 @@
 
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { formatDiagnostic } from "../lang/diagnostics.ts";
+import { formatDiagnostic, limitDiagnostics } from "../lang/diagnostics.ts";
+import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.ts";
 import type { Diagnostic, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
@@ -62,7 +63,7 @@ class Output {
   sourceOf = (file: string): string | undefined => {
     if (!this.sources.has(file)) {
       try {
-        this.sources.set(file, readFileSync(file, "utf8"));
+        this.sources.set(file, readScriptFile(file));
       } catch {
         return undefined;
       }
@@ -74,7 +75,9 @@ class Output {
     return (this.colorCache ??= !process.env.NO_COLOR && isTerminal(2));
   }
   diagnostics(ds: Diagnostic[]): void {
-    for (const d of ds) writeAll(2, formatDiagnostic(d, this.sourceOf, this.color) + "\n");
+    const { shown, more } = limitDiagnostics(ds);
+    for (const d of shown) writeAll(2, formatDiagnostic(d, this.sourceOf, this.color) + "\n");
+    if (more) writeAll(2, `${more}\n`);
     const errors = ds.filter((d) => d.severity === "error").length;
     if (errors > 1) writeAll(2, `${errors} errors\n`);
   }
@@ -94,11 +97,17 @@ function usage(message: string): number {
   return EXIT_USAGE;
 }
 
+const ERRNO_WORDS: Record<string, string> = { ENOENT: "no such file", EACCES: "permission denied", ELOOP: "too many symbolic links", ENOTDIR: "a component of the path is not a directory" };
+
+/** A script file's text: a regular file, at most MAX_SCRIPT_BYTES (lang/read.ts). */
 function readScript(file: string): Source | null {
   try {
-    return { file, text: readFileSync(file, "utf8") };
+    return { file, text: readScriptFile(file) };
   } catch (e) {
-    writeAll(2, `ctr: cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? e}\n`);
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    const why = e instanceof ScriptFileError ? e.message : (ERRNO_WORDS[code] ?? (code || String(e)));
+    writeAll(2, `ctr: cannot read "${file}": ${why}\n`);
+    if (e instanceof ScriptFileError && e.code !== "EISDIR") writeAll(2, `help: a script is a regular file of at most ${MAX_SCRIPT_BYTES / (1 << 20)} MiB\n`);
     return null;
   }
 }
@@ -112,8 +121,14 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
     import("./rootfs-cache.ts"),
   ]);
   const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib` });
-  const result = makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
-  const diagnostics = [...fe.diagnostics, ...(fe.diagnostics.some((d) => d.severity === "error") ? [] : result.diagnostics)];
+  for (const [file, text] of fe.sources) out.addSource(file, text);
+  // Commands with errors are not planned: a plan function may rely on what
+  // the checker rejected (`limit cpux` has no limit to plan).
+  const feOk = !fe.diagnostics.some((d) => d.severity === "error");
+  const result: PlanResult = feOk
+    ? makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` })
+    : { plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics: [] };
+  const diagnostics = [...fe.diagnostics, ...result.diagnostics];
   out.diagnostics(diagnostics);
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0 };
 }
