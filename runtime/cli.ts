@@ -20,7 +20,7 @@ import type { TraceEvent } from "./channel.ts";
 import type { PlanResult } from "./plan.ts";
 import type { Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
-import { isTerminal, writeAll } from "./fdio.ts";
+import { WriteError, isTerminal, writeAll } from "./fdio.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 
@@ -156,7 +156,9 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const launching = early ? Promise.resolve(Launch.adopt(early)) : Launch.start();
   launching.catch(() => {});
   const id = newContainerId();
-  const key = cache.planKey(src.file, src.text, args, codeStamp());
+  const unsafe = cache.cacheProblem();
+  if (unsafe) writeAll(2, `ctr: not using the plan cache "${cache.cacheDir()}": ${unsafe}\n`);
+  const key = unsafe ? null : cache.planKey(src.file, src.text, args, codeStamp(), VERSION());
   let plan = key ? cache.loadPlan(key, id) : null;
   if (!plan) {
     const { result, ok, warnings } = await frontEnd(src, args, out, cache.placeholderId());
@@ -214,8 +216,31 @@ async function rootfsCommand(args: string[]): Promise<number> {
   }
 }
 
+/** The status of a command whose output could not be written. */
+function writeFailed(e: WriteError): number {
+  // A reader that went away (`ctr explain x | head`): stop quietly, with the
+  // status of a tool killed by SIGPIPE (Bun ignores the signal itself).
+  if (e.code === "EPIPE") return 128 + 13;
+  const why = e.code === "ENOSPC" ? "no space left on device" : e.code === "EIO" ? "input/output error" : e.code;
+  try {
+    writeAll(2, `ctr: cannot write ${e.fd === 2 ? "diagnostics" : "output"}: ${why}\n`);
+  } catch {
+    // stderr is the one that failed: nothing more can be said
+  }
+  return EXIT_SETUP;
+}
+
 /** Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file. */
 export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null): Promise<number> {
+  try {
+    return await command(argv, early);
+  } catch (e) {
+    if (e instanceof WriteError) return writeFailed(e);
+    throw e;
+  }
+}
+
+async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
   let trace = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
