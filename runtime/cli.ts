@@ -223,9 +223,10 @@ function writeFailed(e: WriteError): number {
   if (e.code === "EPIPE") return 128 + 13;
   const why = e.code === "ENOSPC" ? "no space left on device" : e.code === "EIO" ? "input/output error" : e.code;
   try {
-    writeAll(2, `ctr: cannot write ${e.fd === 2 ? "diagnostics" : "output"}: ${why}\n`);
+    // When stderr is the one that failed, stdout is the only place left to say it.
+    writeAll(e.fd === 2 ? 1 : 2, `ctr: cannot write ${e.fd === 2 ? "diagnostics" : "output"}: ${why}\n`);
   } catch {
-    // stderr is the one that failed: nothing more can be said
+    // neither can be written: the status says it
   }
   return EXIT_SETUP;
 }

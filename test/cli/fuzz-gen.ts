@@ -60,7 +60,7 @@ const HUGE = ["9007199254740992", "99999999999999999999", "18446744073709551616"
 
 const CHARS = ' \n\t{}(),;="\'#\\$!:-=%abcxyz0129/.é';
 
-function pick<T>(rnd: () => number, xs: readonly T[]): T {
+function pick<T>(rnd: () => number, xs: ArrayLike<T>): T {
   return xs[Math.floor(rnd() * xs.length)]!;
 }
 
