@@ -110,10 +110,16 @@ describe("item 2: numeric ranges are bounded before they are walked", () => {
   });
 });
 
+/** `let a0 = "SEED"`, then `k` lines each doubling the one before. */
+function doubling(seed: string, k: number): string[] {
+  const lines = [`let a0 = "${seed}"`];
+  for (let i = 1; i <= k; i++) lines.push(`let a${i} = "\${a${i - 1}}\${a${i - 1}}"`);
+  return lines;
+}
+
 describe("item 3: expansion has a budget", () => {
   test("27 lines of `let a_i = \"${a_(i-1)}${a_(i-1)}\"`: an error on the line that goes over 1 MiB", () => {
-    const lines = ['let a0 = "x"'];
-    for (let i = 1; i <= 27; i++) lines.push(`let a${i} = "\${a${i - 1}}\${a${i - 1}}"`);
+    const lines = doubling("x", 27);
     lines.push("ns uts", "hostname ${a27}");
     const r = ctr(["check", file("double.ctr", lines.join("\n"))]);
     expectDiagnosed(r);
@@ -122,8 +128,7 @@ describe("item 3: expansion has a budget", () => {
   });
 
   test("a loop repeating a large value stops at 16 MiB of text in all", () => {
-    const lines = ['let a0 = "0123456789abcdef"'];
-    for (let i = 1; i <= 15; i++) lines.push(`let a${i} = "\${a${i - 1}}\${a${i - 1}}"`);
+    const lines = doubling("0123456789abcdef", 15);
     lines.push("let l = 0,1,2,3,4,5,6,7,8,9", "for a in ${l} { for b in ${l} { echo ${a15} } }");
     const r = ctr(["explain", file("loop.ctr", lines.join("\n"))]);
     expectDiagnosed(r);
