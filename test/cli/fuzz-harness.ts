@@ -243,6 +243,8 @@ export interface Totals {
   over512MB: number;
   outputKilled: number;
   peakRssMB: number;
+  /** The same for the runs through bin/ctr alone. */
+  peakRssMBProcess: number;
   slowestMs: number;
   totalMs: number;
 }
@@ -262,6 +264,7 @@ export function totals(rep: FuzzReport, limitMs = 5000, limitMB = 512): Totals {
     over512MB: rs.filter((r) => r.rssMB > limitMB || r.failure === "memory").length,
     outputKilled: rs.filter((r) => r.failure === "output").length,
     peakRssMB: Math.round(Math.max(0, ...rs.map((r) => r.rssMB))),
+    peakRssMBProcess: Math.round(Math.max(0, ...rs.filter((r) => r.via === "process").map((r) => r.rssMB))),
     slowestMs: Math.round(Math.max(0, ...rs.map((r) => r.ms))),
     totalMs: Math.round(rs.reduce((s, r) => s + r.ms, 0)),
   };
