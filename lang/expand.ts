@@ -8,6 +8,7 @@ import type { ArgNode, AtomNode, Cond, FnStmt, ImportStmt, Part, Script, Stmt, V
 import { parseNumber, type BuildResult } from "./build.ts";
 import type { Arg, Command, Diagnostic, Span } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
+import { formatSize } from "./values.ts";
 
 /** Calls nested deeper than this are reported as runaway recursion. */
 export const MAX_CALL_DEPTH = 64;
@@ -27,12 +28,9 @@ export const MAX_VALUE = 1 << 20;
  */
 export const MAX_TEXT = 16 << 20;
 const ARG_COST = 64;
-/** Characters of source text in all, the script and what it imports (each file is at most 1 MiB too: lang/read.ts). */
-export const MAX_SOURCES = 2 << 20;
+/** Characters of source text in all, the script and what it imports (each file has its own bound too: lang/read.ts). */
+export const MAX_SOURCES = 512 << 10;
 
-function mib(n: number): string {
-  return `${n / (1 << 20)} MiB`;
-}
 
 /** Marks a variable whose definition failed: uses of it are skipped silently. */
 const POISON = Symbol("poison");
@@ -141,6 +139,8 @@ export class Expander {
   readonly sources = new Map<string, string>();
   readonly viaNotes = new Map<Span, string>();
   private steps = 0;
+  /** The functions each file defines at its top level, by name (for laterFn). */
+  private fnIndex = new WeakMap<Script, Map<string, Span>>();
   /** Characters produced so far (see MAX_TEXT). */
   private produced = 0;
   /** Characters of the script and the files it imported (see MAX_SOURCES). */
@@ -180,14 +180,14 @@ export class Expander {
   private charge(n: number, span: Span, f: Frame): void {
     this.produced += n;
     if (this.produced <= MAX_TEXT) return;
-    this.error(span, `the script expands to more than ${mib(MAX_TEXT)} of text`, "look for a loop or a function that repeats a large value", f.via);
+    this.error(span, `the script expands to more than ${formatSize(MAX_TEXT)} of text`, "look for a loop or a function that repeats a large value", f.via);
     throw new Abort();
   }
 
   /** False (and an error at `span`) when a value of `n` characters would be over MAX_VALUE. */
   private fits(n: number, span: Span, f: Frame): boolean {
     if (n <= MAX_VALUE) return true;
-    this.error(span, `this value expands to more than ${mib(MAX_VALUE)}`, `values are limited to ${mib(MAX_VALUE)}; look for a variable that grows each time it is used`, f.via);
+    this.error(span, `this value expands to more than ${formatSize(MAX_VALUE)}`, `values are limited to ${formatSize(MAX_VALUE)}; look for a variable that grows each time it is used`, f.via);
     return false;
   }
 
@@ -361,8 +361,15 @@ export class Expander {
   private laterFn(name: string, f: Frame): Span | undefined {
     const file = f.stack[f.stack.length - 1]?.name ?? this.scripts[0]?.file;
     const script = this.scripts.find((s) => s.file === file) ?? this.scripts[0];
-    for (const st of script?.body ?? []) if (st.kind === "fn" && st.name === name) return st.nameSpan;
-    return undefined;
+    if (!script) return undefined;
+    // Indexed once per file: a script of many unknown names would otherwise scan itself for each.
+    let fns = this.fnIndex.get(script);
+    if (!fns) {
+      fns = new Map();
+      for (const st of script.body) if (st.kind === "fn" && !fns.has(st.name)) fns.set(st.name, st.nameSpan);
+      this.fnIndex.set(script, fns);
+    }
+    return fns.get(name);
   }
 
   private call(st: Extract<Stmt, { kind: "command" }>, fn: FnDef, f: Frame): void {
@@ -432,7 +439,7 @@ export class Expander {
     }
     this.sourceChars += text.length;
     if (this.sourceChars > MAX_SOURCES) {
-      this.error(st.path.span, `cannot import \`${spec}\`: the script and its imports would be over ${mib(MAX_SOURCES)}`, "import fewer or smaller files", f.via);
+      this.error(st.path.span, `cannot import \`${spec}\`: the script and its imports would be over ${formatSize(MAX_SOURCES)}`, "import fewer or smaller files", f.via);
       return;
     }
     this.state.imported.add(abs);

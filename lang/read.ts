@@ -2,13 +2,16 @@
 //
 // A script path can name anything: /dev/zero never ends, a FIFO blocks the
 // open until someone writes, a directory has no text. The front end's memory
-// grows with the size of its input (about 300 bytes per byte of a dense
-// script), so the size is bounded before a byte is parsed.
+// grows with the size of its input (parsing alone takes about 350 bytes per
+// byte of a script of one-word lines), so the size is bounded before a byte
+// is parsed: 256 KiB keeps any script under 512 MiB to check, and is far
+// more than a hand-written script needs.
 
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import { formatSize } from "./values.ts";
 
 /** The largest script (or imported file) ctr reads. */
-export const MAX_SCRIPT_BYTES = 1 << 20;
+export const MAX_SCRIPT_BYTES = 256 << 10;
 
 /** Why a script file cannot be read; `code` is the errno name, or EFBIG / ENOTREG for ctr's own limits. */
 export class ScriptFileError extends Error {
@@ -34,7 +37,7 @@ function refuse(st: Stats): ScriptFileError {
   return new ScriptFileError("ENOTREG", `not a regular file (${kindOf(st)})`);
 }
 
-const tooLarge = (max: number) => new ScriptFileError("EFBIG", `larger than ${max >= 1 << 20 ? `${max / (1 << 20)} MiB` : `${max} bytes`}`);
+const tooLarge = (max: number) => new ScriptFileError("EFBIG", `larger than ${formatSize(max)}`);
 
 /**
  * The text of a script file. Throws a ScriptFileError (or the errno error of

@@ -12,6 +12,13 @@ export function parseSize(text: string): number | undefined {
   return Number.isFinite(bytes) ? Math.floor(bytes) : undefined;
 }
 
+/** A size as messages say it: 256 KiB, 1 MiB (whole units when they divide it, else bytes). */
+export function formatSize(bytes: number): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes >> 20} MiB`;
+  if (bytes >= 1 << 10 && bytes % (1 << 10) === 0) return `${bytes >> 10} KiB`;
+  return `${bytes} bytes`;
+}
+
 /** 500ms, 2s, 1.5s, 1m, 1h, or plain seconds -> milliseconds. */
 export function parseDuration(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { formatDiagnostic, limitDiagnostics } from "../lang/diagnostics.ts";
 import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.ts";
+import { formatSize } from "../lang/values.ts";
 import type { Diagnostic, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
@@ -107,7 +108,7 @@ function readScript(file: string): Source | null {
     const code = (e as NodeJS.ErrnoException).code ?? "";
     const why = e instanceof ScriptFileError ? e.message : (ERRNO_WORDS[code] ?? (code || String(e)));
     writeAll(2, `ctr: cannot read "${file}": ${why}\n`);
-    if (e instanceof ScriptFileError && e.code !== "EISDIR") writeAll(2, `help: a script is a regular file of at most ${MAX_SCRIPT_BYTES / (1 << 20)} MiB\n`);
+    if (e instanceof ScriptFileError && e.code !== "EISDIR") writeAll(2, `help: a script is a regular file of at most ${formatSize(MAX_SCRIPT_BYTES)}\n`);
     return null;
   }
 }

@@ -13,9 +13,8 @@ import { MAX_SCRIPT_BYTES } from "../lang/read.ts";
 import { MAX_CALL_DEPTH, MAX_SOURCES, MAX_STEPS, MAX_TEXT, MAX_VALUE } from "../lang/expand.ts";
 import { MAX_NESTING } from "../lang/build.ts";
 import { MAX_SHOWN } from "../lang/diagnostics.ts";
-import { MAX_CPUS, MAX_NODES } from "../lang/values.ts";
+import { MAX_CPUS, MAX_NODES, formatSize } from "../lang/values.ts";
 
-const mib = (n: number): string => `${n / (1 << 20)} MiB`;
 
 export const START_MARKER = "<!-- reference:start -->";
 export const END_MARKER = "<!-- reference:end -->";
@@ -77,10 +76,10 @@ kernel, and every problem is reported, not just the first (the first
 ${MAX_SHOWN} are printed, then how many more there are).
 
 Whatever the input, checking it takes bounded time and memory: a script, and
-each file it imports, must be a regular file of at most ${mib(MAX_SCRIPT_BYTES)}
-(${mib(MAX_SOURCES)} with all its imports); after interpolation a value (a
-string, a word, a list, an option) has at most ${mib(MAX_VALUE)}, and the whole
-expansion at most ${mib(MAX_TEXT)} of text and ${MAX_STEPS.toLocaleString("en-US")} statements; calls nest
+each file it imports, must be a regular file of at most ${formatSize(MAX_SCRIPT_BYTES)}
+(${formatSize(MAX_SOURCES)} with all its imports); after interpolation a value (a
+string, a word, a list, an option) has at most ${formatSize(MAX_VALUE)}, and the whole
+expansion at most ${formatSize(MAX_TEXT)} of text and ${MAX_STEPS.toLocaleString("en-US")} statements; calls nest
 at most ${MAX_CALL_DEPTH} deep and blocks ${MAX_NESTING} deep. Going over a bound is an error
 on the line that did. CPU lists name CPUs up to ${MAX_CPUS - 1} and memory nodes up
 to ${MAX_NODES - 1}, the most a kernel can be built for.`;

@@ -321,7 +321,7 @@ export class ReplEngine {
     }
     let text: string;
     try {
-      text = readScriptFile(file); // a regular file of at most 1 MiB: `:load /dev/zero` would never end
+      text = readScriptFile(file); // a regular file of bounded size: `:load /dev/zero` would never end
     } catch (e) {
       this.io.err(`ctr: cannot read "${file}": ${e instanceof ScriptFileError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}\n`);
       return { status: EXIT_USAGE };
