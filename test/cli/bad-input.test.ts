@@ -178,6 +178,15 @@ describe("item 4: diagnostics are bounded", () => {
   });
 });
 
+describe("found by the fuzz harness", () => {
+  test("52,000 calls of an undefined function: linear time (each looked for a later definition by scanning the script)", () => {
+    const r = ctr(["check", file("calls.ctr", "f(x)\n".repeat(52_000))]);
+    expectDiagnosed(r);
+    expect(r.ms).toBeLessThan(3000);
+    expect(r.err).toContain("calls.ctr:1:1: error: unknown function `f`");
+  });
+});
+
 describe("item 5: scripts are read from regular files of bounded size", () => {
   test("/dev/zero, a directory, a FIFO, a file over 256 KiB: a clear error at once, exit 2", () => {
     const fifo = join(DIR, "fifo");
