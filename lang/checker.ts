@@ -3,8 +3,8 @@
 // ordering rules come from flags on the specs (container, requires,
 // createsNamespaces, final, after, exclusive).
 
-import { NAMESPACES, type Arg, type ArgSpec, type CheckContext, type Command, type Diagnostic, type FormSpec, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
-import { didYouMean, listOf } from "./suggest.ts";
+import { NAMESPACES, type Arg, type ArgSpec, type CheckContext, type Command, type Diagnostic, type FormSpec, type HostView, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
+import { didYouMean, listOf, programHint } from "./suggest.ts";
 import { MAX_CPUS, MAX_ID, MAX_NODES, cpuListProblem, isNamespace, itemsOf, namespacesOf, parseCidr, parseDuration, parseInt10, parseMode, parsePercent, parseSize } from "./values.ts";
 
 /** Where a statement was seen, for "already ... at L:C" messages. */
@@ -104,6 +104,7 @@ export function cloneCheckerState(s: CheckerState): CheckerState {
 
 export interface CheckerOptions {
   cpus: number;
+  host?: HostView;
   /** REPL: a second `ns` adds namespaces instead of being an error. */
   repl?: boolean;
   state?: CheckerState;
@@ -156,6 +157,9 @@ export class Checker {
       get cpus() {
         return self.opts.cpus;
       },
+      get host() {
+        return self.opts.host;
+      },
       error: (span: Span, message: string, help?: string) => self.report("error", span, message, help),
       warning: (span: Span, message: string, help?: string) => self.report("warning", span, message, help),
     };
@@ -168,7 +172,9 @@ export class Checker {
     const report = this.report;
     const spec = this.index.get(cmd.name);
     if (!spec) {
-      report("error", cmd.nameSpan, `unknown statement \`${cmd.name}\``, didYouMean(cmd.name, [...this.index.keys(), ...extraNames]));
+      // A program name typed as a statement (`ps -ef`) most likely wants `run`.
+      const asRun = programHint(this.opts.host?.isCommand?.bind(this.opts.host), cmd.name, cmd.args.map((a) => a.text));
+      report("error", cmd.nameSpan, `unknown statement \`${cmd.name}\``, asRun ?? didYouMean(cmd.name, [...this.index.keys(), ...extraNames]));
       return out;
     }
     const resolved = resolve(cmd, spec, report);
@@ -285,7 +291,8 @@ export function resolve(cmd: Command, spec: StatementSpec, report: Report, isOpa
   const text = first.kind === "word" || first.kind === "string" || first.kind === "number" ? first.text : undefined;
   if (text === undefined || !Object.hasOwn(spec.forms, text)) {
     const shown = text ?? first.text;
-    report("error", first.span, `unknown \`${spec.name}\` form \`${shown}\``, didYouMean(shown, formNames(spec)) ?? `expected one of ${listOf(formNames(spec))}; syntax: ${spec.syntax}`);
+    const why = spec.notForms && Object.hasOwn(spec.notForms, shown) ? spec.notForms[shown] : undefined;
+    report("error", first.span, `unknown \`${spec.name}\` form \`${shown}\``, why ?? didYouMean(shown, formNames(spec)) ?? `expected one of ${listOf(formNames(spec))}; syntax: ${spec.syntax}`);
     return undefined;
   }
   return { schema: schemaOf(spec, text), args: args.slice(1) };

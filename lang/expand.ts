@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { ArgNode, AtomNode, Cond, FnStmt, ImportStmt, Part, Script, Stmt, VarRef, WordNode } from "./ast.ts";
 import { parseNumber, type BuildResult } from "./build.ts";
 import type { Arg, Command, Diagnostic, Span } from "./spec.ts";
-import { didYouMean } from "./suggest.ts";
+import { didYouMean, programHint } from "./suggest.ts";
 import { formatSize } from "./values.ts";
 
 /** Calls nested deeper than this are reported as runaway recursion. */
@@ -98,6 +98,8 @@ export interface ExpandHost {
   env: Record<string, string | undefined>;
   isStatement(name: string): boolean;
   statementNames(): Iterable<string>;
+  /** True when NAME is a program (for the help of `ps -ef` typed as a statement). */
+  isCommand?(name: string): boolean;
   readFile(file: string): string;
   stdlibDir: string;
   parse(text: string, file: string): BuildResult;
@@ -342,7 +344,7 @@ export class Expander {
         `unknown statement \`${st.name}\``,
         later
           ? `\`${st.name}\` is a function defined later, at ${later.line}:${later.column}; define functions before calling them`
-          : didYouMean(st.name, [...this.host.statementNames(), ...this.state.fns.keys()]),
+          : (programHint(this.host.isCommand, st.name, st.args.map((a) => ("raw" in a && typeof a.raw === "string" ? a.raw : "..."))) ?? didYouMean(st.name, [...this.host.statementNames(), ...this.state.fns.keys()])),
         f.via,
       );
       return;

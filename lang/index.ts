@@ -16,7 +16,7 @@ import { Checker, cloneCheckerState, indexSpecs, newCheckerState, shape, type Ch
 import { formatDiagnostic, formatDiagnostics, limitDiagnostics } from "./diagnostics.ts";
 import { Expander, classify, cloneExpandState, newExpandState, type ExpandState, type FnDef } from "./expand.ts";
 import { tokenize, LBrace, RBrace, LParen, RParen } from "./lexer.ts";
-import type { Arg, Command, Diagnostic, NsName, Span, StatementSpec } from "./spec.ts";
+import type { Arg, Command, Diagnostic, HostView, NsName, Span, StatementSpec } from "./spec.ts";
 import { didYouMean } from "./suggest.ts";
 
 export type * from "./spec.ts";
@@ -48,6 +48,8 @@ export interface FrontEndOptions {
   namespaces?: Set<NsName>;
   /** REPL rules: a later `ns` adds namespaces instead of being an error. */
   repl?: boolean;
+  /** Lets the checker look at host paths (a rootfs, a bind source); default: it does not. */
+  host?: HostView;
 }
 
 export interface FrontEndResult {
@@ -100,6 +102,7 @@ function compileUnsafe(source: string, opts: FrontEndOptions, expandState: Expan
       env: opts.env ?? process.env,
       isStatement: (n) => index.has(n),
       statementNames: () => index.keys(),
+      isCommand: opts.host?.isCommand ? (n) => opts.host!.isCommand!(n) : undefined,
       readFile,
       stdlibDir: opts.stdlibDir ?? DEFAULT_STDLIB_DIR,
       parse: parseSource,
@@ -115,6 +118,7 @@ function compileUnsafe(source: string, opts: FrontEndOptions, expandState: Expan
       return cpus;
     },
     repl: opts.repl ?? false,
+    host: opts.host,
     state: checkerState,
   });
   const diagnostics: Diagnostic[] = [...parsed.diagnostics, ...ex.diagnostics];

@@ -110,6 +110,8 @@ export interface StatementSpec {
   options?: Record<string, ValueKind>;
   flags?: readonly string[];
   forms?: Record<string, FormSpec>;
+  /** Words a user may expect as forms, and why they are not (the help of the error). */
+  notForms?: Record<string, string>;
   /** Extra semantic rules; report problems through ctx.error. */
   check?: (cmd: Command, ctx: CheckContext) => void;
 
@@ -130,11 +132,24 @@ export interface StatementSpec {
   exclusive?: string;
 }
 
+/**
+ * A look at the host's filesystem, for rules on host paths (a rootfs, a bind
+ * source): what is at PATH, or null when nothing is. Supplied by the runtime;
+ * without it (tests of the language alone) those rules are not checked.
+ */
+export interface HostView {
+  kind(path: string): "dir" | "file" | null;
+  /** True when NAME is a program the container would find (for `ps -ef` typed as a statement). */
+  isCommand?(name: string): boolean;
+}
+
 export interface CheckContext {
   /** Namespaces requested so far by `ns` statements, in this script or session. */
   namespaces: ReadonlySet<NsName>;
   /** Number of CPUs on this machine (for limit cpu / cpuset bounds). */
   cpus: number;
+  /** The host's filesystem, when the caller lets the checker look (ctr check, runs, the REPL). */
+  host?: HostView;
   error(span: Span, message: string, help?: string): void;
   warning?(span: Span, message: string, help?: string): void;
 }

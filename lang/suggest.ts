@@ -62,3 +62,12 @@ export function listOf(items: readonly string[], max = 12): string {
   if (more) return shown.join(", ") + more;
   return shown.slice(0, -1).join(", ") + " or " + shown[shown.length - 1];
 }
+
+/**
+ * The help for an unknown statement that names a program (`ps -ef`): most
+ * likely a `run` was meant. `isCommand` comes from the runtime (HostView).
+ */
+export function programHint(isCommand: ((name: string) => boolean) | undefined, name: string, args: readonly string[]): string | undefined {
+  if (!isCommand?.(name)) return undefined;
+  return `\`${name}\` is a program, not a statement: to run it in the container, write \`${["run", name, ...args].join(" ")}\``;
+}

@@ -176,6 +176,14 @@ export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 
 /** dirfd meaning "the current directory" for the *at() calls. */
 export const AT_FDCWD = -100;
+// Flags of the *at() calls (fcntl.h): the same values on every architecture.
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_NO_AUTOMOUNT = 0x800;
+export const AT_EMPTY_PATH = 0x1000;
+// statx(2) mask bits (linux/stat.h).
+export const STATX_BASIC_STATS = 0x7ff;
+export const STATX_MNT_ID = 0x1000;
 
 // ---------------------------------------------------------------------------
 // File types and permission bits for mknod(2) (sys/stat.h)
@@ -324,8 +332,10 @@ export const AUDIT_ARCH: number = ARCH === "x64" ? AUDIT_ARCH_X86_64 : ARM64 ? A
 // ---------------------------------------------------------------------------
 // Syscall numbers for the calls glibc does not wrap (or wraps only in recent versions).
 // x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64: asm-generic/unistd.h.
-const SYS_X64 = { pivot_root: 155, gettid: 186, mknodat: 259, seccomp: 317, pidfd_open: 434 } as const;
-const SYS_ARM64 = { pivot_root: 41, gettid: 178, mknodat: 33, seccomp: 277, pidfd_open: 434 } as const;
+// From 424 on (pidfd_open, the new mount API, openat2) the numbers are the same on every architecture.
+const SYS_COMMON = { open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, pidfd_open: 434, openat2: 437 } as const;
+const SYS_X64 = { pivot_root: 155, gettid: 186, mknodat: 259, seccomp: 317, ...SYS_COMMON } as const;
+const SYS_ARM64 = { pivot_root: 41, gettid: 178, mknodat: 33, seccomp: 277, ...SYS_COMMON } as const;
 export type SyscallName = keyof typeof SYS_X64;
 /** Syscall numbers for this architecture; undefined members on unsupported ones. */
 export const SYS: Partial<Record<SyscallName, number>> =
@@ -395,6 +405,33 @@ export const UMOUNT_FLAGS: FlagTable = [
   ["UMOUNT_NOFOLLOW", UMOUNT_NOFOLLOW],
 ];
 
+// The new mount API (open_tree, move_mount, fsopen, fsconfig, fsmount) and openat2.
+export const OPEN_TREE_CLONE = 1;
+export const OPEN_TREE_CLOEXEC = O_CLOEXEC;
+export const AT_RECURSIVE = 0x8000;
+export const MOVE_MOUNT_F_EMPTY_PATH = 0x04;
+export const FSOPEN_CLOEXEC = 1;
+export const FSMOUNT_CLOEXEC = 1;
+export const FSCONFIG_SET_STRING = 1;
+export const FSCONFIG_SET_FD = 5;
+export const FSCONFIG_CMD_CREATE = 6;
+/** openat2's resolve flag: resolve the path as if the directory fd were "/" (symlinks and ".." stay inside). */
+export const RESOLVE_IN_ROOT = 0x10;
+export const RESOLVE_FLAGS: FlagTable = [["RESOLVE_IN_ROOT", RESOLVE_IN_ROOT]];
+
+export const OPEN_TREE_FLAGS: FlagTable = [
+  ["OPEN_TREE_CLONE", OPEN_TREE_CLONE],
+  ["AT_EMPTY_PATH", AT_EMPTY_PATH],
+  ["AT_RECURSIVE", AT_RECURSIVE],
+  ["OPEN_TREE_CLOEXEC", OPEN_TREE_CLOEXEC],
+];
+export const MOVE_MOUNT_FLAGS: FlagTable = [["MOVE_MOUNT_F_EMPTY_PATH", MOVE_MOUNT_F_EMPTY_PATH]];
+export const FSCONFIG_NAMES: FlagTable = [
+  ["FSCONFIG_SET_STRING", FSCONFIG_SET_STRING],
+  ["FSCONFIG_SET_FD", FSCONFIG_SET_FD],
+  ["FSCONFIG_CMD_CREATE", FSCONFIG_CMD_CREATE],
+];
+
 /** open(2)/pipe2(2)/dup3(2) flags other than the access mode (see formatOpenFlags). */
 export const OPEN_FLAGS: FlagTable = ([
   ["O_CREAT", O_CREAT],
@@ -415,6 +452,14 @@ export const OPEN_FLAGS: FlagTable = ([
   ["O_PATH", O_PATH],
   ["__O_TMPFILE", 0o20000000],
 ] as Array<readonly [string, number]>).sort((a, b) => a[1] - b[1]);
+
+/** Flags of the *at() calls (unlinkat, statx…). */
+export const AT_FLAGS: FlagTable = [
+  ["AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW],
+  ["AT_REMOVEDIR", AT_REMOVEDIR],
+  ["AT_NO_AUTOMOUNT", AT_NO_AUTOMOUNT],
+  ["AT_EMPTY_PATH", AT_EMPTY_PATH],
+];
 
 /** waitpid(2) options. */
 export const WAIT_FLAGS: FlagTable = [

@@ -11,7 +11,8 @@ import {
   AF_NAMES, CLONE_FLAGS, FCNTL_NAMES, type FlagTable, IOCTL_NAMES, MOUNT_FLAGS, OPEN_FLAGS,
   O_ACCMODE, P_NAMES, PR_CAP_AMBIENT, PR_CAP_AMBIENT_NAMES, PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_NAMES,
   PR_GET_NAME, PR_SET_NAME, PR_SET_PDEATHSIG, RLIM_INFINITY, RLIMIT_NAMES, S_IF_NAMES, S_IFMT, SIGNAL_NAMES,
-  SOCK_FLAGS, SOCK_TYPES, UMOUNT_FLAGS, WAIT_FLAGS, CAP_NAMES, FD_CLOEXEC, F_SETFD,
+  SOCK_FLAGS, SOCK_TYPES, UMOUNT_FLAGS, WAIT_FLAGS, CAP_NAMES, FD_CLOEXEC, F_SETFD, AT_FLAGS, AT_FDCWD,
+  OPEN_TREE_FLAGS, MOVE_MOUNT_FLAGS, FSCONFIG_NAMES, RESOLVE_FLAGS,
 } from "./constants.ts";
 
 /**
@@ -143,6 +144,7 @@ type Kind =
   | "open" // open(2) flags with access mode
   | "sock" // socket type with SOCK_* flags
   | "dev" // device number as makedev(major, minor)
+  | "dirfd" // a dirfd of the *at() calls (AT_FDCWD by name)
   | { flags: FlagTable }
   | { enum: FlagTable };
 
@@ -157,6 +159,7 @@ function formatKind(v: unknown, k: Kind): string {
   if (k === "mode") return formatMode(n);
   if (k === "open") return formatOpenFlags(n);
   if (k === "dev") return formatDev(v);
+  if (k === "dirfd") return n === AT_FDCWD ? "AT_FDCWD" : String(n);
   if (k === "sock") {
     const flags = n & (SOCK_FLAGS[0][1] | SOCK_FLAGS[1][1]);
     const base = enumName(n & ~flags, SOCK_TYPES);
@@ -172,8 +175,17 @@ const SIGNATURES: Record<string, Kind[] | ((args: readonly unknown[]) => string[
   setns: ["v", F(CLONE_FLAGS)],
   mount: ["v", "v", "v", F(MOUNT_FLAGS), "v"],
   umount2: ["v", F(UMOUNT_FLAGS)],
+  open_tree: ["v", "v", F(OPEN_TREE_FLAGS)],
+  move_mount: ["v", "v", "v", "v", F(MOVE_MOUNT_FLAGS)],
+  fsconfig: ["v", E(FSCONFIG_NAMES), "v", "v", "v"],
+  openat2: ["v", "v", "open", F(RESOLVE_FLAGS)],
   mknod: ["v", "mode", "dev"],
   open: ["v", "open", "oct"],
+  openat: ["dirfd", "v", "open", "oct"],
+  mkdirat: ["dirfd", "v", "oct"],
+  unlinkat: ["dirfd", "v", F(AT_FLAGS)],
+  fchmod: ["v", "oct"],
+  statx: ["dirfd", "v", F(AT_FLAGS), "v"],
   umask: ["oct"],
   kill: ["v", E(SIGNAL_NAMES)],
   waitpid: ["v", F(WAIT_FLAGS)],

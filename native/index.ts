@@ -6,7 +6,7 @@
 // error.ts      SysError (the project's one error type), errnoName, strerror, errnoNumber
 // format.ts     flagNames, enumName, formatCall: strace-like rendering shared with `ctr explain`
 // sys.ts        the typed wrappers (throw SysError on failure) and the trace hook, gathered
-//               from ns.ts, proc.ts, fd.ts, caps.ts and trace.ts (their shared helpers)
+//               from ns.ts, proc.ts, fd.ts, at.ts, caps.ts and trace.ts (their shared helpers)
 // libc.ts       koffi/libc loading (lazy) and C prototypes; only preload()/isLoaded() leave native/
 //
 // Importing this file does not load koffi; the first wrapper call does (~3 ms).

@@ -8,10 +8,14 @@
 // proc.ts   execve, waitpid/waitid, kill, ids, setsid/setpgid, spawnProcess, signal masks,
 //           pidfdOpen, pollReadable
 // fd.ts     close, dup, pipe2, sockets, read/write, fcntl, open, umask, ioctl, tty
+// at.ts     openat, mkdirat, unlinkat, statx, getdents64, fchmod: names resolved from a directory fd
 // caps.ts   prctl, capabilities, seccomp, rlimits
+// mountapi.ts  open_tree, move_mount, fsopen/fsconfig/fsmount, openat2
 
 export { setTrace, getTrace, formatTraceEvent, type TraceEvent, type TraceFn } from "./trace.ts";
 export * from "./ns.ts";
 export * from "./proc.ts";
 export * from "./fd.ts";
+export * from "./at.ts";
 export * from "./caps.ts";
+export * from "./mountapi.ts";

@@ -5,20 +5,28 @@
 // lives in the file of its kernel subsystem; this table only routes.
 
 import { setdomainname, sethostname, SysError } from "../native/index.ts";
-import { doMount, makeRootPrivate, mountDev } from "./mount.ts";
+import { keepHostTree } from "./hostmount.ts";
+import { doMount, mountDev } from "./mount.ts";
 import type { AgentState, Op, RunResult } from "./ops.ts";
-import { execCommand, initialEnv, noteTerminal, runCommand } from "./process.ts";
+import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./process.ts";
 import { enterRoot, prepareRoot } from "./rootfs.ts";
 
-export function newAgentState(): AgentState {
+/**
+ * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
+ * (chapter 01): its commands keep the caller's working directory and
+ * environment. A container starts from "/" and a clean environment.
+ */
+export function newAgentState(callerEnv = false): AgentState {
   noteTerminal(); // before any mount: it reads the host's /proc
-  return { pendingRoot: null, rootMode: null, entered: false, env: initialEnv(), cwd: "/" };
+  const env = callerEnv ? callerEnvironment() : initialEnv();
+  return { pendingRoot: null, rootMode: null, entered: false, env, cwd: callerEnv ? process.cwd() : "/", hostCwd: process.cwd() };
 }
 
 export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
   switch (op.kind) {
-    case "private-root":
-      makeRootPrivate();
+    case "host-tree":
+      // Before the script's first mount: bind and overlay sources are host paths.
+      keepHostTree(st);
       return;
     case "hostname":
       sethostname(op.name);
@@ -45,7 +53,7 @@ export async function execute(st: AgentState, op: Op): Promise<RunResult | undef
       st.cwd = op.dir;
       return;
     case "run":
-      return runCommand(st, op.argv, op.capture);
+      return runCommand(st, op.argv, op.capture, op.tests);
     case "exec":
       return execCommand(st, op.argv);
     default:

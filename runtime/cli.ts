@@ -9,7 +9,7 @@
 // are imported when a command needs them, and a run starts stage 1 before the
 // front end is even loaded, so that Bun's start-up of the stage overlaps it.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { formatDiagnostic, limitDiagnostics } from "../lang/diagnostics.ts";
 import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.ts";
@@ -113,15 +113,17 @@ function readScript(file: string): Source | null {
   }
 }
 
-async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean }> {
+async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean; statements: number; hostPaths: number }> {
   out.addSource(src.file, src.text);
-  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }] = await Promise.all([
+  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }, { hostView }] = await Promise.all([
     import("../lang/index.ts"),
     import("./registry.ts"),
     import("./plan.ts"),
     import("./rootfs-cache.ts"),
+    import("./hostview.ts"),
   ]);
-  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib` });
+  const host = hostView();
+  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib`, host });
   for (const [file, text] of fe.sources) out.addSource(file, text);
   // Commands with errors are not planned: a plan function may rely on what
   // the checker rejected (`limit cpux` has no limit to plan).
@@ -131,7 +133,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
     : { plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics: [] };
   const diagnostics = [...fe.diagnostics, ...result.diagnostics];
   out.diagnostics(diagnostics);
-  return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0 };
+  return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
 }
 
 function explain(result: PlanResult, file: string): string {
@@ -142,6 +144,12 @@ function explain(result: PlanResult, file: string): string {
     for (const e of op.explain) lines.push(`    ${e}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** What `ctr check` says of a script that passed: that it looked at the host too, when it did. */
+export function checkSummary(file: string, statements: number, hostPaths: number): string {
+  const looked = hostPaths > 0 ? `; ${hostPaths} host path${hostPaths === 1 ? "" : "s"} checked on this machine` : "";
+  return `${file}: ok, ${statements} statement${statements === 1 ? "" : "s"}${looked}\n`;
 }
 
 function traceLine(stage: 1 | 2, e: TraceEvent): string {
@@ -170,8 +178,6 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     if (key && !warnings) cache.storePlan(key, result.plan);
     plan = JSON.parse(JSON.stringify(result.plan).replaceAll(cache.placeholderId(), id)) as Plan;
   }
-  // Stage 1 may unshare while the rest of ctr loads, unless cgroups must be
-  // joined first (they are, in execute, before the plan is sent).
   let launch: Launch;
   try {
     launch = await launching;
@@ -179,10 +185,10 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     out.error(e); // e.g. bundles this user cannot build
     return EXIT_SETUP;
   }
-  // Without a user namespace there is nothing for the host to do between the
-  // unshare and PID 1, so stage 1 need not wait for "go" either.
-  const hostWork = plan.namespaces.includes("user") || plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");
-  if (!hostWork && plan.namespaces.length > 0) launch.sendPlan(plan, trace, false);
+  // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
+  // do first: cgroups to make and join (runtime/cgroup/when.ts), id maps to write.
+  const { cgroupsFirst } = await import("./cgroup/when.ts");
+  if (!cgroupsFirst(plan) && !plan.namespaces.includes("user") && plan.namespaces.length > 0) launch.sendPlan(plan, trace, false);
   const { execute } = await import("./execute.ts");
   return execute(id, plan, launch, {
     trace,
@@ -276,15 +282,18 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       const src = file === "-e" ? { file: "-e", text: args.shift() ?? "" } : readScript(file);
       if (!src) return EXIT_USAGE;
       const out = new Output();
-      const { result, ok } = await frontEnd(src, args, out);
+      const { result, ok, statements, hostPaths } = await frontEnd(src, args, out);
       if (!ok) return EXIT_USAGE;
       if (first === "explain") writeAll(1, explain(result, src.file));
+      else writeAll(1, checkSummary(src.file, statements, hostPaths));
       return 0;
     }
     case "rootfs":
       return rootfsCommand(more);
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
+      // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, --help, --version; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early);

@@ -354,5 +354,5 @@ export function explainExample(spec: StatementDef, text: string): string[] {
   if (!spec.createsNamespaces) for (const n of all) planner.namespaces.add(n);
   const { ops, diagnostics } = planner.add(r.commands.slice(prelude ? 1 : 0));
   if (diagnostics.length) return [];
-  return ops.filter((o) => o.kind !== "private-root").flatMap((o) => o.explain);
+  return ops.flatMap((o) => o.explain);
 }

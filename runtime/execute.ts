@@ -14,18 +14,19 @@
 // cgroup's OOM counter says whether the kernel killed something for the limit.
 // The cgroups are removed on every path, after the container's processes.
 
-import { accessSync, constants } from "node:fs";
 import type { TraceEvent } from "./channel.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
-import { unprivilegedUsernsBlocker, userNamespaceSetup } from "./userns.ts";
+import { userNamespaceSetup } from "./userns.ts";
+import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
-import { signalStatus } from "./status.ts";
+import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 import { defaultRootfs } from "./rootfs-cache.ts";
-import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
+import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
+import { cgroupsFirst } from "./cgroup/when.ts";
 
 export interface ExecuteIO {
   trace: boolean;
@@ -43,8 +44,16 @@ function runStatus(r: RunResult): number {
   return r.signal ? signalStatus(r.signal) : (r.exitCode ?? 0);
 }
 
+/** Why the script stopped at a `run`, as a diagnostic on its line. */
+export function runFailure(op: Op, run: RunResult, status: number): SysError {
+  const how = run.signal ? `was killed by ${run.signal} (status ${status})` : `exited with status ${status}`;
+  return new SysError({ message: `\`${op.source}\` ${how}`, hint: `a failing \`run\` stops the script; follow it with \`expect exit ${status}\` if that is expected`, span: op.span, status });
+}
+
+/** The hostname when the container is first observed (a later `hostname` rewrites /etc/hostname then: Container). */
 function hostnameOf(plan: Plan): string | null {
-  const op = plan.ops.findLast((o) => o.kind === "hostname") as Extract<Op, { kind: "hostname" }> | undefined;
+  const first = plan.ops.findIndex((o) => o.kind === "run" || o.kind === "exec" || o.kind === "show");
+  const op = plan.ops.slice(0, first < 0 ? undefined : first).findLast((o) => o.kind === "hostname") as Extract<Op, { kind: "hostname" }> | undefined;
   return op?.name ?? null;
 }
 
@@ -71,39 +80,12 @@ function oomCheck(cgroups: CgroupManager | null, io: ExecuteIO, command: string 
   return true;
 }
 
-/**
- * What an unprivileged caller cannot do, said before anything is made: without
- * a user namespace, creating namespaces needs CAP_SYS_ADMIN on the host.
- */
+/** What an unprivileged caller cannot do, said before anything is made (runtime/privileges.ts). */
 function checkPrivileges(plan: Plan): void {
-  if ((process.geteuid?.() ?? 0) === 0 || plan.namespaces.length === 0) return;
-  const ns = plan.ops.find((o) => o.kind === "unshare");
-  if (!plan.namespaces.includes("user")) {
-    throw new SysError({ code: "EPERM", message: "creating namespaces needs root", hint: "add `user` to the `ns` statement to run without root (rootless), or run ctr as root", span: ns?.span, status: 125 });
-  }
+  if (plan.namespaces.length === 0) return;
+  checkNamespacePrivileges(plan.namespaces, plan.ops.find((o) => o.kind === "unshare")?.span);
   const limit = plan.ops.find((o) => o.kind === "cgroup-limit");
-  if (limit) {
-    // cgroups belong to root unless a cgroup was delegated to this user.
-    const sys = machineCgroups();
-    const h = hierarchyOf(sys, limit.limit.controller === "cpu" ? "cpu" : limit.limit.controller);
-    const dir = h ? callerDir(h) : null;
-    if (dir && !writable(dir)) {
-      throw new SysError({ code: "EACCES", message: `\`limit\` needs a cgroup delegated to you, but ${dir} is not writable`, hint: "run ctr as root, or in a delegated cgroup (systemd: systemd-run --user --scope -p Delegate=yes ctr ...)", span: limit.span, status: 125 });
-    }
-  }
-  const blocker = unprivilegedUsernsBlocker();
-  if (blocker) {
-    throw new SysError({ code: "EPERM", message: `this machine forbids unprivileged user namespaces: ${blocker}`, hint: "ask an administrator to allow them, or run ctr as root", span: ns?.span, status: 125 });
-  }
-}
-
-function writable(dir: string): boolean {
-  try {
-    accessSync(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  if (limit) checkCgroupPrivileges(limit.limit.controller, limit.span);
 }
 
 export async function execute(id: string, plan: Plan, launch: Launch, io: ExecuteIO): Promise<number> {
@@ -115,26 +97,36 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
   let execed = false;
   // ctr's own processes in the container, for an OOM message (after `exec`, PID 1 is the command).
   const initPids = () => [container?.stage1Pid ?? 0, execed ? 0 : (container?.pid1 ?? 0)];
+  // Until the container forwards signals itself (Container.create), a signal is
+  // noted, and honoured once what was made so far can be cleaned up.
+  let early: NodeJS.Signals | null = null;
+  const note = (sig: NodeJS.Signals) => void (early ??= sig);
+  for (const sig of HANDLED_SIGNALS) process.on(sig, note);
+  const stopNoting = () => {
+    for (const sig of HANDLED_SIGNALS) process.off(sig, note);
+  };
   try {
     if (!needsContainer) {
       await launch.cancel();
       for (const op of plan.ops) if (op.kind === "echo") io.output(op.text + "\n");
-      return 0;
+      return early ? signalStatus(early) : 0;
     }
     checkPrivileges(plan);
     sweepStaleStateDirs();
     const limitOps = plan.ops.filter((o): o is LimitOp => o.kind === "cgroup-limit");
     const atStart = limitsAtStart(plan.ops);
-    if (limitOps.length > 0 || plan.ops.some((o) => o.kind === "show-cgroup")) {
-      const sys = machineCgroups();
+    const sys = cgroupsFirst(plan) ? machineCgroups() : null;
+    if (sys && sys.mode !== "none") {
+      // The container's cgroups (runtime/cgroup/when.ts says when it has some),
+      // joined by stage 1 before it is sent its plan, so before it unshares anything.
       sweepStaleCgroups(sys);
       cgroups = new CgroupManager(id, sys);
       const first: CgroupLimit[] = limitOps.filter((o) => atStart.has(o)).map((o) => o.limit);
       const later: CgroupLimit[] = limitOps.filter((o) => !atStart.has(o)).map((o) => o.limit);
       try {
-        await cgroups.create(first, { accounting: plan.ops.some((o) => o.kind === "show-cgroup"), later }, [launch.stage1.pid]);
+        await cgroups.create(first, { accounting: plan.ops.some((o) => o.kind === "show-cgroup"), later, isolate: isolation(sys, plan) }, [launch.stage1.pid]);
       } catch (e) {
-        const op = limitOps[0];
+        const op = limitOps[0] ?? plan.ops.find((o) => o.kind === "unshare");
         if (e instanceof SysError && !e.span && op) e.span = op.span;
         throw e;
       }
@@ -149,6 +141,11 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     container = new Container(id, launch, stateDir, { output: io.output, trace: io.trace ? io.traceLine : undefined });
     container.cgroups = cgroups;
     await container.create(plan, { trace: io.trace, setup: plan.namespaces.includes("user") ? userNamespaceSetup(plan.ops) : undefined });
+    stopNoting();
+    if (early) {
+      container.interrupted = early;
+      return signalStatus(early);
+    }
     if (scores) {
       await container.waitReady(); // PID 1 has taken note of its start score
       setInitScore(scores, [container.stage1Pid, container.pid1]);
@@ -184,7 +181,14 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
         const next = ops[i + 1];
         const checked = next?.kind === "expect" && next.subject === "exit";
         if (run.error && !checked) throw new SysError({ message: run.error, span: op.span, status });
+        if (container.interrupted) {
+          // ctr was signalled and the run got the signal: the script goes no further.
+          await container.finish();
+          return status !== 0 ? status : signalStatus(container.interrupted);
+        }
         if (status !== 0 && !checked) {
+          // Say what stopped the script, not only its status (a signal forwarded by ctr is said by the shell).
+          if (!container.interrupted) io.error(runFailure(op, run, status));
           await container.finish();
           return status;
         }
@@ -200,6 +204,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     io.error(e);
     return e instanceof SysError && e.status !== undefined ? e.status : 125;
   } finally {
+    stopNoting();
     if (container) await container.destroy();
     else await launch.cancel().catch(() => {});
     if (cgroups) for (const problem of await cgroups.remove()) io.notice?.(`cgroup cleanup: ${problem}`);

@@ -36,6 +36,78 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
   }
 }
 
+/**
+ * Writes that never block the caller: what a full fd does not take is
+ * kept in order and retried from a timer, backing off up to 16 ms. For a
+ * non-blocking fd (a blocking one simply blocks in write(2)).
+ */
+export class AsyncWriter {
+  private pending: Uint8Array[] = [];
+  private offset = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private delay = 1;
+  private drained: (() => void)[] = [];
+  /** The fd failed (a peer gone: EPIPE, ECONNRESET): further writes are dropped. */
+  private dead = false;
+
+  constructor(private readonly fd: number) {}
+
+  write(bytes: Uint8Array): void {
+    if (this.dead) return;
+    this.pending.push(bytes);
+    if (this.pending.length === 1 && this.timer === null) this.flush();
+  }
+
+  /** Resolves once everything written so far is written (or the fd failed). */
+  idle(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  private flush(): void {
+    this.timer = null;
+    while (this.pending.length > 0) {
+      const b = this.pending[0]!;
+      try {
+        this.offset += writeSync(this.fd, b, this.offset, b.length - this.offset);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+          this.timer = setTimeout(() => this.flush(), this.delay);
+          this.delay = Math.min(this.delay * 2, 16);
+          return;
+        }
+        this.dead = true;
+        this.pending = [];
+        break;
+      }
+      if (this.offset === b.length) {
+        this.pending.shift();
+        this.offset = 0;
+      }
+    }
+    this.delay = 1;
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  /**
+   * Write out everything now, waiting while the fd is full. For a process
+   * about to execve or exit, where queued bytes would be lost (PID 1's last
+   * replies: the host reads its channel all the time, so the wait ends).
+   */
+  flushSync(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.pending.length > 0 && !this.dead) {
+      this.flush();
+      if (this.timer !== null) {
+        clearTimeout(this.timer);
+        this.timer = null;
+        Atomics.wait(pause, 0, 0, 1);
+      }
+    }
+  }
+}
+
 /** Is `fd` a terminal? Only a character device other than /dev/null can be. */
 export function isTerminal(fd: number): boolean {
   let st;

@@ -12,21 +12,23 @@
 //   5. always: remove the per-container directory and make sure no stage
 //      process is left. Mounts need no unmounting: they live in the container's
 //      mount namespace, which dies with its last process.
-// Signals to ctr (SIGINT, SIGTERM, SIGHUP) are forwarded to PID 1.
+// Signals to ctr (every one in HANDLED_SIGNALS) are forwarded: to the `run` in
+// progress (a second one during the same run kills the container), else to the
+// command once it is PID 1; between commands they stop the container. The
+// script ends there, with the command's status or 128+N.
 
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { hostname as osHostname } from "node:os";
-import { signalStatus } from "./status.ts";
+import { HANDLED_SIGNALS, signalName, signalStatus } from "./status.ts";
 import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./show.ts";
+import { judge } from "./capture.ts";
 import { isTerminal } from "./fdio.ts";
 import type { Become } from "./userns.ts";
 import type { CgroupManager } from "./cgroup/manager.ts";
 import { showCgroup } from "./cgroup/show.ts";
-import { stateRoot } from "./paths.ts";
+import { removeStateDir, writeHostnameFiles } from "./statedir.ts";
 
 export interface HostEvents {
   /** Text for the user's standard output (echo, show). */
@@ -55,6 +57,9 @@ export interface CreateOptions {
   /** A REPL on a terminal: PID 1 survives the terminal's SIGINT and SIGQUIT (they are for `run`). */
   interactive?: boolean;
 }
+
+/** How many operations of a batch may await their replies at once (runtime/channel.ts, flow control). */
+const BATCH_WINDOW = 32;
 
 /** A started stage 1, waiting for its plan. */
 export class Launch {
@@ -97,11 +102,11 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = []): void {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait, interactive });
+    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */
@@ -125,9 +130,11 @@ export class Container {
   stage1Pid = 0;
   /** The container's cgroups (runtime/cgroup), when the script limits or shows them. */
   cgroups: CgroupManager | null = null;
-  /** The signal ctr received and forwarded, if any: the run ends with 128+N. */
+  /** The signal ctr received and forwarded, if any: the script stops with 128+N (or the command's status). */
   interrupted: NodeJS.Signals | null = null;
   private lastRun: RunResult | null = null;
+  /** A `run` is in progress inside: a signal goes to its processes, not to PID 1. */
+  private running = false;
   private execed = false;
   private nextId = 1;
   private nextBatch = 1;
@@ -149,8 +156,14 @@ export class Container {
     }
   }
   private readonly forward = (sig: NodeJS.Signals) => {
+    const again = this.interrupted !== null;
     this.interrupted = sig;
-    this.signal(sig);
+    if (this.execed) this.signal(sig); // the command is PID 1: it decides
+    else if (this.running && again) this.signal("SIGKILL"); // a run that ignored the first one
+    else if (this.running) this.interrupt(sig); // e.g. a shell's `trap ... TERM` runs
+    // Between commands PID 1 is ctr's agent: it ends on INT, TERM and HUP, and
+    // is told to on the others, which it would ignore as PID 1 of a namespace.
+    else this.signal(sig === "SIGINT" || sig === "SIGHUP" ? sig : "SIGTERM");
   };
 
   constructor(
@@ -196,7 +209,7 @@ export class Container {
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
     const { trace = false, setup, forwardSignals = true, interactive = false } = opts;
-    this.launch.sendPlan(plan, trace, setup !== undefined, interactive);
+    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? []);
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
     if (this.launch.waitsForGo) {
@@ -209,7 +222,7 @@ export class Container {
     // again, and PID 1 reads what is queued once it is up (its "ready" is
     // skipped by recv). So PID 1's start-up overlaps the sending.
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
-    if (forwardSignals) for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, this.forward);
+    if (forwardSignals) for (const sig of HANDLED_SIGNALS) process.on(sig, this.forward);
   }
 
   /** Signal the `run` in progress inside, leaving PID 1 and the container up (REPL Ctrl-C). */
@@ -241,31 +254,57 @@ export class Container {
   }
 
   /**
-   * Apply several PID 1 operations at once: all are sent, then the replies are
-   * read in order. The first failure is thrown; PID 1 skips the rest. For the
-   * steps of a script up to its next `run`, where nothing happens in between.
+   * Apply several PID 1 operations without a round trip each: up to
+   * BATCH_WINDOW of them are in flight, and each reply lets the next one go.
+   * Replies are read in order; the first failure is thrown, PID 1 skips the
+   * rest of what was sent and the remainder is never sent. For the steps of a
+   * script up to its next `run`, where nothing happens in between. The window
+   * keeps what waits in the socket and in PID 1 bounded whatever the length of
+   * the batch, and lets PID 1 return to its event loop between operations.
    */
   async applyBatch(ops: readonly Op[]): Promise<void> {
     const batch = this.nextBatch++;
-    for (const op of ops) {
-      this.launch.channel.send({ t: "op", id: this.nextId++, op, batch });
-      if (op.kind === "exec") this.execed = true;
+    let sent = 0;
+    for (let done = 0; done < ops.length; done++) {
+      for (; sent < ops.length && sent - done < BATCH_WINDOW; sent++) {
+        const op = ops[sent]!;
+        this.sendOp(op, this.nextId++, batch);
+        if (op.kind === "exec") this.execed = true;
+      }
+      await this.reply(ops[done]!);
     }
-    for (const op of ops) await this.reply(op);
+  }
+
+  private sendOp(op: Op, id: number, batch?: number): void {
+    try {
+      this.launch.channel.send({ t: "op", id, op, ...(batch === undefined ? {} : { batch }) });
+    } catch (e) {
+      if (e instanceof SysError && !e.span) e.span = op.span;
+      throw e;
+    }
   }
 
   private async applyInside(op: Op): Promise<RunResult | undefined> {
     const id = this.nextId++;
-    this.launch.channel.send({ t: "op", id, op });
+    this.sendOp(op, id);
     if (op.kind === "exec") this.execed = true;
-    return this.reply(op);
+    this.running = op.kind === "run";
+    try {
+      return await this.reply(op);
+    } finally {
+      this.running = false;
+    }
   }
 
   private async reply(op: Op): Promise<RunResult | undefined> {
     const msg = await this.recv();
     if (msg === null) {
       if (op.kind === "exec") return undefined; // the channel closed on a successful execve
-      throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `PID 1 exited during \`${op.source}\` (exit ${await this.stageStatus()})`, span: op.span });
+      // Stage 1 relays PID 1's end: 128+N when a signal killed it (SIGKILL from
+      // the host, the OOM killer), which is then the script's status too.
+      const status = await this.stageStatus();
+      const how = status > 128 ? `was killed by ${signalName(status - 128)}` : `exited (status ${status})`;
+      throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `PID 1 (host pid ${this.pid1}) ${how} during \`${op.source}\``, span: op.span, status: status > 128 ? status : 125 });
     }
     if (msg.t === "error") {
       this.execed = false;
@@ -273,6 +312,14 @@ export class Container {
     }
     if (msg.t !== "done") throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `unexpected reply \`${msg.t}\` from PID 1`, span: op.span });
     if (op.kind === "run") this.lastRun = msg.result as RunResult;
+    if (op.kind === "hostname" && this.stateDir) {
+      // /etc/hostname follows the kernel's name from here on, as it would on a host.
+      try {
+        writeHostnameFiles(this.stateDir, op.name);
+      } catch {
+        // no per-container files (no rootfs yet): nothing to follow
+      }
+    }
     return msg.result as RunResult | undefined;
   }
 
@@ -306,25 +353,24 @@ export class Container {
   private checkExpect(op: Extract<Op, { kind: "expect" }>): void {
     const r = this.lastRun;
     if (!r) throw new SysError({ errno: 0, syscall: "expect", args: [], message: "nothing has run yet", span: op.span, status: 1 });
-    const actual = op.subject === "exit" ? String(r.signal ? signalStatus(r.signal) : r.exitCode) : (r.output ?? "").replace(/\n$/, "");
     let ok: boolean;
-    switch (op.test) {
-      case "==":
-        ok = actual === op.value;
-        break;
-      case "!=":
-        ok = actual !== op.value;
-        break;
-      case "contains":
-        ok = actual.includes(op.value);
-        break;
-      case "matches":
-        ok = new RegExp(op.value, "m").test(actual);
-        break;
+    let shown: string;
+    if (op.subject === "exit") {
+      const status = String(r.signal ? signalStatus(r.signal) : r.exitCode);
+      ok = judge(op.test, op.value, status);
+      shown = JSON.stringify(status);
+    } else {
+      // PID 1 decided the tests it was given as the output streamed
+      // (runtime/capture.ts); a run that kept nothing had no output to test.
+      const out = r.output;
+      const text = out?.head ?? "";
+      const check = out?.checks.find((c) => c.test === op.test && c.value === op.value);
+      ok = check ? check.ok : judge(op.test, op.value, text);
+      const long = out !== undefined && (out.tail !== undefined || text.length > 200);
+      shown = long ? `${JSON.stringify(text.slice(0, 200) + "...")} (${out.bytes} bytes)` : JSON.stringify(text);
     }
     if (!ok) {
-      const shown = actual.length > 200 ? actual.slice(0, 200) + "..." : actual;
-      throw new SysError({ errno: 0, syscall: "expect", args: [], message: `expectation failed: ${op.subject} ${op.test} ${JSON.stringify(op.value)}, but ${op.subject} was ${JSON.stringify(shown)}`, span: op.span, status: 1 });
+      throw new SysError({ errno: 0, syscall: "expect", args: [], message: `expectation failed: ${op.subject} ${op.test} ${JSON.stringify(op.value)}, but ${op.subject} was ${shown}`, span: op.span, status: 1 });
     }
   }
 
@@ -346,7 +392,7 @@ export class Container {
   /** Remove everything this container made on the host. Safe to call twice. */
   async destroy(): Promise<void> {
     reclaimTerminal();
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(sig, this.forward);
+    for (const sig of HANDLED_SIGNALS) process.off(sig, this.forward);
     const stage1 = this.launch.stage1;
     if (stage1.exitCode === null && stage1.signalCode === null) {
       // PID 1 first: its death takes every process of the PID namespace with
@@ -358,14 +404,7 @@ export class Container {
       clearTimeout(timer);
     }
     this.launch.close();
-    if (this.stateDir) {
-      rmSync(this.stateDir, { recursive: true, force: true });
-      try {
-        rmdirSync(stateRoot()); // only if no other container uses it
-      } catch {
-        // not empty: another container is running
-      }
-    }
+    if (this.stateDir) removeStateDir(this.stateDir); // and the state root, if no other container uses it
   }
 }
 
@@ -392,48 +431,6 @@ function reclaimTerminal(): void {
   }
 }
 
-/** Make the per-container directory with the Docker-style init files. */
-export function makeStateDir(id: string, hostname: string | null): string {
-  const dir = `${stateRoot()}/${id}`;
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const name = hostname ?? osHostname();
-  writeFileSync(`${dir}/hostname`, name + "\n");
-  writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
-  let resolv = "";
-  try {
-    resolv = readFileSync("/etc/resolv.conf", "utf8");
-  } catch {
-    // no resolver configured on the host
-  }
-  writeFileSync(`${dir}/resolv.conf`, resolv);
-  mkdirSync(`${dir}/scratch`);
-  mkdirSync(`${dir}/root`);
-  return dir;
-}
-
-/**
- * Remove per-container directories left by a ctr that was killed outright
- * (SIGKILL leaves no chance to clean up). Names end in the owner's PID.
- */
-export function sweepStaleStateDirs(): void {
-  let names: string[];
-  try {
-    names = readdirSync(stateRoot());
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number(name.split("-").pop());
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ESRCH") rmSync(`${stateRoot()}/${name}`, { recursive: true, force: true });
-    }
-  }
-  try {
-    rmdirSync(stateRoot()); // only when nothing else is running
-  } catch {
-    // not empty
-  }
-}
+// The per-container directory: made, swept and removed without following
+// anything another user could have planted (runtime/statedir.ts).
+export { makeStateDir, sweepStaleStateDirs } from "./statedir.ts";

@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -46,8 +46,12 @@ import {
 } from "../native/index.ts";
 import { AsyncChannel, SyncChannel, type HostMessage, type StageMessage, type WireError } from "./channel.ts";
 import { cloneFlags } from "./ns.ts";
+import { makeRootPrivate } from "./mount.ts";
+import { isHostMessage } from "./wire.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./process.ts";
+import { writeAll } from "./fdio.ts";
+import { leave, prepareLeave } from "./cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 
 const CONTROL_FD = 3;
@@ -66,11 +70,26 @@ function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
 
 function stage1(): void {
   setName("ctr-stage1");
-  const ch = new SyncChannel<HostMessage>(CONTROL_FD, read);
+  const ch = new SyncChannel<HostMessage>(CONTROL_FD, read, isHostMessage);
   const plan = ch.next();
   if (!plan || plan.t !== "plan") process.exit(125);
   // The host, watched below: if it dies, stage 1 takes the container down.
   const host = process.ppid;
+  // Without a PID namespace, stage 1 adopts the container's orphans (below) and
+  // must find them at the end through /proc. Its /proc is gone by then when the
+  // container pivots (stage 1 shares PID 1's mount namespace, so it is moved
+  // too): open the list now, on the host's /proc. libuv opens it close-on-exec,
+  // so PID 1 never holds it.
+  const subreaper = !plan.namespaces.includes("pid");
+  let childrenFd = -1;
+  try {
+    if (subreaper) childrenFd = openSync(`/proc/self/task/${process.pid}/children`, "r");
+  } catch (e) {
+    ch.send({ t: "error", error: toWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "open", message: `cannot open "/proc/self/task/${process.pid}/children": ${(e as Error).message}`, hint: "ctr needs the host's /proc to track the container's processes", status: 125 })) });
+    process.exit(125);
+  }
+  // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
+  const leaving = prepareLeave(plan.cgroups ?? []);
   try {
     if (plan.namespaces.includes("user")) {
       const threads = readdirSync("/proc/self/task").length;
@@ -88,6 +107,8 @@ function stage1(): void {
     // Trace what the script asked for, not the stage's own bookkeeping.
     if (plan.trace) traceTo((m) => ch.send(m), 1);
     if (plan.namespaces.length > 0) unshare(cloneFlags(plan.namespaces));
+    // Before anything else exists in the new mount namespace: runtime/mount.ts.
+    if (plan.namespaces.includes("mnt")) makeRootPrivate();
     setTrace(null);
   } catch (e) {
     ch.send({ t: "error", error: toWire(e) });
@@ -117,12 +138,11 @@ function stage1(): void {
   // Without a PID namespace nothing kills the container's background processes
   // when its command ends: orphans are re-parented to stage 1 instead of the
   // host's init, and stage 1 kills them before it exits.
-  const subreaper = !plan.namespaces.includes("pid");
   if (subreaper) setChildSubreaper(true);
   if (plan.trace) traceTo((m) => ch.send(m), 1);
   let pid: number;
   try {
-    const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : [])];
+    const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : []), ...(plan.namespaces.length === 0 ? ["caller-env"] : [])];
     pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], envList());
   } catch (e) {
     ch.send({ t: "error", error: toWire(e) });
@@ -137,6 +157,7 @@ function stage1(): void {
   // stay: kill PID 1 (its PID namespace dies with it) and, without one, the
   // orphans stage 1 adopted. A pidfd of each, polled: no threads, no handlers.
   let status = 125;
+  let hostGone = false;
   try {
     const pid1fd = pidfdOpen(pid);
     let hostfd = -1;
@@ -146,25 +167,51 @@ function stage1(): void {
       // the host is already gone
     }
     const ready = hostfd < 0 ? [] : pollReadable([pid1fd, hostfd]);
-    if (!ready.includes(pid1fd)) kill(pid, SIGKILL);
+    hostGone = !ready.includes(pid1fd);
+    if (hostGone) kill(pid, SIGKILL);
     const w = waitpid(pid, 0);
     status = w.signaled ? signalStatus(w.signal ?? 0) : (w.exitCode ?? 0);
   } finally {
-    if (subreaper) killOrphans();
+    if (subreaper && !killOrphans(childrenFd)) {
+      // Never silent: the host reports a status it did not expect, and this says why.
+      writeAll(2, "ctr: stage 1 could not list the container's remaining processes; some may still run\n");
+      status = 125;
+    }
   }
+  // A live ctr removes the cgroups itself, after stage 1 has gone.
+  if (hostGone) leave(leaving);
   process.exit(status);
 }
 
-/** Kill and reap every child left to stage 1 (orphans it adopted as subreaper). */
-function killOrphans(): void {
-  for (let round = 0; round < 100; round++) {
+/** The PIDs in /proc/self/task/PID/children, read through `fd` from the start (pread). */
+function readChildren(fd: number): number[] {
+  const buf = Buffer.alloc(4096);
+  let text = "";
+  for (let pos = 0; ; ) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n <= 0) break;
+    text += buf.toString("latin1", 0, n);
+    pos += n;
+  }
+  return text.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/**
+ * Kill and reap every child left to stage 1 (orphans it adopted as subreaper),
+ * round after round: killing one that was itself a subreaper hands its own
+ * orphans to stage 1. False if the list could not be read, or did not empty.
+ * (Orphans are handed to a thread of the subreaper; stage 1 has one, the init
+ * environment of runtime/bundle.ts sees to that.)
+ */
+function killOrphans(fd: number): boolean {
+  for (let round = 0; round < 1000; round++) {
     let children: number[];
     try {
-      children = readFileSync(`/proc/self/task/${process.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+      children = readChildren(fd);
     } catch {
-      return;
+      return false;
     }
-    if (children.length === 0) return;
+    if (children.length === 0) return true;
     for (const child of children) {
       try {
         kill(child, SIGKILL);
@@ -174,18 +221,31 @@ function killOrphans(): void {
       }
     }
   }
+  return false;
 }
 
 function envList(): string[] {
   return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean): Promise<void> {
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  const ch = new AsyncChannel<HostMessage>(CONTROL_FD);
-  if (trace) traceTo((m) => ch.send(m), 2);
+  const ch = new AsyncChannel<HostMessage>(CONTROL_FD, isHostMessage);
+  // Sends are queued while the socket is full (runtime/channel.ts). Around an
+  // `exec` they must be written out before execve closes the channel, or the
+  // host would miss the last replies and trace lines.
+  let flushEach = false;
+  const send = (m: StageMessage) => {
+    ch.send(m);
+    if (flushEach) ch.flushSync();
+  };
+  const exit = (status: number): never => {
+    ch.flushSync();
+    process.exit(status);
+  };
+  if (trace) traceTo(send, 2);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) {
     // In an interactive session the terminal's Ctrl-C and Ctrl-\ are for the
     // `run` in progress, not for PID 1. A handler, not SIG_IGN: commands start
@@ -194,17 +254,20 @@ async function stage2(trace: boolean, interactive: boolean): Promise<void> {
     process.on(sig, keep ? () => {} : () => process.exit(signalStatus(sig)));
   }
   process.on("SIGCHLD", reapOrphans);
-  const st = newAgentState();
-  ch.send({ t: "ready" });
+  const st = newAgentState(callerEnv);
+  send({ t: "ready" });
   // Operations run one after another, but the channel is read all the time, so
   // an "interrupt" (Ctrl-C in the REPL) reaches a `run` that is still going.
+  // The host keeps only a few operations of a batch in flight, so this queue
+  // stays short and PID 1 gets back to its event loop (and its signals) often.
   let queue: Promise<void> = Promise.resolve();
   const failedBatches = new Set<number>();
   for (;;) {
-    const msg = await ch.next();
+    // A corrupt channel (a broken host end) is the end: nothing more from it can be trusted.
+    const msg = await ch.next().catch(() => exit(125));
     if (!msg || msg.t === "exit") {
       await queue;
-      process.exit(0);
+      return exit(0);
     }
     if (msg.t === "interrupt") {
       signalRunning(msg.signal);
@@ -214,20 +277,25 @@ async function stage2(trace: boolean, interactive: boolean): Promise<void> {
     const { id, op, batch } = msg;
     queue = queue.then(async () => {
       if (batch !== undefined && failedBatches.has(batch)) {
-        ch.send({ t: "error", id, error: { errno: 0, code: "", syscall: "", args: [], message: "skipped: an earlier operation failed" } });
+        send({ t: "error", id, error: { errno: 0, code: "", syscall: "", args: [], message: "skipped: an earlier operation failed" } });
         return;
+      }
+      if (op.kind === "exec") {
+        ch.flushSync();
+        flushEach = true;
       }
       try {
         const result = await execute(st, op);
-        ch.send({ t: "done", id, result });
+        send({ t: "done", id, result });
       } catch (e) {
         if (batch !== undefined) failedBatches.add(batch);
-        ch.send({ t: "error", id, error: toWire(e) });
+        send({ t: "error", id, error: toWire(e) });
       }
+      flushEach = false;
       reapOrphans();
     });
   }
 }
 
 if (process.argv[2] === "stage1") stage1();
-else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"));
+else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"));

@@ -4,21 +4,23 @@
 //   - A new mount namespace starts as a copy of the parent's, and on systemd
 //     machines every mount is "shared": without first making the whole tree
 //     private (MS_REC|MS_PRIVATE on "/"), a mount made inside propagates to the
-//     host. Seed 001 shows the host's /proc broken that way. So private-root is
-//     always the first operation of PID 1 when `ns mnt` is present.
+//     host (the walkthrough's mount chapter shows the host's /proc broken that
+//     way). So stage 1 calls makeRootPrivate right after unshare(CLONE_NEWNS),
+//     before PID 1 exists: no mount of ctr's or of a command's can escape.
 //   - A read-only bind needs two calls: MS_BIND creates it, and only a remount
 //     with MS_BIND|MS_REMOUNT|MS_RDONLY makes it read-only.
 //   - Until the new root is entered, container paths are resolved inside the
 //     prepared root, following symlinks as if that root were "/" (a symlink in
 //     an untrusted rootfs must not redirect a mount onto the host). Bind and
-//     overlay sources stay host paths.
+//     overlay sources stay host paths, before and after: runtime/hostmount.ts.
 //   - Without CAP_MKNOD in the initial user namespace, mknod of devices fails
 //     (EPERM in a user namespace): /dev nodes are then bind-mounted from the
 //     host, as rootless runc does.
 
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
 import {
+  closeFd,
   MS_BIND,
   MS_NODEV,
   MS_NOEXEC,
@@ -36,7 +38,9 @@ import {
   SysError,
 } from "../native/index.ts";
 import type { AgentState, MountSpec } from "./ops.ts";
+import { attachBind, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
 
+/** Stop all propagation between this mount namespace and the host's (see the rule above). */
 export function makeRootPrivate(): void {
   mount(null, "/", null, MS_REC | MS_PRIVATE, null);
 }
@@ -129,18 +133,32 @@ export function ensureMountPoint(target: string, file: boolean, shown = target):
 
 export function doMount(st: AgentState, m: MountSpec, remountRo: boolean): void {
   const target = containerPath(st, m.target);
-  const bind = (m.flags & MS_BIND) !== 0;
-  let fileBind = false;
-  if (bind && m.source) {
-    try {
-      fileBind = !statSync(m.source).isDirectory();
-    } catch {
-      throw new SysError({ errno: 2, code: "ENOENT", syscall: "mount", args: [m.source, m.target], message: `bind source "${m.source}" does not exist` });
-    }
+  if ((m.flags & MS_BIND) !== 0 && m.source) {
+    bindFromHost(st, m.source, target, m.target, remountRo, m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+    return;
   }
-  ensureMountPoint(target, fileBind, m.target);
+  ensureMountPoint(target, false, m.target);
+  if (m.layers) {
+    mountOverlayFromHost(st, target, m.layers, m.flags);
+    return;
+  }
   mount(m.source, target, m.fstype, m.flags, m.data);
-  if (remountRo) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | (m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC)), null);
+}
+
+/**
+ * Bind the host path `source` on `target` (a path PID 1 can use now). Per-mount
+ * flags need the remount: MS_BIND alone ignores them.
+ */
+function bindFromHost(st: AgentState, source: string, target: string, shown: string, ro: boolean, extra: number): void {
+  const src = openBindSource(st, source);
+  try {
+    ensureMountPoint(target, !src.isDir, shown);
+  } catch (e) {
+    closeFd(src.fd);
+    throw e;
+  }
+  attachBind(src.fd, target, source);
+  if (ro || extra) mount(null, target, null, MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, null);
 }
 
 // A minimal /dev, as runc and Docker make it.
@@ -177,8 +195,7 @@ export function mountDev(st: AgentState, path: string, ro: boolean): void {
         useBind = true; // in a user namespace: bind the host's nodes instead
       }
     }
-    ensureMountPoint(node, true);
-    mount(`/dev/${name}`, node, null, MS_BIND, null);
+    bindFromHost(st, `/dev/${name}`, node, `${path}/${name}`, false, 0);
   }
   for (const [name, to] of DEV_LINKS) symlinkSync(to, `${target}/${name}`);
   mkdirSync(`${target}/pts`);

@@ -18,6 +18,8 @@ export interface MountSpec {
   fstype: string | null;
   flags: number;
   data: string | null;
+  /** An overlay's layers, host directories (PID 1 hands them to the kernel as descriptors). */
+  layers?: { lower: string[]; upper?: string; work?: string };
 }
 
 /** Where the writable layer of `rootfs default` lives (all host paths). */
@@ -43,7 +45,8 @@ export type { IdMapLine };
 
 export type OpBody =
   | { kind: "unshare"; namespaces: NsName[] }
-  | { kind: "private-root" }
+  /** PID 1 keeps a copy of the host's mount tree (runtime/hostmount.ts). */
+  | { kind: "host-tree" }
   | { kind: "hostname"; name: string }
   | { kind: "domainname"; name: string }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
@@ -52,7 +55,8 @@ export type OpBody =
   | { kind: "enter-root"; mode: "pivot" | "chroot" }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
-  | { kind: "run"; argv: string[]; capture: boolean }
+  /** `capture`: keep what `expect output` needs (runtime/capture.ts), for the `tests` that follow. */
+  | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
   | { kind: "exec"; argv: string[] }
   | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" }
   | { kind: "idmap"; which: "uid" | "gid"; line: IdMapLine }
@@ -60,7 +64,25 @@ export type OpBody =
   | { kind: "show-cgroup" }
   | { kind: "echo"; text: string }
   | { kind: "sleep"; ms: number }
-  | { kind: "expect"; subject: "exit" | "output"; test: "==" | "!=" | "contains" | "matches"; value: string };
+  | { kind: "expect"; subject: "exit" | "output"; test: OutputTest["test"]; value: string };
+
+/** One `expect output` test, as the `run` before it carries it to PID 1. */
+export interface OutputTest {
+  test: "==" | "!=" | "contains" | "matches";
+  value: string;
+}
+
+/** What a `run` kept of its output (trailing newline removed): bounded, see runtime/capture.ts. */
+export interface CapturedOutput {
+  /** Size of the whole output, in bytes. */
+  bytes: number;
+  /** All of it when it is short; else its first part. */
+  head: string;
+  /** The last part, when the middle was not kept. */
+  tail?: string;
+  /** The outcome of each test the run was given, decided on the whole stream where the test allows. */
+  checks: (OutputTest & { ok: boolean })[];
+}
 
 export type Op = OpBody & {
   side: Side;
@@ -88,7 +110,7 @@ export interface Plan {
 export interface RunResult {
   exitCode: number | null;
   signal: string | null;
-  output?: string;
+  output?: CapturedOutput;
   /** Why the command could not be started (its exitCode is then 126 or 127). */
   error?: string;
 }
@@ -103,4 +125,8 @@ export interface AgentState {
   entered: boolean;
   env: Record<string, string>;
   cwd: string;
+  /** The directory ctr was started in: relative host paths are taken from it. */
+  hostCwd?: string;
+  /** A detached copy of the host's mount tree (runtime/hostmount.ts), -1 or absent until made. */
+  hostTree?: number;
 }

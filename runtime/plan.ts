@@ -3,7 +3,9 @@
 // Each statement's own translation lives with its registry entry (`plan`);
 // this file holds what concerns the plan as a whole:
 //   - the namespaces, created at once by stage 1 whatever line `ns` is on;
-//   - making the mount tree private before the first mount (seed 001);
+//   - with `ns mnt`, making the mount tree private as part of the unshare
+//     (stage 1 does it before any process of the container runs: chapter 05),
+//     and keeping a copy of the host's tree before the first mount (sources);
 //   - entering the new root (pivot_root or chroot) right before the first
 //     operation that observes the container, so that every mount of the script
 //     is made first with host paths as sources, as runc does;
@@ -109,13 +111,20 @@ export interface PlannerEntry {
 export class Planner {
   readonly namespaces = new Set<NsName>();
   private hostname: string | null = null;
-  private privateDone = false;
+  private hostTreeKept = false;
   private rootPending: { mode: "pivot" | "chroot"; dir: string } | null = null;
   needsDefaultRootfs = false;
 
   constructor(
     private readonly lookup: (name: string) => PlannerEntry | undefined,
     private readonly base: Omit<PlanContext, "hostname" | "namespaces">,
+    /**
+     * The REPL: enter the new root with the `rootfs` statement itself, so that
+     * what it did (pivot_root) is shown under it. Nothing is lost by entering
+     * early: bind and overlay sources are host paths wherever they come
+     * (runtime/hostmount.ts), and targets are container paths either way.
+     */
+    private readonly opts: { enterRootAtOnce?: boolean } = {},
   ) {}
 
   /** Plan more commands. `lookahead` lets the hostname of a later line name the container's /etc/hostname. */
@@ -157,12 +166,13 @@ export class Planner {
         if (op.kind === "unshare") {
           op.namespaces = namespaces;
           op.explain = namespaces.length > 0 ? [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`] : ["no new namespaces: a plain child process"];
+          if (namespaces.includes("mnt")) op.explain.push(PRIVATE_ROOT);
           if (namespaces.includes("pid")) op.explain.push("spawn PID 1 (stage 2): CLONE_NEWPID applies to children only");
         }
         const touchesMounts = op.kind === "mount" || op.kind === "mount-dev" || op.kind === "rootfs";
-        if (touchesMounts && !this.privateDone && this.namespaces.has("mnt")) {
-          ops.push(privateRootOp(cmd.span, source));
-          this.privateDone = true;
+        if (touchesMounts && !this.hostTreeKept && this.namespaces.has("mnt")) {
+          ops.push(hostTreeOp(cmd.span, source));
+          this.hostTreeKept = true;
         }
         if (this.rootPending && OBSERVES.has(op.kind)) {
           ops.push(enterRootOp(this.rootPending.mode, this.rootPending.dir, cmd.span, source));
@@ -173,14 +183,28 @@ export class Planner {
           if (op.overlay) this.needsDefaultRootfs = true;
         }
         ops.push(op);
+        if (op.kind === "rootfs" && this.opts.enterRootAtOnce) {
+          ops.push(enterRootOp(op.mode, this.rootPending!.dir, cmd.span, source));
+          this.rootPending = null;
+        }
       }
     }
     if (this.namespaces.has("user") && ops.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(ops));
-    // `run` keeps its output for a following `expect output`.
+    // `run` keeps its output for the `expect output` tests right after it
+    // (among other `expect`s); PID 1 decides them as the output streams.
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
-      const next = ops[i + 1];
-      if (op.kind === "run" && next?.kind === "expect" && next.subject === "output") op.capture = true;
+      if (op.kind !== "run") continue;
+      const tests: { test: Extract<Op, { kind: "expect" }>["test"]; value: string }[] = [];
+      for (let j = i + 1; j < ops.length; j++) {
+        const next = ops[j]!;
+        if (next.kind !== "expect") break;
+        if (next.subject === "output") tests.push({ test: next.test, value: next.value });
+      }
+      if (tests.length > 0) {
+        op.capture = true;
+        op.tests = tests;
+      }
     }
     return { ops, diagnostics };
   }
@@ -230,9 +254,20 @@ function completeIdMaps(ops: Op[]): Diagnostic[] {
   return diagnostics;
 }
 
-function privateRootOp(span: Span, source: string): Op {
-  const op = { kind: "private-root", side: "pid1", span, source } as Op;
-  setExplain(op, [`mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # first: keep the container's mounts from propagating to the host`]);
+/**
+ * Stage 1 makes the new mount namespace's tree private right after unsharing
+ * it, before PID 1 or any command exists: on a host whose "/" is shared (every
+ * systemd machine) a mount made inside, by ctr or by a command such as
+ * `mount -t proc proc /proc`, would otherwise appear on the host. Private, not
+ * slave (runc's default): a mount the host makes later does not appear inside
+ * either, as with `unshare --mount` and the walkthrough's mount chapter.
+ */
+const PRIVATE_ROOT = `mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # at once: no mount made inside can propagate to the host`;
+
+/** PID 1 keeps a copy of the host's mount tree before the script's first mount: runtime/hostmount.ts. */
+function hostTreeOp(span: Span, source: string): Op {
+  const op = { kind: "host-tree", side: "pid1", span, source } as Op;
+  setExplain(op, [`open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE|AT_RECURSIVE)  # a copy of the host's tree, first: bind and overlay sources are host paths`]);
   return op;
 }
 
@@ -246,8 +281,29 @@ function enterRootOp(mode: "pivot" | "chroot", dir: string, span: Span, source: 
   return op;
 }
 
-function sourceText(cmd: Command): string {
-  return [cmd.name, ...cmd.args.map((a) => a.text)].join(" ");
+/**
+ * A statement as ctr prints it (explain, errors): each argument written so
+ * that pasting the line back gives the same arguments (`run sh -c 'echo $PPID'`).
+ */
+export function sourceText(cmd: Command): string {
+  return [cmd.name, ...cmd.args.map(argText)].join(" ");
+}
+
+// A bare word is printed as it is; anything the lexer would split or
+// interpret is quoted: raw '...' when it has no single quote, else "..." with escapes.
+const BARE = /^[A-Za-z0-9_@%+=:,./~^-]+$/;
+
+export function quoteWord(text: string): string {
+  if (text !== "" && BARE.test(text) && !text.startsWith("#")) return text;
+  if (!text.includes("'") && !/[\n\r\t]/.test(text)) return `'${text}'`;
+  return `"${text.replace(/[\\"$\n\r\t]/g, (c) => ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" })[c] ?? `\\${c}`)}"`;
+}
+
+function argText(a: Arg): string {
+  if (a.kind === "option" && a.key) return `${a.key}=${a.value ? argText(a.value) : ""}`;
+  if (a.kind === "list" && a.items) return a.items.map(argText).join(", ");
+  if (a.kind === "number") return a.text;
+  return quoteWord(a.text);
 }
 
 export function mountOp(what: string, m: MountSpec, remountRo: boolean): PlannedOp {

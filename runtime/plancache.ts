@@ -25,6 +25,7 @@
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import type { Plan } from "./ops.ts";
+import { stateRoot } from "./paths.ts";
 
 const ID_PLACEHOLDER = "@CTR-ID@";
 const ENV_REF = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)/g;
@@ -64,7 +65,8 @@ export function planKey(file: string, text: string, args: readonly string[], cod
   for (const name of LOCATION_ENV) env[name] = process.env[name];
   for (const m of text.matchAll(ENV_REF)) env[m[1]!] = process.env[m[1]!];
   const source = sha256(text);
-  const key = sha256(JSON.stringify({ version, codeStamp, file, source, args, env, cpus: cpus().length, uid: process.geteuid?.() })).slice(0, 32);
+  // The state root as chosen now: XDG_RUNTIME_DIR counts only when it is usable (runtime/paths.ts).
+  const key = sha256(JSON.stringify({ version, codeStamp, file, source, args, env, cpus: cpus().length, uid: process.geteuid?.(), stateRoot: stateRoot() })).slice(0, 32);
   return { key, version, codeStamp, source };
 }
 

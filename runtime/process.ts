@@ -24,16 +24,26 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { blockSignals, execve, getpgid, getTrace, isatty, resetSignals, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
-import type { AgentState, RunResult } from "./ops.ts";
+import type { AgentState, CapturedOutput, OutputTest, RunResult } from "./ops.ts";
+import { OutputCapture } from "./capture.ts";
 import { signalName } from "./status.ts";
-import { writeAll } from "./fdio.ts";
+import { AsyncWriter } from "./fdio.ts";
 import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
+import { processTree } from "./proctree.ts";
+import { SINGLE_THREAD_ENV } from "./bundle.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export function initialEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: "/root" };
   if (process.env.TERM) env.TERM = process.env.TERM;
+  return env;
+}
+
+/** The environment ctr was started with: the stages' own settings (runtime/bundle.ts) taken out. */
+export function callerEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !(k in SINGLE_THREAD_ENV && SINGLE_THREAD_ENV[k] === v)) env[k] = v;
   return env;
 }
 
@@ -142,14 +152,14 @@ export function execCommand(st: AgentState, argv: string[]): never {
 const running = new Set<number>();
 
 /** Run a command inside and wait for it; PID 1 stays. */
-export async function runCommand(st: AgentState, argv: string[], capture: boolean): Promise<RunResult> {
+export async function runCommand(st: AgentState, argv: string[], capture: boolean, tests: readonly OutputTest[] = []): Promise<RunResult> {
   let path: string;
   try {
     path = resolveCommand(st, argv[0]!);
   } catch (e) {
     // Like a shell: a command that cannot be found or executed is a status
     // (127, 126) that `expect exit` may check, with the reason alongside.
-    if (e instanceof SysError && e.status !== undefined) return { exitCode: e.status, signal: null, output: "", error: e.message };
+    if (e instanceof SysError && e.status !== undefined) return { exitCode: e.status, signal: null, output: capture ? new OutputCapture(tests).finish() : undefined, error: e.message };
     throw e;
   }
   const cwd = workingDirectory(st);
@@ -166,29 +176,41 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   running.add(child.pid);
   // Bun spawns through its own posix_spawn; report it like the native calls.
   getTrace()?.({ syscall: "posix_spawn", args: [path, argv], result: child.pid, ms: 0 });
-  let output: string | undefined;
+  let output: CapturedOutput | undefined;
   if (capture) {
-    // Tee: the user sees the output as it comes, `expect` gets all of it.
-    const chunks: string[] = [];
-    const decoder = new TextDecoder();
+    // Tee: the user sees the output as it comes; `expect` gets a bounded
+    // part of it and the running outcome of its tests (runtime/capture.ts).
+    // The write waits for a slow reader of ctr's output without blocking
+    // PID 1's event loop (its signals, the host's interrupt).
+    const kept = new OutputCapture(tests);
+    const out = new AsyncWriter(1);
     for await (const chunk of child.stdout as ReadableStream<Uint8Array>) {
-      writeAll(1, chunk);
-      chunks.push(decoder.decode(chunk, { stream: true }));
+      out.write(chunk);
+      kept.push(chunk);
+      await out.idle();
     }
-    output = chunks.join("");
+    output = kept.finish();
   }
   await child.exited;
   running.delete(child.pid);
   return { exitCode: child.signalCode ? null : child.exitCode, signal: child.signalCode ? signalName(child.signalCode) : null, output };
 }
 
-/** Signal every `run` child (used when the host interrupts a run). */
+/**
+ * Signal every `run` in progress and every process below it (the host
+ * interrupts a run: Ctrl-C in the REPL). Its descendants too: a shell that
+ * ignores SIGINT would otherwise die of the SIGTERM that follows and leave its
+ * children running in the container (runtime/proctree.ts).
+ */
 export function signalRunning(sig: NodeJS.Signals): void {
-  for (const pid of running) {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
+  for (const child of running) {
+    // The whole tree is read first: once the command dies, its children are re-parented.
+    for (const pid of processTree(child, process.pid === 1)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
     }
   }
 }

@@ -12,9 +12,16 @@ import { NAMESPACES, type Arg, type CheckContext, type Command, type StatementSp
 import { didYouMean } from "../lang/suggest.ts";
 import { MAX_ID, MAX_NODES, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../native/constants.ts";
+import { flagNames } from "../native/format.ts";
 import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
+import { KEEP_HALF } from "./capture.ts";
 import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
+import { memoryFloorProblem } from "./cgroup/memory.ts";
+import { checkCpu } from "./cgroup/cpu.ts";
+import { limitOf } from "./cgroup/plan.ts";
+import { SysError } from "../native/error.ts";
+import { pidsFloorProblem } from "./cgroup/pids.ts";
 
 /** A registry entry. Extend this interface (e.g. with `plan`) to add per-statement behaviour. */
 export interface StatementDef extends StatementSpec {
@@ -71,6 +78,18 @@ function checkName(what: string, max: number) {
   };
 }
 
+/**
+ * A host path that must exist when the script runs (a rootfs, a bind source,
+ * an overlay layer): checked on the host now, when the caller lets the checker
+ * look, so that `ctr check` and the REPL refuse what the run would.
+ */
+function checkHostPath(ctx: CheckContext, arg: Arg, path: string, what: string, dir: boolean, help: string): void {
+  const kind = ctx.host?.kind(path);
+  if (kind === undefined) return;
+  if (kind === null) ctx.error(arg.span, `${what} "${path}" does not exist on the host`, help);
+  else if (dir && kind !== "dir") ctx.error(arg.span, `${what} "${path}" is not a directory on the host`, help);
+}
+
 // ---- the table -------------------------------------------------------------------
 
 // ---- plans ---------------------------------------------------------------------
@@ -88,6 +107,9 @@ function flagsOf(ws: string[], base: number): { flags: number; ro: boolean } {
 }
 
 const KERNEL_FS_BITS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+// fsmount's MOUNT_ATTR_* bits have the values of the MS_* flags they stand for.
+const MOUNT_ATTRS: [string, number][] = [["MOUNT_ATTR_RDONLY", MS_RDONLY], ["MOUNT_ATTR_NOSUID", MS_NOSUID], ["MOUNT_ATTR_NODEV", MS_NODEV], ["MOUNT_ATTR_NOEXEC", MS_NOEXEC]];
 
 // Mount forms: [fstype, default target, base flags, data]
 const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
@@ -122,13 +144,38 @@ const planMount: PlanFn = (cmd) => {
     }
     case "bind": {
       const { flags, ro } = flagsOf(rest, MS_BIND | MS_REC);
-      return [mountOp(form, { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null }, ro)];
+      const m = { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null };
+      const explain = () => {
+        const extra = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        const lines = [
+          `openat2(HOST_TREE, ${quote(m.source)}, O_PATH, RESOLVE_IN_ROOT)  # SRC is a host path: looked up in PID 1's copy of the host's mount tree`,
+          `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE)`,
+          `mkdir -p ${m.target}`,
+          `move_mount(TREE_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
+        ];
+        if (ro || extra) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | 0x20 | (ro ? MS_RDONLY : 0) | extra, data: null }));
+        return lines;
+      };
+      return [{ kind: "mount", what: form, mount: m, remountRo: ro, side: "pid1", explain }];
     }
     case "overlay": {
       const { flags, ro } = flagsOf(rest, 0);
+      const lower = (opts.lower?.text ?? "").split(":");
+      const layers = { lower, ...(opts.upper ? { upper: opts.upper.text, work: opts.work?.text ?? "" } : {}) };
       const data = [`lowerdir=${opts.lower?.text ?? ""}`];
       if (opts.upper) data.push(`upperdir=${opts.upper.text}`, `workdir=${opts.work?.text ?? ""}`);
-      return [mountOp(form, { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(",") }, false)];
+      const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
+      const explain = () => [
+        `mkdir -p ${m.target}`,
+        `fsopen("overlay")  # the layers are host paths, given as descriptors opened in PID 1's copy of the host's mount tree`,
+        ...lower.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, openat2(HOST_TREE, ${quote(d)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`),
+        ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, openat2(HOST_TREE, ${quote(layers.upper)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
+        ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, openat2(HOST_TREE, ${quote(layers.work)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
+        `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
+        `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${m.flags & 0xf ? flagNames(m.flags & 0xf, MOUNT_ATTRS) : "0"})`,
+        `move_mount(MNT_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
+      ];
+      return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1", explain }];
     }
     case "dev": {
       const target = positional[0] ?? "/dev";
@@ -193,6 +240,10 @@ function rootStatement(name: "rootfs" | "chroot", mode: "pivot" | "chroot", synt
     container: true,
     exclusive: "root",
     args: [{ name: "DIR", kind: "path" }],
+    check: (cmd, ctx) => {
+      const dir = positionals(cmd, false)[0];
+      if (dir && dir.text !== "default") checkHostPath(ctx, dir, dir.text, name, true, name === "rootfs" ? "create it (e.g. `ctr rootfs busybox DIR`), or use `rootfs default`" : "create it, e.g. with `ctr rootfs busybox DIR`");
+    },
   });
 }
 
@@ -295,6 +346,10 @@ export const statements: StatementDef[] = [
     syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|bind|overlay ...",
     example: "mount tmpfs /tmp size=64m",
     plan: planMount,
+    notForms: {
+      devtmpfs:
+        "ctr builds /dev itself with `mount dev` (a tmpfs with null, zero, full, random, urandom, tty), as runc does: devtmpfs is the host's one device filesystem, and mounting it would give the container every device of the host",
+    },
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",
@@ -344,7 +399,7 @@ export const statements: StatementDef[] = [
         flags: FS_FLAGS,
       },
       bind: {
-        summary: "Make SRC (a host path) also visible at DST.",
+        summary: "Make SRC, a host path, also visible at DST. SRC is always the host's, wherever the statement is: PID 1 looks it up in a copy of the host's mount tree taken before the script's first mount (open_tree + move_mount), so neither `rootfs` nor a mount over the same path inside changes what it names.",
         syntax: "mount bind SRC DST [ro|rw] [rec] [FLAGS]",
         example: "mount bind /etc/resolv.conf /etc/resolv.conf ro",
         args: [
@@ -352,9 +407,13 @@ export const statements: StatementDef[] = [
           { name: "DST", kind: "path" },
         ],
         flags: [...FS_FLAGS, "rw", "rec"],
+        check: (cmd, ctx) => {
+          const src = positionals(cmd, true)[0];
+          if (src) checkHostPath(ctx, src, src.text, "bind source", false, "bind sources are host paths: give one that exists on the host");
+        },
       },
       overlay: {
-        summary: "Layers: read-only LOWER directories (first on top) under a writable UPPER.",
+        summary: "Layers: read-only LOWER directories (first on top) under a writable UPPER. All are host paths, as for `mount bind`: PID 1 opens them in its copy of the host's mount tree and gives them to the kernel as descriptors (fsopen + fsconfig).",
         syntax: "mount overlay DST lower=DIR[:DIR...] [upper=DIR work=DIR] [FLAGS]",
         example: "mount overlay /merged lower=/layers/base upper=/layers/top work=/layers/work",
         args: [{ name: "DST", kind: "path" }],
@@ -366,6 +425,9 @@ export const statements: StatementDef[] = [
           const work = option(cmd, "work");
           if (upper && !work) ctx.error(cmd.args[0]!.span, "`upper=` needs a `work=` directory too", "add work=DIR on the same filesystem as the upper directory");
           if (work && !upper) ctx.error(cmd.args[0]!.span, "`work=` is only used with `upper=`", "add upper=DIR, or remove work=");
+          const lower = option(cmd, "lower");
+          const layers: [Arg | undefined, string[]][] = [[lower, lower ? lower.text.split(":") : []], [upper, upper ? [upper.text] : []], [work, work ? [work.text] : []]];
+          for (const [arg, paths] of layers) for (const p of paths) if (arg && p) checkHostPath(ctx, arg, p, "overlay layer", true, "overlay layers are host directories: create it first");
         },
       },
     },
@@ -375,7 +437,7 @@ export const statements: StatementDef[] = [
     summary: "A Docker-style volume: bind SRC at DST, or an anonymous volume (kept after the container) at DST.",
     syntax: "volume SRC:DST|DST [ro]",
     example: "volume /srv/data:/data",
-    unsupported: "volumes come with the volumes chapter",
+    unsupported: "volumes are chapter 12 of the walkthroughs, not written yet (README, \"Examples\"); `mount bind SRC DST` binds a host path meanwhile",
     side: "pid1",
     requires: ["mnt"],
     affects: "the host's mounts",
@@ -437,6 +499,13 @@ export const statements: StatementDef[] = [
             const s = parseInt10(shares.text);
             if (s !== undefined && s < 2) ctx.error(shares.span, "shares must be at least 2", "the cgroup v1 default is 1024");
           }
+          // What the kernel would refuse whatever the moment (a quota below its minimum): the run's own check, now.
+          try {
+            const limit = limitOf(cmd);
+            if (limit.controller === "cpu" && limit.percent !== 0) checkCpu(limit);
+          } catch (e) {
+            if (e instanceof SysError) ctx.error((pct ?? shares ?? cmd.args[0]!).span, e.message, e.hint);
+          }
         },
       },
       memory: {
@@ -447,7 +516,12 @@ export const statements: StatementDef[] = [
         options: { swap: "size" },
         check: (cmd, ctx) => {
           const size = positionals(cmd, true)[0];
-          if (size && parseSize(size.text) === 0) ctx.error(size.span, "a memory limit of 0 would kill the container at once", "give a size, e.g. 64m");
+          const bytes = size ? parseSize(size.text) : undefined;
+          if (size && bytes === 0) ctx.error(size.span, "a memory limit of 0 would kill the container at once", "give a size, e.g. 64m");
+          else if (size && bytes !== undefined) {
+            const problem = memoryFloorProblem(bytes);
+            if (problem) ctx.error(size.span, problem.message, problem.hint);
+          }
         },
       },
       pids: {
@@ -457,7 +531,9 @@ export const statements: StatementDef[] = [
         args: [{ name: "COUNT", kind: "int" }],
         check: (cmd, ctx) => {
           const n = positionals(cmd, true)[0];
-          if (n && n.text.match(/^0+$/)) ctx.error(n.span, "a pids limit of 0 leaves no room for the container's own process", "give at least 1");
+          const max = n ? parseInt10(n.text) : undefined;
+          const problem = max !== undefined ? pidsFloorProblem(max) : null;
+          if (n && problem) ctx.error(n.span, problem.message, problem.hint);
         },
       },
       cpuset: {
@@ -484,7 +560,7 @@ export const statements: StatementDef[] = [
     summary: "Network: bring up loopback, or connect the container to the host with a veth pair or a bridge.",
     syntax: "net lo up | net veth host=CIDR ctr=CIDR | net bridge NAME ctr=CIDR",
     example: "net lo up",
-    unsupported: "networking comes with the network chapter",
+    unsupported: "networking is chapter 10 of the walkthroughs, not written yet (README, \"Examples\")",
     side: "host",
     requires: ["net"],
     affects: "the host's network",
@@ -527,7 +603,7 @@ export const statements: StatementDef[] = [
     summary: "Enter namespaces of the running container NAME (setns), like `docker exec`.",
     syntax: "join NAME NS[, NS...]",
     example: "join web pid, net, mnt",
-    unsupported: "joining a running container comes with the exec chapter",
+    unsupported: "joining a running container is chapter 13 of the walkthroughs, not written yet (README, \"Examples\")",
     side: "creator",
     joinsNamespaces: true,
     args: [
@@ -748,7 +824,10 @@ export const statements: StatementDef[] = [
         },
       },
       output: {
-        summary: 'The output of the last `run` (trailing newline removed) is (==), is not (!=), contains, or matches (a JavaScript regular expression) "TEXT".',
+        summary:
+          'The output of the last `run` (trailing newline removed) is (==), is not (!=), contains, or matches (a JavaScript regular expression) "TEXT". ' +
+          `The output streams through as it comes and is not kept whole: ==, != and contains are decided exactly as it streams, at any size; ` +
+          `matches sees all of an output up to ${(2 * KEEP_HALF) >> 20} MiB, else its first and its last ${KEEP_HALF >> 10} KiB, each on its own (a match across the middle is not found).`,
         syntax: 'expect output ==|!=|contains|matches "TEXT"',
         example: 'expect output contains "hello"',
         args: [

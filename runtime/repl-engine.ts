@@ -37,8 +37,11 @@ import { defaultCacheDir, defaultRootfs } from "./rootfs-cache.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
 import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { CgroupManager, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { cgroupsFirst } from "./cgroup/when.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setInitScore } from "./cgroup/oom.ts";
+import { hostView } from "./hostview.ts";
+import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 
 /** Where the engine prints. */
 export interface ReplIO {
@@ -96,6 +99,8 @@ export class ReplEngine {
   private launching: Promise<Launch> | null = null;
   private container: Container | null = null;
   private cgroups: CgroupManager | null = null;
+  /** The cgroups have their accounting and limit hierarchies too (first `limit` or `show cgroup`). */
+  private cgroupsFull = false;
   private session!: Session;
   private planner!: Planner;
   private saved: Saved[] = [];
@@ -131,7 +136,7 @@ export class ReplEngine {
 
   private fresh(): void {
     this.id = newContainerId();
-    this.session = new Session({ specs: statements, env: process.env });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
     this.planner = this.newPlanner();
     this.saved = [];
     this.hostname = null;
@@ -142,7 +147,7 @@ export class ReplEngine {
   }
 
   private newPlanner(): Planner {
-    return new Planner(lookup, { stateDir: this.stateDir, defaultRootfs: `${defaultCacheDir()}/rootfs` });
+    return new Planner(lookup, { stateDir: this.stateDir, defaultRootfs: `${defaultCacheDir()}/rootfs` }, { enterRootAtOnce: true });
   }
 
   private get stateDir(): string {
@@ -186,7 +191,20 @@ export class ReplEngine {
     const n = this.interrupts++;
     // The terminal's first Ctrl-C has reached the run already; later ones escalate.
     if (!(fromTerminal && n === 0)) this.interruptible(n);
+    this.noteIgnored(n);
     return true;
+  }
+
+  /** A run still going a moment after a press ignored its signal: say what the next press sends. */
+  private noteIgnored(n: number): void {
+    const sent = ESCALATION[Math.min(n, ESCALATION.length - 1)]!;
+    const next = ESCALATION[n + 1];
+    if (!next) return;
+    const run = this.interruptible;
+    const timer = setTimeout(() => {
+      if (this.interruptible === run && this.interrupts === n + 1) this.io.err(this.dim(`  the run is still going after ${sent}: press Ctrl-C again to send ${next}\n`));
+    }, 300);
+    timer.unref?.();
   }
 
   /** A signal to ctr while `exec`'s command runs goes to it; otherwise false. */
@@ -414,14 +432,17 @@ export class ReplEngine {
             status: EXIT_USAGE,
           });
         }
-        const result = op.kind === "unshare" ? await this.create(op.namespaces, idmaps) : await this.apply(op);
+        const result = op.kind === "unshare" ? await this.create(op.namespaces, idmaps, op.span) : await this.apply(op);
         if (op.kind === "exec") return { status: result as number, end: true, exec: true };
         if (op.kind === "run") {
           const status = this.reportRun(op, result as RunResult);
           const next = ops[i + 1];
           if (status !== 0 && !(next?.kind === "expect" && next.subject === "exit")) {
-            // A run stopped with Ctrl-C was abandoned: it is not kept for :save.
-            failed = { cmd, status, run: this.interrupts === 0 };
+            // A run stopped with Ctrl-C was abandoned: it is not kept for :save. On a
+            // terminal the key's signal may end the run before ctr has counted the press.
+            const signal = (result as RunResult).signal;
+            const byKey = this.io.terminal === true && (signal === "SIGINT" || signal === "SIGQUIT");
+            failed = { cmd, status, run: this.interrupts === 0 && !byKey };
             break;
           }
         } else if (!this.io.quiet && (this.report || !SILENT.has(op.kind))) {
@@ -461,7 +482,7 @@ export class ReplEngine {
 
   /** Compile and plan again what took effect: the session's and the planner's state follow it. */
   private rebuild(): void {
-    this.session = new Session({ specs: statements, env: process.env });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
     this.planner = this.newPlanner();
     for (const s of this.saved) {
       const r = this.session.compile(s.text, s.file);
@@ -534,8 +555,7 @@ export class ReplEngine {
     this.interruptible = null;
     switch (op.kind) {
       case "hostname":
-        this.hostname = op.name;
-        if (this.stateDirMade) this.writeHostnameFiles(op.name);
+        this.hostname = op.name; // the per-container files follow it: Container.reply
         break;
       case "rootfs":
         this.pendingRoot = op.overlay ? op.overlay.merged : op.dir;
@@ -551,15 +571,6 @@ export class ReplEngine {
   }
 
   /** Keep the container's /etc/hostname and /etc/hosts (bind-mounted from the state dir) in step. */
-  private writeHostnameFiles(name: string): void {
-    try {
-      writeFileSync(`${this.stateDir}/hostname`, name + "\n");
-      writeFileSync(`${this.stateDir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`);
-    } catch {
-      // the files are a courtesy; the kernel's hostname is set
-    }
-  }
-
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, ms);
@@ -570,7 +581,8 @@ export class ReplEngine {
     });
   }
 
-  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[]): Promise<undefined> {
+  private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[], span?: Span): Promise<undefined> {
+    checkNamespacePrivileges(namespaces, span); // the same refusal, in the same words, as a script's
     sweepStaleStateDirs();
     this.start();
     let launch: Launch;
@@ -585,12 +597,27 @@ export class ReplEngine {
       trace: this.io.trace ? (stage, e) => this.io.err(traceLine(stage, e)) : undefined,
     });
     try {
+      // The container's own cgroups, before stage 1 unshares (runtime/cgroup/manager.ts);
+      // `limit` and `show cgroup` add controllers to them later.
+      const sys = cgroupsFirst({ namespaces, ops: [] }) ? machineCgroups() : null;
+      if (sys && sys.mode !== "none") {
+        sweepStaleCgroups(sys);
+        const m = new CgroupManager(this.id, sys);
+        this.cgroups = m;
+        c.cgroups = m;
+        await m.create([], { isolate: isolation(sys, { namespaces }) }, [launch.stage1.pid]);
+      }
       await c.create(
         { namespaces, ops: [], needsDefaultRootfs: false },
         { trace: this.io.trace, setup: namespaces.includes("user") ? userNamespaceSetup(idmaps) : undefined, forwardSignals: false, interactive: this.io.terminal === true },
       );
     } catch (e) {
       await c.destroy();
+      if (this.cgroups) {
+        const m = this.cgroups;
+        this.cgroups = null;
+        for (const problem of await m.remove()) this.io.err(`ctr: cgroup cleanup: ${problem}\n`);
+      }
       this.launching = null;
       this.start(); // a fresh stage 1 for the next try
       throw e;
@@ -630,14 +657,19 @@ export class ReplEngine {
   private async ensureCgroups(op: Extract<Op, { kind: "cgroup-limit" }> | null): Promise<string[]> {
     const c = this.container;
     if (!c) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", status: EXIT_SETUP });
-    if (this.cgroups) return [];
-    const sys = machineCgroups();
-    sweepStaleCgroups(sys);
-    const m = new CgroupManager(this.id, sys);
+    if (this.cgroupsFull) return [];
+    checkCgroupPrivileges(op ? op.limit.controller : "memory", op?.span, op ? "`limit`" : "`show cgroup`");
+    let m = this.cgroups;
+    if (!m) {
+      sweepStaleCgroups(machineCgroups());
+      m = new CgroupManager(this.id, machineCgroups());
+      this.cgroups = m;
+      c.cgroups = m;
+    }
+    const before = new Set(m.homes.values());
     // `later`: checked before anything is made, written by Container.apply just after.
     await m.create([], { accounting: true, later: op ? [op.limit] : [] }, [c.stage1Pid, ...descendants(c.stage1Pid)]);
-    this.cgroups = m;
-    c.cgroups = m;
+    this.cgroupsFull = true;
     if (m.dirs.has("memory")) {
       // Keep the init stages out of the OOM killer's way (runtime/oomscore.ts). The
       // commands keep the score PID 1 started with; only a score that can be lowered helps here.
@@ -646,7 +678,7 @@ export class ReplEngine {
       m.releaseFromMemory(c.stage1Pid);
     }
     m.newOomKills();
-    return [...new Set(m.dirs.values())].map((d) => `mkdir ${d}`);
+    return [...new Set(m.dirs.values())].filter((d) => !before.has(d)).map((d) => `mkdir ${d}`);
   }
 
   private async exec(op: Extract<Op, { kind: "exec" }>): Promise<number> {
@@ -679,6 +711,7 @@ export class ReplEngine {
       this.cgroups = null;
       for (const problem of await m.remove()) this.io.err(`ctr: cgroup cleanup: ${problem}\n`);
     }
+    this.cgroupsFull = false;
     this.execing = false;
   }
 }

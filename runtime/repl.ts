@@ -27,7 +27,7 @@ import { isIncomplete } from "../lang/index.ts";
 import { ioctl } from "../native/index.ts";
 import { complete } from "./complete.ts";
 import { ReplEngine, type ReplIO } from "./repl-engine.ts";
-import { signalStatus } from "./status.ts";
+import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 
 export interface ReplOptions {
   trace: boolean;
@@ -64,19 +64,24 @@ function writeAll(fd: number, text: string): void {
   }
 }
 
-function handleSignals(engine: ReplEngine, interrupt: () => void): () => void {
+/**
+ * SIGINT stops the statement in progress (`interrupt`); every other signal a
+ * user may send (HANDLED_SIGNALS) ends the session, after tearing it down, with
+ * 128+N, unless `exec`'s command is running: it gets the signal. With
+ * `keepQuit`, SIGQUIT is left to the caller (a terminal's Ctrl-\ is for the run).
+ */
+function handleSignals(engine: ReplEngine, interrupt: () => void, keepQuit = false): () => void {
   const onInt = () => interrupt();
   const onEnd = (sig: NodeJS.Signals) => {
     if (engine.forward(sig)) return; // `exec`'s command gets it
     void engine.teardown().finally(() => process.exit(signalStatus(sig)));
   };
+  const ending = HANDLED_SIGNALS.filter((sig) => sig !== "SIGINT" && !(keepQuit && sig === "SIGQUIT"));
   process.on("SIGINT", onInt);
-  process.on("SIGTERM", onEnd);
-  process.on("SIGHUP", onEnd);
+  for (const sig of ending) process.on(sig, onEnd);
   return () => {
     process.off("SIGINT", onInt);
-    process.off("SIGTERM", onEnd);
-    process.off("SIGHUP", onEnd);
+    for (const sig of ending) process.off(sig, onEnd);
   };
 }
 
@@ -200,7 +205,7 @@ class TerminalRepl {
     this.engine.start();
     // The terminal signals the whole foreground group itself; ctr counts the
     // press and, from the second one on, escalates through PID 1.
-    const unhandle = handleSignals(this.engine, () => this.engine.interrupt(true));
+    const unhandle = handleSignals(this.engine, () => this.engine.interrupt(true), true);
     const onQuit = () => void this.engine.interrupt(true); // Ctrl-\ is for the `run` in progress, not for ctr
     process.on("SIGQUIT", onQuit);
     let status = 0;

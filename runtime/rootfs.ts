@@ -5,7 +5,7 @@
 // gone from the namespace and from /proc/self/mountinfo. Its rules:
 //   - the new root must be a mount point: so it is bind-mounted onto itself;
 //   - new and old root must not be on the same mount, and the propagation of the
-//     old root must not be shared (private-root takes care of that);
+//     old root must not be shared (stage 1 made the tree private);
 //   - pivot_root(".", ".") stacks the old root on top of the new one, so no
 //     put_old directory is needed inside the rootfs (runc does the same).
 // chroot(2) only changes the pathname root of one process: the old root stays

@@ -32,14 +32,24 @@ function unescapeMountPath(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
+/**
+ * The options of a mount as one list: the per-mount ones (rw, nosuid, ...)
+ * then the filesystem's own (size=, mode=, lowerdir=, ...), each once.
+ */
+export function mountOptions(perMount: string, perFs: string): string {
+  const seen = new Set(perMount.split(","));
+  const extra = perFs.split(",").filter((o) => o !== "" && !seen.has(o) && o !== "rw" && o !== "ro");
+  return [perMount, ...extra].join(",");
+}
+
 export function showMounts(pid1: number): string {
   const rows = [["MOUNTPOINT", "TYPE", "SOURCE", "OPTIONS"]];
   for (const line of readFileSync(`/proc/${pid1}/mountinfo`, "utf8").split("\n")) {
     if (!line) continue;
     const [left, right] = line.split(" - ");
     const f = left!.split(" ");
-    const [fstype, source] = right!.split(" ");
-    rows.push([unescapeMountPath(f[4]!), fstype!, source!, f[5]!]);
+    const [fstype, source, superOptions] = right!.split(" ");
+    rows.push([unescapeMountPath(f[4]!), fstype!, source!, mountOptions(f[5]!, superOptions ?? "")]);
   }
   return table(rows);
 }

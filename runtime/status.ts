@@ -12,3 +12,13 @@ export function signalName(sig: string | number): string {
   if (typeof sig === "string") return sig;
   return Object.entries(constants.signals).find(([, n]) => n === sig)?.[0] ?? `signal ${sig}`;
 }
+
+/**
+ * The signals a user may send to ctr that would end it by default (see
+ * signal(7)), which ctr handles so that it always cleans up: a script's
+ * container gets them (forwarded), the REPL ends its session. SIGKILL cannot be
+ * handled, nor can Bun install handlers for SIGPWR and SIGSTKFLT: after those,
+ * stage 1 takes the container down (it watches ctr) and the next run of ctr
+ * sweeps what is left (state directory, cgroups).
+ */
+export const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGXCPU", "SIGXFSZ"];

@@ -160,8 +160,13 @@ export function writeIdMaps(pid: number, maps: IdMaps, spanOf: MapSpanOf = () =>
   return written;
 }
 
+/** Where newuidmap or newgidmap (package uidmap) is installed, or null. Not looked up in PATH: it is setuid root. */
+export function idMapHelper(helper: "newuidmap" | "newgidmap"): string | null {
+  return ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => `${d}/${helper}`).find((p) => existsSync(p)) ?? null;
+}
+
 function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number, lines: readonly IdMapLine[], user: string, own: number, spanOf: (l: IdMapLine) => SpanLike | undefined): void {
-  const path = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => `${d}/${helper}`).find((p) => existsSync(p));
+  const path = idMapHelper(helper);
   const kind = helper === "newuidmap" ? "uid" : "gid";
   if (!path) {
     throw new SysError({ message: `${helper} is not installed; mapping ${kind}s other than your own needs it`, hint: "install the `uidmap` package (apt-get install uidmap)", status: 125 });

@@ -93,16 +93,22 @@ export function detectCgroups(input: DetectInput = realInput()): CgroupSystem {
   const lines = parseProcCgroup(input.procCgroup);
   const v1: CgroupSystem["v1"] = {};
   let v2: Hierarchy | null = null;
+  const all: Hierarchy[] = [];
+  const seen = new Set<number>(); // hierarchy ids of /proc/self/cgroup: one mount of each
 
   for (const m of mounts) {
     if (m.fstype === "cgroup") {
       const controllers = m.superOptions.filter((o) => V1_CONTROLLERS.has(o));
-      if (controllers.length === 0) continue; // a named hierarchy (name=systemd): no controllers
-      const line = lines.find((l) => l.id !== 0 && l.controllers.some((c) => controllers.includes(c)));
-      if (!line) continue;
+      // A named hierarchy (name=systemd) has no controllers: it only groups processes.
+      const named = m.superOptions.find((o) => o.startsWith("name="));
+      const keys = controllers.length > 0 ? controllers : named ? [named] : [];
+      const line = lines.find((l) => l.id !== 0 && l.controllers.some((c) => keys.includes(c)));
+      if (!line || seen.has(line.id)) continue;
       const callerPath = underRoot(line.path, m.root);
       if (callerPath === null) continue; // this mount does not show ctr's cgroup; another may
       const h: Hierarchy = { version: "v1", mount: m.mountPoint, controllers, callerPath };
+      seen.add(line.id);
+      all.push(h);
       for (const c of controllers) {
         if ((KERNEL_CONTROLLERS as readonly string[]).includes(c) && !v1[c as KernelController]) v1[c as KernelController] = h;
       }
@@ -113,11 +119,32 @@ export function detectCgroups(input: DetectInput = realInput()): CgroupSystem {
       if (callerPath === null) continue;
       const controllers = (input.readFile(`${m.mountPoint}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
       v2 = { version: "v2", mount: m.mountPoint, controllers, callerPath };
+      all.push(v2);
     }
   }
   const hasV1 = Object.keys(v1).length > 0;
   const mode = hasV1 && v2 ? "hybrid" : hasV1 ? "v1" : v2 ? "v2" : "none";
-  return { mode, v1, v2 };
+  return { mode, v1, v2, all };
+}
+
+/** Every hierarchy of `sys` (see CgroupSystem.all). */
+export function allHierarchies(sys: CgroupSystem): Hierarchy[] {
+  if (sys.all) return sys.all;
+  const out = new Set<Hierarchy>(Object.values(sys.v1));
+  if (sys.v2) out.add(sys.v2);
+  return [...out];
+}
+
+/**
+ * The hierarchy in which ctr keeps every container's processes together, to
+ * kill them all at the end whatever they did (double forks, setsid, a /proc of
+ * their own): v2 when mounted (cgroup.kill, also on a hybrid machine's
+ * controller-less tree), else v1's freezer (frozen, then killed: nothing forks
+ * meanwhile), else any v1 hierarchy.
+ */
+export function trackingHierarchy(sys: CgroupSystem): Hierarchy | null {
+  const all = allHierarchies(sys);
+  return sys.v2 ?? all.find((h) => h.controllers.includes("freezer")) ?? sys.v1.pids ?? all[0] ?? null;
 }
 
 let cached: CgroupSystem | null = null;

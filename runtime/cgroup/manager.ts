@@ -16,6 +16,13 @@
 //      e.g. background jobs without `ns pid`, are killed), rmdir each
 //      directory, retrying briefly while exiting tasks drain.
 //
+// A container may get cgroups of its own without limits ("isolation"; when:
+// runtime/cgroup/when.ts): without `ns pid` in the tracking hierarchy
+// (runtime/cgroup/detect.ts), so that whatever it started can be found and
+// killed at the end (runtime/cgroup/kill.ts), and with `ns cgroup` in every
+// hierarchy, so that the cgroup namespace is rooted at the container's own
+// cgroups and root inside cannot write the host's tree.
+//
 // cgroup v2 rules (Documentation/admin-guide/cgroup-v2.rst):
 //   - A controller's files appear in a cgroup only if its parent lists the
 //     controller in cgroup.subtree_control, and a parent can enable only what
@@ -33,7 +40,8 @@
 //   - "cgroup.kill" (Linux 5.14+) kills every process of a cgroup at once.
 
 import { SysError } from "../../native/error.ts";
-import { callerDir, describeSystem, hierarchyOf } from "./detect.ts";
+import { allHierarchies, callerDir, describeSystem, hierarchyOf, trackingHierarchy } from "./detect.ts";
+import { killCgroups } from "./kill.ts";
 import { checkCpu, cpuWrites, readCpu, type CpuUsage } from "./cpu.ts";
 import { checkCpuset, cpusetWrites, readCpuset, readCpusetParent, type CpusetUsage } from "./cpuset.ts";
 import { readCgroupFile, readProcs, realFs, writeCgroupFile, type CgroupFs } from "./fs.ts";
@@ -66,6 +74,28 @@ export interface ManagerOptions {
   kill?: (pid: number) => void;
 }
 
+export interface CreateOptions {
+  /** Also make the cgroups `show cgroup` reads (cpuacct, memory, pids) where they exist. */
+  accounting?: boolean;
+  /** Limits applied later (checked now, their hierarchies made now). */
+  later?: readonly CgroupLimit[];
+  /** Hierarchies the container gets a cgroup in without a limit (see the header). */
+  isolate?: { hierarchies: readonly Hierarchy[]; required: boolean };
+}
+
+/**
+ * Where a container gets cgroups of its own without a limit: with `ns cgroup`
+ * every hierarchy, required as root (the cgroup namespace's root must be the
+ * container's, not the host's); without `ns pid` the tracking hierarchy, for
+ * finding its processes at the end, where this caller may write it; else none.
+ */
+export function isolation(sys: CgroupSystem, plan: { namespaces: readonly string[] }): { hierarchies: Hierarchy[]; required: boolean } {
+  if (plan.namespaces.includes("cgroup")) return { hierarchies: allHierarchies(sys), required: (process.geteuid?.() ?? 0) === 0 };
+  if (plan.namespaces.includes("pid")) return { hierarchies: [], required: false }; // the kernel ends them: runtime/cgroup/when.ts
+  const h = trackingHierarchy(sys);
+  return { hierarchies: h ? [h] : [], required: false };
+}
+
 export interface CgroupUsage {
   cpu: CpuUsage | null;
   memory: MemoryUsage | null;
@@ -88,8 +118,15 @@ export class CgroupManager {
   readonly fs: CgroupFs;
   /** The container's cgroup per kernel controller (comounted controllers share a directory). */
   readonly dirs = new Map<KernelController, string>();
+  /** The container's cgroup in each hierarchy it has one in (its processes join all of them). */
+  readonly homes = new Map<Hierarchy, string>();
   /** Directories this manager made, in creation order. */
   private readonly created: string[] = [];
+
+  /** The directories made so far, in creation order. */
+  get made(): readonly string[] {
+    return this.created;
+  }
   /** v2: the leaf ctr moved itself into, and the cgroup it came from. */
   private hostLeaf: { dir: string; from: string; enabled: string[] } | null = null;
   private readonly selfPid: number;
@@ -207,8 +244,9 @@ export class CgroupManager {
    * `apply` when their time comes. On failure, whatever was made is removed
    * before the error is thrown.
    */
-  async create(limits: readonly CgroupLimit[], opts: { accounting?: boolean; later?: readonly CgroupLimit[] }, members: readonly number[]): Promise<void> {
+  async create(limits: readonly CgroupLimit[], opts: CreateOptions, members: readonly number[]): Promise<void> {
     const later = opts.later ?? [];
+    const firstCall = this.created.length === 0;
     this.check([...limits, ...later]);
     const wanted = new Set<KernelController>();
     for (const l of [...limits, ...later]) for (const c of controllersOf(l.controller)) wanted.add(c);
@@ -225,13 +263,15 @@ export class CgroupManager {
           this.fs.mkdir(dir);
           this.created.push(dir);
         }
+        this.homes.set(h, dir);
         for (const c of wanted) if (hierarchyOf(this.sys, c) === h) this.dirs.set(c, dir);
         // Accounting that lives in a directory made anyway comes free (v2: cpu.stat everywhere).
         for (const c of ACCOUNTING) if (!this.dirs.has(c) && hierarchyOf(this.sys, c) === h && (c === "cpuacct" || h.version === "v1")) this.dirs.set(c, dir);
       }
+      for (const h of opts.isolate?.hierarchies ?? []) this.isolateIn(h, opts.isolate!.required);
       this.createdAt = this.now();
-      const cpusetDir = this.dirs.get("cpuset");
       const cpusetH = hierarchyOf(this.sys, "cpuset");
+      const cpusetDir = this.dirs.get("cpuset") ?? (cpusetH ? this.homes.get(cpusetH) : undefined);
       if (cpusetDir && cpusetH?.version === "v1" && !limits.some((l) => l.controller === "cpuset")) {
         // A v1 cpuset starts empty and takes no task so: the parent's set until a later limit.
         const parent = readCpusetParent(this.fs, "v1", callerDir(cpusetH));
@@ -241,9 +281,31 @@ export class CgroupManager {
       for (const l of limits) for (const { dir, write } of this.writesFor(l)) this.write(dir, write.file, write.value);
       for (const pid of members) this.join(pid);
     } catch (e) {
-      await this.remove();
+      // A first call undoes everything; a later one (the REPL adding limits to a
+      // live container) must not take the container's own cgroups with it.
+      if (firstCall) await this.remove();
       throw e instanceof SysError ? e : new SysError({ message: String(e), status: 125, cause: e });
     }
+  }
+
+  /**
+   * A cgroup of the container's own in `h`, for isolation only. Unless
+   * `required`, a hierarchy this caller may not write (rootless without a
+   * delegated cgroup) is left out: the caller's own cgroup is then no more
+   * writable from inside than from outside.
+   */
+  private isolateIn(h: Hierarchy, required: boolean): void {
+    if (this.homes.has(h)) return;
+    const dir = this.dirIn(h);
+    try {
+      this.fs.mkdir(dir);
+    } catch (e) {
+      const code = e instanceof SysError ? e.code : "";
+      if (!required && (code === "EACCES" || code === "EPERM" || code === "EROFS")) return;
+      throw e instanceof SysError ? Object.assign(e, { hint: e.hint ?? `the container needs a cgroup of its own in ${callerDir(h)}` }) : e;
+    }
+    this.created.push(dir);
+    this.homes.set(h, dir);
   }
 
   /**
@@ -308,7 +370,7 @@ export class CgroupManager {
 
   /** Put a process (and, on v1, its threads) in every cgroup of the container. */
   join(pid: number): void {
-    for (const dir of new Set(this.dirs.values())) {
+    for (const dir of new Set([...this.dirs.values(), ...this.homes.values()])) {
       this.write(dir, "cgroup.procs", String(pid), "the process may have ended, or a v1 cpuset has no cpus or mems yet");
     }
   }
@@ -366,7 +428,7 @@ export class CgroupManager {
       for (const p of readProcs(this.fs, dir)) out.add(p);
       for (const child of this.fs.children(dir)) walk(`${dir}/${child}`);
     };
-    for (const dir of new Set(this.dirs.values())) walk(dir);
+    for (const dir of new Set([...this.dirs.values(), ...this.homes.values()])) walk(dir);
     for (const dir of this.created) if (dir !== this.hostLeaf?.dir) walk(dir);
     return [...out];
   }
@@ -405,26 +467,8 @@ export class CgroupManager {
 
   /** SIGKILL whatever is left in the container's cgroups, until they are empty (or `ms` pass). */
   async killAll(ms = 2000): Promise<number[]> {
-    const deadline = this.now() + ms;
-    for (;;) {
-      const left = this.procs().filter((p) => p !== this.selfPid);
-      if (left.length === 0) return [];
-      if (this.now() > deadline) return left;
-      let viaKill = false;
-      for (const dir of this.created) {
-        if (dir === this.hostLeaf?.dir) continue;
-        if (this.fs.exists(`${dir}/cgroup.kill`)) {
-          try {
-            this.write(dir, "cgroup.kill", "1");
-            viaKill = true;
-          } catch {
-            // fall back to signals
-          }
-        }
-      }
-      if (!viaKill) for (const pid of left) this.killPid(pid);
-      await this.sleep(10);
-    }
+    const dirs = this.created.filter((d) => d !== this.hostLeaf?.dir);
+    return killCgroups(this.fs, dirs, () => this.procs().filter((p) => p !== this.selfPid), { ms, now: this.now, sleep: this.sleep, kill: this.killPid, log: (path, value) => this.log.push({ path, value }) });
   }
 
   /**
@@ -442,6 +486,7 @@ export class CgroupManager {
     if (this.hostLeaf) this.leaveHostLeaf(problems);
     this.created.length = 0;
     this.dirs.clear();
+    this.homes.clear();
     return problems;
   }
 
@@ -486,13 +531,15 @@ export class CgroupManager {
 
 /**
  * Remove cgroups left by a ctr that was killed outright (SIGKILL gives it no
- * chance to clean up): names end in the owner's PID; only empty ones whose
- * owner is gone are removed.
+ * chance to clean up), in every hierarchy: names end in the owner's PID, and
+ * only those whose owner is gone are touched. Processes still in one (a
+ * container whose stage 1 was killed too) are killed; a cgroup that is still
+ * busy with dying tasks is left for the next run's sweep.
  */
 export function sweepStaleCgroups(sys: CgroupSystem, fs: CgroupFs = realFs): string[] {
   const removed: string[] = [];
   const parents = new Set<string>();
-  for (const h of [...Object.values(sys.v1), sys.v2]) if (h) parents.add(callerDir(h));
+  for (const h of allHierarchies(sys)) parents.add(callerDir(h));
   for (const parent of parents) {
     for (const name of fs.children(parent)) {
       const m = /^ctr-.*-(\d+)(-host)?$/.exec(name);
@@ -506,14 +553,33 @@ export function sweepStaleCgroups(sys: CgroupSystem, fs: CgroupFs = realFs): str
         if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
       }
       const dir = `${parent}/${name}`;
-      if (readProcs(fs, dir).length > 0 || fs.children(dir).length > 0) continue;
-      try {
-        fs.rmdir(dir);
-        removed.push(dir);
-      } catch {
-        // busy or gone: leave it
-      }
+      if (removeStale(fs, dir)) removed.push(dir);
     }
   }
   return removed;
+}
+
+/** Kill what is in `dir` and below, then rmdir deepest first; true when it is gone. */
+function removeStale(fs: CgroupFs, dir: string): boolean {
+  if (fs.exists(`${dir}/cgroup.kill`)) {
+    try {
+      fs.write(`${dir}/cgroup.kill`, "1");
+    } catch {
+      // fall back to signals below
+    }
+  }
+  for (const pid of readProcs(fs, dir)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  for (const child of fs.children(dir)) if (!removeStale(fs, `${dir}/${child}`)) return false;
+  try {
+    fs.rmdir(dir);
+    return true;
+  } catch {
+    return false; // still busy with exiting tasks: the next sweep
+  }
 }

@@ -47,14 +47,18 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1).replace(/\.0+$/, "")} ${units[i]}`;
 }
 
+/** Why a memory limit is below the floor, or null: shared by the checker and the run. */
+export function memoryFloorProblem(bytes: number): { message: string; hint: string } | null {
+  if (bytes >= MIN_MEMORY) return null;
+  return {
+    message: `limit memory ${formatBytes(bytes)}: too small for the container's own init process, which needs about 5 MiB`,
+    hint: `use at least ${formatBytes(MIN_MEMORY)} (the kernel would accept less, and then kill PID 1 before the command starts)`,
+  };
+}
+
 export function checkMemory(limit: MemoryLimit): void {
-  if (limit.bytes < MIN_MEMORY) {
-    throw new SysError({
-      message: `limit memory ${formatBytes(limit.bytes)}: too small for the container's own init process, which needs about 5 MiB`,
-      hint: `use at least ${formatBytes(MIN_MEMORY)} (the kernel would accept less, and then kill PID 1 before the command starts)`,
-      status: 125,
-    });
-  }
+  const problem = memoryFloorProblem(limit.bytes);
+  if (problem) throw new SysError({ ...problem, status: 125 });
 }
 
 export interface MemoryEnv {

@@ -18,14 +18,18 @@ export type PidsLimit = Extract<CgroupLimit, { controller: "pids" }>;
 /** Stage 1 and PID 1 (a Bun process) need this many tasks before the command starts. */
 export const MIN_PIDS = 4;
 
+/** Why a pids limit is below the floor, or null: shared by the checker and the run. */
+export function pidsFloorProblem(max: number): { message: string; hint: string } | null {
+  if (max >= MIN_PIDS) return null;
+  return {
+    message: `limit pids ${max}: too few for the container's own init processes, which take ${MIN_PIDS - 1} tasks`,
+    hint: `use at least ${MIN_PIDS}; the count includes threads`,
+  };
+}
+
 export function checkPids(limit: PidsLimit): void {
-  if (limit.max < MIN_PIDS) {
-    throw new SysError({
-      message: `limit pids ${limit.max}: too few for the container's own init processes, which take ${MIN_PIDS - 1} tasks`,
-      hint: `use at least ${MIN_PIDS}; the count includes threads`,
-      status: 125,
-    });
-  }
+  const problem = pidsFloorProblem(limit.max);
+  if (problem) throw new SysError({ ...problem, status: 125 });
 }
 
 export function pidsWrites(limit: PidsLimit, _version: CgroupVersion): CgroupWrite[] {

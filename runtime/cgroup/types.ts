@@ -64,6 +64,13 @@ export interface CgroupSystem {
   /** v1 hierarchies by controller (comounted controllers share one entry). */
   v1: Partial<Record<KernelController, Hierarchy>>;
   v2: Hierarchy | null;
+  /**
+   * Every hierarchy mounted here that shows ctr's cgroup, once each: v1 ones
+   * with controllers ctr does not use (devices, freezer...) and named ones
+   * (name=systemd) too. A cgroup namespace covers all of them. Absent: those
+   * of `v1` and `v2`.
+   */
+  all?: Hierarchy[];
 }
 
 /** One write to a cgroup file, relative to the container's cgroup of `controller`. */

@@ -10,10 +10,17 @@ const REPO = join(import.meta.dir, "..", "..");
 const CTR = join(REPO, "bin", "ctr");
 const EXAMPLES = readdirSync(join(REPO, "examples")).filter((f) => f.endsWith(".ctr")).map((f) => join(REPO, "examples", f));
 
+/** PIDs of every ctr this file started: state directories and cgroups are named after them. */
+const started: number[] = [];
+
 function ctr(args: string[], env: Record<string, string | undefined> = process.env) {
   const r = Bun.spawnSync({ cmd: [CTR, ...args], env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+  started.push(r.pid);
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
+
+/** Only names ending in the PID of a ctr this file started: the machine is shared with other ctr runs. */
+const ours = (name: string): boolean => started.some((pid) => new RegExp(`-${pid}(-host)?$`).test(name));
 
 /** cgroup directories of ours anywhere in the hierarchies (ctr names them ctr-*). */
 function cgroupDirs(): string[] {
@@ -39,8 +46,8 @@ function machine() {
   return {
     hostname: hostname(),
     mountinfo: readFileSync("/proc/self/mountinfo", "utf8"),
-    cgroups: cgroupDirs(),
-    state: existsSync("/run/ctr") ? readdirSync("/run/ctr").sort() : [],
+    cgroups: cgroupDirs().filter(ours),
+    state: existsSync("/run/ctr") ? readdirSync("/run/ctr").filter(ours).sort() : [],
   };
 }
 
@@ -67,6 +74,10 @@ describe("launcher", () => {
     const bad = ctr(["--bogus"]);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("unknown option `--bogus`");
+    const verb = ctr(["run", "x.ctr"]);
+    expect(verb.code).toBe(2);
+    expect(verb.err).toContain("ctr: `run` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e");
+    expect(verb.err).not.toContain("ENOENT");
     const missing = ctr(["/nonexistent/script.ctr"]);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('"/nonexistent/script.ctr"');
@@ -74,10 +85,10 @@ describe("launcher", () => {
 });
 
 describe("check", () => {
-  test("every example checks clean (exit 0, nothing printed)", () => {
+  test("every example checks clean (exit 0, nothing on stderr, `FILE: ok` on stdout)", () => {
     for (const file of EXAMPLES) {
       const r = ctr(["check", file]);
-      expect({ file, code: r.code, err: r.err }).toEqual({ file, code: 0, err: "" });
+      expect({ file, code: r.code, err: r.err, ok: r.out.startsWith(`${file}: ok, `) }).toEqual({ file, code: 0, err: "", ok: true });
     }
   });
 
@@ -99,6 +110,41 @@ describe("check", () => {
     }
   });
 
+  test("what a run would refuse, check refuses: floors of `limit`, host paths that do not exist", () => {
+    const r = ctr(["check", "-e", "ns mnt, pid\nlimit memory 64k\nlimit pids 1\nrootfs /no/such/rootfs\nmount bind /no/such/src /m\nmount overlay /o lower=/no/such/lower"]);
+    expect(r.code).toBe(2);
+    // The same words as the run's refusal (runtime/cgroup/memory.ts, pids.ts): the two cannot contradict.
+    expect(r.err).toContain("-e:2:14: error: limit memory 64 KiB: too small for the container's own init process");
+    expect(r.err).toContain("help: use at least 8 MiB");
+    expect(r.err).toContain("-e:3:12: error: limit pids 1: too few for the container's own init processes");
+    expect(r.err).toContain("help: use at least 4;");
+    expect(r.err).not.toContain("give at least 1");
+    expect(r.err).toContain('-e:4:8: error: rootfs "/no/such/rootfs" does not exist on the host');
+    expect(r.err).toContain('-e:5:12: error: bind source "/no/such/src" does not exist on the host');
+    expect(r.err).toContain('-e:6:24: error: overlay layer "/no/such/lower" does not exist on the host');
+    expect(r.err).toContain("5 errors");
+    const fine = ctr(["check", "-e", `ns mnt, pid\nlimit memory 8m\nlimit pids 4\nrootfs ${REPO}\nmount bind ${CTR} /m`]);
+    expect(fine.err).toBe("");
+    expect(fine.code).toBe(0);
+  });
+
+  test("a clean script: check says so, with the count of statements and of host paths it looked at", () => {
+    expect(ctr(["check", "-e", "ns uts\nhostname x"]).out).toBe("-e: ok, 2 statements\n");
+    expect(ctr(["check", "-e", `ns mnt\nmount bind ${CTR} /m`]).out).toBe("-e: ok, 2 statements; 1 host path checked on this machine\n");
+  });
+
+  test("a program typed as a statement: the help says `run` it; `mount devtmpfs`: the help says why ctr builds /dev", () => {
+    const r = ctr(["check", "-e", "ns pid, mnt\nps -ef\nmount devtmpfs /dev"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("-e:2:1: error: unknown statement `ps`\n");
+    expect(r.err).toContain("help: `ps` is a program, not a statement: to run it in the container, write `run ps -ef`\n");
+    expect(r.err).not.toContain("did you mean `ns`");
+    expect(r.err).toContain("-e:3:7: error: unknown `mount` form `devtmpfs`\n");
+    expect(r.err).toMatch(/help: ctr builds \/dev itself with `mount dev`.*devtmpfs is the host's one device filesystem/);
+    // A misspelt statement still gets its suggestion.
+    expect(ctr(["check", "-e", "ns uts\nhostnme x"]).err).toContain("help: did you mean `hostname`?");
+  });
+
   test("a statement that is not performed yet is refused before anything runs", () => {
     const r = ctr(["check", "-e", "ns net\nnet lo up"]);
     expect(r.code).toBe(2);
@@ -107,13 +153,22 @@ describe("check", () => {
 });
 
 describe("explain", () => {
+  test("prints each statement so that it can be pasted back: quoting kept where the words need it", () => {
+    const r = ctr(["explain", "-e", "ns uts, pid\nhostname 'In Namespace'\nrun sh -c 'echo $PPID'\nrun echo \"it's\" '' plain"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("  hostname 'In Namespace'    [PID 1]");
+    expect(r.out).toContain("  run sh -c 'echo $PPID'    [PID 1]");
+    expect(r.out).toContain(`  run echo "it's" '' plain    [PID 1]`);
+    expect(r.out).toContain("  ns uts, pid    [stage 1]");
+  });
+
   test("prints each operation in order with its side and the syscalls or file writes behind it", () => {
     const r = ctr(["explain", "-e", 'ns uts, pid, mnt\nhostname "c"\nrootfs default\nmount proc\nexec /bin/bash']);
     expect(r.code).toBe(0);
     const order = [
       "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWPID)",
-      'sethostname("c")',
       'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)',
+      'sethostname("c")',
       'mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)',
       'pivot_root(".", ".")',
       'execve("/bin/bash"',

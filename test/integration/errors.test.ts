@@ -18,16 +18,16 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    name: "a missing rootfs directory",
+    name: "a missing rootfs directory (found by the checker, on the host)",
     script: (dir) => ({ args: [example("06-rootfs.ctr"), "true"], env: { ROOT: join(dir, "nonexistent") } }),
-    code: 125,
-    message: /rootfs ".*nonexistent" does not exist/,
+    code: 2,
+    message: /rootfs ".*nonexistent" does not exist on the host/,
   },
   {
-    name: "a file where the rootfs directory should be",
+    name: "a file where the rootfs directory should be (found by the checker)",
     script: (dir) => ({ args: [example("06-rootfs.ctr"), "true"], env: { ROOT: join(dir, "file") } }),
-    code: 125,
-    message: /rootfs ".*file" is not a directory/,
+    code: 2,
+    message: /rootfs ".*file" is not a directory on the host/,
   },
   {
     name: "a file where a mount point directory should be",
@@ -96,16 +96,28 @@ const CASES: Case[] = [
     message: /cannot create the mount point "\/proc\/nonexistent\/x": ENOENT \(no such file or directory\)/,
   },
   {
-    name: "a missing bind source",
+    name: "a missing bind source (found by the checker, on the host)",
     script: (dir) => ({ args: ["-e", `ns mnt, pid\nrootfs default\nmount bind ${join(dir, "nonexistent")} /mnt\nexec true`] }),
-    code: 125,
-    message: /bind source ".*nonexistent" does not exist/,
+    code: 2,
+    message: /bind source ".*nonexistent" does not exist on the host/,
   },
   {
     name: "a statement that needs a namespace the script does not create",
     script: () => ({ args: ["-e", "ns pid\nhostname c\nexec true"] }),
     code: 2,
     message: /`hostname` needs `ns uts`/,
+  },
+  {
+    name: "a failing `run` stops the script, and says which and why",
+    script: (dir) => ({ args: ["-e", `ns pid\nrun sh -c 'exit 3'\nrun touch ${join(dir, "ran")}`] }),
+    code: 3,
+    message: /^-e:2:1: error: `run sh -c 'exit 3'` exited with status 3\n[^]*help: .*`expect exit 3`/,
+  },
+  {
+    name: "a `run` killed by a signal stops the script, and says so",
+    script: (dir) => ({ args: ["-e", `ns pid\nrun sh -c 'kill -9 $$'\nrun touch ${join(dir, "ran")}`] }),
+    code: 137,
+    message: /^-e:2:1: error: `run sh -c 'kill -9 \$\$'` was killed by SIGKILL \(status 137\)/,
   },
   {
     name: "a syntax error on the last line: nothing runs",

@@ -211,6 +211,16 @@ describe("examples: run", () => {
     }),
   );
 
+  itest("09-user with MAP=own, run by root: its self-checks hold (root is mapped to root, and it says so)", () =>
+    onHost(async (h) => {
+      const r = await h.ctr([example("09-user.ctr"), "true"], { env: { MAP: "own" } });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("uid: 0 inside, 0 outside\n");
+      expect(r.stdout).toContain("the host root is mapped (MAP=own as root)\n");
+    }),
+  );
+
   itest("14-run-it: the command is PID 1 with ps its only other process; new uts, pid, mnt, ipc and net namespaces", () =>
     onHost(async (h) => {
       const host = hostNamespaces();

@@ -2,8 +2,15 @@
 // left nothing behind on the host.
 //
 // What "nothing behind" means, and how each part is observed:
-//   mounts     the test process's /proc/self/mountinfo (the host's mount
-//              namespace) is identical before and after;
+//   mounts     the test process's /proc/self/mountinfo is identical before
+//              and after. The test process first moves into a mount namespace
+//              of its own whose "/" is re-marked shared (MS_REC|MS_SHARED), as
+//              on every systemd machine: a machine whose "/" is private would
+//              hide a container's mount leaking out (ctr's children inherit
+//              this namespace, and its own tree stands in for the host's);
+//   cgroups    no directory named for a ctr the test started is left in any
+//              cgroup hierarchy (every container has cgroups of its own, and
+//              one cannot be removed while a process is in it);
 //   processes  the test process is a child subreaper (PR_SET_CHILD_SUBREAPER),
 //              so any process a ctr left running is re-parented to it instead
 //              of to init: after the test, the test process has no children;
@@ -22,7 +29,8 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { hostname as osHostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { setChildSubreaper, waitpid, WNOHANG } from "../../native/index.ts";
+import { CLONE_NEWNS, MS_PRIVATE, MS_REC, MS_SHARED, mount, setChildSubreaper, unshare, waitpid, WNOHANG } from "../../native/index.ts";
+import { allHierarchies, callerDir, detectCgroups } from "../../runtime/cgroup/detect.ts";
 import { defaultCacheDir } from "../../runtime/rootfs-cache.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
@@ -41,7 +49,32 @@ export function itest(name: string, fn: () => Promise<void> | void, timeout = 30
   test.skipIf(!IS_ROOT)(name, fn, timeout);
 }
 
-if (IS_ROOT) setChildSubreaper(true);
+/**
+ * A private copy of the host's mount tree whose "/" propagates like a systemd
+ * machine's. Private first: on a host whose "/" is already shared, this cuts
+ * the copy's ties with the real host's mounts, so nothing a test does reaches
+ * them; then shared within the copy. Bun runs the tests on its main thread,
+ * which is the thread unshare moves and the one Bun.spawn's children inherit.
+ */
+function sharedRoot(): void {
+  unshare(CLONE_NEWNS);
+  mount(null, "/", null, MS_REC | MS_PRIVATE, null);
+  mount(null, "/", null, MS_REC | MS_SHARED, null);
+}
+
+if (IS_ROOT) {
+  setChildSubreaper(true);
+  sharedRoot();
+}
+
+/** The directories below which ctr makes containers' cgroups: this process's own cgroup in each hierarchy. */
+export const CGROUP_PARENTS: string[] = (() => {
+  try {
+    return [...new Set(allHierarchies(detectCgroups()).map(callerDir))];
+  } catch {
+    return [];
+  }
+})();
 
 export interface HostState {
   mountinfo: string;
@@ -129,6 +162,7 @@ export class Host {
       [STATE_ROOT, (n) => mine.test(n)],
       [join(REPO, "dist"), (n) => n.startsWith(".build-") && mine.test(n)],
       [join(defaultCacheDir(), ".."), (n) => /\.(tmp|old)-/.test(n) && mine.test(n.replace(/\.(tmp|old)/, ""))],
+      ...CGROUP_PARENTS.map((d): [string, (n: string) => boolean] => [d, (n) => n.startsWith("ctr-") && mine.test(n)]),
     ];
     for (const [dir, isMine] of places) {
       for (const n of listDir(dir)) if (isMine(n)) found.push(`left behind: ${join(dir, n)}`);

@@ -2,7 +2,7 @@
 // hostname, capabilities, exec) run in a child `bun -e` process (see helpers.ts).
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync, mkdtempSync, rmSync, writeFileSync, readlinkSync } from "node:fs";
+import { readFileSync, mkdtempSync, rmSync, writeFileSync, readlinkSync, symlinkSync } from "node:fs";
 import { tmpdir, hostname } from "node:os";
 import { join } from "node:path";
 import * as n from "../../native/index.ts";
@@ -123,6 +123,37 @@ describe("file descriptors", () => {
       for (const f of [fd, 200, 201]) n.close(f);
       expect(readFileSync(join(dir, "f"), "utf8")).toBe("abc");
       expect(() => n.open(join(dir, "missing"), n.O_RDONLY)).toThrow(expect.objectContaining({ code: "ENOENT", syscall: "open" }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("openat / mkdirat / statx / readDirFd / unlinkat from a directory fd; O_NOFOLLOW and AT_SYMLINK_NOFOLLOW stop at a symlink", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ctr-native-"));
+    try {
+      const d = n.openat(n.AT_FDCWD, dir, n.O_RDONLY | n.O_DIRECTORY | n.O_CLOEXEC);
+      n.mkdirat(d, "sub", 0o700);
+      const f = n.openat(d, "file", n.O_WRONLY | n.O_CREAT | n.O_EXCL | n.O_CLOEXEC, 0o600);
+      n.write(f, "hello");
+      n.fchmod(f, 0o640);
+      const st = n.fstat(f);
+      n.close(f);
+      expect([st.mode & n.S_IFMT, st.mode & 0o7777, st.uid, st.size]).toEqual([n.S_IFREG, 0o640, process.getuid!(), 5n]);
+      expect(n.statx(d, "file").ino).toBe(st.ino);
+      symlinkSync(join(dir, "sub"), join(dir, "link"));
+      expect(n.statx(d, "link", n.AT_SYMLINK_NOFOLLOW).mode & n.S_IFMT).toBe(n.S_IFLNK);
+      expect(n.statx(d, "link").mode & n.S_IFMT).toBe(n.S_IFDIR); // followed without the flag
+      expect(() => n.openat(d, "link", n.O_RDONLY | n.O_DIRECTORY | n.O_NOFOLLOW)).toThrow(expect.objectContaining({ syscall: "openat" }));
+      expect(n.readDirFd(d).map((e) => e.name).sort()).toEqual(["file", "link", "sub"]);
+      n.unlinkat(d, "link"); // the symlink itself: sub stays
+      n.unlinkat(d, "file");
+      expect(() => n.unlinkat(d, "sub")).toThrow(expect.objectContaining({ code: "EISDIR" }));
+      n.unlinkat(d, "sub", n.AT_REMOVEDIR);
+      const again = n.openat(n.AT_FDCWD, dir, n.O_RDONLY | n.O_DIRECTORY | n.O_CLOEXEC);
+      expect(n.readDirFd(again)).toEqual([]);
+      n.close(again);
+      n.close(d);
+      expect(n.formatCall("unlinkat", [n.AT_FDCWD, "x", n.AT_REMOVEDIR])).toBe('unlinkat(AT_FDCWD, "x", AT_REMOVEDIR)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

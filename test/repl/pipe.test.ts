@@ -51,7 +51,7 @@ describe("REPL through a pipe", () => {
           'let name = "lab"',
           "hostname ${name}",
           "hostname nope; mount bogus /x", // a diagnostic: none of it takes effect
-          "rootfs /nonexistent", // fails at run time: no effect
+          "rootfs /nonexistent", // a diagnostic (the checker looks at the host): no effect
           "rootfs default",
           "mount proc",
           "fn tmp(dir) { mount tmpfs ${dir} size=1m }",
@@ -89,7 +89,7 @@ describe("REPL through a pipe", () => {
         h,
         [
           "ns uts, mnt",
-          "rootfs /nonexistent", // the checker allows one rootfs: the failed one must not count
+          "rootfs /nonexistent", // the checker allows one rootfs: the refused one must not count
           "rootfs default",
           "show mounts",
           "ns pid", // the container exists: refused, named

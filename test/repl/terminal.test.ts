@@ -2,12 +2,59 @@
 // that show the container, Tab completion, Ctrl-C, Ctrl-D, history, `exec`.
 
 import { describe, expect } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { itest } from "../integration/host-state.ts";
 import { cgroupLeftovers, onReplHost, TermRepl } from "./driver.ts";
 
+/** Host PIDs of `sleep 100` processes below `ancestor` (the container's processes are the host's too). */
+function sleepersBelow(ancestor: number): number[] {
+  const parent = new Map<number, number>();
+  const sleepers: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parent.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8") === "sleep\0" + "100\0") sleepers.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parent.get(pid), hops = 0; p && hops < 64; p = parent.get(p), hops++) if (p === ancestor) return true;
+    return false;
+  };
+  return sleepers.filter(below);
+}
+
 describe("REPL on a terminal", () => {
+  itest("Ctrl-C on a run that ignores SIGINT: ctr says what the next press sends; the second press stops its whole tree", () =>
+    onReplHost(async (h) => {
+      const t = new TermRepl(h);
+      await t.prompt();
+      let at = t.type("ns pid");
+      await t.prompt(at);
+      at = t.type(`run sh -c 'trap "" INT; sleep 100'`);
+      await t.expect(/sleep 100'\r*\n/, at);
+      await Bun.sleep(300);
+      expect(sleepersBelow(t.proc.pid)).toHaveLength(1);
+      at = t.keys("\x03");
+      await t.expect(/the run is still going after SIGINT: press Ctrl-C again to send SIGTERM/, at, 3000);
+      at = t.keys("\x03");
+      await t.prompt(at, 3000);
+      expect(t.out.slice(at)).toContain("killed by SIGTERM");
+      // The grandchild, which ignored SIGINT as its shell did, got the SIGTERM too.
+      const deadline = Date.now() + 2000;
+      while (sleepersBelow(t.proc.pid).length > 0 && Date.now() < deadline) await Bun.sleep(20);
+      expect(sleepersBelow(t.proc.pid)).toEqual([]);
+      t.keys("\x04");
+      await t.exited();
+    }),
+    30_000,
+  );
+
   itest("build a container step by step; Tab, Ctrl-C and Ctrl-D; nothing left behind", () =>
     onReplHost(async (h) => {
       const state = h.scratch();

@@ -13,7 +13,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, symli
 import { join } from "node:path";
 import { itest, onHost, probe, REPO, type Host } from "../integration/host-state.ts";
 import { subordinateRanges, userName } from "../../runtime/userns.ts";
-import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, rootlessSkipReason, skipping, UNSHARE, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
+import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, rootlessSkipReason, skipping, uidmapSkipReason, UNSHARE, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
 
 const ROOTLESS_SKIP = rootlessSkipReason();
 const NAME = userName(USER);
@@ -77,7 +77,7 @@ describe("rootless errors (as uid 65534)", () => {
   const skip = skipping(ROOTLESS_SKIP);
 
   for (const [which, file] of [["uid", "/etc/subuid"], ["gid", "/etc/subgid"]] as const) {
-    test.skipIf(skip)(`an outside ${which} range not granted in ${file}: exit 125 naming ${file}, and nothing left of the half-made container`, () =>
+    test.skipIf(skip || skipping(uidmapSkipReason()))(`an outside ${which} range not granted in ${file}: exit 125 naming ${file}, and nothing left of the half-made container`, () =>
       onHost(async (h) => {
         await freshenBundle(h);
         const home = userDir(h);
@@ -109,7 +109,7 @@ describe("rootless errors (as uid 65534)", () => {
   // The helpers' path needs grants. The machine's files grant nobody nothing
   // (usually): the grants are then bound over them in a mount namespace of the
   // one ctr run (helpers.ts), and the real files stay as they are.
-  const GRANT_SKIP = ROOTLESS_SKIP ?? (UNSHARE ? null : "unshare (util-linux) is not installed: no private /etc/subuid for the newuidmap/newgidmap path (this test does not edit system files)");
+  const GRANT_SKIP = ROOTLESS_SKIP ?? uidmapSkipReason() ?? (UNSHARE ? null : "unshare (util-linux) is not installed: no private /etc/subuid for the newuidmap/newgidmap path (this test does not edit system files)");
   describe("ranges granted in /etc/subuid and /etc/subgid: written by newuidmap/newgidmap", () => {
     const gskip = skipping(GRANT_SKIP);
     const UID_START = 200000;
@@ -155,6 +155,26 @@ describe("rootless errors (as uid 65534)", () => {
       }),
     60_000);
   });
+
+  test.skipIf(skip)("in the REPL, the same refusals with the same hints: namespaces without `user`, `limit` and `show cgroup` without a delegated cgroup", () =>
+    onHost(async (h) => {
+      await freshenBundle(h);
+      const home = userDir(h);
+      const state = userStateBefore();
+      const input = ["ns uts, pid, mnt", "ns user, uts, mnt", "limit memory 64m", "show cgroup", "run echo still-up", ""].join("\n");
+      const r = await ctrAsUser(h, ["repl", "-q"], { home, stdin: input });
+      expect(r.stderr).toContain("<repl:1>:1:1: error: creating namespaces needs root\n");
+      expect(r.stderr).toContain("help: add `user` to the `ns` statement");
+      expect(r.stderr).not.toContain("EPERM (operation not permitted)");
+      if (!cgroupWritable()) {
+        expect(r.stderr).toMatch(/<repl:3>:1:1: error: `limit` needs a cgroup delegated to you, but .* is not writable\n/);
+        expect(r.stderr).toMatch(/<repl:4>:1:1: error: `show cgroup` needs a cgroup delegated to you/);
+        expect(r.stderr).not.toContain("EACCES (permission denied)");
+      }
+      expect(r.stdout).toContain("still-up\n"); // the errors did not end the session
+      expect(userLeftovers(h, state, home)).toEqual([]);
+    }),
+  60_000);
 
   test.skipIf(skip)("namespaces without `user`: exit 125, and the message names the fix", () =>
     onHost(async (h) => {
@@ -209,3 +229,9 @@ describe("rootless errors (as uid 65534)", () => {
     }),
   60_000);
 });
+
+/** Whether uid 65534 could write the caller's memory cgroup (a delegated one): then `limit` is allowed. */
+function cgroupWritable(): boolean {
+  const r = Bun.spawnSync({ cmd: ["setpriv", `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", "sh", "-c", `test -w "/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)" || test -w "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)"`] });
+  return r.exitCode === 0;
+}

@@ -6,7 +6,7 @@
 import { chmodSync, chownSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CTR, IS_ROOT, REPO, type CtrResult, type Host } from "../integration/host-state.ts";
-import { unprivilegedUsernsBlocker, userName } from "../../runtime/userns.ts";
+import { idMapHelper, unprivilegedUsernsBlocker, userName } from "../../runtime/userns.ts";
 
 /** The ordinary user of the rootless tests: nobody/nogroup. */
 export const USER = 65534;
@@ -17,6 +17,16 @@ export function rootlessSkipReason(): string | null {
   if (!IS_ROOT) return "the user-namespace tests switch users and write id maps: run them as root";
   if (!SETPRIV) return "setpriv (util-linux) is not installed: cannot switch to an ordinary user";
   return null;
+}
+
+/**
+ * Why the tests of ranges written by newuidmap/newgidmap cannot run here, or
+ * null: the helpers come with the `uidmap` package, which a fresh machine may
+ * lack (CI installs it, so CI runs them).
+ */
+export function uidmapSkipReason(find: (helper: "newuidmap" | "newgidmap") => string | null = idMapHelper): string | null {
+  const missing = (["newuidmap", "newgidmap"] as const).filter((h) => find(h) === null);
+  return missing.length > 0 ? `${missing.join(" and ")} not installed (package uidmap): ranges beyond your own id are not tested` : null;
 }
 
 /** Print why a group of tests is skipped (once), and say whether it is. */
@@ -55,21 +65,26 @@ export interface AsUserOptions {
   grants?: { subuid: string; subgid: string };
   /** More environment for ctr. */
   env?: Record<string, string>;
+  /** Another ordinary user to run as (default: uid/gid 65534). */
+  as?: { uid: number; gid: number };
+  /** Text for ctr's standard input (default: none). */
+  stdin?: string;
 }
 
 export const UNSHARE = Bun.which("unshare");
 
 /**
- * Run ctr as uid/gid 65534 with no supplementary groups, a minimal environment
+ * Run ctr as uid/gid 65534 (or `opts.as`) with no supplementary groups, a minimal environment
  * (nothing of root's: HOME and TMPDIR are the user's own), and the host's
  * TMPDIR check of `h` (its TMPDIR is handed over to the user).
  */
 export async function ctrAsUser(h: Host, args: string[], opts: AsUserOptions): Promise<CtrResult> {
-  chownSync(h.tmp, USER, USER);
+  const { uid, gid } = opts.as ?? { uid: USER, gid: USER };
+  chownSync(h.tmp, uid, gid);
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, TMPDIR: h.tmp, NO_COLOR: "1", LANG: "C" };
   if (opts.runtimeDir) env.XDG_RUNTIME_DIR = opts.runtimeDir;
   Object.assign(env, opts.env);
-  const asUser = [SETPRIV!, `--reuid=${USER}`, `--regid=${USER}`, "--clear-groups", opts.ctr ?? CTR, ...args];
+  const asUser = [SETPRIV!, `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", opts.ctr ?? CTR, ...args];
   const withGrants = opts.grants
     ? [UNSHARE!, "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" /etc/subuid && mount --bind "$2" /etc/subgid && shift 2 && exec "$@"', "sh", opts.grants.subuid, opts.grants.subgid, ...asUser]
     : asUser;
@@ -79,7 +94,7 @@ export async function ctrAsUser(h: Host, args: string[], opts: AsUserOptions): P
     cmd: withGrants,
     cwd: opts.cwd ?? REPO,
     env,
-    stdin: "ignore",
+    stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
   });

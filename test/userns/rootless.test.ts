@@ -9,11 +9,11 @@
  * for what only an unprivileged ctr makes).
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync, readlinkSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { example, hostMountinfo, onHost, probe } from "../integration/host-state.ts";
-import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, UNSHARE, rootlessSkipReason, skipping, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
+import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, UNSHARE, rootlessSkipReason, skipping, uidmapSkipReason, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
 
 const skip = skipping(rootlessSkipReason() ?? (USERNS_BLOCKER ? `this machine forbids unprivileged user namespaces (${USERNS_BLOCKER}); errors.test.ts checks that ctr says so` : null));
 
@@ -84,7 +84,7 @@ describe("rootless: ctr as uid 65534", () => {
 
   test.skipIf(skip)("the same with XDG_RUNTIME_DIR: its ctr/ directory is gone afterwards", () => rootlessRun("xdg"), 60_000);
 
-  const exampleSkip = skip || skipping(UNSHARE ? null : "unshare (util-linux) is not installed: 09-user.ctr's default map is not run rootless (no private /etc/subuid)");
+  const exampleSkip = skip || skipping(uidmapSkipReason() ?? (UNSHARE ? null : "unshare (util-linux) is not installed: 09-user.ctr's default map is not run rootless (no private /etc/subuid)"));
   for (const mode of ["own", "range"] as const) {
     test.skipIf(mode === "range" ? exampleSkip : skip)(
       mode === "own"
@@ -124,6 +124,27 @@ describe("rootless: ctr as uid 65534", () => {
       expect(r.code).toBe(7);
       // The background sleep was running when PID 1 exited; it dies with the PID namespace (onHost finds no stray process).
       expect(probe(r.stdout).background).toBe("running");
+      expect(userLeftovers(h, state, home)).toEqual([]);
+    }),
+  60_000);
+
+  test.skipIf(skip)("bind and overlay sources are host paths after the new root is entered (the copy of the host's tree works rootless)", () =>
+    onHost(async (h) => {
+      await freshenBundle(h);
+      const home = userDir(h);
+      const state = userStateBefore();
+      const dir = h.scratch();
+      chmodSync(dir, 0o755);
+      writeFileSync(join(dir, "x"), "host\n");
+      for (const d of ["lower", "upper", "work"]) {
+        mkdirSync(join(dir, d));
+        chownSync(join(dir, d), USER, USER);
+      }
+      writeFileSync(join(dir, "lower", "f"), "low\n");
+      const script = ["ns user, pid, mnt", "rootfs default", "run true", `mount bind ${dir}/x /m ro`, "run cat /m", "expect output == host", `mount overlay /o lower=${dir}/lower upper=${dir}/upper work=${dir}/work`, "run cat /o/f", "expect output == low"].join("\n");
+      const r = await ctrAsUser(h, ["-e", script], { home });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
       expect(userLeftovers(h, state, home)).toEqual([]);
     }),
   60_000);

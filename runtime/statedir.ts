@@ -1,0 +1,386 @@
+// The per-container state directories: stateRoot()/ID holds the files bound
+// over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf, and the
+// scratch/ and root/ mount points of the default rootfs's overlay.
+//
+// Without XDG_RUNTIME_DIR the state root is /tmp/ctr-UID, a name any local
+// user can take first: as a directory of their own (ctr would fail), as a
+// symlink to one (they could swap the container's files before PID 1 mounts
+// them) or as a symlink into the user's home (a sweep of stale directories
+// would delete the user's files). So nothing here trusts a path:
+//  * every directory above the state root must be owned by root or the user
+//    and, if others can write it, sticky (as /tmp is): nobody else can then
+//    rename or replace what the user made in it;
+//  * the state root is opened with O_NOFOLLOW|O_DIRECTORY and checked on that
+//    fd (not a symlink, the user's own, writable by nobody else), or ctr
+//    refuses it; below it, every name is resolved from a directory fd with
+//    the *at() calls, never following a symlink in the last component;
+//  * a directory is removed only when it proves to be ctr's: owned by the
+//    user, holding the marker ctr writes before anything else, removed by a
+//    walk that never follows a symlink and never leaves its filesystem.
+// PID 1 later reaches these files by path (the plan's mounts): that is safe
+// because of the first two points (no one else can change any component).
+
+import { lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { hostname as osHostname } from "node:os";
+import {
+  AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_TRUNC,
+  O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISVTX, SysError, close, fchmod, fstat, mkdirat, openat, read, readDirFd, statx, unlinkat, write,
+  type FileStat,
+} from "../native/index.ts";
+import { stateRoot } from "./paths.ts";
+import { userName } from "./userns.ts";
+
+/** The file ctr writes first in each container directory; its text is the directory's name. */
+export const MARKER = ".ctr-state";
+
+/**
+ * The mode of the state root and of each container directory: others may pass
+ * through (x) but neither list nor write. A container whose root is mapped to
+ * another host uid (`map uid 0 100000 65536`) must still reach its files here.
+ */
+const DIR_MODE = 0o711;
+const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+/** Names of container directories (runtime/paths.ts newContainerId): the owner's PID last. */
+const ID_PATTERN = /^ctr-[a-z0-9]+-(\d+)$/;
+
+const myUid = (): number => process.getuid?.() ?? 0;
+
+function refuse(root: string, why: string): never {
+  const hint =
+    myUid() === 0
+      ? `ctr makes ${root} itself (mode 0${DIR_MODE.toString(8)}, owned by root): remove what is there`
+      : "another user may have put it there to take over your containers: have its owner or root remove it, or set XDG_RUNTIME_DIR to a directory of your own (mode 0700)";
+  throw new SysError({ message: `refusing the state directory ${JSON.stringify(root)}: ${why}`, hint, status: 125 });
+}
+
+function hasCode(e: unknown, ...codes: string[]): boolean {
+  return e instanceof SysError && codes.includes(e.code);
+}
+
+const isType = (st: FileStat, type: number): boolean => (st.mode & S_IFMT) === type;
+const sameFile = (a: FileStat, b: FileStat): boolean => a.ino === b.ino && a.dev === b.dev;
+
+/**
+ * Every directory from / down to `dir` must be owned by root or the user, and
+ * sticky if group or others may write it: those of `dir` as written (a
+ * symlink on the way is as safe as the directory holding it) and those of the
+ * path it resolves to. Returns the resolved path. Checks by path are enough
+ * here: only root or the user could change what they saw.
+ */
+function checkAncestors(dir: string, root: string): string {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (e) {
+    throw new SysError({ message: `cannot reach the parent of the state directory ${JSON.stringify(root)}: ${(e as Error).message}`, status: 125 });
+  }
+  for (const path of [...prefixes(dir), ...prefixes(real)]) {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) continue;
+    if (st.uid !== 0 && st.uid !== myUid()) refuse(root, `${JSON.stringify(path)} above it belongs to ${userName(st.uid)} (uid ${st.uid})`);
+    if ((st.mode & 0o022) !== 0 && (st.mode & S_ISVTX) === 0) refuse(root, `other users can write ${JSON.stringify(path)} above it, and it is not sticky`);
+  }
+  return real;
+}
+
+/** "/", "/a", "/a/b" for "/a/b". */
+function prefixes(path: string): string[] {
+  const parts = path.split("/").filter(Boolean);
+  return parts.map((_, i) => "/" + parts.slice(0, i + 1).join("/")).concat("/");
+}
+
+/**
+ * Open the state root `root` (creating it with `create`), checked as described
+ * at the top. Returns its fd, or null when it does not exist and `create` is
+ * false; throws SysError (status 125) when it is not safely the user's.
+ */
+export function openStateRoot(root: string, create: boolean): number | null {
+  const parent = openat(AT_FDCWD, checkAncestors(dirname(root), root), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const name = basename(root);
+  try {
+    if (create) {
+      try {
+        mkdirat(parent, name, DIR_MODE);
+      } catch (e) {
+        if (!hasCode(e, "EEXIST")) throw e;
+      }
+    }
+    let st: FileStat;
+    try {
+      st = statx(parent, name, AT_SYMLINK_NOFOLLOW);
+    } catch (e) {
+      if (!create && hasCode(e, "ENOENT")) return null;
+      throw e;
+    }
+    if (isType(st, S_IFLNK)) refuse(root, `it is a symlink (to ${JSON.stringify(linkTarget(root))}), which ctr never follows here`);
+    if (!isType(st, S_IFDIR)) refuse(root, "it is not a directory");
+    if (st.uid !== myUid()) refuse(root, `it belongs to ${userName(st.uid)} (uid ${st.uid}), not to you (uid ${myUid()})`);
+    // From here on the fd: O_NOFOLLOW fails on a symlink swapped in since the statx.
+    const fd = openat(parent, name, DIR_FLAGS);
+    try {
+      const now = fstat(fd);
+      if (!sameFile(now, st) || now.uid !== myUid()) refuse(root, "it was replaced while ctr opened it");
+      if ((now.mode & 0o022) !== 0) refuse(root, `other users can write it (mode 0${(now.mode & 0o7777).toString(8)})`);
+      // Ours and writable by nobody else: a mode of an older ctr (0755) or a umask is set right.
+      if ((now.mode & 0o7777) !== DIR_MODE) fchmod(fd, DIR_MODE);
+    } catch (e) {
+      close(fd);
+      throw e;
+    }
+    return fd;
+  } finally {
+    close(parent);
+  }
+}
+
+function linkTarget(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "?";
+  }
+}
+
+/** Write `text` to `name` in the directory `dirFd`, never through a symlink; `fresh`: the file must not exist yet. */
+function writeAt(dirFd: number, name: string, text: string, mode: number, fresh: boolean): void {
+  const fd = openat(dirFd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (fresh ? O_EXCL : O_TRUNC), mode);
+  try {
+    fchmod(fd, mode); // exactly `mode`, whatever the umask
+    let data = Buffer.from(text);
+    while (data.length > 0) data = data.subarray(write(fd, data));
+  } finally {
+    close(fd);
+  }
+}
+
+function hostsText(name: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`;
+}
+
+function readResolvConf(): string {
+  try {
+    return readFileSync("/etc/resolv.conf", "utf8");
+  } catch {
+    return ""; // no resolver configured on the host
+  }
+}
+
+/** Make the per-container directory stateRoot()/ID with the Docker-style init files. Returns its path. */
+export function makeStateDir(id: string, hostname: string | null): string {
+  const root = stateRoot();
+  const name = hostname ?? osHostname();
+  for (let attempt = 1; ; attempt++) {
+    let rootFd: number | null = null;
+    try {
+      rootFd = openStateRoot(root, true)!;
+      mkdirat(rootFd, id, DIR_MODE);
+      try {
+        fillStateDir(rootFd, id, name);
+      } catch (e) {
+        removeOwned(rootFd, id);
+        throw e;
+      }
+      return `${root}/${id}`;
+    } catch (e) {
+      // Another ctr of this user removed the state root when it was empty,
+      // between our mkdirat of it and our open, or before the container's
+      // mkdirat: make it again.
+      if (hasCode(e, "ENOENT") && attempt < 3) continue;
+      throw e;
+    } finally {
+      if (rootFd !== null) close(rootFd);
+    }
+  }
+}
+
+function fillStateDir(rootFd: number, id: string, name: string): void {
+  const fd = openat(rootFd, id, DIR_FLAGS);
+  try {
+    fchmod(fd, DIR_MODE);
+    // The marker first: a directory without it is never emptied by a sweep.
+    writeAt(fd, MARKER, `${id}\n`, 0o600, true);
+    writeAt(fd, "hostname", name + "\n", 0o644, true);
+    writeAt(fd, "hosts", hostsText(name), 0o644, true);
+    writeAt(fd, "resolv.conf", readResolvConf(), 0o644, true);
+    mkdirat(fd, "scratch", 0o755);
+    mkdirat(fd, "root", 0o755);
+  } finally {
+    close(fd);
+  }
+}
+
+/** Rewrite the hostname and hosts files of the container directory `dir` (the REPL's `hostname`). */
+export function writeHostnameFiles(dir: string, name: string): void {
+  const rootFd = openStateRoot(dirname(dir), false);
+  if (rootFd === null) return;
+  try {
+    const fd = openat(rootFd, basename(dir), DIR_FLAGS);
+    try {
+      writeAt(fd, "hostname", name + "\n", 0o644, false);
+      writeAt(fd, "hosts", hostsText(name), 0o644, false);
+    } finally {
+      close(fd);
+    }
+  } finally {
+    close(rootFd);
+  }
+}
+
+/**
+ * Remove the container directory `dir` (Container.destroy), then the state
+ * root if no other container uses it. Nothing there, or a state root that is
+ * not safely the user's: nothing is touched.
+ */
+export function removeStateDir(dir: string): void {
+  const root = dirname(dir);
+  let rootFd: number | null;
+  try {
+    rootFd = openStateRoot(root, false);
+  } catch {
+    return; // not ours to touch (makeStateDir refused it, so nothing of ours is there)
+  }
+  if (rootFd === null) return;
+  try {
+    removeOwned(rootFd, basename(dir));
+  } finally {
+    close(rootFd);
+  }
+  removeRootIfEmpty(root);
+}
+
+/**
+ * Remove per-container directories left by a ctr that was killed outright
+ * (SIGKILL leaves no chance to clean up): those named after a PID that no
+ * longer runs and that prove to be ctr's (removeOwned). A state root that is
+ * not safely the user's is left alone, silently: makeStateDir says why when a
+ * container needs it.
+ */
+export function sweepStaleStateDirs(): void {
+  const root = stateRoot();
+  let rootFd: number | null;
+  try {
+    rootFd = openStateRoot(root, false);
+  } catch {
+    return;
+  }
+  if (rootFd === null) return;
+  try {
+    for (const { name } of readDirFd(rootFd)) {
+      const pid = Number(ID_PATTERN.exec(name)?.[1] ?? 0);
+      if (pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+      try {
+        removeOwned(rootFd, name);
+      } catch {
+        // removed meanwhile by another ctr's sweep, or not removable: left for the next one
+      }
+    }
+  } finally {
+    close(rootFd);
+  }
+  removeRootIfEmpty(root);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH"; // EPERM: another user's process
+  }
+}
+
+/**
+ * Remove `name` in the state root `rootFd` if it is ctr's: a directory (not a
+ * symlink) owned by the user with a marker naming it; an unmarked one only if
+ * it is empty (ctr died between its mkdir and its marker). Returns whether it
+ * is gone.
+ */
+function removeOwned(rootFd: number, name: string): boolean {
+  let st: FileStat;
+  try {
+    st = statx(rootFd, name, AT_SYMLINK_NOFOLLOW);
+  } catch (e) {
+    if (hasCode(e, "ENOENT")) return true;
+    throw e;
+  }
+  if (!isType(st, S_IFDIR) || st.uid !== myUid()) return false;
+  const fd = openat(rootFd, name, DIR_FLAGS);
+  try {
+    const now = fstat(fd);
+    if (!sameFile(now, st)) return false;
+    if (hasMarker(fd, name)) removeContents(fd, now);
+  } finally {
+    close(fd);
+  }
+  try {
+    unlinkat(rootFd, name, AT_REMOVEDIR);
+    return true;
+  } catch (e) {
+    if (hasCode(e, "ENOTEMPTY", "EEXIST")) return false; // unmarked and not empty: not provably ctr's
+    throw e;
+  }
+}
+
+function hasMarker(dirFd: number, name: string): boolean {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO planted under the name must not block the open.
+    fd = openat(dirFd, MARKER, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  } catch {
+    return false;
+  }
+  try {
+    const st = fstat(fd);
+    if (!isType(st, S_IFREG) || st.uid !== myUid()) return false;
+    const buf = new Uint8Array(256);
+    const n = read(fd, buf);
+    return Buffer.from(buf.subarray(0, n)).toString() === `${name}\n`;
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * Empty the directory `dirFd`: files and symlinks are unlinked (a symlink
+ * itself, never what it points to); directories are entered through
+ * O_NOFOLLOW fds, and only on the filesystem and mount of `top`.
+ */
+function removeContents(dirFd: number, top: FileStat): void {
+  for (const { name } of readDirFd(dirFd)) {
+    const st = statx(dirFd, name, AT_SYMLINK_NOFOLLOW);
+    if (!isType(st, S_IFDIR)) {
+      unlinkat(dirFd, name, 0);
+      continue;
+    }
+    if (st.dev !== top.dev || st.mntId !== top.mntId) {
+      throw new SysError({ message: `not removing ${JSON.stringify(name)} in a state directory: it is a mount point`, status: 125 });
+    }
+    const fd = openat(dirFd, name, DIR_FLAGS);
+    try {
+      if (!sameFile(fstat(fd), st)) throw new SysError({ message: `not removing ${JSON.stringify(name)} in a state directory: it was replaced meanwhile`, status: 125 });
+      removeContents(fd, top);
+    } finally {
+      close(fd);
+    }
+    unlinkat(dirFd, name, AT_REMOVEDIR);
+  }
+}
+
+/** rmdir the state root if it is empty (no other container of the user's runs), by its parent's fd. */
+function removeRootIfEmpty(root: string): void {
+  let parent: number;
+  try {
+    parent = openat(AT_FDCWD, checkAncestors(dirname(root), root), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  } catch {
+    return;
+  }
+  try {
+    const st = statx(parent, basename(root), AT_SYMLINK_NOFOLLOW);
+    if (isType(st, S_IFDIR) && st.uid === myUid()) unlinkat(parent, basename(root), AT_REMOVEDIR);
+  } catch {
+    // not empty (another container runs), or gone
+  } finally {
+    close(parent);
+  }
+}
