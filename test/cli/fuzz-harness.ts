@@ -5,14 +5,15 @@
 // runs go through the CLI's entry point in a few long-lived worker processes
 // (fuzz-worker.ts: per-run wall time and getrusage peak RSS), and a sample
 // through the real `bin/ctr`, one process per run (its rusage from wait4).
-// Every process runs with RLIMIT_DATA as a last guard for the machine, and is
-// watched: killed past `killMs` in one run, past `killMB` of RSS, or when it
-// has printed more than `outCapMB`.
+// Every process is started by a small one (fuzz-spawn.ts: the peak RSS a
+// child reports counts the process it was forked from), runs with RLIMIT_DATA
+// as a last guard for the machine, and is watched: killed past `killMs` in
+// one run, past `killMB` of RSS, or when it has printed more than `outCapMB`.
 //
 // Also a command: prints the totals as JSON (used for the figures of issue 11):
 //   bun test/cli/fuzz-harness.ts [--root DIR] [--cases N] [--seed S] [--cli N] [--kill-ms MS]
 
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { corpus, makeCases, type FuzzCase } from "./fuzz-gen.ts";
@@ -71,11 +72,6 @@ function size(path: string): number {
   }
 }
 
-/** argv under RLIMIT_DATA (a JS allocation beyond it fails instead of taking the machine). */
-function limited(dataMB: number, argv: string[]): string[] {
-  return ["/bin/sh", "-c", `ulimit -d ${dataMB * 1024} && exec "$@"`, "sh", ...argv];
-}
-
 interface Watched {
   killed?: "hang" | "memory" | "output";
   code: number | null;
@@ -83,36 +79,45 @@ interface Watched {
 }
 
 /**
- * Runs argv with stdout/stderr appended to out/err, polling every 20 ms; `runStart()` says when
- * the current run started (null between runs). Kills it on the first limit crossed.
+ * Runs argv (through fuzz-spawn.ts, so that its peak RSS is its own) with
+ * stdout/stderr appended to out/err, polling every 20 ms; `runStart()` says
+ * when the current run started (null between runs). Kills it on the first
+ * limit crossed.
  */
 async function watch(argv: string[], out: string, err: string, o: FuzzOptions, runStart: () => number | null, poll?: () => void): Promise<Watched> {
-  const fo = openSync(out, "a");
-  const fe = openSync(err, "a");
-  const proc = Bun.spawn({ cmd: limited(o.killMB * 2, argv), stdio: ["ignore", fo, fe], env: { ...process.env, NO_COLOR: "1" } });
-  closeSync(fo);
-  closeSync(fe);
+  const report = `${out}.spawn`;
+  writeFileSync(report, "");
+  const spawner = Bun.spawn({ cmd: [BUN, join(HERE, "fuzz-spawn.ts"), report, out, err, String(o.killMB * 2), "--", ...argv], stdio: ["ignore", "inherit", "inherit"] });
+  const lines = (): { pid?: number; code?: number | null; rssMB?: number }[] =>
+    readFileSync(report, "utf8")
+      .split("\n")
+      .filter((l) => l.endsWith("}"))
+      .map((l) => JSON.parse(l));
   let killed: Watched["killed"];
   let exited = false;
-  proc.exited.then(() => (exited = true));
+  spawner.exited.then(() => (exited = true));
+  let pid: number | undefined;
   while (!exited) {
     await sleep(20);
     poll?.();
+    pid ??= lines()[0]?.pid;
+    if (pid === undefined) continue;
     const start = runStart();
     if (start !== null && Date.now() - start > o.killMs) killed = "hang";
-    else if (vmRssMB(proc.pid) > o.killMB) killed = "memory";
+    else if (vmRssMB(pid) > o.killMB) killed = "memory";
     else if (Math.max(size(out), size(err)) > o.outCapMB * 2 ** 20) killed = "output";
     if (killed) {
-      proc.kill("SIGKILL");
+      process.kill(pid, "SIGKILL");
       break;
     }
   }
-  const code = await proc.exited;
+  await spawner.exited;
   poll?.();
-  const res: Watched = { code: killed ? null : code };
+  const end = lines()[1];
+  rmSync(report, { force: true });
+  const res: Watched = { code: killed ? null : (end?.code ?? null) };
   if (killed) res.killed = killed;
-  const ru = proc.resourceUsage();
-  if (ru) res.maxRSS = ru.maxRSS / 2 ** 20;
+  if (end?.rssMB !== undefined) res.maxRSS = end.rssMB;
   return res;
 }
 

@@ -10,7 +10,9 @@
 // even and `explain` when odd. Its fds 1 and 2 are the files OUT and ERR,
 // opened O_APPEND by the harness: after each run they are read and emptied.
 // The peak RSS of each run is its own: writing 5 to /proc/self/clear_refs
-// resets the high-water mark that getrusage reports (Linux >= 4.0).
+// resets the high-water mark that getrusage reports (Linux >= 4.0), and the
+// harness starts this process from a small one (fuzz-spawn.ts), whose size
+// is the floor getrusage keeps from before the execve.
 // The harness (fuzz-harness.ts) watches the time and memory of each run and
 // kills this process when one goes over; a run that never reports an end is
 // the one that was killed.
