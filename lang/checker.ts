@@ -5,7 +5,7 @@
 
 import { NAMESPACES, type Arg, type ArgSpec, type CheckContext, type Command, type Diagnostic, type FormSpec, type HostView, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
 import { didYouMean, listOf, programHint } from "./suggest.ts";
-import { MAX_ID, isNamespace, itemsOf, namespacesOf, parseCidr, parseCpuList, parseDuration, parseInt10, parseMode, parsePercent, parseSize } from "./values.ts";
+import { MAX_CPUS, MAX_ID, MAX_NODES, cpuListProblem, isNamespace, itemsOf, namespacesOf, parseCidr, parseDuration, parseInt10, parseMode, parsePercent, parseSize } from "./values.ts";
 
 /** Where a statement was seen, for "already ... at L:C" messages. */
 function at(s: Span): string {
@@ -508,8 +508,12 @@ export function validate(a: Arg, kind: ValueKind, what: string, report: Report):
       return fail(`malformed percentage \`${t}\``, "write a number followed by `%`: 20%");
     case "duration":
       return parseDuration(t) !== undefined || fail(`malformed duration \`${t}\``, "a duration is a number with an optional unit ms, s, m or h: 500ms, 2s (plain numbers are seconds)");
-    case "cpus":
-      return parseCpuList(t) !== undefined || fail(`malformed CPU list \`${t}\``, "list CPUs and ranges with commas: 0-1,3");
+    case "cpus": {
+      const problem = cpuListProblem(t);
+      if (problem === undefined) return true;
+      if ("tooLarge" in problem) return fail(`\`${problem.tooLarge}\` is out of range for ${what}`, `the kernel numbers CPUs from 0 to ${MAX_CPUS - 1} at most, memory nodes from 0 to ${MAX_NODES - 1}`);
+      return fail(`malformed CPU list \`${t}\``, "list CPUs and ranges with commas: 0-1,3");
+    }
     case "cidr":
       return parseCidr(t) !== undefined || fail(`malformed address \`${t}\``, "an IPv4 address with a prefix length: 10.0.0.1/24");
     case "mode":

@@ -8,11 +8,29 @@ import type { ArgNode, AtomNode, Cond, FnStmt, ImportStmt, Part, Script, Stmt, V
 import { parseNumber, type BuildResult } from "./build.ts";
 import type { Arg, Command, Diagnostic, Span } from "./spec.ts";
 import { didYouMean, programHint } from "./suggest.ts";
+import { formatSize } from "./values.ts";
 
 /** Calls nested deeper than this are reported as runaway recursion. */
 export const MAX_CALL_DEPTH = 64;
 /** Statements executed during one expansion, at most (guards against blowups). */
 export const MAX_STEPS = 250_000;
+/**
+ * Characters one value may have once interpolated (a string, a word, a list,
+ * an option): a `let` that doubles itself reaches it in about twenty lines.
+ */
+export const MAX_VALUE = 1 << 20;
+/**
+ * Characters of text the expansion may produce in all: every interpolated
+ * value, and every command's arguments (a loop repeating a large value
+ * produces it again each time). Past it, expansion stops. A command and each
+ * of its arguments count ARG_COST more, for the memory they take besides
+ * their text (the checker and the planner make objects of each).
+ */
+export const MAX_TEXT = 16 << 20;
+const ARG_COST = 64;
+/** Characters of source text in all, the script and what it imports (each file has its own bound too: lang/read.ts). */
+export const MAX_SOURCES = 512 << 10;
+
 
 /** Marks a variable whose definition failed: uses of it are skipped silently. */
 const POISON = Symbol("poison");
@@ -123,6 +141,12 @@ export class Expander {
   readonly sources = new Map<string, string>();
   readonly viaNotes = new Map<Span, string>();
   private steps = 0;
+  /** The functions each file defines at its top level, by name (for laterFn). */
+  private fnIndex = new WeakMap<Script, Map<string, Span>>();
+  /** Characters produced so far (see MAX_TEXT). */
+  private produced = 0;
+  /** Characters of the script and the files it imported (see MAX_SOURCES). */
+  private sourceChars = 0;
   /** Set when recursion ran away: unwinds to the statement at depth 0. */
   private unwinding = false;
 
@@ -135,6 +159,7 @@ export class Expander {
   run(script: Script, text: string, abs: string | undefined): ExpandResult {
     this.scripts.push(script);
     this.sources.set(script.file, text);
+    this.sourceChars += text.length;
     const dir = abs ? path.dirname(abs) : process.cwd();
     const stack = abs ? [{ abs, name: script.file }] : [];
     if (abs) this.state.imported.add(abs);
@@ -151,6 +176,30 @@ export class Expander {
       sources: this.sources,
       viaNotes: this.viaNotes,
     };
+  }
+
+  /** Counts `n` characters of produced text; past MAX_TEXT, reports it at `span` and stops expanding. */
+  private charge(n: number, span: Span, f: Frame): void {
+    this.produced += n;
+    if (this.produced <= MAX_TEXT) return;
+    this.error(span, `the script expands to more than ${formatSize(MAX_TEXT)} of text`, "look for a loop or a function that repeats a large value", f.via);
+    throw new Abort();
+  }
+
+  /** False (and an error at `span`) when a value of `n` characters would be over MAX_VALUE. */
+  private fits(n: number, span: Span, f: Frame): boolean {
+    if (n <= MAX_VALUE) return true;
+    this.error(span, `this value expands to more than ${formatSize(MAX_VALUE)}`, `values are limited to ${formatSize(MAX_VALUE)}; look for a variable that grows each time it is used`, f.via);
+    return false;
+  }
+
+  /** A list of `items`, or undefined (reported) when its text would be too long. */
+  private list(items: Arg[], span: Span, f: Frame): Arg | undefined {
+    let n = items.length - 1;
+    for (const it of items) n += it.text.length;
+    if (!this.fits(n, span, f)) return undefined;
+    this.charge(n, span, f);
+    return listArg(items, span);
   }
 
   private error(span: Span, message: string, help?: string, via?: Span[]): void {
@@ -208,7 +257,8 @@ export class Expander {
           target.vars.set(st.name, POISON);
           return;
         }
-        target.vars.set(st.name, vals.length === 1 ? vals[0]! : listArg(vals, st.value.span));
+        const value = vals.length === 1 ? vals[0]! : this.list(vals, st.value.span, f);
+        target.vars.set(st.name, value ?? POISON);
         return;
       }
       case "fn":
@@ -301,6 +351,9 @@ export class Expander {
     }
     const args = this.evalArgs(st.args, f);
     if (!args) return;
+    let n = ARG_COST + st.name.length;
+    for (const a of args) n += ARG_COST + a.text.length;
+    this.charge(n, st.span, f);
     const cmd: Command = { name: st.name, nameSpan: st.nameSpan, args, span: st.span };
     if (f.via.length) cmd.via = f.via;
     this.commands.push(cmd);
@@ -310,8 +363,15 @@ export class Expander {
   private laterFn(name: string, f: Frame): Span | undefined {
     const file = f.stack[f.stack.length - 1]?.name ?? this.scripts[0]?.file;
     const script = this.scripts.find((s) => s.file === file) ?? this.scripts[0];
-    for (const st of script?.body ?? []) if (st.kind === "fn" && st.name === name) return st.nameSpan;
-    return undefined;
+    if (!script) return undefined;
+    // Indexed once per file: a script of many unknown names would otherwise scan itself for each.
+    let fns = this.fnIndex.get(script);
+    if (!fns) {
+      fns = new Map();
+      for (const st of script.body) if (st.kind === "fn" && !fns.has(st.name)) fns.set(st.name, st.nameSpan);
+      this.fnIndex.set(script, fns);
+    }
+    return fns.get(name);
   }
 
   private call(st: Extract<Stmt, { kind: "command" }>, fn: FnDef, f: Frame): void {
@@ -379,6 +439,11 @@ export class Expander {
       this.error(st.path.span, `cannot import \`${spec}\`: ${why}`, help, f.via);
       return;
     }
+    this.sourceChars += text.length;
+    if (this.sourceChars > MAX_SOURCES) {
+      this.error(st.path.span, `cannot import \`${spec}\`: the script and its imports would be over ${formatSize(MAX_SOURCES)}`, "import fewer or smaller files", f.via);
+      return;
+    }
     this.state.imported.add(abs);
     const built = this.host.parse(text, name);
     this.sources.set(name, text);
@@ -420,7 +485,11 @@ export class Expander {
   private atomText(a: AtomNode, f: Frame): string | undefined {
     if (!a.dynamic) return a.text;
     const vs: Arg[] = [];
-    return this.evalInto(a, f, vs) ? vs.map((v) => v.text).join(" ") : undefined;
+    if (!this.evalInto(a, f, vs)) return undefined;
+    if (vs.length === 1) return vs[0]!.text;
+    let n = vs.length - 1;
+    for (const v of vs) n += v.text.length;
+    return this.fits(n, a.span, f) ? vs.map((v) => v.text).join(" ") : undefined;
   }
 
   /** Evaluates all arguments (reporting every error); undefined if any failed. */
@@ -454,7 +523,7 @@ export class Expander {
       case "word":
         return this.evalWord(a, f, out);
       case "string": {
-        const t = this.partsText(a.parts ?? [a.text], f);
+        const t = this.partsText(a.parts ?? [a.text], f, a.span);
         if (t === undefined) return false;
         out.push({ kind: "string", text: t, span: a.span });
         return true;
@@ -473,13 +542,15 @@ export class Expander {
             else items.push(v);
           }
         }
-        if (ok) out.push(listArg(items, a.span));
-        return ok;
+        const list = ok ? this.list(items, a.span, f) : undefined;
+        if (list) out.push(list);
+        return list !== undefined;
       }
       case "option": {
         const vs: Arg[] = [];
         if (!this.evalInto(a.value, f, vs)) return false;
-        const value = vs.length === 1 ? vs[0]! : vs.length === 0 ? ({ kind: "word", text: "", span: a.value.span } as Arg) : listArg(vs, a.value.span);
+        const value = vs.length === 1 ? vs[0]! : vs.length === 0 ? ({ kind: "word", text: "", span: a.value.span } as Arg) : this.list(vs, a.value.span, f);
+        if (!value || !this.fits(a.key.length + 1 + value.text.length, a.span, f)) return false;
         out.push({ kind: "option", text: `${a.key}=${value.text}`, span: a.span, key: a.key, value });
         return true;
       }
@@ -501,31 +572,36 @@ export class Expander {
       else out.push(classify(r.text, w.span));
       return true;
     }
-    const t = this.partsText(parts, f);
+    const t = this.partsText(parts, f, w.span);
     if (t === undefined) return false;
     out.push(classify(t, w.span));
     return true;
   }
 
-  private partsText(parts: Part[], f: Frame): string | undefined {
+  /** The text of interpolated parts; undefined on an error (reported), and when it would be over MAX_VALUE. */
+  private partsText(parts: Part[], f: Frame, span: Span): string | undefined {
     let out = "";
     let ok = true;
     for (const p of parts) {
-      if (typeof p === "string") {
-        out += p;
-        continue;
+      let piece: string;
+      if (typeof p === "string") piece = p;
+      else {
+        const r = this.resolve(p, f);
+        if (r === undefined || r === POISON) {
+          ok = false;
+          continue;
+        }
+        piece = "args" in r ? this.host.args.join(" ") : "arg" in r ? r.arg.text : r.text;
       }
-      const r = this.resolve(p, f);
-      if (r === undefined || r === POISON) {
-        ok = false;
-        continue;
-      }
-      if ("args" in r) out += this.host.args.join(" ");
-      else if ("arg" in r) out += r.arg.text;
-      else out += r.text;
+      // Checked before appending: the text never grows past the limit.
+      if (!this.fits(out.length + piece.length, span, f)) return undefined;
+      out += piece;
     }
-    return ok ? out : undefined;
+    if (!ok) return undefined;
+    this.charge(out.length, span, f);
+    return out;
   }
+
 
   private resolve(ref: VarRef, f: Frame): Resolved | undefined {
     const name = ref.name;

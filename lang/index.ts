@@ -2,17 +2,18 @@
 //
 //   compile(source, opts)  -> { commands, diagnostics }   (never throws)
 //   formatDiagnostic(d, source, color?)
+//   limitDiagnostics(ds)   -> the first MAX_SHOWN, and a line counting the rest
 //   new Session(opts)      -> compile one REPL input at a time, keeping state
 //   isIncomplete(text)     -> true when a REPL should read another line
 
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ArgNode, Script, Stmt } from "./ast.ts";
 import { parseSource } from "./build.ts";
+import { readScriptFile } from "./read.ts";
 import { Checker, cloneCheckerState, indexSpecs, newCheckerState, shape, type CheckerState } from "./checker.ts";
-import { formatDiagnostic, formatDiagnostics } from "./diagnostics.ts";
+import { formatDiagnostic, formatDiagnostics, limitDiagnostics } from "./diagnostics.ts";
 import { Expander, classify, cloneExpandState, newExpandState, type ExpandState, type FnDef } from "./expand.ts";
 import { tokenize, LBrace, RBrace, LParen, RParen } from "./lexer.ts";
 import type { Arg, Command, Diagnostic, HostView, NsName, Span, StatementSpec } from "./spec.ts";
@@ -20,8 +21,9 @@ import { didYouMean } from "./suggest.ts";
 
 export type * from "./spec.ts";
 export { NAMESPACES } from "./spec.ts";
-export { formatDiagnostic, formatDiagnostics };
+export { formatDiagnostic, formatDiagnostics, limitDiagnostics };
 export { parseSource } from "./build.ts";
+export { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "./read.ts";
 export { editDistance, suggest, didYouMean } from "./suggest.ts";
 export { parseSize, parseDuration, parsePercent, parseCpuList, parseCidr, parseMode, parseInt10, itemsOf, namespacesOf, MAX_ID } from "./values.ts";
 export { resolve as resolveForm, shape as shapeCommand } from "./checker.ts";
@@ -38,7 +40,7 @@ export interface FrontEndOptions {
   specs: StatementSpec[];
   /** Default: os.cpus().length (only read when a check needs it). */
   cpus?: number;
-  /** For imports; default fs.readFileSync(path, "utf8"). */
+  /** For imports; default readScriptFile (lang/read.ts: regular files of at most MAX_SCRIPT_BYTES). */
   readFile?: (path: string) => string;
   /** Where `import "std/NAME"` resolves (NAME.ctr); default <repo>/stdlib. */
   stdlibDir?: string;
@@ -91,7 +93,7 @@ function compileUnsafe(source: string, opts: FrontEndOptions, expandState: Expan
   const specs = opts.specs;
   const index = indexSpecs(specs);
   const parsed = parseSource(source, opts.file);
-  const readFile = opts.readFile ?? ((p: string) => fs.readFileSync(p, "utf8"));
+  const readFile = opts.readFile ?? ((p: string) => readScriptFile(p));
   const inline = opts.file === "-e" || opts.file.startsWith("<");
   const abs = inline ? undefined : path.resolve(opts.file);
   const expander = new Expander(

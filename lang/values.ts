@@ -12,6 +12,13 @@ export function parseSize(text: string): number | undefined {
   return Number.isFinite(bytes) ? Math.floor(bytes) : undefined;
 }
 
+/** A size as messages say it: 256 KiB, 1 MiB (whole units when they divide it, else bytes). */
+export function formatSize(bytes: number): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes >> 20} MiB`;
+  if (bytes >= 1 << 10 && bytes % (1 << 10) === 0) return `${bytes >> 10} KiB`;
+  return `${bytes} bytes`;
+}
+
 /** 500ms, 2s, 1.5s, 1m, 1h, or plain seconds -> milliseconds. */
 export function parseDuration(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
@@ -33,19 +40,43 @@ export function parseInt10(text: string): number | undefined {
   return /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
-/** "0-1,3" (or its items) -> sorted unique CPU indices; undefined when malformed. */
-export function parseCpuList(text: string): number[] | undefined {
-  const out = new Set<number>();
+/**
+ * The largest CPU number any kernel accepts, plus one: NR_CPUS is at most 8192
+ * (x86 MAXSMP); cpuset.cpus refuses anything from nr_cpu_ids up (ERANGE).
+ */
+export const MAX_CPUS = 8192;
+/** The same for memory nodes: MAX_NUMNODES is 1 << NODES_SHIFT, and NODES_SHIFT is at most 10. */
+export const MAX_NODES = 1024;
+
+/** Why a CPU list is refused (malformed, or naming a number from `bound` up), or undefined when it is fine. */
+export function cpuListProblem(text: string, bound = MAX_CPUS): { malformed: true } | { tooLarge: string } | undefined {
   for (const part of text.split(",")) {
-    const p = part.trim();
-    const m = /^(\d+)(?:-(\d+))?$/.exec(p);
-    if (!m) return undefined;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a || b - a > 65536) return undefined;
-    for (let i = a; i <= b; i++) out.add(i);
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return { malformed: true };
+    // Compared as numbers only once the digits are few enough: 2^53 and up no longer count by one.
+    for (const d of [m[1]!, m[2]]) if (d !== undefined && (d.replace(/^0+(?=\d)/, "").length > 6 || Number(d) >= bound)) return { tooLarge: d };
+    if (m[2] !== undefined && Number(m[2]) < Number(m[1])) return { malformed: true };
   }
-  return [...out].sort((x, y) => x - y);
+  return undefined;
+}
+
+/**
+ * "0-1,3" (or its items) -> sorted unique CPU indices; undefined when
+ * malformed or when a number is `bound` or more. The bound is checked before
+ * any range is walked, and overlapping ranges are merged first, so the work
+ * is bounded by the list's length plus `bound`.
+ */
+export function parseCpuList(text: string, bound = MAX_CPUS): number[] | undefined {
+  if (cpuListProblem(text, bound)) return undefined;
+  const ranges = text.split(",").map((part) => {
+    const [a, b = a] = part.trim().split("-").map(Number) as [number, number?];
+    return [a, b!] as const;
+  });
+  ranges.sort((x, y) => x[0] - y[0]);
+  const out: number[] = [];
+  let next = 0; // the first number not yet output
+  for (const [a, b] of ranges) for (let i = Math.max(a, next); i <= b; i++) out.push(i), (next = i + 1);
+  return out;
 }
 
 /** "10.0.0.1/24" -> parts; undefined when malformed. */

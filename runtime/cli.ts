@@ -11,7 +11,9 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { formatDiagnostic } from "../lang/diagnostics.ts";
+import { formatDiagnostic, limitDiagnostics } from "../lang/diagnostics.ts";
+import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.ts";
+import { formatSize } from "../lang/values.ts";
 import type { Diagnostic, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
@@ -19,7 +21,7 @@ import type { TraceEvent } from "./channel.ts";
 import type { PlanResult } from "./plan.ts";
 import type { Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
-import { isTerminal, writeAll } from "./fdio.ts";
+import { WriteError, isTerminal, writeAll } from "./fdio.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 
@@ -62,7 +64,7 @@ class Output {
   sourceOf = (file: string): string | undefined => {
     if (!this.sources.has(file)) {
       try {
-        this.sources.set(file, readFileSync(file, "utf8"));
+        this.sources.set(file, readScriptFile(file));
       } catch {
         return undefined;
       }
@@ -74,7 +76,9 @@ class Output {
     return (this.colorCache ??= !process.env.NO_COLOR && isTerminal(2));
   }
   diagnostics(ds: Diagnostic[]): void {
-    for (const d of ds) writeAll(2, formatDiagnostic(d, this.sourceOf, this.color) + "\n");
+    const { shown, more } = limitDiagnostics(ds);
+    for (const d of shown) writeAll(2, formatDiagnostic(d, this.sourceOf, this.color) + "\n");
+    if (more) writeAll(2, `${more}\n`);
     const errors = ds.filter((d) => d.severity === "error").length;
     if (errors > 1) writeAll(2, `${errors} errors\n`);
   }
@@ -94,11 +98,17 @@ function usage(message: string): number {
   return EXIT_USAGE;
 }
 
+const ERRNO_WORDS: Record<string, string> = { ENOENT: "no such file", EACCES: "permission denied", ELOOP: "too many symbolic links", ENOTDIR: "a component of the path is not a directory" };
+
+/** A script file's text: a regular file, at most MAX_SCRIPT_BYTES (lang/read.ts). */
 function readScript(file: string): Source | null {
   try {
-    return { file, text: readFileSync(file, "utf8") };
+    return { file, text: readScriptFile(file) };
   } catch (e) {
-    writeAll(2, `ctr: cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? e}\n`);
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    const why = e instanceof ScriptFileError ? e.message : (ERRNO_WORDS[code] ?? (code || String(e)));
+    writeAll(2, `ctr: cannot read "${file}": ${why}\n`);
+    if (e instanceof ScriptFileError && e.code !== "EISDIR") writeAll(2, `help: a script is a regular file of at most ${formatSize(MAX_SCRIPT_BYTES)}\n`);
     return null;
   }
 }
@@ -114,8 +124,14 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
   ]);
   const host = hostView();
   const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib`, host });
-  const result = makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` });
-  const diagnostics = [...fe.diagnostics, ...(fe.diagnostics.some((d) => d.severity === "error") ? [] : result.diagnostics)];
+  for (const [file, text] of fe.sources) out.addSource(file, text);
+  // Commands with errors are not planned: a plan function may rely on what
+  // the checker rejected (`limit cpux` has no limit to plan).
+  const feOk = !fe.diagnostics.some((d) => d.severity === "error");
+  const result: PlanResult = feOk
+    ? makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` })
+    : { plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics: [] };
+  const diagnostics = [...fe.diagnostics, ...result.diagnostics];
   out.diagnostics(diagnostics);
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
 }
@@ -149,7 +165,9 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const launching = early ? Promise.resolve(Launch.adopt(early)) : Launch.start();
   launching.catch(() => {});
   const id = newContainerId();
-  const key = cache.planKey(src.file, src.text, args, codeStamp());
+  const unsafe = cache.cacheProblem();
+  if (unsafe) writeAll(2, `ctr: not using the plan cache "${cache.cacheDir()}": ${unsafe}\n`);
+  const key = unsafe ? null : cache.planKey(src.file, src.text, args, codeStamp(), VERSION());
   let plan = key ? cache.loadPlan(key, id) : null;
   if (!plan) {
     const { result, ok, warnings } = await frontEnd(src, args, out, cache.placeholderId());
@@ -205,8 +223,32 @@ async function rootfsCommand(args: string[]): Promise<number> {
   }
 }
 
+/** The status of a command whose output could not be written. */
+function writeFailed(e: WriteError): number {
+  // A reader that went away (`ctr explain x | head`): stop quietly, with the
+  // status of a tool killed by SIGPIPE (Bun ignores the signal itself).
+  if (e.code === "EPIPE") return 128 + 13;
+  const why = e.code === "ENOSPC" ? "no space left on device" : e.code === "EIO" ? "input/output error" : e.code;
+  try {
+    // When stderr is the one that failed, stdout is the only place left to say it.
+    writeAll(e.fd === 2 ? 1 : 2, `ctr: cannot write ${e.fd === 2 ? "diagnostics" : "output"}: ${why}\n`);
+  } catch {
+    // neither can be written: the status says it
+  }
+  return EXIT_SETUP;
+}
+
 /** Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file. */
 export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null): Promise<number> {
+  try {
+    return await command(argv, early);
+  } catch (e) {
+    if (e instanceof WriteError) return writeFailed(e);
+    throw e;
+  }
+}
+
+async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
   let trace = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {

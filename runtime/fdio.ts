@@ -10,7 +10,18 @@ import { isatty } from "../native/sys.ts";
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-/** Write all of `data` to `fd`, waiting while a non-blocking fd is full (EAGAIN). */
+/** A write(2) that failed: the fd and the errno name (`code`, as on Node's own errors). */
+export class WriteError extends Error {
+  readonly syscall = "write";
+  constructor(
+    readonly fd: number,
+    readonly code: string,
+  ) {
+    super(`write to fd ${fd}: ${code}`);
+  }
+}
+
+/** Write all of `data` to `fd`, waiting while a non-blocking fd is full (EAGAIN); a WriteError when write fails. */
 export function writeAll(fd: number, data: string | Uint8Array): void {
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
   let off = 0;
@@ -18,7 +29,8 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
     try {
       off += writeSync(fd, bytes, off, bytes.length - off);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "EAGAIN") throw new WriteError(fd, code ?? String(e));
       Atomics.wait(pause, 0, 0, 1);
     }
   }

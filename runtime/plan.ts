@@ -149,7 +149,17 @@ export class Planner {
       }
       if (!entry.plan) continue;
       const source = sourceText(cmd);
-      for (const p of entry.plan(cmd, ctx)) {
+      let planned: PlannedOp[];
+      try {
+        planned = entry.plan(cmd, ctx);
+      } catch (e) {
+        // A plan function trusts the checker; when it throws, the two disagree (a
+        // bug). Refuse the script with a diagnostic rather than a stack trace.
+        const why = e instanceof Error ? e.message : String(e);
+        diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `internal error: cannot plan \`${form}\`: ${why}`, help: "the checker let through what the planner cannot do; please report it with the script" });
+        continue;
+      }
+      for (const p of planned) {
         const { explain, ...body } = p;
         const op = { ...body, span: cmd.span, source } as Op;
         setExplain(op, explain);

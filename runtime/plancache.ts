@@ -8,8 +8,21 @@
 // directories), and ctr's own code. The key covers all of them; scripts that
 // import other files are not cached (their imports would have to be tracked too).
 // Container ids vary per run, so plans are stored with a placeholder id.
+//
+// A cached plan runs as it is, unchecked (`ctr explain` shows the script's
+// plan, not the cache's), so the cache is trusted only as far as it is safe:
+//   - the directory must be a real directory owned by the user running ctr
+//     and writable by no one else (else anyone who can write there chooses
+//     what runs: as root under `sudo -E`, HOME is another user's); otherwise
+//     it is not used at all, and `cacheProblem` says why;
+//   - each entry is a regular file owned by the user, and names the format,
+//     ctr's version and code stamp, the SHA-256 of the script's text, and the
+//     SHA-256 of the plan itself: an entry copied under another key, left by
+//     another version or edited by hand does not match and is removed;
+//   - the directory is bounded: entries unused for MAX_AGE_DAYS go, and the
+//     least recently used go beyond MAX_ENTRIES or MAX_BYTES.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import type { Plan } from "./ops.ts";
 import { stateRoot } from "./paths.ts";
@@ -19,51 +32,181 @@ const ENV_REF = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)/g;
 // Variables that decide where ctr keeps things, which plans embed.
 const LOCATION_ENV = ["HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "SUDO_USER"];
 
-function cacheDir(): string {
+/** The entry layout; bumped when it changes. */
+const FORMAT = 2;
+export const MAX_ENTRIES = 256;
+export const MAX_BYTES = 8 << 20;
+export const MAX_AGE_DAYS = 30;
+/** An entry larger than this is not a plan ctr wrote. */
+const MAX_ENTRY_BYTES = 1 << 20;
+
+export function cacheDir(): string {
   return `${process.env.XDG_CACHE_HOME || `${homedir()}/.cache`}/ctr/plans`;
 }
 
+/** What identifies a run's plan: its file name in the cache and what the entry must say. */
+export interface PlanKey {
+  key: string;
+  version: string;
+  codeStamp: string;
+  /** SHA-256 of the script's text. */
+  source: string;
+}
+
+function sha256(text: string): string {
+  // Bun's native hasher: node:crypto alone would add ~5 ms to every start.
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+}
+
 /** The cache key of a script run, or null when the script cannot be cached. */
-export function planKey(file: string, text: string, args: readonly string[], codeStamp: string): string | null {
+export function planKey(file: string, text: string, args: readonly string[], codeStamp: string, version: string): PlanKey | null {
   if (/(^|[\s;{])import\s/.test(text)) return null;
   const env: Record<string, string | undefined> = {};
   for (const name of LOCATION_ENV) env[name] = process.env[name];
   for (const m of text.matchAll(ENV_REF)) env[m[1]!] = process.env[m[1]!];
-  // Bun's native hasher: node:crypto alone would add ~5 ms to every start.
-  const h = new Bun.CryptoHasher("sha256");
+  const source = sha256(text);
   // The state root as chosen now: XDG_RUNTIME_DIR counts only when it is usable (runtime/paths.ts).
-  h.update(JSON.stringify({ codeStamp, file, text, args, env, cpus: cpus().length, uid: process.getuid?.(), stateRoot: stateRoot() }));
-  return h.digest("hex").slice(0, 32);
+  const key = sha256(JSON.stringify({ version, codeStamp, file, source, args, env, cpus: cpus().length, uid: process.geteuid?.(), stateRoot: stateRoot() })).slice(0, 32);
+  return { key, version, codeStamp, source };
 }
 
 export function placeholderId(): string {
   return ID_PLACEHOLDER;
 }
 
-/** The cached plan for `key` with `id` filled in, or null. */
-export function loadPlan(key: string, id: string): Plan | null {
-  let text: string;
+const uid = (): number => process.geteuid?.() ?? -1;
+
+/** Why the cache directory must not be used (it exists and is not safe), or null. */
+export function cacheProblem(dir = cacheDir()): string | null {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return null;
+  if (st.isSymbolicLink()) return "it is a symbolic link";
+  if (!st.isDirectory()) return "it is not a directory";
+  if (st.uid !== uid()) return `it belongs to uid ${st.uid}, not to ${uid()}`;
+  if (st.mode & 0o022) return `it is writable by ${st.mode & 0o002 ? "others" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
+  return null;
+}
+
+/** The cache directory if it exists and is safe; with `create`, made (0700) when absent. */
+function safeDir(create: boolean): string | null {
+  const dir = cacheDir();
+  if (create && !lstatSync(dir, { throwIfNoEntry: false })) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      return null; // read-only home: run without a cache
+    }
+  }
+  if (!lstatSync(dir, { throwIfNoEntry: false })) return null;
+  return cacheProblem(dir) === null ? dir : null;
+}
+
+interface Entry {
+  format: number;
+  version: string;
+  codeStamp: string;
+  source: string;
+  /** SHA-256 of `plan` as stored. */
+  digest: string;
+  plan: string;
+}
+
+/** An entry's text when it is a regular file of ours, not a link, of a plausible size. */
+function readEntry(path: string): string | null {
+  let fd: number;
   try {
-    text = readFileSync(`${cacheDir()}/${key}.json`, "utf8");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return null;
   }
   try {
-    return JSON.parse(text.replaceAll(ID_PLACEHOLDER, id)) as Plan;
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== uid() || st.mode & 0o022 || st.size > MAX_ENTRY_BYTES) return null;
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = readSync(fd, buf, got, st.size - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.toString("utf8", 0, got);
   } catch {
-    return null; // a damaged entry is simply recompiled
+    return null;
+  } finally {
+    closeSync(fd);
   }
 }
 
-/** Store a plan compiled with the placeholder id. Failures only lose the cache. */
-export function storePlan(key: string, plan: Plan): void {
+/** The cached plan for `k` with `id` filled in, or null. */
+export function loadPlan(k: PlanKey, id: string): Plan | null {
+  const dir = safeDir(false);
+  if (!dir) return null;
+  const path = `${dir}/${k.key}.json`;
+  const text = readEntry(path);
+  if (text === null) return null;
+  let plan: Plan | null = null;
   try {
-    const dir = cacheDir();
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${dir}/.${key}.${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(plan));
-    renameSync(tmp, `${dir}/${key}.json`); // atomic: readers never see half a plan
+    const e = JSON.parse(text) as Entry;
+    const matches = e.format === FORMAT && e.version === k.version && e.codeStamp === k.codeStamp && e.source === k.source && typeof e.plan === "string" && sha256(e.plan) === e.digest;
+    if (matches) plan = JSON.parse(e.plan.replaceAll(ID_PLACEHOLDER, id)) as Plan;
   } catch {
-    // read-only home: run without a cache
+    plan = null;
   }
+  try {
+    if (plan) {
+      const now = new Date();
+      utimesSync(path, now, now); // recently used: the last to be evicted
+    } else rmSync(path, { force: true }); // another version's, damaged or edited: compiled again
+  } catch {
+    // a read-only cache still serves
+  }
+  return plan;
+}
+
+/** Store a plan compiled with the placeholder id. Failures only lose the cache. */
+export function storePlan(k: PlanKey, plan: Plan): void {
+  const dir = safeDir(true);
+  if (!dir) return;
+  try {
+    const body = JSON.stringify(plan);
+    const entry: Entry = { format: FORMAT, version: k.version, codeStamp: k.codeStamp, source: k.source, digest: sha256(body), plan: body };
+    const tmp = `${dir}/.${k.key}.${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
+    renameSync(tmp, `${dir}/${k.key}.json`); // atomic: readers never see half a plan
+  } catch {
+    return;
+  }
+  evict(dir);
+}
+
+/** Bounds the directory: entries unused for MAX_AGE_DAYS, then the least recently used beyond MAX_ENTRIES or MAX_BYTES. */
+export function evict(dir = cacheDir(), now = Date.now()): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const entries: { path: string; size: number; used: number }[] = [];
+  const remove = (path: string): void => {
+    try {
+      rmSync(path, { force: true });
+    } catch {
+      // not ours to remove: leave it
+    }
+  };
+  for (const name of names) {
+    const path = `${dir}/${name}`;
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st?.isFile()) continue;
+    // Unused for too long; or left over from a ctr killed while storing.
+    if (now - st.mtimeMs > MAX_AGE_DAYS * 86_400_000 || (name.startsWith(".") && now - st.mtimeMs > 3_600_000)) remove(path);
+    else if (name.endsWith(".json")) entries.push({ path, size: st.size, used: st.mtimeMs });
+  }
+  entries.sort((a, b) => b.used - a.used); // most recently used first
+  let bytes = 0;
+  entries.forEach((e, i) => {
+    bytes += e.size;
+    if (i >= MAX_ENTRIES || bytes > MAX_BYTES) remove(e.path);
+  });
 }

@@ -9,6 +9,12 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { NAMESPACES, type ArgSpec, type FormSpec, type Side, type StatementSpec, type ValueKind } from "../lang/spec.ts";
 import { statements, type StatementDef } from "./registry.ts";
+import { MAX_SCRIPT_BYTES } from "../lang/read.ts";
+import { MAX_CALL_DEPTH, MAX_SOURCES, MAX_STEPS, MAX_TEXT, MAX_VALUE } from "../lang/expand.ts";
+import { MAX_NESTING } from "../lang/build.ts";
+import { MAX_SHOWN } from "../lang/diagnostics.ts";
+import { MAX_CPUS, MAX_NODES, formatSize } from "../lang/values.ts";
+
 
 export const START_MARKER = "<!-- reference:start -->";
 export const END_MARKER = "<!-- reference:end -->";
@@ -66,7 +72,17 @@ The scripting layer is expanded before anything runs:
 Using an undefined variable, a missing script argument (without a \`:-\`
 default) or an unset environment variable is an error, as is anything the
 checker finds below: the whole script is checked before anything touches the
-kernel, and every problem is reported, not just the first.`;
+kernel, and every problem is reported, not just the first (the first
+${MAX_SHOWN} are printed, then how many more there are).
+
+Whatever the input, checking it takes bounded time and memory: a script, and
+each file it imports, must be a regular file of at most ${formatSize(MAX_SCRIPT_BYTES)}
+(${formatSize(MAX_SOURCES)} with all its imports); after interpolation a value (a
+string, a word, a list, an option) has at most ${formatSize(MAX_VALUE)}, and the whole
+expansion at most ${formatSize(MAX_TEXT)} of text and ${MAX_STEPS.toLocaleString("en-US")} statements; calls nest
+at most ${MAX_CALL_DEPTH} deep and blocks ${MAX_NESTING} deep. Going over a bound is an error
+on the line that did. CPU lists name CPUs up to ${MAX_CPUS - 1} and memory nodes up
+to ${MAX_NODES - 1}, the most a kernel can be built for.`;
 
 const RULES = `### Rules the checker enforces
 

@@ -10,7 +10,7 @@
 
 import { NAMESPACES, type Arg, type CheckContext, type Command, type StatementSpec } from "../lang/spec.ts";
 import { didYouMean } from "../lang/suggest.ts";
-import { MAX_ID, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
+import { MAX_ID, MAX_NODES, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
 import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
@@ -548,6 +548,9 @@ export const statements: StatementDef[] = [
           const cpus = parseCpuList(a.text.replace(/\s/g, ""));
           const bad = cpus?.find((c) => c >= ctx.cpus);
           if (bad !== undefined) ctx.error(a.span, `CPU ${bad} does not exist`, `this machine has ${ctx.cpus} CPU${ctx.cpus === 1 ? "" : "s"}: ${ctx.cpus === 1 ? "0" : `0-${ctx.cpus - 1}`}`);
+          const mems = option(cmd, "mems");
+          const node = mems ? parseCpuList(mems.text)?.find((n) => n >= MAX_NODES) : undefined;
+          if (mems && node !== undefined) ctx.error(mems.span, `\`${node}\` is out of range for mems=`, `the kernel numbers memory nodes from 0 to ${MAX_NODES - 1} at most`);
         },
       },
     },

@@ -23,7 +23,7 @@
 //     the saved script replays it instead of stopping there.
 
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { Session, formatDiagnostic, type Command, type Diagnostic, type Span } from "../lang/index.ts";
+import { ScriptFileError, Session, formatDiagnostic, limitDiagnostics, readScriptFile, type Command, type Diagnostic, type Span } from "../lang/index.ts";
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
 import type { TraceEvent } from "./channel.ts";
@@ -339,9 +339,9 @@ export class ReplEngine {
     }
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      text = readScriptFile(file); // a regular file of bounded size: `:load /dev/zero` would never end
     } catch (e) {
-      this.io.err(`ctr: cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+      this.io.err(`ctr: cannot read "${file}": ${e instanceof ScriptFileError ? e.message : ((e as NodeJS.ErrnoException).code ?? String(e))}\n`);
       return { status: EXIT_USAGE };
     }
     this.history.push({ text: `:load ${file}`, ok: false });
@@ -356,7 +356,9 @@ export class ReplEngine {
 
   /** Print diagnostics; true when one of them is an error. */
   private diagnose(ds: readonly Diagnostic[]): boolean {
-    for (const d of ds) this.io.err(formatDiagnostic(d, this.sourceOf, this.io.color) + "\n");
+    const { shown, more } = limitDiagnostics(ds);
+    for (const d of shown) this.io.err(formatDiagnostic(d, this.sourceOf, this.io.color) + "\n");
+    if (more) this.io.err(`${more}\n`);
     return ds.some((d) => d.severity === "error");
   }
 

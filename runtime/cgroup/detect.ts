@@ -76,17 +76,15 @@ export interface DetectInput {
 }
 
 function realInput(): DetectInput {
-  return {
-    mountinfo: readFileSync("/proc/self/mountinfo", "utf8"),
-    procCgroup: readFileSync("/proc/self/cgroup", "utf8"),
-    readFile: (p) => {
-      try {
-        return readFileSync(p, "utf8");
-      } catch {
-        return null;
-      }
-    },
+  const readFile = (p: string): string | null => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch {
+      return null;
+    }
   };
+  // Without /proc (a chroot, a bare container) there is nothing to find: mode "none".
+  return { mountinfo: readFile("/proc/self/mountinfo") ?? "", procCgroup: readFile("/proc/self/cgroup") ?? "", readFile };
 }
 
 /** Find the hierarchies and ctr's place in each. Pure given its input. */

@@ -25,7 +25,11 @@ function option(cmd: Command, key: string): string | null {
   return a ? (a.value?.text ?? null) : null;
 }
 
-/** A `limit` command as numbers. The checker has validated the forms. */
+/**
+ * A `limit` command as numbers. The checker has validated the forms; a
+ * command it did not (a bug) gets an Error naming the form, which the planner
+ * reports as a diagnostic on the command.
+ */
 export function limitOf(cmd: Command): CgroupLimit {
   const [what, value] = positional(cmd);
   switch (what) {

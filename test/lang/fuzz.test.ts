@@ -10,20 +10,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { compile, formatDiagnostic, isIncomplete, Session, type Diagnostic, type FrontEndResult } from "../../lang/index.ts";
 import { statements } from "../../runtime/registry.ts";
+import { mulberry32 } from "../cli/fuzz-gen.ts";
 
 const SEED = Number(process.env.CTR_FUZZ_SEED ?? 20240601);
 const CASES = 2000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SAMPLES = [
   `#!/usr/bin/env ctr
