@@ -187,10 +187,19 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   }
   // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
   // do first: cgroups to make and join (runtime/cgroup/when.ts), id maps to write.
-  const { cgroupsFirst } = await import("./cgroup/when.ts");
-  if (!cgroupsFirst(plan) && !plan.namespaces.includes("user") && plan.namespaces.length > 0) launch.sendPlan(plan, trace, false);
+  // A tracking cgroup alone is made here and joined by stage 1 itself.
+  const { cgroupsFirst, trackingOnly } = await import("./cgroup/when.ts");
+  let tracking: import("./cgroup/track.ts").Tracking | null = null;
+  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user")) {
+    if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false);
+    else if (trackingOnly(plan)) {
+      tracking = (await import("./cgroup/track.ts")).makeTracking(id);
+      const dirs = tracking ? [tracking.dir] : [];
+      launch.sendPlan(plan, trace, false, false, dirs, dirs);
+    }
+  }
   const { execute } = await import("./execute.ts");
-  return execute(id, plan, launch, {
+  return execute(id, plan, launch, tracking, {
     trace,
     output: (text) => writeAll(1, text),
     traceLine: (stage, e) => writeAll(2, traceLine(stage, e)),

@@ -27,6 +27,7 @@ import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
 import { cgroupsFirst } from "./cgroup/when.ts";
+import type { Tracking } from "./cgroup/track.ts";
 
 export interface ExecuteIO {
   trace: boolean;
@@ -88,7 +89,12 @@ function checkPrivileges(plan: Plan): void {
   if (limit) checkCgroupPrivileges(limit.limit.controller, limit.span);
 }
 
-export async function execute(id: string, plan: Plan, launch: Launch, io: ExecuteIO): Promise<number> {
+/**
+ * `tracking`: the container's tracking cgroup when the CLI made it already and
+ * sent the plan (runtime/cgroup/track.ts): adopted first, so that it is removed
+ * on every path.
+ */
+export async function execute(id: string, plan: Plan, launch: Launch, tracking: Tracking | null, io: ExecuteIO): Promise<number> {
   const needsContainer = plan.namespaces.length > 0 || plan.ops.some((o) => o.side === "pid1" || o.side === "host");
   let container: Container | null = null;
   let cgroups: CgroupManager | null = null;
@@ -105,6 +111,10 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
   const stopNoting = () => {
     for (const sig of HANDLED_SIGNALS) process.off(sig, note);
   };
+  if (tracking) {
+    cgroups = new CgroupManager(id, machineCgroups());
+    cgroups.adopt(tracking);
+  }
   try {
     if (!needsContainer) {
       await launch.cancel();
@@ -116,7 +126,9 @@ export async function execute(id: string, plan: Plan, launch: Launch, io: Execut
     const limitOps = plan.ops.filter((o): o is LimitOp => o.kind === "cgroup-limit");
     const atStart = limitsAtStart(plan.ops);
     const sys = cgroupsFirst(plan) ? machineCgroups() : null;
-    if (sys && sys.mode !== "none") {
+    if (tracking) {
+      sweepStaleCgroups(sys!); // the plan is sent: this no longer delays stage 1
+    } else if (sys && sys.mode !== "none") {
       // The container's cgroups (runtime/cgroup/when.ts says when it has some),
       // joined by stage 1 before it is sent its plan, so before it unshares anything.
       sweepStaleCgroups(sys);

@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { closeSync, constants, openSync, readdirSync, readFileSync, readSync, writeSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -87,6 +87,21 @@ function stage1(): void {
   } catch (e) {
     ch.send({ t: "error", error: toWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "open", message: `cannot open "/proc/self/task/${process.pid}/children": ${(e as Error).message}`, hint: "ctr needs the host's /proc to track the container's processes", status: 125 })) });
     process.exit(125);
+  }
+  // Into the container's cgroups first (runtime/cgroup/track.ts): every
+  // process of the container is created in them from here on.
+  for (const dir of plan.join ?? []) {
+    try {
+      const fd = openSync(`${dir}/cgroup.procs`, constants.O_WRONLY);
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      ch.send({ t: "error", error: toWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "write", args: [`${dir}/cgroup.procs`], message: `cannot join the container's cgroup "${dir}": ${(e as Error).message}`, status: 125 })) });
+      process.exit(125);
+    }
   }
   // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
   const leaving = prepareLeave(plan.cgroups ?? []);

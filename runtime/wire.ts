@@ -79,7 +79,7 @@ const stageMessages: Record<string, Check> = {
 };
 
 const hostMessages: Record<string, Check> = {
-  plan: (v) => isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups),
+  plan: (v) => isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join),
   go: shape({ t: isStr, uid: optional(isInt), gid: optional(isInt) }),
   op: (v) => isObj(v) && isInt(v.id) && isObj(v.op) && isStr(v.op.kind) && optional(isInt)(v.batch),
   interrupt: shape({ t: isStr, signal: isStr }),

@@ -14,7 +14,7 @@
 // Cgroups made after the start (the REPL's first `limit`) are not known here:
 // the next run's sweep takes those.
 
-import { closeSync, openSync, rmdirSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, rmdirSync, writeSync } from "node:fs";
 import { fchdir } from "../../native/index.ts";
 
 export interface LeavePlan {
@@ -32,7 +32,7 @@ export function prepareLeave(dirs: readonly string[]): LeavePlan {
       const parent = openSync(parentDir, "r");
       let procs = -1;
       try {
-        procs = openSync(`${parentDir}/cgroup.procs`, "w");
+        procs = openSync(`${parentDir}/cgroup.procs`, constants.O_WRONLY); // never O_CREAT on a cgroup file
       } catch {
         // a parent that takes no process: only the rmdir is tried
       }

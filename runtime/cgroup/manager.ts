@@ -42,6 +42,7 @@
 import { SysError } from "../../native/error.ts";
 import { allHierarchies, callerDir, describeSystem, hierarchyOf, trackingHierarchy } from "./detect.ts";
 import { killCgroups } from "./kill.ts";
+import { cgroupName, type Tracking } from "./track.ts";
 import { checkCpu, cpuWrites, readCpu, type CpuUsage } from "./cpu.ts";
 import { checkCpuset, cpusetWrites, readCpuset, readCpusetParent, type CpusetUsage } from "./cpuset.ts";
 import { readCgroupFile, readProcs, realFs, writeCgroupFile, type CgroupFs } from "./fs.ts";
@@ -49,10 +50,7 @@ import { checkMemory, memoryWrites, orderLiveWrites, readMemory, type MemoryUsag
 import { checkPids, pidsWrites, readPids, type PidsUsage } from "./pids.ts";
 import type { CgroupLimit, CgroupSystem, CgroupWrite, Hierarchy, KernelController, LimitController } from "./types.ts";
 
-/** The cgroup's name for a container id: the id itself when it already reads "ctr-...". */
-export function cgroupName(id: string): string {
-  return id.startsWith("ctr-") ? id : `ctr-${id}`;
-}
+export { cgroupName } from "./track.ts";
 
 /** Kernel controllers a limit needs: cpu time is accounted by cpuacct on v1. */
 export function controllersOf(limit: LimitController): KernelController[] {
@@ -157,6 +155,13 @@ export class CgroupManager {
           // already gone
         }
       });
+  }
+
+  /** Take over a tracking cgroup made before the plan was sent (runtime/cgroup/track.ts); stage 1 joins it itself. */
+  adopt(t: Tracking): void {
+    this.created.push(t.dir);
+    this.homes.set(t.hierarchy, t.dir);
+    this.createdAt = this.now();
   }
 
   private write(dir: string, file: string, value: string, hint?: string): void {

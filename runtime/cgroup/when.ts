@@ -20,3 +20,12 @@ export interface CgroupNeeds {
 export function cgroupsFirst(plan: CgroupNeeds): boolean {
   return !plan.namespaces.includes("pid") || plan.namespaces.includes("cgroup") || plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");
 }
+
+/**
+ * True when the only cgroup the container needs is the tracking one (no `ns
+ * pid`, nothing else): made by the CLI, joined by stage 1 itself
+ * (runtime/cgroup/track.ts), so the plan need not wait for the rest of ctr.
+ */
+export function trackingOnly(plan: CgroupNeeds): boolean {
+  return !plan.namespaces.includes("pid") && !plan.namespaces.includes("cgroup") && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");
+}

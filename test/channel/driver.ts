@@ -13,7 +13,7 @@ const plan: Plan = {
   needsDefaultRootfs: false,
 };
 const launch = Launch.spawn(join(import.meta.dir, "fake-peer.ts"));
-const status = await execute(`fake-${process.pid}`, plan, launch, {
+const status = await execute(`fake-${process.pid}`, plan, launch, null, {
   trace: false,
   output: () => {},
   traceLine: () => {},

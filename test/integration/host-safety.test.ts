@@ -5,7 +5,7 @@
 import { describe, expect } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
-import { detectCgroups } from "../../runtime/cgroup/detect.ts";
+import { detectCgroups, trackingHierarchy } from "../../runtime/cgroup/detect.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir, userLeftovers, userStateBefore, USERNS_BLOCKER } from "../userns/helpers.ts";
 
 /** A sleep duration no other run uses: leftovers of another run (or of an old ctr) never match this one's. */
@@ -99,6 +99,17 @@ describe("host safety", () => {
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       expect(processesWith(`sleep ${tag(61)}`)).toEqual([]);
+    }),
+  );
+
+  const tracking = trackingHierarchy(detectCgroups());
+  if (!tracking) console.log("skip: no cgroup hierarchy here to keep a container's processes in");
+  else itest("without ns pid, the container's processes are in a cgroup of its own from the start (stage 1 joined it before unsharing)", () =>
+    onHost(async (h) => {
+      const r = await h.ctr(["-e", "ns uts\nrun cat /proc/self/cgroup"]);
+      expect(r.code).toBe(0);
+      const line = r.stdout.split("\n").find((l) => (tracking.version === "v2" ? l.startsWith("0::") : l.split(":")[1]!.split(",").some((c) => tracking.controllers.includes(c))));
+      expect(line).toMatch(new RegExp(`/ctr-[a-z0-9]+-${r.pid}$`));
     }),
   );
 
