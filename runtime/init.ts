@@ -51,6 +51,7 @@ import { isHostMessage } from "./wire.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./process.ts";
 import { writeAll } from "./fdio.ts";
+import { applyAndExec, type ProcessSpec } from "./procspec.ts";
 import { leave, prepareLeave } from "./cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 
@@ -312,5 +313,30 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
   }
 }
 
+/**
+ * The exec stage (runtime/procspec.ts): started by PID 1 for a `run` whose spec
+ * needs steps only the new process can take. It reads the spec, one JSON line,
+ * on fd 3 (close-on-exec, so a successful execve closes it and PID 1 reads the
+ * end), applies it and becomes the command; if that fails, the error goes back
+ * on fd 3 and the status is 126 or 127, as for `exec`.
+ */
+function execStage(): void {
+  setCloexec(CONTROL_FD, true);
+  const buf = Buffer.alloc(65536);
+  let text = "";
+  while (!text.includes("\n")) {
+    const n = read(CONTROL_FD, buf);
+    if (n <= 0) process.exit(126);
+    text += buf.toString("utf8", 0, n);
+  }
+  try {
+    applyAndExec(JSON.parse(text.slice(0, text.indexOf("\n"))) as ProcessSpec);
+  } catch (e) {
+    writeAll(CONTROL_FD, JSON.stringify(toWire(e)) + "\n");
+    process.exit(e instanceof SysError && e.status !== undefined ? e.status : 126);
+  }
+}
+
 if (process.argv[2] === "stage1") stage1();
+else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"));

@@ -21,18 +21,19 @@
 //     `exit` ("Cannot set tty process group", status 2). Whether ctr is in the
 //     foreground is read from the host's /proc at start, before `mount proc`.
 
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { posix } from "node:path";
-import { blockSignals, execve, getpgid, getTrace, isatty, resetSignals, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
+import { readFileSync } from "node:fs";
+import { blockSignals, getpgid, getTrace, isatty, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
 import type { AgentState, CapturedOutput, OutputTest, RunResult } from "./ops.ts";
 import { OutputCapture } from "./capture.ts";
 import { signalName } from "./status.ts";
 import { AsyncWriter } from "./fdio.ts";
-import { takeStartOomScore, withStartOomScore } from "./oomscore.ts";
+import { withStartOomScore } from "./oomscore.ts";
+import { applyAndExec, DEFAULT_PATH, needsExecStage, processSpec, type ProcessSpec } from "./procspec.ts";
+import type { WireError } from "./channel.ts";
 import { processTree } from "./proctree.ts";
 import { SINGLE_THREAD_ENV } from "./bundle.ts";
 
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+export { DEFAULT_PATH } from "./procspec.ts";
 
 export function initialEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: "/root" };
@@ -45,40 +46,6 @@ export function callerEnvironment(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !(k in SINGLE_THREAD_ENV && SINGLE_THREAD_ENV[k] === v)) env[k] = v;
   return env;
-}
-
-function notFound(cmd: string): SysError {
-  return new SysError({ errno: 2, code: "ENOENT", syscall: "execve", args: [cmd], message: `command not found: "${cmd}"`, status: 127 });
-}
-
-/** Find a command like execvp does, in the container's view of the filesystem. */
-export function resolveCommand(st: AgentState, cmd: string): string {
-  const candidates = cmd.includes("/")
-    ? [posix.resolve(st.cwd || "/", cmd)]
-    : (st.env.PATH ?? DEFAULT_PATH).split(":").filter(Boolean).map((d) => posix.join(d, cmd));
-  let denied: string | null = null;
-  for (const path of candidates) {
-    let isFile: boolean;
-    try {
-      isFile = statSync(path).isFile();
-    } catch {
-      continue;
-    }
-    if (!isFile) {
-      denied ??= path;
-      continue;
-    }
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      denied ??= path;
-    }
-  }
-  if (denied) {
-    throw new SysError({ errno: 13, code: "EACCES", syscall: "execve", args: [denied], message: `command not executable: "${denied}"`, status: 126 });
-  }
-  throw notFound(cmd);
 }
 
 let foreground = false;
@@ -115,67 +82,35 @@ function takeTerminal(): void {
   }
 }
 
-/** The working directory of the next command, checked: a clear error rather than a failed chdir or spawn. */
-function workingDirectory(st: AgentState): string {
-  const dir = st.cwd || "/";
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    throw new SysError({ errno: 2, code: "ENOENT", syscall: "chdir", args: [dir], message: `working directory "${dir}" does not exist`, hint: "create it first (e.g. with a mount), or change `cwd`" });
-  }
-  if (!isDir) throw new SysError({ errno: 20, code: "ENOTDIR", syscall: "chdir", args: [dir], message: `working directory "${dir}" is not a directory` });
-  return dir;
-}
-
-function envList(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
-}
-
-/** Replace PID 1 with the command. Returns only by throwing. */
+/** Replace PID 1 with the command (runtime/procspec.ts). Returns only by throwing. */
 export function execCommand(st: AgentState, argv: string[]): never {
-  const path = resolveCommand(st, argv[0]!);
-  process.chdir(workingDirectory(st));
-  takeTerminal();
-  // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
-  resetSignals();
-  takeStartOomScore(); // not PID 1's own OOM score: runtime/oomscore.ts
-  try {
-    return execve(path, argv, envList(st.env));
-  } catch (e) {
-    if (e instanceof SysError && e.code === "ENOENT") throw notFound(argv[0]!);
-    if (e instanceof SysError) e.status = 126;
-    throw e;
-  }
+  return applyAndExec(processSpec(st, argv), takeTerminal);
 }
 
 const running = new Set<number>();
 
 /** Run a command inside and wait for it; PID 1 stays. */
 export async function runCommand(st: AgentState, argv: string[], capture: boolean, tests: readonly OutputTest[] = []): Promise<RunResult> {
-  let path: string;
+  let spec: ProcessSpec;
   try {
-    path = resolveCommand(st, argv[0]!);
+    spec = processSpec(st, argv);
   } catch (e) {
     // Like a shell: a command that cannot be found or executed is a status
     // (127, 126) that `expect exit` may check, with the reason alongside.
     if (e instanceof SysError && e.status !== undefined) return { exitCode: e.status, signal: null, output: capture ? new OutputCapture(tests).finish() : undefined, error: e.message };
     throw e;
   }
-  const cwd = workingDirectory(st);
+  const viaExecStage = needsExecStage(spec);
   // The child gets the OOM score PID 1 started with, not PID 1's own: runtime/oomscore.ts.
-  const child = withStartOomScore(() => Bun.spawn({
-    cmd: [path, ...argv.slice(1)],
-    argv0: argv[0],
-    cwd,
-    env: st.env,
-    stdin: "inherit",
-    stdout: capture ? "pipe" : "inherit",
-    stderr: "inherit",
-  }));
+  const child = withStartOomScore(() =>
+    viaExecStage
+      ? spawnExecStage(spec, capture)
+      : Bun.spawn({ cmd: [spec.path, ...spec.argv.slice(1)], argv0: spec.argv[0], cwd: spec.cwd, env: spec.env, stdin: "inherit", stdout: capture ? "pipe" : "inherit", stderr: "inherit" }),
+  );
   running.add(child.pid);
   // Bun spawns through its own posix_spawn; report it like the native calls.
-  getTrace()?.({ syscall: "posix_spawn", args: [path, argv], result: child.pid, ms: 0 });
+  getTrace()?.({ syscall: "posix_spawn", args: [viaExecStage ? process.execPath : spec.path, spec.argv], result: child.pid, ms: 0 });
+  const handover = viaExecStage ? handSpec(child, spec) : Promise.resolve(null);
   let output: CapturedOutput | undefined;
   if (capture) {
     // Tee: the user sees the output as it comes; `expect` gets a bounded
@@ -193,7 +128,37 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   }
   await child.exited;
   running.delete(child.pid);
+  const failed = await handover;
+  if (failed) return { exitCode: failed.status ?? 126, signal: null, output, error: failed.message };
   return { exitCode: child.signalCode ? null : child.exitCode, signal: child.signalCode ? signalName(child.signalCode) : null, output };
+}
+
+/** Start the exec stage (runtime/init.ts "exec"): a fresh init process that becomes the command. */
+function spawnExecStage(spec: ProcessSpec, capture: boolean) {
+  return Bun.spawn({
+    cmd: [process.execPath, process.argv[1]!, "exec"],
+    argv0: spec.argv[0],
+    stdio: ["inherit", capture ? "pipe" : "inherit", "inherit", "pipe"],
+  });
+}
+
+/**
+ * Hand the exec stage its spec on its fd 3 and wait for the end of that
+ * socket: closed by a successful execve (close-on-exec), or first carrying the
+ * error that kept the command from starting.
+ */
+async function handSpec(child: ReturnType<typeof Bun.spawn>, spec: ProcessSpec): Promise<WireError | null> {
+  const fd = (child.stdio as unknown[])[3] as number;
+  const out = new AsyncWriter(fd);
+  out.write(new TextEncoder().encode(JSON.stringify(spec) + "\n"));
+  await out.idle();
+  const text = await new Response(Bun.file(fd).stream()).text().catch(() => "");
+  if (text.trim() === "") return null;
+  try {
+    return JSON.parse(text) as WireError;
+  } catch {
+    return { errno: 0, code: "", syscall: "execve", args: [spec.path], message: `the exec stage of "${spec.argv[0]}" failed: ${text.trim().slice(0, 200)}`, status: 126 };
+  }
 }
 
 /**

@@ -1,0 +1,135 @@
+// The process spec: how a container's command starts, applied by one function
+// right before execve(2).
+//
+// A command starts in one of two ways: `exec` replaces PID 1 (stage 2) with it,
+// and `run` starts it as a child of PID 1. Either way everything about the new
+// process — its executable, argv, environment, working directory, and (with
+// the hardening statements) its limits, privileges and system-call filter — is
+// one ProcessSpec, built by processSpec() from PID 1's state and applied by
+// applyAndExec() in the process that is about to become the command. The order
+// of the steps is fixed by the kernel's rules, as in runc's and crun's init:
+//   1. the working directory, while every path of the container is reachable;
+//   2. resource limits (setrlimit), which need no privilege to lower;
+//   3. no_new_privs (prctl), which must precede a seccomp filter installed
+//      without CAP_SYS_ADMIN;
+//   4. a seccomp filter, when there is no no_new_privs, while the process
+//      still has CAP_SYS_ADMIN;
+//   5. user and group ids, then capabilities (dropped last: setresuid needs
+//      CAP_SETUID);
+//   6. a seccomp filter, when there is no_new_privs: last, so that it also
+//      filters the calls of the steps above;
+//   then the terminal (exec), signal dispositions and mask back to defaults
+//   (handlers are reset by execve, ignored signals and the mask are not), the
+//   OOM score the command is meant to have, and execve.
+// Steps 2 to 6 belong to statements that are not supported yet (`rlimit`,
+// `user`, `cap`, `seccomp`): the checker refuses them, and their fields join
+// the spec with them. This file applies what a spec holds today.
+//
+// `run` and the hook that Bun.spawn lacks: Bun.spawn offers no code between
+// fork and exec, and JavaScript cannot run in a forked child (the Bun heaps
+// are not copied). So a `run` whose spec needs a step only the new process can
+// take goes through the exec stage: PID 1 spawns a fresh init process
+// (runtime/init.ts "exec"), hands it the spec over a socket, and that process
+// calls applyAndExec(), so it becomes the command under the same PID. Without
+// such a step (today: always) Bun.spawn applies argv, environment and working
+// directory itself, which is the same result without a second process; the
+// exec stage costs a Bun start per `run`: 15 to 23 ms here
+// (node_modules/.bin/bun bench/exec-stage.ts). CTR_EXEC_STAGE=always sends every
+// `run` through it (test/integration/procspec.test.ts, the benchmark).
+
+import { accessSync, constants, statSync } from "node:fs";
+import { posix } from "node:path";
+import { execve, resetSignals, SysError } from "../native/index.ts";
+import type { AgentState } from "./ops.ts";
+import { takeStartOomScore } from "./oomscore.ts";
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface ProcessSpec {
+  /** The executable, resolved through the container's PATH. */
+  path: string;
+  /** argv, argv[0] as the script gave it. */
+  argv: string[];
+  env: Record<string, string>;
+  /** The working directory (checked to exist when the spec is made). */
+  cwd: string;
+}
+
+function notFound(cmd: string): SysError {
+  return new SysError({ errno: 2, code: "ENOENT", syscall: "execve", args: [cmd], message: `command not found: "${cmd}"`, status: 127 });
+}
+
+/** Find a command like execvp does, in the container's view of the filesystem. */
+export function resolveCommand(st: Pick<AgentState, "cwd" | "env">, cmd: string): string {
+  const candidates = cmd.includes("/")
+    ? [posix.resolve(st.cwd || "/", cmd)]
+    : (st.env.PATH ?? DEFAULT_PATH).split(":").filter(Boolean).map((d) => posix.join(d, cmd));
+  let denied: string | null = null;
+  for (const path of candidates) {
+    let isFile: boolean;
+    try {
+      isFile = statSync(path).isFile();
+    } catch {
+      continue;
+    }
+    if (!isFile) {
+      denied ??= path;
+      continue;
+    }
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      denied ??= path;
+    }
+  }
+  if (denied) {
+    throw new SysError({ errno: 13, code: "EACCES", syscall: "execve", args: [denied], message: `command not executable: "${denied}"`, status: 126 });
+  }
+  throw notFound(cmd);
+}
+
+/** The working directory of the next command, checked: a clear error rather than a failed chdir or spawn. */
+function workingDirectory(st: Pick<AgentState, "cwd">): string {
+  const dir = st.cwd || "/";
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new SysError({ errno: 2, code: "ENOENT", syscall: "chdir", args: [dir], message: `working directory "${dir}" does not exist`, hint: "create it first (e.g. with a mount), or change `cwd`" });
+  }
+  if (!isDir) throw new SysError({ errno: 20, code: "ENOTDIR", syscall: "chdir", args: [dir], message: `working directory "${dir}" is not a directory` });
+  return dir;
+}
+
+/** The spec of a command started now from PID 1's state. Throws 127/126/ENOENT errors as execvp would. */
+export function processSpec(st: Pick<AgentState, "cwd" | "env">, argv: string[]): ProcessSpec {
+  const path = resolveCommand(st, argv[0]!);
+  return { path, argv: [...argv], env: { ...st.env }, cwd: workingDirectory(st) };
+}
+
+/** Whether a `run` of this spec must go through the exec stage (see the header). */
+export function needsExecStage(_spec: ProcessSpec): boolean {
+  return process.env.CTR_EXEC_STAGE === "always";
+}
+
+/**
+ * Apply the spec to this process and execve the command: the one place where a
+ * command's process is set up. `beforeExec` runs after the steps and right
+ * before the signals are reset (exec: the terminal's foreground). Returns only
+ * by throwing (126/127 as a shell would say).
+ */
+export function applyAndExec(spec: ProcessSpec, beforeExec?: () => void): never {
+  process.chdir(spec.cwd); // step 1 (steps 2-6: see the header)
+  beforeExec?.();
+  // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
+  resetSignals();
+  takeStartOomScore(); // not PID 1's own OOM score: runtime/oomscore.ts
+  try {
+    return execve(spec.path, spec.argv, Object.entries(spec.env).map(([k, v]) => `${k}=${v}`));
+  } catch (e) {
+    if (e instanceof SysError && e.code === "ENOENT") throw notFound(spec.argv[0]!);
+    if (e instanceof SysError) e.status = 126;
+    throw e;
+  }
+}
