@@ -1,32 +1,24 @@
 // Running a whole plan: create the container, apply every operation in order,
-// relay the exit status, and always clean up.
-//
-// A `run` that fails stops the script with its status (like a failing RUN in a
-// Dockerfile) unless the next statement is an `expect exit` that checks it.
-//
-// cgroups (runtime/cgroup): when the script limits or shows them, the
-// container's cgroups are made and stage 1 joins them *before* it is sent its
-// plan, so before it unshares anything: every process of the container starts
-// inside (nothing ever runs unlimited), and with `ns cgroup` the new cgroup
-// namespace is rooted at the container's own cgroup, not at ctr's. Limits that
-// come before the first `run`/`exec` are written then; later ones are live
-// changes at their place in the script. After each command the memory
-// cgroup's OOM counter says whether the kernel killed something for the limit.
-// The cgroups are removed on every path, after the container's processes.
+// relay the exit status, and always clean up. The container's life on the host
+// (cgroups, state directory, id maps, OOM scores, teardown) is the session's
+// (runtime/session.ts), shared with the REPL; this file holds the script's own
+// rules:
+//   - a `run` that fails stops the script with its status (like a failing RUN
+//     in a Dockerfile), saying why, unless the next statement is an `expect
+//     exit` that checks it;
+//   - limits that come before the first `run`/`exec` are written before
+//     anything of the container runs; later ones are live changes at their
+//     place in the script;
+//   - consecutive setup steps of PID 1 go out as one batch;
+//   - a signal to ctr ends the script after the command it reached.
 
 import type { TraceEvent } from "./channel.ts";
-import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
-import { userNamespaceSetup } from "./userns.ts";
+import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
-import { defaultRootfs } from "./rootfs-cache.ts";
-import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
-import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
-import type { CgroupLimit } from "./cgroup/types.ts";
-import { cgroupsFirst } from "./cgroup/when.ts";
+import { ContainerSession } from "./session.ts";
 import type { Tracking } from "./cgroup/track.ts";
 
 export interface ExecuteIO {
@@ -70,17 +62,6 @@ function limitsAtStart(ops: readonly Op[]): Set<LimitOp> {
   return out;
 }
 
-/** Says so when the kernel's OOM killer struck in the container's memory cgroup. */
-function oomCheck(cgroups: CgroupManager | null, io: ExecuteIO, command: string | null, initPids: number[]): boolean {
-  if (!cgroups) return false;
-  const kills = cgroups.newOomKills();
-  if (kills <= 0) return false;
-  const h = hierarchyOf(cgroups.sys, "memory");
-  const usage = cgroups.usage().memory;
-  io.notice?.(oomMessage({ kills, victims: findOomVictims(cgroups.name, readKernelLog()), usage, version: h?.version ?? "v1", command, initPids: initPids.filter((p) => p > 0) }));
-  return true;
-}
-
 /** What an unprivileged caller cannot do, said before anything is made (runtime/privileges.ts). */
 function checkPrivileges(plan: Plan): void {
   if (plan.namespaces.length === 0) return;
@@ -96,13 +77,9 @@ function checkPrivileges(plan: Plan): void {
  */
 export async function execute(id: string, plan: Plan, launch: Launch, tracking: Tracking | null, io: ExecuteIO): Promise<number> {
   const needsContainer = plan.namespaces.length > 0 || plan.ops.some((o) => o.side === "pid1" || o.side === "host");
-  let container: Container | null = null;
-  let cgroups: CgroupManager | null = null;
+  const session = new ContainerSession(id, launch, { output: io.output, trace: io.trace ? io.traceLine : undefined, notice: (t) => io.notice?.(t) });
+  session.adopt(tracking);
   let lastCommand: string | null = null;
-  let scores: OomScorePlan | null = null;
-  let execed = false;
-  // ctr's own processes in the container, for an OOM message (after `exec`, PID 1 is the command).
-  const initPids = () => [container?.stage1Pid ?? 0, execed ? 0 : (container?.pid1 ?? 0)];
   // Until the container forwards signals itself (Container.create), a signal is
   // noted, and honoured once what was made so far can be cleaned up.
   let early: NodeJS.Signals | null = null;
@@ -111,58 +88,33 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
   const stopNoting = () => {
     for (const sig of HANDLED_SIGNALS) process.off(sig, note);
   };
-  if (tracking) {
-    cgroups = new CgroupManager(id, machineCgroups());
-    cgroups.adopt(tracking);
-  }
   try {
     if (!needsContainer) {
-      await launch.cancel();
       for (const op of plan.ops) if (op.kind === "echo") io.output(op.text + "\n");
       return early ? signalStatus(early) : 0;
     }
     checkPrivileges(plan);
-    sweepStaleStateDirs();
     const limitOps = plan.ops.filter((o): o is LimitOp => o.kind === "cgroup-limit");
     const atStart = limitsAtStart(plan.ops);
-    const sys = cgroupsFirst(plan) ? machineCgroups() : null;
-    if (tracking) {
-      sweepStaleCgroups(sys!); // the plan is sent: this no longer delays stage 1
-    } else if (sys && sys.mode !== "none") {
-      // The container's cgroups (runtime/cgroup/when.ts says when it has some),
-      // joined by stage 1 before it is sent its plan, so before it unshares anything.
-      sweepStaleCgroups(sys);
-      cgroups = new CgroupManager(id, sys);
-      const first: CgroupLimit[] = limitOps.filter((o) => atStart.has(o)).map((o) => o.limit);
-      const later: CgroupLimit[] = limitOps.filter((o) => !atStart.has(o)).map((o) => o.limit);
-      try {
-        await cgroups.create(first, { accounting: plan.ops.some((o) => o.kind === "show-cgroup"), later, isolate: isolation(sys, plan) }, [launch.stage1.pid]);
-      } catch (e) {
-        const op = limitOps[0] ?? plan.ops.find((o) => o.kind === "unshare");
-        if (e instanceof SysError && !e.span && op) e.span = op.span;
-        throw e;
-      }
-      if (cgroups.dirs.has("memory")) {
-        // The OOM killer must take the command that filled the cgroup, not ctr's init: runtime/oomscore.ts.
-        scores = oomScorePlan();
-        setCommandScore(scores, launch.stage1.pid);
-      }
-    }
-    if (plan.needsDefaultRootfs) defaultRootfs();
-    const stateDir = plan.ops.some((o) => o.kind === "rootfs") ? makeStateDir(id, hostnameOf(plan)) : null;
-    container = new Container(id, launch, stateDir, { output: io.output, trace: io.trace ? io.traceLine : undefined });
-    container.cgroups = cgroups;
-    await container.create(plan, { trace: io.trace, setup: plan.namespaces.includes("user") ? userNamespaceSetup(plan.ops) : undefined });
+    const container = await session.create(
+      {
+        namespaces: plan.namespaces,
+        limits: limitOps.filter((o) => atStart.has(o)).map((o) => o.limit),
+        later: limitOps.filter((o) => !atStart.has(o)).map((o) => o.limit),
+        accounting: plan.ops.some((o) => o.kind === "show-cgroup"),
+        cgroupSpan: (limitOps[0] ?? plan.ops.find((o) => o.kind === "unshare"))?.span,
+        stateDir: plan.ops.some((o) => o.kind === "rootfs") ? { hostname: hostnameOf(plan) } : null,
+        defaultRootfs: plan.needsDefaultRootfs,
+        idmaps: plan.ops,
+      },
+      { trace: io.trace, forwardSignals: true },
+    );
     stopNoting();
     if (early) {
       container.interrupted = early;
       return signalStatus(early);
     }
-    if (scores) {
-      await container.waitReady(); // PID 1 has taken note of its start score
-      setInitScore(scores, [container.stage1Pid, container.pid1]);
-      cgroups!.releaseFromMemory(container.stage1Pid);
-    }
+    await session.started();
     const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "idmap" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       // Consecutive setup steps of PID 1 (up to a `run`, a host-side step or
@@ -172,24 +124,19 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       if (end - i > 1) {
         const batch = ops.slice(i, end);
         const exec = batch.find((o) => o.kind === "exec");
-        if (exec?.kind === "exec") {
-          lastCommand = exec.argv.join(" ");
-          execed = true;
-        }
-        await container.applyBatch(batch);
+        if (exec?.kind === "exec") lastCommand = exec.argv.join(" ");
+        await session.applyBatch(batch);
         if (exec) break;
         i = end - 1;
         continue;
       }
       const op = ops[i]!;
       if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");
-      if (op.kind === "exec") execed = true;
-      const result = await container.apply(op);
+      const result = await session.apply(op);
       if (op.kind === "exec") break;
       if (op.kind === "run") {
         const run = result as RunResult;
         const status = runStatus(run);
-        oomCheck(cgroups, io, lastCommand, initPids());
         const next = ops[i + 1];
         const checked = next?.kind === "expect" && next.subject === "exit";
         if (run.error && !checked) throw new SysError({ message: run.error, span: op.span, status });
@@ -199,26 +146,24 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
           return status !== 0 ? status : signalStatus(container.interrupted);
         }
         if (status !== 0 && !checked) {
-          // Say what stopped the script, not only its status (a signal forwarded by ctr is said by the shell).
-          if (!container.interrupted) io.error(runFailure(op, run, status));
+          // Say what stopped the script, not only its status.
+          io.error(runFailure(op, run, status));
           await container.finish();
           return status;
         }
       }
     }
     const status = await container.finish();
-    oomCheck(cgroups, io, lastCommand, initPids());
+    session.oomCheck(lastCommand);
     return status;
   } catch (e) {
     // PID 1 itself may be what the OOM killer chose: say so rather than "PID 1 exited".
-    if (oomCheck(cgroups, io, lastCommand, initPids())) return OOM_STATUS;
-    if (container?.interrupted) return signalStatus(container.interrupted);
+    if (session.oomCheck(lastCommand)) return OOM_STATUS;
+    if (session.container?.interrupted) return signalStatus(session.container.interrupted);
     io.error(e);
     return e instanceof SysError && e.status !== undefined ? e.status : 125;
   } finally {
     stopNoting();
-    if (container) await container.destroy();
-    else await launch.cancel().catch(() => {});
-    if (cgroups) for (const problem of await cgroups.remove()) io.notice?.(`cgroup cleanup: ${problem}`);
+    await session.teardown();
   }
 }

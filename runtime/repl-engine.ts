@@ -27,8 +27,8 @@ import { ScriptFileError, Session, formatDiagnostic, limitDiagnostics, readScrip
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
 import type { TraceEvent } from "./channel.ts";
-import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
-import { userNamespaceSetup } from "./userns.ts";
+import { type Container, Launch, makeStateDir } from "./host.ts";
+import { ContainerSession } from "./session.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { Planner, words } from "./plan.ts";
@@ -36,10 +36,6 @@ import { findStatement, statements, suggestStatement } from "./registry.ts";
 import { defaultCacheDir, defaultRootfs } from "./rootfs-cache.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
-import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
-import { cgroupsFirst } from "./cgroup/when.ts";
-import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setInitScore } from "./cgroup/oom.ts";
 import { hostView } from "./hostview.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 
@@ -97,10 +93,11 @@ const ESCALATION: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGKILL"];
 export class ReplEngine {
   id = newContainerId();
   private launching: Promise<Launch> | null = null;
-  private container: Container | null = null;
-  private cgroups: CgroupManager | null = null;
-  /** The cgroups have their accounting and limit hierarchies too (first `limit` or `show cgroup`). */
-  private cgroupsFull = false;
+  /** The live container's life on the host (runtime/session.ts), from `ns` on. */
+  private life: ContainerSession | null = null;
+  private get container(): Container | null {
+    return this.life?.container ?? null;
+  }
   private session!: Session;
   private planner!: Planner;
   private saved: Saved[] = [];
@@ -497,10 +494,7 @@ export class ReplEngine {
   /** Says how a `run` ended when it did not end well; returns its status. */
   private reportRun(op: Extract<Op, { kind: "run" }>, r: RunResult): number {
     const status = r.signal ? signalStatus(r.signal) : (r.exitCode ?? 0);
-    if (this.cgroups && this.cgroups.newOomKills() > 0) {
-      const h = hierarchyOf(this.cgroups.sys, "memory");
-      this.io.err(`ctr: ${oomMessage({ kills: 1, victims: findOomVictims(this.cgroups.name, readKernelLog()), usage: this.cgroups.usage().memory, version: h?.version ?? "v1", command: op.argv.join(" "), initPids: [this.container?.stage1Pid ?? 0, this.pid1] })}\n`);
-    }
+    // (an OOM kill of the run was said by the session: ContainerSession.apply)
     // A command that could not be started is a status (127, 126), with the reason.
     const error = (r as RunResult & { error?: string }).error;
     if (error) this.error(new SysError({ message: error, status }), op.span);
@@ -534,10 +528,10 @@ export class ReplEngine {
       case "cgroup-limit":
       case "show-cgroup": {
         // What the kernel was told, from the manager's log: the real paths and values.
-        const mark = this.cgroups?.log.length ?? 0;
+        const mark = this.life?.cgroups?.log.length ?? 0;
         const made = await this.ensureCgroups(op.kind === "cgroup-limit" ? op : null);
-        const result = await this.container!.apply(op);
-        const log = this.cgroups?.log.slice(mark) ?? [];
+        const result = await this.life!.apply(op);
+        const log = this.life?.cgroups?.log.slice(mark) ?? [];
         const who = (v: string) => (Number(v) === this.container?.stage1Pid ? "  # stage 1" : Number(v) === this.pid1 ? "  # PID 1" : "");
         this.report = [...made, ...log.map((w) => `write ${w.path} = ${w.value}${w.path.endsWith("/cgroup.procs") ? who(w.value) : ""}`)];
         return result as undefined;
@@ -551,7 +545,7 @@ export class ReplEngine {
       this.interrupts = 0;
       this.interruptible = (n) => c.interrupt(ESCALATION[Math.min(n, ESCALATION.length - 1)]);
     }
-    const result = await c.apply(op);
+    const result = await this.life!.apply(op);
     this.interruptible = null;
     switch (op.kind) {
       case "hostname":
@@ -583,7 +577,6 @@ export class ReplEngine {
 
   private async create(namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], idmaps: readonly Op[], span?: Span): Promise<undefined> {
     checkNamespacePrivileges(namespaces, span); // the same refusal, in the same words, as a script's
-    sweepStaleStateDirs();
     this.start();
     let launch: Launch;
     try {
@@ -592,37 +585,25 @@ export class ReplEngine {
       this.launching = null;
       throw e;
     }
-    const c = new Container(this.id, launch, this.stateDir, {
+    const life = new ContainerSession(this.id, launch, {
       output: (text) => this.io.out(text),
       trace: this.io.trace ? (stage, e) => this.io.err(traceLine(stage, e)) : undefined,
+      notice: (text) => this.io.err(`ctr: ${text}\n`),
     });
+    this.life = life;
+    let c: Container;
     try {
-      // The container's own cgroups, before stage 1 unshares (runtime/cgroup/manager.ts);
-      // `limit` and `show cgroup` add controllers to them later.
-      const sys = cgroupsFirst({ namespaces, ops: [] }) ? machineCgroups() : null;
-      if (sys && sys.mode !== "none") {
-        sweepStaleCgroups(sys);
-        const m = new CgroupManager(this.id, sys);
-        this.cgroups = m;
-        c.cgroups = m;
-        await m.create([], { isolate: isolation(sys, { namespaces }) }, [launch.stage1.pid]);
-      }
-      await c.create(
-        { namespaces, ops: [], needsDefaultRootfs: false },
-        { trace: this.io.trace, setup: namespaces.includes("user") ? userNamespaceSetup(idmaps) : undefined, forwardSignals: false, interactive: this.io.terminal === true },
-      );
+      // The container's own cgroups where it needs them (runtime/cgroup/when.ts), before
+      // stage 1 unshares; `limit` and `show cgroup` add controllers to them later.
+      c = await life.create({ namespaces, idmaps, stateDir: { later: this.stateDir } }, { trace: this.io.trace, forwardSignals: false, interactive: this.io.terminal === true });
+      await life.started();
     } catch (e) {
-      await c.destroy();
-      if (this.cgroups) {
-        const m = this.cgroups;
-        this.cgroups = null;
-        for (const problem of await m.remove()) this.io.err(`ctr: cgroup cleanup: ${problem}\n`);
-      }
+      await life.teardown();
+      this.life = null;
       this.launching = null;
       this.start(); // a fresh stage 1 for the next try
       throw e;
     }
-    this.container = c;
     this.watchExit(c, launch);
     return undefined;
   }
@@ -657,28 +638,9 @@ export class ReplEngine {
   private async ensureCgroups(op: Extract<Op, { kind: "cgroup-limit" }> | null): Promise<string[]> {
     const c = this.container;
     if (!c) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", status: EXIT_SETUP });
-    if (this.cgroupsFull) return [];
+    if (this.life!.cgroupsComplete) return [];
     checkCgroupPrivileges(op ? op.limit.controller : "memory", op?.span, op ? "`limit`" : "`show cgroup`");
-    let m = this.cgroups;
-    if (!m) {
-      sweepStaleCgroups(machineCgroups());
-      m = new CgroupManager(this.id, machineCgroups());
-      this.cgroups = m;
-      c.cgroups = m;
-    }
-    const before = new Set(m.homes.values());
-    // `later`: checked before anything is made, written by Container.apply just after.
-    await m.create([], { accounting: true, later: op ? [op.limit] : [] }, [c.stage1Pid, ...descendants(c.stage1Pid)]);
-    this.cgroupsFull = true;
-    if (m.dirs.has("memory")) {
-      // Keep the init stages out of the OOM killer's way (runtime/oomscore.ts). The
-      // commands keep the score PID 1 started with; only a score that can be lowered helps here.
-      const scores = oomScorePlan();
-      if (scores.init < scores.commands) setInitScore(scores, [c.stage1Pid, c.pid1]);
-      m.releaseFromMemory(c.stage1Pid);
-    }
-    m.newOomKills();
-    return [...new Set(m.dirs.values())].filter((d) => !before.has(d)).map((d) => `mkdir ${d}`);
+    return this.life!.addCgroups(op ? op.limit : null, [c.stage1Pid, ...descendants(c.stage1Pid)]);
   }
 
   private async exec(op: Extract<Op, { kind: "exec" }>): Promise<number> {
@@ -686,7 +648,7 @@ export class ReplEngine {
     if (!c) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", span: op.span, status: EXIT_SETUP });
     this.execing = true;
     try {
-      await c.apply(op);
+      await this.life!.apply(op);
     } catch (e) {
       this.execing = false;
       throw e;
@@ -700,18 +662,12 @@ export class ReplEngine {
   /** Remove everything the session made: processes, state directory, cgroups. Safe to call twice. */
   async teardown(): Promise<void> {
     this.closed = true;
-    const c = this.container;
+    const life = this.life;
     const launching = this.launching;
-    this.container = null;
+    this.life = null;
     this.launching = null;
-    if (c) await c.destroy();
+    if (life) await life.teardown();
     else if (launching) await launching.then((l) => l.cancel()).catch(() => {});
-    if (this.cgroups) {
-      const m = this.cgroups;
-      this.cgroups = null;
-      for (const problem of await m.remove()) this.io.err(`ctr: cgroup cleanup: ${problem}\n`);
-    }
-    this.cgroupsFull = false;
     this.execing = false;
   }
 }

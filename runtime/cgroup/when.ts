@@ -18,7 +18,12 @@ export interface CgroupNeeds {
 
 /** True when the container's cgroups must exist before it is created. */
 export function cgroupsFirst(plan: CgroupNeeds): boolean {
-  return !plan.namespaces.includes("pid") || plan.namespaces.includes("cgroup") || plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");
+  return cgroupsNeeded(plan.namespaces, plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup"));
+}
+
+/** The same rule, from the namespaces and whether there are limits or `show cgroup`. */
+export function cgroupsNeeded(namespaces: readonly string[], limitsOrShow: boolean): boolean {
+  return !namespaces.includes("pid") || namespaces.includes("cgroup") || limitsOrShow;
 }
 
 /**

@@ -1,0 +1,287 @@
+// One container's life on the host, the same for a script (runtime/execute.ts)
+// and the REPL (runtime/repl-engine.ts): what is made before the namespaces
+// exist, what happens between stage 1's unshare and PID 1, after PID 1 is up,
+// and what is undone at the end, whatever the path.
+//
+// Features take part through hooks by phase, in this order:
+//   beforeUnshare  stage 1 is waiting for its plan: the container's cgroups are
+//                  made and joined (runtime/cgroup/manager.ts), the default
+//                  rootfs built, the per-container directory made
+//                  (runtime/statedir.ts). Nothing of the container runs yet.
+//   afterUnshare   stage 1 has unshared and waits for "go": the id maps of a new
+//                  user namespace are written (runtime/userns.ts). Stage 1 waits
+//                  for the host only when some hook has work here.
+//   afterPid1      PID 1 is up, before any operation reaches it: the OOM scores
+//                  of ctr's own processes (runtime/cgroup/oom.ts).
+//   teardown       the container's processes are gone (Container.destroy): the
+//                  cgroups are removed, and every problem is said, never hidden.
+// Later features (volumes and image layers before unshare, a veth moved into
+// the network namespace after it) add hooks here.
+
+import type { NsName, Span } from "../lang/spec.ts";
+import { SysError } from "../native/error.ts";
+import type { TraceEvent } from "./channel.ts";
+import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
+import type { Op, RunResult } from "./ops.ts";
+import { defaultRootfs } from "./rootfs-cache.ts";
+import { userNamespaceSetup, type Become } from "./userns.ts";
+import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
+import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
+import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
+import type { Tracking } from "./cgroup/track.ts";
+import type { CgroupLimit } from "./cgroup/types.ts";
+import { cgroupsNeeded } from "./cgroup/when.ts";
+
+export interface SessionEvents {
+  /** Text for the user's standard output (echo, show, run's tee is PID 1's). */
+  output(text: string): void;
+  /** A syscall made by a stage, when tracing. */
+  trace?(stage: 1 | 2, e: TraceEvent): void;
+  /** A plain message from ctr about the container (an OOM kill, a cgroup it could not remove). */
+  notice(text: string): void;
+}
+
+/** What the container is made with (the parts of a plan the host acts on before it exists). */
+export interface SessionSpec {
+  namespaces: NsName[];
+  /** Limits written before anything of the container runs, and limits applied later (checked now). */
+  limits?: CgroupLimit[];
+  later?: CgroupLimit[];
+  /** `show cgroup`: the accounting cgroups too. */
+  accounting?: boolean;
+  /** Where a cgroup error is reported (the first `limit`, else `ns`). */
+  cgroupSpan?: Span;
+  /**
+   * The per-container directory (a `rootfs`), with the hostname its files start
+   * with; or, where the caller makes it later (the REPL's first `rootfs`), its
+   * path, so that the container's end removes it and `hostname` keeps it current.
+   */
+  stateDir?: { hostname: string | null } | { later: string } | null;
+  /** `rootfs default`: build it first if needed. */
+  defaultRootfs?: boolean;
+  /** The user namespace's `map` (and default map) operations. */
+  idmaps?: readonly Op[];
+}
+
+export interface SessionOptions {
+  trace?: boolean;
+  /** Forward the signals a user may send to ctr (scripts); the REPL handles them itself. */
+  forwardSignals?: boolean;
+  /** A REPL on a terminal: PID 1 survives the terminal's SIGINT and SIGQUIT. */
+  interactive?: boolean;
+  /** Progress of a long step (building the default rootfs). */
+  onProgress?: (message: string) => void;
+}
+
+/** A feature's part in a container's life (see the header). */
+interface Hook {
+  beforeUnshare?(): void | Promise<void>;
+  afterUnshare?(stage1Pid: number): Become | void | Promise<Become | void>;
+  afterPid1?(c: Container): void | Promise<void>;
+  teardown?(): string[] | Promise<string[]>;
+}
+
+export class ContainerSession {
+  container: Container | null = null;
+  cgroups: CgroupManager | null = null;
+  /** The cgroups have their accounting and limit hierarchies (a REPL's first `limit` or `show cgroup`). */
+  private cgroupsFull = false;
+  private scores: OomScorePlan | null = null;
+  private stateDir: string | null = null;
+  private hooks: Hook[] = [];
+  private execed = false;
+  private tornDown = false;
+
+  constructor(
+    readonly id: string,
+    private readonly launch: Launch,
+    private readonly events: SessionEvents,
+  ) {}
+
+  /** A tracking cgroup the CLI already made (runtime/cgroup/track.ts): adopted first, so that every path removes it. */
+  adopt(tracking: Tracking | null): void {
+    if (!tracking) return;
+    this.cgroups = new CgroupManager(this.id, machineCgroups());
+    this.cgroups.adopt(tracking);
+  }
+
+  /** Create the container: every hook's part, phase by phase, then PID 1 (call started() next). */
+  async create(spec: SessionSpec, opts: SessionOptions = {}): Promise<Container> {
+    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec)];
+    sweepStaleStateDirs();
+    for (const h of this.hooks) await h.beforeUnshare?.();
+    const c = new Container(this.id, this.launch, this.stateDir, { output: this.events.output, trace: this.events.trace });
+    c.cgroups = this.cgroups;
+    this.container = c;
+    // Stage 1 waits for "go" only when a hook has work between its unshare and PID 1.
+    const after = this.hooks.filter((h) => h.afterUnshare);
+    const setup =
+      after.length === 0
+        ? undefined
+        : async (pid: number) => {
+            let become: Become | void = undefined;
+            for (const h of after) become = (await h.afterUnshare!(pid)) ?? become;
+            return become;
+          };
+    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive });
+    return c;
+  }
+
+  /** PID 1 is up: the afterPid1 hooks, before any operation is sent to it. */
+  async started(): Promise<void> {
+    const c = this.container!;
+    for (const h of this.hooks) await h.afterPid1?.(c);
+  }
+
+  // ---- the hooks ---------------------------------------------------------------------
+
+  private cgroupHook(spec: SessionSpec): Hook {
+    return {
+      beforeUnshare: async () => {
+        if (this.cgroups) {
+          sweepStaleCgroups(this.cgroups.sys); // the tracking cgroup is made and stage 1 in it
+          return;
+        }
+        const limits = spec.limits ?? [];
+        if (!cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
+        const sys = machineCgroups();
+        if (sys.mode === "none") return;
+        sweepStaleCgroups(sys);
+        const m = new CgroupManager(this.id, sys);
+        this.cgroups = m;
+        try {
+          // Stage 1 is waiting for its plan: it joins before it unshares or starts anything.
+          await m.create(limits, { accounting: spec.accounting, later: spec.later, isolate: isolation(sys, spec) }, [this.launch.stage1.pid]);
+        } catch (e) {
+          if (e instanceof SysError && !e.span && spec.cgroupSpan) e.span = spec.cgroupSpan;
+          throw e;
+        }
+      },
+      teardown: () => this.removeCgroups(),
+    };
+  }
+
+  private async removeCgroups(): Promise<string[]> {
+    const m = this.cgroups;
+    this.cgroups = null;
+    this.cgroupsFull = false;
+    return m ? (await m.remove()).map((p) => `cgroup cleanup: ${p}`) : [];
+  }
+
+  /** The default rootfs built if needed, and the per-container directory its mounts use (removed by Container.destroy). */
+  private rootfsHook(spec: SessionSpec, opts: SessionOptions): Hook {
+    return {
+      beforeUnshare: () => {
+        if (spec.defaultRootfs) defaultRootfs(undefined, opts.onProgress ? { onProgress: opts.onProgress } : undefined);
+        if (spec.stateDir && "later" in spec.stateDir) this.stateDir = spec.stateDir.later;
+        else if (spec.stateDir) this.stateDir = makeStateDir(this.id, spec.stateDir.hostname);
+      },
+    };
+  }
+
+  private usernsHook(spec: SessionSpec): Hook {
+    if (!spec.namespaces.includes("user")) return {};
+    const setup = userNamespaceSetup(spec.idmaps ?? []);
+    return { afterUnshare: (pid) => setup(pid) };
+  }
+
+  /** The OOM killer must take the command that filled the cgroup, not ctr's init (runtime/oomscore.ts). */
+  private oomHook(): Hook {
+    return {
+      beforeUnshare: () => {
+        if (!this.cgroups?.dirs.has("memory")) return;
+        this.scores = oomScorePlan();
+        setCommandScore(this.scores, this.launch.stage1.pid);
+      },
+      afterPid1: async (c) => {
+        if (!this.scores) return;
+        await c.waitReady(); // PID 1 has taken note of its start score
+        setInitScore(this.scores, [c.stage1Pid, c.pid1]);
+        this.cgroups!.releaseFromMemory(c.stage1Pid);
+      },
+    };
+  }
+
+  // ---- a live container --------------------------------------------------------------
+
+  /** Perform one operation. After a `run`, an OOM kill in the container's memory cgroup is said. */
+  async apply(op: Op): Promise<RunResult | undefined> {
+    const c = this.live(op);
+    if (op.kind === "exec") this.execed = true;
+    const result = (await c.apply(op)) as RunResult | undefined;
+    if (op.kind === "run") this.oomCheck(op.argv.join(" "));
+    return result;
+  }
+
+  /** Several PID 1 setup steps at once (Container.applyBatch). */
+  async applyBatch(ops: readonly Op[]): Promise<void> {
+    const c = this.live(ops[0]!);
+    if (ops.some((o) => o.kind === "exec")) this.execed = true;
+    await c.applyBatch(ops);
+  }
+
+  private live(op: Op): Container {
+    if (!this.container) throw new SysError({ message: "there is no container yet", hint: "create it first: ns uts, pid, mnt", span: op.span, status: 125 });
+    return this.container;
+  }
+
+  /**
+   * The REPL's first `limit` or `show cgroup`: the container's cgroups get
+   * their accounting and limit hierarchies, and its live processes move in.
+   * Returns the directories made.
+   */
+  get cgroupsComplete(): boolean {
+    return this.cgroupsFull;
+  }
+
+  async addCgroups(limit: CgroupLimit | null, members: readonly number[]): Promise<string[]> {
+    if (this.cgroupsFull) return [];
+    let m = this.cgroups;
+    if (!m) {
+      sweepStaleCgroups(machineCgroups());
+      m = new CgroupManager(this.id, machineCgroups());
+      this.cgroups = m;
+      if (this.container) this.container.cgroups = m;
+    }
+    const before = new Set(m.homes.values());
+    // `later`: checked before anything is made, written by Container.apply just after.
+    await m.create([], { accounting: true, later: limit ? [limit] : [] }, members);
+    this.cgroupsFull = true;
+    const c = this.container;
+    if (c && m.dirs.has("memory")) {
+      // Keep the init stages out of the OOM killer's way (runtime/oomscore.ts). The
+      // commands keep the score PID 1 started with; only a score that can be lowered helps here.
+      const scores = oomScorePlan();
+      if (scores.init < scores.commands) setInitScore(scores, [c.stage1Pid, c.pid1]);
+      m.releaseFromMemory(c.stage1Pid);
+    }
+    m.newOomKills();
+    return [...new Set(m.dirs.values())].filter((d) => !before.has(d)).map((d) => `mkdir ${d}`);
+  }
+
+  /** Says so when the kernel's OOM killer struck in the container's memory cgroup; true if it did. */
+  oomCheck(command: string | null): boolean {
+    const m = this.cgroups;
+    if (!m) return false;
+    const kills = m.newOomKills();
+    if (kills <= 0) return false;
+    const h = hierarchyOf(m.sys, "memory");
+    const c = this.container;
+    // ctr's own processes in the container (after `exec`, PID 1 is the command).
+    const initPids = [c?.stage1Pid ?? 0, this.execed ? 0 : (c?.pid1 ?? 0)].filter((p) => p > 0);
+    this.events.notice(oomMessage({ kills, victims: findOomVictims(m.name, readKernelLog()), usage: m.usage().memory, version: h?.version ?? "v1", command, initPids }));
+    return true;
+  }
+
+  /** Remove everything the container made on the host: processes first, then each hook's part. Safe to call twice. */
+  async teardown(): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    const c = this.container;
+    this.container = null;
+    if (c) await c.destroy();
+    else await this.launch.cancel().catch(() => {});
+    for (const h of [...this.hooks].reverse()) for (const problem of (await h.teardown?.()) ?? []) this.events.notice(problem);
+    for (const problem of await this.removeCgroups()) this.events.notice(problem); // adopted, or made before create failed
+  }
+}
