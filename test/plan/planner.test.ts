@@ -1,0 +1,85 @@
+// The planner's whole-plan rules (runtime/plan.ts), without root: what a script
+// becomes as an ordered list of operations, before anything runs.
+
+import { describe, expect, test } from "bun:test";
+import { compile } from "../../lang/index.ts";
+import { findStatement, statements } from "../../runtime/registry.ts";
+import { makePlan } from "../../runtime/plan.ts";
+import type { Op } from "../../runtime/ops.ts";
+
+function plan(src: string) {
+  const fe = compile(src, { file: "t.ctr", specs: statements, cpus: 4, env: {} });
+  expect(fe.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return makePlan(fe.commands, findStatement, { stateDir: "/run/ctr/ID", defaultRootfs: "/cache/rootfs" });
+}
+
+const kinds = (ops: readonly Op[]) => ops.map((o) => o.kind);
+
+describe("planner rules", () => {
+  test("the namespaces are collected from `ns` whatever line it is on, user first", () => {
+    const r = plan("ns pid, uts\nhostname a\nrun true");
+    expect(r.plan.namespaces).toEqual(["uts", "pid"]);
+    const u = plan("ns mnt, user\nrun true");
+    expect(u.plan.namespaces).toEqual(["user", "mnt"]);
+  });
+
+  test("with ns mnt the tree is made private at the unshare (stage 1), before anything else", () => {
+    const r = plan("ns uts, mnt\nrun mount -t tmpfs x /mnt");
+    const unshare = r.plan.ops[0]!;
+    expect(unshare.kind).toBe("unshare");
+    expect(unshare.side).toBe("creator");
+    expect(unshare.explain.some((l) => l.startsWith('mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)'))).toBe(true);
+    expect(plan("ns uts\nrun true").plan.ops[0]!.explain.some((l) => l.includes("MS_PRIVATE"))).toBe(false);
+  });
+
+  test("PID 1 keeps a copy of the host's tree before the first mount, once", () => {
+    const r = plan("ns uts, mnt, pid\nhostname a\nmount proc\nmount tmpfs /tmp\nrun true");
+    expect(kinds(r.plan.ops).filter((k) => k === "host-tree")).toHaveLength(1);
+    const at = kinds(r.plan.ops).indexOf("host-tree");
+    expect(kinds(r.plan.ops).indexOf("mount")).toBe(at + 1);
+    expect(kinds(plan("ns uts, pid\nrun true").plan.ops)).not.toContain("host-tree");
+  });
+
+  test("the new root is entered right before the first statement that observes the container", () => {
+    const r = plan("ns mnt, pid\nrootfs /srv/root\nmount proc\nmount tmpfs /tmp\nrun true\nmount tmpfs /run");
+    const k = kinds(r.plan.ops);
+    expect(k.indexOf("enter-root")).toBe(k.indexOf("run") - 1);
+    expect(k.filter((x) => x === "enter-root")).toHaveLength(1);
+    // the mounts before it are made with host paths as sources, inside the prepared root
+    expect(k.indexOf("rootfs")).toBeLessThan(k.indexOf("enter-root"));
+  });
+
+  test("a run captures its output only for an `expect output` that checks it", () => {
+    const r = plan('ns uts\nrun echo a\nexpect output == "a"\nrun echo b\nexpect exit 0\nexpect output contains "b"\nrun echo c\nexpect exit 0');
+    const runs = r.plan.ops.filter((o): o is Extract<Op, { kind: "run" }> => o.kind === "run");
+    expect(runs.map((o) => o.capture === true)).toEqual([true, true, false]);
+  });
+
+  test("statements not supported yet are refused before anything runs, with where they come", () => {
+    const r = plan("ns uts, mnt\ncap drop all\nrun true");
+    expect(r.diagnostics.map((d) => d.message).join("\n")).toMatch(/`cap` is not supported yet/);
+    expect(kinds(r.plan.ops)).not.toContain("cap");
+  });
+
+  test("without `map`, a user namespace maps the caller's own id to root inside, right after the unshare", () => {
+    const r = plan("ns user, uts\nrun true");
+    expect(kinds(r.plan.ops).slice(0, 3)).toEqual(["unshare", "idmap", "idmap"]);
+    const maps = r.plan.ops.filter((o): o is Extract<Op, { kind: "idmap" }> => o.kind === "idmap");
+    expect(maps.map((m) => [m.which, m.line.inside, m.line.count]).sort()).toEqual([["gid", 0, 1], ["uid", 0, 1]]);
+  });
+
+  test("overlapping map lines are an error naming the other line", () => {
+    const r = plan("ns user, uts\nmap uid 0 100000 10\nmap uid 5 200000 10\nmap gid 0 100000 1\nrun true");
+    expect(r.diagnostics.find((d) => d.severity === "error")?.message).toBe("this uid map overlaps the one on line 2 (inside ids)");
+  });
+
+  test("limits keep their place: before the first command, or live changes after it", () => {
+    const r = plan("ns uts, pid\nlimit pids 64\nrun true\nlimit pids 32\nrun true");
+    expect(kinds(r.plan.ops)).toEqual(["unshare", "cgroup-limit", "run", "cgroup-limit", "run"]);
+  });
+
+  test("`rootfs default` asks for the default rootfs to be built", () => {
+    expect(plan("ns mnt\nrootfs default\nrun true").plan.needsDefaultRootfs).toBe(true);
+    expect(plan("ns mnt\nrootfs /srv/root\nrun true").plan.needsDefaultRootfs).toBe(false);
+  });
+});
