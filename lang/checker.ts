@@ -3,7 +3,7 @@
 // ordering rules come from flags on the specs (container, requires,
 // createsNamespaces, final, after, exclusive).
 
-import { NAMESPACES, type Arg, type ArgSpec, type CheckContext, type Command, type Diagnostic, type FormSpec, type HostView, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
+import { NAMESPACES, type Arg, type ArgSpec, type Bound, type CheckContext, type Command, type Diagnostic, type FormSpec, type HostView, type NsName, type Span, type StatementSpec, type ValueKind } from "./spec.ts";
 import { didYouMean, listOf, programHint } from "./suggest.ts";
 import { MAX_CPUS, MAX_ID, MAX_NODES, cpuListProblem, isNamespace, itemsOf, namespacesOf, parseCidr, parseDuration, parseInt10, parseMode, parsePercent, parseSize } from "./values.ts";
 
@@ -180,6 +180,7 @@ export class Checker {
     const resolved = resolve(cmd, spec, report);
     const shaped = resolved ? shapeResolved(cmd, resolved, report) : undefined;
     const shapeErrors = this.errors;
+    if (shaped && shapeErrors === 0) cmd.bound = bind(shaped);
     this.context(cmd, spec, resolved, report);
     if (shaped && shapeErrors === 0) {
       spec.check?.(cmd, this.ctx);
@@ -394,6 +395,24 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
     }
   }
   return errors === 0 || isOpaque ? { resolved, positional, options: options ?? new Map(), flags: flags ?? new Set() } : undefined;
+}
+
+/** The Bound form of a command whose shape checked (spec.ts). */
+export function bind(s: Shaped): Bound {
+  const { argSpecs, restAt, formName } = s.resolved.schema;
+  const args: Record<string, Arg> = {};
+  const rest: Arg[] = [];
+  s.positional.forEach((a, i) => {
+    if (restAt >= 0 && i >= restAt) rest.push(a);
+    else if (argSpecs[i]) args[argSpecs[i]!.name] = a;
+  });
+  const options: Record<string, Arg> = {};
+  const optionSpans: Record<string, Span> = {};
+  for (const [k, a] of s.options) {
+    options[k] = a.value ?? a;
+    optionSpans[k] = a.span;
+  }
+  return { form: formName ?? null, positional: s.positional, args, rest, options, optionSpans, flags: s.flags };
 }
 
 /** Checks one `key=value` option; false when it reported an error. */

@@ -50,6 +50,29 @@ export interface Command {
   span: Span;
   /** Call stack of user functions / imports that produced this command (outermost first). */
   via?: Span[];
+  /**
+   * Its arguments as the checker bound them to the statement's syntax: set on
+   * every command whose shape checked, before the statement's own `check`, and
+   * what `check` and the runtime's plan functions read (they never re-parse).
+   */
+  bound?: Bound;
+}
+
+/** A command's arguments sorted by the checker: form, named positionals, options, flags. */
+export interface Bound {
+  /** The form word (`mount tmpfs` -> "tmpfs"), or null for a statement without forms. */
+  form: string | null;
+  /** The positionals after the form, in order (options and flags left out). */
+  positional: Arg[];
+  /** The positionals by the name of their ArgSpec ("DIR", "SRC"); a `rest` argument is in `rest`. */
+  args: Record<string, Arg>;
+  /** The values of the `rest` argument (a command and its arguments), if the syntax has one. */
+  rest: Arg[];
+  /** Options by key: the value of `size=64m` under "size". */
+  options: Record<string, Arg>;
+  /** Where each option is written (`key=value` as a whole). */
+  optionSpans: Record<string, Span>;
+  flags: ReadonlySet<string>;
 }
 
 /** How a value is validated. Sizes accept k/m/g/t suffixes (and plain bytes). */

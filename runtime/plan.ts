@@ -13,7 +13,7 @@
 //   - statements that are registered but not implemented yet are refused here,
 //     before anything touches the kernel.
 
-import type { Arg, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
+import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
 import { CLONE_FLAGS, MOUNT_FLAGS } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
 import type { MountSpec, Op, OpBody, Plan } from "./ops.ts";
@@ -64,16 +64,19 @@ function setExplain(op: Op, explain: string[] | (() => string[])): void {
   });
 }
 
-/** The positional words of a command (not options), as text. */
-export function words(cmd: Command): string[] {
-  return cmd.args.filter((a) => a.kind !== "option").flatMap((a) => (a.kind === "list" ? a.items!.map((i) => i.text) : [a.text]));
+/**
+ * A command's arguments as the checker bound them (lang/spec.ts Bound): what
+ * every check and plan function reads. A command that reaches a plan without
+ * having been checked is a bug, reported as such.
+ */
+export function bound(cmd: Command): Bound {
+  if (!cmd.bound) throw new Error(`\`${cmd.name}\` was planned without being checked`);
+  return cmd.bound;
 }
 
-/** The key=value options of a command. */
-export function options(cmd: Command): Record<string, Arg> {
-  const out: Record<string, Arg> = {};
-  for (const a of cmd.args) if (a.kind === "option" && a.key) out[a.key] = a.value ?? a;
-  return out;
+/** The texts of arguments, comma lists flattened: `ns uts, pid` -> ["uts", "pid"]. */
+export function texts(args: readonly Arg[]): string[] {
+  return args.flatMap((a) => (a.kind === "list" ? a.items!.map((i) => i.text) : [a.text]));
 }
 
 export function quote(s: string | null): string {
@@ -131,8 +134,9 @@ export class Planner {
   add(commands: readonly Command[], lookahead: readonly Command[] = commands): { ops: Op[]; diagnostics: Diagnostic[] } {
     const diagnostics: Diagnostic[] = [];
     for (const cmd of lookahead) {
-      if (cmd.name === "ns") for (const w of words(cmd)) if (w !== "none") this.namespaces.add(w as NsName);
-      if (cmd.name === "hostname") this.hostname = words(cmd)[0] ?? this.hostname;
+      if (!cmd.bound) continue; // the checker has reported it
+      if (cmd.name === "ns") for (const w of texts(cmd.bound.rest)) if (w !== "none") this.namespaces.add(w as NsName);
+      if (cmd.name === "hostname") this.hostname = cmd.bound.args.NAME?.text ?? this.hostname;
     }
     const ctx: PlanContext = { ...this.base, hostname: this.hostname, namespaces: this.namespaces };
     const namespaces = orderNamespaces(this.namespaces);
@@ -140,8 +144,9 @@ export class Planner {
     for (const cmd of commands) {
       const entry = this.lookup(cmd.name);
       if (!entry) continue; // the checker has reported it
-      const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name;
-      const unsupported = entry.unsupported ?? (cmd.args[0] ? entry.unsupportedForms?.[cmd.args[0].text] : undefined);
+      const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name; // as written, for messages
+      const formWord = cmd.bound?.form ?? null;
+      const unsupported = entry.unsupported ?? (formWord !== null ? entry.unsupportedForms?.[formWord] : undefined);
       if (unsupported) {
         const what = entry.unsupported ? cmd.name : form;
         diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });

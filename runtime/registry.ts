@@ -13,7 +13,7 @@ import { didYouMean } from "../lang/suggest.ts";
 import { MAX_ID, MAX_NODES, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
-import { mountCall, mountOp, options, quote, words, type PlanFn, type PlannedOp } from "./plan.ts";
+import { bound, mountCall, mountOp, quote, texts, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
 import { KEEP_HALF } from "./capture.ts";
 import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
@@ -56,22 +56,9 @@ export const RLIMITS = [
   "rtprio", "rttime", "sigpending", "stack",
 ] as const;
 
-/** Positional arguments of a command (after the form word), options left out. */
-function positionals(cmd: Command, hasForm: boolean): Arg[] {
-  const out: Arg[] = [];
-  const args = cmd.args;
-  for (let i = hasForm ? 1 : 0; i < args.length; i++) if (args[i]!.kind !== "option") out.push(args[i]!);
-  return out;
-}
-
-function option(cmd: Command, key: string): Arg | undefined {
-  for (const a of cmd.args) if (a.kind === "option" && a.key === key) return a.value ?? a;
-  return undefined;
-}
-
 function checkName(what: string, max: number) {
   return (cmd: Command, ctx: CheckContext): void => {
-    const a = positionals(cmd, false)[0];
+    const a = bound(cmd).args.NAME;
     if (!a) return;
     if (a.text === "") ctx.error(a.span, `the ${what} is empty`);
     else if (a.text.length * 3 > max && Buffer.byteLength(a.text) > max) ctx.error(a.span, `the ${what} is longer than ${max} bytes`, `the kernel limit is ${max} bytes`);
@@ -96,7 +83,7 @@ function checkHostPath(ctx: CheckContext, arg: Arg, path: string, what: string, 
 
 const FLAG_BITS: Record<string, number> = { nosuid: MS_NOSUID, nodev: MS_NODEV, noexec: MS_NOEXEC };
 
-function flagsOf(ws: string[], base: number): { flags: number; ro: boolean } {
+function flagsOf(ws: Iterable<string>, base: number): { flags: number; ro: boolean } {
   let flags = base;
   let ro = false;
   for (const w of ws) {
@@ -119,16 +106,12 @@ const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
   devpts: ["devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"],
 };
 
-function isFlag(w: string): boolean {
-  return w === "ro" || w === "rw" || w === "rec" || w in FLAG_BITS;
-}
-
 const planMount: PlanFn = (cmd) => {
-  const ws = words(cmd);
-  const form = ws[0]!;
-  const rest = ws.slice(1);
-  const positional = rest.filter((w) => !isFlag(w));
-  const opts = options(cmd);
+  const b = bound(cmd);
+  const form = b.form!;
+  const rest = b.flags;
+  const positional = texts(b.positional);
+  const opts = b.options;
   const simple = SIMPLE_FS[form];
   if (simple) {
     const [fstype, def, base, data] = simple;
@@ -194,7 +177,7 @@ const planMount: PlanFn = (cmd) => {
 
 function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
   return (cmd, ctx) => {
-    const dir = words(cmd)[0]!;
+    const dir = bound(cmd).args.DIR!.text;
     const initFiles = { dir: ctx.stateDir };
     if (dir === "default") {
       const overlay = { lower: ctx.defaultRootfs, scratch: `${ctx.stateDir}/scratch`, merged: `${ctx.stateDir}/root` };
@@ -214,14 +197,15 @@ function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
   };
 }
 
+/** A command and its arguments (`run`, `exec`): the rest argument, everything after the statement's name. */
 function argv(cmd: Command): string[] {
-  return cmd.args.map((a) => a.text);
+  return bound(cmd).rest.map((a) => a.text);
 }
 
 function expectPlan(cmd: Command): PlannedOp[] {
-  const ws = cmd.args.map((a) => a.text);
-  const subject = ws[0] as "exit" | "output";
-  const [test, value] = subject === "exit" && ws.length === 2 ? ["==", ws[1]!] : [ws[1]!, ws[2]!];
+  const b = bound(cmd);
+  const subject = b.form as "exit" | "output";
+  const [test, value] = subject === "exit" ? ["==", b.args.CODE!.text] : [b.args.TEST!.text, b.args.TEXT!.text];
   return [{ kind: "expect", subject, test: test as "==", value, side: "front", explain: () => [`check the last run: ${subject} ${test} ${JSON.stringify(value)}`] }];
 }
 
@@ -241,7 +225,7 @@ function rootStatement(name: "rootfs" | "chroot", mode: "pivot" | "chroot", synt
     exclusive: "root",
     args: [{ name: "DIR", kind: "path" }],
     check: (cmd, ctx) => {
-      const dir = positionals(cmd, false)[0];
+      const dir = bound(cmd).args.DIR;
       if (dir && dir.text !== "default") checkHostPath(ctx, dir, dir.text, name, true, name === "rootfs" ? "create it (e.g. `ctr rootfs busybox DIR`), or use `rootfs default`" : "create it, e.g. with `ctr rootfs busybox DIR`");
     },
   });
@@ -255,7 +239,7 @@ function utsName(name: "hostname" | "domainname", what: string, syscall: string,
     syntax: `${name} NAME`,
     example,
     plan: (cmd) => {
-      const value = words(cmd)[0]!;
+      const value = bound(cmd).args.NAME!.text;
       return [{ kind: name, name: value, side: "pid1", explain: () => [`${syscall}(${quote(value)})`] }];
     },
     side: "pid1",
@@ -279,7 +263,7 @@ export const statements: StatementDef[] = [
     createsNamespaces: true,
     check: (cmd, ctx) => {
       const seen = new Set<string>();
-      const items = cmd.args.flatMap(itemsOf);
+      const items = bound(cmd).rest.flatMap(itemsOf);
       for (const it of items) {
         if (it.text === "none" && items.length > 1) ctx.error(it.span, "`none` cannot be combined with other namespaces", "write either `ns none` or a list of namespaces");
         if (seen.has(it.text)) ctx.warning?.(it.span, `namespace \`${it.text}\` is listed twice`);
@@ -295,7 +279,9 @@ export const statements: StatementDef[] = [
     syntax: "map uid|gid INSIDE OUTSIDE COUNT",
     example: "map uid 0 1000 1",
     plan: (cmd) => {
-      const [which, inside, outside, count] = words(cmd) as ["uid" | "gid", string, string, string];
+      const b = bound(cmd);
+      const which = b.form as "uid" | "gid";
+      const [inside, outside, count] = [b.args.INSIDE!.text, b.args.OUTSIDE!.text, b.args.COUNT!.text];
       const line = { inside: Number(inside), outside: Number(outside), count: Number(count) };
       return [{ kind: "idmap", which, line, side: "host", explain: () => [`write /proc/STAGE1/${which}_map = "${inside} ${outside} ${count}"  # before stage 1 goes on`] }];
     },
@@ -325,7 +311,7 @@ export const statements: StatementDef[] = [
       },
     },
     check: (cmd, ctx) => {
-      const [inside, outside, count] = positionals(cmd, true);
+      const { INSIDE: inside, OUTSIDE: outside, COUNT: count } = bound(cmd).args;
       if (!inside || !outside || !count) return;
       const n = Number(count.text);
       if (n === 0) {
@@ -408,7 +394,7 @@ export const statements: StatementDef[] = [
         ],
         flags: [...FS_FLAGS, "rw", "rec"],
         check: (cmd, ctx) => {
-          const src = positionals(cmd, true)[0];
+          const src = bound(cmd).args.SRC;
           if (src) checkHostPath(ctx, src, src.text, "bind source", false, "bind sources are host paths: give one that exists on the host");
         },
       },
@@ -421,11 +407,9 @@ export const statements: StatementDef[] = [
         requiredOptions: ["lower"],
         flags: [...FS_FLAGS, "rw"],
         check: (cmd, ctx) => {
-          const upper = option(cmd, "upper");
-          const work = option(cmd, "work");
+          const { upper, work, lower } = bound(cmd).options;
           if (upper && !work) ctx.error(cmd.args[0]!.span, "`upper=` needs a `work=` directory too", "add work=DIR on the same filesystem as the upper directory");
           if (work && !upper) ctx.error(cmd.args[0]!.span, "`work=` is only used with `upper=`", "add upper=DIR, or remove work=");
-          const lower = option(cmd, "lower");
           const layers: [Arg | undefined, string[]][] = [[lower, lower ? lower.text.split(":") : []], [upper, upper ? [upper.text] : []], [work, work ? [work.text] : []]];
           for (const [arg, paths] of layers) for (const p of paths) if (arg && p) checkHostPath(ctx, arg, p, "overlay layer", true, "overlay layers are host directories: create it first");
         },
@@ -445,7 +429,7 @@ export const statements: StatementDef[] = [
     args: [{ name: "SRC:DST", kind: "word" }],
     flags: ["ro"],
     check: (cmd, ctx) => {
-      const a = positionals(cmd, false).find((x) => x.text !== "ro");
+      const a = bound(cmd).positional[0];
       if (!a) return;
       const parts = a.text.split(":");
       if (parts.length > 2 || parts.some((p) => p === "")) {
@@ -472,8 +456,9 @@ export const statements: StatementDef[] = [
         args: [{ name: "PERCENT", kind: "percent", optional: true }],
         options: { period: "duration", weight: "int", shares: "int" },
         check: (cmd, ctx) => {
-          const pct = positionals(cmd, true)[0];
-          const hasOptions = cmd.args.some((a) => a.kind === "option");
+          const { args, options } = bound(cmd);
+          const pct = args.PERCENT;
+          const hasOptions = Object.keys(options).length > 0;
           if (!pct && !hasOptions) {
             ctx.error(cmd.args[0]!.span, "`limit cpu` needs a percentage or an option", "e.g. limit cpu 20%  or  limit cpu weight=100");
           }
@@ -484,17 +469,17 @@ export const statements: StatementDef[] = [
             else if (v > max)
               ctx.error(pct.span, `\`${pct.text}\` is more than the ${ctx.cpus} CPU${ctx.cpus === 1 ? "" : "s"} of this machine can give (${max}%)`, `100% is one whole CPU; use at most ${max}%`);
           }
-          const period = option(cmd, "period");
+          const period = options.period;
           if (period) {
             const ms = parseDuration(period.text);
             if (ms !== undefined && (ms < 1 || ms > 1000)) ctx.error(period.span, "the period must be between 1ms and 1s", "the default is 100ms");
           }
-          const weight = option(cmd, "weight");
+          const weight = options.weight;
           if (weight) {
             const w = parseInt10(weight.text);
             if (w !== undefined && (w < 1 || w > 10000)) ctx.error(weight.span, `weight \`${weight.text}\` is out of range`, "a cgroup v2 weight goes from 1 to 10000 (default 100)");
           }
-          const shares = option(cmd, "shares");
+          const shares = options.shares;
           if (shares) {
             const s = parseInt10(shares.text);
             if (s !== undefined && s < 2) ctx.error(shares.span, "shares must be at least 2", "the cgroup v1 default is 1024");
@@ -515,7 +500,7 @@ export const statements: StatementDef[] = [
         args: [{ name: "SIZE", kind: "size" }],
         options: { swap: "size" },
         check: (cmd, ctx) => {
-          const size = positionals(cmd, true)[0];
+          const size = bound(cmd).positional[0];
           const bytes = size ? parseSize(size.text) : undefined;
           if (size && bytes === 0) ctx.error(size.span, "a memory limit of 0 would kill the container at once", "give a size, e.g. 64m");
           else if (size && bytes !== undefined) {
@@ -530,7 +515,7 @@ export const statements: StatementDef[] = [
         example: "limit pids 64",
         args: [{ name: "COUNT", kind: "int" }],
         check: (cmd, ctx) => {
-          const n = positionals(cmd, true)[0];
+          const n = bound(cmd).positional[0];
           const max = n ? parseInt10(n.text) : undefined;
           const problem = max !== undefined ? pidsFloorProblem(max) : null;
           if (n && problem) ctx.error(n.span, problem.message, problem.hint);
@@ -543,12 +528,12 @@ export const statements: StatementDef[] = [
         args: [{ name: "CPUS", kind: "cpus" }],
         options: { mems: "cpus" },
         check: (cmd, ctx) => {
-          const a = positionals(cmd, true)[0];
+          const a = bound(cmd).positional[0];
           if (!a) return;
           const cpus = parseCpuList(a.text.replace(/\s/g, ""));
           const bad = cpus?.find((c) => c >= ctx.cpus);
           if (bad !== undefined) ctx.error(a.span, `CPU ${bad} does not exist`, `this machine has ${ctx.cpus} CPU${ctx.cpus === 1 ? "" : "s"}: ${ctx.cpus === 1 ? "0" : `0-${ctx.cpus - 1}`}`);
-          const mems = option(cmd, "mems");
+          const mems = bound(cmd).options.mems;
           const node = mems ? parseCpuList(mems.text)?.find((n) => n >= MAX_NODES) : undefined;
           if (mems && node !== undefined) ctx.error(mems.span, `\`${node}\` is out of range for mems=`, `the kernel numbers memory nodes from 0 to ${MAX_NODES - 1} at most`);
         },
@@ -588,13 +573,13 @@ export const statements: StatementDef[] = [
         options: { ctr: "cidr", addr: "cidr", name: "word" },
         requiredOptions: ["ctr"],
         check: (cmd, ctx) => {
-          const n = positionals(cmd, true)[0];
+          const n = bound(cmd).positional[0];
           if (n && n.text.length > 15) ctx.error(n.span, `interface name \`${n.text}\` is longer than 15 characters`);
         },
       },
     },
     check: (cmd, ctx) => {
-      const n = option(cmd, "name");
+      const n = bound(cmd).options.name;
       if (n && n.text.length > 15) ctx.error(n.span, `interface name \`${n.text}\` is longer than 15 characters`);
     },
   }),
@@ -611,7 +596,7 @@ export const statements: StatementDef[] = [
       { name: "NS", kind: "nslist", rest: true },
     ],
     check: (cmd, ctx) => {
-      for (const it of cmd.args.slice(1).flatMap(itemsOf)) {
+      for (const it of bound(cmd).rest.flatMap(itemsOf)) {
         if (it.text === "none") ctx.error(it.span, "`none` is not a namespace to join", `name the namespaces to enter: ${NAMESPACES.join(", ")}`);
       }
     },
@@ -623,17 +608,17 @@ export const statements: StatementDef[] = [
     example: "env PATH=/bin:/usr/bin HOME=/root",
     plan: (cmd) => {
       const vars: Record<string, string> = {};
-      for (const [k, v] of Object.entries(options(cmd))) vars[k] = v.text;
+      for (const [k, v] of Object.entries(bound(cmd).options)) vars[k] = v.text;
       return [{ kind: "env", vars, side: "pid1", explain: () => Object.entries(vars).map(([k, v]) => `environment of later commands: ${k}=${JSON.stringify(v)}`) }];
     },
     side: "pid1",
     container: true,
     options: { "*": "text" },
     check: (cmd, ctx) => {
-      const opts = cmd.args.filter((a) => a.kind === "option");
-      if (opts.length === 0) ctx.error(cmd.nameSpan, "`env` needs at least one NAME=VALUE", "syntax: env NAME=VALUE...");
-      for (const o of opts) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.key ?? "")) ctx.error({ ...o.span, length: (o.key ?? "").length }, `invalid environment variable name \`${o.key}\``, "a name is letters, digits and `_`");
+      const spans = Object.entries(bound(cmd).optionSpans);
+      if (spans.length === 0) ctx.error(cmd.nameSpan, "`env` needs at least one NAME=VALUE", "syntax: env NAME=VALUE...");
+      for (const [key, span] of spans) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) ctx.error({ ...span, length: key.length }, `invalid environment variable name \`${key}\``, "a name is letters, digits and `_`");
       }
     },
   }),
@@ -643,7 +628,7 @@ export const statements: StatementDef[] = [
     syntax: "cwd DIR",
     example: "cwd /tmp",
     plan: (cmd) => {
-      const dir = words(cmd)[0]!;
+      const dir = bound(cmd).args.DIR!.text;
       return [{ kind: "cwd", dir, side: "pid1", explain: () => [`working directory of later commands: ${quote(dir)} (chdir before execve)`] }];
     },
     side: "pid1",
@@ -660,7 +645,7 @@ export const statements: StatementDef[] = [
     container: true,
     args: [{ name: "UID[:GID]", kind: "word" }],
     check: (cmd, ctx) => {
-      const a = positionals(cmd, false)[0];
+      const a = bound(cmd).positional[0];
       if (!a) return;
       const m = /^(\d+)(?::(\d+))?$/.exec(a.text);
       if (!m) ctx.error(a.span, `malformed user \`${a.text}\``, "write numeric ids: UID or UID:GID, e.g. 1000:1000");
@@ -690,7 +675,7 @@ export const statements: StatementDef[] = [
       },
     },
     check: (cmd, ctx) => {
-      const items = cmd.args.slice(1).flatMap(itemsOf);
+      const items = bound(cmd).rest.flatMap(itemsOf);
       for (const it of items) {
         const name = it.text.toLowerCase().replace(/^cap_/, "");
         if (name === "all") {
@@ -726,7 +711,7 @@ export const statements: StatementDef[] = [
       { name: "SOFT[:HARD]", kind: "word" },
     ],
     check: (cmd, ctx) => {
-      const a = positionals(cmd, false)[1];
+      const a = bound(cmd).positional[1];
       if (!a) return;
       const parts = a.text.split(":");
       const vals = parts.map((p) => (p === "unlimited" ? Infinity : (parseSize(p) ?? NaN)));
@@ -776,8 +761,8 @@ export const statements: StatementDef[] = [
     syntax: "show ns|mounts|procs|cgroup|ids",
     example: "show ns",
     plan: (cmd, ctx) => {
-      if (words(cmd)[0] === "cgroup") return planShowCgroup(cmd, ctx);
-      const what = words(cmd)[0] as "ns" | "mounts" | "procs" | "ids";
+      if (bound(cmd).form === "cgroup") return planShowCgroup(cmd, ctx);
+      const what = bound(cmd).form as "ns" | "mounts" | "procs" | "ids";
       const src = {
         ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
         mounts: "/proc/PID1/mountinfo",
@@ -819,7 +804,7 @@ export const statements: StatementDef[] = [
         example: "expect exit 0",
         args: [{ name: "CODE", kind: "int" }],
         check: (cmd, ctx) => {
-          const a = cmd.args[1];
+          const a = bound(cmd).args.CODE;
           if (a && Number(a.text) > 255) ctx.error(a.span, `exit status ${a.text} is out of range`, "an exit status goes from 0 to 255");
         },
       },
@@ -835,7 +820,7 @@ export const statements: StatementDef[] = [
           { name: "TEXT", kind: "text" },
         ],
         check: (cmd, ctx) => {
-          const [, test, text] = cmd.args;
+          const { TEST: test, TEXT: text } = bound(cmd).args;
           if (test?.text === "matches" && text) {
             try {
               new RegExp(text.text);
@@ -853,7 +838,7 @@ export const statements: StatementDef[] = [
     syntax: "sleep DURATION",
     example: "sleep 500ms",
     plan: (cmd) => {
-      const ms = parseDuration(words(cmd)[0]!) ?? 0; // checked: a valid duration
+      const ms = parseDuration(bound(cmd).args.DURATION!.text) ?? 0; // checked: a valid duration
       return [{ kind: "sleep", ms, side: "front", explain: () => [`sleep ${ms} ms`] }];
     },
     side: "front",

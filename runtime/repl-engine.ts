@@ -31,7 +31,7 @@ import { type Container, Launch, makeStateDir } from "./host.ts";
 import { ContainerSession } from "./session.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
-import { Planner, words } from "./plan.ts";
+import { bound, Planner, texts } from "./plan.ts";
 import { findStatement, statements, suggestStatement } from "./registry.ts";
 import { defaultCacheDir, defaultRootfs } from "./rootfs-cache.ts";
 import { signalStatus } from "./status.ts";
@@ -384,7 +384,7 @@ export class ReplEngine {
     const redundant = new Set<Command>();
     for (const cmd of commands) {
       if (cmd.name !== "ns" || !this.container) continue;
-      const wanted = words(cmd).filter((w) => w !== "none");
+      const wanted = texts(bound(cmd).rest).filter((w) => w !== "none");
       const missing = wanted.filter((n) => !existing.has(n as never));
       if (missing.length === 0) {
         redundant.add(cmd);
@@ -417,7 +417,7 @@ export class ReplEngine {
       const cmd = commands.find((c) => c.span === op.span) ?? commands[0]!;
       if (op.kind === "unshare" && this.container) {
         // Repeats what exists, or a second `ns` of the input that created it (with all of them).
-        if (redundant.has(cmd) && !this.io.quiet) this.io.out(this.dim(`  nothing to do: the container has ${words(cmd).join(", ")} already\n`));
+        if (redundant.has(cmd) && !this.io.quiet) this.io.out(this.dim(`  nothing to do: the container has ${texts(bound(cmd).rest).join(", ")} already\n`));
         continue;
       }
       try {

@@ -11,19 +11,11 @@
 
 import type { Command } from "../../lang/spec.ts";
 import { parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../../lang/values.ts";
-import type { PlanContext, PlanFn, PlannedOp } from "../plan.ts";
+import { bound, type PlanContext, type PlanFn, type PlannedOp } from "../plan.ts";
 import { callerDir, describeSystem, hierarchyOf, machineCgroups } from "./detect.ts";
 import { CgroupManager, controllersOf } from "./manager.ts";
 import type { CgroupLimit, CgroupSystem } from "./types.ts";
 
-function positional(cmd: Command): string[] {
-  return cmd.args.filter((a) => a.kind !== "option").map((a) => a.text);
-}
-
-function option(cmd: Command, key: string): string | null {
-  const a = cmd.args.find((x) => x.kind === "option" && x.key === key);
-  return a ? (a.value?.text ?? null) : null;
-}
 
 /**
  * A `limit` command as numbers. The checker has validated the forms; a
@@ -31,12 +23,15 @@ function option(cmd: Command, key: string): string | null {
  * reports as a diagnostic on the command.
  */
 export function limitOf(cmd: Command): CgroupLimit {
-  const [what, value] = positional(cmd);
+  const b = bound(cmd);
+  const what = b.form;
+  const value = b.positional[0]?.text;
+  const opt = (key: string): string | null => b.options[key]?.text ?? null;
   switch (what) {
     case "cpu": {
-      const period = option(cmd, "period");
-      const weight = option(cmd, "weight");
-      const shares = option(cmd, "shares");
+      const period = opt("period");
+      const weight = opt("weight");
+      const shares = opt("shares");
       return {
         controller: "cpu",
         percent: value !== undefined ? (parsePercent(value) ?? null) : null,
@@ -46,14 +41,14 @@ export function limitOf(cmd: Command): CgroupLimit {
       };
     }
     case "memory": {
-      const swap = option(cmd, "swap");
+      const swap = opt("swap");
       return { controller: "memory", bytes: parseSize(value ?? "") ?? 0, swapBytes: swap !== null ? (parseSize(swap) ?? 0) : null };
     }
     case "pids":
       return { controller: "pids", max: parseInt10(value ?? "") ?? 0 };
     case "cpuset": {
       const cpus = (value ?? "").replace(/\s/g, "");
-      const mems = option(cmd, "mems");
+      const mems = opt("mems");
       return { controller: "cpuset", cpus: normaliseList(cpus), mems: mems !== null ? normaliseList(mems) : null };
     }
   }
