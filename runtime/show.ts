@@ -11,7 +11,8 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { namespaceLinks } from "./ns.ts";
 import { showIds } from "./userns.ts";
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns, two spaces apart (the first row is the heading); also `show cgroup`'s. */
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
