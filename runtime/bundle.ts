@@ -4,7 +4,7 @@
 // Why bundles:
 //   - init.js: a Bun process that loads many modules starts "Bun Pool" loader
 //     threads, and unshare(CLONE_NEWUSER) needs a single-threaded process
-//     (DESIGN.md fact 4). One file, plus SINGLE_THREAD_ENV, keeps stage 1 on
+//     (docs/ARCHITECTURE.md, "One thread"). One file, plus SINGLE_THREAD_ENV, keeps stage 1 on
 //     one thread; it also starts faster.
 //   - cli.js: start-up latency is a headline figure, and Bun transpiling some
 //     forty TypeScript files at every start costs more than a container's
@@ -28,7 +28,7 @@ export const PACKAGE_ROOT = (() => {
 })();
 const OUT_DIR = join(PACKAGE_ROOT, "dist");
 
-/** Settings that keep a fresh Bun process single-threaded (DESIGN.md fact 4). */
+/** Settings that keep a fresh Bun process single-threaded (docs/ARCHITECTURE.md, "One thread"). */
 export const SINGLE_THREAD_ENV: Record<string, string> = {
   BUN_JSC_useConcurrentJIT: "0",
   BUN_JSC_useConcurrentGC: "0",

@@ -9,7 +9,7 @@
 //     the process that unshares (stage 1) must spawn PID 1 (stage 2);
 //   - the other namespaces apply to the caller at once, and Bun.spawn children
 //     inherit them.
-// `show ns` compares /proc/PID/ns/* links of PID 1 with the host's (seed 004).
+// `show ns` compares /proc/PID/ns/* links of PID 1 with the host's (chapters 02-05).
 
 import { readlinkSync } from "node:fs";
 import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from "../native/constants.ts";

@@ -32,7 +32,7 @@ export interface OverlayDirs {
   merged: string;
 }
 
-/** The Docker-style files bound from the per-container directory into /etc (seed 000). */
+/** The Docker-style files bound from the per-container directory into /etc (chapter 06). */
 export const INIT_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 
 /**
@@ -44,7 +44,7 @@ export function hostsText(name: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`;
 }
 
-/** Docker-style per-container files bound over the rootfs's own (seed 000). */
+/** Docker-style per-container files bound over the rootfs's own (chapter 06). */
 export interface InitFiles {
   /** Host directory holding hostname, hosts and resolv.conf. */
   dir: string;

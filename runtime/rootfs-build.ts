@@ -2,8 +2,8 @@
  * Root filesystems built from the host's own binaries: `ctr rootfs host` and
  * `ctr rootfs busybox`, and the builder behind the default rootfs (runtime/rootfs-cache.ts).
  *
- * The idea (seed 000, the "fake Docker" rootfs)
- * ---------------------------------------------
+ * The idea (chapter 06, the "fake Docker" rootfs)
+ * -----------------------------------------------
  * A container's root is just a directory tree. To run `/bin/sh` after `pivot_root` that tree
  * must hold the shell *and everything the kernel and the dynamic loader will open to start
  * it*: the loader named by the ELF `PT_INTERP` header and every shared library reachable

@@ -2,7 +2,7 @@
 //
 // Everything is read through the host's /proc, under PID 1's host PID, so it
 // works whether or not the container has mounted its own /proc:
-//   ns      /proc/PID/ns/* links: same inode as the host's means shared (seed 004)
+//   ns      /proc/PID/ns/* links: same inode as the host's means shared (chapters 02-05)
 //   mounts  /proc/PID/mountinfo: mount points as PID 1 sees them, relative to its root
 //   procs   every process whose /proc/P/ns/pid is the container's, with the PIDs the
 //           container sees (the last field of NSpid in /proc/P/status)

@@ -1,5 +1,5 @@
 /**
- * The single-thread check of stage 1 (DESIGN.md facts 3 and 4): unshare(CLONE_NEWUSER)
+ * The single-thread check of stage 1 (docs/ARCHITECTURE.md, "One thread"): unshare(CLONE_NEWUSER)
  * fails with a bare EINVAL in a multi-threaded process. Stage 1 counts its
  * threads first and says why. Measured on the real init bundle:
  *   - started *without* the environment of runtime/bundle.ts, Bun runs helper
