@@ -4,8 +4,8 @@
 // Why bundles:
 //   - init.js: a Bun process that loads many modules starts "Bun Pool" loader
 //     threads, and unshare(CLONE_NEWUSER) needs a single-threaded process
-//     (DESIGN.md fact 4). One file, plus SINGLE_THREAD_ENV, keeps stage 1 on
-//     one thread; it also starts faster.
+//     (docs/ARCHITECTURE.md, "One thread for a user namespace"). One file,
+//     plus SINGLE_THREAD_ENV, keeps stage 1 on one thread; it also starts faster.
 //   - cli.js: start-up latency is a headline figure, and Bun transpiling some
 //     forty TypeScript files at every start costs more than a container's
 //     namespaces. The build is code-split, so the front end (chevrotain) is a
@@ -28,7 +28,7 @@ export const PACKAGE_ROOT = (() => {
 })();
 const OUT_DIR = join(PACKAGE_ROOT, "dist");
 
-/** Settings that keep a fresh Bun process single-threaded (DESIGN.md fact 4). */
+/** Settings that keep a fresh Bun process single-threaded (docs/ARCHITECTURE.md, "One thread for a user namespace"). */
 export const SINGLE_THREAD_ENV: Record<string, string> = {
   BUN_JSC_useConcurrentJIT: "0",
   BUN_JSC_useConcurrentGC: "0",

@@ -16,10 +16,8 @@ import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.
 import { formatSize } from "../lang/values.ts";
 import type { Diagnostic, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
-import { formatCall } from "../native/format.ts";
-import type { TraceEvent } from "./channel.ts";
 import type { PlanResult } from "./plan.ts";
-import type { Plan } from "./ops.ts";
+import { SIDE_NAME, type Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { WriteError, isTerminal, writeAll } from "./fdio.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
@@ -138,9 +136,8 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
 
 function explain(result: PlanResult, file: string): string {
   const lines: string[] = [];
-  const sideName = { front: "ctr", host: "host", creator: "stage 1", pid1: "PID 1" } as const;
   for (const op of result.plan.ops) {
-    lines.push(`${file}:${op.span.line}:${op.span.column}  ${op.source}    [${sideName[op.side]}]`);
+    lines.push(`${file}:${op.span.line}:${op.span.column}  ${op.source}    [${SIDE_NAME[op.side]}]`);
     for (const e of op.explain) lines.push(`    ${e}`);
   }
   return lines.join("\n") + "\n";
@@ -152,16 +149,11 @@ export function checkSummary(file: string, statements: number, hostPaths: number
   return `${file}: ok, ${statements} statement${statements === 1 ? "" : "s"}${looked}\n`;
 }
 
-function traceLine(stage: 1 | 2, e: TraceEvent): string {
-  const res = e.errno ? `-1 ${e.errno}` : String(e.result);
-  return `[stage ${stage}] ${formatCall(e.syscall, e.args)} = ${res} (${e.ms.toFixed(2)} ms)\n`;
-}
-
 async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
   const out = new Output();
   out.addSource(src.file, src.text);
   // Start stage 1 before the front end is loaded: Bun's start-up of the stage overlaps it.
-  const [{ Launch }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
+  const [{ Launch, traceLine }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
   const launching = early ? Promise.resolve(Launch.adopt(early)) : Launch.start();
   launching.catch(() => {});
   const id = newContainerId();

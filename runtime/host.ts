@@ -19,6 +19,7 @@
 
 import { HANDLED_SIGNALS, signalName, signalStatus } from "./status.ts";
 import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
+import { formatCall } from "../native/format.ts";
 import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
@@ -35,6 +36,12 @@ export interface HostEvents {
   output(text: string): void;
   /** A syscall made by a stage, when tracing. */
   trace?(stage: 1 | 2, event: TraceEvent): void;
+}
+
+/** One syscall a stage made, as `--trace` prints it (scripts and the REPL). */
+export function traceLine(stage: 1 | 2, e: TraceEvent): string {
+  const res = e.errno ? `-1 ${e.errno}` : String(e.result);
+  return `[stage ${stage}] ${formatCall(e.syscall, e.args)} = ${res} (${e.ms.toFixed(2)} ms)\n`;
 }
 
 function wireToError(w: WireError, op?: Op): SysError {

@@ -2,7 +2,7 @@
 //
 // JavaScript cannot run in a forked child (Bun's heaps are MADV_DONTFORK), so
 // the container side is a fresh Bun process started from a pre-bundled copy of
-// this file (DESIGN.md facts 1, 2 and 4):
+// this file (docs/ARCHITECTURE.md, "Why the stages"):
 //
 //   stage 1 ("creator")  reads the plan on fd 3, checks it is single-threaded,
 //                        unshare()s, tells the host, waits for "go" when the

@@ -9,22 +9,22 @@
 //     the process that unshares (stage 1) must spawn PID 1 (stage 2);
 //   - the other namespaces apply to the caller at once, and Bun.spawn children
 //     inherit them.
-// `show ns` compares /proc/PID/ns/* links of PID 1 with the host's (seed 004).
+// `show ns` compares /proc/PID/ns/* links of PID 1 with the host's (chapters 02-05).
 
 import { readlinkSync } from "node:fs";
-import { CLONE_FLAGS, flagNames } from "../native/index.ts";
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from "../native/constants.ts";
 import type { NsName } from "../lang/spec.ts";
 
 /** Kernel flag for each `ns` name. */
 export const NS_FLAG: Record<NsName, number> = {
-  user: 0x10000000,
-  uts: 0x04000000,
-  ipc: 0x08000000,
-  pid: 0x20000000,
-  mnt: 0x00020000,
-  net: 0x40000000,
-  cgroup: 0x02000000,
-  time: 0x00000080,
+  user: CLONE_NEWUSER,
+  uts: CLONE_NEWUTS,
+  ipc: CLONE_NEWIPC,
+  pid: CLONE_NEWPID,
+  mnt: CLONE_NEWNS,
+  net: CLONE_NEWNET,
+  cgroup: CLONE_NEWCGROUP,
+  time: CLONE_NEWTIME,
 };
 
 /** The entry name under /proc/PID/ns/ for each `ns` name. */
@@ -49,10 +49,6 @@ export function orderNamespaces(ns: Iterable<NsName>): NsName[] {
 
 export function cloneFlags(ns: readonly NsName[]): number {
   return ns.reduce((f, n) => f | NS_FLAG[n], 0);
-}
-
-export function describeUnshare(ns: readonly NsName[]): string {
-  return `unshare(${flagNames(cloneFlags(ns), CLONE_FLAGS)})`;
 }
 
 /** The namespace links of a process, e.g. {uts: "uts:[4026531838]"}. */

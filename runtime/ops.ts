@@ -32,16 +32,36 @@ export interface OverlayDirs {
   merged: string;
 }
 
-/** The Docker-style files bound from the per-container directory into /etc (seed 000). */
+/** The Docker-style files bound from the per-container directory into /etc (chapter 06). */
 export const INIT_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 
-/** Docker-style per-container files bound over the rootfs's own (seed 000). */
+/**
+ * The /etc/hosts of a container whose hostname is `name`, as Docker writes it:
+ * the per-container file (runtime/statedir.ts) and a built rootfs's placeholder
+ * (runtime/rootfs-build.ts) are the same text.
+ */
+export function hostsText(name: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`;
+}
+
+/** Docker-style per-container files bound over the rootfs's own (chapter 06). */
 export interface InitFiles {
   /** Host directory holding hostname, hosts and resolv.conf. */
   dir: string;
 }
 
 export type { IdMapLine };
+
+/** Each side's short name, as `ctr explain` and the REPL's `:explain` tag an op with it. */
+export const SIDE_NAME: Record<Side, string> = { front: "ctr", host: "host", creator: "stage 1", pid1: "PID 1" };
+
+/** Each side said in full, for the language reference. */
+export const SIDE_ROLE: Record<Side, string> = {
+  front: "ctr itself (no kernel effect)",
+  host: "the host side (the ctr process)",
+  creator: "stage 1 (the process that creates the namespaces)",
+  pid1: "PID 1 inside the container",
+};
 
 export type OpBody =
   | { kind: "unshare"; namespaces: NsName[] }

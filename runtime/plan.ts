@@ -26,8 +26,6 @@ export interface PlanContext {
   stateDir: string;
   /** Where `rootfs default` lives (may not be built yet). */
   defaultRootfs: string;
-  /** The hostname the script sets, if any (for the container's /etc/hostname). */
-  hostname: string | null;
   /** The namespaces of the plan. */
   namespaces: ReadonlySet<NsName>;
 }
@@ -113,14 +111,13 @@ export interface PlannerEntry {
  */
 export class Planner {
   readonly namespaces = new Set<NsName>();
-  private hostname: string | null = null;
   private hostTreeKept = false;
   private rootPending: { mode: "pivot" | "chroot"; dir: string } | null = null;
   needsDefaultRootfs = false;
 
   constructor(
     private readonly lookup: (name: string) => PlannerEntry | undefined,
-    private readonly base: Omit<PlanContext, "hostname" | "namespaces">,
+    private readonly base: Omit<PlanContext, "namespaces">,
     /**
      * The REPL: enter the new root with the `rootfs` statement itself, so that
      * what it did (pivot_root) is shown under it. Nothing is lost by entering
@@ -130,15 +127,14 @@ export class Planner {
     private readonly opts: { enterRootAtOnce?: boolean } = {},
   ) {}
 
-  /** Plan more commands. `lookahead` lets the hostname of a later line name the container's /etc/hostname. */
-  add(commands: readonly Command[], lookahead: readonly Command[] = commands): { ops: Op[]; diagnostics: Diagnostic[] } {
+  /** Plan more commands; their `ns` lines count wherever they stand (stage 1 unshares all at once). */
+  add(commands: readonly Command[]): { ops: Op[]; diagnostics: Diagnostic[] } {
     const diagnostics: Diagnostic[] = [];
-    for (const cmd of lookahead) {
+    for (const cmd of commands) {
       if (!cmd.bound) continue; // the checker has reported it
       if (cmd.name === "ns") for (const w of texts(cmd.bound.rest)) if (w !== "none") this.namespaces.add(w as NsName);
-      if (cmd.name === "hostname") this.hostname = cmd.bound.args.NAME?.text ?? this.hostname;
     }
-    const ctx: PlanContext = { ...this.base, hostname: this.hostname, namespaces: this.namespaces };
+    const ctx: PlanContext = { ...this.base, namespaces: this.namespaces };
     const namespaces = orderNamespaces(this.namespaces);
     const ops: Op[] = [];
     for (const cmd of commands) {
@@ -215,7 +211,7 @@ export class Planner {
   }
 }
 
-export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "hostname" | "namespaces">): PlanResult {
+export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">): PlanResult {
   const planner = new Planner(lookup, base);
   const { ops, diagnostics } = planner.add(commands);
   return { plan: { namespaces: orderNamespaces(planner.namespaces), ops, needsDefaultRootfs: planner.needsDefaultRootfs }, diagnostics };

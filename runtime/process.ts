@@ -2,7 +2,7 @@
 //
 // Rules that shape this file:
 //   - execve(2) replaces PID 1's image in place, keeping its PID: that is how the
-//     user's command becomes PID 1 of the new PID namespace (seed 001). The
+//     user's command becomes PID 1 of the new PID namespace (chapter 14, `run -it`). The
 //     control socket is close-on-exec, so a successful execve closes it.
 //   - Signal dispositions set to a handler are reset by execve, ignored ones are
 //     kept, and the signal mask is inherited: PID 1 unblocks everything first.

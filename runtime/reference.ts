@@ -7,8 +7,9 @@
 
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { NAMESPACES, type ArgSpec, type FormSpec, type Side, type StatementSpec, type ValueKind } from "../lang/spec.ts";
+import { NAMESPACES, type ArgSpec, type FormSpec, type StatementSpec, type ValueKind } from "../lang/spec.ts";
 import { statements, type StatementDef } from "./registry.ts";
+import { SIDE_ROLE } from "./ops.ts";
 import { MAX_SCRIPT_BYTES } from "../lang/read.ts";
 import { MAX_CALL_DEPTH, MAX_SOURCES, MAX_STEPS, MAX_TEXT, MAX_VALUE } from "../lang/expand.ts";
 import { MAX_NESTING } from "../lang/build.ts";
@@ -18,13 +19,6 @@ import { MAX_CPUS, MAX_NODES, formatSize } from "../lang/values.ts";
 
 export const START_MARKER = "<!-- reference:start -->";
 export const END_MARKER = "<!-- reference:end -->";
-
-const SIDES: Record<Side, string> = {
-  front: "ctr itself (no kernel effect)",
-  host: "the host side (the ctr process)",
-  creator: "stage 1 (the process that creates the namespaces)",
-  pid1: "PID 1 inside the container",
-};
 
 const KINDS: [string, string][] = [
   ["size", "bytes with an optional binary unit: `4096`, `4k`, `64m`, `1.5g`, `1t`"],
@@ -140,7 +134,7 @@ function statementSection(s: StatementDef): string {
   out.push(`#### \`${s.name}\``, "", s.summary, "", "```", s.syntax, "```", "");
   const facts: string[] = [];
   if (s.unsupported) facts.push(`**not supported yet**: ${s.unsupported}; ctr refuses a script that uses it`);
-  facts.push(`runs in: ${SIDES[s.side]}`);
+  facts.push(`runs in: ${SIDE_ROLE[s.side]}`);
   const needs = needsText(s);
   if (needs) facts.push(`needs: ${needs}`);
   if (s.final) facts.push("ends the script's work on the container");
@@ -159,7 +153,7 @@ function statementSection(s: StatementDef): string {
       const details = [argsText(f.args), optionsText(f.options, f.requiredOptions), f.flags?.length ? "flags " + flagsText(f.flags) : ""]
         .filter(Boolean)
         .join("; ");
-      const side = f.side && f.side !== s.side ? ` Runs in: ${SIDES[f.side]}.` : "";
+      const side = f.side && f.side !== s.side ? ` Runs in: ${SIDE_ROLE[f.side]}.` : "";
       const notYet = s.unsupportedForms?.[name] ? ` **Not supported yet**: ${s.unsupportedForms[name]}.` : "";
       out.push(`| ${code(name)} | ${code(f.syntax)} | ${f.summary.replace(/\|/g, "\\|")}${side}${notYet} | ${details} |`);
     }

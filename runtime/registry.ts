@@ -853,9 +853,6 @@ export function findStatement(name: string): StatementDef | undefined {
   return byName.get(name);
 }
 
-/** Alias of findStatement (the planner's lookup). */
-export const findEntry = findStatement;
-
 /** Statement names, for completion and "did you mean". */
 export function statementNames(): string[] {
   return [...byName.keys()];

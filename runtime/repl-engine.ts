@@ -25,11 +25,9 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { ScriptFileError, Session, formatDiagnostic, limitDiagnostics, readScriptFile, type Command, type Diagnostic, type Span } from "../lang/index.ts";
 import { SysError } from "../native/error.ts";
-import { formatCall } from "../native/format.ts";
-import type { TraceEvent } from "./channel.ts";
-import { type Container, Launch, makeStateDir } from "./host.ts";
+import { type Container, Launch, makeStateDir, traceLine } from "./host.ts";
 import { ContainerSession } from "./session.ts";
-import type { Op, RunResult } from "./ops.ts";
+import { SIDE_NAME, type Op, type RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { bound, Planner, texts } from "./plan.ts";
 import { findStatement, statements, suggestStatement } from "./registry.ts";
@@ -296,11 +294,10 @@ export class ReplEngine {
       const { ops, diagnostics } = this.planner.add(r.commands);
       if (this.diagnose(diagnostics)) status = EXIT_USAGE;
       else {
-        const side = { front: "ctr", host: "host", creator: "stage 1", pid1: "PID 1" } as const;
         const lines: string[] = [];
         for (const op of ops) {
           if (op.kind === "unshare" && this.container) lines.push(`${op.source}    [the container exists: \`ns\` would add namespaces to it, which ctr cannot do]`);
-          else lines.push(`${op.source}    [${side[op.side]}]`, ...op.explain.map((e) => `    ${e}`));
+          else lines.push(`${op.source}    [${SIDE_NAME[op.side]}]`, ...op.explain.map((e) => `    ${e}`));
         }
         this.io.out(lines.join("\n") + (lines.length ? "\n" : ""));
       }
@@ -687,11 +684,6 @@ export function quoteWord(s: string): string {
   if (/^[A-Za-z0-9_@%+:./-][A-Za-z0-9_@%+:.=/-]*$/.test(s) || s === "==" || s === "!=") return s;
   if (!s.includes("'") && !s.includes("\n")) return `'${s}'`;
   return `"${s.replace(/[\\"$]/g, (c) => "\\" + c).replace(/\n/g, "\\n").replace(/\t/g, "\\t").replace(/\r/g, "\\r")}"`;
-}
-
-function traceLine(stage: 1 | 2, e: TraceEvent): string {
-  const res = e.errno ? `-1 ${e.errno}` : String(e.result);
-  return `[stage ${stage}] ${formatCall(e.syscall, e.args)} = ${res} (${e.ms.toFixed(2)} ms)\n`;
 }
 
 /** Every process below `root` (by parent PID), read from the host's /proc. */

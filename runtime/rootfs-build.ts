@@ -2,8 +2,8 @@
  * Root filesystems built from the host's own binaries: `ctr rootfs host` and
  * `ctr rootfs busybox`, and the builder behind the default rootfs (runtime/rootfs-cache.ts).
  *
- * The idea (seed 000, the "fake Docker" rootfs)
- * ---------------------------------------------
+ * The idea (chapter 06, the "fake Docker" rootfs)
+ * -----------------------------------------------
  * A container's root is just a directory tree. To run `/bin/sh` after `pivot_root` that tree
  * must hold the shell *and everything the kernel and the dynamic loader will open to start
  * it*: the loader named by the ELF `PT_INTERP` header and every shared library reachable
@@ -29,6 +29,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from "no
 import { posix } from "node:path";
 import { ElfError, isElf, ldSoConfDirs, resolveDependencies, systemLibraryDirs } from "./elf.ts";
 import { Root, RootfsError, lstatOrNull, walk } from "./rootfs-root.ts";
+import { hostsText } from "./ops.ts";
 
 export { RootfsError, resolveInRoot } from "./rootfs-root.ts";
 
@@ -268,7 +269,7 @@ function etcFiles(hostname: string): Record<string, string> {
     "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     "/etc/group": "root:x:0:\nnogroup:x:65534:\n",
     "/etc/hostname": `${hostname}\n`,
-    "/etc/hosts": `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+    "/etc/hosts": hostsText(hostname),
     "/etc/resolv.conf": "# ctr rootfs placeholder; a container gets its own copy bound over this file\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n",
     // Only lookups built into glibc (>= 2.34 has files and dns inside libc.so.6): NSS
     // modules are dlopen()ed and are not in the rootfs.

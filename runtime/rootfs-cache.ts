@@ -39,7 +39,7 @@ import { RootfsError, lstatOrNull, walk } from "./rootfs-root.ts";
 /**
  * The binaries of `rootfs default`, the tools the chapters' experiments use. The shell is
  * required; any other one missing from the host is skipped. `bash` is there because the
- * seeds' transcripts use it; `chroot` for chapter 06 (chroot vs pivot_root, and escaping a
+ * walkthroughs' transcripts use it; `chroot` for chapter 06 (chroot vs pivot_root, and escaping a
  * chroot from inside); `dd` allocates a buffer of `bs` bytes (chapter 08's memory hog).
  */
 export const DEFAULT_BINARIES: readonly string[] = [

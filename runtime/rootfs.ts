@@ -10,7 +10,7 @@
 //     put_old directory is needed inside the rootfs (runc does the same).
 // chroot(2) only changes the pathname root of one process: the old root stays
 // mounted and a process with CAP_SYS_CHROOT can escape it (chroot again into a
-// subdirectory and walk up with ".."). ctr keeps it because the seeds use it,
+// subdirectory and walk up with ".."). ctr keeps it because chapter 06 uses it,
 // and `explain` says so.
 //
 // `rootfs default` must not let containers write into the shared cache, so it

@@ -2,7 +2,7 @@
 //
 // Everything is read through the host's /proc, under PID 1's host PID, so it
 // works whether or not the container has mounted its own /proc:
-//   ns      /proc/PID/ns/* links: same inode as the host's means shared (seed 004)
+//   ns      /proc/PID/ns/* links: same inode as the host's means shared (chapters 02-05)
 //   mounts  /proc/PID/mountinfo: mount points as PID 1 sees them, relative to its root
 //   procs   every process whose /proc/P/ns/pid is the container's, with the PIDs the
 //           container sees (the last field of NSpid in /proc/P/status)
@@ -11,7 +11,8 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { namespaceLinks } from "./ns.ts";
 import { showIds } from "./userns.ts";
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns, two spaces apart (the first row is the heading); also `show cgroup`'s. */
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }

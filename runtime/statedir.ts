@@ -28,6 +28,7 @@ import {
   O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISVTX, SysError, close, fchmod, fstat, mkdirat, openat, read, readDirFd, statx, unlinkat, write,
   type FileStat,
 } from "../native/index.ts";
+import { hostsText } from "./ops.ts";
 import { stateRoot } from "./paths.ts";
 import { userName } from "./userns.ts";
 
@@ -152,10 +153,6 @@ function writeAt(dirFd: number, name: string, text: string, mode: number, fresh:
   } finally {
     close(fd);
   }
-}
-
-function hostsText(name: string): string {
-  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`;
 }
 
 function readResolvConf(): string {

@@ -15,7 +15,7 @@
 //     only when the kernel accounts swap); v2 limits swap alone (memory.swap.max).
 //     ctr gives no swap unless `swap=` says so: `limit memory 32m` kills at 32 MiB
 //     on every machine, with or without swap.
-//   - Charges do not move with a process (seed 000's "no effect": a process that
+//   - Charges do not move with a process (chapter 08's "no effect": a process that
 //     already had its memory kept it charged to its old cgroup). ctr puts the
 //     container's first process in the cgroup before it runs anything.
 // Order (v1): memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at

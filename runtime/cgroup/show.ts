@@ -13,11 +13,7 @@ import { describeSystem, hierarchyOf } from "./detect.ts";
 import type { CgroupManager } from "./manager.ts";
 import { formatBytes, isUnlimited } from "./memory.ts";
 import type { CgroupVersion } from "./types.ts";
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
-}
+import { table } from "../show.ts";
 
 const seconds = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
 

@@ -137,7 +137,7 @@ describe("examples: run", () => {
       expect(ps).toHaveLength(2); // the shell and ps, nothing of the host
       expect(ps[0]!.slice(0, 3)).toEqual(["1", "0", "sh"]);
       expect(ps[1]!.slice(1, 3)).toEqual(["1", "ps"]);
-      // The host's /proc still works (seed 001's broken /proc would fail here).
+      // The host's /proc still works (a /proc mount propagated to the host, as chapter 05 warns of, would fail here).
       expect(Bun.spawnSync(["ps", "-p", String(process.pid), "-o", "pid="]).stdout.toString().trim()).toBe(String(process.pid));
     }),
   );
@@ -229,7 +229,7 @@ describe("examples: run", () => {
       expect(r.code).toBe(0);
       const ps = psLines(r.stdout);
       expect(ps).toHaveLength(2);
-      expect(ps[0]!.slice(0, 3)).toEqual(["1", "0", "sh"]); // PID 1 is the command, as in seed 001's `ps -ef`
+      expect(ps[0]!.slice(0, 3)).toEqual(["1", "0", "sh"]); // PID 1 is the command, as in chapter 14's `ps -ef`
       expect(ps[1]!.slice(1, 3)).toEqual(["1", "ps"]);
       const p = probe(r.stdout);
       for (const n of ["uts", "pid", "mnt", "ipc", "net"]) expect(p[`ns.${n}`]).not.toBe(host[n]);
@@ -237,7 +237,7 @@ describe("examples: run", () => {
     }),
   );
 
-  itest("14-run-it: the command travels through the pipe intact, whatever its length or characters (seed 001)", () =>
+  itest("14-run-it: the command travels through the pipe intact, whatever its length or characters (chapter 14)", () =>
     onHost(async (h) => {
       const arg = `quotes ' " \\ $HOME \${x} \`id\` ; | & * newline\nunicode 容器 ` + "x".repeat(100_000);
       const r = await h.ctr([example("14-run-it.ctr"), "sh", "-c", 'printf %s "$1"', "sh", arg]);

@@ -367,7 +367,7 @@ describe("namespaces (in children)", () => {
   });
 
   rootTest("a fresh single-threaded bundled Bun can unshare a user namespace", async () => {
-    // DESIGN.md fact 4: loading koffi through native/ must not start threads.
+    // docs/ARCHITECTURE.md, "One thread for a user namespace": loading koffi through native/ must not start threads.
     const dir = mkdtempSync(join(import.meta.dir, ".tmp-"));
     try {
       const entry = join(dir, "entry.ts");

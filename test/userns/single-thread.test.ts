@@ -1,7 +1,7 @@
 /**
- * The single-thread check of stage 1 (DESIGN.md facts 3 and 4): unshare(CLONE_NEWUSER)
- * fails with a bare EINVAL in a multi-threaded process. Stage 1 counts its
- * threads first and says why. Measured on the real init bundle:
+ * The single-thread check of stage 1 (docs/ARCHITECTURE.md, "One thread for a
+ * user namespace"): unshare(CLONE_NEWUSER) fails with a bare EINVAL in a
+ * multi-threaded process. Stage 1 counts its threads first and says why. Measured on the real init bundle:
  *   - started *without* the environment of runtime/bundle.ts, Bun runs helper
  *     threads (counted in /proc/PID/task while stage 1 blocks reading its plan),
  *     and a plan with `user` gets the error that names the thread count;
