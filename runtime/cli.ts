@@ -17,7 +17,7 @@ import { formatSize } from "../lang/values.ts";
 import type { Diagnostic, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
-import type { TraceEvent } from "./channel.ts";
+import type { TraceEvent } from "./channel/messages.ts";
 import type { PlanResult } from "./plan.ts";
 import type { Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";

@@ -14,7 +14,7 @@
 // cgroup's OOM counter says whether the kernel killed something for the limit.
 // The cgroups are removed on every path, after the container's processes.
 
-import type { TraceEvent } from "./channel.ts";
+import type { TraceEvent } from "./channel/messages.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
 import { userNamespaceSetup } from "./userns.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";

@@ -26,7 +26,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { ScriptFileError, Session, formatDiagnostic, limitDiagnostics, readScriptFile, type Command, type Diagnostic, type Span } from "../lang/index.ts";
 import { SysError } from "../native/error.ts";
 import { formatCall } from "../native/format.ts";
-import type { TraceEvent } from "./channel.ts";
+import type { TraceEvent } from "./channel/messages.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
 import { userNamespaceSetup } from "./userns.ts";
 import type { Op, RunResult } from "./ops.ts";
