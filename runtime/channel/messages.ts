@@ -1,18 +1,22 @@
 // The control channel's messages: who sends what, what answers it, and the
 // check of each message's shape on arrival.
 //
-//   from     message    fields                               answered by
-//   -------  ---------  -----------------------------------  ------------------------------------
-//   host     plan       v, namespaces, trace, wait,          stage 1: unshared {pid}, or error
+//   from     message    fields                         sent                      answered by
+//   -------  ---------  -----------------------------  ------------------------  ----------------------
+//   host     plan       v, namespaces, trace, wait,    first                     unshared, or error
 //                       interactive?, cgroups?, join?
-//   host     go         uid?, gid?  (only when plan.wait)    stage 1: spawned {pid}, or error
-//   stage 1  unshared   pid         (without plan.wait, spawned follows it unasked)
-//   stage 2  ready      -           unasked, once PID 1 runs its own code
-//   host     op         id, op, batch?                       stage 2: done {id, result?}, or error
-//                                                            {id}; a successful `exec`: end of stream
-//   host     interrupt  signal      no answer (the `run` in progress answers its op)
-//   host     exit       -           end of stream (PID 1 exits)
-//   stage    trace      event, stage  unasked, any time with --trace
+//   stage 1  unshared   pid                            for plan                  go (plan.wait only)
+//   host     go         uid?, gid?                     for unshared, plan.wait   spawned, or error
+//   stage 1  spawned    pid                            for go, or unasked after  -
+//                                                      unshared without wait
+//   stage 2  ready      -                              unasked: PID 1 is up      -
+//   host     op         id, op, batch?                 after spawned             done or error (its id);
+//                                                                                a successful exec: EOF
+//   stage 2  done       id, result?                    for op                    -
+//   stage    error      id?, error                     for plan, go or op        - (stage 1 then exits)
+//   host     interrupt  signal                         during a run              - (the run's op ends)
+//   host     exit       -                              last                      EOF (PID 1 exits)
+//   stage    trace      event, stage                   unasked, with --trace     -
 //
 // The channel is one stream socket: stage 1 has it first (plan, go), then
 // hands it to stage 2 (ready, ops); runtime/init.ts tells the stages' side,
