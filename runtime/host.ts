@@ -39,7 +39,6 @@ export interface HostEvents {
   trace?(stage: 1 | 2, event: TraceEvent): void;
 }
 
-
 export interface CreateOptions {
   /** Report the stages' syscalls (--trace). */
   trace?: boolean;
