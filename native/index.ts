@@ -16,3 +16,4 @@ export * from "./error.ts";
 export * from "./format.ts";
 export * from "./sys.ts";
 export { preload, isLoaded } from "./libc.ts";
+export * from "./scm.ts"; // sendFds/recvFds: fds over a unix socket (SCM_RIGHTS)

@@ -12,7 +12,7 @@
 //   - consecutive setup steps of PID 1 go out as one batch;
 //   - a signal to ctr ends the script after the command it reached.
 
-import type { TraceEvent } from "./channel.ts";
+import type { TraceEvent } from "./channel/messages.ts";
 import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";

@@ -36,6 +36,15 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
   }
 }
 
+/** Write all of `data` like writeAll, but when write fails (the reader went away: EPIPE) drop the rest instead of throwing. */
+export function writeAllOrDrop(fd: number, data: string | Uint8Array): void {
+  try {
+    writeAll(fd, data);
+  } catch (e) {
+    if (!(e instanceof WriteError)) throw e;
+  }
+}
+
 /**
  * Writes that never block the caller: what a full fd does not take is
  * kept in order and retried from a timer, backing off up to 16 ms. For a

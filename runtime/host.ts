@@ -20,7 +20,9 @@
 import { HANDLED_SIGNALS, signalName, signalStatus } from "./status.ts";
 import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { formatCall } from "../native/format.ts";
-import { AsyncChannel, type ShowResult, type StageMessage, type TraceEvent, type WireError } from "./channel.ts";
+import { AsyncChannel } from "./channel/stream.ts";
+import { wireToError } from "./channel/codec.ts";
+import { PROTOCOL, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./show.ts";
@@ -44,13 +46,6 @@ export function traceLine(stage: 1 | 2, e: TraceEvent): string {
   return `[stage ${stage}] ${formatCall(e.syscall, e.args)} = ${res} (${e.ms.toFixed(2)} ms)\n`;
 }
 
-function wireToError(w: WireError, op?: Op): SysError {
-  const e = new SysError({ errno: w.errno, code: w.code, syscall: w.syscall, args: w.args, message: w.message, hint: w.hint, status: w.status });
-  if (op) e.span = op.span;
-  return e;
-}
-
-
 export interface CreateOptions {
   /** Report the stages' syscalls (--trace). */
   trace?: boolean;
@@ -65,7 +60,7 @@ export interface CreateOptions {
   interactive?: boolean;
 }
 
-/** How many operations of a batch may await their replies at once (runtime/channel.ts, flow control). */
+/** How many operations of a batch may await their replies at once (runtime/channel/stream.ts, flow control). */
 const BATCH_WINDOW = 32;
 
 /** A started stage 1, waiting for its plan. */
@@ -113,7 +108,7 @@ export class Launch {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}) });
+    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */

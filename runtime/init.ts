@@ -44,10 +44,11 @@ import {
   unshare,
   waitpid,
 } from "../native/index.ts";
-import { AsyncChannel, SyncChannel, type HostMessage, type StageMessage, type WireError } from "./channel.ts";
+import { AsyncChannel, SyncChannel } from "./channel/stream.ts";
+import { errorToWire } from "./channel/codec.ts";
+import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
 import { cloneFlags } from "./ns.ts";
 import { makeRootPrivate } from "./mount.ts";
-import { isHostMessage } from "./wire.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./process.ts";
 import { writeAll } from "./fdio.ts";
@@ -56,14 +57,6 @@ import { leave, prepareLeave } from "./cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 
 const CONTROL_FD = 3;
-
-export function toWire(e: unknown): WireError {
-  if (e instanceof SysError) {
-    return { errno: e.errno, code: e.code, syscall: e.syscall, args: e.args, message: e.message, hint: e.hint, status: e.status };
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  return { errno: 0, code: "", syscall: "", args: [], message: msg };
-}
 
 function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
   setTrace((event) => send({ t: "trace", event, stage }));
@@ -74,6 +67,11 @@ function stage1(): void {
   const ch = new SyncChannel<HostMessage>(CONTROL_FD, read, isHostMessage);
   const plan = ch.next();
   if (!plan || plan.t !== "plan") process.exit(125);
+  // First, before anything is done with the plan: is it in our protocol (runtime/channel/messages.ts)?
+  if ((plan.v ?? 0) !== PROTOCOL) {
+    ch.send({ t: "error", error: errorToWire(protocolMismatch(plan.v ?? 0, process.argv[1] ?? "")) });
+    process.exit(125);
+  }
   // The host, watched below: if it dies, stage 1 takes the container down.
   const host = process.ppid;
   // Without a PID namespace, stage 1 adopts the container's orphans (below) and
@@ -86,7 +84,7 @@ function stage1(): void {
   try {
     if (subreaper) childrenFd = openSync(`/proc/self/task/${process.pid}/children`, "r");
   } catch (e) {
-    ch.send({ t: "error", error: toWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "open", message: `cannot open "/proc/self/task/${process.pid}/children": ${(e as Error).message}`, hint: "ctr needs the host's /proc to track the container's processes", status: 125 })) });
+    ch.send({ t: "error", error: errorToWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "open", message: `cannot open "/proc/self/task/${process.pid}/children": ${(e as Error).message}`, hint: "ctr needs the host's /proc to track the container's processes", status: 125 })) });
     process.exit(125);
   }
   // Into the container's cgroups first (runtime/cgroup/track.ts): every
@@ -100,7 +98,7 @@ function stage1(): void {
         closeSync(fd);
       }
     } catch (e) {
-      ch.send({ t: "error", error: toWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "write", args: [`${dir}/cgroup.procs`], message: `cannot join the container's cgroup "${dir}": ${(e as Error).message}`, status: 125 })) });
+      ch.send({ t: "error", error: errorToWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "write", args: [`${dir}/cgroup.procs`], message: `cannot join the container's cgroup "${dir}": ${(e as Error).message}`, status: 125 })) });
       process.exit(125);
     }
   }
@@ -127,7 +125,7 @@ function stage1(): void {
     if (plan.namespaces.includes("mnt")) makeRootPrivate();
     setTrace(null);
   } catch (e) {
-    ch.send({ t: "error", error: toWire(e) });
+    ch.send({ t: "error", error: errorToWire(e) });
     process.exit(125);
   }
   ch.send({ t: "unshared", pid: process.pid });
@@ -141,7 +139,7 @@ function stage1(): void {
       setresgid(go.gid, go.gid, go.gid);
       setresuid(go.uid, go.uid, go.uid);
     } catch (e) {
-      ch.send({ t: "error", error: toWire(e) });
+      ch.send({ t: "error", error: errorToWire(e) });
       process.exit(125);
     }
   }
@@ -161,7 +159,7 @@ function stage1(): void {
     const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : []), ...(plan.namespaces.length === 0 ? ["caller-env"] : [])];
     pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], envList());
   } catch (e) {
-    ch.send({ t: "error", error: toWire(e) });
+    ch.send({ t: "error", error: errorToWire(e) });
     process.exit(125);
   }
   setTrace(null);
@@ -249,7 +247,7 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
   setCloexec(CONTROL_FD, true);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   const ch = new AsyncChannel<HostMessage>(CONTROL_FD, isHostMessage);
-  // Sends are queued while the socket is full (runtime/channel.ts). Around an
+  // Sends are queued while the socket is full (runtime/channel/stream.ts). Around an
   // `exec` they must be written out before execve closes the channel, or the
   // host would miss the last replies and trace lines.
   let flushEach = false;
@@ -305,7 +303,7 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
         send({ t: "done", id, result });
       } catch (e) {
         if (batch !== undefined) failedBatches.add(batch);
-        send({ t: "error", id, error: toWire(e) });
+        send({ t: "error", id, error: errorToWire(e) });
       }
       flushEach = false;
       reapOrphans();
@@ -332,7 +330,7 @@ function execStage(): void {
   try {
     applyAndExec(JSON.parse(text.slice(0, text.indexOf("\n"))) as ProcessSpec);
   } catch (e) {
-    writeAll(CONTROL_FD, JSON.stringify(toWire(e)) + "\n");
+    writeAll(CONTROL_FD, JSON.stringify(errorToWire(e)) + "\n");
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 126);
   }
 }

@@ -29,7 +29,7 @@ import { signalName } from "./status.ts";
 import { AsyncWriter } from "./fdio.ts";
 import { withStartOomScore } from "./oomscore.ts";
 import { applyAndExec, DEFAULT_PATH, needsExecStage, processSpec, type ProcessSpec } from "./procspec.ts";
-import type { WireError } from "./channel.ts";
+import type { WireError } from "./channel/messages.ts";
 import { processTree } from "./proctree.ts";
 import { SINGLE_THREAD_ENV } from "./bundle.ts";
 

@@ -19,7 +19,7 @@
 // A pipe is read one byte at a time past what is already there, as sh does, so
 // that after `exec` the rest of the input is the command's, not lost in ctr's buffer.
 
-import { appendFileSync, mkdirSync, read as readAsync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, mkdirSync, read as readAsync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import * as readline from "node:readline";
@@ -28,6 +28,9 @@ import { ioctl } from "../native/index.ts";
 import { complete } from "./complete.ts";
 import { ReplEngine, type ReplIO } from "./repl-engine.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
+// The REPL writes at once, not through process.stdout: `run` children write to
+// the same descriptors directly, so nothing may wait in a buffer.
+import { writeAllOrDrop } from "./fdio.ts";
 
 export interface ReplOptions {
   trace: boolean;
@@ -48,20 +51,6 @@ export async function repl(opts: ReplOptions): Promise<number> {
   }
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   return terminal ? new TerminalRepl(opts.trace, quiet).run() : pipeRepl(opts.trace, quiet);
-}
-
-/** Write all of `text` now: `run` children write to the same descriptors directly, so nothing may wait in a buffer. */
-function writeAll(fd: number, text: string): void {
-  const data = Buffer.from(text);
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += writeSync(fd, data, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
-      return; // the reader went away (EPIPE): nothing more to say
-    }
-  }
 }
 
 /**
@@ -137,7 +126,7 @@ export class LineReader {
 }
 
 async function pipeRepl(trace: boolean, quiet: boolean): Promise<number> {
-  const io: ReplIO = { out: (t) => writeAll(1, t), err: (t) => writeAll(2, t), color: false, trace, quiet };
+  const io: ReplIO = { out: (t) => writeAllOrDrop(1, t), err: (t) => writeAllOrDrop(2, t), color: false, trace, quiet };
   const engine = new ReplEngine(io);
   engine.start();
   // Without a terminal, SIGINT stops the statement in progress, or ends the session between statements.
@@ -189,8 +178,8 @@ class TerminalRepl {
 
   constructor(trace: boolean, quiet: boolean) {
     const io: ReplIO = {
-      out: (t) => writeAll(1, t),
-      err: (t) => writeAll(2, t),
+      out: (t) => writeAllOrDrop(1, t),
+      err: (t) => writeAllOrDrop(2, t),
       color: this.color,
       trace,
       quiet,
@@ -210,7 +199,7 @@ class TerminalRepl {
     process.on("SIGQUIT", onQuit);
     let status = 0;
     try {
-      if (!this.engine.history.length) writeAll(1, this.paint("ctr REPL: one statement at a time on a live container. :help for help, Ctrl-D to leave.\n", "\x1b[2m"));
+      if (!this.engine.history.length) writeAllOrDrop(1, this.paint("ctr REPL: one statement at a time on a live container. :help for help, Ctrl-D to leave.\n", "\x1b[2m"));
       for (;;) {
         const input = await this.read();
         if (input === null) break;
@@ -269,7 +258,7 @@ class TerminalRepl {
       });
       rl.on("SIGINT", () => {
         // Like a shell: Ctrl-C drops what is being typed and gives a fresh prompt.
-        writeAll(1, "^C\n");
+        writeAllOrDrop(1, "^C\n");
         pending = "";
         rl.write(null, { ctrl: true, name: "e" });
         rl.write(null, { ctrl: true, name: "u" });
@@ -278,7 +267,7 @@ class TerminalRepl {
       });
       rl.on("close", () => {
         if (settled) return;
-        writeAll(1, "\n");
+        writeAllOrDrop(1, "\n");
         finish(null);
       });
       rl.prompt();
@@ -289,12 +278,12 @@ class TerminalRepl {
   private notice(text: string): void {
     const rl = this.rl;
     if (!rl) {
-      writeAll(2, text);
+      writeAllOrDrop(2, text);
       return;
     }
     readline.clearLine(process.stdout, 0);
     readline.cursorTo(process.stdout, 0);
-    writeAll(2, text);
+    writeAllOrDrop(2, text);
     const prompt = this.engine.prompt();
     rl.setPrompt(this.color ? BOLD_CYAN + prompt.trimEnd() + RESET + " " : prompt);
     rl.prompt(true);

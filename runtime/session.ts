@@ -20,7 +20,7 @@
 
 import type { NsName, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
-import type { TraceEvent } from "./channel.ts";
+import type { TraceEvent } from "./channel/messages.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { defaultRootfs } from "./rootfs-cache.ts";

@@ -13,7 +13,8 @@ import { afterEach, describe, expect } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { closeFd, socketpair } from "../../native/index.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "../../runtime/bundle.ts";
-import { AsyncChannel, type StageMessage } from "../../runtime/channel.ts";
+import { AsyncChannel } from "../../runtime/channel/stream.ts";
+import { PROTOCOL, type StageMessage } from "../../runtime/channel/messages.ts";
 import { itest } from "../integration/host-state.ts";
 
 /** read(2)'s number, to see in /proc/PID/syscall that stage 1 blocks reading its plan. */
@@ -65,7 +66,7 @@ function threads(pid: number): number {
   return readdirSync(`/proc/${pid}/task`).length;
 }
 
-const PLAN = { t: "plan", namespaces: ["user", "uts"], trace: false, pdeathsig: false };
+const PLAN = { t: "plan", v: PROTOCOL, namespaces: ["user", "uts"], trace: false, pdeathsig: false };
 
 describe("stage 1 and unshare(CLONE_NEWUSER): one thread, or an error that says why", () => {
   itest("without the single-thread environment Bun runs helper threads, and the plan gets an error naming the thread count", async () => {
