@@ -20,7 +20,13 @@ type StatementRule = (typeof STATEMENT_RULES)[number];
 /** Variable and parameter names; function names may also contain `-`. */
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FN_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const NAME_HELP = "a name is letters, digits and `_`, not starting with a digit";
+
+/** Reports `name` (of a variable, a parameter) unless it is letters, digits and `_`. */
+function checkName(ctx: BuildContext, what: string, name: string, span: Span): void {
+  if (NAME.test(name)) return;
+  ctx.error(span, `invalid ${what} name \`${name}\``, "a name is letters, digits and `_`, not starting with a digit", true);
+  ctx.broken = true;
+}
 
 /** Statements of a script or block body, with separators checked. */
 export function body(ctx: BuildContext, n: CstNode): Stmt[] {
@@ -84,6 +90,7 @@ function merge2(a: Stmt[], b: Stmt[]): Stmt[] {
   return out;
 }
 
+/** Builds one statement; `ctx.broken` starts out as "recovery left this node partial". */
 function statement(ctx: BuildContext, kind: StatementRule, n: CstNode): Stmt | undefined {
   const saved = ctx.broken;
   ctx.broken = !!n.recoveredNode;
@@ -111,7 +118,6 @@ function noInterpolatedName(ctx: BuildContext, nameTok: IToken, nameSpan: Span):
 
 /** `name args...` or a call `name(a, b)`. */
 function command(ctx: BuildContext, n: CstNode): CommandStmt | undefined {
-  ctx.check(n);
   const nameTok = ctx.need(tok(n, "Word"));
   if (!nameTok) return undefined;
   const nameSpan = ctx.tokSpan(nameTok);
@@ -148,7 +154,6 @@ function command(ctx: BuildContext, n: CstNode): CommandStmt | undefined {
 
 /** `let NAME = VALUE` (or `let NAME=VALUE`, lexed as an option key). */
 function letStmt(ctx: BuildContext, n: CstNode): LetStmt | undefined {
-  ctx.check(n);
   const kw = tok(n, "KwLet")!;
   const key = tok(n, "OptKey");
   const word = tok(n, "Word");
@@ -169,10 +174,7 @@ function letStmt(ctx: BuildContext, n: CstNode): LetStmt | undefined {
     ctx.broken = true;
     return { kind: "let", name: "", nameSpan: ctx.tokSpan(kw), span: ctx.tokSpan(kw), broken: true };
   }
-  if (!NAME.test(name)) {
-    ctx.error(nameSpan, `invalid variable name \`${name}\``, NAME_HELP, true);
-    ctx.broken = true;
-  }
+  checkName(ctx, "variable", name, nameSpan);
   const values = args(ctx, toks(n, "ArgTok"));
   const st: LetStmt = { kind: "let", name, nameSpan, span: ctx.src.range(kw.startOffset, end) };
   if (values.length === 0) {
@@ -191,7 +193,6 @@ function letStmt(ctx: BuildContext, n: CstNode): LetStmt | undefined {
 
 /** `fn NAME(PARAM, ...) { ... }` */
 function fnStmt(ctx: BuildContext, n: CstNode): FnStmt | undefined {
-  ctx.check(n);
   const kw = tok(n, "KwFn")!;
   const words = toks(n, "Word");
   const nameTok = ctx.need(words[0]);
@@ -201,10 +202,7 @@ function fnStmt(ctx: BuildContext, n: CstNode): FnStmt | undefined {
       ctx.broken = true;
       continue;
     }
-    if (!NAME.test(w.image)) {
-      ctx.error(ctx.tokSpan(w), `invalid parameter name \`${w.image}\``, NAME_HELP, true);
-      ctx.broken = true;
-    }
+    checkName(ctx, "parameter", w.image, ctx.tokSpan(w));
     params.push({ name: w.image, span: ctx.tokSpan(w) });
   }
   ctx.need(tok(n, "LParen"));
@@ -250,7 +248,6 @@ function block(ctx: BuildContext, n: CstNode | undefined, fallbackEnd: number): 
 
 /** `import PATH` */
 function importStmt(ctx: BuildContext, n: CstNode): ImportStmt {
-  ctx.check(n);
   const kw = tok(n, "KwImport")!;
   const paths = args(ctx, toks(n, "ArgTok"));
   const end = paths.length ? spanEnd(paths[paths.length - 1]!.span) : kw.startOffset + kw.image.length;
@@ -338,7 +335,6 @@ function cond(ctx: BuildContext, n: CstNode | undefined, at: IToken): Cond {
 
 /** `for NAME in ITEMS... { ... }` */
 function forStmt(ctx: BuildContext, n: CstNode): ForStmt {
-  ctx.check(n);
   const kw = tok(n, "KwFor")!;
   const v = tok(n, "Word");
   ctx.need(tok(n, "KwIn"));
@@ -347,10 +343,7 @@ function forStmt(ctx: BuildContext, n: CstNode): ForStmt {
   const variable = real(v) ? v.image : "";
   const variableSpan = real(v) ? ctx.tokSpan(v) : ctx.tokSpan(kw);
   if (!real(v)) ctx.broken = true;
-  else if (!NAME.test(variable)) {
-    ctx.error(variableSpan, `invalid variable name \`${variable}\``, NAME_HELP, true);
-    ctx.broken = true;
-  }
+  else checkName(ctx, "variable", variable, variableSpan);
   const st: ForStmt = { kind: "for", variable, variableSpan, items, body: loopBody, span: ctx.src.range(kw.startOffset, end) };
   if (ctx.broken) st.broken = true;
   return st;
