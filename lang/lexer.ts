@@ -45,7 +45,7 @@ export const Comma = createToken({ name: "Comma", pattern: /,/, label: "`,`", ca
 
 /** "..." with escapes and ${} interpolation; no raw newlines (use \n). */
 export const DString = createToken({ name: "DString", pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: "a string", categories: [Atom, Stray] });
-/** A double-quoted string missing its closing quote (reported by the builder). */
+/** A double-quoted string missing its closing quote (reported by the builder, lang/strings.ts). */
 export const DStringOpen = createToken({
   name: "DStringOpen",
   pattern: /"(?:[^"\\\n]|\\[^\n])*\\?/,

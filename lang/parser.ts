@@ -13,17 +13,18 @@
 //   args      := ( atom | `,` | KEY= | `==` | `!=` | `!` | `=` )*   (the ArgTok category)
 //   atom      := WORD | NUMBER | STRING | keyword   (the Atom category)
 //
-// Arguments are one flat run of tokens per statement; the AST builder groups
-// them (`a, b` is a list, `key=` glued to a value is an option) and reports
-// misplaced commas. This keeps the parser to one CONSUME per argument token.
-// Statements are alternatives of the body directly (no wrapper rule) and
-// token categories stand for sets of tokens: fewer rule invocations and CST
-// nodes per statement.
+// Arguments are one flat run of tokens per statement; the AST builder
+// (lang/arguments.ts) groups them (`a, b` is a list, `key=` glued to a value
+// is an option) and reports misplaced commas. This keeps the parser to one
+// CONSUME per argument token. Statements are alternatives of the body
+// directly (no wrapper rule) and token categories stand for sets of tokens:
+// fewer rule invocations and CST nodes per statement.
 //
-// Separators are checked by the AST builder (two statements on one line
-// without `;` is reported there, with a precise message). Tokens that cannot
-// start a statement are consumed by `stray` so that parsing always reaches the
-// end of the input and every error in the file is reported.
+// Separators are checked by the AST builder (lang/statements.ts: two
+// statements on one line without `;` are reported there, with a precise
+// message). Tokens that cannot start a statement are consumed by `stray` so
+// that parsing always reaches the end of the input and every error in the
+// file is reported.
 //
 // Errors leave the parser as data (SyntaxProblem: kind, rule, expected and
 // found tokens); lang/syntax-errors.ts words them.
