@@ -98,36 +98,28 @@ export class CtrParser extends CstParser {
   private scriptAlts?: IOrAlt<unknown>[];
   private blockAlts?: IOrAlt<unknown>[];
 
+  /** What a body holds: separators, statements, and tokens that cannot start one (`stray`). */
+  private bodyAlts(): IOrAlt<unknown>[] {
+    return [
+      { ALT: () => this.CONSUME(T.Sep) },
+      { ALT: () => this.SUBRULE(this.command) },
+      { ALT: () => this.SUBRULE(this.letStmt) },
+      { ALT: () => this.SUBRULE(this.ifStmt) },
+      { ALT: () => this.SUBRULE(this.forStmt) },
+      { ALT: () => this.SUBRULE(this.fnStmt) },
+      { ALT: () => this.SUBRULE(this.importStmt) },
+      { ALT: () => this.CONSUME(T.Stray) },
+    ];
+  }
+
   public script = this.RULE("script", () => {
-    this.MANY(() => {
-      this.OR((this.scriptAlts ??= [
-        { ALT: () => this.CONSUME(T.Sep) },
-        { ALT: () => this.SUBRULE(this.command) },
-        { ALT: () => this.SUBRULE(this.letStmt) },
-        { ALT: () => this.SUBRULE(this.ifStmt) },
-        { ALT: () => this.SUBRULE(this.forStmt) },
-        { ALT: () => this.SUBRULE(this.fnStmt) },
-        { ALT: () => this.SUBRULE(this.importStmt) },
-        { ALT: () => this.CONSUME(T.Stray) },
-        { ALT: () => this.CONSUME(T.RBrace) },
-      ]));
-    });
+    // At script level a `}` has no `{`: taken here, reported by the builder.
+    this.MANY(() => this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }])));
   });
 
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => {
-      this.OR((this.blockAlts ??= [
-        { ALT: () => this.CONSUME(T.Sep) },
-        { ALT: () => this.SUBRULE(this.command) },
-        { ALT: () => this.SUBRULE(this.letStmt) },
-        { ALT: () => this.SUBRULE(this.ifStmt) },
-        { ALT: () => this.SUBRULE(this.forStmt) },
-        { ALT: () => this.SUBRULE(this.fnStmt) },
-        { ALT: () => this.SUBRULE(this.importStmt) },
-        { ALT: () => this.CONSUME(T.Stray) },
-      ]));
-    });
+    this.MANY(() => this.OR((this.blockAlts ??= this.bodyAlts())));
     this.CONSUME(T.RBrace);
   });
 
