@@ -1,4 +1,5 @@
-// The AST of a ctr source file, built from the chevrotain CST by build.ts.
+// The AST of a ctr source file, built from the chevrotain CST by build.ts (the
+// steps: statements.ts, arguments.ts, strings.ts).
 // Every node carries the Span of its source text.
 
 import type { Span } from "./spec.ts";

@@ -5,7 +5,8 @@
 
 import * as path from "node:path";
 import type { ArgNode, AtomNode, Cond, FnStmt, ImportStmt, Part, Script, Stmt, VarRef, WordNode } from "./ast.ts";
-import { parseNumber, type BuildResult } from "./build.ts";
+import type { BuildResult } from "./build.ts";
+import { parseNumber } from "./strings.ts";
 import type { Arg, Command, Diagnostic, Span } from "./spec.ts";
 import { didYouMean, programHint } from "./suggest.ts";
 import { formatSize } from "./values.ts";

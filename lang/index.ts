@@ -21,6 +21,7 @@ import { didYouMean } from "./suggest.ts";
 
 export type * from "./spec.ts";
 export { NAMESPACES } from "./spec.ts";
+export { STATEMENT_KEYWORDS } from "./lexer.ts";
 export { formatDiagnostic, formatDiagnostics, limitDiagnostics };
 export { parseSource } from "./build.ts";
 export { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "./read.ts";

@@ -45,7 +45,7 @@ export const Comma = createToken({ name: "Comma", pattern: /,/, label: "`,`", ca
 
 /** "..." with escapes and ${} interpolation; no raw newlines (use \n). */
 export const DString = createToken({ name: "DString", pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: "a string", categories: [Atom, Stray] });
-/** A double-quoted string missing its closing quote (reported by the builder). */
+/** A double-quoted string missing its closing quote (reported by the builder, lang/strings.ts). */
 export const DStringOpen = createToken({
   name: "DStringOpen",
   pattern: /"(?:[^"\\\n]|\\[^\n])*\\?/,
@@ -117,14 +117,18 @@ export const NotEq = createToken({ name: "NotEq", pattern: /!=/, label: "`!=`", 
 export const Bang = createToken({ name: "Bang", pattern: /!/, longer_alt: Word, label: "`!`", categories: [Operator, Stray] });
 export const Equals = createToken({ name: "Equals", pattern: /=/, label: "`=`", categories: [Operator, Stray] });
 
+/** The text of each keyword that may begin a statement (`else` and `in` only continue one). */
+const startsStatement = new Map<TokenType, string>();
 function keyword(name: string, stray = false): TokenType {
-  return createToken({
+  const t = createToken({
     name: "Kw" + name[0]!.toUpperCase() + name.slice(1),
     pattern: name,
     longer_alt: Word,
     label: "`" + name + "`",
     categories: stray ? [Atom, Stray] : [Atom],
   });
+  if (!stray) startsStatement.set(t, name);
+  return t;
 }
 export const Let = keyword("let");
 export const Fn = keyword("fn");
@@ -133,7 +137,10 @@ export const If = keyword("if");
 export const Else = keyword("else", true);
 export const For = keyword("for");
 export const In = keyword("in", true);
+/** Every keyword token (in argument position each is a plain word). */
 export const KEYWORDS = [Let, Fn, Import, If, Else, For, In];
+/** The keywords a statement can begin with, as written: the one list of them (the REPL completes from it). */
+export const STATEMENT_KEYWORDS: readonly string[] = KEYWORDS.flatMap((t) => startsStatement.get(t) ?? []);
 
 export const allTokens: TokenType[] = [
   ArgTok,

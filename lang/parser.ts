@@ -13,81 +13,82 @@
 //   args      := ( atom | `,` | KEY= | `==` | `!=` | `!` | `=` )*   (the ArgTok category)
 //   atom      := WORD | NUMBER | STRING | keyword   (the Atom category)
 //
-// Arguments are one flat run of tokens per statement; the AST builder groups
-// them (`a, b` is a list, `key=` glued to a value is an option) and reports
-// misplaced commas. This keeps the parser to one CONSUME per argument token.
-// Statements are alternatives of the body directly (no wrapper rule) and
-// token categories stand for sets of tokens: fewer rule invocations and CST
-// nodes per statement.
+// Arguments are one flat run of tokens per statement; the AST builder
+// (lang/arguments.ts) groups them (`a, b` is a list, `key=` glued to a value
+// is an option) and reports misplaced commas. This keeps the parser to one
+// CONSUME per argument token. Statements are alternatives of the body
+// directly (no wrapper rule) and token categories stand for sets of tokens:
+// fewer rule invocations and CST nodes per statement.
 //
-// Separators are checked by the AST builder (two statements on one line
-// without `;` is reported there, with a precise message). Tokens that cannot
-// start a statement are consumed by `stray` so that parsing always reaches the
-// end of the input and every error in the file is reported.
+// Separators are checked by the AST builder (lang/statements.ts: two
+// statements on one line without `;` are reported there, with a precise
+// message). Tokens that cannot start a statement are consumed by `stray` so
+// that parsing always reaches the end of the input and every error in the
+// file is reported.
+//
+// Errors leave the parser as data (SyntaxProblem: kind, rule, expected and
+// found tokens); lang/syntax-errors.ts words them.
 
-import { CstParser, EOF, type CstNode, type IOrAlt, type IParserErrorMessageProvider, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, type CstNode, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
 import * as T from "./lexer.ts";
 
-function describe(tok: IToken): string {
-  if (tok.tokenType === EOF) return "end of file";
-  if (tok.tokenType === T.Newline) return "end of line";
-  const img = tok.image.length > 24 ? tok.image.slice(0, 24) + "…" : tok.image;
-  return "`" + img + "`";
+/**
+ * A syntax error as the parser saw it, before any wording: which kind of
+ * error, in which grammar rule, what was expected and which token was found.
+ * lang/syntax-errors.ts turns it into a message and a help line.
+ *
+ *   mismatch        a CONSUME met the wrong token (`expected` is the one wanted)
+ *   no-alternative  no branch of an OR fits (`expected`: the first token of each branch)
+ *   early-exit      an AT_LEAST_ONE found no first item (not in the grammar today)
+ *   not-all-input   the script rule stopped before the end (cannot happen with `stray`)
+ */
+export type SyntaxProblem =
+  | { kind: "mismatch"; rule: string; expected: TokenType; found: IToken }
+  | { kind: "no-alternative" | "early-exit"; rule: string; expected: TokenType[]; found: IToken | undefined }
+  | { kind: "not-all-input"; rule: string; found: IToken };
+
+/** The first token of each lookahead path (a path may be empty). */
+function firsts(paths: TokenType[][]): TokenType[] {
+  const out: TokenType[] = [];
+  for (const path of paths) if (path[0]) out.push(path[0]);
+  return out;
 }
 
-function label(t: TokenType): string {
-  if (t === EOF) return "end of file";
-  return t.LABEL ?? t.name;
+/**
+ * chevrotain's message hook, used to record structured problems instead of
+ * text: each build* call stores its problem and returns the problem's index
+ * as the exception's "message", which parseTokens() resolves again. (The
+ * hook only lets us return a string; the index keeps the pairing exact even
+ * if chevrotain drops or reorders errors.)
+ */
+class ProblemRecorder implements IParserErrorMessageProvider {
+  problems: SyntaxProblem[] = [];
+
+  private record(p: SyntaxProblem): string {
+    return String(this.problems.push(p) - 1);
+  }
+  buildMismatchTokenMessage({ expected, actual, ruleName }: { expected: TokenType; actual: IToken; ruleName: string }): string {
+    return this.record({ kind: "mismatch", rule: ruleName, expected, found: actual });
+  }
+  buildNotAllInputParsedMessage({ firstRedundant, ruleName }: { firstRedundant: IToken; ruleName: string }): string {
+    return this.record({ kind: "not-all-input", rule: ruleName, found: firstRedundant });
+  }
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }: { expectedPathsPerAlt: TokenType[][][]; actual: IToken[]; ruleName: string }): string {
+    return this.record({ kind: "no-alternative", rule: ruleName, expected: expectedPathsPerAlt.flatMap(firsts), found: actual[0] });
+  }
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }: { expectedIterationPaths: TokenType[][]; actual: IToken[]; ruleName: string }): string {
+    return this.record({ kind: "early-exit", rule: ruleName, expected: firsts(expectedIterationPaths), found: actual[0] });
+  }
 }
 
-function joinAlts(labels: string[]): string {
-  const uniq = [...new Set(labels)];
-  if (uniq.length <= 1) return uniq[0] ?? "something else";
-  return uniq.slice(0, -1).join(", ") + " or " + uniq[uniq.length - 1];
-}
-
-const RULE_WHAT: Record<string, string> = {
-  letStmt: "in `let`",
-  fnStmt: "in `fn`",
-  forStmt: "in `for`",
-  ifStmt: "in `if`",
-  cond: "in the `if` condition",
-  block: "in the block",
-  command: "in the call",
-  arg: "",
-};
-
-const messages: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage({ expected, actual, ruleName }) {
-    if (expected === T.LBrace) return `expected \`{\` to start the block, found ${describe(actual)}`;
-    const where = RULE_WHAT[ruleName] ? " " + RULE_WHAT[ruleName] : "";
-    return `expected ${label(expected)}${where}, found ${describe(actual)}`;
-  },
-  buildNotAllInputParsedMessage({ firstRedundant }) {
-    return `unexpected ${describe(firstRedundant)}`;
-  },
-  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
-    const first = expectedPathsPerAlt.flatMap((alt) => alt.map((path) => (path[0] ? label(path[0]) : "")));
-    const where = RULE_WHAT[ruleName] ? " " + RULE_WHAT[ruleName] : "";
-    const a = actual[0];
-    if (ruleName === "letStmt") return `expected a variable name after \`let\`, found ${a ? describe(a) : "nothing"}`;
-    if (ruleName === "cond") return `expected a value${where}, found ${a ? describe(a) : "nothing"}`;
-    return `expected ${joinAlts(first.filter(Boolean))}${where}, found ${a ? describe(a) : "nothing"}`;
-  },
-  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
-    const first = expectedIterationPaths.map((p) => (p[0] ? label(p[0]) : ""));
-    const where = RULE_WHAT[ruleName] ? " " + RULE_WHAT[ruleName] : "";
-    const a = actual[0];
-    return `expected ${joinAlts(first.filter(Boolean))}${where}, found ${a ? describe(a) : "nothing"}`;
-  },
-};
+const recorder = new ProblemRecorder();
 
 export class CtrParser extends CstParser {
   constructor() {
     super(T.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 2,
-      errorMessageProvider: messages,
+      errorMessageProvider: recorder,
       skipValidations: !process.env.CTR_VALIDATE_GRAMMAR,
     });
     this.performSelfAnalysis();
@@ -97,36 +98,28 @@ export class CtrParser extends CstParser {
   private scriptAlts?: IOrAlt<unknown>[];
   private blockAlts?: IOrAlt<unknown>[];
 
+  /** What a body holds: separators, statements, and tokens that cannot start one (`stray`). */
+  private bodyAlts(): IOrAlt<unknown>[] {
+    return [
+      { ALT: () => this.CONSUME(T.Sep) },
+      { ALT: () => this.SUBRULE(this.command) },
+      { ALT: () => this.SUBRULE(this.letStmt) },
+      { ALT: () => this.SUBRULE(this.ifStmt) },
+      { ALT: () => this.SUBRULE(this.forStmt) },
+      { ALT: () => this.SUBRULE(this.fnStmt) },
+      { ALT: () => this.SUBRULE(this.importStmt) },
+      { ALT: () => this.CONSUME(T.Stray) },
+    ];
+  }
+
   public script = this.RULE("script", () => {
-    this.MANY(() => {
-      this.OR((this.scriptAlts ??= [
-        { ALT: () => this.CONSUME(T.Sep) },
-        { ALT: () => this.SUBRULE(this.command) },
-        { ALT: () => this.SUBRULE(this.letStmt) },
-        { ALT: () => this.SUBRULE(this.ifStmt) },
-        { ALT: () => this.SUBRULE(this.forStmt) },
-        { ALT: () => this.SUBRULE(this.fnStmt) },
-        { ALT: () => this.SUBRULE(this.importStmt) },
-        { ALT: () => this.CONSUME(T.Stray) },
-        { ALT: () => this.CONSUME(T.RBrace) },
-      ]));
-    });
+    // At script level a `}` has no `{`: taken here, reported by the builder.
+    this.MANY(() => this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }])));
   });
 
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => {
-      this.OR((this.blockAlts ??= [
-        { ALT: () => this.CONSUME(T.Sep) },
-        { ALT: () => this.SUBRULE(this.command) },
-        { ALT: () => this.SUBRULE(this.letStmt) },
-        { ALT: () => this.SUBRULE(this.ifStmt) },
-        { ALT: () => this.SUBRULE(this.forStmt) },
-        { ALT: () => this.SUBRULE(this.fnStmt) },
-        { ALT: () => this.SUBRULE(this.importStmt) },
-        { ALT: () => this.CONSUME(T.Stray) },
-      ]));
-    });
+    this.MANY(() => this.OR((this.blockAlts ??= this.bodyAlts())));
     this.CONSUME(T.RBrace);
   });
 
@@ -246,12 +239,19 @@ export function getParser(): CtrParser {
 
 export interface ParseResult {
   cst: CstNode;
-  errors: IRecognitionException[];
+  /** The syntax errors, in the order chevrotain reported them. */
+  problems: SyntaxProblem[];
 }
 
 export function parseTokens(tokens: IToken[]): ParseResult {
   const p = getParser();
+  recorder.problems = [];
   p.input = tokens;
   const cst = p.script();
-  return { cst, errors: p.errors };
+  const problems = p.errors.map((e) => {
+    const problem = recorder.problems[Number(e.message)];
+    if (!problem) throw new Error(`parser error without a recorded problem: ${e.message}`);
+    return problem;
+  });
+  return { cst, problems };
 }

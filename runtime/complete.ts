@@ -5,7 +5,7 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { posix } from "node:path";
-import { NAMESPACES, Session, type ArgSpec, type FormSpec, type NsName, type ValueKind } from "../lang/index.ts";
+import { NAMESPACES, STATEMENT_KEYWORDS, Session, type ArgSpec, type FormSpec, type NsName, type ValueKind } from "../lang/index.ts";
 import { Planner } from "./plan.ts";
 import { findStatement, statements, type StatementDef } from "./registry.ts";
 
@@ -20,8 +20,6 @@ export const REPL_COMMANDS: readonly (readonly [string, string, string])[] = [
   [":reset", "", "tear the container down and start over"],
   [":quit", "", "tear everything down and leave (also Ctrl-D)"],
 ];
-
-const KEYWORDS = ["let", "fn", "if", "for", "import"];
 
 /** What completion needs to know about the session. */
 export interface CompletionContext {
@@ -144,7 +142,7 @@ export function wordsOf(text: string): string[] {
 function completeStatement(words: string[], current: string, ctx: CompletionContext): [string[], string] {
   if (current.includes("${") || current.endsWith("$")) return completeVariable(current, ctx);
   if (words.length === 0) {
-    return [prefixed([...statements.map((s) => s.name + " "), ...ctx.functions().map((f) => f + "("), ...KEYWORDS.map((k) => k + " ")], current), current];
+    return [prefixed([...statements.map((s) => s.name + " "), ...ctx.functions().map((f) => f + "("), ...STATEMENT_KEYWORDS.map((k) => k + " ")], current), current];
   }
   const spec = findStatement(words[0]!);
   if (!spec) return [[], current];
