@@ -37,11 +37,11 @@ async function child(file: string): Promise<never> {
  * already plans are used, so that `ctr check` accepts the script too.
  */
 export function generate(n: number): string {
-  const lines = ["ns uts, pid, mnt, ipc", "let base = /srv", "fn scratch(dir) { mount tmpfs ${dir} size=16m mode=1777 }"];
+  const lines = ["ns uts, pid, mnt, ipc", "let base = /usr", "fn scratch(dir) { mount tmpfs ${dir} size=16m mode=1777 }"];
   const templates = [
     (i: number) => `hostname "node-${i}"`,
     (i: number) => `mount tmpfs /tmp/t${i} size=64m mode=0755`,
-    (i: number) => `mount bind \${base}/data /mnt/d${i} ro nosuid`,
+    (i: number) => `mount bind \${base}/share /mnt/d${i} ro nosuid`,
     (i: number) => `env VAR_${i}=value-${i} PATH=/bin:/usr/bin`,
     (i: number) => `run /bin/echo "step ${i}" --flag=${i}`,
     () => `cwd /tmp`,
