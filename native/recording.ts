@@ -13,10 +13,13 @@
 //
 // The tree: paths the test declares ("dir", "file", or { link: target }) plus what the
 // recorded calls create (mkdir, mkdirp, open, symlink, mknod). Nothing else exists, so a
-// look-up of an undeclared path fails with ENOENT. Descriptors (open_tree, openat2,
+// look-up of an undeclared path fails with ENOENT. mount(2) of a new filesystem empties
+// its mount point (an overlay shows what its lowerdir layers hold); binds change nothing.
+// open_tree copies the tree, and openat2 from that descriptor looks in the copy, so host
+// paths stay what they were when PID 1 took its copy of the host's tree. Descriptors (open_tree, openat2,
 // fsopen, fsmount) are numbered from 100. Pure JavaScript: no koffi, no file system.
 
-import { AT_FDCWD, O_APPEND, O_CREAT, O_WRONLY } from "./constants.ts";
+import { AT_FDCWD, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_WRONLY } from "./constants.ts";
 import { errnoNumber, SysError } from "./error.ts";
 import { formatCall } from "./format.ts";
 import type { FileKind, Sys } from "./seam.ts";
@@ -29,7 +32,7 @@ export interface RecordedCall {
   args: unknown[];
   /** formatCall(name, args): `mount("proc", "/proc", "proc", MS_NOSUID)`. */
   call: string;
-  /** The errno name, when the call was made to fail. */
+  /** The errno name, when the call failed (scripted, or the tree's answer: ENOENT, EEXIST). */
   error?: string;
 }
 
@@ -40,7 +43,8 @@ type Handler = (args: unknown[]) => unknown;
 export class RecordingSys implements Sys {
   readonly calls: RecordedCall[] = [];
   private readonly tree = new Map<string, FakeNode>([["/", "dir"]]);
-  private readonly fds = new Map<number, string>();
+  /** Open descriptors: the path each names, in the tree it was opened in (open_tree clones one). */
+  private readonly fds = new Map<number, { path: string; tree: Map<string, FakeNode> }>();
   private nextFd = 100;
   private readonly failures: { name: string; code: string; when: (args: unknown[]) => boolean }[] = [];
   private readonly handlers = new Map<string, Handler>();
@@ -88,34 +92,38 @@ export class RecordingSys implements Sys {
       throw SysError.fromErrno(name, args, errnoNumber(f.code) ?? 0);
     }
     const h = this.handlers.get(name);
-    if (h) return h(args) as T;
-    return model();
+    try {
+      return h ? (h(args) as T) : model();
+    } catch (e) {
+      if (e instanceof SysError) entry.error = e.code;
+      throw e;
+    }
   }
 
   private enoent(name: string, args: unknown[]): never {
     throw SysError.fromErrno(name, args, 2);
   }
 
-  /** The node at `path`, following symlinks (absolute targets from "/"). */
-  private resolve(path: string, followLast: boolean, hops = 0): [string, FakeNode | undefined] {
+  /** The node at `path` in `tree`, following symlinks (absolute targets from "/"). */
+  private resolve(path: string, followLast: boolean, tree = this.tree, hops = 0): [string, FakeNode | undefined] {
     const parts = norm(path).split("/").filter(Boolean);
     let cur = "/";
     for (let i = 0; i < parts.length; i++) {
       const next = cur === "/" ? `/${parts[i]}` : `${cur}/${parts[i]}`;
-      const node = this.tree.get(next);
+      const node = tree.get(next);
       if (node !== undefined && typeof node === "object" && (followLast || i < parts.length - 1)) {
         if (hops > 40) return [next, undefined];
         const target = node.link.startsWith("/") ? node.link : `${cur}/${node.link}`;
-        return this.resolve([target, ...parts.slice(i + 1)].join("/"), followLast, hops + 1);
+        return this.resolve([target, ...parts.slice(i + 1)].join("/"), followLast, tree, hops + 1);
       }
       cur = next;
     }
-    return [cur, this.tree.get(cur)];
+    return [cur, tree.get(cur)];
   }
 
-  private newFd(path: string): number {
+  private newFd(path: string, tree = this.tree): number {
     const fd = this.nextFd++;
-    this.fds.set(fd, path);
+    this.fds.set(fd, { path, tree });
     return fd;
   }
 
@@ -127,7 +135,22 @@ export class RecordingSys implements Sys {
   }
 
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
-    this.rec("mount", [source, target, fstype, flags, data], () => undefined);
+    this.rec("mount", [source, target, fstype, flags, data], () => {
+      // A new filesystem hides what was below its mount point; an overlay shows its lower layers.
+      if (fstype === null || (flags & (MS_BIND | MS_REMOUNT)) !== 0) return;
+      const at = this.resolve(target, true)[0];
+      const lower = fstype === "overlay" ? (/(?:^|,)lowerdir=([^,]*)/.exec(data ?? "")?.[1] ?? "").split(":").filter(Boolean) : [];
+      const shown = new Map<string, FakeNode>();
+      for (const dir of lower.reverse()) for (const [p, node] of this.below(norm(dir))) shown.set(p, node);
+      for (const [p] of this.below(at)) this.tree.delete(at + p);
+      for (const [p, node] of shown) this.tree.set(at + p, node);
+    });
+  }
+
+  /** What the tree has below `dir`, as paths relative to it ("/etc/hosts"). */
+  private below(dir: string): [string, FakeNode][] {
+    const prefix = dir === "/" ? "/" : dir + "/";
+    return [...this.tree].filter(([p]) => p.startsWith(prefix)).map(([p, node]) => [p.slice(prefix.length - 1), node]);
   }
   umount2(target: string, flags: number): void {
     this.rec("umount2", [target, flags], () => undefined);
@@ -152,7 +175,11 @@ export class RecordingSys implements Sys {
     this.rec("mknod", args, () => this.create("mknod", args, path, "dev"));
   }
   openTree(dirfd: number, path: string, flags: number): number {
-    return this.rec("open_tree", [dirfd, path, flags], () => this.newFd(this.fds.get(dirfd) ?? path));
+    // OPEN_TREE_CLONE: a detached copy, which later mounts in the namespace do not change.
+    return this.rec("open_tree", [dirfd, path, flags], () => {
+      const from = this.fds.get(dirfd);
+      return this.newFd(from?.path ?? norm(path), new Map(from?.tree ?? this.tree));
+    });
   }
   moveMount(fromFd: number, fromPath: string, toPath: string, flags: number): void {
     this.rec("move_mount", [fromFd, fromPath, AT_FDCWD, toPath, flags], () => undefined);
@@ -164,15 +191,16 @@ export class RecordingSys implements Sys {
     this.rec("fsconfig", [fd, cmd, key, value, aux], () => undefined);
   }
   fsmount(fd: number, flags: number, attrFlags: number): number {
-    return this.rec("fsmount", [fd, flags, attrFlags], () => this.newFd(this.fds.get(fd) ?? "mnt"));
+    return this.rec("fsmount", [fd, flags, attrFlags], () => this.newFd(this.fds.get(fd)?.path ?? "mnt"));
   }
   openat2(dirfd: number, path: string, flags: number, resolve: number): number {
     const args = [dirfd, path, flags, resolve];
     return this.rec("openat2", args, () => {
-      // Relative to a copy of the host's tree: the host's path is the same path here.
+      // RESOLVE_IN_ROOT: the path is looked up in the tree `dirfd` holds (the copy of the host's).
+      const tree = this.fds.get(dirfd)?.tree ?? this.tree;
       const abs = norm(path.replace(/^\.(?=\/)/, ""));
-      if (this.resolve(abs, true)[1] === undefined) this.enoent("openat2", args);
-      return this.newFd(abs);
+      if (this.resolve(abs, true, tree)[1] === undefined) this.enoent("openat2", args);
+      return this.newFd(abs, tree);
     });
   }
   read(fd: number, buf: Uint8Array): number {
@@ -192,8 +220,8 @@ export class RecordingSys implements Sys {
   }
   fstat(fd: number): FileKind {
     return this.rec("fstat", [fd], () => {
-      const path = this.fds.get(fd);
-      return kind(path === undefined ? undefined : this.resolve(path, true)[1]) ?? this.enoent("fstat", [fd]);
+      const f = this.fds.get(fd);
+      return kind(f === undefined ? undefined : this.resolve(f.path, true, f.tree)[1]) ?? this.enoent("fstat", [fd]);
     });
   }
   readlink(path: string): string {
