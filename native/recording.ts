@@ -127,10 +127,13 @@ export class RecordingSys implements Sys {
     return fd;
   }
 
+  /** Make `path` (symlinks followed in its parents, not in its last component). */
   private create(name: string, args: unknown[], path: string, node: FakeNode): void {
-    const p = norm(path);
+    const n = norm(path);
+    const [dir, parentNode] = this.resolve(parent(n), true);
+    if (parentNode === undefined) this.enoent(name, args);
+    const p = (dir === "/" ? "" : dir) + n.slice(n.lastIndexOf("/"));
     if (this.tree.has(p)) throw SysError.fromErrno(name, args, 17 /* EEXIST */);
-    if (this.tree.get(parent(p)) === undefined) this.enoent(name, args);
     this.tree.set(p, node);
   }
 

@@ -15,10 +15,10 @@
 //
 // Importing this file does not load koffi (the wrappers load it on their first call).
 
-import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { chdir, chroot, mknod, mount, pivotRoot, sethostname, setdomainname, umount2 } from "./ns.ts";
 import { fsconfig, fsmount, fsopen, moveMount, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
+import { realFiles } from "./files.ts";
 
 /** What the executors ask of a file: its kind (node:fs Stats has these). */
 export interface FileKind {
@@ -108,15 +108,5 @@ export const realSys: Sys = {
   openat2: (dirfd, path, flags, resolve) => openat2(dirfd, path, flags, resolve),
   read,
   close,
-  exists: (path) => existsSync(path),
-  lstat: (path) => lstatSync(path),
-  stat: (path) => statSync(path),
-  fstat: (fd) => fstatSync(fd),
-  readlink: (path) => readlinkSync(path),
-  mkdir: (path) => mkdirSync(path),
-  mkdirp: (path) => void mkdirSync(path, { recursive: true }),
-  createFile: (path) => closeSync(openSync(path, "a")),
-  symlink: (target, path) => symlinkSync(target, path),
-  chmod: (path, mode) => chmodSync(path, mode),
-  writeFile: (path, text) => writeFileSync(path, text),
+  ...realFiles,
 };
