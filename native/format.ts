@@ -183,6 +183,8 @@ const SIGNATURES: Record<string, Kind[] | ((args: readonly unknown[]) => string[
   open: ["v", "open", "oct"],
   openat: ["dirfd", "v", "open", "oct"],
   mkdirat: ["dirfd", "v", "oct"],
+  mkdir: ["v", "oct"],
+  chmod: ["v", "oct"],
   unlinkat: ["dirfd", "v", F(AT_FLAGS)],
   fchmod: ["v", "oct"],
   statx: ["dirfd", "v", F(AT_FLAGS), "v"],

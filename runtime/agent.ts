@@ -4,7 +4,7 @@
 // execute(); the same path serves scripts and, later, the REPL. Each executor
 // lives in the file of its kernel subsystem; this table only routes.
 
-import { setdomainname, sethostname, SysError } from "../native/index.ts";
+import { realSys, SysError, type Sys } from "../native/index.ts";
 import { keepHostTree } from "./hostmount.ts";
 import { doMount, mountDev } from "./mount.ts";
 import type { AgentState, Op, RunResult } from "./ops.ts";
@@ -16,10 +16,10 @@ import { enterRoot, prepareRoot } from "./rootfs.ts";
  * (chapter 01): its commands keep the caller's working directory and
  * environment. A container starts from "/" and a clean environment.
  */
-export function newAgentState(callerEnv = false): AgentState {
+export function newAgentState(callerEnv = false, sys: Sys = realSys): AgentState {
   noteTerminal(); // before any mount: it reads the host's /proc
   const env = callerEnv ? callerEnvironment() : initialEnv();
-  return { pendingRoot: null, rootMode: null, entered: false, env, cwd: callerEnv ? process.cwd() : "/", hostCwd: process.cwd() };
+  return { sys, pendingRoot: null, rootMode: null, entered: false, env, cwd: callerEnv ? process.cwd() : "/", hostCwd: process.cwd() };
 }
 
 export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
@@ -29,10 +29,10 @@ export async function execute(st: AgentState, op: Op): Promise<RunResult | undef
       keepHostTree(st);
       return;
     case "hostname":
-      sethostname(op.name);
+      st.sys.sethostname(op.name);
       return;
     case "domainname":
-      setdomainname(op.name);
+      st.sys.setdomainname(op.name);
       return;
     case "mount":
       doMount(st, op.mount, op.remountRo);

@@ -20,32 +20,24 @@
 // Cloning from a detached tree needs a recent kernel (the 6.x series): where
 // open_tree refuses it, the error says so.
 
-import { fstatSync } from "node:fs";
 import { posix } from "node:path";
 import {
   AT_EMPTY_PATH,
   AT_FDCWD,
   AT_RECURSIVE,
-  close,
   FSCONFIG_CMD_CREATE,
   FSCONFIG_SET_FD,
   FSMOUNT_CLOEXEC,
   FSOPEN_CLOEXEC,
-  fsconfig,
-  fsmount,
-  fsopen,
   MOVE_MOUNT_F_EMPTY_PATH,
-  moveMount,
   O_CLOEXEC,
   O_DIRECTORY,
   O_PATH,
   OPEN_TREE_CLOEXEC,
   OPEN_TREE_CLONE,
-  openat2,
-  openTree,
-  read,
   RESOLVE_IN_ROOT,
   SysError,
+  type Sys,
 } from "../native/index.ts";
 import type { AgentState } from "./ops.ts";
 
@@ -55,7 +47,7 @@ export function keepHostTree(st: AgentState): void {
   // After MS_REC|MS_PRIVATE every mount of the copy is private too: nothing
   // attached from it can propagate back to the host.
   try {
-    st.hostTree = openTree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
+    st.hostTree = st.sys.openTree(AT_FDCWD, "/", OPEN_TREE_CLONE | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
   } catch (e) {
     // Not fatal here: only a bind or an overlay needs the copy, and says why it is missing.
     st.hostTree = -1;
@@ -82,7 +74,7 @@ function hostTree(st: AgentState, path: string): number {
 function openHost(st: AgentState, path: string, what: string, dir: boolean): number {
   const abs = hostAbsolute(st, path);
   try {
-    return openat2(hostTree(st, abs), "." + abs, O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0), RESOLVE_IN_ROOT);
+    return st.sys.openat2(hostTree(st, abs), "." + abs, O_PATH | O_CLOEXEC | (dir ? O_DIRECTORY : 0), RESOLVE_IN_ROOT);
   } catch (e) {
     if (!(e instanceof SysError)) throw e;
     if (e.code === "ENOENT") e.message = `${what} "${path}" does not exist on the host`;
@@ -98,7 +90,7 @@ export function openBindSource(st: AgentState, path: string): { fd: number; isDi
   const fd = openHost(st, path, "bind source", false);
   let isDir = false;
   try {
-    isDir = fstatSync(fd).isDirectory();
+    isDir = st.sys.fstat(fd).isDirectory();
   } catch {
     // fstat of an O_PATH fd works on every kernel ctr runs on; a directory is the safe guess
     isDir = true;
@@ -107,10 +99,10 @@ export function openBindSource(st: AgentState, path: string): { fd: number; isDi
 }
 
 /** Attach a copy of the mount tree at the source fd (from openBindSource) on `target`, then close the fd. */
-export function attachBind(fd: number, target: string, source: string): void {
+export function attachBind(st: AgentState, fd: number, target: string, source: string): void {
   let tree: number;
   try {
-    tree = openTree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
+    tree = st.sys.openTree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
   } catch (e) {
     if (e instanceof SysError && e.code === "EINVAL") {
       e.message = `open_tree cannot copy "${source}" from the host's mount tree on this kernel`;
@@ -118,12 +110,12 @@ export function attachBind(fd: number, target: string, source: string): void {
     }
     throw e;
   } finally {
-    close(fd);
+    st.sys.close(fd);
   }
   try {
-    moveMount(tree, "", target, MOVE_MOUNT_F_EMPTY_PATH);
+    st.sys.moveMount(tree, "", target, MOVE_MOUNT_F_EMPTY_PATH);
   } finally {
-    close(tree);
+    st.sys.close(tree);
   }
 }
 
@@ -138,39 +130,39 @@ export function mountOverlayFromHost(st: AgentState, target: string, layers: { l
     if (upper >= 0) fds.push(upper);
     const work = layers.work !== undefined ? openHost(st, layers.work, "overlay work directory", true) : -1;
     if (work >= 0) fds.push(work);
-    ctx = fsopen("overlay", FSOPEN_CLOEXEC);
+    ctx = st.sys.fsopen("overlay", FSOPEN_CLOEXEC);
     // "lowerdir+" appends a layer below those given before: the first is on top, as in lowerdir=A:B.
-    for (const [, fd] of lower) fsconfig(ctx, FSCONFIG_SET_FD, "lowerdir+", null, fd);
-    if (upper >= 0) fsconfig(ctx, FSCONFIG_SET_FD, "upperdir", null, upper);
-    if (work >= 0) fsconfig(ctx, FSCONFIG_SET_FD, "workdir", null, work);
+    for (const [, fd] of lower) st.sys.fsconfig(ctx, FSCONFIG_SET_FD, "lowerdir+", null, fd);
+    if (upper >= 0) st.sys.fsconfig(ctx, FSCONFIG_SET_FD, "upperdir", null, upper);
+    if (work >= 0) st.sys.fsconfig(ctx, FSCONFIG_SET_FD, "workdir", null, work);
     try {
-      fsconfig(ctx, FSCONFIG_CMD_CREATE, null, null);
+      st.sys.fsconfig(ctx, FSCONFIG_CMD_CREATE, null, null);
     } catch (e) {
       // The kernel says why in the context's log ("e overlayfs: ..."): pass it on.
-      const why = fsLog(ctx);
+      const why = fsLog(st.sys, ctx);
       if (e instanceof SysError && why) e.message += `: the kernel says "${why}"`;
       if (e instanceof SysError && e.code === "EINVAL" && upper < 0 && lower.length < 2) e.hint ??= "without upper= and work=, an overlay needs at least two lower layers (lower=A:B)";
       throw e;
     }
-    const mnt = fsmount(ctx, FSMOUNT_CLOEXEC, mountAttrs(flags));
+    const mnt = st.sys.fsmount(ctx, FSMOUNT_CLOEXEC, mountAttrs(flags));
     try {
-      moveMount(mnt, "", target, MOVE_MOUNT_F_EMPTY_PATH);
+      st.sys.moveMount(mnt, "", target, MOVE_MOUNT_F_EMPTY_PATH);
     } finally {
-      close(mnt);
+      st.sys.close(mnt);
     }
   } finally {
-    for (const fd of fds) close(fd);
-    if (ctx >= 0) close(ctx);
+    for (const fd of fds) st.sys.close(fd);
+    if (ctx >= 0) st.sys.close(ctx);
   }
 }
 
-function fsLog(ctx: number): string {
+function fsLog(sys: Sys, ctx: number): string {
   const lines: string[] = [];
   const buf = new Uint8Array(512);
   for (let i = 0; i < 8; i++) {
     let n: number;
     try {
-      n = read(ctx, buf);
+      n = sys.read(ctx, buf);
     } catch {
       break; // ENODATA: the log is empty
     }

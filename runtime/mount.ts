@@ -17,10 +17,8 @@
 //     (EPERM in a user namespace): /dev nodes are then bind-mounted from the
 //     host, as rootless runc does.
 
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, symlinkSync } from "node:fs";
 import { posix } from "node:path";
 import {
-  closeFd,
   MS_BIND,
   MS_NODEV,
   MS_NOEXEC,
@@ -32,17 +30,17 @@ import {
   S_IFCHR,
   errnoNumber,
   makedev,
-  mknod,
-  mount,
+  realSys,
   strerror,
   SysError,
+  type Sys,
 } from "../native/index.ts";
 import type { AgentState, MountSpec } from "./ops.ts";
 import { attachBind, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
 
 /** Stop all propagation between this mount namespace and the host's (see the rule above). */
-export function makeRootPrivate(): void {
-  mount(null, "/", null, MS_REC | MS_PRIVATE, null);
+export function makeRootPrivate(sys: Sys = realSys): void {
+  sys.mount(null, "/", null, MS_REC | MS_PRIVATE, null);
 }
 
 /**
@@ -53,7 +51,7 @@ export function makeRootPrivate(): void {
 export function containerPath(st: AgentState, path: string): string {
   checkInsideRoot(path, st.cwd || "/");
   if (!st.pendingRoot || st.entered) return posix.resolve(st.cwd || "/", path);
-  return joinInRoot(st.pendingRoot, path);
+  return joinInRoot(st.sys, st.pendingRoot, path);
 }
 
 /**
@@ -79,7 +77,7 @@ function checkInsideRoot(path: string, cwd: string): void {
   }
 }
 
-export function joinInRoot(root: string, path: string): string {
+export function joinInRoot(sys: Sys, root: string, path: string): string {
   const parts = posix.normalize("/" + path).split("/").filter(Boolean);
   const resolved: string[] = [];
   let hops = 0;
@@ -93,7 +91,7 @@ export function joinInRoot(root: string, path: string): string {
     const candidate = root + "/" + [...resolved, part].join("/");
     let link: string | null = null;
     try {
-      if (lstatSync(candidate).isSymbolicLink()) link = readlinkSync(candidate);
+      if (sys.lstat(candidate).isSymbolicLink()) link = sys.readlink(candidate);
     } catch {
       // does not exist yet: the rest is created as plain directories
     }
@@ -110,14 +108,14 @@ export function joinInRoot(root: string, path: string): string {
 }
 
 /** Create a mount point: a directory, or an empty file when binding a file. */
-export function ensureMountPoint(target: string, file: boolean, shown = target): void {
-  if (existsSync(target)) return;
+export function ensureMountPoint(sys: Sys, target: string, file: boolean, shown = target): void {
+  if (sys.exists(target)) return;
   try {
     if (file) {
-      mkdirSync(posix.dirname(target), { recursive: true });
-      closeSync(openSync(target, "a"));
+      sys.mkdirp(posix.dirname(target));
+      sys.createFile(target);
     } else {
-      mkdirSync(target, { recursive: true });
+      sys.mkdirp(target);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "";
@@ -137,12 +135,12 @@ export function doMount(st: AgentState, m: MountSpec, remountRo: boolean): void 
     bindFromHost(st, m.source, target, m.target, remountRo, m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
     return;
   }
-  ensureMountPoint(target, false, m.target);
+  ensureMountPoint(st.sys, target, false, m.target);
   if (m.layers) {
     mountOverlayFromHost(st, target, m.layers, m.flags);
     return;
   }
-  mount(m.source, target, m.fstype, m.flags, m.data);
+  st.sys.mount(m.source, target, m.fstype, m.flags, m.data);
 }
 
 /**
@@ -152,13 +150,13 @@ export function doMount(st: AgentState, m: MountSpec, remountRo: boolean): void 
 function bindFromHost(st: AgentState, source: string, target: string, shown: string, ro: boolean, extra: number): void {
   const src = openBindSource(st, source);
   try {
-    ensureMountPoint(target, !src.isDir, shown);
+    ensureMountPoint(st.sys, target, !src.isDir, shown);
   } catch (e) {
-    closeFd(src.fd);
+    st.sys.close(src.fd);
     throw e;
   }
-  attachBind(src.fd, target, source);
-  if (ro || extra) mount(null, target, null, MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, null);
+  attachBind(st, src.fd, target, source);
+  if (ro || extra) st.sys.mount(null, target, null, MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, null);
 }
 
 // A minimal /dev, as runc and Docker make it.
@@ -180,15 +178,15 @@ const DEV_LINKS: [name: string, target: string][] = [
 
 export function mountDev(st: AgentState, path: string, ro: boolean): void {
   const target = containerPath(st, path);
-  ensureMountPoint(target, false, path);
-  mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+  ensureMountPoint(st.sys, target, false, path);
+  st.sys.mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
   let useBind = false;
   for (const [name, major, minor] of DEVICES) {
     const node = `${target}/${name}`;
     if (!useBind) {
       try {
-        mknod(node, S_IFCHR | 0o666, makedev(major, minor));
-        chmodSync(node, 0o666); // mknod's mode is masked by the umask
+        st.sys.mknod(node, S_IFCHR | 0o666, makedev(major, minor));
+        st.sys.chmod(node, 0o666); // mknod's mode is masked by the umask
         continue;
       } catch (e) {
         if (!(e instanceof SysError) || e.code !== "EPERM") throw e;
@@ -197,9 +195,9 @@ export function mountDev(st: AgentState, path: string, ro: boolean): void {
     }
     bindFromHost(st, `/dev/${name}`, node, `${path}/${name}`, false, 0);
   }
-  for (const [name, to] of DEV_LINKS) symlinkSync(to, `${target}/${name}`);
-  mkdirSync(`${target}/pts`);
-  mkdirSync(`${target}/shm`);
-  chmodSync(`${target}/shm`, 0o1777);
-  if (ro) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, null);
+  for (const [name, to] of DEV_LINKS) st.sys.symlink(to, `${target}/${name}`);
+  st.sys.mkdir(`${target}/pts`);
+  st.sys.mkdir(`${target}/shm`);
+  st.sys.chmod(`${target}/shm`, 0o1777);
+  if (ro) st.sys.mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, null);
 }

@@ -11,6 +11,7 @@
 import type { NsName, Side, Span } from "../lang/spec.ts";
 import type { IdMapLine } from "./userns.ts";
 import type { CgroupLimit } from "./cgroup/types.ts";
+import type { Sys } from "../native/seam.ts";
 
 export interface MountSpec {
   source: string | null;
@@ -137,6 +138,8 @@ export interface RunResult {
 
 /** What PID 1 (stage 2) remembers between operations. */
 export interface AgentState {
+  /** Every call that changes the container goes through it: native/seam.ts (a RecordingSys in tests). */
+  sys: Sys;
   /** Host path of the prepared new root, until it is entered. */
   pendingRoot: string | null;
   /** How the pending root will be entered. */

@@ -17,8 +17,7 @@
 // is an overlay: the cached tree as the read-only lower layer, a tmpfs as upper
 // layer. All of it lives in the container's mount namespace and vanishes with it.
 
-import { existsSync, mkdirSync, statSync } from "node:fs";
-import { chdir, chroot, MNT_DETACH, MS_BIND, MS_REC, mount, pivotRoot, SysError, umount2 } from "../native/index.ts";
+import { MNT_DETACH, MS_BIND, MS_REC, SysError, type Sys } from "../native/index.ts";
 import { INIT_FILES, type AgentState, type InitFiles, type OverlayDirs } from "./ops.ts";
 
 export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot", overlay: OverlayDirs | null, initFiles: InitFiles | null): void {
@@ -27,30 +26,30 @@ export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot
   }
   let root = dir;
   if (overlay) {
-    mount("tmpfs", overlay.scratch, "tmpfs", 0, "mode=755");
-    mkdirSync(`${overlay.scratch}/upper`);
-    mkdirSync(`${overlay.scratch}/work`);
-    mount("overlay", overlay.merged, "overlay", 0, `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work`);
+    st.sys.mount("tmpfs", overlay.scratch, "tmpfs", 0, "mode=755");
+    st.sys.mkdir(`${overlay.scratch}/upper`);
+    st.sys.mkdir(`${overlay.scratch}/work`);
+    st.sys.mount("overlay", overlay.merged, "overlay", 0, `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work`);
     root = overlay.merged;
   } else {
-    checkDirectory(dir);
+    checkDirectory(st.sys, dir);
     // pivot_root needs the new root to be a mount point of its own.
-    mount(dir, dir, null, MS_BIND | MS_REC, null);
+    st.sys.mount(dir, dir, null, MS_BIND | MS_REC, null);
   }
   if (initFiles) {
     for (const name of INIT_FILES) {
       const target = `${root}/etc/${name}`;
-      if (existsSync(target)) mount(`${initFiles.dir}/${name}`, target, null, MS_BIND, null);
+      if (st.sys.exists(target)) st.sys.mount(`${initFiles.dir}/${name}`, target, null, MS_BIND, null);
     }
   }
   st.pendingRoot = root;
   st.rootMode = mode;
 }
 
-function checkDirectory(dir: string): void {
+function checkDirectory(sys: Sys, dir: string): void {
   let isDir: boolean;
   try {
-    isDir = statSync(dir).isDirectory();
+    isDir = sys.stat(dir).isDirectory();
   } catch {
     throw new SysError({ errno: 2, code: "ENOENT", syscall: "stat", args: [dir], message: `rootfs "${dir}" does not exist`, hint: "create it, or use `rootfs default`" });
   }
@@ -60,15 +59,15 @@ function checkDirectory(dir: string): void {
 export function enterRoot(st: AgentState): void {
   const root = st.pendingRoot;
   if (!root || st.entered) return;
-  chdir(root);
+  st.sys.chdir(root);
   if (st.rootMode === "chroot") {
-    chroot(".");
+    st.sys.chroot(".");
   } else {
-    pivotRoot(".", ".");
+    st.sys.pivotRoot(".", ".");
     // The old root is now stacked on "/"; detach it so the host's tree is gone.
-    umount2(".", MNT_DETACH);
+    st.sys.umount2(".", MNT_DETACH);
   }
-  chdir("/");
+  st.sys.chdir("/");
   st.entered = true;
   st.pendingRoot = null;
 }

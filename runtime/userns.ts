@@ -17,8 +17,9 @@
 //     its capabilities on execve: stage 1 therefore switches to a mapped id
 //     (root inside when 0 is mapped) before it spawns PID 1.
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { SysError, type SpanLike } from "../native/error.ts";
+import { realFiles, type FileOps } from "../native/files.ts";
 import type { Op } from "./ops.ts";
 
 /** One line of a uid_map or gid_map. */
@@ -99,9 +100,9 @@ function mapText(lines: readonly IdMapLine[]): string {
   return lines.map((l) => `${l.inside} ${l.outside} ${l.count}`).join("\n") + "\n";
 }
 
-function writeProc(path: string, text: string): void {
+function writeProc(files: Pick<FileOps, "writeFile">, path: string, text: string): void {
   try {
-    writeFileSync(path, text);
+    files.writeFile(path, text);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "EIO";
     throw new SysError({ code, syscall: "write", args: [path, text.trim()], message: `write ${path} = "${text.trim().replaceAll("\n", "\\n")}": ${code}`, status: 125 });
@@ -122,7 +123,7 @@ export type MapSpanOf = (which: "uid" | "gid", line: IdMapLine | null) => SpanLi
  * newuidmap/newgidmap for anything else. An error carries the span `spanOf`
  * gives for the line at fault (or for the map, when no one line is).
  */
-export function writeIdMaps(pid: number, maps: IdMaps, spanOf: MapSpanOf = () => undefined): string[] {
+export function writeIdMaps(pid: number, maps: IdMaps, spanOf: MapSpanOf = () => undefined, files: Pick<FileOps, "writeFile"> = realFiles): string[] {
   const written: string[] = [];
   const euid = process.geteuid?.() ?? 0;
   const egid = process.getegid?.() ?? 0;
@@ -138,21 +139,21 @@ export function writeIdMaps(pid: number, maps: IdMaps, spanOf: MapSpanOf = () =>
     }
   };
   if (euid === 0) {
-    at("uid", () => writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid)));
-    at("gid", () => writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid)));
+    at("uid", () => writeProc(files, `/proc/${pid}/uid_map`, mapText(maps.uid)));
+    at("gid", () => writeProc(files, `/proc/${pid}/gid_map`, mapText(maps.gid)));
     written.push(`/proc/${pid}/uid_map`, `/proc/${pid}/gid_map`);
     return written;
   }
   const user = userName(euid);
   at("uid", () => {
-    if (selfMapOnly(maps.uid, euid)) writeProc(`/proc/${pid}/uid_map`, mapText(maps.uid));
+    if (selfMapOnly(maps.uid, euid)) writeProc(files, `/proc/${pid}/uid_map`, mapText(maps.uid));
     else helperMap("newuidmap", "/etc/subuid", pid, maps.uid, user, euid, (l) => spanOf("uid", l));
   });
   at("gid", () => {
     if (selfMapOnly(maps.gid, egid)) {
       // Unprivileged gid maps require setgroups to be denied first.
-      writeProc(`/proc/${pid}/setgroups`, "deny");
-      writeProc(`/proc/${pid}/gid_map`, mapText(maps.gid));
+      writeProc(files, `/proc/${pid}/setgroups`, "deny");
+      writeProc(files, `/proc/${pid}/gid_map`, mapText(maps.gid));
     } else {
       helperMap("newgidmap", "/etc/subgid", pid, maps.gid, user, egid, (l) => spanOf("gid", l));
     }
