@@ -123,10 +123,16 @@ export type MapSpanOf = (which: "uid" | "gid", line: IdMapLine | null) => SpanLi
  * newuidmap/newgidmap for anything else. An error carries the span `spanOf`
  * gives for the line at fault (or for the map, when no one line is).
  */
-export function writeIdMaps(pid: number, maps: IdMaps, spanOf: MapSpanOf = () => undefined, files: Pick<FileOps, "writeFile"> = realFiles): string[] {
+export function writeIdMaps(
+  pid: number,
+  maps: IdMaps,
+  spanOf: MapSpanOf = () => undefined,
+  files: Pick<FileOps, "writeFile"> = realFiles,
+  /** The caller's ids (which branch applies): the process's own, or a test's. */
+  ids: { euid: number; egid: number } = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 },
+): string[] {
   const written: string[] = [];
-  const euid = process.geteuid?.() ?? 0;
-  const egid = process.getegid?.() ?? 0;
+  const { euid, egid } = ids;
   const at = (which: "uid" | "gid", write: () => void) => {
     try {
       write();
