@@ -40,6 +40,7 @@ import {
   type Sys,
 } from "../native/index.ts";
 import type { AgentState } from "./ops.ts";
+import { mountAttrs } from "./mountflags.ts";
 
 /** Take the detached copy of the host's mount tree (before the script's first mount; the tree is private by then). */
 export function keepHostTree(st: AgentState): void {
@@ -172,12 +173,3 @@ function fsLog(sys: Sys, ctx: number): string {
   return lines.join("; ");
 }
 
-// MOUNT_ATTR_* of fsmount, from the MS_* flags of the statement.
-function mountAttrs(flags: number): number {
-  let attrs = 0;
-  if (flags & 0x1) attrs |= 0x1; // MS_RDONLY -> MOUNT_ATTR_RDONLY
-  if (flags & 0x2) attrs |= 0x2; // MS_NOSUID -> MOUNT_ATTR_NOSUID
-  if (flags & 0x4) attrs |= 0x4; // MS_NODEV -> MOUNT_ATTR_NODEV
-  if (flags & 0x8) attrs |= 0x8; // MS_NOEXEC -> MOUNT_ATTR_NOEXEC
-  return attrs;
-}

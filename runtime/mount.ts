@@ -20,7 +20,6 @@
 import { posix } from "node:path";
 import {
   MS_BIND,
-  MS_NODEV,
   MS_NOEXEC,
   MS_NOSUID,
   MS_PRIVATE,
@@ -36,6 +35,7 @@ import {
   type Sys,
 } from "../native/index.ts";
 import type { AgentState, MountSpec } from "./ops.ts";
+import { REMOUNT_BITS } from "./mountflags.ts";
 import { attachBind, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
 
 /** Stop all propagation between this mount namespace and the host's (see the rule above). */
@@ -132,7 +132,7 @@ export function ensureMountPoint(sys: Sys, target: string, file: boolean, shown 
 export function doMount(st: AgentState, m: MountSpec, remountRo: boolean): void {
   const target = containerPath(st, m.target);
   if ((m.flags & MS_BIND) !== 0 && m.source) {
-    bindFromHost(st, m.source, target, m.target, remountRo, m.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC));
+    bindFromHost(st, m.source, target, m.target, remountRo, m.flags & REMOUNT_BITS);
     return;
   }
   ensureMountPoint(st.sys, target, false, m.target);

@@ -14,7 +14,7 @@
 //     before anything touches the kernel.
 
 import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
-import { CLONE_FLAGS, MOUNT_FLAGS } from "../native/constants.ts";
+import { CLONE_FLAGS, MOUNT_FLAGS, MS_BIND, MS_RDONLY, MS_REMOUNT } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
 import type { MountSpec, Op, OpBody, Plan } from "./ops.ts";
 import { cloneFlags, orderNamespaces } from "./ns.ts";
@@ -310,7 +310,7 @@ function argText(a: Arg): string {
 export function mountOp(what: string, m: MountSpec, remountRo: boolean): PlannedOp {
   const explain = () => {
     const lines = [`mkdir -p ${m.target}`, mountCall(m)];
-    if (remountRo) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: 0x1000 | 0x20 | 0x1, data: null }));
+    if (remountRo) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | MS_REMOUNT | MS_RDONLY, data: null }));
     return lines;
   };
   return { kind: "mount", what, mount: m, remountRo, side: "pid1", explain };

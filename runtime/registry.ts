@@ -11,7 +11,8 @@
 import { NAMESPACES, type Arg, type CheckContext, type Command, type StatementSpec } from "../lang/spec.ts";
 import { didYouMean } from "../lang/suggest.ts";
 import { MAX_ID, MAX_NODES, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
-import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../native/constants.ts";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT } from "../native/constants.ts";
+import { FS_FLAGS, flagBits, MOUNT_ATTR_NAMES, mountAttrs, REMOUNT_BITS } from "./mountflags.ts";
 import { flagNames } from "../native/format.ts";
 import { bound, mountCall, mountOp, quote, texts, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
@@ -40,7 +41,6 @@ export function defineStatement<T extends StatementDef>(def: T): T {
 
 // ---- shared pieces -------------------------------------------------------------
 
-const FS_FLAGS = ["ro", "nosuid", "nodev", "noexec"] as const;
 
 export const CAPABILITIES = [
   "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
@@ -81,22 +81,8 @@ function checkHostPath(ctx: CheckContext, arg: Arg, path: string, what: string, 
 
 // ---- plans ---------------------------------------------------------------------
 
-const FLAG_BITS: Record<string, number> = { nosuid: MS_NOSUID, nodev: MS_NODEV, noexec: MS_NOEXEC };
-
-function flagsOf(ws: Iterable<string>, base: number): { flags: number; ro: boolean } {
-  let flags = base;
-  let ro = false;
-  for (const w of ws) {
-    if (w in FLAG_BITS) flags |= FLAG_BITS[w]!;
-    if (w === "ro") ro = true;
-  }
-  return { flags, ro };
-}
-
 const KERNEL_FS_BITS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
-// fsmount's MOUNT_ATTR_* bits have the values of the MS_* flags they stand for.
-const MOUNT_ATTRS: [string, number][] = [["MOUNT_ATTR_RDONLY", MS_RDONLY], ["MOUNT_ATTR_NOSUID", MS_NOSUID], ["MOUNT_ATTR_NODEV", MS_NODEV], ["MOUNT_ATTR_NOEXEC", MS_NOEXEC]];
 
 // Mount forms: [fstype, default target, base flags, data]
 const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
@@ -115,34 +101,34 @@ const planMount: PlanFn = (cmd) => {
   const simple = SIMPLE_FS[form];
   if (simple) {
     const [fstype, def, base, data] = simple;
-    const { flags, ro } = flagsOf(rest, base);
+    const { flags, ro } = flagBits(rest, base);
     // Kernel filesystems take MS_RDONLY directly; no remount needed.
     return [mountOp(form, { source: fstype, target: positional[0] ?? def, fstype, flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
   }
   switch (form) {
     case "tmpfs": {
-      const { flags, ro } = flagsOf(rest, MS_NOSUID | MS_NODEV);
+      const { flags, ro } = flagBits(rest, MS_NOSUID | MS_NODEV);
       const data = ["size", "mode"].filter((k) => opts[k]).map((k) => `${k}=${opts[k]!.text}`).join(",") || null;
       return [mountOp(form, { source: "tmpfs", target: positional[0]!, fstype: "tmpfs", flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
     }
     case "bind": {
-      const { flags, ro } = flagsOf(rest, MS_BIND | MS_REC);
+      const { flags, ro } = flagBits(rest, MS_BIND | MS_REC);
       const m = { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null };
       const explain = () => {
-        const extra = flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        const extra = flags & REMOUNT_BITS;
         const lines = [
           `openat2(HOST_TREE, ${quote(m.source)}, O_PATH, RESOLVE_IN_ROOT)  # SRC is a host path: looked up in PID 1's copy of the host's mount tree`,
           `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE)`,
           `mkdir -p ${m.target}`,
           `move_mount(TREE_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
         ];
-        if (ro || extra) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | 0x20 | (ro ? MS_RDONLY : 0) | extra, data: null }));
+        if (ro || extra) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, data: null }));
         return lines;
       };
       return [{ kind: "mount", what: form, mount: m, remountRo: ro, side: "pid1", explain }];
     }
     case "overlay": {
-      const { flags, ro } = flagsOf(rest, 0);
+      const { flags, ro } = flagBits(rest, 0);
       const lower = (opts.lower?.text ?? "").split(":");
       const layers = { lower, ...(opts.upper ? { upper: opts.upper.text, work: opts.work?.text ?? "" } : {}) };
       const data = [`lowerdir=${opts.lower?.text ?? ""}`];
@@ -155,14 +141,14 @@ const planMount: PlanFn = (cmd) => {
         ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, openat2(HOST_TREE, ${quote(layers.upper)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
         ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, openat2(HOST_TREE, ${quote(layers.work)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
         `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
-        `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${m.flags & 0xf ? flagNames(m.flags & 0xf, MOUNT_ATTRS) : "0"})`,
+        `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${mountAttrs(m.flags) ? flagNames(mountAttrs(m.flags), MOUNT_ATTR_NAMES) : "0"})`,
         `move_mount(MNT_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
       ];
       return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1", explain }];
     }
     case "dev": {
       const target = positional[0] ?? "/dev";
-      const { ro } = flagsOf(rest, 0);
+      const { ro } = flagBits(rest, 0);
       const explain = () => [
         mountCall({ source: "tmpfs", target, fstype: "tmpfs", flags: MS_NOSUID | MS_NOEXEC, data: "mode=755,size=65536k" }),
         `mknod(${target}/{null,zero,full,random,urandom,tty}, S_IFCHR|0666)  # bind-mounted from the host's /dev in a user namespace`,
