@@ -7,7 +7,7 @@
 import { realSys, SysError, type Sys } from "../native/index.ts";
 import { keepHostTree } from "./hostmount.ts";
 import { doMount, mountDev } from "./mount.ts";
-import type { AgentState, Op, RunResult } from "./ops.ts";
+import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
 import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./process.ts";
 import { enterRoot, prepareRoot } from "./rootfs.ts";
 
@@ -22,41 +22,33 @@ export function newAgentState(callerEnv = false, sys: Sys = realSys): AgentState
   return { sys, pendingRoot: null, rootMode: null, entered: false, env, cwd: callerEnv ? process.cwd() : "/", hostCwd: process.cwd() };
 }
 
+type Executor<K extends Pid1OpKind> = (st: AgentState, op: Extract<OpBody, { kind: K }>) => RunResult | undefined | Promise<RunResult | undefined>;
+
+/**
+ * One executor per kind of op PID 1 performs (OP_TRAITS in runtime/ops.ts says
+ * which): typed over those kinds, so an op kind without its executor here does
+ * not compile.
+ */
+const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
+  // Before the script's first mount: bind and overlay sources are host paths.
+  "host-tree": (st) => void keepHostTree(st),
+  hostname: (st, op) => void st.sys.sethostname(op.name),
+  domainname: (st, op) => void st.sys.setdomainname(op.name),
+  mount: (st, op) => void doMount(st, op.mount, op.remountRo),
+  "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
+  rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles),
+  "enter-root": (st) => void enterRoot(st),
+  env: (st, op) => void Object.assign(st.env, op.vars),
+  cwd: (st, op) => void (st.cwd = op.dir),
+  run: (st, op) => runCommand(st, op.argv, op.capture, op.tests),
+  exec: (st, op) => execCommand(st, op.argv),
+};
+
+function isPid1Kind(kind: Op["kind"]): kind is Pid1OpKind {
+  return Object.hasOwn(EXECUTORS, kind);
+}
+
 export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
-  switch (op.kind) {
-    case "host-tree":
-      // Before the script's first mount: bind and overlay sources are host paths.
-      keepHostTree(st);
-      return;
-    case "hostname":
-      st.sys.sethostname(op.name);
-      return;
-    case "domainname":
-      st.sys.setdomainname(op.name);
-      return;
-    case "mount":
-      doMount(st, op.mount, op.remountRo);
-      return;
-    case "mount-dev":
-      mountDev(st, op.target, op.ro);
-      return;
-    case "rootfs":
-      prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles);
-      return;
-    case "enter-root":
-      enterRoot(st);
-      return;
-    case "env":
-      Object.assign(st.env, op.vars);
-      return;
-    case "cwd":
-      st.cwd = op.dir;
-      return;
-    case "run":
-      return runCommand(st, op.argv, op.capture, op.tests);
-    case "exec":
-      return execCommand(st, op.argv);
-    default:
-      throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `operation \`${op.kind}\` is not performed by PID 1` });
-  }
+  if (!isPid1Kind(op.kind)) throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `operation \`${op.kind}\` is not performed by PID 1` });
+  return (EXECUTORS[op.kind] as Executor<Pid1OpKind>)(st, op as Extract<OpBody, { kind: Pid1OpKind }>);
 }

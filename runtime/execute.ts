@@ -15,7 +15,7 @@
 import type { TraceEvent } from "./channel/messages.ts";
 import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
-import type { Op, Plan, RunResult } from "./ops.ts";
+import { traitsOf, type Op, type Plan, type RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 import { ContainerSession } from "./session.ts";
@@ -56,7 +56,7 @@ type LimitOp = Extract<Op, { kind: "cgroup-limit" }>;
 function limitsAtStart(ops: readonly Op[]): Set<LimitOp> {
   const out = new Set<LimitOp>();
   for (const op of ops) {
-    if (op.kind === "run" || op.kind === "exec") break;
+    if (traitsOf(op.kind).command) break;
     if (op.kind === "cgroup-limit") out.add(op);
   }
   return out;

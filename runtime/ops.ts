@@ -105,6 +105,55 @@ export interface CapturedOutput {
   checks: (OutputTest & { ok: boolean })[];
 }
 
+export type OpKind = OpBody["kind"];
+
+/** The traits the planner and the stages go by, declared per op kind instead of tested by name. */
+export interface OpTraits {
+  /** Who performs ops of this kind. */
+  side: Side;
+  /** It observes the container (its processes, its files): a pending new root is entered before it. */
+  observes?: boolean;
+  /** It changes the container's mount tree: PID 1 keeps a copy of the host's tree before the first. */
+  mounts?: boolean;
+  /** It starts a command (`run`, `exec`): limits before the first one are written before anything runs. */
+  command?: boolean;
+}
+
+/**
+ * Every op kind's traits. Typed over OpKind, so an op kind added without its
+ * traits does not compile; PID 1's executor table (runtime/agent.ts) is typed
+ * over the kinds whose side is "pid1" here, so a missing executor does not either.
+ */
+export const OP_TRAITS = {
+  unshare: { side: "creator" },
+  "host-tree": { side: "pid1" },
+  hostname: { side: "pid1" },
+  domainname: { side: "pid1" },
+  mount: { side: "pid1", mounts: true },
+  "mount-dev": { side: "pid1", mounts: true },
+  rootfs: { side: "pid1", mounts: true },
+  "enter-root": { side: "pid1" },
+  env: { side: "pid1" },
+  cwd: { side: "pid1" },
+  run: { side: "pid1", observes: true, command: true },
+  exec: { side: "pid1", observes: true, command: true },
+  show: { side: "host", observes: true },
+  idmap: { side: "host" },
+  "cgroup-limit": { side: "host" },
+  "show-cgroup": { side: "host" },
+  echo: { side: "front" },
+  sleep: { side: "front" },
+  expect: { side: "front" },
+} as const satisfies Record<OpKind, OpTraits>;
+
+/** The op kinds PID 1 performs. */
+export type Pid1OpKind = { [K in OpKind]: (typeof OP_TRAITS)[K]["side"] extends "pid1" ? K : never }[OpKind];
+
+/** The traits of an op's kind. */
+export function traitsOf(kind: OpKind): OpTraits {
+  return OP_TRAITS[kind];
+}
+
 export type Op = OpBody & {
   side: Side;
   /** The statement that produced this op, for errors and --trace. */
@@ -114,8 +163,6 @@ export type Op = OpBody & {
   /** What the op will do, as syscalls or file writes, for `ctr explain`. */
   explain: string[];
 };
-
-export type OpKind = OpBody["kind"];
 
 /** A compiled script. */
 export interface Plan {

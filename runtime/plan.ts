@@ -16,7 +16,7 @@
 import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
 import { CLONE_FLAGS, MOUNT_FLAGS, MS_BIND, MS_RDONLY, MS_REMOUNT } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
-import type { MountSpec, Op, OpBody, Plan } from "./ops.ts";
+import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
 import { cloneFlags, orderNamespaces } from "./ns.ts";
 import { defaultMaps, findOverlap } from "./userns.ts";
 
@@ -86,8 +86,6 @@ export function mountCall(m: MountSpec): string {
   return `mount(${quote(m.source)}, ${quote(m.target)}, ${quote(m.fstype)}, ${flags}, ${quote(m.data)})`;
 }
 
-// Operations after which the container is observed: the new root must be entered.
-const OBSERVES = new Set<Op["kind"]>(["run", "exec", "show"]);
 
 export interface PlanResult {
   plan: Plan;
@@ -170,12 +168,12 @@ export class Planner {
           if (namespaces.includes("mnt")) op.explain.push(PRIVATE_ROOT);
           if (namespaces.includes("pid")) op.explain.push("spawn PID 1 (stage 2): CLONE_NEWPID applies to children only");
         }
-        const touchesMounts = op.kind === "mount" || op.kind === "mount-dev" || op.kind === "rootfs";
-        if (touchesMounts && !this.hostTreeKept && this.namespaces.has("mnt")) {
+        const traits = traitsOf(op.kind);
+        if (traits.mounts && !this.hostTreeKept && this.namespaces.has("mnt")) {
           ops.push(hostTreeOp(cmd.span, source));
           this.hostTreeKept = true;
         }
-        if (this.rootPending && OBSERVES.has(op.kind)) {
+        if (this.rootPending && traits.observes) {
           ops.push(enterRootOp(this.rootPending.mode, this.rootPending.dir, cmd.span, source));
           this.rootPending = null;
         }

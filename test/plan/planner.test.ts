@@ -5,7 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { compile } from "../../lang/index.ts";
 import { findStatement, statements } from "../../runtime/registry.ts";
 import { makePlan } from "../../runtime/plan.ts";
-import type { Op } from "../../runtime/ops.ts";
+import { traitsOf, type Op } from "../../runtime/ops.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 function plan(src: string) {
   const fe = compile(src, { file: "t.ctr", specs: statements, cpus: 4, env: {} });
@@ -81,5 +83,20 @@ describe("planner rules", () => {
   test("`rootfs default` asks for the default rootfs to be built", () => {
     expect(plan("ns mnt\nrootfs default\nrun true").plan.needsDefaultRootfs).toBe(true);
     expect(plan("ns mnt\nrootfs /srv/root\nrun true").plan.needsDefaultRootfs).toBe(false);
+  });
+
+  test("every planned op's side is the one its kind declares (OP_TRAITS), over every example", () => {
+    const dir = join(import.meta.dir, "../../examples");
+    let seen = 0;
+    for (const name of readdirSync(dir).filter((n) => n.endsWith(".ctr"))) {
+      const src = readFileSync(join(dir, name), "utf8");
+      const fe = compile(src, { file: name, specs: statements, cpus: 4, env: {}, args: ["true"], stdlibDir: join(import.meta.dir, "../../stdlib") });
+      if (fe.diagnostics.some((d) => d.severity === "error")) continue;
+      for (const op of makePlan(fe.commands, findStatement, { stateDir: "/run/ctr/ID", defaultRootfs: "/cache/rootfs" }).plan.ops) {
+        expect({ kind: op.kind, side: op.side }).toEqual({ kind: op.kind, side: traitsOf(op.kind).side });
+        seen++;
+      }
+    }
+    expect(seen).toBeGreaterThan(50);
   });
 });
