@@ -412,12 +412,24 @@ export const AT_RECURSIVE = 0x8000;
 export const MOVE_MOUNT_F_EMPTY_PATH = 0x04;
 export const FSOPEN_CLOEXEC = 1;
 export const FSMOUNT_CLOEXEC = 1;
+// fsmount(2) and mount_setattr(2) attributes (linux/mount.h).
+export const MOUNT_ATTR_RDONLY = 0x1;
+export const MOUNT_ATTR_NOSUID = 0x2;
+export const MOUNT_ATTR_NODEV = 0x4;
+export const MOUNT_ATTR_NOEXEC = 0x8;
 export const FSCONFIG_SET_STRING = 1;
 export const FSCONFIG_SET_FD = 5;
 export const FSCONFIG_CMD_CREATE = 6;
 /** openat2's resolve flag: resolve the path as if the directory fd were "/" (symlinks and ".." stay inside). */
 export const RESOLVE_IN_ROOT = 0x10;
 export const RESOLVE_FLAGS: FlagTable = [["RESOLVE_IN_ROOT", RESOLVE_IN_ROOT]];
+
+export const MOUNT_ATTR_FLAGS: FlagTable = [
+  ["MOUNT_ATTR_RDONLY", MOUNT_ATTR_RDONLY],
+  ["MOUNT_ATTR_NOSUID", MOUNT_ATTR_NOSUID],
+  ["MOUNT_ATTR_NODEV", MOUNT_ATTR_NODEV],
+  ["MOUNT_ATTR_NOEXEC", MOUNT_ATTR_NOEXEC],
+];
 
 export const OPEN_TREE_FLAGS: FlagTable = [
   ["OPEN_TREE_CLONE", OPEN_TREE_CLONE],

@@ -12,7 +12,7 @@ import {
   O_ACCMODE, P_NAMES, PR_CAP_AMBIENT, PR_CAP_AMBIENT_NAMES, PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_NAMES,
   PR_GET_NAME, PR_SET_NAME, PR_SET_PDEATHSIG, RLIM_INFINITY, RLIMIT_NAMES, S_IF_NAMES, S_IFMT, SIGNAL_NAMES,
   SOCK_FLAGS, SOCK_TYPES, UMOUNT_FLAGS, WAIT_FLAGS, CAP_NAMES, FD_CLOEXEC, F_SETFD, AT_FLAGS, AT_FDCWD,
-  OPEN_TREE_FLAGS, MOVE_MOUNT_FLAGS, FSCONFIG_NAMES, RESOLVE_FLAGS,
+  OPEN_TREE_FLAGS, MOVE_MOUNT_FLAGS, FSCONFIG_NAMES, RESOLVE_FLAGS, FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, MOUNT_ATTR_FLAGS,
 } from "./constants.ts";
 
 /**
@@ -175,8 +175,10 @@ const SIGNATURES: Record<string, Kind[] | ((args: readonly unknown[]) => string[
   setns: ["v", F(CLONE_FLAGS)],
   mount: ["v", "v", "v", F(MOUNT_FLAGS), "v"],
   umount2: ["v", F(UMOUNT_FLAGS)],
-  open_tree: ["v", "v", F(OPEN_TREE_FLAGS)],
-  move_mount: ["v", "v", "v", "v", F(MOVE_MOUNT_FLAGS)],
+  open_tree: ["dirfd", "v", F(OPEN_TREE_FLAGS)],
+  move_mount: ["dirfd", "v", "dirfd", "v", F(MOVE_MOUNT_FLAGS)],
+  fsopen: ["v", F([["FSOPEN_CLOEXEC", FSOPEN_CLOEXEC]])],
+  fsmount: ["v", F([["FSMOUNT_CLOEXEC", FSMOUNT_CLOEXEC]]), F(MOUNT_ATTR_FLAGS)],
   fsconfig: ["v", E(FSCONFIG_NAMES), "v", "v", "v"],
   openat2: ["v", "v", "open", F(RESOLVE_FLAGS)],
   mknod: ["v", "mode", "dev"],

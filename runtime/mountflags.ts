@@ -6,22 +6,21 @@
 // attributes of a mount made with fsmount, and the names `explain` prints.
 // Adding a flag is one line here.
 
-import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from "../native/constants.ts";
+import { MOUNT_ATTR_FLAGS, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from "../native/constants.ts";
 
 interface MountFlag {
   word: string;
   /** The MS_* bit. */
   ms: number;
-  /** The MOUNT_ATTR_* bit and its name (linux/mount.h). */
+  /** The MOUNT_ATTR_* bit. */
   attr: number;
-  attrName: string;
 }
 
 const TABLE: readonly MountFlag[] = [
-  { word: "ro", ms: MS_RDONLY, attr: 0x1, attrName: "MOUNT_ATTR_RDONLY" },
-  { word: "nosuid", ms: MS_NOSUID, attr: 0x2, attrName: "MOUNT_ATTR_NOSUID" },
-  { word: "nodev", ms: MS_NODEV, attr: 0x4, attrName: "MOUNT_ATTR_NODEV" },
-  { word: "noexec", ms: MS_NOEXEC, attr: 0x8, attrName: "MOUNT_ATTR_NOEXEC" },
+  { word: "ro", ms: MS_RDONLY, attr: MOUNT_ATTR_RDONLY },
+  { word: "nosuid", ms: MS_NOSUID, attr: MOUNT_ATTR_NOSUID },
+  { word: "nodev", ms: MS_NODEV, attr: MOUNT_ATTR_NODEV },
+  { word: "noexec", ms: MS_NOEXEC, attr: MOUNT_ATTR_NOEXEC },
 ];
 
 /** The flag words every filesystem form takes (the registry adds form-specific ones: rw, rec). */
@@ -31,7 +30,7 @@ export const FS_FLAGS = TABLE.map((f) => f.word) as readonly string[];
 export const REMOUNT_BITS = TABLE.filter((f) => f.word !== "ro").reduce((bits, f) => bits | f.ms, 0);
 
 /** MOUNT_ATTR_* names for format.ts's flagNames. */
-export const MOUNT_ATTR_NAMES: [string, number][] = TABLE.map((f) => [f.attrName, f.attr]);
+export const MOUNT_ATTR_NAMES = MOUNT_ATTR_FLAGS;
 
 /** The MS_* bits of the flag words given, on top of `base`; `ro` apart (a bind needs a remount for it). */
 export function flagBits(words: Iterable<string>, base: number): { flags: number; ro: boolean } {

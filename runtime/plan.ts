@@ -266,7 +266,7 @@ const PRIVATE_ROOT = `mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # at once
 /** PID 1 keeps a copy of the host's mount tree before the script's first mount: runtime/hostmount.ts. */
 function hostTreeOp(span: Span, source: string): Op {
   const op = { kind: "host-tree", side: "pid1", span, source } as Op;
-  setExplain(op, [`open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE|AT_RECURSIVE)  # a copy of the host's tree, first: bind and overlay sources are host paths`]);
+  setExplain(op, [`open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE|AT_RECURSIVE|OPEN_TREE_CLOEXEC)  # a copy of the host's tree, first: bind and overlay sources are host paths`]);
   return op;
 }
 

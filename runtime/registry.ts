@@ -118,7 +118,7 @@ const planMount: PlanFn = (cmd) => {
         const extra = flags & REMOUNT_BITS;
         const lines = [
           `openat2(HOST_TREE, ${quote(m.source)}, O_PATH, RESOLVE_IN_ROOT)  # SRC is a host path: looked up in PID 1's copy of the host's mount tree`,
-          `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE)`,
+          `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)`,
           `mkdir -p ${m.target}`,
           `move_mount(TREE_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
         ];
@@ -136,7 +136,7 @@ const planMount: PlanFn = (cmd) => {
       const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
       const explain = () => [
         `mkdir -p ${m.target}`,
-        `fsopen("overlay")  # the layers are host paths, given as descriptors opened in PID 1's copy of the host's mount tree`,
+        `fsopen("overlay", FSOPEN_CLOEXEC)  # the layers are host paths, given as descriptors opened in PID 1's copy of the host's mount tree`,
         ...lower.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, openat2(HOST_TREE, ${quote(d)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`),
         ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, openat2(HOST_TREE, ${quote(layers.upper)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
         ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, openat2(HOST_TREE, ${quote(layers.work)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),

@@ -29,7 +29,7 @@ async function runOps(text: string, files: Record<string, FakeNode> = {}, script
   return { sys, st };
 }
 
-const HOST_TREE = 'open_tree(-100, "/", OPEN_TREE_CLONE|AT_RECURSIVE|OPEN_TREE_CLOEXEC)';
+const HOST_TREE = 'open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE|AT_RECURSIVE|OPEN_TREE_CLOEXEC)';
 
 describe("UTS names", () => {
   test("hostname and domainname: one sethostname and one setdomainname, with the names as given", async () => {
@@ -68,7 +68,7 @@ describe("mount", () => {
       'mkdirp("/mnt")',
       'open_tree(101, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)',
       "close(101)",
-      'move_mount(102, "", -100, "/mnt", MOVE_MOUNT_F_EMPTY_PATH)',
+      'move_mount(102, "", AT_FDCWD, "/mnt", MOVE_MOUNT_F_EMPTY_PATH)',
       "close(102)",
       'mount(NULL, "/mnt", NULL, MS_RDONLY|MS_NOSUID|MS_REMOUNT|MS_BIND)',
     ]);
@@ -98,14 +98,14 @@ describe("mount", () => {
       `openat2(100, "./b", ${dir})`,
       `openat2(100, "./u", ${dir})`,
       `openat2(100, "./w", ${dir})`,
-      'fsopen("overlay", 1)',
+      'fsopen("overlay", FSOPEN_CLOEXEC)',
       'fsconfig(105, FSCONFIG_SET_FD, "lowerdir+", NULL, 101)',
       'fsconfig(105, FSCONFIG_SET_FD, "lowerdir+", NULL, 102)',
       'fsconfig(105, FSCONFIG_SET_FD, "upperdir", NULL, 103)',
       'fsconfig(105, FSCONFIG_SET_FD, "workdir", NULL, 104)',
       "fsconfig(105, FSCONFIG_CMD_CREATE, NULL, NULL, 0)",
-      "fsmount(105, 1, 0)",
-      'move_mount(106, "", -100, "/m", MOVE_MOUNT_F_EMPTY_PATH)',
+      "fsmount(105, FSMOUNT_CLOEXEC, 0)",
+      'move_mount(106, "", AT_FDCWD, "/m", MOVE_MOUNT_F_EMPTY_PATH)',
       "close(106)",
       "close(101)",
       "close(102)",
@@ -150,7 +150,7 @@ describe("mount", () => {
     const names = sys.effectNames();
     expect(names.filter((n) => n === "mknod")).toHaveLength(1); // the first refusal decides for all
     expect(names.filter((n) => n === "move_mount")).toHaveLength(6);
-    expect(sys.effects()).toContain('move_mount(112, "", -100, "/dev/tty", MOVE_MOUNT_F_EMPTY_PATH)');
+    expect(sys.effects()).toContain('move_mount(112, "", AT_FDCWD, "/dev/tty", MOVE_MOUNT_F_EMPTY_PATH)');
     expect(sys.effects().at(-1)).toBe('mount(NULL, "/dev", NULL, MS_RDONLY|MS_NOSUID|MS_NOEXEC|MS_REMOUNT|MS_BIND)');
   });
 
