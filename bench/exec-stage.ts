@@ -1,4 +1,4 @@
-// What the exec stage costs a `run` (runtime/procspec.ts): the same script of
+// What the exec stage costs a `run` (runtime/features/process/spec.ts): the same script of
 // N `run true` through Bun.spawn and through the exec stage, alternating,
 // medians. As root, from the checkout: node_modules/.bin/bun bench/exec-stage.ts [--runs N] [--rounds R]
 

@@ -1,7 +1,7 @@
 // native/files.ts — the file operations of Sys (native/seam.ts), through node:fs: the
 // calls the executors made before there was a seam, unchanged.
 //
-// A file of its own so that host code the planner imports (runtime/userns.ts, which
+// A file of its own so that host code the planner imports (runtime/features/userns/userns.ts, which
 // `ctr check` loads) can take `realFiles` without loading the wrappers' modules.
 
 import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";

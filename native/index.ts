@@ -1,6 +1,6 @@
 // native/index.ts — the public face of native/: koffi bindings for the rest of ctr.
 //
-//   import { unshare, CLONE_NEWUTS, SysError, setTrace, formatCall } from "../native/index.ts";
+//   import { unshare, CLONE_NEWUTS, SysError, setTrace, formatCall } from "./index.ts";
 //
 // constants.ts  CLONE_*, MS_*, MNT_*, PR_*, RLIMIT_*, SIG*, O_*, S_IF*, W*, CAP_*, SYS, name tables
 // error.ts      SysError (the project's one error type), errnoName, strerror, errnoNumber

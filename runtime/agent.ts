@@ -5,11 +5,11 @@
 // lives in the file of its kernel subsystem; this table only routes.
 
 import { realSys, SysError, type Sys } from "../native/index.ts";
-import { keepHostTree } from "./hostmount.ts";
-import { doMount, mountDev } from "./mount.ts";
+import { keepHostTree } from "./features/mount/hostmount.ts";
+import { doMount, mountDev } from "./features/mount/mount.ts";
 import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
-import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./process.ts";
-import { enterRoot, prepareRoot } from "./rootfs.ts";
+import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./features/process/process.ts";
+import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough

@@ -117,7 +117,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
     import("../lang/index.ts"),
     import("./registry.ts"),
     import("./plan.ts"),
-    import("./rootfs-cache.ts"),
+    import("./features/rootfs/cache.ts"),
     import("./hostview.ts"),
   ]);
   const host = hostView();
@@ -178,14 +178,14 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     return EXIT_SETUP;
   }
   // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
-  // do first: cgroups to make and join (runtime/cgroup/when.ts), id maps to write.
+  // do first: cgroups to make and join (runtime/features/cgroup/when.ts), id maps to write.
   // A tracking cgroup alone is made here and joined by stage 1 itself.
-  const { cgroupsFirst, trackingOnly } = await import("./cgroup/when.ts");
-  let tracking: import("./cgroup/track.ts").Tracking | null = null;
+  const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
+  let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
   if (plan.namespaces.length > 0 && !plan.namespaces.includes("user")) {
     if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false);
     else if (trackingOnly(plan)) {
-      tracking = (await import("./cgroup/track.ts")).makeTracking(id);
+      tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);
       const dirs = tracking ? [tracking.dir] : [];
       launch.sendPlan(plan, trace, false, false, dirs, dirs);
     }
@@ -201,7 +201,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
 }
 
 async function rootfsCommand(args: string[]): Promise<number> {
-  const build = { ...(await import("./rootfs-build.ts")), ...(await import("./rootfs-cache.ts")) };
+  const build = { ...(await import("./features/rootfs/build.ts")), ...(await import("./features/rootfs/cache.ts")) };
   const [kind, dir, ...bins] = args;
   try {
     if (kind === "default") {

@@ -19,7 +19,7 @@ import { traitsOf, type Op, type Plan, type RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 import { ContainerSession } from "./session.ts";
-import type { Tracking } from "./cgroup/track.ts";
+import type { Tracking } from "./features/cgroup/track.ts";
 
 export interface ExecuteIO {
   trace: boolean;
@@ -72,7 +72,7 @@ function checkPrivileges(plan: Plan): void {
 
 /**
  * `tracking`: the container's tracking cgroup when the CLI made it already and
- * sent the plan (runtime/cgroup/track.ts): adopted first, so that it is removed
+ * sent the plan (runtime/features/cgroup/track.ts): adopted first, so that it is removed
  * on every path.
  */
 export async function execute(id: string, plan: Plan, launch: Launch, tracking: Tracking | null, io: ExecuteIO): Promise<number> {

@@ -25,12 +25,12 @@ import { wireToError } from "./channel/codec.ts";
 import { PROTOCOL, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
-import { showHost } from "./show.ts";
-import { judge } from "./capture.ts";
+import { showHost } from "./features/show/show.ts";
+import { judge } from "./features/process/capture.ts";
 import { isTerminal } from "./fdio.ts";
-import type { Become } from "./userns.ts";
-import type { CgroupManager } from "./cgroup/manager.ts";
-import { showCgroup } from "./cgroup/show.ts";
+import type { Become } from "./features/userns/userns.ts";
+import type { CgroupManager } from "./features/cgroup/manager.ts";
+import { showCgroup } from "./features/cgroup/show.ts";
 import { removeStateDir, writeHostnameFiles } from "./statedir.ts";
 
 export interface HostEvents {
@@ -146,7 +146,7 @@ export class Container {
    * Wait until PID 1 is up and has said so. create() does not wait for it (the
    * first operations are queued meanwhile); call this only before any operation
    * is sent, when something must not happen before PID 1 runs its own code
-   * (runtime/oomscore.ts: PID 1 records the OOM score it started with).
+   * (runtime/features/cgroup/oomscore.ts: PID 1 records the OOM score it started with).
    */
   async waitReady(): Promise<void> {
     while (!this.readySeen) {
@@ -363,7 +363,7 @@ export class Container {
       shown = JSON.stringify(status);
     } else {
       // PID 1 decided the tests it was given as the output streamed
-      // (runtime/capture.ts); a run that kept nothing had no output to test.
+      // (runtime/features/process/capture.ts); a run that kept nothing had no output to test.
       const out = r.output;
       const text = out?.head ?? "";
       const check = out?.checks.find((c) => c.test === op.test && c.value === op.value);
@@ -412,7 +412,7 @@ export class Container {
 
 /**
  * Take the terminal's foreground back for ctr's own process group. An
- * interactive command was made the foreground group (runtime/process.ts); once
+ * interactive command was made the foreground group (runtime/features/process/process.ts); once
  * it is gone, the group that ran ctr must get the terminal again, or the
  * caller's next read from it fails. From a background group tcsetpgrp raises
  * SIGTTOU, hence blocked around the call.

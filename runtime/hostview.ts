@@ -5,7 +5,7 @@
 
 import { statSync } from "node:fs";
 import type { HostView } from "../lang/spec.ts";
-import { DEFAULT_PATH } from "./process.ts";
+import { DEFAULT_PATH } from "./features/process/process.ts";
 
 export interface CountingHostView extends HostView {
   /** How many host paths the checker looked at. */

@@ -47,13 +47,13 @@ import {
 import { AsyncChannel, SyncChannel } from "./channel/stream.ts";
 import { errorToWire } from "./channel/codec.ts";
 import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
-import { cloneFlags } from "./ns.ts";
-import { makeRootPrivate } from "./mount.ts";
+import { cloneFlags } from "./features/ns/ns.ts";
+import { makeRootPrivate } from "./features/mount/mount.ts";
 import { execute, newAgentState } from "./agent.ts";
-import { reapOrphans, signalRunning } from "./process.ts";
+import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { writeAll } from "./fdio.ts";
-import { applyAndExec, type ProcessSpec } from "./procspec.ts";
-import { leave, prepareLeave } from "./cgroup/leave.ts";
+import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
+import { leave, prepareLeave } from "./features/cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 
 const CONTROL_FD = 3;
@@ -87,7 +87,7 @@ function stage1(): void {
     ch.send({ t: "error", error: errorToWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "open", message: `cannot open "/proc/self/task/${process.pid}/children": ${(e as Error).message}`, hint: "ctr needs the host's /proc to track the container's processes", status: 125 })) });
     process.exit(125);
   }
-  // Into the container's cgroups first (runtime/cgroup/track.ts): every
+  // Into the container's cgroups first (runtime/features/cgroup/track.ts): every
   // process of the container is created in them from here on.
   for (const dir of plan.join ?? []) {
     try {
@@ -121,7 +121,7 @@ function stage1(): void {
     // Trace what the script asked for, not the stage's own bookkeeping.
     if (plan.trace) traceTo((m) => ch.send(m), 1);
     if (plan.namespaces.length > 0) unshare(cloneFlags(plan.namespaces));
-    // Before anything else exists in the new mount namespace: runtime/mount.ts.
+    // Before anything else exists in the new mount namespace: runtime/features/mount/mount.ts.
     if (plan.namespaces.includes("mnt")) makeRootPrivate();
     setTrace(null);
   } catch (e) {
@@ -312,7 +312,7 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
 }
 
 /**
- * The exec stage (runtime/procspec.ts): started by PID 1 for a `run` whose spec
+ * The exec stage (runtime/features/process/spec.ts): started by PID 1 for a `run` whose spec
  * needs steps only the new process can take. It reads the spec, one JSON line,
  * on fd 3 (close-on-exec, so a successful execve closes it and PID 1 reads the
  * end), applies it and becomes the command; if that fails, the error goes back

@@ -9,8 +9,8 @@
 // Ops are plain JSON: pid1 ops travel over the control socket to stage 2.
 
 import type { NsName, Side, Span } from "../lang/spec.ts";
-import type { IdMapLine } from "./userns.ts";
-import type { CgroupLimit } from "./cgroup/types.ts";
+import type { IdMapLine } from "./features/userns/userns.ts";
+import type { CgroupLimit } from "./features/cgroup/types.ts";
 import type { Sys } from "../native/seam.ts";
 
 export interface MountSpec {
@@ -39,7 +39,7 @@ export const INIT_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 /**
  * The /etc/hosts of a container whose hostname is `name`, as Docker writes it:
  * the per-container file (runtime/statedir.ts) and a built rootfs's placeholder
- * (runtime/rootfs-build.ts) are the same text.
+ * (runtime/features/rootfs/build.ts) are the same text.
  */
 export function hostsText(name: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${name}\n`;
@@ -66,7 +66,7 @@ export const SIDE_ROLE: Record<Side, string> = {
 
 export type OpBody =
   | { kind: "unshare"; namespaces: NsName[] }
-  /** PID 1 keeps a copy of the host's mount tree (runtime/hostmount.ts). */
+  /** PID 1 keeps a copy of the host's mount tree (runtime/features/mount/hostmount.ts). */
   | { kind: "host-tree" }
   | { kind: "hostname"; name: string }
   | { kind: "domainname"; name: string }
@@ -76,7 +76,7 @@ export type OpBody =
   | { kind: "enter-root"; mode: "pivot" | "chroot" }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
-  /** `capture`: keep what `expect output` needs (runtime/capture.ts), for the `tests` that follow. */
+  /** `capture`: keep what `expect output` needs (runtime/features/process/capture.ts), for the `tests` that follow. */
   | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
   | { kind: "exec"; argv: string[] }
   | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" }
@@ -93,7 +93,7 @@ export interface OutputTest {
   value: string;
 }
 
-/** What a `run` kept of its output (trailing newline removed): bounded, see runtime/capture.ts. */
+/** What a `run` kept of its output (trailing newline removed): bounded, see runtime/features/process/capture.ts. */
 export interface CapturedOutput {
   /** Size of the whole output, in bytes. */
   bytes: number;
@@ -197,6 +197,6 @@ export interface AgentState {
   cwd: string;
   /** The directory ctr was started in: relative host paths are taken from it. */
   hostCwd?: string;
-  /** A detached copy of the host's mount tree (runtime/hostmount.ts), -1 or absent until made. */
+  /** A detached copy of the host's mount tree (runtime/features/mount/hostmount.ts), -1 or absent until made. */
   hostTree?: number;
 }

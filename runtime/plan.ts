@@ -17,8 +17,8 @@ import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec
 import { CLONE_FLAGS, MOUNT_FLAGS, MS_BIND, MS_RDONLY, MS_REMOUNT } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
 import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
-import { cloneFlags, orderNamespaces } from "./ns.ts";
-import { defaultMaps, findOverlap } from "./userns.ts";
+import { cloneFlags, orderNamespaces } from "./features/ns/ns.ts";
+import { defaultMaps, findOverlap } from "./features/userns/userns.ts";
 
 /** What a statement's plan function gets besides its command. */
 export interface PlanContext {
@@ -120,7 +120,7 @@ export class Planner {
      * The REPL: enter the new root with the `rootfs` statement itself, so that
      * what it did (pivot_root) is shown under it. Nothing is lost by entering
      * early: bind and overlay sources are host paths wherever they come
-     * (runtime/hostmount.ts), and targets are container paths either way.
+     * (runtime/features/mount/hostmount.ts), and targets are container paths either way.
      */
     private readonly opts: { enterRootAtOnce?: boolean } = {},
   ) {}
@@ -263,7 +263,7 @@ function completeIdMaps(ops: Op[]): Diagnostic[] {
  */
 const PRIVATE_ROOT = `mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # at once: no mount made inside can propagate to the host`;
 
-/** PID 1 keeps a copy of the host's mount tree before the script's first mount: runtime/hostmount.ts. */
+/** PID 1 keeps a copy of the host's mount tree before the script's first mount: runtime/features/mount/hostmount.ts. */
 function hostTreeOp(span: Span, source: string): Op {
   const op = { kind: "host-tree", side: "pid1", span, source } as Op;
   setExplain(op, [`open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE|AT_RECURSIVE|OPEN_TREE_CLOEXEC)  # a copy of the host's tree, first: bind and overlay sources are host paths`]);

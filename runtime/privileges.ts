@@ -6,8 +6,8 @@
 import { accessSync, constants } from "node:fs";
 import type { NsName, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
-import { callerDir, hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { unprivilegedUsernsBlocker } from "./userns.ts";
+import { callerDir, hierarchyOf, machineCgroups } from "./features/cgroup/detect.ts";
+import { unprivilegedUsernsBlocker } from "./features/userns/userns.ts";
 
 const isRoot = (): boolean => (process.geteuid?.() ?? 0) === 0;
 

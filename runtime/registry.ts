@@ -12,17 +12,17 @@ import { NAMESPACES, type Arg, type CheckContext, type Command, type StatementSp
 import { didYouMean } from "../lang/suggest.ts";
 import { MAX_ID, MAX_NODES, itemsOf, namespacesOf, parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../lang/values.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT } from "../native/constants.ts";
-import { FS_FLAGS, flagBits, MOUNT_ATTR_NAMES, mountAttrs, REMOUNT_BITS } from "./mountflags.ts";
+import { FS_FLAGS, flagBits, MOUNT_ATTR_NAMES, mountAttrs, REMOUNT_BITS } from "./features/mount/flags.ts";
 import { flagNames } from "../native/format.ts";
 import { bound, mountCall, mountOp, quote, texts, type PlanFn, type PlannedOp } from "./plan.ts";
 import { INIT_FILES } from "./ops.ts";
-import { KEEP_HALF } from "./capture.ts";
-import { planLimit, planShowCgroup } from "./cgroup/plan.ts";
-import { memoryFloorProblem } from "./cgroup/memory.ts";
-import { checkCpu } from "./cgroup/cpu.ts";
-import { limitOf } from "./cgroup/plan.ts";
+import { KEEP_HALF } from "./features/process/capture.ts";
+import { planLimit, planShowCgroup } from "./features/cgroup/plan.ts";
+import { memoryFloorProblem } from "./features/cgroup/memory.ts";
+import { checkCpu } from "./features/cgroup/cpu.ts";
+import { limitOf } from "./features/cgroup/plan.ts";
 import { SysError } from "../native/error.ts";
-import { pidsFloorProblem } from "./cgroup/pids.ts";
+import { pidsFloorProblem } from "./features/cgroup/pids.ts";
 
 /** A registry entry. Extend this interface (e.g. with `plan`) to add per-statement behaviour. */
 export interface StatementDef extends StatementSpec {

@@ -31,7 +31,7 @@ import { SIDE_NAME, type Op, type RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { bound, Planner, texts } from "./plan.ts";
 import { findStatement, statements, suggestStatement } from "./registry.ts";
-import { defaultCacheDir, defaultRootfs } from "./rootfs-cache.ts";
+import { defaultCacheDir, defaultRootfs } from "./features/rootfs/cache.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
 import { hostView } from "./hostview.ts";
@@ -590,7 +590,7 @@ export class ReplEngine {
     this.life = life;
     let c: Container;
     try {
-      // The container's own cgroups where it needs them (runtime/cgroup/when.ts), before
+      // The container's own cgroups where it needs them (runtime/features/cgroup/when.ts), before
       // stage 1 unshares; `limit` and `show cgroup` add controllers to them later.
       c = await life.create({ namespaces, idmaps, stateDir: { later: this.stateDir } }, { trace: this.io.trace, forwardSignals: false, interactive: this.io.terminal === true });
       await life.started();

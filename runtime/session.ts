@@ -5,14 +5,14 @@
 //
 // Features take part through hooks by phase, in this order:
 //   beforeUnshare  stage 1 is waiting for its plan: the container's cgroups are
-//                  made and joined (runtime/cgroup/manager.ts), the default
+//                  made and joined (runtime/features/cgroup/manager.ts), the default
 //                  rootfs built, the per-container directory made
 //                  (runtime/statedir.ts). Nothing of the container runs yet.
 //   afterUnshare   stage 1 has unshared and waits for "go": the id maps of a new
-//                  user namespace are written (runtime/userns.ts). Stage 1 waits
+//                  user namespace are written (runtime/features/userns/userns.ts). Stage 1 waits
 //                  for the host only when some hook has work here.
 //   afterPid1      PID 1 is up, before any operation reaches it: the OOM scores
-//                  of ctr's own processes (runtime/cgroup/oom.ts).
+//                  of ctr's own processes (runtime/features/cgroup/oom.ts).
 //   teardown       the container's processes are gone (Container.destroy): the
 //                  cgroups are removed, and every problem is said, never hidden.
 // Later features (volumes and image layers before unshare, a veth moved into
@@ -23,14 +23,14 @@ import { SysError } from "../native/error.ts";
 import type { TraceEvent } from "./channel/messages.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
 import type { Op, RunResult } from "./ops.ts";
-import { defaultRootfs } from "./rootfs-cache.ts";
-import { userNamespaceSetup, type Become } from "./userns.ts";
-import { hierarchyOf, machineCgroups } from "./cgroup/detect.ts";
-import { CgroupManager, isolation, sweepStaleCgroups } from "./cgroup/manager.ts";
-import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./cgroup/oom.ts";
-import type { Tracking } from "./cgroup/track.ts";
-import type { CgroupLimit } from "./cgroup/types.ts";
-import { cgroupsNeeded } from "./cgroup/when.ts";
+import { defaultRootfs } from "./features/rootfs/cache.ts";
+import { userNamespaceSetup, type Become } from "./features/userns/userns.ts";
+import { hierarchyOf, machineCgroups } from "./features/cgroup/detect.ts";
+import { CgroupManager, isolation, sweepStaleCgroups } from "./features/cgroup/manager.ts";
+import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./features/cgroup/oom.ts";
+import type { Tracking } from "./features/cgroup/track.ts";
+import type { CgroupLimit } from "./features/cgroup/types.ts";
+import { cgroupsNeeded } from "./features/cgroup/when.ts";
 
 export interface SessionEvents {
   /** Text for the user's standard output (echo, show, run's tee is PID 1's). */
@@ -98,7 +98,7 @@ export class ContainerSession {
     private readonly events: SessionEvents,
   ) {}
 
-  /** A tracking cgroup the CLI already made (runtime/cgroup/track.ts): adopted first, so that every path removes it. */
+  /** A tracking cgroup the CLI already made (runtime/features/cgroup/track.ts): adopted first, so that every path removes it. */
   adopt(tracking: Tracking | null): void {
     if (!tracking) return;
     this.cgroups = new CgroupManager(this.id, machineCgroups());
@@ -185,7 +185,7 @@ export class ContainerSession {
     return { afterUnshare: (pid) => setup(pid) };
   }
 
-  /** The OOM killer must take the command that filled the cgroup, not ctr's init (runtime/oomscore.ts). */
+  /** The OOM killer must take the command that filled the cgroup, not ctr's init (runtime/features/cgroup/oomscore.ts). */
   private oomHook(): Hook {
     return {
       beforeUnshare: () => {
@@ -249,7 +249,7 @@ export class ContainerSession {
     this.cgroupsFull = true;
     const c = this.container;
     if (c && m.dirs.has("memory")) {
-      // Keep the init stages out of the OOM killer's way (runtime/oomscore.ts). The
+      // Keep the init stages out of the OOM killer's way (runtime/features/cgroup/oomscore.ts). The
       // commands keep the score PID 1 started with; only a score that can be lowered helps here.
       const scores = oomScorePlan();
       if (scores.init < scores.commands) setInitScore(scores, [c.stage1Pid, c.pid1]);

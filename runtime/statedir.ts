@@ -30,7 +30,7 @@ import {
 } from "../native/index.ts";
 import { hostsText } from "./ops.ts";
 import { stateRoot } from "./paths.ts";
-import { userName } from "./userns.ts";
+import { userName } from "./features/userns/userns.ts";
 
 /** The file ctr writes first in each container directory; its text is the directory's name. */
 export const MARKER = ".ctr-state";

@@ -68,8 +68,8 @@ export type HostMessage =
    * stage 1 goes straight on. `interactive`: a REPL on a terminal; PID 1 must
    * survive the terminal's SIGINT and SIGQUIT, which reach every process of
    * the foreground group. `cgroups`: the container's cgroup directories, which
-   * stage 1 removes if ctr dies first (runtime/cgroup/leave.ts). `join`:
-   * cgroups stage 1 moves itself into before it unshares (runtime/cgroup/track.ts).
+   * stage 1 removes if ctr dies first (runtime/features/cgroup/leave.ts). `join`:
+   * cgroups stage 1 moves itself into before it unshares (runtime/features/cgroup/track.ts).
    */
   | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[] }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */

@@ -2,7 +2,7 @@
 // of /proc/self/mountinfo and /proc/self/cgroup as the kernel writes them.
 
 import { describe, expect, test } from "bun:test";
-import { callerDir, detectCgroups, describeSystem, hierarchyOf, machineCgroups, parseMountinfo } from "../../runtime/cgroup/detect.ts";
+import { callerDir, detectCgroups, describeSystem, hierarchyOf, machineCgroups, parseMountinfo } from "../../runtime/features/cgroup/detect.ts";
 
 const none = () => null;
 

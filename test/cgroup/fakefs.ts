@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { SysError } from "../../native/error.ts";
-import type { CgroupFs } from "../../runtime/cgroup/fs.ts";
+import type { CgroupFs } from "../../runtime/features/cgroup/fs.ts";
 
 const CONTROLLER_FILES: Record<string, Record<string, string>> = {
   cpu: { "cpu.max": "max 100000", "cpu.weight": "100", "cpu.pressure": "" },

@@ -1,13 +1,13 @@
-// Killing a container's processes through its cgroups (runtime/cgroup/kill.ts):
+// Killing a container's processes through its cgroups (runtime/features/cgroup/kill.ts):
 // the order of writes against a fake tree, and the v1 freezer path on the real
 // kernel against a shell that keeps forking.
 
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { killCgroups } from "../../runtime/cgroup/kill.ts";
-import { CgroupManager } from "../../runtime/cgroup/manager.ts";
-import { machineCgroups } from "../../runtime/cgroup/detect.ts";
-import type { CgroupFs } from "../../runtime/cgroup/fs.ts";
+import { killCgroups } from "../../runtime/features/cgroup/kill.ts";
+import { CgroupManager } from "../../runtime/features/cgroup/manager.ts";
+import { machineCgroups } from "../../runtime/features/cgroup/detect.ts";
+import type { CgroupFs } from "../../runtime/features/cgroup/fs.ts";
 
 /** A tree of files in memory that logs writes and kills in one sequence. */
 function fakeTree(files: Record<string, string>, live: Set<number>) {

@@ -9,8 +9,8 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { callerDir, describeSystem, hierarchyOf, machineCgroups } from "../../runtime/cgroup/detect.ts";
-import type { Hierarchy, KernelController } from "../../runtime/cgroup/types.ts";
+import { callerDir, describeSystem, hierarchyOf, machineCgroups } from "../../runtime/features/cgroup/detect.ts";
+import type { Hierarchy, KernelController } from "../../runtime/features/cgroup/types.ts";
 import { onHost, type Host } from "../integration/host-state.ts";
 
 const CTR = new URL("../../bin/ctr", import.meta.url).pathname;

@@ -10,9 +10,9 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { SysError } from "../../native/error.ts";
-import { callerDir, machineCgroups } from "../../runtime/cgroup/detect.ts";
-import { CgroupManager } from "../../runtime/cgroup/manager.ts";
-import type { CgroupSystem } from "../../runtime/cgroup/types.ts";
+import { callerDir, machineCgroups } from "../../runtime/features/cgroup/detect.ts";
+import { CgroupManager } from "../../runtime/features/cgroup/manager.ts";
+import type { CgroupSystem } from "../../runtime/features/cgroup/types.ts";
 
 const IS_ROOT = process.getuid?.() === 0;
 const machine = machineCgroups();

@@ -6,11 +6,11 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { SysError } from "../../native/error.ts";
-import { detectCgroups } from "../../runtime/cgroup/detect.ts";
-import { CgroupManager } from "../../runtime/cgroup/manager.ts";
-import { explainLimit } from "../../runtime/cgroup/plan.ts";
-import { showCgroup } from "../../runtime/cgroup/show.ts";
-import type { CgroupLimit } from "../../runtime/cgroup/types.ts";
+import { detectCgroups } from "../../runtime/features/cgroup/detect.ts";
+import { CgroupManager } from "../../runtime/features/cgroup/manager.ts";
+import { explainLimit } from "../../runtime/features/cgroup/plan.ts";
+import { showCgroup } from "../../runtime/features/cgroup/show.ts";
+import type { CgroupLimit } from "../../runtime/features/cgroup/types.ts";
 import { FakeCgroup2, type FakeOp } from "./fakefs.ts";
 
 const SELF = 1000;

@@ -1,11 +1,11 @@
 /**
- * The bounded capture of `run` output (runtime/capture.ts): ==, != and
+ * The bounded capture of `run` output (runtime/features/process/capture.ts): ==, != and
  * contains decided on the stream agree with the same tests on the whole text,
  * however the stream is cut into chunks and however long it is; matches sees
  * the kept head and tail; nothing kept grows past the bound.
  */
 import { describe, expect, test } from "bun:test";
-import { judge, KEEP_HALF, OutputCapture } from "../../runtime/capture.ts";
+import { judge, KEEP_HALF, OutputCapture } from "../../runtime/features/process/capture.ts";
 import type { OutputTest } from "../../runtime/ops.ts";
 
 /** A small seeded generator, so a failure can be replayed. */

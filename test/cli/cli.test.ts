@@ -113,7 +113,7 @@ describe("check", () => {
   test("what a run would refuse, check refuses: floors of `limit`, host paths that do not exist", () => {
     const r = ctr(["check", "-e", "ns mnt, pid\nlimit memory 64k\nlimit pids 1\nrootfs /no/such/rootfs\nmount bind /no/such/src /m\nmount overlay /o lower=/no/such/lower"]);
     expect(r.code).toBe(2);
-    // The same words as the run's refusal (runtime/cgroup/memory.ts, pids.ts): the two cannot contradict.
+    // The same words as the run's refusal (runtime/features/cgroup/memory.ts, pids.ts): the two cannot contradict.
     expect(r.err).toContain("-e:2:14: error: limit memory 64 KiB: too small for the container's own init process");
     expect(r.err).toContain("help: use at least 8 MiB");
     expect(r.err).toContain("-e:3:12: error: limit pids 1: too few for the container's own init processes");

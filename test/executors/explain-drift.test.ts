@@ -1,6 +1,6 @@
 // How far `ctr explain` agrees with what the executors call. explain's lines are written
 // by hand in the planner (runtime/plan.ts, runtime/registry.ts); the executors
-// (runtime/mount.ts, rootfs.ts, hostmount.ts, agent.ts) make the calls. Here the ops of
+// (runtime/features/mount/mount.ts, rootfs.ts, hostmount.ts, agent.ts) make the calls. Here the ops of
 // each example are planned as `ctr explain` plans them, run against a RecordingSys, and
 // for every op the call names in its explain lines are compared with the names of the
 // calls the executors made. Where they differ, the difference is listed in DRIFT below:
@@ -87,7 +87,7 @@ async function measure(file: string, env: Record<string, string> = {}): Promise<
   const text = file === "-e" ? INLINE : readFileSync(join(EXAMPLES, file), "utf8");
   // The host directories the plan names exist, as the host side makes them before PID 1
   // runs; both roots (the default's merged view, ROOT=/srv/root) look like a root `ctr
-  // rootfs` builds (the default's through its lower layer; runtime/rootfs-build.ts: /proc, /sys, /dev, /dev/pts... and /etc files).
+  // rootfs` builds (the default's through its lower layer; runtime/features/rootfs/build.ts: /proc, /sys, /dev, /dev/pts... and /etc files).
   const files: Record<string, FakeNode> = { [`${STATE_DIR}/root`]: "dir", [`${STATE_DIR}/scratch`]: "dir", "/data": "dir" };
   for (const root of [DEFAULT_ROOTFS, "/srv/root"]) {
     for (const d of ["proc", "sys", "dev", "dev/pts", "dev/shm", "tmp", "run", "root", "mnt", "etc"]) files[`${root}/${d}`] = "dir";

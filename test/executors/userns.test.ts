@@ -1,4 +1,4 @@
-// The host's writes of a user namespace's id maps (runtime/userns.ts writeIdMaps), to a
+// The host's writes of a user namespace's id maps (runtime/features/userns/userns.ts writeIdMaps), to a
 // RecordingSys instead of /proc/PID/*: which files get which text, in which order. Which
 // branch runs follows the caller's euid (root writes any map itself; another user only a
 // map of its own id, setgroups denied first): both are tested, the caller's ids given.
@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { RecordingSys } from "../../native/recording.ts";
 import { SysError } from "../../native/index.ts";
-import { writeIdMaps, type IdMaps } from "../../runtime/userns.ts";
+import { writeIdMaps, type IdMaps } from "../../runtime/features/userns/userns.ts";
 
 const span = { file: "t.ctr", line: 2, column: 1, offset: 7, length: 22 };
 const ROOT = { euid: 0, egid: 0 };

@@ -1,13 +1,13 @@
 /**
  * `run` output that an `expect output` checks streams through to the user and
- * is kept only in part (runtime/capture.ts): a run of 100 MB is as quick as
+ * is kept only in part (runtime/features/process/capture.ts): a run of 100 MB is as quick as
  * the command and takes no memory to speak of, and inside a memory limit the
  * capture does not get PID 1 killed.
  */
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { type Host, itest, onHost } from "./host-state.ts";
-import { hierarchyOf, machineCgroups } from "../../runtime/cgroup/detect.ts";
+import { hierarchyOf, machineCgroups } from "../../runtime/features/cgroup/detect.ts";
 
 const HUNDRED_MB = 100_000_000;
 

@@ -5,7 +5,7 @@
 import { describe, expect } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
-import { detectCgroups, trackingHierarchy } from "../../runtime/cgroup/detect.ts";
+import { detectCgroups, trackingHierarchy } from "../../runtime/features/cgroup/detect.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir, userLeftovers, userStateBefore, USERNS_BLOCKER } from "../userns/helpers.ts";
 
 /** A sleep duration no other run uses: leftovers of another run (or of an old ctr) never match this one's. */

@@ -30,8 +30,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { hostname as osHostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CLONE_NEWNS, MS_PRIVATE, MS_REC, MS_SHARED, mount, setChildSubreaper, unshare, waitpid, WNOHANG } from "../../native/index.ts";
-import { allHierarchies, callerDir, detectCgroups } from "../../runtime/cgroup/detect.ts";
-import { defaultCacheDir } from "../../runtime/rootfs-cache.ts";
+import { allHierarchies, callerDir, detectCgroups } from "../../runtime/features/cgroup/detect.ts";
+import { defaultCacheDir } from "../../runtime/features/rootfs/cache.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const CTR = join(REPO, "bin", "ctr");

@@ -1,4 +1,4 @@
-// A `run` through the exec stage (runtime/procspec.ts: a fresh init process
+// A `run` through the exec stage (runtime/features/process/spec.ts: a fresh init process
 // applies the spec, then becomes the command) behaves as one started by
 // Bun.spawn: same output, statuses, signals and environment. Its cost per
 // `run` is measured by bench/exec-stage.ts.

@@ -12,7 +12,7 @@ describe("the seam loads nothing early", () => {
       import { isLoaded, realSys } from "${ROOT}native/index.ts";
       import "${ROOT}native/recording.ts";
       import "${ROOT}runtime/agent.ts";
-      import "${ROOT}runtime/userns.ts";
+      import "${ROOT}runtime/features/userns/userns.ts";
       console.log(JSON.stringify({ loaded: isLoaded(), mount: typeof realSys.mount }));`;
     const r = Bun.spawnSync({ cmd: [process.execPath, "-e", script], stdout: "pipe", stderr: "pipe" });
     expect(r.stderr.toString()).toBe("");

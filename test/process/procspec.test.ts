@@ -1,11 +1,11 @@
-// The process spec (runtime/procspec.ts), without root: what processSpec()
+// The process spec (runtime/features/process/spec.ts), without root: what processSpec()
 // resolves and refuses, as execvp and a shell would.
 
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_PATH, needsExecStage, processSpec } from "../../runtime/procspec.ts";
+import { DEFAULT_PATH, needsExecStage, processSpec } from "../../runtime/features/process/spec.ts";
 import { SysError } from "../../native/error.ts";
 
 function thrown(fn: () => unknown): SysError {

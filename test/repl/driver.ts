@@ -7,7 +7,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CTR, onHost, REPO, type Host } from "../integration/host-state.ts";
-import { callerDir, machineCgroups } from "../../runtime/cgroup/detect.ts";
+import { callerDir, machineCgroups } from "../../runtime/features/cgroup/detect.ts";
 
 async function waitFor(get: () => string, re: RegExp, from: number, timeoutMs: number, what: string): Promise<RegExpMatchArray> {
   const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,4 @@
-/** Synthetic ELF files for the tests of runtime/elf.ts and runtime/rootfs-build.ts. */
+/** Synthetic ELF files for the tests of runtime/features/rootfs/elf.ts and runtime/features/rootfs/build.ts. */
 
 /** Build a minimal ELF file: one PT_LOAD covering the file, optional PT_INTERP, a PT_DYNAMIC. */
 export function makeElf(o: {

@@ -1,5 +1,5 @@
 /**
- * runtime/elf.ts: the ELF reader (real host binaries, and synthetic files for the 32-bit,
+ * runtime/features/rootfs/elf.ts: the ELF reader (real host binaries, and synthetic files for the 32-bit,
  * big-endian and $ORIGIN cases the host may not have) and the ld.so-like library search.
  */
 import { afterAll, describe, expect, test } from "bun:test";
@@ -15,7 +15,7 @@ import {
   readElfIdent,
   resolveDependencies,
   systemLibraryDirs,
-} from "../../runtime/elf.ts";
+} from "../../runtime/features/rootfs/elf.ts";
 import { makeElf } from "./elf-fixture.ts";
 
 const tmpParent = mkdtempSync(join(tmpdir(), "ctr-elf-test-"));

@@ -1,5 +1,5 @@
 /**
- * runtime/rootfs-build.ts, rootfs-root.ts and rootfs-cache.ts: host rootfs layout and safety,
+ * runtime/features/rootfs/build.ts, rootfs-root.ts and rootfs-cache.ts: host rootfs layout and safety,
  * chroot smoke tests (as root), busybox rootfs, and the default rootfs cache (reuse,
  * invalidation, atomic and concurrent builds, garbage collection). Every test works below
  * one temporary parent, which must be gone at the end.
@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readElf, readElfIdent, systemLibraryDirs } from "../../runtime/elf.ts";
+import { readElf, readElfIdent, systemLibraryDirs } from "../../runtime/features/rootfs/elf.ts";
 import {
   RootfsError,
   buildBusyboxRootfs,
@@ -28,8 +28,8 @@ import {
   findBusybox,
   findExecutable,
   resolveInRoot,
-} from "../../runtime/rootfs-build.ts";
-import { checkDefaultRootfs, defaultCacheDir, defaultRootfs } from "../../runtime/rootfs-cache.ts";
+} from "../../runtime/features/rootfs/build.ts";
+import { checkDefaultRootfs, defaultCacheDir, defaultRootfs } from "../../runtime/features/rootfs/cache.ts";
 import { makeElf } from "./elf-fixture.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -311,7 +311,7 @@ describe("defaultRootfs", () => {
   test("two processes building at once: one build, both get a valid rootfs", async () => {
     const p3 = fresh("cache-concurrent");
     const c3 = join(p3, "default");
-    const mod = join(import.meta.dir, "../../runtime/rootfs-cache.ts");
+    const mod = join(import.meta.dir, "../../runtime/features/rootfs/cache.ts");
     const code = `import { defaultRootfs } from ${JSON.stringify(mod)};
       let built = false;
       const root = defaultRootfs(process.env.CTR_TEST_CACHE, { onProgress: (m) => { if (m.startsWith("building the default")) built = true; } });

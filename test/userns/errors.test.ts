@@ -12,7 +12,7 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { itest, onHost, probe, REPO, type Host } from "../integration/host-state.ts";
-import { subordinateRanges, userName } from "../../runtime/userns.ts";
+import { subordinateRanges, userName } from "../../runtime/features/userns/userns.ts";
 import { ctrAsUser, freshenBundle, grantFiles, normaliseMap, rootlessSkipReason, skipping, uidmapSkipReason, UNSHARE, USER, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore } from "./helpers.ts";
 
 const ROOTLESS_SKIP = rootlessSkipReason();

@@ -6,7 +6,7 @@
 import { chmodSync, chownSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CTR, IS_ROOT, REPO, type CtrResult, type Host } from "../integration/host-state.ts";
-import { idMapHelper, unprivilegedUsernsBlocker, userName } from "../../runtime/userns.ts";
+import { idMapHelper, unprivilegedUsernsBlocker, userName } from "../../runtime/features/userns/userns.ts";
 
 /** The ordinary user of the rootless tests: nobody/nogroup. */
 export const USER = 65534;

@@ -1,12 +1,12 @@
 /**
- * The pure parts of runtime/userns.ts, on made-up input: overlaps, the id
+ * The pure parts of runtime/features/userns/userns.ts, on made-up input: overlaps, the id
  * stage 1 becomes, /etc/subuid and /etc/passwd parsing. No kernel, no root.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findOverlap, initialId, subordinateRanges, userName } from "../../runtime/userns.ts";
+import { findOverlap, initialId, subordinateRanges, userName } from "../../runtime/features/userns/userns.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ctr-userns-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -15,7 +15,7 @@
 // a temporary directory (test/cgroup), with the kernel's behaviour emulated.
 
 import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from "node:fs";
-import { errnoNumber, strerror, SysError } from "../../native/error.ts";
+import { errnoNumber, strerror, SysError } from "../../../native/error.ts";
 
 export interface CgroupFs {
   read(path: string): string;

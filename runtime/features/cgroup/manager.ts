@@ -17,9 +17,9 @@
 //      directory, retrying briefly while exiting tasks drain.
 //
 // A container may get cgroups of its own without limits ("isolation"; when:
-// runtime/cgroup/when.ts): without `ns pid` in the tracking hierarchy
-// (runtime/cgroup/detect.ts), so that whatever it started can be found and
-// killed at the end (runtime/cgroup/kill.ts), and with `ns cgroup` in every
+// runtime/features/cgroup/when.ts): without `ns pid` in the tracking hierarchy
+// (runtime/features/cgroup/detect.ts), so that whatever it started can be found and
+// killed at the end (runtime/features/cgroup/kill.ts), and with `ns cgroup` in every
 // hierarchy, so that the cgroup namespace is rooted at the container's own
 // cgroups and root inside cannot write the host's tree.
 //
@@ -39,7 +39,7 @@
 //     it stops with an error that says how to give ctr a cgroup of its own.
 //   - "cgroup.kill" (Linux 5.14+) kills every process of a cgroup at once.
 
-import { SysError } from "../../native/error.ts";
+import { SysError } from "../../../native/error.ts";
 import { allHierarchies, callerDir, describeSystem, hierarchyOf, trackingHierarchy } from "./detect.ts";
 import { killCgroups } from "./kill.ts";
 import { cgroupName, type Tracking } from "./track.ts";
@@ -89,7 +89,7 @@ export interface CreateOptions {
  */
 export function isolation(sys: CgroupSystem, plan: { namespaces: readonly string[] }): { hierarchies: Hierarchy[]; required: boolean } {
   if (plan.namespaces.includes("cgroup")) return { hierarchies: allHierarchies(sys), required: (process.geteuid?.() ?? 0) === 0 };
-  if (plan.namespaces.includes("pid")) return { hierarchies: [], required: false }; // the kernel ends them: runtime/cgroup/when.ts
+  if (plan.namespaces.includes("pid")) return { hierarchies: [], required: false }; // the kernel ends them: runtime/features/cgroup/when.ts
   const h = trackingHierarchy(sys);
   return { hierarchies: h ? [h] : [], required: false };
 }
@@ -157,7 +157,7 @@ export class CgroupManager {
       });
   }
 
-  /** Take over a tracking cgroup made before the plan was sent (runtime/cgroup/track.ts); stage 1 joins it itself. */
+  /** Take over a tracking cgroup made before the plan was sent (runtime/features/cgroup/track.ts); stage 1 joins it itself. */
   adopt(t: Tracking): void {
     this.created.push(t.dir);
     this.homes.set(t.hierarchy, t.dir);

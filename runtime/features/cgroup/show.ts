@@ -13,7 +13,7 @@ import { describeSystem, hierarchyOf } from "./detect.ts";
 import type { CgroupManager } from "./manager.ts";
 import { formatBytes, isUnlimited } from "./memory.ts";
 import type { CgroupVersion } from "./types.ts";
-import { table } from "../show.ts";
+import { table } from "../show/show.ts";
 
 const seconds = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
 

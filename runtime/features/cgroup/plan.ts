@@ -9,9 +9,9 @@
 // The container-wide steps (mkdir of each cgroup, stage 1 joining) are
 // explained once, on the first limit that needs them.
 
-import type { Command } from "../../lang/spec.ts";
-import { parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../../lang/values.ts";
-import { bound, type PlanContext, type PlanFn, type PlannedOp } from "../plan.ts";
+import type { Command } from "../../../lang/spec.ts";
+import { parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../../../lang/values.ts";
+import { bound, type PlanContext, type PlanFn, type PlannedOp } from "../../plan.ts";
 import { callerDir, describeSystem, hierarchyOf, machineCgroups } from "./detect.ts";
 import { CgroupManager, controllersOf } from "./manager.ts";
 import type { CgroupLimit, CgroupSystem } from "./types.ts";

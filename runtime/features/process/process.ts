@@ -22,18 +22,18 @@
 //     foreground is read from the host's /proc at start, before `mount proc`.
 
 import { readFileSync } from "node:fs";
-import { blockSignals, getpgid, getTrace, isatty, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../native/index.ts";
-import type { AgentState, CapturedOutput, OutputTest, RunResult } from "./ops.ts";
+import { blockSignals, getpgid, getTrace, isatty, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../../../native/index.ts";
+import type { AgentState, CapturedOutput, OutputTest, RunResult } from "../../ops.ts";
 import { OutputCapture } from "./capture.ts";
-import { signalName } from "./status.ts";
-import { AsyncWriter } from "./fdio.ts";
-import { withStartOomScore } from "./oomscore.ts";
-import { applyAndExec, DEFAULT_PATH, needsExecStage, processSpec, type ProcessSpec } from "./procspec.ts";
-import type { WireError } from "./channel/messages.ts";
-import { processTree } from "./proctree.ts";
-import { SINGLE_THREAD_ENV } from "./bundle.ts";
+import { signalName } from "../../status.ts";
+import { AsyncWriter } from "../../fdio.ts";
+import { withStartOomScore } from "../cgroup/oomscore.ts";
+import { applyAndExec, DEFAULT_PATH, needsExecStage, processSpec, type ProcessSpec } from "./spec.ts";
+import type { WireError } from "../../channel/messages.ts";
+import { processTree } from "./tree.ts";
+import { SINGLE_THREAD_ENV } from "../../bundle.ts";
 
-export { DEFAULT_PATH } from "./procspec.ts";
+export { DEFAULT_PATH } from "./spec.ts";
 
 export function initialEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: "/root" };
@@ -82,7 +82,7 @@ function takeTerminal(): void {
   }
 }
 
-/** Replace PID 1 with the command (runtime/procspec.ts). Returns only by throwing. */
+/** Replace PID 1 with the command (runtime/features/process/spec.ts). Returns only by throwing. */
 export function execCommand(st: AgentState, argv: string[]): never {
   return applyAndExec(processSpec(st, argv), takeTerminal);
 }
@@ -101,7 +101,7 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
     throw e;
   }
   const viaExecStage = needsExecStage(spec);
-  // The child gets the OOM score PID 1 started with, not PID 1's own: runtime/oomscore.ts.
+  // The child gets the OOM score PID 1 started with, not PID 1's own: runtime/features/cgroup/oomscore.ts.
   const child = withStartOomScore(() =>
     viaExecStage
       ? spawnExecStage(spec, capture)
@@ -114,7 +114,7 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   let output: CapturedOutput | undefined;
   if (capture) {
     // Tee: the user sees the output as it comes; `expect` gets a bounded
-    // part of it and the running outcome of its tests (runtime/capture.ts).
+    // part of it and the running outcome of its tests (runtime/features/process/capture.ts).
     // The write waits for a slow reader of ctr's output without blocking
     // PID 1's event loop (its signals, the host's interrupt).
     const kept = new OutputCapture(tests);
@@ -165,7 +165,7 @@ async function handSpec(child: ReturnType<typeof Bun.spawn>, spec: ProcessSpec):
  * Signal every `run` in progress and every process below it (the host
  * interrupts a run: Ctrl-C in the REPL). Its descendants too: a shell that
  * ignores SIGINT would otherwise die of the SIGTERM that follows and leave its
- * children running in the container (runtime/proctree.ts).
+ * children running in the container (runtime/features/process/tree.ts).
  */
 export function signalRunning(sig: NodeJS.Signals): void {
   for (const child of running) {

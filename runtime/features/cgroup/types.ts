@@ -57,7 +57,7 @@ export interface Hierarchy {
   callerPath: string;
 }
 
-/** What the machine offers, found at run time (runtime/cgroup/detect.ts). */
+/** What the machine offers, found at run time (runtime/features/cgroup/detect.ts). */
 export interface CgroupSystem {
   /** v1: only v1 mounts; v2: a single cgroup2 mount; hybrid: both (controllers in v1). */
   mode: "v1" | "v2" | "hybrid" | "none";

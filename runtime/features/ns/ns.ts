@@ -12,8 +12,8 @@
 // `show ns` compares /proc/PID/ns/* links of PID 1 with the host's (chapters 02-05).
 
 import { readlinkSync } from "node:fs";
-import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from "../native/constants.ts";
-import type { NsName } from "../lang/spec.ts";
+import { CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS } from "../../../native/constants.ts";
+import type { NsName } from "../../../lang/spec.ts";
 
 /** Kernel flag for each `ns` name. */
 export const NS_FLAG: Record<NsName, number> = {

@@ -9,7 +9,7 @@
 // container's own init (a Bun process with a few threads) uses some of them,
 // and stage 1, which waits for PID 1, one more.
 
-import { SysError } from "../../native/error.ts";
+import { SysError } from "../../../native/error.ts";
 import { readKeyed, readNumber, type CgroupFs } from "./fs.ts";
 import type { CgroupLimit, CgroupVersion, CgroupWrite } from "./types.ts";
 

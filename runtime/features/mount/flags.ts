@@ -6,7 +6,7 @@
 // attributes of a mount made with fsmount, and the names `explain` prints.
 // Adding a flag is one line here.
 
-import { MOUNT_ATTR_FLAGS, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from "../native/constants.ts";
+import { MOUNT_ATTR_FLAGS, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from "../../../native/constants.ts";
 
 interface MountFlag {
   word: string;

@@ -32,8 +32,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { posix } from "node:path";
 import { isElf, ldSoConfDirs, resolveDependencies } from "./elf.ts";
-import { SYSTEM_PATH, buildHostRootfs, findExecutable, type Progress } from "./rootfs-build.ts";
-import { RootfsError, lstatOrNull, walk } from "./rootfs-root.ts";
+import { SYSTEM_PATH, buildHostRootfs, findExecutable, type Progress } from "./build.ts";
+import { RootfsError, lstatOrNull, walk } from "./root.ts";
 
 
 /**

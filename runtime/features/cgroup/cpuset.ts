@@ -13,8 +13,8 @@
 //     parent when the script does not name them.
 //   - v2: empty means "the parent's", so only what the script names is written.
 
-import { parseCpuList } from "../../lang/values.ts";
-import { SysError } from "../../native/error.ts";
+import { parseCpuList } from "../../../lang/values.ts";
+import { SysError } from "../../../native/error.ts";
 import { readCgroupFile, type CgroupFs } from "./fs.ts";
 import type { CgroupLimit, CgroupVersion, CgroupWrite } from "./types.ts";
 

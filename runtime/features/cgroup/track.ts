@@ -1,5 +1,5 @@
 // The tracking cgroup of a container without a PID namespace, made before its
-// plan is sent (runtime/cgroup/when.ts says when), so that stage 1 can join it
+// plan is sent (runtime/features/cgroup/when.ts says when), so that stage 1 can join it
 // itself, first thing: the kernel's cost of moving a process between cgroups
 // (an RCU grace period, several ms) is then paid by stage 1 while ctr goes on
 // loading, not by ctr before stage 1 may start. Loaded by the CLI before the
@@ -31,7 +31,7 @@ export function makeTracking(id: string): Tracking | null {
   try {
     mkdirSync(dir, 0o755);
   } catch {
-    return null; // best effort, as isolation without `ns cgroup` is (runtime/cgroup/manager.ts)
+    return null; // best effort, as isolation without `ns cgroup` is (runtime/features/cgroup/manager.ts)
   }
   return { hierarchy: h, dir };
 }

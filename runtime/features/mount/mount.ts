@@ -12,7 +12,7 @@
 //   - Until the new root is entered, container paths are resolved inside the
 //     prepared root, following symlinks as if that root were "/" (a symlink in
 //     an untrusted rootfs must not redirect a mount onto the host). Bind and
-//     overlay sources stay host paths, before and after: runtime/hostmount.ts.
+//     overlay sources stay host paths, before and after: runtime/features/mount/hostmount.ts.
 //   - Without CAP_MKNOD in the initial user namespace, mknod of devices fails
 //     (EPERM in a user namespace): /dev nodes are then bind-mounted from the
 //     host, as rootless runc does.
@@ -33,9 +33,9 @@ import {
   strerror,
   SysError,
   type Sys,
-} from "../native/index.ts";
-import type { AgentState, MountSpec } from "./ops.ts";
-import { REMOUNT_BITS } from "./mountflags.ts";
+} from "../../../native/index.ts";
+import type { AgentState, MountSpec } from "../../ops.ts";
+import { REMOUNT_BITS } from "./flags.ts";
 import { attachBind, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
 
 /** Stop all propagation between this mount namespace and the host's (see the rule above). */

@@ -39,9 +39,9 @@
 
 import { accessSync, constants, statSync } from "node:fs";
 import { posix } from "node:path";
-import { execve, resetSignals, SysError } from "../native/index.ts";
-import type { AgentState } from "./ops.ts";
-import { takeStartOomScore } from "./oomscore.ts";
+import { execve, resetSignals, SysError } from "../../../native/index.ts";
+import type { AgentState } from "../../ops.ts";
+import { takeStartOomScore } from "../cgroup/oomscore.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -124,7 +124,7 @@ export function applyAndExec(spec: ProcessSpec, beforeExec?: () => void): never 
   beforeExec?.();
   // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
   resetSignals();
-  takeStartOomScore(); // not PID 1's own OOM score: runtime/oomscore.ts
+  takeStartOomScore(); // not PID 1's own OOM score: runtime/features/cgroup/oomscore.ts
   try {
     return execve(spec.path, spec.argv, Object.entries(spec.env).map(([k, v]) => `${k}=${v}`));
   } catch (e) {

@@ -5,7 +5,7 @@
 // machine), so a container gets one only where it is needed:
 //   - a `limit` or `show cgroup`: the limits, the accounting;
 //   - `ns cgroup`: the namespace must be rooted at the container's own cgroup in
-//     every hierarchy (runtime/cgroup/manager.ts);
+//     every hierarchy (runtime/features/cgroup/manager.ts);
 //   - no `ns pid`: nothing else ends the container's background processes if
 //     stage 1 itself is killed, so its processes are kept in a cgroup that ctr
 //     kills at the end. With `ns pid` the kernel does it: when PID 1 dies (and it
@@ -29,7 +29,7 @@ export function cgroupsNeeded(namespaces: readonly string[], limitsOrShow: boole
 /**
  * True when the only cgroup the container needs is the tracking one (no `ns
  * pid`, nothing else): made by the CLI, joined by stage 1 itself
- * (runtime/cgroup/track.ts), so the plan need not wait for the rest of ctr.
+ * (runtime/features/cgroup/track.ts), so the plan need not wait for the rest of ctr.
  */
 export function trackingOnly(plan: CgroupNeeds): boolean {
   return !plan.namespaces.includes("pid") && !plan.namespaces.includes("cgroup") && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");

@@ -17,8 +17,8 @@
 // is an overlay: the cached tree as the read-only lower layer, a tmpfs as upper
 // layer. All of it lives in the container's mount namespace and vanishes with it.
 
-import { MNT_DETACH, MS_BIND, MS_REC, SysError, type Sys } from "../native/index.ts";
-import { INIT_FILES, type AgentState, type InitFiles, type OverlayDirs } from "./ops.ts";
+import { MNT_DETACH, MS_BIND, MS_REC, SysError, type Sys } from "../../../native/index.ts";
+import { INIT_FILES, type AgentState, type InitFiles, type OverlayDirs } from "../../ops.ts";
 
 export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot", overlay: OverlayDirs | null, initFiles: InitFiles | null): void {
   if (st.entered || st.pendingRoot) {

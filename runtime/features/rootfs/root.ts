@@ -9,7 +9,7 @@
  * container writing to its `/bin/ls` must not be writing to the host's), with their mode.
  * Missing directories are made the way the host has them (its merged-/usr symlinks too).
  *
- * Used by runtime/rootfs-build.ts (the builders) and runtime/rootfs-cache.ts (the default
+ * Used by runtime/features/rootfs/build.ts (the builders) and runtime/features/rootfs/cache.ts (the default
  * rootfs's manifest); returns data and throws RootfsError, never prints.
  */
 import {

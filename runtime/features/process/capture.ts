@@ -15,7 +15,7 @@
 //              bytes, each on its own (a match across the middle is not seen).
 // The registry's help of `expect` says the same for users.
 
-import type { CapturedOutput, OutputTest } from "./ops.ts";
+import type { CapturedOutput, OutputTest } from "../../ops.ts";
 
 /** Bytes kept at each end of a long output (1 MiB in all). */
 export const KEEP_HALF = 512 * 1024;

@@ -15,7 +15,7 @@
 // the next run's sweep takes those.
 
 import { closeSync, constants, openSync, rmdirSync, writeSync } from "node:fs";
-import { fchdir } from "../../native/index.ts";
+import { fchdir } from "../../../native/index.ts";
 
 export interface LeavePlan {
   steps: { name: string; parent: number; procs: number }[];

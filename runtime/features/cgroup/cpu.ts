@@ -17,7 +17,7 @@
 // and 1 s; on v1 the period is written before the quota (the kernel checks the
 // pair on each write).
 
-import { SysError } from "../../native/error.ts";
+import { SysError } from "../../../native/error.ts";
 import { readCgroupFile, readKeyed, readNumber, type CgroupFs } from "./fs.ts";
 import type { CgroupLimit, CgroupVersion, CgroupWrite } from "./types.ts";
 

@@ -21,7 +21,7 @@
 // Order (v1): memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at
 // every write: when raising, memsw first; when lowering, the limit first.
 
-import { SysError } from "../../native/error.ts";
+import { SysError } from "../../../native/error.ts";
 import { readKeyed, readNumber, type CgroupFs } from "./fs.ts";
 import type { CgroupLimit, CgroupVersion, CgroupWrite } from "./types.ts";
 

@@ -1,13 +1,13 @@
 /**
  * Root filesystems built from the host's own binaries: `ctr rootfs host` and
- * `ctr rootfs busybox`, and the builder behind the default rootfs (runtime/rootfs-cache.ts).
+ * `ctr rootfs busybox`, and the builder behind the default rootfs (runtime/features/rootfs/cache.ts).
  *
  * The idea (chapter 06, the "fake Docker" rootfs)
  * -----------------------------------------------
  * A container's root is just a directory tree. To run `/bin/sh` after `pivot_root` that tree
  * must hold the shell *and everything the kernel and the dynamic loader will open to start
  * it*: the loader named by the ELF `PT_INTERP` header and every shared library reachable
- * through `DT_NEEDED` (see runtime/elf.ts for how those are read and searched). We copy
+ * through `DT_NEEDED` (see runtime/features/rootfs/elf.ts for how those are read and searched). We copy
  * them from the host at the very paths the loader will look for inside, mirroring the
  * host's layout, including its merged-/usr symlinks (`/lib -> usr/lib`, `/bin -> usr/bin`),
  * so that the interpreter path baked into every binary (`/lib64/ld-linux-x86-64.so.2`)
@@ -18,7 +18,7 @@
  * uses the lookup modules built into libc, since NSS modules are `dlopen`ed and would not
  * show up in any `DT_NEEDED`.
  *
- * Files are copied, never linked, and every write goes through `Root` (runtime/rootfs-root.ts),
+ * Files are copied, never linked, and every write goes through `Root` (runtime/features/rootfs/root.ts),
  * which resolves paths the way the container will see them, so a symlink in the tree can
  * never redirect a write to a host file.
  *
@@ -28,10 +28,10 @@
 import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { ElfError, isElf, ldSoConfDirs, resolveDependencies, systemLibraryDirs } from "./elf.ts";
-import { Root, RootfsError, lstatOrNull, walk } from "./rootfs-root.ts";
-import { hostsText } from "./ops.ts";
+import { Root, RootfsError, lstatOrNull, walk } from "./root.ts";
+import { hostsText } from "../../ops.ts";
 
-export { RootfsError, resolveInRoot } from "./rootfs-root.ts";
+export { RootfsError, resolveInRoot } from "./root.ts";
 
 export type Progress = (message: string) => void;
 

@@ -10,7 +10,7 @@
 // (no mount privilege), the host's /proc serves when there is no PID namespace.
 
 import { readFileSync, readSync } from "node:fs";
-import { close, FSCONFIG_CMD_CREATE, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, fsconfig, fsmount, fsopen, O_CLOEXEC, O_RDONLY, openat2, RESOLVE_IN_ROOT } from "../native/index.ts";
+import { close, FSCONFIG_CMD_CREATE, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, fsconfig, fsmount, fsopen, O_CLOEXEC, O_RDONLY, openat2, RESOLVE_IN_ROOT } from "../../../native/index.ts";
 
 let procfs: number | null | undefined;
 

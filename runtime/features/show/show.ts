@@ -8,8 +8,8 @@
 //           container sees (the last field of NSpid in /proc/P/status)
 
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { namespaceLinks } from "./ns.ts";
-import { showIds } from "./userns.ts";
+import { namespaceLinks } from "../ns/ns.ts";
+import { showIds } from "../userns/userns.ts";
 
 /** Rows as aligned columns, two spaces apart (the first row is the heading); also `show cgroup`'s. */
 export function table(rows: string[][]): string {

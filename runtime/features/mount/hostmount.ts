@@ -38,9 +38,9 @@ import {
   RESOLVE_IN_ROOT,
   SysError,
   type Sys,
-} from "../native/index.ts";
-import type { AgentState } from "./ops.ts";
-import { mountAttrs } from "./mountflags.ts";
+} from "../../../native/index.ts";
+import type { AgentState } from "../../ops.ts";
+import { mountAttrs } from "./flags.ts";
 
 /** Take the detached copy of the host's mount tree (before the script's first mount; the tree is private by then). */
 export function keepHostTree(st: AgentState): void {

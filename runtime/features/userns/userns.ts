@@ -18,9 +18,9 @@
 //     (root inside when 0 is mapped) before it spawns PID 1.
 
 import { existsSync, readFileSync } from "node:fs";
-import { SysError, type SpanLike } from "../native/error.ts";
-import { realFiles, type FileOps } from "../native/files.ts";
-import type { Op } from "./ops.ts";
+import { SysError, type SpanLike } from "../../../native/error.ts";
+import { realFiles, type FileOps } from "../../../native/files.ts";
+import type { Op } from "../../ops.ts";
 
 /** One line of a uid_map or gid_map. */
 export interface IdMapLine {

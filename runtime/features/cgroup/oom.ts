@@ -96,7 +96,7 @@ export function oomMessage(opts: { kills: number; victims: readonly OomVictim[];
   return `out of memory: the kernel killed ${who} at ${limit}${peak} (${counter} +${kills})${initHit}`;
 }
 
-// ---- keeping ctr's own init out of the OOM killer's way (see runtime/oomscore.ts)
+// ---- keeping ctr's own init out of the OOM killer's way (see runtime/features/cgroup/oomscore.ts)
 
 function readScore(pid: number | "self"): number {
   try {
