@@ -1,0 +1,219 @@
+// Mounts in the container's mount namespace: `mount` and its forms, `volume`, `readonly`.
+// Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
+// runtime/registry.ts lists them.
+
+import { type Arg } from "../../../lang/spec.ts";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT } from "../../../native/constants.ts";
+import { FS_FLAGS, flagBits, MOUNT_ATTR_NAMES, mountAttrs, REMOUNT_BITS } from "../mount/flags.ts";
+import { flagNames } from "../../../native/format.ts";
+import { bound, mountCall, mountOp, quote, texts, type PlanFn } from "../../plan.ts";
+import { checkHostPath, defineStatement } from "../../statement.ts";
+
+const KERNEL_FS_BITS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+
+// Mount forms: [fstype, default target, base flags, data]
+const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
+  proc: ["proc", "/proc", KERNEL_FS_BITS, null],
+  sysfs: ["sysfs", "/sys", KERNEL_FS_BITS, null],
+  mqueue: ["mqueue", "/dev/mqueue", KERNEL_FS_BITS, null],
+  devpts: ["devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"],
+};
+
+const planMount: PlanFn = (cmd) => {
+  const b = bound(cmd);
+  const form = b.form!;
+  const rest = b.flags;
+  const positional = texts(b.positional);
+  const opts = b.options;
+  const simple = SIMPLE_FS[form];
+  if (simple) {
+    const [fstype, def, base, data] = simple;
+    const { flags, ro } = flagBits(rest, base);
+    // Kernel filesystems take MS_RDONLY directly; no remount needed.
+    return [mountOp(form, { source: fstype, target: positional[0] ?? def, fstype, flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
+  }
+  switch (form) {
+    case "tmpfs": {
+      const { flags, ro } = flagBits(rest, MS_NOSUID | MS_NODEV);
+      const data = ["size", "mode"].filter((k) => opts[k]).map((k) => `${k}=${opts[k]!.text}`).join(",") || null;
+      return [mountOp(form, { source: "tmpfs", target: positional[0]!, fstype: "tmpfs", flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
+    }
+    case "bind": {
+      const { flags, ro } = flagBits(rest, MS_BIND | MS_REC);
+      const m = { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null };
+      const explain = () => {
+        const extra = flags & REMOUNT_BITS;
+        const lines = [
+          `openat2(HOST_TREE, ${quote(m.source)}, O_PATH, RESOLVE_IN_ROOT)  # SRC is a host path: looked up in PID 1's copy of the host's mount tree`,
+          `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)`,
+          `mkdir -p ${m.target}`,
+          `move_mount(TREE_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
+        ];
+        if (ro || extra) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, data: null }));
+        return lines;
+      };
+      return [{ kind: "mount", what: form, mount: m, remountRo: ro, side: "pid1", explain }];
+    }
+    case "overlay": {
+      const { flags, ro } = flagBits(rest, 0);
+      const lower = (opts.lower?.text ?? "").split(":");
+      const layers = { lower, ...(opts.upper ? { upper: opts.upper.text, work: opts.work?.text ?? "" } : {}) };
+      const data = [`lowerdir=${opts.lower?.text ?? ""}`];
+      if (opts.upper) data.push(`upperdir=${opts.upper.text}`, `workdir=${opts.work?.text ?? ""}`);
+      const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
+      const explain = () => [
+        `mkdir -p ${m.target}`,
+        `fsopen("overlay", FSOPEN_CLOEXEC)  # the layers are host paths, given as descriptors opened in PID 1's copy of the host's mount tree`,
+        ...lower.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, openat2(HOST_TREE, ${quote(d)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`),
+        ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, openat2(HOST_TREE, ${quote(layers.upper)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
+        ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, openat2(HOST_TREE, ${quote(layers.work)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
+        `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
+        `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${mountAttrs(m.flags) ? flagNames(mountAttrs(m.flags), MOUNT_ATTR_NAMES) : "0"})`,
+        `move_mount(MNT_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
+      ];
+      return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1", explain }];
+    }
+    case "dev": {
+      const target = positional[0] ?? "/dev";
+      const { ro } = flagBits(rest, 0);
+      const explain = () => [
+        mountCall({ source: "tmpfs", target, fstype: "tmpfs", flags: MS_NOSUID | MS_NOEXEC, data: "mode=755,size=65536k" }),
+        `mknod(${target}/{null,zero,full,random,urandom,tty}, S_IFCHR|0666)  # bind-mounted from the host's /dev in a user namespace`,
+        `symlink ptmx -> pts/ptmx, fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2`,
+        `mkdir ${target}/pts ${target}/shm`,
+      ];
+      return [{ kind: "mount-dev", target, ro, side: "pid1", explain }];
+    }
+  }
+  return [];
+};
+
+export const mountStatement = defineStatement({
+  name: "mount",
+  summary: "Mount a filesystem in the container's mount namespace.",
+  syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|bind|overlay ...",
+  example: "mount tmpfs /tmp size=64m",
+  plan: planMount,
+  notForms: {
+    devtmpfs:
+      "ctr builds /dev itself with `mount dev` (a tmpfs with null, zero, full, random, urandom, tty), as runc does: devtmpfs is the host's one device filesystem, and mounting it would give the container every device of the host",
+  },
+  side: "pid1",
+  requires: ["mnt"],
+  affects: "the host's mounts",
+  container: true,
+  forms: {
+    proc: {
+      summary: "procfs: shows the processes of the container's PID namespace (with `ns pid`).",
+      syntax: "mount proc [DST] [FLAGS]",
+      example: "mount proc",
+      args: [{ name: "DST", kind: "path", optional: true, default: "/proc" }],
+      flags: FS_FLAGS,
+    },
+    sysfs: {
+      summary: "sysfs: the kernel's view of devices and drivers.",
+      syntax: "mount sysfs [DST] [FLAGS]",
+      example: "mount sysfs /sys ro",
+      args: [{ name: "DST", kind: "path", optional: true, default: "/sys" }],
+      flags: FS_FLAGS,
+    },
+    tmpfs: {
+      summary: "A memory-backed filesystem.",
+      syntax: "mount tmpfs DST [size=SIZE] [mode=MODE] [FLAGS]",
+      example: "mount tmpfs /tmp size=64m mode=1777",
+      args: [{ name: "DST", kind: "path" }],
+      options: { size: "size", mode: "mode" },
+      flags: [...FS_FLAGS, "rw"],
+    },
+    dev: {
+      summary: "A minimal /dev: a tmpfs with null, zero, full, random, urandom, tty and the usual links.",
+      syntax: "mount dev [DST] [FLAGS]",
+      example: "mount dev",
+      args: [{ name: "DST", kind: "path", optional: true, default: "/dev" }],
+      flags: FS_FLAGS,
+    },
+    devpts: {
+      summary: "A private devpts instance for pseudo-terminals.",
+      syntax: "mount devpts [DST] [FLAGS]",
+      example: "mount devpts",
+      args: [{ name: "DST", kind: "path", optional: true, default: "/dev/pts" }],
+      flags: FS_FLAGS,
+    },
+    mqueue: {
+      summary: "The POSIX message queue filesystem (of the IPC namespace).",
+      syntax: "mount mqueue [DST] [FLAGS]",
+      example: "mount mqueue",
+      args: [{ name: "DST", kind: "path", optional: true, default: "/dev/mqueue" }],
+      flags: FS_FLAGS,
+    },
+    bind: {
+      summary: "Make SRC, a host path, also visible at DST. SRC is always the host's, wherever the statement is: PID 1 looks it up in a copy of the host's mount tree taken before the script's first mount (open_tree + move_mount), so neither `rootfs` nor a mount over the same path inside changes what it names.",
+      syntax: "mount bind SRC DST [ro|rw] [rec] [FLAGS]",
+      example: "mount bind /etc/resolv.conf /etc/resolv.conf ro",
+      args: [
+        { name: "SRC", kind: "path" },
+        { name: "DST", kind: "path" },
+      ],
+      flags: [...FS_FLAGS, "rw", "rec"],
+      check: (cmd, ctx) => {
+        const src = bound(cmd).args.SRC;
+        if (src) checkHostPath(ctx, src, src.text, "bind source", false, "bind sources are host paths: give one that exists on the host");
+      },
+    },
+    overlay: {
+      summary: "Layers: read-only LOWER directories (first on top) under a writable UPPER. All are host paths, as for `mount bind`: PID 1 opens them in its copy of the host's mount tree and gives them to the kernel as descriptors (fsopen + fsconfig).",
+      syntax: "mount overlay DST lower=DIR[:DIR...] [upper=DIR work=DIR] [FLAGS]",
+      example: "mount overlay /merged lower=/layers/base upper=/layers/top work=/layers/work",
+      args: [{ name: "DST", kind: "path" }],
+      options: { lower: "path", upper: "path", work: "path" },
+      requiredOptions: ["lower"],
+      flags: [...FS_FLAGS, "rw"],
+      check: (cmd, ctx) => {
+        const { upper, work, lower } = bound(cmd).options;
+        if (upper && !work) ctx.error(cmd.args[0]!.span, "`upper=` needs a `work=` directory too", "add work=DIR on the same filesystem as the upper directory");
+        if (work && !upper) ctx.error(cmd.args[0]!.span, "`work=` is only used with `upper=`", "add upper=DIR, or remove work=");
+        const layers: [Arg | undefined, string[]][] = [[lower, lower ? lower.text.split(":") : []], [upper, upper ? [upper.text] : []], [work, work ? [work.text] : []]];
+        for (const [arg, paths] of layers) for (const p of paths) if (arg && p) checkHostPath(ctx, arg, p, "overlay layer", true, "overlay layers are host directories: create it first");
+      },
+    },
+  },
+});
+
+export const volumeStatement = defineStatement({
+  name: "volume",
+  summary: "A Docker-style volume: bind SRC at DST, or an anonymous volume (kept after the container) at DST.",
+  syntax: "volume SRC:DST|DST [ro]",
+  example: "volume /srv/data:/data",
+  unsupported: "volumes are chapter 12 of the walkthroughs, not written yet (README, \"Examples\"); `mount bind SRC DST` binds a host path meanwhile",
+  side: "pid1",
+  requires: ["mnt"],
+  affects: "the host's mounts",
+  container: true,
+  args: [{ name: "SRC:DST", kind: "word" }],
+  flags: ["ro"],
+  check: (cmd, ctx) => {
+    const a = bound(cmd).positional[0];
+    if (!a) return;
+    const parts = a.text.split(":");
+    if (parts.length > 2 || parts.some((p) => p === "")) {
+      ctx.error(a.span, `malformed volume \`${a.text}\``, "write SRC:DST (a host path and a container path) or just DST");
+      return;
+    }
+    const dst = parts[parts.length - 1]!;
+    if (!dst.startsWith("/")) ctx.error(a.span, `the volume's destination \`${dst}\` is not an absolute path`, `write it from the container's root: /${dst}`);
+  },
+});
+
+export const readonlyStatement = defineStatement({
+  name: "readonly",
+  summary: "Make PATH (`/` for the whole root) read-only in the container.",
+  syntax: "readonly PATH",
+  example: "readonly /",
+  unsupported: "read-only paths come with process setup",
+  side: "pid1",
+  requires: ["mnt"],
+  affects: "the host's mounts",
+  container: true,
+  args: [{ name: "PATH", kind: "path" }],
+});

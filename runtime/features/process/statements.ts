@@ -1,0 +1,172 @@
+// The container's processes: their environment, working directory, privileges and limits, `run` and `exec`.
+// Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
+// runtime/registry.ts lists them.
+
+import { didYouMean } from "../../../lang/suggest.ts";
+import { MAX_ID, itemsOf, parseSize } from "../../../lang/values.ts";
+import { bound, quote } from "../../plan.ts";
+import { argv, defineStatement } from "../../statement.ts";
+
+export const CAPABILITIES = [
+  "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
+  "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw", "ipc_lock", "ipc_owner",
+  "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct", "sys_admin", "sys_boot", "sys_nice",
+  "sys_resource", "sys_time", "sys_tty_config", "mknod", "lease", "audit_write", "audit_control", "setfcap",
+  "mac_override", "mac_admin", "syslog", "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf",
+  "checkpoint_restore",
+] as const;
+
+export const RLIMITS = [
+  "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+  "rtprio", "rttime", "sigpending", "stack",
+] as const;
+
+export const envStatement = defineStatement({
+  name: "env",
+  summary: "Set environment variables for the commands run in the container.",
+  syntax: "env NAME=VALUE...",
+  example: "env PATH=/bin:/usr/bin HOME=/root",
+  plan: (cmd) => {
+    const vars: Record<string, string> = {};
+    for (const [k, v] of Object.entries(bound(cmd).options)) vars[k] = v.text;
+    return [{ kind: "env", vars, side: "pid1", explain: () => Object.entries(vars).map(([k, v]) => `environment of later commands: ${k}=${JSON.stringify(v)}`) }];
+  },
+  side: "pid1",
+  container: true,
+  options: { "*": "text" },
+  check: (cmd, ctx) => {
+    const spans = Object.entries(bound(cmd).optionSpans);
+    if (spans.length === 0) ctx.error(cmd.nameSpan, "`env` needs at least one NAME=VALUE", "syntax: env NAME=VALUE...");
+    for (const [key, span] of spans) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) ctx.error({ ...span, length: key.length }, `invalid environment variable name \`${key}\``, "a name is letters, digits and `_`");
+    }
+  },
+});
+
+export const cwdStatement = defineStatement({
+  name: "cwd",
+  summary: "Working directory for the commands run in the container.",
+  syntax: "cwd DIR",
+  example: "cwd /tmp",
+  plan: (cmd) => {
+    const dir = bound(cmd).args.DIR!.text;
+    return [{ kind: "cwd", dir, side: "pid1", explain: () => [`working directory of later commands: ${quote(dir)} (chdir before execve)`] }];
+  },
+  side: "pid1",
+  container: true,
+  args: [{ name: "DIR", kind: "path" }],
+});
+
+export const userStatement = defineStatement({
+  name: "user",
+  summary: "Run the container's commands as UID (and GID).",
+  syntax: "user UID[:GID]",
+  example: "user 1000:1000",
+  unsupported: "switching user comes with process setup",
+  side: "pid1",
+  container: true,
+  args: [{ name: "UID[:GID]", kind: "word" }],
+  check: (cmd, ctx) => {
+    const a = bound(cmd).positional[0];
+    if (!a) return;
+    const m = /^(\d+)(?::(\d+))?$/.exec(a.text);
+    if (!m) ctx.error(a.span, `malformed user \`${a.text}\``, "write numeric ids: UID or UID:GID, e.g. 1000:1000");
+    else if (Number(m[1]) > MAX_ID || Number(m[2] ?? 0) > MAX_ID) ctx.error(a.span, `id out of range in \`${a.text}\``, `ids go from 0 to ${MAX_ID}`);
+  },
+});
+
+export const capStatement = defineStatement({
+  name: "cap",
+  summary: "Drop or add capabilities of the container's processes.",
+  syntax: "cap drop|add CAP...|all",
+  example: "cap drop all",
+  unsupported: "capabilities come with process setup",
+  side: "pid1",
+  container: true,
+  forms: {
+    drop: {
+      summary: "Remove capabilities (`all` for every one).",
+      syntax: "cap drop CAP...|all",
+      example: "cap drop net_raw, sys_admin",
+      args: [{ name: "CAP", kind: "text", rest: true }],
+    },
+    add: {
+      summary: "Keep or add capabilities (after `cap drop all`, the ones listed come back).",
+      syntax: "cap add CAP...|all",
+      example: "cap add net_bind_service",
+      args: [{ name: "CAP", kind: "text", rest: true }],
+    },
+  },
+  check: (cmd, ctx) => {
+    const items = bound(cmd).rest.flatMap(itemsOf);
+    for (const it of items) {
+      const name = it.text.toLowerCase().replace(/^cap_/, "");
+      if (name === "all") {
+        if (items.length > 1) ctx.error(it.span, "`all` cannot be combined with other capabilities");
+        continue;
+      }
+      if (!(CAPABILITIES as readonly string[]).includes(name)) {
+        ctx.error(it.span, `unknown capability \`${it.text}\``, didYouMean(name, CAPABILITIES) ?? "see capabilities(7); write names like net_raw or CAP_NET_RAW");
+      }
+    }
+  },
+});
+
+export const seccompStatement = defineStatement({
+  name: "seccomp",
+  summary: "Filter the container's system calls: the default profile, none, or a JSON profile FILE.",
+  syntax: "seccomp default|none|FILE",
+  example: "seccomp default",
+  unsupported: "seccomp comes with process setup",
+  side: "pid1",
+  container: true,
+  args: [{ name: "PROFILE", kind: "path" }],
+});
+
+export const rlimitStatement = defineStatement({
+  name: "rlimit",
+  summary: "Set a resource limit (setrlimit) for the container's processes.",
+  syntax: "rlimit NAME SOFT[:HARD]",
+  example: "rlimit nofile 1024:4096",
+  unsupported: "resource limits come with process setup",
+  side: "pid1",
+  container: true,
+  args: [
+    { name: "NAME", kind: { oneOf: RLIMITS } },
+    { name: "SOFT[:HARD]", kind: "word" },
+  ],
+  check: (cmd, ctx) => {
+    const a = bound(cmd).positional[1];
+    if (!a) return;
+    const parts = a.text.split(":");
+    const vals = parts.map((p) => (p === "unlimited" ? Infinity : (parseSize(p) ?? NaN)));
+    if (parts.length > 2 || vals.some((v) => Number.isNaN(v))) {
+      ctx.error(a.span, `malformed limit \`${a.text}\``, "write SOFT or SOFT:HARD, each a number (with k/m/g for sizes) or `unlimited`: 1024:4096");
+    } else if (vals.length === 2 && vals[0]! > vals[1]!) {
+      ctx.error(a.span, `the soft limit ${parts[0]} is above the hard limit ${parts[1]}`, "the soft limit must not exceed the hard one");
+    }
+  },
+});
+
+export const runStatement = defineStatement({
+  name: "run",
+  summary: "Run a command in the container and wait for it; the container stays up for more statements.",
+  syntax: "run CMD [ARGS...]",
+  example: 'run /bin/sh -c "echo hello"',
+  plan: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1", explain: () => [`spawn ${JSON.stringify(argv(cmd))} inside and wait for it`] }],
+  side: "pid1",
+  container: true,
+  args: [{ name: "CMD", kind: "text", rest: true }],
+});
+
+export const execStatement = defineStatement({
+  name: "exec",
+  summary: "Replace the container's PID 1 with a command (execve): the last statement acting on the container.",
+  syntax: "exec CMD [ARGS...]",
+  example: "exec /bin/sh",
+  plan: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1", explain: () => [`execve(${quote(argv(cmd)[0]!)}, ${JSON.stringify(argv(cmd))})  # the command replaces PID 1`] }],
+  side: "pid1",
+  container: true,
+  final: true,
+  args: [{ name: "CMD", kind: "text", rest: true }],
+});

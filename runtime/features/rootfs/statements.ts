@@ -1,0 +1,55 @@
+// The container's root filesystem: `rootfs` (pivot_root) and `chroot`.
+// Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
+// runtime/registry.ts lists them.
+
+import { MS_BIND, MS_REC } from "../../../native/constants.ts";
+import { bound, mountCall, type PlanFn } from "../../plan.ts";
+import { INIT_FILES } from "../../ops.ts";
+import { checkHostPath, defineStatement, type StatementDef } from "../../statement.ts";
+
+function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
+  return (cmd, ctx) => {
+    const dir = bound(cmd).args.DIR!.text;
+    const initFiles = { dir: ctx.stateDir };
+    if (dir === "default") {
+      const overlay = { lower: ctx.defaultRootfs, scratch: `${ctx.stateDir}/scratch`, merged: `${ctx.stateDir}/root` };
+      const explain = () => [
+        `# the embedded default rootfs (built on first use into ${ctx.defaultRootfs}), writable through an overlay`,
+        mountCall({ source: "tmpfs", target: overlay.scratch, fstype: "tmpfs", flags: 0, data: "mode=755" }),
+        mountCall({ source: "overlay", target: overlay.merged, fstype: "overlay", flags: 0, data: `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work` }),
+        ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${overlay.merged}/etc/${f}`, fstype: null, flags: MS_BIND, data: null })),
+      ];
+      return [{ kind: "rootfs", dir, mode, overlay, initFiles, side: "pid1", explain }];
+    }
+    const explain = () => [
+      mountCall({ source: dir, target: dir, fstype: null, flags: MS_BIND | MS_REC, data: null }) + "  # pivot_root needs a mount point",
+      ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${dir}/etc/${f}`, fstype: null, flags: MS_BIND, data: null }) + "  # if the rootfs has it"),
+    ];
+    return [{ kind: "rootfs", dir, mode, overlay: null, initFiles, side: "pid1", explain }];
+  };
+}
+
+/** `rootfs` and `chroot`: the container's new root, entered by pivot_root or chroot. */
+function rootStatement(name: "rootfs" | "chroot", mode: "pivot" | "chroot", syntax: string, example: string, summary: string): StatementDef {
+  return defineStatement({
+    name,
+    summary,
+    syntax,
+    example,
+    plan: rootfsPlan(mode),
+    side: "pid1",
+    requires: ["mnt"],
+    affects: "the host's mounts",
+    container: true,
+    exclusive: "root",
+    args: [{ name: "DIR", kind: "path" }],
+    check: (cmd, ctx) => {
+      const dir = bound(cmd).args.DIR;
+      if (dir && dir.text !== "default") checkHostPath(ctx, dir, dir.text, name, true, name === "rootfs" ? "create it (e.g. `ctr rootfs busybox DIR`), or use `rootfs default`" : "create it, e.g. with `ctr rootfs busybox DIR`");
+    },
+  });
+}
+
+export const rootfsStatement = rootStatement("rootfs", "pivot", "rootfs DIR|default", "rootfs default", "Make DIR the container's root filesystem (pivot_root); `default` is the embedded minimal rootfs.");
+
+export const chrootStatement = rootStatement("chroot", "chroot", "chroot DIR", "chroot /srv/rootfs", "Change the container's root directory with chroot (the weaker, escapable cousin of `rootfs`).");

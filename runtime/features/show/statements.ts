@@ -1,0 +1,33 @@
+// `show`: what the kernel says now about the container.
+// Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
+// runtime/registry.ts lists them.
+
+import { bound } from "../../plan.ts";
+import { planShowCgroup } from "../cgroup/plan.ts";
+import { defineStatement } from "../../statement.ts";
+
+export const showStatement = defineStatement({
+  name: "show",
+  summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup or id maps.",
+  syntax: "show ns|mounts|procs|cgroup|ids",
+  example: "show ns",
+  plan: (cmd, ctx) => {
+    if (bound(cmd).form === "cgroup") return planShowCgroup(cmd, ctx);
+    const what = bound(cmd).form as "ns" | "mounts" | "procs" | "ids";
+    const src = {
+      ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
+      mounts: "/proc/PID1/mountinfo",
+      procs: "/proc/*/ns/pid and /proc/*/status (NSpid)",
+      ids: "/proc/PID1/status (Uid, Gid, Cap*), /proc/PID1/uid_map and gid_map",
+    }[what];
+    return [{ kind: "show", what, side: "host", explain: () => [`read ${src}`] }];
+  },
+  side: "host",
+  forms: {
+    ns: { summary: "The namespaces of the container next to the host's.", syntax: "show ns", example: "show ns" },
+    mounts: { summary: "The container's mount table.", syntax: "show mounts", example: "show mounts" },
+    procs: { summary: "The processes the container can see, with their PIDs inside and outside.", syntax: "show procs", example: "show procs" },
+    cgroup: { summary: "The container's cgroup, its limits and usage.", syntax: "show cgroup", example: "show cgroup" },
+    ids: { summary: "The uid and gid maps of the container's user namespace.", syntax: "show ids", example: "show ids" },
+  },
+});
