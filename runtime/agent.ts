@@ -10,6 +10,7 @@ import { doMount, mountDev } from "./features/mount/mount.ts";
 import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
 import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./features/process/process.ts";
 import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
+import { setDomainname, setHostname } from "./features/uts/uts.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -32,8 +33,8 @@ type Executor<K extends Pid1OpKind> = (st: AgentState, op: Extract<OpBody, { kin
 const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   // Before the script's first mount: bind and overlay sources are host paths.
   "host-tree": (st) => void keepHostTree(st),
-  hostname: (st, op) => void st.sys.sethostname(op.name),
-  domainname: (st, op) => void st.sys.setdomainname(op.name),
+  hostname: (st, op) => void setHostname(st, op.name),
+  domainname: (st, op) => void setDomainname(st, op.name),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
   rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles),
