@@ -46,8 +46,8 @@ const planMount: PlanFn = (cmd) => {
         const extra = flags & REMOUNT_BITS;
         const lines = [
           `openat2(HOST_TREE, ${quote(m.source)}, O_PATH, RESOLVE_IN_ROOT)  # SRC is a host path: looked up in PID 1's copy of the host's mount tree`,
+          `mkdir -p ${m.target}  # a directory or a file, as SRC is`,
           `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)`,
-          `mkdir -p ${m.target}`,
           `move_mount(TREE_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
         ];
         if (ro || extra) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, data: null }));
@@ -64,10 +64,14 @@ const planMount: PlanFn = (cmd) => {
       const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
       const explain = () => [
         `mkdir -p ${m.target}`,
-        `fsopen("overlay", FSOPEN_CLOEXEC)  # the layers are host paths, given as descriptors opened in PID 1's copy of the host's mount tree`,
-        ...lower.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, openat2(HOST_TREE, ${quote(d)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`),
-        ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, openat2(HOST_TREE, ${quote(layers.upper)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
-        ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, openat2(HOST_TREE, ${quote(layers.work)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT))`] : []),
+        // The layers are host paths: each opened in PID 1's copy of the host's mount tree, then handed to the kernel.
+        ...[...lower, ...(layers.upper !== undefined ? [layers.upper] : []), ...(layers.work !== undefined ? [layers.work] : [])].map(
+          (d) => `openat2(HOST_TREE, ${quote(d)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT)  # the layers are host paths`,
+        ),
+        `fsopen("overlay", FSOPEN_CLOEXEC)`,
+        ...lower.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, LAYER_FD(${quote(d)}))`),
+        ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, LAYER_FD(${quote(layers.upper)}))`] : []),
+        ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, LAYER_FD(${quote(layers.work)}))`] : []),
         `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
         `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${mountAttrs(m.flags) ? flagNames(mountAttrs(m.flags), MOUNT_ATTR_NAMES) : "0"})`,
         `move_mount(MNT_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
@@ -80,8 +84,10 @@ const planMount: PlanFn = (cmd) => {
       const explain = () => [
         mountCall({ source: "tmpfs", target, fstype: "tmpfs", flags: MS_NOSUID | MS_NOEXEC, data: "mode=755,size=65536k" }),
         `mknod(${target}/{null,zero,full,random,urandom,tty}, S_IFCHR|0666)  # bind-mounted from the host's /dev in a user namespace`,
+        `chmod(${target}/{null,zero,full,random,urandom,tty}, 0666)  # the umask masked mknod's mode`,
         `symlink ptmx -> pts/ptmx, fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2`,
         `mkdir ${target}/pts ${target}/shm`,
+        `chmod(${quote(`${target}/shm`)}, 01777)`,
       ];
       return [{ kind: "mount-dev", target, ro, side: "pid1", explain }];
     }

@@ -16,6 +16,7 @@ function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
       const explain = () => [
         `# the embedded default rootfs (built on first use into ${ctx.defaultRootfs}), writable through an overlay`,
         mountCall({ source: "tmpfs", target: overlay.scratch, fstype: "tmpfs", flags: 0, data: "mode=755" }),
+        `mkdir ${overlay.scratch}/upper ${overlay.scratch}/work`,
         mountCall({ source: "overlay", target: overlay.merged, fstype: "overlay", flags: 0, data: `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work` }),
         ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${overlay.merged}/etc/${f}`, fstype: null, flags: MS_BIND, data: null })),
       ];
