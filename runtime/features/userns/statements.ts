@@ -2,9 +2,17 @@
 // Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
 // runtime/registry.ts lists them.
 
+import type { ArgSpec } from "../../../lang/spec.ts";
 import { MAX_ID } from "../../../lang/values.ts";
 import { bound } from "../../plan.ts";
 import { defineStatement } from "../../statement.ts";
+
+/** A map line's arguments, the same for uid and gid. */
+const ID_RANGE: ArgSpec[] = [
+  { name: "INSIDE", kind: "idrange" },
+  { name: "OUTSIDE", kind: "idrange" },
+  { name: "COUNT", kind: "int" },
+];
 
 export const mapStatement = defineStatement({
   name: "map",
@@ -26,21 +34,13 @@ export const mapStatement = defineStatement({
       summary: "Map user ids: INSIDE..INSIDE+COUNT-1 in the container are OUTSIDE.. on the host.",
       syntax: "map uid INSIDE OUTSIDE COUNT",
       example: "map uid 0 1000 1",
-      args: [
-        { name: "INSIDE", kind: "idrange" },
-        { name: "OUTSIDE", kind: "idrange" },
-        { name: "COUNT", kind: "int" },
-      ],
+      args: ID_RANGE,
     },
     gid: {
       summary: "Map group ids, the same way.",
       syntax: "map gid INSIDE OUTSIDE COUNT",
       example: "map gid 0 1000 1",
-      args: [
-        { name: "INSIDE", kind: "idrange" },
-        { name: "OUTSIDE", kind: "idrange" },
-        { name: "COUNT", kind: "int" },
-      ],
+      args: ID_RANGE,
     },
   },
   check: (cmd, ctx) => {
