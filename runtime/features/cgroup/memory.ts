@@ -107,27 +107,26 @@ export interface MemoryUsage {
   limitHits: number | null;
 }
 
+/** Where each version keeps the figures `readMemory` reads (see the top of the file). */
+const USAGE_FILES = {
+  v1: { events: "memory.oom_control", limit: "memory.limit_in_bytes", swapLimit: "memory.memsw.limit_in_bytes", current: "memory.usage_in_bytes", peak: "memory.max_usage_in_bytes" },
+  v2: { events: "memory.events", limit: "memory.max", swapLimit: "memory.swap.max", current: "memory.current", peak: "memory.peak" },
+} as const;
+
 export function readMemory(fs: CgroupFs, version: CgroupVersion, dir: string): MemoryUsage {
-  if (version === "v1") {
-    const oom = readKeyed(fs, dir, "memory.oom_control");
-    return {
-      limit: readNumber(fs, dir, "memory.limit_in_bytes"),
-      swapLimit: readNumber(fs, dir, "memory.memsw.limit_in_bytes"),
-      current: readNumber(fs, dir, "memory.usage_in_bytes"),
-      peak: readNumber(fs, dir, "memory.max_usage_in_bytes"),
-      oomKills: oom?.oom_kill ?? null,
-      // With memory+swap limited too, the kernel charges (and fails) that counter first.
-      limitHits: Math.max(readNumber(fs, dir, "memory.failcnt") ?? 0, readNumber(fs, dir, "memory.memsw.failcnt") ?? 0),
-    };
-  }
-  const ev = readKeyed(fs, dir, "memory.events");
+  const files = USAGE_FILES[version];
+  const ev = readKeyed(fs, dir, files.events);
   return {
-    limit: readNumber(fs, dir, "memory.max"),
-    swapLimit: readNumber(fs, dir, "memory.swap.max"),
-    current: readNumber(fs, dir, "memory.current"),
-    peak: readNumber(fs, dir, "memory.peak"),
+    limit: readNumber(fs, dir, files.limit),
+    swapLimit: readNumber(fs, dir, files.swapLimit),
+    current: readNumber(fs, dir, files.current),
+    peak: readNumber(fs, dir, files.peak),
     oomKills: ev?.oom_kill ?? null,
-    limitHits: ev?.max ?? null,
+    limitHits:
+      version === "v1"
+        ? // With memory+swap limited too, the kernel charges (and fails) that counter first.
+          Math.max(readNumber(fs, dir, "memory.failcnt") ?? 0, readNumber(fs, dir, "memory.memsw.failcnt") ?? 0)
+        : (ev?.max ?? null),
   };
 }
 
