@@ -261,6 +261,19 @@ export class RecordingSys implements Sys {
   writeFile(path: string, text: string): void {
     this.rec("write", [path, text], () => undefined);
   }
+  /** By default the kernel's plain acknowledgement: NLMSG_ERROR with error 0 and the request's header (NLM_F_CAPPED). */
+  netlink(protocol: number, request: Uint8Array): Uint8Array {
+    return this.rec("netlink", [protocol, request], () => {
+      const ack = new Uint8Array(36);
+      const v = new DataView(ack.buffer);
+      v.setUint32(0, 36, true);
+      v.setUint16(4, 2, true); // NLMSG_ERROR
+      v.setUint16(6, 0x100, true); // NLM_F_CAPPED
+      v.setUint32(8, request.byteLength >= 12 ? new DataView(request.buffer, request.byteOffset).getUint32(8, true) : 0, true);
+      ack.set(request.subarray(0, 16), 20);
+      return ack;
+    });
+  }
 }
 
 function norm(path: string): string {

@@ -19,6 +19,7 @@ import { chdir, chroot, mknod, mount, pivotRoot, sethostname, setdomainname, umo
 import { fsconfig, fsmount, fsopen, moveMount, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
 import { realFiles } from "./files.ts";
+import { netlinkExchange } from "./netlink.ts";
 
 /** What the executors ask of a file: its kind (node:fs Stats has these). */
 export interface FileKind {
@@ -88,6 +89,10 @@ export interface Sys {
   chmod(path: string, mode: number): void;
   /** The whole of `text` to the file at `path` (a kernel file: /proc/PID/uid_map, cgroupfs). Recorded as "write". */
   writeFile(path: string, text: string): void;
+
+  // netlink (native/netlink.ts)
+  /** One request on a new netlink socket of `protocol` and the kernel's answer (one datagram). Recorded as "netlink". */
+  netlink(protocol: number, request: Uint8Array): Uint8Array;
 }
 
 /** The kernel, through the wrappers (koffi) and node:fs. */
@@ -108,5 +113,6 @@ export const realSys: Sys = {
   openat2: (dirfd, path, flags, resolve) => openat2(dirfd, path, flags, resolve),
   read,
   close,
+  netlink: (protocol, request) => netlinkExchange(protocol, request),
   ...realFiles,
 };

@@ -11,6 +11,7 @@ import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
 import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./features/process/process.ts";
 import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
 import { setDomainname, setHostname } from "./features/uts/uts.ts";
+import { setLinkUp } from "./features/net/link.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -35,6 +36,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "host-tree": (st) => void keepHostTree(st),
   hostname: (st, op) => void setHostname(st, op.name),
   domainname: (st, op) => void setDomainname(st, op.name),
+  "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
   rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles),

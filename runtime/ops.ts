@@ -70,6 +70,8 @@ export type OpBody =
   | { kind: "host-tree" }
   | { kind: "hostname"; name: string }
   | { kind: "domainname"; name: string }
+  /** Set or clear IFF_UP on a link of the container's network namespace (runtime/features/net/link.ts). */
+  | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
   | { kind: "mount-dev"; target: string; ro: boolean }
   | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null }
@@ -129,6 +131,7 @@ export const OP_TRAITS = {
   "host-tree": { side: "pid1" },
   hostname: { side: "pid1" },
   domainname: { side: "pid1" },
+  "link-up": { side: "pid1" },
   mount: { side: "pid1", mounts: true },
   "mount-dev": { side: "pid1", mounts: true },
   rootfs: { side: "pid1", mounts: true },

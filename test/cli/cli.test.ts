@@ -146,13 +146,22 @@ describe("check", () => {
   });
 
   test("a statement that is not performed yet is refused before anything runs", () => {
-    const r = ctr(["check", "-e", "ns net\nnet lo up"]);
+    const r = ctr(["check", "-e", "ns net\nnet veth host=169.254.1.1/30 ctr=169.254.1.2/30"]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("`net` is not supported yet");
+    expect(r.err).toContain("`net veth` is not supported yet");
+    expect(ctr(["check", "-e", "ns net\nnet bridge ctr0 ctr=169.254.2.2/24"]).err).toContain("`net bridge` is not supported yet");
+    expect(ctr(["check", "-e", "ns net\nnet lo up"]).code).toBe(0);
   });
 });
 
 describe("explain", () => {
+  test("net lo up|down: the RTM_NEWLINK PID 1 sends, with its flags", () => {
+    const r = ctr(["explain", "-e", "ns net\nnet lo up\nnet lo down"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("  net lo up    [PID 1]\n    RTM_NEWLINK ifname=\"lo\" flags=IFF_UP change=IFF_UP (NLM_F_REQUEST|NLM_F_ACK");
+    expect(r.out).toContain("  net lo down    [PID 1]\n    RTM_NEWLINK ifname=\"lo\" flags=0 change=IFF_UP");
+  });
+
   test("prints each statement so that it can be pasted back: quoting kept where the words need it", () => {
     const r = ctr(["explain", "-e", "ns uts, pid\nhostname 'In Namespace'\nrun sh -c 'echo $PPID'\nrun echo \"it's\" '' plain"]);
     expect(r.code).toBe(0);

@@ -44,6 +44,45 @@ describe("UTS names", () => {
   });
 });
 
+describe("net lo", () => {
+  test("up and down: one NETLINK_ROUTE request each, RTM_NEWLINK for \"lo\" setting then clearing IFF_UP", async () => {
+    const { sys } = await runOps("ns net\nnet lo up\nnet lo down");
+    const reqs = sys.calls.filter((c) => c.name === "netlink").map((c) => c.args as [number, Uint8Array]);
+    expect(reqs.map(([proto]) => proto)).toEqual([0, 0]);
+    const fields = reqs.map(([, b]) => {
+      const v = new DataView(b.buffer, b.byteOffset);
+      return { type: v.getUint16(4, true), flags: v.getUint16(6, true), ifiFlags: v.getUint32(24, true), change: v.getUint32(28, true), name: Buffer.from(b.subarray(36, 38)).toString() };
+    });
+    expect(fields).toEqual([
+      { type: 16, flags: 5, ifiFlags: 1, change: 1, name: "lo" },
+      { type: 16, flags: 5, ifiFlags: 0, change: 1, name: "lo" },
+    ]);
+  });
+
+  test("a refusal by the kernel is the op's error: the message type, the link, errno and the kernel's text", async () => {
+    const { error } = await runOps("ns net\nnet lo up", {}, (sys) =>
+      sys.on("netlink", (args) => {
+        const req = args[1] as Uint8Array;
+        const text = new TextEncoder().encode("no loopback here\0");
+        const ans = new Uint8Array(16 + 4 + req.length + 4 + 20);
+        const v = new DataView(ans.buffer);
+        v.setUint32(0, ans.length, true);
+        v.setUint16(4, 2, true); // NLMSG_ERROR
+        v.setUint16(6, 0x200, true); // NLM_F_ACK_TLVS
+        v.setUint32(8, new DataView(req.buffer, req.byteOffset).getUint32(8, true), true);
+        v.setInt32(16, -1, true); // EPERM
+        ans.set(req, 20);
+        v.setUint16(20 + req.length, 4 + text.length, true);
+        v.setUint16(22 + req.length, 1, true); // NLMSGERR_ATTR_MSG
+        ans.set(text, 24 + req.length);
+        return ans;
+      }),
+    );
+    expect(error?.code).toBe("EPERM");
+    expect(error?.message).toBe("rtnetlink RTM_NEWLINK lo: EPERM (operation not permitted): no loopback here");
+  });
+});
+
 describe("mount", () => {
   test("mount proc: the copy of the host's tree first, then the mount point, then mount(2) with proc's flags", async () => {
     const { sys } = await runOps("ns pid, mnt\nmount proc");

@@ -1,8 +1,10 @@
-// Networking: `net` (chapter 10, not performed yet).
+// Networking: `net` (chapter 10). `net lo up|down` is performed by PID 1 over rtnetlink
+// (link.ts, codec.ts); the veth and bridge forms are not performed yet.
 // Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
 // runtime/registry.ts lists them.
 
 import { bound } from "../../plan.ts";
+import { explainLinkUp } from "./link.ts";
 import { defineStatement } from "../../statement.ts";
 
 export const netStatement = defineStatement({
@@ -10,8 +12,16 @@ export const netStatement = defineStatement({
   summary: "Network: bring up loopback, or connect the container to the host with a veth pair or a bridge.",
   syntax: "net lo up | net veth host=CIDR ctr=CIDR | net bridge NAME ctr=CIDR",
   example: "net lo up",
-  unsupported: "networking is chapter 10 of the walkthroughs, not written yet (README, \"Examples\")",
+  unsupportedForms: {
+    veth: "networking is chapter 10 of the walkthroughs, not written yet (README, \"Examples\")",
+    bridge: "networking is chapter 10 of the walkthroughs, not written yet (README, \"Examples\")",
+  },
   side: "host",
+  // Only `net lo` gets here: the planner refuses the forms in unsupportedForms first.
+  plan: (cmd) => {
+    const up = bound(cmd).args.STATE!.text === "up";
+    return [{ kind: "link-up", name: "lo", up, side: "pid1", explain: () => [explainLinkUp("lo", up)] }];
+  },
   requires: ["net"],
   affects: "the host's network",
   container: true,
