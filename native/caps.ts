@@ -9,7 +9,7 @@
 import {
   LINUX_CAPABILITY_VERSION_3, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_IS_SET,
   PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_RAISE, PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_GET_NAME,
-  PR_GET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS,
+  PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_NO_NEW_PRIVS,
   PR_SET_PDEATHSIG, RLIM_INFINITY, SECCOMP_SET_MODE_FILTER,
 } from "./constants.ts";
 import { formatCapMask, formatValue } from "./format.ts";
@@ -46,6 +46,20 @@ export function setNoNewPrivs(): void {
 /** PR_GET_NO_NEW_PRIVS. */
 export function getNoNewPrivs(): boolean {
   return prctl(PR_GET_NO_NEW_PRIVS) === 1;
+}
+
+/**
+ * PR_SET_DUMPABLE: when off, this process's /proc/PID files (environ, mem,
+ * map_files, fd...) belong to root and need CAP_SYS_PTRACE, even for its own
+ * uid; execve turns it back on.
+ */
+export function setDumpable(on: boolean): void {
+  prctl(PR_SET_DUMPABLE, on ? 1 : 0);
+}
+
+/** PR_GET_DUMPABLE. */
+export function getDumpable(): boolean {
+  return prctl(PR_GET_DUMPABLE) === 1;
 }
 
 /** PR_SET_PDEATHSIG: signal this process gets when its parent *thread* exits (0 = none). */

@@ -43,6 +43,8 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "enter-root": (st) => void enterRoot(st),
   env: (st, op) => void Object.assign(st.env, op.vars),
   cwd: (st, op) => void (st.cwd = op.dir),
+  rlimit: (st, op) => void (st.rlimits = [...(st.rlimits ?? []).filter((r) => r.name !== op.name), { name: op.name, soft: op.soft, hard: op.hard }]),
+  "no-new-privs": (st) => void (st.noNewPrivs = true),
   run: (st, op) => runCommand(st, op.argv, op.capture, op.tests),
   exec: (st, op) => execCommand(st, op.argv),
 };

@@ -32,6 +32,7 @@ import {
   setgroups,
   setName,
   setresgid,
+  setDumpable,
   setresuid,
   setTrace,
   SIGHUP,
@@ -52,6 +53,7 @@ import { makeRootPrivate } from "./features/mount/mount.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { writeAll } from "./fdio.ts";
+import { SINGLE_THREAD_ENV } from "./bundle.ts";
 import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
@@ -144,6 +146,11 @@ function stage1(): void {
     }
   }
 
+  // Stage 1 is inside the container's namespaces too (and visible to its
+  // processes without `ns pid`): non-dumpable from here on, as stage 2 below.
+  // Not earlier: while non-dumpable its /proc files belong to root, and a
+  // rootless host could not write its uid_map and gid_map.
+  setDumpable(false);
   // After unshare(CLONE_NEWPID) this process may not create threads, so Bun's own
   // spawn and event loop are off limits: posix_spawn and a blocking waitpid only.
   // The terminal's signals are blocked here (PID 1 gets them itself, and the host
@@ -157,7 +164,7 @@ function stage1(): void {
   let pid: number;
   try {
     const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : []), ...(plan.namespaces.length === 0 ? ["caller-env"] : [])];
-    pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], envList());
+    pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], stage2Env(plan.namespaces.length === 0));
   } catch (e) {
     ch.send({ t: "error", error: errorToWire(e) });
     process.exit(125);
@@ -238,11 +245,26 @@ function killOrphans(fd: number): boolean {
   return false;
 }
 
-function envList(): string[] {
-  return Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ""}`);
+/**
+ * What PID 1 inherits in a container is not the host's environment (issue 16,
+ * item 6: /proc/1/environ is PID 1's start-up environment, and the container
+ * may read it): only the variables the stages themselves read. Commands get
+ * theirs from the agent's state (features/process/process.ts, initialEnv), not
+ * from this. `ns none` keeps the caller's environment on purpose (callerEnvironment).
+ */
+const STAGE2_ENV_KEYS = ["TERM", "CTR_EXEC_STAGE", ...Object.keys(SINGLE_THREAD_ENV)];
+
+function stage2Env(callerEnv: boolean): string[] {
+  const keep = (k: string) => callerEnv || STAGE2_ENV_KEYS.includes(k);
+  return Object.entries(process.env).filter(([k]) => keep(k)).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
 async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean): Promise<void> {
+  // First: PID 1 is in the container with the container's uid, and a dumpable
+  // process's /proc files (mem, map_files: the host's libraries, environ) are
+  // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
+  // execve turns it back on for the command itself.
+  setDumpable(false);
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -319,6 +341,7 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
  * on fd 3 and the status is 126 or 127, as for `exec`.
  */
 function execStage(): void {
+  setDumpable(false); // as stage 2: the container's processes are already running
   setCloexec(CONTROL_FD, true);
   const buf = Buffer.alloc(65536);
   let text = "";

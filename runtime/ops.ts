@@ -78,6 +78,9 @@ export type OpBody =
   | { kind: "enter-root"; mode: "pivot" | "chroot" }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
+  /** Limits as decimal strings or "unlimited" (the plan is JSON). */
+  | { kind: "rlimit"; name: string; soft: string; hard: string }
+  | { kind: "no-new-privs" }
   /** `capture`: keep what `expect output` needs (runtime/features/process/capture.ts), for the `tests` that follow. */
   | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
   | { kind: "exec"; argv: string[] }
@@ -138,6 +141,8 @@ export const OP_TRAITS = {
   "enter-root": { side: "pid1" },
   env: { side: "pid1" },
   cwd: { side: "pid1" },
+  rlimit: { side: "pid1" },
+  "no-new-privs": { side: "pid1" },
   run: { side: "pid1", observes: true, command: true },
   exec: { side: "pid1", observes: true, command: true },
   show: { side: "host", observes: true },
@@ -187,6 +192,12 @@ export interface RunResult {
 }
 
 /** What PID 1 (stage 2) remembers between operations. */
+export interface RlimitSetting {
+  name: string;
+  soft: string;
+  hard: string;
+}
+
 export interface AgentState {
   /** Every call that changes the container goes through it: native/seam.ts (a RecordingSys in tests). */
   sys: Sys;
@@ -198,6 +209,9 @@ export interface AgentState {
   entered: boolean;
   env: Record<string, string>;
   cwd: string;
+  /** `rlimit` and `no_new_privs`: steps of every later command's ProcessSpec (features/process/spec.ts). */
+  rlimits?: RlimitSetting[];
+  noNewPrivs?: boolean;
   /** The directory ctr was started in: relative host paths are taken from it. */
   hostCwd?: string;
   /** A detached copy of the host's mount tree (runtime/features/mount/hostmount.ts), -1 or absent until made. */

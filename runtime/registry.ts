@@ -21,7 +21,7 @@ import { rootfsStatement, chrootStatement } from "./features/rootfs/statements.t
 import { mountStatement, volumeStatement, readonlyStatement } from "./features/mount/statements.ts";
 import { limitStatement } from "./features/cgroup/statements.ts";
 import { netStatement } from "./features/net/statements.ts";
-import { envStatement, cwdStatement, userStatement, capStatement, seccompStatement, rlimitStatement, runStatement, execStatement } from "./features/process/statements.ts";
+import { envStatement, cwdStatement, userStatement, capStatement, seccompStatement, rlimitStatement, noNewPrivsStatement, runStatement, execStatement } from "./features/process/statements.ts";
 import { showStatement } from "./features/show/statements.ts";
 import { echoStatement, expectStatement, sleepStatement } from "./features/front/statements.ts";
 
@@ -45,6 +45,7 @@ export const statements: StatementDef[] = [
   capStatement,
   seccompStatement,
   rlimitStatement,
+  noNewPrivsStatement,
   readonlyStatement,
   runStatement,
   execStatement,

@@ -33,3 +33,36 @@ describe("the exec stage", () => {
     }),
   );
 });
+
+// `rlimit` and `no_new_privs` (steps 2 and 3 of the spec), seen from inside,
+// for `run` (through the exec stage) and for `exec` (PID 1 itself).
+describe("rlimit and no_new_privs", () => {
+  itest("every run and the exec get the limits and no_new_privs; commands before them do not", () =>
+    onHost(async (h) => {
+      const script = `ns uts, pid, mnt
+run sh -c 'grep NoNewPrivs /proc/self/status'
+expect output == "NoNewPrivs:\\t0"
+rlimit nofile 100:200
+rlimit core 0
+no_new_privs
+run sh -c 'echo "$(ulimit -n) $(ulimit -Hn) $(ulimit -c)"'
+expect output == "100 200 0"
+run sh -c 'grep NoNewPrivs /proc/self/status'
+expect output == "NoNewPrivs:\\t1"
+rlimit nofile 64
+exec sh -c 'echo "$(ulimit -n) $(ulimit -Hn) $(grep NoNewPrivs /proc/self/status)"'`;
+      const r = await h.ctr(["-e", script]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("NoNewPrivs:\t0\n100 200 0\nNoNewPrivs:\t1\n64 64 NoNewPrivs:\t1\n");
+    }),
+  );
+
+  itest("a limit the kernel refuses stops the command with the syscall named", () =>
+    onHost(async (h) => {
+      const r = await h.ctr(["-e", "ns uts, pid, mnt\nrlimit nofile 100:99999999999\nrun true"]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("setrlimit");
+    }),
+  );
+});

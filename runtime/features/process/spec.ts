@@ -21,9 +21,9 @@
 //   then the terminal (exec), signal dispositions and mask back to defaults
 //   (handlers are reset by execve, ignored signals and the mask are not), the
 //   OOM score the command is meant to have, and execve.
-// Steps 2 to 6 belong to statements that are not supported yet (`rlimit`,
-// `user`, `cap`, `seccomp`): the checker refuses them, and their fields join
-// the spec with them. This file applies what a spec holds today.
+// Steps 2 (`rlimit`) and 3 (`no_new_privs`) are applied here. Steps 4 to 6
+// belong to statements that are not supported yet (`user`, `cap`, `seccomp`):
+// the checker refuses them, and their fields join the spec with them.
 //
 // `run` and the hook that Bun.spawn lacks: Bun.spawn offers no code between
 // fork and exec, and JavaScript cannot run in a forked child (the Bun heaps
@@ -31,7 +31,7 @@
 // take goes through the exec stage: PID 1 spawns a fresh init process
 // (runtime/init.ts "exec"), hands it the spec over a socket, and that process
 // calls applyAndExec(), so it becomes the command under the same PID. Without
-// such a step (today: always) Bun.spawn applies argv, environment and working
+// such a step (no `rlimit`, no `no_new_privs`) Bun.spawn applies argv, environment and working
 // directory itself, which is the same result without a second process; the
 // exec stage costs a Bun start per `run`: 15 to 23 ms here
 // (node_modules/.bin/bun bench/exec-stage.ts). CTR_EXEC_STAGE=always sends every
@@ -39,8 +39,8 @@
 
 import { accessSync, constants, statSync } from "node:fs";
 import { posix } from "node:path";
-import { execve, resetSignals, SysError } from "../../../native/index.ts";
-import type { AgentState } from "../../ops.ts";
+import { execve, RLIM_INFINITY, RLIMIT_NAMES, resetSignals, setNoNewPrivs, setrlimit, SysError } from "../../../native/index.ts";
+import type { AgentState, RlimitSetting } from "../../ops.ts";
 import { takeStartOomScore } from "../cgroup/oomscore.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -53,6 +53,10 @@ export interface ProcessSpec {
   env: Record<string, string>;
   /** The working directory (checked to exist when the spec is made). */
   cwd: string;
+  /** Step 2: `rlimit` statements, by name, values as decimal strings or "unlimited". */
+  rlimits: RlimitSetting[];
+  /** Step 3: `no_new_privs`. */
+  noNewPrivs: boolean;
 }
 
 function notFound(cmd: string): SysError {
@@ -103,14 +107,33 @@ function workingDirectory(st: Pick<AgentState, "cwd">): string {
 }
 
 /** The spec of a command started now from PID 1's state. Throws 127/126/ENOENT errors as execvp would. */
-export function processSpec(st: Pick<AgentState, "cwd" | "env">, argv: string[]): ProcessSpec {
+export function processSpec(st: Pick<AgentState, "cwd" | "env" | "rlimits" | "noNewPrivs">, argv: string[]): ProcessSpec {
   const path = resolveCommand(st, argv[0]!);
-  return { path, argv: [...argv], env: { ...st.env }, cwd: workingDirectory(st) };
+  return { path, argv: [...argv], env: { ...st.env }, cwd: workingDirectory(st), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false };
 }
 
 /** Whether a `run` of this spec must go through the exec stage (see the header). */
-export function needsExecStage(_spec: ProcessSpec): boolean {
-  return process.env.CTR_EXEC_STAGE === "always";
+export function needsExecStage(spec: ProcessSpec): boolean {
+  return spec.rlimits.length > 0 || spec.noNewPrivs || process.env.CTR_EXEC_STAGE === "always";
+}
+
+function rlimitNumber(name: string): number {
+  const entry = RLIMIT_NAMES.find(([n]) => n === `RLIMIT_${name.toUpperCase()}`);
+  if (!entry) throw new SysError({ errno: 22, code: "EINVAL", syscall: "setrlimit", args: [name], message: `unknown resource limit "${name}"` });
+  return entry[1];
+}
+
+const limitValue = (v: string): bigint => (v === "unlimited" ? RLIM_INFINITY : BigInt(v));
+
+function applyRlimit(r: RlimitSetting): void {
+  try {
+    setrlimit(rlimitNumber(r.name), limitValue(r.soft), limitValue(r.hard));
+  } catch (e) {
+    if (!(e instanceof SysError)) throw e;
+    // The native error's arguments are bigints, which the channel (JSON) cannot carry.
+    const hint = e.code === "EPERM" ? "raising a hard limit needs CAP_SYS_RESOURCE" : e.code === "EINVAL" ? "the soft limit is above the hard one, or nofile above fs.nr_open" : undefined;
+    throw new SysError({ errno: e.errno, code: e.code, syscall: "setrlimit", args: [`RLIMIT_${r.name.toUpperCase()}`, r.soft, r.hard], message: `setrlimit(RLIMIT_${r.name.toUpperCase()}, ${r.soft}:${r.hard}) failed: ${e.code}`, hint, status: 126 });
+  }
 }
 
 /**
@@ -120,7 +143,9 @@ export function needsExecStage(_spec: ProcessSpec): boolean {
  * by throwing (126/127 as a shell would say).
  */
 export function applyAndExec(spec: ProcessSpec, beforeExec?: () => void): never {
-  process.chdir(spec.cwd); // step 1 (steps 2-6: see the header)
+  process.chdir(spec.cwd); // step 1
+  for (const r of spec.rlimits) applyRlimit(r); // step 2
+  if (spec.noNewPrivs) setNoNewPrivs(); // step 3 (steps 4-6: see the header)
   beforeExec?.();
   // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
   resetSignals();

@@ -128,7 +128,14 @@ export const rlimitStatement = defineStatement({
   summary: "Set a resource limit (setrlimit) for the container's processes.",
   syntax: "rlimit NAME SOFT[:HARD]",
   example: "rlimit nofile 1024:4096",
-  unsupported: "resource limits come with process setup",
+  plan: (cmd) => {
+    const b = bound(cmd);
+    const name = b.positional[0]!.text.toLowerCase();
+    const [soft, hard = soft] = b.positional[1]!.text.split(":") as [string, string?];
+    const value = (t: string) => (t === "unlimited" ? "unlimited" : String(parseSize(t)));
+    const lim = { name, soft: value(soft), hard: value(hard!) };
+    return [{ kind: "rlimit", ...lim, side: "pid1", explain: () => [`setrlimit(RLIMIT_${name.toUpperCase()}, {soft=${lim.soft}, hard=${lim.hard}}) before execve of every later command`] }];
+  },
   side: "pid1",
   container: true,
   args: [
@@ -146,6 +153,16 @@ export const rlimitStatement = defineStatement({
       ctx.error(a.span, `the soft limit ${parts[0]} is above the hard limit ${parts[1]}`, "the soft limit must not exceed the hard one");
     }
   },
+});
+
+export const noNewPrivsStatement = defineStatement({
+  name: "no_new_privs",
+  summary: "Later commands cannot gain privileges through execve (setuid bits, file capabilities): PR_SET_NO_NEW_PRIVS.",
+  syntax: "no_new_privs",
+  example: "no_new_privs",
+  plan: () => [{ kind: "no-new-privs", side: "pid1", explain: () => ["prctl(PR_SET_NO_NEW_PRIVS, 1) before execve of every later command"] }],
+  side: "pid1",
+  container: true,
 });
 
 export const runStatement = defineStatement({
