@@ -94,6 +94,17 @@ export class CtrParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /**
+   * Recovery never invents a `{`: a missing block's brace, inserted, would open a
+   * block holding the rest of the script, and a run of `if x` lines would nest
+   * that deep (each level re-syncing over what follows: seconds for a few
+   * hundred lines, found by the fuzz test). Without it the `if` fails where its
+   * block should start and the parser re-syncs at the next statement.
+   */
+  override canTokenTypeBeInsertedInRecovery(tokType: TokenType): boolean {
+    return tokType !== T.LBrace;
+  }
+
   // Alternative lists are built once per rule (chevrotain's advice for speed).
   private scriptAlts?: IOrAlt<unknown>[];
   private blockAlts?: IOrAlt<unknown>[];

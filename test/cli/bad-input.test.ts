@@ -185,6 +185,13 @@ describe("found by the fuzz harness", () => {
     expect(r.ms).toBeLessThan(3000);
     expect(r.err).toContain("calls.ctr:1:1: error: unknown function `f`");
   });
+
+  test("5,000 `if x` lines without their blocks: linear time (recovery inserted a `{` at each, nesting the rest of the script)", () => {
+    const r = ctr(["check", file("ifs.ctr", "if x\n".repeat(5000))], { timeout: 20_000 });
+    expectDiagnosed(r);
+    expect(r.ms).toBeLessThan(3000);
+    expect(r.err).toContain("ifs.ctr:1:5: error: expected `{` to start the block, found end of line");
+  });
 });
 
 describe("item 5: scripts are read from regular files of bounded size", () => {
