@@ -191,13 +191,14 @@ export interface RunResult {
   error?: string;
 }
 
-/** What PID 1 (stage 2) remembers between operations. */
+/** One `rlimit`: its resource's name, the limits as decimal strings or "unlimited". */
 export interface RlimitSetting {
   name: string;
   soft: string;
   hard: string;
 }
 
+/** What PID 1 (stage 2) remembers between operations. */
 export interface AgentState {
   /** Every call that changes the container goes through it: native/seam.ts (a RecordingSys in tests). */
   sys: Sys;
