@@ -82,6 +82,12 @@ export interface RunResult {
   timedOut: boolean;
   stdout: string;
   stderr: string;
+  /**
+   * CPU time (user + system), ms, of the process and of every descendant that was
+   * waited for inside its tree (wait4's rusage); null when it did not start. A
+   * descendant orphaned before it ended is not in it (bench/startup.ts counts those).
+   */
+  cpuMs: number | null;
 }
 
 export interface RunOptions {
@@ -119,6 +125,7 @@ export function timedRun(argv: readonly string[], opts: RunOptions = {}): RunRes
       timedOut: false,
       stdout: "",
       stderr: `cannot start ${argv[0]}: ${(e as Error).message}`,
+      cpuMs: null,
     };
   }
   const ms = performance.now() - t0;
@@ -132,6 +139,9 @@ export function timedRun(argv: readonly string[], opts: RunOptions = {}): RunRes
     timedOut,
     stdout: proc.stdout ? proc.stdout.toString() : "",
     stderr: proc.stderr ? proc.stderr.toString() : "",
+    // Microseconds as bigint. (Not ru_maxrss: Bun starts children with vfork, so a
+    // child's peak includes Bun's own memory until its execve.)
+    cpuMs: proc.resourceUsage ? Number(proc.resourceUsage.cpuTime.total) / 1000 : null,
   };
 }
 

@@ -6,14 +6,23 @@
 //              filesystem; /proc mounted; the command /bin/true.
 //
 // Usage: node_modules/.bin/bun bench/startup.ts [--rounds N] [--warmup N]
-//                                               [--timeout MS] [--json]
+//                                               [--memory N] [--timeout MS] [--json]
 //
-// Reports median, p10 and p90 wall time (spawn to exit, reaped) per peer and the
-// ratios of medians ctr/runc, ctr/bwrap and ctr/unshare. A second ctr variant with
-// `rootfs default` is reported on its own line and is not part of the ratios.
-// Needs root; installs runc, bubblewrap and busybox-static from Debian if missing.
+// Reports per peer: median, p10 and p90 wall time (spawn to exit, reaped); the
+// median CPU time (user + system of the whole process tree: wait4's rusage, which
+// holds every descendant its parent waited for); and the median peak memory of the
+// largest process of the tree (ru_maxrss, from extra runs under GNU time, which
+// forks: Bun starts children with vfork, so their own ru_maxrss would include
+// Bun's memory). Then the ratios of medians ctr/runc, ctr/bwrap and ctr/unshare.
+// The benchmark is its processes' subreaper: a descendant orphaned before it ends
+// comes back to it, is reaped and counted ("escaped"), since its CPU time is in no
+// rusage; every peer should show 0. A second ctr variant with `rootfs default` is
+// reported on its own line and is not part of the ratios.
+// Needs root; installs runc, bubblewrap, busybox-static and time from Debian if missing.
 
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { setChildSubreaper } from "../native/caps.ts";
+import { waitpid } from "../native/proc.ts";
 import { join, resolve } from "node:path";
 import {
   BenchError,
@@ -44,18 +53,20 @@ const NAMESPACES = "uts, ipc, pid, mnt, net";
 interface Options {
   rounds: number;
   warmup: number;
+  memory: number;
   timeoutMs: number;
   json: boolean;
 }
 
-const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--timeout MS] [--json]
+const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--memory N] [--timeout MS] [--json]
   --rounds N     timed rounds; each runs every peer once, in rotating order (default 30)
   --warmup N     untimed runs of each peer first (default 3)
+  --memory N     runs of each peer under GNU time for the peak memory (default 5)
   --timeout MS   a run taking longer is killed and counted as failed (default 30000)
   --json         print only one line of JSON`;
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { rounds: 30, warmup: 3, timeoutMs: 30_000, json: false };
+  const o: Options = { rounds: 30, warmup: 3, memory: 5, timeoutMs: 30_000, json: false };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) {
@@ -73,6 +84,9 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case "--warmup":
         o.warmup = int(flag, value(), 0);
+        break;
+      case "--memory":
+        o.memory = int(flag, value(), 0);
         break;
       case "--timeout":
         o.timeoutMs = int(flag, value(), 100);
@@ -108,6 +122,12 @@ interface Peer {
 interface PeerResult {
   peer: Peer;
   samples: number[];
+  /** CPU time of each timed run that succeeded, ms. */
+  cpu: number[];
+  /** Peak RSS of the largest process, KiB, of each memory run. */
+  rss: number[];
+  /** Descendants that ended orphaned (their CPU time is in no rusage), over all runs. */
+  escaped: number;
   runs: number;
   failures: number;
   /** The first failure, for the report. */
@@ -225,22 +245,60 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
 
 // ---------------------------------------------------------------- measuring
 
+/**
+ * Reaps the orphans handed to this process (a subreaper) and returns how many.
+ * Children left once a run is reaped are its descendants that outlived their parent.
+ */
+function reapOrphans(): number {
+  let n = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/self/task/${tid}/children`, "utf8");
+    } catch {
+      continue; // the thread ended
+    }
+    for (const pid of text.split(" ").filter(Boolean).map(Number)) {
+      waitpid(pid, 0);
+      n++;
+    }
+  }
+  return n;
+}
+
+/** The peak RSS (KiB) of the largest process of one run, from GNU time's %M; null if it failed. */
+function peakRss(argv: string[], work: string, o: Options): number | null {
+  const out = join(work, "time.out");
+  const r = timedRun(["/usr/bin/time", "-f", "%M", "-o", out, ...argv], { timeoutMs: o.timeoutMs });
+  let kib: number | null = null;
+  try {
+    const n = Number(readFileSync(out, "utf8").trim().split("\n").pop());
+    if (r.ok && Number.isFinite(n)) kib = n;
+  } catch {
+    // no output: the run did not start
+  }
+  rmSync(out, { force: true });
+  return kib;
+}
+
 /** Lets the event loop run (signal handlers, e.g. Ctrl-C) between two timed runs. */
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function measure(
   peers: Peer[],
   o: Options,
+  work: string,
   progress: (msg: string) => void,
 ): Promise<PeerResult[]> {
   const results = peers.map(
-    (peer): PeerResult => ({ peer, samples: [], runs: 0, failures: 0, disabled: false }),
+    (peer): PeerResult => ({ peer, samples: [], cpu: [], rss: [], escaped: 0, runs: 0, failures: 0, disabled: false }),
   );
   let seq = 0;
   const once = async (r: PeerResult): Promise<RunResult> => {
     await tick();
     const i = seq++;
     const res = timedRun(r.peer.argv(i), { timeoutMs: o.timeoutMs });
+    r.escaped += reapOrphans();
     if (!res.ok) {
       r.failures++;
       r.firstFailure ??= res;
@@ -269,10 +327,25 @@ async function measure(
       const r = live[(round + k) % live.length]!;
       const res = await once(r);
       r.runs++;
-      if (res.ok) r.samples.push(res.ms);
+      if (res.ok) {
+        r.samples.push(res.ms);
+        if (res.cpuMs !== null) r.cpu.push(res.cpuMs);
+      }
     }
     if ((round + 1) % 10 === 0 || round + 1 === o.rounds) {
       progress(`round ${round + 1}/${o.rounds}`);
+    }
+  }
+  // Memory, after the timed rounds (GNU time's fork and exec are not in the wall times).
+  for (let m = 0; m < o.memory; m++) {
+    for (let k = 0; k < live.length; k++) {
+      const r = live[(m + k) % live.length]!;
+      await tick();
+      const i = seq++;
+      const kib = peakRss(r.peer.argv(i), work, o);
+      r.escaped += reapOrphans();
+      if (kib !== null) r.rss.push(kib);
+      else r.peer.afterFailure?.(i);
     }
   }
   return results;
@@ -305,12 +378,20 @@ interface Report {
   failed: string[];
 }
 
+/** The median of samples, NaN when there are none. */
+function medianOf(xs: readonly number[]): number {
+  return xs.length ? stats(xs).median : Number.NaN;
+}
+
 function buildReport(results: PeerResult[], o: Options): Report {
   const st = new Map<string, Stats>();
   for (const r of results) if (r.samples.length) st.set(r.peer.name, stats(r.samples));
   const median = (name: string): number | null => round(st.get(name)?.median ?? Number.NaN, 3);
   const ratio = (a: string, b: string): number | null =>
     round((st.get(a)?.median ?? Number.NaN) / (st.get(b)?.median ?? Number.NaN), 3);
+  const byName = new Map(results.map((r) => [r.peer.name, r]));
+  const cpu = (name: string): number => medianOf(byName.get(name)?.cpu ?? []);
+  const rss = (name: string): number => medianOf(byName.get(name)?.rss ?? []);
   const summary: Record<string, number | null> = {
     ctr_ms: median("ctr"),
     runc_ms: median("runc"),
@@ -320,6 +401,12 @@ function buildReport(results: PeerResult[], o: Options): Report {
     ratio_ctr_bwrap: ratio("ctr", "bwrap"),
     ratio_ctr_unshare: ratio("ctr", "unshare"),
     ctr_default_ms: median("ctr (default)"),
+    ctr_cpu_ms: round(cpu("ctr"), 3),
+    runc_cpu_ms: round(cpu("runc"), 3),
+    ratio_cpu_ctr_runc: round(cpu("ctr") / cpu("runc"), 3),
+    ctr_rss_kib: round(rss("ctr"), 0),
+    runc_rss_kib: round(rss("runc"), 0),
+    ratio_rss_ctr_runc: round(rss("ctr") / rss("runc"), 3),
     rounds: o.rounds,
   };
   const peers: Record<string, unknown> = {};
@@ -338,6 +425,9 @@ function buildReport(results: PeerResult[], o: Options): Report {
       p90_ms: round(s?.p90 ?? Number.NaN, 3),
       min_ms: round(s?.min ?? Number.NaN, 3),
       max_ms: round(s?.max ?? Number.NaN, 3),
+      cpu_ms: round(medianOf(r.cpu), 3),
+      peak_rss_kib: round(medianOf(r.rss), 0),
+      escaped: r.escaped,
       ...(r.firstFailure
         ? {
             error: describeExit(r.firstFailure),
@@ -354,10 +444,12 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
   out.push(
     `container start-up: ns ${NAMESPACES}; busybox rootfs; /proc; /bin/true`,
     `${o.rounds} rounds, each peer once per round in rotating order, after ${o.warmup} warm-up run(s) each`,
-    `wall time from spawn to exit (reaped), ms; ${versions.join("; ")}`,
+    `wall time from spawn to exit (reaped), ms; CPU: user + system of the process tree, ms (median);`,
+    `peak: RSS of the largest process, MiB (median of ${o.memory} runs under GNU time); escaped: orphaned descendants`,
+    versions.join("; "),
     "",
   );
-  const head = ["peer", "runs", "median", "p10", "p90", "min", "max"];
+  const head = ["peer", "runs", "median", "p10", "p90", "min", "max", "CPU", "peak", "escaped"];
   const rows = results.map((r) => {
     const s = r.samples.length ? stats(r.samples) : undefined;
     const runs = r.disabled ? "failed" : r.failures ? `${r.samples.length}/${r.runs}` : `${r.runs}`;
@@ -369,6 +461,9 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
       fmt(s?.p90),
       fmt(s?.min),
       fmt(s?.max),
+      fmt(medianOf(r.cpu)),
+      fmt(medianOf(r.rss) / 1024, 1),
+      String(r.escaped),
     ];
   });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
@@ -384,10 +479,21 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
       : s.ratio_ctr_runc <= 1
         ? "target ctr/runc <= 1.0 met"
         : "target ctr/runc <= 1.0 NOT met";
+  const cpuVerdict =
+    s.ratio_cpu_ctr_runc === null
+      ? "not measured"
+      : s.ratio_cpu_ctr_runc <= 1.5
+        ? "target <= 1.5 met"
+        : "target <= 1.5 NOT met";
   out.push(
     `ratio of medians: ctr/runc ${fmt(s.ratio_ctr_runc)} (${verdict}); ` +
       `ctr/bwrap ${fmt(s.ratio_ctr_bwrap)}; ctr/unshare ${fmt(s.ratio_ctr_unshare)}`,
+    `CPU ctr/runc ${fmt(s.ratio_cpu_ctr_runc)} (${cpuVerdict}); peak memory ctr/runc ${fmt(s.ratio_rss_ctr_runc)}`,
   );
+  const escaped = results.filter((r) => r.escaped > 0);
+  if (escaped.length) {
+    out.push(`note: ${escaped.map((r) => `${r.peer.name} ${r.escaped}`).join(", ")} descendant(s) ended orphaned: their CPU time is not counted`);
+  }
   for (const r of results) {
     if (!r.firstFailure) continue;
     const f = r.firstFailure;
@@ -406,6 +512,11 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
     bwrap_ms: s.bwrap_ms,
     unshare_ms: s.unshare_ms,
     ctr_default_ms: s.ctr_default_ms,
+    ctr_cpu_ms: s.ctr_cpu_ms,
+    runc_cpu_ms: s.runc_cpu_ms,
+    ratio_cpu_ctr_runc: s.ratio_cpu_ctr_runc,
+    ctr_rss_kib: s.ctr_rss_kib,
+    runc_rss_kib: s.runc_rss_kib,
   }));
   console.log(out.join("\n"));
 }
@@ -428,6 +539,7 @@ async function main(): Promise<number> {
       pkg: "busybox-static",
       present: () => dpkgInstalled("busybox-static") && isStaticElf("/bin/busybox"),
     },
+    { pkg: "time", present: () => dpkgInstalled("time") },
   ];
   const missing = requirements.filter((r) => !r.present()).map((r) => r.pkg);
   if (missing.length) note(`installing ${missing.join(", ")} with apt-get ...`);
@@ -464,7 +576,9 @@ async function main(): Promise<number> {
   ];
 
   note(`${peers.length} peers, ${o.warmup} warm-up + ${o.rounds} rounds, temp dir ${work}`);
-  const results = await measure(peers, o, note);
+  // Orphaned descendants come back here, so that they are counted (reapOrphans).
+  setChildSubreaper(true);
+  const results = await measure(peers, o, work, note);
 
   const problems = cleanup.run();
   const mountsAfter = readMountinfo();
