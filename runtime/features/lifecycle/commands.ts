@@ -18,13 +18,13 @@ import { PACKAGE_ROOT, ensureInitBundle, SINGLE_THREAD_ENV } from "../../bundle.
 import { wireToError } from "../../channel/codec.ts";
 import { AsyncWriter, writeAll } from "../../fdio.ts";
 import { HANDLED_SIGNALS } from "../../status.ts";
-import { sweepStaleStateDirs } from "../../statedir.ts";
+import { removeStateDir, sweepStaleStateDirs } from "../../statedir.ts";
 import { machineCgroups } from "../cgroup/detect.ts";
 import { sweepStaleCgroups } from "../cgroup/manager.ts";
 import type { EnterReply, EnterSpec } from "./enter.ts";
 import { checkName, generateName } from "./names.ts";
 import { processRef, sameProcess } from "./procstat.ts";
-import { exists, listStates, logPath, readState, removeRecord, reserve, taken, writeState, type ContainerState, type ProcRef } from "./store.ts";
+import { exists, listStates, logPath, readState, recordsRoot, removeRecord, reserve, taken, writeState, type ContainerState, type ProcRef } from "./store.ts";
 import { newState } from "./supervise.ts";
 
 const EXIT_USAGE = 2;
@@ -83,6 +83,8 @@ export function sweepRecords(): string[] {
     signalRecorded(s.pid1, osConstants.signals.SIGKILL);
     Object.assign(s, { status: "stopped", exitStatus: null, finished: new Date().toISOString(), note: "its supervisor was killed", supervisor: null });
     writeState(s);
+    // Its per-container directory: the sweep below goes by PID, and a killed supervisor may still be a zombie no one has reaped.
+    if (/^ctr-[a-z0-9]+-\d+$/.test(s.id)) removeStateDir(`${recordsRoot()}/${s.id}`);
     swept.push(s.name);
   }
   sweepStaleStateDirs();
