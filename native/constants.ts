@@ -333,7 +333,7 @@ export const AUDIT_ARCH: number = ARCH === "x64" ? AUDIT_ARCH_X86_64 : ARM64 ? A
 // Syscall numbers for the calls glibc does not wrap (or wraps only in recent versions).
 // x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64: asm-generic/unistd.h.
 // From 424 on (pidfd_open, the new mount API, openat2) the numbers are the same on every architecture.
-const SYS_COMMON = { open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, pidfd_open: 434, openat2: 437 } as const;
+const SYS_COMMON = { pidfd_send_signal: 424, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, pidfd_open: 434, openat2: 437 } as const;
 const SYS_X64 = { pivot_root: 155, gettid: 186, mknodat: 259, seccomp: 317, ...SYS_COMMON } as const;
 const SYS_ARM64 = { pivot_root: 41, gettid: 178, mknodat: 33, seccomp: 277, ...SYS_COMMON } as const;
 export type SyscallName = keyof typeof SYS_X64;

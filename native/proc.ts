@@ -304,6 +304,13 @@ export function pidfdOpen(pid: number): number {
   return int("pidfd_open", r, en(r), [pid], s);
 }
 
+/** pidfd_send_signal(2): signal the process `pidfd` refers to (never a later one with its PID). */
+export function pidfdSendSignal(pidfd: number, sig: number): void {
+  const s = t0();
+  const r = Number(C.syscall(sysno("pidfd_send_signal"), "int", pidfd, "int", sig, "void *", null, "unsigned int", 0));
+  int("pidfd_send_signal", r, en(r), [pidfd, sig], s);
+}
+
 const POLLIN = 0x001;
 
 /**

@@ -167,6 +167,12 @@ export class RecordingSys implements Sys {
   chdir(path: string): void {
     this.rec("chdir", [path], () => undefined);
   }
+  setns(fd: number, nstype: number): void {
+    this.rec("setns", [fd, nstype], () => undefined);
+  }
+  fchdir(fd: number): void {
+    this.rec("fchdir", [fd], () => undefined);
+  }
   sethostname(name: string): void {
     this.rec("sethostname", [name], () => undefined);
   }

@@ -15,7 +15,7 @@
 //
 // Importing this file does not load koffi (the wrappers load it on their first call).
 
-import { chdir, chroot, mknod, mount, pivotRoot, sethostname, setdomainname, umount2 } from "./ns.ts";
+import { chdir, chroot, fchdir, mknod, mount, pivotRoot, setns, sethostname, setdomainname, umount2 } from "./ns.ts";
 import { fsconfig, fsmount, fsopen, moveMount, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
 import { realFiles } from "./files.ts";
@@ -47,6 +47,10 @@ export interface Sys {
   setdomainname(name: string): void;
   /** mknod(2). */
   mknod(path: string, mode: number, dev: number | bigint): void;
+  /** setns(2): join the namespace an open /proc/PID/ns/* file refers to (`ctr exec`). */
+  setns(fd: number, nstype: number): void;
+  /** fchdir(2). */
+  fchdir(fd: number): void;
 
   // the fd-based mount API and file descriptors (native/mountapi.ts, native/fd.ts)
   /** open_tree(2). */
@@ -105,6 +109,8 @@ export const realSys: Sys = {
   sethostname,
   setdomainname,
   mknod,
+  setns,
+  fchdir,
   openTree,
   moveMount: (fromFd, fromPath, toPath, flags) => moveMount(fromFd, fromPath, toPath, flags),
   fsopen,

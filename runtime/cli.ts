@@ -22,6 +22,7 @@ import { newContainerId, stateRoot } from "./paths.ts";
 import { WriteError, isTerminal, writeAll } from "./fdio.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
+import type { NamedRun } from "./features/lifecycle/supervise.ts";
 
 const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
@@ -39,6 +40,16 @@ usage:
   ctr rootfs host DIR [BIN...]  build a root filesystem from the host's binaries
   ctr rootfs busybox DIR      build a root filesystem from a static busybox
   ctr rootfs default          build (if needed) and print the embedded default rootfs
+  ctr [--name NAME] [-d] FILE.ctr|-e SCRIPT [ARGS...]
+                              a named container; -d: in the background (its name on stdout)
+  ctr ps [-a] [--format json] list named containers (-a: stopped ones too)
+  ctr exec [-i] [-e K=V] [-w DIR] NAME CMD [ARGS...]
+                              run CMD inside the running container NAME
+  ctr logs [-f] NAME          a detached container's output
+  ctr stop [-t SECONDS] NAME  SIGTERM to its PID 1, SIGKILL after SECONDS (10)
+  ctr kill NAME [SIGNAL]      signal its PID 1 (SIGKILL)
+  ctr rm [-f] NAME            remove a stopped container (-f: a running one too)
+  ctr inspect NAME            its state, as JSON
   ctr --help | --version
 
 options:
@@ -149,7 +160,7 @@ export function checkSummary(file: string, statements: number, hostPaths: number
   return `${file}: ok, ${statements} statement${statements === 1 ? "" : "s"}${looked}\n`;
 }
 
-async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
+async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null, named: NamedRun | null = null): Promise<number> {
   const out = new Output();
   out.addSource(src.file, src.text);
   // Start stage 1 before the front end is loaded: Bun's start-up of the stage overlaps it.
@@ -190,14 +201,29 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
       launch.sendPlan(plan, trace, false, false, dirs, dirs);
     }
   }
+  // A named container keeps a record (runtime/features/lifecycle/supervise.ts): this ctr is its supervisor.
+  let supervision: import("./features/lifecycle/supervise.ts").Supervision | null = null;
+  if (named) {
+    try {
+      supervision = (await import("./features/lifecycle/supervise.ts")).Supervision.begin(named, src.file, id, plan);
+    } catch (e) {
+      await launch.cancel().catch(() => {});
+      if (tracking) (await import("node:fs")).rmdirSync(tracking.dir);
+      out.error(e);
+      return e instanceof SysError && e.status !== undefined ? e.status : EXIT_SETUP;
+    }
+  }
   const { execute } = await import("./execute.ts");
-  return execute(id, plan, launch, tracking, {
+  const status = await execute(id, plan, launch, tracking, {
     trace,
     output: (text) => writeAll(1, text),
     traceLine: (stage, e) => writeAll(2, traceLine(stage, e)),
     error: (e) => out.error(e),
     notice: (text) => writeAll(2, `ctr: ${text}\n`),
+    ...(supervision ? { started: (pid1: number) => supervision.started(pid1) } : {}),
   });
+  supervision?.finished(status);
+  return status;
 }
 
 async function rootfsCommand(args: string[]): Promise<number> {
@@ -257,6 +283,19 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     if (rest.length === 0 && a === "--trace") trace = true;
     else rest.push(a);
   }
+  // A named or detached container (runtime/features/lifecycle/): options before the script.
+  let named: NamedRun | null = null;
+  let detach = false;
+  while (rest[0] === "--name" || rest[0] === "-d" || rest[0] === "--detach" || rest[0] === "--supervise") {
+    const opt = rest.shift()!;
+    if (opt === "-d" || opt === "--detach") detach = true;
+    else {
+      const name = rest.shift();
+      if (name === undefined) return usage(`${opt} needs a NAME`);
+      named = { name, detached: opt === "--supervise" };
+    }
+  }
+  if (named || detach) return namedRun(named, detach, rest, trace, early);
   const [first, ...more] = rest;
   switch (first) {
     case undefined:
@@ -291,10 +330,18 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     }
     case "rootfs":
       return rootfsCommand(more);
+    case "ps":
+    case "exec":
+    case "logs":
+    case "stop":
+    case "kill":
+    case "rm":
+    case "inspect":
+      return lifecycleCommand(first, more);
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
       // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
-      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, --help, --version; a script runs as \`ctr FILE.ctr\``);
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early);
@@ -302,3 +349,51 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
   }
 }
 
+
+/** ps, exec, logs, stop, kill, rm, inspect (runtime/features/lifecycle/commands.ts). */
+async function lifecycleCommand(name: string, args: string[]): Promise<number> {
+  const c = await import("./features/lifecycle/commands.ts");
+  const table: Record<string, (args: string[]) => number | Promise<number>> = { ps: c.psCommand, exec: c.execCommand, logs: c.logsCommand, stop: c.stopCommand, kill: c.killCommand, rm: c.rmCommand, inspect: c.inspectCommand };
+  return table[name]!(args);
+}
+
+/**
+ * `ctr [--name NAME] [-d] FILE|-e SCRIPT [ARGS]`: a bad name or a bad script
+ * is said before anything is made. Detached, this ctr only checks the script
+ * and starts the container's supervisor (a ctr of its own, `--supervise NAME`);
+ * otherwise this ctr is the supervisor.
+ */
+async function namedRun(named: NamedRun | null, detach: boolean, rest: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
+  const cancel = async () => {
+    if (!early) return;
+    early.kill("SIGKILL");
+    await early.exited;
+  };
+  const [first, ...more] = rest;
+  if (first === undefined) {
+    await cancel();
+    return usage("a named container needs a script: FILE.ctr or -e SCRIPT");
+  }
+  const src = first === "-e" ? (more[0] === undefined ? null : { file: "-e", text: more.shift()! }) : readScript(first);
+  if (!src) {
+    await cancel();
+    return first === "-e" ? usage("-e needs a script") : EXIT_USAGE;
+  }
+  const { checkName } = await import("./features/lifecycle/names.ts");
+  if (named) {
+    try {
+      checkName(named.name);
+    } catch (e) {
+      await cancel();
+      new Output().error(e);
+      return EXIT_USAGE;
+    }
+  }
+  if (!detach) return runScript(src, more, trace, early, named ?? { name: (await import("./features/lifecycle/names.ts")).generateName(), detached: false });
+  await cancel();
+  const out = new Output();
+  const { ok } = await frontEnd(src, more, out);
+  if (!ok) return EXIT_USAGE;
+  const { detach: start } = await import("./features/lifecycle/commands.ts");
+  return start(named?.name ?? null, src.file, first === "-e" ? ["-e", src.text, ...more] : [first, ...more], trace);
+}

@@ -28,6 +28,8 @@ export interface ExecuteIO {
   error(e: unknown): void;
   /** A plain message from ctr about the run (an OOM kill, a cgroup it could not remove). */
   notice?(text: string): void;
+  /** PID 1 is up and set up: before the first `run`, once `exec` made the command PID 1, or at the end (a named container's record: runtime/features/lifecycle/supervise.ts). */
+  started?(pid1: number): void;
 }
 
 /** The exit status of a process killed by SIGKILL, as the OOM killer does. */
@@ -115,6 +117,12 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       return signalStatus(early);
     }
     await session.started();
+    let upSaid = false;
+    const up = () => {
+      if (upSaid) return;
+      upSaid = true;
+      io.started?.(container.pid1);
+    };
     const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "idmap" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       // Consecutive setup steps of PID 1 (up to a `run`, a host-side step or
@@ -126,14 +134,21 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         const exec = batch.find((o) => o.kind === "exec");
         if (exec?.kind === "exec") lastCommand = exec.argv.join(" ");
         await session.applyBatch(batch);
-        if (exec) break;
+        if (exec) {
+          up();
+          break;
+        }
         i = end - 1;
         continue;
       }
       const op = ops[i]!;
       if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");
+      if (op.kind === "run") up();
       const result = await session.apply(op);
-      if (op.kind === "exec") break;
+      if (op.kind === "exec") {
+        up();
+        break;
+      }
       if (op.kind === "run") {
         const run = result as RunResult;
         const status = runStatus(run);
@@ -153,6 +168,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         }
       }
     }
+    up();
     const status = await container.finish();
     session.oomCheck(lastCommand);
     return status;

@@ -6,7 +6,7 @@
 // ask isatty(3) only about character devices.
 
 import { fstatSync, writeSync } from "node:fs";
-import { isatty } from "../native/sys.ts";
+import { isatty, read } from "../native/sys.ts";
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -127,4 +127,16 @@ export function isTerminal(fd: number): boolean {
   }
   if (!st.isCharacterDevice() || st.rdev === ((1 << 8) | 3)) return false;
   return isatty(fd);
+}
+
+/** The first line on `fd` (an init stage's spec from the host, runtime/init.ts); exit with `eofStatus` if it ends first. */
+export function readFirstLine(fd: number, eofStatus: number): string {
+  const buf = Buffer.alloc(65536);
+  let text = "";
+  while (!text.includes("\n")) {
+    const n = read(fd, buf);
+    if (n <= 0) process.exit(eofStatus);
+    text += buf.toString("utf8", 0, n);
+  }
+  return text.slice(0, text.indexOf("\n"));
 }

@@ -22,8 +22,6 @@ import {
   blockSignals,
   closeFd,
   kill,
-  pidfdOpen,
-  pollReadable,
   PR_SET_PDEATHSIG,
   prctl,
   read,
@@ -52,11 +50,13 @@ import { cloneFlags } from "./features/ns/ns.ts";
 import { makeRootPrivate } from "./features/mount/mount.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./features/process/process.ts";
-import { writeAll } from "./fdio.ts";
+import { readFirstLine, writeAll } from "./fdio.ts";
 import { SINGLE_THREAD_ENV } from "./bundle.ts";
 import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
+import { enterStage } from "./features/lifecycle/enter.ts";
+import { waitChildOrHost } from "./features/process/wait.ts";
 
 const CONTROL_FD = 3;
 
@@ -180,18 +180,7 @@ function stage1(): void {
   let status = 125;
   let hostGone = false;
   try {
-    const pid1fd = pidfdOpen(pid);
-    let hostfd = -1;
-    try {
-      hostfd = pidfdOpen(host);
-    } catch {
-      // the host is already gone
-    }
-    const ready = hostfd < 0 ? [] : pollReadable([pid1fd, hostfd]);
-    hostGone = !ready.includes(pid1fd);
-    if (hostGone) kill(pid, SIGKILL);
-    const w = waitpid(pid, 0);
-    status = w.signaled ? signalStatus(w.signal ?? 0) : (w.exitCode ?? 0);
+    ({ status, hostGone } = waitChildOrHost(pid, host));
   } finally {
     if (subreaper && !killOrphans(childrenFd)) {
       // Never silent: the host reports a status it did not expect, and this says why.
@@ -343,15 +332,9 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
 function execStage(): void {
   setDumpable(false); // as stage 2: the container's processes are already running
   setCloexec(CONTROL_FD, true);
-  const buf = Buffer.alloc(65536);
-  let text = "";
-  while (!text.includes("\n")) {
-    const n = read(CONTROL_FD, buf);
-    if (n <= 0) process.exit(126);
-    text += buf.toString("utf8", 0, n);
-  }
+  const line = readFirstLine(CONTROL_FD, 126);
   try {
-    applyAndExec(JSON.parse(text.slice(0, text.indexOf("\n"))) as ProcessSpec);
+    applyAndExec(JSON.parse(line) as ProcessSpec);
   } catch (e) {
     writeAll(CONTROL_FD, JSON.stringify(errorToWire(e)) + "\n");
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 126);
@@ -360,4 +343,5 @@ function execStage(): void {
 
 if (process.argv[2] === "stage1") stage1();
 else if (process.argv[2] === "exec") execStage();
+else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"));

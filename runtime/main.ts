@@ -26,12 +26,22 @@ function buildDir(): string {
 }
 
 const argv = process.argv.slice(2);
-const NOT_A_RUN = new Set(["check", "explain", "rootfs", "repl", "help", "--help", "-h", "--version", "-V"]);
+const NOT_A_RUN = new Set(["check", "explain", "rootfs", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
 const first = argv.find((a) => a !== "--trace");
+// `ctr -d`: the container's own ctr (its supervisor, runtime/features/lifecycle/supervise.ts) starts it, not this one.
+const detaching = (() => {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-d" || a === "--detach") return true;
+    if (a === "--name") i++;
+    else if (a !== "--trace") return false;
+  }
+  return false;
+})();
 const dir = buildDir();
 
 let early: ReturnType<typeof Bun.spawn> | null = null;
-if (first !== undefined && !NOT_A_RUN.has(first) && existsSync(`${dir}/init.js`)) {
+if (first !== undefined && !NOT_A_RUN.has(first) && !detaching && existsSync(`${dir}/init.js`)) {
   // Same spawn as Launch.spawn in runtime/host.ts, which adopts this process.
   early = Bun.spawn({
     cmd: [process.execPath, `${dir}/init.js`, "stage1"],

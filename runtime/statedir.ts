@@ -368,7 +368,7 @@ function removeContents(dirFd: number, top: FileStat): void {
 }
 
 /** rmdir the state root if it is empty (no other container of the user's runs), by its parent's fd. */
-function removeRootIfEmpty(root: string): void {
+export function removeRootIfEmpty(root: string): void {
   let parent: number;
   try {
     parent = openat(AT_FDCWD, checkAncestors(dirname(root), root), O_PATH | O_DIRECTORY | O_CLOEXEC);

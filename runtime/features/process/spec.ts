@@ -137,15 +137,24 @@ function applyRlimit(r: RlimitSetting): void {
 }
 
 /**
+ * The steps of the spec that this process keeps across posix_spawn and execve:
+ * applyAndExec's, and `ctr exec`'s before it spawns the command inside the
+ * container's PID namespace (runtime/features/lifecycle/enter.ts).
+ */
+export function applySteps(spec: ProcessSpec): void {
+  process.chdir(spec.cwd); // step 1
+  for (const r of spec.rlimits) applyRlimit(r); // step 2
+  if (spec.noNewPrivs) setNoNewPrivs(); // step 3 (steps 4-6: see the header)
+}
+
+/**
  * Apply the spec to this process and execve the command: the one place where a
  * command's process is set up. `beforeExec` runs after the steps and right
  * before the signals are reset (exec: the terminal's foreground). Returns only
  * by throwing (126/127 as a shell would say).
  */
 export function applyAndExec(spec: ProcessSpec, beforeExec?: () => void): never {
-  process.chdir(spec.cwd); // step 1
-  for (const r of spec.rlimits) applyRlimit(r); // step 2
-  if (spec.noNewPrivs) setNoNewPrivs(); // step 3 (steps 4-6: see the header)
+  applySteps(spec);
   beforeExec?.();
   // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
   resetSignals();

@@ -1,0 +1,121 @@
+// Issue 15's benchmark, in one run (as root):
+//   1. `ctr exec NAME /bin/true` against `runc exec ID /bin/true` and
+//      `nsenter -t PID -m -u -i -n -p -r -w /bin/true` into the same kind of
+//      container (uts, ipc, pid, mount, network; a busybox root; /proc), the
+//      three alternating, N rounds; medians and the ratio ctr/runc;
+//   2. the memory of ctr's own processes per detached container, for 1, 10 and
+//      50 of them: the supervisor (runtime/features/lifecycle/supervise.ts) and
+//      stage 1 (runtime/init.ts) of each, summed RSS and PSS (from
+//      /proc/PID/smaps_rollup: PSS shares Bun's mapped binary among them) / N.
+//      The container's own command is not ctr's and is left out.
+// Usage: node_modules/.bin/bun bench/lifecycle.ts [--rounds N] [--json]
+// Everything it starts is removed at the end (ctr rm -f, runc delete -f).
+
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { BenchError, makeBusyboxRootfs, makeTempDir, round, run, stats, timedRun } from "./lib.ts";
+
+const REPO = resolve(import.meta.dir, "..");
+const CTR = join(REPO, "bin", "ctr");
+const args = process.argv.slice(2);
+const ROUNDS = Number(args[args.indexOf("--rounds") + 1] ?? 0) || 30;
+const JSON_OUT = args.includes("--json");
+
+if (process.getuid?.() !== 0) throw new BenchError("bench/lifecycle.ts needs root (runc and nsenter as root)");
+for (const tool of ["runc", "nsenter"]) if (!Bun.which(tool)) throw new BenchError(`${tool} is not installed`);
+
+const work = makeTempDir("ctr-bench-lifecycle-");
+const root = join(work, "rootfs");
+run(["mkdir", "-p", root]);
+makeBusyboxRootfs(root);
+const tag = `bl-${process.pid}`;
+const names: string[] = [];
+const runcState = join(work, "runc");
+const runcId = `ctr-bench-${process.pid}`;
+
+function cleanup(): void {
+  if (names.length) run([CTR, "rm", "-f", ...names.splice(0)]);
+  run(["runc", "--root", runcState, "delete", "-f", runcId]);
+  rmSync(work, { recursive: true, force: true });
+}
+process.on("exit", cleanup);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => process.exit(130));
+
+const script = join(work, "c.ctr");
+writeFileSync(script, `ns uts, ipc, pid, mnt, net\nrootfs ${root}\nmount proc\nexec /bin/sleep 1000000\n`);
+
+function detach(name: string): { supervisor: number; pid1: number } {
+  const r = run([CTR, "-d", "--name", name, script]);
+  if (!r.ok) throw new BenchError(`ctr -d failed: ${r.stderr}`);
+  names.push(name);
+  const s = JSON.parse(run([CTR, "inspect", name]).stdout);
+  return { supervisor: s.supervisor.pid, pid1: s.pid1.pid };
+}
+
+// ---- 1. exec latency
+const target = detach(`${tag}-exec`);
+const bundle = join(work, "bundle");
+run(["mkdir", "-p", bundle]);
+writeFileSync(
+  join(bundle, "config.json"),
+  JSON.stringify({
+    ociVersion: "1.0.2",
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args: ["/bin/sleep", "1000000"], env: ["PATH=/bin"], cwd: "/" },
+    root: { path: root, readonly: false },
+    mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
+    linux: { namespaces: [{ type: "uts" }, { type: "ipc" }, { type: "pid" }, { type: "mount" }, { type: "network" }] },
+  }),
+);
+// Its stdio: none (a pipe would be held open by the container's command).
+const runcStart = Bun.spawnSync(["runc", "--root", runcState, "run", "-d", "--bundle", bundle, runcId], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+if (runcStart.exitCode !== 0) throw new BenchError(`runc run -d failed (exit ${runcStart.exitCode})`);
+const peers: [string, string[]][] = [
+  ["ctr exec", [CTR, "exec", `${tag}-exec`, "/bin/true"]],
+  ["runc exec", ["runc", "--root", runcState, "exec", runcId, "/bin/true"]],
+  ["nsenter", ["nsenter", "-t", String(target.pid1), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "/bin/true"]],
+];
+const samples = new Map<string, number[]>(peers.map(([n]) => [n, []]));
+for (const [, argv] of peers) timedRun(argv); // warm-up
+for (let i = 0; i < ROUNDS; i++) {
+  for (const [n, argv] of peers) {
+    const r = timedRun(argv, { timeoutMs: 10_000 });
+    if (!r.ok) throw new BenchError(`${n} failed: ${r.stderr}`);
+    samples.get(n)!.push(r.ms);
+  }
+}
+const median = (n: string) => stats(samples.get(n)!).median;
+
+// ---- 2. memory per detached container
+function kib(pid: number, file: "status" | "smaps_rollup", key: string): number {
+  try {
+    return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/${file}`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+const memory: { containers: number; rss_mib: number | null; pss_mib: number | null }[] = [];
+const all: { supervisor: number; pid1: number }[] = [target];
+for (const n of [1, 10, 50]) {
+  while (all.length < n) all.push(detach(`${tag}-m${all.length}`));
+  const ours = all.slice(0, n).flatMap((c) => [c.supervisor, parentOf(c.pid1)]);
+  const sum = (file: "status" | "smaps_rollup", key: string) => ours.reduce((t, p) => t + kib(p, file, key), 0);
+  memory.push({ containers: n, rss_mib: round(sum("status", "VmRSS") / 1024 / n, 1), pss_mib: round(sum("smaps_rollup", "Pss") / 1024 / n, 1) });
+}
+
+const result = {
+  rounds: ROUNDS,
+  ctr_exec_ms: round(median("ctr exec")),
+  runc_exec_ms: round(median("runc exec")),
+  nsenter_ms: round(median("nsenter")),
+  ratio_ctr_runc: round(median("ctr exec") / median("runc exec")),
+  memory_per_container: memory,
+  load: readFileSync("/proc/loadavg", "utf8").trim(),
+};
+if (JSON_OUT) console.log(JSON.stringify(result));
+else {
+  console.log(`exec /bin/true, median of ${ROUNDS}: ctr exec ${result.ctr_exec_ms} ms, runc exec ${result.runc_exec_ms} ms, nsenter ${result.nsenter_ms} ms; ctr/runc ${result.ratio_ctr_runc} (target <= 1: ${result.ratio_ctr_runc! <= 1 ? "met" : "NOT met"})`);
+  for (const m of memory) console.log(`${m.containers} detached: ctr's processes ${m.rss_mib} MiB RSS, ${m.pss_mib} MiB PSS per container (target at 50: <= 10 MiB: ${m.containers === 50 ? (m.pss_mib! <= 10 ? "met" : "NOT met") : "-"})`);
+  console.log(`load average at the end: ${result.load}`);
+}
+if (!existsSync(work)) throw new BenchError("work directory vanished");

@@ -1,0 +1,180 @@
+// `ctr exec`'s stage: a fresh, single-threaded init process that enters a
+// running container and starts a command there (issue 15, item 4; chapter 13,
+// `docker exec`, setns(2) through /proc/PID/ns/*).
+//
+// Why a stage of its own: JavaScript cannot run after fork, and setns(2) into
+// a user or mount namespace fails with EINVAL in a multi-threaded process
+// (docs/ARCHITECTURE.md, "Why the stages"): ctr's own process has threads, a
+// fresh init process started as stage 1 is (runtime/bundle.ts) has one. The
+// host sends the EnterSpec, one JSON line, on fd 3; the stage
+//   1. opens a pidfd of the container's PID 1, then checks that the PID is
+//      still the recorded process (its start time, procstat.ts); the pidfd
+//      then stays unreadable for as long as that process lives;
+//   2. joins the container's cgroups (writing its PID to cgroup.procs) while
+//      the host's cgroup tree is in view;
+//   3. opens /proc/PID/ns/* of each of the container's namespaces and
+//      /proc/PID/root, all before joining any, and checks the pidfd again;
+//   4. joins them through the seam: the user namespace first (it owns the
+//      others, and gives the capabilities the rest need), then mnt, then the
+//      others; then the container's root, fchdir to the descriptor taken in
+//      step 3 and chroot(".") (a root entered with chroot, not pivot_root,
+//      is not the mount namespace's root);
+//   5. with a user namespace, takes PID 1's ids inside it (read from
+//      /proc/PID/status after joining it, so they are the inner ones);
+//   6. applies the container's process spec (features/process/spec.ts,
+//      applySteps: working directory, rlimits, no_new_privs) to itself, which
+//      the command inherits, and posix_spawns the command: setns(CLONE_NEWPID)
+//      moves only children, so the command is its child, born in the
+//      container's PID namespace; posix_spawn starts it with default signals;
+//   7. reports the command's host PID, then waits for it or for the host:
+//      if `ctr exec` dies (even by SIGKILL), the command is killed.
+// Its exit status is the command's, 128+N when a signal killed it, or
+// 125/126/127 as for `exec` when it could not start.
+
+import { closeSync, constants, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import type { NsName } from "../../../lang/spec.ts";
+import {
+  blockSignals, pidfdOpen, pollReadable, realSys, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, spawnProcess, SysError,
+  type Sys,
+} from "../../../native/index.ts";
+import { errorToWire } from "../../channel/codec.ts";
+import { readFirstLine } from "../../fdio.ts";
+import type { RlimitSetting } from "../../ops.ts";
+import { NS_FLAG, NS_PROC_NAME, orderNamespaces } from "../ns/ns.ts";
+import { applySteps, processSpec } from "../process/spec.ts";
+import { startTime } from "./procstat.ts";
+import { waitChildOrHost } from "../process/wait.ts";
+
+const CONTROL_FD = 3;
+
+export interface EnterSpec {
+  pid: number;
+  start: number;
+  namespaces: NsName[];
+  cgroups: string[];
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  rlimits: RlimitSetting[];
+  noNewPrivs: boolean;
+}
+
+/** What the stage says on fd 3, one JSON line each. */
+export type EnterReply = { pid: number } | { error: ReturnType<typeof errorToWire> };
+
+/** An open namespace of the container, to join. */
+export interface NsFd {
+  ns: NsName;
+  fd: number;
+}
+
+/**
+ * Step 4: join each namespace, in the order given (user first), then the
+ * container's root by its descriptor. `afterUser` runs right after the user
+ * namespace is joined (step 5 reads the inner ids there).
+ */
+export function joinContainer(sys: Sys, fds: readonly NsFd[], rootFd: number, afterUser?: () => void): void {
+  for (const { ns, fd } of fds) {
+    sys.setns(fd, NS_FLAG[ns]);
+    if (ns === "user") afterUser?.();
+  }
+  sys.fchdir(rootFd);
+  sys.chroot(".");
+  sys.chdir("/");
+}
+
+function stageError(message: string, status = 125, hint?: string): SysError {
+  return new SysError({ message, status, hint });
+}
+
+function readSpec(): EnterSpec {
+  return JSON.parse(readFirstLine(CONTROL_FD, 125)) as EnterSpec;
+}
+
+const reply = (r: EnterReply) => writeSync(CONTROL_FD, JSON.stringify(r) + "\n");
+
+/** The ids of `pid` (real ones, field 1 of Uid: and Gid:) as this process's user namespace sees them. */
+function idsOf(pid: number): { uid: number; gid: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+  return { uid: field("Uid"), gid: field("Gid") };
+}
+
+function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
+  const out: NsFd[] = [];
+  for (const ns of orderNamespaces(namespaces)) {
+    const path = `/proc/${pid}/ns/${NS_PROC_NAME[ns]}`;
+    // A namespace the container shares with us (joined, or not made) is not joined: setns to one's own user namespace is EINVAL.
+    if (statSync(path).ino === statSync(`/proc/self/ns/${NS_PROC_NAME[ns]}`).ino) continue;
+    out.push({ ns, fd: openSync(path, constants.O_RDONLY) });
+  }
+  return out;
+}
+
+function checkSame(pid: number, start: number, pidfd: number): void {
+  if (startTime(pid) !== start || pollReadable([pidfd], 0).length > 0) throw stageError(`the container's PID 1 (host pid ${pid}) is gone`);
+}
+
+export function enterStage(): void {
+  let spec: EnterSpec;
+  try {
+    spec = readSpec();
+  } catch {
+    process.exit(125);
+  }
+  const host = process.ppid;
+  let child = 0;
+  try {
+    const threads = readdirSync("/proc/self/task").length;
+    if (threads !== 1) throw stageError(`setns(2) into a user or mount namespace needs a single-threaded process, but the exec stage has ${threads} threads`, 125, "the Bun runtime started helper threads; check the pinned bun version and the init environment");
+    // 1. the very process recorded, held by a pidfd
+    const pidfd = pidfdOpen(spec.pid);
+    checkSame(spec.pid, spec.start, pidfd);
+    // 2. its cgroups, from the host's view
+    for (const dir of spec.cgroups) {
+      const fd = openSync(`${dir}/cgroup.procs`, constants.O_WRONLY);
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+    }
+    // 3. every descriptor before joining anything
+    const fds = openNs(spec.pid, spec.namespaces);
+    const rootFd = openSync(`/proc/${spec.pid}/root`, constants.O_RDONLY | constants.O_DIRECTORY);
+    checkSame(spec.pid, spec.start, pidfd);
+    // 4, 5
+    let ids: { uid: number; gid: number } | null = null;
+    const setgroupsAllowed = () => readFileSync(`/proc/${spec.pid}/setgroups`, "utf8").trim() === "allow";
+    let groups = false;
+    joinContainer(realSys, fds, rootFd, () => {
+      ids = idsOf(spec.pid);
+      groups = setgroupsAllowed();
+    });
+    for (const { fd } of fds) closeSync(fd);
+    closeSync(rootFd);
+    const become = ids as { uid: number; gid: number } | null;
+    if (become && Number.isInteger(become.uid) && Number.isInteger(become.gid)) {
+      if (groups) setgroups([]);
+      setresgid(become.gid, become.gid, become.gid);
+      setresuid(become.uid, become.uid, become.uid);
+    }
+    // 6. the process spec, then the command as a child in the container's PID namespace
+    const ps = processSpec({ cwd: spec.cwd, env: spec.env, rlimits: spec.rlimits, noNewPrivs: spec.noNewPrivs }, spec.argv);
+    applySteps(ps);
+    blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]); // the command gets them; this stage waits
+    child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`));
+  } catch (e) {
+    reply({ error: errorToWire(e) });
+    process.exit(e instanceof SysError && e.status !== undefined ? e.status : 125);
+  }
+  reply({ pid: child });
+  // 7. the command, or the host gone
+  let status = 125;
+  try {
+    status = waitChildOrHost(child, host).status;
+  } catch {
+    status = 125;
+  }
+  process.exit(status);
+}

@@ -1,0 +1,71 @@
+// Issue 15, rootless: a detached container of an ordinary user (uid 65534,
+// `ns user`), with and without XDG_RUNTIME_DIR: ps, exec (the user namespace
+// joined first: root inside, its hostname, its PID 1 in its /proc), logs,
+// stop with the status recorded, rm leaving no state directory, and the
+// supervisor SIGKILLed. test/integration/lifecycle.test.ts has the root side.
+
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { onHost, type Host } from "../integration/host-state.ts";
+import { sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
+import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore, userStateRoot } from "./helpers.ts";
+
+const skip = skipping(rootlessSkipReason() ?? (USERNS_BLOCKER ? `this machine forbids unprivileged user namespaces (${USERNS_BLOCKER})` : null));
+
+const SCRIPT = `ns user, uts, pid, mnt
+hostname rl-box
+rootfs default
+mount proc
+run echo rootless-log
+exec sleep 1000`;
+
+interface State {
+  id: string;
+  status: string;
+  exitStatus?: number | null;
+  supervisor: { pid: number; start: number } | null;
+  pid1: { pid: number; start: number } | null;
+}
+
+async function lifecycle(h: Host, runtimeDir: "xdg" | "none"): Promise<void> {
+  await freshenBundle(h);
+  const home = userDir(h);
+  const runtime = runtimeDir === "xdg" ? userDir(h) : undefined;
+  const before = userStateBefore(runtime);
+  const as = (args: string[]) => ctrAsUser(h, args, { home, runtimeDir: runtime });
+  const name = `rl-${runtimeDir}-${process.pid}`;
+  const started = await as(["-d", "--name", name, "-e", SCRIPT]);
+  expect(started).toMatchObject({ code: 0, stdout: `${name}\n`, stderr: "" });
+  const s = JSON.parse((await as(["inspect", name])).stdout) as State;
+  expect(s.status).toBe("running");
+  expect(sameProcess(s.pid1)).toBe(true);
+  expect(readFileSync(`/proc/${s.pid1!.pid}/status`, "utf8")).toMatch(/^Uid:\s+65534\s/m);
+  expect((await as(["ps"])).stdout).toMatch(new RegExp(`^${name}\\s+Up `, "m"));
+  const r = await as(["exec", name, "sh", "-c", "hostname; id -u; cat /proc/1/comm; readlink /proc/self/ns/user"]);
+  expect(r.stderr).toBe("");
+  expect(r.stdout.trim().split("\n")).toEqual(["rl-box", "0", "sleep", readlinkSync(`/proc/${s.pid1!.pid}/ns/user`)]);
+  expect((await as(["logs", name])).stdout).toBe("rootless-log\n");
+  expect(await as(["stop", "-t", "0", name])).toMatchObject({ code: 0, stdout: `${name}\n` });
+  expect(JSON.parse((await as(["inspect", name])).stdout)).toMatchObject({ status: "stopped", exitStatus: 137 });
+  expect((await as(["rm", name])).code).toBe(0);
+  // the supervisor killed: the container ends, the next ctr sweeps
+  const name2 = `${name}-k`;
+  expect((await as(["-d", "--name", name2, "-e", SCRIPT])).code).toBe(0);
+  const s2 = JSON.parse((await as(["inspect", name2])).stdout) as State;
+  process.kill(s2.supervisor!.pid, "SIGKILL");
+  for (let i = 0; i < 200 && sameProcess(s2.pid1); i++) await Bun.sleep(20);
+  expect(sameProcess(s2.pid1)).toBe(false);
+  expect(JSON.parse((await as(["inspect", name2])).stdout)).toMatchObject({ status: "stopped", exitStatus: null });
+  expect((await as(["rm", name2])).code).toBe(0);
+  const root = userStateRoot(runtime);
+  for (const n of [name, name2, s.id, s2.id]) expect(existsSync(join(root, n))).toBe(false);
+  for (const p of [s.supervisor, s2.supervisor]) expect(sameProcess(p)).toBe(false);
+  for (const p of [s.pid1, s2.pid1]) expect(sameProcess(p)).toBe(false);
+  expect(userLeftovers(h, before, home)).toEqual([]);
+}
+
+describe("rootless named containers", () => {
+  test.skipIf(skip)("detached, exec, logs, stop, rm; the supervisor killed (XDG_RUNTIME_DIR)", () => onHost((h) => lifecycle(h, "xdg")), 60_000);
+  test.skipIf(skip)("the same in /tmp/ctr-65534 (no XDG_RUNTIME_DIR)", () => onHost((h) => lifecycle(h, "none")), 60_000);
+});
