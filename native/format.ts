@@ -13,6 +13,7 @@ import {
   PR_GET_NAME, PR_SET_NAME, PR_SET_PDEATHSIG, RLIM_INFINITY, RLIMIT_NAMES, S_IF_NAMES, S_IFMT, SIGNAL_NAMES,
   SOCK_FLAGS, SOCK_TYPES, UMOUNT_FLAGS, WAIT_FLAGS, CAP_NAMES, FD_CLOEXEC, F_SETFD, AT_FLAGS, AT_FDCWD,
   OPEN_TREE_FLAGS, MOVE_MOUNT_FLAGS, FSCONFIG_NAMES, RESOLVE_FLAGS, FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, MOUNT_ATTR_FLAGS,
+  MOUNT_SETATTR_FLAGS,
 } from "./constants.ts";
 
 /**
@@ -180,7 +181,8 @@ const SIGNATURES: Record<string, Kind[] | ((args: readonly unknown[]) => string[
   fsopen: ["v", F([["FSOPEN_CLOEXEC", FSOPEN_CLOEXEC]])],
   fsmount: ["v", F([["FSMOUNT_CLOEXEC", FSMOUNT_CLOEXEC]]), F(MOUNT_ATTR_FLAGS)],
   fsconfig: ["v", E(FSCONFIG_NAMES), "v", "v", "v"],
-  openat2: ["v", "v", "open", F(RESOLVE_FLAGS)],
+  openat2: ["dirfd", "v", "open", F(RESOLVE_FLAGS)],
+  mount_setattr: ["dirfd", "v", F(MOUNT_SETATTR_FLAGS), F(MOUNT_ATTR_FLAGS), F(MOUNT_ATTR_FLAGS)],
   mknod: ["v", "mode", "dev"],
   open: ["v", "open", "oct"],
   openat: ["dirfd", "v", "open", "oct"],

@@ -18,7 +18,7 @@ import { nsStatement, joinStatement } from "./features/ns/statements.ts";
 import { hostnameStatement, domainnameStatement } from "./features/uts/statements.ts";
 import { mapStatement } from "./features/userns/statements.ts";
 import { rootfsStatement, chrootStatement } from "./features/rootfs/statements.ts";
-import { mountStatement, volumeStatement, readonlyStatement } from "./features/mount/statements.ts";
+import { mountStatement, volumeStatement, readonlyStatement, maskStatement } from "./features/mount/statements.ts";
 import { limitStatement } from "./features/cgroup/statements.ts";
 import { netStatement } from "./features/net/statements.ts";
 import { envStatement, cwdStatement, userStatement, capStatement, seccompStatement, rlimitStatement, noNewPrivsStatement, runStatement, execStatement } from "./features/process/statements.ts";
@@ -47,6 +47,7 @@ export const statements: StatementDef[] = [
   rlimitStatement,
   noNewPrivsStatement,
   readonlyStatement,
+  maskStatement,
   runStatement,
   execStatement,
   showStatement,
