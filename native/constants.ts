@@ -423,6 +423,13 @@ export const FSCONFIG_SET_FLAG = 0;
 export const FSCONFIG_SET_STRING = 1;
 export const FSCONFIG_SET_FD = 5;
 export const FSCONFIG_CMD_CREATE = 6;
+// bpf(2): the commands, program and attach types ctr uses (include/uapi/linux/bpf.h).
+export const BPF_PROG_LOAD = 5;
+export const BPF_PROG_ATTACH = 8;
+export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+export const BPF_CGROUP_DEVICE = 6;
+export const BPF_F_ALLOW_MULTI = 2;
+export const BPF_CMDS: FlagTable = [["BPF_PROG_LOAD", BPF_PROG_LOAD], ["BPF_PROG_ATTACH", BPF_PROG_ATTACH]];
 /** openat2's resolve flag: resolve the path as if the directory fd were "/" (symlinks and ".." stay inside). */
 export const RESOLVE_IN_ROOT = 0x10;
 export const RESOLVE_FLAGS: FlagTable = [["RESOLVE_IN_ROOT", RESOLVE_IN_ROOT]];

@@ -19,7 +19,7 @@
 // paths stay what they were when PID 1 took its copy of the host's tree. Descriptors (open_tree, openat2,
 // fsopen, fsmount) are numbered from 100. Pure JavaScript: no koffi, no file system.
 
-import { AT_FDCWD, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT } from "./constants.ts";
+import { AT_FDCWD, BPF_PROG_ATTACH, BPF_PROG_LOAD, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT } from "./constants.ts";
 import { errnoNumber, SysError } from "./error.ts";
 import { formatCall } from "./format.ts";
 import type { FileKind, Sys } from "./seam.ts";
@@ -309,6 +309,17 @@ export class RecordingSys implements Sys {
   }
   writeFile(path: string, text: string): void {
     this.rec("write", [path, text], () => undefined);
+  }
+  /** The program's instructions, as each bpf(BPF_PROG_LOAD) gave them. */
+  readonly programs: Uint8Array[] = [];
+  bpfProgLoad(progType: number, insns: Uint8Array, license: string): number {
+    return this.rec("bpf", [BPF_PROG_LOAD, progType, insns.length / 8, license], () => {
+      this.programs.push(insns);
+      return this.newFd("bpf-prog");
+    });
+  }
+  bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void {
+    this.rec("bpf", [BPF_PROG_ATTACH, targetFd, progFd, attachType, flags], () => undefined);
   }
   /** By default the kernel's plain acknowledgement: NLMSG_ERROR with error 0 and the request's header (NLM_F_CAPPED). */
   netlink(protocol: number, request: Uint8Array): Uint8Array {

@@ -21,6 +21,7 @@ import { close, read } from "./fd.ts";
 import { mkdirat, openat } from "./at.ts";
 import { realFiles } from "./files.ts";
 import { netlinkExchange } from "./netlink.ts";
+import { bpfProgAttach, bpfProgLoad } from "./bpf.ts";
 
 /** What the executors ask of a file: its kind (node:fs Stats has these). */
 export interface FileKind {
@@ -97,6 +98,12 @@ export interface Sys {
   /** The whole of `text` to the file at `path` (a kernel file: /proc/PID/uid_map, cgroupfs). Recorded as "write". */
   writeFile(path: string, text: string): void;
 
+  // bpf (native/bpf.ts)
+  /** bpf(BPF_PROG_LOAD): a program's fd. Recorded as "bpf". */
+  bpfProgLoad(progType: number, insns: Uint8Array, license: string): number;
+  /** bpf(BPF_PROG_ATTACH). Recorded as "bpf". */
+  bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void;
+
   // netlink (native/netlink.ts)
   /** One request on a new netlink socket of `protocol` and the kernel's answer (one datagram). Recorded as "netlink". */
   netlink(protocol: number, request: Uint8Array): Uint8Array;
@@ -123,6 +130,8 @@ export const realSys: Sys = {
   mkdirat,
   read,
   close,
+  bpfProgLoad,
+  bpfProgAttach,
   netlink: (protocol, request) => netlinkExchange(protocol, request),
   ...realFiles,
 };

@@ -20,6 +20,7 @@ import { mapStatement } from "./features/userns/statements.ts";
 import { rootfsStatement, chrootStatement } from "./features/rootfs/statements.ts";
 import { mountStatement, volumeStatement, readonlyStatement, maskStatement } from "./features/mount/statements.ts";
 import { limitStatement } from "./features/cgroup/statements.ts";
+import { deviceStatement } from "./features/devices/statements.ts";
 import { netStatement } from "./features/net/statements.ts";
 import { envStatement, cwdStatement, userStatement, capStatement, seccompStatement, rlimitStatement, noNewPrivsStatement, runStatement, execStatement } from "./features/process/statements.ts";
 import { showStatement } from "./features/show/statements.ts";
@@ -37,6 +38,7 @@ export const statements: StatementDef[] = [
   mountStatement,
   volumeStatement,
   limitStatement,
+  deviceStatement,
   netStatement,
   joinStatement,
   envStatement,
