@@ -333,9 +333,9 @@ export const AUDIT_ARCH: number = ARCH === "x64" ? AUDIT_ARCH_X86_64 : ARM64 ? A
 // Syscall numbers for the calls glibc does not wrap (or wraps only in recent versions).
 // x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64: asm-generic/unistd.h.
 // From 424 on (pidfd_open, the new mount API, openat2) the numbers are the same on every architecture.
-const SYS_COMMON = { pidfd_send_signal: 424, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, pidfd_open: 434, openat2: 437 } as const;
-const SYS_X64 = { pivot_root: 155, gettid: 186, mknodat: 259, seccomp: 317, ...SYS_COMMON } as const;
-const SYS_ARM64 = { pivot_root: 41, gettid: 178, mknodat: 33, seccomp: 277, ...SYS_COMMON } as const;
+const SYS_COMMON = { pidfd_send_signal: 424, open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, pidfd_open: 434, openat2: 437, mount_setattr: 442 } as const;
+const SYS_X64 = { pivot_root: 155, gettid: 186, mknodat: 259, seccomp: 317, bpf: 321, ...SYS_COMMON } as const;
+const SYS_ARM64 = { pivot_root: 41, gettid: 178, mknodat: 33, seccomp: 277, bpf: 280, ...SYS_COMMON } as const;
 export type SyscallName = keyof typeof SYS_X64;
 /** Syscall numbers for this architecture; undefined members on unsupported ones. */
 export const SYS: Partial<Record<SyscallName, number>> =
@@ -410,6 +410,8 @@ export const OPEN_TREE_CLONE = 1;
 export const OPEN_TREE_CLOEXEC = O_CLOEXEC;
 export const AT_RECURSIVE = 0x8000;
 export const MOVE_MOUNT_F_EMPTY_PATH = 0x04;
+/** move_mount(2): the destination is the fd `toDirfd` itself (path ""). */
+export const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 export const FSOPEN_CLOEXEC = 1;
 export const FSMOUNT_CLOEXEC = 1;
 // fsmount(2) and mount_setattr(2) attributes (linux/mount.h).
@@ -417,9 +419,17 @@ export const MOUNT_ATTR_RDONLY = 0x1;
 export const MOUNT_ATTR_NOSUID = 0x2;
 export const MOUNT_ATTR_NODEV = 0x4;
 export const MOUNT_ATTR_NOEXEC = 0x8;
+export const FSCONFIG_SET_FLAG = 0;
 export const FSCONFIG_SET_STRING = 1;
 export const FSCONFIG_SET_FD = 5;
 export const FSCONFIG_CMD_CREATE = 6;
+// bpf(2): the commands, program and attach types ctr uses (include/uapi/linux/bpf.h).
+export const BPF_PROG_LOAD = 5;
+export const BPF_PROG_ATTACH = 8;
+export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+export const BPF_CGROUP_DEVICE = 6;
+export const BPF_F_ALLOW_MULTI = 2;
+export const BPF_CMDS: FlagTable = [["BPF_PROG_LOAD", BPF_PROG_LOAD], ["BPF_PROG_ATTACH", BPF_PROG_ATTACH]];
 /** openat2's resolve flag: resolve the path as if the directory fd were "/" (symlinks and ".." stay inside). */
 export const RESOLVE_IN_ROOT = 0x10;
 export const RESOLVE_FLAGS: FlagTable = [["RESOLVE_IN_ROOT", RESOLVE_IN_ROOT]];
@@ -437,8 +447,11 @@ export const OPEN_TREE_FLAGS: FlagTable = [
   ["AT_RECURSIVE", AT_RECURSIVE],
   ["OPEN_TREE_CLOEXEC", OPEN_TREE_CLOEXEC],
 ];
-export const MOVE_MOUNT_FLAGS: FlagTable = [["MOVE_MOUNT_F_EMPTY_PATH", MOVE_MOUNT_F_EMPTY_PATH]];
+export const MOVE_MOUNT_FLAGS: FlagTable = [["MOVE_MOUNT_F_EMPTY_PATH", MOVE_MOUNT_F_EMPTY_PATH], ["MOVE_MOUNT_T_EMPTY_PATH", MOVE_MOUNT_T_EMPTY_PATH]];
+/** mount_setattr(2) flags: open_tree's AT_* ones. */
+export const MOUNT_SETATTR_FLAGS: FlagTable = OPEN_TREE_FLAGS.filter(([name]) => name.startsWith("AT_"));
 export const FSCONFIG_NAMES: FlagTable = [
+  ["FSCONFIG_SET_FLAG", FSCONFIG_SET_FLAG],
   ["FSCONFIG_SET_STRING", FSCONFIG_SET_STRING],
   ["FSCONFIG_SET_FD", FSCONFIG_SET_FD],
   ["FSCONFIG_CMD_CREATE", FSCONFIG_CMD_CREATE],

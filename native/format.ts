@@ -13,6 +13,7 @@ import {
   PR_GET_NAME, PR_SET_NAME, PR_SET_PDEATHSIG, RLIM_INFINITY, RLIMIT_NAMES, S_IF_NAMES, S_IFMT, SIGNAL_NAMES,
   SOCK_FLAGS, SOCK_TYPES, UMOUNT_FLAGS, WAIT_FLAGS, CAP_NAMES, FD_CLOEXEC, F_SETFD, AT_FLAGS, AT_FDCWD,
   OPEN_TREE_FLAGS, MOVE_MOUNT_FLAGS, FSCONFIG_NAMES, RESOLVE_FLAGS, FSOPEN_CLOEXEC, FSMOUNT_CLOEXEC, MOUNT_ATTR_FLAGS,
+  MOUNT_SETATTR_FLAGS, BPF_CMDS, BPF_PROG_LOAD, BPF_PROG_TYPE_CGROUP_DEVICE, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI,
 } from "./constants.ts";
 
 /**
@@ -180,7 +181,8 @@ const SIGNATURES: Record<string, Kind[] | ((args: readonly unknown[]) => string[
   fsopen: ["v", F([["FSOPEN_CLOEXEC", FSOPEN_CLOEXEC]])],
   fsmount: ["v", F([["FSMOUNT_CLOEXEC", FSMOUNT_CLOEXEC]]), F(MOUNT_ATTR_FLAGS)],
   fsconfig: ["v", E(FSCONFIG_NAMES), "v", "v", "v"],
-  openat2: ["v", "v", "open", F(RESOLVE_FLAGS)],
+  openat2: ["dirfd", "v", "open", F(RESOLVE_FLAGS)],
+  mount_setattr: ["dirfd", "v", F(MOUNT_SETATTR_FLAGS), F(MOUNT_ATTR_FLAGS), F(MOUNT_ATTR_FLAGS)],
   mknod: ["v", "mode", "dev"],
   open: ["v", "open", "oct"],
   openat: ["dirfd", "v", "open", "oct"],
@@ -225,6 +227,13 @@ const SIGNATURES: Record<string, Kind[] | ((args: readonly unknown[]) => string[
     return out.concat(rest.slice(1).map(formatValue));
   },
   capset: (a) => [formatCapSets(a[0])],
+  bpf: (a) =>
+    a[0] === BPF_PROG_LOAD
+      ? ["BPF_PROG_LOAD", `{prog_type=${a[1] === BPF_PROG_TYPE_CGROUP_DEVICE ? "BPF_PROG_TYPE_CGROUP_DEVICE" : formatValue(a[1])}, insn_cnt=${formatValue(a[2])}, license=${formatValue(a[3])}}`]
+      : [
+          enumName(Number(a[0]), BPF_CMDS),
+          `{target_fd=${formatValue(a[1])}, attach_bpf_fd=${formatValue(a[2])}, attach_type=${a[3] === BPF_CGROUP_DEVICE ? "BPF_CGROUP_DEVICE" : formatValue(a[3])}, attach_flags=${a[4] === BPF_F_ALLOW_MULTI ? "BPF_F_ALLOW_MULTI" : formatValue(a[4])}}`,
+        ],
 };
 
 function formatCapSets(v: unknown): string {

@@ -56,3 +56,17 @@ export function openat2(dirfd: number, path: string, flags: number, resolve: num
   const r = Number(C.syscall(sysno("openat2"), "int", dirfd, "const char *", path, "void *", bytes, "size_t", bytes.length));
   return int("openat2", r, en(r), [dirfd, path, flags, resolve], s);
 }
+
+/**
+ * mount_setattr(2) (Linux 5.12): set and clear MOUNT_ATTR_* bits of the mount at `path`
+ * (with AT_EMPTY_PATH, of the fd `dirfd`; with AT_RECURSIVE, of every mount below too),
+ * leaving the other bits as they are: unlike a MS_REMOUNT, nosuid/nodev/noexec stay.
+ */
+export function mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr = 0): void {
+  const s = t0();
+  // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+  const attr = new BigUint64Array([BigInt(attrSet >>> 0), BigInt(attrClr >>> 0), 0n, 0n]);
+  const bytes = new Uint8Array(attr.buffer);
+  const r = Number(C.syscall(sysno("mount_setattr"), "int", dirfd, "const char *", path, "unsigned int", flags >>> 0, "void *", bytes, "size_t", bytes.length));
+  int("mount_setattr", r, en(r), [dirfd, path, flags, attrSet, attrClr], s);
+}

@@ -19,7 +19,7 @@
 // paths stay what they were when PID 1 took its copy of the host's tree. Descriptors (open_tree, openat2,
 // fsopen, fsmount) are numbered from 100. Pure JavaScript: no koffi, no file system.
 
-import { AT_FDCWD, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_WRONLY } from "./constants.ts";
+import { AT_FDCWD, BPF_PROG_ATTACH, BPF_PROG_LOAD, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT } from "./constants.ts";
 import { errnoNumber, SysError } from "./error.ts";
 import { formatCall } from "./format.ts";
 import type { FileKind, Sys } from "./seam.ts";
@@ -190,8 +190,11 @@ export class RecordingSys implements Sys {
       return this.newFd(from?.path ?? norm(path), new Map(from?.tree ?? this.tree));
     });
   }
-  moveMount(fromFd: number, fromPath: string, toPath: string, flags: number): void {
-    this.rec("move_mount", [fromFd, fromPath, AT_FDCWD, toPath, flags], () => undefined);
+  moveMount(fromFd: number, fromPath: string, toPath: string, flags: number, toDirfd = AT_FDCWD): void {
+    this.rec("move_mount", [fromFd, fromPath, toDirfd, toPath, flags], () => undefined);
+  }
+  mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr = 0): void {
+    this.rec("mount_setattr", [dirfd, path, flags, attrSet, attrClr], () => undefined);
   }
   fsopen(fstype: string, flags: number): number {
     return this.rec("fsopen", [fstype, flags], () => this.newFd(`fs:${fstype}`));
@@ -205,12 +208,58 @@ export class RecordingSys implements Sys {
   openat2(dirfd: number, path: string, flags: number, resolve: number): number {
     const args = [dirfd, path, flags, resolve];
     return this.rec("openat2", args, () => {
-      // RESOLVE_IN_ROOT: the path is looked up in the tree `dirfd` holds (the copy of the host's).
-      const tree = this.fds.get(dirfd)?.tree ?? this.tree;
-      const abs = norm(path.replace(/^\.(?=\/)/, ""));
-      if (this.resolve(abs, true, tree)[1] === undefined) this.enoent("openat2", args);
-      return this.newFd(abs, tree);
+      // The path is looked up in the tree `dirfd` holds (the copy of the host's, for open_tree's
+      // descriptors), from the directory it names; RESOLVE_IN_ROOT: as if that directory were "/".
+      const from = this.fds.get(dirfd);
+      const tree = from?.tree ?? this.tree;
+      const base = from?.path ?? "/";
+      const [at, node] = (resolve & RESOLVE_IN_ROOT) !== 0 ? this.resolveInRoot(base, path, tree) : this.resolve(path.startsWith("/") ? path : `${base}/${path}`, true, tree);
+      if (node === undefined) this.enoent("openat2", args);
+      return this.newFd(at, tree);
     });
+  }
+
+  /** `path` looked up from `root` as if it were "/": absolute symlinks and ".." stay below it. */
+  private resolveInRoot(root: string, path: string, tree: Map<string, FakeNode>): [string, FakeNode | undefined] {
+    const prefix = root === "/" ? "" : norm(root);
+    const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+    const done: string[] = [];
+    for (let hops = 0; parts.length > 0; ) {
+      const part = parts.shift()!;
+      if (part === "..") {
+        done.pop();
+        continue;
+      }
+      const node = tree.get(`${prefix}/${[...done, part].join("/")}`);
+      if (node !== undefined && typeof node === "object") {
+        if (++hops > 40) return [path, undefined];
+        if (node.link.startsWith("/")) done.length = 0;
+        parts.unshift(...node.link.split("/").filter((p) => p !== "" && p !== "."));
+        continue;
+      }
+      done.push(part);
+      if (node === undefined && parts.length > 0) return [path, undefined];
+    }
+    const at = done.length > 0 ? `${prefix}/${done.join("/")}` : prefix || "/";
+    return [at, tree.get(at)];
+  }
+  openat(dirfd: number, path: string, flags: number, mode: number): number {
+    const args = [dirfd, path, flags, mode];
+    return this.rec("openat", args, () => {
+      const at = this.at(dirfd, path);
+      if ((flags & O_CREAT) !== 0 && !this.tree.has(at)) this.create("openat", args, at, "file");
+      else if ((flags & O_EXCL) !== 0 || this.resolve(at, true)[1] === undefined) throw SysError.fromErrno("openat", args, this.tree.has(at) ? 17 : 2);
+      return this.newFd(at);
+    });
+  }
+  mkdirat(dirfd: number, path: string, mode: number): void {
+    const args = [dirfd, path, mode];
+    this.rec("mkdirat", args, () => this.create("mkdirat", args, this.at(dirfd, path), "dir"));
+  }
+  /** The path `path` names from the descriptor `dirfd` (AT_FDCWD: "/"). */
+  private at(dirfd: number, path: string): string {
+    if (path.startsWith("/")) return norm(path);
+    return norm(`${this.fds.get(dirfd)?.path ?? "/"}/${path}`);
   }
   read(fd: number, buf: Uint8Array): number {
     return this.rec("read", [fd, buf.byteLength], () => 0);
@@ -266,6 +315,17 @@ export class RecordingSys implements Sys {
   }
   writeFile(path: string, text: string): void {
     this.rec("write", [path, text], () => undefined);
+  }
+  /** The program's instructions, as each bpf(BPF_PROG_LOAD) gave them. */
+  readonly programs: Uint8Array[] = [];
+  bpfProgLoad(progType: number, insns: Uint8Array, license: string): number {
+    return this.rec("bpf", [BPF_PROG_LOAD, progType, insns.length / 8, license], () => {
+      this.programs.push(insns);
+      return this.newFd("bpf-prog");
+    });
+  }
+  bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void {
+    this.rec("bpf", [BPF_PROG_ATTACH, targetFd, progFd, attachType, flags], () => undefined);
   }
   /** By default the kernel's plain acknowledgement: NLMSG_ERROR with error 0 and the request's header (NLM_F_CAPPED). */
   netlink(protocol: number, request: Uint8Array): Uint8Array {

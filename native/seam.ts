@@ -16,10 +16,12 @@
 // Importing this file does not load koffi (the wrappers load it on their first call).
 
 import { chdir, chroot, fchdir, mknod, mount, pivotRoot, setns, sethostname, setdomainname, umount2 } from "./ns.ts";
-import { fsconfig, fsmount, fsopen, moveMount, openat2, openTree } from "./mountapi.ts";
+import { fsconfig, fsmount, fsopen, moveMount, mountSetattr, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
+import { mkdirat, openat } from "./at.ts";
 import { realFiles } from "./files.ts";
 import { netlinkExchange } from "./netlink.ts";
+import { bpfProgAttach, bpfProgLoad } from "./bpf.ts";
 
 /** What the executors ask of a file: its kind (node:fs Stats has these). */
 export interface FileKind {
@@ -55,8 +57,10 @@ export interface Sys {
   // the fd-based mount API and file descriptors (native/mountapi.ts, native/fd.ts)
   /** open_tree(2). */
   openTree(dirfd: number, path: string, flags: number): number;
-  /** move_mount(2) (to a path relative to the working directory). */
-  moveMount(fromFd: number, fromPath: string, toPath: string, flags: number): void;
+  /** move_mount(2) (to a path relative to the working directory, or to `toDirfd`: MOVE_MOUNT_T_EMPTY_PATH with toPath ""). */
+  moveMount(fromFd: number, fromPath: string, toPath: string, flags: number, toDirfd?: number): void;
+  /** mount_setattr(2). */
+  mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr?: number): void;
   /** fsopen(2). */
   fsopen(fstype: string, flags: number): number;
   /** fsconfig(2). */
@@ -65,6 +69,10 @@ export interface Sys {
   fsmount(fd: number, flags: number, attrFlags: number): number;
   /** openat2(2). */
   openat2(dirfd: number, path: string, flags: number, resolve: number): number;
+  /** openat(2). */
+  openat(dirfd: number, path: string, flags: number, mode: number): number;
+  /** mkdirat(2), the mode less the umask. */
+  mkdirat(dirfd: number, path: string, mode: number): void;
   /** read(2). */
   read(fd: number, buf: Uint8Array): number;
   /** close(2). */
@@ -94,6 +102,12 @@ export interface Sys {
   /** The whole of `text` to the file at `path` (a kernel file: /proc/PID/uid_map, cgroupfs). Recorded as "write". */
   writeFile(path: string, text: string): void;
 
+  // bpf (native/bpf.ts)
+  /** bpf(BPF_PROG_LOAD): a program's fd. Recorded as "bpf". */
+  bpfProgLoad(progType: number, insns: Uint8Array, license: string): number;
+  /** bpf(BPF_PROG_ATTACH). Recorded as "bpf". */
+  bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void;
+
   // netlink (native/netlink.ts)
   /** One request on a new netlink socket of `protocol` and the kernel's answer (one datagram). Recorded as "netlink". */
   netlink(protocol: number, request: Uint8Array): Uint8Array;
@@ -112,13 +126,18 @@ export const realSys: Sys = {
   setns,
   fchdir,
   openTree,
-  moveMount: (fromFd, fromPath, toPath, flags) => moveMount(fromFd, fromPath, toPath, flags),
+  moveMount: (fromFd, fromPath, toPath, flags, toDirfd) => moveMount(fromFd, fromPath, toPath, flags, toDirfd),
+  mountSetattr: (dirfd, path, flags, attrSet, attrClr) => mountSetattr(dirfd, path, flags, attrSet, attrClr),
   fsopen,
   fsconfig,
   fsmount,
   openat2: (dirfd, path, flags, resolve) => openat2(dirfd, path, flags, resolve),
+  openat: (dirfd, path, flags, mode) => openat(dirfd, path, flags, mode),
+  mkdirat,
   read,
   close,
+  bpfProgLoad,
+  bpfProgAttach,
   netlink: (protocol, request) => netlinkExchange(protocol, request),
   ...realFiles,
 };

@@ -7,6 +7,7 @@
 import { realSys, SysError, type Sys } from "../native/index.ts";
 import { keepHostTree } from "./features/mount/hostmount.ts";
 import { doMount, mountDev } from "./features/mount/mount.ts";
+import { makeReadonly, maskPath } from "./features/mount/protect.ts";
 import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
 import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./features/process/process.ts";
 import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
@@ -39,6 +40,8 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
+  readonly: (st, op) => void makeReadonly(st, op.path),
+  mask: (st, op) => void maskPath(st, op.path),
   rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles),
   "enter-root": (st) => void enterRoot(st),
   env: (st, op) => void Object.assign(st.env, op.vars),

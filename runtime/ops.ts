@@ -74,6 +74,9 @@ export type OpBody =
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
   | { kind: "mount-dev"; target: string; ro: boolean }
+  /** `readonly` and `mask` (runtime/features/mount/protect.ts): held by the planner until the mounts before the next command are made. */
+  | { kind: "readonly"; path: string }
+  | { kind: "mask"; path: string }
   | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null }
   | { kind: "enter-root"; mode: "pivot" | "chroot" }
   | { kind: "env"; vars: Record<string, string> }
@@ -122,6 +125,12 @@ export interface OpTraits {
   mounts?: boolean;
   /** It starts a command (`run`, `exec`): limits before the first one are written before anything runs. */
   command?: boolean;
+  /**
+   * It applies to the mounts made before it runs (`readonly`, `mask`): the planner holds
+   * it until right before the next op that observes the container, after the mounts
+   * written before that op, wherever its statement stands among them.
+   */
+  afterMounts?: boolean;
 }
 
 /**
@@ -137,6 +146,8 @@ export const OP_TRAITS = {
   "link-up": { side: "pid1" },
   mount: { side: "pid1", mounts: true },
   "mount-dev": { side: "pid1", mounts: true },
+  readonly: { side: "pid1", mounts: true, afterMounts: true },
+  mask: { side: "pid1", mounts: true, afterMounts: true },
   rootfs: { side: "pid1", mounts: true },
   "enter-root": { side: "pid1" },
   env: { side: "pid1" },

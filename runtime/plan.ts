@@ -9,6 +9,8 @@
 //   - entering the new root (pivot_root or chroot) right before the first
 //     operation that observes the container, so that every mount of the script
 //     is made first with host paths as sources, as runc does;
+//   - `readonly` and `mask` are held until the mounts before the next command are
+//     made (OP_TRAITS `afterMounts`): they protect what is mounted then;
 //   - `run` captures its output only when an `expect output` follows it;
 //   - statements that are registered but not implemented yet are refused here,
 //     before anything touches the kernel.
@@ -112,6 +114,15 @@ export class Planner {
   private hostTreeKept = false;
   private rootPending: { mode: "pivot" | "chroot"; dir: string } | null = null;
   needsDefaultRootfs = false;
+  /** `readonly` and `mask` ops waiting for the next op that observes the container (OP_TRAITS `afterMounts`). */
+  private held: Op[] = [];
+
+  /** The held ops, to be performed now (before an op that observes, or at the end of the script). */
+  takeHeld(): Op[] {
+    const out = this.held;
+    this.held = [];
+    return out;
+  }
 
   constructor(
     private readonly lookup: (name: string) => PlannerEntry | undefined,
@@ -173,10 +184,15 @@ export class Planner {
           ops.push(hostTreeOp(cmd.span, source));
           this.hostTreeKept = true;
         }
+        if (traits.afterMounts && !this.opts.enterRootAtOnce) {
+          this.held.push(op);
+          continue;
+        }
         if (this.rootPending && traits.observes) {
           ops.push(enterRootOp(this.rootPending.mode, this.rootPending.dir, cmd.span, source));
           this.rootPending = null;
         }
+        if (traits.observes) ops.push(...this.takeHeld());
         if (op.kind === "rootfs") {
           this.rootPending = { mode: op.mode, dir: op.overlay ? op.overlay.merged : op.dir };
           if (op.overlay) this.needsDefaultRootfs = true;
@@ -212,6 +228,7 @@ export class Planner {
 export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">): PlanResult {
   const planner = new Planner(lookup, base);
   const { ops, diagnostics } = planner.add(commands);
+  ops.push(...planner.takeHeld());
   return { plan: { namespaces: orderNamespaces(planner.namespaces), ops, needsDefaultRootfs: planner.needsDefaultRootfs }, diagnostics };
 }
 

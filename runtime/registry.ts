@@ -18,8 +18,9 @@ import { nsStatement, joinStatement } from "./features/ns/statements.ts";
 import { hostnameStatement, domainnameStatement } from "./features/uts/statements.ts";
 import { mapStatement } from "./features/userns/statements.ts";
 import { rootfsStatement, chrootStatement } from "./features/rootfs/statements.ts";
-import { mountStatement, volumeStatement, readonlyStatement } from "./features/mount/statements.ts";
+import { mountStatement, volumeStatement, readonlyStatement, maskStatement } from "./features/mount/statements.ts";
 import { limitStatement } from "./features/cgroup/statements.ts";
+import { deviceStatement } from "./features/devices/statements.ts";
 import { netStatement } from "./features/net/statements.ts";
 import { envStatement, cwdStatement, userStatement, capStatement, seccompStatement, rlimitStatement, noNewPrivsStatement, runStatement, execStatement } from "./features/process/statements.ts";
 import { showStatement } from "./features/show/statements.ts";
@@ -37,6 +38,7 @@ export const statements: StatementDef[] = [
   mountStatement,
   volumeStatement,
   limitStatement,
+  deviceStatement,
   netStatement,
   joinStatement,
   envStatement,
@@ -47,6 +49,7 @@ export const statements: StatementDef[] = [
   rlimitStatement,
   noNewPrivsStatement,
   readonlyStatement,
+  maskStatement,
   runStatement,
   execStatement,
   showStatement,

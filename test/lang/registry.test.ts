@@ -7,7 +7,7 @@ import { findStatement, statements } from "../../runtime/registry.ts";
 
 const NAMES = [
   "ns", "hostname", "domainname", "map", "rootfs", "chroot", "mount", "volume", "limit", "net", "join", "env", "cwd",
-  "user", "cap", "seccomp", "rlimit", "no_new_privs", "readonly", "run", "exec", "show", "echo", "expect", "sleep",
+  "user", "cap", "seccomp", "rlimit", "no_new_privs", "readonly", "mask", "device", "run", "exec", "show", "echo", "expect", "sleep",
 ];
 
 /** A script in which `example` should pass: the namespaces it needs, and a `run` when it checks one. */

@@ -159,7 +159,8 @@ export function machineCgroups(): CgroupSystem {
 export function hierarchyOf(sys: CgroupSystem, controller: KernelController): Hierarchy | null {
   const h = sys.v1[controller];
   if (h) return h;
-  if (sys.v2 && (sys.v2.controllers.includes(controller) || controller === "cpuacct")) {
+  // cpuacct: v2 accounts CPU time everywhere; devices: a BPF program on any v2 cgroup (runtime/features/devices/bpf.ts).
+  if (sys.v2 && (sys.v2.controllers.includes(controller) || controller === "cpuacct" || controller === "devices")) {
     // v2 has no cpuacct: CPU time is in every cgroup's cpu.stat (usage_usec).
     return sys.v2;
   }

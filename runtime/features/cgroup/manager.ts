@@ -48,6 +48,8 @@ import { checkCpuset, cpusetWrites, readCpuset, readCpusetParent, type CpusetUsa
 import { readCgroupFile, readProcs, realFs, writeCgroupFile, type CgroupFs } from "./fs.ts";
 import { checkMemory, memoryWrites, orderLiveWrites, readMemory, type MemoryUsage } from "./memory.ts";
 import { checkPids, pidsWrites, readPids, type PidsUsage } from "./pids.ts";
+import { attachDeviceProgram, devicesWrites } from "../devices/cgroup.ts";
+import { realSys, type Sys } from "../../../native/seam.ts";
 import type { CgroupLimit, CgroupSystem, CgroupWrite, Hierarchy, KernelController, LimitController } from "./types.ts";
 
 export { cgroupName } from "./track.ts";
@@ -70,6 +72,8 @@ export interface ManagerOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Send SIGKILL; default process.kill. */
   kill?: (pid: number) => void;
+  /** The calls that are not file writes (bpf for a v2 device policy); default realSys. */
+  kernel?: Sys;
 }
 
 export interface CreateOptions {
@@ -131,6 +135,7 @@ export class CgroupManager {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly killPid: (pid: number) => void;
+  private readonly kernel: Sys;
   private createdAt = 0;
   private oomSeen = 0;
   /** Every write made, in order (for tests and `--trace`). */
@@ -144,6 +149,7 @@ export class CgroupManager {
     this.name = cgroupName(id);
     this.fs = opts.fs ?? realFs;
     this.selfPid = opts.selfPid ?? process.pid;
+    this.kernel = opts.kernel ?? realSys;
     this.now = opts.now ?? (() => performance.now());
     this.sleep = opts.sleep ?? ((ms) => Bun.sleep(ms));
     this.killPid =
@@ -202,6 +208,8 @@ export class CgroupManager {
         case "pids":
           checkPids(limit);
           break;
+        case "devices":
+          break;
         case "cpuset": {
           const h = this.hierarchy("cpuset", why);
           checkCpuset(limit, readCpusetParent(this.fs, h.version, callerDir(h)), callerDir(h));
@@ -235,6 +243,9 @@ export class CgroupManager {
       case "pids":
         writes = pidsWrites(limit, h.version);
         break;
+      case "devices":
+        writes = devicesWrites(limit, h.version);
+        break;
       case "cpuset":
         writes = cpusetWrites(limit, h.version, readCpusetParent(this.fs, h.version, callerDir(h)).mems);
         break;
@@ -259,7 +270,7 @@ export class CgroupManager {
     // Accounting is a bonus: a hierarchy that is missing is simply not used.
     for (const c of wanted) if (!hierarchyOf(this.sys, c)) wanted.delete(c);
     try {
-      const v2Controllers = [...wanted].filter((c) => c !== "cpuacct" && hierarchyOf(this.sys, c)?.version === "v2");
+      const v2Controllers = [...wanted].filter((c) => c !== "cpuacct" && c !== "devices" && hierarchyOf(this.sys, c)?.version === "v2");
       const hierarchies = new Set([...wanted].map((c) => hierarchyOf(this.sys, c)!));
       for (const h of hierarchies) {
         const dir = this.dirIn(h);
@@ -283,7 +294,7 @@ export class CgroupManager {
         this.write(cpusetDir, "cpuset.cpus", parent.cpus ?? "");
         this.write(cpusetDir, "cpuset.mems", parent.mems ?? "");
       }
-      for (const l of limits) for (const { dir, write } of this.writesFor(l)) this.write(dir, write.file, write.value);
+      for (const l of limits) this.writeLimit(l);
       for (const pid of members) this.join(pid);
     } catch (e) {
       // A first call undoes everything; a later one (the REPL adding limits to a
@@ -373,6 +384,17 @@ export class CgroupManager {
     }
   }
 
+  /** One limit's writes; on v2 a device policy is a program attached instead (runtime/features/devices/bpf.ts). */
+  private writeLimit(limit: CgroupLimit): void {
+    for (const { dir, write } of this.writesFor(limit)) this.write(dir, write.file, write.value);
+    if (limit.controller === "devices") this.attachDevices(limit);
+  }
+
+  private attachDevices(limit: Extract<CgroupLimit, { controller: "devices" }>): void {
+    const h = this.hierarchy("devices", "device");
+    if (h.version === "v2") attachDeviceProgram(this.kernel, this.dirIn(h), limit.allowed);
+  }
+
   /** Put a process (and, on v1, its threads) in every cgroup of the container. */
   join(pid: number): void {
     for (const dir of new Set([...this.dirs.values(), ...this.homes.values()])) {
@@ -409,7 +431,7 @@ export class CgroupManager {
     for (const c of missing) {
       const h = this.hierarchy(c, `limit ${limit.controller}`);
       const dir = this.dirIn(h);
-      if (h.version === "v2") this.enableV2(h, [c], []);
+      if (h.version === "v2" && c !== "devices") this.enableV2(h, [c], []);
       if (!this.fs.exists(dir)) {
         this.fs.mkdir(dir);
         this.created.push(dir);
@@ -420,6 +442,7 @@ export class CgroupManager {
     let writes = this.writesFor(limit);
     if (limit.controller === "memory" && writes[0]) writes = orderLiveWrites(writes.map((w) => w.write), this.fs, writes[0].dir).map((write) => ({ dir: writes[0]!.dir, write }));
     for (const { dir, write } of writes) this.write(dir, write.file, write.value);
+    if (limit.controller === "devices") this.attachDevices(limit);
     if (newDirs.length > 0) {
       const pids = members ?? this.procs();
       for (const dir of newDirs) for (const pid of pids) this.write(dir, "cgroup.procs", String(pid));

@@ -9,6 +9,8 @@
 // directory enables controllers for its children. "Hybrid" machines mount both:
 // the controllers live in v1, the v2 tree only tracks processes.
 
+import type { DeviceRule } from "../devices/policy.ts";
+
 /** What `limit` statements ask for, in plain numbers (JSON: it travels in plans). */
 export type CgroupLimit =
   | {
@@ -29,6 +31,8 @@ export type CgroupLimit =
       swapBytes: number | null;
     }
   | { controller: "pids"; max: number }
+  /** The device policy (runtime/features/devices/policy.ts): the accesses allowed, everything else denied. */
+  | { controller: "devices"; allowed: DeviceRule[] }
   | {
       controller: "cpuset";
       /** CPU list as the kernel writes it: "0-1,3". */
@@ -40,9 +44,9 @@ export type CgroupLimit =
 export type LimitController = CgroupLimit["controller"];
 
 /** Kernel controller names ctr uses (v1 hierarchies are named by them). */
-export type KernelController = "cpu" | "cpuacct" | "memory" | "pids" | "cpuset";
+export type KernelController = "cpu" | "cpuacct" | "memory" | "pids" | "cpuset" | "devices";
 
-export const KERNEL_CONTROLLERS: readonly KernelController[] = ["cpu", "cpuacct", "memory", "pids", "cpuset"];
+export const KERNEL_CONTROLLERS: readonly KernelController[] = ["cpu", "cpuacct", "memory", "pids", "cpuset", "devices"];
 
 export type CgroupVersion = "v1" | "v2";
 

@@ -47,3 +47,6 @@ export function flagBits(words: Iterable<string>, base: number): { flags: number
 export function mountAttrs(flags: number): number {
   return TABLE.reduce((attrs, f) => (flags & f.ms ? attrs | f.attr : attrs), 0);
 }
+
+/** The attributes of a `mask`'s tmpfs: nothing can be written, run or opened as a device there. */
+export const MASK_ATTRS = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;

@@ -1,0 +1,94 @@
+// The device policy: `device allow|deny TYPE MAJOR:MINOR [rwm]` and `device default`.
+// One registry entry (runtime/statement.ts): schema, checks, plan; runtime/registry.ts lists it.
+// The rules are in runtime/features/devices/policy.ts; the policy travels as a cgroup
+// "limit" (runtime/features/cgroup/manager.ts), so it is in place before stage 1 unshares.
+
+import type { Command } from "../../../lang/spec.ts";
+import { bound, type PlanContext, type PlanFn } from "../../plan.ts";
+import { defineStatement } from "../../statement.ts";
+import { describeSystem, hierarchyOf, machineCgroups } from "../cgroup/detect.ts";
+import { explainLimit } from "../cgroup/plan.ts";
+import { deviceProgram } from "./bpf.ts";
+import { effectivePolicy, parseDevNumbers, ruleText, type DeviceRule } from "./policy.ts";
+
+type Step = { allow: boolean; rule: DeviceRule };
+
+/** The rule a command writes, or null for `device default`. */
+function stepOf(cmd: Command): Step | null {
+  const b = bound(cmd);
+  if (b.form === "default") return null;
+  const type = b.args.TYPE!.text as DeviceRule["type"];
+  const nums = parseDevNumbers(b.args["MAJOR:MINOR"]?.text ?? "*:*") ?? { major: null, minor: null };
+  return { allow: b.form === "allow", rule: { type, ...nums, access: b.args.ACCESS?.text ?? "rwm" } };
+}
+
+// The steps of the script so far: each `device` line's op carries the whole policy up to it.
+const steps = new WeakMap<object, Step[]>();
+
+function stepsSoFar(key: object, cmd: Command): Step[] {
+  const list = steps.get(key) ?? [];
+  steps.set(key, list);
+  const s = stepOf(cmd);
+  if (s) list.push(s);
+  return list;
+}
+
+const planDevice: PlanFn = (cmd, ctx: PlanContext) => {
+  const { allowed } = effectivePolicy(stepsSoFar(ctx, cmd));
+  const limit = { controller: "devices" as const, allowed };
+  const explain = () => {
+    const sys = machineCgroups();
+    if (sys.mode === "none") return ["# this machine has no cgroup filesystem: ctr will stop with status 125"];
+    const id = ctx.stateDir.slice(ctx.stateDir.lastIndexOf("/") + 1) || "ID";
+    const lines = [`# ${describeSystem(sys)}; the policy after this line: ${allowed.map(ruleText).join(", ") || "nothing"}`, ...explainLimit(limit, sys, id)];
+    if (hierarchyOf(sys, "devices")?.version === "v2") {
+      lines.push(
+        `bpf(BPF_PROG_LOAD, {prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt=${deviceProgram(allowed).length}, license="MIT"})  # one block per allowed entry, else 0 (EPERM)`,
+        `bpf(BPF_PROG_ATTACH, {target_fd=CGROUP_FD, attach_bpf_fd=PROG_FD, attach_type=BPF_CGROUP_DEVICE, attach_flags=BPF_F_ALLOW_MULTI})`,
+      );
+    }
+    lines.push("write cgroup.procs = <stage 1 PID>  # before stage 1 unshares: every process of the container is held to it");
+    return lines;
+  };
+  return [{ kind: "cgroup-limit", limit, side: "host", explain }];
+};
+
+const checked = new WeakMap<object, Step[]>();
+
+const RULE_ARGS = [
+  { name: "TYPE", kind: { oneOf: ["a", "b", "c"] } },
+  { name: "MAJOR:MINOR", kind: "word", optional: true },
+  { name: "ACCESS", kind: "word", optional: true },
+] as const;
+
+export const deviceStatement = defineStatement({
+  name: "device",
+  summary:
+    "The device policy, enforced by the devices cgroup (v1) or a BPF program (v2): with any `device` line, the container may open only null, zero, full, random, urandom, tty, console, ptmx and the pseudo-terminals (mknod of any node stays allowed, as under runc: a node made for the host's disk cannot be opened); `allow` and `deny` lines change that, in order.",
+  syntax: "device allow|deny a|b|c [MAJOR:MINOR] [rwm] | device default",
+  example: "device allow c 10:200 rwm",
+  plan: planDevice,
+  side: "host",
+  container: true,
+  forms: {
+    allow: { summary: "Also allow an access: type b (block), c (char) or a (all); `*` for any major or minor; r read, w write, m mknod (default rwm).", syntax: "device allow a|b|c [MAJOR:MINOR] [rwm]", example: "device allow c 10:200 rwm", args: [...RULE_ARGS] },
+    deny: { summary: "Take back an access the default or an earlier `allow` gave (`device deny a` denies everything, mknod too).", syntax: "device deny a|b|c [MAJOR:MINOR] [rwm]", example: "device deny c 5:1 rwm", args: [...RULE_ARGS] },
+    default: { summary: "Only the default policy (what `mount dev` and devpts give).", syntax: "device default", example: "device default" },
+  },
+  check: (cmd, ctx) => {
+    const b = bound(cmd);
+    if (b.form === "default") return;
+    const nums = b.args["MAJOR:MINOR"];
+    const access = b.args.ACCESS;
+    if (nums && !parseDevNumbers(nums.text)) ctx.error(nums.span, `malformed device numbers \`${nums.text}\``, "write MAJOR:MINOR, each a number or `*`: 8:0, 136:*");
+    else if (!nums && b.args.TYPE?.text !== "a") ctx.error(cmd.args[1]?.span ?? cmd.nameSpan, `\`device ${b.form} ${b.args.TYPE?.text}\` needs MAJOR:MINOR`, "e.g. 10:200, or *:* for every device of that type");
+    if (access && !/^(?!.*(.).*\1)[rwm]{1,3}$/.test(access.text)) ctx.error(access.span, `malformed access \`${access.text}\``, "some of r (read), w (write), m (mknod), each once: rwm");
+    const s = stepOf(cmd);
+    if (!s || (nums ? !parseDevNumbers(nums.text) : s.rule.type !== "a")) return;
+    const list = checked.get(ctx.namespaces) ?? [];
+    checked.set(ctx.namespaces, list);
+    list.push(s);
+    const { problem } = effectivePolicy(list);
+    if (problem) ctx.error(cmd.nameSpan, problem, "deny the whole allowed range, then allow the parts you want");
+  },
+});
