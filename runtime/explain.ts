@@ -124,7 +124,7 @@ export function explainOps(ops: readonly Op[]): string[][] {
 /** The lines of one op after the ops that left `ctx`. */
 export function deriveOp(op: Op, ctx: ExplainContext): string[] {
   const base = record(op, ctx, {});
-  if ("error" in base) return [`# ${base.error}`];
+  if ("error" in base) return [`# PID 1 would stop here: ${base.error}`];
   const variants = (VARIANTS[op.kind] ?? []).flatMap((v) => {
     const r = record(op, ctx, v.scene);
     return "error" in r ? [] : [{ v, lines: r.lines }];
