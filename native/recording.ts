@@ -34,6 +34,8 @@ export interface RecordedCall {
   call: string;
   /** The errno name, when the call failed (scripted, or the tree's answer: ENOENT, EEXIST). */
   error?: string;
+  /** What the call returned (a descriptor, for open_tree, openat2, fsopen, fsmount). */
+  result?: unknown;
 }
 
 const QUERIES = new Set(["exists", "lstat", "stat", "fstat", "readlink"]);
@@ -93,7 +95,9 @@ export class RecordingSys implements Sys {
     }
     const h = this.handlers.get(name);
     try {
-      return h ? (h(args) as T) : model();
+      const result = h ? (h(args) as T) : model();
+      if (result !== undefined) entry.result = result;
+      return result;
     } catch (e) {
       if (e instanceof SysError) entry.error = e.code;
       throw e;

@@ -57,6 +57,11 @@ function isPid1Kind(kind: Op["kind"]): kind is Pid1OpKind {
 }
 
 export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
+  return perform(st, op);
+}
+
+/** Call `op`'s executor at once: for the kinds that start no process it has made every call when this returns (runtime/explain.ts). */
+export function perform(st: AgentState, op: Op): ReturnType<Executor<Pid1OpKind>> {
   if (!isPid1Kind(op.kind)) throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `operation \`${op.kind}\` is not performed by PID 1` });
   return (EXECUTORS[op.kind] as Executor<Pid1OpKind>)(st, op as Extract<OpBody, { kind: Pid1OpKind }>);
 }

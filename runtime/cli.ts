@@ -145,12 +145,14 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
 }
 
-function explain(result: PlanResult, file: string): string {
+async function explain(result: PlanResult, file: string): Promise<string> {
+  const { explainOps } = await import("./explain.ts");
+  const derived = explainOps(result.plan.ops);
   const lines: string[] = [];
-  for (const op of result.plan.ops) {
+  result.plan.ops.forEach((op, i) => {
     lines.push(`${file}:${op.span.line}:${op.span.column}  ${op.source}    [${SIDE_NAME[op.side]}]`);
-    for (const e of op.explain) lines.push(`    ${e}`);
-  }
+    for (const e of derived[i]!) lines.push(`    ${e}`);
+  });
   return lines.join("\n") + "\n";
 }
 
@@ -324,7 +326,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       const out = new Output();
       const { result, ok, statements, hostPaths } = await frontEnd(src, args, out);
       if (!ok) return EXIT_USAGE;
-      if (first === "explain") writeAll(1, explain(result, src.file));
+      if (first === "explain") writeAll(1, await explain(result, src.file));
       else writeAll(1, checkSummary(src.file, statements, hostPaths));
       return 0;
     }

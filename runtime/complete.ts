@@ -7,6 +7,7 @@ import { readdirSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { NAMESPACES, STATEMENT_KEYWORDS, Session, type ArgSpec, type FormSpec, type NsName, type ValueKind } from "../lang/index.ts";
 import { Planner } from "./plan.ts";
+import { explainOps } from "./explain.ts";
 import { findStatement, statements, type StatementDef } from "./registry.ts";
 
 /** The REPL's own commands, with a line of help each. */
@@ -352,5 +353,5 @@ export function explainExample(spec: StatementDef, text: string): string[] {
   if (!spec.createsNamespaces) for (const n of all) planner.namespaces.add(n);
   const { ops, diagnostics } = planner.add(r.commands.slice(prelude ? 1 : 0));
   if (diagnostics.length) return [];
-  return ops.flatMap((o) => o.explain);
+  return explainOps(ops).flat();
 }

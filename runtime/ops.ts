@@ -179,7 +179,7 @@ export type Op = OpBody & {
   span: Span;
   /** The statement's source text, e.g. `hostname "c"`. */
   source: string;
-  /** What the op will do, as syscalls or file writes, for `ctr explain`. */
+  /** What the op will do, as syscalls or file writes, for `ctr explain`; empty for the kinds runtime/explain.ts derives from their executors (explainOps). */
   explain: string[];
 };
 

@@ -16,7 +16,7 @@
 //     before anything touches the kernel.
 
 import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
-import { CLONE_FLAGS, MOUNT_FLAGS, MS_BIND, MS_RDONLY, MS_REMOUNT } from "../native/constants.ts";
+import { CLONE_FLAGS } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
 import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
 import { cloneFlags, orderNamespaces } from "./features/ns/ns.ts";
@@ -39,9 +39,10 @@ export type PlanFn = (cmd: Command, ctx: PlanContext) => PlannedOp[];
  * An op as a statement's plan function returns it: the planner adds span and
  * source. `explain` may be a function: it is only called when someone reads
  * the lines (`ctr explain`, the REPL, `:help`), so plain runs and checks do not
- * pay for building them.
+ * pay for building them. The ops runtime/explain.ts derives from their executors
+ * (DERIVED) have none.
  */
-export type PlannedOp = OpBody & { side: Op["side"]; explain: string[] | (() => string[]) };
+export type PlannedOp = OpBody & { side: Op["side"]; explain?: string[] | (() => string[]) };
 
 /**
  * Give `op` its explain lines as a non-enumerable property: computed on first
@@ -83,10 +84,6 @@ export function quote(s: string | null): string {
   return s === null ? "NULL" : JSON.stringify(s);
 }
 
-export function mountCall(m: MountSpec): string {
-  const flags = m.flags ? flagNames(m.flags, MOUNT_FLAGS) : "0";
-  return `mount(${quote(m.source)}, ${quote(m.target)}, ${quote(m.fstype)}, ${flags}, ${quote(m.data)})`;
-}
 
 
 export interface PlanResult {
@@ -172,7 +169,7 @@ export class Planner {
       for (const p of planned) {
         const { explain, ...body } = p;
         const op = { ...body, span: cmd.span, source } as Op;
-        setExplain(op, explain);
+        setExplain(op, explain ?? []);
         if (op.kind === "unshare") {
           op.namespaces = namespaces;
           op.explain = namespaces.length > 0 ? [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`] : ["no new namespaces: a plain child process"];
@@ -189,7 +186,7 @@ export class Planner {
           continue;
         }
         if (this.rootPending && traits.observes) {
-          ops.push(enterRootOp(this.rootPending.mode, this.rootPending.dir, cmd.span, source));
+          ops.push(enterRootOp(this.rootPending.mode, cmd.span, source));
           this.rootPending = null;
         }
         if (traits.observes) ops.push(...this.takeHeld());
@@ -199,7 +196,7 @@ export class Planner {
         }
         ops.push(op);
         if (op.kind === "rootfs" && this.opts.enterRootAtOnce) {
-          ops.push(enterRootOp(op.mode, this.rootPending!.dir, cmd.span, source));
+          ops.push(enterRootOp(op.mode, cmd.span, source));
           this.rootPending = null;
         }
       }
@@ -283,17 +280,13 @@ const PRIVATE_ROOT = `mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # at once
 /** PID 1 keeps a copy of the host's mount tree before the script's first mount: runtime/features/mount/hostmount.ts. */
 function hostTreeOp(span: Span, source: string): Op {
   const op = { kind: "host-tree", side: "pid1", span, source } as Op;
-  setExplain(op, [`open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE|AT_RECURSIVE|OPEN_TREE_CLOEXEC)  # a copy of the host's tree, first: bind and overlay sources are host paths`]);
+  setExplain(op, []);
   return op;
 }
 
-function enterRootOp(mode: "pivot" | "chroot", dir: string, span: Span, source: string): Op {
-  const explain =
-    mode === "pivot"
-      ? [`chdir(${quote(dir)})`, 'pivot_root(".", ".")', 'umount2(".", MNT_DETACH)  # the host\'s tree is gone from the container', 'chdir("/")']
-      : [`chdir(${quote(dir)})`, 'chroot(".")  # chroot is escapable by a process with CAP_SYS_CHROOT; `rootfs` uses pivot_root', 'chdir("/")'];
+function enterRootOp(mode: "pivot" | "chroot", span: Span, source: string): Op {
   const op = { kind: "enter-root", mode, side: "pid1", span, source } as Op;
-  setExplain(op, explain);
+  setExplain(op, []);
   return op;
 }
 
@@ -323,10 +316,5 @@ function argText(a: Arg): string {
 }
 
 export function mountOp(what: string, m: MountSpec, remountRo: boolean): PlannedOp {
-  const explain = () => {
-    const lines = [`mkdir -p ${m.target}`, mountCall(m)];
-    if (remountRo) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | MS_REMOUNT | MS_RDONLY, data: null }));
-    return lines;
-  };
-  return { kind: "mount", what, mount: m, remountRo, side: "pid1", explain };
+  return { kind: "mount", what, mount: m, remountRo, side: "pid1" };
 }

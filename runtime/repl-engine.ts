@@ -35,6 +35,7 @@ import { defaultCacheDir, defaultRootfs } from "./features/rootfs/cache.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
 import { hostView } from "./hostview.ts";
+import { explainOps } from "./explain.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 
 /** Where the engine prints. */
@@ -295,10 +296,11 @@ export class ReplEngine {
       if (this.diagnose(diagnostics)) status = EXIT_USAGE;
       else {
         const lines: string[] = [];
-        for (const op of ops) {
+        const derived = explainOps(ops);
+        ops.forEach((op, i) => {
           if (op.kind === "unshare" && this.container) lines.push(`${op.source}    [the container exists: \`ns\` would add namespaces to it, which ctr cannot do]`);
-          else lines.push(`${op.source}    [${SIDE_NAME[op.side]}]`, ...op.explain.map((e) => `    ${e}`));
-        }
+          else lines.push(`${op.source}    [${SIDE_NAME[op.side]}]`, ...derived[i]!.map((e) => `    ${e}`));
+        });
         this.io.out(lines.join("\n") + (lines.length ? "\n" : ""));
       }
     }
@@ -409,6 +411,7 @@ export class ReplEngine {
     // `map` lines of the same input as `ns user` are written when the namespace is made.
     const idmaps = ops.filter((o) => o.kind === "idmap");
     const creating = ops.some((o) => o.kind === "unshare" && !this.container);
+    let derived: string[][] | null = null;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       const cmd = commands.find((c) => c.span === op.span) ?? commands[0]!;
@@ -440,7 +443,7 @@ export class ReplEngine {
             break;
           }
         } else if (!this.io.quiet && (this.report || !SILENT.has(op.kind))) {
-          const lines = this.report ?? op.explain;
+          const lines = this.report ?? (derived ??= explainOps(ops))[i]!;
           this.io.out(this.dim(lines.map((l) => `  ${l}\n`).join("") + (op.kind === "unshare" ? `  PID 1 is host pid ${this.pid1}\n` : "")));
         }
         this.report = null;

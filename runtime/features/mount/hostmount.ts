@@ -40,6 +40,7 @@ import {
   type Sys,
 } from "../../../native/index.ts";
 import type { AgentState } from "../../ops.ts";
+import type { ExplainNotes } from "../../explain.ts";
 import { mountAttrs } from "./flags.ts";
 
 /** Take the detached copy of the host's mount tree (before the script's first mount; the tree is private by then). */
@@ -57,6 +58,11 @@ export function keepHostTree(st: AgentState): void {
 }
 
 let treeError = "";
+
+/** `ctr explain`'s comment on host-tree (runtime/explain.ts). */
+export function hostTreeNotes(): ExplainNotes {
+  return { calls: { open_tree: "a copy of the host's tree, first: bind and overlay sources are host paths" } };
+}
 
 /** A host path as PID 1 must write it: absolute, from the directory ctr was started in. */
 export function hostAbsolute(st: AgentState, path: string): string {

@@ -34,7 +34,8 @@ import {
   SysError,
   type Sys,
 } from "../../../native/index.ts";
-import type { AgentState, MountSpec } from "../../ops.ts";
+import type { AgentState, MountSpec, Op } from "../../ops.ts";
+import type { ExplainNotes } from "../../explain.ts";
 import { REMOUNT_BITS } from "./flags.ts";
 import { attachBind, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
 
@@ -160,7 +161,7 @@ function bindFromHost(st: AgentState, source: string, target: string, shown: str
 }
 
 // A minimal /dev, as runc and Docker make it.
-const DEVICES: [name: string, major: number, minor: number][] = [
+export const DEVICES: [name: string, major: number, minor: number][] = [
   ["null", 1, 3],
   ["zero", 1, 5],
   ["full", 1, 7],
@@ -200,4 +201,12 @@ export function mountDev(st: AgentState, path: string, ro: boolean): void {
   st.sys.mkdir(`${target}/shm`);
   st.sys.chmod(`${target}/shm`, 0o1777);
   if (ro) st.sys.mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, null);
+}
+
+/** `ctr explain`'s comments on the calls of `mount` and `mount dev` (runtime/explain.ts). */
+export function mountNotes(op: Op): ExplainNotes {
+  if (op.kind === "mount-dev") return { calls: { chmod: "the umask masked mknod's mode", openat2: "the host's node, looked up in PID 1's copy of the host's mount tree" } };
+  if (op.kind !== "mount") return {};
+  if (op.mount.layers) return { calls: { openat2: "the layers are host paths: looked up in PID 1's copy of the host's mount tree" } };
+  return { calls: { openat2: "SRC is a host path: looked up in PID 1's copy of the host's mount tree", mkdirp: "for a file SRC: its parent, then an empty file" } };
 }

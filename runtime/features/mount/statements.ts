@@ -3,10 +3,10 @@
 // runtime/registry.ts lists them.
 
 import { type Arg } from "../../../lang/spec.ts";
-import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT } from "../../../native/constants.ts";
-import { FS_FLAGS, flagBits, MASK_ATTRS, MOUNT_ATTR_NAMES, mountAttrs, REMOUNT_BITS } from "../mount/flags.ts";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../../../native/constants.ts";
+import { FS_FLAGS, flagBits, MASK_ATTRS, MOUNT_ATTR_NAMES } from "../mount/flags.ts";
 import { flagNames } from "../../../native/format.ts";
-import { bound, mountCall, mountOp, quote, texts, type PlanFn } from "../../plan.ts";
+import { bound, mountOp, quote, texts, type PlanFn } from "../../plan.ts";
 import { checkHostPath, defineStatement } from "../../statement.ts";
 
 const KERNEL_FS_BITS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -42,18 +42,7 @@ const planMount: PlanFn = (cmd) => {
     case "bind": {
       const { flags, ro } = flagBits(rest, MS_BIND | MS_REC);
       const m = { source: positional[0]!, target: positional[1]!, fstype: null, flags, data: null };
-      const explain = () => {
-        const extra = flags & REMOUNT_BITS;
-        const lines = [
-          `openat2(HOST_TREE, ${quote(m.source)}, O_PATH, RESOLVE_IN_ROOT)  # SRC is a host path: looked up in PID 1's copy of the host's mount tree`,
-          `mkdir -p ${m.target}  # a directory or a file, as SRC is`,
-          `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)`,
-          `move_mount(TREE_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
-        ];
-        if (ro || extra) lines.push(mountCall({ source: null, target: m.target, fstype: null, flags: MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, data: null }));
-        return lines;
-      };
-      return [{ kind: "mount", what: form, mount: m, remountRo: ro, side: "pid1", explain }];
+      return [{ kind: "mount", what: form, mount: m, remountRo: ro, side: "pid1" }];
     }
     case "overlay": {
       const { flags, ro } = flagBits(rest, 0);
@@ -62,34 +51,12 @@ const planMount: PlanFn = (cmd) => {
       const data = [`lowerdir=${opts.lower?.text ?? ""}`];
       if (opts.upper) data.push(`upperdir=${opts.upper.text}`, `workdir=${opts.work?.text ?? ""}`);
       const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
-      const explain = () => [
-        `mkdir -p ${m.target}`,
-        // The layers are host paths: each opened in PID 1's copy of the host's mount tree, then handed to the kernel.
-        ...[...lower, ...(layers.upper !== undefined ? [layers.upper] : []), ...(layers.work !== undefined ? [layers.work] : [])].map(
-          (d) => `openat2(HOST_TREE, ${quote(d)}, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT)  # the layers are host paths`,
-        ),
-        `fsopen("overlay", FSOPEN_CLOEXEC)`,
-        ...lower.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, LAYER_FD(${quote(d)}))`),
-        ...(layers.upper !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, LAYER_FD(${quote(layers.upper)}))`] : []),
-        ...(layers.work !== undefined ? [`fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, LAYER_FD(${quote(layers.work)}))`] : []),
-        `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
-        `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${mountAttrs(m.flags) ? flagNames(mountAttrs(m.flags), MOUNT_ATTR_NAMES) : "0"})`,
-        `move_mount(MNT_FD, "", AT_FDCWD, ${quote(m.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
-      ];
-      return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1", explain }];
+      return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1" }];
     }
     case "dev": {
       const target = positional[0] ?? "/dev";
       const { ro } = flagBits(rest, 0);
-      const explain = () => [
-        mountCall({ source: "tmpfs", target, fstype: "tmpfs", flags: MS_NOSUID | MS_NOEXEC, data: "mode=755,size=65536k" }),
-        `mknod(${target}/{null,zero,full,random,urandom,tty}, S_IFCHR|0666)  # bind-mounted from the host's /dev in a user namespace`,
-        `chmod(${target}/{null,zero,full,random,urandom,tty}, 0666)  # the umask masked mknod's mode`,
-        `symlink ptmx -> pts/ptmx, fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2`,
-        `mkdir ${target}/pts ${target}/shm`,
-        `chmod(${quote(`${target}/shm`)}, 01777)`,
-      ];
-      return [{ kind: "mount-dev", target, ro, side: "pid1", explain }];
+      return [{ kind: "mount-dev", target, ro, side: "pid1" }];
     }
   }
   return [];

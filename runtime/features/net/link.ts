@@ -10,7 +10,8 @@
 
 import { NETLINK_ROUTE } from "../../../native/index.ts";
 import type { AgentState } from "../../ops.ts";
-import { encode, expectAck, IFF_UP, IFLA_IFNAME, ifinfomsg, NLM_F_ACK, NLM_F_REQUEST, RTM_NEWLINK, strAttr, type Request } from "./codec.ts";
+import type { ExplainNotes } from "../../explain.ts";
+import { decode, encode, expectAck, IFF_UP, IFLA_IFNAME, ifinfomsg, NLM_F_ACK, NLM_F_REQUEST, parseAttrs, RTM_NAMES, RTM_NEWLINK, strAttr, type Request } from "./codec.ts";
 
 let seq = 0;
 
@@ -25,9 +26,21 @@ export function linkUpRequest(name: string, up: boolean, sequence = ++seq): Requ
   };
 }
 
-/** The explain line of linkUpRequest. */
-export function explainLinkUp(name: string, up: boolean): string {
-  return `RTM_NEWLINK ifname=${JSON.stringify(name)} flags=${up ? "IFF_UP" : "0"} change=IFF_UP (NLM_F_REQUEST|NLM_F_ACK, on a NETLINK_ROUTE socket of the container's network namespace)`;
+/** `ctr explain`'s line for a netlink call (runtime/explain.ts): the link request it sends, read back from its bytes. */
+export function NETLINK_TEXT(args: readonly unknown[]): string {
+  const m = decode(args[1] as Uint8Array)[0];
+  if (!m) return "netlink(empty request)";
+  const v = new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
+  const bits = (n: number) => (n & IFF_UP ? "IFF_UP" : String(n));
+  const name = parseAttrs(m.payload.subarray(16)).find((a) => a.type === IFLA_IFNAME);
+  const ifname = name ? JSON.stringify(new TextDecoder().decode(name.value).replace(/\0+$/, "")) : "?";
+  const flags = [m.flags & NLM_F_REQUEST ? "NLM_F_REQUEST" : "", m.flags & NLM_F_ACK ? "NLM_F_ACK" : ""].filter(Boolean).join("|");
+  return `${RTM_NAMES[m.type] ?? m.type} ifname=${ifname} flags=${bits(v.getUint32(8, true))} change=${bits(v.getUint32(12, true))} (${flags})`;
+}
+
+/** `ctr explain`'s comment on the request. */
+export function linkNotes(): ExplainNotes {
+  return { calls: { netlink: "on a NETLINK_ROUTE socket of the container's network namespace" } };
 }
 
 export function setLinkUp(st: AgentState, name: string, up: boolean): void {

@@ -4,7 +4,6 @@
 // runtime/registry.ts lists them.
 
 import { bound } from "../../plan.ts";
-import { explainLinkUp } from "./link.ts";
 import { defineStatement } from "../../statement.ts";
 
 export const netStatement = defineStatement({
@@ -20,7 +19,7 @@ export const netStatement = defineStatement({
   // Only `net lo` gets here: the planner refuses the forms in unsupportedForms first.
   plan: (cmd) => {
     const up = bound(cmd).args.STATE!.text === "up";
-    return [{ kind: "link-up", name: "lo", up, side: "pid1", explain: () => [explainLinkUp("lo", up)] }];
+    return [{ kind: "link-up", name: "lo", up, side: "pid1" }];
   },
   requires: ["net"],
   affects: "the host's network",

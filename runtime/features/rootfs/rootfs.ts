@@ -18,7 +18,8 @@
 // layer. All of it lives in the container's mount namespace and vanishes with it.
 
 import { MNT_DETACH, MS_BIND, MS_REC, SysError, type Sys } from "../../../native/index.ts";
-import { INIT_FILES, type AgentState, type InitFiles, type OverlayDirs } from "../../ops.ts";
+import { INIT_FILES, type AgentState, type InitFiles, type Op, type OverlayDirs } from "../../ops.ts";
+import type { ExplainNotes } from "../../explain.ts";
 
 export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot", overlay: OverlayDirs | null, initFiles: InitFiles | null): void {
   if (st.entered || st.pendingRoot) {
@@ -70,4 +71,18 @@ export function enterRoot(st: AgentState): void {
   st.sys.chdir("/");
   st.entered = true;
   st.pendingRoot = null;
+}
+
+/** `ctr explain`'s comments on `rootfs` and `chroot` (runtime/explain.ts); `after` is PID 1's state once the op ran. */
+export function rootfsNotes(op: Op, _ctx: unknown, after: AgentState): ExplainNotes {
+  if (op.kind !== "rootfs") return {};
+  const root = after.pendingRoot;
+  const where = root ? [`until the root is entered, mounts are made inside ${root}: the lines below write ${root}/P as /P`] : [];
+  if (op.overlay) return { before: [`the embedded default rootfs (built on first use into ${op.overlay.lower}), writable through an overlay`], after: where };
+  return { calls: { mount: "pivot_root needs a mount point" }, after: where };
+}
+
+/** `ctr explain`'s comments on entering the root (runtime/explain.ts). */
+export function enterRootNotes(): ExplainNotes {
+  return { calls: { umount2: "the host's tree is gone from the container", chroot: "chroot is escapable by a process with CAP_SYS_CHROOT; `rootfs` uses pivot_root" } };
 }

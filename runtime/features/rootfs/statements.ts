@@ -2,9 +2,7 @@
 // Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
 // runtime/registry.ts lists them.
 
-import { MS_BIND, MS_REC } from "../../../native/constants.ts";
-import { bound, mountCall, type PlanFn } from "../../plan.ts";
-import { INIT_FILES } from "../../ops.ts";
+import { bound, type PlanFn } from "../../plan.ts";
 import { checkHostPath, defineStatement, type StatementDef } from "../../statement.ts";
 
 function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
@@ -13,20 +11,9 @@ function rootfsPlan(mode: "pivot" | "chroot"): PlanFn {
     const initFiles = { dir: ctx.stateDir };
     if (dir === "default") {
       const overlay = { lower: ctx.defaultRootfs, scratch: `${ctx.stateDir}/scratch`, merged: `${ctx.stateDir}/root` };
-      const explain = () => [
-        `# the embedded default rootfs (built on first use into ${ctx.defaultRootfs}), writable through an overlay`,
-        mountCall({ source: "tmpfs", target: overlay.scratch, fstype: "tmpfs", flags: 0, data: "mode=755" }),
-        `mkdir ${overlay.scratch}/upper ${overlay.scratch}/work`,
-        mountCall({ source: "overlay", target: overlay.merged, fstype: "overlay", flags: 0, data: `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work` }),
-        ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${overlay.merged}/etc/${f}`, fstype: null, flags: MS_BIND, data: null })),
-      ];
-      return [{ kind: "rootfs", dir, mode, overlay, initFiles, side: "pid1", explain }];
+      return [{ kind: "rootfs", dir, mode, overlay, initFiles, side: "pid1" }];
     }
-    const explain = () => [
-      mountCall({ source: dir, target: dir, fstype: null, flags: MS_BIND | MS_REC, data: null }) + "  # pivot_root needs a mount point",
-      ...INIT_FILES.map((f) => mountCall({ source: `${ctx.stateDir}/${f}`, target: `${dir}/etc/${f}`, fstype: null, flags: MS_BIND, data: null }) + "  # if the rootfs has it"),
-    ];
-    return [{ kind: "rootfs", dir, mode, overlay: null, initFiles, side: "pid1", explain }];
+    return [{ kind: "rootfs", dir, mode, overlay: null, initFiles, side: "pid1" }];
   };
 }
 

@@ -3,7 +3,7 @@
 // runtime/registry.ts lists them.
 
 import { type CheckContext, type Command } from "../../../lang/spec.ts";
-import { bound, quote } from "../../plan.ts";
+import { bound } from "../../plan.ts";
 import { defineStatement, type StatementDef } from "../../statement.ts";
 
 function checkName(what: string, max: number) {
@@ -24,7 +24,7 @@ function utsName(name: "hostname" | "domainname", what: string, syscall: string,
     example,
     plan: (cmd) => {
       const value = bound(cmd).args.NAME!.text;
-      return [{ kind: name, name: value, side: "pid1", explain: () => [`${syscall}(${quote(value)})`] }];
+      return [{ kind: name, name: value, side: "pid1" }];
     },
     side: "pid1",
     requires: ["uts"],
