@@ -23,6 +23,8 @@ import { AT_FDCWD, BPF_PROG_ATTACH, BPF_PROG_LOAD, MS_BIND, MS_REMOUNT, O_APPEND
 import { errnoNumber, SysError } from "./error.ts";
 import { formatCall } from "./format.ts";
 import type { FileKind, Sys } from "./seam.ts";
+import type { CapSets } from "./caps.ts";
+import type { SeccompRules } from "./seccomp.ts";
 
 export type FakeNode = "dir" | "file" | "dev" | { link: string };
 
@@ -38,7 +40,7 @@ export interface RecordedCall {
   result?: unknown;
 }
 
-const QUERIES = new Set(["exists", "lstat", "stat", "fstat", "readlink"]);
+const QUERIES = new Set(["exists", "lstat", "stat", "fstat", "readlink", "capget"]);
 
 type Handler = (args: unknown[]) => unknown;
 
@@ -331,6 +333,34 @@ export class RecordingSys implements Sys {
   bpfProgAttach(targetFd: number, progFd: number, attachType: number, flags: number): void {
     this.rec("bpf", [BPF_PROG_ATTACH, targetFd, progFd, attachType, flags], () => undefined);
   }
+  /** prctl answers 0 (PR_CAPBSET_DROP of a capability above 40 fails EINVAL, as on a kernel that lacks it). */
+  prctl(option: number, arg2 = 0, arg3 = 0): number {
+    return this.rec("prctl", [option, arg2, arg3].slice(0, arg3 !== 0 ? 3 : 2), () => {
+      if (option === 24 /* PR_CAPBSET_DROP */ && arg2 > 40) throw SysError.fromErrno("prctl", [option, arg2], 22);
+      return 0;
+    });
+  }
+  /** Every capability, in each set (override with on("capget", ...)). */
+  capget(): CapSets {
+    return this.rec("capget", [0], () => ({ effective: FULL_CAPS, permitted: FULL_CAPS, inheritable: 0n }));
+  }
+  capset(sets: CapSets): void {
+    this.rec("capset", [sets], () => undefined);
+  }
+  setgroups(groups: readonly number[]): void {
+    this.rec("setgroups", [groups.length, [...groups]], () => undefined);
+  }
+  setresgid(rgid: number, egid: number, sgid: number): void {
+    this.rec("setresgid", [rgid, egid, sgid], () => undefined);
+  }
+  setresuid(ruid: number, euid: number, suid: number): void {
+    this.rec("setresuid", [ruid, euid, suid], () => undefined);
+  }
+  /** Recorded with a summary of the filter: default action, rule and name counts. */
+  seccompLoad(rules: SeccompRules): void {
+    const names = rules.rules.reduce((n, r) => n + r.names.length, 0);
+    this.rec("seccomp_load", [`{default=0x${rules.defaultAction.toString(16)}, rules=${rules.rules.length}, names=${names}}`], () => undefined);
+  }
   /** By default the kernel's plain acknowledgement: NLMSG_ERROR with error 0 and the request's header (NLM_F_CAPPED). */
   netlink(protocol: number, request: Uint8Array): Uint8Array {
     return this.rec("netlink", [protocol, request], () => {
@@ -345,6 +375,9 @@ export class RecordingSys implements Sys {
     });
   }
 }
+
+/** What the recording double answers capget with: every capability of this file's kernel (0..40). */
+const FULL_CAPS = (1n << 41n) - 1n;
 
 function norm(path: string): string {
   const out: string[] = [];

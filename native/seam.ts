@@ -22,6 +22,9 @@ import { mkdirat, openat } from "./at.ts";
 import { realFiles } from "./files.ts";
 import { netlinkExchange } from "./netlink.ts";
 import { bpfProgAttach, bpfProgLoad } from "./bpf.ts";
+import { capget, capset, prctl, type CapSets } from "./caps.ts";
+import { setgroups, setresgid, setresuid } from "./proc.ts";
+import { loadSeccompRules, type SeccompRules } from "./seccomp.ts";
 
 /** What the executors ask of a file: its kind (node:fs Stats has these). */
 export interface FileKind {
@@ -111,6 +114,22 @@ export interface Sys {
   // netlink (native/netlink.ts)
   /** One request on a new netlink socket of `protocol` and the kernel's answer (one datagram). Recorded as "netlink". */
   netlink(protocol: number, request: Uint8Array): Uint8Array;
+
+  // a command's privileges: the steps of its ProcessSpec (native/caps.ts, proc.ts, seccomp.ts)
+  /** prctl(2) with numeric arguments. */
+  prctl(option: number, arg2?: number, arg3?: number): number;
+  /** capget(2) of the calling thread (a look-up). */
+  capget(): CapSets;
+  /** capset(2) of the calling thread. */
+  capset(sets: CapSets): void;
+  /** setgroups(2). */
+  setgroups(groups: readonly number[]): void;
+  /** setresgid(2). */
+  setresgid(rgid: number, egid: number, sgid: number): void;
+  /** setresuid(2). */
+  setresuid(ruid: number, euid: number, suid: number): void;
+  /** A filter built by libseccomp from `rules` and loaded on this thread. Recorded as "seccomp_load". */
+  seccompLoad(rules: SeccompRules): void;
 }
 
 /** The kernel, through the wrappers (koffi) and node:fs. */
@@ -139,5 +158,12 @@ export const realSys: Sys = {
   bpfProgLoad,
   bpfProgAttach,
   netlink: (protocol, request) => netlinkExchange(protocol, request),
+  prctl: (option, arg2 = 0, arg3 = 0) => prctl(option, arg2, arg3),
+  capget: () => capget(),
+  capset,
+  setgroups,
+  setresgid,
+  setresuid,
+  seccompLoad: loadSeccompRules,
   ...realFiles,
 };

@@ -13,6 +13,9 @@ import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } 
 import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
 import { setDomainname, setHostname } from "./features/uts/uts.ts";
 import { setLinkUp } from "./features/net/link.ts";
+import { capChange } from "./features/security/caps.ts";
+import { noteSeccomp, showSecurity } from "./features/security/security.ts";
+import type { ShowResult } from "./channel/messages.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -25,7 +28,7 @@ export function newAgentState(callerEnv = false, sys: Sys = realSys): AgentState
   return { sys, pendingRoot: null, rootMode: null, entered: false, env, cwd: callerEnv ? process.cwd() : "/", hostCwd: process.cwd() };
 }
 
-type Executor<K extends Pid1OpKind> = (st: AgentState, op: Extract<OpBody, { kind: K }>) => RunResult | undefined | Promise<RunResult | undefined>;
+type Executor<K extends Pid1OpKind> = (st: AgentState, op: Extract<OpBody, { kind: K }>) => RunResult | ShowResult | undefined | Promise<RunResult | undefined>;
 
 /**
  * One executor per kind of op PID 1 performs (OP_TRAITS in runtime/ops.ts says
@@ -48,6 +51,10 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   cwd: (st, op) => void (st.cwd = op.dir),
   rlimit: (st, op) => void (st.rlimits = [...(st.rlimits ?? []).filter((r) => r.name !== op.name), { name: op.name, soft: op.soft, hard: op.hard }]),
   "no-new-privs": (st) => void (st.noNewPrivs = true),
+  cap: (st, op) => void (st.caps = capChange(st.caps, op.form, op.caps)),
+  seccomp: (st, op) => void noteSeccomp(st, op.profile),
+  user: (st, op) => void (st.user = op.user),
+  "show-security": (st) => ({ what: "security", lines: showSecurity(st) }),
   run: (st, op) => runCommand(st, op.argv, op.capture, op.tests),
   exec: (st, op) => execCommand(st, op.argv),
 };
@@ -56,7 +63,7 @@ function isPid1Kind(kind: Op["kind"]): kind is Pid1OpKind {
   return Object.hasOwn(EXECUTORS, kind);
 }
 
-export async function execute(st: AgentState, op: Op): Promise<RunResult | undefined> {
+export async function execute(st: AgentState, op: Op): Promise<RunResult | ShowResult | undefined> {
   return perform(st, op);
 }
 

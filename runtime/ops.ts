@@ -12,6 +12,9 @@ import type { NsName, Side, Span } from "../lang/spec.ts";
 import type { IdMapLine } from "./features/userns/userns.ts";
 import type { CgroupLimit } from "./features/cgroup/types.ts";
 import type { Sys } from "../native/seam.ts";
+import type { CapSetting } from "./features/security/caps.ts";
+import type { Profile } from "./features/security/profile.ts";
+import type { UserSetting } from "./features/security/user.ts";
 
 export interface MountSpec {
   source: string | null;
@@ -84,6 +87,13 @@ export type OpBody =
   /** Limits as decimal strings or "unlimited" (the plan is JSON). */
   | { kind: "rlimit"; name: string; soft: string; hard: string }
   | { kind: "no-new-privs" }
+  /** `cap drop|add`: CAP_* names, or ["all"] (runtime/features/security/caps.ts). */
+  | { kind: "cap"; form: "drop" | "add"; caps: string[] }
+  /** `seccomp`: a checked profile (runtime/features/security/profile.ts), or null for `none`. */
+  | { kind: "seccomp"; profile: Profile | null }
+  /** `user`: ids or names, looked up in the container's files when a command starts. */
+  | { kind: "user"; user: UserSetting }
+  | { kind: "show-security" }
   /** `capture`: keep what `expect output` needs (runtime/features/process/capture.ts), for the `tests` that follow. */
   | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
   | { kind: "exec"; argv: string[] }
@@ -154,6 +164,10 @@ export const OP_TRAITS = {
   cwd: { side: "pid1" },
   rlimit: { side: "pid1" },
   "no-new-privs": { side: "pid1" },
+  cap: { side: "pid1" },
+  seccomp: { side: "pid1" },
+  user: { side: "pid1" },
+  "show-security": { side: "pid1", observes: true },
   run: { side: "pid1", observes: true, command: true },
   exec: { side: "pid1", observes: true, command: true },
   show: { side: "host", observes: true },
@@ -224,6 +238,10 @@ export interface AgentState {
   /** `rlimit` and `no_new_privs`: steps of every later command's ProcessSpec (features/process/spec.ts). */
   rlimits?: RlimitSetting[];
   noNewPrivs?: boolean;
+  /** `cap`, `seccomp` and `user`: steps 4 to 6 of the ProcessSpec (runtime/features/security/). */
+  caps?: CapSetting;
+  seccomp?: Profile | null;
+  user?: UserSetting;
   /** The directory ctr was started in: relative host paths are taken from it. */
   hostCwd?: string;
   /** A detached copy of the host's mount tree (runtime/features/mount/hostmount.ts), -1 or absent until made. */

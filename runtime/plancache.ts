@@ -6,7 +6,7 @@
 // the script's text, its arguments, the environment variables it reads
 // (`${env.NAME}`), the CPU count (limit checks), who runs it (state and cache
 // directories), and ctr's own code. The key covers all of them; scripts that
-// import other files are not cached (their imports would have to be tracked too).
+// import other files, or name a seccomp profile file, are not cached (their files would have to be tracked too).
 // Container ids vary per run, so plans are stored with a placeholder id.
 //
 // A cached plan runs as it is, unchecked (`ctr explain` shows the script's
@@ -61,6 +61,8 @@ function sha256(text: string): string {
 /** The cache key of a script run, or null when the script cannot be cached. */
 export function planKey(file: string, text: string, args: readonly string[], codeStamp: string, version: string): PlanKey | null {
   if (/(^|[\s;{])import\s/.test(text)) return null;
+  // A seccomp profile FILE is read into the plan: its changes would go unseen.
+  if (/(^|[\s;{])seccomp\s+(?!(default|none)\s*($|[;}\n#]))/.test(text)) return null;
   const env: Record<string, string | undefined> = {};
   for (const name of LOCATION_ENV) env[name] = process.env[name];
   for (const m of text.matchAll(ENV_REF)) env[m[1]!] = process.env[m[1]!];

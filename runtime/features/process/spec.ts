@@ -21,9 +21,9 @@
 //   then the terminal (exec), signal dispositions and mask back to defaults
 //   (handlers are reset by execve, ignored signals and the mask are not), the
 //   OOM score the command is meant to have, and execve.
-// Steps 2 (`rlimit`) and 3 (`no_new_privs`) are applied here. Steps 4 to 6
-// belong to statements that are not supported yet (`user`, `cap`, `seccomp`):
-// the checker refuses them, and their fields join the spec with them.
+// Steps 2 (`rlimit`) and 3 (`no_new_privs`) are applied here; steps 4 to 6
+// (`seccomp`, `user`, `cap`) by runtime/features/security/security.ts, through
+// the seam (native/seam.ts), so that a test can record them.
 //
 // `run` and the hook that Bun.spawn lacks: Bun.spawn offers no code between
 // fork and exec, and JavaScript cannot run in a forked child (the Bun heaps
@@ -31,7 +31,7 @@
 // take goes through the exec stage: PID 1 spawns a fresh init process
 // (runtime/init.ts "exec"), hands it the spec over a socket, and that process
 // calls applyAndExec(), so it becomes the command under the same PID. Without
-// such a step (no `rlimit`, no `no_new_privs`) Bun.spawn applies argv, environment and working
+// such a step (no `rlimit`, `no_new_privs`, `cap`, `seccomp` or `user`) Bun.spawn applies argv, environment and working
 // directory itself, which is the same result without a second process; the
 // exec stage costs a Bun start per `run`: 15 to 23 ms here
 // (node_modules/.bin/bun bench/exec-stage.ts). CTR_EXEC_STAGE=always sends every
@@ -39,8 +39,9 @@
 
 import { accessSync, constants, statSync } from "node:fs";
 import { posix } from "node:path";
-import { execve, RLIM_INFINITY, RLIMIT_NAMES, resetSignals, setNoNewPrivs, setrlimit, SysError } from "../../../native/index.ts";
+import { execve, realSys, RLIM_INFINITY, RLIMIT_NAMES, resetSignals, setNoNewPrivs, setrlimit, SysError } from "../../../native/index.ts";
 import type { AgentState, RlimitSetting } from "../../ops.ts";
+import { applySeccomp, applyUserAndCaps, hasSecuritySteps, securitySpec, type SecuritySpec } from "../security/security.ts";
 import { takeStartOomScore } from "../cgroup/oomscore.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -57,6 +58,8 @@ export interface ProcessSpec {
   rlimits: RlimitSetting[];
   /** Step 3: `no_new_privs`. */
   noNewPrivs: boolean;
+  /** Steps 4 to 6: `seccomp`, `user`, `cap`. */
+  security: SecuritySpec;
 }
 
 function notFound(cmd: string): SysError {
@@ -107,14 +110,14 @@ function workingDirectory(st: Pick<AgentState, "cwd">): string {
 }
 
 /** The spec of a command started now from PID 1's state. Throws 127/126/ENOENT errors as execvp would. */
-export function processSpec(st: Pick<AgentState, "cwd" | "env" | "rlimits" | "noNewPrivs">, argv: string[]): ProcessSpec {
+export function processSpec(st: Pick<AgentState, "cwd" | "env" | "rlimits" | "noNewPrivs" | "caps" | "seccomp" | "user">, argv: string[]): ProcessSpec {
   const path = resolveCommand(st, argv[0]!);
-  return { path, argv: [...argv], env: { ...st.env }, cwd: workingDirectory(st), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false };
+  return { path, argv: [...argv], env: { ...st.env }, cwd: workingDirectory(st), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: securitySpec(st) };
 }
 
 /** Whether a `run` of this spec must go through the exec stage (see the header). */
 export function needsExecStage(spec: ProcessSpec): boolean {
-  return spec.rlimits.length > 0 || spec.noNewPrivs || process.env.CTR_EXEC_STAGE === "always";
+  return spec.rlimits.length > 0 || spec.noNewPrivs || hasSecuritySteps(spec.security) || process.env.CTR_EXEC_STAGE === "always";
 }
 
 function rlimitNumber(name: string): number {
@@ -144,7 +147,10 @@ function applyRlimit(r: RlimitSetting): void {
 export function applySteps(spec: ProcessSpec): void {
   process.chdir(spec.cwd); // step 1
   for (const r of spec.rlimits) applyRlimit(r); // step 2
-  if (spec.noNewPrivs) setNoNewPrivs(); // step 3 (steps 4-6: see the header)
+  if (spec.noNewPrivs) setNoNewPrivs(); // step 3
+  applySeccomp(realSys, spec.security, spec.noNewPrivs, "before-ids"); // step 4
+  applyUserAndCaps(realSys, spec.security); // step 5
+  applySeccomp(realSys, spec.security, spec.noNewPrivs, "last"); // step 6
 }
 
 /**

@@ -6,6 +6,9 @@ import { didYouMean } from "../../../lang/suggest.ts";
 import { MAX_ID, itemsOf, parseSize } from "../../../lang/values.ts";
 import { bound, quote } from "../../plan.ts";
 import { argv, defineStatement } from "../../statement.ts";
+import { capName } from "../security/caps.ts";
+import { SysError } from "../../../native/error.ts";
+import { defaultProfile, ProfileError, readProfile, summary, type Profile } from "../security/profile.ts";
 
 export const CAPABILITIES = [
   "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
@@ -57,30 +60,62 @@ export const cwdStatement = defineStatement({
   args: [{ name: "DIR", kind: "path" }],
 });
 
+const ID_OR_NAME = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
+
 export const userStatement = defineStatement({
   name: "user",
-  summary: "Run the container's commands as UID (and GID).",
-  syntax: "user UID[:GID]",
-  example: "user 1000:1000",
-  unsupported: "switching user comes with process setup",
+  summary: "Run the container's commands as a user (and group): ids, or names from the container's /etc/passwd and /etc/group.",
+  syntax: "user UID[:GID] [groups=G1,G2]",
+  example: "user 1000:1000 groups=10",
+  plan: (cmd) => {
+    const b = bound(cmd);
+    const [user, group] = b.positional[0]!.text.split(":") as [string, string?];
+    const groups = b.options.groups ? b.options.groups.text.split(",").filter(Boolean) : undefined;
+    const setting = { user, ...(group !== undefined ? { group } : {}), ...(groups ? { groups } : {}) };
+    const names = [user, group, ...(groups ?? [])].some((x) => x !== undefined && !/^\d+$/.test(x));
+    return [{
+      kind: "user", user: setting, side: "pid1",
+      explain: () => [`setgroups, setresgid, setresuid before execve of every later command${names ? " (names from the container's /etc/passwd and /etc/group)" : ""}`],
+    }];
+  },
   side: "pid1",
   container: true,
   args: [{ name: "UID[:GID]", kind: "word" }],
+  options: { groups: "text" },
   check: (cmd, ctx) => {
-    const a = bound(cmd).positional[0];
+    const b = bound(cmd);
+    const a = b.positional[0];
     if (!a) return;
-    const m = /^(\d+)(?::(\d+))?$/.exec(a.text);
-    if (!m) ctx.error(a.span, `malformed user \`${a.text}\``, "write numeric ids: UID or UID:GID, e.g. 1000:1000");
-    else if (Number(m[1]) > MAX_ID || Number(m[2] ?? 0) > MAX_ID) ctx.error(a.span, `id out of range in \`${a.text}\``, `ids go from 0 to ${MAX_ID}`);
+    const parts = a.text.split(":");
+    if (parts.length > 2 || !parts.every((p) => ID_OR_NAME.test(p))) {
+      ctx.error(a.span, `malformed user \`${a.text}\``, "write UID or UID:GID, numbers or names: 1000:1000, nobody, www-data:www-data");
+    } else if (parts.some((p) => /^\d+$/.test(p) && Number(p) > MAX_ID)) {
+      ctx.error(a.span, `id out of range in \`${a.text}\``, `ids go from 0 to ${MAX_ID}`);
+    }
+    const g = b.options.groups;
+    if (g && !g.text.split(",").every((p) => ID_OR_NAME.test(p) && (!/^\d+$/.test(p) || Number(p) <= MAX_ID))) {
+      ctx.error(b.optionSpans.groups!, `malformed groups \`${g.text}\``, "write group ids or names separated by commas: groups=10,audio");
+    }
   },
 });
 
 export const capStatement = defineStatement({
   name: "cap",
-  summary: "Drop or add capabilities of the container's processes.",
+  summary: "Drop or add capabilities of the container's commands (bounding, effective, permitted, inheritable and ambient sets).",
   syntax: "cap drop|add CAP...|all",
   example: "cap drop all",
-  unsupported: "capabilities come with process setup",
+  plan: (cmd) => {
+    const b = bound(cmd);
+    const form = b.form as "drop" | "add";
+    const caps = b.rest.flatMap(itemsOf).map((it) => capName(it.text));
+    const what = caps.includes("all") ? "every capability" : caps.join(", ");
+    return [{
+      kind: "cap", form, caps, side: "pid1",
+      explain: () => [form === "drop"
+        ? `${what}: PR_CAPBSET_DROP, then out of capset's effective, permitted and inheritable sets, before execve of every later command`
+        : `${what}: kept in the bounding set and capset's sets, raised in the ambient set for a non-root user, before execve of every later command`],
+    }];
+  },
   side: "pid1",
   container: true,
   forms: {
@@ -112,15 +147,47 @@ export const capStatement = defineStatement({
   },
 });
 
+/** The profile a `seccomp` line names: `default`, `none`, or a host file read and checked now. */
+function seccompProfile(text: string): Profile | null {
+  if (text === "none") return null;
+  return text === "default" ? defaultProfile() : readProfile(text);
+}
+
 export const seccompStatement = defineStatement({
   name: "seccomp",
-  summary: "Filter the container's system calls: the default profile, none, or a JSON profile FILE.",
+  summary: "Filter the container's system calls: Docker's default profile, none, or an OCI/Docker JSON profile FILE.",
   syntax: "seccomp default|none|FILE",
   example: "seccomp default",
-  unsupported: "seccomp comes with process setup",
+  plan: (cmd) => {
+    const a = bound(cmd).positional[0]!;
+    let profile: Profile | null;
+    try {
+      profile = seccompProfile(a.text);
+    } catch (e) {
+      // The checker read it already; this is the file changing in between, or a check without the host.
+      if (!(e instanceof ProfileError)) throw e;
+      throw new SysError({ message: `seccomp profile ${quote(a.text)}: ${e.path}: ${e.message}`, hint: e.help, span: a.span, status: 2 });
+    }
+    return [{
+      kind: "seccomp", profile, side: "pid1",
+      explain: () => profile === null
+        ? ["no seccomp filter for later commands"]
+        : [...summary(profile, null), `  loaded with libseccomp (seccomp_load) before execve of every later command: last with no_new_privs, else before the ids`],
+    }];
+  },
   side: "pid1",
   container: true,
   args: [{ name: "PROFILE", kind: "path" }],
+  check: (cmd, ctx) => {
+    const a = bound(cmd).positional[0];
+    if (!a || a.text === "default" || a.text === "none" || !ctx.host) return;
+    try {
+      readProfile(a.text);
+    } catch (e) {
+      if (e instanceof ProfileError) ctx.error(a.span, `seccomp profile ${quote(a.text)}: ${e.path}: ${e.message}`, e.help ?? "see the OCI runtime spec's seccomp section for the format");
+      else ctx.error(a.span, `seccomp profile ${quote(a.text)}: ${(e as Error).message}`, "libseccomp (libseccomp2) is needed to check and load a profile");
+    }
+  },
 });
 
 export const rlimitStatement = defineStatement({

@@ -8,11 +8,12 @@ import { defineStatement } from "../../statement.ts";
 
 export const showStatement = defineStatement({
   name: "show",
-  summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup or id maps.",
-  syntax: "show ns|mounts|procs|cgroup|ids",
+  summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup, id maps, or the security of the next command.",
+  syntax: "show ns|mounts|procs|cgroup|ids|security",
   example: "show ns",
   plan: (cmd, ctx) => {
     if (bound(cmd).form === "cgroup") return planShowCgroup(cmd, ctx);
+    if (bound(cmd).form === "security") return [{ kind: "show-security", side: "pid1", explain: () => ["PID 1 reports the process spec of the next command: ids, capability sets, no_new_privs, seccomp, rlimits"] }];
     const what = bound(cmd).form as "ns" | "mounts" | "procs" | "ids";
     const src = {
       ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
@@ -29,5 +30,6 @@ export const showStatement = defineStatement({
     procs: { summary: "The processes the container can see, with their PIDs inside and outside.", syntax: "show procs", example: "show procs" },
     cgroup: { summary: "The container's cgroup, its limits and usage.", syntax: "show cgroup", example: "show cgroup" },
     ids: { summary: "The uid and gid maps of the container's user namespace.", syntax: "show ids", example: "show ids" },
+    security: { summary: "What the next command gets: uid/gid and groups, capability sets, no_new_privs, seccomp, rlimits.", syntax: "show security", example: "show security", side: "pid1" },
   },
 });

@@ -1,0 +1,101 @@
+// `user UID[:GID] [groups=G1,G2]`: the ids the container's commands run as.
+//
+// Names are looked up in the container's own /etc/passwd and /etc/group (read
+// when a command starts, from inside its root), as Docker does:
+//   - a user name gives its uid and, unless a GID is written, its primary gid;
+//   - a numeric uid found in /etc/passwd gives that entry's gid, else gid 0;
+//   - the supplementary groups are those of /etc/group that list the user,
+//     plus `groups=`; without a name to look for, only `groups=`.
+// The order of the calls is the kernel's: setgroups and setresgid need
+// CAP_SETGID and setresuid CAP_SETUID, which a process of another uid no longer
+// has, so the uid is changed last (runtime/features/process/spec.ts, step 5).
+
+import { readFileSync } from "node:fs";
+import { SysError, type Sys } from "../../../native/index.ts";
+
+/** `user` as written: each part a number or a name. */
+export interface UserSetting {
+  user: string;
+  group?: string;
+  groups?: string[];
+}
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+type Reader = (path: string) => string | null;
+
+const readOrNull: Reader = (path) => {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+};
+
+const isNumber = (s: string) => /^\d+$/.test(s);
+
+function entries(text: string | null): string[][] {
+  return (text ?? "").split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(":"));
+}
+
+function missing(what: string, name: string, file: string, exists: boolean): SysError {
+  return new SysError({
+    errno: 2, code: "ENOENT", syscall: "getpwnam", args: [name],
+    message: exists ? `${what} "${name}" is not in the container's ${file}` : `${what} "${name}": the container has no ${file}`,
+    hint: `write a number instead, or add "${name}" to ${file} in the root filesystem`,
+  });
+}
+
+/** The ids of `u`, names looked up with `read` (the container's files). */
+export function resolveUser(u: UserSetting, read: Reader = readOrNull): ResolvedUser {
+  const passwdText = read("/etc/passwd");
+  const passwd = entries(passwdText);
+  let uid: number;
+  let gid: number | undefined;
+  let name: string | undefined;
+  if (isNumber(u.user)) {
+    uid = Number(u.user);
+    const e = passwd.find((f) => f[2] === u.user);
+    name = e?.[0];
+    gid = e ? Number(e[3]) : 0;
+  } else {
+    const e = passwd.find((f) => f[0] === u.user);
+    if (!e) throw missing("user", u.user, "/etc/passwd", passwdText !== null);
+    name = u.user;
+    uid = Number(e[2]);
+    gid = Number(e[3]);
+  }
+  const needGroupFile = name !== undefined || (u.group !== undefined && !isNumber(u.group)) || (u.groups ?? []).some((g) => !isNumber(g));
+  const groupText = needGroupFile ? read("/etc/group") : null;
+  const group = entries(groupText);
+  const gidOf = (g: string): number => {
+    if (isNumber(g)) return Number(g);
+    const e = group.find((f) => f[0] === g);
+    if (!e) throw missing("group", g, "/etc/group", groupText !== null);
+    return Number(e[2]);
+  };
+  if (u.group !== undefined) gid = gidOf(u.group);
+  const extra = new Set<number>();
+  if (name) for (const f of group) if ((f[3] ?? "").split(",").includes(name)) extra.add(Number(f[2]));
+  for (const g of u.groups ?? []) extra.add(gidOf(g));
+  return { uid, gid: gid ?? 0, groups: [...extra] };
+}
+
+/**
+ * setgroups, setresgid, setresuid. In a user namespace where setgroups is
+ * denied (/proc/PID/setgroups "deny", as an unprivileged map writes it) the
+ * groups cannot change: that is an error only when `groups=` asked for some.
+ */
+export function applyIds(sys: Sys, ids: ResolvedUser, groupsAsked: boolean): void {
+  try {
+    sys.setgroups(ids.groups);
+  } catch (e) {
+    if (!(e instanceof SysError && e.code === "EPERM" && !groupsAsked && readOrNull("/proc/self/setgroups")?.trim() === "deny")) throw e;
+  }
+  sys.setresgid(ids.gid, ids.gid, ids.gid);
+  sys.setresuid(ids.uid, ids.uid, ids.uid);
+}
