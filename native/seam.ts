@@ -1,8 +1,9 @@
-// native/seam.ts — the one interface PID 1's executors and the host's kernel-file writes
-// call the kernel through, and its real implementation.
+// native/seam.ts — the one interface PID 1's executors, stage 1 and the host's kernel-file
+// writes call the kernel through, and its real implementation.
 //
 // runtime/ code that changes the container (mounts, the root, UTS names, device nodes,
-// directories and symlinks in the root, /proc/PID/uid_map, cgroupfs files) takes a `Sys`
+// directories and symlinks in the root, /proc/PID/uid_map, cgroupfs files and directories,
+// unshare and the ids stage 1 takes, a command's rlimits, no_new_privs and execve) takes a `Sys`
 // instead of importing the wrappers, so a test can hand it native/recording.ts's
 // RecordingSys: the executors then run without root and the test reads which calls they
 // made, in order. `realSys` is the wrappers of ns.ts, mountapi.ts and fd.ts as they are,
@@ -15,7 +16,9 @@
 //
 // Importing this file does not load koffi (the wrappers load it on their first call).
 
-import { chdir, chroot, mknod, mount, pivotRoot, sethostname, setdomainname, umount2 } from "./ns.ts";
+import { chdir, chroot, fchdir, mknod, mount, pivotRoot, sethostname, setdomainname, umount2, unshare } from "./ns.ts";
+import { execve, setgroups, setresgid, setresuid } from "./proc.ts";
+import { prctl, setrlimit } from "./caps.ts";
 import { fsconfig, fsmount, fsopen, moveMount, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
 import { realFiles } from "./files.ts";
@@ -26,6 +29,11 @@ export interface FileKind {
   isDirectory(): boolean;
   isFile(): boolean;
   isSymbolicLink(): boolean;
+}
+
+/** One entry of a directory: its name and kind (node:fs Dirent has these). */
+export interface DirEntry extends FileKind {
+  name: string;
 }
 
 /** The calls that change a container, and the few look-ups the executors make before them. */
@@ -77,8 +85,8 @@ export interface Sys {
   fstat(fd: number): FileKind;
   /** readlink(2). */
   readlink(path: string): string;
-  /** mkdir(2), mode 0777 less the umask. */
-  mkdir(path: string): void;
+  /** mkdir(2), `mode` (default 0777) less the umask. */
+  mkdir(path: string, mode?: number): void;
   /** mkdir -p: `path` and any missing parent. Recorded as "mkdirp". */
   mkdirp(path: string): void;
   /** An empty file if none is there (open(O_WRONLY|O_CREAT|O_APPEND, 0666), then close). Recorded as "open". */
@@ -87,8 +95,42 @@ export interface Sys {
   symlink(target: string, path: string): void;
   /** chmod(2). */
   chmod(path: string, mode: number): void;
-  /** The whole of `text` to the file at `path` (a kernel file: /proc/PID/uid_map, cgroupfs). Recorded as "write". */
+  /** The whole of `text` to the existing file at `path` in one write(2) (a kernel file: /proc/PID/uid_map, cgroupfs). Recorded as "write". */
   writeFile(path: string, text: string): void;
+  /** The text of the file at `path` (UTF-8). Recorded as "readFile", a look-up. */
+  readFile(path: string): string;
+  /** The entries of the directory at `path`. Recorded as "readdir", a look-up. */
+  readdir(path: string): DirEntry[];
+  /** rmdir(2). */
+  rmdir(path: string): void;
+  /** open(2) (close-on-exec, as node:fs opens). */
+  open(path: string, flags: number): number;
+  /** write(2) of `text` to `fd`. */
+  write(fd: number, text: string): number;
+  /** pread(2) into `buf` at `offset`. */
+  pread(fd: number, buf: Uint8Array, offset: number): number;
+  /** pwrite(2) of `text` at `offset`. */
+  pwrite(fd: number, text: string, offset: number): number;
+  /** fchdir(2). */
+  fchdir(fd: number): void;
+
+  // namespaces and ids (stage 1: native/ns.ts, native/proc.ts)
+  /** unshare(2). */
+  unshare(flags: number): void;
+  /** setgroups(2). */
+  setgroups(groups: readonly number[]): void;
+  /** setresgid(2). */
+  setresgid(rgid: number, egid: number, sgid: number): void;
+  /** setresuid(2). */
+  setresuid(ruid: number, euid: number, suid: number): void;
+
+  // a command's process (runtime/features/process/spec.ts: native/caps.ts, native/proc.ts)
+  /** setrlimit(2); RLIM_INFINITY for unlimited. */
+  setrlimit(resource: number, soft: bigint, hard: bigint): void;
+  /** prctl(2) with one further argument. */
+  prctl(option: number, arg2: number): number;
+  /** execve(2): returns only by throwing. */
+  execve(path: string, argv: readonly string[], envp: readonly string[]): never;
 
   // netlink (native/netlink.ts)
   /** One request on a new netlink socket of `protocol` and the kernel's answer (one datagram). Recorded as "netlink". */
@@ -114,5 +156,13 @@ export const realSys: Sys = {
   read,
   close,
   netlink: (protocol, request) => netlinkExchange(protocol, request),
+  fchdir,
+  unshare,
+  setgroups,
+  setresgid,
+  setresuid,
+  setrlimit,
+  prctl: (option, arg2) => prctl(option, arg2),
+  execve,
   ...realFiles,
 };
