@@ -362,6 +362,9 @@ export class RecordingSys implements Sys {
   prctl(option: number, arg2: number): number {
     return this.rec("prctl", [option, arg2], () => 0);
   }
+  resetSignals(): void {
+    this.rec("resetSignals", [], () => undefined);
+  }
   /** A successful execve never returns: the recorder throws ExecveCalled instead (after recording it). */
   execve(path: string, argv: readonly string[], envp: readonly string[]): never {
     return this.rec("execve", [path, [...argv], [...envp]], () => {

@@ -17,7 +17,7 @@
 // Importing this file does not load koffi (the wrappers load it on their first call).
 
 import { chdir, chroot, fchdir, mknod, mount, pivotRoot, sethostname, setdomainname, umount2, unshare } from "./ns.ts";
-import { execve, setgroups, setresgid, setresuid } from "./proc.ts";
+import { execve, resetSignals, setgroups, setresgid, setresuid } from "./proc.ts";
 import { prctl, setrlimit } from "./caps.ts";
 import { fsconfig, fsmount, fsopen, moveMount, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
@@ -129,6 +129,8 @@ export interface Sys {
   setrlimit(resource: number, soft: bigint, hard: bigint): void;
   /** prctl(2) with one further argument. */
   prctl(option: number, arg2: number): number;
+  /** Every signal's action back to its default, the mask emptied (signal(2) each, sigprocmask(2)). Recorded as "resetSignals". */
+  resetSignals(): void;
   /** execve(2): returns only by throwing. */
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
 
@@ -163,6 +165,7 @@ export const realSys: Sys = {
   setresuid,
   setrlimit,
   prctl: (option, arg2) => prctl(option, arg2),
+  resetSignals,
   execve,
   ...realFiles,
 };
