@@ -8,7 +8,8 @@
 //
 // Each call is kept as its C name (the name the trace and SysError use: pivot_root,
 // open_tree, move_mount...), its arguments in the order the wrapper traces them, and the
-// line formatCall renders. Look-ups (exists, lstat, stat, fstat, readlink) are recorded too,
+// line formatCall renders. Look-ups (exists, lstat, stat, fstat, readlink, readFile, readdir,
+// pread) are recorded too,
 // but effects() leaves them out: they decide a branch, they change nothing.
 //
 // The tree: paths the test declares ("dir", "file", or { link: target }) plus what the
@@ -22,7 +23,7 @@
 import { AT_FDCWD, BPF_PROG_ATTACH, BPF_PROG_LOAD, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT } from "./constants.ts";
 import { errnoNumber, SysError } from "./error.ts";
 import { formatCall } from "./format.ts";
-import type { FileKind, Sys } from "./seam.ts";
+import type { DirEntry, FileKind, Sys } from "./seam.ts";
 import type { CapSets } from "./caps.ts";
 import type { SeccompRules } from "./seccomp.ts";
 
@@ -40,7 +41,7 @@ export interface RecordedCall {
   result?: unknown;
 }
 
-const QUERIES = new Set(["exists", "lstat", "stat", "fstat", "readlink", "capget"]);
+const QUERIES = new Set(["exists", "lstat", "stat", "fstat", "readlink", "readFile", "readdir", "pread", "capget"]);
 
 type Handler = (args: unknown[]) => unknown;
 
@@ -52,6 +53,8 @@ export class RecordingSys implements Sys {
   private nextFd = 100;
   private readonly failures: { name: string; code: string; when: (args: unknown[]) => boolean }[] = [];
   private readonly handlers = new Map<string, Handler>();
+  /** What readFile and pread give back, by path (text()). */
+  private readonly texts = new Map<string, string>();
 
   constructor(files: Record<string, FakeNode> = {}) {
     for (const [path, node] of Object.entries(files)) this.add(path, node);
@@ -62,6 +65,13 @@ export class RecordingSys implements Sys {
     const p = norm(path);
     for (let d = parent(p); d !== "/" && !this.tree.has(d); d = parent(d)) this.tree.set(d, "dir");
     this.tree.set(p, node);
+  }
+
+  /** Declare a file with the text readFile and pread give back (a kernel file's current value). */
+  text(path: string, content: string): this {
+    this.add(path, "file");
+    this.texts.set(norm(path), content);
+    return this;
   }
 
   /** Make calls named `name` fail with errno `code` (all of them, or those `when` picks). */
@@ -295,8 +305,8 @@ export class RecordingSys implements Sys {
       return node.link;
     });
   }
-  mkdir(path: string): void {
-    const args = [path, 0o777];
+  mkdir(path: string, mode = 0o777): void {
+    const args = [path, mode];
     this.rec("mkdir", args, () => this.create("mkdir", args, path, "dir"));
   }
   mkdirp(path: string): void {
@@ -373,6 +383,85 @@ export class RecordingSys implements Sys {
       ack.set(request.subarray(0, 16), 20);
       return ack;
     });
+  }
+
+  // cgroupfs and other kernel files, stage 1, a command's process
+  readFile(path: string): string {
+    return this.rec("readFile", [path], () => {
+      const [p, node] = this.resolve(path, true);
+      if (node === undefined || node === "dir") throw SysError.fromErrno("readFile", [path], node === undefined ? 2 : 21);
+      return this.texts.get(p) ?? "";
+    });
+  }
+  readdir(path: string): DirEntry[] {
+    return this.rec("readdir", [path], () => {
+      const [dir, node] = this.resolve(path, true);
+      if (node !== "dir") throw SysError.fromErrno("readdir", [path], node === undefined ? 2 : 20);
+      const prefix = dir === "/" ? "/" : dir + "/";
+      const out: DirEntry[] = [];
+      for (const [p, n] of this.tree) if (p.startsWith(prefix) && p.length > prefix.length && !p.slice(prefix.length).includes("/")) out.push({ name: p.slice(prefix.length), ...kind(n)! });
+      return out;
+    });
+  }
+  /** Like cgroupfs: the directory goes with the files in it; EBUSY while a sub-directory is left. */
+  rmdir(path: string): void {
+    this.rec("rmdir", [path], () => {
+      const [dir, node] = this.resolve(path, false);
+      if (node === undefined) this.enoent("rmdir", [path]);
+      if (node !== "dir") throw SysError.fromErrno("rmdir", [path], 20);
+      const below = this.below(dir);
+      if (below.some(([, n]) => n === "dir")) throw SysError.fromErrno("rmdir", [path], 16);
+      for (const [p] of below) this.tree.delete(dir + p);
+      this.tree.delete(dir);
+    });
+  }
+  open(path: string, flags: number): number {
+    const args = [path, flags];
+    return this.rec("open", args, () => {
+      const p = this.resolve(path, true)[0];
+      if (this.resolve(path, true)[1] === undefined) {
+        if ((flags & O_CREAT) === 0) this.enoent("open", args);
+        this.create("open", args, path, "file");
+      }
+      return this.newFd(p);
+    });
+  }
+  write(fd: number, text: string): number {
+    return this.rec("write", [fd, text], () => text.length);
+  }
+  pread(fd: number, buf: Uint8Array, offset: number): number {
+    return this.rec("pread", [fd, buf.byteLength, offset], () => {
+      const f = this.fds.get(fd);
+      const bytes = new TextEncoder().encode(f ? (this.texts.get(f.path) ?? "") : "").subarray(offset);
+      const n = Math.min(bytes.length, buf.byteLength);
+      buf.set(bytes.subarray(0, n));
+      return n;
+    });
+  }
+  pwrite(fd: number, text: string, offset: number): number {
+    return this.rec("pwrite", [fd, text, offset], () => text.length);
+  }
+  unshare(flags: number): void {
+    this.rec("unshare", [flags], () => undefined);
+  }
+  setrlimit(resource: number, soft: bigint, hard: bigint): void {
+    this.rec("setrlimit", [resource, soft, hard], () => undefined);
+  }
+  resetSignals(): void {
+    this.rec("resetSignals", [], () => undefined);
+  }
+  /** A successful execve never returns: the recorder throws ExecveCalled instead (after recording it). */
+  execve(path: string, argv: readonly string[], envp: readonly string[]): never {
+    return this.rec("execve", [path, [...argv], [...envp]], () => {
+      throw new ExecveCalled(path);
+    });
+  }
+}
+
+/** What RecordingSys.execve throws where the real one would have replaced the process. */
+export class ExecveCalled extends Error {
+  constructor(readonly path: string) {
+    super(`execve("${path}") would have replaced this process`);
   }
 }
 

@@ -1,8 +1,9 @@
-// native/seam.ts — the one interface PID 1's executors and the host's kernel-file writes
-// call the kernel through, and its real implementation.
+// native/seam.ts — the one interface PID 1's executors, stage 1 and the host's kernel-file
+// writes call the kernel through, and its real implementation.
 //
 // runtime/ code that changes the container (mounts, the root, UTS names, device nodes,
-// directories and symlinks in the root, /proc/PID/uid_map, cgroupfs files) takes a `Sys`
+// directories and symlinks in the root, /proc/PID/uid_map, cgroupfs files and directories,
+// unshare and the ids stage 1 takes, a command's rlimits, no_new_privs and execve) takes a `Sys`
 // instead of importing the wrappers, so a test can hand it native/recording.ts's
 // RecordingSys: the executors then run without root and the test reads which calls they
 // made, in order. `realSys` is the wrappers of ns.ts, mountapi.ts and fd.ts as they are,
@@ -15,15 +16,15 @@
 //
 // Importing this file does not load koffi (the wrappers load it on their first call).
 
-import { chdir, chroot, fchdir, mknod, mount, pivotRoot, setns, sethostname, setdomainname, umount2 } from "./ns.ts";
+import { chdir, chroot, fchdir, mknod, mount, pivotRoot, setns, sethostname, setdomainname, umount2, unshare } from "./ns.ts";
 import { fsconfig, fsmount, fsopen, moveMount, mountSetattr, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
 import { mkdirat, openat } from "./at.ts";
 import { realFiles } from "./files.ts";
 import { netlinkExchange } from "./netlink.ts";
 import { bpfProgAttach, bpfProgLoad } from "./bpf.ts";
-import { capget, capset, prctl, type CapSets } from "./caps.ts";
-import { setgroups, setresgid, setresuid } from "./proc.ts";
+import { capget, capset, prctl, setrlimit, type CapSets } from "./caps.ts";
+import { execve, resetSignals, setgroups, setresgid, setresuid } from "./proc.ts";
 import { loadSeccompRules, type SeccompRules } from "./seccomp.ts";
 
 /** What the executors ask of a file: its kind (node:fs Stats has these). */
@@ -31,6 +32,11 @@ export interface FileKind {
   isDirectory(): boolean;
   isFile(): boolean;
   isSymbolicLink(): boolean;
+}
+
+/** One entry of a directory: its name and kind (node:fs Dirent has these). */
+export interface DirEntry extends FileKind {
+  name: string;
 }
 
 /** The calls that change a container, and the few look-ups the executors make before them. */
@@ -92,8 +98,8 @@ export interface Sys {
   fstat(fd: number): FileKind;
   /** readlink(2). */
   readlink(path: string): string;
-  /** mkdir(2), mode 0777 less the umask. */
-  mkdir(path: string): void;
+  /** mkdir(2), `mode` (default 0777) less the umask. */
+  mkdir(path: string, mode?: number): void;
   /** mkdir -p: `path` and any missing parent. Recorded as "mkdirp". */
   mkdirp(path: string): void;
   /** An empty file if none is there (open(O_WRONLY|O_CREAT|O_APPEND, 0666), then close). Recorded as "open". */
@@ -102,8 +108,40 @@ export interface Sys {
   symlink(target: string, path: string): void;
   /** chmod(2). */
   chmod(path: string, mode: number): void;
-  /** The whole of `text` to the file at `path` (a kernel file: /proc/PID/uid_map, cgroupfs). Recorded as "write". */
+  /** The whole of `text` to the existing file at `path` in one write(2) (a kernel file: /proc/PID/uid_map, cgroupfs). Recorded as "write". */
   writeFile(path: string, text: string): void;
+  /** The text of the file at `path` (UTF-8). Recorded as "readFile", a look-up. */
+  readFile(path: string): string;
+  /** The entries of the directory at `path`. Recorded as "readdir", a look-up. */
+  readdir(path: string): DirEntry[];
+  /** rmdir(2). */
+  rmdir(path: string): void;
+  /** open(2) (close-on-exec, as node:fs opens). */
+  open(path: string, flags: number): number;
+  /** write(2) of `text` to `fd`. */
+  write(fd: number, text: string): number;
+  /** pread(2) into `buf` at `offset`. */
+  pread(fd: number, buf: Uint8Array, offset: number): number;
+  /** pwrite(2) of `text` at `offset`. */
+  pwrite(fd: number, text: string, offset: number): number;
+
+  // namespaces and ids (stage 1: native/ns.ts, native/proc.ts)
+  /** unshare(2). */
+  unshare(flags: number): void;
+  /** setgroups(2). */
+  setgroups(groups: readonly number[]): void;
+  /** setresgid(2). */
+  setresgid(rgid: number, egid: number, sgid: number): void;
+  /** setresuid(2). */
+  setresuid(ruid: number, euid: number, suid: number): void;
+
+  // a command's process (runtime/features/process/spec.ts: native/caps.ts, native/proc.ts)
+  /** setrlimit(2); RLIM_INFINITY for unlimited. */
+  setrlimit(resource: number, soft: bigint, hard: bigint): void;
+  /** Every signal's action back to its default, the mask emptied (signal(2) each, sigprocmask(2)). Recorded as "resetSignals". */
+  resetSignals(): void;
+  /** execve(2): returns only by throwing. */
+  execve(path: string, argv: readonly string[], envp: readonly string[]): never;
 
   // bpf (native/bpf.ts)
   /** bpf(BPF_PROG_LOAD): a program's fd. Recorded as "bpf". */
@@ -115,19 +153,14 @@ export interface Sys {
   /** One request on a new netlink socket of `protocol` and the kernel's answer (one datagram). Recorded as "netlink". */
   netlink(protocol: number, request: Uint8Array): Uint8Array;
 
-  // a command's privileges: the steps of its ProcessSpec (native/caps.ts, proc.ts, seccomp.ts)
+  // a command's privileges: the steps of its ProcessSpec (native/caps.ts, proc.ts, seccomp.ts;
+  // setgroups, setresgid and setresuid are above)
   /** prctl(2) with numeric arguments. */
   prctl(option: number, arg2?: number, arg3?: number): number;
   /** capget(2) of the calling thread (a look-up). */
   capget(): CapSets;
   /** capset(2) of the calling thread. */
   capset(sets: CapSets): void;
-  /** setgroups(2). */
-  setgroups(groups: readonly number[]): void;
-  /** setresgid(2). */
-  setresgid(rgid: number, egid: number, sgid: number): void;
-  /** setresuid(2). */
-  setresuid(ruid: number, euid: number, suid: number): void;
   /** A filter built by libseccomp from `rules` and loaded on this thread. Recorded as "seccomp_load". */
   seccompLoad(rules: SeccompRules): void;
 }
@@ -165,5 +198,9 @@ export const realSys: Sys = {
   setresgid,
   setresuid,
   seccompLoad: loadSeccompRules,
+  unshare,
+  setrlimit,
+  resetSignals,
+  execve,
   ...realFiles,
 };

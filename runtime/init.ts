@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { closeSync, constants, openSync, readdirSync, readFileSync, readSync, writeSync } from "node:fs";
+import { openSync, readSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -27,11 +27,8 @@ import {
   read,
   setChildSubreaper,
   setCloexec,
-  setgroups,
   setName,
-  setresgid,
   setDumpable,
-  setresuid,
   setTrace,
   SIGHUP,
   SIGINT,
@@ -40,14 +37,13 @@ import {
   SIGTERM,
   spawnProcess,
   SysError,
-  unshare,
   waitpid,
 } from "../native/index.ts";
+import { realSys } from "../native/seam.ts";
 import { AsyncChannel, SyncChannel } from "./channel/stream.ts";
 import { errorToWire } from "./channel/codec.ts";
 import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
-import { cloneFlags } from "./features/ns/ns.ts";
-import { makeRootPrivate } from "./features/mount/mount.ts";
+import { joinCgroups, takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
@@ -91,40 +87,19 @@ function stage1(): void {
   }
   // Into the container's cgroups first (runtime/features/cgroup/track.ts): every
   // process of the container is created in them from here on.
-  for (const dir of plan.join ?? []) {
-    try {
-      const fd = openSync(`${dir}/cgroup.procs`, constants.O_WRONLY);
-      try {
-        writeSync(fd, String(process.pid));
-      } finally {
-        closeSync(fd);
-      }
-    } catch (e) {
-      ch.send({ t: "error", error: errorToWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "write", args: [`${dir}/cgroup.procs`], message: `cannot join the container's cgroup "${dir}": ${(e as Error).message}`, status: 125 })) });
-      process.exit(125);
-    }
+  try {
+    joinCgroups(realSys, plan.join ?? [], process.pid);
+  } catch (e) {
+    ch.send({ t: "error", error: errorToWire(e) });
+    process.exit(125);
   }
   // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
   const leaving = prepareLeave(plan.cgroups ?? []);
   try {
-    if (plan.namespaces.includes("user")) {
-      const threads = readdirSync("/proc/self/task").length;
-      if (threads !== 1) {
-        throw new SysError({
-          errno: 22,
-          code: "EINVAL",
-          syscall: "unshare",
-          args: ["CLONE_NEWUSER"],
-          message: `unshare(CLONE_NEWUSER) needs a single-threaded process, but stage 1 has ${threads} threads`,
-          hint: "the Bun runtime started helper threads; check the pinned bun version and the init environment",
-        });
-      }
-    }
     // Trace what the script asked for, not the stage's own bookkeeping.
-    if (plan.trace) traceTo((m) => ch.send(m), 1);
-    if (plan.namespaces.length > 0) unshare(cloneFlags(plan.namespaces));
-    // Before anything else exists in the new mount namespace: runtime/features/mount/mount.ts.
-    if (plan.namespaces.includes("mnt")) makeRootPrivate();
+    unshareNamespaces(realSys, plan.namespaces, () => {
+      if (plan.trace) traceTo((m) => ch.send(m), 1);
+    });
     setTrace(null);
   } catch (e) {
     ch.send({ t: "error", error: errorToWire(e) });
@@ -134,12 +109,8 @@ function stage1(): void {
   const go: HostMessage | null = plan.wait ? ch.next() : { t: "go" };
   if (!go || go.t !== "go") process.exit(125);
   if (go.uid !== undefined && go.gid !== undefined) {
-    // Our ids were unmapped until the host wrote the maps: take mapped ones now,
-    // or PID 1 would start as the overflow id with no capabilities.
     try {
-      if (readFileSync("/proc/self/setgroups", "utf8").trim() === "allow") setgroups([]);
-      setresgid(go.gid, go.gid, go.gid);
-      setresuid(go.uid, go.uid, go.uid);
+      takeMappedIds(realSys, go.uid, go.gid); // runtime/features/ns/unshare.ts
     } catch (e) {
       ch.send({ t: "error", error: errorToWire(e) });
       process.exit(125);

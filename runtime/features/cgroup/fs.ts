@@ -13,9 +13,13 @@
 //
 // The accessor is an interface so the v2 logic can run against a fake tree in
 // a temporary directory (test/cgroup), with the kernel's behaviour emulated.
+// The real one makes its calls through the seam's file operations (Sys in
+// native/seam.ts: readFile, writeFile, mkdir, rmdir, exists, readdir), so a
+// RecordingSys shows every cgroupfs call the host makes (test/executors).
 
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { errnoNumber, strerror, SysError } from "../../../native/error.ts";
+import { realFiles } from "../../../native/files.ts";
+import type { Sys } from "../../../native/seam.ts";
 
 export interface CgroupFs {
   read(path: string): string;
@@ -28,63 +32,61 @@ export interface CgroupFs {
   children(path: string): string[];
 }
 
+/** The seam's calls a cgroup filesystem is reached through. */
+export type CgroupFiles = Pick<Sys, "readFile" | "writeFile" | "mkdir" | "rmdir" | "exists" | "readdir">;
+
 function sysErrorFrom(e: unknown, syscall: string, args: unknown[]): SysError {
   if (e instanceof SysError) return e;
   const code = (e as NodeJS.ErrnoException).code ?? "";
   return new SysError({ errno: errnoNumber(code) ?? 0, code, syscall, args, cause: e });
 }
 
-/** The real cgroup filesystems, through plain open/read/write/mkdir/rmdir. */
-export const realFs: CgroupFs = {
-  read(path) {
-    try {
-      return readFileSync(path, "utf8");
-    } catch (e) {
-      throw sysErrorFrom(e, "read", [path]);
-    }
-  },
-  write(path, value) {
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_WRONLY);
-    } catch (e) {
-      throw sysErrorFrom(e, "open", [path, "O_WRONLY"]);
-    }
-    try {
-      writeSync(fd, value);
-    } catch (e) {
-      throw sysErrorFrom(e, "write", [path, value]);
-    } finally {
-      closeSync(fd);
-    }
-  },
-  mkdir(path) {
-    try {
-      mkdirSync(path, 0o755);
-    } catch (e) {
-      throw sysErrorFrom(e, "mkdir", [path]);
-    }
-  },
-  rmdir(path) {
-    try {
-      rmdirSync(path);
-    } catch (e) {
-      throw sysErrorFrom(e, "rmdir", [path]);
-    }
-  },
-  exists(path) {
-    return statSync(path, { throwIfNoEntry: false }) !== undefined;
-  },
-  children(path) {
-    try {
-      return readdirSync(path, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => d.name);
-    } catch {
-      return [];
-    }
-  },
-};
+/** Cgroup filesystems through `files`: plain read, one write, mkdir (0755), rmdir. */
+export function cgroupFs(files: CgroupFiles): CgroupFs {
+  return {
+    read(path) {
+      try {
+        return files.readFile(path);
+      } catch (e) {
+        throw sysErrorFrom(e, "read", [path]);
+      }
+    },
+    write(path, value) {
+      try {
+        files.writeFile(path, value);
+      } catch (e) {
+        throw sysErrorFrom(e, "write", [path, value]);
+      }
+    },
+    mkdir(path) {
+      try {
+        files.mkdir(path, 0o755);
+      } catch (e) {
+        throw sysErrorFrom(e, "mkdir", [path]);
+      }
+    },
+    rmdir(path) {
+      try {
+        files.rmdir(path);
+      } catch (e) {
+        throw sysErrorFrom(e, "rmdir", [path]);
+      }
+    },
+    exists: (path) => files.exists(path),
+    children(path) {
+      try {
+        return files.readdir(path)
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name);
+      } catch {
+        return [];
+      }
+    },
+  };
+}
+
+/** The real cgroup filesystems. */
+export const realFs: CgroupFs = cgroupFs(realFiles);
 
 const WRITE_HINTS: Record<string, string> = {
   EINVAL: "the kernel refused this value for this file",

@@ -10,29 +10,34 @@
 //     (fchdir, then rmdir of the bare name);
 //   - each parent's cgroup.procs, to move stage 1 itself out first: a cgroup
 //     with a process in it cannot be removed (EBUSY).
-// Opened close-on-exec (libuv's default), so PID 1 never inherits them.
+// Opened close-on-exec (libuv's default), so PID 1 never inherits them. Every call
+// goes through the seam (Sys, native/seam.ts), so test/executors records them.
 // Cgroups made after the start (the REPL's first `limit`) are not known here:
 // the next run's sweep takes those.
 
-import { closeSync, constants, openSync, rmdirSync, writeSync } from "node:fs";
-import { fchdir } from "../../../native/index.ts";
+import { O_RDONLY, O_WRONLY } from "../../../native/constants.ts";
+import { realSys, type Sys } from "../../../native/seam.ts";
+
+/** The calls leaving takes. */
+export type LeaveCalls = Pick<Sys, "open" | "write" | "fchdir" | "rmdir" | "close">;
 
 export interface LeavePlan {
   steps: { name: string; parent: number; procs: number }[];
+  sys: LeaveCalls;
 }
 
 /** Open what leave() needs, for cgroup directories in creation order. Best effort: what fails to open is skipped. */
-export function prepareLeave(dirs: readonly string[]): LeavePlan {
+export function prepareLeave(dirs: readonly string[], sys: LeaveCalls = realSys): LeavePlan {
   const steps: LeavePlan["steps"] = [];
   for (const dir of [...dirs].reverse()) {
     const cut = dir.lastIndexOf("/");
     if (cut <= 0) continue;
     const parentDir = dir.slice(0, cut);
     try {
-      const parent = openSync(parentDir, "r");
+      const parent = sys.open(parentDir, O_RDONLY);
       let procs = -1;
       try {
-        procs = openSync(`${parentDir}/cgroup.procs`, constants.O_WRONLY); // never O_CREAT on a cgroup file
+        procs = sys.open(`${parentDir}/cgroup.procs`, O_WRONLY); // never O_CREAT on a cgroup file
       } catch {
         // a parent that takes no process: only the rmdir is tried
       }
@@ -41,12 +46,12 @@ export function prepareLeave(dirs: readonly string[]): LeavePlan {
       // gone or not ours: the sweep will look
     }
   }
-  return { steps };
+  return { steps, sys };
 }
 
 /** Close the descriptors of a plan that is not needed (ctr is alive and cleans up itself). */
 export function dropLeave(plan: LeavePlan): void {
-  for (const s of plan.steps) for (const fd of [s.parent, s.procs]) if (fd >= 0) closeSync(fd);
+  for (const s of plan.steps) for (const fd of [s.parent, s.procs]) if (fd >= 0) plan.sys.close(fd);
   plan.steps.length = 0;
 }
 
@@ -61,7 +66,7 @@ export function leave(plan: LeavePlan, ms = 1000): number {
   for (const s of plan.steps) {
     if (s.procs >= 0) {
       try {
-        writeSync(s.procs, String(process.pid));
+        plan.sys.write(s.procs, String(process.pid));
       } catch {
         // not allowed there (v2 no-internal-processes): the rmdir may still work
       }
@@ -71,8 +76,8 @@ export function leave(plan: LeavePlan, ms = 1000): number {
   for (const s of plan.steps) {
     for (;;) {
       try {
-        fchdir(s.parent);
-        rmdirSync(s.name);
+        plan.sys.fchdir(s.parent);
+        plan.sys.rmdir(s.name);
         break;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;

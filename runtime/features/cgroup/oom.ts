@@ -10,7 +10,9 @@
 //   oom-kill:constraint=CONSTRAINT_MEMCG,...,oom_memcg=/a/ctr-x,task_memcg=/a/ctr-x,task=tail,pid=4242,uid=0
 // When the log cannot be read, the message names the command that ended.
 
-import { closeSync, constants, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, constants, openSync, readSync } from "node:fs";
+import { realFiles } from "../../../native/files.ts";
+import type { Sys } from "../../../native/seam.ts";
 import { formatBytes, isUnlimited, type MemoryUsage } from "./memory.ts";
 import type { CgroupVersion } from "./types.ts";
 
@@ -98,17 +100,20 @@ export function oomMessage(opts: { kills: number; victims: readonly OomVictim[];
 
 // ---- keeping ctr's own init out of the OOM killer's way (see runtime/features/cgroup/oomscore.ts)
 
-function readScore(pid: number | "self"): number {
+/** The calls the scores take: /proc/PID/oom_score_adj and /proc/self/status, through the seam (native/seam.ts). */
+export type ScoreFiles = Pick<Sys, "readFile" | "writeFile">;
+
+function readScore(files: ScoreFiles, pid: number | "self"): number {
   try {
-    return Number(readFileSync(`/proc/${pid}/oom_score_adj`, "utf8").trim()) || 0;
+    return Number(files.readFile(`/proc/${pid}/oom_score_adj`).trim()) || 0;
   } catch {
     return 0;
   }
 }
 
-function writeScore(pid: number, value: number): boolean {
+function writeScore(files: ScoreFiles, pid: number, value: number): boolean {
   try {
-    writeFileSync(`/proc/${pid}/oom_score_adj`, String(value));
+    files.writeFile(`/proc/${pid}/oom_score_adj`, String(value));
     return true;
   } catch {
     return false; // the process is gone, or the change needs a capability ctr lacks
@@ -116,9 +121,9 @@ function writeScore(pid: number, value: number): boolean {
 }
 
 /** CAP_SYS_RESOURCE (bit 24) in ctr's effective set: needed to lower a score below the process's minimum. */
-export function canLowerOomScore(): boolean {
+export function canLowerOomScore(files: ScoreFiles = realFiles): boolean {
   try {
-    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(files.readFile("/proc/self/status"))?.[1];
     return hex !== undefined && (BigInt(`0x${hex}`) & (1n << 24n)) !== 0n;
   } catch {
     return false;
@@ -133,17 +138,17 @@ export interface OomScorePlan {
   init: number;
 }
 
-export function oomScorePlan(): OomScorePlan {
-  const mine = readScore("self");
-  return canLowerOomScore() ? { commands: mine, init: -1000 } : { commands: Math.min(1000, mine + 1000), init: mine };
+export function oomScorePlan(files: ScoreFiles = realFiles): OomScorePlan {
+  const mine = readScore(files, "self");
+  return canLowerOomScore(files) ? { commands: mine, init: -1000 } : { commands: Math.min(1000, mine + 1000), init: mine };
 }
 
 /** Before stage 1 starts PID 1. */
-export function setCommandScore(plan: OomScorePlan, stage1: number): void {
-  if (plan.commands !== readScore("self")) writeScore(stage1, plan.commands);
+export function setCommandScore(plan: OomScorePlan, stage1: number, files: ScoreFiles = realFiles): void {
+  if (plan.commands !== readScore(files, "self")) writeScore(files, stage1, plan.commands);
 }
 
 /** Once PID 1 is up (it has read its start score). */
-export function setInitScore(plan: OomScorePlan, pids: readonly number[]): void {
-  for (const pid of pids) if (pid > 0) writeScore(pid, plan.init);
+export function setInitScore(plan: OomScorePlan, pids: readonly number[], files: ScoreFiles = realFiles): void {
+  for (const pid of pids) if (pid > 0) writeScore(files, pid, plan.init);
 }

@@ -21,59 +21,84 @@
 // The score file is opened when this module loads, before pivot_root, so it
 // keeps working in a container without /proc.
 
-import { openSync, readSync, writeSync } from "node:fs";
+// The score file's calls go through the seam (Sys, native/seam.ts): test/executors records them.
 
-let fd = -1;
-let startScore: string | null = null;
+import { O_RDWR } from "../../../native/constants.ts";
+import { realFiles } from "../../../native/files.ts";
+import type { Sys } from "../../../native/seam.ts";
 
-function readScore(): string {
-  const b = Buffer.alloc(16);
-  return b.toString("utf8", 0, readSync(fd, b, 0, b.length, 0)).trim();
-}
+/** The calls a process's start score takes. */
+export type ScoreCalls = Pick<Sys, "open" | "pread" | "pwrite">;
 
-function writeScore(v: string): void {
-  writeSync(fd, v, 0);
-}
+/** This process's OOM score as it started, kept to hand on to the commands it starts. */
+export class StartOomScore {
+  private fd = -1;
+  private start: string | null = null;
 
-try {
-  fd = openSync("/proc/self/oom_score_adj", "r+"); // close-on-exec: commands do not inherit it
-  startScore = readScore();
-} catch {
-  fd = -1;
-}
-
-/** Run `spawn` with this process's start score, so the child inherits that; the current score is put back after. */
-export function withStartOomScore<T>(spawn: () => T): T {
-  if (fd < 0 || startScore === null) return spawn();
-  let now: string;
-  try {
-    now = readScore();
-  } catch {
-    return spawn();
-  }
-  if (now === startScore) return spawn();
-  try {
-    writeScore(startScore);
-  } catch {
-    return spawn();
-  }
-  try {
-    return spawn();
-  } finally {
+  constructor(private readonly sys: ScoreCalls) {
     try {
-      writeScore(now);
+      this.fd = sys.open("/proc/self/oom_score_adj", O_RDWR); // close-on-exec: commands do not inherit it
+      this.start = this.read();
     } catch {
-      // lowering back needs CAP_SYS_RESOURCE when the host lowered it first: stay at the start score
+      this.fd = -1;
+    }
+  }
+
+  private read(): string {
+    const b = new Uint8Array(16);
+    return new TextDecoder().decode(b.subarray(0, this.sys.pread(this.fd, b, 0))).trim();
+  }
+
+  private write(v: string): void {
+    this.sys.pwrite(this.fd, v, 0);
+  }
+
+  /** Run `spawn` with the start score, so the child inherits that; the current score is put back after. */
+  around<T>(spawn: () => T): T {
+    if (this.fd < 0 || this.start === null) return spawn();
+    let now: string;
+    try {
+      now = this.read();
+    } catch {
+      return spawn();
+    }
+    if (now === this.start) return spawn();
+    try {
+      this.write(this.start);
+    } catch {
+      return spawn();
+    }
+    try {
+      return spawn();
+    } finally {
+      try {
+        this.write(now);
+      } catch {
+        // lowering back needs CAP_SYS_RESOURCE when the host lowered it first: stay at the start score
+      }
+    }
+  }
+
+  /** Before an execve: the command that replaces this process gets the start score. */
+  take(): void {
+    if (this.fd < 0 || this.start === null) return;
+    try {
+      this.write(this.start);
+    } catch {
+      // keep the current score
     }
   }
 }
 
+/** This process's: the file is opened when this module loads. */
+const own = new StartOomScore(realFiles);
+
+/** Run `spawn` with this process's start score, so the child inherits that; the current score is put back after. */
+export function withStartOomScore<T>(spawn: () => T): T {
+  return own.around(spawn);
+}
+
 /** Before an execve: the command that replaces this process gets the start score. */
 export function takeStartOomScore(): void {
-  if (fd < 0 || startScore === null) return;
-  try {
-    writeScore(startScore);
-  } catch {
-    // keep the current score
-  }
+  own.take();
 }

@@ -3,9 +3,10 @@
 // itself, first thing: the kernel's cost of moving a process between cgroups
 // (an RCU grace period, several ms) is then paid by stage 1 while ctr goes on
 // loading, not by ctr before stage 1 may start. Loaded by the CLI before the
-// rest of ctr: it imports only detection.
+// rest of ctr: it imports only detection and the seam's file operations.
 
-import { mkdirSync } from "node:fs";
+import { realFiles } from "../../../native/files.ts";
+import type { Sys } from "../../../native/seam.ts";
 import { callerDir, machineCgroups, trackingHierarchy } from "./detect.ts";
 import type { Hierarchy } from "./types.ts";
 
@@ -24,12 +25,12 @@ export interface Tracking {
  * rootless ctr without a delegated cgroup: stage 1's subreaper sweep is then
  * all there is) or the machine has no cgroups.
  */
-export function makeTracking(id: string): Tracking | null {
-  const h = trackingHierarchy(machineCgroups());
+export function makeTracking(id: string, files: Pick<Sys, "mkdir"> = realFiles, sys = machineCgroups()): Tracking | null {
+  const h = trackingHierarchy(sys);
   if (!h) return null;
   const dir = `${callerDir(h)}/${cgroupName(id)}`;
   try {
-    mkdirSync(dir, 0o755);
+    files.mkdir(dir, 0o755);
   } catch {
     return null; // best effort, as isolation without `ns cgroup` is (runtime/features/cgroup/manager.ts)
   }

@@ -40,7 +40,7 @@ import { REMOUNT_BITS } from "./flags.ts";
 import { attachBind, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
 
 /** Stop all propagation between this mount namespace and the host's (see the rule above). */
-export function makeRootPrivate(sys: Sys = realSys): void {
+export function makeRootPrivate(sys: Pick<Sys, "mount"> = realSys): void {
   sys.mount(null, "/", null, MS_REC | MS_PRIVATE, null);
 }
 

@@ -84,7 +84,7 @@ function takeTerminal(): void {
 
 /** Replace PID 1 with the command (runtime/features/process/spec.ts). Returns only by throwing. */
 export function execCommand(st: AgentState, argv: string[]): never {
-  return applyAndExec(processSpec(st, argv), takeTerminal);
+  return applyAndExec(processSpec(st, argv), { beforeExec: takeTerminal, sys: st.sys });
 }
 
 const running = new Set<number>();

@@ -39,10 +39,21 @@
 
 import { accessSync, constants, statSync } from "node:fs";
 import { posix } from "node:path";
-import { execve, realSys, RLIM_INFINITY, RLIMIT_NAMES, resetSignals, setNoNewPrivs, setrlimit, SysError } from "../../../native/index.ts";
+import { PR_SET_NO_NEW_PRIVS, RLIM_INFINITY, RLIMIT_NAMES, realSys, SysError, type Sys } from "../../../native/index.ts";
 import type { AgentState, RlimitSetting } from "../../ops.ts";
 import { applySeccomp, applyUserAndCaps, hasSecuritySteps, securitySpec, type SecuritySpec } from "../security/security.ts";
 import { takeStartOomScore } from "../cgroup/oomscore.ts";
+
+/** The calls applying a spec makes go through the seam (native/seam.ts): test/executors records them. */
+export type SpecCalls = Sys;
+
+export interface ApplyOptions {
+  /** Runs after the steps, right before the signals are reset (exec: the terminal's foreground). */
+  beforeExec?: () => void;
+  sys?: SpecCalls;
+  /** Gives this process the OOM score the command is meant to start with (runtime/features/cgroup/oomscore.ts). */
+  takeScore?: () => void;
+}
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -128,9 +139,9 @@ function rlimitNumber(name: string): number {
 
 const limitValue = (v: string): bigint => (v === "unlimited" ? RLIM_INFINITY : BigInt(v));
 
-function applyRlimit(r: RlimitSetting): void {
+function applyRlimit(sys: SpecCalls, r: RlimitSetting): void {
   try {
-    setrlimit(rlimitNumber(r.name), limitValue(r.soft), limitValue(r.hard));
+    sys.setrlimit(rlimitNumber(r.name), limitValue(r.soft), limitValue(r.hard));
   } catch (e) {
     if (!(e instanceof SysError)) throw e;
     // The native error's arguments are bigints, which the channel (JSON) cannot carry.
@@ -144,29 +155,30 @@ function applyRlimit(r: RlimitSetting): void {
  * applyAndExec's, and `ctr exec`'s before it spawns the command inside the
  * container's PID namespace (runtime/features/lifecycle/enter.ts).
  */
-export function applySteps(spec: ProcessSpec): void {
+export function applySteps(spec: ProcessSpec, sys: SpecCalls = realSys): void {
   process.chdir(spec.cwd); // step 1
-  for (const r of spec.rlimits) applyRlimit(r); // step 2
-  if (spec.noNewPrivs) setNoNewPrivs(); // step 3
-  applySeccomp(realSys, spec.security, spec.noNewPrivs, "before-ids"); // step 4
-  applyUserAndCaps(realSys, spec.security); // step 5
-  applySeccomp(realSys, spec.security, spec.noNewPrivs, "last"); // step 6
+  for (const r of spec.rlimits) applyRlimit(sys, r); // step 2
+  if (spec.noNewPrivs) sys.prctl(PR_SET_NO_NEW_PRIVS, 1); // step 3
+  applySeccomp(sys, spec.security, spec.noNewPrivs, "before-ids"); // step 4
+  applyUserAndCaps(sys, spec.security); // step 5
+  applySeccomp(sys, spec.security, spec.noNewPrivs, "last"); // step 6
 }
 
 /**
  * Apply the spec to this process and execve the command: the one place where a
- * command's process is set up. `beforeExec` runs after the steps and right
- * before the signals are reset (exec: the terminal's foreground). Returns only
- * by throwing (126/127 as a shell would say).
+ * command's process is set up. Returns only by throwing (126/127 as a shell
+ * would say). Step 1 stays process.chdir, so Node's idea of the working
+ * directory follows (and a trace shows what it showed before the seam).
  */
-export function applyAndExec(spec: ProcessSpec, beforeExec?: () => void): never {
-  applySteps(spec);
-  beforeExec?.();
+export function applyAndExec(spec: ProcessSpec, opts: ApplyOptions = {}): never {
+  const sys = opts.sys ?? realSys;
+  applySteps(spec, sys);
+  opts.beforeExec?.();
   // Bun ignores SIGPIPE and has handlers installed; the command must start clean.
-  resetSignals();
-  takeStartOomScore(); // not PID 1's own OOM score: runtime/features/cgroup/oomscore.ts
+  sys.resetSignals();
+  (opts.takeScore ?? takeStartOomScore)(); // not PID 1's own OOM score: runtime/features/cgroup/oomscore.ts
   try {
-    return execve(spec.path, spec.argv, Object.entries(spec.env).map(([k, v]) => `${k}=${v}`));
+    return sys.execve(spec.path, spec.argv, Object.entries(spec.env).map(([k, v]) => `${k}=${v}`));
   } catch (e) {
     if (e instanceof SysError && e.code === "ENOENT") throw notFound(spec.argv[0]!);
     if (e instanceof SysError) e.status = 126;

@@ -1,0 +1,65 @@
+// Stage 1's kernel steps before PID 1 (runtime/init.ts `stage1` drives them, in this order):
+// join the container's cgroups, check it is single-threaded for a user namespace,
+// unshare, make the new mount tree private, and, once the host has written the id
+// maps, take mapped ids. Each call goes through the seam (Sys, native/seam.ts), so
+// test/executors records them; the rules are in ns.ts's header and docs/ARCHITECTURE.md
+// ("One thread for a user namespace", "Mount propagation made private by stage 1").
+// Stage 1 is one pre-bundled file: this adds no module to load.
+
+import { O_WRONLY } from "../../../native/constants.ts";
+import { SysError } from "../../../native/error.ts";
+import type { Sys } from "../../../native/seam.ts";
+import type { NsName } from "../../../lang/spec.ts";
+import { makeRootPrivate } from "../mount/mount.ts";
+import { cloneFlags } from "./ns.ts";
+
+/** The calls stage 1 makes before it spawns PID 1. */
+export type Stage1Calls = Pick<Sys, "open" | "write" | "close" | "readdir" | "unshare" | "mount" | "readFile" | "setgroups" | "setresgid" | "setresuid">;
+
+/** Put `pid` (stage 1) in each cgroup: every process of the container is created in them from then on. */
+export function joinCgroups(sys: Stage1Calls, dirs: readonly string[], pid: number): void {
+  for (const dir of dirs) {
+    try {
+      const fd = sys.open(`${dir}/cgroup.procs`, O_WRONLY);
+      try {
+        sys.write(fd, String(pid));
+      } finally {
+        sys.close(fd);
+      }
+    } catch (e) {
+      throw new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "write", args: [`${dir}/cgroup.procs`], message: `cannot join the container's cgroup "${dir}": ${(e as Error).message}`, status: 125 });
+    }
+  }
+}
+
+/** unshare(2) of `namespaces` (a user namespace only single-threaded), then the mount tree made private. `beforeUnshare` starts the trace. */
+export function unshareNamespaces(sys: Stage1Calls, namespaces: readonly NsName[], beforeUnshare?: () => void): void {
+  if (namespaces.includes("user")) {
+    const threads = sys.readdir("/proc/self/task").length;
+    if (threads !== 1) {
+      throw new SysError({
+        errno: 22,
+        code: "EINVAL",
+        syscall: "unshare",
+        args: ["CLONE_NEWUSER"],
+        message: `unshare(CLONE_NEWUSER) needs a single-threaded process, but stage 1 has ${threads} threads`,
+        hint: "the Bun runtime started helper threads; check the pinned bun version and the init environment",
+      });
+    }
+  }
+  beforeUnshare?.();
+  if (namespaces.length > 0) sys.unshare(cloneFlags(namespaces));
+  // Before anything else exists in the new mount namespace: runtime/features/mount/mount.ts.
+  if (namespaces.includes("mnt")) makeRootPrivate(sys);
+}
+
+/**
+ * Our ids were unmapped until the host wrote the maps: take mapped ones, or PID 1
+ * would start as the overflow id with no capabilities. Groups first (setgroups is
+ * allowed only until the map denies it), the uid last (it drops the right to change gids).
+ */
+export function takeMappedIds(sys: Stage1Calls, uid: number, gid: number): void {
+  if (sys.readFile("/proc/self/setgroups").trim() === "allow") sys.setgroups([]);
+  sys.setresgid(gid, gid, gid);
+  sys.setresuid(uid, uid, uid);
+}
