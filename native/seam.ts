@@ -19,7 +19,7 @@ import { chdir, chroot, mknod, mount, pivotRoot, sethostname, setdomainname, umo
 import { fsconfig, fsmount, fsopen, moveMount, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
 import { realFiles } from "./files.ts";
-import { netlinkExchange } from "./netlink.ts";
+import { netlinkDump, netlinkExchange } from "./netlink.ts";
 
 /** What the executors ask of a file: its kind (node:fs Stats has these). */
 export interface FileKind {
@@ -93,6 +93,8 @@ export interface Sys {
   // netlink (native/netlink.ts)
   /** One request on a new netlink socket of `protocol` and the kernel's answer (one datagram). Recorded as "netlink". */
   netlink(protocol: number, request: Uint8Array): Uint8Array;
+  /** A dump request (NLM_F_DUMP) and every datagram of its answer up to NLMSG_DONE, joined. Recorded as "netlink-dump". */
+  netlinkDump(protocol: number, request: Uint8Array): Uint8Array;
 }
 
 /** The kernel, through the wrappers (koffi) and node:fs. */
@@ -114,5 +116,6 @@ export const realSys: Sys = {
   read,
   close,
   netlink: (protocol, request) => netlinkExchange(protocol, request),
+  netlinkDump: (protocol, request) => netlinkDump(protocol, request),
   ...realFiles,
 };

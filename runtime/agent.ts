@@ -12,6 +12,7 @@ import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } 
 import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
 import { setDomainname, setHostname } from "./features/uts/uts.ts";
 import { setLinkUp } from "./features/net/link.ts";
+import { addressLink, addRoute } from "./features/net/container.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -47,6 +48,8 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "no-new-privs": (st) => void (st.noNewPrivs = true),
   run: (st, op) => runCommand(st, op.argv, op.capture, op.tests),
   exec: (st, op) => execCommand(st, op.argv),
+  "net-addr": (st, op) => void addressLink(st, op.name, op.cidr),
+  "net-route": (st, op) => void addRoute(st, op.dst, op.via),
 };
 
 function isPid1Kind(kind: Op["kind"]): kind is Pid1OpKind {
