@@ -40,12 +40,8 @@ function sockaddrNl(): Uint8Array {
   return a;
 }
 
-/**
- * One exchange on a new netlink socket of `protocol`: send `request` (one or more
- * messages in one datagram) and return the first datagram the kernel answers with.
- * A request with NLM_F_ACK and no dump is answered by one datagram.
- */
-export function netlinkExchange(protocol: number, request: Uint8Array, answerSize = 65536): Uint8Array {
+/** A new netlink socket of `protocol`, extended acks asked for, bound, `request` sent on it. */
+function openAndSend(protocol: number, request: Uint8Array): number {
   const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
   try {
     try {
@@ -55,9 +51,59 @@ export function netlinkExchange(protocol: number, request: Uint8Array, answerSiz
     }
     bind(fd, sockaddrNl());
     send(fd, request);
+    return fd;
+  } catch (e) {
+    close(fd);
+    throw e;
+  }
+}
+
+/**
+ * One exchange on a new netlink socket of `protocol`: send `request` (one or more
+ * messages in one datagram) and return the first datagram the kernel answers with.
+ * A request with NLM_F_ACK and no dump is answered by one datagram.
+ */
+export function netlinkExchange(protocol: number, request: Uint8Array, answerSize = 65536): Uint8Array {
+  const fd = openAndSend(protocol, request);
+  try {
     const buf = new Uint8Array(answerSize);
     const n = recv(fd, buf);
     return buf.slice(0, n);
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * A dump on a new netlink socket of `protocol`: send `request` (NLM_F_DUMP) and return
+ * every datagram of the answer, joined, up to the one holding NLMSG_DONE (type 3) or an
+ * NLMSG_ERROR (type 2). Messages are 4-byte aligned, so the joined bytes parse as one.
+ */
+export function netlinkDump(protocol: number, request: Uint8Array, answerSize = 65536): Uint8Array {
+  const fd = openAndSend(protocol, request);
+  try {
+    const parts: Uint8Array[] = [];
+    for (let done = false; !done; ) {
+      const buf = new Uint8Array(answerSize);
+      const n = recv(fd, buf);
+      if (n <= 0) break;
+      parts.push(buf.slice(0, n));
+      const v = new DataView(buf.buffer, 0, n);
+      for (let at = 0; at + 16 <= n; ) {
+        const len = v.getUint32(at, true);
+        const type = v.getUint16(at + 4, true);
+        if (type === 2 || type === 3) done = true;
+        if (len < 16) break;
+        at += (len + 3) & ~3;
+      }
+    }
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   } finally {
     close(fd);
   }

@@ -456,6 +456,16 @@ export class RecordingSys implements Sys {
       throw new ExecveCalled(path);
     });
   }
+  /** By default an empty dump: one NLMSG_DONE with the request's sequence number. */
+  netlinkDump(protocol: number, request: Uint8Array): Uint8Array {
+    return this.rec("netlink-dump", [protocol, request], () => {
+      const done = new Uint8Array(20);
+      new DataView(done.buffer).setUint32(0, 20, true);
+      done.set([3, 0, 2, 0], 4); // NLMSG_DONE, NLM_F_MULTI
+      done.set(request.subarray(8, 12), 8); // the request's nlmsg_seq
+      return done;
+    });
+  }
 }
 
 /** What RecordingSys.execve throws where the real one would have replaced the process. */

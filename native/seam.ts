@@ -21,7 +21,7 @@ import { fsconfig, fsmount, fsopen, moveMount, mountSetattr, openat2, openTree }
 import { close, read } from "./fd.ts";
 import { mkdirat, openat } from "./at.ts";
 import { realFiles } from "./files.ts";
-import { netlinkExchange } from "./netlink.ts";
+import { netlinkDump, netlinkExchange } from "./netlink.ts";
 import { bpfProgAttach, bpfProgLoad } from "./bpf.ts";
 import { capget, capset, prctl, setrlimit, type CapSets } from "./caps.ts";
 import { execve, resetSignals, setgroups, setresgid, setresuid } from "./proc.ts";
@@ -163,6 +163,8 @@ export interface Sys {
   capset(sets: CapSets): void;
   /** A filter built by libseccomp from `rules` and loaded on this thread. Recorded as "seccomp_load". */
   seccompLoad(rules: SeccompRules): void;
+  /** A dump request (NLM_F_DUMP) and every datagram of its answer up to NLMSG_DONE, joined. Recorded as "netlink-dump". */
+  netlinkDump(protocol: number, request: Uint8Array): Uint8Array;
 }
 
 /** The kernel, through the wrappers (koffi) and node:fs. */
@@ -202,5 +204,6 @@ export const realSys: Sys = {
   setrlimit,
   resetSignals,
   execve,
+  netlinkDump: (protocol, request) => netlinkDump(protocol, request),
   ...realFiles,
 };

@@ -16,6 +16,7 @@ import { setLinkUp } from "./features/net/link.ts";
 import { capChange } from "./features/security/caps.ts";
 import { noteSeccomp, showSecurity } from "./features/security/security.ts";
 import type { ShowResult } from "./channel/messages.ts";
+import { addressLink, addRoute } from "./features/net/container.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -57,6 +58,8 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "show-security": (st) => ({ what: "security", lines: showSecurity(st) }),
   run: (st, op) => runCommand(st, op.argv, op.capture, op.tests),
   exec: (st, op) => execCommand(st, op.argv),
+  "net-addr": (st, op) => void addressLink(st, op.name, op.cidr),
+  "net-route": (st, op) => void addRoute(st, op.dst, op.via),
 };
 
 function isPid1Kind(kind: Op["kind"]): kind is Pid1OpKind {

@@ -191,11 +191,11 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     return EXIT_SETUP;
   }
   // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
-  // do first: cgroups to make and join (runtime/features/cgroup/when.ts), id maps to write.
+  // do first: cgroups to make and join (runtime/features/cgroup/when.ts), id maps to write, a veth pair to make.
   // A tracking cgroup alone is made here and joined by stage 1 itself.
   const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
   let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
-  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user")) {
+  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host")) {
     if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false);
     else if (trackingOnly(plan)) {
       tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);

@@ -20,6 +20,7 @@ import { SysError } from "../native/error.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 import { ContainerSession } from "./session.ts";
 import type { Tracking } from "./features/cgroup/track.ts";
+import { checkNetPrivileges } from "./features/net/host.ts";
 
 export interface ExecuteIO {
   trace: boolean;
@@ -70,6 +71,7 @@ function checkPrivileges(plan: Plan): void {
   checkNamespacePrivileges(plan.namespaces, plan.ops.find((o) => o.kind === "unshare")?.span);
   const limit = plan.ops.find((o) => o.kind === "cgroup-limit");
   if (limit) checkCgroupPrivileges(limit.limit.controller, limit.span);
+  checkNetPrivileges(plan.ops);
 }
 
 /**
@@ -105,9 +107,10 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         later: limitOps.filter((o) => !atStart.has(o)).map((o) => o.limit),
         accounting: plan.ops.some((o) => o.kind === "show-cgroup"),
         cgroupSpan: (limitOps[0] ?? plan.ops.find((o) => o.kind === "unshare"))?.span,
-        stateDir: plan.ops.some((o) => o.kind === "rootfs") ? { hostname: hostnameOf(plan) } : null,
+        stateDir: plan.ops.some((o) => o.kind === "rootfs" || o.kind === "net-host") ? { hostname: hostnameOf(plan) } : null,
         defaultRootfs: plan.needsDefaultRootfs,
         idmaps: plan.ops,
+        net: plan.ops,
       },
       { trace: io.trace, forwardSignals: true },
     );
@@ -123,7 +126,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       upSaid = true;
       io.started?.(container.pid1);
     };
-    const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "idmap" && !(o.kind === "cgroup-limit" && atStart.has(o)));
+    const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "idmap" && o.kind !== "net-host" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       // Consecutive setup steps of PID 1 (up to a `run`, a host-side step or
       // `exec`) go out together: no round trip per mount.

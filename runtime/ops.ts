@@ -15,6 +15,8 @@ import type { Sys } from "../native/seam.ts";
 import type { CapSetting } from "./features/security/caps.ts";
 import type { Profile } from "./features/security/profile.ts";
 import type { UserSetting } from "./features/security/user.ts";
+import type { HostLinkSpec } from "./features/net/host.ts";
+import type { Cidr } from "./features/net/rtnl.ts";
 
 export interface MountSpec {
   source: string | null;
@@ -103,7 +105,13 @@ export type OpBody =
   | { kind: "show-cgroup" }
   | { kind: "echo"; text: string }
   | { kind: "sleep"; ms: number }
-  | { kind: "expect"; subject: "exit" | "output"; test: OutputTest["test"]; value: string };
+  | { kind: "expect"; subject: "exit" | "output"; test: OutputTest["test"]; value: string }
+  /** `net veth`/`net bridge`: the host's part, made between unshare and PID 1 (runtime/features/net/host.ts). */
+  | { kind: "net-host"; link: HostLinkSpec }
+  /** The container's end of a veth pair: address and IFF_UP (runtime/features/net/container.ts). */
+  | { kind: "net-addr"; name: string; cidr: Cidr }
+  /** `net route`: a route inside the container, `dst` null for the default one. */
+  | { kind: "net-route"; dst: Cidr | null; via: string };
 
 /** One `expect output` test, as the `run` before it carries it to PID 1. */
 export interface OutputTest {
@@ -177,6 +185,9 @@ export const OP_TRAITS = {
   echo: { side: "front" },
   sleep: { side: "front" },
   expect: { side: "front" },
+  "net-host": { side: "host" },
+  "net-addr": { side: "pid1" },
+  "net-route": { side: "pid1" },
 } as const satisfies Record<OpKind, OpTraits>;
 
 /** The op kinds PID 1 performs. */

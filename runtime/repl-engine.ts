@@ -509,6 +509,8 @@ export class ReplEngine {
       case "unshare":
       case "idmap": // written by create()
         return;
+      case "net-host":
+        throw new SysError({ message: `\`${op.source}\` is not supported in the REPL yet: the host's end is made between unshare and PID 1`, hint: "run it from a script: ctr run FILE", span: op.span, status: EXIT_USAGE });
       case "sleep":
         await this.sleep(op.ms);
         return;

@@ -31,6 +31,7 @@ import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScor
 import type { Tracking } from "./features/cgroup/track.ts";
 import type { CgroupLimit } from "./features/cgroup/types.ts";
 import { cgroupsNeeded } from "./features/cgroup/when.ts";
+import { NetHost, sweepStaleNet } from "./features/net/host.ts";
 
 export interface SessionEvents {
   /** Text for the user's standard output (echo, show, run's tee is PID 1's). */
@@ -61,6 +62,8 @@ export interface SessionSpec {
   defaultRootfs?: boolean;
   /** The user namespace's `map` (and default map) operations. */
   idmaps?: readonly Op[];
+  /** Operations among which `net veth`/`net bridge`'s host parts ("net-host") are taken. */
+  net?: readonly Op[];
 }
 
 export interface SessionOptions {
@@ -107,7 +110,8 @@ export class ContainerSession {
 
   /** Create the container: every hook's part, phase by phase, then PID 1 (call started() next). */
   async create(spec: SessionSpec, opts: SessionOptions = {}): Promise<Container> {
-    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec)];
+    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec)];
+    for (const problem of sweepStaleNet()) this.events.notice(problem); // before the state directories naming them go
     sweepStaleStateDirs();
     for (const h of this.hooks) await h.beforeUnshare?.();
     const c = new Container(this.id, this.launch, this.stateDir, { output: this.events.output, trace: this.events.trace });
@@ -183,6 +187,26 @@ export class ContainerSession {
     if (!spec.namespaces.includes("user")) return {};
     const setup = userNamespaceSetup(spec.idmaps ?? []);
     return { afterUnshare: (pid) => setup(pid) };
+  }
+
+  /** The host's side of `net veth`/`net bridge` (runtime/features/net/host.ts): checked, recorded, then made after unshare. */
+  private netHook(spec: SessionSpec): Hook {
+    const ops = (spec.net ?? []).filter((o) => o.kind === "net-host");
+    if (ops.length === 0) return {};
+    const net = new NetHost(this.id, ops);
+    net.check(); // before any hook has made anything (the state directory is made next)
+    let made = false;
+    return {
+      beforeUnshare: () => {
+        if (!this.stateDir) throw new SysError({ message: "internal: `net` without the container's state directory", status: 125 });
+        net.record(this.stateDir);
+      },
+      afterUnshare: (pid) => {
+        made = true;
+        net.setUp(pid);
+      },
+      teardown: () => (made ? net.teardown() : []),
+    };
   }
 
   /** The OOM killer must take the command that filled the cgroup, not ctr's init (runtime/features/cgroup/oomscore.ts). */

@@ -145,11 +145,13 @@ describe("check", () => {
     expect(ctr(["check", "-e", "ns uts\nhostnme x"]).err).toContain("help: did you mean `hostname`?");
   });
 
-  test("a statement that is not performed yet is refused before anything runs", () => {
-    const r = ctr(["check", "-e", "ns net\nnet veth host=169.254.1.1/30 ctr=169.254.1.2/30"]);
+  test("net veth and net bridge: bad names and addresses are refused before anything runs, at file:line:col", () => {
+    expect(ctr(["check", "-e", "ns net\nnet veth host=169.254.1.1/30 ctr=169.254.1.2/30"]).code).toBe(0);
+    expect(ctr(["check", "-e", "ns net\nnet bridge ctr0 ctr=169.254.2.2/24"]).code).toBe(0);
+    const r = ctr(["check", "-e", "ns net\nnet veth host=169.254.1.1/30 ctr=169.254.1.2/30 host_name=abcdefghijklmnop\nnet veth host=169.254.1.5/30 ctr=169.254.1.6/30"]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("`net veth` is not supported yet");
-    expect(ctr(["check", "-e", "ns net\nnet bridge ctr0 ctr=169.254.2.2/24"]).err).toContain("`net bridge` is not supported yet");
+    expect(r.err).toContain("-e:2:59: error: interface name `abcdefghijklmnop` is longer than 15 bytes");
+    expect(r.err).toContain("-e:3:1: error: a link named `eth0` is made by an earlier `net` statement");
     expect(ctr(["check", "-e", "ns net\nnet lo up"]).code).toBe(0);
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { type CtrResult, itest, IS_ROOT, onHost } from "./host-state.ts";
+import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const TOOLS = has("ping") && has("ip");
@@ -58,4 +59,141 @@ describe("net lo", () => {
       expect(r.stderr).toContain("`net lo` needs `ns net`: without it, it would change the host's network");
     }),
   );
+});
+
+// `net veth` and `net bridge`: the host's end is made by ctr on the host; only 169.254.0.0/16,
+// on links the test's containers made. netRun compares the host's tables before and after.
+const VETH = "ns net, mnt, pid\nnet lo up\nnet veth host=169.254.71.1/30 ctr=169.254.71.2/30 host_name=ctrtest71\nnet route default via=169.254.71.1";
+
+/** The host's links, until `gone` holds or 3 s pass (a dead namespace's links go asynchronously). */
+async function hostLinksUntil(gone: (links: string) => boolean): Promise<string> {
+  let links = "";
+  for (let i = 0; i < 60; i++) {
+    links = spawnSync("ip", ["-o", "link"], { encoding: "utf8" }).stdout;
+    if (gone(links)) break;
+    await Bun.sleep(50);
+  }
+  return links;
+}
+
+async function waitForText(stream: ReadableStream<Uint8Array>, text: string): Promise<string> {
+  let seen = "";
+  const reader = stream.getReader();
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return seen;
+}
+
+describe("net veth", () => {
+  ntest("container -> host and host -> container ping over a veth pair; the host end goes at the end", async () => {
+    const before = hostNet();
+    await onHost(async (h) => {
+      const proc = h.spawn(["-e", `${VETH}\nrun ping -c1 -W1 169.254.71.1\nrun ip -o addr show eth0\nrun ip route\necho ready\nrun sleep 2`]);
+      const out = await waitForText(proc.stdout, "ready");
+      expect(out).toContain("1 packets transmitted, 1 received");
+      expect(out).toMatch(/^2: eth0 +inet 169\.254\.71\.2\/30 /m);
+      expect(out).toContain("default via 169.254.71.1 dev eth0");
+      const link = spawnSync("ip", ["-o", "link", "show", "ctrtest71"], { encoding: "utf8" }).stdout;
+      expect(link).toContain("alias ctr ctr-");
+      const ping = spawnSync("ping", ["-c1", "-W1", "169.254.71.2"], { encoding: "utf8" });
+      expect(ping.stdout).toContain("1 packets transmitted, 1 received");
+      expect(await proc.exited).toBe(0);
+    });
+    expect(hostNet()).toBe(before);
+  });
+
+  ntest("a host link name that is taken, or an address the host has, is refused before anything is made", async () => {
+    // The test's own veth pair (no dummy driver here) holds the address.
+    expect(spawnSync("sh", ["-c", "ip link add ctrtestd72 type veth peer name ctrtestd72p && ip addr add 169.254.72.2/30 dev ctrtestd72"]).status).toBe(0);
+    try {
+      await netRun("ns net, mnt, pid\nnet veth host=169.254.72.1/30 ctr=169.254.72.2/30\nrun true", (r) => {
+        expect(r.code).toBe(125);
+        expect(r.stderr).toContain("-e:2:1: error: the address 169.254.72.2 is in use on the host already");
+      });
+      await netRun("ns net, mnt, pid\nnet veth host=169.254.76.1/30 ctr=169.254.76.2/30 host_name=ctrtestd72\nrun true", (r) => {
+        expect(r.code).toBe(125);
+        expect(r.stderr).toContain('-e:2:1: error: the host has a link named "ctrtestd72" already');
+      });
+    } finally {
+      spawnSync("ip", ["link", "del", "ctrtestd72"]);
+    }
+  });
+
+  ntest("SIGKILL of ctr while the container runs: the host end, its address and route go with the namespace", async () => {
+    const before = hostNet();
+    await onHost(async (h) => {
+      const proc = h.spawn(["-e", `${VETH}\necho ready\nrun sleep 30`]);
+      await waitForText(proc.stdout, "ready");
+      expect(spawnSync("ip", ["-o", "link", "show", "ctrtest71"]).status).toBe(0);
+      proc.kill("SIGKILL");
+      expect(await proc.exited).toBe(137);
+      await hostLinksUntil((l) => !l.includes("ctrtest71"));
+      expect((await h.ctr(["-e", "ns uts, mnt, pid\nrun true"])).code).toBe(0); // sweeps the state directory
+    });
+    expect(hostNet()).toBe(before);
+  });
+
+  test.skipIf(skipping(rootlessSkipReason()))("without root, net veth is refused, naming what rootless tools use", () =>
+    onHost(async (h) => {
+      await freshenBundle(h);
+      const r = await ctrAsUser(h, ["-e", "ns user, net\nnet veth host=169.254.73.1/30 ctr=169.254.73.2/30\nrun true"], { home: userDir(h) });
+      expect(r.stderr).toContain("-e:2:1: error: `net veth` needs root");
+      expect(r.stderr).toContain("slirp4netns or pasta");
+      expect(r.code).toBe(125);
+    }),
+  );
+});
+
+describe("net bridge", () => {
+  const BR = (n: number, cmd: string) => `ns net, mnt, pid\nnet bridge ctrtestbr74 ctr=169.254.74.${n}/24 addr=169.254.74.1/24\nrun ping -c1 -W1 169.254.74.1\necho ready\nrun sh -c "${cmd}"`;
+
+  ntest("two containers on one bridge ping each other; the bridge ctr made goes when the last one leaves", async () => {
+    const before = hostNet();
+    await onHost(async (h) => {
+      const first = h.spawn(["-e", BR(2, "sleep 3")]);
+      expect(await waitForText(first.stdout, "ready")).toContain("1 received");
+      const second = await h.ctr(["-e", BR(3, "ping -c1 -W1 169.254.74.2")]);
+      expect(second.stderr).toBe("");
+      expect(second.code).toBe(0);
+      expect(second.stdout.match(/1 received/g)).toHaveLength(2);
+      // The first container still uses the bridge: the second's end did not take it away.
+      expect(spawnSync("ip", ["-o", "link", "show", "ctrtestbr74"]).status).toBe(0);
+      expect(await first.exited).toBe(0);
+    });
+    expect(hostNet()).toBe(before);
+  });
+
+  ntest("a bridge that existed before is used and left alone", async () => {
+    const before = hostNet();
+    expect(spawnSync("ip", ["link", "add", "ctrtestbr75", "type", "bridge"]).status).toBe(0);
+    try {
+      await onHost(async (h) => {
+        const r = await h.ctr(["-e", "ns net, mnt, pid\nnet bridge ctrtestbr75 ctr=169.254.75.2/24\nrun ip -o addr show eth0"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain("169.254.75.2/24");
+      });
+      expect(spawnSync("ip", ["-o", "link", "show", "ctrtestbr75"], { encoding: "utf8" }).stdout).toContain("ctrtestbr75");
+    } finally {
+      spawnSync("ip", ["link", "del", "ctrtestbr75"]);
+    }
+    expect(hostNet()).toBe(before);
+  });
+
+  ntest("SIGKILL of ctr: the next ctr removes the bridge it made", async () => {
+    const before = hostNet();
+    await onHost(async (h) => {
+      const proc = h.spawn(["-e", BR(2, "sleep 30")]);
+      await waitForText(proc.stdout, "ready");
+      proc.kill("SIGKILL");
+      expect(await proc.exited).toBe(137);
+      await hostLinksUntil((l) => !/ctrtestbr74|alias ctr ctr-/.test(l.replace(/ctrtestbr74:.*\n/, "")));
+      expect(spawnSync("ip", ["-o", "link", "show", "ctrtestbr74"]).status).toBe(0); // left by the killed ctr
+      expect((await h.ctr(["-e", "ns uts, mnt, pid\nrun true"])).code).toBe(0);
+    });
+    expect(hostNet()).toBe(before);
+  });
 });

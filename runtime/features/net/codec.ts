@@ -33,10 +33,38 @@ export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
 export const RTM_NEWROUTE = 24;
-export const RTM_NAMES: Record<number, string> = { 16: "RTM_NEWLINK", 17: "RTM_DELLINK", 18: "RTM_GETLINK", 20: "RTM_NEWADDR", 24: "RTM_NEWROUTE" };
+export const RTM_GETADDR = 22;
+export const RTM_GETROUTE = 26;
+export const RTM_NAMES: Record<number, string> = { 16: "RTM_NEWLINK", 17: "RTM_DELLINK", 18: "RTM_GETLINK", 20: "RTM_NEWADDR", 22: "RTM_GETADDR", 24: "RTM_NEWROUTE", 26: "RTM_GETROUTE" };
+
+export const NLM_F_ROOT = 0x100;
+export const NLM_F_MATCH = 0x200;
+export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
 
 export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_MASTER = 10;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_PID = 19;
+export const IFLA_IFALIAS = 20;
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const VETH_INFO_PEER = 1;
 export const IFF_UP = 0x1;
+
+export const AF_INET = 2;
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_LABEL = 3;
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RT_TABLE_MAIN = 254;
+export const RTPROT_BOOT = 3;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RTN_UNICAST = 1;
 
 export const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -67,6 +95,18 @@ function attrsLength(attrs: readonly Attr[]): number {
 
 function attrLength(a: Attr): number {
   return 4 + (a.value instanceof Uint8Array ? a.value.length : attrsLength(a.value));
+}
+
+/** Attributes alone, as bytes (the payload of VETH_INFO_PEER: an ifinfomsg, then these). */
+export function encodeAttrs(attrs: readonly Attr[]): Uint8Array {
+  const out = new Uint8Array(attrsLength(attrs));
+  putAttrs(out, 0, attrs);
+  return out;
+}
+
+/** An attribute holding an IPv4 address (network byte order). */
+export function ipv4Attr(type: number, address: string): Attr {
+  return { type, value: Uint8Array.from(address.split(".").map(Number)) };
 }
 
 /** Writes `attrs` at `at`; returns the offset after them. */

@@ -1,24 +1,118 @@
 // Networking: `net` (chapter 10). `net lo up|down` is performed by PID 1 over rtnetlink
-// (link.ts, codec.ts); the veth and bridge forms are not performed yet.
+// (link.ts, codec.ts). `net veth` and `net bridge` are a host-side step between stage 1's
+// unshare and PID 1 (host.ts: the pair, its peer made in the container's namespace, the
+// host end set up) and a PID 1 step for the container's end (container.ts); `net route`
+// is PID 1's.
 // Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
 // runtime/registry.ts lists them.
 
-import { bound } from "../../plan.ts";
+import type { Arg, CheckContext, Command } from "../../../lang/spec.ts";
+import { parseCidr, parseInt10 } from "../../../lang/index.ts";
+import { bound, type PlannedOp } from "../../plan.ts";
 import { defineStatement } from "../../statement.ts";
+import { overlaps, type HostLinkSpec } from "./host.ts";
+import { cidrText, explainAddr, explainBridge, explainRoute, explainSetLink, explainVeth, type Cidr } from "./rtnl.ts";
+
+/** IFNAMSIZ is 16 with the terminating NUL. */
+const IFNAME_MAX = 15;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** What the earlier `net` statements of a script (or REPL session) named: links and networks. */
+interface Seen {
+  names: Map<string, Arg>;
+  nets: { cidr: Cidr; arg: Arg }[];
+}
+const seen = new WeakMap<CheckContext, Seen>();
+
+function checkName(ctx: CheckContext, arg: Arg | undefined): void {
+  if (!arg) return;
+  if (new TextEncoder().encode(arg.text).length > IFNAME_MAX) ctx.error(arg.span, `interface name \`${arg.text}\` is longer than ${IFNAME_MAX} bytes`, "the kernel's IFNAMSIZ is 16 bytes with the terminating NUL");
+  else if (!/^[^\s/:]+$/.test(arg.text) || arg.text === "." || arg.text === "..") ctx.error(arg.span, `\`${arg.text}\` is not a valid interface name`, "no spaces, `/` or `:`");
+}
+
+/** The veth and bridge forms: names and addresses, against each other and the statements before. */
+function checkLink(cmd: Command, ctx: CheckContext): void {
+  const b = bound(cmd);
+  const o = b.options;
+  checkName(ctx, o.host_name);
+  if (b.form === "bridge") checkName(ctx, b.positional[0]);
+  const s: Seen = seen.get(ctx) ?? { names: new Map(), nets: [] };
+  seen.set(ctx, s);
+  const peer = o.name?.text ?? "eth0";
+  if (peer === "lo") ctx.error((o.name ?? cmd).span, "`lo` is the container's loopback: name the veth's end otherwise");
+  else if (s.names.has(peer)) ctx.error((o.name ?? cmd).span, `a link named \`${peer}\` is made by an earlier \`net\` statement`, o.name ? "give each link its own name=" : "give this one name=, e.g. name=eth1");
+  else s.names.set(peer, o.name ?? cmd);
+  const hostName = o.host_name?.text;
+  if (hostName !== undefined) {
+    if (s.names.has(`host:${hostName}`)) ctx.error(o.host_name!.span, `a host link named \`${hostName}\` is made by an earlier \`net\` statement`);
+    s.names.set(`host:${hostName}`, o.host_name!);
+  }
+  if (o.mtu) {
+    const mtu = parseInt10(o.mtu.text);
+    if (mtu === undefined || mtu < 68 || mtu > 65535) ctx.error(o.mtu.span, `mtu \`${o.mtu.text}\` is out of range`, "an IPv4 link's MTU is 68 to 65535");
+  }
+  const ctr = o.ctr && parseCidr(o.ctr.text);
+  const other = b.form === "veth" ? o.host : o.addr;
+  const host = other && parseCidr(other.text);
+  if (ctr && host) {
+    if (ctr.address === host.address) ctx.error(o.ctr!.span, `the container's address ${ctr.address} is the host end's too`);
+    else if (!overlaps(ctr, host)) ctx.error(o.ctr!.span, `${cidrText(ctr)} and ${cidrText(host)} are not on one network`, "give both ends addresses of the same network, e.g. 169.254.1.1/30 and 169.254.1.2/30");
+  }
+  if (ctr && b.form === "veth") {
+    const clash = s.nets.find((n) => overlaps(n.cidr, ctr));
+    if (clash) ctx.error(o.ctr!.span, `${cidrText(ctr)} overlaps ${clash.arg.text} of an earlier \`net\` statement`, "each veth pair needs a network of its own");
+    else s.nets.push({ cidr: ctr, arg: o.ctr! });
+  }
+}
+
+function checkRoute(cmd: Command, ctx: CheckContext): void {
+  const b = bound(cmd);
+  const dst = b.positional[0];
+  if (dst && dst.text !== "default" && parseCidr(dst.text) === undefined) ctx.error(dst.span, `malformed destination \`${dst.text}\``, "`default` or a network with its prefix length: 169.254.2.0/24");
+  const via = b.options.via;
+  const m = via && IPV4.exec(via.text);
+  if (via && (!m || m.slice(1).some((x) => Number(x) > 255))) ctx.error(via.span, `malformed gateway \`${via.text}\``, "an IPv4 address: 169.254.1.1");
+}
+
+const cidrOf = (a: Arg | undefined): Cidr | null => (a ? parseCidr(a.text)! : null);
+
+function planLink(cmd: Command): PlannedOp[] {
+  const b = bound(cmd);
+  const o = b.options;
+  const peer = o.name?.text ?? "eth0";
+  const ctr = cidrOf(o.ctr)!;
+  const bridge = b.form === "bridge" ? { name: b.positional[0]!.text, addr: cidrOf(o.addr) } : null;
+  const link: HostLinkSpec = { hostName: o.host_name?.text ?? null, peer, host: b.form === "veth" ? cidrOf(o.host) : null, bridge, ctr, mtu: o.mtu ? parseInt10(o.mtu.text)! : null };
+  const hostName = link.hostName ?? "v<ID>N";
+  const hostExplain = (): string[] => [
+    ...(bridge ? [`${explainBridge(bridge.name)}`, explainSetLink(bridge.name, { alias: "ctr bridge" }), ...(bridge.addr ? [explainAddr(bridge.name, bridge.addr, "on the host")] : []), explainSetLink(bridge.name, { up: true })] : []),
+    explainVeth(hostName, peer, link.mtu),
+    explainSetLink(hostName, { alias: "ctr <ID>", ...(bridge ? { master: bridge.name } : {}) }),
+    ...(link.host ? [explainAddr(hostName, link.host, "on the host")] : []),
+    explainSetLink(hostName, { up: true }),
+  ];
+  return [
+    { kind: "net-host", link, side: "host", explain: hostExplain },
+    { kind: "net-addr", name: peer, cidr: ctr, side: "pid1", explain: () => [explainAddr(peer, ctr, "in the container's network namespace"), explainSetLink(peer, { up: true })] },
+  ];
+}
 
 export const netStatement = defineStatement({
   name: "net",
-  summary: "Network: bring up loopback, or connect the container to the host with a veth pair or a bridge.",
-  syntax: "net lo up | net veth host=CIDR ctr=CIDR | net bridge NAME ctr=CIDR",
+  summary: "Network: bring up loopback, connect the container to the host with a veth pair or a bridge, add routes.",
+  syntax: "net lo up | net veth host=CIDR ctr=CIDR | net bridge NAME ctr=CIDR | net route default|CIDR via=IP",
   example: "net lo up",
-  unsupportedForms: {
-    veth: "networking is chapter 10 of the walkthroughs, not written yet (README, \"Examples\")",
-    bridge: "networking is chapter 10 of the walkthroughs, not written yet (README, \"Examples\")",
-  },
   side: "host",
-  // Only `net lo` gets here: the planner refuses the forms in unsupportedForms first.
   plan: (cmd) => {
-    const up = bound(cmd).args.STATE!.text === "up";
+    const b = bound(cmd);
+    if (b.form === "veth" || b.form === "bridge") return planLink(cmd);
+    if (b.form === "route") {
+      const t = b.positional[0]!.text;
+      const dst = t === "default" ? null : parseCidr(t)!;
+      const via = b.options.via!.text;
+      return [{ kind: "net-route", dst, via, side: "pid1", explain: () => [explainRoute(dst, via)] }];
+    }
+    const up = b.args.STATE!.text === "up";
     return [{ kind: "link-up", name: "lo", up, side: "pid1" }];
   },
   requires: ["net"],
@@ -33,27 +127,32 @@ export const netStatement = defineStatement({
       args: [{ name: "STATE", kind: { oneOf: ["up", "down"] } }],
     },
     veth: {
-      summary: "A veth pair: one end on the host with address host=, the other in the container with ctr=.",
-      syntax: "net veth host=CIDR ctr=CIDR [name=IFNAME]",
-      example: "net veth host=10.0.0.1/24 ctr=10.0.0.2/24",
-      options: { host: "cidr", ctr: "cidr", name: "word" },
+      summary: "A veth pair: one end on the host with address host=, the other (name=, eth0 by default) in the container with ctr=. Needs root.",
+      syntax: "net veth host=CIDR ctr=CIDR [name=IFNAME] [host_name=IFNAME] [mtu=N]",
+      example: "net veth host=169.254.1.1/30 ctr=169.254.1.2/30",
+      options: { host: "cidr", ctr: "cidr", name: "word", host_name: "word", mtu: "int" },
       requiredOptions: ["host", "ctr"],
+      check: checkLink,
     },
     bridge: {
-      summary: "Attach the container to bridge NAME on the host (created if missing, with address addr=).",
-      syntax: "net bridge NAME ctr=CIDR [addr=CIDR] [name=IFNAME]",
-      example: "net bridge ctr0 ctr=10.0.1.2/24 addr=10.0.1.1/24",
+      summary: "Attach the container to bridge NAME on the host through a veth pair (the bridge is created if missing, with address addr=, and removed when ctr's last container leaves it). Needs root.",
+      syntax: "net bridge NAME ctr=CIDR [addr=CIDR] [name=IFNAME] [host_name=IFNAME] [mtu=N]",
+      example: "net bridge ctr0 ctr=169.254.2.2/24 addr=169.254.2.1/24",
       args: [{ name: "NAME", kind: "word" }],
-      options: { ctr: "cidr", addr: "cidr", name: "word" },
+      options: { ctr: "cidr", addr: "cidr", name: "word", host_name: "word", mtu: "int" },
       requiredOptions: ["ctr"],
-      check: (cmd, ctx) => {
-        const n = bound(cmd).positional[0];
-        if (n && n.text.length > 15) ctx.error(n.span, `interface name \`${n.text}\` is longer than 15 characters`);
-      },
+      check: checkLink,
+    },
+    route: {
+      summary: "A route inside the container: to `default` or a network, through the gateway via=.",
+      syntax: "net route default|CIDR via=IP",
+      example: "net route default via=169.254.1.1",
+      side: "pid1",
+      args: [{ name: "DEST", kind: "word" }],
+      options: { via: "word" },
+      requiredOptions: ["via"],
+      check: checkRoute,
     },
   },
-  check: (cmd, ctx) => {
-    const n = bound(cmd).options.name;
-    if (n && n.text.length > 15) ctx.error(n.span, `interface name \`${n.text}\` is longer than 15 characters`);
-  },
+  check: (cmd, ctx) => checkName(ctx, bound(cmd).options.name),
 });

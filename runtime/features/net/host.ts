@@ -1,0 +1,251 @@
+// The host's side of `net veth` and `net bridge` (chapter 10): what ctr makes in the
+// host's network namespace, and how it finds and removes exactly that again.
+//
+// Between stage 1's unshare and PID 1 (runtime/session.ts, afterUnshare), ctr makes a
+// veth pair whose peer is created directly in the container's network namespace
+// (IFLA_NET_NS_PID = stage 1's pid, in the same RTM_NEWLINK), so there is no moment
+// when both ends are on the host. The host end gets its address and IFF_UP here, or
+// joins a bridge; PID 1 addresses and raises its own end (container.ts).
+//
+// Ownership, so that teardown removes only what ctr made, on every path:
+//  * every link ctr makes carries an alias (IFLA_IFALIAS): "ctr ID" on a veth's host
+//    end, "ctr bridge" on a bridge ctr created. A link without ctr's alias is never
+//    removed: a bridge that existed before stays, whoever uses it.
+//  * before anything is made, the container's state directory (runtime/statedir.ts)
+//    gets a file `net` naming the host ends and bridges the container is to use.
+// At the end (teardown) the host end is deleted (the kernel frees a dead namespace's
+// links asynchronously, later), and a bridge of ctr's is deleted once no link is
+// attached to it and no living container's `net` file names it. A ctr killed outright
+// (SIGKILL) leaves its state directory behind: the next ctr reads its `net` file and
+// does the same before the directory is swept (sweepStaleNet).
+
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Span } from "../../../lang/spec.ts";
+import { realSys, SysError, type Sys } from "../../../native/index.ts";
+import type { Op } from "../../ops.ts";
+import { stateRoot } from "../../paths.ts";
+import { addrRequest, bridgeRequest, cidrText, delLinkRequest, network, Rtnl, setLinkRequest, vethRequest, type Cidr } from "./rtnl.ts";
+
+/** What one `net veth` or `net bridge` asks of the host (the plan's "net-host" op). */
+export interface HostLinkSpec {
+  /** The host end's name; null: ctr names it after the container ("v" and the id's tag). */
+  hostName: string | null;
+  /** The container end's name. */
+  peer: string;
+  /** `net veth`: the host end's address. */
+  host: Cidr | null;
+  /** `net bridge`: the bridge the host end joins, and its address if ctr creates it. */
+  bridge: { name: string; addr: Cidr | null } | null;
+  /** The container end's address (checked against the host's). */
+  ctr: Cidr;
+  mtu: number | null;
+}
+
+export const BRIDGE_ALIAS = "ctr bridge";
+export const vethAlias = (id: string): string => `ctr ${id}`;
+const NET_FILE = "net";
+const ID_PATTERN = /^ctr-([a-z0-9]+)-(\d+)$/;
+
+/** The host end's default name: "v", the random part of the container id, the statement's number. */
+export function hostEndName(id: string, n: number): string {
+  return `v${ID_PATTERN.exec(id)?.[1] ?? id.slice(-6)}${n}`;
+}
+
+type HostOp = Extract<Op, { kind: "net-host" }>;
+
+/** Refuse `net veth`/`net bridge` without root, before anything is made. */
+export function checkNetPrivileges(ops: readonly Op[]): void {
+  const op = ops.find((o) => o.kind === "net-host");
+  if (!op || (process.geteuid?.() ?? 0) === 0) return;
+  throw new SysError({
+    code: "EPERM",
+    message: `\`${op.source.split(/\s+/).slice(0, 2).join(" ")}\` needs root: making a link on the host and moving it into the container needs CAP_NET_ADMIN in the host's network namespace`,
+    hint: "run ctr as root; without root, `ns user, net` with `net lo up` gives the container its own loopback, and rootless tools reach the outside through a user-space stack (slirp4netns or pasta)",
+    span: op.span,
+    status: 125,
+  });
+}
+
+function withSpan<T>(span: Span, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SysError && !e.span) e.span = span;
+    throw e;
+  }
+}
+
+/** The host links of one container: made after unshare, removed at its end. */
+export class NetHost {
+  private readonly rt: Rtnl;
+  private readonly links: { spec: HostLinkSpec; hostName: string; span: Span }[];
+  /** Host ends this container may have made (deleted at the end if they carry its alias). */
+  private readonly veths: string[] = [];
+  /** Bridges it used (deleted at the end if ctr made them and nothing uses them). */
+  private readonly bridges: string[] = [];
+
+  constructor(
+    readonly id: string,
+    ops: readonly HostOp[],
+    sys: Sys = realSys,
+  ) {
+    this.rt = new Rtnl(sys);
+    this.links = ops.map((o, n) => ({ spec: o.link, hostName: o.link.hostName ?? hostEndName(id, n), span: o.span }));
+  }
+
+  /** The host ends, as named on the host. */
+  get hostNames(): string[] {
+    return this.links.map((l) => l.hostName);
+  }
+
+  /** Before anything is made: a taken host name, or an address the host has already, is refused. */
+  check(): void {
+    const names = new Set(this.rt.links().map((l) => l.name));
+    const addrs = this.rt.addrs();
+    for (const { spec, hostName, span } of this.links) {
+      if (names.has(hostName)) throw new SysError({ code: "EEXIST", message: `the host has a link named "${hostName}" already`, hint: "choose another host_name=", span, status: 125 });
+      const bridgeExists = spec.bridge !== null && names.has(spec.bridge.name);
+      for (const c of [spec.ctr, spec.host, bridgeExists ? null : spec.bridge?.addr]) {
+        if (!c) continue;
+        if (addrs.some((a) => a.address === c.address)) throw new SysError({ code: "EADDRINUSE", message: `the address ${c.address} is in use on the host already`, hint: "choose an address of a network the host does not use (169.254.0.0/16 for tests)", span, status: 125 });
+      }
+    }
+  }
+
+  /** The container's `net` file, before anything is made: what a later sweep must look at. */
+  record(stateDir: string): void {
+    const lines = this.links.flatMap(({ spec, hostName }) => [`veth ${hostName}`, ...(spec.bridge ? [`bridge ${spec.bridge.name}`] : [])]);
+    writeFileSync(`${stateDir}/${NET_FILE}`, lines.join("\n") + "\n", { mode: 0o600 });
+  }
+
+  /** Stage 1 has unshared: each veth pair, its peer in stage 1's network namespace, the host end set up. */
+  setUp(stage1Pid: number): void {
+    for (const { spec, hostName, span } of this.links) {
+      withSpan(span, () => {
+        let master: number | undefined;
+        if (spec.bridge) {
+          master = this.ensureBridge(spec.bridge.name, spec.bridge.addr);
+        }
+        this.veths.push(hostName);
+        this.rt.ack(vethRequest(hostName, spec.peer, stage1Pid, spec.mtu), hostName);
+        this.rt.ack(setLinkRequest(hostName, { alias: vethAlias(this.id), ...(master === undefined ? {} : { master }) }), hostName);
+        if (spec.host) this.rt.ack(addrRequest(this.rt.index(hostName), spec.host), `${hostName} ${cidrText(spec.host)}`);
+        this.rt.ack(setLinkRequest(hostName, { up: true }), hostName);
+      });
+    }
+  }
+
+  /** The bridge `name`'s index: made (with ctr's alias, `addr` and IFF_UP) if missing. */
+  private ensureBridge(name: string, addr: Cidr | null): number {
+    this.bridges.push(name);
+    const have = this.rt.link(name);
+    if (have) {
+      if (have.kind !== "bridge") throw new SysError({ code: "EEXIST", message: `the host's link "${name}" is not a bridge`, status: 125 });
+      return have.index;
+    }
+    try {
+      this.rt.ack(bridgeRequest(name), name);
+    } catch (e) {
+      // Another ctr made it meanwhile: use it.
+      if (!(e instanceof SysError && e.code === "EEXIST")) throw e;
+      return this.rt.index(name);
+    }
+    this.rt.ack(setLinkRequest(name, { alias: BRIDGE_ALIAS }), name);
+    const index = this.rt.index(name);
+    if (addr) this.rt.ack(addrRequest(index, addr), `${name} ${cidrText(addr)}`);
+    this.rt.ack(setLinkRequest(name, { up: true }), name);
+    return index;
+  }
+
+  /** Remove what this container made; returns the problems (said, never hidden). */
+  teardown(): string[] {
+    return removeOwned(this.rt, this.id, this.veths, this.bridges);
+  }
+}
+
+/**
+ * Delete the host ends in `veths` that carry `id`'s alias, then the bridges in
+ * `bridges` that ctr made and that nothing uses any more. Returns the problems.
+ */
+function removeOwned(rt: Rtnl, id: string, veths: readonly string[], bridges: readonly string[]): string[] {
+  const problems: string[] = [];
+  const attempt = (what: string, f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof SysError && e.code === "ENODEV")) problems.push(`net cleanup: ${what}: ${(e as Error).message}`);
+    }
+  };
+  for (const name of veths) {
+    attempt(name, () => {
+      const l = rt.link(name);
+      if (l?.alias === vethAlias(id)) rt.ack(delLinkRequest(name), name);
+      if (rt.link(name)?.alias === vethAlias(id)) problems.push(`net cleanup: the host link "${name}" is still there`);
+    });
+  }
+  const users = bridgeUsers(id);
+  for (const name of new Set(bridges)) {
+    attempt(name, () => {
+      const b = rt.link(name);
+      if (!b || b.alias !== BRIDGE_ALIAS || users.has(name)) return;
+      if (rt.links().some((l) => l.master === b.index)) return; // another container's link, or the host's own
+      rt.ack(delLinkRequest(name), name);
+    });
+  }
+  return problems;
+}
+
+/** The `net` files of the state root's containers, with whether their owner still runs. */
+function netRecords(): { id: string; alive: boolean; veths: string[]; bridges: string[] }[] {
+  if ((process.geteuid?.() ?? 0) !== 0) return []; // only root makes host links
+  const root = stateRoot();
+  if (!existsSync(root)) return [];
+  const out: { id: string; alive: boolean; veths: string[]; bridges: string[] }[] = [];
+  for (const id of readdirSync(root)) {
+    const m = ID_PATTERN.exec(id);
+    if (!m) continue;
+    let text: string;
+    try {
+      text = readFileSync(`${root}/${id}/${NET_FILE}`, "utf8");
+    } catch {
+      continue; // no network of its own, or removed meanwhile
+    }
+    const lines = text.split("\n").map((l) => l.split(" "));
+    const pid = Number(m[2]);
+    out.push({ id, alive: pid === process.pid || isRunning(pid), veths: lines.filter((l) => l[0] === "veth").map((l) => l[1]!), bridges: lines.filter((l) => l[0] === "bridge").map((l) => l[1]!) });
+  }
+  return out;
+}
+
+/** Bridges named by living containers other than `id` (one may be about to attach). */
+function bridgeUsers(id: string): Set<string> {
+  return new Set(netRecords().filter((r) => r.alive && r.id !== id).flatMap((r) => r.bridges));
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/**
+ * What containers of a ctr killed outright left on the host (their state
+ * directories are swept right after, runtime/statedir.ts). Returns the problems.
+ */
+export function sweepStaleNet(sys: Sys = realSys): string[] {
+  const stale = netRecords().filter((r) => !r.alive);
+  if (stale.length === 0) return [];
+  const rt = new Rtnl(sys);
+  return stale.flatMap((r) => removeOwned(rt, r.id, r.veths, r.bridges));
+}
+
+/** Two CIDRs whose networks overlap. */
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  const x = network(a);
+  const y = network(b);
+  const mask = (x.mask & y.mask) >>> 0;
+  return ((x.net & mask) >>> 0) === ((y.net & mask) >>> 0);
+}
