@@ -26,7 +26,7 @@ function buildDir(): string {
 }
 
 const argv = process.argv.slice(2);
-const NOT_A_RUN = new Set(["check", "explain", "rootfs", "repl", "help", "--help", "-h", "--version", "-V"]);
+const NOT_A_RUN = new Set(["check", "explain", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V"]);
 const first = argv.find((a) => a !== "--trace");
 const dir = buildDir();
 
