@@ -12,6 +12,7 @@ import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } 
 import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
 import { setDomainname, setHostname } from "./features/uts/uts.ts";
 import { setLinkUp } from "./features/net/link.ts";
+import { defaultCommand } from "./features/image/root.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -39,14 +40,14 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
-  rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles),
+  rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles, op.image),
   "enter-root": (st) => void enterRoot(st),
   env: (st, op) => void Object.assign(st.env, op.vars),
   cwd: (st, op) => void (st.cwd = op.dir),
   rlimit: (st, op) => void (st.rlimits = [...(st.rlimits ?? []).filter((r) => r.name !== op.name), { name: op.name, soft: op.soft, hard: op.hard }]),
   "no-new-privs": (st) => void (st.noNewPrivs = true),
-  run: (st, op) => runCommand(st, op.argv, op.capture, op.tests),
-  exec: (st, op) => execCommand(st, op.argv),
+  run: (st, op) => runCommand(st, defaultCommand(st, op.argv), op.capture, op.tests),
+  exec: (st, op) => execCommand(st, defaultCommand(st, op.argv)),
 };
 
 function isPid1Kind(kind: Op["kind"]): kind is Pid1OpKind {

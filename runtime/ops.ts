@@ -33,6 +33,23 @@ export interface OverlayDirs {
   merged: string;
 }
 
+/** `rootfs image`: an image's layers and defaults, and the container's own upper layer (runtime/features/image/root.ts). */
+export interface ImageRoot {
+  /** The name the script gave, and the image ID. */
+  image: string;
+  id: string;
+  /** Host directories of the layers, the top one first (as in lowerdir=TOP:...:BOTTOM). */
+  layers: string[];
+  upper: string;
+  work: string;
+  /** The upper layer outlives the container. */
+  keep: boolean;
+  env: Record<string, string>;
+  cwd?: string;
+  /** Entrypoint + Cmd, for `exec default`. */
+  command: string[];
+}
+
 /** The Docker-style files bound from the per-container directory into /etc (chapter 06). */
 export const INIT_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 
@@ -74,7 +91,7 @@ export type OpBody =
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
   | { kind: "mount-dev"; target: string; ro: boolean }
-  | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null }
+  | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null; image?: ImageRoot }
   | { kind: "enter-root"; mode: "pivot" | "chroot" }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
@@ -215,6 +232,8 @@ export interface AgentState {
   noNewPrivs?: boolean;
   /** The directory ctr was started in: relative host paths are taken from it. */
   hostCwd?: string;
+  /** The image's Entrypoint + Cmd after `rootfs image` (`exec default`). */
+  imageCommand?: string[];
   /** A detached copy of the host's mount tree (runtime/features/mount/hostmount.ts), -1 or absent until made. */
   hostTree?: number;
 }

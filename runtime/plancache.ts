@@ -61,6 +61,8 @@ function sha256(text: string): string {
 /** The cache key of a script run, or null when the script cannot be cached. */
 export function planKey(file: string, text: string, args: readonly string[], codeStamp: string, version: string): PlanKey | null {
   if (/(^|[\s;{])import\s/.test(text)) return null;
+  // `rootfs image` plans the image's layers as the store has them now: a re-import would make the plan stale.
+  if (/(^|[\s;{])rootfs\s+image\s/.test(text)) return null;
   const env: Record<string, string | undefined> = {};
   for (const name of LOCATION_ENV) env[name] = process.env[name];
   for (const m of text.matchAll(ENV_REF)) env[m[1]!] = process.env[m[1]!];
