@@ -13,6 +13,7 @@ import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
 import { setDomainname, setHostname } from "./features/uts/uts.ts";
 import { setLinkUp } from "./features/net/link.ts";
 import { defaultCommand } from "./features/image/root.ts";
+import { mountVolume } from "./features/image/volume.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -40,6 +41,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
+  volume: (st, op) => void mountVolume(st, op.from, op.target, op.ro, op.create),
   rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles, op.image),
   "enter-root": (st) => void enterRoot(st),
   env: (st, op) => void Object.assign(st.env, op.vars),

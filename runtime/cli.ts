@@ -41,6 +41,7 @@ usage:
   ctr rootfs default          build (if needed) and print the embedded default rootfs
   ctr image import FILE [NAME[:TAG]]  import a docker-archive or OCI archive (podman/docker save)
   ctr image ls | rm NAME... | inspect NAME   the images in the store
+  ctr volume ls | rm NAME... | prune          the volumes in the store (prune: the anonymous ones)
   ctr --help | --version
 
 options:
@@ -307,10 +308,12 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       return rootfsCommand(more);
     case "image":
       return storeCommand(() => import("./features/image/commands.ts").then((m) => m.imageCommand(more)));
+    case "volume":
+      return storeCommand(() => import("./features/image/volume.ts").then((m) => m.volumeCommand(more)));
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
       // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
-      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, image, --help, --version; a script runs as \`ctr FILE.ctr\``);
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, image, volume, --help, --version; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early);

@@ -91,6 +91,8 @@ export type OpBody =
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
   | { kind: "mount-dev"; target: string; ro: boolean }
+  /** `volume`: bind a host path or a store volume (made first when `create`) at a container path (runtime/features/image/volume.ts). */
+  | { kind: "volume"; from: string; target: string; ro: boolean; create: boolean }
   | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null; image?: ImageRoot }
   | { kind: "enter-root"; mode: "pivot" | "chroot" }
   | { kind: "env"; vars: Record<string, string> }
@@ -154,6 +156,7 @@ export const OP_TRAITS = {
   "link-up": { side: "pid1" },
   mount: { side: "pid1", mounts: true },
   "mount-dev": { side: "pid1", mounts: true },
+  volume: { side: "pid1", mounts: true },
   rootfs: { side: "pid1", mounts: true },
   "enter-root": { side: "pid1" },
   env: { side: "pid1" },

@@ -3,17 +3,9 @@
 
 import { SysError } from "../../../native/error.ts";
 import { importImage } from "./import.ts";
-import { Store } from "./store.ts";
+import { humanSize, Store } from "./store.ts";
 
 export const IMAGE_USAGE = "ctr image import FILE [NAME[:TAG]] | ls | rm NAME... | inspect NAME";
-
-/** Bytes for a person: "4.2 MiB". */
-export function humanSize(n: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
-  return i === 0 ? `${n} bytes` : `${n.toFixed(1)} ${units[i]}`;
-}
 
 const short = (digest: string): string => digest.replace(/^sha256:/, "").slice(0, 12);
 

@@ -199,3 +199,11 @@ export function isDir(path: string): boolean {
     return false;
   }
 }
+
+/** Bytes for a person: "4.2 MiB". */
+export function humanSize(n: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return i === 0 ? `${n} bytes` : `${n.toFixed(1)} ${units[i]}`;
+}
