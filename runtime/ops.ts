@@ -103,7 +103,7 @@ export type OpBody =
   /** `capture`: keep what `expect output` needs (runtime/features/process/capture.ts), for the `tests` that follow. */
   | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
   | { kind: "exec"; argv: string[] }
-  | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" }
+  | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" | "layers" }
   | { kind: "idmap"; which: "uid" | "gid"; line: IdMapLine }
   | { kind: "cgroup-limit"; limit: CgroupLimit }
   | { kind: "show-cgroup" }
