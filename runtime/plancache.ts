@@ -30,7 +30,7 @@ import { stateRoot } from "./paths.ts";
 const ID_PLACEHOLDER = "@CTR-ID@";
 const ENV_REF = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)/g;
 // Variables that decide where ctr keeps things, which plans embed.
-const LOCATION_ENV = ["HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "SUDO_USER"];
+const LOCATION_ENV = ["HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "SUDO_USER", "XDG_DATA_HOME", "CTR_STORE"];
 
 /** The entry layout; bumped when it changes. */
 const FORMAT = 2;
