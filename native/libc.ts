@@ -135,6 +135,8 @@ const PROTOS = {
   sigprocmask: "int sigprocmask(int how, const void *set, void *oldset)",
   signal: "void *signal(int sig, void *handler)",
   poll: "int poll(void *fds, unsigned long nfds, int timeout)",
+  lsetxattr: "int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)",
+  lgetxattr: "long lgetxattr(const char *path, const char *name, void *value, size_t size)",
 } as const;
 
 export type CName = keyof typeof PROTOS;

@@ -11,6 +11,7 @@
 // at.ts     openat, mkdirat, unlinkat, statx, getdents64, fchmod: names resolved from a directory fd
 // caps.ts   prctl, capabilities, seccomp, rlimits
 // mountapi.ts  open_tree, move_mount, fsopen/fsconfig/fsmount, openat2
+// xattr.ts  lsetxattr, lgetxattr
 
 export { setTrace, getTrace, formatTraceEvent, type TraceEvent, type TraceFn } from "./trace.ts";
 export * from "./ns.ts";
@@ -19,3 +20,4 @@ export * from "./fd.ts";
 export * from "./at.ts";
 export * from "./caps.ts";
 export * from "./mountapi.ts";
+export * from "./xattr.ts";

@@ -17,6 +17,8 @@ import { capChange } from "./features/security/caps.ts";
 import { noteSeccomp, showSecurity } from "./features/security/security.ts";
 import type { ShowResult } from "./channel/messages.ts";
 import { addressLink, addRoute } from "./features/net/container.ts";
+import { defaultCommand } from "./features/image/root.ts";
+import { mountVolume } from "./features/image/volume.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -46,7 +48,8 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
   readonly: (st, op) => void makeReadonly(st, op.path),
   mask: (st, op) => void maskPath(st, op.path),
-  rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles),
+  volume: (st, op) => void mountVolume(st, op.from, op.target, op.ro, op.create),
+  rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles, op.image),
   "enter-root": (st) => void enterRoot(st),
   env: (st, op) => void Object.assign(st.env, op.vars),
   cwd: (st, op) => void (st.cwd = op.dir),
@@ -56,8 +59,8 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   seccomp: (st, op) => void noteSeccomp(st, op.profile),
   user: (st, op) => void (st.user = op.user),
   "show-security": (st) => ({ what: "security", lines: showSecurity(st) }),
-  run: (st, op) => runCommand(st, op.argv, op.capture, op.tests),
-  exec: (st, op) => execCommand(st, op.argv),
+  run: (st, op) => runCommand(st, defaultCommand(st, op.argv), op.capture, op.tests),
+  exec: (st, op) => execCommand(st, defaultCommand(st, op.argv)),
   "net-addr": (st, op) => void addressLink(st, op.name, op.cidr),
   "net-route": (st, op) => void addRoute(st, op.dst, op.via),
 };

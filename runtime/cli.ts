@@ -50,6 +50,9 @@ usage:
   ctr kill NAME [SIGNAL]      signal its PID 1 (SIGKILL)
   ctr rm [-f] NAME            remove a stopped container (-f: a running one too)
   ctr inspect NAME            its state, as JSON
+  ctr image import FILE [NAME[:TAG]]  import a docker-archive or OCI archive (podman/docker save)
+  ctr image ls | rm NAME... | inspect NAME   the images in the store
+  ctr volume ls | rm NAME... | prune          the volumes in the store (prune: the anonymous ones)
   ctr --help | --version
 
 options:
@@ -252,6 +255,18 @@ async function rootfsCommand(args: string[]): Promise<number> {
   }
 }
 
+/** `ctr image ...` and `ctr volume ...`: print what the command returns, or its error. */
+async function storeCommand(run: () => Promise<string>): Promise<number> {
+  try {
+    writeAll(1, await run());
+    return 0;
+  } catch (e) {
+    if (e instanceof WriteError) throw e;
+    new Output().error(e);
+    return e instanceof SysError && e.syscall === "image" && e.code === "EINVAL" ? EXIT_USAGE : EXIT_SETUP;
+  }
+}
+
 /** The status of a command whose output could not be written. */
 function writeFailed(e: WriteError): number {
   // A reader that went away (`ctr explain x | head`): stop quietly, with the
@@ -340,10 +355,14 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     case "rm":
     case "inspect":
       return lifecycleCommand(first, more);
+    case "image":
+      return storeCommand(() => import("./features/image/commands.ts").then((m) => m.imageCommand(more)));
+    case "volume":
+      return storeCommand(() => import("./features/image/volume.ts").then((m) => m.volumeCommand(more)));
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
       // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
-      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, image, volume, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early);

@@ -26,7 +26,7 @@ function buildDir(): string {
 }
 
 const argv = process.argv.slice(2);
-const NOT_A_RUN = new Set(["check", "explain", "rootfs", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
+const NOT_A_RUN = new Set(["check", "explain", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
 const first = argv.find((a) => a !== "--trace");
 // `ctr -d`: the container's own ctr (its supervisor, runtime/features/lifecycle/supervise.ts) starts it, not this one.
 const detaching = (() => {

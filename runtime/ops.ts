@@ -38,6 +38,23 @@ export interface OverlayDirs {
   merged: string;
 }
 
+/** `rootfs image`: an image's layers and defaults, and the container's own upper layer (runtime/features/image/root.ts). */
+export interface ImageRoot {
+  /** The name the script gave, and the image ID. */
+  image: string;
+  id: string;
+  /** Host directories of the layers, the top one first (as in lowerdir=TOP:...:BOTTOM). */
+  layers: string[];
+  upper: string;
+  work: string;
+  /** The upper layer outlives the container. */
+  keep: boolean;
+  env: Record<string, string>;
+  cwd?: string;
+  /** Entrypoint + Cmd, for `exec default`. */
+  command: string[];
+}
+
 /** The Docker-style files bound from the per-container directory into /etc (chapter 06). */
 export const INIT_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 
@@ -82,7 +99,9 @@ export type OpBody =
   /** `readonly` and `mask` (runtime/features/mount/protect.ts): held by the planner until the mounts before the next command are made. */
   | { kind: "readonly"; path: string }
   | { kind: "mask"; path: string }
-  | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null }
+  /** `volume`: bind a host path or a store volume (made first when `create`) at a container path (runtime/features/image/volume.ts). */
+  | { kind: "volume"; from: string; target: string; ro: boolean; create: boolean }
+  | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null; image?: ImageRoot }
   | { kind: "enter-root"; mode: "pivot" | "chroot" }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
@@ -99,7 +118,7 @@ export type OpBody =
   /** `capture`: keep what `expect output` needs (runtime/features/process/capture.ts), for the `tests` that follow. */
   | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
   | { kind: "exec"; argv: string[] }
-  | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" }
+  | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" | "layers" }
   | { kind: "idmap"; which: "uid" | "gid"; line: IdMapLine }
   | { kind: "cgroup-limit"; limit: CgroupLimit }
   | { kind: "show-cgroup" }
@@ -166,6 +185,7 @@ export const OP_TRAITS = {
   "mount-dev": { side: "pid1", mounts: true },
   readonly: { side: "pid1", mounts: true, afterMounts: true },
   mask: { side: "pid1", mounts: true, afterMounts: true },
+  volume: { side: "pid1", mounts: true },
   rootfs: { side: "pid1", mounts: true },
   "enter-root": { side: "pid1" },
   env: { side: "pid1" },
@@ -255,6 +275,8 @@ export interface AgentState {
   user?: UserSetting;
   /** The directory ctr was started in: relative host paths are taken from it. */
   hostCwd?: string;
+  /** The image's Entrypoint + Cmd after `rootfs image` (`exec default`). */
+  imageCommand?: string[];
   /** A detached copy of the host's mount tree (runtime/features/mount/hostmount.ts), -1 or absent until made. */
   hostTree?: number;
 }

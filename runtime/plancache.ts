@@ -30,7 +30,7 @@ import { stateRoot } from "./paths.ts";
 const ID_PLACEHOLDER = "@CTR-ID@";
 const ENV_REF = /\$\{env\.([A-Za-z_][A-Za-z0-9_]*)/g;
 // Variables that decide where ctr keeps things, which plans embed.
-const LOCATION_ENV = ["HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "SUDO_USER"];
+const LOCATION_ENV = ["HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "SUDO_USER", "XDG_DATA_HOME", "CTR_STORE"];
 
 /** The entry layout; bumped when it changes. */
 const FORMAT = 2;
@@ -63,6 +63,8 @@ export function planKey(file: string, text: string, args: readonly string[], cod
   if (/(^|[\s;{])import\s/.test(text)) return null;
   // A seccomp profile FILE is read into the plan: its changes would go unseen.
   if (/(^|[\s;{])seccomp\s+(?!(default|none)\s*($|[;}\n#]))/.test(text)) return null;
+  // `rootfs image` plans the image's layers as the store has them now: a re-import would make the plan stale.
+  if (/(^|[\s;{])rootfs\s+image\s/.test(text)) return null;
   const env: Record<string, string | undefined> = {};
   for (const name of LOCATION_ENV) env[name] = process.env[name];
   for (const m of text.matchAll(ENV_REF)) env[m[1]!] = process.env[m[1]!];

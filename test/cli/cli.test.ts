@@ -205,5 +205,5 @@ describe("check and explain change nothing on the machine", () => {
     }
     expect(ctr(["explain", "-e", "ns uts, pid, mnt, user, cgroup\nmap uid 0 100000 65536\nhostname x\nlimit cpu 20%\nlimit memory 64m\nrootfs default\nmount proc\nexec /bin/true"]).code).toBe(0);
     expect(machine()).toEqual(before);
-  });
+   }, 30_000); // two runs of ctr per example, on a machine that may be busy
 });

@@ -8,6 +8,7 @@ import { FS_FLAGS, flagBits, MASK_ATTRS, MOUNT_ATTR_NAMES } from "../mount/flags
 import { flagNames } from "../../../native/format.ts";
 import { bound, mountOp, quote, texts, type PlanFn } from "../../plan.ts";
 import { checkHostPath, defineStatement } from "../../statement.ts";
+import { parseVolume, planVolume, VOLUME_NAME } from "../image/volume.ts";
 
 const KERNEL_FS_BITS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
@@ -155,10 +156,10 @@ export const mountStatement = defineStatement({
 
 export const volumeStatement = defineStatement({
   name: "volume",
-  summary: "A Docker-style volume: bind SRC at DST, or an anonymous volume (kept after the container) at DST.",
-  syntax: "volume SRC:DST|DST [ro]",
+  summary: "A Docker-style volume at DST: the host path SRC (starting with / or .), the named volume NAME (made on first use, reused), or an anonymous one; store volumes are kept after the container (`ctr volume ls|rm|prune`).",
+  syntax: "volume SRC:DST|NAME:DST|DST [ro]",
   example: "volume /srv/data:/data",
-  unsupported: "volumes are chapter 12 of the walkthroughs, not written yet (README, \"Examples\"); `mount bind SRC DST` binds a host path meanwhile",
+  plan: planVolume,
   side: "pid1",
   requires: ["mnt"],
   affects: "the host's mounts",
@@ -175,6 +176,9 @@ export const volumeStatement = defineStatement({
     }
     const dst = parts[parts.length - 1]!;
     if (!dst.startsWith("/")) ctx.error(a.span, `the volume's destination \`${dst}\` is not an absolute path`, `write it from the container's root: /${dst}`);
+    const v = parseVolume(a.text);
+    if (v.kind === "host") checkHostPath(ctx, a, v.source, "volume source", false, "a volume's SRC starting with / or . is a host path: give one that exists, or a NAME for a named volume");
+    if (v.kind === "named" && !VOLUME_NAME.test(v.source)) ctx.error(a.span, `\`${v.source}\` is not a volume name`, "a name is letters, digits and _ . - (a host path starts with / or .)");
   },
 });
 

@@ -18,10 +18,11 @@
 // layer. All of it lives in the container's mount namespace and vanishes with it.
 
 import { MNT_DETACH, MS_BIND, MS_REC, SysError, type Sys } from "../../../native/index.ts";
-import { INIT_FILES, type AgentState, type InitFiles, type Op, type OverlayDirs } from "../../ops.ts";
+import { INIT_FILES, type AgentState, type ImageRoot, type InitFiles, type Op, type OverlayDirs } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
+import { mountImageRoot } from "../image/root.ts";
 
-export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot", overlay: OverlayDirs | null, initFiles: InitFiles | null): void {
+export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot", overlay: OverlayDirs | null, initFiles: InitFiles | null, image?: ImageRoot): void {
   if (st.entered || st.pendingRoot) {
     throw new SysError({ errno: 16, code: "EBUSY", syscall: "rootfs", args: [dir], message: "the container already has a root filesystem" });
   }
@@ -32,6 +33,8 @@ export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot
     st.sys.mkdir(`${overlay.scratch}/work`);
     st.sys.mount("overlay", overlay.merged, "overlay", 0, `lowerdir=${overlay.lower},upperdir=${overlay.scratch}/upper,workdir=${overlay.scratch}/work`);
     root = overlay.merged;
+  } else if (image) {
+    mountImageRoot(st, dir, image); // an overlay of the image's layers: runtime/features/image/root.ts
   } else {
     checkDirectory(st.sys, dir);
     // pivot_root needs the new root to be a mount point of its own.

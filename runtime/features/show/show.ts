@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { namespaceLinks } from "../ns/ns.ts";
 import { showIds } from "../userns/userns.ts";
+import { showLayers } from "../image/layers.ts";
 
 /** Rows as aligned columns, two spaces apart (the first row is the heading); also `show cgroup`'s. */
 export function table(rows: string[][]): string {
@@ -29,7 +30,7 @@ export function showNamespaces(pid1: number): string {
 }
 
 /** Decode the octal escapes of mountinfo paths (\040 for a space). */
-function unescapeMountPath(s: string): string {
+export function unescapeMountPath(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
@@ -98,7 +99,7 @@ export function showProcesses(pid1: number): string {
   return table(rows);
 }
 
-export function showHost(what: "ns" | "mounts" | "procs" | "ids", pid1: number): string {
+export function showHost(what: "ns" | "mounts" | "procs" | "ids" | "layers", pid1: number): string {
   switch (what) {
     case "ids":
       return showIds(pid1);
@@ -108,5 +109,7 @@ export function showHost(what: "ns" | "mounts" | "procs" | "ids", pid1: number):
       return showMounts(pid1);
     case "procs":
       return showProcesses(pid1);
+    case "layers":
+      return showLayers(pid1);
   }
 }

@@ -8,18 +8,19 @@ import { defineStatement } from "../../statement.ts";
 
 export const showStatement = defineStatement({
   name: "show",
-  summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup, id maps, or the security of the next command.",
-  syntax: "show ns|mounts|procs|cgroup|ids|security",
+  summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup, id maps, the root's layers, or the security of the next command.",
+  syntax: "show ns|mounts|procs|cgroup|ids|layers|security",
   example: "show ns",
   plan: (cmd, ctx) => {
     if (bound(cmd).form === "cgroup") return planShowCgroup(cmd, ctx);
     if (bound(cmd).form === "security") return [{ kind: "show-security", side: "pid1", explain: () => ["PID 1 reports the process spec of the next command: ids, capability sets, no_new_privs, seccomp, rlimits"] }];
-    const what = bound(cmd).form as "ns" | "mounts" | "procs" | "ids";
+    const what = bound(cmd).form as "ns" | "mounts" | "procs" | "ids" | "layers";
     const src = {
       ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
       mounts: "/proc/PID1/mountinfo",
       procs: "/proc/*/ns/pid and /proc/*/status (NSpid)",
       ids: "/proc/PID1/status (Uid, Gid, Cap*), /proc/PID1/uid_map and gid_map",
+      layers: "/proc/PID1/mountinfo (the root's overlay: lowerdir+, upperdir, workdir), each layer's layer.json, the upper directory's whiteouts",
     }[what];
     return [{ kind: "show", what, side: "host", explain: () => [`read ${src}`] }];
   },
@@ -30,6 +31,7 @@ export const showStatement = defineStatement({
     procs: { summary: "The processes the container can see, with their PIDs inside and outside.", syntax: "show procs", example: "show procs" },
     cgroup: { summary: "The container's cgroup, its limits and usage.", syntax: "show cgroup", example: "show cgroup" },
     ids: { summary: "The uid and gid maps of the container's user namespace.", syntax: "show ids", example: "show ids" },
+    layers: { summary: "The layers of the container's root: lower (each with its digest and size), upper and work directories, and the whiteouts in the upper one.", syntax: "show layers", example: "show layers" },
     security: { summary: "What the next command gets: uid/gid and groups, capability sets, no_new_privs, seccomp, rlimits.", syntax: "show security", example: "show security", side: "pid1" },
   },
 });

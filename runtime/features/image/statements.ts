@@ -1,0 +1,65 @@
+// `rootfs image NAME[:TAG] [keep]` (the form lives in runtime/features/rootfs/statements.ts,
+// its checks and plan here) and `show layers` (runtime/features/image/layers.ts).
+
+import type { CheckContext, Command } from "../../../lang/spec.ts";
+import { bound, quote, type PlanContext, type PlannedOp } from "../../plan.ts";
+import type { InitFiles } from "../../ops.ts";
+import { INIT_FILES } from "../../ops.ts";
+import { imageRoot } from "./root.ts";
+import { Store } from "./store.ts";
+
+/** The checks of `rootfs image`; true when the command is that form (whatever it said). */
+export function checkImage(cmd: Command, ctx: CheckContext): boolean {
+  const b = bound(cmd);
+  const dir = b.args.DIR;
+  const image = b.args.IMAGE;
+  const keep = b.flags.has("keep");
+  if (!dir || dir.text !== "image") {
+    if (image) ctx.error(image.span, `\`rootfs ${dir?.text ?? "DIR"}\` takes one argument`, "write `rootfs DIR`, or `rootfs image NAME[:TAG]` for an imported image");
+    if (keep) ctx.error(cmd.span, "`keep` is for `rootfs image`: it keeps the container's upper layer", "remove `keep`");
+    return false;
+  }
+  if (!image) {
+    ctx.error(dir.span, "`rootfs image` needs the image's NAME[:TAG]", "e.g. `rootfs image busybox:latest`; `ctr image ls` lists the store");
+    return true;
+  }
+  if (!ctx.host) return true; // not allowed to look at the machine
+  const store = new Store();
+  const img = store.find(image.text);
+  if (!img) {
+    const names = store.images().flatMap((i) => i.names);
+    ctx.error(image.span, `no image "${image.text}" in the store ${store.root}`, names.length ? `images here: ${names.join(", ")}` : "import one first: ctr image import FILE NAME[:TAG]");
+    return true;
+  }
+  const missing = img.layers.find((l) => !store.hasLayer(l));
+  if (missing) ctx.error(image.span, `image "${image.text}" lacks its layer ${missing} in the store`, "import the image again");
+  const user = img.config.User;
+  if (user && !/^(0|root)(:(0|root))?$/.test(user)) ctx.warning?.(image.span, `the image's User "${user}" is not applied: commands run as root`, "switching user (`user`) is not supported yet");
+  return true;
+}
+
+/** The ops of `rootfs image NAME [keep]`: one `rootfs` op carrying the image (PID 1 mounts the overlay). */
+export function planImageRoot(cmd: Command, ctx: PlanContext, initFiles: InitFiles): PlannedOp[] {
+  const b = bound(cmd);
+  const store = new Store();
+  const img = store.get(b.args.IMAGE!.text);
+  const keep = b.flags.has("keep");
+  const id = ctx.stateDir.slice(ctx.stateDir.lastIndexOf("/") + 1);
+  const image = imageRoot(store, b.args.IMAGE!.text, img, ctx.stateDir, keep, id);
+  const merged = `${ctx.stateDir}/root`;
+  const explain = () => [
+    `# image ${image.image} (${img.id.slice(7, 19)}): ${image.layers.length} layer${image.layers.length === 1 ? "" : "s"} from ${store.root}, read-only; the container's own upper layer${keep ? " is kept" : " goes with it"}`,
+    `mkdir -p ${image.upper} ${image.work}`,
+    `fsopen("overlay", FSOPEN_CLOEXEC)`,
+    ...image.layers.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, LAYER_FD(${quote(d)}))  # one at a time: no one-page limit`),
+    `fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, LAYER_FD(${quote(image.upper)}))`,
+    `fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, LAYER_FD(${quote(image.work)}))`,
+    `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
+    `move_mount(MNT_FD, "", AT_FDCWD, ${quote(merged)}, MOVE_MOUNT_F_EMPTY_PATH)`,
+    ...INIT_FILES.map((f) => `mount(${quote(`${ctx.stateDir}/${f}`)}, ${quote(`${merged}/etc/${f}`)}, NULL, MS_BIND, NULL)  # if the image has it`),
+    ...(Object.keys(image.env).length ? [`environment of later commands from the image: ${Object.keys(image.env).join(", ")}`] : []),
+    ...(image.cwd ? [`working directory of later commands: ${quote(image.cwd)} (the image's WorkingDir)`] : []),
+    ...(image.command.length ? [`\`exec default\` runs ${JSON.stringify(image.command)} (the image's Entrypoint + Cmd)`] : []),
+  ];
+  return [{ kind: "rootfs", dir: merged, mode: "pivot", overlay: null, initFiles, image, side: "pid1", explain }];
+}
