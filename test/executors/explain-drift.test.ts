@@ -66,7 +66,7 @@ function plan(file: string, env: Record<string, string>): Op[] {
   return makePlan(fe.commands as Command[], findStatement, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs` }).plan.ops;
 }
 
-const MOUNT_POINTS = ["proc", "sys", "dev", "dev/pts", "dev/shm", "tmp", "run", "root", "mnt", "m", "t"];
+const MOUNT_POINTS = ["proc", "sys", "dev", "dev/pts", "dev/shm", "tmp", "run", "root", "mnt", "m", "t", "lab"];
 
 /** The executors' calls for each op, run in order on one recorder in `scene`. */
 async function runAll(ops: Op[], scene: Scene): Promise<string[][]> {

@@ -58,9 +58,9 @@ describe("planner rules", () => {
   });
 
   test("statements not supported yet are refused before anything runs, with where they come", () => {
-    const r = plan("ns uts, mnt\nvolume /data\nrun true");
-    expect(r.diagnostics.map((d) => d.message).join("\n")).toMatch(/`volume` is not supported yet/);
-    expect(r.plan.ops.map((o) => o.source)).not.toContain("volume /data");
+    const r = plan("ns uts, mnt\njoin web uts\nrun true");
+    expect(r.diagnostics.map((d) => d.message).join("\n")).toMatch(/`join` is not supported yet/);
+    expect(r.plan.ops.map((o) => o.source)).not.toContain("join web uts");
   });
 
   test("without `map`, a user namespace maps the caller's own id to root inside, right after the unshare", () => {

@@ -208,5 +208,6 @@ export function mountNotes(op: Op): ExplainNotes {
   if (op.kind === "mount-dev") return { calls: { chmod: "the umask masked mknod's mode", openat2: "the host's node, looked up in PID 1's copy of the host's mount tree" } };
   if (op.kind !== "mount") return {};
   if (op.mount.layers) return { calls: { openat2: "the layers are host paths: looked up in PID 1's copy of the host's mount tree" } };
+  if ((op.mount.flags & MS_BIND) === 0) return {};
   return { calls: { openat2: "SRC is a host path: looked up in PID 1's copy of the host's mount tree", mkdirp: "for a file SRC: its parent, then an empty file" } };
 }
