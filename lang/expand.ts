@@ -30,7 +30,7 @@ export const MAX_VALUE = 1 << 20;
 export const MAX_TEXT = 16 << 20;
 const ARG_COST = 64;
 /** Characters of source text in all, the script and what it imports (each file has its own bound too: lang/read.ts). */
-export const MAX_SOURCES = 2 << 20;
+export const MAX_SOURCES = 1 << 20;
 
 
 /** Marks a variable whose definition failed: uses of it are skipped silently. */

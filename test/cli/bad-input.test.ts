@@ -141,11 +141,11 @@ describe("item 3: expansion has a budget", () => {
     expect(r.err).toContain("this value expands to more than 1 MiB");
   });
 
-  test("imports add up: the script and its imports are at most 2 MiB", () => {
-    const big = "# " + "x".repeat(800_000) + "\n";
+  test("imports add up: the script and its imports are at most 1 MiB", () => {
+    const big = "# " + "x".repeat(400_000) + "\n";
     const readFile = (p: string) => (p.endsWith(".ctr") ? big : "");
     const r = compile('import "./a.ctr"\nimport "./b.ctr"\nimport "./c.ctr"', { file: "main.ctr", specs: statements, cpus: 2, env: {}, readFile });
-    expect(r.diagnostics.map((d) => `${d.span.line}: ${d.message}`)).toEqual(["3: cannot import `./c.ctr`: the script and its imports would be over 2 MiB"]);
+    expect(r.diagnostics.map((d) => `${d.span.line}: ${d.message}`)).toEqual(["3: cannot import `./c.ctr`: the script and its imports would be over 1 MiB"]);
   });
 });
 
@@ -195,16 +195,16 @@ describe("found by the fuzz harness", () => {
 });
 
 describe("item 5: scripts are read from regular files of bounded size", () => {
-  test("/dev/zero, a directory, a FIFO, a file over 1 MiB: a clear error at once, exit 2", () => {
+  test("/dev/zero, a directory, a FIFO, a file over 512 KiB: a clear error at once, exit 2", () => {
     const fifo = join(DIR, "fifo");
     const mk = Bun.spawnSync({ cmd: ["mkfifo", fifo] });
     expect(mk.exitCode).toBe(0);
-    const big = file("big.ctr", "# " + "x".repeat(1 << 20) + "\n");
+    const big = file("big.ctr", "# " + "x".repeat(512 << 10) + "\n");
     const cases: [string, string][] = [
       ["/dev/zero", `ctr: cannot read "/dev/zero": not a regular file (a character device)`],
       [DIR, `ctr: cannot read "${DIR}": it is a directory`],
       [fifo, `ctr: cannot read "${fifo}": not a regular file (a FIFO)`],
-      [big, `ctr: cannot read "${big}": larger than 1 MiB`],
+      [big, `ctr: cannot read "${big}": larger than 512 KiB`],
     ];
     for (const [path, message] of cases) {
       const r = ctr(["check", path], { timeout: 5000 });
