@@ -11,8 +11,9 @@
 //     (native/format.ts) drops them;
 //   - a descriptor is named by the call that made it: HOST_TREE (open_tree of "/"),
 //     SRC_FD (openat2 of a bind source), LAYER_FD("dir") (openat2 of an overlay layer),
-//     TREE_FD (open_tree of a descriptor), FS_FD (fsopen), MNT_FD (fsmount);
-//   - container paths: mount and mount-dev resolve their targets inside the prepared root
+//     TREE_FD (open_tree of a descriptor), FS_FD (fsopen), MNT_FD (fsmount), ROOT_FD
+//     (openat2 of the root, runtime/features/mount/target.ts), TARGET_FD (a path inside it);
+//   - container paths: mount, mount-dev, volume, readonly and mask resolve their targets inside the prepared root
 //     until it is entered (runtime/features/mount/mount.ts, containerPath); in their calls
 //     a path R/P under that root R is written /P, and the rootfs op says once where R is;
 //   - mkdirp is written `mkdir -p P`, a run of mkdir `mkdir A B`, a run of symlink
@@ -21,13 +22,15 @@
 //     readlink), read and close are left out;
 //   - a branch that depends on the file system is found by running the op again in each
 //     of its VARIANTS (the path absent; mknod refused, as in a user namespace; a rootfs
-//     without the /etc files): a line found in only one run says when it happens
-//     (`# unless it exists`, left out of `mkdir -p`, whose -p says so; `# in a user
-//     namespace`; `# if the rootfs has it`);
+//     without the /etc files; the masked path a file): a line found in only one run says
+//     when it happens (`# unless it exists`, left out of `mkdir -p`, whose -p says so;
+//     `# in a user namespace`; `# if the rootfs has it`; `# if it is a file`). A variant
+//     that stops where the base run goes on (a failed look-up) is written where it leaves it;
 //   - the feature's notes (NOTES, kept in its folder) add comments: lines before the
 //     calls, after them, and a comment after the first line of a call.
 // Other ops keep the lines their statement plans (op.explain).
 
+import { posix } from "node:path";
 import type { FakeNode, RecordedCall } from "../native/recording.ts";
 import { RecordingSys } from "../native/recording.ts";
 import { AT_FDCWD, FSCONFIG_SET_FD } from "../native/constants.ts";
@@ -40,9 +43,11 @@ import { DEVICES, mountNotes } from "./features/mount/mount.ts";
 import { hostTreeNotes } from "./features/mount/hostmount.ts";
 import { enterRootNotes, rootfsNotes } from "./features/rootfs/rootfs.ts";
 import { linkNotes, NETLINK_TEXT } from "./features/net/link.ts";
+import { maskNotes, readonlyNotes } from "./features/mount/protect.ts";
+import { volumeNotes } from "./features/image/volume.ts";
 
 /** The op kinds whose explain lines are derived here. */
-export const DERIVED = new Set<Op["kind"]>(["host-tree", "hostname", "domainname", "mount", "mount-dev", "rootfs", "enter-root", "link-up"]);
+export const DERIVED = new Set<Op["kind"]>(["host-tree", "hostname", "domainname", "mount", "mount-dev", "rootfs", "enter-root", "link-up", "readonly", "mask", "volume"]);
 
 /** A feature's comments on its op's derived lines. */
 export interface ExplainNotes {
@@ -70,6 +75,9 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   rootfs: rootfsNotes,
   "enter-root": enterRootNotes,
   "link-up": linkNotes,
+  readonly: readonlyNotes,
+  mask: maskNotes,
+  volume: volumeNotes,
 };
 
 /** A way the file system can differ, and what a line found only then (or only without it) says. */
@@ -86,6 +94,8 @@ interface Scene {
   userns: boolean;
   /** The rootfs has no /etc/hostname, hosts, resolv.conf. */
   bare: boolean;
+  /** The path `mask` hides is a file, not a directory. */
+  file: boolean;
 }
 
 const ABSENT: Variant = { scene: { absent: true }, only: "unless it exists", missing: "if it exists" };
@@ -93,13 +103,19 @@ const VARIANTS: Partial<Record<Op["kind"], Variant[]>> = {
   mount: [ABSENT],
   "mount-dev": [ABSENT, { scene: { userns: true }, only: "in a user namespace", missing: "unless in a user namespace" }],
   rootfs: [{ scene: { bare: true }, only: "unless the rootfs has it", missing: "if the rootfs has it" }],
+  volume: [ABSENT],
+  readonly: [ABSENT],
+  mask: [ABSENT, { scene: { file: true }, only: "if it is a file", missing: "if it is a directory" }],
 };
 
+/** The ops that resolve container paths inside the prepared root until it is entered. */
+const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "volume", "readonly", "mask"]);
+
 /** Each call's C arity: the line writes every argument (the recorder keeps them in order). */
-const ARITY: Record<string, number> = { mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
+const ARITY: Record<string, number> = { mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
 
 /** Which arguments of a call are descriptors (named by the call that made them). */
-const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0], fsconfig: [0, 4], fsmount: [0], openat2: [0] };
+const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0] };
 
 const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "read", "close"]);
 
@@ -153,14 +169,14 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene>): { lines: Li
   if (scene.userns) sys.fail("mknod", "EPERM");
   const st: AgentState = { sys, pendingRoot: ctx.root?.dir ?? null, rootMode: ctx.root?.mode ?? null, entered: ctx.entered, env: {}, cwd: "/" };
   // The planner puts host-tree before the first mount: the copy exists for every later one.
-  if (op.kind === "mount" || op.kind === "mount-dev") keepHostTree(st);
+  if (op.kind === "mount" || op.kind === "mount-dev" || op.kind === "volume" || op.kind === "mask") keepHostTree(st);
   const from = sys.calls.length;
   try {
     perform(st, op);
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
   }
-  const shownRoot = (op.kind === "mount" || op.kind === "mount-dev") && ctx.root ? ctx.root.dir : null;
+  const shownRoot = IN_ROOT.has(op.kind) && ctx.root ? ctx.root.dir : null;
   return { lines: render(sys.calls, from, shownRoot, op), after: st };
 }
 
@@ -180,6 +196,14 @@ function sceneFiles(op: Op, ctx: ExplainContext, scene: Partial<Scene>): Record<
     mountPoint(m.target);
   }
   if (op.kind === "mount-dev") mountPoint(op.target);
+  if (op.kind === "volume") {
+    files[op.from] = "dir";
+    mountPoint(op.target);
+  }
+  if ((op.kind === "readonly" || op.kind === "mask") && !scene.absent) {
+    const path = posix.resolve("/", op.path);
+    if (path !== "/") files[root + path] = scene.file ? "file" : "dir";
+  }
   if (op.kind === "rootfs") {
     const layer = op.overlay ? op.overlay.lower : op.dir;
     files[layer] = "dir";
@@ -195,7 +219,7 @@ function render(calls: readonly RecordedCall[], from: number, root: string | nul
   const out: Line[] = [];
   for (let i = 0; i < calls.length; i++) {
     const c = calls[i]!;
-    if (typeof c.result === "number") names.set(c.result, fdName(c, op));
+    if (typeof c.result === "number") names.set(c.result, fdName(c, op, names));
     if (i < from || HIDDEN.has(c.name)) continue;
     const args = root ? c.args.map((a) => (typeof a === "string" ? shownPath(a, root) : a)) : c.args;
     const prev = out.at(-1);
@@ -230,11 +254,14 @@ function callArgs(name: string, args: readonly unknown[], names: Map<number, str
 }
 
 /** A descriptor's name: the call that made it. */
-function fdName(c: RecordedCall, op: Op): string {
+function fdName(c: RecordedCall, op: Op, names: Map<number, string>): string {
   switch (c.name) {
     case "open_tree":
       return c.args[0] === AT_FDCWD && c.args[1] === "/" ? "HOST_TREE" : "TREE_FD";
     case "openat2":
+      // The container's root (runtime/features/mount/target.ts), then a path resolved inside it.
+      if (c.args[0] === AT_FDCWD) return "ROOT_FD";
+      if (names.get(c.args[0] as number) === "ROOT_FD") return "TARGET_FD";
       return op.kind === "mount" && op.mount.layers ? `LAYER_FD(${JSON.stringify(String(c.args[1]).replace(/^\.(?=\/)/, ""))})` : "SRC_FD";
     case "fsopen":
       return "FS_FD";
@@ -269,11 +296,13 @@ function mergeRuns(base: Line[], variants: { v: Variant; lines: Line[] }[]): Mer
     let bi = 0;
     let vi = 0;
     for (const [pb, pv] of [...pairs, [base.length, lines.length] as const]) {
+      // A variant that ends where the base goes on (a look-up that fails) is written at the point it leaves the base.
+      const at = pb === base.length && bi < base.length && vi < pv ? bi : pb;
       for (; bi < pb; bi++) why[bi]!.push(v.missing);
       for (; vi < pv; vi++) {
         const l = lines[vi]!;
         const only = v === ABSENT && l.call === "mkdirp" ? [] : [v.only];
-        (pb < base.length ? before[pb]! : tail).push({ ...l, why: only });
+        (at < base.length ? before[at]! : tail).push({ ...l, why: only });
       }
       bi = pb + 1;
       vi = pv + 1;
