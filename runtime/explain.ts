@@ -18,6 +18,7 @@
 //     a path R/P under that root R is written /P, and the rootfs op says once where R is;
 //   - mkdirp is written `mkdir -p P`, a run of mkdir `mkdir A B`, a run of symlink
 //     `symlink P -> T, ...`, netlink by the request it sends (the feature's CALL_TEXT);
+//     a link's index, from the recorder's answer to RTM_GETLINK (answerLinks), `<index of NAME>`;
 //     a failed call ends in ` = -1 ERRNO`; look-ups (exists, lstat, stat, fstat,
 //     readlink), read and close are left out;
 //   - a branch that depends on the file system is found by running the op again in each
@@ -43,11 +44,20 @@ import { DEVICES, mountNotes } from "./features/mount/mount.ts";
 import { hostTreeNotes } from "./features/mount/hostmount.ts";
 import { enterRootNotes, rootfsNotes } from "./features/rootfs/rootfs.ts";
 import { linkNotes, NETLINK_TEXT } from "./features/net/link.ts";
+import { answeredLink, answerAsIfLinked } from "./features/net/rtnl.ts";
 import { maskNotes, readonlyNotes } from "./features/mount/protect.ts";
 import { volumeNotes } from "./features/image/volume.ts";
 
 /** The op kinds whose explain lines are derived here. */
-export const DERIVED = new Set<Op["kind"]>(["host-tree", "hostname", "domainname", "mount", "mount-dev", "rootfs", "enter-root", "link-up", "readonly", "mask", "volume"]);
+export const DERIVED = new Set<Op["kind"]>(["host-tree", "hostname", "domainname", "mount", "mount-dev", "rootfs", "enter-root", "link-up", "readonly", "mask", "volume", "net-addr", "net-route"]);
+
+/** The index the recorder gives every link (answerLinks); explain writes it `<index of NAME>`. */
+export const LINK_INDEX = 7;
+
+/** Make `sys` answer RTM_GETLINK as if the link were there (net-addr looks its link up). */
+export function answerLinks(sys: RecordingSys): void {
+  sys.on("netlink", (args) => answerAsIfLinked(args[1] as Uint8Array, LINK_INDEX));
+}
 
 /** A feature's comments on its op's derived lines. */
 export interface ExplainNotes {
@@ -75,6 +85,8 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   rootfs: rootfsNotes,
   "enter-root": enterRootNotes,
   "link-up": linkNotes,
+  "net-addr": linkNotes,
+  "net-route": linkNotes,
   readonly: readonlyNotes,
   mask: maskNotes,
   volume: volumeNotes,
@@ -120,7 +132,7 @@ const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], 
 const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "read", "close"]);
 
 /** Calls written by what they carry rather than as name(args). */
-const CALL_TEXT: Record<string, (args: readonly unknown[]) => string> = { netlink: NETLINK_TEXT };
+const CALL_TEXT: Record<string, (args: readonly unknown[], links: Map<number, string>) => string> = { netlink: (args, links) => NETLINK_TEXT(args, (i) => links.get(i)) };
 
 /** The explain lines of each op of `ops`, in order: derived for DERIVED, as planned for the rest. */
 export function explainOps(ops: readonly Op[]): string[][] {
@@ -167,6 +179,7 @@ interface Line {
 function record(op: Op, ctx: ExplainContext, scene: Partial<Scene>): { lines: Line[]; after: AgentState } | { error: string } {
   const sys = new RecordingSys(sceneFiles(op, ctx, scene));
   if (scene.userns) sys.fail("mknod", "EPERM");
+  answerLinks(sys);
   const st: AgentState = { sys, pendingRoot: ctx.root?.dir ?? null, rootMode: ctx.root?.mode ?? null, entered: ctx.entered, env: {}, cwd: "/" };
   // The planner puts host-tree before the first mount: the copy exists for every later one.
   if (op.kind === "mount" || op.kind === "mount-dev" || op.kind === "volume" || op.kind === "mask") keepHostTree(st);
@@ -216,10 +229,13 @@ function sceneFiles(op: Op, ctx: ExplainContext, scene: Partial<Scene>): Record<
 /** The lines of `calls` from `from` on (the earlier ones only name descriptors). */
 function render(calls: readonly RecordedCall[], from: number, root: string | null, op: Op): Line[] {
   const names = new Map<number, string>();
+  const links = new Map<number, string>();
   const out: Line[] = [];
   for (let i = 0; i < calls.length; i++) {
     const c = calls[i]!;
     if (typeof c.result === "number") names.set(c.result, fdName(c, op, names));
+    const link = c.name === "netlink" ? answeredLink(c.result) : null;
+    if (link) links.set(link.index, link.name);
     if (i < from || HIDDEN.has(c.name)) continue;
     const args = root ? c.args.map((a) => (typeof a === "string" ? shownPath(a, root) : a)) : c.args;
     const prev = out.at(-1);
@@ -235,7 +251,7 @@ function render(calls: readonly RecordedCall[], from: number, root: string | nul
     if (c.name === "mkdirp") text = `mkdir -p ${args[0]}`;
     else if (c.name === "mkdir") text = `mkdir ${args[0]}`;
     else if (c.name === "symlink") text = `symlink ${args[1]} -> ${args[0]}`;
-    else if (CALL_TEXT[c.name]) text = CALL_TEXT[c.name]!(args);
+    else if (CALL_TEXT[c.name]) text = CALL_TEXT[c.name]!(args, links);
     else text = `${c.name}(${callArgs(c.name, args, names).join(", ")})`;
     if (c.error) text += ` = -1 ${c.error}`;
     out.push({ text, call: c.name });

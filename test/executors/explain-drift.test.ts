@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile, type Command } from "../../lang/index.ts";
 import { execute, newAgentState } from "../../runtime/agent.ts";
-import { DERIVED } from "../../runtime/explain.ts";
+import { answerLinks, DERIVED } from "../../runtime/explain.ts";
 import { NETLINK_TEXT } from "../../runtime/features/net/link.ts";
 import { defaultCacheDir } from "../../runtime/features/rootfs/cache.ts";
 import { INIT_FILES, type Op } from "../../runtime/ops.ts";
@@ -34,7 +34,7 @@ const DATA = join(TMP, "data");
 for (const d of [HOST_ROOT, DATA]) mkdirSync(d);
 
 /** Statements no example has (and a rootfs entered by pivot_root). */
-const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nrootfs ${HOST_ROOT}\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
+const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nrootfs ${HOST_ROOT}\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
 
 const RUNS: [file: string, env: Record<string, string>][] = [
   ...readdirSync(EXAMPLES).filter((f) => f.endsWith(".ctr")).sort().map((f): [string, Record<string, string>] => [f, {}]),
@@ -92,6 +92,7 @@ async function runAll(ops: Op[], scene: Scene): Promise<string[][]> {
   if (scene !== "absent") for (const d of PROTECTED) files[`/${d}`] = scene === "file" ? "file" : "dir";
   const sys = new RecordingSys(files);
   if (scene === "userns") sys.fail("mknod", "EPERM");
+  answerLinks(sys);
   const st = newAgentState(false, sys);
   const out: string[][] = [];
   const fds = new Set<number>();
@@ -113,6 +114,8 @@ async function runAll(ops: Op[], scene: Scene): Promise<string[][]> {
 /** A recorded call as the test compares it: formatCall, descriptors as FD, the prepared root's paths as container paths. */
 function written(c: RecordedCall, root: string | null, fds: Set<number>): string {
   let text = c.name === "netlink" ? NETLINK_TEXT(c.args) : formatCall(c.name, c.args);
+  // A link's index (the recorder's answer to RTM_GETLINK), as explain names it.
+  text = text.replace(/\bindex=\d+/g, "index=IDX");
   for (const fd of fds) text = text.replace(new RegExp(`(?<=[(, ])${fd}(?=[,)])`, "g"), "FD");
   if (root) text = text.replaceAll(`"${root}/`, '"/').replaceAll(`"${root}"`, '"/"');
   return text + (c.error ? ` = -1 ${c.error}` : "");
@@ -164,7 +167,7 @@ function expand(call: string): string[] {
     const [path, target] = pair.split(" -> ");
     return `symlink(${JSON.stringify(target)}, ${JSON.stringify(path)})`;
   });
-  let c = call.replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
+  let c = call.replace(/\bindex=<index of [^>]*>/g, "index=IDX").replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
   for (let prev = ""; prev !== c; ) {
     prev = c;
     c = c.replace(/, NULL\)( = -1 [A-Z]+)?$/, ")$1");
