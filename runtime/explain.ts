@@ -19,7 +19,8 @@
 //   - mkdirp is written `mkdir -p P`, a run of mkdir `mkdir A B`, a run of symlink
 //     `symlink P -> T, ...`, netlink by the request it sends (the feature's CALL_TEXT);
 //     a link's index, from the recorder's answer to RTM_GETLINK (answerLinks), `<index of NAME>`;
-//     a failed call ends in ` = -1 ERRNO`; look-ups (exists, lstat, stat, fstat,
+//     a failed call ends in ` = -1 ERRNO`; the ops of SPEC (rlimit, no_new_privs) only add to
+//     the process spec: their lines are the steps applySteps (features/process/spec.ts) takes for them; look-ups (exists, lstat, stat, fstat,
 //     readlink), read and close are left out;
 //   - a branch that depends on the file system is found by running the op again in each
 //     of its VARIANTS (the path absent; mknod refused, as in a user namespace; a rootfs
@@ -47,9 +48,13 @@ import { linkNotes, NETLINK_TEXT } from "./features/net/link.ts";
 import { answeredLink, answerAsIfLinked } from "./features/net/rtnl.ts";
 import { maskNotes, readonlyNotes } from "./features/mount/protect.ts";
 import { volumeNotes } from "./features/image/volume.ts";
+import { applyStateSteps, specNotes } from "./features/process/spec.ts";
 
 /** The op kinds whose explain lines are derived here. */
-export const DERIVED = new Set<Op["kind"]>(["host-tree", "hostname", "domainname", "mount", "mount-dev", "rootfs", "enter-root", "link-up", "readonly", "mask", "volume", "net-addr", "net-route"]);
+export const DERIVED = new Set<Op["kind"]>(["host-tree", "hostname", "domainname", "mount", "mount-dev", "rootfs", "enter-root", "link-up", "readonly", "mask", "volume", "net-addr", "net-route", "rlimit", "no-new-privs"]);
+
+/** Ops that only add to the process spec: their lines are the spec's steps they add, applied alone. */
+export const SPEC = new Set<Op["kind"]>(["rlimit", "no-new-privs"]);
 
 /** The index the recorder gives every link (answerLinks); explain writes it `<index of NAME>`. */
 export const LINK_INDEX = 7;
@@ -87,6 +92,8 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   "link-up": linkNotes,
   "net-addr": linkNotes,
   "net-route": linkNotes,
+  rlimit: specNotes,
+  "no-new-privs": specNotes,
   readonly: readonlyNotes,
   mask: maskNotes,
   volume: volumeNotes,
@@ -124,7 +131,7 @@ const VARIANTS: Partial<Record<Op["kind"], Variant[]>> = {
 const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "volume", "readonly", "mask"]);
 
 /** Each call's C arity: the line writes every argument (the recorder keeps them in order). */
-const ARITY: Record<string, number> = { mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
+const ARITY: Record<string, number> = { setrlimit: 2, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
 
 /** Which arguments of a call are descriptors (named by the call that made them). */
 const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0] };
@@ -186,6 +193,7 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene>): { lines: Li
   const from = sys.calls.length;
   try {
     perform(st, op);
+    if (SPEC.has(op.kind)) applyStateSteps(st, sys);
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
   }
@@ -261,7 +269,8 @@ function render(calls: readonly RecordedCall[], from: number, root: string | nul
 
 function callArgs(name: string, args: readonly unknown[], names: Map<number, string>): string[] {
   const shown = formatArgs(name, args);
-  while (shown.length < Math.max(args.length, ARITY[name] ?? 0)) shown.push("NULL");
+  // setrlimit's two limits are one struct argument.
+  while (shown.length < (ARITY[name] ?? args.length)) shown.push("NULL");
   for (const i of FD_ARGS[name] ?? []) {
     const fd = args[i];
     if (typeof fd === "number" && names.has(fd) && !(name === "fsconfig" && i === 4 && args[1] !== FSCONFIG_SET_FD)) shown[i] = names.get(fd)!;

@@ -15,7 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile, type Command } from "../../lang/index.ts";
 import { execute, newAgentState } from "../../runtime/agent.ts";
-import { answerLinks, DERIVED } from "../../runtime/explain.ts";
+import { answerLinks, DERIVED, SPEC } from "../../runtime/explain.ts";
+import { applyStateSteps } from "../../runtime/features/process/spec.ts";
 import { NETLINK_TEXT } from "../../runtime/features/net/link.ts";
 import { defaultCacheDir } from "../../runtime/features/rootfs/cache.ts";
 import { INIT_FILES, type Op } from "../../runtime/ops.ts";
@@ -34,7 +35,7 @@ const DATA = join(TMP, "data");
 for (const d of [HOST_ROOT, DATA]) mkdirSync(d);
 
 /** Statements no example has (and a rootfs entered by pivot_root). */
-const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nrootfs ${HOST_ROOT}\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
+const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
 
 const RUNS: [file: string, env: Record<string, string>][] = [
   ...readdirSync(EXAMPLES).filter((f) => f.endsWith(".ctr")).sort().map((f): [string, Record<string, string>] => [f, {}]),
@@ -101,6 +102,18 @@ async function runAll(ops: Op[], scene: Scene): Promise<string[][]> {
     out.push(lines);
     if (op.side !== "pid1" || !DERIVED.has(op.kind)) continue;
     const root = ["mount", "mount-dev", "volume", "readonly", "mask"].includes(op.kind) && !st.entered ? st.pendingRoot : null;
+    if (SPEC.has(op.kind)) {
+      // The steps the spec of a later command takes, before and after the op: the op's lines are the new ones.
+      const steps = () => {
+        const r = new RecordingSys({});
+        applyStateSteps(st, r);
+        return r.calls.map((c) => written(c, null, fds));
+      };
+      const before = steps();
+      await execute(st, op);
+      lines.push(...steps().filter((c) => !before.includes(c)));
+      continue;
+    }
     const from = sys.calls.length;
     await execute(st, op);
     for (const c of sys.calls.slice(from)) {
