@@ -18,8 +18,9 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { MS_BIND, MS_REC } from "../../../native/constants.ts";
 import { SysError } from "../../../native/error.ts";
 import type { Command } from "../../../lang/spec.ts";
-import { bound, quote, type PlanContext, type PlannedOp } from "../../plan.ts";
-import type { AgentState } from "../../ops.ts";
+import { bound, type PlanContext, type PlannedOp } from "../../plan.ts";
+import type { ExplainNotes } from "../../explain.ts";
+import type { AgentState, Op } from "../../ops.ts";
 import { stateRoot } from "../../paths.ts";
 import { doMount } from "../mount/mount.ts";
 import { humanSize, Store } from "./store.ts";
@@ -44,15 +45,8 @@ export function planVolume(cmd: Command, ctx: PlanContext): PlannedOp[] {
   // One anonymous volume per statement of the container: the span's line tells them apart.
   const name = v.kind === "named" ? v.source : v.kind === "anonymous" ? `${ANON}${id}-${cmd.span.line}` : null;
   const source = name ? `${store.root}/volumes/${name}/_data` : v.source;
-  const explain = () => [
-    ...(name ? [`mkdir -p ${source}  # the ${v.kind} volume ${name}${v.kind === "named" ? ", made on first use" : ""}: kept after the container`] : []),
-    `openat2(HOST_TREE, ${quote(source)}, O_PATH, RESOLVE_IN_ROOT)  # the source is a host path`,
-    `mkdir -p ${v.target}  # in the container's root; a symlink there is resolved inside the root`,
-    `open_tree(SRC_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)`,
-    `move_mount(TREE_FD, "", AT_FDCWD, ${quote(v.target)}, MOVE_MOUNT_F_EMPTY_PATH)`,
-    ...(ro ? [`mount(NULL, ${quote(v.target)}, NULL, MS_BIND|MS_REMOUNT|MS_RDONLY, NULL)`] : []),
-  ];
-  return [{ kind: "volume", from: source, target: v.target, ro, create: name !== null, side: "pid1", explain }];
+  // explain's lines are derived from mountVolume's calls (runtime/explain.ts; volumeNotes).
+  return [{ kind: "volume", from: source, target: v.target, ro, create: name !== null, side: "pid1" }];
 }
 
 /** PID 1: make a store volume's directory if needed, then bind it (or the host path) at the target. */
@@ -108,4 +102,17 @@ export async function volumeCommand(args: string[], store = new Store()): Promis
     default:
       throw usage(sub ? `unknown volume command \`${sub}\`` : "volume: give a command");
   }
+}
+
+/** `ctr explain`'s comments on a volume's derived lines (runtime/explain.ts). */
+export function volumeNotes(op: Op): ExplainNotes {
+  if (op.kind !== "volume") return {};
+  const name = op.create ? op.from.replace(/\/_data$/, "").slice(op.from.replace(/\/_data$/, "").lastIndexOf("/") + 1) : null;
+  const kind = name?.startsWith(ANON) ? "anonymous" : "named";
+  return {
+    calls: {
+      ...(name ? { mkdirp: `the ${kind} volume ${name}${kind === "named" ? ", made on first use" : ""}: kept after the container` } : {}),
+      openat2: "the source is a host path: looked up in PID 1's copy of the host's mount tree",
+    },
+  };
 }

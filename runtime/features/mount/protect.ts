@@ -31,7 +31,9 @@ import {
   OPEN_TREE_CLOEXEC,
   OPEN_TREE_CLONE,
 } from "../../../native/index.ts";
-import type { AgentState } from "../../ops.ts";
+import { posix } from "node:path";
+import type { ExplainNotes } from "../../explain.ts";
+import type { AgentState, Op } from "../../ops.ts";
 import { MASK_ATTRS } from "./flags.ts";
 import { openBindSource } from "./hostmount.ts";
 import { absoluteInContainer, openIfThere } from "./target.ts";
@@ -98,4 +100,22 @@ export function maskPath(st: AgentState, path: string): void {
   } finally {
     sys.close(target);
   }
+}
+
+/** `ctr explain`'s comments on readonly's derived lines (runtime/explain.ts). */
+export function readonlyNotes(op: Op): ExplainNotes {
+  if (op.kind !== "readonly") return {};
+  const root = posix.resolve("/", op.path) === "/";
+  return {
+    calls: {
+      openat2: "the root as PID 1 reaches it now (the prepared root until it is entered); then the path inside it: a symlink swapped in cannot lead out of the root",
+      ...(root ? { mount_setattr: "the root mount only: /proc, /dev, /tmp stay as they are" } : { open_tree: `a mount of its own for ${op.path}`, mount_setattr: "keeps nosuid, nodev, noexec" }),
+    },
+  };
+}
+
+/** `ctr explain`'s comments on mask's derived lines. */
+export function maskNotes(op: Op): ExplainNotes {
+  if (op.kind !== "mask") return {};
+  return { calls: { openat2: "the root as PID 1 reaches it now (the prepared root until it is entered); then the path inside it", open_tree: "the host's /dev/null, from PID 1's copy of the host's tree" } };
 }

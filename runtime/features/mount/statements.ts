@@ -4,9 +4,8 @@
 
 import { type Arg } from "../../../lang/spec.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../../../native/constants.ts";
-import { FS_FLAGS, flagBits, MASK_ATTRS, MOUNT_ATTR_NAMES } from "../mount/flags.ts";
-import { flagNames } from "../../../native/format.ts";
-import { bound, mountOp, quote, texts, type PlanFn } from "../../plan.ts";
+import { FS_FLAGS, flagBits } from "../mount/flags.ts";
+import { bound, mountOp, texts, type PlanFn } from "../../plan.ts";
 import { checkHostPath, defineStatement } from "../../statement.ts";
 import { parseVolume, planVolume, VOLUME_NAME } from "../image/volume.ts";
 
@@ -182,16 +181,12 @@ export const volumeStatement = defineStatement({
   },
 });
 
-const TARGET_LINES = (path: string) => [
-  `openat2(AT_FDCWD, ROOT, O_PATH|O_CLOEXEC|O_DIRECTORY, 0)  # the root as PID 1 reaches it now (the prepared root until it is entered)`,
-  `openat2(ROOT_FD, ${quote("." + path)}, O_PATH|O_CLOEXEC, RESOLVE_IN_ROOT)  # skipped if it does not exist; a symlink swapped in cannot lead out of the root`,
-];
-
 /** `readonly` and `mask`: one PATH inside the container, one op held until the mounts are made (runtime/plan.ts). */
-function pathStatement(name: "readonly" | "mask", summary: string, example: string, explain: (path: string) => string[]) {
+// explain's lines are derived from protect.ts's calls (runtime/explain.ts; readonlyNotes, maskNotes).
+function pathStatement(name: "readonly" | "mask", summary: string, example: string) {
   const plan: PlanFn = (cmd) => {
     const path = bound(cmd).args.PATH!.text;
-    return [{ kind: name, path, side: "pid1", explain: () => [...TARGET_LINES(path), ...explain(path)] }];
+    return [{ kind: name, path, side: "pid1" }];
   };
   return defineStatement({ name, summary, syntax: `${name} PATH`, example, plan, side: "pid1", requires: ["mnt"], affects: "the host's mounts", container: true, args: [{ name: "PATH", kind: "path" }] });
 }
@@ -200,30 +195,10 @@ export const readonlyStatement = pathStatement(
   "readonly",
   "Make PATH (`/` for the whole root) read-only in the container, after the mounts made before the next command (runc's readonlyPaths; `/`: its readonlyRootfs).",
   "readonly /",
-  (path) =>
-    path === "/"
-      ? [`mount_setattr(TARGET_FD, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0)  # the root mount only: /proc, /dev, /tmp stay as they are`]
-      : [
-          `open_tree(TARGET_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)  # a mount of its own for ${path}`,
-          `mount_setattr(TREE_FD, "", AT_EMPTY_PATH|AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0)  # keeps nosuid, nodev, noexec`,
-          `move_mount(TREE_FD, "", TARGET_FD, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)`,
-        ],
 );
 
 export const maskStatement = pathStatement(
   "mask",
   "Hide PATH in the container: a file reads empty (the host's /dev/null bound on it), a directory is an empty read-only tmpfs (runc's maskedPaths); applied after the mounts made before the next command.",
   "mask /proc/kcore",
-  () => [
-    `# a file:`,
-    `openat2(HOST_TREE, "./dev/null", O_PATH|O_CLOEXEC, RESOLVE_IN_ROOT)  # the host's /dev/null`,
-    `open_tree(NULL_FD, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|OPEN_TREE_CLOEXEC)`,
-    `move_mount(TREE_FD, "", TARGET_FD, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)`,
-    `# a directory:`,
-    `fsopen("tmpfs", FSOPEN_CLOEXEC)`,
-    `fsconfig(FS_FD, FSCONFIG_SET_STRING, "size", "4k", 0)`,
-    `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
-    `fsmount(FS_FD, FSMOUNT_CLOEXEC, ${flagNames(MASK_ATTRS, MOUNT_ATTR_NAMES)})`,
-    `move_mount(MNT_FD, "", TARGET_FD, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)`,
-  ],
 );

@@ -12,6 +12,7 @@ import { NETLINK_ROUTE } from "../../../native/index.ts";
 import type { AgentState } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
 import { decode, encode, expectAck, IFF_UP, IFLA_IFNAME, ifinfomsg, NLM_F_ACK, NLM_F_REQUEST, parseAttrs, RTM_NAMES, RTM_NEWLINK, strAttr, type Request } from "./codec.ts";
+import { requestText } from "./rtnl.ts";
 
 let seq = 0;
 
@@ -27,9 +28,10 @@ export function linkUpRequest(name: string, up: boolean, sequence = ++seq): Requ
 }
 
 /** `ctr explain`'s line for a netlink call (runtime/explain.ts): the link request it sends, read back from its bytes. */
-export function NETLINK_TEXT(args: readonly unknown[]): string {
+export function NETLINK_TEXT(args: readonly unknown[], linkName?: (index: number) => string | undefined): string {
   const m = decode(args[1] as Uint8Array)[0];
   if (!m) return "netlink(empty request)";
+  if (m.type !== RTM_NEWLINK) return requestText(args[1] as Uint8Array, linkName);
   const v = new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
   const bits = (n: number) => (n & IFF_UP ? "IFF_UP" : String(n));
   const name = parseAttrs(m.payload.subarray(16)).find((a) => a.type === IFLA_IFNAME);

@@ -11,7 +11,7 @@ import {
   AF_INET, decode, encode, encodeAttrs, expectAck, IFA_ADDRESS, IFA_LOCAL, IFF_UP, ifaddrmsg, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND,
   IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_PID, ifinfomsg, ipv4Attr, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR,
   parseAttrs, parseError, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTA_DST, RTA_GATEWAY, RTM_DELLINK, RTM_GETADDR, RTM_GETLINK, RTM_GETROUTE, RTM_NEWADDR, RTM_NEWLINK,
-  RTM_NEWROUTE, rtmsg, RTN_UNICAST, RTPROT_BOOT, strAttr, u32Attr, VETH_INFO_PEER, type Attr, type Request,
+  RTM_NEWROUTE, rtmsg, RTN_UNICAST, RTPROT_BOOT, strAttr, u32Attr, VETH_INFO_PEER, NLM_F_CAPPED, RTM_NAMES, type Attr, type Request,
 } from "./codec.ts";
 
 let seq = 1000;
@@ -102,9 +102,6 @@ export function routeRequest(dst: Cidr | null, via: string): Request {
     attrs,
   };
 }
-
-export const explainRoute = (dst: Cidr | null, via: string): string =>
-  `RTM_NEWROUTE family=AF_INET dst=${dst ? cidrText(dst) : "0.0.0.0/0"} gateway=${via} table=RT_TABLE_MAIN protocol=RTPROT_BOOT scope=RT_SCOPE_UNIVERSE type=RTN_UNICAST (${CREATE_FLAGS}, in the container's network namespace)`;
 
 /** A link as RTM_GETLINK answers it. */
 export interface LinkInfo {
@@ -215,4 +212,62 @@ export class Rtnl {
     }
     return out;
   }
+}
+
+const named = (names: Record<number, string>, n: number): string => names[n] ?? String(n);
+const ipText = (b: Uint8Array | undefined): string => (b ? [...b.subarray(0, 4)].join(".") : "?");
+
+/**
+ * `ctr explain`'s text of an rtnetlink request other than RTM_NEWLINK (link.ts writes
+ * those), read back from its bytes (runtime/explain.ts): its type, the fixed part's
+ * fields, its attributes and header flags. `linkName`: the name of a link index, when
+ * the request before it looked the link up.
+ */
+export function requestText(bytes: Uint8Array, linkName?: (index: number) => string | undefined): string {
+  const m = decode(bytes)[0];
+  if (!m) return "netlink(empty request)";
+  const v = new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
+  const flags = [[NLM_F_REQUEST, "NLM_F_REQUEST"], [NLM_F_ACK, "NLM_F_ACK"], [NLM_F_CREATE, "NLM_F_CREATE"], [NLM_F_EXCL, "NLM_F_EXCL"]].filter(([b]) => m.flags & (b as number)).map(([, n]) => n).join("|");
+  const family = (f: number) => (f === AF_INET ? "AF_INET" : String(f));
+  let fields: string;
+  if (m.type === RTM_NEWADDR) {
+    const a = parseAttrs(m.payload.subarray(8));
+    const index = v.getUint32(4, true);
+    const name = linkName?.(index);
+    fields = `family=${family(m.payload[0]!)} prefixlen=${m.payload[1]} index=${name ? `<index of ${name}>` : index} local=${ipText(a.find((x) => x.type === IFA_LOCAL)?.value)} address=${ipText(a.find((x) => x.type === IFA_ADDRESS)?.value)}`;
+  } else if (m.type === RTM_NEWROUTE) {
+    const a = parseAttrs(m.payload.subarray(12));
+    const dst = a.find((x) => x.type === RTA_DST)?.value;
+    const p = m.payload;
+    fields = `family=${family(p[0]!)} dst=${dst ? ipText(dst) : "0.0.0.0"}/${p[1]} gateway=${ipText(a.find((x) => x.type === RTA_GATEWAY)?.value)} table=${named({ [RT_TABLE_MAIN]: "RT_TABLE_MAIN" }, p[4]!)} protocol=${named({ [RTPROT_BOOT]: "RTPROT_BOOT" }, p[5]!)} scope=${named({ [RT_SCOPE_UNIVERSE]: "RT_SCOPE_UNIVERSE" }, p[6]!)} type=${named({ [RTN_UNICAST]: "RTN_UNICAST" }, p[7]!)}`;
+  } else {
+    const name = parseAttrs(m.payload.subarray(16)).find((x) => x.type === IFLA_IFNAME);
+    fields = name ? `ifname=${JSON.stringify(new TextDecoder().decode(name.value).replace(/\0+$/, ""))}` : "";
+  }
+  return `${RTM_NAMES[m.type] ?? m.type}${fields ? ` ${fields}` : ""} (${flags})`;
+}
+
+/** The link an RTM_NEWLINK answer describes (an RTM_GETLINK's answer), if it is one. */
+export function answeredLink(answer: unknown): { index: number; name: string } | null {
+  if (!(answer instanceof Uint8Array)) return null;
+  const m = decode(answer)[0];
+  if (!m || m.type !== RTM_NEWLINK) return null;
+  const l = parseLink(m.payload);
+  return { index: l.index, name: l.name };
+}
+
+/**
+ * What the kernel answers `request` with when a link of every name exists, with index
+ * `index`: RTM_GETLINK gets the link's RTM_NEWLINK, anything else a plain ack. For
+ * `ctr explain`'s recorder (runtime/explain.ts), where a container's links are not known.
+ */
+export function answerAsIfLinked(request: Uint8Array, index: number): Uint8Array {
+  const m = decode(request)[0];
+  if (m && m.type === RTM_GETLINK) {
+    const name = parseAttrs(m.payload.subarray(16)).find((a) => a.type === IFLA_IFNAME);
+    return encode({ type: RTM_NEWLINK, flags: 0, seq: m.seq, body: ifinfomsg({ index, flags: 0, change: 0 }), attrs: name ? [{ type: IFLA_IFNAME, value: name.value }] : [] });
+  }
+  const body = new Uint8Array(20);
+  body.set(request.subarray(0, 16), 4);
+  return encode({ type: NLMSG_ERROR, flags: NLM_F_CAPPED, seq: m?.seq ?? 0, body, attrs: [] });
 }

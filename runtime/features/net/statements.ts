@@ -11,7 +11,7 @@ import { parseCidr, parseInt10 } from "../../../lang/index.ts";
 import { bound, type PlannedOp } from "../../plan.ts";
 import { defineStatement } from "../../statement.ts";
 import { overlaps, type HostLinkSpec } from "./host.ts";
-import { cidrText, explainAddr, explainBridge, explainRoute, explainSetLink, explainVeth, type Cidr } from "./rtnl.ts";
+import { cidrText, explainAddr, explainBridge, explainSetLink, explainVeth, type Cidr } from "./rtnl.ts";
 
 /** IFNAMSIZ is 16 with the terminating NUL. */
 const IFNAME_MAX = 15;
@@ -93,7 +93,8 @@ function planLink(cmd: Command): PlannedOp[] {
   ];
   return [
     { kind: "net-host", link, side: "host", explain: hostExplain },
-    { kind: "net-addr", name: peer, cidr: ctr, side: "pid1", explain: () => [explainAddr(peer, ctr, "in the container's network namespace"), explainSetLink(peer, { up: true })] },
+    // net-addr's and net-route's explain lines are derived from container.ts's requests (runtime/explain.ts).
+    { kind: "net-addr", name: peer, cidr: ctr, side: "pid1" },
   ];
 }
 
@@ -110,7 +111,7 @@ export const netStatement = defineStatement({
       const t = b.positional[0]!.text;
       const dst = t === "default" ? null : parseCidr(t)!;
       const via = b.options.via!.text;
-      return [{ kind: "net-route", dst, via, side: "pid1", explain: () => [explainRoute(dst, via)] }];
+      return [{ kind: "net-route", dst, via, side: "pid1" }];
     }
     const up = b.args.STATE!.text === "up";
     return [{ kind: "link-up", name: "lo", up, side: "pid1" }];

@@ -185,3 +185,17 @@ export function applyAndExec(spec: ProcessSpec, opts: ApplyOptions = {}): never 
     throw e;
   }
 }
+
+/**
+ * The spec steps a `rlimit` or `no_new_privs` leaves in `st`, applied alone through
+ * `sys` (a recorder: runtime/explain.ts writes its calls as the op's explain lines).
+ * The working directory is this process's own, so step 1 changes nothing here.
+ */
+export function applyStateSteps(st: Pick<AgentState, "rlimits" | "noNewPrivs">, sys: SpecCalls): void {
+  applySteps({ path: "", argv: [], env: {}, cwd: process.cwd(), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: {} }, sys);
+}
+
+/** `ctr explain`'s comment on those lines. */
+export function specNotes(): { calls?: Record<string, string>; after?: string[] } {
+  return { after: ["in the process of every later command, right before its execve (the process spec)"] };
+}

@@ -201,7 +201,8 @@ export const rlimitStatement = defineStatement({
     const [soft, hard = soft] = b.positional[1]!.text.split(":") as [string, string?];
     const value = (t: string) => (t === "unlimited" ? "unlimited" : String(parseSize(t)));
     const lim = { name, soft: value(soft), hard: value(hard!) };
-    return [{ kind: "rlimit", ...lim, side: "pid1", explain: () => [`setrlimit(RLIMIT_${name.toUpperCase()}, {soft=${lim.soft}, hard=${lim.hard}}) before execve of every later command`] }];
+    // explain's lines are derived from the spec step it adds (runtime/explain.ts, SPEC).
+    return [{ kind: "rlimit", ...lim, side: "pid1" }];
   },
   side: "pid1",
   container: true,
@@ -227,7 +228,7 @@ export const noNewPrivsStatement = defineStatement({
   summary: "Later commands cannot gain privileges through execve (setuid bits, file capabilities): PR_SET_NO_NEW_PRIVS.",
   syntax: "no_new_privs",
   example: "no_new_privs",
-  plan: () => [{ kind: "no-new-privs", side: "pid1", explain: () => ["prctl(PR_SET_NO_NEW_PRIVS, 1) before execve of every later command"] }],
+  plan: () => [{ kind: "no-new-privs", side: "pid1" }],
   side: "pid1",
   container: true,
 });
