@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { type CtrResult, itest, IS_ROOT, onHost } from "./host-state.ts";
+import { type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -193,6 +193,21 @@ describe("net bridge", () => {
       await hostLinksUntil((l) => !/ctrtestbr74|alias ctr ctr-/.test(l.replace(/ctrtestbr74:.*\n/, "")));
       expect(spawnSync("ip", ["-o", "link", "show", "ctrtestbr74"]).status).toBe(0); // left by the killed ctr
       expect((await h.ctr(["-e", "ns uts, mnt, pid\nrun true"])).code).toBe(0);
+    });
+    expect(hostNet()).toBe(before);
+  });
+});
+
+// The walkthrough's network chapter: the example runs to the end (its `expect`s: lo up,
+// eth0 addressed, ping container -> host and host -> container), the host unchanged.
+describe("examples/10-net.ctr", () => {
+  ntest("veth to the host, ping both ways, its self-checks pass; the host's tables are as before", async () => {
+    const before = hostNet();
+    await onHost(async (h) => {
+      const r = await h.ctr([example("10-net.ctr"), "ip", "-o", "-4", "addr", "show", "eth0"]);
+      expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+      expect(r.stdout.match(/1 packets transmitted, 1 received/g)?.length).toBe(3);
+      expect(r.stdout).toContain("PING 169.254.1.2");
     });
     expect(hostNet()).toBe(before);
   });
