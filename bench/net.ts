@@ -25,18 +25,14 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { BenchError, Cleanup, type RunResult, describeExit, diffLines, makeTempDir, removeTree, round, run, stats, timedRun } from "./lib.ts";
+import { BenchError, Cleanup, parseFlags, type RunResult, describeExit, diffLines, makeTempDir, removeTree, round, run, stats, timedRun } from "./lib.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const CTR = join(REPO, "bin", "ctr");
 const NETNS = "ctrbench-net";
 
-interface Options {
-  rounds: number;
-  warmup: number;
-  timeoutMs: number;
-  json: boolean;
-}
+const DEFAULTS = { rounds: 20, warmup: 2, timeoutMs: 20_000, json: false };
+type Options = typeof DEFAULTS;
 
 const USAGE = `usage: bun bench/net.ts [--rounds N] [--warmup N] [--timeout MS] [--json]
   --rounds N     timed rounds; each runs every peer once, in rotating order (default 20)
@@ -45,38 +41,13 @@ const USAGE = `usage: bun bench/net.ts [--rounds N] [--warmup N] [--timeout MS] 
   --json         print only one line of JSON`;
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { rounds: 20, warmup: 2, timeoutMs: 20_000, json: false };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new BenchError(`${flag} needs an integer >= ${min}\n${USAGE}`, 2);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? a.split("=", 2) : [a, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--rounds":
-        o.rounds = int(flag, value(), 1);
-        break;
-      case "--warmup":
-        o.warmup = int(flag, value(), 0);
-        break;
-      case "--timeout":
-        o.timeoutMs = int(flag, value(), 100);
-        break;
-      case "--json":
-        o.json = true;
-        break;
-      case "-h":
-      case "--help":
-        console.log(USAGE);
-        process.exit(0);
-      default:
-        throw new BenchError(`unknown argument ${a}\n${USAGE}`, 2);
-    }
-  }
-  return o;
+  return parseFlags<Options>(
+    argv,
+    DEFAULTS,
+    { "--rounds": { key: "rounds", min: 1 }, "--warmup": { key: "warmup", min: 0 }, "--timeout": { key: "timeoutMs", min: 100 } },
+    { "--json": "json" },
+    USAGE,
+  );
 }
 
 // ---------------------------------------------------------------- peers
