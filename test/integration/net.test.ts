@@ -208,7 +208,35 @@ describe("examples/10-net.ctr", () => {
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
       expect(r.stdout.match(/1 packets transmitted, 1 received/g)?.length).toBe(3);
       expect(r.stdout).toContain("PING 169.254.1.2");
+      expect(r.stdout).toMatch(/^  \d+ +eth0 +UP,LOWER_UP +veth$/m); // show net
     });
     expect(hostNet()).toBe(before);
   });
+});
+
+describe("show net", () => {
+  ntest("PID 1's links, addresses and routes from its dumps: lo and eth0 up, eth0's address, the default route via the host's end", () =>
+    netRun(`${VETH}\nshow net\nrun ip -o link show`, (r) => {
+      expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+      const show = r.stdout.slice(0, r.stdout.indexOf("1: lo:"));
+      expect(show).toMatch(/^links \(RTM_GETLINK, PID 1's network namespace\):\n  index +link +state +kind\n  1 +lo +UP,LOWER_UP +loopback\n  \d+ +eth0 +UP,LOWER_UP +veth\n/);
+      expect(show).toMatch(/^addresses \(RTM_GETADDR, IPv4\):\n  link +address\n  lo +127\.0\.0\.1\/8\n  eth0 +169\.254\.71\.2\/30\n/m);
+      expect(show).toMatch(/^  default +169\.254\.71\.1 +eth0 +global$/m);
+      expect(show).toMatch(/^  169\.254\.71\.0\/30 +- +eth0 +link$/m);
+      // The same links as ip's view of that namespace, and no more.
+      const ipLinks = [...r.stdout.matchAll(/^\d+: ([^:@]+)[@:]/gm)].map((m) => m[1]);
+      const shown = [...show.split("routes")[0]!.split("addresses")[0]!.matchAll(/^  \d+ +(\S+)/gm)].map((m) => m[1]);
+      expect(shown).toEqual(ipLinks);
+    }),
+  );
+
+  ntest("without ns net, PID 1 is in the host's namespace: show net lists the host's links as ip does", () =>
+    netRun("ns uts\nshow net\nrun ip -o link show", (r) => {
+      expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+      const show = r.stdout.slice(0, r.stdout.search(/^1: lo:/m));
+      const ipLinks = [...r.stdout.slice(show.length).matchAll(/^\d+: ([^:@]+)[@:]/gm)].map((m) => m[1]);
+      const shown = [...show.split("addresses")[0]!.matchAll(/^  \d+ +(\S+)/gm)].map((m) => m[1]);
+      expect(shown).toEqual(ipLinks);
+    }),
+  );
 });

@@ -216,3 +216,7 @@ export class Rtnl {
     return out;
   }
 }
+
+/** `show net`'s explain line: three dumps, from PID 1. */
+export const explainShowNet =
+  "RTM_GETLINK, RTM_GETADDR family=AF_INET, RTM_GETROUTE family=AF_INET (NLM_F_REQUEST|NLM_F_DUMP, in PID 1's network namespace; the main table's routes are printed)";
