@@ -240,3 +240,29 @@ describe("show net", () => {
     }),
   );
 });
+
+// The bridge example started twice (N=2 waits for a file, N=3 pings it); the bridge goes with the last one.
+describe("examples/10-bridge.ctr", () => {
+  ntest("two runs on ctrbr10 reach the bridge and each other; the bridge is removed after the last; the host's tables are as before", async () => {
+    const before = hostNet();
+    const flag = `/tmp/ctr-it-bridge-${process.pid}`;
+    try {
+      await onHost(async (h) => {
+        const first = h.spawn([example("10-bridge.ctr"), "sh", "-c", `echo ready; while [ ! -e ${flag} ]; do sleep 0.1; done`], { env: { N: "2" } });
+        const seen = await waitForText(first.stdout, "ready");
+        expect(seen).toMatch(/^  eth0 +169\.254\.10\.2\/24$/m); // its show net
+        const second = await h.ctr([example("10-bridge.ctr"), "ping", "-c1", "-W2", "169.254.10.2"], { env: { N: "3" } });
+        expect({ code: second.code, err: second.stderr }).toEqual({ code: 0, err: "" });
+        expect(second.stdout).toContain("PING 169.254.10.2");
+        expect(second.stdout.match(/1 packets transmitted, 1 received/g)?.length).toBe(2);
+        expect(spawnSync("ip", ["-o", "link", "show", "ctrbr10"]).status).toBe(0); // the first still uses it
+        spawnSync("touch", [flag]);
+        expect(await first.exited).toBe(0);
+      });
+      expect(spawnSync("ip", ["-o", "link", "show", "ctrbr10"]).status).not.toBe(0);
+    } finally {
+      spawnSync("rm", ["-f", flag]);
+    }
+    expect(hostNet()).toBe(before);
+  });
+});
