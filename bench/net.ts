@@ -5,6 +5,7 @@
 // `unshare --net` + `ip`, alternating, in one run.
 //
 //   ctr      bin/ctr -e 'ns net / net lo up / net veth host=.1/30 ctr=.2/30 host_name=H / run true'
+//   ctr-lo   the same without the veth line: ctr's own start-up, not in the ratios
 //   ip       ip netns add; ip link add H type veth peer name eth0 netns NS; ip addr add,
 //            ip link set up on both ends and lo (ip -n NS); ip netns exec NS true;
 //            ip link del H; ip netns del NS
@@ -76,6 +77,12 @@ function peers(tmp: string): Peer[] {
       name: "ctr",
       link: "ctrbench1",
       argv: (probe) => [CTR, "-e", `ns net\nnet lo up\nnet veth host=${a1.host} ctr=${a1.ctr} host_name=ctrbench1\nrun ${inside(probe, a1.ping)}`],
+    },
+    {
+      // Not in the ratios: ctr's start-up alone, so that the veth's share shows.
+      name: "ctr-lo",
+      link: "ctrbench0",
+      argv: (probe) => [CTR, "-e", `ns net\nnet lo up\nrun ${probe ? "ping -c1 -W2 127.0.0.1" : "true"}`],
     },
     {
       name: "ip",
@@ -232,6 +239,7 @@ function main(): void {
     load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
     peers: Object.fromEntries(ps.map((p) => [p.name, { median: round(med(p.name)), p10: round(st[p.name]!.p10), p90: round(st[p.name]!.p90) }])),
     ratios: { "ctr/ip": round(med("ctr") / med("ip")), "ctr/unshare": round(med("ctr") / med("unshare")) },
+    vethInCtr: round(med("ctr") - med("ctr-lo")),
     hostUnchanged: d.gone.length === 0 && d.added.length === 0,
     problems,
   };
@@ -244,6 +252,7 @@ function main(): void {
       log(`${p.name.padEnd(10)} ${s.median.toFixed(1).padStart(9)} ${s.p10.toFixed(1).padStart(7)} ${s.p90.toFixed(1).padStart(7)}`);
     }
     log(`ratios of medians: ctr/ip ${result.ratios["ctr/ip"]}, ctr/unshare ${result.ratios["ctr/unshare"]}`);
+    log(`ctr-lo (ns net + net lo up + run true, no veth; not in the ratios): the veth's share of ctr's median is ${result.vethInCtr} ms`);
     log(`host ip -o link/addr/route: ${result.hostUnchanged ? "unchanged" : "CHANGED"}`);
     log(JSON.stringify(result));
   }
