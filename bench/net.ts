@@ -184,7 +184,7 @@ function failure(p: Peer, r: RunResult): BenchError {
   return new BenchError(`${p.name}: ${describeExit(r)}\n${tail}`);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const log = (s: string) => {
     if (!o.json) console.log(s);
@@ -203,7 +203,9 @@ function main(): void {
   cleanup.add("temporary directory", () => removeTree(tmp));
   cleanup.add("links and namespaces", () => sweep(ps, tmp));
 
-  const once = (p: Peer, probe: boolean): RunResult => {
+  // Between runs the event loop turns, so that SIGINT/SIGTERM/SIGHUP (Cleanup) act at once.
+  const once = async (p: Peer, probe: boolean): Promise<RunResult> => {
+    await new Promise((r) => setImmediate(r));
     const r = timedRun(p.argv(probe), { timeoutMs: o.timeoutMs });
     if (!r.ok) {
       sweep(ps, tmp);
@@ -215,16 +217,16 @@ function main(): void {
 
   // The check: ping the host's end from inside, once per peer.
   for (const p of ps) {
-    const r = once(p, true);
+    const r = await once(p, true);
     if (!/1 packets transmitted, 1 received/.test(r.stdout)) throw new BenchError(`${p.name}: no answer from the host's end:\n${r.stdout}${r.stderr}`);
   }
-  for (let i = 0; i < o.warmup; i++) for (const p of ps) once(p, false);
+  for (let i = 0; i < o.warmup; i++) for (const p of ps) await once(p, false);
   const samples = new Map<string, number[]>(ps.map((p) => [p.name, []]));
   for (let r = 0; r < o.rounds; r++) {
     // Rotate the order each round so that drift touches every peer alike.
     for (let k = 0; k < ps.length; k++) {
       const p = ps[(r + k) % ps.length]!;
-      samples.get(p.name)!.push(once(p, false).ms);
+      samples.get(p.name)!.push((await once(p, false)).ms);
     }
   }
 
@@ -263,7 +265,7 @@ function main(): void {
 }
 
 try {
-  main();
+  await main();
 } catch (e) {
   if (e instanceof BenchError) {
     console.error(`bench/net.ts: ${e.message}`);
