@@ -360,3 +360,42 @@ export class Cleanup {
     return this.problems;
   }
 }
+
+// ---------------------------------------------------------------- options
+
+/**
+ * Parses `--flag N`, `--flag=N` and boolean `--flag` arguments into a copy of
+ * `defaults`: `ints` maps each integer flag to its key and least value, `bools` each
+ * boolean flag to its key. `-h`/`--help` prints `usage` and exits 0; anything else
+ * is a usage error (BenchError, exit 2).
+ */
+export function parseFlags<T extends Record<string, number | boolean>>(
+  argv: readonly string[],
+  defaults: T,
+  ints: Record<string, { key: keyof T; min: number }>,
+  bools: Record<string, keyof T>,
+  usage: string,
+): T {
+  const o: Record<string, number | boolean> = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith("--") && a.includes("=") ? a.split("=", 2) : [a, undefined];
+    if (flag === "-h" || flag === "--help") {
+      console.log(usage);
+      process.exit(0);
+    }
+    const int = ints[flag!];
+    const bool = bools[flag!];
+    if (int) {
+      const v = inline ?? argv[++i];
+      const n = Number(v);
+      if (v === undefined || !Number.isInteger(n) || n < int.min) throw new BenchError(`${flag} needs an integer >= ${int.min}\n${usage}`, 2);
+      o[int.key as string] = n;
+    } else if (bool !== undefined && inline === undefined) {
+      o[bool as string] = true;
+    } else {
+      throw new BenchError(`unknown argument ${a}\n${usage}`, 2);
+    }
+  }
+  return o as T;
+}

@@ -27,6 +27,7 @@ import { join, resolve } from "node:path";
 import {
   BenchError,
   Cleanup,
+  parseFlags,
   type RunResult,
   type Stats,
   describeExit,
@@ -50,13 +51,13 @@ const NAMESPACES = "uts, ipc, pid, mnt, net";
 
 // ---------------------------------------------------------------- options
 
-interface Options {
+type Options = {
   rounds: number;
   warmup: number;
   memory: number;
   timeoutMs: number;
   json: boolean;
-}
+};
 
 const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--memory N] [--timeout MS] [--json]
   --rounds N     timed rounds; each runs every peer once, in rotating order (default 30)
@@ -66,43 +67,13 @@ const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--memory N
   --json         print only one line of JSON`;
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { rounds: 30, warmup: 3, memory: 5, timeoutMs: 30_000, json: false };
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) {
-      throw new BenchError(`${flag} needs an integer >= ${min}\n${USAGE}`, 2);
-    }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? a.split("=", 2) : [a, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--rounds":
-        o.rounds = int(flag, value(), 1);
-        break;
-      case "--warmup":
-        o.warmup = int(flag, value(), 0);
-        break;
-      case "--memory":
-        o.memory = int(flag, value(), 0);
-        break;
-      case "--timeout":
-        o.timeoutMs = int(flag, value(), 100);
-        break;
-      case "--json":
-        o.json = true;
-        break;
-      case "-h":
-      case "--help":
-        console.log(USAGE);
-        process.exit(0);
-      default:
-        throw new BenchError(`unknown argument ${a}\n${USAGE}`, 2);
-    }
-  }
-  return o;
+  return parseFlags<Options>(
+    argv,
+    { rounds: 30, warmup: 3, memory: 5, timeoutMs: 30_000, json: false },
+    { "--rounds": { key: "rounds", min: 1 }, "--warmup": { key: "warmup", min: 0 }, "--memory": { key: "memory", min: 0 }, "--timeout": { key: "timeoutMs", min: 100 } },
+    { "--json": "json" },
+    USAGE,
+  );
 }
 
 // ---------------------------------------------------------------- peers

@@ -16,7 +16,7 @@ import { setLinkUp } from "./features/net/link.ts";
 import { capChange } from "./features/security/caps.ts";
 import { noteSeccomp, showSecurity } from "./features/security/security.ts";
 import type { ShowResult } from "./channel/messages.ts";
-import { addressLink, addRoute } from "./features/net/container.ts";
+import { addressLink, addRoute, showNet } from "./features/net/container.ts";
 import { defaultCommand } from "./features/image/root.ts";
 import { mountVolume } from "./features/image/volume.ts";
 
@@ -63,6 +63,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   exec: (st, op) => execCommand(st, defaultCommand(st, op.argv)),
   "net-addr": (st, op) => void addressLink(st, op.name, op.cidr),
   "net-route": (st, op) => void addRoute(st, op.dst, op.via),
+  "show-net": (st) => ({ what: "net", lines: showNet(st) }),
 };
 
 function isPid1Kind(kind: Op["kind"]): kind is Pid1OpKind {

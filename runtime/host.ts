@@ -315,6 +315,7 @@ export class Container {
     if (msg.t !== "done") throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `unexpected reply \`${msg.t}\` from PID 1`, span: op.span });
     if (op.kind === "run") this.lastRun = msg.result as RunResult;
     if (op.kind === "show-security") this.events.output((msg.result as Extract<ShowResult, { what: "security" }>).lines.join("\n") + "\n");
+    if (op.kind === "show-net") this.events.output((msg.result as Extract<ShowResult, { what: "net" }>).lines.join("\n") + "\n");
     if (op.kind === "hostname" && this.stateDir) {
       // /etc/hostname follows the kernel's name from here on, as it would on a host.
       try {

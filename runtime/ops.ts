@@ -130,7 +130,9 @@ export type OpBody =
   /** The container's end of a veth pair: address and IFF_UP (runtime/features/net/container.ts). */
   | { kind: "net-addr"; name: string; cidr: Cidr }
   /** `net route`: a route inside the container, `dst` null for the default one. */
-  | { kind: "net-route"; dst: Cidr | null; via: string };
+  | { kind: "net-route"; dst: Cidr | null; via: string }
+  /** `show net`: PID 1 dumps its links, addresses and routes (runtime/features/net/container.ts). */
+  | { kind: "show-net" };
 
 /** One `expect output` test, as the `run` before it carries it to PID 1. */
 export interface OutputTest {
@@ -208,6 +210,7 @@ export const OP_TRAITS = {
   "net-host": { side: "host" },
   "net-addr": { side: "pid1" },
   "net-route": { side: "pid1" },
+  "show-net": { side: "pid1", observes: true },
 } as const satisfies Record<OpKind, OpTraits>;
 
 /** The op kinds PID 1 performs. */

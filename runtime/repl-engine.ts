@@ -82,7 +82,7 @@ const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
 
 // Ops whose explain lines are not worth repeating after they ran: they print their own result.
-const SILENT = new Set<Op["kind"]>(["run", "exec", "show", "show-cgroup", "echo", "expect", "sleep", "show-security"]);
+const SILENT = new Set<Op["kind"]>(["run", "exec", "show", "show-cgroup", "echo", "expect", "sleep", "show-security", "show-net"]);
 
 const lookup = findStatement;
 

@@ -95,7 +95,8 @@ export type ShowResult =
   | { what: "ns"; container: Record<string, string>; }
   | { what: "mounts"; lines: string[] }
   | { what: "procs"; procs: { pid: number; ppid: number; state: string; cmd: string }[] }
-  | { what: "security"; lines: string[] };
+  | { what: "security"; lines: string[] }
+  | { what: "net"; lines: string[] };
 
 /**
  * Stage 1's answer to a plan of protocol `theirs` (not PROTOCOL): it runs the
@@ -173,7 +174,8 @@ const showResult: Check = (v) =>
   ((v.what === "ns" && shape({ what: isStr, container: (c) => isObj(c) && Object.values(c).every(isStr) })(v)) ||
     (v.what === "mounts" && shape({ what: isStr, lines: arrayOf(isStr) })(v)) ||
     (v.what === "procs" && shape({ what: isStr, procs: arrayOf(shape({ pid: isInt, ppid: isInt, state: isStr, cmd: isStr })) })(v)) ||
-    (v.what === "security" && shape({ what: isStr, lines: arrayOf(isStr) })(v)));
+    (v.what === "security" && shape({ what: isStr, lines: arrayOf(isStr) })(v)) ||
+    (v.what === "net" && shape({ what: isStr, lines: arrayOf(isStr) })(v)));
 
 /** The checks of what the stages send, by `t` (the table above, from a stage). */
 export const STAGE_MESSAGES: Readonly<Record<StageMessage["t"], Check>> = {

@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { type CtrResult, itest, IS_ROOT, onHost } from "./host-state.ts";
+import { type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -194,6 +194,75 @@ describe("net bridge", () => {
       expect(spawnSync("ip", ["-o", "link", "show", "ctrtestbr74"]).status).toBe(0); // left by the killed ctr
       expect((await h.ctr(["-e", "ns uts, mnt, pid\nrun true"])).code).toBe(0);
     });
+    expect(hostNet()).toBe(before);
+  });
+});
+
+// The walkthrough's network chapter: the example runs to the end (its `expect`s: lo up,
+// eth0 addressed, ping container -> host and host -> container), the host unchanged.
+describe("examples/10-net.ctr", () => {
+  ntest("veth to the host, ping both ways, its self-checks pass; the host's tables are as before", async () => {
+    const before = hostNet();
+    await onHost(async (h) => {
+      const r = await h.ctr([example("10-net.ctr"), "ip", "-o", "-4", "addr", "show", "eth0"]);
+      expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+      expect(r.stdout.match(/1 packets transmitted, 1 received/g)?.length).toBe(3);
+      expect(r.stdout).toContain("PING 169.254.1.2");
+      expect(r.stdout).toMatch(/^  \d+ +eth0 +UP,LOWER_UP +veth$/m); // show net
+    });
+    expect(hostNet()).toBe(before);
+  });
+});
+
+describe("show net", () => {
+  ntest("PID 1's links, addresses and routes from its dumps: lo and eth0 up, eth0's address, the default route via the host's end", () =>
+    netRun(`${VETH}\nshow net\nrun ip -o link show`, (r) => {
+      expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+      const show = r.stdout.slice(0, r.stdout.indexOf("1: lo:"));
+      expect(show).toMatch(/^links \(RTM_GETLINK, PID 1's network namespace\):\n  index +link +state +kind\n  1 +lo +UP,LOWER_UP +loopback\n  \d+ +eth0 +UP,LOWER_UP +veth\n/);
+      expect(show).toMatch(/^addresses \(RTM_GETADDR, IPv4\):\n  link +address\n  lo +127\.0\.0\.1\/8\n  eth0 +169\.254\.71\.2\/30\n/m);
+      expect(show).toMatch(/^  default +169\.254\.71\.1 +eth0 +global$/m);
+      expect(show).toMatch(/^  169\.254\.71\.0\/30 +- +eth0 +link$/m);
+      // The same links as ip's view of that namespace, and no more.
+      const ipLinks = [...r.stdout.matchAll(/^\d+: ([^:@]+)[@:]/gm)].map((m) => m[1]);
+      const shown = [...show.split("routes")[0]!.split("addresses")[0]!.matchAll(/^  \d+ +(\S+)/gm)].map((m) => m[1]);
+      expect(shown).toEqual(ipLinks);
+    }),
+  );
+
+  ntest("without ns net, PID 1 is in the host's namespace: show net lists the host's links as ip does", () =>
+    netRun("ns uts\nshow net\nrun ip -o link show", (r) => {
+      expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+      const show = r.stdout.slice(0, r.stdout.search(/^1: lo:/m));
+      const ipLinks = [...r.stdout.slice(show.length).matchAll(/^\d+: ([^:@]+)[@:]/gm)].map((m) => m[1]);
+      const shown = [...show.split("addresses")[0]!.matchAll(/^  \d+ +(\S+)/gm)].map((m) => m[1]);
+      expect(shown).toEqual(ipLinks);
+    }),
+  );
+});
+
+// The bridge example started twice (N=2 waits for a file, N=3 pings it); the bridge goes with the last one.
+describe("examples/10-bridge.ctr", () => {
+  ntest("two runs on ctrbr10 reach the bridge and each other; the bridge is removed after the last; the host's tables are as before", async () => {
+    const before = hostNet();
+    const flag = `/tmp/ctr-it-bridge-${process.pid}`;
+    try {
+      await onHost(async (h) => {
+        const first = h.spawn([example("10-bridge.ctr"), "sh", "-c", `echo ready; while [ ! -e ${flag} ]; do sleep 0.1; done`], { env: { N: "2" } });
+        const seen = await waitForText(first.stdout, "ready");
+        expect(seen).toMatch(/^  eth0 +169\.254\.10\.2\/24$/m); // its show net
+        const second = await h.ctr([example("10-bridge.ctr"), "ping", "-c1", "-W2", "169.254.10.2"], { env: { N: "3" } });
+        expect({ code: second.code, err: second.stderr }).toEqual({ code: 0, err: "" });
+        expect(second.stdout).toContain("PING 169.254.10.2");
+        expect(second.stdout.match(/1 packets transmitted, 1 received/g)?.length).toBe(2);
+        expect(spawnSync("ip", ["-o", "link", "show", "ctrbr10"]).status).toBe(0); // the first still uses it
+        spawnSync("touch", [flag]);
+        expect(await first.exited).toBe(0);
+      });
+      expect(spawnSync("ip", ["-o", "link", "show", "ctrbr10"]).status).not.toBe(0);
+    } finally {
+      spawnSync("rm", ["-f", flag]);
+    }
     expect(hostNet()).toBe(before);
   });
 });

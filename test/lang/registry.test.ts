@@ -36,7 +36,7 @@ describe("registry", () => {
     expect(Object.keys(findStatement("limit")!.forms!)).toEqual(["cpu", "memory", "pids", "cpuset"]);
     expect(Object.keys(findStatement("map")!.forms!)).toEqual(["uid", "gid"]);
     expect(Object.keys(findStatement("net")!.forms!)).toEqual(["lo", "veth", "bridge", "route"]);
-    expect(Object.keys(findStatement("show")!.forms!)).toEqual(["ns", "mounts", "procs", "cgroup", "ids", "layers", "security"]);
+    expect(Object.keys(findStatement("show")!.forms!)).toEqual(["ns", "mounts", "procs", "cgroup", "ids", "layers", "security", "net"]);
     expect(Object.keys(findStatement("expect")!.forms!)).toEqual(["exit", "output"]);
     expect(Object.keys(findStatement("cap")!.forms!)).toEqual(["drop", "add"]);
   });

@@ -271,3 +271,7 @@ export function answerAsIfLinked(request: Uint8Array, index: number): Uint8Array
   body.set(request.subarray(0, 16), 4);
   return encode({ type: NLMSG_ERROR, flags: NLM_F_CAPPED, seq: m?.seq ?? 0, body, attrs: [] });
 }
+
+/** `show net`'s explain line: three dumps, from PID 1. */
+export const explainShowNet =
+  "RTM_GETLINK, RTM_GETADDR family=AF_INET, RTM_GETROUTE family=AF_INET (NLM_F_REQUEST|NLM_F_DUMP, in PID 1's network namespace; the main table's routes are printed)";

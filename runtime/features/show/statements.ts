@@ -5,14 +5,16 @@
 import { bound } from "../../plan.ts";
 import { planShowCgroup } from "../cgroup/plan.ts";
 import { defineStatement } from "../../statement.ts";
+import { explainShowNet } from "../net/rtnl.ts";
 
 export const showStatement = defineStatement({
   name: "show",
-  summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup, id maps, the root's layers, or the security of the next command.",
-  syntax: "show ns|mounts|procs|cgroup|ids|layers|security",
+  summary: "Print what the kernel says now: namespaces, mounts, processes, cgroup, id maps, the root's layers, the security of the next command, or the network.",
+  syntax: "show ns|mounts|procs|cgroup|ids|layers|security|net",
   example: "show ns",
   plan: (cmd, ctx) => {
     if (bound(cmd).form === "cgroup") return planShowCgroup(cmd, ctx);
+    if (bound(cmd).form === "net") return [{ kind: "show-net", side: "pid1", explain: () => [explainShowNet] }];
     if (bound(cmd).form === "security") return [{ kind: "show-security", side: "pid1", explain: () => ["PID 1 reports the process spec of the next command: ids, capability sets, no_new_privs, seccomp, rlimits"] }];
     const what = bound(cmd).form as "ns" | "mounts" | "procs" | "ids" | "layers";
     const src = {
@@ -33,5 +35,6 @@ export const showStatement = defineStatement({
     ids: { summary: "The uid and gid maps of the container's user namespace.", syntax: "show ids", example: "show ids" },
     layers: { summary: "The layers of the container's root: lower (each with its digest and size), upper and work directories, and the whiteouts in the upper one.", syntax: "show layers", example: "show layers" },
     security: { summary: "What the next command gets: uid/gid and groups, capability sets, no_new_privs, seccomp, rlimits.", syntax: "show security", example: "show security", side: "pid1" },
+    net: { summary: "The links, IPv4 addresses and main-table routes of the container's network namespace, as PID 1 dumps them over rtnetlink.", syntax: "show net", example: "show net", side: "pid1" },
   },
 });
