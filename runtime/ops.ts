@@ -53,6 +53,8 @@ export interface ImageRoot {
   cwd?: string;
   /** Entrypoint + Cmd, for `exec default`. */
   command: string[];
+  /** The layers' opaque marks are user.overlay.* (imported rootless): mount with `userxattr`. */
+  userxattr?: boolean;
 }
 
 /** The Docker-style files bound from the per-container directory into /etc (chapter 06). */

@@ -16,6 +16,13 @@
 // The image's config gives the defaults: Env and WorkingDir for every later
 // command (a later `env` or `cwd` overrides them), Entrypoint + Cmd for
 // `exec default` / `run default`.
+//
+// Rootless (uid 65534 with `ns user`), an import marks opaque directories with
+// user.overlay.opaque (an ordinary user cannot write trusted.* xattrs), and the
+// overlay is mounted with `userxattr` so that it reads those marks; the kernel
+// allows an overlay in a user namespace the mounter owns (Linux 5.11+). A store
+// whose layers were imported as root (trusted.* marks) is refused rootless at
+// check time: the marks would be ignored, and deleted files would come back.
 
 import { realpathSync } from "node:fs";
 import { SysError } from "../../../native/error.ts";
@@ -49,6 +56,7 @@ export function imageRoot(store: Store, name: string, img: ImageRecord, stateDir
     env,
     ...(c.WorkingDir ? { cwd: c.WorkingDir } : {}),
     command: [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])],
+    ...(img.layers.some((l) => store.layer(l).whiteouts === "user") ? { userxattr: true } : {}),
   };
 }
 
@@ -56,7 +64,7 @@ export function imageRoot(store: Store, name: string, img: ImageRecord, stateDir
 export function mountImageRoot(st: AgentState, merged: string, img: ImageRoot): void {
   st.sys.mkdirp(img.upper);
   st.sys.mkdirp(img.work);
-  mountOverlayFromHost(st, merged, { lower: img.layers, upper: img.upper, work: img.work }, 0);
+  mountOverlayFromHost(st, merged, { lower: img.layers, upper: img.upper, work: img.work, userxattr: img.userxattr }, 0);
   Object.assign(st.env, img.env);
   if (img.cwd) st.cwd = img.cwd;
   st.imageCommand = img.command;
