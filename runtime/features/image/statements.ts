@@ -6,7 +6,7 @@ import type { Arg, CheckContext, Command } from "../../../lang/spec.ts";
 import { bound, quote, type PlanContext, type PlannedOp } from "../../plan.ts";
 import type { InitFiles } from "../../ops.ts";
 import { INIT_FILES } from "../../ops.ts";
-import { imageRoot } from "./root.ts";
+import { imageRoot, imageUser, ROOT_USER } from "./root.ts";
 import { Store, type WhiteoutStyle } from "./store.ts";
 
 /** The checks of `rootfs image`; true when the command is that form (whatever it said). */
@@ -36,7 +36,7 @@ export function checkImage(cmd: Command, ctx: CheckContext): boolean {
   if (missing) ctx.error(image.span, `image "${image.text}" lacks its layer ${missing} in the store`, "import the image again");
   else rootlessChecks(image, ctx, img.layers.map((l) => store.layer(l).whiteouts));
   const user = img.config.User;
-  if (user && !/^(0|root)(:(0|root))?$/.test(user)) ctx.warning?.(image.span, `the image's User "${user}" is not applied: commands run as root`, "switching user (`user`) is not supported yet");
+  if (user && !imageUser(user) && !ROOT_USER.test(user)) ctx.warning?.(image.span, `the image's User "${user}" is malformed and not applied: commands run as root unless the script says \`user\``, "a User is NAME, UID, NAME:GROUP or UID:GID");
   return true;
 }
 
@@ -75,6 +75,7 @@ export function planImageRoot(cmd: Command, ctx: PlanContext, initFiles: InitFil
     ...INIT_FILES.map((f) => `mount(${quote(`${ctx.stateDir}/${f}`)}, ${quote(`${merged}/etc/${f}`)}, NULL, MS_BIND, NULL)  # if the image has it`),
     ...(Object.keys(image.env).length ? [`environment of later commands from the image: ${Object.keys(image.env).join(", ")}`] : []),
     ...(image.cwd ? [`working directory of later commands: ${quote(image.cwd)} (the image's WorkingDir)`] : []),
+    ...(image.user ? [`later commands run as the image's User ${quote([image.user.user, image.user.group].filter((x) => x !== undefined).join(":"))} unless the script says \`user\``] : []),
     ...(image.command.length ? [`\`exec default\` runs ${JSON.stringify(image.command)} (the image's Entrypoint + Cmd)`] : []),
   ];
   return [{ kind: "rootfs", dir: merged, mode: "pivot", overlay: null, initFiles, image, side: "pid1", explain }];
