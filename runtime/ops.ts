@@ -53,6 +53,10 @@ export interface ImageRoot {
   cwd?: string;
   /** Entrypoint + Cmd, for `exec default`. */
   command: string[];
+  /** The layers' opaque marks are user.overlay.* (imported rootless): mount with `userxattr`. */
+  userxattr?: boolean;
+  /** The config's User (not root), the default when the script has set no `user`. */
+  user?: UserSetting;
 }
 
 /** The Docker-style files bound from the per-container directory into /etc (chapter 06). */
@@ -280,6 +284,8 @@ export interface AgentState {
   hostCwd?: string;
   /** The image's Entrypoint + Cmd after `rootfs image` (`exec default`). */
   imageCommand?: string[];
+  /** The image config's User when it is the user in force (`rootfs image`, no `user`): runtime/features/process/process.ts names it. */
+  imageUser?: UserSetting;
   /** A detached copy of the host's mount tree (runtime/features/mount/hostmount.ts), -1 or absent until made. */
   hostTree?: number;
 }

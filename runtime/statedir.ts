@@ -20,7 +20,7 @@
 // PID 1 later reaches these files by path (the plan's mounts): that is safe
 // because of the first two points (no one else can change any component).
 
-import { lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { chmodSync, lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { hostname as osHostname } from "node:os";
 import {
@@ -356,15 +356,38 @@ function removeContents(dirFd: number, top: FileStat): void {
     if (st.dev !== top.dev || st.mntId !== top.mntId) {
       throw new SysError({ message: `not removing ${JSON.stringify(name)} in a state directory: it is a mount point`, status: 125 });
     }
-    const fd = openat(dirFd, name, DIR_FLAGS);
+    const fd = openOwnDir(dirFd, name, st);
     try {
       if (!sameFile(fstat(fd), st)) throw new SysError({ message: `not removing ${JSON.stringify(name)} in a state directory: it was replaced meanwhile`, status: 125 });
+      if ((st.mode & 0o700) !== 0o700 && st.uid === myUid()) fchmod(fd, 0o700); // a 0500 directory: its entries could not be unlinked
       removeContents(fd, top);
     } finally {
       close(fd);
     }
     unlinkat(dirFd, name, AT_REMOVEDIR);
   }
+}
+
+/**
+ * Open a directory to empty it. One of the user's own with no read or search
+ * permission (overlayfs makes its work directory's "work" mode 000, and a
+ * rootless container's upper layer is the user's) is given u+rwx first,
+ * through an O_PATH descriptor of the very directory that was looked at.
+ */
+function openOwnDir(dirFd: number, name: string, st: FileStat): number {
+  try {
+    return openat(dirFd, name, DIR_FLAGS);
+  } catch (e) {
+    if (!hasCode(e, "EACCES") || st.uid !== myUid()) throw e;
+  }
+  const path = openat(dirFd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  try {
+    if (!sameFile(fstat(path), st)) throw new SysError({ message: `not removing ${JSON.stringify(name)} in a state directory: it was replaced meanwhile`, status: 125 });
+    chmodSync(`/proc/self/fd/${path}`, 0o700); // fchmod(2) refuses O_PATH descriptors
+  } finally {
+    close(path);
+  }
+  return openat(dirFd, name, DIR_FLAGS);
 }
 
 /** rmdir the state root if it is empty (no other container of the user's runs), by its parent's fd. */

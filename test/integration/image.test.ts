@@ -77,6 +77,25 @@ describe("rootfs image", () => {
       expect(st).toBe("character special file 0:0");
     }), 60_000);
 
+  itest("the config's User is the default user: names from the image's /etc/passwd; a `user` before or after it wins", () =>
+    onHost(async (h) => {
+      const tar = join(dir, "base.tar");
+      Bun.spawnSync(["tar", "-C", rootfs, "-cf", tar, "."]);
+      const passwd = await tarOf([{ name: "etc/passwd", body: "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\ndaemon:x:2:3::/:/bin/false\n" }]);
+      const echo = "echo $(busybox id -u):$(busybox id -g)";
+      const file = await ociArchive(join(dir, "user.tar"), { layers: [Buffer.from(readFileSync(tar)), passwd], config: { User: "nobody", Cmd: ["/bin/sh", "-c", echo] } });
+      const env = await imported(h, file, "who");
+      const ids = `/bin/sh -c '${echo}'`;
+      expect(await run(h, env, ["ns mnt, pid", "rootfs image who", "exec default"])).toBe("65534:65534\n");
+      expect(await run(h, env, ["ns mnt, pid", "user 1000:1000", "rootfs image who", `exec ${ids}`])).toBe("1000:1000\n");
+      expect(await run(h, env, ["ns mnt, pid", "rootfs image who", "user daemon", `exec ${ids}`])).toBe("2:3\n");
+      expect(await run(h, env, ["ns mnt, pid", "rootfs image who", "user 0", `exec ${ids}`])).toBe("0:0\n");
+      // a `run` as the image's user inside the new root: refused, naming the User
+      const r = await h.ctr(["-e", ["ns mnt, pid", "rootfs image who", `run ${ids}`].join("\n")], { env });
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain(`the image's User "nobody" is the default user, and a \`run\` as another user is not supported yet inside a new root`);
+    }), 60_000);
+
   itest("a docker-archive with many layers mounts (the layers go to the kernel one at a time)", () =>
     onHost(async (h) => {
       const tar = join(dir, "base.tar");

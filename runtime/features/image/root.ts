@@ -15,11 +15,22 @@
 //
 // The image's config gives the defaults: Env and WorkingDir for every later
 // command (a later `env` or `cwd` overrides them), Entrypoint + Cmd for
-// `exec default` / `run default`.
+// `exec default` / `run default`, and User the user later commands run as
+// (runtime/features/security/user.ts: names from the image's /etc/passwd) unless
+// the script says `user`.
+//
+// Rootless (uid 65534 with `ns user`), an import marks opaque directories with
+// user.overlay.opaque (an ordinary user cannot write trusted.* xattrs), and the
+// overlay is mounted with `userxattr` so that it reads those marks; the kernel
+// allows an overlay in a user namespace the mounter owns (Linux 5.11+). A store
+// whose layers were imported as root (trusted.* marks) is refused rootless at
+// check time: the marks would be ignored, and deleted files would come back.
 
 import { realpathSync } from "node:fs";
 import { SysError } from "../../../native/error.ts";
 import type { AgentState, ImageRoot } from "../../ops.ts";
+import type { UserSetting } from "../security/user.ts";
+import { ID_OR_NAME } from "../process/statements.ts";
 import { mountOverlayFromHost } from "../mount/hostmount.ts";
 import type { ImageRecord, Store } from "./store.ts";
 
@@ -49,16 +60,32 @@ export function imageRoot(store: Store, name: string, img: ImageRecord, stateDir
     env,
     ...(c.WorkingDir ? { cwd: c.WorkingDir } : {}),
     command: [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])],
+    ...(img.layers.some((l) => store.layer(l).whiteouts === "user") ? { userxattr: true } : {}),
+    ...(imageUser(c.User) ? { user: imageUser(c.User) } : {}),
   };
+}
+
+/** A User that is root: nothing to change. */
+export const ROOT_USER = /^(0|root)(:(0|root))?$/;
+
+/** The config's User ("name", "uid", "name:group", "uid:gid") as `user` would have it; root, none or a malformed one is undefined. */
+export function imageUser(text: string | undefined): UserSetting | undefined {
+  if (!text || ROOT_USER.test(text)) return undefined;
+  const parts = text.split(":");
+  if (parts.length > 2 || !parts.every((p) => ID_OR_NAME.test(p))) return undefined; // warned at check
+  const [user, group] = parts as [string, string?];
+  return { user, ...(group !== undefined ? { group } : {}) };
 }
 
 /** Mount the image's overlay on `merged` (PID 1, before the root is entered) and take its defaults. */
 export function mountImageRoot(st: AgentState, merged: string, img: ImageRoot): void {
   st.sys.mkdirp(img.upper);
   st.sys.mkdirp(img.work);
-  mountOverlayFromHost(st, merged, { lower: img.layers, upper: img.upper, work: img.work }, 0);
+  mountOverlayFromHost(st, merged, { lower: img.layers, upper: img.upper, work: img.work, userxattr: img.userxattr }, 0);
   Object.assign(st.env, img.env);
   if (img.cwd) st.cwd = img.cwd;
+  // A `user` before `rootfs image` is kept; one after replaces this default (runtime/agent.ts).
+  if (img.user && st.user === undefined) st.user = st.imageUser = img.user;
   st.imageCommand = img.command;
 }
 

@@ -1,12 +1,13 @@
 // `rootfs image NAME[:TAG] [keep]` (the form lives in runtime/features/rootfs/statements.ts,
 // its checks and plan here) and `show layers` (runtime/features/image/layers.ts).
 
-import type { CheckContext, Command } from "../../../lang/spec.ts";
+import { release } from "node:os";
+import type { Arg, CheckContext, Command } from "../../../lang/spec.ts";
 import { bound, quote, type PlanContext, type PlannedOp } from "../../plan.ts";
 import type { InitFiles } from "../../ops.ts";
 import { INIT_FILES } from "../../ops.ts";
-import { imageRoot } from "./root.ts";
-import { Store } from "./store.ts";
+import { imageRoot, imageUser, ROOT_USER } from "./root.ts";
+import { Store, type WhiteoutStyle } from "./store.ts";
 
 /** The checks of `rootfs image`; true when the command is that form (whatever it said). */
 export function checkImage(cmd: Command, ctx: CheckContext): boolean {
@@ -33,9 +34,23 @@ export function checkImage(cmd: Command, ctx: CheckContext): boolean {
   }
   const missing = img.layers.find((l) => !store.hasLayer(l));
   if (missing) ctx.error(image.span, `image "${image.text}" lacks its layer ${missing} in the store`, "import the image again");
+  else rootlessChecks(image, ctx, img.layers.map((l) => store.layer(l).whiteouts));
   const user = img.config.User;
-  if (user && !/^(0|root)(:(0|root))?$/.test(user)) ctx.warning?.(image.span, `the image's User "${user}" is not applied: commands run as root`, "switching user (`user`) is not supported yet");
+  if (user && !imageUser(user) && !ROOT_USER.test(user)) ctx.warning?.(image.span, `the image's User "${user}" is malformed and not applied: commands run as root unless the script says \`user\``, "a User is NAME, UID, NAME:GROUP or UID:GID");
   return true;
+}
+
+/**
+ * Rootless, the overlay reads only user.overlay.* marks (`userxattr`, runtime/features/image/root.ts),
+ * and the kernel lets a user namespace's owner mount an overlay only from Linux 5.11: refused
+ * here, before anything is made, where either does not hold.
+ */
+function rootlessChecks(image: Arg, ctx: CheckContext, styles: WhiteoutStyle[]): void {
+  if (new Set(styles).size > 1) ctx.error(image.span, `image "${image.text}" has layers imported as root and as an ordinary user: one overlay cannot read both kinds of opaque marks`, "import the image again into a store of one user");
+  if ((process.getuid?.() ?? 0) === 0) return;
+  if (styles.includes("trusted")) ctx.error(image.span, `image "${image.text}" was imported as root: its opaque directories are marked with trusted.* xattrs, which a rootless overlay (userxattr) does not read`, "import it as this user: ctr image import FILE NAME");
+  const [major = 0, minor = 0] = release().split(/[.-]/).map(Number);
+  if (major < 5 || (major === 5 && minor < 11)) ctx.error(image.span, `rootless \`rootfs image\` needs an overlay mounted in a user namespace, which Linux ${release()} forbids (5.11 or later)`, "run as root, or on a newer kernel");
 }
 
 /** The ops of `rootfs image NAME [keep]`: one `rootfs` op carrying the image (PID 1 mounts the overlay). */
@@ -54,11 +69,13 @@ export function planImageRoot(cmd: Command, ctx: PlanContext, initFiles: InitFil
     ...image.layers.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, LAYER_FD(${quote(d)}))  # one at a time: no one-page limit`),
     `fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, LAYER_FD(${quote(image.upper)}))`,
     `fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, LAYER_FD(${quote(image.work)}))`,
+    ...(image.userxattr ? [`fsconfig(FS_FD, FSCONFIG_SET_FLAG, "userxattr", NULL, 0)  # the layers' marks are user.overlay.* (imported rootless)`] : []),
     `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
     `move_mount(MNT_FD, "", AT_FDCWD, ${quote(merged)}, MOVE_MOUNT_F_EMPTY_PATH)`,
     ...INIT_FILES.map((f) => `mount(${quote(`${ctx.stateDir}/${f}`)}, ${quote(`${merged}/etc/${f}`)}, NULL, MS_BIND, NULL)  # if the image has it`),
     ...(Object.keys(image.env).length ? [`environment of later commands from the image: ${Object.keys(image.env).join(", ")}`] : []),
     ...(image.cwd ? [`working directory of later commands: ${quote(image.cwd)} (the image's WorkingDir)`] : []),
+    ...(image.user ? [`later commands run as the image's User ${quote([image.user.user, image.user.group].filter((x) => x !== undefined).join(":"))} unless the script says \`user\``] : []),
     ...(image.command.length ? [`\`exec default\` runs ${JSON.stringify(image.command)} (the image's Entrypoint + Cmd)`] : []),
   ];
   return [{ kind: "rootfs", dir: merged, mode: "pivot", overlay: null, initFiles, image, side: "pid1", explain }];

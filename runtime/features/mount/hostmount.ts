@@ -27,6 +27,7 @@ import {
   AT_RECURSIVE,
   FSCONFIG_CMD_CREATE,
   FSCONFIG_SET_FD,
+  FSCONFIG_SET_FLAG,
   FSMOUNT_CLOEXEC,
   FSOPEN_CLOEXEC,
   MOVE_MOUNT_F_EMPTY_PATH,
@@ -127,7 +128,7 @@ export function attachBind(st: AgentState, fd: number, target: string, source: s
 }
 
 /** Mount an overlay whose layers are host directories, given to the kernel as descriptors. */
-export function mountOverlayFromHost(st: AgentState, target: string, layers: { lower: string[]; upper?: string; work?: string }, flags: number): void {
+export function mountOverlayFromHost(st: AgentState, target: string, layers: { lower: string[]; upper?: string; work?: string; userxattr?: boolean }, flags: number): void {
   const fds: number[] = [];
   let ctx = -1;
   try {
@@ -142,6 +143,8 @@ export function mountOverlayFromHost(st: AgentState, target: string, layers: { l
     for (const [, fd] of lower) st.sys.fsconfig(ctx, FSCONFIG_SET_FD, "lowerdir+", null, fd);
     if (upper >= 0) st.sys.fsconfig(ctx, FSCONFIG_SET_FD, "upperdir", null, upper);
     if (work >= 0) st.sys.fsconfig(ctx, FSCONFIG_SET_FD, "workdir", null, work);
+    // user.overlay.* instead of trusted.overlay.* (opaque dirs, whiteouts): what an unprivileged import writes.
+    if (layers.userxattr) st.sys.fsconfig(ctx, FSCONFIG_SET_FLAG, "userxattr", null);
     try {
       st.sys.fsconfig(ctx, FSCONFIG_CMD_CREATE, null, null);
     } catch (e) {

@@ -101,6 +101,10 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
     throw e;
   }
   const viaExecStage = needsExecStage(spec);
+  if (viaExecStage && st.entered && st.user !== undefined && st.user === st.imageUser) {
+    const u = [st.user.user, st.user.group].filter((x) => x !== undefined).join(":");
+    throw new SysError({ errno: 2, code: "ENOENT", syscall: "posix_spawn", args: [process.execPath], message: `the image's User "${u}" is the default user, and a \`run\` as another user is not supported yet inside a new root`, hint: "use `exec` for the command: PID 1 switches to the user itself" });
+  }
   if (viaExecStage && st.entered) {
     // The exec stage is a fresh Bun: its executable and libraries are the host's, out of reach from the new root.
     throw new SysError({ errno: 2, code: "ENOENT", syscall: "posix_spawn", args: [process.execPath], message: "a `run` with rlimit, no_new_privs, cap, seccomp or user is not supported yet inside a new root", hint: "use `exec` for the command (PID 1 applies them itself), or put the `run` before `rootfs`" });

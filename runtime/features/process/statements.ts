@@ -60,7 +60,8 @@ export const cwdStatement = defineStatement({
   args: [{ name: "DIR", kind: "path" }],
 });
 
-const ID_OR_NAME = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
+/** A uid or gid as `user` takes it (also the image config's User, runtime/features/image/statements.ts): a number or a name. */
+export const ID_OR_NAME = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
 
 export const userStatement = defineStatement({
   name: "user",
