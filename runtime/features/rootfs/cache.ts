@@ -40,7 +40,8 @@ import { RootfsError, lstatOrNull, walk } from "./root.ts";
  * The binaries of `rootfs default`, the tools the chapters' experiments use. The shell is
  * required; any other one missing from the host is skipped. `bash` is there because the
  * walkthroughs' transcripts use it; `chroot` for chapter 06 (chroot vs pivot_root, and escaping a
- * chroot from inside); `dd` allocates a buffer of `bs` bytes (chapter 08's memory hog).
+ * chroot from inside); `dd` allocates a buffer of `bs` bytes (chapter 08's memory hog); `ip`
+ * and `ping` for chapter 10 (the network: links, addresses, routes, and a ping across a veth).
  */
 export const DEFAULT_BINARIES: readonly string[] = [
   "bash",
@@ -76,6 +77,8 @@ export const DEFAULT_BINARIES: readonly string[] = [
   "dd",
   "nproc",
   "chroot",
+  "ip",
+  "ping",
 ];
 
 /** Terminal descriptions for `top` and friends (tiny files; the common $TERM values). */
@@ -83,7 +86,7 @@ const TERMINFO_NAMES = ["dumb", "linux", "vt100", "vt220", "xterm", "xterm-256co
 const TERMINFO_DIRS = ["/etc/terminfo", "/lib/terminfo", "/usr/share/terminfo"];
 
 /** Bump when the layout of the default rootfs changes, to rebuild existing caches. */
-const BUILDER_VERSION = 1;
+const BUILDER_VERSION = 2;
 
 export interface DefaultRootfsOptions {
   /** Override the binary list (default: a shell plus DEFAULT_BINARIES). */
