@@ -28,7 +28,6 @@ import {
   writeSync,
   type Stats,
 } from "node:fs";
-import { createHash, randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { posix } from "node:path";
 import { isElf, ldSoConfDirs, resolveDependencies } from "./elf.ts";
@@ -133,8 +132,14 @@ interface Manifest {
   buildMs: number;
 }
 
+// Bun's hasher and the global Web Crypto, not node:crypto: importing that module
+// loads Node's stream machinery, several ms on every start of a container with a rootfs.
+function randomHex(bytes: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
+}
+
 function manifestKey(binaries: readonly string[], path: string): string {
-  return createHash("sha256")
+  return new Bun.CryptoHasher("sha256")
     .update(JSON.stringify([BUILDER_VERSION, binaries, path, process.getuid?.() ?? -1]))
     .digest("hex")
     .slice(0, 32);
@@ -208,7 +213,7 @@ export function defaultRootfs(cacheDir: string = defaultCacheDir(), opts: Defaul
     if (again.valid) return rootfs;
     opts.onProgress?.(`building the default rootfs in ${cacheDir} (${again.reason})`);
     collectGarbage(cacheDir);
-    const tmp = `${parent}/.${posix.basename(cacheDir)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    const tmp = `${parent}/.${posix.basename(cacheDir)}.tmp-${process.pid}-${randomHex(4)}`;
     try {
       mkdirSync(tmp, { mode: 0o755 });
       const manifest = buildDefault(`${tmp}/rootfs`, binaries, path, key, opts.onProgress);
@@ -311,7 +316,7 @@ function install(tmp: string, cacheDir: string): void {
   const base = posix.basename(cacheDir);
   let retired: string | null = null;
   if (lstatOrNull(cacheDir)) {
-    retired = `${parent}/.${base}.old-${process.pid}-${randomBytes(4).toString("hex")}`;
+    retired = `${parent}/.${base}.old-${process.pid}-${randomHex(4)}`;
     renameSync(cacheDir, retired);
   }
   renameSync(tmp, cacheDir);
@@ -391,8 +396,8 @@ const LOCK_STALE_MS = 120_000;
  * than LOCK_STALE_MS, is broken. Returns the release function.
  */
 function acquireLock(lockPath: string, timeoutMs: number, progress?: Progress): () => void {
-  const me = `${process.pid} ${Date.now()} ${randomBytes(8).toString("hex")}`;
-  const mine = `${lockPath}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  const me = `${process.pid} ${Date.now()} ${randomHex(8)}`;
+  const mine = `${lockPath}.${process.pid}.${randomHex(4)}`;
   const fd = openSync(mine, "wx", 0o644);
   try {
     writeSync(fd, me);
