@@ -49,6 +49,7 @@ import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
 import { SINGLE_THREAD_ENV } from "./bundle.ts";
 import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
+import { enterStageRoot } from "./features/process/stage.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 import { enterStage } from "./features/lifecycle/enter.ts";
@@ -305,7 +306,10 @@ function execStage(): void {
   setCloexec(CONTROL_FD, true);
   const line = readFirstLine(CONTROL_FD, 126);
   try {
-    applyAndExec(JSON.parse(line) as ProcessSpec);
+    const spec = JSON.parse(line) as ProcessSpec;
+    // Started from the host's tree by a PID 1 inside a new root: into that root first (features/process/stage.ts).
+    if (process.argv.includes("root")) enterStageRoot(realSys, spec);
+    applyAndExec(spec);
   } catch (e) {
     writeAll(CONTROL_FD, JSON.stringify(errorToWire(e)) + "\n");
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 126);
