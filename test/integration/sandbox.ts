@@ -22,14 +22,15 @@ export const HOSTNAME_PROBE = 'r=$(hostname x 2>&1); echo "@@$0.sethostname=$? $
 
 export type Userns = "none" | "own" | "range";
 
-function head(userns: Userns): string[] {
-  return [userns === "none" ? "ns uts, pid, mnt" : "ns user, uts, pid, mnt", ...(userns === "range" ? ["map uid 0 100000 65536", "map gid 0 100000 65536"] : []), "hostname box", "rootfs default", "mount proc"];
+function head(userns: Userns, rootfs: string | null): string[] {
+  return [userns === "none" ? "ns uts, pid, mnt" : "ns user, uts, pid, mnt", ...(userns === "range" ? ["map uid 0 100000 65536", "map gid 0 100000 65536"] : []), "hostname box", ...(rootfs ? [`rootfs ${rootfs}`] : []), "mount proc"];
 }
 
 /** Every statement at once: read-only root, a masked file, capabilities, no_new_privs, an rlimit, Docker's profile and (`user`) nobody. */
-export function hardenedScript(userns: Userns, user: boolean): string {
+/** `rootfs`: null for none (the host's files, seen read-only through the container's mount namespace). */
+export function hardenedScript(userns: Userns, user: boolean, rootfs: string | null = "default"): string {
   return [
-    ...head(userns),
+    ...head(userns, rootfs),
     "readonly /",
     "mask /proc/cpuinfo",
     "cap drop all",
@@ -45,7 +46,7 @@ export function hardenedScript(userns: Userns, user: boolean): string {
 
 /** A profile denying sethostname (a root that keeps CAP_SYS_ADMIN); a `run` before it shows the call works without it. */
 export function seccompScript(userns: Userns, profile: string): string {
-  return [...head(userns), "run hostname before", `seccomp ${profile}`, `run sh -c '${HOSTNAME_PROBE}' run`, `exec sh -c '${HOSTNAME_PROBE}; exec sleep 1000' exec`].join("\n");
+  return [...head(userns, "default"), "run hostname before", `seccomp ${profile}`, `run sh -c '${HOSTNAME_PROBE}' run`, `exec sh -c '${HOSTNAME_PROBE}; exec sleep 1000' exec`].join("\n");
 }
 
 export const DENY_SETHOSTNAME = JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["sethostname"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] });
