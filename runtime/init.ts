@@ -296,10 +296,12 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
 
 /**
  * The exec stage (runtime/features/process/spec.ts): started by PID 1 for a `run` whose spec
- * needs steps only the new process can take. It reads the spec, one JSON line,
- * on fd 3 (close-on-exec, so a successful execve closes it and PID 1 reads the
+ * needs steps only the new process can take (and by `ctr exec`'s stage). It reads the spec,
+ * one JSON line, on fd 3 (close-on-exec, so a successful execve closes it and PID 1 reads the
  * end), applies it and becomes the command; if that fails, the error goes back
- * on fd 3 and the status is 126 or 127, as for `exec`.
+ * on fd 3 and the status is 126 or 127, as for `exec`. With "root" it was started
+ * from the host's tree and enters the container's root, its fd 4, first
+ * (runtime/features/process/stage.ts).
  */
 function execStage(): void {
   setDumpable(false); // as stage 2: the container's processes are already running
