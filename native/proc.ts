@@ -242,22 +242,30 @@ const POSIX_SPAWN_SETSIGDEF = 0x04;
  * posix_spawn(3) with every signal reset to its default action and none blocked in
  * the child. Inherits the caller's file descriptors that are not close-on-exec.
  */
-export function spawnProcess(path: string, argv: readonly string[], envp: readonly string[]): number {
+export function spawnProcess(path: string, argv: readonly string[], envp: readonly string[], dup2: readonly (readonly [from: number, to: number])[] = []): number {
   const args = [path, argv];
   const start = t0();
   const attr = new Uint8Array(512); // posix_spawnattr_t is 336 bytes in glibc
+  const actions = dup2.length > 0 ? new Uint8Array(256) : null; // posix_spawn_file_actions_t is 80 bytes in glibc
   C.posix_spawnattr_init(attr);
+  if (actions) C.posix_spawn_file_actions_init(actions);
   try {
     C.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     C.posix_spawnattr_setsigdefault(attr, sigset("all"));
     C.posix_spawnattr_setsigmask(attr, sigset([]));
+    // dup2 in the child: the new descriptor is not close-on-exec, so the program gets it.
+    for (const [from, to] of dup2) {
+      const r = C.posix_spawn_file_actions_adddup2(actions, from, to) as number;
+      if (r !== 0) fail(r, "posix_spawn_file_actions_adddup2", [from, to], start);
+    }
     const pid = [0];
-    const r = C.posix_spawn(pid, path, null, attr, [...argv, null], [...envp, null]) as number;
+    const r = C.posix_spawn(pid, path, actions, attr, [...argv, null], [...envp, null]) as number;
     if (r !== 0) fail(r, "posix_spawn", args, start);
     if (tracer !== null) emit("posix_spawn", args, pid[0]!, start);
     return pid[0]!;
   } finally {
     C.posix_spawnattr_destroy(attr);
+    if (actions) C.posix_spawn_file_actions_destroy(actions);
   }
 }
 

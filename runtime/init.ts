@@ -49,6 +49,7 @@ import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
 import { SINGLE_THREAD_ENV } from "./bundle.ts";
 import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
+import { enterStageRoot } from "./features/process/stage.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 import { enterStage } from "./features/lifecycle/enter.ts";
@@ -295,17 +296,22 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
 
 /**
  * The exec stage (runtime/features/process/spec.ts): started by PID 1 for a `run` whose spec
- * needs steps only the new process can take. It reads the spec, one JSON line,
- * on fd 3 (close-on-exec, so a successful execve closes it and PID 1 reads the
+ * needs steps only the new process can take (and by `ctr exec`'s stage). It reads the spec,
+ * one JSON line, on fd 3 (close-on-exec, so a successful execve closes it and PID 1 reads the
  * end), applies it and becomes the command; if that fails, the error goes back
- * on fd 3 and the status is 126 or 127, as for `exec`.
+ * on fd 3 and the status is 126 or 127, as for `exec`. With "root" it was started
+ * from the host's tree and enters the container's root, its fd 4, first
+ * (runtime/features/process/stage.ts).
  */
 function execStage(): void {
   setDumpable(false); // as stage 2: the container's processes are already running
   setCloexec(CONTROL_FD, true);
   const line = readFirstLine(CONTROL_FD, 126);
   try {
-    applyAndExec(JSON.parse(line) as ProcessSpec);
+    const spec = JSON.parse(line) as ProcessSpec;
+    // Started from the host's tree by a PID 1 inside a new root: into that root first (features/process/stage.ts).
+    if (process.argv.includes("root")) enterStageRoot(realSys, spec);
+    applyAndExec(spec);
   } catch (e) {
     writeAll(CONTROL_FD, JSON.stringify(errorToWire(e)) + "\n");
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 126);

@@ -90,10 +90,8 @@ describe("rootfs image", () => {
       expect(await run(h, env, ["ns mnt, pid", "user 1000:1000", "rootfs image who", `exec ${ids}`])).toBe("1000:1000\n");
       expect(await run(h, env, ["ns mnt, pid", "rootfs image who", "user daemon", `exec ${ids}`])).toBe("2:3\n");
       expect(await run(h, env, ["ns mnt, pid", "rootfs image who", "user 0", `exec ${ids}`])).toBe("0:0\n");
-      // a `run` as the image's user inside the new root: refused, naming the User
-      const r = await h.ctr(["-e", ["ns mnt, pid", "rootfs image who", `run ${ids}`].join("\n")], { env });
-      expect(r.code).toBe(125);
-      expect(r.stderr).toContain(`the image's User "nobody" is the default user, and a \`run\` as another user is not supported yet inside a new root`);
+      // a `run` inside the new root runs as the image's user too (the exec stage, runtime/features/process/stage.ts)
+      expect(await run(h, env, ["ns mnt, pid", "rootfs image who", `run ${ids}`, "user 0", `run ${ids}`])).toBe("65534:65534\n0:0\n");
     }), 60_000);
 
   itest("a docker-archive with many layers mounts (the layers go to the kernel one at a time)", () =>

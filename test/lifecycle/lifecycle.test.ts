@@ -26,6 +26,14 @@ describe("the process spec of ctr exec", () => {
     const d = execDefaults([op({ kind: "env", vars: { A: "1" } }), op({ kind: "cwd", dir: "/tmp" }), op({ kind: "rlimit", name: "nofile", soft: "10", hard: "20" }), op({ kind: "rlimit", name: "nofile", soft: "5", hard: "20" }), op({ kind: "no-new-privs" }), op({ kind: "exec", argv: ["sh"] }), op({ kind: "env", vars: { B: "2" } })]);
     expect(d).toEqual({ env: { PATH: expect.any(String), HOME: "/root", A: "1" }, cwd: "/tmp", rlimits: [{ name: "nofile", soft: "5", hard: "20" }], noNewPrivs: true });
   });
+  test("cap, seccomp and user up to exec, the image's User unless a `user` came first", () => {
+    const profile = { source: "default", defaultAction: "SCMP_ACT_ERRNO", archs: [], rules: [] };
+    const image = (user: object) => op({ kind: "rootfs", dir: "/r", mode: "pivot", overlay: null, initFiles: null, image: { user } });
+    const d = execDefaults([op({ kind: "cap", form: "drop", caps: ["all"] }), op({ kind: "cap", form: "add", caps: ["CAP_KILL"] }), op({ kind: "seccomp", profile }), image({ user: "nobody" }), op({ kind: "exec", argv: ["sh"] }), op({ kind: "user", user: { user: "0" } })]);
+    expect({ caps: d.caps, seccomp: d.seccomp, user: d.user }).toEqual({ caps: { keep: ["CAP_KILL"], added: ["CAP_KILL"] }, seccomp: profile, user: { user: "nobody" } });
+    expect(execDefaults([op({ kind: "user", user: { user: "1000" } }), image({ user: "nobody" })]).user).toEqual({ user: "1000" });
+    expect(execDefaults([op({ kind: "seccomp", profile }), op({ kind: "seccomp", profile: null })]).seccomp).toBeNull();
+  });
 });
 
 describe("joining a container", () => {

@@ -396,6 +396,9 @@ export async function execCommand(args: string[]): Promise<number> {
     cwd: cwd ?? d.cwd,
     rlimits: d.rlimits,
     noNewPrivs: d.noNewPrivs,
+    ...(d.caps ? { caps: d.caps } : {}),
+    ...(d.seccomp ? { seccomp: d.seccomp } : {}),
+    ...(d.user ? { user: d.user } : {}),
   };
   const stage = Bun.spawn({
     cmd: [process.execPath, await ensureInitBundle(), "enter"],

@@ -21,11 +21,21 @@
 //      is not the mount namespace's root);
 //   5. with a user namespace, takes PID 1's ids inside it (read from
 //      /proc/PID/status after joining it, so they are the inner ones);
-//   6. applies the container's process spec (features/process/spec.ts,
-//      applySteps: working directory, rlimits, no_new_privs) to itself, which
-//      the command inherits, and posix_spawns the command: setns(CLONE_NEWPID)
-//      moves only children, so the command is its child, born in the
-//      container's PID namespace; posix_spawn starts it with default signals;
+//   6. applies the container's process spec (features/process/spec.ts) as
+//      `run` does, the record's (store.ts, ExecDefaults) as runc exec applies
+//      the container's process config: setns(CLONE_NEWPID) moves only
+//      children, so the command is its child, born in the container's PID
+//      namespace. A spec with only a working directory is applied to this
+//      stage (applySteps), which the command inherits through posix_spawn
+//      (default signals). A spec with rlimits, no_new_privs, cap, seccomp or
+//      user goes to the exec stage, as a `run` inside a root does
+//      (features/process/stage.ts): started from the host's root, which this
+//      stage opened before joining, with the container's root as its fd 4; it
+//      applies the steps and becomes the command, so that the filter, the ids
+//      and the dropped capabilities are the command's alone, not those of
+//      this stage, which goes on waiting and could not work under them;
+//      with a `user` in the spec, step 5 takes uid and gid 0 instead of PID
+//      1's, which may be that user's already;
 //   7. reports the command's host PID, then waits for it or for the host:
 //      if `ctr exec` dies (even by SIGKILL), the command is killed.
 // Its exit status is the command's, 128+N when a signal killed it, or
@@ -34,14 +44,20 @@
 import { closeSync, constants, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import type { NsName } from "../../../lang/spec.ts";
 import {
-  blockSignals, pidfdOpen, pollReadable, realSys, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, spawnProcess, SysError,
+  blockSignals, close, pidfdOpen, pollReadable, read, realSys, setCloexec, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, socketpair, spawnProcess, SysError, waitpid,
   type Sys,
 } from "../../../native/index.ts";
-import { errorToWire } from "../../channel/codec.ts";
-import { readFirstLine } from "../../fdio.ts";
+import { errorToWire, wireToError } from "../../channel/codec.ts";
+import type { WireError } from "../../channel/messages.ts";
+import { readFirstLine, writeAll } from "../../fdio.ts";
 import type { RlimitSetting } from "../../ops.ts";
+import { SINGLE_THREAD_ENV } from "../../bundle.ts";
 import { NS_FLAG, NS_PROC_NAME, orderNamespaces } from "../ns/ns.ts";
-import { applySteps, processSpec } from "../process/spec.ts";
+import { applySteps, needsExecStage, processSpec, type ProcessSpec } from "../process/spec.ts";
+import { fromHostRoot, STAGE_ROOT_FD } from "../process/stage.ts";
+import type { CapSetting } from "../security/caps.ts";
+import type { Profile } from "../security/profile.ts";
+import type { UserSetting } from "../security/user.ts";
 import { startTime } from "./procstat.ts";
 import { waitChildOrHost } from "../process/wait.ts";
 
@@ -57,6 +73,10 @@ export interface EnterSpec {
   cwd: string;
   rlimits: RlimitSetting[];
   noNewPrivs: boolean;
+  /** The container's `cap`, `seccomp`, `user` (the record's ExecDefaults, store.ts). */
+  caps?: CapSetting;
+  seccomp?: Profile | null;
+  user?: UserSetting;
 }
 
 /** What the stage says on fd 3, one JSON line each. */
@@ -115,6 +135,40 @@ function checkSame(pid: number, start: number, pidfd: number): void {
   if (startTime(pid) !== start || pollReadable([pidfd], 0).length > 0) throw stageError(`the container's PID 1 (host pid ${pid}) is gone`);
 }
 
+/**
+ * Step 6 through the exec stage (runtime/init.ts "exec root"): its spec on a
+ * socket as its fd 3, the container's root as its fd 4. Returns its pid once it
+ * is the command (the socket closed by its execve), or throws the error that
+ * kept the command from starting.
+ */
+function startExecStage(ps: ProcessSpec, hostRoot: number): number {
+  const [mine, theirs] = socketpair();
+  let pid: number;
+  try {
+    const env = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`);
+    pid = fromHostRoot(realSys, hostRoot, (root) => spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "exec", "root"], env, [[theirs, 3], [root, STAGE_ROOT_FD]]));
+  } finally {
+    close(theirs);
+  }
+  let text = "";
+  try {
+    writeAll(mine, JSON.stringify(ps) + "\n");
+    const buf = Buffer.alloc(65536);
+    for (let n: number; (n = read(mine, buf)) > 0; ) text += buf.toString("utf8", 0, n);
+  } finally {
+    close(mine);
+  }
+  if (text.trim() === "") return pid;
+  waitpid(pid, 0);
+  let w: WireError;
+  try {
+    w = JSON.parse(text) as WireError;
+  } catch {
+    w = { errno: 0, code: "", syscall: "execve", args: [ps.path], message: `the exec stage of "${ps.argv[0]}" failed: ${text.trim().slice(0, 200)}`, status: 126 };
+  }
+  throw wireToError(w);
+}
+
 export function enterStage(): void {
   let spec: EnterSpec;
   try {
@@ -124,6 +178,8 @@ export function enterStage(): void {
   }
   const host = process.ppid;
   let child = 0;
+  let hostRoot = -1;
+  setCloexec(CONTROL_FD, true); // ctr exec's socket is not the command's
   try {
     const threads = readdirSync("/proc/self/task").length;
     if (threads !== 1) throw stageError(`setns(2) into a user or mount namespace needs a single-threaded process, but the exec stage has ${threads} threads`, 125, "the Bun runtime started helper threads; check the pinned bun version and the init environment");
@@ -139,7 +195,8 @@ export function enterStage(): void {
         closeSync(fd);
       }
     }
-    // 3. every descriptor before joining anything
+    // 3. every descriptor before joining anything; the host's root too (the exec stage starts from it, step 6)
+    hostRoot = openSync("/", constants.O_RDONLY | constants.O_DIRECTORY);
     const fds = openNs(spec.pid, spec.namespaces);
     const rootFd = openSync(`/proc/${spec.pid}/root`, constants.O_RDONLY | constants.O_DIRECTORY);
     checkSame(spec.pid, spec.start, pidfd);
@@ -153,17 +210,25 @@ export function enterStage(): void {
     });
     for (const { fd } of fds) closeSync(fd);
     closeSync(rootFd);
-    const become = ids as { uid: number; gid: number } | null;
+    // With a `user` in the spec the exec stage switches ids itself, and must start as the
+    // namespace's root: execve keeps capabilities in a user namespace only for its uid 0.
+    const pid1Ids = ids as { uid: number; gid: number } | null;
+    const become = pid1Ids && spec.user !== undefined ? { uid: 0, gid: 0 } : pid1Ids;
     if (become && Number.isInteger(become.uid) && Number.isInteger(become.gid)) {
       if (groups) setgroups([]);
       setresgid(become.gid, become.gid, become.gid);
       setresuid(become.uid, become.uid, become.uid);
     }
     // 6. the process spec, then the command as a child in the container's PID namespace
-    const ps = processSpec({ cwd: spec.cwd, env: spec.env, rlimits: spec.rlimits, noNewPrivs: spec.noNewPrivs }, spec.argv);
-    applySteps(ps);
-    blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]); // the command gets them; this stage waits
-    child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`));
+    const ps = processSpec({ cwd: spec.cwd, env: spec.env, rlimits: spec.rlimits, noNewPrivs: spec.noNewPrivs, caps: spec.caps, seccomp: spec.seccomp ?? undefined, user: spec.user }, spec.argv);
+    blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]); // the command gets them (posix_spawn resets them); this stage waits
+    if (needsExecStage(ps)) {
+      child = startExecStage(ps, hostRoot);
+    } else {
+      applySteps(ps);
+      child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`));
+    }
+    closeSync(hostRoot);
   } catch (e) {
     reply({ error: errorToWire(e) });
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 125);

@@ -18,6 +18,9 @@ import { closeSync, constants, fsyncSync, lstatSync, openSync, readdirSync, read
 import type { NsName } from "../../../lang/spec.ts";
 import { close, mkdirat, SysError } from "../../../native/index.ts";
 import type { RlimitSetting } from "../../ops.ts";
+import type { UserSetting } from "../security/user.ts";
+import type { CapSetting } from "../security/caps.ts";
+import type { Profile } from "../security/profile.ts";
 import { stateRoot } from "../../paths.ts";
 import { MARKER, openStateRoot, removeStateDir } from "../../statedir.ts";
 import { nameProblem } from "./names.ts";
@@ -34,6 +37,10 @@ export interface ExecDefaults {
   cwd: string;
   rlimits: RlimitSetting[];
   noNewPrivs: boolean;
+  /** `cap`, `seccomp`, `user` (or the image's User) as the last command had them: steps 4 to 6 of the spec (features/security/). */
+  caps?: CapSetting;
+  seccomp?: Profile | null;
+  user?: UserSetting;
 }
 
 export type Status = "created" | "running" | "stopped";

@@ -15,6 +15,7 @@ import type { Op, Plan } from "../../ops.ts";
 import { allHierarchies, callerDir, detectCgroups } from "../cgroup/detect.ts";
 import { cgroupName } from "../cgroup/track.ts";
 import { DEFAULT_PATH } from "../process/spec.ts";
+import { capChange } from "../security/caps.ts";
 import { processRef, sameProcess } from "./procstat.ts";
 
 /** How often a supervisor looks for its record (see Supervision.started). */
@@ -26,7 +27,7 @@ export interface NamedRun {
   detached: boolean;
 }
 
-/** The process spec a command of the container starts with: the plan's env, cwd, rlimit and no_new_privs up to its `exec`. */
+/** The process spec a command of the container starts with: the plan's env, cwd, rlimit, no_new_privs, cap, seccomp and user up to its `exec`. */
 export function execDefaults(ops: readonly Op[]): ExecDefaults {
   const d: ExecDefaults = { env: { PATH: DEFAULT_PATH, HOME: "/root" }, cwd: "/", rlimits: [], noNewPrivs: false };
   for (const op of ops) {
@@ -34,6 +35,10 @@ export function execDefaults(ops: readonly Op[]): ExecDefaults {
     else if (op.kind === "cwd") d.cwd = op.dir;
     else if (op.kind === "rlimit") d.rlimits = [...d.rlimits.filter((r) => r.name !== op.name), { name: op.name, soft: op.soft, hard: op.hard }];
     else if (op.kind === "no-new-privs") d.noNewPrivs = true;
+    else if (op.kind === "cap") d.caps = capChange(d.caps, op.form, op.caps);
+    else if (op.kind === "seccomp") d.seccomp = op.profile;
+    else if (op.kind === "user") d.user = op.user;
+    else if (op.kind === "rootfs" && op.image?.user && d.user === undefined) d.user = op.image.user; // as mountImageRoot
     if (op.kind === "exec") break;
   }
   return d;

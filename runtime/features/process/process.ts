@@ -31,6 +31,7 @@ import { withStartOomScore } from "../cgroup/oomscore.ts";
 import { applyAndExec, DEFAULT_PATH, needsExecStage, processSpec, type ProcessSpec } from "./spec.ts";
 import type { WireError } from "../../channel/messages.ts";
 import { processTree } from "./tree.ts";
+import { fromHostRoot } from "./stage.ts";
 import { SINGLE_THREAD_ENV } from "../../bundle.ts";
 
 export { DEFAULT_PATH } from "./spec.ts";
@@ -101,18 +102,10 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
     throw e;
   }
   const viaExecStage = needsExecStage(spec);
-  if (viaExecStage && st.entered && st.user !== undefined && st.user === st.imageUser) {
-    const u = [st.user.user, st.user.group].filter((x) => x !== undefined).join(":");
-    throw new SysError({ errno: 2, code: "ENOENT", syscall: "posix_spawn", args: [process.execPath], message: `the image's User "${u}" is the default user, and a \`run\` as another user is not supported yet inside a new root`, hint: "use `exec` for the command: PID 1 switches to the user itself" });
-  }
-  if (viaExecStage && st.entered) {
-    // The exec stage is a fresh Bun: its executable and libraries are the host's, out of reach from the new root.
-    throw new SysError({ errno: 2, code: "ENOENT", syscall: "posix_spawn", args: [process.execPath], message: "a `run` with rlimit, no_new_privs, cap, seccomp or user is not supported yet inside a new root", hint: "use `exec` for the command (PID 1 applies them itself), or put the `run` before `rootfs`" });
-  }
   // The child gets the OOM score PID 1 started with, not PID 1's own: runtime/features/cgroup/oomscore.ts.
   const child = withStartOomScore(() =>
     viaExecStage
-      ? spawnExecStage(spec, capture)
+      ? spawnExecStage(st, spec, capture)
       : Bun.spawn({ cmd: [spec.path, ...spec.argv.slice(1)], argv0: spec.argv[0], cwd: spec.cwd, env: spec.env, stdin: "inherit", stdout: capture ? "pipe" : "inherit", stderr: "inherit" }),
   );
   running.add(child.pid);
@@ -141,13 +134,21 @@ export async function runCommand(st: AgentState, argv: string[], capture: boolea
   return { exitCode: child.signalCode ? null : child.exitCode, signal: child.signalCode ? signalName(child.signalCode) : null, output };
 }
 
-/** Start the exec stage (runtime/init.ts "exec"): a fresh init process that becomes the command. */
-function spawnExecStage(spec: ProcessSpec, capture: boolean) {
-  return Bun.spawn({
-    cmd: [process.execPath, process.argv[1]!, "exec"],
-    argv0: spec.argv[0],
-    stdio: ["inherit", capture ? "pipe" : "inherit", "inherit", "pipe"],
-  });
+/**
+ * Start the exec stage (runtime/init.ts "exec"): a fresh init process that
+ * becomes the command. Inside a new root it is started from the host's tree
+ * and enters the root itself (runtime/features/process/stage.ts).
+ */
+function spawnExecStage(st: AgentState, spec: ProcessSpec, capture: boolean) {
+  const start = (root?: number) =>
+    Bun.spawn({
+      cmd: [process.execPath, process.argv[1]!, "exec", ...(root === undefined ? [] : ["root"])],
+      argv0: spec.argv[0],
+      // In the host's tree the container's working directory means nothing: the stage changes to it itself.
+      ...(root === undefined ? {} : { cwd: "/" }),
+      stdio: ["inherit", capture ? "pipe" : "inherit", "inherit", "pipe", ...(root === undefined ? [] : [root])],
+    });
+  return st.entered ? fromHostRoot(st.sys, st.hostTree, start) : start();
 }
 
 /**

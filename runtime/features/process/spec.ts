@@ -33,8 +33,10 @@
 // calls applyAndExec(), so it becomes the command under the same PID. Without
 // such a step (no `rlimit`, `no_new_privs`, `cap`, `seccomp` or `user`) Bun.spawn applies argv, environment and working
 // directory itself, which is the same result without a second process; the
-// exec stage costs a Bun start per `run`: 15 to 23 ms here
-// (node_modules/.bin/bun bench/exec-stage.ts). CTR_EXEC_STAGE=always sends every
+// exec stage costs a Bun start per `run`: 24 ms here, inside a new root as
+// before one (node_modules/.bin/bun bench/exec-stage.ts). Inside a new root the
+// host's files the stage is made of are out of reach: how it is started then
+// is in runtime/features/process/stage.ts. CTR_EXEC_STAGE=always sends every
 // `run` through it (test/integration/procspec.test.ts, the benchmark).
 
 import { accessSync, constants, statSync } from "node:fs";

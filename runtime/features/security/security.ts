@@ -13,6 +13,7 @@ import type { AgentState } from "../../ops.ts";
 import { ALL_CAPS, capMaskOf, dropBounding, keepCapsAcrossSetuid, setCapSets, type CapSetting } from "./caps.ts";
 import { rulesFor, summary, type Profile } from "./profile.ts";
 import { applyIds, resolveUser, type ResolvedUser } from "./user.ts";
+import { fromHostRoot } from "../process/stage.ts";
 
 /** Steps 4 to 6 of a ProcessSpec. Plain JSON (the exec stage gets it over a socket). */
 export interface SecuritySpec {
@@ -22,15 +23,15 @@ export interface SecuritySpec {
   seccomp?: { rules: SeccompRules; source: string };
 }
 
-/** `seccomp PROFILE`: libseccomp is opened now, while the host's copy is still reachable (before the new root). */
+/**
+ * `seccomp PROFILE`: libseccomp is opened now, from the host's files: once the
+ * root is entered, with the host's tree as PID 1's root for the dlopen alone
+ * (runtime/features/process/stage.ts).
+ */
 export function noteSeccomp(st: AgentState, profile: Profile | null): void {
   if (profile) {
-    try {
-      loadSeccomp();
-    } catch (e) {
-      if (!st.entered) throw e;
-      throw new SysError({ errno: 2, code: "ENOENT", syscall: "dlopen", args: ["libseccomp.so.2"], message: "libseccomp cannot be opened inside the container's root", hint: "put the first `seccomp` before the first command (the root is entered then)" });
-    }
+    if (st.entered) fromHostRoot(st.sys, st.hostTree, () => loadSeccomp());
+    else loadSeccomp();
   }
   st.seccomp = profile;
 }
