@@ -185,6 +185,15 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
   const ctrDefaultFile = join(work, "startup-default.ctr");
   writeFileSync(ctrDefaultFile, ctrScript("default"));
   const runcId = (i: number) => `ctr-bench-${process.pid}-${i}`;
+  const runcPeer = (name: string, dir: string, inRatio: boolean): Peer => ({
+    name,
+    what: `runc --root STATE run --bundle ${dir} ID`,
+    inRatio,
+    argv: (i) => ["runc", "--root", runcState, "run", "--bundle", dir, runcId(i)],
+    afterFailure: (i) => {
+      run(["runc", "--root", runcState, "delete", "-f", runcId(i)]);
+    },
+  });
   const ctrDockerFile = join(work, "startup-docker.ctr");
   writeFileSync(ctrDockerFile, ctrDockerScript(root));
   const specBundle = join(work, "bundle-spec");
@@ -196,15 +205,7 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
       inRatio: true,
       argv: () => [CTR, ctrFile],
     },
-    {
-      name: "runc",
-      what: `runc --root STATE run --bundle ${bundle} ID`,
-      inRatio: true,
-      argv: (i) => ["runc", "--root", runcState, "run", "--bundle", bundle, runcId(i)],
-      afterFailure: (i) => {
-        run(["runc", "--root", runcState, "delete", "-f", runcId(i)]);
-      },
-    },
+    runcPeer("runc", bundle, true),
     {
       name: "bwrap",
       what: "bwrap --unshare-uts --unshare-ipc --unshare-pid --unshare-net --bind ROOT / --proc /proc /bin/true",
@@ -252,15 +253,7 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
       inRatio: false,
       argv: () => [CTR, ctrDockerFile],
     },
-    {
-      name: "runc (runc spec)",
-      what: `runc --root STATE run --bundle ${specBundle} ID`,
-      inRatio: false,
-      argv: (i) => ["runc", "--root", runcState, "run", "--bundle", specBundle, runcId(i)],
-      afterFailure: (i) => {
-        run(["runc", "--root", runcState, "delete", "-f", runcId(i)]);
-      },
-    },
+    runcPeer("runc (runc spec)", specBundle, false),
   ];
 }
 
