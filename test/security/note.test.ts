@@ -4,7 +4,9 @@
 // `ns user`, or CTR_TEACHING=1. The examples are teaching containers: they get it.
 
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ociArchive } from "../image/archives.ts";
 import { CTR, EXAMPLES, itest, onHost } from "../integration/host-state.ts";
 
 const NOTE = /^ctr: note: the container runs as root with every capability and no seccomp filter: it can change the host through the kernel interfaces it can reach .*; for a sandbox add `import "std\/docker"` and `docker_security`; for a teaching session set CTR_TEACHING=1\n$/;
@@ -25,8 +27,10 @@ describe("the teaching container's note", () => {
     expect(r.err).toMatch(NOTE);
   });
 
-  test("`user 0` keeps root's power: still noted", () => {
+  test("`user 0` keeps root's power, and a command before a non-root `user` runs as root: still noted", () => {
     expect(check("ns pid\nuser 0\nrun true").err).toMatch(NOTE);
+    expect(check("ns pid\nuser 1000\nrun true\nuser 0\nrun true").err).toMatch(NOTE);
+    expect(check("ns pid\nrun true\nuser 1000\nrun true").err).toMatch(NOTE);
   });
 
   const quiet: [string, string][] = [
@@ -54,6 +58,26 @@ describe("the teaching container's note", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stderr.toString()).toMatch(NOTE);
   });
+
+  itest("an image whose User is not root: quiet; `user 0` after its `rootfs image`: noted", () =>
+    onHost(async (h) => {
+      const dir = h.scratch();
+      const tree = join(dir, "bb");
+      const b = Bun.spawnSync([CTR, "rootfs", "busybox", tree], { stderr: "pipe" });
+      if (b.exitCode !== 0) throw new Error(`ctr rootfs busybox: ${b.stderr}`);
+      const tar = join(dir, "base.tar");
+      Bun.spawnSync(["tar", "-C", tree, "-cf", tar, "."]);
+      const file = await ociArchive(join(dir, "who.tar"), { layers: [Buffer.from(readFileSync(tar))], config: { User: "65534", Cmd: ["/bin/true"] } });
+      const env = { CTR_STORE: join(dir, "store"), CTR_TEACHING: "" };
+      const imp = await h.ctr(["image", "import", file, "who"], { env });
+      expect({ code: imp.code, err: imp.stderr }).toEqual({ code: 0, err: "" });
+      const quiet = await h.ctr(["check", "-e", "ns pid, mnt\nrootfs image who\nexec default"], { env });
+      expect({ code: quiet.code, err: quiet.stderr }).toEqual({ code: 0, err: "" });
+      const noted = await h.ctr(["check", "-e", "ns pid, mnt\nrootfs image who\nuser 0\nexec default"], { env });
+      expect(noted.stderr).toMatch(NOTE);
+    }),
+    60_000,
+  );
 
   itest("at run time: the note once on stderr, the output as it was; a second run (its plan cached) notes it too", () =>
     onHost(async (h) => {
