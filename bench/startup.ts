@@ -17,7 +17,13 @@
 // The benchmark is its processes' subreaper: a descendant orphaned before it ends
 // comes back to it, is reaped and counted ("escaped"), since its CPU time is in no
 // rusage; every peer should show 0. A second ctr variant with `rootfs default` is
-// reported on its own line and is not part of the ratios.
+// reported on its own line and is not part of the ratios. So is the sandbox pair:
+// ctr with `import "std/docker"`, `docker_security` and `docker_fs` (the 14
+// capabilities, no_new_privs, Docker's seccomp profile, the device policy, runc's
+// masked and read-only paths; /proc, /sys, /dev, devpts, shm, mqueue, /tmp, /run)
+// against `runc run` with the config.json of `runc spec` (its 3 capabilities,
+// no_new_privs, the same masked and read-only paths, device policy and mounts, a
+// read-only root; no seccomp profile), with their own ratio.
 // Needs root; installs runc, bubblewrap, busybox-static and time from Debian if missing.
 
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -145,6 +151,31 @@ function ctrScript(rootfs: string): string {
   ].join("\n");
 }
 
+/** The sandbox pair's ctr script: Docker's defaults (stdlib/docker.ctr) on the busybox root. */
+function ctrDockerScript(rootfs: string): string {
+  return [
+    "# written by bench/startup.ts: the sandbox of the start-up benchmark",
+    'import "std/docker"',
+    `ns ${NAMESPACES}`,
+    "docker_security",
+    `docker_fs ${rootfs}`,
+    "exec /bin/true",
+    "",
+  ].join("\n");
+}
+
+/** runc's own default config.json (`runc spec`), with /bin/true, no terminal and the shared root. */
+function writeRuncSpecBundle(bundle: string, root: string): void {
+  run(["mkdir", "-p", bundle]);
+  const spec = run(["runc", "spec", "--bundle", bundle]);
+  if (!spec.ok) throw new BenchError(`runc spec: ${spec.stderr.trim()}`);
+  const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+  config.process.terminal = false;
+  config.process.args = ["/bin/true"];
+  config.root.path = root;
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2) + "\n");
+}
+
 function makePeers(work: string, root: string, runcState: string): Peer[] {
   const bundle = join(work, "bundle");
   run(["mkdir", "-p", bundle]);
@@ -154,6 +185,19 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
   const ctrDefaultFile = join(work, "startup-default.ctr");
   writeFileSync(ctrDefaultFile, ctrScript("default"));
   const runcId = (i: number) => `ctr-bench-${process.pid}-${i}`;
+  const runcPeer = (name: string, dir: string, inRatio: boolean): Peer => ({
+    name,
+    what: `runc --root STATE run --bundle ${dir} ID`,
+    inRatio,
+    argv: (i) => ["runc", "--root", runcState, "run", "--bundle", dir, runcId(i)],
+    afterFailure: (i) => {
+      run(["runc", "--root", runcState, "delete", "-f", runcId(i)]);
+    },
+  });
+  const ctrDockerFile = join(work, "startup-docker.ctr");
+  writeFileSync(ctrDockerFile, ctrDockerScript(root));
+  const specBundle = join(work, "bundle-spec");
+  writeRuncSpecBundle(specBundle, root);
   return [
     {
       name: "ctr",
@@ -161,15 +205,7 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
       inRatio: true,
       argv: () => [CTR, ctrFile],
     },
-    {
-      name: "runc",
-      what: `runc --root STATE run --bundle ${bundle} ID`,
-      inRatio: true,
-      argv: (i) => ["runc", "--root", runcState, "run", "--bundle", bundle, runcId(i)],
-      afterFailure: (i) => {
-        run(["runc", "--root", runcState, "delete", "-f", runcId(i)]);
-      },
-    },
+    runcPeer("runc", bundle, true),
     {
       name: "bwrap",
       what: "bwrap --unshare-uts --unshare-ipc --unshare-pid --unshare-net --bind ROOT / --proc /proc /bin/true",
@@ -211,6 +247,13 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
       inRatio: false,
       argv: () => [CTR, ctrDefaultFile],
     },
+    {
+      name: "ctr docker_security",
+      what: `bin/ctr ${ctrDockerFile}`,
+      inRatio: false,
+      argv: () => [CTR, ctrDockerFile],
+    },
+    runcPeer("runc (runc spec)", specBundle, false),
   ];
 }
 
@@ -372,6 +415,9 @@ function buildReport(results: PeerResult[], o: Options): Report {
     ratio_ctr_bwrap: ratio("ctr", "bwrap"),
     ratio_ctr_unshare: ratio("ctr", "unshare"),
     ctr_default_ms: median("ctr (default)"),
+    ctr_docker_ms: median("ctr docker_security"),
+    runc_spec_ms: median("runc (runc spec)"),
+    ratio_docker_runc_spec: ratio("ctr docker_security", "runc (runc spec)"),
     ctr_cpu_ms: round(cpu("ctr"), 3),
     runc_cpu_ms: round(cpu("runc"), 3),
     ratio_cpu_ctr_runc: round(cpu("ctr") / cpu("runc"), 3),
@@ -441,7 +487,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
   const line = (cells: string[]) =>
     cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join("  ");
   out.push(line(head), ...rows.map(line));
-  out.push("* not part of the ratios (rootfs default instead of the busybox rootfs)", "");
+  out.push("* not part of the ratios above: rootfs default instead of the busybox rootfs; the sandbox pair (docker_security, runc spec) has its own", "");
 
   const s = report.summary;
   const verdict =
@@ -460,6 +506,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
     `ratio of medians: ctr/runc ${fmt(s.ratio_ctr_runc)} (${verdict}); ` +
       `ctr/bwrap ${fmt(s.ratio_ctr_bwrap)}; ctr/unshare ${fmt(s.ratio_ctr_unshare)}`,
     `CPU ctr/runc ${fmt(s.ratio_cpu_ctr_runc)} (${cpuVerdict}); peak memory ctr/runc ${fmt(s.ratio_rss_ctr_runc)}`,
+    `sandbox: ctr docker_security / runc with runc spec's config.json ${fmt(s.ratio_docker_runc_spec)} (ctr's adds Docker's seccomp profile, which runc spec has not)`,
   );
   const escaped = results.filter((r) => r.escaped > 0);
   if (escaped.length) {
@@ -483,6 +530,9 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
     bwrap_ms: s.bwrap_ms,
     unshare_ms: s.unshare_ms,
     ctr_default_ms: s.ctr_default_ms,
+    ctr_docker_ms: s.ctr_docker_ms,
+    runc_spec_ms: s.runc_spec_ms,
+    ratio_docker_runc_spec: s.ratio_docker_runc_spec,
     ctr_cpu_ms: s.ctr_cpu_ms,
     runc_cpu_ms: s.runc_cpu_ms,
     ratio_cpu_ctr_runc: s.ratio_cpu_ctr_runc,

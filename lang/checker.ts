@@ -142,6 +142,8 @@ export class Checker {
   /** Checks one command in script order; returns its diagnostics. */
   private out: Diagnostic[] = [];
   private errors = 0;
+  /** Calls already reported for a namespace their statements need (below). */
+  private readonly missingReported = new Set<string>();
   private readonly report: Report = (severity, span, message, help) => {
     const d: Diagnostic = { severity, span, message };
     if (help) d.help = help;
@@ -233,7 +235,12 @@ export class Checker {
           } else {
             help = `create ${missing.length > 1 ? "them" : "it"} first: ns ${missing.join(", ")}`;
           }
-          report("error", cmd.nameSpan, `\`${label}\` needs ${what}${affects}`, help);
+          // One report per call of a library function for the same missing namespaces:
+          // `docker_security` has 17 statements that need `ns mnt`, and one fix for all.
+          const call = cmd.via?.[0];
+          const key = call ? `${call.file}:${call.offset}:${missing.join(",")}` : null;
+          if (key === null || !this.missingReported.has(key)) report("error", cmd.nameSpan, `\`${label}\` needs ${what}${affects}`, call ? `${help} (one fix for every statement of this call)` : help);
+          if (key !== null) this.missingReported.add(key);
         }
       }
     }

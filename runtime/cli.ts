@@ -23,6 +23,7 @@ import { WriteError, isTerminal, writeAll } from "./fdio.ts";
 import { PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
+import { hostPowerNote } from "./features/security/note.ts";
 
 const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
@@ -186,6 +187,9 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     if (key && !warnings) cache.storePlan(key, result.plan);
     plan = JSON.parse(JSON.stringify(result.plan).replaceAll(cache.placeholderId(), id)) as Plan;
   }
+  // From the plan, so that a cached plan gets it too (runtime/features/security/note.ts).
+  const note = hostPowerNote(plan, process.env);
+  if (note) writeAll(2, `ctr: ${note}\n`);
   let launch: Launch;
   try {
     launch = await launching;
@@ -342,7 +346,11 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       const { result, ok, statements, hostPaths } = await frontEnd(src, args, out);
       if (!ok) return EXIT_USAGE;
       if (first === "explain") writeAll(1, await explain(result, src.file));
-      else writeAll(1, checkSummary(src.file, statements, hostPaths));
+      else {
+        writeAll(1, checkSummary(src.file, statements, hostPaths));
+        const note = hostPowerNote(result.plan, process.env);
+        if (note) writeAll(2, `ctr: ${note}\n`);
+      }
       return 0;
     }
     case "rootfs":

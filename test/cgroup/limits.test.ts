@@ -50,7 +50,8 @@ interface Result {
 
 function start(script: string): { proc: ReturnType<typeof Bun.spawn>; done: Promise<Result> } {
   const t0 = performance.now();
-  const proc = Bun.spawn({ cmd: [CTR, "-e", script], stdout: "pipe", stderr: "pipe" });
+  // CTR_TEACHING=1: teaching containers on purpose (the note has its own tests, test/security/note.test.ts).
+  const proc = Bun.spawn({ cmd: [CTR, "-e", script], env: { ...process.env, CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
   host?.pids.push(proc.pid);
   const done = (async () => {
     const [out, err] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text()]);
@@ -291,7 +292,7 @@ describe("cgroup limits on the real kernel", () => {
   rootTest("examples 07 and 08 run to the end with their self-checks, nothing left", async () => {
     const before = snapshot();
     const run = (name: string) => {
-      const p = Bun.spawn({ cmd: [CTR, new URL(`../../examples/${name}`, import.meta.url).pathname, "true"], stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn({ cmd: [CTR, new URL(`../../examples/${name}`, import.meta.url).pathname, "true"], env: { ...process.env, CTR_TEACHING: "1" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
       host?.pids.push(p.pid);
       return (async () => ({ code: await p.exited, out: await new Response(p.stdout as ReadableStream).text(), err: await new Response(p.stderr as ReadableStream).text(), pid: p.pid }))();
     };

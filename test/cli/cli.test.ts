@@ -14,7 +14,8 @@ const EXAMPLES = readdirSync(join(REPO, "examples")).filter((f) => f.endsWith(".
 const started: number[] = [];
 
 function ctr(args: string[], env: Record<string, string | undefined> = process.env) {
-  const r = Bun.spawnSync({ cmd: [CTR, ...args], env: { ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
+  // CTR_TEACHING=1: the examples are teaching containers; the note has its own tests (test/security/note.test.ts).
+  const r = Bun.spawnSync({ cmd: [CTR, ...args], env: { CTR_TEACHING: "1", ...env, NO_COLOR: "1" }, stdout: "pipe", stderr: "pipe" });
   started.push(r.pid);
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }

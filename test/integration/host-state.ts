@@ -134,7 +134,9 @@ export class Host {
     const proc = Bun.spawn({
       cmd: [CTR, ...args],
       cwd: opts.cwd ?? REPO,
-      env: { ...process.env, NO_COLOR: "1", TMPDIR: this.tmp, ...opts.env },
+      // CTR_TEACHING=1: the containers of these tests are teaching containers on purpose; the
+      // note it silences has tests of its own (test/security/note.test.ts).
+      env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1", TMPDIR: this.tmp, ...opts.env },
       stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
       stdout: "pipe",
       stderr: "pipe",

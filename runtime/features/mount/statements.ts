@@ -193,12 +193,12 @@ function pathStatement(name: "readonly" | "mask", summary: string, example: stri
 
 export const readonlyStatement = pathStatement(
   "readonly",
-  "Make PATH (`/` for the whole root) read-only in the container, after the mounts made before the next command (runc's readonlyPaths; `/`: its readonlyRootfs).",
+  "Make PATH (`/` for the whole root) read-only in the container, after the mounts made before the next command (runc's readonlyPaths; `/`: its readonlyRootfs). A PATH that does not exist then is skipped: nothing is mounted and the container starts, as under runc.",
   "readonly /",
 );
 
 export const maskStatement = pathStatement(
   "mask",
-  "Hide PATH in the container: a file reads empty (the host's /dev/null bound on it), a directory is an empty read-only tmpfs (runc's maskedPaths); applied after the mounts made before the next command.",
+  "Hide PATH in the container: a file reads empty (the host's /dev/null bound on it), a directory is an empty read-only tmpfs (runc's maskedPaths); applied after the mounts made before the next command. A PATH that does not exist then (/proc/asound on a machine without sound) is skipped: nothing is mounted and the container starts, as under runc.",
   "mask /proc/kcore",
 );
