@@ -378,11 +378,11 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
 
 /** `ctr check|explain BUNDLE`: an OCI bundle's config.json, translated and planned as a script (runtime/features/oci/config.ts). */
 async function bundleCheck(what: "check" | "explain", arg: string, out: Output): Promise<number> {
-  const [{ compileBundle }, { defaultCacheDir }, { hostView }] = await Promise.all([import("./features/oci/config.ts"), import("./features/rootfs/cache.ts"), import("./hostview.ts")]);
+  const [{ compileBundle, hostFacts }, { defaultCacheDir }, { hostView }] = await Promise.all([import("./features/oci/config.ts"), import("./features/rootfs/cache.ts"), import("./hostview.ts")]);
   const host = hostView();
   let b;
   try {
-    b = compileBundle(arg, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs`, cpus: cpus().length, host });
+    b = compileBundle(arg, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs`, cpus: cpus().length, host, facts: hostFacts() });
   } catch (e) {
     out.error(e);
     return EXIT_USAGE;

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileBundle } from "../../runtime/features/oci/config.ts";
 import { parseLocated } from "../../runtime/features/oci/json.ts";
+import type { HostFacts } from "../../runtime/features/oci/translate.ts";
 import { sourceText } from "../../runtime/plan.ts";
 
 const dirs: string[] = [];
@@ -28,11 +29,11 @@ function config(extra: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
-function compile(cfg: unknown, text?: string) {
+function compile(cfg: unknown, text?: string, facts?: HostFacts) {
   const dir = mkdtempSync(join(tmpdir(), "ctr-oci-test-"));
   dirs.push(dir);
   writeFileSync(join(dir, "config.json"), text ?? JSON.stringify(cfg, null, 2));
-  const b = compileBundle(dir, { stateDir: "/run/ctr/ID", defaultRootfs: "/var/cache/ctr/rootfs", cpus: 2 });
+  const b = compileBundle(dir, { stateDir: "/run/ctr/ID", defaultRootfs: "/var/cache/ctr/rootfs", cpus: 2, ...(facts ? { facts } : {}) });
   const lines = b.commands.map((c) => sourceText(c).replaceAll(dir, "BUNDLE"));
   const errors = b.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.span.file.replace(/^.*config\.json:/, "")}: ${d.message}`);
   const warnings = b.diagnostics.filter((d) => d.severity === "warning").map((d) => `${d.span.file.replace(/^.*config\.json:/, "")}: ${d.message}`);
@@ -168,6 +169,20 @@ describe("each field gives its statement", () => {
     expect(bad.errors).toEqual([expect.stringMatching(/^\/process\/capabilities\/effective: `process.capabilities.effective` is not supported yet/)]);
     const user = compile(config({ process: { user: { uid: 1000, gid: 1000 }, capabilities: { bounding: caps, effective: caps, permitted: caps } } }));
     expect(user.errors).toEqual([expect.stringMatching(/^\/process\/capabilities\/inheritable: .* not supported yet: for a non-root user/), expect.stringMatching(/^\/process\/capabilities\/ambient:/)]);
+  });
+  test("umask: accepted when it is the one the process inherits; a plain bind when nothing is mounted below its source", () => {
+    const facts: HostFacts = { umask: 0o022, hasSubmounts: (p) => p === "/srv" };
+    const cfg = (umask: number, src: string) => config({ process: { user: { uid: 0, gid: 0, umask } }, mounts: [{ destination: "/x", type: "bind", source: src, options: ["bind", "rprivate"] }] });
+    const ok = compile(cfg(0o022, "/etc/hosts"), undefined, facts);
+    expect(ok.errors).toEqual([]);
+    expect(ok.lines).toContain("mount bind /etc/hosts /x");
+    const bad = compile(cfg(0o077, "/srv"), undefined, facts);
+    expect(bad.errors).toEqual([
+      expect.stringMatching(/^\/process\/user\/umask: `process.user.umask` is not supported yet: a umask other than the one ctr's processes inherit \(0022\)/),
+      expect.stringMatching(/^\/mounts\/0\/options\/0: mount option "bind" is not supported yet for bind: "\/srv" has mounts below it/),
+    ]);
+    // Without facts about the host, neither can be honoured knowingly.
+    expect(compile(cfg(0o022, "/etc/hosts")).errors.length).toBe(2);
   });
   test("maskedPaths and readonlyPaths", () => {
     const r = compile(config({ linux: { maskedPaths: ["/proc/kcore"], readonlyPaths: ["/proc/sys"] } }));

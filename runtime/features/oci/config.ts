@@ -12,7 +12,7 @@ import type { Command, Diagnostic, HostView } from "../../../lang/spec.ts";
 import { makePlan, type PlanResult } from "../../plan.ts";
 import { findStatement, statements } from "../../registry.ts";
 import { JsonError, parseLocated } from "./json.ts";
-import { translateConfig } from "./translate.ts";
+import { translateConfig, type HostFacts } from "./translate.ts";
 
 /** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -48,6 +48,25 @@ export interface CompileOptions {
   defaultRootfs: string;
   cpus: number;
   host?: HostView;
+  /** The host's facts the translation reads (translate.ts HostFacts); hostFacts() gives this machine's. */
+  facts?: HostFacts;
+}
+
+/** This process's umask and mount table, as the container's process would inherit and see them. */
+export function hostFacts(): HostFacts {
+  const umask = process.umask();
+  let points: string[] | null = null;
+  return {
+    umask,
+    hasSubmounts(p: string): boolean {
+      points ??= readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(" ")[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+      const dir = p.endsWith("/") ? p : `${p}/`;
+      return points.some((m) => m.startsWith(dir));
+    },
+  };
 }
 
 /** Read, translate, check and plan a bundle; throws only when config.json cannot be read. */
@@ -70,7 +89,7 @@ export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle
     const d: Diagnostic = { severity: "error", span: { file, line, column, offset: e.offset, length: 1 }, message: `config.json is not valid JSON: ${e.message}`, help: "see the OCI runtime spec, config.md" };
     return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), ok: false };
   }
-  const t = translateConfig(doc, text, file, dir);
+  const t = translateConfig(doc, text, file, dir, opts.facts);
   const checker = new Checker(statements, { cpus: opts.cpus, ...(opts.host ? { host: opts.host } : {}) });
   const diagnostics = [...t.diagnostics];
   for (const cmd of t.commands) diagnostics.push(...checker.check(cmd));

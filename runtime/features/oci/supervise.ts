@@ -16,12 +16,12 @@
 
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { formatDiagnostic } from "../../../lang/diagnostics.ts";
+import { formatLocation } from "../../../lang/diagnostics.ts";
 import { SysError } from "../../../native/error.ts";
 import { writeAll } from "../../fdio.ts";
 import { newContainerId, stateRoot } from "../../paths.ts";
 import { processRef, sameProcess } from "../lifecycle/procstat.ts";
-import { compileBundle } from "./config.ts";
+import { compileBundle, hostFacts } from "./config.ts";
 import { errorText } from "./errors.ts";
 import type { OciLog } from "./log.ts";
 import { OciStore, type OciRecord } from "./state.ts";
@@ -49,12 +49,13 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const [{ defaultCacheDir }, { hostView }] = await Promise.all([import("../rootfs/cache.ts"), import("../../hostview.ts")]);
   let b;
   try {
-    b = compileBundle(a.bundle, { stateDir: `${stateRoot()}/${cid}`, defaultRootfs: `${defaultCacheDir()}/rootfs`, cpus: cpus().length, host: hostView() });
+    b = compileBundle(a.bundle, { stateDir: `${stateRoot()}/${cid}`, defaultRootfs: `${defaultCacheDir()}/rootfs`, cpus: cpus().length, host: hostView(), facts: hostFacts() });
   } catch (e) {
     return fail(`cannot read the bundle's config.json: ${errorText(e)}`);
   }
   if (!b.ok) {
-    const shown = b.diagnostics.filter((d) => d.severity === "error").map((d) => formatDiagnostic(d, (f) => b.sources.get(f), false));
+    // One line each, as a log reads them: where (config.json:POINTER:LINE:COLUMN), what, the fix.
+    const shown = b.diagnostics.filter((d) => d.severity === "error").map((d) => `${formatLocation(d.span)}: ${d.message}${d.help ? ` (${d.help})` : ""}`);
     return fail(shown.join("\n"));
   }
   for (const d of b.diagnostics) log.line("warning", `${d.span.file}: ${d.message}`);

@@ -33,6 +33,18 @@ const RLIMIT = /^RLIMIT_([A-Z]+)$/;
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
+/**
+ * What the translation may know of the host, for fields whose honest reading
+ * depends on it; without it (tests of the translation alone) those fields are
+ * refused.
+ */
+export interface HostFacts {
+  /** The umask the container's process inherits: ctr sets none of its own. */
+  umask: number;
+  /** True when a mount point lies below PATH (so a non-recursive bind of PATH differs from ctr's recursive one). */
+  hasSubmounts(path: string): boolean;
+}
+
 export interface Translation {
   commands: Command[];
   diagnostics: Diagnostic[];
@@ -60,6 +72,7 @@ class Translator {
     private readonly doc: Located,
     private readonly text: string,
     private readonly file: string,
+    readonly facts: HostFacts | undefined,
   ) {}
 
   /** The span of a pointer's value (or, with `key`, of its member name). */
@@ -140,8 +153,8 @@ class Translator {
 }
 
 /** Translate a parsed config.json (`doc`, the text `text` of `file`) of the bundle directory `bundle`. */
-export function translateConfig(doc: Located, text: string, file: string, bundle: string): Translation {
-  const t = new Translator(doc, text, file);
+export function translateConfig(doc: Located, text: string, file: string, bundle: string, facts?: HostFacts): Translation {
+  const t = new Translator(doc, text, file, facts);
   const cfg = doc.value;
   if (!isObject(cfg)) {
     t.error("", "config.json must hold an object", "see the OCI runtime spec, config.md");
@@ -331,12 +344,15 @@ function mounts(t: Translator, v: unknown, bundle: string): void {
           t.error(`${ptr}/type`, `a mount of type ${JSON.stringify(type)} without "bind" or "rbind" is not supported yet`, 'add "rbind" to its options');
           return;
         }
-        if (!recursive) {
+        const source = path.resolve(bundle, src);
+        // ctr's binds are recursive (runtime/features/mount/statements.ts): the
+        // same as a plain bind of a source with no mount below it.
+        if (!recursive && (t.facts === undefined || t.facts.hasSubmounts(source))) {
           const x = opts.find((x) => x.text === "bind")!;
-          bad(x, "ctr's binds are recursive (runtime/features/mount/statements.ts); write \"rbind\"");
+          bad(x, t.facts ? `"${source}" has mounts below it and ctr's binds are recursive; write "rbind"` : "ctr's binds are recursive; write \"rbind\"");
           return;
         }
-        t.add("mount", `${ptr}/type`, [t.word("bind", `${ptr}/type`), t.string(path.resolve(bundle, src), `${ptr}/source`), dstArg, ...flags]);
+        t.add("mount", `${ptr}/type`, [t.word("bind", `${ptr}/type`), t.string(source, `${ptr}/source`), dstArg, ...flags]);
         return;
       }
       default:
@@ -453,7 +469,12 @@ function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: bo
   if (p.user !== undefined && t.typed(p.user, "/process/user", "object")) {
     const u = p.user as Record<string, unknown>;
     t.keys(u, "/process/user", ["uid", "gid", "additionalGids", "umask"]);
-    if (u.umask !== undefined) t.unsupported("/process/user/umask");
+    if (u.umask !== undefined) {
+      // ctr sets no umask: the process keeps the one it inherits, which is then the one asked for or not.
+      const mask = t.int(u.umask, "/process/user/umask");
+      const have = t.facts?.umask;
+      if (mask !== undefined && mask !== have) t.unsupported("/process/user/umask", `a umask other than the one ctr's processes inherit${have === undefined ? "" : ` (${have.toString(8).padStart(4, "0")})`}`);
+    }
     const id = t.int(u.uid, "/process/user/uid");
     const gid = u.gid === undefined ? 0 : t.int(u.gid, "/process/user/gid");
     if (id !== undefined && gid !== undefined) {
