@@ -149,6 +149,22 @@ describe("ctr as an OCI runtime", () => {
     60_000,
   );
 
+  itest("the supervisor killed by SIGKILL mid-run: the container ends with it, and delete leaves nothing", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const b = await bundle(h, ["sleep", "100"]);
+      const c = await create(h, root, b, "k", join(work, "k.out"));
+      expect((await oci(h, root, ["start", "k"])).code).toBe(0);
+      const rec = JSON.parse(readFileSync(join(root, "k", "state.json"), "utf8"));
+      process.kill(rec.supervisor.pid, "SIGKILL");
+      await until(() => !existsSync(`/proc/${c.pid}`), "PID 1 killed by stage 1");
+      expect(JSON.parse((await oci(h, root, ["state", "k"])).stdout).status).toBe("stopped");
+      expect((await oci(h, root, ["delete", "k"])).code).toBe(0);
+    }),
+    60_000,
+  );
+
   itest("run relays the exit status and removes the record; a field ctr cannot honour fails create, named in the JSON log", () =>
     onHost(async (h) => {
       const work = h.scratch();

@@ -11,10 +11,10 @@ import * as path from "node:path";
 import { SysError } from "../../../native/error.ts";
 import { PACKAGE_ROOT } from "../../bundle.ts";
 import { writeAll } from "../../fdio.ts";
-import { sameProcess } from "../lifecycle/procstat.ts";
+import { stateRoot } from "../../paths.ts";
 import { OciLog, type LogOptions } from "./log.ts";
 import { BOOL_FLAGS, VALUE_FLAGS } from "./recognise.ts";
-import { defaultRoot, liveStatus, OCI_VERSION, OciStore, specState } from "./state.ts";
+import { defaultRoot, liveStatus, OCI_VERSION, OciStore, running, specState } from "./state.ts";
 import { errorText } from "./errors.ts";
 
 const EXIT_FAIL = 1;
@@ -306,10 +306,18 @@ async function remove(store: OciStore, p: Parsed): Promise<number> {
   }
   // The supervisor tears the container down (cgroups, mounts, ctr's state directory) as it ends.
   const deadline = Date.now() + 10_000;
-  while (sameProcess(rec.supervisor) && Date.now() < deadline) {
+  while (rec.supervisor && running(rec.supervisor) && Date.now() < deadline) {
     await Bun.sleep(10);
     const now = store.read(id);
     if (now && now.supervisor === null) break;
+  }
+  // A supervisor killed outright (SIGKILL) left ctr's per-container directory
+  // (stage 1 ended PID 1 and removed the cgroups): removed here, through
+  // statedir's checked removal. A zombie counts as gone: its parent (the
+  // client, a subreaper) may not have reaped it yet.
+  if (rec.supervisor && !running(rec.supervisor)) {
+    const { removeStateDir } = await import("../../statedir.ts");
+    removeStateDir(`${stateRoot()}/${rec.cid}`);
   }
   store.remove(id);
   return 0;

@@ -89,11 +89,22 @@ export class OciStore {
   }
 }
 
+/** The process is there and not a zombie. */
+export function running(ref: { pid: number; start: number }): boolean {
+  if (!sameProcess(ref)) return false;
+  try {
+    const stat = readFileSync(`/proc/${ref.pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** The status as the state says it: a container whose processes are gone is stopped, whatever its record said last. */
 export function liveStatus(rec: OciRecord): OciStatus {
   if (rec.status === "stopped") return "stopped";
-  if (rec.status === "creating") return sameProcess(rec.supervisor) ? "creating" : "stopped";
-  return sameProcess(rec.pid1) ? rec.status : "stopped";
+  if (rec.status === "creating") return rec.supervisor && running(rec.supervisor) ? "creating" : "stopped";
+  return rec.pid1 && running(rec.pid1) ? rec.status : "stopped";
 }
 
 /** The state JSON of the runtime spec (what `state ID` prints). */
