@@ -283,20 +283,21 @@ function kill(store: OciStore, p: Parsed): number {
   return 0;
 }
 
-/** `delete [--force] ID`: a stopped container's record; with --force a live one is killed first and its teardown waited for. */
+/** `delete [--force] ID`: a stopped or created container's record; with --force a running one is killed first; the teardown is waited for. */
 async function remove(store: OciStore, p: Parsed): Promise<number> {
   const id = oneId(p, "delete");
   const rec = store.read(id);
   const force = p.flags.has("force");
   if (!rec) {
     if (force && !existsSync(store.dir(id))) return 0; // as runc: nothing to delete is not an error with --force
-    if (!existsSync(store.dir(id))) throw new SysError({ message: `container does not exist: ${id}` });
+    if (!existsSync(store.dir(id))) throw new SysError({ message: "container does not exist" });
     store.remove(id); // a directory create left without a record (it was killed at once)
     return 0;
   }
   const status = liveStatus(rec);
   if (status !== "stopped") {
-    if (!force) throw new SysError({ message: `cannot delete container ${id} that is not stopped: ${status}` });
+    // As runc: a created container (its command not started) is deleted without --force; a running one needs it.
+    if (!force && status !== "created") throw new SysError({ message: `cannot delete container ${id} that is not stopped: ${status}` });
     try {
       if (status === "creating") process.kill(rec.supervisor!.pid, "SIGTERM");
       else process.kill(rec.pid1!.pid, "SIGKILL");

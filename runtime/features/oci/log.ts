@@ -2,7 +2,7 @@
 // `--log FILE` (appended; stderr without it) and `--log-format text|json`.
 // containerd and podman read the last `"level":"error"` line of a JSON log
 // when a command fails, so every error goes there, one JSON object a line:
-//   {"level":"error","msg":"container does not exist: x","time":"2026-...Z"}
+//   {"level":"error","msg":"container does not exist","time":"2026-...Z"}
 // Text lines are logrus's: time="..." level=error msg="...".
 
 import { appendFileSync } from "node:fs";

@@ -80,7 +80,7 @@ export class OciStore {
   /** The record, or the error runc gives for an id it does not know. */
   get(id: string): OciRecord {
     const rec = this.read(id);
-    if (!rec) throw new SysError({ message: `container does not exist: ${id}` });
+    if (!rec) throw new SysError({ message: "container does not exist" }); // runc's words, which containerd and podman look for
     return rec;
   }
 
