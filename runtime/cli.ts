@@ -53,6 +53,9 @@ usage:
   ctr image import FILE [NAME[:TAG]]  import a docker-archive or OCI archive (podman/docker save)
   ctr image ls | rm NAME... | inspect NAME   the images in the store
   ctr volume ls | rm NAME... | prune          the volumes in the store (prune: the anonymous ones)
+  ctr check|explain BUNDLE    an OCI bundle (a directory with config.json), checked or explained as a script
+  ctr [--root DIR] [--log FILE] [--log-format text|json] create|start|state|kill|delete|run|list|features|spec ...
+                              ctr as an OCI runtime, with runc's command line (podman --runtime, containerd)
   ctr --help | --version
 
 options:

@@ -9,7 +9,8 @@
 //     OCI root (state.ts) and no named container of ctr's has that name.
 // conmon calls `create`, `start`, `kill` and `delete` without global flags,
 // hence the verbs rather than the flags alone. A script file named like a
-// verb (`ctr create`) runs as `ctr ./create`. This file imports nothing
+// verb (`ctr create`) runs as `ctr ./create`; `ctr run x.ctr` is taken for a
+// mistaken script run, not an OCI run of the id `x.ctr`. This file imports nothing
 // heavy: every ctr command line goes through it.
 
 import { existsSync } from "node:fs";
@@ -30,6 +31,8 @@ export function isOciInvocation(argv: readonly string[]): boolean {
   const first = argv[0];
   if (first === undefined) return false;
   if (first === "--oci-supervise" || globalFlag(first)) return true;
+  // `ctr run x.ctr` (or `run -e ...`) means a script: the CLI says how to run one.
+  if (first === "run" && argv.slice(1).some((a) => a === "-e" || a.endsWith(".ctr"))) return false;
   if (OCI_ONLY_VERBS.has(first)) return true;
   if (first === "kill" || first === "ps" || first === "exec") {
     const id = argv.slice(1).find((a) => !a.startsWith("-"));
