@@ -305,7 +305,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     else rest.push(a);
   }
   // ctr as an OCI runtime (runc's command line): runtime/features/oci/commands.ts says how it is recognised.
-  if ((await import("./features/oci/recognise.ts")).isOciInvocation(rest)) return (await import("./features/oci/commands.ts")).ociMain(rest);
+  if ((await import("./features/oci/recognise.ts")).isOciInvocation(rest)) return (await import("./features/oci/commands.ts")).ociMain(rest, early);
   // A named or detached container (runtime/features/lifecycle/): options before the script.
   let named: NamedRun | null = null;
   let detach = false;

@@ -68,12 +68,17 @@ function oneId(p: Parsed, verb: string, max = 1): string {
 }
 
 /** `ctr [runc's global flags] VERB ...` */
-export async function ociMain(argv: readonly string[]): Promise<number> {
+/** `early`: the stage 1 runtime/main.ts started for a supervisor (`--oci-supervise`); killed when nothing uses it. */
+export async function ociMain(argv: readonly string[], early: ReturnType<typeof Bun.spawn> | null = null): Promise<number> {
   const log: LogOptions = { file: null, format: "text", debug: false };
   let root = defaultRoot();
   let systemd = false;
   let i = 0;
-  if (argv[0] === "--oci-supervise") return superviseMain(argv[1] ?? "");
+  if (argv[0] === "--oci-supervise") return superviseMain(argv[1] ?? "", early);
+  if (early) {
+    early.kill("SIGKILL");
+    await early.exited;
+  }
   for (; i < argv.length && argv[i]!.startsWith("-"); i++) {
     const a = argv[i]!;
     const [name, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -206,10 +211,10 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
 }
 
 /** `--oci-supervise JSON`: the supervisor create started. */
-async function superviseMain(json: string): Promise<number> {
+async function superviseMain(json: string, early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
   const a = JSON.parse(json) as { root: string; id: string; bundle: string; log: LogOptions };
   const { supervise } = await import("./supervise.ts");
-  return supervise({ store: new OciStore(a.root), id: a.id, bundle: a.bundle, log: new OciLog(a.log), startAtOnce: false });
+  return supervise({ store: new OciStore(a.root), id: a.id, bundle: a.bundle, log: new OciLog(a.log), startAtOnce: false, early });
 }
 
 /** `start ID`: ask the supervisor on start.sock; it answers once the command is PID 1. */

@@ -33,6 +33,8 @@ export interface SuperviseArgs {
   log: OciLog;
   /** `ctr run`: no `start` to wait for. */
   startAtOnce: boolean;
+  /** A stage 1 started before ctr loaded (runtime/main.ts), to adopt rather than start one. */
+  early?: ReturnType<typeof Bun.spawn> | null;
   /** Called once the record says "created" (`ctr run` writes its pid file then). */
   created?(pid1: number): void;
 }
@@ -42,6 +44,7 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const { store, id, log } = a;
   const dir = store.dir(id);
   const fail = (text: string): number => {
+    a.early?.kill("SIGKILL"); // not adopted: nothing else ends it
     writeFileSync(`${dir}/error`, text);
     return 1;
   };
@@ -102,7 +105,8 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const { execute } = await import("../../execute.ts");
   let status: number;
   try {
-    const launch = await Launch.start();
+    const launch = a.early ? Launch.adopt(a.early) : await Launch.start();
+    a.early = null;
     status = await execute(cid, b.result.plan, launch, null, {
       trace: false,
       output: (text) => writeAll(1, text),
