@@ -62,6 +62,7 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
     return fail(shown.join("\n"));
   }
   for (const d of b.diagnostics) log.line("warning", `${d.span.file}: ${d.message}`);
+  log.line("debug", `${id}: compiled ${b.commands.length} statements into ${b.result.plan.ops.length} ops`);
   const annotations = (b.config?.annotations ?? {}) as Record<string, string>;
   const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid };
   store.write(rec);
@@ -117,6 +118,7 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
       },
       notice: (text) => log.line("warning", text),
       beforeExec: async (pid1) => {
+        log.line("debug", `${id}: created, PID 1 is ${pid1}`);
         rec.status = "created";
         rec.pid1 = processRef(pid1);
         store.write(rec);
