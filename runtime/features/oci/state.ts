@@ -10,7 +10,7 @@
 // The directory is made with mkdir, which fails when the id exists: that is
 // what makes an id unique, even between two `create`s at the same time.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { SysError } from "../../../native/error.ts";
 import { sameProcess } from "../lifecycle/procstat.ts";
 import type { ProcRef } from "../lifecycle/store.ts";
@@ -41,7 +41,9 @@ export function checkId(id: string): string {
   return id;
 }
 
-export { defaultRoot } from "./recognise.ts";
+import { defaultRoot } from "./recognise.ts";
+
+export { defaultRoot };
 
 export class OciStore {
   constructor(readonly root: string) {}
@@ -84,8 +86,15 @@ export class OciStore {
     return rec;
   }
 
+  /** Remove the container's directory; the default root too when it is left empty (a root given with --root is the client's). */
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
+    if (this.root !== defaultRoot()) return;
+    try {
+      rmdirSync(this.root);
+    } catch {
+      // other containers' directories are there
+    }
   }
 }
 
