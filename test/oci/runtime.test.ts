@@ -108,6 +108,9 @@ describe("ctr as an OCI runtime", () => {
       state = JSON.parse((await oci(h, root, ["state", "t1"])).stdout);
       expect(state).toMatchObject({ status: "running", pid: c.pid });
       expect(readFileSync(`/proc/${c.pid}/comm`, "utf8").trim()).toBe("sleep");
+      // ps: its processes by host pid (containerd reads the JSON form): the shell, now sleep, is the only one.
+      expect(JSON.parse((await oci(h, root, ["ps", "--format", "json", "t1"])).stdout)).toEqual([c.pid]);
+      expect((await oci(h, root, ["ps", "t1"])).stdout).toBe(`PID\tCMD\n${c.pid}\tsleep 100\n`);
       // A running container is not deleted without --force.
       const busy = await oci(h, root, ["delete", "t1"]);
       expect(busy.code).toBe(1);

@@ -22,7 +22,6 @@ const EXIT_FAIL = 1;
 /** Verbs not done yet: said, with exit status 1. */
 const NOT_YET: Record<string, string> = {
   exec: "a new process in an OCI container (ctr's own `ctr exec NAME` works on named containers)",
-  ps: "listing an OCI container's processes",
   pause: "the freezer",
   resume: "the freezer",
   update: "changing an OCI container's resources",
@@ -131,6 +130,8 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         return await remove(store, parseFlags(rest, {}, { force: "force", f: "force" }));
       case "run":
         return await run(store, rest, log, l);
+      case "ps":
+        return ps(store, parseFlags(rest, { format: "format", f: "format" }, {}));
       case "list":
         return list(store, parseFlags(rest, { format: "format", f: "format" }, { quiet: "quiet", q: "quiet" }));
       case "features":
@@ -255,6 +256,46 @@ function signalOf(text: string): NodeJS.Signals | number {
   return name as NodeJS.Signals;
 }
 
+/** The host pids of the container's processes: those in PID 1's PID namespace, when it has its own. */
+function containerPids(pid1: number, what: string): number[] {
+  const ns = (p: number | string) => {
+    try {
+      return readlinkSync(`/proc/${p}/ns/pid`);
+    } catch {
+      return null;
+    }
+  };
+  const own = ns(pid1);
+  if (own === null || own === ns("self")) throw new SysError({ message: `${what} is not supported yet for a container without its own PID namespace` });
+  return readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e) && ns(e) === own)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** `ps [--format table|json] ID`: the container's processes (json: their host pids, as containerd reads them). */
+function ps(store: OciStore, p: Parsed): number {
+  const rec = store.get(oneId(p, "ps"));
+  const status = liveStatus(rec);
+  if (status !== "created" && status !== "running") throw new SysError({ message: "container not running" });
+  const pids = containerPids(rec.pid1!.pid, "ps");
+  const format = p.flags.get("format") ?? "table";
+  if (format === "json") {
+    writeAll(1, JSON.stringify(pids) + "\n");
+    return 0;
+  }
+  if (format !== "table") throw new SysError({ message: `invalid format option ${JSON.stringify(format)}` });
+  const cmd = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    } catch {
+      return "";
+    }
+  };
+  writeAll(1, ["PID\tCMD", ...pids.map((pid) => `${pid}\t${cmd(pid)}`)].join("\n") + "\n");
+  return 0;
+}
+
 /** `kill [--all] ID [SIGNAL]` (SIGTERM by default, as runc). */
 function kill(store: OciStore, p: Parsed): number {
   if (p.args.length < 1 || p.args.length > 2) throw new SysError({ message: `"kill" requires 1 or 2 arguments`, hint: "usage: ctr kill [--all] <container-id> [signal]" });
@@ -264,20 +305,9 @@ function kill(store: OciStore, p: Parsed): number {
   if (status !== "created" && status !== "running") throw new SysError({ message: "container not running" });
   const pid = rec.pid1!.pid;
   if (p.flags.has("all")) {
-    // Every process of the container: those in PID 1's PID namespace, when it has its own.
-    const ns = (p: number | string) => {
+    for (const e of containerPids(pid, "kill --all")) {
       try {
-        return readlinkSync(`/proc/${p}/ns/pid`);
-      } catch {
-        return null;
-      }
-    };
-    const own = ns(pid);
-    if (own === null || own === ns("self")) throw new SysError({ message: "kill --all is not supported yet for a container without its own PID namespace" });
-    for (const e of readdirSync("/proc")) {
-      if (!/^\d+$/.test(e) || ns(e) !== own) continue;
-      try {
-        process.kill(Number(e), sig);
+        process.kill(e, sig);
       } catch {
         // gone meanwhile
       }
