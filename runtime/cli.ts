@@ -54,7 +54,7 @@ usage:
   ctr image ls | rm NAME... | inspect NAME   the images in the store
   ctr volume ls | rm NAME... | prune          the volumes in the store (prune: the anonymous ones)
   ctr check|explain BUNDLE    an OCI bundle (a directory with config.json), checked or explained as a script
-  ctr [--root DIR] [--log FILE] [--log-format text|json] create|start|state|kill|delete|run|list|features|spec ...
+  ctr [--root DIR] [--log FILE] [--log-format text|json] create|start|state|kill|delete|run|ps|list|features|spec ...
                               ctr as an OCI runtime, with runc's command line (podman --runtime, containerd)
   ctr --help | --version
 
