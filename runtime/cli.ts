@@ -54,6 +54,9 @@ usage:
   ctr image import FILE [NAME[:TAG]]  import a docker-archive or OCI archive (podman/docker save)
   ctr image ls | rm NAME... | inspect NAME   the images in the store
   ctr volume ls | rm NAME... | prune          the volumes in the store (prune: the anonymous ones)
+  ctr check|explain BUNDLE    an OCI bundle (a directory with config.json), checked or explained as a script
+  ctr [--root DIR] [--log FILE] [--log-format text|json] create|start|state|kill|delete|run|ps|list|features|spec ...
+                              ctr as an OCI runtime, with runc's command line (podman --runtime, containerd)
   ctr --help | --version
 
 options:
@@ -149,12 +152,13 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Pr
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
 }
 
-async function explain(result: PlanResult, file: string): Promise<string> {
+/** `bundle`: the ops' spans name config.json by JSON pointer (runtime/features/oci/translate.ts), written as they are. */
+async function explain(result: PlanResult, file: string, bundle = false): Promise<string> {
   const { explainOps } = await import("./explain.ts");
   const derived = explainOps(result.plan.ops);
   const lines: string[] = [];
   result.plan.ops.forEach((op, i) => {
-    lines.push(`${file}:${op.span.line}:${op.span.column}  ${op.source}    [${SIDE_NAME[op.side]}]`);
+    lines.push(`${bundle ? op.span.file : `${file}:${op.span.line}:${op.span.column}`}  ${op.source}    [${SIDE_NAME[op.side]}]`);
     for (const e of derived[i]!) lines.push(`    ${e}`);
   });
   return lines.join("\n") + "\n";
@@ -304,6 +308,8 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     if (rest.length === 0 && a === "--trace") trace = true;
     else rest.push(a);
   }
+  // ctr as an OCI runtime (runc's command line): runtime/features/oci/commands.ts says how it is recognised.
+  if ((await import("./features/oci/recognise.ts")).isOciInvocation(rest)) return (await import("./features/oci/commands.ts")).ociMain(rest, early);
   // A named or detached container (runtime/features/lifecycle/): options before the script.
   let named: NamedRun | null = null;
   let detach = false;
@@ -340,6 +346,8 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     case "explain": {
       const [file, ...args] = more;
       if (!file) return usage(`${first}: missing FILE`);
+      const oci = await import("./features/oci/config.ts");
+      if (oci.isBundle(file)) return bundleCheck(first, file, new Output());
       const src = file === "-e" ? { file: "-e", text: args.shift() ?? "" } : readScript(file);
       if (!src) return EXIT_USAGE;
       const out = new Output();
@@ -378,6 +386,25 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
   }
 }
 
+
+/** `ctr check|explain BUNDLE`: an OCI bundle's config.json, translated and planned as a script (runtime/features/oci/config.ts). */
+async function bundleCheck(what: "check" | "explain", arg: string, out: Output): Promise<number> {
+  const [{ compileBundle, hostFacts }, { defaultCacheDir }, { hostView }] = await Promise.all([import("./features/oci/config.ts"), import("./features/rootfs/cache.ts"), import("./hostview.ts")]);
+  const host = hostView();
+  let b;
+  try {
+    b = compileBundle(arg, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs`, cpus: cpus().length, host, facts: hostFacts() });
+  } catch (e) {
+    out.error(e);
+    return EXIT_USAGE;
+  }
+  for (const [file, text] of b.sources) out.addSource(file, text);
+  out.diagnostics(b.diagnostics);
+  if (!b.ok) return EXIT_USAGE;
+  if (what === "explain") writeAll(1, await explain(b.result, b.file, true));
+  else writeAll(1, checkSummary(b.file, b.commands.length, host.looked));
+  return 0;
+}
 
 /** ps, exec, logs, stop, kill, rm, inspect (runtime/features/lifecycle/commands.ts). */
 async function lifecycleCommand(name: string, args: string[]): Promise<number> {

@@ -31,6 +31,13 @@ export interface ExecuteIO {
   notice?(text: string): void;
   /** PID 1 is up and set up: before the first `run`, once `exec` made the command PID 1, or at the end (a named container's record: runtime/features/lifecycle/supervise.ts). */
   started?(pid1: number): void;
+  /**
+   * Called with PID 1's pid once every op before `exec` is done, and awaited
+   * before `exec` is sent: the OCI runtime's create/start split
+   * (runtime/features/oci/supervise.ts), PID 1 waiting with the command not
+   * executed until `start`.
+   */
+  beforeExec?(pid1: number): Promise<void>;
 }
 
 /** The exit status of a process killed by SIGKILL, as the OOM killer does. */
@@ -136,7 +143,11 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         const batch = ops.slice(i, end);
         const exec = batch.find((o) => o.kind === "exec");
         if (exec?.kind === "exec") lastCommand = exec.argv.join(" ");
-        await session.applyBatch(batch);
+        if (exec && io.beforeExec) {
+          await session.applyBatch(batch.slice(0, -1));
+          await io.beforeExec(container.pid1);
+          await session.apply(exec);
+        } else await session.applyBatch(batch);
         if (exec) {
           up();
           break;
@@ -147,6 +158,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       const op = ops[i]!;
       if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");
       if (op.kind === "run") up();
+      if (op.kind === "exec" && io.beforeExec) await io.beforeExec(container.pid1);
       const result = await session.apply(op);
       if (op.kind === "exec") {
         up();

@@ -27,6 +27,9 @@ function buildDir(): string {
 
 const argv = process.argv.slice(2);
 const NOT_A_RUN = new Set(["check", "explain", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
+// ctr as an OCI runtime (runtime/features/oci/commands.ts): runc's global flags and verbs start no stage 1 here.
+// Its supervisor (`--oci-supervise`) runs a container, and gets its stage 1 early as a script does.
+const OCI_WORDS = /^(--root|--log|--log-format|--debug|--systemd-cgroup|--rootless|--criu)(=|$)|^(create|start|state|delete|run|features|spec|list|pause|resume|update|events|checkpoint|restore)$/;
 const first = argv.find((a) => a !== "--trace");
 // `ctr -d`: the container's own ctr (its supervisor, runtime/features/lifecycle/supervise.ts) starts it, not this one.
 const detaching = (() => {
@@ -41,7 +44,7 @@ const detaching = (() => {
 const dir = buildDir();
 
 let early: ReturnType<typeof Bun.spawn> | null = null;
-if (first !== undefined && !NOT_A_RUN.has(first) && !detaching && existsSync(`${dir}/init.js`)) {
+if (first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && existsSync(`${dir}/init.js`)) {
   // Same spawn as Launch.spawn in runtime/host.ts, which adopts this process.
   early = Bun.spawn({
     cmd: [process.execPath, `${dir}/init.js`, "stage1"],

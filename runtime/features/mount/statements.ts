@@ -28,7 +28,8 @@ const planMount: PlanFn = (cmd) => {
   const opts = b.options;
   const simple = SIMPLE_FS[form];
   if (simple) {
-    const [fstype, def, base, data] = simple;
+    const [fstype, def, base, fixed] = simple;
+    const data = opts.gid ? `${fixed},gid=${opts.gid.text}` : fixed;
     const { flags, ro } = flagBits(rest, base);
     // Kernel filesystems take MS_RDONLY directly; no remount needed.
     return [mountOp(form, { source: fstype, target: positional[0] ?? def, fstype, flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
@@ -107,10 +108,11 @@ export const mountStatement = defineStatement({
       flags: FS_FLAGS,
     },
     devpts: {
-      summary: "A private devpts instance for pseudo-terminals.",
-      syntax: "mount devpts [DST] [FLAGS]",
+      summary: "A private devpts instance for pseudo-terminals (gid=: the group of new terminals, 5 for tty as runc and Docker give it).",
+      syntax: "mount devpts [DST] [gid=GID] [FLAGS]",
       example: "mount devpts",
       args: [{ name: "DST", kind: "path", optional: true, default: "/dev/pts" }],
+      options: { gid: "int" },
       flags: FS_FLAGS,
     },
     mqueue: {

@@ -1,0 +1,111 @@
+// A bundle (a directory with config.json and, usually, its rootfs) compiled
+// to a plan: config.json parsed with the places of its values (json.ts),
+// translated into commands (translate.ts), checked by the language's own
+// checker (lang/checker.ts: the same binding and rules as a script's) and
+// planned by the same planner (runtime/plan.ts). `ctr check BUNDLE`, `ctr
+// explain BUNDLE` and `ctr create` all start here.
+
+import { existsSync, readFileSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { Checker } from "../../../lang/checker.ts";
+import type { Command, Diagnostic, HostView } from "../../../lang/spec.ts";
+import { makePlan, type PlanResult } from "../../plan.ts";
+import { findStatement, statements } from "../../registry.ts";
+import { JsonError, parseLocated } from "./json.ts";
+import { translateConfig, type HostFacts } from "./translate.ts";
+
+/** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/** True when `arg` names a bundle: a directory holding config.json, or a config.json itself. */
+export function isBundle(arg: string): boolean {
+  try {
+    if (path.basename(arg) === "config.json" && statSync(arg).isFile()) return true;
+    return statSync(arg).isDirectory() && existsSync(path.join(arg, "config.json"));
+  } catch {
+    return false;
+  }
+}
+
+export interface CompiledBundle {
+  /** The bundle directory (absolute) and its config.json as diagnostics name it. */
+  dir: string;
+  file: string;
+  text: string;
+  /** The config as parsed (annotations and all), or null when it did not parse. */
+  config: Record<string, unknown> | null;
+  commands: Command[];
+  result: PlanResult;
+  diagnostics: Diagnostic[];
+  /** The file names diagnostics use (config.json:POINTER), each with the text. */
+  sources: Map<string, string>;
+  ok: boolean;
+}
+
+export interface CompileOptions {
+  /** Where the state of planning lives (runtime/plan.ts PlanContext). */
+  stateDir: string;
+  defaultRootfs: string;
+  cpus: number;
+  host?: HostView;
+  /** The host's facts the translation reads (translate.ts HostFacts); hostFacts() gives this machine's. */
+  facts?: HostFacts;
+}
+
+/** This process's umask and mount table, as the container's process would inherit and see them. */
+export function hostFacts(): HostFacts {
+  const umask = process.umask();
+  let points: string[] | null = null;
+  return {
+    umask,
+    hasSubmounts(p: string): boolean {
+      points ??= readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(" ")[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+      const dir = p.endsWith("/") ? p : `${p}/`;
+      return points.some((m) => m.startsWith(dir));
+    },
+  };
+}
+
+/** Read, translate, check and plan a bundle; throws only when config.json cannot be read. */
+export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle {
+  const isFile = path.basename(arg) === "config.json" && !statSync(arg).isDirectory();
+  const dir = path.resolve(isFile ? path.dirname(arg) : arg);
+  const file = isFile ? arg : path.join(arg, "config.json");
+  const size = statSync(file).size;
+  if (size > MAX_CONFIG_BYTES) throw new Error(`"${file}" is larger than ${MAX_CONFIG_BYTES >> 20} MiB`);
+  const text = readFileSync(file, "utf8");
+  const empty: PlanResult = { plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics: [] };
+  let doc;
+  try {
+    doc = parseLocated(text);
+  } catch (e) {
+    if (!(e instanceof JsonError)) throw e;
+    const before = text.slice(0, e.offset);
+    const line = before.split("\n").length;
+    const column = e.offset - before.lastIndexOf("\n");
+    const d: Diagnostic = { severity: "error", span: { file, line, column, offset: e.offset, length: 1 }, message: `config.json is not valid JSON: ${e.message}`, help: "see the OCI runtime spec, config.md" };
+    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), ok: false };
+  }
+  const t = translateConfig(doc, text, file, dir, opts.facts);
+  const checker = new Checker(statements, { cpus: opts.cpus, ...(opts.host ? { host: opts.host } : {}) });
+  const diagnostics = [...t.diagnostics];
+  for (const cmd of t.commands) diagnostics.push(...checker.check(cmd));
+  const clean = !diagnostics.some((d) => d.severity === "error");
+  const result = clean ? makePlan(t.commands, findStatement, { stateDir: opts.stateDir, defaultRootfs: opts.defaultRootfs }) : empty;
+  diagnostics.push(...result.diagnostics);
+  diagnostics.sort((a, b) => a.span.offset - b.span.offset);
+  return {
+    dir,
+    file,
+    text,
+    config: doc.value as Record<string, unknown>,
+    commands: t.commands,
+    result,
+    diagnostics,
+    sources: t.sources,
+    ok: !diagnostics.some((d) => d.severity === "error"),
+  };
+}

@@ -1,0 +1,159 @@
+// The ctr process that drives an OCI container from `create` to its end: its
+// supervisor, as runtime/features/lifecycle/supervise.ts is a named
+// container's. `ctr create` starts it in a session of its own, with create's
+// standard streams (which the container's process inherits, as with runc
+// without a terminal), and returns once the record says "created"; `ctr run`
+// is the supervisor itself.
+//
+// The create/start split is PID 1 waiting: the supervisor sends PID 1 every
+// op of the plan up to `exec` (namespaces, mounts, root, process spec), then
+// holds `exec` back (ExecuteIO.beforeExec, runtime/execute.ts) until `ctr
+// start` asks on the container's start.sock; then PID 1 execve's the
+// command, the record says "running", and `start` returns. The container's
+// end and teardown are runtime/execute.ts's as for a script (stage 1 kills
+// PID 1 if the supervisor dies, even by SIGKILL); the record then says
+// "stopped" with the exit status, and stays until `delete`.
+
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { formatLocation } from "../../../lang/diagnostics.ts";
+import { SysError } from "../../../native/error.ts";
+import { writeAll } from "../../fdio.ts";
+import { newContainerId, stateRoot } from "../../paths.ts";
+import { processRef, sameProcess } from "../lifecycle/procstat.ts";
+import { compileBundle, hostFacts } from "./config.ts";
+import { errorText } from "./errors.ts";
+import type { OciLog } from "./log.ts";
+import { OciStore, type OciRecord } from "./state.ts";
+
+export interface SuperviseArgs {
+  store: OciStore;
+  id: string;
+  bundle: string;
+  log: OciLog;
+  /** `ctr run`: no `start` to wait for. */
+  startAtOnce: boolean;
+  /** A stage 1 started before ctr loaded (runtime/main.ts), to adopt rather than start one. */
+  early?: ReturnType<typeof Bun.spawn> | null;
+  /** Called once the record says "created" (`ctr run` writes its pid file then). */
+  created?(pid1: number): void;
+}
+
+/** Compile, create, wait for start, run, record the end: the container's exit status, or 1 when it was never created. */
+export async function supervise(a: SuperviseArgs): Promise<number> {
+  const { store, id, log } = a;
+  const dir = store.dir(id);
+  const fail = (text: string): number => {
+    a.early?.kill("SIGKILL"); // not adopted: nothing else ends it
+    writeFileSync(`${dir}/error`, text);
+    return 1;
+  };
+  const cid = newContainerId();
+  const [{ defaultCacheDir }, { hostView }] = await Promise.all([import("../rootfs/cache.ts"), import("../../hostview.ts")]);
+  let b;
+  try {
+    b = compileBundle(a.bundle, { stateDir: `${stateRoot()}/${cid}`, defaultRootfs: `${defaultCacheDir()}/rootfs`, cpus: cpus().length, host: hostView(), facts: hostFacts() });
+  } catch (e) {
+    return fail(`cannot read the bundle's config.json: ${errorText(e)}`);
+  }
+  if (!b.ok) {
+    // One line each, as a log reads them: where (config.json:POINTER:LINE:COLUMN), what, the fix.
+    const shown = b.diagnostics.filter((d) => d.severity === "error").map((d) => `${formatLocation(d.span)}: ${d.message}${d.help ? ` (${d.help})` : ""}`);
+    return fail(shown.join("\n"));
+  }
+  for (const d of b.diagnostics) log.line("warning", `${d.span.file}: ${d.message}`);
+  log.line("debug", `${id}: compiled ${b.commands.length} statements into ${b.result.plan.ops.length} ops`);
+  const annotations = (b.config?.annotations ?? {}) as Record<string, string>;
+  const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid };
+  store.write(rec);
+
+  // `start` connects to start.sock and is answered once exec is done (or failed).
+  let requested!: () => void;
+  const startRequested = new Promise<void>((resolve) => (requested = resolve));
+  const waiting: { write(s: string): unknown; end(): unknown }[] = [];
+  const answer = (text: string) => {
+    for (const s of waiting.splice(0)) {
+      s.write(text);
+      s.end();
+    }
+  };
+  let server: { stop(close?: boolean): void } | null = null;
+  if (!a.startAtOnce) {
+    // A relative path: a socket's path is limited to 107 bytes, and --root may be long.
+    process.chdir(dir);
+    try {
+      server = Bun.listen({
+        unix: "start.sock",
+        socket: {
+          data(s, data) {
+            if (String(data).trim() !== "start") return void s.end();
+            if (rec.status !== "created") {
+              s.write(`error cannot start a container that is ${rec.status}\n`);
+              return void s.end();
+            }
+            waiting.push(s);
+            requested();
+          },
+        },
+      });
+    } finally {
+      process.chdir("/");
+    }
+  } else requested();
+
+  const errors: string[] = [];
+  const { Launch } = await import("../../host.ts");
+  const { execute } = await import("../../execute.ts");
+  let status: number;
+  try {
+    const launch = a.early ? Launch.adopt(a.early) : await Launch.start();
+    a.early = null;
+    status = await execute(cid, b.result.plan, launch, null, {
+      trace: false,
+      output: (text) => writeAll(1, text),
+      traceLine: () => {},
+      error: (e) => {
+        errors.push(errorText(e));
+        log.error(errorText(e));
+      },
+      notice: (text) => log.line("warning", text),
+      beforeExec: async (pid1) => {
+        log.line("debug", `${id}: created, PID 1 is ${pid1}`);
+        rec.status = "created";
+        rec.pid1 = processRef(pid1);
+        store.write(rec);
+        a.created?.(pid1);
+        // Killed before `start` (`kill ID` of a created container): nothing will ask, the container is over.
+        let watch: ReturnType<typeof setInterval> | undefined;
+        const died = new Promise<never>((_, reject) => {
+          watch = setInterval(() => {
+            if (!sameProcess(rec.pid1)) reject(new SysError({ message: "the container's PID 1 ended before start" }));
+          }, 100);
+        });
+        try {
+          await Promise.race([startRequested, died]);
+        } finally {
+          clearInterval(watch);
+        }
+      },
+      started: () => {
+        if (rec.status !== "created") return; // never created: the error is said below
+        rec.status = "running";
+        store.write(rec);
+        answer("ok\n");
+      },
+    });
+  } catch (e) {
+    errors.push(errorText(e));
+    status = 1;
+  }
+  server?.stop(true);
+  answer(`error ${errors.join("; ") || `the container exited with status ${status}`}\n`);
+  const wasCreated = rec.status !== "creating";
+  rec.status = "stopped";
+  rec.exitStatus = status;
+  rec.supervisor = null;
+  if (store.read(id)) store.write(rec);
+  if (!wasCreated) return fail(errors.join("\n") || `the container could not be created (status ${status})`);
+  return status;
+}

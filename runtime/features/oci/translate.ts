@@ -1,0 +1,579 @@
+// An OCI bundle's config.json as the commands of a script (issue 18, item 2).
+//
+// The runtime spec's fields (github.com/opencontainers/runtime-spec,
+// config.md and config-linux.md) are translated into the same commands the
+// language front end makes of a script: a statement name and its arguments,
+// each argument's span pointing into config.json by JSON pointer (its file
+// is written `config.json:/linux/namespaces/2/type`). The checker then binds
+// and checks them and the planner plans them (runtime/features/oci/bundle.ts),
+// so a bundle gets the rules, the diagnostics and the ops a script gets.
+//
+// The rule of the whole file: a field is translated, or refused with an error
+// naming it ("not supported yet"); nothing is dropped in silence. The
+// exceptions are said where they are: `annotations` (the spec leaves them to
+// the runtime), and fields holding an empty value (false, "", [], {}, null),
+// which ask for nothing. Mount options that only say what ctr does anyway
+// (a private tree, `rw`, devpts' `newinstance`) are accepted and named in
+// each table below.
+//
+// The order of the commands is the order a script would need: ns, map,
+// rootfs, the mounts in the config's order, hostname, limits and devices, the
+// process spec, readonly and mask (the planner holds them until the mounts
+// before the command are made), and the command last, as `exec`.
+
+import * as path from "node:path";
+import type { Arg, Command, Diagnostic, Span } from "../../../lang/spec.ts";
+import { classify } from "../../../lang/expand.ts";
+import { pointer, type Located } from "./json.ts";
+
+/** The runtime spec's namespace types and ctr's `ns` names. */
+export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
+
+const RLIMIT = /^RLIMIT_([A-Z]+)$/;
+/** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
+const RLIM_INFINITY = 18446744073709551615;
+
+/**
+ * What the translation may know of the host, for fields whose honest reading
+ * depends on it; without it (tests of the translation alone) those fields are
+ * refused.
+ */
+export interface HostFacts {
+  /** The umask the container's process inherits: ctr sets none of its own. */
+  umask: number;
+  /** True when a mount point lies below PATH (so a non-recursive bind of PATH differs from ctr's recursive one). */
+  hasSubmounts(path: string): boolean;
+}
+
+export interface Translation {
+  commands: Command[];
+  diagnostics: Diagnostic[];
+  /** The file names of the spans (one per pointer used), each with the config's text. */
+  sources: Map<string, string>;
+}
+
+function isEmpty(v: unknown): boolean {
+  if (v === null || v === false || v === "") return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === "object") return Object.keys(v as object).length === 0;
+  return false;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+class Translator {
+  readonly commands: Command[] = [];
+  readonly diagnostics: Diagnostic[] = [];
+  readonly sources = new Map<string, string>();
+
+  constructor(
+    private readonly doc: Located,
+    private readonly text: string,
+    private readonly file: string,
+    readonly facts: HostFacts | undefined,
+  ) {}
+
+  /** The span of a pointer's value (or, with `key`, of its member name). */
+  span(ptr: string, key = false): Span {
+    const p = this.doc.places.get(ptr) ?? this.doc.places.get("")!;
+    const offset = key && p.keyOffset !== undefined ? p.keyOffset : p.offset;
+    const length = key && p.keyLength !== undefined ? p.keyLength : p.length;
+    const { line, column } = this.doc.lineColumn(offset);
+    const file = `${this.file}:${ptr || "/"}`;
+    this.sources.set(file, this.text);
+    // A value spanning lines is underlined on its first line only.
+    const nl = this.text.indexOf("\n", offset);
+    return { file, line, column, offset, length: nl >= 0 && nl < offset + length ? nl - offset : length };
+  }
+
+  error(ptr: string, message: string, help?: string, key = false): void {
+    this.diagnostics.push({ severity: "error", span: this.span(ptr, key), message, ...(help ? { help } : {}) });
+  }
+
+  warning(ptr: string, message: string, help?: string): void {
+    this.diagnostics.push({ severity: "warning", span: this.span(ptr), message, ...(help ? { help } : {}) });
+  }
+
+  /** A field ctr cannot honour yet: the error names it (its pointer, as `linux.sysctl`). */
+  unsupported(ptr: string, why = ""): void {
+    const name = ptr
+      .slice(1)
+      .split("/")
+      .map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"))
+      .map((t, i) => (/^\d+$/.test(t) ? `[${t}]` : i === 0 ? t : `.${t}`))
+      .join("");
+    this.error(ptr, `\`${name}\` is not supported yet${why ? `: ${why}` : ""}`, "remove it from config.json; ctr refuses a bundle it cannot run in full", true);
+  }
+
+  /** Every key of `obj` must be one of `known` (or hold an empty value). */
+  keys(obj: Record<string, unknown>, ptr: string, known: readonly string[]): void {
+    for (const [k, v] of Object.entries(obj)) if (!known.includes(k) && !isEmpty(v)) this.unsupported(pointer(ptr, k));
+  }
+
+  word(text: string, ptr: string): Arg {
+    return classify(text, this.span(ptr));
+  }
+
+  string(text: string, ptr: string): Arg {
+    return { kind: "string", text, span: this.span(ptr) };
+  }
+
+  option(key: string, value: Arg, ptr: string): Arg {
+    return { kind: "option", key, text: `${key}=${value.text}`, span: this.span(ptr), value };
+  }
+
+  list(items: Arg[], ptr: string): Arg {
+    return { kind: "list", text: items.map((i) => i.text).join(","), span: this.span(ptr), items };
+  }
+
+  add(name: string, ptr: string, args: Arg[]): void {
+    const span = this.span(ptr);
+    this.commands.push({ name, nameSpan: this.span(ptr, true), args, span });
+  }
+
+  /** A value of the expected JSON type, or an error at it. */
+  typed<T>(v: unknown, ptr: string, type: "string" | "number" | "boolean" | "array" | "object"): T | undefined {
+    const ok = type === "array" ? Array.isArray(v) : type === "object" ? isObject(v) : typeof v === type && (type !== "number" || Number.isFinite(v));
+    if (ok) return v as T;
+    this.error(ptr, `expected ${type === "array" || type === "object" ? `an ${type}` : `a ${type}`} here`, "see the OCI runtime spec, config.md");
+    return undefined;
+  }
+
+  int(v: unknown, ptr: string): number | undefined {
+    const n = this.typed<number>(v, ptr, "number");
+    if (n === undefined) return undefined;
+    if (!Number.isInteger(n) || n < 0) {
+      this.error(ptr, `expected a non-negative whole number, found ${n}`);
+      return undefined;
+    }
+    return n;
+  }
+}
+
+/** Translate a parsed config.json (`doc`, the text `text` of `file`) of the bundle directory `bundle`. */
+export function translateConfig(doc: Located, text: string, file: string, bundle: string, facts?: HostFacts): Translation {
+  const t = new Translator(doc, text, file, facts);
+  const cfg = doc.value;
+  if (!isObject(cfg)) {
+    t.error("", "config.json must hold an object", "see the OCI runtime spec, config.md");
+    return t;
+  }
+  t.keys(cfg, "", ["ociVersion", "root", "mounts", "process", "hostname", "domainname", "linux", "annotations"]);
+  const version = cfg.ociVersion;
+  if (typeof version !== "string") t.error(cfg.ociVersion === undefined ? "" : "/ociVersion", "config.json needs an `ociVersion` string", 'the runtime spec\'s version, e.g. "ociVersion": "1.0.2"');
+  else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
+  const linux = isObject(cfg.linux) ? cfg.linux : {};
+  if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
+  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources"]);
+  namespaces(t, linux.namespaces);
+  for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
+  root(t, cfg.root, bundle);
+  mounts(t, cfg.mounts, bundle);
+  for (const key of ["hostname", "domainname"] as const) {
+    const v = cfg[key];
+    if (v === undefined || v === "") continue;
+    const name = t.typed<string>(v, `/${key}`, "string");
+    if (name !== undefined) t.add(key, `/${key}`, [t.string(name, `/${key}`)]);
+  }
+  if (linux.resources !== undefined) resources(t, linux.resources);
+  const proc = cfg.process;
+  if (proc === undefined) t.error("", "config.json has no `process`: ctr runs a bundle's process (create, then start)", 'add "process": {"args": [...], "cwd": "/"}');
+  else if (t.typed(proc, "/process", "object")) processSpec(t, proc as Record<string, unknown>, (cfg.root as { readonly?: boolean } | undefined)?.readonly === true, linux);
+  return t;
+}
+
+function namespaces(t: Translator, v: unknown): void {
+  if (v === undefined) {
+    // No namespaces: the host's, as `ns none` (a plain child process).
+    t.add("ns", "", [t.word("none", "")]);
+    return;
+  }
+  const list = t.typed<unknown[]>(v, "/linux/namespaces", "array");
+  if (!list) return;
+  const items: Arg[] = [];
+  list.forEach((ns, i) => {
+    const ptr = `/linux/namespaces/${i}`;
+    if (!t.typed(ns, ptr, "object")) return;
+    const o = ns as Record<string, unknown>;
+    t.keys(o, ptr, ["type", "path"]);
+    const type = t.typed<string>(o.type, `${ptr}/type`, "string");
+    if (type === undefined) return;
+    const name = NAMESPACE_NAMES[type];
+    if (!name) {
+      t.error(`${ptr}/type`, `unknown namespace type ${JSON.stringify(type)}`, `one of ${Object.keys(NAMESPACE_NAMES).join(", ")}`);
+      return;
+    }
+    if (o.path !== undefined && o.path !== "") {
+      t.unsupported(`${ptr}/path`, "joining a namespace by path (setns) is not done by `ns`, and `join` is not supported yet");
+      return;
+    }
+    items.push(t.word(name, `${ptr}/type`));
+  });
+  if (items.length === 0) {
+    t.add("ns", "/linux/namespaces", [t.word("none", "/linux/namespaces")]);
+    return;
+  }
+  t.add("ns", "/linux/namespaces", [items.length === 1 ? items[0]! : t.list(items, "/linux/namespaces")]);
+}
+
+function idMappings(t: Translator, which: "uid" | "gid", v: unknown): void {
+  const at = `/linux/${which}Mappings`;
+  if (v === undefined) return;
+  const list = t.typed<unknown[]>(v, at, "array");
+  list?.forEach((m, i) => {
+    const ptr = `${at}/${i}`;
+    if (!t.typed(m, ptr, "object")) return;
+    const o = m as Record<string, unknown>;
+    t.keys(o, ptr, ["containerID", "hostID", "size"]);
+    const inside = t.int(o.containerID, `${ptr}/containerID`);
+    const outside = t.int(o.hostID, `${ptr}/hostID`);
+    const size = t.int(o.size, `${ptr}/size`);
+    if (inside === undefined || outside === undefined || size === undefined) return;
+    t.add("map", ptr, [t.word(which, ptr), t.word(String(inside), `${ptr}/containerID`), t.word(String(outside), `${ptr}/hostID`), t.word(String(size), `${ptr}/size`)]);
+  });
+}
+
+function root(t: Translator, v: unknown, bundle: string): void {
+  if (v === undefined) {
+    t.error("", "config.json has no `root`", 'add "root": {"path": "rootfs"}');
+    return;
+  }
+  if (!t.typed(v, "/root", "object")) return;
+  const o = v as Record<string, unknown>;
+  t.keys(o, "/root", ["path", "readonly"]);
+  const p = t.typed<string>(o.path, "/root/path", "string");
+  if (p === undefined) return;
+  if (o.readonly !== undefined) t.typed(o.readonly, "/root/readonly", "boolean");
+  t.add("rootfs", "/root/path", [t.string(path.resolve(bundle, p), "/root/path")]);
+}
+
+// Mount options, by what ctr does with them.
+/** Flags of ctr's mount forms. */
+const FLAG_OPTIONS = new Set(["ro", "nosuid", "nodev", "noexec"]);
+/** What ctr does anyway: every mount is read-write unless `ro`, and the container's tree is private (stage 1 makes it so at unshare; detached binds are private). */
+const DEFAULT_OPTIONS = new Set(["rw", "private", "rprivate"]);
+/** The options ctr's devpts is mounted with (runtime/features/mount/statements.ts). */
+const DEVPTS_BUILT_IN = new Set(["newinstance", "ptmxmode=0666", "mode=0620", "mode=620"]);
+/** What `mount dev` makes of /dev (runtime/features/mount/mount.ts, mountDev): a tmpfs, nosuid, noexec, mode=755, size=65536k, and the devices the spec's "Default Devices" lists. */
+const DEV_BUILT_IN = new Set(["nosuid", "noexec", "mode=755", "mode=0755", "size=65536k"]);
+
+function mounts(t: Translator, v: unknown, bundle: string): void {
+  if (v === undefined) return;
+  const list = t.typed<unknown[]>(v, "/mounts", "array");
+  list?.forEach((m, i) => {
+    const ptr = `/mounts/${i}`;
+    if (!t.typed(m, ptr, "object")) return;
+    const o = m as Record<string, unknown>;
+    t.keys(o, ptr, ["destination", "type", "source", "options"]);
+    let dst = t.typed<string>(o.destination, `${ptr}/destination`, "string");
+    if (dst === undefined) return;
+    if (!dst.startsWith("/")) dst = `/${dst}`; // the spec's deprecated relative form: relative to the root
+    const options = o.options === undefined ? [] : (t.typed<unknown[]>(o.options, `${ptr}/options`, "array") ?? []);
+    const opts: { text: string; ptr: string }[] = [];
+    options.forEach((x, j) => {
+      const s = t.typed<string>(x, `${ptr}/options/${j}`, "string");
+      if (s !== undefined) opts.push({ text: s, ptr: `${ptr}/options/${j}` });
+    });
+    const type = o.type === undefined ? (opts.some((x) => x.text === "bind" || x.text === "rbind") ? "bind" : undefined) : t.typed<string>(o.type, `${ptr}/type`, "string");
+    if (type === undefined) {
+      t.error(ptr, "a mount needs a `type` (or a bind option)", 'e.g. "type": "tmpfs"');
+      return;
+    }
+    const dstArg = t.string(dst, `${ptr}/destination`);
+    const flags: Arg[] = [];
+    const bad = (x: { text: string; ptr: string }, why: string) => t.error(x.ptr, `mount option ${JSON.stringify(x.text)} is not supported yet for ${type}${why ? `: ${why}` : ""}`, "remove it from config.json; ctr refuses a bundle it cannot run in full");
+    const flagOrDefault = (x: { text: string; ptr: string }): boolean => {
+      if (FLAG_OPTIONS.has(x.text)) flags.push(t.word(x.text, x.ptr));
+      else if (!DEFAULT_OPTIONS.has(x.text)) return false;
+      return true;
+    };
+    switch (type) {
+      case "proc":
+      case "sysfs":
+      case "mqueue":
+        for (const x of opts) if (!flagOrDefault(x)) bad(x, "");
+        t.add("mount", `${ptr}/type`, [t.word(type, `${ptr}/type`), dstArg, ...flags]);
+        return;
+      case "devpts": {
+        const extra: Arg[] = [];
+        for (const x of opts) {
+          if (flagOrDefault(x) || DEVPTS_BUILT_IN.has(x.text)) continue;
+          const gid = /^gid=(\d+)$/.exec(x.text);
+          if (gid) extra.push(t.option("gid", t.word(gid[1]!, x.ptr), x.ptr));
+          else bad(x, "ctr mounts devpts with newinstance,ptmxmode=0666,mode=0620 and an optional gid=");
+        }
+        t.add("mount", `${ptr}/type`, [t.word("devpts", `${ptr}/type`), dstArg, ...extra, ...flags]);
+        return;
+      }
+      case "tmpfs": {
+        if (dst === "/dev") {
+          // The spec's /dev: the runtime also makes the default devices and links, which is `mount dev`.
+          for (const x of opts) {
+            if (DEV_BUILT_IN.has(x.text) || x.text === "rw" || x.text === "strictatime") continue;
+            if (x.text === "ro") flags.push(t.word("ro", x.ptr));
+            else bad(x, "a tmpfs on /dev is `mount dev`, which makes it nosuid,noexec,mode=755,size=65536k");
+          }
+          const strict = opts.find((x) => x.text === "strictatime");
+          if (strict) t.warning(strict.ptr, "`strictatime` on /dev is not applied: `mount dev` leaves atime updates to the kernel's default (relatime)", "/dev holds only device nodes and links; remove the option to silence this");
+          t.add("mount", `${ptr}/type`, [t.word("dev", `${ptr}/type`), dstArg, ...flags]);
+          return;
+        }
+        const extra: Arg[] = [];
+        for (const x of opts) {
+          if (flagOrDefault(x)) continue;
+          const m = /^(size|mode)=(.+)$/.exec(x.text);
+          if (m) extra.push(t.option(m[1]!, t.word(m[1] === "size" ? m[2]!.replace(/^(\d+)([kmg])$/i, "$1$2") : m[2]!, x.ptr), x.ptr));
+          else bad(x, "ctr's tmpfs takes size=, mode= and nosuid, nodev, noexec, ro");
+        }
+        t.add("mount", `${ptr}/type`, [t.word("tmpfs", `${ptr}/type`), dstArg, ...extra, ...flags]);
+        return;
+      }
+      case "bind":
+      case "none": {
+        const src = t.typed<string>(o.source, `${ptr}/source`, "string");
+        if (src === undefined) return;
+        let recursive: boolean | null = null;
+        for (const x of opts) {
+          if (x.text === "rbind") recursive = true;
+          else if (x.text === "bind") recursive ??= false;
+          else if (!flagOrDefault(x)) bad(x, "");
+        }
+        if (recursive === null) {
+          t.error(`${ptr}/type`, `a mount of type ${JSON.stringify(type)} without "bind" or "rbind" is not supported yet`, 'add "rbind" to its options');
+          return;
+        }
+        const source = path.resolve(bundle, src);
+        // ctr's binds are recursive (runtime/features/mount/statements.ts): the
+        // same as a plain bind of a source with no mount below it.
+        if (!recursive && (t.facts === undefined || t.facts.hasSubmounts(source))) {
+          const x = opts.find((x) => x.text === "bind")!;
+          bad(x, t.facts ? `"${source}" has mounts below it and ctr's binds are recursive; write "rbind"` : "ctr's binds are recursive; write \"rbind\"");
+          return;
+        }
+        t.add("mount", `${ptr}/type`, [t.word("bind", `${ptr}/type`), t.string(source, `${ptr}/source`), dstArg, ...flags]);
+        return;
+      }
+      default:
+        t.unsupported(`${ptr}/type`, `a mount of type ${JSON.stringify(type)}`);
+    }
+  });
+}
+
+function resources(t: Translator, v: unknown): void {
+  const at = "/linux/resources";
+  if (!t.typed(v, at, "object")) return;
+  const r = v as Record<string, unknown>;
+  t.keys(r, at, ["memory", "cpu", "pids", "devices"]);
+  if (isObject(r.memory)) {
+    const m = r.memory;
+    t.keys(m, `${at}/memory`, ["limit"]);
+    if (m.limit !== undefined && m.limit !== -1) {
+      const n = t.int(m.limit, `${at}/memory/limit`);
+      if (n !== undefined) t.add("limit", `${at}/memory/limit`, [t.word("memory", `${at}/memory`), t.word(String(n), `${at}/memory/limit`)]);
+    }
+  }
+  if (isObject(r.cpu)) {
+    const c = r.cpu;
+    const p = `${at}/cpu`;
+    t.keys(c, p, ["quota", "period", "shares", "cpus", "mems"]);
+    const args: Arg[] = [];
+    if (c.quota !== undefined && c.quota !== -1) {
+      const quota = t.int(c.quota, `${p}/quota`);
+      const period = c.period === undefined ? 100000 : t.int(c.period, `${p}/period`);
+      if (quota !== undefined && period !== undefined && period > 0) {
+        if (period % 1000 !== 0) t.error(`${p}/period`, `a period of ${period} µs is not a whole number of milliseconds`, "ctr's `limit cpu period=` takes milliseconds: e.g. 100000");
+        else {
+          const pct = Math.round((quota / period) * 10000) / 100;
+          args.push(t.word(`${pct}%`, `${p}/quota`));
+          if (c.period !== undefined) args.push(t.option("period", t.word(`${period / 1000}ms`, `${p}/period`), `${p}/period`));
+        }
+      }
+    } else if (c.period !== undefined) t.unsupported(`${p}/period`, "a period without a quota");
+    if (c.shares !== undefined) {
+      const n = t.int(c.shares, `${p}/shares`);
+      if (n !== undefined) args.push(t.option("shares", t.word(String(n), `${p}/shares`), `${p}/shares`));
+    }
+    if (args.length > 0) t.add("limit", p, [t.word("cpu", p), ...args]);
+    if (c.cpus !== undefined && c.cpus !== "") {
+      const cpus = t.typed<string>(c.cpus, `${p}/cpus`, "string");
+      const mems = c.mems === undefined || c.mems === "" ? undefined : t.typed<string>(c.mems, `${p}/mems`, "string");
+      if (cpus !== undefined) t.add("limit", `${p}/cpus`, [t.word("cpuset", `${p}/cpus`), t.word(cpus, `${p}/cpus`), ...(mems !== undefined ? [t.option("mems", t.word(mems, `${p}/mems`), `${p}/mems`)] : [])]);
+    } else if (c.mems !== undefined && c.mems !== "") t.unsupported(`${p}/mems`, "memory nodes without cpus");
+  }
+  if (isObject(r.pids)) {
+    t.keys(r.pids, `${at}/pids`, ["limit"]);
+    const lim = r.pids.limit;
+    if (lim !== undefined && lim !== -1 && lim !== 0) {
+      const n = t.int(lim, `${at}/pids/limit`);
+      if (n !== undefined) t.add("limit", `${at}/pids/limit`, [t.word("pids", `${at}/pids`), t.word(String(n), `${at}/pids/limit`)]);
+    }
+  }
+  if (r.devices !== undefined) devices(t, r.devices);
+}
+
+/**
+ * The device cgroup's rules, in order. ctr's policy starts from what runc's
+ * does (deny everything, then allow the default devices, which runc adds
+ * itself whatever the config says): so a first rule denying all access is
+ * that base, `device default`, and the rules after it are `device allow|deny`.
+ */
+function devices(t: Translator, v: unknown): void {
+  const at = "/linux/resources/devices";
+  const list = t.typed<unknown[]>(v, at, "array");
+  if (!list) return;
+  list.forEach((d, i) => {
+    const ptr = `${at}/${i}`;
+    if (!t.typed(d, ptr, "object")) return;
+    const o = d as Record<string, unknown>;
+    t.keys(o, ptr, ["allow", "type", "major", "minor", "access"]);
+    const allow = t.typed<boolean>(o.allow, `${ptr}/allow`, "boolean");
+    if (allow === undefined) return;
+    const type = o.type === undefined ? "a" : t.typed<string>(o.type, `${ptr}/type`, "string");
+    const access = o.access === undefined ? "rwm" : t.typed<string>(o.access, `${ptr}/access`, "string");
+    if (type === undefined || access === undefined) return;
+    const num = (k: "major" | "minor") => (o[k] === undefined || o[k] === -1 ? "*" : String(t.int(o[k], `${ptr}/${k}`) ?? "*"));
+    if (i === 0 && !allow && type === "a" && o.major === undefined && o.minor === undefined && [...access].sort().join("") === "mrw") {
+      t.add("device", ptr, [t.word("default", `${ptr}/allow`)]);
+      return;
+    }
+    const args = [t.word(allow ? "allow" : "deny", `${ptr}/allow`), t.word(type, o.type === undefined ? ptr : `${ptr}/type`)];
+    if (type !== "a") args.push(t.word(`${num("major")}:${num("minor")}`, ptr));
+    args.push(t.word(access, o.access === undefined ? ptr : `${ptr}/access`));
+    t.add("device", ptr, args);
+  });
+}
+
+function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: boolean, linux: Record<string, unknown>): void {
+  t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal"]);
+  if (p.terminal === true) t.unsupported("/process/terminal", "a pseudo-terminal for the process (and --console-socket)");
+  if (p.env !== undefined) {
+    const env = t.typed<unknown[]>(p.env, "/process/env", "array");
+    const opts: Arg[] = [];
+    env?.forEach((e, i) => {
+      const ptr = `/process/env/${i}`;
+      const s = t.typed<string>(e, ptr, "string");
+      if (s === undefined) return;
+      const eq = s.indexOf("=");
+      if (eq <= 0) t.error(ptr, `malformed environment entry ${JSON.stringify(s)}`, "write NAME=VALUE");
+      else opts.push(t.option(s.slice(0, eq), t.string(s.slice(eq + 1), ptr), ptr));
+    });
+    if (opts.length > 0) t.add("env", "/process/env", opts);
+  }
+  if (p.cwd !== undefined) {
+    const cwd = t.typed<string>(p.cwd, "/process/cwd", "string");
+    if (cwd !== undefined) t.add("cwd", "/process/cwd", [t.string(cwd, "/process/cwd")]);
+  } else t.error("/process", "`process` needs a `cwd`", 'the spec requires it: "cwd": "/"');
+  let uid = 0;
+  if (p.user !== undefined && t.typed(p.user, "/process/user", "object")) {
+    const u = p.user as Record<string, unknown>;
+    t.keys(u, "/process/user", ["uid", "gid", "additionalGids", "umask"]);
+    if (u.umask !== undefined) {
+      // ctr sets no umask: the process keeps the one it inherits, which is then the one asked for or not.
+      const mask = t.int(u.umask, "/process/user/umask");
+      const have = t.facts?.umask;
+      if (mask !== undefined && mask !== have) t.unsupported("/process/user/umask", `a umask other than the one ctr's processes inherit${have === undefined ? "" : ` (${have.toString(8).padStart(4, "0")})`}`);
+    }
+    const id = t.int(u.uid, "/process/user/uid");
+    const gid = u.gid === undefined ? 0 : t.int(u.gid, "/process/user/gid");
+    if (id !== undefined && gid !== undefined) {
+      uid = id;
+      const args = [t.word(`${id}:${gid}`, "/process/user/uid")];
+      const extra = u.additionalGids === undefined ? [] : (t.typed<unknown[]>(u.additionalGids, "/process/user/additionalGids", "array") ?? []);
+      const groups = extra.map((g, i) => t.int(g, `/process/user/additionalGids/${i}`)).filter((g): g is number => g !== undefined);
+      if (groups.length > 0) args.push(t.option("groups", t.string(groups.join(","), "/process/user/additionalGids"), "/process/user/additionalGids"));
+      t.add("user", "/process/user", args);
+    }
+  }
+  if (p.capabilities !== undefined) capabilities(t, p.capabilities, uid);
+  if (p.rlimits !== undefined) {
+    const list = t.typed<unknown[]>(p.rlimits, "/process/rlimits", "array");
+    list?.forEach((r, i) => {
+      const ptr = `/process/rlimits/${i}`;
+      if (!t.typed(r, ptr, "object")) return;
+      const o = r as Record<string, unknown>;
+      t.keys(o, ptr, ["type", "soft", "hard"]);
+      const type = t.typed<string>(o.type, `${ptr}/type`, "string");
+      const value = (k: "soft" | "hard") => (o[k] === RLIM_INFINITY ? "unlimited" : t.int(o[k], `${ptr}/${k}`));
+      const soft = value("soft");
+      const hard = value("hard");
+      if (type === undefined || soft === undefined || hard === undefined) return;
+      const m = RLIMIT.exec(type);
+      if (!m) {
+        t.error(`${ptr}/type`, `unknown rlimit type ${JSON.stringify(type)}`, "e.g. RLIMIT_NOFILE");
+        return;
+      }
+      t.add("rlimit", ptr, [t.word(m[1]!.toLowerCase(), `${ptr}/type`), t.word(`${soft}:${hard}`, ptr)]);
+    });
+  }
+  if (p.noNewPrivileges !== undefined && t.typed(p.noNewPrivileges, "/process/noNewPrivileges", "boolean") === true) t.add("no_new_privs", "/process/noNewPrivileges", []);
+  // readonly and mask: the planner applies them after the mounts (runtime/plan.ts).
+  if (readonlyRoot) t.add("readonly", "/root/readonly", [t.string("/", "/root/readonly")]);
+  for (const [key, stmt] of [["maskedPaths", "mask"], ["readonlyPaths", "readonly"]] as const) {
+    const v = linux[key];
+    if (v === undefined) continue;
+    const list = t.typed<unknown[]>(v, `/linux/${key}`, "array");
+    list?.forEach((x, i) => {
+      const s = t.typed<string>(x, `/linux/${key}/${i}`, "string");
+      if (s !== undefined) t.add(stmt, `/linux/${key}/${i}`, [t.string(s, `/linux/${key}/${i}`)]);
+    });
+  }
+  const args = p.args === undefined ? undefined : t.typed<unknown[]>(p.args, "/process/args", "array");
+  if (!args || args.length === 0) {
+    if (p.args === undefined || args) t.error(p.args === undefined ? "/process" : "/process/args", "`process.args` needs at least one element: the command", 'e.g. "args": ["sh"]');
+    return;
+  }
+  const argv: Arg[] = [];
+  args.forEach((a, i) => {
+    const s = t.typed<string>(a, `/process/args/${i}`, "string");
+    if (s !== undefined) argv.push(t.string(s, `/process/args/${i}`));
+  });
+  if (argv.length === args.length) t.add("exec", "/process/args", argv);
+}
+
+/**
+ * The five capability sets. ctr's `cap` gives later commands one list (kept in
+ * the bounding, effective and permitted sets; raised in the ambient set for a
+ * non-root user: runtime/features/security/caps.ts), so a config whose sets
+ * differ otherwise is refused, naming the set that differs.
+ */
+function capabilities(t: Translator, v: unknown, uid: number): void {
+  const at = "/process/capabilities";
+  if (!t.typed(v, at, "object")) return;
+  const c = v as Record<string, unknown>;
+  t.keys(c, at, ["bounding", "effective", "permitted", "inheritable", "ambient"]);
+  const sets: Record<string, string[]> = {};
+  for (const k of ["bounding", "effective", "permitted", "inheritable", "ambient"]) {
+    const list = c[k] === undefined ? [] : (t.typed<unknown[]>(c[k], `${at}/${k}`, "array") ?? []);
+    sets[k] = list.filter((x, i) => t.typed<string>(x, `${at}/${k}/${i}`, "string") !== undefined).map((x) => String(x).toUpperCase());
+  }
+  const same = (a: string[], b: string[]) => a.length === new Set(b).size && a.every((x) => b.includes(x));
+  const bounding = sets.bounding!;
+  let ok = true;
+  for (const k of ["effective", "permitted"]) {
+    if (!same(sets[k]!, bounding)) {
+      t.unsupported(`${at}/${k}`, `a ${k} set other than the bounding set (ctr's \`cap\` keeps one list in the bounding, effective and permitted sets)`);
+      ok = false;
+    }
+  }
+  for (const k of ["inheritable", "ambient"]) {
+    const set = sets[k]!;
+    if (uid === 0) {
+      // For uid 0, execve gives the bounding set as permitted and effective
+      // anyway (capabilities(7)): sets within it grant nothing more.
+      if (set.every((x) => bounding.includes(x))) {
+        if (set.length > 0) t.warning(`${at}/${k}`, `the ${k} set of uid 0 is left empty: for root it gives nothing beyond the bounding set`, `remove it to silence this`);
+        continue;
+      }
+      t.unsupported(`${at}/${k}`, `an ${k} set beyond the bounding set`);
+      ok = false;
+    } else if (!same(set, bounding)) {
+      t.unsupported(`${at}/${k}`, `for a non-root user ctr raises the kept capabilities in the ${k} set: it must equal the bounding set`);
+      ok = false;
+    }
+  }
+  if (!ok) return;
+  t.add("cap", at, [t.word("drop", at), t.word("all", at)]);
+  if (bounding.length > 0) t.add("cap", `${at}/bounding`, [t.word("add", `${at}/bounding`), ...bounding.map((b, i) => t.word(b.toLowerCase(), `${at}/bounding/${i}`))]);
+}

@@ -1,0 +1,198 @@
+// ctr as an OCI runtime, for real (as root): a busybox bundle from `ctr spec`
+// through create, state, start, kill and delete with runc's command line,
+// the effect of the config's fields checked from inside, `run` relaying the
+// exit status, errors in the JSON log as containerd and podman read them; and
+// nothing left on the host (test/integration/host-state.ts), the
+// supervisor's own traces included.
+
+import { beforeAll, afterAll, describe, expect } from "bun:test";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CTR, IS_ROOT, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
+
+let dir = "";
+let rootfs = "";
+beforeAll(() => {
+  if (!IS_ROOT) return;
+  dir = mkdtempSync(join(tmpdir(), "ctr-it-oci-"));
+  rootfs = join(dir, "bb");
+  const b = Bun.spawnSync([CTR, "rootfs", "busybox", rootfs], { stderr: "pipe" });
+  if (b.exitCode !== 0) throw new Error(`ctr rootfs busybox: ${b.stderr.toString()}`);
+}, 60_000);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A bundle: `ctr spec`'s config with `args` (and `edit` applied), its root the busybox rootfs. */
+async function bundle(h: Host, args: string[], edit: (c: Record<string, any>) => void = () => {}): Promise<string> {
+  const b = h.scratch();
+  const r = await h.ctr(["spec", "--bundle", b]);
+  expect(r.code).toBe(0);
+  const cfg = JSON.parse(readFileSync(join(b, "config.json"), "utf8"));
+  cfg.root.path = rootfs;
+  cfg.process.args = args;
+  edit(cfg);
+  writeFileSync(join(b, "config.json"), JSON.stringify(cfg, null, 2));
+  return b;
+}
+
+/** `ctr --root ROOT ...`, the JSON log in LOG. */
+function oci(h: Host, root: string, args: string[]) {
+  return h.ctr(["--root", root, "--log", join(root, "..", "log.json"), "--log-format", "json", ...args]);
+}
+
+/** Wait until `cond` holds (a container's output arriving), up to 10 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** `create`, its standard streams (which the container keeps) in a file: the supervisor's pid joins the host check's. */
+async function create(h: Host, root: string, b: string, id: string, out: string): Promise<{ code: number; pid: number }> {
+  const fd = openSync(out, "w");
+  const pidFile = join(root, "..", `${id}.pid`);
+  let code: number;
+  try {
+    const proc = Bun.spawn({ cmd: [CTR, "--root", root, "--log", join(root, "..", "log.json"), "--log-format", "json", "create", "--bundle", b, "--pid-file", pidFile, id], cwd: REPO, env: { ...process.env, TMPDIR: h.tmp }, stdio: ["ignore", fd, fd] });
+    h.pids.push(proc.pid);
+    code = await proc.exited;
+  } finally {
+    closeSync(fd);
+  }
+  const rec = existsSync(join(root, id, "state.json")) ? JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")) : null;
+  if (rec?.supervisor) h.pids.push(rec.supervisor.pid);
+  return { code, pid: code === 0 ? Number(readFileSync(pidFile, "utf8")) : 0 };
+}
+
+const PROBE = [
+  "echo started",
+  "echo host=$(hostname)",
+  "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status",
+  "echo timer_list=$(wc -c < /proc/timer_list)",
+  "touch /x 2>/dev/null && echo root=rw || echo root=ro",
+  "echo ulimit=$(ulimit -n)",
+  "echo pid=$$",
+  "sleep 100",
+].join("; ");
+
+describe("ctr as an OCI runtime", () => {
+  itest("create waits with the command not executed; start runs it; state, kill and delete as runc's", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      mkdirSync(root);
+      const b = await bundle(h, ["sh", "-c", PROBE]);
+      const out = join(work, "out");
+      const c = await create(h, root, b, "t1", out);
+      expect(c.code).toBe(0);
+      let state = JSON.parse((await oci(h, root, ["state", "t1"])).stdout);
+      expect(state).toMatchObject({ ociVersion: expect.stringMatching(/^1\./), id: "t1", status: "created", pid: c.pid, bundle: b, annotations: {} });
+      // PID 1 is ctr's agent, waiting: the command has not run.
+      expect(readFileSync(`/proc/${c.pid}/comm`, "utf8").trim()).toBe("ctr-init");
+      expect(readFileSync(out, "utf8")).toBe("");
+      expect((await oci(h, root, ["start", "t1"])).code).toBe(0);
+      await until(() => readFileSync(out, "utf8").includes("pid="), "the probe's output");
+      const seen = readFileSync(out, "utf8");
+      expect(seen).toContain("started\nhost=ctr\n");
+      expect(seen).toContain("CapEff:\t0000000020000420"); // audit_write, kill, net_bind_service
+      expect(seen).toContain("NoNewPrivs:\t1");
+      expect(readFileSync("/proc/timer_list", "utf8").length).toBeGreaterThan(0);
+      expect(seen).toContain("timer_list=0"); // masked: /dev/null bound over it
+      expect(seen).toContain("root=ro");
+      expect(seen).toContain("ulimit=1024");
+      expect(seen).toContain("pid=1"); // the command is PID 1 of its namespace
+      state = JSON.parse((await oci(h, root, ["state", "t1"])).stdout);
+      expect(state).toMatchObject({ status: "running", pid: c.pid });
+      expect(readFileSync(`/proc/${c.pid}/comm`, "utf8").trim()).toBe("sleep");
+      // ps: its processes by host pid (containerd reads the JSON form): the shell, now sleep, is the only one.
+      expect(JSON.parse((await oci(h, root, ["ps", "--format", "json", "t1"])).stdout)).toEqual([c.pid]);
+      expect((await oci(h, root, ["ps", "t1"])).stdout).toBe(`PID\tCMD\n${c.pid}\tsleep 100\n`);
+      // A running container is not deleted without --force.
+      const busy = await oci(h, root, ["delete", "t1"]);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toContain("cannot delete container t1 that is not stopped: running");
+      expect((await oci(h, root, ["kill", "t1", "KILL"])).code).toBe(0);
+      await until(() => JSON.parse(readFileSync(join(root, "t1", "state.json"), "utf8")).supervisor === null, "the supervisor's teardown");
+      state = JSON.parse((await oci(h, root, ["state", "t1"])).stdout);
+      expect(state).toMatchObject({ status: "stopped", pid: 0 });
+      expect((await oci(h, root, ["delete", "t1"])).code).toBe(0);
+      const gone = await oci(h, root, ["state", "t1"]);
+      expect(gone.code).toBe(1);
+      const last = readFileSync(join(work, "log.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).at(-1);
+      expect(last).toMatchObject({ level: "error", msg: "container does not exist", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    }),
+    60_000,
+  );
+
+  itest("kill of a created container ends it before start; delete --force of a running one", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const b = await bundle(h, ["sleep", "100"]);
+      expect((await create(h, root, b, "a", join(work, "a.out"))).code).toBe(0);
+      expect((await oci(h, root, ["kill", "a", "9"])).code).toBe(0);
+      await until(() => JSON.parse((Bun.spawnSync([CTR, "--root", root, "state", "a"]).stdout.toString() || "{}")).status === "stopped", "a stopped");
+      const again = await oci(h, root, ["kill", "a", "9"]);
+      expect([again.code, again.stderr]).toEqual([1, "ctr: container not running\n"]);
+      const late = await oci(h, root, ["start", "a"]);
+      expect(late.code).toBe(1);
+      expect(late.stderr).toContain("cannot start a container that has stopped");
+      expect((await oci(h, root, ["delete", "a"])).code).toBe(0);
+      // A created container is deleted without --force, as by runc (its PID 1 killed, the teardown waited for).
+      const cr = await create(h, root, b, "c", join(work, "c.out"));
+      expect((await oci(h, root, ["delete", "c"])).code).toBe(0);
+      expect(existsSync(`/proc/${cr.pid}`)).toBe(false);
+      const r = await create(h, root, b, "b", join(work, "b.out"));
+      expect((await oci(h, root, ["start", "b"])).code).toBe(0);
+      expect(readFileSync(`/proc/${r.pid}/comm`, "utf8").trim()).toBe("sleep");
+      expect((await oci(h, root, ["delete", "--force", "b"])).code).toBe(0);
+      expect(existsSync(join(root, "b"))).toBe(false);
+      expect(existsSync(`/proc/${r.pid}`)).toBe(false);
+      // An id that is taken, and a list of what is left (nothing).
+      expect((await oci(h, root, ["list", "--format", "json"])).stdout.trim()).toBe("[]");
+    }),
+    60_000,
+  );
+
+  itest("the supervisor killed by SIGKILL mid-run: the container ends with it, and delete leaves nothing", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const b = await bundle(h, ["sleep", "100"]);
+      const c = await create(h, root, b, "k", join(work, "k.out"));
+      expect((await oci(h, root, ["start", "k"])).code).toBe(0);
+      const rec = JSON.parse(readFileSync(join(root, "k", "state.json"), "utf8"));
+      process.kill(rec.supervisor.pid, "SIGKILL");
+      await until(() => !existsSync(`/proc/${c.pid}`), "PID 1 killed by stage 1");
+      expect(JSON.parse((await oci(h, root, ["state", "k"])).stdout).status).toBe("stopped");
+      expect((await oci(h, root, ["delete", "k"])).code).toBe(0);
+    }),
+    60_000,
+  );
+
+  itest("run relays the exit status and removes the record; a field ctr cannot honour fails create, named in the JSON log", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const b = await bundle(h, ["sh", "-c", "echo out; exit 3"]);
+      const r = await oci(h, root, ["run", "--bundle", b, "r1"]);
+      expect(r.stdout).toBe("out\n");
+      expect(r.code).toBe(3);
+      expect(existsSync(join(root, "r1"))).toBe(false);
+      const bad = await bundle(h, ["true"], (c) => (c.linux.sysctl = { "net.ipv4.ip_forward": "1" }));
+      const c = await create(h, root, bad, "bad", join(work, "bad.out"));
+      expect(c.code).toBe(1);
+      expect(existsSync(join(root, "bad"))).toBe(false);
+      const last = readFileSync(join(work, "log.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).at(-1);
+      expect(last.level).toBe("error");
+      expect(last.msg).toContain("config.json:/linux/sysctl");
+      expect(last.msg).toContain("`linux.sysctl` is not supported yet");
+      expect(readFileSync(join(work, "bad.out"), "utf8")).toContain("`linux.sysctl` is not supported yet");
+    }),
+    60_000,
+  );
+});

@@ -1,0 +1,250 @@
+// config.json -> the commands of a script (runtime/features/oci/translate.ts),
+// checked and planned as a script's (runtime/features/oci/config.ts): each
+// field gives its statement, bound by the checker; a field ctr does not
+// honour is an error naming it, at its JSON pointer. No root, no container.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compileBundle } from "../../runtime/features/oci/config.ts";
+import { parseLocated } from "../../runtime/features/oci/json.ts";
+import type { HostFacts } from "../../runtime/features/oci/translate.ts";
+import { sourceText } from "../../runtime/plan.ts";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A minimal valid config, with `extra` merged in at the top (process and linux merged a level deeper). */
+function config(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const { process: p, linux: l, ...rest } = extra as { process?: object; linux?: object };
+  return {
+    ociVersion: "1.0.2",
+    root: { path: "rootfs" },
+    process: { args: ["sh"], cwd: "/", ...p },
+    linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "uts" }], ...l },
+    ...rest,
+  };
+}
+
+function compile(cfg: unknown, text?: string, facts?: HostFacts) {
+  const dir = mkdtempSync(join(tmpdir(), "ctr-oci-test-"));
+  dirs.push(dir);
+  writeFileSync(join(dir, "config.json"), text ?? JSON.stringify(cfg, null, 2));
+  const b = compileBundle(dir, { stateDir: "/run/ctr/ID", defaultRootfs: "/var/cache/ctr/rootfs", cpus: 2, ...(facts ? { facts } : {}) });
+  const lines = b.commands.map((c) => sourceText(c).replaceAll(dir, "BUNDLE"));
+  const errors = b.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.span.file.replace(/^.*config\.json:/, "")}: ${d.message}`);
+  const warnings = b.diagnostics.filter((d) => d.severity === "warning").map((d) => `${d.span.file.replace(/^.*config\.json:/, "")}: ${d.message}`);
+  return { b, lines, errors, warnings, dir };
+}
+
+describe("json places", () => {
+  test("every value has its pointer, line and column", () => {
+    const text = '{\n  "a": [1, {"b/c": "x"}],\n  "d~": true\n}';
+    const doc = parseLocated(text);
+    expect(doc.value).toEqual(JSON.parse(text));
+    const p = doc.places.get("/a/1/b~1c")!;
+    expect(text.slice(p.offset, p.offset + p.length)).toBe('"x"');
+    expect(text.slice(p.keyOffset!, p.keyOffset! + p.keyLength!)).toBe('"b/c"');
+    expect(doc.lineColumn(p.offset)).toEqual({ line: 2, column: 20 });
+    expect(doc.places.has("/d~0")).toBe(true);
+  });
+  test("what JSON.parse refuses is refused, with its place", () => {
+    for (const bad of ['{"a": 1,}', '{"a" 1}', "[1 2]", '{"a": "x\ny"}', "01", "{} x", ""]) {
+      expect(() => JSON.parse(bad)).toThrow();
+      expect(() => parseLocated(bad)).toThrow();
+    }
+    const r = compile(null, '{\n  "ociVersion": "1.0.2",\n  oops\n}');
+    expect(r.errors).toEqual([expect.stringContaining("not valid JSON")]);
+    expect(r.b.diagnostics[0]!.span.line).toBe(3);
+  });
+});
+
+describe("each field gives its statement", () => {
+  test("a minimal config: ns, rootfs, cwd, exec", () => {
+    const r = compile(config());
+    expect(r.errors).toEqual([]);
+    expect(r.lines).toEqual(["ns pid, mnt, uts", "rootfs BUNDLE/rootfs", "cwd /", "exec sh"]);
+    // Bound by the checker, planned by the planner.
+    expect(r.b.commands.every((c) => c.bound)).toBe(true);
+    expect(r.b.result.plan.namespaces).toEqual(["mnt", "uts", "pid"]);
+    expect(r.b.result.plan.ops.map((o) => o.kind)).toContain("exec");
+  });
+  test("namespaces: every type; none is `ns none`", () => {
+    const all = ["pid", "network", "ipc", "uts", "mount", "user", "cgroup"].map((type) => ({ type }));
+    expect(compile(config({ linux: { namespaces: all } })).lines[0]).toBe("ns pid, net, ipc, uts, mnt, user, cgroup");
+    const none = compile({ ociVersion: "1.0.2", root: { path: "/" }, process: { args: ["true"], cwd: "/" } });
+    expect(none.lines.slice(0, 2)).toEqual(["ns none", "rootfs /"]);
+    expect(none.errors).toEqual([expect.stringMatching(/^\/root\/path: `rootfs` needs `ns mnt`/)]);
+  });
+  test("a namespace by path is refused, naming it; an unknown type too", () => {
+    const r = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "nope" }] } }));
+    expect(r.errors).toEqual([
+      expect.stringMatching(/^\/linux\/namespaces\/2\/path: `linux.namespaces\[2\].path` is not supported yet/),
+      '/linux/namespaces/3/type: unknown namespace type "nope"',
+    ]);
+  });
+  test("hostname and domainname; without ns uts, the checker's error points at the field", () => {
+    expect(compile(config({ hostname: "box", domainname: "example.org" })).lines.slice(2, 4)).toEqual(["hostname box", "domainname example.org"]);
+    const r = compile(config({ hostname: "box", linux: { namespaces: [{ type: "mount" }] } }));
+    expect(r.errors).toEqual([expect.stringMatching(/^\/hostname: `hostname` needs `ns uts`/)]);
+  });
+  test("root: a relative path is the bundle's; readonly is `readonly /`", () => {
+    const r = compile(config({ root: { path: "rootfs", readonly: true } }));
+    expect(r.lines).toContain("rootfs BUNDLE/rootfs");
+    expect(r.lines).toContain("readonly /");
+  });
+  test("mounts: proc, sysfs, tmpfs, dev, devpts, mqueue, bind, with options", () => {
+    const mounts = [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=755", "size=65536k"] },
+      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      { destination: "/data", type: "bind", source: "data", options: ["rbind", "rprivate", "ro"] },
+      { destination: "/tmp", source: "/tmp", options: ["rbind", "rw"] },
+    ];
+    const r = compile(config({ mounts }));
+    expect(r.errors).toEqual([]);
+    expect(r.lines.filter((l) => l.startsWith("mount"))).toEqual([
+      "mount proc /proc",
+      "mount dev /dev",
+      "mount devpts /dev/pts gid=5 nosuid noexec",
+      "mount tmpfs /dev/shm mode=1777 size=65536k nosuid noexec nodev",
+      "mount mqueue /dev/mqueue nosuid noexec nodev",
+      "mount sysfs /sys nosuid noexec nodev ro",
+      "mount bind BUNDLE/data /data ro",
+      "mount bind /tmp /tmp",
+    ]);
+    const devpts = r.b.result.plan.ops.find((o) => o.kind === "mount" && o.mount.fstype === "devpts");
+    expect(devpts?.kind === "mount" && devpts.mount.data).toBe("newinstance,ptmxmode=0666,mode=0620,gid=5");
+  });
+  test("mount options and types ctr does not honour are refused, naming them", () => {
+    const mounts = [
+      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup" },
+      { destination: "/x", type: "tmpfs", source: "tmpfs", options: ["nr_inodes=10"] },
+      { destination: "/y", type: "bind", source: "/tmp", options: ["bind"] },
+      { destination: "/z", type: "bind", source: "/tmp", options: ["rbind", "rshared"] },
+      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["strictatime", "mode=700"] },
+    ];
+    const r = compile(config({ mounts }));
+    expect(r.errors).toEqual([
+      expect.stringMatching(/^\/mounts\/0\/type: `mounts\[0\].type` is not supported yet: a mount of type "cgroup"/),
+      expect.stringMatching(/^\/mounts\/1\/options\/0: mount option "nr_inodes=10" is not supported yet for tmpfs/),
+      expect.stringMatching(/^\/mounts\/2\/options\/0: mount option "bind" is not supported yet for bind: ctr's binds are recursive/),
+      expect.stringMatching(/^\/mounts\/3\/options\/1: mount option "rshared" is not supported yet/),
+      expect.stringMatching(/^\/mounts\/4\/options\/1: mount option "mode=700" is not supported yet/),
+    ]);
+    expect(r.warnings).toEqual([expect.stringMatching(/^\/mounts\/4\/options\/0: `strictatime` on \/dev is not applied/)]);
+  });
+  test("process: args, env, cwd, user with additionalGids, rlimits, noNewPrivileges", () => {
+    const r = compile(
+      config({
+        process: {
+          args: ["/bin/sh", "-c", "echo 'hi there'"],
+          env: ["PATH=/bin", "A=b=c"],
+          cwd: "/tmp",
+          user: { uid: 1000, gid: 100, additionalGids: [10, 20] },
+          rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }, { type: "RLIMIT_CORE", soft: 0, hard: 18446744073709551615 }],
+          noNewPrivileges: true,
+        },
+      }),
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.lines.slice(2)).toEqual(["env PATH=/bin A=b=c", "cwd /tmp", "user 1000:100 groups=10,20", "rlimit nofile 1024:4096", "rlimit core 0:unlimited", "no_new_privs", "exec /bin/sh -c 'echo '\"'\"'hi there'\"'\"''".replace(`'echo '"'"'hi there'"'"''`, `"echo 'hi there'"`)]);
+    const exec = r.b.result.plan.ops.find((o) => o.kind === "exec");
+    expect(exec?.kind === "exec" && exec.argv).toEqual(["/bin/sh", "-c", "echo 'hi there'"]);
+  });
+  test("capabilities: one set is `cap drop all` + `cap add`; sets that differ are refused", () => {
+    const caps = ["CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    const ok = compile(config({ process: { capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps } } }));
+    expect(ok.errors).toEqual([]);
+    expect(ok.lines).toContain("cap drop all");
+    expect(ok.lines).toContain("cap add cap_kill cap_net_bind_service");
+    expect(ok.warnings).toEqual([expect.stringMatching(/^\/process\/capabilities\/ambient: the ambient set of uid 0 is left empty/)]);
+    const bad = compile(config({ process: { capabilities: { bounding: caps, effective: ["CAP_KILL"], permitted: caps } } }));
+    expect(bad.errors).toEqual([expect.stringMatching(/^\/process\/capabilities\/effective: `process.capabilities.effective` is not supported yet/)]);
+    const user = compile(config({ process: { user: { uid: 1000, gid: 1000 }, capabilities: { bounding: caps, effective: caps, permitted: caps } } }));
+    expect(user.errors).toEqual([expect.stringMatching(/^\/process\/capabilities\/inheritable: .* not supported yet: for a non-root user/), expect.stringMatching(/^\/process\/capabilities\/ambient:/)]);
+  });
+  test("umask: accepted when it is the one the process inherits; a plain bind when nothing is mounted below its source", () => {
+    const facts: HostFacts = { umask: 0o022, hasSubmounts: (p) => p === "/srv" };
+    const cfg = (umask: number, src: string) => config({ process: { user: { uid: 0, gid: 0, umask } }, mounts: [{ destination: "/x", type: "bind", source: src, options: ["bind", "rprivate"] }] });
+    const ok = compile(cfg(0o022, "/etc/hosts"), undefined, facts);
+    expect(ok.errors).toEqual([]);
+    expect(ok.lines).toContain("mount bind /etc/hosts /x");
+    const bad = compile(cfg(0o077, "/srv"), undefined, facts);
+    expect(bad.errors).toEqual([
+      expect.stringMatching(/^\/process\/user\/umask: `process.user.umask` is not supported yet: a umask other than the one ctr's processes inherit \(0022\)/),
+      expect.stringMatching(/^\/mounts\/0\/options\/0: mount option "bind" is not supported yet for bind: "\/srv" has mounts below it/),
+    ]);
+    // Without facts about the host, neither can be honoured knowingly.
+    expect(compile(cfg(0o022, "/etc/hosts")).errors.length).toBe(2);
+  });
+  test("maskedPaths and readonlyPaths", () => {
+    const r = compile(config({ linux: { maskedPaths: ["/proc/kcore"], readonlyPaths: ["/proc/sys"] } }));
+    expect(r.lines).toContain("mask /proc/kcore");
+    expect(r.lines).toContain("readonly /proc/sys");
+  });
+  test("resources: memory, cpu, cpuset, pids, devices", () => {
+    const r = compile(
+      config({
+        linux: {
+          resources: {
+            memory: { limit: 67108864 },
+            cpu: { quota: 20000, period: 100000, shares: 512, cpus: "0", mems: "0" },
+            pids: { limit: 64 },
+            devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }],
+          },
+        },
+      }),
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.lines.filter((l) => l.startsWith("limit") || l.startsWith("device"))).toEqual([
+      "limit memory 67108864",
+      "limit cpu 20% period=100ms shares=512",
+      "limit cpuset 0 mems=0",
+      "limit pids 64",
+      "device default",
+      "device allow c 10:200 rwm",
+    ]);
+  });
+  test("uid and gid mappings are `map`", () => {
+    const r = compile(
+      config({
+        linux: {
+          namespaces: [{ type: "user" }, { type: "mount" }],
+          uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+          gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        },
+      }),
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.lines.slice(0, 3)).toEqual(["ns user, mnt", "map uid 0 100000 65536", "map gid 0 100000 65536"]);
+  });
+  test("any other field is an error naming it; annotations and empty values are not", () => {
+    const r = compile(
+      config({
+        annotations: { "org.example": "x" },
+        hooks: { prestart: [{ path: "/bin/true" }] },
+        process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
+        linux: { sysctl: { "net.ipv4.ip_forward": "1" }, seccomp: { defaultAction: "SCMP_ACT_ALLOW" }, cgroupsPath: "/x", resources: { blockIO: { weight: 10 } } },
+      }),
+    );
+    const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
+    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp", "linux.sysctl", "process.oomScoreAdj", "process.terminal"]);
+  });
+  test("bad shapes are errors at their place", () => {
+    const r = compile({ ociVersion: "2.0.0", root: { path: 3 }, process: { args: [], cwd: "/" }, linux: { namespaces: "pid" } });
+    expect(r.errors).toEqual([
+      "/ociVersion: ociVersion \"2.0.0\" is not a 1.x version",
+      "/root/path: expected a string here",
+      "/process/args: `process.args` needs at least one element: the command",
+      "/process/cwd: `cwd` acts on a container, but no `ns` statement comes before it",
+      "/linux/namespaces: expected an array here",
+    ]);
+  });
+});
