@@ -1,19 +1,25 @@
-// Planning `limit` and `show cgroup`: checked commands -> host ops, with
-// `explain` lines that give the exact file writes for the cgroup version this
-// machine has (detected now, read-only: planning touches nothing).
+// Planning `limit` and `show cgroup`: checked commands -> host ops. Their
+// `explain` lines are the manager's calls on a recorder holding this machine's
+// cgroups (runtime/explain-host.ts: read-only, nothing is made), with the
+// comments below (cgroupNotes):
 //
 //   limit cpu 20%   on v1:  mkdir /sys/fs/cgroup/cpu/ctr-ID
 //                           write cpu.cfs_period_us = 100000
 //                           write cpu.cfs_quota_us = 20000
 //                   on v2:  write cpu.max = "20000 100000"
-// The container-wide steps (mkdir of each cgroup, stage 1 joining) are
-// explained once, on the first limit that needs them.
+// The container-wide steps (mkdir of each cgroup, stage 1 joining) are in the
+// lines of the first limit that needs them.
 
 import type { Command } from "../../../lang/spec.ts";
 import { parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../../../lang/values.ts";
-import { bound, type PlanContext, type PlanFn, type PlannedOp } from "../../plan.ts";
-import { callerDir, describeSystem, hierarchyOf, machineCgroups } from "./detect.ts";
-import { CgroupManager, controllersOf } from "./manager.ts";
+import { bound, type PlanFn, type PlannedOp } from "../../plan.ts";
+import { allHierarchies, callerDir, describeSystem, hierarchyOf, machineCgroups } from "./detect.ts";
+import { traitsOf, type Op } from "../../ops.ts";
+import { deriveOp, type ExplainNotes } from "../../explain.ts";
+import { EXPLAIN_ID } from "../../explain-host.ts";
+import { realSys } from "../../../native/seam.ts";
+import { ruleText } from "../devices/policy.ts";
+import { CgroupManager } from "./manager.ts";
 import type { CgroupLimit, CgroupSystem } from "./types.ts";
 
 
@@ -73,63 +79,71 @@ function normaliseList(text: string): string {
   return ranges.join(",");
 }
 
-const explained = new WeakMap<PlanContext, Set<string>>();
-
-function containerId(ctx: PlanContext): string {
-  return ctx.stateDir.slice(ctx.stateDir.lastIndexOf("/") + 1) || "ID";
+/**
+ * The explain lines of one limit alone on `sys`, derived from the manager's calls on a
+ * recorder (runtime/explain.ts, runtime/explain-host.ts); for tests, on a fake tree.
+ */
+export function explainLimit(limit: CgroupLimit, sys: CgroupSystem, id: string): string[] {
+  const op = { kind: "cgroup-limit", limit, side: "host", span: { file: "", line: 1, column: 1, offset: 0, length: 0 }, source: "", explain: [] } as unknown as Op;
+  return deriveOp(op, { root: null, entered: false, ops: [op], spec: { sys: realSys, pendingRoot: null, rootMode: null, entered: false, env: {}, cwd: "/" }, cgroups: { sys, id } });
 }
+
+export const planLimit: PlanFn = (cmd): PlannedOp[] => [{ kind: "cgroup-limit", limit: limitOf(cmd), side: "host" }];
+
+export const planShowCgroup: PlanFn = (): PlannedOp[] => [{ kind: "show-cgroup", side: "host" }];
 
 function quoteValue(v: string): string {
-  return /\s/.test(v) ? JSON.stringify(v) : v;
+  return v.trim() === "" || /\s/.test(v.trim()) ? JSON.stringify(v.trim()) : v.trim();
 }
 
-/** The explain lines of one limit on `sys` (exported for tests). */
-export function explainLimit(limit: CgroupLimit, sys: CgroupSystem, id: string, done: Set<string> = new Set()): string[] {
+/**
+ * `ctr explain`'s comments on `limit` (and `device`, whose policy travels as a limit) and
+ * `show cgroup`: the machine's cgroups, why each cgroup is made where it is, what each
+ * write means (the controllers' notes), when stage 1 joins.
+ */
+export function cgroupNotes(op: Op, ctx: { ops: readonly Op[]; cgroups?: { sys: CgroupSystem; id: string } }): ExplainNotes {
+  const sys = ctx.cgroups?.sys ?? machineCgroups();
+  const id = ctx.cgroups?.id ?? EXPLAIN_ID;
   const m = new CgroupManager(id, sys);
-  const lines: string[] = [];
+  if (op.kind === "show-cgroup") {
+    const v1 = hierarchyOf(sys, "cpuacct")?.version !== "v2";
+    const files = v1
+      ? "cpuacct.usage, cpu.stat, memory.usage_in_bytes, memory.max_usage_in_bytes, memory.oom_control, pids.current"
+      : "cpu.stat, memory.current, memory.peak, memory.events, pids.current";
+    const where = [...new Set((["cpuacct", "memory", "pids"] as const).map((c) => hierarchyOf(sys, c)).filter((h) => h !== null).map((h) => m.dirIn(h)))];
+    return { before: [`ctr reads ${files}`, ...where.map((d) => `  in ${d}`), "the cgroups exist for accounting even without a limit"] };
+  }
+  if (op.kind !== "cgroup-limit") return {};
+  if (sys.mode === "none") return { before: ["this machine has no cgroup filesystem: ctr will stop with status 125"] };
+  const first = ctx.ops.find((o) => o.kind === "cgroup-limit") === op;
+  const lines: Record<string, string> = {};
+  for (const h of allHierarchies(sys)) {
+    const why = h.controllers.includes("cpuacct") && !h.controllers.includes("cpu") ? "CPU time accounting (cpuacct.usage), below ctr's own cpuacct cgroup" : `below ctr's own ${h.version === "v1" ? h.controllers.join(",") : "v2"} cgroup (${callerDir(h)})`;
+    lines[`mkdir ${m.dirIn(h)}`] = why;
+    lines[`write ${m.dirIn(h)}/cgroup.procs = STAGE1`] = lines["write cgroup.procs = STAGE1"] = "before stage 1 unshares: every process of the container starts inside";
+  }
+  const before: string[] = first ? [describeSystem(sys)] : [];
   try {
-    m.check([limit]);
+    m.check([op.limit]);
+    for (const { dir, write } of m.writesFor(op.limit)) if (write.note) lines[`write ${write.file} = ${quoteValue(write.value)}`] = lines[`write ${dir}/${write.file} = ${quoteValue(write.value)}`] = write.note;
   } catch (e) {
-    return [`# this machine cannot honour it: ${e instanceof Error ? e.message : String(e)}`, "# ctr will stop with status 125 before creating anything"];
+    return { before: [...before, `this machine cannot honour it: ${e instanceof Error ? e.message : String(e)}`, "ctr will stop with status 125 before creating anything"] };
   }
-  for (const c of controllersOf(limit.controller)) {
-    const h = hierarchyOf(sys, c);
-    if (!h) continue;
-    const dir = m.dirIn(h);
-    if (done.has(dir)) continue;
-    done.add(dir);
-    if (h.version === "v2") {
-      const chain = [h.mount, ...h.callerPath.split("/").filter(Boolean).map((_, i, a) => `${h.mount}/${a.slice(0, i + 1).join("/")}`)];
-      for (const d of chain) lines.push(`write ${d}/cgroup.subtree_control = "+${c}"  # if not enabled yet: a child gets only what its parent enables`);
-    }
-    const why = c === "cpuacct" ? `CPU time accounting (cpuacct.usage), below ctr's own cpuacct cgroup` : `below ctr's own ${h.version === "v1" ? c : "v2"} cgroup (${callerDir(h)})`;
-    lines.push(`mkdir ${dir}  # ${why}`);
+  if (op.limit.controller === "devices") {
+    before.push(`the policy after this line: ${op.limit.allowed.map(ruleText).join(", ") || "nothing"}`);
+    return { before, lines, calls: { bpf: "one block per allowed entry, else 0 (EPERM)" } };
   }
-  for (const { write } of m.writesFor(limit)) lines.push(`write ${write.file} = ${quoteValue(write.value)}${write.note ? `  # ${write.note}` : ""}`);
-  return lines;
+  return { before, lines };
 }
 
-export const planLimit: PlanFn = (cmd, ctx): PlannedOp[] => {
-  const limit = limitOf(cmd);
-  const sys = machineCgroups();
-  let done = explained.get(ctx);
-  const first = !done;
-  if (!done) explained.set(ctx, (done = new Set()));
-  const explain = sys.mode === "none" ? ["# this machine has no cgroup filesystem: ctr will stop with status 125"] : explainLimit(limit, sys, containerId(ctx), done);
-  if (first && sys.mode !== "none") {
-    explain.unshift(`# ${describeSystem(sys)}`);
-    explain.push("write cgroup.procs = <stage 1 PID>  # in each cgroup, before stage 1 unshares: every process of the container starts inside");
-  }
-  return [{ kind: "cgroup-limit", limit, side: "host", explain }];
-};
+type LimitOp = Extract<Op, { kind: "cgroup-limit" }>;
 
-export const planShowCgroup: PlanFn = (_cmd, ctx): PlannedOp[] => {
-  const sys = machineCgroups();
-  const m = new CgroupManager(containerId(ctx), sys);
-  const v1 = hierarchyOf(sys, "cpuacct")?.version !== "v2";
-  const files = v1
-    ? "cpuacct.usage, cpu.stat, memory.usage_in_bytes, memory.max_usage_in_bytes, memory.oom_control, pids.current"
-    : "cpu.stat, memory.current, memory.peak, memory.events, pids.current";
-  const where = [...new Set((["cpuacct", "memory", "pids"] as const).map((c) => hierarchyOf(sys, c)).filter((h) => h !== null).map((h) => m.dirIn(h)))];
-  return [{ kind: "show-cgroup", side: "host", explain: [`read ${files}`, ...where.map((d) => `  in ${d}`), "# the cgroups exist for accounting even without a limit"] }];
-};
+/** Which limits are written when the cgroups are made: those before the first command (the others are live changes). */
+export function limitsAtStart(ops: readonly Op[]): Set<LimitOp> {
+  const out = new Set<LimitOp>();
+  for (const op of ops) {
+    if (traitsOf(op.kind).command) break;
+    if (op.kind === "cgroup-limit") out.add(op);
+  }
+  return out;
+}

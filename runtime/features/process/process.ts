@@ -23,7 +23,7 @@
 
 import { readFileSync } from "node:fs";
 import { blockSignals, getpgid, getTrace, isatty, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../../../native/index.ts";
-import type { AgentState, CapturedOutput, OutputTest, RunResult } from "../../ops.ts";
+import type { AgentState, CapturedOutput, Op, OutputTest, RunResult } from "../../ops.ts";
 import { OutputCapture } from "./capture.ts";
 import { signalName } from "../../status.ts";
 import { AsyncWriter } from "../../fdio.ts";
@@ -201,4 +201,10 @@ export function reapOrphans(): void {
   } finally {
     setTrace(trace);
   }
+}
+
+/** `ctr explain`'s comment on `run`: Bun.spawn starts it (posix_spawn inside Bun, not through the seam). */
+export function runNotes(op: Op): { before?: string[] } {
+  if (op.kind !== "run") return {};
+  return { before: [`PID 1 starts ${JSON.stringify(op.argv)} with Bun.spawn (posix_spawn inside Bun; through the exec stage when the spec has steps) and waits for it`] };
 }
