@@ -74,6 +74,7 @@ import { ExecveCalled } from "../native/recording.ts";
 import { callerEnvironment, initialEnv } from "./features/process/process.ts";
 import { PR_CAPBSET_DROP } from "../native/constants.ts";
 import type { OpKind } from "./ops.ts";
+import { AF_INET, decode, RTM_GETADDR, RTM_GETROUTE, RTM_NAMES } from "./features/net/codec.ts";
 import type { CgroupSystem } from "./features/cgroup/types.ts";
 
 /**
@@ -162,6 +163,7 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   show: showNotes,
   "show-security": showNotes,
   "show-cgroup": cgroupNotes,
+  "show-net": showNotes,
   run: runNotes,
 };
 
@@ -207,11 +209,19 @@ const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "read", 
 /** Calls written by what they carry rather than as name(args). */
 const CALL_TEXT: Record<string, (args: readonly unknown[], links: Map<number, string>) => string> = {
   netlink: (args, links) => NETLINK_TEXT(args, (i) => links.get(i)),
-  "netlink-dump": (args, links) => `${NETLINK_TEXT(args, (i) => links.get(i))} dump`,
+  "netlink-dump": (args) => dumpText(args[1] as Uint8Array),
   newuidmap: (args) => `newuidmap ${args.join(" ")}`,
   newgidmap: (args) => `newgidmap ${args.join(" ")}`,
   execve: (args) => `execve(${JSON.stringify(args[0])}, ${JSON.stringify(args[1])}, {${envNames(args[2] as string[]).join(", ")}})`,
 };
+
+/** A dump request: its type, an address family where it has one, NLM_F_DUMP. */
+export function dumpText(request: Uint8Array): string {
+  const m = decode(request)[0];
+  if (!m) return "netlink(empty request)";
+  const family = m.type === RTM_GETADDR || m.type === RTM_GETROUTE ? ` family=${m.payload[0] === AF_INET ? "AF_INET" : m.payload[0]}` : "";
+  return `${RTM_NAMES[m.type] ?? m.type}${family} (NLM_F_REQUEST|NLM_F_DUMP)`;
+}
 
 /** execve's environment by its names; all of ctr's own (a plain child process, `ns none`) is "the caller's environment". */
 export function envNames(envp: readonly string[]): string[] {

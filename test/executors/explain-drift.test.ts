@@ -27,6 +27,7 @@ import { lookupStandIns } from "../../runtime/features/security/user.ts";
 import { callerEnvironment } from "../../runtime/features/process/process.ts";
 import { OP_TRAITS, type OpKind } from "../../runtime/ops.ts";
 import { ExecveCalled } from "../../native/recording.ts";
+import { AF_INET, decode, RTM_GETLINK, RTM_NAMES } from "../../runtime/features/net/codec.ts";
 import { NETLINK_TEXT } from "../../runtime/features/net/link.ts";
 import { defaultCacheDir } from "../../runtime/features/rootfs/cache.ts";
 import { INIT_FILES, type Op } from "../../runtime/ops.ts";
@@ -194,7 +195,12 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
 /** A recorded call as the test compares it: formatCall, descriptors as FD, the prepared root's paths as container paths. */
 function written(c: RecordedCall, root: string | null, fds: Set<number>, standIns = new Map<number, string>()): string {
   let text: string;
-  if (c.name === "netlink" || c.name === "netlink-dump") text = NETLINK_TEXT(c.args) + (c.name === "netlink-dump" ? " dump" : "");
+  if (c.name === "netlink") text = NETLINK_TEXT(c.args);
+  else if (c.name === "netlink-dump") {
+    // A dump: its type and the family of its fixed part (struct ifaddrmsg, rtmsg: the first byte).
+    const m = decode(c.args[1] as Uint8Array)[0]!;
+    text = `${RTM_NAMES[m.type]}${m.type === RTM_GETLINK ? "" : ` family=${m.payload[0] === AF_INET ? "AF_INET" : m.payload[0]}`} (NLM_F_REQUEST|NLM_F_DUMP)`;
+  }
   else if (c.name === "write" && typeof c.args[0] === "string") text = `write(${JSON.stringify(c.args[0])}, ${JSON.stringify(String(c.args[1]).trim())})`;
   else if (c.name === "newuidmap" || c.name === "newgidmap") text = `${c.name} ${c.args.join(" ")}`;
   else if (c.name === "execve") {

@@ -32,8 +32,9 @@ export const showStatement = defineStatement({
 });
 
 /** `ctr explain`'s comments on `show`: ctr's own reads of the kernel's files (not through the seam). */
-export function showNotes(op: Op): { before?: string[] } {
+export function showNotes(op: Op): { before?: string[]; after?: string[] } {
   if (op.kind === "show-security") return { before: ["PID 1 reports the process spec of the next command: ids, capability sets, no_new_privs, seccomp, rlimits"] };
+  if (op.kind === "show-net") return { after: ["from PID 1, in its network namespace; the main table's routes are printed"] };
   if (op.kind !== "show") return {};
   const src = {
     ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
