@@ -103,7 +103,16 @@ export class RecordingSys implements Sys {
 
   /** Record a call, fail it if scripted, else run `model` (the tree's answer). */
   private rec<T>(name: string, args: unknown[], model: () => T): T {
-    const entry: RecordedCall = { name, args, call: formatCall(name, args) };
+    // The line is written when first read: a run of many calls (ctr explain's) need not pay for it.
+    const entry = {
+      name,
+      args,
+      get call(): string {
+        const text = formatCall(name, args);
+        Object.defineProperty(this, "call", { value: text, enumerable: true });
+        return text;
+      },
+    } as RecordedCall;
     this.calls.push(entry);
     const f = this.failures.find((x) => x.name === name && x.when(args));
     if (f) {

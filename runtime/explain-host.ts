@@ -57,7 +57,7 @@ export interface HostRun {
   within?: { cur: RecordedCall[]; prev: RecordedCall[] };
 }
 
-type HostDeriver = (op: Op, ctx: { ops: readonly Op[]; cgroups?: { sys: CgroupSystem; id: string } }, scene: HostScene) => HostRun;
+type HostDeriver = (op: Op, ctx: { ops: readonly Op[]; cgroups?: { sys: CgroupSystem; id: string }; runs?: Map<string, RecordedCall[]> }, scene: HostScene) => HostRun;
 
 /** The ids the rootless scene writes the maps as: the caller's own, or 1000 when ctr runs as root. */
 export function rootlessIds(): { euid: number; egid: number } {
@@ -192,18 +192,24 @@ export function cgroupCalls(sys: RecordingSys, cg: CgroupSystem, ops: readonly O
   for (const l of later.slice(0, Math.max(0, upTo - start.length))) m.apply(l);
 }
 
-const cgroupLimit: HostDeriver = (op, { ops, cgroups }, scene) => {
+const cgroupLimit: HostDeriver = (op, { ops, cgroups, runs }, scene) => {
   const cg = cgroups?.sys ?? machineCgroups();
   const id = cgroups?.id ?? EXPLAIN_ID;
   if (cg.mode === "none") return { calls: [] };
   const { start, later } = limitsOf(ops);
   const all = [...start, ...later];
   const at = all.indexOf(op as LimitOp) + 1;
+  // The session's calls up to n limits, once per plan and scene (a script of many limits would repeat them).
   const run = (n: number) => {
+    const key = `cgroup ${JSON.stringify(scene)} ${n}`;
+    const known = runs?.get(key);
+    if (known) return known;
     const sys = cgroupSys(cg, scene);
     const from = sys.calls.length;
     if (n > 0) cgroupCalls(sys, cg, ops, n, id);
-    return sys.calls.slice(from);
+    const calls = sys.calls.slice(from);
+    runs?.set(key, calls);
+    return calls;
   };
   return { calls: run(all.length), within: { cur: run(at), prev: run(at - 1) } };
 };

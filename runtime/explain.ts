@@ -1,6 +1,7 @@
-// `ctr explain`'s lines for the ops PID 1 performs through the syscall seam, derived from
-// the calls their executors make on native/recording.ts's RecordingSys: nothing here says
-// what an op calls, only how the calls are written (docs/ARCHITECTURE.md, "ctr explain").
+// `ctr explain`'s lines for every op, derived from the calls its executor makes on
+// native/recording.ts's RecordingSys (PID 1's here, the host side's and stage 1's through
+// runtime/explain-host.ts): nothing here says what an op calls, only how the calls are
+// written (docs/ARCHITECTURE.md, "ctr explain").
 //
 // Each op of DERIVED runs alone on a fresh recorder, with the state the ops before it
 // leave (the copy of the host's tree taken, the prepared root pending or entered), on a
@@ -129,7 +130,12 @@ export interface ExplainContext {
   spec: AgentState;
   /** The cgroups to explain a limit on, and the container's ID (tests: a fake tree); else this machine's. */
   cgroups?: { sys: CgroupSystem; id: string };
+  /** The host's runs already made for this plan (runtime/explain-host.ts), and their lines. */
+  runs?: Map<string, RecordedCall[]>;
 }
+
+/** The lines of a host run, rendered once. */
+const rendered = new WeakMap<readonly RecordedCall[], Line[]>();
 
 type NotesFn = (op: Op, ctx: ExplainContext, after: AgentState) => ExplainNotes;
 
@@ -233,7 +239,7 @@ export function envNames(envp: readonly string[]): string[] {
 
 /** The explain lines of each op of `ops`, in order, each derived from its executor (DERIVATION). */
 export function explainOps(ops: readonly Op[]): string[][] {
-  const ctx: ExplainContext = { root: null, entered: false, ops, spec: specState(ops) };
+  const ctx: ExplainContext = { root: null, entered: false, ops, spec: specState(ops), runs: new Map() };
   return ops.map((op) => {
     const lines = deriveOp(op, ctx);
     if (op.kind === "rootfs") {
@@ -306,12 +312,17 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene> & HostScene):
   if (how === "host") {
     try {
       const run = HOST_DERIVERS[op.kind as keyof typeof HOST_DERIVERS](op, ctx, scene);
-      let lines = render(run.calls, 0, null, op);
+      const lines0 = (calls: readonly RecordedCall[]) => {
+        let r = rendered.get(calls);
+        if (!r) rendered.set(calls, (r = render(calls, 0, null, op)));
+        return r;
+      };
+      let lines = lines0(run.calls);
       if (run.within) {
         // The session's calls that this op adds to those of the ops before it (a cgroup's
         // mkdir, the join of a hierarchy it is the first to need): a multiset difference.
-        const added = render(run.within.cur, 0, null, op).map((l) => l.text);
-        for (const t of render(run.within.prev, 0, null, op)) {
+        const added = lines0(run.within.cur).map((l) => l.text);
+        for (const t of lines0(run.within.prev)) {
           const at = added.indexOf(t.text);
           if (at >= 0) added.splice(at, 1);
         }

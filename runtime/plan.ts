@@ -33,13 +33,10 @@ export interface PlanContext {
 
 export type PlanFn = (cmd: Command, ctx: PlanContext) => PlannedOp[];
 
-/** An op as a statement's plan function returns it: the planner adds span and source. */
 /**
  * An op as a statement's plan function returns it: the planner adds span and
- * source. `explain` may be a function: it is only called when someone reads
- * the lines (`ctr explain`, the REPL, `:help`), so plain runs and checks do not
- * pay for building them. The ops runtime/explain.ts derives from their executors
- * (DERIVED) have none.
+ * source. It has no explain lines: runtime/explain.ts derives them from the
+ * op's executor.
  */
 export type PlannedOp = OpBody & { side: Op["side"] };
 
