@@ -61,7 +61,8 @@ import { linkNotes, NETLINK_TEXT } from "./features/net/link.ts";
 import { answeredLink, answerAsIfLinked } from "./features/net/rtnl.ts";
 import { maskNotes, readonlyNotes } from "./features/mount/protect.ts";
 import { volumeNotes } from "./features/image/volume.ts";
-import { applyStateSteps, execNotes, execStateSteps, specNotes } from "./features/process/spec.ts";
+import { applyStateSteps, execNotes, execStateSteps, runNeedsExecStage, specNotes } from "./features/process/spec.ts";
+import { defaultCommand } from "./features/image/root.ts";
 import { lookupStandIns } from "./features/security/user.ts";
 import { HOST_DERIVERS, HOST_VARIANTS, STAGE1_PID, type HostScene } from "./explain-host.ts";
 import { unshareNotes } from "./features/ns/unshare.ts";
@@ -88,7 +89,7 @@ import type { CgroupSystem } from "./features/cgroup/types.ts";
 export const DERIVATION: { [K in OpKind]: "pid1" | "spec" | "exec" | "host" | "notes" } = {
   unshare: "host", "host-tree": "pid1", hostname: "pid1", domainname: "pid1", "link-up": "pid1", mount: "pid1", "mount-dev": "pid1",
   readonly: "pid1", mask: "pid1", volume: "pid1", rootfs: "pid1", "enter-root": "pid1", env: "spec", cwd: "spec", rlimit: "spec",
-  "no-new-privs": "spec", cap: "spec", seccomp: "spec", user: "spec", "show-security": "notes", run: "notes", exec: "exec", show: "notes",
+  "no-new-privs": "spec", cap: "spec", seccomp: "spec", user: "spec", "show-security": "notes", run: "exec", exec: "exec", show: "notes",
   idmap: "host", "cgroup-limit": "host", "show-cgroup": "notes", echo: "notes", sleep: "notes", expect: "notes", "net-host": "host",
   "net-addr": "pid1", "net-route": "pid1", "show-net": "pid1",
 };
@@ -272,7 +273,8 @@ function stateAfter(st: AgentState, op: Op): AgentState {
 export function deriveOp(op: Op, ctx: ExplainContext): string[] {
   const how = DERIVATION[op.kind];
   const notes = () => NOTES[op.kind]?.(op, ctx, ctx.spec) ?? {};
-  if (how === "notes") {
+  // A `run` without spec steps is Bun.spawn's alone (outside the seam): its comments only.
+  if (how === "notes" || (op.kind === "run" && !runNeedsExecStage(ctx.spec, lookupStandIns(ctx.spec.user).read))) {
     const n = notes();
     return [...(n.before ?? []), ...(n.after ?? [])].map((l) => `# ${l}`);
   }
@@ -348,7 +350,7 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene> & HostScene):
   if (op.kind === "mount" || op.kind === "mount-dev" || op.kind === "volume" || op.kind === "mask") keepHostTree(st);
   const from = sys.calls.length;
   try {
-    if (how === "exec" && op.kind === "exec") execStateSteps(st, op.argv, sys, lookupStandIns(st.user).read);
+    if (how === "exec" && (op.kind === "exec" || op.kind === "run")) execStateSteps(st, defaultCommand(st, op.argv), sys, lookupStandIns(st.user).read);
     else {
       perform(st, op);
       if (how === "spec") applyStateSteps(st, sys, lookupStandIns(st.user).read);

@@ -22,7 +22,8 @@ import { execute, newAgentState } from "../../runtime/agent.ts";
 import { answerLinks, DERIVATION, DERIVED } from "../../runtime/explain.ts";
 import { cgroupCalls, cgroupSys, hostNetSys, idMapCalls, netHostCalls, stage1Calls, STAGE1_PID, type HostScene } from "../../runtime/explain-host.ts";
 import { machineCgroups } from "../../runtime/features/cgroup/detect.ts";
-import { applyStateSteps, execStateSteps } from "../../runtime/features/process/spec.ts";
+import { applyStateSteps, execStateSteps, runNeedsExecStage } from "../../runtime/features/process/spec.ts";
+import { defaultCommand } from "../../runtime/features/image/root.ts";
 import { lookupStandIns } from "../../runtime/features/security/user.ts";
 import { callerEnvironment } from "../../runtime/features/process/process.ts";
 import { OP_TRAITS, type OpKind } from "../../runtime/ops.ts";
@@ -134,10 +135,8 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
     out.push(lines);
     if (op.side === "host" || op.side === "creator" || op.side === "front") continue;
     const how = DERIVATION[op.kind];
-    if (how === "notes") {
-      await (op.kind === "run" ? Promise.resolve() : execute(st, op));
-      continue;
-    }
+    // No call through the seam (show security reads this process's own sets): nothing to run.
+    if (how === "notes") continue;
     const root = ["mount", "mount-dev", "volume", "readonly", "mask"].includes(op.kind) && !st.entered ? st.pendingRoot : null;
     if (how === "spec") {
       await execute(st, op);
@@ -149,11 +148,13 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
       lines.push(...calls(r.calls, null, standIns.names));
       continue;
     }
-    if (how === "exec" && op.kind === "exec") {
+    if (op.kind === "exec" || op.kind === "run") {
       const r = new RecordingSys({});
       const standIns = lookupStandIns(st.user);
+      // A `run` without spec steps is Bun.spawn's (no call through the seam); with them, the exec stage's calls.
+      if (op.kind === "run" && !runNeedsExecStage(st, standIns.read)) continue;
       try {
-        execStateSteps({ ...st, sys: r }, op.argv, r, standIns.read);
+        execStateSteps({ ...st, sys: r }, defaultCommand(st, op.argv), r, standIns.read);
       } catch (e) {
         if (!(e instanceof ExecveCalled)) throw e;
       }

@@ -209,6 +209,11 @@ export function execStateSteps(st: AgentState, argv: string[], sys: SpecCalls, r
   return applyAndExec({ path, argv: [...argv], env: { ...st.env }, cwd: process.cwd(), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: securitySpec(st, read) }, { sys, takeScore: () => {} });
 }
 
+/** Whether a `run` from PID 1's state `st` goes through the exec stage (needsExecStage, names read with `read`). */
+export function runNeedsExecStage(st: AgentState, read?: Parameters<typeof securitySpec>[1]): boolean {
+  return needsExecStage({ path: "", argv: [], env: {}, cwd: "/", rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: securitySpec(st, read) });
+}
+
 /** `ctr explain`'s comments on the process spec's ops (runtime/explain.ts). */
 export function specNotes(op: Op): { before?: string[]; calls?: Record<string, string>; after?: string[] } {
   const later = "in the process of every later command, right before its execve (the process spec)";
