@@ -68,7 +68,7 @@ import { HOST_DERIVERS, HOST_VARIANTS, STAGE1_PID, type HostScene } from "./expl
 import { unshareNotes } from "./features/ns/unshare.ts";
 import { idmapNotes } from "./features/userns/userns.ts";
 import { netHostNotes } from "./features/net/host.ts";
-import { cgroupNotes } from "./features/cgroup/plan.ts";
+import { cgroupNotes } from "./features/cgroup/explain.ts";
 import { frontNotes } from "./features/front/statements.ts";
 import { showNotes } from "./features/show/statements.ts";
 import { runNotes } from "./features/process/process.ts";

@@ -18,7 +18,6 @@
 import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
 import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
 import { orderNamespaces } from "./features/ns/ns.ts";
-import { explainOps } from "./explain.ts";
 import { defaultMaps, findOverlap } from "./features/userns/userns.ts";
 
 /** What a statement's plan function gets besides its command. */
@@ -51,6 +50,8 @@ function setExplain(op: Op): void {
     enumerable: false,
     configurable: true,
     get() {
+      // Loaded on first read only: a run, a check and a cached plan never load explain's machinery (start-up).
+      const { explainOps } = require("./explain.ts") as typeof import("./explain.ts");
       const lines = explainOps([op])[0]!;
       Object.defineProperty(op, "explain", { value: lines, enumerable: false, writable: true, configurable: true });
       return lines;
