@@ -20,9 +20,12 @@
 //   - mkdirp is written `mkdir -p P`, a run of mkdir `mkdir A B`, a run of symlink
 //     `symlink P -> T, ...`, netlink by the request it sends (the feature's CALL_TEXT);
 //     a link's index, from the recorder's answer to RTM_GETLINK (answerLinks), `<index of NAME>`;
-//     a failed call ends in ` = -1 ERRNO`; the ops of SPEC (rlimit, no_new_privs) only add to
-//     the process spec: their lines are the steps applySteps (features/process/spec.ts) takes for them; look-ups (exists, lstat, stat, fstat,
-//     readlink), read and close are left out;
+//     a failed call ends in ` = -1 ERRNO`; the ops of SPEC (rlimit, no_new_privs, cap,
+//     seccomp, user, env, cwd) only add to the process spec: their lines are the steps
+//     applySteps (features/process/spec.ts) takes for their part of it alone; `exec`, and a
+//     `run` whose spec has steps (the exec stage's), the whole spec and the execve;
+//     look-ups (exists, lstat, stat, fstat, readlink, readFile, readdir, capget), read and
+//     close are left out;
 //   - a branch that depends on the file system is found by running the op again in each
 //     of its VARIANTS (the path absent; mknod refused, as in a user namespace; a rootfs
 //     without the /etc files; the masked path a file): a line found in only one run says
@@ -32,8 +35,8 @@
 //   - the feature's notes (NOTES, kept in its folder) add comments: lines before the
 //     calls, after them, a comment after the first line of a call, or after a line;
 //   - the host side's and stage 1's ops (runtime/explain-host.ts) are written by the same
-//     rules, and: a write of a kernel file `write PATH = VALUE` (a file of the one cgroup
-//     the op makes by its name), newuidmap and newgidmap as the command, stage 1's PID
+//     rules, and: a write of a kernel file `write PATH = VALUE` (the files of the cgroups
+//     the op makes by their names), newuidmap and newgidmap as the command, stage 1's PID
 //     STAGE1; their branches are the scenes of HOST_VARIANTS (rootless, setgroups denied,
 //     v2 controllers enabled already);
 //   - a run of prctl(PR_CAPBSET_DROP, CAP) is written `prctl(PR_CAPBSET_DROP, ...) for
@@ -41,9 +44,9 @@
 //     /etc/passwd and /etc/group (features/security/user.ts lookupStandIns) `<uid of NAME>`.
 // Every op kind is derived (DERIVATION, typed over the kinds): PID 1's through its executor,
 // the process spec's through applySteps, the host's and stage 1's through theirs; the
-// kinds that make no call of ctr's own through the seam (front ops, `show`, `run`, which
-// Bun.spawn starts) have only their feature's comments. No line that is not a comment is
-// written by hand.
+// kinds that make no call of ctr's own through the seam (front ops, `show`, and a plain
+// `run`, which Bun.spawn starts) have only their feature's comments. No line that is not
+// a comment is written by hand.
 
 import { posix } from "node:path";
 import type { FakeNode, RecordedCall } from "../native/recording.ts";
