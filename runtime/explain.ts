@@ -209,7 +209,7 @@ const VARIANTS: Partial<Record<Op["kind"], Variant[]>> = {
 const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "volume", "readonly", "mask"]);
 
 /** Each call's C arity: the line writes every argument (the recorder keeps them in order). */
-const ARITY: Record<string, number> = { setrlimit: 2, unshare: 1, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
+const ARITY: Record<string, number> = { setrlimit: 2, unshare: 1, bpf: 2, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
 
 /** Which arguments of a call are descriptors (named by the call that made them). */
 const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0] };
@@ -465,7 +465,7 @@ function render(calls: readonly RecordedCall[], from: number, root: string | nul
 
 function callArgs(name: string, args: readonly unknown[], names: Map<number, string>): string[] {
   const shown = formatArgs(name, args);
-  // setrlimit's two limits are one struct argument.
+  // setrlimit's two limits, and bpf's attributes, are one struct argument.
   while (shown.length < (ARITY[name] ?? args.length)) shown.push("NULL");
   for (const i of FD_ARGS[name] ?? []) {
     const fd = args[i];
