@@ -86,6 +86,11 @@ export class RecordingSys implements Sys {
     return this;
   }
 
+  /** Record a call made outside the seam (a program run: newuidmap), as `name(args)`. */
+  record(name: string, args: unknown[]): void {
+    this.rec(name, args, () => undefined);
+  }
+
   /** The calls that change something, as formatCall lines. */
   effects(): string[] {
     return this.calls.filter((c) => !QUERIES.has(c.name)).map((c) => c.call);
@@ -98,7 +103,16 @@ export class RecordingSys implements Sys {
 
   /** Record a call, fail it if scripted, else run `model` (the tree's answer). */
   private rec<T>(name: string, args: unknown[], model: () => T): T {
-    const entry: RecordedCall = { name, args, call: formatCall(name, args) };
+    // The line is written when first read: a run of many calls (ctr explain's) need not pay for it.
+    const entry = {
+      name,
+      args,
+      get call(): string {
+        const text = formatCall(name, args);
+        Object.defineProperty(this, "call", { value: text, enumerable: true });
+        return text;
+      },
+    } as RecordedCall;
     this.calls.push(entry);
     const f = this.failures.find((x) => x.name === name && x.when(args));
     if (f) {
@@ -345,7 +359,9 @@ export class RecordingSys implements Sys {
   }
   /** prctl answers 0 (PR_CAPBSET_DROP of a capability above 40 fails EINVAL, as on a kernel that lacks it). */
   prctl(option: number, arg2 = 0, arg3 = 0): number {
-    return this.rec("prctl", [option, arg2, arg3].slice(0, arg3 !== 0 ? 3 : 2), () => {
+    // A third argument is kept when set, and always for PR_CAP_AMBIENT_RAISE and _LOWER (2, 3), whose 0 is CAP_CHOWN.
+    const third = arg3 !== 0 || (option === 47 /* PR_CAP_AMBIENT */ && (arg2 === 2 || arg2 === 3));
+    return this.rec("prctl", [option, arg2, arg3].slice(0, third ? 3 : 2), () => {
       if (option === 24 /* PR_CAPBSET_DROP */ && arg2 > 40) throw SysError.fromErrno("prctl", [option, arg2], 22);
       return 0;
     });

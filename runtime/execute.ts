@@ -15,11 +15,12 @@
 import type { TraceEvent } from "./channel/messages.ts";
 import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
-import { traitsOf, type Op, type Plan, type RunResult } from "./ops.ts";
+import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 import { ContainerSession } from "./session.ts";
 import type { Tracking } from "./features/cgroup/track.ts";
+import { limitsAtStart } from "./features/cgroup/plan.ts";
 import { checkNetPrivileges } from "./features/net/host.ts";
 
 export interface ExecuteIO {
@@ -61,16 +62,6 @@ function hostnameOf(plan: Plan): string | null {
 }
 
 type LimitOp = Extract<Op, { kind: "cgroup-limit" }>;
-
-/** Which limits are written when the cgroups are made: those before the first command. */
-function limitsAtStart(ops: readonly Op[]): Set<LimitOp> {
-  const out = new Set<LimitOp>();
-  for (const op of ops) {
-    if (traitsOf(op.kind).command) break;
-    if (op.kind === "cgroup-limit") out.add(op);
-  }
-  return out;
-}
 
 /** What an unprivileged caller cannot do, said before anything is made (runtime/privileges.ts). */
 function checkPrivileges(plan: Plan): void {

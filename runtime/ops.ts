@@ -231,7 +231,7 @@ export type Op = OpBody & {
   span: Span;
   /** The statement's source text, e.g. `hostname "c"`. */
   source: string;
-  /** What the op will do, as syscalls or file writes, for `ctr explain`; empty for the kinds runtime/explain.ts derives from their executors (explainOps). */
+  /** What the op will do, as syscalls or file writes, for `ctr explain`: derived from its executor on first read (the op alone; runtime/explain.ts explainOps gives them in the plan's context). */
   explain: string[];
 };
 

@@ -16,10 +16,8 @@
 //     before anything touches the kernel.
 
 import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
-import { CLONE_FLAGS } from "../native/constants.ts";
-import { flagNames } from "../native/format.ts";
 import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
-import { cloneFlags, orderNamespaces } from "./features/ns/ns.ts";
+import { orderNamespaces } from "./features/ns/ns.ts";
 import { defaultMaps, findOverlap } from "./features/userns/userns.ts";
 
 /** What a statement's plan function gets besides its command. */
@@ -34,31 +32,27 @@ export interface PlanContext {
 
 export type PlanFn = (cmd: Command, ctx: PlanContext) => PlannedOp[];
 
-/** An op as a statement's plan function returns it: the planner adds span and source. */
 /**
  * An op as a statement's plan function returns it: the planner adds span and
- * source. `explain` may be a function: it is only called when someone reads
- * the lines (`ctr explain`, the REPL, `:help`), so plain runs and checks do not
- * pay for building them. The ops runtime/explain.ts derives from their executors
- * (DERIVED) have none.
+ * source. It has no explain lines: runtime/explain.ts derives them from the
+ * op's executor.
  */
-export type PlannedOp = OpBody & { side: Op["side"]; explain?: string[] | (() => string[]) };
+export type PlannedOp = OpBody & { side: Op["side"] };
 
 /**
- * Give `op` its explain lines as a non-enumerable property: computed on first
- * read when lazy, and never serialised (the messages to PID 1 and cached plans
- * do without them; a plan loaded from the cache has none).
+ * Give `op` its explain lines as a non-enumerable property: derived from its executor
+ * on first read (runtime/explain.ts, the op alone: explainOps gives them in the plan's
+ * context), and never serialised (the messages to PID 1 and cached plans do without
+ * them; a plan loaded from the cache has none).
  */
-function setExplain(op: Op, explain: string[] | (() => string[])): void {
-  if (typeof explain !== "function") {
-    Object.defineProperty(op, "explain", { value: explain, enumerable: false, writable: true, configurable: true });
-    return;
-  }
+function setExplain(op: Op): void {
   Object.defineProperty(op, "explain", {
     enumerable: false,
     configurable: true,
     get() {
-      const lines = explain();
+      // Loaded on first read only: a run, a check and a cached plan never load explain's machinery (start-up).
+      const { explainOps } = require("./explain.ts") as typeof import("./explain.ts");
+      const lines = explainOps([op])[0]!;
       Object.defineProperty(op, "explain", { value: lines, enumerable: false, writable: true, configurable: true });
       return lines;
     },
@@ -167,15 +161,9 @@ export class Planner {
         continue;
       }
       for (const p of planned) {
-        const { explain, ...body } = p;
-        const op = { ...body, span: cmd.span, source } as Op;
-        setExplain(op, explain ?? []);
-        if (op.kind === "unshare") {
-          op.namespaces = namespaces;
-          op.explain = namespaces.length > 0 ? [`unshare(${flagNames(cloneFlags(namespaces), CLONE_FLAGS)})`] : ["no new namespaces: a plain child process"];
-          if (namespaces.includes("mnt")) op.explain.push(PRIVATE_ROOT);
-          if (namespaces.includes("pid")) op.explain.push("spawn PID 1 (stage 2): CLONE_NEWPID applies to children only");
-        }
+        const op = { ...p, span: cmd.span, source } as Op;
+        setExplain(op);
+        if (op.kind === "unshare") op.namespaces = namespaces;
         const traits = traitsOf(op.kind);
         if (traits.mounts && !this.hostTreeKept && this.namespaces.has("mnt")) {
           ops.push(hostTreeOp(cmd.span, source));
@@ -260,33 +248,23 @@ function completeIdMaps(ops: Op[]): Diagnostic[] {
       const line = defaultMaps()[which][0]!;
       const u = ops[unshareAt]!;
       const op = { kind: "idmap", which, line, side: "host", span: u.span, source: u.source } as Op;
-      setExplain(op, [`write /proc/STAGE1/${which}_map = "${line.inside} ${line.outside} ${line.count}"  # no \`map ${which}\`: your own ${which} is root inside`]);
+      setExplain(op);
       ops.splice(unshareAt + 1, 0, op);
     }
   }
   return diagnostics;
 }
 
-/**
- * Stage 1 makes the new mount namespace's tree private right after unsharing
- * it, before PID 1 or any command exists: on a host whose "/" is shared (every
- * systemd machine) a mount made inside, by ctr or by a command such as
- * `mount -t proc proc /proc`, would otherwise appear on the host. Private, not
- * slave (runc's default): a mount the host makes later does not appear inside
- * either, as with `unshare --mount` and the walkthrough's mount chapter.
- */
-const PRIVATE_ROOT = `mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)  # at once: no mount made inside can propagate to the host`;
-
 /** PID 1 keeps a copy of the host's mount tree before the script's first mount: runtime/features/mount/hostmount.ts. */
 function hostTreeOp(span: Span, source: string): Op {
   const op = { kind: "host-tree", side: "pid1", span, source } as Op;
-  setExplain(op, []);
+  setExplain(op);
   return op;
 }
 
 function enterRootOp(mode: "pivot" | "chroot", span: Span, source: string): Op {
   const op = { kind: "enter-root", mode, side: "pid1", span, source } as Op;
-  setExplain(op, []);
+  setExplain(op);
   return op;
 }
 

@@ -261,47 +261,52 @@ export class CgroupManager {
    * before the error is thrown.
    */
   async create(limits: readonly CgroupLimit[], opts: CreateOptions, members: readonly number[]): Promise<void> {
-    const later = opts.later ?? [];
     const firstCall = this.created.length === 0;
-    this.check([...limits, ...later]);
-    const wanted = new Set<KernelController>();
-    for (const l of [...limits, ...later]) for (const c of controllersOf(l.controller)) wanted.add(c);
-    if (opts.accounting) for (const c of ACCOUNTING) wanted.add(c);
-    // Accounting is a bonus: a hierarchy that is missing is simply not used.
-    for (const c of wanted) if (!hierarchyOf(this.sys, c)) wanted.delete(c);
     try {
-      const v2Controllers = [...wanted].filter((c) => c !== "cpuacct" && c !== "devices" && hierarchyOf(this.sys, c)?.version === "v2");
-      const hierarchies = new Set([...wanted].map((c) => hierarchyOf(this.sys, c)!));
-      for (const h of hierarchies) {
-        const dir = this.dirIn(h);
-        if (h.version === "v2") this.enableV2(h, v2Controllers, members);
-        if (!this.created.includes(dir)) {
-          this.fs.mkdir(dir);
-          this.created.push(dir);
-        }
-        this.homes.set(h, dir);
-        for (const c of wanted) if (hierarchyOf(this.sys, c) === h) this.dirs.set(c, dir);
-        // Accounting that lives in a directory made anyway comes free (v2: cpu.stat everywhere).
-        for (const c of ACCOUNTING) if (!this.dirs.has(c) && hierarchyOf(this.sys, c) === h && (c === "cpuacct" || h.version === "v1")) this.dirs.set(c, dir);
-      }
-      for (const h of opts.isolate?.hierarchies ?? []) this.isolateIn(h, opts.isolate!.required);
-      this.createdAt = this.now();
-      const cpusetH = hierarchyOf(this.sys, "cpuset");
-      const cpusetDir = this.dirs.get("cpuset") ?? (cpusetH ? this.homes.get(cpusetH) : undefined);
-      if (cpusetDir && cpusetH?.version === "v1" && !limits.some((l) => l.controller === "cpuset")) {
-        // A v1 cpuset starts empty and takes no task so: the parent's set until a later limit.
-        const parent = readCpusetParent(this.fs, "v1", callerDir(cpusetH));
-        this.write(cpusetDir, "cpuset.cpus", parent.cpus ?? "");
-        this.write(cpusetDir, "cpuset.mems", parent.mems ?? "");
-      }
-      for (const l of limits) this.writeLimit(l);
-      for (const pid of members) this.join(pid);
+      this.createNow(limits, opts, members);
     } catch (e) {
       // A first call undoes everything; a later one (the REPL adding limits to a
       // live container) must not take the container's own cgroups with it.
       if (firstCall) await this.remove();
       throw e instanceof SysError ? e : new SysError({ message: String(e), status: 125, cause: e });
     }
+  }
+
+  /** create's calls, made at once: the first refusal is thrown, what was made is left (create removes it). */
+  createNow(limits: readonly CgroupLimit[], opts: CreateOptions, members: readonly number[]): void {
+    const later = opts.later ?? [];
+    this.check([...limits, ...later]);
+    const wanted = new Set<KernelController>();
+    for (const l of [...limits, ...later]) for (const c of controllersOf(l.controller)) wanted.add(c);
+    if (opts.accounting) for (const c of ACCOUNTING) wanted.add(c);
+    // Accounting is a bonus: a hierarchy that is missing is simply not used.
+    for (const c of wanted) if (!hierarchyOf(this.sys, c)) wanted.delete(c);
+    const v2Controllers = [...wanted].filter((c) => c !== "cpuacct" && c !== "devices" && hierarchyOf(this.sys, c)?.version === "v2");
+    const hierarchies = new Set([...wanted].map((c) => hierarchyOf(this.sys, c)!));
+    for (const h of hierarchies) {
+      const dir = this.dirIn(h);
+      if (h.version === "v2") this.enableV2(h, v2Controllers, members);
+      if (!this.created.includes(dir)) {
+        this.fs.mkdir(dir);
+        this.created.push(dir);
+      }
+      this.homes.set(h, dir);
+      for (const c of wanted) if (hierarchyOf(this.sys, c) === h) this.dirs.set(c, dir);
+      // Accounting that lives in a directory made anyway comes free (v2: cpu.stat everywhere).
+      for (const c of ACCOUNTING) if (!this.dirs.has(c) && hierarchyOf(this.sys, c) === h && (c === "cpuacct" || h.version === "v1")) this.dirs.set(c, dir);
+    }
+    for (const h of opts.isolate?.hierarchies ?? []) this.isolateIn(h, opts.isolate!.required);
+    this.createdAt = this.now();
+    const cpusetH = hierarchyOf(this.sys, "cpuset");
+    const cpusetDir = this.dirs.get("cpuset") ?? (cpusetH ? this.homes.get(cpusetH) : undefined);
+    if (cpusetDir && cpusetH?.version === "v1" && !limits.some((l) => l.controller === "cpuset")) {
+      // A v1 cpuset starts empty and takes no task so: the parent's set until a later limit.
+      const parent = readCpusetParent(this.fs, "v1", callerDir(cpusetH));
+      this.write(cpusetDir, "cpuset.cpus", parent.cpus ?? "");
+      this.write(cpusetDir, "cpuset.mems", parent.mems ?? "");
+    }
+    for (const l of limits) this.writeLimit(l);
+    for (const pid of members) this.join(pid);
   }
 
   /**

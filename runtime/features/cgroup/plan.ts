@@ -1,19 +1,19 @@
-// Planning `limit` and `show cgroup`: checked commands -> host ops, with
-// `explain` lines that give the exact file writes for the cgroup version this
-// machine has (detected now, read-only: planning touches nothing).
+// Planning `limit` and `show cgroup`: checked commands -> host ops. Their
+// `explain` lines are the manager's calls on a recorder holding this machine's
+// cgroups (runtime/explain-host.ts: read-only, nothing is made), with the
+// comments below (cgroupNotes):
 //
 //   limit cpu 20%   on v1:  mkdir /sys/fs/cgroup/cpu/ctr-ID
 //                           write cpu.cfs_period_us = 100000
 //                           write cpu.cfs_quota_us = 20000
 //                   on v2:  write cpu.max = "20000 100000"
-// The container-wide steps (mkdir of each cgroup, stage 1 joining) are
-// explained once, on the first limit that needs them.
+// The container-wide steps (mkdir of each cgroup, stage 1 joining) are in the
+// lines of the first limit that needs them.
 
 import type { Command } from "../../../lang/spec.ts";
 import { parseCpuList, parseDuration, parseInt10, parsePercent, parseSize } from "../../../lang/values.ts";
-import { bound, type PlanContext, type PlanFn, type PlannedOp } from "../../plan.ts";
-import { callerDir, describeSystem, hierarchyOf, machineCgroups } from "./detect.ts";
-import { CgroupManager, controllersOf } from "./manager.ts";
+import { bound, type PlanFn, type PlannedOp } from "../../plan.ts";
+import { traitsOf, type Op } from "../../ops.ts";
 import type { CgroupLimit, CgroupSystem } from "./types.ts";
 
 
@@ -73,63 +73,28 @@ function normaliseList(text: string): string {
   return ranges.join(",");
 }
 
-const explained = new WeakMap<PlanContext, Set<string>>();
-
-function containerId(ctx: PlanContext): string {
-  return ctx.stateDir.slice(ctx.stateDir.lastIndexOf("/") + 1) || "ID";
+/**
+ * The explain lines of one limit alone on `sys`, derived from the manager's calls on a
+ * recorder (features/cgroup/explain.ts); for tests, on a fake tree. Loaded when called:
+ * the planner's path does not load explain's machinery (start-up).
+ */
+export function explainLimit(limit: CgroupLimit, sys: CgroupSystem, id: string): string[] {
+  return (require("./explain.ts") as typeof import("./explain.ts")).explainLimit(limit, sys, id);
 }
 
-function quoteValue(v: string): string {
-  return /\s/.test(v) ? JSON.stringify(v) : v;
+export const planLimit: PlanFn = (cmd): PlannedOp[] => [{ kind: "cgroup-limit", limit: limitOf(cmd), side: "host" }];
+
+export const planShowCgroup: PlanFn = (): PlannedOp[] => [{ kind: "show-cgroup", side: "host" }];
+
+
+type LimitOp = Extract<Op, { kind: "cgroup-limit" }>;
+
+/** Which limits are written when the cgroups are made: those before the first command (the others are live changes). */
+export function limitsAtStart(ops: readonly Op[]): Set<LimitOp> {
+  const out = new Set<LimitOp>();
+  for (const op of ops) {
+    if (traitsOf(op.kind).command) break;
+    if (op.kind === "cgroup-limit") out.add(op);
+  }
+  return out;
 }
-
-/** The explain lines of one limit on `sys` (exported for tests). */
-export function explainLimit(limit: CgroupLimit, sys: CgroupSystem, id: string, done: Set<string> = new Set()): string[] {
-  const m = new CgroupManager(id, sys);
-  const lines: string[] = [];
-  try {
-    m.check([limit]);
-  } catch (e) {
-    return [`# this machine cannot honour it: ${e instanceof Error ? e.message : String(e)}`, "# ctr will stop with status 125 before creating anything"];
-  }
-  for (const c of controllersOf(limit.controller)) {
-    const h = hierarchyOf(sys, c);
-    if (!h) continue;
-    const dir = m.dirIn(h);
-    if (done.has(dir)) continue;
-    done.add(dir);
-    if (h.version === "v2") {
-      const chain = [h.mount, ...h.callerPath.split("/").filter(Boolean).map((_, i, a) => `${h.mount}/${a.slice(0, i + 1).join("/")}`)];
-      for (const d of chain) lines.push(`write ${d}/cgroup.subtree_control = "+${c}"  # if not enabled yet: a child gets only what its parent enables`);
-    }
-    const why = c === "cpuacct" ? `CPU time accounting (cpuacct.usage), below ctr's own cpuacct cgroup` : `below ctr's own ${h.version === "v1" ? c : "v2"} cgroup (${callerDir(h)})`;
-    lines.push(`mkdir ${dir}  # ${why}`);
-  }
-  for (const { write } of m.writesFor(limit)) lines.push(`write ${write.file} = ${quoteValue(write.value)}${write.note ? `  # ${write.note}` : ""}`);
-  return lines;
-}
-
-export const planLimit: PlanFn = (cmd, ctx): PlannedOp[] => {
-  const limit = limitOf(cmd);
-  const sys = machineCgroups();
-  let done = explained.get(ctx);
-  const first = !done;
-  if (!done) explained.set(ctx, (done = new Set()));
-  const explain = sys.mode === "none" ? ["# this machine has no cgroup filesystem: ctr will stop with status 125"] : explainLimit(limit, sys, containerId(ctx), done);
-  if (first && sys.mode !== "none") {
-    explain.unshift(`# ${describeSystem(sys)}`);
-    explain.push("write cgroup.procs = <stage 1 PID>  # in each cgroup, before stage 1 unshares: every process of the container starts inside");
-  }
-  return [{ kind: "cgroup-limit", limit, side: "host", explain }];
-};
-
-export const planShowCgroup: PlanFn = (_cmd, ctx): PlannedOp[] => {
-  const sys = machineCgroups();
-  const m = new CgroupManager(containerId(ctx), sys);
-  const v1 = hierarchyOf(sys, "cpuacct")?.version !== "v2";
-  const files = v1
-    ? "cpuacct.usage, cpu.stat, memory.usage_in_bytes, memory.max_usage_in_bytes, memory.oom_control, pids.current"
-    : "cpu.stat, memory.current, memory.peak, memory.events, pids.current";
-  const where = [...new Set((["cpuacct", "memory", "pids"] as const).map((c) => hierarchyOf(sys, c)).filter((h) => h !== null).map((h) => m.dirIn(h)))];
-  return [{ kind: "show-cgroup", side: "host", explain: [`read ${files}`, ...where.map((d) => `  in ${d}`), "# the cgroups exist for accounting even without a limit"] }];
-};

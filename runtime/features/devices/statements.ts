@@ -6,10 +6,7 @@
 import type { Command } from "../../../lang/spec.ts";
 import { bound, type PlanContext, type PlanFn } from "../../plan.ts";
 import { defineStatement } from "../../statement.ts";
-import { describeSystem, hierarchyOf, machineCgroups } from "../cgroup/detect.ts";
-import { explainLimit } from "../cgroup/plan.ts";
-import { deviceProgram } from "./bpf.ts";
-import { effectivePolicy, parseDevNumbers, ruleText, type DeviceRule } from "./policy.ts";
+import { effectivePolicy, parseDevNumbers, type DeviceRule } from "./policy.ts";
 
 type Step = { allow: boolean; rule: DeviceRule };
 
@@ -36,21 +33,7 @@ function stepsSoFar(key: object, cmd: Command): Step[] {
 const planDevice: PlanFn = (cmd, ctx: PlanContext) => {
   const { allowed } = effectivePolicy(stepsSoFar(ctx, cmd));
   const limit = { controller: "devices" as const, allowed };
-  const explain = () => {
-    const sys = machineCgroups();
-    if (sys.mode === "none") return ["# this machine has no cgroup filesystem: ctr will stop with status 125"];
-    const id = ctx.stateDir.slice(ctx.stateDir.lastIndexOf("/") + 1) || "ID";
-    const lines = [`# ${describeSystem(sys)}; the policy after this line: ${allowed.map(ruleText).join(", ") || "nothing"}`, ...explainLimit(limit, sys, id)];
-    if (hierarchyOf(sys, "devices")?.version === "v2") {
-      lines.push(
-        `bpf(BPF_PROG_LOAD, {prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt=${deviceProgram(allowed).length}, license="MIT"})  # one block per allowed entry, else 0 (EPERM)`,
-        `bpf(BPF_PROG_ATTACH, {target_fd=CGROUP_FD, attach_bpf_fd=PROG_FD, attach_type=BPF_CGROUP_DEVICE, attach_flags=BPF_F_ALLOW_MULTI})`,
-      );
-    }
-    lines.push("write cgroup.procs = <stage 1 PID>  # before stage 1 unshares: every process of the container is held to it");
-    return lines;
-  };
-  return [{ kind: "cgroup-limit", limit, side: "host", explain }];
+  return [{ kind: "cgroup-limit", limit, side: "host" }];
 };
 
 const checked = new WeakMap<object, Step[]>();

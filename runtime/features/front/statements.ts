@@ -7,12 +7,21 @@ import { parseDuration } from "../../../lang/values.ts";
 import { bound, type PlannedOp } from "../../plan.ts";
 import { KEEP_HALF } from "../process/capture.ts";
 import { argv, defineStatement } from "../../statement.ts";
+import type { Op } from "../../ops.ts";
 
 function expectPlan(cmd: Command): PlannedOp[] {
   const b = bound(cmd);
   const subject = b.form as "exit" | "output";
   const [test, value] = subject === "exit" ? ["==", b.args.CODE!.text] : [b.args.TEST!.text, b.args.TEXT!.text];
-  return [{ kind: "expect", subject, test: test as "==", value, side: "front", explain: () => [`check the last run: ${subject} ${test} ${JSON.stringify(value)}`] }];
+  return [{ kind: "expect", subject, test: test as "==", value, side: "front" }];
+}
+
+/** `ctr explain`'s comments on the front ops, which make no call through the seam (runtime/explain.ts). */
+export function frontNotes(op: Op): { before?: string[] } {
+  if (op.kind === "echo") return { before: [`ctr prints ${JSON.stringify(op.text)}`] };
+  if (op.kind === "sleep") return { before: [`ctr sleeps ${op.ms} ms`] };
+  if (op.kind === "expect") return { before: [`check the last run: ${op.subject} ${op.test} ${JSON.stringify(op.value)}`] };
+  return {};
 }
 
 export const echoStatement = defineStatement({
@@ -20,7 +29,7 @@ export const echoStatement = defineStatement({
   summary: "Print a message (from ctr itself, not from the container).",
   syntax: "echo TEXT...",
   example: 'echo "the container is ready"',
-  plan: (cmd) => [{ kind: "echo", text: argv(cmd).join(" "), side: "front", explain: () => ["print"] }],
+  plan: (cmd) => [{ kind: "echo", text: argv(cmd).join(" "), side: "front" }],
   side: "front",
   args: [{ name: "TEXT", kind: "text", rest: true, optional: true }],
 });
@@ -76,7 +85,7 @@ export const sleepStatement = defineStatement({
   example: "sleep 500ms",
   plan: (cmd) => {
     const ms = parseDuration(bound(cmd).args.DURATION!.text) ?? 0; // checked: a valid duration
-    return [{ kind: "sleep", ms, side: "front", explain: () => [`sleep ${ms} ms`] }];
+    return [{ kind: "sleep", ms, side: "front" }];
   },
   side: "front",
   args: [{ name: "DURATION", kind: "duration" }],

@@ -3,9 +3,8 @@
 
 import { release } from "node:os";
 import type { Arg, CheckContext, Command } from "../../../lang/spec.ts";
-import { bound, quote, type PlanContext, type PlannedOp } from "../../plan.ts";
+import { bound, type PlanContext, type PlannedOp } from "../../plan.ts";
 import type { InitFiles } from "../../ops.ts";
-import { INIT_FILES } from "../../ops.ts";
 import { imageRoot, imageUser, ROOT_USER } from "./root.ts";
 import { Store, type WhiteoutStyle } from "./store.ts";
 
@@ -62,21 +61,5 @@ export function planImageRoot(cmd: Command, ctx: PlanContext, initFiles: InitFil
   const id = ctx.stateDir.slice(ctx.stateDir.lastIndexOf("/") + 1);
   const image = imageRoot(store, b.args.IMAGE!.text, img, ctx.stateDir, keep, id);
   const merged = `${ctx.stateDir}/root`;
-  const explain = () => [
-    `# image ${image.image} (${img.id.slice(7, 19)}): ${image.layers.length} layer${image.layers.length === 1 ? "" : "s"} from ${store.root}, read-only; the container's own upper layer${keep ? " is kept" : " goes with it"}`,
-    `mkdir -p ${image.upper} ${image.work}`,
-    `fsopen("overlay", FSOPEN_CLOEXEC)`,
-    ...image.layers.map((d) => `fsconfig(FS_FD, FSCONFIG_SET_FD, "lowerdir+", NULL, LAYER_FD(${quote(d)}))  # one at a time: no one-page limit`),
-    `fsconfig(FS_FD, FSCONFIG_SET_FD, "upperdir", NULL, LAYER_FD(${quote(image.upper)}))`,
-    `fsconfig(FS_FD, FSCONFIG_SET_FD, "workdir", NULL, LAYER_FD(${quote(image.work)}))`,
-    ...(image.userxattr ? [`fsconfig(FS_FD, FSCONFIG_SET_FLAG, "userxattr", NULL, 0)  # the layers' marks are user.overlay.* (imported rootless)`] : []),
-    `fsconfig(FS_FD, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`,
-    `move_mount(MNT_FD, "", AT_FDCWD, ${quote(merged)}, MOVE_MOUNT_F_EMPTY_PATH)`,
-    ...INIT_FILES.map((f) => `mount(${quote(`${ctx.stateDir}/${f}`)}, ${quote(`${merged}/etc/${f}`)}, NULL, MS_BIND, NULL)  # if the image has it`),
-    ...(Object.keys(image.env).length ? [`environment of later commands from the image: ${Object.keys(image.env).join(", ")}`] : []),
-    ...(image.cwd ? [`working directory of later commands: ${quote(image.cwd)} (the image's WorkingDir)`] : []),
-    ...(image.user ? [`later commands run as the image's User ${quote([image.user.user, image.user.group].filter((x) => x !== undefined).join(":"))} unless the script says \`user\``] : []),
-    ...(image.command.length ? [`\`exec default\` runs ${JSON.stringify(image.command)} (the image's Entrypoint + Cmd)`] : []),
-  ];
-  return [{ kind: "rootfs", dir: merged, mode: "pivot", overlay: null, initFiles, image, side: "pid1", explain }];
+  return [{ kind: "rootfs", dir: merged, mode: "pivot", overlay: null, initFiles, image, side: "pid1" }];
 }

@@ -249,3 +249,15 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
   const mask = (x.mask & y.mask) >>> 0;
   return ((x.net & mask) >>> 0) === ((y.net & mask) >>> 0);
 }
+
+/** `ctr explain`'s comments on a `net veth`/`net bridge` host part (runtime/explain-host.ts runs setUp). */
+export function netHostNotes(op: Op): { before?: string[]; after?: string[] } {
+  if (op.kind !== "net-host") return {};
+  return {
+    before: ["on the host's NETLINK_ROUTE socket, after stage 1 unshares and before PID 1 starts"],
+    after: [
+      "net_ns_pid=STAGE1: the peer is made in stage 1's network namespace, the container's",
+      ...(op.link.bridge ? [`unless the host has a bridge "${op.link.bridge.name}" already: then it is used as it is, and only the veth is made`] : []),
+    ],
+  };
+}

@@ -11,7 +11,7 @@
 import { NETLINK_ROUTE } from "../../../native/index.ts";
 import type { AgentState } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
-import { decode, encode, expectAck, IFF_UP, IFLA_IFNAME, ifinfomsg, NLM_F_ACK, NLM_F_REQUEST, parseAttrs, RTM_NAMES, RTM_NEWLINK, strAttr, type Request } from "./codec.ts";
+import { decode, encode, expectAck, IFF_UP, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_PID, ifinfomsg, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, parseAttrs, RTM_NAMES, RTM_NEWLINK, strAttr, VETH_INFO_PEER, type Request } from "./codec.ts";
 import { requestText } from "./rtnl.ts";
 
 let seq = 0;
@@ -34,10 +34,38 @@ export function NETLINK_TEXT(args: readonly unknown[], linkName?: (index: number
   if (m.type !== RTM_NEWLINK) return requestText(args[1] as Uint8Array, linkName);
   const v = new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
   const bits = (n: number) => (n & IFF_UP ? "IFF_UP" : String(n));
-  const name = parseAttrs(m.payload.subarray(16)).find((a) => a.type === IFLA_IFNAME);
-  const ifname = name ? JSON.stringify(new TextDecoder().decode(name.value).replace(/\0+$/, "")) : "?";
-  const flags = [m.flags & NLM_F_REQUEST ? "NLM_F_REQUEST" : "", m.flags & NLM_F_ACK ? "NLM_F_ACK" : ""].filter(Boolean).join("|");
-  return `${RTM_NAMES[m.type] ?? m.type} ifname=${ifname} flags=${bits(v.getUint32(8, true))} change=${bits(v.getUint32(12, true))} (${flags})`;
+  const attrs = parseAttrs(m.payload.subarray(16));
+  const text = (type: number, from = attrs) => {
+    const a = from.find((x) => x.type === type);
+    return a ? JSON.stringify(new TextDecoder().decode(a.value).replace(/\0+$/, "")) : null;
+  };
+  const u32 = (type: number, from = attrs) => {
+    const a = from.find((x) => x.type === type);
+    return a ? new DataView(a.value.buffer, a.value.byteOffset).getUint32(0, true) : null;
+  };
+  const flags = [[NLM_F_REQUEST, "NLM_F_REQUEST"], [NLM_F_ACK, "NLM_F_ACK"], [NLM_F_CREATE, "NLM_F_CREATE"], [NLM_F_EXCL, "NLM_F_EXCL"]].filter(([b]) => m.flags & (b as number)).map(([, n]) => n).join("|");
+  const change = v.getUint32(12, true);
+  const parts = [`ifname=${text(IFLA_IFNAME) ?? "?"}`];
+  if (change !== 0) parts.push(`flags=${bits(v.getUint32(8, true))} change=${bits(change)}`);
+  const mtu = u32(IFLA_MTU);
+  if (mtu !== null) parts.push(`mtu=${mtu}`);
+  const alias = text(IFLA_IFALIAS);
+  if (alias !== null) parts.push(`ifalias=${alias}`);
+  const master = u32(IFLA_MASTER);
+  if (master !== null) parts.push(`master=${linkName?.(master) ? `<index of ${linkName(master)}>` : master}`);
+  // The link's kind, and a veth's peer (an ifinfomsg, then its attributes: rtnl.ts vethRequest).
+  const info = attrs.find((a) => a.type === IFLA_LINKINFO);
+  if (info) {
+    const inner = parseAttrs(info.value);
+    parts.push(`kind=${(text(IFLA_INFO_KIND, inner) ?? "?").slice(1, -1)}`);
+    const peer = parseAttrs(inner.find((a) => a.type === IFLA_INFO_DATA)?.value ?? new Uint8Array()).find((a) => a.type === VETH_INFO_PEER);
+    if (peer) {
+      const p = parseAttrs(peer.value.subarray(16));
+      const pm = u32(IFLA_MTU, p);
+      parts.push(`peer={ifname=${text(IFLA_IFNAME, p) ?? "?"}${pm !== null ? ` mtu=${pm}` : ""} net_ns_pid=${u32(IFLA_NET_NS_PID, p)}}`);
+    }
+  }
+  return `${RTM_NAMES[m.type] ?? m.type} ${parts.join(" ")} (${flags})`;
 }
 
 /** `ctr explain`'s comment on the request. */

@@ -17,7 +17,6 @@ import {
 let seq = 1000;
 const next = (): number => ++seq;
 const CREATE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-const CREATE_FLAGS = "NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_EXCL";
 
 /** An IPv4 address with its prefix length (lang/values.ts parseCidr). */
 export interface Cidr {
@@ -43,17 +42,12 @@ export function vethRequest(host: string, peer: string, pid: number, mtu: number
   return { type: RTM_NEWLINK, flags: CREATE, seq: next(), body: ifinfomsg({ index: 0, flags: 0, change: 0 }), attrs: [strAttr(IFLA_IFNAME, host), ...mtuAttr, linkinfo] };
 }
 
-export function explainVeth(host: string, peer: string, mtu: number | null): string {
-  const m = mtu === null ? "" : ` mtu=${mtu}`;
-  return `RTM_NEWLINK ifname=${JSON.stringify(host)}${m} kind=veth peer={ifname=${JSON.stringify(peer)}${m} net_ns_pid=STAGE1} (${CREATE_FLAGS}, on the host: the peer is made in the container's network namespace)`;
-}
 
 /** A bridge `name` on the host. */
 export function bridgeRequest(name: string): Request {
   return { type: RTM_NEWLINK, flags: CREATE, seq: next(), body: ifinfomsg({ index: 0, flags: 0, change: 0 }), attrs: [strAttr(IFLA_IFNAME, name), { type: IFLA_LINKINFO, value: [strAttr(IFLA_INFO_KIND, "bridge")] }] };
 }
 
-export const explainBridge = (name: string): string => `RTM_NEWLINK ifname=${JSON.stringify(name)} kind=bridge (${CREATE_FLAGS}, on the host, only if there is no link of that name)`;
 
 /** Changes to the link `name`: IFF_UP, its alias (ctr's ownership mark), its bridge. */
 export function setLinkRequest(name: string, change: { up?: boolean; alias?: string; master?: number }): Request {
@@ -64,13 +58,6 @@ export function setLinkRequest(name: string, change: { up?: boolean; alias?: str
   return { type: RTM_NEWLINK, flags: NLM_F_REQUEST | NLM_F_ACK, seq: next(), body: ifinfomsg({ index: 0, flags: 0, change: 0, ...up }), attrs };
 }
 
-export function explainSetLink(name: string, change: { up?: boolean; alias?: string; master?: string }): string {
-  const parts = [`ifname=${JSON.stringify(name)}`];
-  if (change.up !== undefined) parts.push(`flags=${change.up ? "IFF_UP" : "0"} change=IFF_UP`);
-  if (change.alias !== undefined) parts.push(`ifalias=${JSON.stringify(change.alias)}`);
-  if (change.master !== undefined) parts.push(`master=<index of ${change.master}>`);
-  return `RTM_NEWLINK ${parts.join(" ")} (NLM_F_REQUEST|NLM_F_ACK)`;
-}
 
 export function delLinkRequest(name: string): Request {
   return { type: RTM_DELLINK, flags: NLM_F_REQUEST | NLM_F_ACK, seq: next(), body: ifinfomsg({ index: 0, flags: 0, change: 0 }), attrs: [strAttr(IFLA_IFNAME, name)] };
@@ -87,8 +74,6 @@ export function addrRequest(index: number, c: Cidr): Request {
   };
 }
 
-export const explainAddr = (name: string, c: Cidr, where: string): string =>
-  `RTM_NEWADDR family=AF_INET prefixlen=${c.prefix} index=<index of ${name}> local=${c.address} address=${c.address} (${CREATE_FLAGS}, ${where})`;
 
 /** A route in the main table: `dst` null for the default route. */
 export function routeRequest(dst: Cidr | null, via: string): Request {
@@ -272,6 +257,3 @@ export function answerAsIfLinked(request: Uint8Array, index: number): Uint8Array
   return encode({ type: NLMSG_ERROR, flags: NLM_F_CAPPED, seq: m?.seq ?? 0, body, attrs: [] });
 }
 
-/** `show net`'s explain line: three dumps, from PID 1. */
-export const explainShowNet =
-  "RTM_GETLINK, RTM_GETADDR family=AF_INET, RTM_GETROUTE family=AF_INET (NLM_F_REQUEST|NLM_F_DUMP, in PID 1's network namespace; the main table's routes are printed)";

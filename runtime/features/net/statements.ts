@@ -11,7 +11,7 @@ import { parseCidr, parseInt10 } from "../../../lang/index.ts";
 import { bound, type PlannedOp } from "../../plan.ts";
 import { defineStatement } from "../../statement.ts";
 import { overlaps, type HostLinkSpec } from "./host.ts";
-import { cidrText, explainAddr, explainBridge, explainSetLink, explainVeth, type Cidr } from "./rtnl.ts";
+import { cidrText, type Cidr } from "./rtnl.ts";
 
 /** IFNAMSIZ is 16 with the terminating NUL. */
 const IFNAME_MAX = 15;
@@ -83,16 +83,8 @@ function planLink(cmd: Command): PlannedOp[] {
   const ctr = cidrOf(o.ctr)!;
   const bridge = b.form === "bridge" ? { name: b.positional[0]!.text, addr: cidrOf(o.addr) } : null;
   const link: HostLinkSpec = { hostName: o.host_name?.text ?? null, peer, host: b.form === "veth" ? cidrOf(o.host) : null, bridge, ctr, mtu: o.mtu ? parseInt10(o.mtu.text)! : null };
-  const hostName = link.hostName ?? "v<ID>N";
-  const hostExplain = (): string[] => [
-    ...(bridge ? [`${explainBridge(bridge.name)}`, explainSetLink(bridge.name, { alias: "ctr bridge" }), ...(bridge.addr ? [explainAddr(bridge.name, bridge.addr, "on the host")] : []), explainSetLink(bridge.name, { up: true })] : []),
-    explainVeth(hostName, peer, link.mtu),
-    explainSetLink(hostName, { alias: "ctr <ID>", ...(bridge ? { master: bridge.name } : {}) }),
-    ...(link.host ? [explainAddr(hostName, link.host, "on the host")] : []),
-    explainSetLink(hostName, { up: true }),
-  ];
   return [
-    { kind: "net-host", link, side: "host", explain: hostExplain },
+    { kind: "net-host", link, side: "host" },
     // net-addr's and net-route's explain lines are derived from container.ts's requests (runtime/explain.ts).
     { kind: "net-addr", name: peer, cidr: ctr, side: "pid1" },
   ];

@@ -12,7 +12,7 @@ export const nsStatement = defineStatement({
   summary: "Create the container's namespaces: a fresh process that unshares them (`ns none`: a plain child process).",
   syntax: "ns NS[, NS...] | ns none",
   example: "ns uts, pid, mnt",
-  plan: () => [{ kind: "unshare", namespaces: [], side: "creator", explain: [] }],
+  plan: () => [{ kind: "unshare", namespaces: [], side: "creator" }],
   side: "creator",
   args: [{ name: "NS", kind: "nslist", rest: true }],
   createsNamespaces: true,

@@ -12,6 +12,8 @@ import type { Sys } from "../../../native/seam.ts";
 import type { NsName } from "../../../lang/spec.ts";
 import { makeRootPrivate } from "../mount/mount.ts";
 import { cloneFlags } from "./ns.ts";
+import type { Op } from "../../ops.ts";
+import type { ExplainNotes } from "../../explain.ts";
 
 /** The calls stage 1 makes before it spawns PID 1. */
 export type Stage1Calls = Pick<Sys, "open" | "write" | "close" | "readdir" | "unshare" | "mount" | "readFile" | "setgroups" | "setresgid" | "setresuid">;
@@ -62,4 +64,14 @@ export function takeMappedIds(sys: Stage1Calls, uid: number, gid: number): void 
   if (sys.readFile("/proc/self/setgroups").trim() === "allow") sys.setgroups([]);
   sys.setresgid(gid, gid, gid);
   sys.setresuid(uid, uid, uid);
+}
+
+/** `ctr explain`'s comments on stage 1's lines (runtime/explain.ts, derived from the calls above). */
+export function unshareNotes(op: Op): ExplainNotes {
+  if (op.kind !== "unshare") return {};
+  return {
+    before: op.namespaces.length === 0 ? ["no new namespaces: a plain child process"] : [],
+    calls: { mount: "at once: no mount made inside can propagate to the host", setresgid: "once the host has written the id maps (the `go` message): the mapped ids, root inside when 0 is mapped" },
+    after: op.namespaces.includes("pid") ? ["spawn PID 1 (stage 2): CLONE_NEWPID applies to children only"] : [],
+  };
 }

@@ -23,12 +23,13 @@
 
 import { readFileSync } from "node:fs";
 import { blockSignals, getpgid, getTrace, isatty, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../../../native/index.ts";
-import type { AgentState, CapturedOutput, OutputTest, RunResult } from "../../ops.ts";
+import type { AgentState, CapturedOutput, Op, OutputTest, RunResult } from "../../ops.ts";
 import { OutputCapture } from "./capture.ts";
 import { signalName } from "../../status.ts";
 import { AsyncWriter } from "../../fdio.ts";
 import { withStartOomScore } from "../cgroup/oomscore.ts";
-import { applyAndExec, DEFAULT_PATH, needsExecStage, processSpec, type ProcessSpec } from "./spec.ts";
+import { applyAndExec, DEFAULT_PATH, needsExecStage, processSpec, runNeedsExecStage, type ProcessSpec } from "./spec.ts";
+import { lookupStandIns } from "../security/user.ts";
 import type { WireError } from "../../channel/messages.ts";
 import { processTree } from "./tree.ts";
 import { fromHostRoot } from "./stage.ts";
@@ -202,4 +203,16 @@ export function reapOrphans(): void {
   } finally {
     setTrace(trace);
   }
+}
+
+/** `ctr explain`'s comment on `run`: Bun.spawn starts it (posix_spawn inside Bun, not through the seam). */
+export function runNotes(op: Op, _ctx: unknown, st: AgentState): { before?: string[]; calls?: Record<string, string> } {
+  if (op.kind !== "run") return {};
+  if (runNeedsExecStage(st, lookupStandIns(st.user).read)) {
+    return {
+      before: [`PID 1 starts the exec stage with Bun.spawn (a fresh init process: the spec has steps only the new process can take), hands it the spec and waits for it; the exec stage makes these calls and becomes ${JSON.stringify(op.argv)}`],
+      calls: { resetSignals: "every signal's action back to SIG_DFL, the mask emptied" },
+    };
+  }
+  return { before: [`PID 1 starts ${JSON.stringify(op.argv)} with Bun.spawn (posix_spawn inside Bun, outside the seam) and waits for it`] };
 }

@@ -42,7 +42,8 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { posix } from "node:path";
 import { PR_SET_NO_NEW_PRIVS, RLIM_INFINITY, RLIMIT_NAMES, realSys, SysError, type Sys } from "../../../native/index.ts";
-import type { AgentState, RlimitSetting } from "../../ops.ts";
+import type { AgentState, Op, RlimitSetting } from "../../ops.ts";
+import { summary } from "../security/profile.ts";
 import { applySeccomp, applyUserAndCaps, hasSecuritySteps, securitySpec, type SecuritySpec } from "../security/security.ts";
 import { takeStartOomScore } from "../cgroup/oomscore.ts";
 
@@ -189,15 +190,50 @@ export function applyAndExec(spec: ProcessSpec, opts: ApplyOptions = {}): never 
 }
 
 /**
- * The spec steps a `rlimit` or `no_new_privs` leaves in `st`, applied alone through
- * `sys` (a recorder: runtime/explain.ts writes its calls as the op's explain lines).
- * The working directory is this process's own, so step 1 changes nothing here.
+ * The spec steps the process-spec ops (`rlimit`, `no_new_privs`, `cap`, `seccomp`, `user`)
+ * leave in `st`, applied alone through `sys` (a recorder: runtime/explain.ts writes its
+ * calls as the op's explain lines); `read` gives the container's /etc/passwd and /etc/group
+ * (explain's stand-ins). The working directory is this process's own, so step 1 changes
+ * nothing here.
  */
-export function applyStateSteps(st: Pick<AgentState, "rlimits" | "noNewPrivs">, sys: SpecCalls): void {
-  applySteps({ path: "", argv: [], env: {}, cwd: process.cwd(), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: {} }, sys);
+export function applyStateSteps(st: Pick<AgentState, "rlimits" | "noNewPrivs" | "caps" | "seccomp" | "user">, sys: SpecCalls, read?: Parameters<typeof securitySpec>[1]): void {
+  applySteps({ path: "", argv: [], env: {}, cwd: process.cwd(), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: securitySpec(st, read) }, sys);
 }
 
-/** `ctr explain`'s comment on those lines. */
-export function specNotes(): { calls?: Record<string, string>; after?: string[] } {
-  return { after: ["in the process of every later command, right before its execve (the process spec)"] };
+/**
+ * `exec`'s calls on `sys` (a recorder): the spec PID 1's state gives, applied, and the
+ * execve (the recorder's throws ExecveCalled). The command is not looked up (the root
+ * does not exist yet): a name without a slash is written `<NAME in PATH>`.
+ */
+export function execStateSteps(st: AgentState, argv: string[], sys: SpecCalls, read?: Parameters<typeof securitySpec>[1]): never {
+  const cmd = argv[0]!;
+  const path = cmd.includes("/") ? posix.resolve(st.cwd || "/", cmd) : `<${cmd} in PATH>`;
+  return applyAndExec({ path, argv: [...argv], env: { ...st.env }, cwd: process.cwd(), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: securitySpec(st, read) }, { sys, takeScore: () => {} });
+}
+
+/** Whether a `run` from PID 1's state `st` goes through the exec stage (needsExecStage, names read with `read`). */
+export function runNeedsExecStage(st: AgentState, read?: Parameters<typeof securitySpec>[1]): boolean {
+  return needsExecStage({ path: "", argv: [], env: {}, cwd: "/", rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: securitySpec(st, read) });
+}
+
+/** `ctr explain`'s comments on the process spec's ops (runtime/explain.ts). */
+export function specNotes(op: Op): { before?: string[]; calls?: Record<string, string>; after?: string[] } {
+  const later = "in the process of every later command, right before its execve (the process spec)";
+  switch (op.kind) {
+    case "env":
+      return { after: Object.entries(op.vars).map(([k, v]) => `environment of later commands: ${k}=${JSON.stringify(v)} (execve's envp)`) };
+    case "cwd":
+      return { after: [`working directory of later commands: ${JSON.stringify(op.dir)} (chdir before execve)`] };
+    case "seccomp":
+      return op.profile === null ? { after: ["no seccomp filter for later commands"] } : { after: [...summary(op.profile, null).map((l) => l.trim()), `${later}: last with no_new_privs, else before the ids`] };
+    case "user":
+      return { after: [`${later}; names are looked up in the container's /etc/passwd and /etc/group when the command starts`] };
+    default:
+      return { after: [later] };
+  }
+}
+
+/** `ctr explain`'s comments on `exec`. */
+export function execNotes(): { calls?: Record<string, string>; after?: string[] } {
+  return { calls: { resetSignals: "every signal's action back to SIG_DFL, the mask emptied", execve: "the command replaces PID 1" } };
 }

@@ -8,7 +8,7 @@ import { bound, quote } from "../../plan.ts";
 import { argv, defineStatement } from "../../statement.ts";
 import { capName } from "../security/caps.ts";
 import { SysError } from "../../../native/error.ts";
-import { defaultProfile, ProfileError, readProfile, summary, type Profile } from "../security/profile.ts";
+import { defaultProfile, ProfileError, readProfile, type Profile } from "../security/profile.ts";
 
 export const CAPABILITIES = [
   "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
@@ -32,7 +32,7 @@ export const envStatement = defineStatement({
   plan: (cmd) => {
     const vars: Record<string, string> = {};
     for (const [k, v] of Object.entries(bound(cmd).options)) vars[k] = v.text;
-    return [{ kind: "env", vars, side: "pid1", explain: () => Object.entries(vars).map(([k, v]) => `environment of later commands: ${k}=${JSON.stringify(v)}`) }];
+    return [{ kind: "env", vars, side: "pid1" }];
   },
   side: "pid1",
   container: true,
@@ -53,7 +53,7 @@ export const cwdStatement = defineStatement({
   example: "cwd /tmp",
   plan: (cmd) => {
     const dir = bound(cmd).args.DIR!.text;
-    return [{ kind: "cwd", dir, side: "pid1", explain: () => [`working directory of later commands: ${quote(dir)} (chdir before execve)`] }];
+    return [{ kind: "cwd", dir, side: "pid1" }];
   },
   side: "pid1",
   container: true,
@@ -73,11 +73,7 @@ export const userStatement = defineStatement({
     const [user, group] = b.positional[0]!.text.split(":") as [string, string?];
     const groups = b.options.groups ? b.options.groups.text.split(",").filter(Boolean) : undefined;
     const setting = { user, ...(group !== undefined ? { group } : {}), ...(groups ? { groups } : {}) };
-    const names = [user, group, ...(groups ?? [])].some((x) => x !== undefined && !/^\d+$/.test(x));
-    return [{
-      kind: "user", user: setting, side: "pid1",
-      explain: () => [`setgroups, setresgid, setresuid before execve of every later command${names ? " (names from the container's /etc/passwd and /etc/group)" : ""}`],
-    }];
+    return [{ kind: "user", user: setting, side: "pid1" }];
   },
   side: "pid1",
   container: true,
@@ -109,13 +105,7 @@ export const capStatement = defineStatement({
     const b = bound(cmd);
     const form = b.form as "drop" | "add";
     const caps = b.rest.flatMap(itemsOf).map((it) => capName(it.text));
-    const what = caps.includes("all") ? "every capability" : caps.join(", ");
-    return [{
-      kind: "cap", form, caps, side: "pid1",
-      explain: () => [form === "drop"
-        ? `${what}: PR_CAPBSET_DROP, then out of capset's effective, permitted and inheritable sets, before execve of every later command`
-        : `${what}: kept in the bounding set and capset's sets, raised in the ambient set for a non-root user, before execve of every later command`],
-    }];
+    return [{ kind: "cap", form, caps, side: "pid1" }];
   },
   side: "pid1",
   container: true,
@@ -169,12 +159,7 @@ export const seccompStatement = defineStatement({
       if (!(e instanceof ProfileError)) throw e;
       throw new SysError({ message: `seccomp profile ${quote(a.text)}: ${e.path}: ${e.message}`, hint: e.help, span: a.span, status: 2 });
     }
-    return [{
-      kind: "seccomp", profile, side: "pid1",
-      explain: () => profile === null
-        ? ["no seccomp filter for later commands"]
-        : [...summary(profile, null), `  loaded with libseccomp (seccomp_load) before execve of every later command: last with no_new_privs, else before the ids`],
-    }];
+    return [{ kind: "seccomp", profile, side: "pid1" }];
   },
   side: "pid1",
   container: true,
@@ -239,7 +224,7 @@ export const runStatement = defineStatement({
   summary: "Run a command in the container and wait for it; the container stays up for more statements.",
   syntax: "run CMD [ARGS...]",
   example: 'run /bin/sh -c "echo hello"',
-  plan: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1", explain: () => [`spawn ${JSON.stringify(argv(cmd))} inside and wait for it`] }],
+  plan: (cmd) => [{ kind: "run", argv: argv(cmd), capture: false, side: "pid1" }],
   side: "pid1",
   container: true,
   args: [{ name: "CMD", kind: "text", rest: true }],
@@ -250,7 +235,7 @@ export const execStatement = defineStatement({
   summary: "Replace the container's PID 1 with a command (execve): the last statement acting on the container.",
   syntax: "exec CMD [ARGS...]",
   example: "exec /bin/sh",
-  plan: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1", explain: () => [`execve(${quote(argv(cmd)[0]!)}, ${JSON.stringify(argv(cmd))})  # the command replaces PID 1`] }],
+  plan: (cmd) => [{ kind: "exec", argv: argv(cmd), side: "pid1" }],
   side: "pid1",
   container: true,
   final: true,

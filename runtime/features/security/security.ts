@@ -42,10 +42,10 @@ function keptCaps(st: Pick<AgentState, "caps">): ReadonlySet<string> {
 }
 
 /** The security part of the spec of a command started now (names looked up in the container's files). */
-export function securitySpec(st: Pick<AgentState, "caps" | "seccomp" | "user">): SecuritySpec {
+export function securitySpec(st: Pick<AgentState, "caps" | "seccomp" | "user">, read?: Parameters<typeof resolveUser>[1]): SecuritySpec {
   const out: SecuritySpec = {};
   if (st.caps) out.caps = st.caps;
-  if (st.user) out.user = { ...resolveUser(st.user), groupsAsked: (st.user.groups ?? []).length > 0 };
+  if (st.user) out.user = { ...resolveUser(st.user, read), groupsAsked: (st.user.groups ?? []).length > 0 };
   if (st.seccomp) out.seccomp = { rules: rulesFor(st.seccomp, keptCaps(st)), source: st.seccomp.source };
   return out;
 }

@@ -85,6 +85,33 @@ export function resolveUser(u: UserSetting, read: Reader = readOrNull): Resolved
   return { uid, gid: gid ?? 0, groups: [...extra] };
 }
 
+/** The first of the stand-in ids lookupStandIns gives: above any id a map can hold (2^32 - 2 is the highest). */
+const STAND_IN = 4000000000;
+
+/**
+ * For `ctr explain` (runtime/explain.ts), which runs before the container's files exist:
+ * an /etc/passwd and /etc/group in which each name `u` looks up has a stand-in id, and
+ * what each stand-in is written as (`<uid of NAME>`). A numeric user is its own uid; its
+ * group, without `group`, the stand-in of its passwd line's (0 if the container has none).
+ */
+export function lookupStandIns(u: UserSetting | undefined): { read: Reader; names: Map<number, string> } {
+  const names = new Map<number, string>();
+  const passwd: string[] = [];
+  const group: string[] = [];
+  if (u) {
+    const id = (what: string) => {
+      const n = STAND_IN + names.size;
+      names.set(n, `<${what}>`);
+      return n;
+    };
+    if (isNumber(u.user)) passwd.push(`?:x:${u.user}:${id(`gid of uid ${u.user}`)}`);
+    else passwd.push(`${u.user}:x:${id(`uid of ${u.user}`)}:${id(`gid of ${u.user}`)}`);
+    for (const g of [u.group, ...(u.groups ?? [])]) if (g !== undefined && !isNumber(g)) group.push(`${g}:x:${id(`gid of ${g}`)}:`);
+  }
+  const files: Record<string, string> = { "/etc/passwd": passwd.join("\n"), "/etc/group": group.join("\n") };
+  return { read: (path) => files[path] ?? null, names };
+}
+
 /**
  * setgroups, setresgid, setresuid. In a user namespace where setgroups is
  * denied (/proc/PID/setgroups "deny", as an unprivileged map writes it) the

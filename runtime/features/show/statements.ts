@@ -5,7 +5,7 @@
 import { bound } from "../../plan.ts";
 import { planShowCgroup } from "../cgroup/plan.ts";
 import { defineStatement } from "../../statement.ts";
-import { explainShowNet } from "../net/rtnl.ts";
+import type { Op } from "../../ops.ts";
 
 export const showStatement = defineStatement({
   name: "show",
@@ -14,17 +14,9 @@ export const showStatement = defineStatement({
   example: "show ns",
   plan: (cmd, ctx) => {
     if (bound(cmd).form === "cgroup") return planShowCgroup(cmd, ctx);
-    if (bound(cmd).form === "net") return [{ kind: "show-net", side: "pid1", explain: () => [explainShowNet] }];
-    if (bound(cmd).form === "security") return [{ kind: "show-security", side: "pid1", explain: () => ["PID 1 reports the process spec of the next command: ids, capability sets, no_new_privs, seccomp, rlimits"] }];
-    const what = bound(cmd).form as "ns" | "mounts" | "procs" | "ids" | "layers";
-    const src = {
-      ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
-      mounts: "/proc/PID1/mountinfo",
-      procs: "/proc/*/ns/pid and /proc/*/status (NSpid)",
-      ids: "/proc/PID1/status (Uid, Gid, Cap*), /proc/PID1/uid_map and gid_map",
-      layers: "/proc/PID1/mountinfo (the root's overlay: lowerdir+, upperdir, workdir), each layer's layer.json, the upper directory's whiteouts",
-    }[what];
-    return [{ kind: "show", what, side: "host", explain: () => [`read ${src}`] }];
+    if (bound(cmd).form === "net") return [{ kind: "show-net", side: "pid1" }];
+    if (bound(cmd).form === "security") return [{ kind: "show-security", side: "pid1" }];
+    return [{ kind: "show", what: bound(cmd).form as "ns" | "mounts" | "procs" | "ids" | "layers", side: "host" }];
   },
   side: "host",
   forms: {
@@ -38,3 +30,18 @@ export const showStatement = defineStatement({
     net: { summary: "The links, IPv4 addresses and main-table routes of the container's network namespace, as PID 1 dumps them over rtnetlink.", syntax: "show net", example: "show net", side: "pid1" },
   },
 });
+
+/** `ctr explain`'s comments on `show`: ctr's own reads of the kernel's files (not through the seam). */
+export function showNotes(op: Op): { before?: string[]; after?: string[] } {
+  if (op.kind === "show-security") return { before: ["PID 1 reports the process spec of the next command: ids, capability sets, no_new_privs, seccomp, rlimits"] };
+  if (op.kind === "show-net") return { after: ["from PID 1, in its network namespace; the main table's routes are printed"] };
+  if (op.kind !== "show") return {};
+  const src = {
+    ns: "/proc/PID1/ns/* next to /proc/self/ns/*",
+    mounts: "/proc/PID1/mountinfo",
+    procs: "/proc/*/ns/pid and /proc/*/status (NSpid)",
+    ids: "/proc/PID1/status (Uid, Gid, Cap*), /proc/PID1/uid_map and gid_map",
+    layers: "/proc/PID1/mountinfo (the root's overlay: lowerdir+, upperdir, workdir), each layer's layer.json, the upper directory's whiteouts",
+  }[op.what];
+  return { before: [`ctr reads ${src}`] };
+}

@@ -24,7 +24,7 @@ export const mapStatement = defineStatement({
     const which = b.form as "uid" | "gid";
     const [inside, outside, count] = [b.args.INSIDE!.text, b.args.OUTSIDE!.text, b.args.COUNT!.text];
     const line = { inside: Number(inside), outside: Number(outside), count: Number(count) };
-    return [{ kind: "idmap", which, line, side: "host", explain: () => [`write /proc/STAGE1/${which}_map = "${inside} ${outside} ${count}"  # before stage 1 goes on`] }];
+    return [{ kind: "idmap", which, line, side: "host" }];
   },
   side: "host",
   requires: ["user"],

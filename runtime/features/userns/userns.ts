@@ -21,6 +21,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { SysError, type SpanLike } from "../../../native/error.ts";
 import { realFiles, type FileOps } from "../../../native/files.ts";
 import type { Op } from "../../ops.ts";
+import type { ExplainNotes } from "../../explain.ts";
 
 /** One line of a uid_map or gid_map. */
 export interface IdMapLine {
@@ -114,6 +115,9 @@ function selfMapOnly(lines: readonly IdMapLine[], own: number): boolean {
   return lines.length === 1 && lines[0]!.outside === own && lines[0]!.count === 1;
 }
 
+/** The writes of the maps, and the run of newuidmap/newgidmap (a recorder's, for `ctr explain`: runtime/explain-host.ts). */
+export type IdMapCalls = Pick<FileOps, "writeFile"> & { helper?: (path: string, args: string[]) => void };
+
 /** Where a map line came from in the script (its `map` statement, or `ns` for a default map). */
 export type MapSpanOf = (which: "uid" | "gid", line: IdMapLine | null) => SpanLike | undefined;
 
@@ -127,7 +131,7 @@ export function writeIdMaps(
   pid: number,
   maps: IdMaps,
   spanOf: MapSpanOf = () => undefined,
-  files: Pick<FileOps, "writeFile"> = realFiles,
+  files: IdMapCalls = realFiles,
   /** The caller's ids (which branch applies): the process's own, or a test's. */
   ids: { euid: number; egid: number } = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 },
 ): string[] {
@@ -153,7 +157,7 @@ export function writeIdMaps(
   const user = userName(euid);
   at("uid", () => {
     if (selfMapOnly(maps.uid, euid)) writeProc(files, `/proc/${pid}/uid_map`, mapText(maps.uid));
-    else helperMap("newuidmap", "/etc/subuid", pid, maps.uid, user, euid, (l) => spanOf("uid", l));
+    else helperMap("newuidmap", "/etc/subuid", pid, maps.uid, user, euid, (l) => spanOf("uid", l), files.helper);
   });
   at("gid", () => {
     if (selfMapOnly(maps.gid, egid)) {
@@ -161,7 +165,7 @@ export function writeIdMaps(
       writeProc(files, `/proc/${pid}/setgroups`, "deny");
       writeProc(files, `/proc/${pid}/gid_map`, mapText(maps.gid));
     } else {
-      helperMap("newgidmap", "/etc/subgid", pid, maps.gid, user, egid, (l) => spanOf("gid", l));
+      helperMap("newgidmap", "/etc/subgid", pid, maps.gid, user, egid, (l) => spanOf("gid", l), files.helper);
     }
   });
   return written;
@@ -172,7 +176,7 @@ export function idMapHelper(helper: "newuidmap" | "newgidmap"): string | null {
   return ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => `${d}/${helper}`).find((p) => existsSync(p)) ?? null;
 }
 
-function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number, lines: readonly IdMapLine[], user: string, own: number, spanOf: (l: IdMapLine) => SpanLike | undefined): void {
+function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number, lines: readonly IdMapLine[], user: string, own: number, spanOf: (l: IdMapLine) => SpanLike | undefined, run = runHelper): void {
   const path = idMapHelper(helper);
   const kind = helper === "newuidmap" ? "uid" : "gid";
   if (!path) {
@@ -190,7 +194,12 @@ function helperMap(helper: "newuidmap" | "newgidmap", file: string, pid: number,
       });
     }
   }
-  const args = [String(pid), ...lines.flatMap((l) => [String(l.inside), String(l.outside), String(l.count)])];
+  run(path, [String(pid), ...lines.flatMap((l) => [String(l.inside), String(l.outside), String(l.count)])]);
+}
+
+/** Run the setuid helper at `path` (newuidmap, newgidmap) and wait for it. */
+function runHelper(path: string, args: string[]): void {
+  const helper = path.slice(path.lastIndexOf("/") + 1);
   const r = Bun.spawnSync({ cmd: [path, ...args], stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) {
     throw new SysError({ syscall: helper, args, message: `${helper} ${args.join(" ")} failed: ${r.stderr.toString().trim()}`, status: 125 });
@@ -256,13 +265,32 @@ type IdMapOp = Extract<Op, { kind: "idmap" }>;
  */
 export function userNamespaceSetup(ops: readonly Op[]): (stage1Pid: number) => Become {
   const mapOps = ops.filter((o): o is IdMapOp => o.kind === "idmap");
-  const defaults = defaultMaps();
-  const maps: IdMaps = { uid: [], gid: [] };
-  for (const op of mapOps) maps[op.which].push(op.line);
-  for (const which of ["uid", "gid"] as const) if (maps[which].length === 0) maps[which] = defaults[which];
+  const maps = idMapsOf(ops);
   const spanOf: MapSpanOf = (which, line) => (mapOps.find((o) => o.which === which && o.line === line) ?? mapOps.find((o) => o.which === which))?.span;
   return (pid) => {
     writeIdMaps(pid, maps, spanOf);
-    return { uid: initialId(maps.uid), gid: initialId(maps.gid) };
+    return becomeOf(maps);
   };
+}
+
+/** The maps of a plan's `map` lines; a kind without any maps the caller's own id to root. */
+export function idMapsOf(ops: readonly Op[]): IdMaps {
+  const defaults = defaultMaps();
+  const maps: IdMaps = { uid: [], gid: [] };
+  for (const op of ops) if (op.kind === "idmap") maps[op.which].push(op.line);
+  for (const which of ["uid", "gid"] as const) if (maps[which].length === 0) maps[which] = defaults[which];
+  return maps;
+}
+
+/** The ids stage 1 takes with these maps. */
+export function becomeOf(maps: IdMaps): Become {
+  return { uid: initialId(maps.uid), gid: initialId(maps.gid) };
+}
+
+/** `ctr explain`'s comments on a `map` line's derived lines (runtime/explain-host.ts runs writeIdMaps). */
+export function idmapNotes(op: Op, ctx: { ops: readonly Op[] }): ExplainNotes {
+  if (op.kind !== "idmap") return {};
+  const first = ctx.ops.find((o) => o.kind === "idmap" && o.which === op.which);
+  if (first && first !== op) return { before: [`written with the first \`map ${op.which}\` line (${first.source}): a map is one write(2), once`] };
+  return { calls: { write: "from the host, between stage 1's unshare and PID 1", [`new${op.which}map`]: `the setuid helper (package uidmap): ranges granted in /etc/sub${op.which}` } };
 }
