@@ -198,7 +198,8 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   // A tracking cgroup alone is made here and joined by stage 1 itself.
   const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
   let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
-  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host")) {
+  // A `join` is resolved (the container found, its PID 1 checked) before stage 1 gets its plan.
+  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) {
     if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false);
     else if (trackingOnly(plan)) {
       tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);

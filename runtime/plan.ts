@@ -20,6 +20,7 @@ import { CLONE_FLAGS } from "../native/constants.ts";
 import { flagNames } from "../native/format.ts";
 import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
 import { cloneFlags, orderNamespaces } from "./features/ns/ns.ts";
+import { joinRules } from "./features/ns/join.ts";
 import { defaultMaps, findOverlap } from "./features/userns/userns.ts";
 
 /** What a statement's plan function gets besides its command. */
@@ -202,6 +203,7 @@ export class Planner {
       }
     }
     if (this.namespaces.has("user") && ops.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(ops));
+    diagnostics.push(...joinRules(ops, this.namespaces)); // runtime/features/ns/join.ts
     // `run` keeps its output for the `expect output` tests right after it
     // (among other `expect`s); PID 1 decides them as the output streams.
     for (let i = 0; i < ops.length; i++) {

@@ -402,6 +402,8 @@ export class ReplEngine {
     }
 
     const { ops, diagnostics } = this.planner.add(commands);
+    // Stage 1 joins before it unshares; the REPL's container is made by its first `ns` alone (create()).
+    for (const op of ops) if (op.kind === "join") diagnostics.push({ severity: "error", span: op.span, message: `\`${op.source}\` is not supported in the REPL yet: stage 1 joins the running container before it unshares, and the REPL makes its container from \`ns\` alone`, help: "run it from a script: ctr FILE.ctr" });
     if (this.diagnose(diagnostics)) {
       this.rebuild();
       return { status: EXIT_USAGE };

@@ -32,6 +32,7 @@ import type { Tracking } from "./features/cgroup/track.ts";
 import type { CgroupLimit } from "./features/cgroup/types.ts";
 import { cgroupsNeeded } from "./features/cgroup/when.ts";
 import { NetHost, sweepStaleNet } from "./features/net/host.ts";
+import { resolveJoin } from "./features/ns/join-host.ts";
 
 export interface SessionEvents {
   /** Text for the user's standard output (echo, show, run's tee is PID 1's). */
@@ -64,6 +65,8 @@ export interface SessionSpec {
   idmaps?: readonly Op[];
   /** Operations among which `net veth`/`net bridge`'s host parts ("net-host") are taken. */
   net?: readonly Op[];
+  /** `join NAME NS...`: the running container whose namespaces stage 1 joins first (runtime/features/ns/join-host.ts). */
+  join?: { name: string; namespaces: NsName[]; span?: Span } | null;
 }
 
 export interface SessionOptions {
@@ -110,7 +113,9 @@ export class ContainerSession {
 
   /** Create the container: every hook's part, phase by phase, then PID 1 (call started() next). */
   async create(spec: SessionSpec, opts: SessionOptions = {}): Promise<Container> {
-    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec)];
+    // The container to join is found first: a missing or stopped one is refused before anything is made.
+    const enter = spec.join ? resolveJoin(spec.join.name, spec.join.namespaces, spec.join.span) : undefined;
+    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec), this.joinHook(spec)];
     for (const problem of sweepStaleNet()) this.events.notice(problem); // before the state directories naming them go
     sweepStaleStateDirs();
     for (const h of this.hooks) await h.beforeUnshare?.();
@@ -127,7 +132,7 @@ export class ContainerSession {
             for (const h of after) become = (await h.afterUnshare!(pid)) ?? become;
             return become;
           };
-    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive });
+    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive, enter });
     return c;
   }
 
@@ -207,6 +212,12 @@ export class ContainerSession {
       },
       teardown: () => (made ? net.teardown() : []),
     };
+  }
+
+  /** A joined mount namespace is entered by PID 1 itself once it is up (runtime/features/ns/join.ts): nothing observes the container before. */
+  private joinHook(spec: SessionSpec): Hook {
+    if (!spec.join?.namespaces.includes("mnt")) return {};
+    return { afterPid1: (c) => c.waitReady() };
   }
 
   /** The OOM killer must take the command that filled the cgroup, not ctr's init (runtime/features/cgroup/oomscore.ts). */

@@ -94,13 +94,13 @@ function readSpec(): EnterSpec {
 const reply = (r: EnterReply) => writeSync(CONTROL_FD, JSON.stringify(r) + "\n");
 
 /** The ids of `pid` (real ones, field 1 of Uid: and Gid:) as this process's user namespace sees them. */
-function idsOf(pid: number): { uid: number; gid: number } {
+export function idsOf(pid: number): { uid: number; gid: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   return { uid: field("Uid"), gid: field("Gid") };
 }
 
-function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
+export function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
   const out: NsFd[] = [];
   for (const ns of orderNamespaces(namespaces)) {
     const path = `/proc/${pid}/ns/${NS_PROC_NAME[ns]}`;
@@ -111,7 +111,7 @@ function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
   return out;
 }
 
-function checkSame(pid: number, start: number, pidfd: number): void {
+export function checkSame(pid: number, start: number, pidfd: number): void {
   if (startTime(pid) !== start || pollReadable([pidfd], 0).length > 0) throw stageError(`the container's PID 1 (host pid ${pid}) is gone`);
 }
 

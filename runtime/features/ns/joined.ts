@@ -1,0 +1,64 @@
+// The stages' parts of `join` (the rules are in join.ts's header; the host's
+// part, finding the container, in join-host.ts): stage 1 opens and joins the
+// container's namespaces before it unshares the rest; stage 2 enters a joined
+// mount namespace first thing.
+
+import { closeSync, constants, openSync, readFileSync } from "node:fs";
+import { pidfdOpen, setCloexec, setgroups, setresgid, setresuid, SysError, type Sys } from "../../../native/index.ts";
+import type { JoinTarget } from "../../channel/messages.ts";
+import { checkSame, idsOf, openNs } from "../lifecycle/enter.ts";
+import { NS_FLAG } from "./ns.ts";
+
+/** A mount namespace and root for stage 2 to enter (descriptors it inherits). */
+export interface MntHandOver {
+  mnt: number;
+  root: number;
+}
+
+/**
+ * Stage 1's part: open every namespace of `t` (and, for mnt, its root), check
+ * the process, join all but mnt, user first, and take PID 1's ids in a joined
+ * user namespace. Returns the descriptors stage 2 joins the mount namespace
+ * with, inheritable, or null.
+ */
+export function joinRunning(sys: Pick<Sys, "setns">, t: JoinTarget): MntHandOver | null {
+  const pidfd = pidfdOpen(t.pid);
+  try {
+    checkSame(t.pid, t.start, pidfd);
+    const fds = openNs(t.pid, t.namespaces);
+    const mnt = fds.find((f) => f.ns === "mnt");
+    const root = mnt ? openSync(`/proc/${t.pid}/root`, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
+    checkSame(t.pid, t.start, pidfd);
+    let ids: { uid: number; gid: number; groups: boolean } | null = null;
+    for (const { ns, fd } of fds) {
+      if (ns === "mnt") continue;
+      sys.setns(fd, NS_FLAG[ns]);
+      closeSync(fd);
+      // Read inside: /proc shows ids as the reader's user namespace maps them.
+      if (ns === "user") ids = { ...idsOf(t.pid), groups: readFileSync(`/proc/${t.pid}/setgroups`, "utf8").trim() === "allow" };
+    }
+    if (ids && Number.isInteger(ids.uid) && Number.isInteger(ids.gid)) {
+      if (ids.groups) setgroups([]);
+      setresgid(ids.gid, ids.gid, ids.gid);
+      setresuid(ids.uid, ids.uid, ids.uid);
+    }
+    if (!mnt) return null;
+    setCloexec(mnt.fd, false);
+    setCloexec(root, false);
+    return { mnt: mnt.fd, root };
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+/** Stage 2's part, before anything else: the joined mount namespace, then the container's root. */
+export function enterJoinedMount(sys: Pick<Sys, "setns" | "fchdir" | "chroot" | "chdir" | "readdir" | "close">, h: MntHandOver): void {
+  const threads = sys.readdir("/proc/self/task").length;
+  if (threads !== 1) throw new SysError({ errno: 22, code: "EINVAL", syscall: "setns", args: ["CLONE_NEWNS"], message: `setns(CLONE_NEWNS) needs a single-threaded process, but PID 1 has ${threads} threads`, status: 125 });
+  sys.setns(h.mnt, NS_FLAG.mnt);
+  sys.fchdir(h.root);
+  sys.chroot(".");
+  sys.chdir("/");
+  sys.close(h.mnt);
+  sys.close(h.root);
+}
