@@ -43,8 +43,8 @@ usage:
   ctr [--name NAME] [-d] FILE.ctr|-e SCRIPT [ARGS...]
                               a named container; -d: in the background (its name on stdout)
   ctr ps [-a] [--format json] list named containers (-a: stopped ones too)
-  ctr exec [-i] [-e K=V] [-w DIR] NAME CMD [ARGS...]
-                              run CMD inside the running container NAME
+  ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS...]
+                              run CMD inside the running container NAME (-t: on a new terminal)
   ctr logs [-f] NAME          a detached container's output
   ctr stop [-t SECONDS] NAME  SIGTERM to its PID 1, SIGKILL after SECONDS (10)
   ctr kill NAME [SIGNAL]      signal its PID 1 (SIGKILL)

@@ -1,7 +1,7 @@
 // Issue 15, rootless: a detached container of an ordinary user (uid 65534,
 // `ns user`), with and without XDG_RUNTIME_DIR: ps, exec (the user namespace
 // joined first: root inside, its hostname, its PID 1 in its /proc), logs,
-// `join` of its namespaces (user first; refused without it), stop with the
+// `join` of its namespaces (user first; refused without it), `exec -t`, stop with the
 // status recorded, rm leaving no state directory, and the supervisor SIGKILLed. test/integration/lifecycle.test.ts has the root side.
 
 import { describe, expect, test } from "bun:test";
@@ -17,6 +17,7 @@ const SCRIPT = `ns user, uts, pid, mnt
 hostname rl-box
 rootfs default
 mount proc
+mount devpts
 run echo rootless-log
 exec sleep 1000`;
 
@@ -54,6 +55,10 @@ async function lifecycle(h: Host, runtimeDir: "xdg" | "none"): Promise<void> {
   const without = await as(["-e", `join ${name} uts\nrun true`]);
   expect(without.code).toBe(125);
   expect(without.stderr).toContain("or its user namespace joined first");
+  // -t: a terminal of its own devpts (output through it: CR LF)
+  const t = await as(["exec", "-t", name, "sh", "-c", "readlink /proc/self/fd/0; id -u"]);
+  expect(t).toMatchObject({ code: 0, stderr: "" });
+  expect(t.stdout).toMatch(/^\/dev\/pts\/\d+\r\n0\r\n$/);
   expect((await as(["logs", name])).stdout).toBe("rootless-log\n");
   expect(await as(["stop", "-t", "0", name])).toMatchObject({ code: 0, stdout: `${name}\n` });
   expect(JSON.parse((await as(["inspect", name])).stdout)).toMatchObject({ status: "stopped", exitStatus: 137 });

@@ -34,7 +34,7 @@
 import { closeSync, constants, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import type { NsName } from "../../../lang/spec.ts";
 import {
-  blockSignals, pidfdOpen, pollReadable, realSys, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, spawnProcess, SysError,
+  blockSignals, pidfdOpen, pollReadable, realSys, sendFds, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, spawnProcess, SysError,
   type Sys,
 } from "../../../native/index.ts";
 import { errorToWire } from "../../channel/codec.ts";
@@ -44,6 +44,7 @@ import { NS_FLAG, NS_PROC_NAME, orderNamespaces } from "../ns/ns.ts";
 import { applySteps, processSpec } from "../process/spec.ts";
 import { startTime } from "./procstat.ts";
 import { waitChildOrHost } from "../process/wait.ts";
+import { openPty, PTY_FD, type WinSize } from "./tty.ts";
 
 const CONTROL_FD = 3;
 
@@ -57,6 +58,8 @@ export interface EnterSpec {
   cwd: string;
   rlimits: RlimitSetting[];
   noNewPrivs: boolean;
+  /** `ctr exec -t`: a new terminal in the container's devpts for the command, with this window size (tty.ts). */
+  tty?: WinSize | null;
 }
 
 /** What the stage says on fd 3, one JSON line each. */
@@ -163,7 +166,13 @@ export function enterStage(): void {
     const ps = processSpec({ cwd: spec.cwd, env: spec.env, rlimits: spec.rlimits, noNewPrivs: spec.noNewPrivs }, spec.argv);
     applySteps(ps);
     blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]); // the command gets them; this stage waits
-    child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`));
+    // -t: the terminal is made last, by the ids and in the root the command has (tty.ts); its master goes to `ctr exec`.
+    const pty = spec.tty !== undefined ? openPty(spec.tty) : null;
+    child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`), pty ? { terminal: pty.slave } : {});
+    if (pty) {
+      sendFds(PTY_FD, new TextEncoder().encode("pty"), [pty.master]);
+      closeSync(pty.master);
+    }
   } catch (e) {
     reply({ error: errorToWire(e) });
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 125);
