@@ -52,7 +52,7 @@ import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 import { enterStage } from "./features/lifecycle/enter.ts";
-import { enterJoinedMount, joinRunning, type MntHandOver } from "./features/ns/joined.ts";
+import { enterJoinedMount, joinRunning, killMembers, openMembers, type MntHandOver } from "./features/ns/joined.ts";
 import { waitChildOrHost } from "./features/process/wait.ts";
 
 const CONTROL_FD = 3;
@@ -96,6 +96,8 @@ function stage1(): void {
   }
   // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
   const leaving = prepareLeave(plan.cgroups ?? []);
+  // A joined PID namespace: our orphans are that namespace's init's, found by the cgroups if ctr dies (runtime/features/ns/joined.ts).
+  const members = plan.enter?.namespaces.includes("pid") ? openMembers(plan.cgroups ?? []) : [];
   // `join`: the running container's namespaces first, user first (runtime/features/ns/join.ts);
   // a joined mount namespace is stage 2's to enter (the host's Bun is out of its reach).
   let mntHandOver: MntHandOver | null = null;
@@ -178,6 +180,7 @@ function stage1(): void {
     }
   }
   // A live ctr removes the cgroups itself, after stage 1 has gone.
+  if (hostGone) killMembers(members);
   if (hostGone) leave(leaving);
   process.exit(status);
 }

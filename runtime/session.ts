@@ -214,10 +214,28 @@ export class ContainerSession {
     };
   }
 
-  /** A joined mount namespace is entered by PID 1 itself once it is up (runtime/features/ns/join.ts): nothing observes the container before. */
+  /**
+   * `join` (runtime/features/ns/join.ts). With a joined PID namespace, the
+   * container's orphans are that namespace's init's: only a cgroup of its own
+   * (made by the cgroup hook before this one) finds them to end them. A joined
+   * mount namespace is entered by PID 1 itself once it is up: nothing observes
+   * the container before.
+   */
   private joinHook(spec: SessionSpec): Hook {
-    if (!spec.join?.namespaces.includes("mnt")) return {};
-    return { afterPid1: (c) => c.waitReady() };
+    const join = spec.join;
+    if (!join) return {};
+    return {
+      beforeUnshare: () => {
+        if (!join.namespaces.includes("pid") || (this.cgroups?.made.length ?? 0) > 0) return;
+        throw new SysError({
+          message: `join: joining container ${join.name}'s PID namespace needs a cgroup of this container's own, to end its background processes (they become that namespace's init's), and none could be made`,
+          hint: "run ctr as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes ctr ...); or leave `pid` out of the join",
+          span: join.span,
+          status: 125,
+        });
+      },
+      ...(join.namespaces.includes("mnt") ? { afterPid1: (c: Container) => c.waitReady() } : {}),
+    };
   }
 
   /** The OOM killer must take the command that filled the cgroup, not ctr's init (runtime/features/cgroup/oomscore.ts). */

@@ -16,7 +16,23 @@ import { processRef, sameProcess } from "../../runtime/features/lifecycle/procst
 
 const STATE_ROOT = "/run/ctr";
 let seq = 0;
-const uniq = (what: string) => `it-${what}-${process.pid}-${seq++}`;
+const made: string[] = [];
+const uniq = (what: string) => {
+  const name = `it-${what}-${process.pid}-${seq++}`;
+  made.push(name);
+  return name;
+};
+
+/** onHost, and every container the test named removed even when it failed. */
+const withHost = (fn: (h: Host) => Promise<void>) =>
+  onHost(async (h) => {
+    try {
+      await fn(h);
+    } finally {
+      const left = made.splice(0).filter((n) => existsSync(join(STATE_ROOT, n)));
+      if (left.length > 0) await h.ctr(["rm", "-f", ...left]);
+    }
+  });
 
 const TARGET = (hostname: string) => `ns uts, pid, mnt, ipc, net
 hostname ${hostname}
@@ -66,7 +82,7 @@ async function removed(h: Host, name: string, s: State): Promise<void> {
 
 describe("join", () => {
   itest("uts, pid, ipc, net joined, mnt new: the target's inodes, hostname and processes; the host and the target unchanged", () =>
-    onHost(async (h) => {
+    withHost(async (h) => {
       const name = uniq("jt");
       const s = await detach(h, name, TARGET("jt-box"));
       const pid1 = s.pid1!.pid;
@@ -95,7 +111,7 @@ describe("join", () => {
   );
 
   itest("mnt and pid joined: its files and its /proc; an orphan of ours is killed at the end", () =>
-    onHost(async (h) => {
+    withHost(async (h) => {
       const name = uniq("jm");
       const s = await detach(h, name, TARGET("jm-box"));
       const r = await h.ctr(["-e", `join ${name} pid, mnt\nshow ns\nrun sh -c 'cat /etc/hostname; cat /proc/1/comm; sleep 777 & echo "@@bg=$!"'`]);
@@ -118,8 +134,27 @@ describe("join", () => {
     }),
   );
 
+  itest("the joining ctr SIGKILLed: its processes in the joined PID namespace end too; the target runs on", () =>
+    withHost(async (h) => {
+      const name = uniq("jk");
+      const s = await detach(h, name, TARGET("jk-box"));
+      const pidns = readlinkSync(`/proc/${s.pid1!.pid}/ns/pid`);
+      const joiner = h.spawn(["-e", `join ${name} pid\nns mnt\nrun sh -c 'sleep 555 & echo started; sleep 556'`]);
+      const reader = joiner.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("started\n");
+      expect(inPidNs(pidns).length).toBeGreaterThan(1);
+      joiner.kill("SIGKILL");
+      await joiner.exited;
+      const end = Date.now() + 10_000;
+      while (inPidNs(pidns).filter((p) => sameProcess(processRef(p))).length > 1 && Date.now() < end) await Bun.sleep(20);
+      expect(inPidNs(pidns).filter((p) => sameProcess(processRef(p)))).toEqual([s.pid1!.pid]);
+      expect(sameProcess(s.pid1)).toBe(true);
+      await removed(h, name, s);
+    }),
+  );
+
   itest("refused before anything is made: no such container, a stopped one, a reused PID, a namespace it lacks, changing what is the target's", () =>
-    onHost(async (h) => {
+    withHost(async (h) => {
       const missing = await h.ctr(["-e", "join no-such-ctr uts\nrun true"]);
       expect(missing.code).toBe(125);
       expect(missing.stderr).toContain("join: no such container: no-such-ctr");
@@ -161,7 +196,7 @@ describe("join", () => {
 
 describe("examples/13-exec.ctr", () => {
   itest("serve, detached; then entered: its checks pass, and the probe command runs in its namespaces", () =>
-    onHost(async (h) => {
+    withHost(async (h) => {
       const name = uniq("ex13");
       const env = { NAME: name };
       const r0 = await h.ctr(["-d", "--name", name, example("13-exec.ctr"), "serve"], { env });

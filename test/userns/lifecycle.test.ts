@@ -46,12 +46,16 @@ async function lifecycle(h: Host, runtimeDir: "xdg" | "none"): Promise<void> {
   const r = await as(["exec", name, "sh", "-c", "hostname; id -u; cat /proc/1/comm; readlink /proc/self/ns/user"]);
   expect(r.stderr).toBe("");
   expect(r.stdout.trim().split("\n")).toEqual(["rl-box", "0", "sleep", readlinkSync(`/proc/${s.pid1!.pid}/ns/user`)]);
-  // `join`: the user namespace first, then its uts and pid; a mount namespace and /proc of its own
-  const j = await as(["-e", `join ${name} user, uts, pid\nns mnt\nmount proc\nshow ns\nrun sh -c 'hostname; id -u; cat /proc/1/comm'`]);
+  // `join`: the user namespace first, then its uts; a mount and PID namespace of its own
+  const j = await as(["-e", `join ${name} user, uts\nns mnt, pid\nmount proc\nshow ns\nrun sh -c 'hostname; id -u; cat /proc/1/comm'`]);
   expect(j.stderr).toBe("");
   expect(j.code).toBe(0);
-  expect(j.stdout).toContain("rl-box\n0\nsleep\n");
-  for (const ns of ["user", "uts", "pid"]) expect(j.stdout).toMatch(new RegExp(`^${ns}\\s+${readlinkSync(`/proc/${s.pid1!.pid}/ns/${ns}`).replace(/[[\]]/g, "\\$&")}\\s.*joined: container ${name}'s$`, "m"));
+  expect(j.stdout).toContain("rl-box\n0\nctr-init\n");
+  // its PID namespace: only with a cgroup of our own to end our orphans, which an ordinary user has none of here
+  const pid = await as(["-e", `join ${name} user, pid\nns mnt\nrun true`]);
+  expect(pid.code).toBe(125);
+  expect(pid.stderr).toContain("PID namespace needs a cgroup of this container's own");
+  for (const ns of ["user", "uts"]) expect(j.stdout).toMatch(new RegExp(`^${ns}\\s+${readlinkSync(`/proc/${s.pid1!.pid}/ns/${ns}`).replace(/[[\]]/g, "\\$&")}\\s.*joined: container ${name}'s$`, "m"));
   const without = await as(["-e", `join ${name} uts\nrun true`]);
   expect(without.code).toBe(125);
   expect(without.stderr).toContain("or its user namespace joined first");

@@ -20,7 +20,9 @@
 //     every process of the namespace, ours too. Our orphans are re-parented to
 //     that init, not to stage 1 (a subreaper of another PID namespace is passed
 //     over), so the tracking cgroup (runtime/features/cgroup/when.ts: no `ns pid`
-//     of our own) is what ends them.
+//     of our own) is what ends them: at the teardown, or by stage 1 if ctr dies
+//     (joined.ts, killMembers). Without one (an ordinary user with no delegated
+//     cgroup) a PID namespace is not joined (runtime/session.ts, joinHook).
 //   - CLONE_NEWNS sets root and working directory to the namespace's root; a
 //     container whose root was entered with chroot has another root, so
 //     /proc/PID/root is entered after it. Stage 1 cannot do this one: stage 2 is

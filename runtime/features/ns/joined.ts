@@ -3,8 +3,8 @@
 // container's namespaces before it unshares the rest; stage 2 enters a joined
 // mount namespace first thing.
 
-import { closeSync, constants, openSync, readFileSync } from "node:fs";
-import { pidfdOpen, setCloexec, setgroups, setresgid, setresuid, SysError, type Sys } from "../../../native/index.ts";
+import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
+import { kill, pidfdOpen, pollReadable, setCloexec, SIGKILL, setgroups, setresgid, setresuid, SysError, type Sys } from "../../../native/index.ts";
 import type { JoinTarget } from "../../channel/messages.ts";
 import { checkSame, idsOf, openNs } from "../lifecycle/enter.ts";
 import { NS_FLAG } from "./ns.ts";
@@ -61,4 +61,45 @@ export function enterJoinedMount(sys: Pick<Sys, "setns" | "fchdir" | "chroot" | 
   sys.chdir("/");
   sys.close(h.mnt);
   sys.close(h.root);
+}
+
+/**
+ * Stage 1, with a joined PID namespace: the container's orphans go to that
+ * namespace's init, not to stage 1 (join.ts), so if ctr dies they are found
+ * through the container's cgroups and killed. Their cgroup.procs files are
+ * opened now, while the host's cgroup tree is in view (as features/cgroup/leave.ts
+ * does), best effort.
+ */
+export function openMembers(dirs: readonly string[]): number[] {
+  const fds: number[] = [];
+  for (const dir of dirs) {
+    try {
+      fds.push(openSync(`${dir}/cgroup.procs`, constants.O_RDONLY));
+    } catch {
+      // a hierarchy this process may not read: the others list the same processes
+    }
+  }
+  return fds;
+}
+
+/** SIGKILL every process listed in the cgroups of `fds` but this one, round after round until none is left (or 100 rounds). */
+export function killMembers(fds: readonly number[]): void {
+  const buf = Buffer.alloc(65536);
+  for (let round = 0; round < 100; round++) {
+    const pids = new Set<number>();
+    for (const fd of fds) {
+      let text = "";
+      for (let pos = 0, n = 0; (n = readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) text += buf.toString("latin1", 0, n);
+      for (const p of text.split("\n")) if (p && Number(p) !== process.pid) pids.add(Number(p));
+    }
+    if (pids.size === 0) return;
+    for (const pid of pids) {
+      try {
+        kill(pid, SIGKILL);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    pollReadable([], 10); // let them die before the next look
+  }
 }
