@@ -134,6 +134,20 @@ describe("join", () => {
     }),
   );
 
+  itest("a joined user namespace (ids 0.. mapped to 100000..): root inside it; its maps untouched", () =>
+    withHost(async (h) => {
+      const name = uniq("ju");
+      const s = await detach(h, name, "ns user, uts, pid, mnt\nmap uid 0 100000 65536\nmap gid 0 100000 65536\nhostname ju-box\nrootfs default\nmount proc\nexec sleep 1000");
+      const maps = readFileSync(`/proc/${s.pid1!.pid}/uid_map`, "utf8");
+      const r = await h.ctr(["-e", `join ${name} user, uts, pid\nns mnt\nmount proc\nrun sh -c 'echo "@@id=$(id -u):$(id -g) @@host=$(hostname) @@one=$(cat /proc/1/comm)"'`]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("@@id=0:0 @@host=ju-box @@one=sleep");
+      expect(readFileSync(`/proc/${s.pid1!.pid}/uid_map`, "utf8")).toBe(maps);
+      await removed(h, name, s);
+    }),
+  );
+
   itest("the joining ctr SIGKILLed: its processes in the joined PID namespace end too; the target runs on", () =>
     withHost(async (h) => {
       const name = uniq("jk");

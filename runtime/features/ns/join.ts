@@ -13,7 +13,8 @@
 //     CAP_SYS_ADMIN in the caller's own user namespace too, so an ordinary user
 //     must join the container's user namespace first). setns(CLONE_NEWUSER), like
 //     unshare, needs a single-threaded process: stage 1 is one. Once inside, the
-//     new container takes the ids PID 1 has there.
+//     new container is root there (as with `ns user`), or has PID 1's ids where
+//     root is not mapped.
 //   - CLONE_NEWPID moves only the caller's later children: stage 2 is born in
 //     the joined PID namespace as an ordinary process of it, not its init (the
 //     container's own PID 1 stays init). When that init dies, the kernel kills

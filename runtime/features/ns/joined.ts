@@ -17,8 +17,8 @@ export interface MntHandOver {
 
 /**
  * Stage 1's part: open every namespace of `t` (and, for mnt, its root), check
- * the process, join all but mnt, user first, and take PID 1's ids in a joined
- * user namespace. Returns the descriptors stage 2 joins the mount namespace
+ * the process, join all but mnt, user first, and become root in a joined
+ * user namespace (PID 1's ids where root is not mapped). Returns the descriptors stage 2 joins the mount namespace
  * with, inheritable, or null.
  */
 export function joinRunning(sys: Pick<Sys, "setns">, t: JoinTarget): MntHandOver | null {
@@ -37,10 +37,19 @@ export function joinRunning(sys: Pick<Sys, "setns">, t: JoinTarget): MntHandOver
       // Read inside: /proc shows ids as the reader's user namespace maps them.
       if (ns === "user") ids = { ...idsOf(t.pid), groups: readFileSync(`/proc/${t.pid}/setgroups`, "utf8").trim() === "allow" };
     }
-    if (ids && Number.isInteger(ids.uid) && Number.isInteger(ids.gid)) {
+    if (ids) {
+      // Root inside, as a container made with `ns user` starts (its `user` statement picks another);
+      // PID 1's ids where root is not mapped there (setresuid fails with EINVAL then).
       if (ids.groups) setgroups([]);
-      setresgid(ids.gid, ids.gid, ids.gid);
-      setresuid(ids.uid, ids.uid, ids.uid);
+      const become = (uid: number, gid: number) => {
+        setresgid(gid, gid, gid);
+        setresuid(uid, uid, uid);
+      };
+      try {
+        become(0, 0);
+      } catch {
+        if (Number.isInteger(ids.uid) && Number.isInteger(ids.gid)) become(ids.uid, ids.gid);
+      }
     }
     if (!mnt) return null;
     setCloexec(mnt.fd, false);
