@@ -327,6 +327,7 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
   const restTakesAll = r.restTakesAll;
   const flagList = r.flags;
   let uncertain = false;
+  let knownUpTo = Infinity;
   let errors = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -335,6 +336,8 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
       continue;
     }
     if (isOpaque !== undefined && isOpaque(a)) {
+      // Its value (none, one or several words) is known only at run time: so are the positions of the arguments after it.
+      if (!uncertain) knownUpTo = positional.length;
       uncertain = true;
       continue;
     }
@@ -379,7 +382,7 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
     }
   }
   // Values.
-  for (let i = 0; i < positional.length; i++) {
+  for (let i = 0; i < Math.min(positional.length, knownUpTo); i++) {
     const a = positional[i]!;
     const s = i < fixed ? specs[i] : restSpec;
     if (s === undefined || s.kind === "text" || (isOpaque !== undefined && isOpaque(a))) continue;

@@ -134,6 +134,7 @@ const PROTOS = {
   posix_spawnattr_setsigmask: "int posix_spawnattr_setsigmask(void *attr, const void *sigset)",
   posix_spawn_file_actions_init: "int posix_spawn_file_actions_init(void *actions)",
   posix_spawn_file_actions_destroy: "int posix_spawn_file_actions_destroy(void *actions)",
+  posix_spawn_file_actions_addopen: "int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int oflag, uint32_t mode)",
   posix_spawn_file_actions_adddup2: "int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)",
   sigprocmask: "int sigprocmask(int how, const void *set, void *oldset)",
   signal: "void *signal(int sig, void *handler)",

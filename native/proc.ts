@@ -5,7 +5,7 @@
 // waitid only see the caller's own children; pidfd_open + poll wait on any process.
 // Conventions (errors, tracing) are in trace.ts.
 
-import { P_ALL, WEXITED, WNOHANG, WNOWAIT } from "./constants.ts";
+import { O_RDWR, P_ALL, WEXITED, WNOHANG, WNOWAIT } from "./constants.ts";
 import { SysError } from "./error.ts";
 import { C, errno } from "./libc.ts";
 import { emit, en, fail, int, now, sysno, t0, tracer } from "./trace.ts";
@@ -237,23 +237,42 @@ function sigset(sigs: readonly number[] | "all"): Uint8Array {
 
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSID = 0x80; // glibc 2.26
+
+/** What spawnProcess may do in the child before its execve. */
+export interface SpawnOptions {
+  /**
+   * A terminal for the child (`ctr exec -t`): setsid(2) (glibc does it before the
+   * file actions), then this path opened as fd 0 without O_NOCTTY, which makes it
+   * the new session's controlling terminal (a session leader with none acquires
+   * the first terminal it opens, as TIOCSCTTY would), and dup2'd to 1 and 2.
+   */
+  terminal?: string;
+  /** dup2(from, to) in the child, after the terminal: the new descriptor is not close-on-exec, so the program gets it. */
+  dup2?: readonly (readonly [from: number, to: number])[];
+}
 
 /**
  * posix_spawn(3) with every signal reset to its default action and none blocked in
  * the child. Inherits the caller's file descriptors that are not close-on-exec.
  */
-export function spawnProcess(path: string, argv: readonly string[], envp: readonly string[], dup2: readonly (readonly [from: number, to: number])[] = []): number {
+export function spawnProcess(path: string, argv: readonly string[], envp: readonly string[], opts: SpawnOptions = {}): number {
   const args = [path, argv];
   const start = t0();
+  const dup2 = opts.dup2 ?? [];
   const attr = new Uint8Array(512); // posix_spawnattr_t is 336 bytes in glibc
-  const actions = dup2.length > 0 ? new Uint8Array(256) : null; // posix_spawn_file_actions_t is 80 bytes in glibc
+  const actions = opts.terminal === undefined && dup2.length === 0 ? null : new Uint8Array(256); // posix_spawn_file_actions_t is 80 bytes in glibc
   C.posix_spawnattr_init(attr);
   if (actions) C.posix_spawn_file_actions_init(actions);
   try {
-    C.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    C.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (actions ? POSIX_SPAWN_SETSID : 0));
     C.posix_spawnattr_setsigdefault(attr, sigset("all"));
     C.posix_spawnattr_setsigmask(attr, sigset([]));
-    // dup2 in the child: the new descriptor is not close-on-exec, so the program gets it.
+    if (opts.terminal !== undefined) {
+      for (const r of [C.posix_spawn_file_actions_addopen(actions, 0, opts.terminal, O_RDWR, 0), C.posix_spawn_file_actions_adddup2(actions, 0, 1), C.posix_spawn_file_actions_adddup2(actions, 0, 2)] as number[]) {
+        if (r !== 0) fail(r, "posix_spawn", args, start);
+      }
+    }
     for (const [from, to] of dup2) {
       const r = C.posix_spawn_file_actions_adddup2(actions, from, to) as number;
       if (r !== 0) fail(r, "posix_spawn_file_actions_adddup2", [from, to], start);

@@ -44,8 +44,8 @@ usage:
   ctr [--name NAME] [-d] FILE.ctr|-e SCRIPT [ARGS...]
                               a named container; -d: in the background (its name on stdout)
   ctr ps [-a] [--format json] list named containers (-a: stopped ones too)
-  ctr exec [-i] [-e K=V] [-w DIR] NAME CMD [ARGS...]
-                              run CMD inside the running container NAME
+  ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS...]
+                              run CMD inside the running container NAME (-t: on a new terminal)
   ctr logs [-f] NAME          a detached container's output
   ctr stop [-t SECONDS] NAME  SIGTERM to its PID 1, SIGKILL after SECONDS (10)
   ctr kill NAME [SIGNAL]      signal its PID 1 (SIGKILL)
@@ -206,7 +206,8 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   // A tracking cgroup alone is made here and joined by stage 1 itself.
   const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
   let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
-  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host")) {
+  // A `join` is resolved (the container found, its PID 1 checked) before stage 1 gets its plan.
+  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) {
     if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false);
     else if (trackingOnly(plan)) {
       tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);

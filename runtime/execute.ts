@@ -12,6 +12,7 @@
 //   - consecutive setup steps of PID 1 go out as one batch;
 //   - a signal to ctr ends the script after the command it reached.
 
+import type { NsName, Span } from "../lang/spec.ts";
 import type { TraceEvent } from "./channel/messages.ts";
 import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
@@ -63,10 +64,17 @@ function hostnameOf(plan: Plan): string | null {
 
 type LimitOp = Extract<Op, { kind: "cgroup-limit" }>;
 
+/** The plan's `join` (runtime/features/ns/join.ts), if any. */
+function joinOf(plan: Plan): { name: string; namespaces: NsName[]; span: Span } | null {
+  const op = plan.ops.find((o) => o.kind === "join");
+  return op?.kind === "join" ? { name: op.name, namespaces: op.namespaces, span: op.span } : null;
+}
+
 /** What an unprivileged caller cannot do, said before anything is made (runtime/privileges.ts). */
 function checkPrivileges(plan: Plan): void {
   if (plan.namespaces.length === 0) return;
-  checkNamespacePrivileges(plan.namespaces, plan.ops.find((o) => o.kind === "unshare")?.span);
+  // In a joined user namespace, the rest is created with the capabilities it gives (join-host.ts refuses a join without it).
+  if (!joinOf(plan)?.namespaces.includes("user")) checkNamespacePrivileges(plan.namespaces, plan.ops.find((o) => o.kind === "unshare")?.span);
   const limit = plan.ops.find((o) => o.kind === "cgroup-limit");
   if (limit) checkCgroupPrivileges(limit.limit.controller, limit.span);
   checkNetPrivileges(plan.ops);
@@ -109,6 +117,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         defaultRootfs: plan.needsDefaultRootfs,
         idmaps: plan.ops,
         net: plan.ops,
+        join: joinOf(plan),
       },
       { trace: io.trace, forwardSignals: true },
     );
@@ -124,7 +133,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       upSaid = true;
       io.started?.(container.pid1);
     };
-    const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "idmap" && o.kind !== "net-host" && !(o.kind === "cgroup-limit" && atStart.has(o)));
+    const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "join" && o.kind !== "idmap" && o.kind !== "net-host" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       // Consecutive setup steps of PID 1 (up to a `run`, a host-side step or
       // `exec`) go out together: no round trip per mount.

@@ -69,6 +69,7 @@ import { defaultCommand } from "./features/image/root.ts";
 import { lookupStandIns } from "./features/security/user.ts";
 import { HOST_DERIVERS, HOST_VARIANTS, STAGE1_PID, type HostScene } from "./explain-host.ts";
 import { unshareNotes } from "./features/ns/unshare.ts";
+import { joinNotes } from "./features/ns/join.ts";
 import { idmapNotes } from "./features/userns/userns.ts";
 import { netHostNotes } from "./features/net/host.ts";
 import { cgroupNotes } from "./features/cgroup/explain.ts";
@@ -94,7 +95,7 @@ export const DERIVATION: { [K in OpKind]: "pid1" | "spec" | "exec" | "host" | "n
   readonly: "pid1", mask: "pid1", volume: "pid1", rootfs: "pid1", "enter-root": "pid1", env: "spec", cwd: "spec", rlimit: "spec",
   "no-new-privs": "spec", cap: "spec", seccomp: "spec", user: "spec", "show-security": "notes", run: "exec", exec: "exec", show: "notes",
   idmap: "host", "cgroup-limit": "host", "show-cgroup": "notes", echo: "notes", sleep: "notes", expect: "notes", "net-host": "host",
-  "net-addr": "pid1", "net-route": "pid1", "show-net": "pid1",
+  "net-addr": "pid1", "net-route": "pid1", "show-net": "pid1", join: "notes",
 };
 
 /** The op kinds whose explain lines are derived here: every one. */
@@ -175,6 +176,7 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   "show-cgroup": cgroupNotes,
   "show-net": showNotes,
   run: runNotes,
+  join: joinNotes,
 };
 
 /** A way the file system can differ, and what a line found only then (or only without it) says. */

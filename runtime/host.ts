@@ -22,7 +22,7 @@ import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblock
 import { formatCall } from "../native/format.ts";
 import { AsyncChannel } from "./channel/stream.ts";
 import { wireToError } from "./channel/codec.ts";
-import { PROTOCOL, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
+import { PROTOCOL, type JoinTarget, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./features/show/show.ts";
@@ -58,6 +58,8 @@ export interface CreateOptions {
   forwardSignals?: boolean;
   /** A REPL on a terminal: PID 1 survives the terminal's SIGINT and SIGQUIT (they are for `run`). */
   interactive?: boolean;
+  /** `join`: the running container whose namespaces stage 1 joins before it unshares. */
+  enter?: JoinTarget;
 }
 
 /** How many operations of a batch may await their replies at once (runtime/channel/stream.ts, flow control). */
@@ -104,11 +106,11 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = []): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget): void {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}) });
+    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */
@@ -132,6 +134,8 @@ export class Container {
   stage1Pid = 0;
   /** The container's cgroups (runtime/cgroup), when the script limits or shows them. */
   cgroups: CgroupManager | null = null;
+  /** `join`: the running container whose namespaces this one shares (`show ns` says so). */
+  joined: JoinTarget | null = null;
   /** The signal ctr received and forwarded, if any: the script stops with 128+N (or the command's status). */
   interrupted: NodeJS.Signals | null = null;
   private lastRun: RunResult | null = null;
@@ -211,7 +215,8 @@ export class Container {
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
     const { trace = false, setup, forwardSignals = true, interactive = false } = opts;
-    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? []);
+    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? [], [], opts.enter);
+    this.joined = opts.enter ?? null;
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
     if (this.launch.waitsForGo) {
@@ -336,7 +341,7 @@ export class Container {
         await Bun.sleep(op.ms);
         return;
       case "show":
-        this.events.output(showHost(op.what, this.pid1));
+        this.events.output(showHost(op.what, this.pid1, this.joined));
         return;
       case "expect":
         this.checkExpect(op);

@@ -53,6 +53,7 @@ import { enterStageRoot } from "./features/process/stage.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
 import { signalStatus } from "./status.ts";
 import { enterStage } from "./features/lifecycle/enter.ts";
+import { enterJoinedMount, joinRunning, killMembers, openMembers, type MntHandOver } from "./features/ns/joined.ts";
 import { waitChildOrHost } from "./features/process/wait.ts";
 
 const CONTROL_FD = 3;
@@ -96,7 +97,17 @@ function stage1(): void {
   }
   // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
   const leaving = prepareLeave(plan.cgroups ?? []);
+  // A joined PID namespace: our orphans are that namespace's init's, found by the cgroups if ctr dies (runtime/features/ns/joined.ts).
+  const members = plan.enter?.namespaces.includes("pid") ? openMembers(plan.cgroups ?? []) : [];
+  // `join`: the running container's namespaces first, user first (runtime/features/ns/join.ts);
+  // a joined mount namespace is stage 2's to enter (the host's Bun is out of its reach).
+  let mntHandOver: MntHandOver | null = null;
   try {
+    if (plan.enter) {
+      if (plan.trace) traceTo((m) => ch.send(m), 1);
+      mntHandOver = joinRunning(realSys, plan.enter);
+      setTrace(null);
+    }
     // Trace what the script asked for, not the stage's own bookkeeping.
     unshareNamespaces(realSys, plan.namespaces, () => {
       if (plan.trace) traceTo((m) => ch.send(m), 1);
@@ -135,13 +146,22 @@ function stage1(): void {
   if (plan.trace) traceTo((m) => ch.send(m), 1);
   let pid: number;
   try {
-    const flags = [...(plan.trace ? ["trace"] : []), ...(plan.interactive ? ["interactive"] : []), ...(plan.namespaces.length === 0 ? ["caller-env"] : [])];
+    const flags = [
+      ...(plan.trace ? ["trace"] : []),
+      ...(plan.interactive ? ["interactive"] : []),
+      ...(plan.namespaces.length === 0 && !plan.enter ? ["caller-env"] : []),
+      ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
+    ];
     pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], stage2Env(plan.namespaces.length === 0));
   } catch (e) {
     ch.send({ t: "error", error: errorToWire(e) });
     process.exit(125);
   }
   setTrace(null);
+  if (mntHandOver) {
+    closeFd(mntHandOver.mnt);
+    closeFd(mntHandOver.root);
+  }
   ch.send({ t: "spawned", pid });
   // Stage 2 holds the channel now; the host must see EOF once PID 1 is gone or execs.
   closeFd(CONTROL_FD);
@@ -161,6 +181,7 @@ function stage1(): void {
     }
   }
   // A live ctr removes the cgroups itself, after stage 1 has gone.
+  if (hostGone) killMembers(members);
   if (hostGone) leave(leaving);
   process.exit(status);
 }
@@ -220,7 +241,7 @@ function stage2Env(callerEnv: boolean): string[] {
   return Object.entries(process.env).filter(([k]) => keep(k)).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null): Promise<void> {
   // First: PID 1 is in the container with the container's uid, and a dumpable
   // process's /proc files (mem, map_files: the host's libraries, environ) are
   // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
@@ -252,6 +273,16 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean):
   }
   process.on("SIGCHLD", reapOrphans);
   const st = newAgentState(callerEnv);
+  if (joinMnt) {
+    // `join NAME mnt`: still single-threaded here, and nothing of the container's has been touched.
+    try {
+      enterJoinedMount(realSys, joinMnt);
+      st.entered = true;
+    } catch (e) {
+      send({ t: "error", error: errorToWire(e) });
+      return exit(125);
+    }
+  }
   send({ t: "ready" });
   // Operations run one after another, but the channel is read all the time, so
   // an "interrupt" (Ctrl-C in the REPL) reaches a `run` that is still going.
@@ -321,4 +352,7 @@ function execStage(): void {
 if (process.argv[2] === "stage1") stage1();
 else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
-else if (process.argv[2] === "stage2") void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"));
+else if (process.argv[2] === "stage2") {
+  const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
+  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null);
+}

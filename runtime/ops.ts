@@ -92,6 +92,8 @@ export const SIDE_ROLE: Record<Side, string> = {
 
 export type OpBody =
   | { kind: "unshare"; namespaces: NsName[] }
+  /** `join NAME NS...`: stage 1 enters these namespaces of the running container NAME before it unshares the rest (runtime/features/ns/join.ts). */
+  | { kind: "join"; name: string; namespaces: NsName[] }
   /** PID 1 keeps a copy of the host's mount tree (runtime/features/mount/hostmount.ts). */
   | { kind: "host-tree" }
   | { kind: "hostname"; name: string }
@@ -183,6 +185,7 @@ export interface OpTraits {
  */
 export const OP_TRAITS = {
   unshare: { side: "creator" },
+  join: { side: "creator" },
   "host-tree": { side: "pid1" },
   hostname: { side: "pid1" },
   domainname: { side: "pid1" },

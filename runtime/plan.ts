@@ -18,6 +18,7 @@
 import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec.ts";
 import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
 import { orderNamespaces } from "./features/ns/ns.ts";
+import { joinRules } from "./features/ns/join.ts";
 import { defaultMaps, findOverlap } from "./features/userns/userns.ts";
 
 /** What a statement's plan function gets besides its command. */
@@ -190,6 +191,7 @@ export class Planner {
       }
     }
     if (this.namespaces.has("user") && ops.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(ops));
+    diagnostics.push(...joinRules(ops, this.namespaces)); // runtime/features/ns/join.ts
     // `run` keeps its output for the `expect output` tests right after it
     // (among other `expect`s); PID 1 decides them as the output streams.
     for (let i = 0; i < ops.length; i++) {

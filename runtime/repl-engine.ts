@@ -271,6 +271,16 @@ export class ReplEngine {
         this.start();
         this.io.out(this.io.quiet ? "" : "the container is gone; a new session starts\n");
         return { status: 0 };
+      case ":detach":
+        // Issue 15 asks for it; handing a live REPL container to a supervisor is not written:
+        // stage 1 watches this process by its pidfd (and kills the container when it ends),
+        // this process holds the channel to PID 1, and its session holds the cgroups, state
+        // directory and links to tear down; none of them can change hands today.
+        this.io.err(
+          "`:detach` is not supported yet: this container's stage 1 watches this ctr process, and ends the container with it; nothing can take its place yet\n" +
+            "help: `:save FILE`, then run it detached: ctr -d --name NAME FILE (the session goes on)\n",
+        );
+        return { status: EXIT_USAGE };
       case ":quit":
       case ":q":
       case ":exit":
@@ -402,6 +412,8 @@ export class ReplEngine {
     }
 
     const { ops, diagnostics } = this.planner.add(commands);
+    // Stage 1 joins before it unshares; the REPL's container is made by its first `ns` alone (create()).
+    for (const op of ops) if (op.kind === "join") diagnostics.push({ severity: "error", span: op.span, message: `\`${op.source}\` is not supported in the REPL yet: stage 1 joins the running container before it unshares, and the REPL makes its container from \`ns\` alone`, help: "run it from a script: ctr FILE.ctr" });
     if (this.diagnose(diagnostics)) {
       this.rebuild();
       return { status: EXIT_USAGE };

@@ -32,6 +32,7 @@ import type { Tracking } from "./features/cgroup/track.ts";
 import type { CgroupLimit } from "./features/cgroup/types.ts";
 import { cgroupsNeeded } from "./features/cgroup/when.ts";
 import { NetHost, sweepStaleNet } from "./features/net/host.ts";
+import { resolveJoin } from "./features/ns/join-host.ts";
 
 export interface SessionEvents {
   /** Text for the user's standard output (echo, show, run's tee is PID 1's). */
@@ -64,6 +65,8 @@ export interface SessionSpec {
   idmaps?: readonly Op[];
   /** Operations among which `net veth`/`net bridge`'s host parts ("net-host") are taken. */
   net?: readonly Op[];
+  /** `join NAME NS...`: the running container whose namespaces stage 1 joins first (runtime/features/ns/join-host.ts). */
+  join?: { name: string; namespaces: NsName[]; span?: Span } | null;
 }
 
 export interface SessionOptions {
@@ -110,7 +113,9 @@ export class ContainerSession {
 
   /** Create the container: every hook's part, phase by phase, then PID 1 (call started() next). */
   async create(spec: SessionSpec, opts: SessionOptions = {}): Promise<Container> {
-    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec)];
+    // The container to join is found first: a missing or stopped one is refused before anything is made.
+    const enter = spec.join ? resolveJoin(spec.join.name, spec.join.namespaces, spec.join.span) : undefined;
+    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec), this.joinHook(spec)];
     for (const problem of sweepStaleNet()) this.events.notice(problem); // before the state directories naming them go
     sweepStaleStateDirs();
     for (const h of this.hooks) await h.beforeUnshare?.();
@@ -127,7 +132,7 @@ export class ContainerSession {
             for (const h of after) become = (await h.afterUnshare!(pid)) ?? become;
             return become;
           };
-    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive });
+    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive, enter });
     return c;
   }
 
@@ -206,6 +211,30 @@ export class ContainerSession {
         net.setUp(pid);
       },
       teardown: () => (made ? net.teardown() : []),
+    };
+  }
+
+  /**
+   * `join` (runtime/features/ns/join.ts). With a joined PID namespace, the
+   * container's orphans are that namespace's init's: only a cgroup of its own
+   * (made by the cgroup hook before this one) finds them to end them. A joined
+   * mount namespace is entered by PID 1 itself once it is up: nothing observes
+   * the container before.
+   */
+  private joinHook(spec: SessionSpec): Hook {
+    const join = spec.join;
+    if (!join) return {};
+    return {
+      beforeUnshare: () => {
+        if (!join.namespaces.includes("pid") || (this.cgroups?.made.length ?? 0) > 0) return;
+        throw new SysError({
+          message: `join: joining container ${join.name}'s PID namespace needs a cgroup of this container's own, to end its background processes (they become that namespace's init's), and none could be made`,
+          hint: "run ctr as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes ctr ...); or leave `pid` out of the join",
+          span: join.span,
+          status: 125,
+        });
+      },
+      ...(join.namespaces.includes("mnt") ? { afterPid1: (c: Container) => c.waitReady() } : {}),
     };
   }
 

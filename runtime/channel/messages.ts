@@ -4,7 +4,8 @@
 //   from     message    fields                         sent                      answered by
 //   -------  ---------  -----------------------------  ------------------------  ----------------------
 //   host     plan       v, namespaces, trace, wait,    first                     unshared, or error
-//                       interactive?, cgroups?, join?
+//                       interactive?, cgroups?, join?,
+//                       enter?
 //   stage 1  unshared   pid                            for plan                  go (plan.wait only)
 //   host     go         uid?, gid?                     for unshared, plan.wait   spawned, or error
 //   stage 1  spawned    pid                            for go, or unasked after  -
@@ -47,7 +48,7 @@ import type { TraceEvent } from "../../native/sys.ts";
 export type { TraceEvent };
 
 /** The version of the messages below; see "Protocol version" above. */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 /** An error crossing the channel: the fields of SysError, without the class. */
 export interface WireError {
@@ -61,6 +62,14 @@ export interface WireError {
   status?: number;
 }
 
+/** A running container's PID 1 (host pid and start time, runtime/features/lifecycle/procstat.ts) and the namespaces of it to join. */
+export interface JoinTarget {
+  name: string;
+  pid: number;
+  start: number;
+  namespaces: NsName[];
+}
+
 export type HostMessage =
   /**
    * The namespaces to create, in protocol `v`. `wait`: wait for "go" after
@@ -70,8 +79,10 @@ export type HostMessage =
    * the foreground group. `cgroups`: the container's cgroup directories, which
    * stage 1 removes if ctr dies first (runtime/features/cgroup/leave.ts). `join`:
    * cgroups stage 1 moves itself into before it unshares (runtime/features/cgroup/track.ts).
+   * `enter`: namespaces of a running container's PID 1 that stage 1 joins before it
+   * unshares (`join`, runtime/features/ns/join.ts).
    */
-  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[] }
+  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**
@@ -189,7 +200,9 @@ export const STAGE_MESSAGES: Readonly<Record<StageMessage["t"], Check>> = {
 
 /** The plan's fields in this protocol; unknown fields are let through. */
 const currentPlan: Check = (v) =>
-  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join);
+  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter);
+
+const joinTarget: Check = (v) => isObj(v) && isInt(v.pid) && isInt(v.start) && arrayOf(isStr)(v.namespaces) && isStr(v.name);
 
 /** The checks of what the host sends, by `t` (the table above, from the host). */
 export const HOST_MESSAGES: Readonly<Record<HostMessage["t"], Check>> = {

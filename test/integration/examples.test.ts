@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { hostname as osHostname } from "node:os";
 import { example, EXAMPLES, hostNamespaces, itest, NS_PROBE, onHost, probe } from "./host-state.ts";
 
-const CHAPTERS = ["01-clone.ctr", "02-uts.ctr", "03-ipc.ctr", "04-pid.ctr", "05-mount.ctr", "06-rootfs.ctr", "09-user.ctr", "14-run-it.ctr"];
+const CHAPTERS = ["01-clone.ctr", "02-uts.ctr", "03-ipc.ctr", "04-pid.ctr", "05-mount.ctr", "06-rootfs.ctr", "09-user.ctr", "13-exec.ctr", "14-run-it.ctr"];
 
 describe("examples: ctr check", () => {
   itest("the chapters of this issue are all there", () => {

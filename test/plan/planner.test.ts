@@ -1,6 +1,7 @@
 // The planner's whole-plan rules (runtime/plan.ts), without root: what a script
 // becomes as an ordered list of operations, before anything runs.
 
+import { joinNotes } from "../../runtime/features/ns/join.ts";
 import { describe, expect, test } from "bun:test";
 import { compile } from "../../lang/index.ts";
 import { findStatement, statements } from "../../runtime/registry.ts";
@@ -58,9 +59,12 @@ describe("planner rules", () => {
   });
 
   test("statements not supported yet are refused before anything runs, with where they come", () => {
-    const r = plan("ns uts, mnt\njoin web uts\nrun true");
-    expect(r.diagnostics.map((d) => d.message).join("\n")).toMatch(/`join` is not supported yet/);
-    expect(r.plan.ops.map((o) => o.source)).not.toContain("join web uts");
+    // Every statement is performed today: one is marked as a statement planned but not performed yet would be.
+    const fe = compile("ns uts, mnt\nhostname a\nrun true", { file: "t.ctr", specs: statements, cpus: 4, env: {} });
+    const lookup = (name: string) => (name === "hostname" ? { ...findStatement(name)!, unsupported: "not written yet" } : findStatement(name));
+    const r = makePlan(fe.commands, lookup, { stateDir: "/run/ctr/ID", defaultRootfs: "/cache/rootfs" });
+    expect(r.diagnostics.map((d) => d.message).join("\n")).toMatch(/`hostname` is not supported yet: not written yet/);
+    expect(r.plan.ops.map((o) => o.source)).not.toContain("hostname a");
   });
 
   test("without `map`, a user namespace maps the caller's own id to root inside, right after the unshare", () => {
@@ -98,5 +102,34 @@ describe("planner rules", () => {
       }
     }
     expect(seen).toBeGreaterThan(50);
+  });
+});
+
+describe("join (runtime/features/ns/join.ts)", () => {
+  const errors = (src: string) => plan(src).diagnostics.filter((d) => d.severity === "error").map((d) => `${d.span.line}:${d.span.column} ${d.message}`);
+
+  test("a join is one stage 1 op with its namespaces in the kernel's order; the rest are made new", () => {
+    const r = plan("join web pid, user, net\nns uts, mnt\nmount proc\nrun ps");
+    expect(r.diagnostics).toEqual([]);
+    const join = r.plan.ops.find((o) => o.kind === "join")!;
+    expect(join).toMatchObject({ kind: "join", name: "web", namespaces: ["user", "net", "pid"], side: "creator" });
+    expect(r.plan.namespaces).toEqual(["mnt", "uts"]);
+    expect(joinNotes(join).before?.[1]).toBe('setns(open("/proc/<PID 1 of web>/ns/user"), CLONE_NEWUSER)');
+  });
+
+  test("a namespace both joined and created is refused", () => {
+    expect(errors("join web pid, uts\nns pid, mnt\nrun true")).toEqual(["1:1 `pid` both joined from web and created by `ns`"]);
+  });
+
+  test("what belongs to the joined container is refused: its mounts, network, hostname, id maps", () => {
+    expect(errors("join web mnt\nrootfs default\nmount proc\nrun true")).toEqual([
+      "2:1 `rootfs default` would change container web's mounts: its mnt namespace is joined at 1:1",
+      "3:1 `mount proc` would change container web's mounts: its mnt namespace is joined at 1:1",
+    ]);
+    expect(errors("join web net\nnet lo up\nrun true")).toEqual(["2:1 `net lo up` would change container web's network: its net namespace is joined at 1:1"]);
+    expect(errors("join web uts\nhostname x\nrun true")).toEqual(["2:1 `hostname x` would change container web's hostname: its uts namespace is joined at 1:1"]);
+    expect(errors("join web user\nmap uid 0 1000 1\nrun true")).toEqual(["2:1 `map uid 0 1000 1` would change container web's id maps: its user namespace is joined at 1:1"]);
+    // the same statements on namespaces of its own
+    expect(errors("join web net\nns uts, mnt\nhostname x\nmount proc\nrun true")).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 // Issue 15, rootless: a detached container of an ordinary user (uid 65534,
 // `ns user`), with and without XDG_RUNTIME_DIR: ps, exec (the user namespace
 // joined first: root inside, its hostname, its PID 1 in its /proc), logs,
-// stop with the status recorded, rm leaving no state directory, and the
-// supervisor SIGKILLed. test/integration/lifecycle.test.ts has the root side.
+// `join` of its namespaces (user first; refused without it), `exec -t`, stop with the
+// status recorded, rm leaving no state directory, and the supervisor SIGKILLed. test/integration/lifecycle.test.ts has the root side.
 
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
@@ -17,6 +17,7 @@ const SCRIPT = `ns user, uts, pid, mnt
 hostname rl-box
 rootfs default
 mount proc
+mount devpts
 run echo rootless-log
 exec sleep 1000`;
 
@@ -45,6 +46,23 @@ async function lifecycle(h: Host, runtimeDir: "xdg" | "none"): Promise<void> {
   const r = await as(["exec", name, "sh", "-c", "hostname; id -u; cat /proc/1/comm; readlink /proc/self/ns/user"]);
   expect(r.stderr).toBe("");
   expect(r.stdout.trim().split("\n")).toEqual(["rl-box", "0", "sleep", readlinkSync(`/proc/${s.pid1!.pid}/ns/user`)]);
+  // `join`: the user namespace first, then its uts; a mount and PID namespace of its own
+  const j = await as(["-e", `join ${name} user, uts\nns mnt, pid\nmount proc\nshow ns\nrun sh -c 'hostname; id -u; cat /proc/1/comm'`]);
+  expect(j.stderr).toBe("");
+  expect(j.code).toBe(0);
+  expect(j.stdout).toContain("rl-box\n0\nctr-init\n");
+  // its PID namespace: only with a cgroup of our own to end our orphans, which an ordinary user has none of here
+  const pid = await as(["-e", `join ${name} user, pid\nns mnt\nrun true`]);
+  expect(pid.code).toBe(125);
+  expect(pid.stderr).toContain("PID namespace needs a cgroup of this container's own");
+  for (const ns of ["user", "uts"]) expect(j.stdout).toMatch(new RegExp(`^${ns}\\s+${readlinkSync(`/proc/${s.pid1!.pid}/ns/${ns}`).replace(/[[\]]/g, "\\$&")}\\s.*joined: container ${name}'s$`, "m"));
+  const without = await as(["-e", `join ${name} uts\nrun true`]);
+  expect(without.code).toBe(125);
+  expect(without.stderr).toContain("or its user namespace joined first");
+  // -t: a terminal of its own devpts (output through it: CR LF)
+  const t = await as(["exec", "-t", name, "sh", "-c", "readlink /proc/self/fd/0; id -u"]);
+  expect(t).toMatchObject({ code: 0, stderr: "" });
+  expect(t.stdout).toMatch(/^\/dev\/pts\/\d+\r\n0\r\n$/);
   expect((await as(["logs", name])).stdout).toBe("rootless-log\n");
   expect(await as(["stop", "-t", "0", name])).toMatchObject({ code: 0, stdout: `${name}\n` });
   expect(JSON.parse((await as(["inspect", name])).stdout)).toMatchObject({ status: "stopped", exitStatus: 137 });

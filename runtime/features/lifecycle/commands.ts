@@ -12,7 +12,7 @@
 // removed (runtime/statedir.ts, runtime/features/cgroup/manager.ts).
 
 import { closeSync, constants, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { close, pidfdOpen, pidfdSendSignal, SysError } from "../../../native/index.ts";
+import { close, pidfdOpen, pidfdSendSignal, recvFds, socketpair, SysError } from "../../../native/index.ts";
 import { constants as osConstants } from "node:os";
 import { PACKAGE_ROOT, ensureInitBundle, SINGLE_THREAD_ENV } from "../../bundle.ts";
 import { wireToError } from "../../channel/codec.ts";
@@ -26,6 +26,7 @@ import { checkName, generateName } from "./names.ts";
 import { processRef, sameProcess } from "./procstat.ts";
 import { exists, listStates, logPath, readState, recordsRoot, removeRecord, reserve, taken, writeState, type ContainerState, type ProcRef } from "./store.ts";
 import { newState } from "./supervise.ts";
+import { relay, winSize } from "./tty.ts";
 
 const EXIT_USAGE = 2;
 const EXIT_SETUP = 125;
@@ -353,16 +354,20 @@ export async function rmCommand(args: string[]): Promise<number> {
 
 // ---- exec ------------------------------------------------------------------------
 
-/** `ctr exec [-i] [-e K=V] [-w DIR] NAME CMD [ARGS]`: a new process in the running container (enter.ts). */
+const EXEC_USAGE = "ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]";
+
+/** `ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]`: a new process in the running container (enter.ts; -t: tty.ts). */
 export async function execCommand(args: string[]): Promise<number> {
   let interactive = false;
+  let tty = false;
   const env: Record<string, string> = {};
   let cwd: string | null = null;
   let i = 0;
   for (; i < args.length && args[i]!.startsWith("-"); i++) {
     const a = args[i]!;
     if (a === "-i" || a === "--interactive") interactive = true;
-    else if (a === "-t" || a === "--tty" || a === "-it" || a === "-ti") return report(new SysError({ message: "exec: -t (a new pseudo-terminal) is not supported yet", hint: "run without -t; -i passes your standard input", status: EXIT_USAGE }));
+    else if (a === "-t" || a === "--tty") tty = true;
+    else if (a === "-it" || a === "-ti") interactive = tty = true;
     else if (a === "-e" || a === "--env") {
       const kv = args[++i] ?? "";
       const eq = kv.indexOf("=");
@@ -374,10 +379,10 @@ export async function execCommand(args: string[]): Promise<number> {
     } else if (a === "--") {
       i++;
       break;
-    } else return report(new SysError({ message: `exec: unknown option \`${a}\``, hint: "ctr exec [-i] [-e K=V] [-w DIR] NAME CMD [ARGS]", status: EXIT_USAGE }));
+    } else return report(new SysError({ message: `exec: unknown option \`${a}\``, hint: EXEC_USAGE, status: EXIT_USAGE }));
   }
   const [name, ...argv] = args.slice(i);
-  if (!name || argv.length === 0) return report(new SysError({ message: "exec: missing NAME or CMD", hint: "ctr exec [-i] [-e K=V] [-w DIR] NAME CMD [ARGS]", status: EXIT_USAGE }));
+  if (!name || argv.length === 0) return report(new SysError({ message: "exec: missing NAME or CMD", hint: EXEC_USAGE, status: EXIT_USAGE }));
   let s: ContainerState;
   try {
     sweepRecords();
@@ -399,12 +404,17 @@ export async function execCommand(args: string[]): Promise<number> {
     ...(d.caps ? { caps: d.caps } : {}),
     ...(d.seccomp ? { seccomp: d.seccomp } : {}),
     ...(d.user ? { user: d.user } : {}),
+    ...(tty ? { tty: winSize(1) ?? winSize(0) } : {}),
   };
+  // -t: the stage sends the terminal's master on a socket of its own (its fd 4, tty.ts).
+  const [ours, theirs] = tty ? socketpair() : [-1, -1];
   const stage = Bun.spawn({
     cmd: [process.execPath, await ensureInitBundle(), "enter"],
-    stdio: [interactive ? "inherit" : "ignore", "inherit", "inherit", "pipe"],
+    stdio: [interactive && !tty ? "inherit" : "ignore", "inherit", "inherit", "pipe", ...(tty ? [theirs] : [])],
     env: { ...process.env, ...SINGLE_THREAD_ENV },
   });
+  if (tty) close(theirs);
+  let relaying: Promise<void> | null = null;
   const fd = (stage.stdio as unknown[])[3] as number;
   let child = 0;
   const forward = (sig: NodeJS.Signals) => {
@@ -428,14 +438,26 @@ export async function execCommand(args: string[]): Promise<number> {
         const line = text.slice(0, nl);
         text = text.slice(nl + 1);
         const r = JSON.parse(line) as EnterReply;
-        if ("pid" in r) child = r.pid;
-        else error = r;
+        if ("pid" in r) {
+          child = r.pid;
+          // Sent before the pid: there already.
+          if (tty) relaying = relay(takeMaster(ours), interactive, stage.exited);
+        } else error = r;
       }
     }
     const code = await stage.exited;
+    await relaying;
     if (error && "error" in error) return report(wireToError(error.error));
     return stage.signalCode ? 128 + (osConstants.signals as Record<string, number>)[stage.signalCode]! : code;
   } finally {
     for (const sig of HANDLED_SIGNALS) process.off(sig, forward);
+    if (tty) close(ours);
   }
+}
+
+/** The terminal's master, from the enter stage's socket. */
+function takeMaster(sock: number): number {
+  const got = recvFds(sock, new Uint8Array(16), 1);
+  if (got.fds.length !== 1) fail("exec -t: the exec stage sent no terminal");
+  return got.fds[0]!;
 }

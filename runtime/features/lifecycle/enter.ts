@@ -44,7 +44,7 @@
 import { closeSync, constants, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
 import type { NsName } from "../../../lang/spec.ts";
 import {
-  blockSignals, close, pidfdOpen, pollReadable, read, realSys, setCloexec, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, socketpair, spawnProcess, SysError, waitpid,
+  blockSignals, close, pidfdOpen, pollReadable, read, realSys, sendFds, setCloexec, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, socketpair, spawnProcess, SysError, waitpid,
   type Sys,
 } from "../../../native/index.ts";
 import { errorToWire, wireToError } from "../../channel/codec.ts";
@@ -60,6 +60,7 @@ import type { Profile } from "../security/profile.ts";
 import type { UserSetting } from "../security/user.ts";
 import { startTime } from "./procstat.ts";
 import { waitChildOrHost } from "../process/wait.ts";
+import { openPty, PTY_FD, type WinSize } from "./tty.ts";
 
 const CONTROL_FD = 3;
 
@@ -77,6 +78,8 @@ export interface EnterSpec {
   caps?: CapSetting;
   seccomp?: Profile | null;
   user?: UserSetting;
+  /** `ctr exec -t`: a new terminal in the container's devpts for the command, with this window size (tty.ts). */
+  tty?: WinSize | null;
 }
 
 /** What the stage says on fd 3, one JSON line each. */
@@ -114,13 +117,13 @@ function readSpec(): EnterSpec {
 const reply = (r: EnterReply) => writeSync(CONTROL_FD, JSON.stringify(r) + "\n");
 
 /** The ids of `pid` (real ones, field 1 of Uid: and Gid:) as this process's user namespace sees them. */
-function idsOf(pid: number): { uid: number; gid: number } {
+export function idsOf(pid: number): { uid: number; gid: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   return { uid: field("Uid"), gid: field("Gid") };
 }
 
-function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
+export function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
   const out: NsFd[] = [];
   for (const ns of orderNamespaces(namespaces)) {
     const path = `/proc/${pid}/ns/${NS_PROC_NAME[ns]}`;
@@ -131,7 +134,7 @@ function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
   return out;
 }
 
-function checkSame(pid: number, start: number, pidfd: number): void {
+export function checkSame(pid: number, start: number, pidfd: number): void {
   if (startTime(pid) !== start || pollReadable([pidfd], 0).length > 0) throw stageError(`the container's PID 1 (host pid ${pid}) is gone`);
 }
 
@@ -146,7 +149,7 @@ function startExecStage(ps: ProcessSpec, hostRoot: number): number {
   let pid: number;
   try {
     const env = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`);
-    pid = fromHostRoot(realSys, hostRoot, (root) => spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "exec", "root"], env, [[theirs, 3], [root, STAGE_ROOT_FD]]));
+    pid = fromHostRoot(realSys, hostRoot, (root) => spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "exec", "root"], env, { dup2: [[theirs, 3], [root, STAGE_ROOT_FD]] }));
   } finally {
     close(theirs);
   }
@@ -223,10 +226,19 @@ export function enterStage(): void {
     const ps = processSpec({ cwd: spec.cwd, env: spec.env, rlimits: spec.rlimits, noNewPrivs: spec.noNewPrivs, caps: spec.caps, seccomp: spec.seccomp ?? undefined, user: spec.user }, spec.argv);
     blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]); // the command gets them (posix_spawn resets them); this stage waits
     if (needsExecStage(ps)) {
+      // The exec stage is started from the host's root (stage.ts): a terminal path
+      // opened by posix_spawn there would be the host's, so -t is refused for now.
+      if (spec.tty !== undefined) throw new SysError({ message: "exec: -t into a container with `cap`, `seccomp` or `user` is not supported yet", hint: "run without -t; -i passes your standard input", status: 125 });
       child = startExecStage(ps, hostRoot);
     } else {
       applySteps(ps);
-      child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`));
+      // -t: the terminal is made last, by the ids and in the root the command has (tty.ts); its master goes to `ctr exec`.
+      const pty = spec.tty !== undefined ? openPty(spec.tty) : null;
+      child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`), pty ? { terminal: pty.slave } : {});
+      if (pty) {
+        sendFds(PTY_FD, new TextEncoder().encode("pty"), [pty.master]);
+        closeSync(pty.master);
+      }
     }
     closeSync(hostRoot);
   } catch (e) {

@@ -16,6 +16,7 @@ import { allHierarchies, callerDir, detectCgroups } from "../cgroup/detect.ts";
 import { cgroupName } from "../cgroup/track.ts";
 import { DEFAULT_PATH } from "../process/spec.ts";
 import { capChange } from "../security/caps.ts";
+import { orderNamespaces } from "../ns/ns.ts";
 import { processRef, sameProcess } from "./procstat.ts";
 
 /** How often a supervisor looks for its record (see Supervision.started). */
@@ -103,7 +104,8 @@ export class Supervision {
     Object.assign(state, {
       id,
       supervisor: processRef(process.pid),
-      namespaces: [...plan.namespaces],
+      // Joined ones too (`join`): `ctr exec` enters them as well.
+      namespaces: orderNamespaces([...plan.namespaces, ...plan.ops.flatMap((o) => (o.kind === "join" ? o.namespaces : []))]),
       command: exec?.kind === "exec" ? exec.argv.join(" ") : script,
       rootfs: rootfs?.kind === "rootfs" ? rootfs.dir : null,
       exec: execDefaults(plan.ops),

@@ -18,13 +18,14 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
 
-export function showNamespaces(pid1: number): string {
+/** `joined`: the namespaces a `join` took from the running container `name` (runtime/features/ns/join.ts). */
+export function showNamespaces(pid1: number, joined?: { name: string; namespaces: readonly string[] } | null): string {
   const inside = namespaceLinks(pid1);
   const host = namespaceLinks("self");
   const rows = [["NAMESPACE", "CONTAINER", "HOST", ""]];
   for (const [name, link] of Object.entries(inside)) {
     const mine = host[name] ?? "";
-    rows.push([name, link, mine, link === mine ? "shared with the host" : "new"]);
+    rows.push([name, link, mine, link === mine ? "shared with the host" : joined?.namespaces.includes(name) ? `joined: container ${joined.name}'s` : "new"]);
   }
   return table(rows);
 }
@@ -99,12 +100,12 @@ export function showProcesses(pid1: number): string {
   return table(rows);
 }
 
-export function showHost(what: "ns" | "mounts" | "procs" | "ids" | "layers", pid1: number): string {
+export function showHost(what: "ns" | "mounts" | "procs" | "ids" | "layers", pid1: number, joined?: { name: string; namespaces: readonly string[] } | null): string {
   switch (what) {
     case "ids":
       return showIds(pid1);
     case "ns":
-      return showNamespaces(pid1);
+      return showNamespaces(pid1, joined);
     case "mounts":
       return showMounts(pid1);
     case "procs":
