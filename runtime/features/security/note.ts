@@ -20,6 +20,8 @@ const ROOT_NAMES = new Set(["0", "root"]);
 export function hostPowerNote(plan: Plan, env: Record<string, string | undefined>): string | null {
   if (env[TEACHING_ENV] === "1") return null;
   if (plan.namespaces.includes("user")) return null;
+  // A joined user namespace (`join NAME user`) is the running container's: not the host's root either.
+  if (plan.ops.some((o) => o.kind === "join" && o.namespaces.includes("user"))) return null;
   if (!plan.ops.some((o) => o.kind === "unshare")) return null;
   // Who runs each command: root until a non-root `user`, or an image's User when no
   // `user` came before its `rootfs image` (runtime/features/image/root.ts); a later `user 0` is root again.
