@@ -14,14 +14,14 @@
 //     TREE_FD (open_tree of a descriptor), FS_FD (fsopen), MNT_FD (fsmount), ROOT_FD
 //     (openat2 of the root, runtime/features/mount/target.ts), TARGET_FD (a path inside it);
 //   - container paths: mount, mount-dev, volume, readonly and mask resolve their targets inside the prepared root
-//     until it is entered (runtime/features/mount/mount.ts, containerPath); in their calls
+//     until it is entered (runtime/features/mount/target.ts, atTarget); in their calls
 //     a path R/P under that root R is written /P, and the rootfs op says once where R is;
 //   - mkdirp is written `mkdir -p P`, a run of mkdir `mkdir A B`, a run of symlink
 //     `symlink P -> T, ...`, netlink by the request it sends (the feature's CALL_TEXT);
 //     a link's index, from the recorder's answer to RTM_GETLINK (answerLinks), `<index of NAME>`;
 //     a failed call ends in ` = -1 ERRNO`; the ops of SPEC (rlimit, no_new_privs) only add to
 //     the process spec: their lines are the steps applySteps (features/process/spec.ts) takes for them; look-ups (exists, lstat, stat, fstat,
-//     readlink), read and close are left out;
+//     readlink, readlinkat), read and close are left out;
 //   - a branch that depends on the file system is found by running the op again in each
 //     of its VARIANTS (the path absent; mknod refused, as in a user namespace; a rootfs
 //     without the /etc files; the masked path a file): a line found in only one run says
@@ -134,9 +134,9 @@ const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "volume", "readonly",
 const ARITY: Record<string, number> = { setrlimit: 2, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
 
 /** Which arguments of a call are descriptors (named by the call that made them). */
-const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0] };
+const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0], mkdirat: [0], mknodat: [0], symlinkat: [1], fchmodat: [0], openat: [0] };
 
-const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "read", "close"]);
+const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "readlinkat", "read", "close"]);
 
 /** Calls written by what they carry rather than as name(args). */
 const CALL_TEXT: Record<string, (args: readonly unknown[], links: Map<number, string>) => string> = { netlink: (args, links) => NETLINK_TEXT(args, (i) => links.get(i)) };
@@ -185,7 +185,7 @@ interface Line {
 /** Run `op` alone on a fresh recorder in `scene`; its lines, or why it failed. */
 function record(op: Op, ctx: ExplainContext, scene: Partial<Scene>): { lines: Line[]; after: AgentState } | { error: string } {
   const sys = new RecordingSys(sceneFiles(op, ctx, scene));
-  if (scene.userns) sys.fail("mknod", "EPERM");
+  if (scene.userns) sys.fail("mknodat", "EPERM");
   answerLinks(sys);
   const st: AgentState = { sys, pendingRoot: ctx.root?.dir ?? null, rootMode: ctx.root?.mode ?? null, entered: ctx.entered, env: {}, cwd: "/" };
   // The planner puts host-tree before the first mount: the copy exists for every later one.
@@ -287,6 +287,7 @@ function fdName(c: RecordedCall, op: Op, names: Map<number, string>): string {
       // The container's root (runtime/features/mount/target.ts), then a path resolved inside it.
       if (c.args[0] === AT_FDCWD) return "ROOT_FD";
       if (names.get(c.args[0] as number) === "ROOT_FD") return "TARGET_FD";
+      if (names.get(c.args[0] as number) === "MNT_FD") return "NODE_FD"; // a file in a new filesystem (mount dev)
       return op.kind === "mount" && op.mount.layers ? `LAYER_FD(${JSON.stringify(String(c.args[1]).replace(/^\.(?=\/)/, ""))})` : "SRC_FD";
     case "fsopen":
       return "FS_FD";

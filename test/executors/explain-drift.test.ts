@@ -92,7 +92,7 @@ async function runAll(ops: Op[], scene: Scene): Promise<string[][]> {
   // readonly and mask run after the root is entered (the recorder's pivot_root keeps its tree).
   if (scene !== "absent") for (const d of PROTECTED) files[`/${d}`] = scene === "file" ? "file" : "dir";
   const sys = new RecordingSys(files);
-  if (scene === "userns") sys.fail("mknod", "EPERM");
+  if (scene === "userns") sys.fail("mknodat", "EPERM");
   answerLinks(sys);
   const st = newAgentState(false, sys);
   const out: string[][] = [];
@@ -118,7 +118,7 @@ async function runAll(ops: Op[], scene: Scene): Promise<string[][]> {
     await execute(st, op);
     for (const c of sys.calls.slice(from)) {
       if (typeof c.result === "number") fds.add(c.result);
-      if (!["exists", "lstat", "stat", "fstat", "readlink", "read", "close"].includes(c.name)) lines.push(written(c, root, fds));
+      if (!["exists", "lstat", "stat", "fstat", "readlink", "readlinkat", "read", "close"].includes(c.name)) lines.push(written(c, root, fds));
     }
   }
   return out;
@@ -152,7 +152,8 @@ function expected(lines: readonly string[], scene: Scene | null): { line: string
       if (absentOnly && scene !== "absent") continue;
       if (/(?<!unless )in a user namespace/.test(notes) && scene !== "userns") continue;
       if (/unless in a user namespace/.test(notes) && scene === "userns") continue;
-      if (/if the rootfs has it/.test(notes) && scene === "bare") continue;
+      if (/(?<!unless )if the rootfs has it/.test(notes) && scene === "bare") continue;
+      if (/unless the rootfs has it/.test(notes) && scene !== "bare") continue;
       if (/(?<!unless )if it exists/.test(notes) && scene === "absent") continue;
       if (/if it is a file/.test(notes) && scene !== "file") continue;
       if (/if it is a directory/.test(notes) && scene === "file") continue;
@@ -180,7 +181,7 @@ function expand(call: string): string[] {
     const [path, target] = pair.split(" -> ");
     return `symlink(${JSON.stringify(target)}, ${JSON.stringify(path)})`;
   });
-  let c = call.replace(/\bindex=<index of [^>]*>/g, "index=IDX").replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
+  let c = call.replace(/\bindex=<index of [^>]*>/g, "index=IDX").replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD|NODE_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
   for (let prev = ""; prev !== c; ) {
     prev = c;
     c = c.replace(/, NULL\)( = -1 [A-Z]+)?$/, ")$1");
