@@ -88,7 +88,10 @@ function resolveCreating(sys: Sys, root: number, abs: string, create: "dir" | "f
  * Walk `parts` from the root, making each missing component in its parent's descriptor.
  * The descriptor of the last one, or, when a component is a symlink whose target is not
  * there (yet), the path with that symlink replaced by its target, to resolve again from
- * the root: the target is made inside the root, wherever the link points.
+ * the root: the target is made inside the root, wherever the link points. When a
+ * component changes under the walk (renamed by another process), the same path again:
+ * each round is resolved anew inside the root, and the rounds are bounded (40, as the
+ * kernel's symlink limit).
  */
 function makeMissing(sys: Sys, root: number, parts: string[], create: "dir" | "file"): number | string[] {
   let dir = sys.openat2(root, ".", HOW | O_DIRECTORY, RESOLVE_IN_ROOT);
@@ -105,13 +108,21 @@ function makeMissing(sys: Sys, root: number, parts: string[], create: "dir" | "f
           let link: string;
           try {
             link = sys.readlinkat(dir, parts[i]!);
-          } catch {
+          } catch (l) {
+            // No longer a symlink: it changed since the look-up (another process renamed it): look again.
+            if (l instanceof SysError && l.code === "EINVAL") return parts;
             throw e;
           }
           const to = link.split("/").filter((p) => p !== "" && p !== ".");
           return [...(link.startsWith("/") ? [] : parts.slice(0, i)), ...to, ...parts.slice(i + 1)];
         }
-        fd = sys.openat2(root, prefix, HOW, RESOLVE_IN_ROOT);
+        try {
+          fd = sys.openat2(root, prefix, HOW, RESOLVE_IN_ROOT);
+        } catch (again) {
+          // Made, and gone or moved at once (a component swapped meanwhile): look again from the root.
+          if (again instanceof SysError && again.code === "ENOENT") return parts;
+          throw again;
+        }
       }
       sys.close(dir);
       dir = fd;
