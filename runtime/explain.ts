@@ -12,7 +12,8 @@
 //   - a descriptor is named by the call that made it: HOST_TREE (open_tree of "/"),
 //     SRC_FD (openat2 of a bind source), LAYER_FD("dir") (openat2 of an overlay layer),
 //     TREE_FD (open_tree of a descriptor), FS_FD (fsopen), MNT_FD (fsmount), ROOT_FD
-//     (openat2 of the root, runtime/features/mount/target.ts), TARGET_FD (a path inside it);
+//     (openat2 of the root, runtime/features/mount/target.ts), TARGET_FD (a path inside it),
+//     NODE_FD (a file in a new filesystem, opened from its MNT_FD: mount dev's nodes);
 //   - container paths: mount, mount-dev, volume, readonly and mask resolve their targets inside the prepared root
 //     until it is entered (runtime/features/mount/target.ts, atTarget); in their calls
 //     a path R/P under that root R is written /P, and the rootfs op says once where R is;
