@@ -1,5 +1,5 @@
-// native/at.ts — files reached from a directory fd: openat, mkdirat, unlinkat, statx,
-// getdents64, fchmod.
+// native/at.ts — files reached from a directory fd: openat, mkdirat, mknodat, symlinkat,
+// fchmodat, renameat2, unlinkat, statx, getdents64, fchmod.
 //
 // A path is looked up again, component by component, every time it is used; another user
 // who can write one of its directories can swap a component for a symlink in between. An
@@ -9,7 +9,7 @@
 
 import { AT_EMPTY_PATH, STATX_BASIC_STATS, STATX_MNT_ID } from "./constants.ts";
 import { C, errno } from "./libc.ts";
-import { emit, en, fail, int, t0, tracer } from "./trace.ts";
+import { emit, en, fail, int, sysno, t0, tracer } from "./trace.ts";
 
 /** openat(2): a new fd for `path` relative to the directory `dirFd` (or AT_FDCWD). */
 export function openat(dirFd: number, path: string, flags: number, mode = 0): number {
@@ -23,6 +23,47 @@ export function mkdirat(dirFd: number, path: string, mode: number): void {
   const s = t0();
   const r: number = C.mkdirat(dirFd, path, mode >>> 0);
   int("mkdirat", r, en(r), [dirFd, path, mode], s);
+}
+
+/** mknodat(2) (through syscall(2), which every glibc has). The mode is masked by the umask. */
+export function mknodat(dirFd: number, path: string, mode: number, dev: number | bigint = 0): void {
+  const s = t0();
+  const d = BigInt(dev);
+  if (d < 0n || d > 0xffffffffn) fail(75 /* EOVERFLOW */, "mknodat", [dirFd, path, mode, dev], s);
+  const r = Number(C.syscall(sysno("mknodat"), "int", dirFd, "const char *", path, "uint32_t", mode >>> 0, "uint32_t", Number(d)));
+  int("mknodat", r, en(r), [dirFd, path, mode, dev], s);
+}
+
+/** symlinkat(2): a link named `path` in the directory `dirFd`, pointing at `target`. */
+export function symlinkat(target: string, dirFd: number, path: string): void {
+  const s = t0();
+  const r: number = C.symlinkat(target, dirFd, path);
+  int("symlinkat", r, en(r), [target, dirFd, path], s);
+}
+
+/** readlinkat(2): the target of the symlink `path` in the directory `dirFd` (the link itself is not followed). */
+export function readlinkat(dirFd: number, path: string): string {
+  const s = t0();
+  const buf = new Uint8Array(4096);
+  const n = Number(C.readlinkat(dirFd, path, buf, buf.byteLength));
+  if (n === -1) fail(errno(), "readlinkat", [dirFd, path], s);
+  const target = dec.decode(buf.subarray(0, n));
+  if (tracer !== null) emit("readlinkat", [dirFd, path], JSON.stringify(target), s);
+  return target;
+}
+
+/** fchmodat(2) (flags 0: the last component is followed; the callers name files they just made). */
+export function fchmodat(dirFd: number, path: string, mode: number, flags = 0): void {
+  const s = t0();
+  const r: number = C.fchmodat(dirFd, path, mode >>> 0, flags);
+  int("fchmodat", r, en(r), [dirFd, path, mode], s);
+}
+
+/** renameat2(2); RENAME_EXCHANGE swaps the two names atomically. */
+export function renameat2(oldDirFd: number, oldPath: string, newDirFd: number, newPath: string, flags: number): void {
+  const s = t0();
+  const r: number = C.renameat2(oldDirFd, oldPath, newDirFd, newPath, flags >>> 0);
+  int("renameat2", r, en(r), [oldDirFd, oldPath, newDirFd, newPath, flags], s);
 }
 
 /** unlinkat(2): a file or symlink (flags 0; a symlink itself, never its target) or, with AT_REMOVEDIR, an empty directory. */

@@ -432,7 +432,14 @@ export const BPF_F_ALLOW_MULTI = 2;
 export const BPF_CMDS: FlagTable = [["BPF_PROG_LOAD", BPF_PROG_LOAD], ["BPF_PROG_ATTACH", BPF_PROG_ATTACH]];
 /** openat2's resolve flag: resolve the path as if the directory fd were "/" (symlinks and ".." stay inside). */
 export const RESOLVE_IN_ROOT = 0x10;
-export const RESOLVE_FLAGS: FlagTable = [["RESOLVE_IN_ROOT", RESOLVE_IN_ROOT]];
+/** openat2's resolve flag: fail with ELOOP on any symlink in the path. */
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_FLAGS: FlagTable = [
+  ["RESOLVE_NO_SYMLINKS", RESOLVE_NO_SYMLINKS],
+  ["RESOLVE_IN_ROOT", RESOLVE_IN_ROOT],
+];
+/** renameat2's flag: swap the two names atomically. */
+export const RENAME_EXCHANGE = 2;
 
 export const MOUNT_ATTR_FLAGS: FlagTable = [
   ["MOUNT_ATTR_RDONLY", MOUNT_ATTR_RDONLY],

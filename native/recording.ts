@@ -8,7 +8,7 @@
 //
 // Each call is kept as its C name (the name the trace and SysError use: pivot_root,
 // open_tree, move_mount...), its arguments in the order the wrapper traces them, and the
-// line formatCall renders. Look-ups (exists, lstat, stat, fstat, readlink, readFile, readdir,
+// line formatCall renders. Look-ups (exists, lstat, stat, fstat, readlink, readlinkat, readFile, readdir,
 // pread) are recorded too,
 // but effects() leaves them out: they decide a branch, they change nothing.
 //
@@ -20,7 +20,7 @@
 // paths stay what they were when PID 1 took its copy of the host's tree. Descriptors (open_tree, openat2,
 // fsopen, fsmount) are numbered from 100. Pure JavaScript: no koffi, no file system.
 
-import { AT_FDCWD, BPF_PROG_ATTACH, BPF_PROG_LOAD, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT } from "./constants.ts";
+import { AT_FDCWD, BPF_PROG_ATTACH, BPF_PROG_LOAD, MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS } from "./constants.ts";
 import { errnoNumber, SysError } from "./error.ts";
 import { formatCall } from "./format.ts";
 import type { DirEntry, FileKind, Sys } from "./seam.ts";
@@ -41,12 +41,14 @@ export interface RecordedCall {
   result?: unknown;
 }
 
-const QUERIES = new Set(["exists", "lstat", "stat", "fstat", "readlink", "readFile", "readdir", "pread", "capget"]);
+const QUERIES = new Set(["exists", "lstat", "stat", "fstat", "readlink", "readlinkat", "readFile", "readdir", "pread", "capget"]);
 
 type Handler = (args: unknown[]) => unknown;
 
 export class RecordingSys implements Sys {
   readonly calls: RecordedCall[] = [];
+  /** Where each move_mount onto a descriptor attached its mount: the path that descriptor names in the tree. */
+  readonly attached: string[] = [];
   private readonly tree = new Map<string, FakeNode>([["/", "dir"]]);
   /** Open descriptors: the path each names, in the tree it was opened in (open_tree clones one). */
   private readonly fds = new Map<number, { path: string; tree: Map<string, FakeNode> }>();
@@ -221,7 +223,16 @@ export class RecordingSys implements Sys {
     });
   }
   moveMount(fromFd: number, fromPath: string, toPath: string, flags: number, toDirfd = AT_FDCWD): void {
-    this.rec("move_mount", [fromFd, fromPath, toDirfd, toPath, flags], () => undefined);
+    this.rec("move_mount", [fromFd, fromPath, toDirfd, toPath, flags], () => {
+      // A new filesystem (fsmount's descriptor) attached on a descriptor hides what was below
+      // it, and its descriptor names that place from then on (calls *at() it land there).
+      const from = this.fds.get(fromFd);
+      const to = (flags & MOVE_MOUNT_T_EMPTY_PATH) !== 0 ? this.fds.get(toDirfd) : undefined;
+      if (to) this.attached.push(to.path);
+      if (!from || !to || !from.path.startsWith("fs:")) return;
+      for (const [p] of this.below(to.path)) this.tree.delete(to.path + p);
+      from.path = to.path;
+    });
   }
   mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr = 0): void {
     this.rec("mount_setattr", [dirfd, path, flags, attrSet, attrClr], () => undefined);
@@ -244,9 +255,21 @@ export class RecordingSys implements Sys {
       const tree = from?.tree ?? this.tree;
       const base = from?.path ?? "/";
       const [at, node] = (resolve & RESOLVE_IN_ROOT) !== 0 ? this.resolveInRoot(base, path, tree) : this.resolve(path.startsWith("/") ? path : `${base}/${path}`, true, tree);
+      if ((resolve & RESOLVE_NO_SYMLINKS) !== 0 && this.crossesLink(path.startsWith("/") ? path : `${base}/${path}`, tree)) throw SysError.fromErrno("openat2", args, 40 /* ELOOP */);
       if (node === undefined) this.enoent("openat2", args);
       return this.newFd(at, tree);
     });
+  }
+
+  /** Whether a component of `path` is a symlink (RESOLVE_NO_SYMLINKS refuses it). */
+  private crossesLink(path: string, tree: Map<string, FakeNode>): boolean {
+    let cur = "";
+    for (const part of norm(path).split("/").filter(Boolean)) {
+      cur += `/${part}`;
+      const node = tree.get(cur);
+      if (node !== undefined && typeof node === "object") return true;
+    }
+    return false;
   }
 
   /** `path` looked up from `root` as if it were "/": absolute symlinks and ".." stay below it. */
@@ -285,6 +308,28 @@ export class RecordingSys implements Sys {
   mkdirat(dirfd: number, path: string, mode: number): void {
     const args = [dirfd, path, mode];
     this.rec("mkdirat", args, () => this.create("mkdirat", args, this.at(dirfd, path), "dir"));
+  }
+  mknodat(dirfd: number, path: string, mode: number, dev: number | bigint): void {
+    const args = [dirfd, path, mode, dev];
+    this.rec("mknodat", args, () => this.create("mknodat", args, this.at(dirfd, path), "dev"));
+  }
+  symlinkat(target: string, dirfd: number, path: string): void {
+    const args = [target, dirfd, path];
+    this.rec("symlinkat", args, () => this.create("symlinkat", args, this.at(dirfd, path), { link: target }));
+  }
+  readlinkat(dirfd: number, path: string): string {
+    const args = [dirfd, path];
+    return this.rec("readlinkat", args, () => {
+      const node = this.tree.get(this.at(dirfd, path));
+      if (node === undefined || typeof node !== "object") throw SysError.fromErrno("readlinkat", args, node === undefined ? 2 : 22);
+      return node.link;
+    });
+  }
+  fchmodat(dirfd: number, path: string, mode: number): void {
+    const args = [dirfd, path, mode];
+    this.rec("fchmodat", args, () => {
+      if (this.resolve(this.at(dirfd, path), true)[1] === undefined) this.enoent("fchmodat", args);
+    });
   }
   /** The path `path` names from the descriptor `dirfd` (AT_FDCWD: "/"). */
   private at(dirfd: number, path: string): string {

@@ -2,7 +2,7 @@
 // writes call the kernel through, and its real implementation.
 //
 // runtime/ code that changes the container (mounts, the root, UTS names, device nodes,
-// directories and symlinks in the root, /proc/PID/uid_map, cgroupfs files and directories,
+// directories and symlinks in the root (by path, or from a descriptor: the *at calls), /proc/PID/uid_map, cgroupfs files and directories,
 // unshare and the ids stage 1 takes, a command's rlimits, no_new_privs and execve) takes a `Sys`
 // instead of importing the wrappers, so a test can hand it native/recording.ts's
 // RecordingSys: the executors then run without root and the test reads which calls they
@@ -19,7 +19,7 @@
 import { chdir, chroot, fchdir, mknod, mount, pivotRoot, setns, sethostname, setdomainname, umount2, unshare } from "./ns.ts";
 import { fsconfig, fsmount, fsopen, moveMount, mountSetattr, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
-import { mkdirat, openat } from "./at.ts";
+import { fchmodat, mkdirat, mknodat, openat, readlinkat, symlinkat } from "./at.ts";
 import { realFiles } from "./files.ts";
 import { netlinkDump, netlinkExchange } from "./netlink.ts";
 import { bpfProgAttach, bpfProgLoad } from "./bpf.ts";
@@ -82,6 +82,14 @@ export interface Sys {
   openat(dirfd: number, path: string, flags: number, mode: number): number;
   /** mkdirat(2), the mode less the umask. */
   mkdirat(dirfd: number, path: string, mode: number): void;
+  /** mknodat(2), the mode less the umask. */
+  mknodat(dirfd: number, path: string, mode: number, dev: number | bigint): void;
+  /** symlinkat(2): a link `path` in `dirfd` to `target`. */
+  symlinkat(target: string, dirfd: number, path: string): void;
+  /** readlinkat(2) (a look-up). */
+  readlinkat(dirfd: number, path: string): string;
+  /** fchmodat(2). */
+  fchmodat(dirfd: number, path: string, mode: number): void;
   /** read(2). */
   read(fd: number, buf: Uint8Array): number;
   /** close(2). */
@@ -188,6 +196,10 @@ export const realSys: Sys = {
   openat2: (dirfd, path, flags, resolve) => openat2(dirfd, path, flags, resolve),
   openat: (dirfd, path, flags, mode) => openat(dirfd, path, flags, mode),
   mkdirat,
+  mknodat,
+  symlinkat,
+  readlinkat,
+  fchmodat: (dirfd, path, mode) => fchmodat(dirfd, path, mode),
   read,
   close,
   bpfProgLoad,

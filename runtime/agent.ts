@@ -7,6 +7,7 @@
 import { realSys, SysError, type Sys } from "../native/index.ts";
 import { keepHostTree } from "./features/mount/hostmount.ts";
 import { doMount, mountDev } from "./features/mount/mount.ts";
+import { writeSysctls } from "./features/sysctl/sysctl.ts";
 import { makeReadonly, maskPath } from "./features/mount/protect.ts";
 import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
 import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./features/process/process.ts";
@@ -55,6 +56,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   cwd: (st, op) => void (st.cwd = op.dir),
   rlimit: (st, op) => void (st.rlimits = [...(st.rlimits ?? []).filter((r) => r.name !== op.name), { name: op.name, soft: op.soft, hard: op.hard }]),
   "no-new-privs": (st) => void (st.noNewPrivs = true),
+  sysctl: (st, op) => void writeSysctls(st, op.values),
   cap: (st, op) => void (st.caps = capChange(st.caps, op.form, op.caps)),
   seccomp: (st, op) => void noteSeccomp(st, op.profile),
   user: (st, op) => void (st.user = op.user),

@@ -13,9 +13,10 @@
 //   - a descriptor is named by the call that made it: HOST_TREE (open_tree of "/"),
 //     SRC_FD (openat2 of a bind source), LAYER_FD("dir") (openat2 of an overlay layer),
 //     TREE_FD (open_tree of a descriptor), FS_FD (fsopen), MNT_FD (fsmount), ROOT_FD
-//     (openat2 of the root, runtime/features/mount/target.ts), TARGET_FD (a path inside it);
+//     (openat2 of the root, runtime/features/mount/target.ts), TARGET_FD (a path inside it),
+//     NODE_FD (a file in a new filesystem, opened from its MNT_FD: mount dev's nodes);
 //   - container paths: mount, mount-dev, volume, readonly and mask resolve their targets inside the prepared root
-//     until it is entered (runtime/features/mount/mount.ts, containerPath); in their calls
+//     until it is entered (runtime/features/mount/target.ts, atTarget); in their calls
 //     a path R/P under that root R is written /P, and the rootfs op says once where R is;
 //   - mkdirp is written `mkdir -p P`, a run of mkdir `mkdir A B`, a run of symlink
 //     `symlink P -> T, ...`, netlink by the request it sends (the feature's CALL_TEXT);
@@ -24,7 +25,7 @@
 //     seccomp, user, env, cwd) only add to the process spec: their lines are the steps
 //     applySteps (features/process/spec.ts) takes for their part of it alone; `exec`, and a
 //     `run` whose spec has steps (the exec stage's), the whole spec and the execve;
-//     look-ups (exists, lstat, stat, fstat, readlink, readFile, readdir, capget), read and
+//     look-ups (exists, lstat, stat, fstat, readlink, readlinkat, readFile, readdir, capget), read and
 //     close are left out;
 //   - a branch that depends on the file system is found by running the op again in each
 //     of its VARIANTS (the path absent; mknod refused, as in a user namespace; a rootfs
@@ -70,6 +71,7 @@ import { lookupStandIns } from "./features/security/user.ts";
 import { HOST_DERIVERS, HOST_VARIANTS, STAGE1_PID, type HostScene } from "./explain-host.ts";
 import { unshareNotes } from "./features/ns/unshare.ts";
 import { joinNotes } from "./features/ns/join.ts";
+import { sysctlFile, sysctlNotes } from "./features/sysctl/sysctl.ts";
 import { idmapNotes } from "./features/userns/userns.ts";
 import { netHostNotes } from "./features/net/host.ts";
 import { cgroupNotes } from "./features/cgroup/explain.ts";
@@ -95,7 +97,7 @@ export const DERIVATION: { [K in OpKind]: "pid1" | "spec" | "exec" | "host" | "n
   readonly: "pid1", mask: "pid1", volume: "pid1", rootfs: "pid1", "enter-root": "pid1", env: "spec", cwd: "spec", rlimit: "spec",
   "no-new-privs": "spec", cap: "spec", seccomp: "spec", user: "spec", "show-security": "notes", run: "exec", exec: "exec", show: "notes",
   idmap: "host", "cgroup-limit": "host", "show-cgroup": "notes", echo: "notes", sleep: "notes", expect: "notes", "net-host": "host",
-  "net-addr": "pid1", "net-route": "pid1", "show-net": "pid1", join: "notes",
+  "net-addr": "pid1", "net-route": "pid1", "show-net": "pid1", join: "notes", sysctl: "pid1",
 };
 
 /** The op kinds whose explain lines are derived here: every one. */
@@ -177,6 +179,7 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   "show-net": showNotes,
   run: runNotes,
   join: joinNotes,
+  sysctl: sysctlNotes,
 };
 
 /** A way the file system can differ, and what a line found only then (or only without it) says. */
@@ -214,9 +217,9 @@ const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "volume", "readonly",
 const ARITY: Record<string, number> = { setrlimit: 2, unshare: 1, bpf: 2, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
 
 /** Which arguments of a call are descriptors (named by the call that made them). */
-const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0] };
+const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0], mkdirat: [0], mknodat: [0], symlinkat: [1], fchmodat: [0], openat: [0], write: [0] };
 
-const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "read", "close", "readFile", "readdir", "pread", "capget"]);
+const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "readlinkat", "read", "close", "readFile", "readdir", "pread", "capget"]);
 
 /** Calls written by what they carry rather than as name(args). */
 const CALL_TEXT: Record<string, (args: readonly unknown[], links: Map<number, string>) => string> = {
@@ -345,7 +348,7 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene> & HostScene):
     }
   }
   const sys = new RecordingSys(sceneFiles(op, ctx, scene));
-  if (scene.userns) sys.fail("mknod", "EPERM");
+  if (scene.userns) sys.fail("mknodat", "EPERM");
   answerLinks(sys);
   const base: AgentState = { sys, pendingRoot: ctx.root?.dir ?? null, rootMode: ctx.root?.mode ?? null, entered: ctx.entered, env: {}, cwd: "/" };
   const st: AgentState = how === "exec" ? { ...ctx.spec, ...base, env: ctx.spec.env, cwd: ctx.spec.cwd } : base;
@@ -391,6 +394,8 @@ function sceneFiles(op: Op, ctx: ExplainContext, scene: Partial<Scene>): Record<
     const path = posix.resolve("/", op.path);
     if (path !== "/") files[root + path] = scene.file ? "file" : "dir";
   }
+  // sysctl's keys, in the private proc it makes (the recorder names an fsmount's files /fs:TYPE/...)
+  if (op.kind === "sysctl") for (const [key] of op.values) files[`/fs:proc/${sysctlFile(key)}`] = "file";
   if (op.kind === "rootfs") {
     const layer = op.overlay ? op.overlay.lower : op.dir;
     files[layer] = "dir";
@@ -489,6 +494,7 @@ function fdName(c: RecordedCall, op: Op, names: Map<number, string>): string {
       // The container's root (runtime/features/mount/target.ts), then a path resolved inside it.
       if (c.args[0] === AT_FDCWD) return "ROOT_FD";
       if (names.get(c.args[0] as number) === "ROOT_FD") return "TARGET_FD";
+      if (names.get(c.args[0] as number) === "MNT_FD") return "NODE_FD"; // a file in a new filesystem (mount dev)
       return op.kind === "mount" && op.mount.layers ? `LAYER_FD(${JSON.stringify(String(c.args[1]).replace(/^\.(?=\/)/, ""))})` : "SRC_FD";
     case "fsopen":
       return "FS_FD";
@@ -496,6 +502,8 @@ function fdName(c: RecordedCall, op: Op, names: Map<number, string>): string {
       return "MNT_FD";
     case "bpf":
       return "PROG_FD";
+    case "openat":
+      return "FILE_FD"; // a file opened from a descriptor (sysctl's keys)
   }
   return `FD${c.result}`;
 }

@@ -114,6 +114,7 @@ export type OpBody =
   /** Limits as decimal strings or "unlimited" (the plan is JSON). */
   | { kind: "rlimit"; name: string; soft: string; hard: string }
   | { kind: "no-new-privs" }
+  | { kind: "sysctl"; values: (readonly [key: string, value: string])[] }
   /** `cap drop|add`: CAP_* names, or ["all"] (runtime/features/security/caps.ts). */
   | { kind: "cap"; form: "drop" | "add"; caps: string[] }
   /** `seccomp`: a checked profile (runtime/features/security/profile.ts), or null for `none`. */
@@ -201,6 +202,7 @@ export const OP_TRAITS = {
   cwd: { side: "pid1" },
   rlimit: { side: "pid1" },
   "no-new-privs": { side: "pid1" },
+  sysctl: { side: "pid1" },
   cap: { side: "pid1" },
   seccomp: { side: "pid1" },
   user: { side: "pid1" },

@@ -22,6 +22,7 @@ import { mountStatement, volumeStatement, readonlyStatement, maskStatement } fro
 import { limitStatement } from "./features/cgroup/statements.ts";
 import { deviceStatement } from "./features/devices/statements.ts";
 import { netStatement } from "./features/net/statements.ts";
+import { sysctlStatement } from "./features/sysctl/statements.ts";
 import { envStatement, cwdStatement, userStatement, capStatement, seccompStatement, rlimitStatement, noNewPrivsStatement, runStatement, execStatement } from "./features/process/statements.ts";
 import { showStatement } from "./features/show/statements.ts";
 import { echoStatement, expectStatement, sleepStatement } from "./features/front/statements.ts";
@@ -40,6 +41,7 @@ export const statements: StatementDef[] = [
   limitStatement,
   deviceStatement,
   netStatement,
+  sysctlStatement,
   joinStatement,
   envStatement,
   cwdStatement,

@@ -181,7 +181,10 @@ describe("explain", () => {
       "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWPID)",
       'mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)',
       'sethostname("c")',
-      'mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)',
+      'openat2(ROOT_FD, "./proc", O_RDONLY|O_CLOEXEC|O_PATH, RESOLVE_IN_ROOT)',
+      'fsopen("proc", FSOPEN_CLOEXEC)',
+      "fsmount(FS_FD, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV|MOUNT_ATTR_NOEXEC)",
+      'move_mount(MNT_FD, "", TARGET_FD, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)',
       'pivot_root(".", ".")',
       'execve("/bin/bash"',
     ];

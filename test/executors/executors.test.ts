@@ -84,39 +84,79 @@ describe("net lo", () => {
 });
 
 describe("mount", () => {
-  test("mount proc: the copy of the host's tree first, then the mount point, then mount(2) with proc's flags", async () => {
+  /** The effects without close(2): what changes something. */
+  const changes = (sys: RecordingSys) => sys.effects().filter((c) => !c.startsWith("close("));
+  const ROOT_AT = 'openat2(AT_FDCWD, "/", O_RDONLY|O_DIRECTORY|O_CLOEXEC|O_PATH, 0)';
+  const IN_ROOT = (fd: number, p: string) => `openat2(${fd}, "${p}", O_RDONLY|O_CLOEXEC|O_PATH, RESOLVE_IN_ROOT)`;
+  const ONTO = (from: number, to: number) => `move_mount(${from}, "", ${to}, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)`;
+
+  test("mount proc: the copy of the host's tree, the target resolved in the root and made there, then a new proc attached on its descriptor", async () => {
     const { sys } = await runOps("ns pid, mnt\nmount proc");
-    expect(sys.effects()).toEqual([HOST_TREE, 'mkdirp("/proc")', 'mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC)']);
+    expect(changes(sys)).toEqual([
+      HOST_TREE,
+      ROOT_AT,
+      IN_ROOT(101, "./proc"),
+      'openat2(101, ".", O_RDONLY|O_DIRECTORY|O_CLOEXEC|O_PATH, RESOLVE_IN_ROOT)',
+      IN_ROOT(101, "./proc"),
+      'mkdirat(102, "proc", 0755)',
+      IN_ROOT(101, "./proc"),
+      'fsopen("proc", FSOPEN_CLOEXEC)',
+      'fsconfig(104, FSCONFIG_SET_STRING, "source", "proc", 0)',
+      "fsconfig(104, FSCONFIG_CMD_CREATE, NULL, NULL, 0)",
+      "fsmount(104, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV|MOUNT_ATTR_NOEXEC)",
+      ONTO(105, 103),
+    ]);
+    expect(sys.attached).toEqual(["/proc"]);
+    // every descriptor opened is closed
+    const opened = sys.calls.filter((c) => typeof c.result === "number").map((c) => c.result);
+    expect(sys.calls.filter((c) => c.name === "close").map((c) => c.args[0]).sort()).toEqual(opened.filter((fd) => fd !== 100).sort());
   });
 
   test("an existing mount point is not created again", async () => {
     const { sys } = await runOps("ns pid, mnt\nmount proc", { "/proc": "dir" });
-    expect(sys.calls.map((c) => c.call).slice(1)).toEqual(['exists("/proc")', 'mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC)']);
+    expect(sys.effectNames().filter((n) => n === "mkdirat")).toEqual([]);
+    expect(changes(sys).slice(1, 3)).toEqual([ROOT_AT, IN_ROOT(101, "./proc")]);
   });
 
-  test("mount tmpfs with options and ro: the data string and MS_RDONLY go to mount(2)", async () => {
-    const { sys } = await runOps("ns mnt\nmount tmpfs /tmp ro size=1m");
-    expect(sys.effects().slice(1)).toEqual(['mkdirp("/tmp")', 'mount("tmpfs", "/tmp", "tmpfs", MS_RDONLY|MS_NOSUID|MS_NODEV, "size=1m")']);
-  });
-
-  test("bind ro nosuid: openat2 in the host's tree, open_tree of the source, move_mount, then the remount with every flag", async () => {
-    const { sys } = await runOps("ns mnt\nmount bind /data /mnt ro nosuid", { "/data": "dir" });
-    expect(sys.effects()).toEqual([
-      HOST_TREE,
-      'openat2(100, "./data", O_RDONLY|O_CLOEXEC|O_PATH, RESOLVE_IN_ROOT)',
-      'mkdirp("/mnt")',
-      'open_tree(101, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)',
-      "close(101)",
-      'move_mount(102, "", AT_FDCWD, "/mnt", MOVE_MOUNT_F_EMPTY_PATH)',
-      "close(102)",
-      'mount(NULL, "/mnt", NULL, MS_RDONLY|MS_NOSUID|MS_REMOUNT|MS_BIND)',
+  test("mount tmpfs with options and ro: one fsconfig per option, ro a mount attribute", async () => {
+    const { sys } = await runOps("ns mnt\nmount tmpfs /tmp ro size=1m", { "/tmp": "dir" });
+    expect(changes(sys).slice(3)).toEqual([
+      'fsopen("tmpfs", FSOPEN_CLOEXEC)',
+      'fsconfig(103, FSCONFIG_SET_STRING, "source", "tmpfs", 0)',
+      'fsconfig(103, FSCONFIG_SET_STRING, "size", "1m", 0)',
+      "fsconfig(103, FSCONFIG_CMD_CREATE, NULL, NULL, 0)",
+      "fsmount(103, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV)",
+      ONTO(104, 102),
     ]);
   });
 
-  test("bind of a file: the mount point is an empty file; no remount without flags", async () => {
+  test("bind ro nosuid: the source in the host's tree, the target in the root, the copy made read-only before it is attached", async () => {
+    const { sys } = await runOps("ns mnt\nmount bind /data /mnt ro nosuid", { "/data": "dir", "/mnt": "dir" });
+    expect(changes(sys)).toEqual([
+      HOST_TREE,
+      'openat2(100, "./data", O_RDONLY|O_CLOEXEC|O_PATH, RESOLVE_IN_ROOT)',
+      ROOT_AT,
+      IN_ROOT(102, "./mnt"),
+      'open_tree(101, "", OPEN_TREE_CLONE|AT_EMPTY_PATH|AT_RECURSIVE|OPEN_TREE_CLOEXEC)',
+      'mount_setattr(104, "", AT_EMPTY_PATH|AT_RECURSIVE, MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID, 0)',
+      ONTO(104, 103),
+    ]);
+    expect(sys.effectNames()).not.toContain("mount");
+  });
+
+  test("bind of a file: the mount point is an empty file made in its parent's descriptor; no mount_setattr without flags", async () => {
     const { sys } = await runOps("ns mnt\nmount bind /etc/x /y", { "/etc/x": "file" });
-    expect(sys.effects().slice(2, 4)).toEqual(['mkdirp("/")', 'open("/y", O_WRONLY|O_CREAT|O_APPEND, 0666)']);
-    expect(sys.effectNames().slice(-3)).toEqual(["close", "move_mount", "close"]);
+    expect(changes(sys)).toContain('openat(103, "y", O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0644)');
+    expect(sys.effectNames()).not.toContain("mount_setattr");
+    expect(sys.attached).toEqual(["/y"]);
+  });
+
+  test("a directory where a file is bound, a file where a directory mount goes: refused before anything is attached", async () => {
+    const a = await runOps("ns mnt\nmount bind /etc/x /y", { "/etc/x": "file", "/y": "dir" });
+    expect(a.error?.message).toBe('mount target "/y" is a directory: a file is bound there: EISDIR (is a directory)');
+    const b = await runOps("ns mnt\nmount tmpfs /etc/hostname", { "/etc/hostname": "file" });
+    expect(b.error?.message).toBe('mount target "/etc/hostname" is not a directory: ENOTDIR (not a directory)');
+    expect([...a.sys.effectNames(), ...b.sys.effectNames()]).not.toContain("move_mount");
   });
 
   test("bind of a missing host path: the error names it as a host path, and nothing is mounted", async () => {
@@ -127,99 +167,118 @@ describe("mount", () => {
     expect(sys.calls.at(-1)?.error).toBe("ENOENT");
   });
 
-  test("overlay: every layer opened in the host's tree, then fsopen, fsconfig per layer, create, fsmount, move_mount, closes", async () => {
-    const { sys } = await runOps("ns mnt\nmount overlay /m lower=/a:/b upper=/u work=/w", { "/a": "dir", "/b": "dir", "/u": "dir", "/w": "dir" });
+  test("overlay: the target, every layer opened in the host's tree, then fsopen, fsconfig per layer, create, fsmount, move_mount onto the target, closes", async () => {
+    const { sys } = await runOps("ns mnt\nmount overlay /m lower=/a:/b upper=/u work=/w", { "/a": "dir", "/b": "dir", "/u": "dir", "/w": "dir", "/m": "dir" });
     const dir = "O_RDONLY|O_DIRECTORY|O_CLOEXEC|O_PATH, RESOLVE_IN_ROOT";
     expect(sys.effects()).toEqual([
       HOST_TREE,
-      'mkdirp("/m")',
+      ROOT_AT,
+      IN_ROOT(101, "./m"),
+      "close(101)",
       `openat2(100, "./a", ${dir})`,
       `openat2(100, "./b", ${dir})`,
       `openat2(100, "./u", ${dir})`,
       `openat2(100, "./w", ${dir})`,
       'fsopen("overlay", FSOPEN_CLOEXEC)',
-      'fsconfig(105, FSCONFIG_SET_FD, "lowerdir+", NULL, 101)',
-      'fsconfig(105, FSCONFIG_SET_FD, "lowerdir+", NULL, 102)',
-      'fsconfig(105, FSCONFIG_SET_FD, "upperdir", NULL, 103)',
-      'fsconfig(105, FSCONFIG_SET_FD, "workdir", NULL, 104)',
-      "fsconfig(105, FSCONFIG_CMD_CREATE, NULL, NULL, 0)",
-      "fsmount(105, FSMOUNT_CLOEXEC, 0)",
-      'move_mount(106, "", AT_FDCWD, "/m", MOVE_MOUNT_F_EMPTY_PATH)',
-      "close(106)",
-      "close(101)",
-      "close(102)",
+      'fsconfig(107, FSCONFIG_SET_FD, "lowerdir+", NULL, 103)',
+      'fsconfig(107, FSCONFIG_SET_FD, "lowerdir+", NULL, 104)',
+      'fsconfig(107, FSCONFIG_SET_FD, "upperdir", NULL, 105)',
+      'fsconfig(107, FSCONFIG_SET_FD, "workdir", NULL, 106)',
+      "fsconfig(107, FSCONFIG_CMD_CREATE, NULL, NULL, 0)",
+      "fsmount(107, FSMOUNT_CLOEXEC, 0)",
+      ONTO(108, 102),
+      "close(108)",
       "close(103)",
       "close(104)",
       "close(105)",
+      "close(106)",
+      "close(107)",
+      "close(102)",
     ]);
   });
 
   test("overlay whose create fails: the kernel's log is read, and every descriptor is still closed", async () => {
-    const { sys, error } = await runOps("ns mnt\nmount overlay /m lower=/a:/b", { "/a": "dir", "/b": "dir" }, (sys) => {
+    const { sys, error } = await runOps("ns mnt\nmount overlay /m lower=/a:/b", { "/a": "dir", "/b": "dir", "/m": "dir" }, (sys) => {
       sys.fail("fsconfig", "EINVAL", (a) => a[2] === null); // FSCONFIG_CMD_CREATE
       let n = 0;
       sys.on("read", () => (n++ === 0 ? 25 : 0)); // one line in the context's log
     });
     expect(error?.code).toBe("EINVAL");
     expect(error?.message).toContain(": the kernel says ");
-    expect(sys.effects().slice(-5)).toEqual(["read(103, 512)", "read(103, 512)", "close(101)", "close(102)", "close(103)"]);
+    expect(sys.effects().slice(-6)).toEqual(["read(105, 512)", "read(105, 512)", "close(103)", "close(104)", "close(105)", "close(102)"]);
     expect(sys.effectNames()).not.toContain("fsmount");
   });
 
-  test("mount dev: a tmpfs, six device nodes each chmod'ed past the umask, the links, pts and shm", async () => {
+  test("mount dev: a tmpfs attached on the target, then six device nodes each chmod'ed past the umask, the links, pts and shm, all relative to the tmpfs's descriptor", async () => {
     const { sys } = await runOps("ns mnt\nmount dev", { "/dev": "dir" });
     const nodes = [["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0]] as const;
-    expect(sys.effects().slice(1)).toEqual([
-      'mount("tmpfs", "/dev", "tmpfs", MS_NOSUID|MS_NOEXEC, "mode=755,size=65536k")',
-      ...nodes.flatMap(([n, ma, mi]) => [`mknod("/dev/${n}", S_IFCHR|0666, makedev(${ma}, ${mi}))`, `chmod("/dev/${n}", 0666)`]),
-      'symlink("pts/ptmx", "/dev/ptmx")',
-      'symlink("/proc/self/fd", "/dev/fd")',
-      'symlink("/proc/self/fd/0", "/dev/stdin")',
-      'symlink("/proc/self/fd/1", "/dev/stdout")',
-      'symlink("/proc/self/fd/2", "/dev/stderr")',
-      'mkdir("/dev/pts", 0777)',
-      'mkdir("/dev/shm", 0777)',
-      'chmod("/dev/shm", 01777)',
+    expect(changes(sys).slice(3)).toEqual([
+      'fsopen("tmpfs", FSOPEN_CLOEXEC)',
+      'fsconfig(103, FSCONFIG_SET_STRING, "source", "tmpfs", 0)',
+      'fsconfig(103, FSCONFIG_SET_STRING, "mode", "755", 0)',
+      'fsconfig(103, FSCONFIG_SET_STRING, "size", "65536k", 0)',
+      "fsconfig(103, FSCONFIG_CMD_CREATE, NULL, NULL, 0)",
+      "fsmount(103, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID|MOUNT_ATTR_NOEXEC)",
+      ONTO(104, 102),
+      ...nodes.flatMap(([n, ma, mi]) => [`mknodat(104, "${n}", S_IFCHR|0666, makedev(${ma}, ${mi}))`, `fchmodat(104, "${n}", 0666)`]),
+      'symlinkat("pts/ptmx", 104, "ptmx")',
+      'symlinkat("/proc/self/fd", 104, "fd")',
+      'symlinkat("/proc/self/fd/0", 104, "stdin")',
+      'symlinkat("/proc/self/fd/1", 104, "stdout")',
+      'symlinkat("/proc/self/fd/2", 104, "stderr")',
+      'mkdirat(104, "pts", 0755)',
+      'mkdirat(104, "shm", 0755)',
+      'fchmodat(104, "shm", 01777)',
     ]);
   });
 
-  test("mount dev ro where mknod is refused (a user namespace): the host's nodes are bound instead, then the read-only remount", async () => {
+  test("mount dev ro where mknod is refused (a user namespace): the host's nodes are bound on empty files instead, then the tmpfs made read-only", async () => {
     const devs = Object.fromEntries(["null", "zero", "full", "random", "urandom", "tty"].map((n) => [`/dev/${n}`, "dev" as const]));
-    const { sys } = await runOps("ns mnt, user\nmount dev ro", devs, (sys) => sys.fail("mknod", "EPERM"));
+    const { sys } = await runOps("ns mnt, user\nmount dev ro", { ...devs }, (sys) => sys.fail("mknodat", "EPERM"));
     const names = sys.effectNames();
-    expect(names.filter((n) => n === "mknod")).toHaveLength(1); // the first refusal decides for all
-    expect(names.filter((n) => n === "move_mount")).toHaveLength(6);
-    expect(sys.effects()).toContain('move_mount(112, "", AT_FDCWD, "/dev/tty", MOVE_MOUNT_F_EMPTY_PATH)');
-    expect(sys.effects().at(-1)).toBe('mount(NULL, "/dev", NULL, MS_RDONLY|MS_NOSUID|MS_NOEXEC|MS_REMOUNT|MS_BIND)');
+    expect(names.filter((n) => n === "mknodat")).toHaveLength(1); // the first refusal decides for all
+    expect(names.filter((n) => n === "move_mount")).toHaveLength(7); // the tmpfs, then six nodes
+    expect(sys.attached.slice(1)).toEqual(["null", "zero", "full", "random", "urandom", "tty"].map((n) => `/dev/${n}`));
+    expect(sys.effects().filter((c) => !c.startsWith("close(")).at(-1)).toBe('mount_setattr(104, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0)');
   });
 
   test("a mount failure is the op's error and stops the op", async () => {
-    const { sys, error } = await runOps("ns mnt\nmount proc\nmount tmpfs /tmp", {}, (sys) => sys.fail("mount", "EPERM"));
+    const { sys, error } = await runOps("ns mnt\nmount proc\nmount tmpfs /tmp", {}, (sys) => sys.fail("fsmount", "EPERM"));
     expect(error?.code).toBe("EPERM");
-    expect(error?.message).toBe('mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC): EPERM (operation not permitted)');
-    expect(sys.calls.at(-1)?.call).toBe('mount("proc", "/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC)');
+    expect(error?.message).toBe("fsmount(104, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV|MOUNT_ATTR_NOEXEC): EPERM (operation not permitted)");
+    expect(sys.effectNames()).not.toContain("move_mount");
+    expect(sys.calls.filter((c) => c.name === "fsopen")).toHaveLength(1);
   });
 });
 
 describe("rootfs and entering it", () => {
-  test("rootfs DIR (pivot): bind onto itself, /etc files bound only where the rootfs has them; enter: chdir, pivot_root, detach, chdir /", async () => {
+  test("rootfs DIR (pivot): bind onto itself, /etc files bound only where the rootfs has them, each on its descriptor in the root; enter: chdir, pivot_root, detach, chdir /", async () => {
     const { sys, st } = await runOps("ns mnt\nrootfs /srv/root\nrun true", { "/srv/root": "dir", "/srv/root/etc/hosts": "file" });
-    expect(sys.effects()).toEqual([
+    const made = sys.effects().filter((c) => !c.startsWith("close(") && !c.startsWith("openat2("));
+    expect(made).toEqual([
       HOST_TREE,
       'mount("/srv/root", "/srv/root", NULL, MS_BIND|MS_REC)',
-      'mount("/run/ctr/ID/hosts", "/srv/root/etc/hosts", NULL, MS_BIND)',
+      'open_tree(AT_FDCWD, "/run/ctr/ID/hosts", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC)',
+      'move_mount(104, "", 103, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)',
       'chdir("/srv/root")',
       'pivot_root(".", ".")',
       'umount2(".", MNT_DETACH)',
       'chdir("/")',
     ]);
+    expect(sys.attached).toEqual(["/srv/root/etc/hosts"]);
     expect(st.entered).toBe(true);
     expect(st.pendingRoot).toBeNull();
   });
 
+  test("an /etc file that is a symlink to a host path: resolved inside the root, never bound on the host's file", async () => {
+    const { sys } = await runOps("ns mnt\nrootfs /srv/root\nrun true", { "/srv/root": "dir", "/srv/root/etc/hosts": { link: "/etc/real-hosts" }, "/srv/root/etc/real-hosts": "file", "/etc/real-hosts": "file" });
+    expect(sys.attached).toEqual(["/srv/root/etc/real-hosts"]);
+  });
+
   test("chroot DIR: the same preparation; enter: chdir, chroot(\".\"), chdir /", async () => {
     const { sys } = await runOps("ns mnt\nchroot /srv/root\nrun true", { "/srv/root": "dir" });
-    expect(sys.effects()).toEqual([HOST_TREE, 'mount("/srv/root", "/srv/root", NULL, MS_BIND|MS_REC)', 'chdir("/srv/root")', 'chroot(".")', 'chdir("/")']);
+    const made = sys.effects().filter((c) => !c.startsWith("close(") && !c.startsWith("openat2("));
+    expect(made).toEqual([HOST_TREE, 'mount("/srv/root", "/srv/root", NULL, MS_BIND|MS_REC)', 'chdir("/srv/root")', 'chroot(".")', 'chdir("/")']);
   });
 
   test("rootfs default: a tmpfs for the upper layer, upper/ and work/ in it, the overlay, the /etc files", async () => {
@@ -232,25 +291,41 @@ describe("rootfs and entering it", () => {
       [`${lower}/etc/hosts`]: "file",
       [`${lower}/etc/resolv.conf`]: "file",
     });
-    expect(sys.effects().slice(1, 8)).toEqual([
+    expect(sys.effects().slice(1, 5)).toEqual([
       'mount("tmpfs", "/run/ctr/ID/scratch", "tmpfs", 0, "mode=755")',
       'mkdir("/run/ctr/ID/scratch/upper", 0777)',
       'mkdir("/run/ctr/ID/scratch/work", 0777)',
       'mount("overlay", "/run/ctr/ID/root", "overlay", 0, "lowerdir=/var/cache/ctr/rootfs/default/rootfs,upperdir=/run/ctr/ID/scratch/upper,workdir=/run/ctr/ID/scratch/work")',
-      'mount("/run/ctr/ID/hostname", "/run/ctr/ID/root/etc/hostname", NULL, MS_BIND)',
-      'mount("/run/ctr/ID/hosts", "/run/ctr/ID/root/etc/hosts", NULL, MS_BIND)',
-      'mount("/run/ctr/ID/resolv.conf", "/run/ctr/ID/root/etc/resolv.conf", NULL, MS_BIND)',
     ]);
+    expect(sys.effects().filter((c) => c.startsWith("open_tree(AT_FDCWD, \"/run"))).toHaveLength(3);
+    expect(sys.attached).toEqual(["hostname", "hosts", "resolv.conf"].map((f) => `/run/ctr/ID/root/etc/${f}`));
   });
 
-  test("before the root is entered, mount targets are joined inside it, its symlinks followed inside it", async () => {
+  test("before the root is entered, mount targets are resolved inside it, its symlinks followed inside it", async () => {
     const { sys } = await runOps("ns mnt\nrootfs /srv/root\nmount tmpfs /tmp\nmount tmpfs /var/../run\nrun true", {
       "/srv/root": "dir",
+      "/srv/root/var/tmp": "dir",
+      "/srv/root/srv/x": "dir",
       "/srv/root/tmp": { link: "/var/tmp" }, // absolute: from the new root, not the host's /var
       "/srv/root/run": { link: "../../../srv/x" }, // ".." stops at the new root
+      "/var/tmp": "dir",
+      "/srv/x": "dir",
     });
-    const mounts = sys.effects().filter((c) => c.startsWith('mount("tmpfs"'));
-    expect(mounts).toEqual(['mount("tmpfs", "/srv/root/var/tmp", "tmpfs", MS_NOSUID|MS_NODEV)', 'mount("tmpfs", "/srv/root/srv/x", "tmpfs", MS_NOSUID|MS_NODEV)']);
+    expect(sys.attached).toEqual(["/srv/root/var/tmp", "/srv/root/srv/x"]);
+  });
+
+  test("a symlink in the root to a host path, dangling inside the root: its target is made inside the root, nothing on the host", async () => {
+    const { sys, error } = await runOps("ns mnt\nrootfs /srv/root\nmount tmpfs /mnt/t/sub\nmount tmpfs /var/run\nrun true", {
+      "/srv/root": "dir",
+      "/srv/root/mnt/t": { link: "/hostdir" },
+      "/srv/root/var/run": { link: "../../../../run" }, // relative, climbing: stops at the root
+      "/hostdir": "dir",
+    });
+    expect(error).toBeUndefined();
+    expect(sys.attached).toEqual(["/srv/root/hostdir/sub", "/srv/root/run"]);
+    // made: the links' targets, inside the root; the links themselves were there (EEXIST)
+    expect(sys.calls.filter((c) => c.name === "mkdirat" && !c.error).map((c) => c.args[1])).toEqual(["hostdir", "sub", "run"]);
+    expect(sys.calls.filter((c) => c.name === "mkdirat" && c.error).map((c) => [c.args[1], c.error])).toEqual([["t", "EEXIST"], ["run", "EEXIST"]]);
   });
 
   test("a missing rootfs directory: the error says so and nothing is mounted", async () => {

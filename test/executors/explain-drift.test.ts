@@ -13,6 +13,7 @@
 // some scene; an op of a kind that makes no call has comments only. Every op kind must be
 // derived and met by some script. Any difference fails.
 
+import { sysctlFile } from "../../runtime/features/sysctl/sysctl.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,7 +48,7 @@ const DATA = join(TMP, "data");
 for (const d of [HOST_ROOT, DATA]) mkdirSync(d);
 
 /** Statements no example has (and a rootfs entered by pivot_root). */
-const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
+const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nsysctl net.ipv4.ip_forward=1 kernel.domainname=example.org\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
 
 /** The host side's, stage 1's and the process spec's statements no example has (and a limit after a command). */
 const INLINE2 = `ns user, uts, pid, mnt, net\nmap uid 0 100000 65536\nmap gid 0 100000 65536\nenv GREETING=hello\ncwd /tmp\nrlimit nofile 512\nno_new_privs\ncap drop all\ncap add net_bind_service, chown\nseccomp default\nuser nobody:nogroup groups=audio\nlimit memory 64m\nlimit cpu 20%\ndevice deny c 1:3\necho ready\nsleep 10ms\nnet veth host=169.254.8.1/30 ctr=169.254.8.2/30\nshow security\nshow cgroup\nrun true\nlimit pids 50\nexec /bin/true`;
@@ -80,7 +81,7 @@ function explainBlocks(file: string, env: Record<string, string>): string[][] {
 /** The ops `ctr explain` planned, planned here the same way. */
 function plan(file: string, env: Record<string, string>): Op[] {
   const text = file === "-e" ? INLINE : file === "-e2" ? INLINE2 : readFileSync(join(EXAMPLES, file), "utf8");
-  const fe = compile(text, { file, specs: statements, env: { ...process.env, ...env }, cpus: 4, host: { kind: () => "dir", isCommand: () => true }, stdlibDir: join(REPO, "stdlib") });
+  const fe = compile(text, { file, specs: statements, env: { ...process.env, ...env }, cpus: 4, host: { kind: (p: string) => (p.startsWith("/proc/sys/") ? "file" : "dir"), isCommand: () => true }, stdlibDir: join(REPO, "stdlib") });
   expect(fe.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
   return makePlan(fe.commands as Command[], findStatement, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs` }).plan.ops;
 }
@@ -107,6 +108,8 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
   for (const op of ops) {
     // A volume's source is there (the recorder's copy of the host's tree does not see a directory made after it).
     if (op.kind === "volume") files[op.from] = "dir";
+    // sysctl's keys in the private proc it makes (the recorder names an fsmount's files /fs:TYPE/...).
+    if (op.kind === "sysctl") for (const [key] of op.values) files[`/fs:proc/${sysctlFile(key)}`] = "file";
     if (op.kind !== "rootfs") continue;
     const layer = op.overlay ? op.overlay.lower : op.dir;
     if (op.overlay) files[op.overlay.scratch] = files[op.overlay.merged] = "dir";
@@ -120,7 +123,7 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
   // readonly and mask run after the root is entered (the recorder's pivot_root keeps its tree).
   if (scene !== "absent") for (const d of PROTECTED) files[`/${d}`] = scene === "file" ? "file" : "dir";
   const sys = new RecordingSys(files);
-  if (scene === "userns") sys.fail("mknod", "EPERM");
+  if (scene === "userns") sys.fail("mknodat", "EPERM");
   answerLinks(sys);
   const unshareOp = ops.find((o) => o.kind === "unshare");
   const st = newAgentState(unshareOp?.kind === "unshare" && unshareOp.namespaces.length === 0, sys);
@@ -240,7 +243,8 @@ function expected(lines: readonly string[], scene: Scene | null): { line: string
       if (absentOnly && scene !== "absent") continue;
       if (/(?<!unless )in a user namespace/.test(notes) && scene !== "userns") continue;
       if (/unless in a user namespace/.test(notes) && scene === "userns") continue;
-      if (/if the rootfs has it/.test(notes) && scene === "bare") continue;
+      if (/(?<!unless )if the rootfs has it/.test(notes) && scene === "bare") continue;
+      if (/unless the rootfs has it/.test(notes) && scene !== "bare") continue;
       if (/(?<!unless )if it exists/.test(notes) && scene === "absent") continue;
       if (/if it is a file/.test(notes) && scene !== "file") continue;
       if (/if it is a directory/.test(notes) && scene === "file") continue;
@@ -286,7 +290,7 @@ function expand(call: string): string[] {
     const [path, target] = pair.split(" -> ");
     return `symlink(${JSON.stringify(target)}, ${JSON.stringify(path)})`;
   });
-  let c = call.replace(/\b(index|master)=<index of [^>]*>/g, "$1=IDX").replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD|PROG_FD|CGROUP_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
+  let c = call.replace(/\b(index|master)=<index of [^>]*>/g, "$1=IDX").replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD|PROG_FD|CGROUP_FD|NODE_FD|FILE_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
   for (let prev = ""; prev !== c; ) {
     prev = c;
     c = c.replace(/, NULL\)( = -1 [A-Z]+)?$/, ")$1");

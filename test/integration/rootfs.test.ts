@@ -141,4 +141,45 @@ describe("mount targets stay inside the root", () => {
       expect(readlinkSync(join(root, "abs-link"))).toBe(victim);
     }),
   );
+
+  itest("every kind of target through a symlink to a host path: mount dev, a bound file, a volume and the /etc files land inside the rootfs, the host paths gain nothing", () =>
+    onHost(async (h) => {
+      const dir = h.scratch();
+      const victim = join(dir, "host-dir"); // on the host, outside the rootfs
+      mkdirSync(victim);
+      writeFileSync(join(victim, "hosts"), "host's own\n");
+      const source = join(dir, "source");
+      writeFileSync(source, "bound\n");
+      const vol = join(dir, "vol");
+      mkdirSync(vol);
+      const root = join(dir, "rootfs");
+      const r0 = Bun.spawnSync([CTR, "rootfs", "host", root, "sh", "cat"], { stderr: "pipe" });
+      expect(r0.exitCode).toBe(0);
+      rmSync(join(root, "dev"), { recursive: true, force: true });
+      symlinkSync(join(victim, "dev"), join(root, "dev")); // mount dev through it: the nodes would be made on the host
+      symlinkSync(victim, join(root, "mnt-link"));
+      rmSync(join(root, "etc", "hosts"), { force: true });
+      symlinkSync(join(victim, "hosts"), join(root, "etc", "hosts")); // an /etc file bound in by `rootfs`
+      const script = [
+        "ns mnt, pid, uts",
+        `rootfs ${root}`,
+        "mount proc",
+        "mount dev",
+        `mount bind ${source} /mnt-link/f`,
+        `volume ${vol}:/mnt-link/v`,
+        `exec sh -c 'while read -r id parent dev root point rest; do echo "@@mnt=$point"; done < /proc/self/mountinfo; cat /mnt-link/f'`,
+      ].join("\n");
+      const r = await h.ctr(["-e", script]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const mounts = r.stdout.split("\n").filter((l) => l.startsWith("@@mnt=")).map((l) => l.slice(6));
+      // inside, each mount is where the symlinks lead when resolved inside the rootfs
+      for (const p of ["dev", "f", "v"]) expect(mounts).toContain(join(victim, p));
+      expect(r.stdout).toContain("bound\n");
+      // the rootfs has the mount points, the host directory only what the test put there
+      for (const p of ["dev", "f", "v"]) expect(existsSync(join(root, victim.slice(1), p))).toBe(true);
+      expect(readdirSync(victim)).toEqual(["hosts"]);
+      expect(readdirSync(vol)).toEqual([]);
+    }),
+  );
 });

@@ -6,7 +6,7 @@ import { extractReference, README_PATH, referenceMarkdown } from "../../runtime/
 import { findStatement, statements } from "../../runtime/registry.ts";
 
 const NAMES = [
-  "ns", "hostname", "domainname", "map", "rootfs", "chroot", "mount", "volume", "limit", "net", "join", "env", "cwd",
+  "ns", "hostname", "domainname", "map", "rootfs", "chroot", "mount", "volume", "limit", "net", "sysctl", "join", "env", "cwd",
   "user", "cap", "seccomp", "rlimit", "no_new_privs", "readonly", "mask", "device", "run", "exec", "show", "echo", "expect", "sleep",
 ];
 

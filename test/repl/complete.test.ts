@@ -121,7 +121,8 @@ describe(":help", () => {
     expect(h).toContain('sethostname("container")');
     const m = helpStatement("mount", "tmpfs")!;
     expect(m).toContain("mount tmpfs DST [size=SIZE] [mode=MODE] [FLAGS]");
-    expect(m).toContain('mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "size=64m,mode=1777")');
+    expect(m).toContain('fsconfig(FS_FD, FSCONFIG_SET_STRING, "size", "64m", 0)');
+    expect(m).toContain('move_mount(MNT_FD, "", TARGET_FD, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH)');
     expect(m).not.toContain("mount proc [DST]");
     const ns = helpStatement("ns")!;
     expect(ns).toContain("unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWPID)");

@@ -83,7 +83,7 @@ describe("REPL on a terminal", () => {
       at = t.keys("mount pr\t");
       await t.expect(/mount proc $/, at);
       t.keys("\r");
-      await t.expect(/mount\("proc", "\/proc", "proc"/, at);
+      await t.expect(/fsopen\("proc", FSOPEN_CLOEXEC\)/, at);
       await t.prompt(at);
 
       // a live cgroup limit

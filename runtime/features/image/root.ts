@@ -28,6 +28,7 @@
 
 import { realpathSync } from "node:fs";
 import { SysError } from "../../../native/error.ts";
+import { AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH } from "../../../native/constants.ts";
 import type { AgentState, ImageRoot } from "../../ops.ts";
 import type { UserSetting } from "../security/user.ts";
 import { ID_OR_NAME } from "../process/statements.ts";
@@ -81,7 +82,13 @@ export function imageUser(text: string | undefined): UserSetting | undefined {
 export function mountImageRoot(st: AgentState, merged: string, img: ImageRoot): void {
   st.sys.mkdirp(img.upper);
   st.sys.mkdirp(img.work);
-  mountOverlayFromHost(st, merged, { lower: img.layers, upper: img.upper, work: img.work, userxattr: img.userxattr }, 0);
+  // `merged` is a host path (the container's state directory), not a path inside a root.
+  const at = st.sys.openat2(AT_FDCWD, merged, O_PATH | O_CLOEXEC | O_DIRECTORY, 0);
+  try {
+    mountOverlayFromHost(st, at, { lower: img.layers, upper: img.upper, work: img.work, userxattr: img.userxattr }, 0);
+  } finally {
+    st.sys.close(at);
+  }
   Object.assign(st.env, img.env);
   if (img.cwd) st.cwd = img.cwd;
   // A `user` before `rootfs image` is kept; one after replaces this default (runtime/agent.ts).

@@ -9,7 +9,7 @@
 //                            gone with `ctr volume prune`
 // The target is a container path: made in the container's root when missing, and
 // resolved inside that root when it is (or passes through) a symlink, never on
-// the host (runtime/features/mount/mount.ts, containerPath). The source is a host
+// the host (runtime/features/mount/target.ts, atTarget). The source is a host
 // path, looked up in PID 1's copy of the host's tree like any bind source
 // (runtime/features/mount/hostmount.ts); a volume's directory made by PID 1
 // after that copy was taken is on a filesystem the copy shares, so it is found.

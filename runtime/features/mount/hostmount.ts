@@ -30,7 +30,6 @@ import {
   FSCONFIG_SET_FLAG,
   FSMOUNT_CLOEXEC,
   FSOPEN_CLOEXEC,
-  MOVE_MOUNT_F_EMPTY_PATH,
   O_CLOEXEC,
   O_DIRECTORY,
   O_PATH,
@@ -43,6 +42,7 @@ import {
 import type { AgentState } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
 import { mountAttrs } from "./flags.ts";
+import { attachOnto } from "./target.ts";
 
 /** Take the detached copy of the host's mount tree (before the script's first mount; the tree is private by then). */
 export function keepHostTree(st: AgentState): void {
@@ -106,8 +106,13 @@ export function openBindSource(st: AgentState, path: string): { fd: number; isDi
   return { fd, isDir };
 }
 
-/** Attach a copy of the mount tree at the source fd (from openBindSource) on `target`, then close the fd. */
-export function attachBind(st: AgentState, fd: number, target: string, source: string): void {
+/**
+ * Attach a copy of the mount tree at the source fd (from openBindSource) on the target
+ * descriptor (runtime/features/mount/target.ts), with the mount attributes `attrs` set on
+ * the copy first (recursively: a read-only bind is read-only all the way down). The
+ * caller closes both descriptors.
+ */
+export function attachBind(st: AgentState, fd: number, target: number, source: string, attrs: number): void {
   let tree: number;
   try {
     tree = st.sys.openTree(fd, "", OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE | OPEN_TREE_CLOEXEC);
@@ -117,18 +122,17 @@ export function attachBind(st: AgentState, fd: number, target: string, source: s
       e.hint ??= "cloning from a detached mount tree needs a recent Linux (6.x)";
     }
     throw e;
-  } finally {
-    st.sys.close(fd);
   }
   try {
-    st.sys.moveMount(tree, "", target, MOVE_MOUNT_F_EMPTY_PATH);
+    if (attrs) st.sys.mountSetattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, attrs);
+    attachOnto(st.sys, tree, target);
   } finally {
     st.sys.close(tree);
   }
 }
 
 /** Mount an overlay whose layers are host directories, given to the kernel as descriptors. */
-export function mountOverlayFromHost(st: AgentState, target: string, layers: { lower: string[]; upper?: string; work?: string; userxattr?: boolean }, flags: number): void {
+export function mountOverlayFromHost(st: AgentState, target: number, layers: { lower: string[]; upper?: string; work?: string; userxattr?: boolean }, flags: number): void {
   const fds: number[] = [];
   let ctx = -1;
   try {
@@ -156,7 +160,7 @@ export function mountOverlayFromHost(st: AgentState, target: string, layers: { l
     }
     const mnt = st.sys.fsmount(ctx, FSMOUNT_CLOEXEC, mountAttrs(flags));
     try {
-      st.sys.moveMount(mnt, "", target, MOVE_MOUNT_F_EMPTY_PATH);
+      attachOnto(st.sys, mnt, target);
     } finally {
       st.sys.close(mnt);
     }
@@ -166,7 +170,8 @@ export function mountOverlayFromHost(st: AgentState, target: string, layers: { l
   }
 }
 
-function fsLog(sys: Sys, ctx: number): string {
+/** What the kernel wrote in a filesystem context's log (why fsconfig's CMD_CREATE failed). */
+export function fsLog(sys: Sys, ctx: number): string {
   const lines: string[] = [];
   const buf = new Uint8Array(512);
   for (let i = 0; i < 8; i++) {

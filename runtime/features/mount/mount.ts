@@ -9,155 +9,114 @@
 //     before PID 1 exists: no mount of ctr's or of a command's can escape.
 //   - A read-only bind needs two calls: MS_BIND creates it, and only a remount
 //     with MS_BIND|MS_REMOUNT|MS_RDONLY makes it read-only.
-//   - Until the new root is entered, container paths are resolved inside the
-//     prepared root, following symlinks as if that root were "/" (a symlink in
-//     an untrusted rootfs must not redirect a mount onto the host). Bind and
-//     overlay sources stay host paths, before and after: runtime/features/mount/hostmount.ts.
+//   - Every target inside the container's root is resolved once, inside that root, into a
+//     descriptor, and the mount is attached on the descriptor (runtime/features/mount/target.ts):
+//     until the root is entered the root is the prepared root, and a symlink in an untrusted
+//     rootfs, or one a second container swaps in while ctr mounts, cannot lead a mount or a
+//     mkdir onto the host. So a filesystem is made with fsopen/fsconfig/fsmount and attached
+//     with move_mount rather than mount(2) by path. Bind and overlay sources stay host paths,
+//     before and after: runtime/features/mount/hostmount.ts.
+//   - A read-only bind: mount_setattr on the detached copy before it is attached (it is never
+//     seen writable); mount(2) would need a second call, MS_BIND|MS_REMOUNT|MS_RDONLY.
 //   - Without CAP_MKNOD in the initial user namespace, mknod of devices fails
 //     (EPERM in a user namespace): /dev nodes are then bind-mounted from the
 //     host, as rootless runc does.
 
-import { posix } from "node:path";
 import {
+  AT_EMPTY_PATH,
+  FSCONFIG_CMD_CREATE,
+  FSCONFIG_SET_FLAG,
+  FSCONFIG_SET_STRING,
+  FSMOUNT_CLOEXEC,
+  FSOPEN_CLOEXEC,
+  MOUNT_ATTR_RDONLY,
   MS_BIND,
   MS_NOEXEC,
   MS_NOSUID,
   MS_PRIVATE,
-  MS_RDONLY,
   MS_REC,
-  MS_REMOUNT,
+  O_CLOEXEC,
+  O_CREAT,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_PATH,
+  O_WRONLY,
+  RESOLVE_NO_SYMLINKS,
   S_IFCHR,
-  errnoNumber,
   makedev,
   realSys,
-  strerror,
   SysError,
   type Sys,
 } from "../../../native/index.ts";
 import type { AgentState, MountSpec, Op } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
-import { REMOUNT_BITS } from "./flags.ts";
-import { attachBind, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
+import { mountAttrs } from "./flags.ts";
+import { attachBind, fsLog, mountOverlayFromHost, openBindSource } from "./hostmount.ts";
+import { atTarget, attachOnto } from "./target.ts";
 
 /** Stop all propagation between this mount namespace and the host's (see the rule above). */
 export function makeRootPrivate(sys: Pick<Sys, "mount"> = realSys): void {
   sys.mount(null, "/", null, MS_REC | MS_PRIVATE, null);
 }
 
-/**
- * Resolve a container path to the path PID 1 must use now: inside the prepared
- * root before it is entered, as is afterwards. Symlinks are followed within the
- * root; ".." never climbs above it.
- */
-export function containerPath(st: AgentState, path: string): string {
-  checkInsideRoot(path, st.cwd || "/");
-  if (!st.pendingRoot || st.entered) return posix.resolve(st.cwd || "/", path);
-  return joinInRoot(st.sys, st.pendingRoot, path);
-}
-
-/**
- * Refuse a path whose ".." climbs above "/": the kernel would stop at the root,
- * but a script that writes `../../etc` means a place the container does not
- * have. (A symlink in the rootfs that points outside is resolved inside it.)
- */
-function checkInsideRoot(path: string, cwd: string): void {
-  let depth = path.startsWith("/") ? 0 : cwd.split("/").filter(Boolean).length;
-  for (const part of path.split("/")) {
-    if (part === "..") depth--;
-    else if (part !== "" && part !== ".") depth++;
-    if (depth < 0) {
-      throw new SysError({
-        errno: 22,
-        code: "EINVAL",
-        syscall: "mount",
-        args: [path],
-        message: `mount target "${path}" is outside the container's root`,
-        hint: "write the target as an absolute path inside the container, e.g. /mnt",
-      });
-    }
-  }
-}
-
-export function joinInRoot(sys: Sys, root: string, path: string): string {
-  const parts = posix.normalize("/" + path).split("/").filter(Boolean);
-  const resolved: string[] = [];
-  let hops = 0;
-  while (parts.length > 0) {
-    const part = parts.shift()!;
-    if (part === "..") {
-      resolved.pop();
-      continue;
-    }
-    if (part === ".") continue;
-    const candidate = root + "/" + [...resolved, part].join("/");
-    let link: string | null = null;
-    try {
-      if (sys.lstat(candidate).isSymbolicLink()) link = sys.readlink(candidate);
-    } catch {
-      // does not exist yet: the rest is created as plain directories
-    }
-    if (link === null) {
-      resolved.push(part);
-      continue;
-    }
-    if (++hops > 40) throw new SysError({ errno: 40, syscall: "resolve", args: [path], message: `too many symbolic links in "${path}"` });
-    const target = link.split("/").filter(Boolean);
-    if (link.startsWith("/")) resolved.length = 0;
-    parts.unshift(...target);
-  }
-  return posix.join(root, ...resolved);
-}
-
-/** Create a mount point: a directory, or an empty file when binding a file. */
-export function ensureMountPoint(sys: Sys, target: string, file: boolean, shown = target): void {
-  if (sys.exists(target)) return;
-  try {
-    if (file) {
-      sys.mkdirp(posix.dirname(target));
-      sys.createFile(target);
-    } else {
-      sys.mkdirp(target);
-    }
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "";
-    throw new SysError({
-      errno: errnoNumber(code) ?? 0,
-      code,
-      syscall: file ? "open" : "mkdir",
-      args: [target],
-      message: `cannot create the mount point "${shown}": ${code ? `${code} (${strerror(errnoNumber(code) ?? 0)})` : String(e)}`,
-    });
-  }
-}
-
 export function doMount(st: AgentState, m: MountSpec, remountRo: boolean): void {
-  const target = containerPath(st, m.target);
   if ((m.flags & MS_BIND) !== 0 && m.source) {
-    bindFromHost(st, m.source, target, m.target, remountRo, m.flags & REMOUNT_BITS);
+    bindFromHost(st, m.source, m.target, remountRo, mountAttrs(m.flags));
     return;
   }
-  ensureMountPoint(st.sys, target, false, m.target);
-  if (m.layers) {
-    mountOverlayFromHost(st, target, m.layers, m.flags);
-    return;
-  }
-  st.sys.mount(m.source, target, m.fstype, m.flags, m.data);
+  atTarget(st, m.target, "dir", (target) => {
+    if (m.layers) {
+      mountOverlayFromHost(st, target, m.layers, m.flags);
+      return;
+    }
+    const mnt = newFilesystem(st.sys, m.fstype ?? "", m.source, m.data, m.flags);
+    try {
+      attachOnto(st.sys, mnt, target);
+    } finally {
+      st.sys.close(mnt);
+    }
+  });
 }
 
 /**
- * Bind the host path `source` on `target` (a path PID 1 can use now). Per-mount
- * flags need the remount: MS_BIND alone ignores them.
+ * A new filesystem as a detached mount: fsopen, one fsconfig per option of mount(2)'s
+ * `data` ("k=v" a string, "k" a flag), fsmount with the MS_* bits as mount attributes.
+ * Returns the mount's descriptor (the caller closes it).
  */
-function bindFromHost(st: AgentState, source: string, target: string, shown: string, ro: boolean, extra: number): void {
+export function newFilesystem(sys: Sys, fstype: string, source: string | null, data: string | null, flags: number): number {
+  const ctx = sys.fsopen(fstype, FSOPEN_CLOEXEC);
+  try {
+    // What /proc/self/mountinfo shows as the source, as mount(2)'s first argument would.
+    if (source) sys.fsconfig(ctx, FSCONFIG_SET_STRING, "source", source);
+    for (const opt of (data ?? "").split(",").filter(Boolean)) {
+      const eq = opt.indexOf("=");
+      if (eq < 0) sys.fsconfig(ctx, FSCONFIG_SET_FLAG, opt, null);
+      else sys.fsconfig(ctx, FSCONFIG_SET_STRING, opt.slice(0, eq), opt.slice(eq + 1));
+    }
+    try {
+      sys.fsconfig(ctx, FSCONFIG_CMD_CREATE, null, null);
+    } catch (e) {
+      const why = fsLog(sys, ctx);
+      if (e instanceof SysError && why) e.message += `: the kernel says "${why}"`;
+      throw e;
+    }
+    return sys.fsmount(ctx, FSMOUNT_CLOEXEC, mountAttrs(flags));
+  } finally {
+    sys.close(ctx);
+  }
+}
+
+/**
+ * Bind the host path `source` on the container path `target`, with the mount attributes
+ * `attrs` (and read-only with `ro`) set on the copy before it is attached.
+ */
+function bindFromHost(st: AgentState, source: string, target: string, ro: boolean, attrs: number): void {
   const src = openBindSource(st, source);
   try {
-    ensureMountPoint(st.sys, target, !src.isDir, shown);
-  } catch (e) {
+    atTarget(st, target, src.isDir ? "dir" : "file", (fd) => attachBind(st, src.fd, fd, source, attrs | (ro ? MOUNT_ATTR_RDONLY : 0)));
+  } finally {
     st.sys.close(src.fd);
-    throw e;
   }
-  attachBind(st, src.fd, target, source);
-  if (ro || extra) st.sys.mount(null, target, null, MS_BIND | MS_REMOUNT | (ro ? MS_RDONLY : 0) | extra, null);
 }
 
 // A minimal /dev, as runc and Docker make it.
@@ -178,36 +137,56 @@ const DEV_LINKS: [name: string, target: string][] = [
 ];
 
 export function mountDev(st: AgentState, path: string, ro: boolean): void {
-  const target = containerPath(st, path);
-  ensureMountPoint(st.sys, target, false, path);
-  st.sys.mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
+  const sys = st.sys;
+  atTarget(st, path, "dir", (target) => {
+    const dev = newFilesystem(sys, "tmpfs", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_NOEXEC);
+    try {
+      attachOnto(sys, dev, target);
+      // Everything below is made relative to the tmpfs's own descriptor: no path is looked up.
+      populateDev(st, dev);
+      if (ro) sys.mountSetattr(dev, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY);
+    } finally {
+      sys.close(dev);
+    }
+  });
+}
+
+function populateDev(st: AgentState, dev: number): void {
+  const sys = st.sys;
   let useBind = false;
   for (const [name, major, minor] of DEVICES) {
-    const node = `${target}/${name}`;
     if (!useBind) {
       try {
-        st.sys.mknod(node, S_IFCHR | 0o666, makedev(major, minor));
-        st.sys.chmod(node, 0o666); // mknod's mode is masked by the umask
+        sys.mknodat(dev, name, S_IFCHR | 0o666, makedev(major, minor));
+        sys.fchmodat(dev, name, 0o666); // mknod's mode is masked by the umask
         continue;
       } catch (e) {
         if (!(e instanceof SysError) || e.code !== "EPERM") throw e;
         useBind = true; // in a user namespace: bind the host's nodes instead
       }
     }
-    bindFromHost(st, `/dev/${name}`, node, `${path}/${name}`, false, 0);
+    sys.close(sys.openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644));
+    const node = sys.openat2(dev, name, O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS);
+    const src = openBindSource(st, `/dev/${name}`);
+    try {
+      attachBind(st, src.fd, node, `/dev/${name}`, 0);
+    } finally {
+      sys.close(src.fd);
+      sys.close(node);
+    }
   }
-  for (const [name, to] of DEV_LINKS) st.sys.symlink(to, `${target}/${name}`);
-  st.sys.mkdir(`${target}/pts`);
-  st.sys.mkdir(`${target}/shm`);
-  st.sys.chmod(`${target}/shm`, 0o1777);
-  if (ro) st.sys.mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, null);
+  for (const [name, to] of DEV_LINKS) sys.symlinkat(to, dev, name);
+  sys.mkdirat(dev, "pts", 0o755);
+  sys.mkdirat(dev, "shm", 0o755);
+  sys.fchmodat(dev, "shm", 0o1777);
 }
 
 /** `ctr explain`'s comments on the calls of `mount` and `mount dev` (runtime/explain.ts). */
 export function mountNotes(op: Op): ExplainNotes {
-  if (op.kind === "mount-dev") return { calls: { chmod: "the umask masked mknod's mode", openat2: "the host's node, looked up in PID 1's copy of the host's mount tree" } };
+  const target = "the root as PID 1 reaches it now, then the target inside it: a symlink swapped in cannot lead out of the root";
+  if (op.kind === "mount-dev") return { calls: { openat2: target, fchmodat: "the umask masked mknod's mode", symlinkat: "made from the tmpfs's descriptor: no path is looked up" } };
   if (op.kind !== "mount") return {};
-  if (op.mount.layers) return { calls: { openat2: "the layers are host paths: looked up in PID 1's copy of the host's mount tree" } };
-  if ((op.mount.flags & MS_BIND) === 0) return {};
-  return { calls: { openat2: "SRC is a host path: looked up in PID 1's copy of the host's mount tree", mkdirp: "for a file SRC: its parent, then an empty file" } };
+  if (op.mount.layers) return { calls: { openat2: `${target}; the layers are host paths: looked up in PID 1's copy of the host's mount tree` } };
+  if ((op.mount.flags & MS_BIND) === 0) return { calls: { openat2: target } };
+  return { calls: { openat2: `SRC is a host path: looked up in PID 1's copy of the host's mount tree; then ${target}`, mount_setattr: "on the copy, before it is attached" } };
 }

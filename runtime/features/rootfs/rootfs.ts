@@ -17,10 +17,11 @@
 // is an overlay: the cached tree as the read-only lower layer, a tmpfs as upper
 // layer. All of it lives in the container's mount namespace and vanishes with it.
 
-import { MNT_DETACH, MS_BIND, MS_REC, SysError, type Sys } from "../../../native/index.ts";
+import { AT_FDCWD, MNT_DETACH, MS_BIND, MS_REC, OPEN_TREE_CLOEXEC, OPEN_TREE_CLONE, SysError, type Sys } from "../../../native/index.ts";
 import { INIT_FILES, type AgentState, type ImageRoot, type InitFiles, type Op, type OverlayDirs } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
 import { mountImageRoot } from "../image/root.ts";
+import { attachOnto, openIfThere } from "../mount/target.ts";
 
 export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot", overlay: OverlayDirs | null, initFiles: InitFiles | null, image?: ImageRoot): void {
   if (st.entered || st.pendingRoot) {
@@ -40,14 +41,30 @@ export function prepareRoot(st: AgentState, dir: string, mode: "pivot" | "chroot
     // pivot_root needs the new root to be a mount point of its own.
     st.sys.mount(dir, dir, null, MS_BIND | MS_REC, null);
   }
-  if (initFiles) {
-    for (const name of INIT_FILES) {
-      const target = `${root}/etc/${name}`;
-      if (st.sys.exists(target)) st.sys.mount(`${initFiles.dir}/${name}`, target, null, MS_BIND, null);
-    }
-  }
   st.pendingRoot = root;
   st.rootMode = mode;
+  if (initFiles) for (const name of INIT_FILES) bindInitFile(st, `${initFiles.dir}/${name}`, `/etc/${name}`);
+}
+
+/**
+ * Bind ctr's copy of an /etc file on the rootfs's own, when the rootfs has one. The target
+ * is resolved inside the prepared root (runtime/features/mount/target.ts): an /etc/hosts that
+ * is a symlink to a host path stays inside the root. The source is ctr's state directory.
+ */
+function bindInitFile(st: AgentState, source: string, path: string): void {
+  const target = openIfThere(st, path);
+  if (target === null) return;
+  try {
+    if (st.sys.fstat(target).isDirectory()) return; // not a file: left as the rootfs has it
+    const tree = st.sys.openTree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    try {
+      attachOnto(st.sys, tree, target);
+    } finally {
+      st.sys.close(tree);
+    }
+  } finally {
+    st.sys.close(target);
+  }
 }
 
 function checkDirectory(sys: Sys, dir: string): void {
