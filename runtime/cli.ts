@@ -139,7 +139,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID", che
     import("./features/rootfs/cache.ts"),
     import("./hostview.ts"),
   ]);
-  const host = hostView();
+  const host = hostView(undefined, true);
   const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib`, host });
   for (const [file, text] of fe.sources) out.addSource(file, text);
   // Commands with errors are not planned: a plan function may rely on what
