@@ -412,15 +412,20 @@ export function bind(s: Shaped): Bound {
   const { argSpecs, restAt, formName } = s.resolved.schema;
   const args: Record<string, Arg> = {};
   const rest: Arg[] = [];
-  s.positional.forEach((a, i) => {
+  const positional = s.positional;
+  // Plain loops and Map.forEach: this runs once per command (a cold process's hot path).
+  for (let i = 0; i < positional.length; i++) {
+    const a = positional[i]!;
     if (restAt >= 0 && i >= restAt) rest.push(a);
     else if (argSpecs[i]) args[argSpecs[i]!.name] = a;
-  });
+  }
   const options: Record<string, Arg> = {};
   const optionSpans: Record<string, Span> = {};
-  for (const [k, a] of s.options) {
-    options[k] = a.value ?? a;
-    optionSpans[k] = a.span;
+  if (s.options.size > 0) {
+    s.options.forEach((a, k) => {
+      options[k] = a.value ?? a;
+      optionSpans[k] = a.span;
+    });
   }
   return { form: formName ?? null, positional: s.positional, args, rest, options, optionSpans, flags: s.flags };
 }
@@ -429,15 +434,14 @@ export function bind(s: Shaped): Bound {
 function checkOption(a: Arg, r: Schema, options: Map<string, Arg>, report: Report, isOpaque?: (a: Arg) => boolean): boolean {
   const key = a.key!;
   const kind = Object.hasOwn(r.options, key) ? r.options[key] : r.options["*"];
-  const keySpan = (): Span => ({ ...a.span, length: key.length + 1 });
   if (kind === undefined) {
     const optionKeys = r.optionKeys;
     if (optionKeys.length === 0) {
-      report("error", keySpan(), `unknown option \`${key}=\`: \`${r.label}\` takes no options`, `syntax: ${r.syntax}`);
+      report("error", optionKeySpan(a.span, key), `unknown option \`${key}=\`: \`${r.label}\` takes no options`, `syntax: ${r.syntax}`);
     } else {
       report(
         "error",
-        keySpan(),
+        optionKeySpan(a.span, key),
         `unknown option \`${key}=\` for \`${r.label}\``,
         didYouMean(key, optionKeys, (s) => s + "=") ?? `options are ${listOf(optionKeys.map((k) => k + "="))}`,
       );
@@ -445,20 +449,25 @@ function checkOption(a: Arg, r: Schema, options: Map<string, Arg>, report: Repor
     return false;
   }
   if (options.has(key)) {
-    report("error", keySpan(), `option \`${key}=\` is given twice`);
+    report("error", optionKeySpan(a.span, key), `option \`${key}=\` is given twice`);
     return false;
   }
   options.set(key, a);
   const value = a.value;
   if (!value || value.text === "") {
     if (kind !== "text" && kind !== "word") {
-      report("error", keySpan(), `missing value for \`${key}=\``, `write the value right after \`=\`, with no space: ${key}=${example(kind)}`);
+      report("error", optionKeySpan(a.span, key), `missing value for \`${key}=\``, `write the value right after \`=\`, with no space: ${key}=${example(kind)}`);
       return false;
     }
     return true;
   }
   if (kind === "text" || (isOpaque !== undefined && isOpaque(value))) return true;
   return validate(value, kind, key + "=", report);
+}
+
+/** The span of an option's `key=`. */
+function optionKeySpan(span: Span, key: string): Span {
+  return { ...span, length: key.length + 1 };
 }
 
 function example(kind: ValueKind): string {

@@ -84,17 +84,28 @@ export const Word = createToken({
   categories: [Atom],
 });
 
-const optKeyRe = /[A-Za-z_][A-Za-z0-9_.-]*=(?!=)/y;
+/** [A-Za-z_] */
+function keyStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+/** [A-Za-z0-9_.-] */
+function keyNext(c: number): boolean {
+  return keyStart(c) || (c >= 48 && c <= 57) || c === 46 || c === 45;
+}
 /** `key=` at the start of a word (the option's value follows without a space). */
 export const OptKey = createToken({
   name: "OptKey",
   pattern: {
+    // /[A-Za-z_][A-Za-z0-9_.-]*=(?!=)/ at `offset`, scanned by hand: the lexer tries
+    // it at every word that starts with a letter, so a regex call there is most of its cost.
     exec: (text: string, offset: number): CustomPatternMatcherReturn | null => {
       // `a=b=c`: after an option key, `b=c` is the value, not another key.
       if (offset > 0 && text.charCodeAt(offset - 1) === 61 /* = */) return null;
-      optKeyRe.lastIndex = offset;
-      const m = optKeyRe.exec(text);
-      return m ? ([m[0]] as CustomPatternMatcherReturn) : null;
+      if (!keyStart(text.charCodeAt(offset))) return null;
+      let i = offset + 1;
+      while (keyNext(text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) !== 61 || text.charCodeAt(i + 1) === 61) return null;
+      return [text.slice(offset, i + 1)] as CustomPatternMatcherReturn;
     },
   },
   line_breaks: false,

@@ -118,22 +118,25 @@ function noInterpolatedName(ctx: BuildContext, nameTok: IToken, nameSpan: Span):
 
 /** `name args...` or a call `name(a, b)`. */
 function command(ctx: BuildContext, n: CstNode): CommandStmt | undefined {
-  const nameTok = ctx.need(tok(n, "Word"));
+  // The command rule's children read by name directly (as tok/toks/subs would):
+  // one node per statement, the hottest path of the build.
+  const kids = n.children as { Word?: IToken[]; LParen?: IToken[]; RParen?: IToken[]; ArgTok?: IToken[]; callArg?: CstNode[] };
+  const nameTok = ctx.need(kids.Word?.[0]);
   if (!nameTok) return undefined;
   const nameSpan = ctx.tokSpan(nameTok);
   let end = spanEnd(nameSpan);
   const callArgs: ArgNode[] = [];
   let paren = false;
-  if (tok(n, "LParen")) {
+  if (kids.LParen?.[0]) {
     paren = true;
-    for (const c of subs(n, "callArg")) {
+    for (const c of kids.callArg ?? []) {
       const a = callArg(ctx, c);
       if (a) callArgs.push(a), (end = Math.max(end, spanEnd(a.span)));
     }
-    const rp = ctx.need(tok(n, "RParen"));
+    const rp = ctx.need(kids.RParen?.[0]);
     if (rp) end = rp.startOffset + 1;
   }
-  const argToks = toks(n, "ArgTok");
+  const argToks = kids.ArgTok ?? [];
   const extra = argToks.length ? args(ctx, argToks) : [];
   if (paren && extra.length > 0) {
     ctx.error(extra[0]!.span, "unexpected argument after the call's `)`", "pass every argument inside the parentheses: name(a, b)", true);

@@ -129,24 +129,29 @@ function readScript(file: string): Source | null {
   }
 }
 
-async function frontEnd(src: Source, args: string[], out: Output, id = "ID"): Promise<{ result: PlanResult; ok: boolean; warnings: boolean; statements: number; hostPaths: number }> {
+/**
+ * Compiles and plans a script, printing its diagnostics. `checkOnly` (`ctr check`):
+ * the planner's diagnostics without the plan (runtime/plan.ts planDiagnostics), and
+ * an empty plan in the result.
+ */
+async function frontEnd(src: Source, args: string[], out: Output, id = "ID", checkOnly = false): Promise<{ result: PlanResult; ok: boolean; warnings: boolean; statements: number; hostPaths: number }> {
   out.addSource(src.file, src.text);
-  const [{ compile }, { statements, findStatement }, { makePlan }, { defaultCacheDir }, { hostView }] = await Promise.all([
+  const [{ compile }, { statements, findStatement }, { makePlan, planDiagnostics }, { defaultCacheDir }, { hostView }] = await Promise.all([
     import("../lang/index.ts"),
     import("./registry.ts"),
     import("./plan.ts"),
     import("./features/rootfs/cache.ts"),
     import("./hostview.ts"),
   ]);
-  const host = hostView();
+  const host = hostView(undefined, true);
   const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${PACKAGE_ROOT}/stdlib`, host });
   for (const [file, text] of fe.sources) out.addSource(file, text);
   // Commands with errors are not planned: a plan function may rely on what
   // the checker rejected (`limit cpux` has no limit to plan).
   const feOk = !fe.diagnostics.some((d) => d.severity === "error");
-  const result: PlanResult = feOk
-    ? makePlan(fe.commands, findStatement, { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` })
-    : { plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics: [] };
+  const base = { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` };
+  const empty = (diagnostics: Diagnostic[]): PlanResult => ({ plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics });
+  const result: PlanResult = !feOk ? empty([]) : checkOnly ? empty(planDiagnostics(fe.commands, findStatement, base)) : makePlan(fe.commands, findStatement, base);
   const diagnostics = [...fe.diagnostics, ...result.diagnostics];
   out.diagnostics(diagnostics);
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
@@ -352,7 +357,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       const src = file === "-e" ? { file: "-e", text: args.shift() ?? "" } : readScript(file);
       if (!src) return EXIT_USAGE;
       const out = new Output();
-      const { result, ok, statements, hostPaths } = await frontEnd(src, args, out);
+      const { result, ok, statements, hostPaths } = await frontEnd(src, args, out, "ID", first === "check");
       if (!ok) return EXIT_USAGE;
       if (first === "explain") writeAll(1, await explain(result, src.file));
       else {

@@ -16,8 +16,12 @@ export interface CountingHostView extends HostView {
  * `root`: where the container's files are seen from the host (the REPL's live
  * container), for isCommand; without one, the host's own programs stand in.
  */
-export function hostView(root: () => string | null = () => null): CountingHostView {
+export function hostView(root: () => string | null = () => null, remember = false): CountingHostView {
   let looked = 0;
+  // `remember` (one compile of one script, not a REPL session that lasts): what a path
+  // is, by path, so that a script naming one bind source a thousand times asks the
+  // kernel once (each look still counts in `looked`).
+  const kinds = new Map<string, "dir" | "file" | null>();
   return {
     isCommand(name: string) {
       if (!/^[A-Za-z0-9._+-]+$/.test(name)) return false;
@@ -35,11 +39,15 @@ export function hostView(root: () => string | null = () => null): CountingHostVi
     },
     kind(path: string) {
       looked++;
+      let k = remember ? kinds.get(path) : undefined;
+      if (k !== undefined) return k;
       try {
-        return statSync(path).isDirectory() ? "dir" : "file";
+        k = statSync(path).isDirectory() ? "dir" : "file";
       } catch {
-        return null;
+        k = null;
       }
+      if (remember) kinds.set(path, k);
+      return k;
     },
   };
 }

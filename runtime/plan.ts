@@ -131,36 +131,14 @@ export class Planner {
   /** Plan more commands; their `ns` lines count wherever they stand (stage 1 unshares all at once). */
   add(commands: readonly Command[]): { ops: Op[]; diagnostics: Diagnostic[] } {
     const diagnostics: Diagnostic[] = [];
-    for (const cmd of commands) {
-      if (!cmd.bound) continue; // the checker has reported it
-      if (cmd.name === "ns") for (const w of texts(cmd.bound.rest)) if (w !== "none") this.namespaces.add(w as NsName);
-    }
+    addNamespaces(this.namespaces, commands);
     const ctx: PlanContext = { ...this.base, namespaces: this.namespaces };
     const namespaces = orderNamespaces(this.namespaces);
     const ops: Op[] = [];
     for (const cmd of commands) {
-      const entry = this.lookup(cmd.name);
-      if (!entry) continue; // the checker has reported it
-      const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name; // as written, for messages
-      const formWord = cmd.bound?.form ?? null;
-      const unsupported = entry.unsupported ?? (formWord !== null ? entry.unsupportedForms?.[formWord] : undefined);
-      if (unsupported) {
-        const what = entry.unsupported ? cmd.name : form;
-        diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });
-        continue;
-      }
-      if (!entry.plan) continue;
+      const planned = planCommand(this.lookup, cmd, ctx, diagnostics);
+      if (planned === null) continue;
       const source = sourceText(cmd);
-      let planned: PlannedOp[];
-      try {
-        planned = entry.plan(cmd, ctx);
-      } catch (e) {
-        // A plan function trusts the checker; when it throws, the two disagree (a
-        // bug). Refuse the script with a diagnostic rather than a stack trace.
-        const why = e instanceof Error ? e.message : String(e);
-        diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `internal error: cannot plan \`${form}\`: ${why}`, help: "the checker let through what the planner cannot do; please report it with the script" });
-        continue;
-      }
       for (const p of planned) {
         const op = { ...p, span: cmd.span, source } as Op;
         setExplain(op);
@@ -210,6 +188,67 @@ export class Planner {
     }
     return { ops, diagnostics };
   }
+}
+
+/** The namespaces of the `ns` lines among `commands`, added to `into`. */
+function addNamespaces(into: Set<NsName>, commands: readonly Command[]): void {
+  for (const cmd of commands) {
+    if (!cmd.bound) continue; // the checker has reported it
+    if (cmd.name === "ns") for (const w of texts(cmd.bound.rest)) if (w !== "none") into.add(w as NsName);
+  }
+}
+
+/**
+ * One command's ops as its plan function returns them, or null when it has none
+ * (unknown, not supported yet: reported in `diagnostics`, or no plan function).
+ */
+function planCommand(lookup: (name: string) => PlannerEntry | undefined, cmd: Command, ctx: PlanContext, diagnostics: Diagnostic[]): PlannedOp[] | null {
+  const entry = lookup(cmd.name);
+  if (!entry) return null; // the checker has reported it
+  const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name; // as written, for messages
+  const formWord = cmd.bound?.form ?? null;
+  const unsupported = entry.unsupported ?? (formWord !== null ? entry.unsupportedForms?.[formWord] : undefined);
+  if (unsupported) {
+    const what = entry.unsupported ? cmd.name : form;
+    diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });
+    return null;
+  }
+  if (!entry.plan) return null;
+  try {
+    return entry.plan(cmd, ctx);
+  } catch (e) {
+    // A plan function trusts the checker; when it throws, the two disagree (a
+    // bug). Refuse the script with a diagnostic rather than a stack trace.
+    const why = e instanceof Error ? e.message : String(e);
+    diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `internal error: cannot plan \`${form}\`: ${why}`, help: "the checker let through what the planner cannot do; please report it with the script" });
+    return null;
+  }
+}
+
+/**
+ * What `makePlan` reports, without making the plan (`ctr check`): every plan
+ * function still runs, since one that throws is reported, but no op is built
+ * (no source text, no explain lines). Only the ops the plan-wide diagnostics
+ * read are kept: `unshare` and `idmap` (completeIdMaps), in plan order.
+ */
+export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const ns = new Set<NsName>();
+  addNamespaces(ns, commands);
+  const ctx: PlanContext = { ...base, namespaces: ns };
+  orderNamespaces(ns);
+  const kept: Op[] = [];
+  for (const cmd of commands) {
+    const planned = planCommand(lookup, cmd, ctx, diagnostics);
+    if (planned === null) continue;
+    for (const p of planned) {
+      // As in Planner.add: an op kind without traits is a bug, and fails the same way.
+      if (traitsOf(p.kind).afterMounts) continue;
+      if (p.kind === "unshare" || p.kind === "idmap") kept.push({ ...p, span: cmd.span } as Op);
+    }
+  }
+  if (ns.has("user") && kept.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(kept));
+  return diagnostics;
 }
 
 export function makePlan(commands: Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">): PlanResult {

@@ -5,7 +5,7 @@ import { joinNotes } from "../../runtime/features/ns/join.ts";
 import { describe, expect, test } from "bun:test";
 import { compile } from "../../lang/index.ts";
 import { findStatement, statements } from "../../runtime/registry.ts";
-import { makePlan } from "../../runtime/plan.ts";
+import { makePlan, planDiagnostics } from "../../runtime/plan.ts";
 import { traitsOf, type Op } from "../../runtime/ops.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -102,6 +102,31 @@ describe("planner rules", () => {
       }
     }
     expect(seen).toBeGreaterThan(50);
+  });
+
+  test("`ctr check`'s planDiagnostics reports what makePlan reports, in the same order", () => {
+    const base = { stateDir: "/run/ctr/ID", defaultRootfs: "/cache/rootfs" };
+    const scripts = [
+      "ns uts, mnt\njoin web uts\nrun true",
+      "ns user, uts\nmap uid 0 100000 10\nmap uid 5 200000 10\nmap gid 0 100000 1\nmap gid 0 300000 1\nrun true",
+      "ns user, uts\nmap uid 1 100000 10\nrun true",
+      "ns user, mnt\nmount tmpfs /tmp\nreadonly /tmp\nmap gid 5 100000 1\nrun true\njoin a uts",
+      "ns uts\nhostname a\nrun true",
+    ];
+    let reported = 0;
+    for (const src of scripts) {
+      const fe = compile(src, { file: "t.ctr", specs: statements, cpus: 4, env: {} });
+      expect(fe.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      const made = makePlan(fe.commands, findStatement, base).diagnostics;
+      expect(planDiagnostics(fe.commands, findStatement, base)).toEqual(made);
+      reported += made.length;
+    }
+    expect(reported).toBeGreaterThan(4);
+    // A plan function that throws is reported by both.
+    const fe = compile("ns uts\nhostname x", { file: "t.ctr", specs: statements, cpus: 2, env: {} });
+    const lookup = (name: string) => (name === "hostname" ? { name, plan: (): never => { throw new Error("no plan for this"); } } : findStatement(name));
+    expect(planDiagnostics(fe.commands, lookup, base)).toEqual(makePlan(fe.commands, lookup, base).diagnostics);
+    expect(planDiagnostics(fe.commands, lookup, base)).toHaveLength(1);
   });
 });
 
