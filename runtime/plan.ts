@@ -232,6 +232,8 @@ function planCommand(lookup: (name: string) => PlannerEntry | undefined, cmd: Co
  * read are kept: `unshare` and `idmap` (completeIdMaps), in plan order.
  */
 export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">): Diagnostic[] {
+  // `join`'s rules (features/ns/join.ts) read every op with its source text: the whole plan then.
+  if (commands.some((c) => c.name === "join")) return makePlan([...commands], lookup, base).diagnostics;
   const diagnostics: Diagnostic[] = [];
   const ns = new Set<NsName>();
   addNamespaces(ns, commands);
