@@ -151,7 +151,13 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID", che
   const feOk = !fe.diagnostics.some((d) => d.severity === "error");
   const base = { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` };
   const empty = (diagnostics: Diagnostic[]): PlanResult => ({ plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics });
-  const result: PlanResult = !feOk ? empty([]) : checkOnly ? empty(planDiagnostics(fe.commands, findStatement, base)) : makePlan(fe.commands, findStatement, base);
+  let result: PlanResult;
+  if (!feOk) result = empty([]);
+  else if (checkOnly) {
+    // The ops the teaching note reads, without the rest of the plan.
+    const sketch = empty([]).plan;
+    result = { plan: sketch, diagnostics: planDiagnostics(fe.commands, findStatement, base, sketch) };
+  } else result = makePlan(fe.commands, findStatement, base);
   const diagnostics = [...fe.diagnostics, ...result.diagnostics];
   out.diagnostics(diagnostics);
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };

@@ -231,9 +231,16 @@ function planCommand(lookup: (name: string) => PlannerEntry | undefined, cmd: Co
  * (no source text, no explain lines). Only the ops the plan-wide diagnostics
  * read are kept: `unshare` and `idmap` (completeIdMaps), in plan order.
  */
-export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">): Diagnostic[] {
+/** The op kinds `ctr check`'s teaching note reads (features/security/note.ts): kept by planDiagnostics in `sketch`. */
+const SKETCH_KINDS = new Set<Op["kind"]>(["unshare", "cap", "seccomp", "user", "rootfs", "run", "exec", "join"]);
+
+export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">, sketch?: Plan): Diagnostic[] {
   // `join`'s rules (features/ns/join.ts) read every op with its source text: the whole plan then.
-  if (commands.some((c) => c.name === "join")) return makePlan([...commands], lookup, base).diagnostics;
+  if (commands.some((c) => c.name === "join")) {
+    const made = makePlan([...commands], lookup, base);
+    if (sketch) Object.assign(sketch, made.plan);
+    return made.diagnostics;
+  }
   const diagnostics: Diagnostic[] = [];
   const ns = new Set<NsName>();
   addNamespaces(ns, commands);
@@ -247,8 +254,10 @@ export function planDiagnostics(commands: readonly Command[], lookup: (name: str
       // As in Planner.add: an op kind without traits is a bug, and fails the same way.
       if (traitsOf(p.kind).afterMounts) continue;
       if (p.kind === "unshare" || p.kind === "idmap") kept.push({ ...p, span: cmd.span } as Op);
+      if (sketch && SKETCH_KINDS.has(p.kind)) sketch.ops.push({ ...p, span: cmd.span } as Op);
     }
   }
+  if (sketch) sketch.namespaces = orderNamespaces(ns);
   if (ns.has("user") && kept.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(kept));
   return diagnostics;
 }
