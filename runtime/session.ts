@@ -37,7 +37,7 @@ export interface SessionEvents {
   /** Text for the user's standard output (echo, show, run's tee is PID 1's). */
   output(text: string): void;
   /** A syscall made by a stage, when tracing. */
-  trace?(stage: 1 | 2, e: TraceEvent): void;
+  trace?(stage: 1 | 2 | "host", e: TraceEvent): void;
   /** A plain message from ctr about the container (an OOM kill, a cgroup it could not remove). */
   notice(text: string): void;
 }
@@ -91,6 +91,7 @@ export class ContainerSession {
   private cgroupsFull = false;
   private scores: OomScorePlan | null = null;
   private stateDir: string | null = null;
+  private net: NetHost | null = null;
   private hooks: Hook[] = [];
   private execed = false;
   private tornDown = false;
@@ -110,12 +111,13 @@ export class ContainerSession {
 
   /** Create the container: every hook's part, phase by phase, then PID 1 (call started() next). */
   async create(spec: SessionSpec, opts: SessionOptions = {}): Promise<Container> {
-    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec)];
+    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec, opts)];
     for (const problem of sweepStaleNet()) this.events.notice(problem); // before the state directories naming them go
     sweepStaleStateDirs();
     for (const h of this.hooks) await h.beforeUnshare?.();
     const c = new Container(this.id, this.launch, this.stateDir, { output: this.events.output, trace: this.events.trace });
     c.cgroups = this.cgroups;
+    c.netShow = this.netShow(spec);
     this.container = c;
     // Stage 1 waits for "go" only when a hook has work between its unshare and PID 1.
     const after = this.hooks.filter((h) => h.afterUnshare);
@@ -190,10 +192,12 @@ export class ContainerSession {
   }
 
   /** The host's side of `net veth`/`net bridge` (runtime/features/net/host.ts): checked, recorded, then made after unshare. */
-  private netHook(spec: SessionSpec): Hook {
+  private netHook(spec: SessionSpec, opts: SessionOptions): Hook {
     const ops = (spec.net ?? []).filter((o) => o.kind === "net-host");
     if (ops.length === 0) return {};
-    const net = new NetHost(this.id, ops);
+    const trace = this.events.trace;
+    const net = new NetHost(this.id, ops, undefined, opts.trace && trace ? (e) => trace("host", e) : null);
+    this.net = net;
     net.check(); // before any hook has made anything (the state directory is made next)
     let made = false;
     return {
@@ -206,6 +210,15 @@ export class ContainerSession {
         net.setUp(pid);
       },
       teardown: () => (made ? net.teardown() : []),
+    };
+  }
+
+  /** `show net`'s host half (runtime/features/net/show.ts), after PID 1's. */
+  private netShow(spec: SessionSpec): () => string[] {
+    return () => {
+      if (this.net) return this.net.show();
+      if (!spec.namespaces.includes("net")) return ["host: PID 1 is in ctr's network namespace (no `ns net`): the links above are the host's"];
+      return ["host: no link of this container's on the host (no `net veth` or `net bridge`): its namespace reaches nothing outside"];
     };
   }
 

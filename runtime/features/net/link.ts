@@ -8,11 +8,10 @@
 // IFLA_IFNAME lets the kernel find the link by its name. The kernel answers with an
 // NLMSG_ERROR, error 0 for done (codec.ts).
 
-import { NETLINK_ROUTE } from "../../../native/index.ts";
 import type { AgentState } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
-import { decode, encode, expectAck, IFF_UP, IFLA_IFNAME, ifinfomsg, NLM_F_ACK, NLM_F_REQUEST, parseAttrs, RTM_NAMES, RTM_NEWLINK, strAttr, type Request } from "./codec.ts";
-import { requestText } from "./rtnl.ts";
+import { decode, IFF_UP, IFLA_IFNAME, ifinfomsg, NLM_F_ACK, NLM_F_REQUEST, parseAttrs, RTM_NAMES, RTM_NEWLINK, strAttr, type Request } from "./codec.ts";
+import { requestText, Rtnl } from "./rtnl.ts";
 
 let seq = 0;
 
@@ -46,6 +45,5 @@ export function linkNotes(): ExplainNotes {
 }
 
 export function setLinkUp(st: AgentState, name: string, up: boolean): void {
-  const req = linkUpRequest(name, up);
-  expectAck(st.sys.netlink(NETLINK_ROUTE, encode(req)), req, name);
+  new Rtnl(st.sys).ack(linkUpRequest(name, up), name);
 }

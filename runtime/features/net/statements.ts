@@ -10,7 +10,7 @@ import type { Arg, CheckContext, Command } from "../../../lang/spec.ts";
 import { parseCidr, parseInt10 } from "../../../lang/index.ts";
 import { bound, type PlannedOp } from "../../plan.ts";
 import { defineStatement } from "../../statement.ts";
-import { overlaps, type HostLinkSpec } from "./host.ts";
+import { hostConflicts, overlaps, type HostLinkSpec } from "./host.ts";
 import { cidrText, explainAddr, explainBridge, explainSetLink, explainVeth, type Cidr } from "./rtnl.ts";
 
 /** IFNAMSIZ is 16 with the terminating NUL. */
@@ -63,6 +63,20 @@ function checkLink(cmd: Command, ctx: CheckContext): void {
     if (clash) ctx.error(o.ctr!.span, `${cidrText(ctr)} overlaps ${clash.arg.text} of an earlier \`net\` statement`, "each veth pair needs a network of its own");
     else s.nets.push({ cidr: ctr, arg: o.ctr! });
   }
+  checkAgainstHost(cmd, ctx);
+}
+
+/** The host's links and addresses (read-only dumps, runtime/hostview.ts): what the link would collide with. */
+function checkAgainstHost(cmd: Command, ctx: CheckContext): void {
+  const host = ctx.host?.net?.();
+  const b = bound(cmd);
+  const o = b.options;
+  const ctr = o.ctr && parseCidr(o.ctr.text);
+  if (!host || !ctr) return;
+  const cidr = (a: Arg | undefined) => (a && parseCidr(a.text)) || null;
+  const bridge = b.form === "bridge" && b.positional[0] ? { name: b.positional[0].text, addr: cidr(o.addr) } : null;
+  const link = { hostName: o.host_name?.text ?? null, host: b.form === "veth" ? cidr(o.host) : null, ctr, bridge };
+  for (const c of hostConflicts(host, link)) ctx.error((c.part === "NAME" ? b.positional[0] : o[c.part])?.span ?? cmd.span, c.message, c.hint);
 }
 
 function checkRoute(cmd: Command, ctx: CheckContext): void {
