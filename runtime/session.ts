@@ -112,7 +112,8 @@ export class ContainerSession {
   /** Create the container: every hook's part, phase by phase, then PID 1 (call started() next). */
   async create(spec: SessionSpec, opts: SessionOptions = {}): Promise<Container> {
     this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec, opts)];
-    for (const problem of sweepStaleNet()) this.events.notice(problem); // before the state directories naming them go
+    const trace = this.events.trace;
+    for (const problem of sweepStaleNet(undefined, opts.trace && trace ? (e) => trace("host", e) : null)) this.events.notice(problem); // before the state directories naming them go
     sweepStaleStateDirs();
     for (const h of this.hooks) await h.beforeUnshare?.();
     const c = new Container(this.id, this.launch, this.stateDir, { output: this.events.output, trace: this.events.trace });

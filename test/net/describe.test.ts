@@ -100,13 +100,21 @@ describe("the checker against the host's tables (a HostView)", () => {
   const check = (src: string, view: HostView | null = host) => compile(src, { file: "t.ctr", specs: statements, cpus: 4, env: {}, ...(view ? { host: view } : {}) }).diagnostics;
 
   test("file:line:col at the option that collides, what, and the fix", () => {
-    const d = check("ns net\nnet veth host=169.254.8.1/30 ctr=169.254.8.2/30 host_name=v9\nnet bridge v9 ctr=169.254.7.2/24 name=eth1");
+    const d = check("ns net\nnet veth host=169.254.8.1/30 ctr=169.254.8.2/30 host_name=eth0\nnet bridge v9 ctr=169.254.7.2/24 name=eth1");
     expect(d.map((x) => [x.span.line, x.span.column, x.message])).toEqual([
       [2, 15, 'the address 169.254.8.1 is in use on the host already (169.254.8.1/30 on its link "v9")'],
-      [2, 59, 'the host has a link named "v9" already'],
+      [2, 59, 'the host has a link named "eth0" already'],
       [3, 12, 'the host\'s link "v9" is not a bridge (its kind is veth)'],
     ]);
     expect(d.every((x) => x.severity === "error" && (x.help ?? "").length > 0)).toBe(true);
+  });
+
+  test("a bridge named like an earlier statement's host end, or the reverse, is refused without looking at the host", () => {
+    const d = check("ns net\nnet veth host=169.254.5.1/30 ctr=169.254.5.2/30 host_name=v5\nnet bridge v5 ctr=169.254.4.2/24 name=eth1\nnet bridge br3 ctr=169.254.3.2/24 name=eth2\nnet veth host=169.254.2.1/30 ctr=169.254.2.2/30 host_name=br3 name=eth3", null);
+    expect(d.map((x) => [x.span.line, x.span.column, x.message])).toEqual([
+      [3, 12, "`v5` is the host end of an earlier `net` statement, not a bridge"],
+      [5, 59, "`br3` is the bridge of an earlier `net bridge`"],
+    ]);
   });
 
   test("free names and addresses pass; without a view of the host (the language alone) nothing is looked at", () => {

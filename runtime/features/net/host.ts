@@ -249,10 +249,10 @@ function isRunning(pid: number): boolean {
  * What containers of a ctr killed outright left on the host (their state
  * directories are swept right after, runtime/statedir.ts). Returns the problems.
  */
-export function sweepStaleNet(sys: Sys = realSys): string[] {
+export function sweepStaleNet(sys: Sys = realSys, trace: TraceFn | null = null): string[] {
   if ((process.geteuid?.() ?? 0) !== 0) return []; // only root makes host links
   const records = netRecords();
-  const rt = new Rtnl(sys);
+  const rt = new Rtnl(sys, trace);
   const problems = records.filter((r) => !r.alive).flatMap((r) => removeOwned(rt, r.id, r.veths, r.bridges));
   // Bridges of ctr's that no file names any more (see the header): the same rule as removeOwned's.
   try {

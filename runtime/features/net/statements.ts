@@ -45,7 +45,13 @@ function checkLink(cmd: Command, ctx: CheckContext): void {
   const hostName = o.host_name?.text;
   if (hostName !== undefined) {
     if (s.names.has(`host:${hostName}`)) ctx.error(o.host_name!.span, `a host link named \`${hostName}\` is made by an earlier \`net\` statement`);
+    else if (s.names.has(`bridge:${hostName}`)) ctx.error(o.host_name!.span, `\`${hostName}\` is the bridge of an earlier \`net bridge\``, "give the host end another name");
     s.names.set(`host:${hostName}`, o.host_name!);
+  }
+  const bridgeName = b.form === "bridge" ? b.positional[0] : undefined;
+  if (bridgeName) {
+    if (s.names.has(`host:${bridgeName.text}`)) ctx.error(bridgeName.span, `\`${bridgeName.text}\` is the host end of an earlier \`net\` statement, not a bridge`, "name the bridge otherwise");
+    s.names.set(`bridge:${bridgeName.text}`, bridgeName);
   }
   if (o.mtu) {
     const mtu = parseInt10(o.mtu.text);
