@@ -162,8 +162,16 @@ export interface StatementSpec {
  */
 export interface HostView {
   kind(path: string): "dir" | "file" | null;
+  /** The host's network links and IPv4 addresses (read-only), or null when they cannot be read. */
+  net?(): HostNetView | null;
   /** True when NAME is a program the container would find (for `ps -ef` typed as a statement). */
   isCommand?(name: string): boolean;
+}
+
+/** What `net veth`/`net bridge` must not collide with on the host. */
+export interface HostNetView {
+  links: readonly { name: string; kind: string | null }[];
+  addrs: readonly { address: string; prefix: number; link: string }[];
 }
 
 export interface CheckContext {

@@ -17,7 +17,8 @@ import { setLinkUp } from "./features/net/link.ts";
 import { capChange } from "./features/security/caps.ts";
 import { noteSeccomp, showSecurity } from "./features/security/security.ts";
 import type { ShowResult } from "./channel/messages.ts";
-import { addressLink, addRoute, showNet } from "./features/net/container.ts";
+import { addressLink, addRoute } from "./features/net/container.ts";
+import { showNet } from "./features/net/show.ts";
 import { defaultCommand } from "./features/image/root.ts";
 import { mountVolume } from "./features/image/volume.ts";
 

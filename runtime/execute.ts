@@ -27,7 +27,7 @@ import { checkNetPrivileges } from "./features/net/host.ts";
 export interface ExecuteIO {
   trace: boolean;
   output(text: string): void;
-  traceLine(stage: 1 | 2, e: TraceEvent): void;
+  traceLine(stage: 1 | 2 | "host", e: TraceEvent): void;
   error(e: unknown): void;
   /** A plain message from ctr about the run (an OOM kill, a cgroup it could not remove). */
   notice?(text: string): void;

@@ -40,8 +40,13 @@ export interface HostEvents {
   trace?(stage: 1 | 2, event: TraceEvent): void;
 }
 
-/** One syscall a stage made, as `--trace` prints it (scripts and the REPL). */
-export function traceLine(stage: 1 | 2, e: TraceEvent): string {
+/**
+ * One syscall a stage made, as `--trace` prints it (scripts and the REPL); "host": one ctr
+ * made on the host. An "rtnetlink" event is one request with the kernel's answer, already
+ * written out (runtime/features/net/describe.ts).
+ */
+export function traceLine(stage: 1 | 2 | "host", e: TraceEvent): string {
+  if (e.syscall === "rtnetlink") return `[${stage === "host" ? "host" : `stage ${stage}`}] rtnetlink ${String(e.args[0])} = ${e.result} (${e.ms.toFixed(2)} ms)\n`;
   const res = e.errno ? `-1 ${e.errno}` : String(e.result);
   return `[stage ${stage}] ${formatCall(e.syscall, e.args)} = ${res} (${e.ms.toFixed(2)} ms)\n`;
 }
@@ -136,6 +141,8 @@ export class Container {
   cgroups: CgroupManager | null = null;
   /** `join`: the running container whose namespaces this one shares (`show ns` says so). */
   joined: JoinTarget | null = null;
+  /** `show net`'s host half, printed after PID 1's (runtime/session.ts). */
+  netShow: (() => string[]) | null = null;
   /** The signal ctr received and forwarded, if any: the script stops with 128+N (or the command's status). */
   interrupted: NodeJS.Signals | null = null;
   private lastRun: RunResult | null = null;
@@ -320,7 +327,7 @@ export class Container {
     if (msg.t !== "done") throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `unexpected reply \`${msg.t}\` from PID 1`, span: op.span });
     if (op.kind === "run") this.lastRun = msg.result as RunResult;
     if (op.kind === "show-security") this.events.output((msg.result as Extract<ShowResult, { what: "security" }>).lines.join("\n") + "\n");
-    if (op.kind === "show-net") this.events.output((msg.result as Extract<ShowResult, { what: "net" }>).lines.join("\n") + "\n");
+    if (op.kind === "show-net") this.events.output([...(msg.result as Extract<ShowResult, { what: "net" }>).lines, ...(this.netShow?.() ?? [])].join("\n") + "\n");
     if (op.kind === "hostname" && this.stateDir) {
       // /etc/hostname follows the kernel's name from here on, as it would on a host.
       try {

@@ -38,7 +38,7 @@ export interface SessionEvents {
   /** Text for the user's standard output (echo, show, run's tee is PID 1's). */
   output(text: string): void;
   /** A syscall made by a stage, when tracing. */
-  trace?(stage: 1 | 2, e: TraceEvent): void;
+  trace?(stage: 1 | 2 | "host", e: TraceEvent): void;
   /** A plain message from ctr about the container (an OOM kill, a cgroup it could not remove). */
   notice(text: string): void;
 }
@@ -94,6 +94,7 @@ export class ContainerSession {
   private cgroupsFull = false;
   private scores: OomScorePlan | null = null;
   private stateDir: string | null = null;
+  private net: NetHost | null = null;
   private hooks: Hook[] = [];
   private execed = false;
   private tornDown = false;
@@ -115,12 +116,14 @@ export class ContainerSession {
   async create(spec: SessionSpec, opts: SessionOptions = {}): Promise<Container> {
     // The container to join is found first: a missing or stopped one is refused before anything is made.
     const enter = spec.join ? resolveJoin(spec.join.name, spec.join.namespaces, spec.join.span) : undefined;
-    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec), this.joinHook(spec)];
-    for (const problem of sweepStaleNet()) this.events.notice(problem); // before the state directories naming them go
+    this.hooks = [this.cgroupHook(spec), this.oomHook(), this.rootfsHook(spec, opts), this.usernsHook(spec), this.netHook(spec, opts), this.joinHook(spec)];
+    const trace = this.events.trace;
+    for (const problem of sweepStaleNet(undefined, opts.trace && trace ? (e) => trace("host", e) : null)) this.events.notice(problem); // before the state directories naming them go
     sweepStaleStateDirs();
     for (const h of this.hooks) await h.beforeUnshare?.();
     const c = new Container(this.id, this.launch, this.stateDir, { output: this.events.output, trace: this.events.trace });
     c.cgroups = this.cgroups;
+    c.netShow = this.netShow(spec);
     this.container = c;
     // Stage 1 waits for "go" only when a hook has work between its unshare and PID 1.
     const after = this.hooks.filter((h) => h.afterUnshare);
@@ -195,10 +198,12 @@ export class ContainerSession {
   }
 
   /** The host's side of `net veth`/`net bridge` (runtime/features/net/host.ts): checked, recorded, then made after unshare. */
-  private netHook(spec: SessionSpec): Hook {
+  private netHook(spec: SessionSpec, opts: SessionOptions): Hook {
     const ops = (spec.net ?? []).filter((o) => o.kind === "net-host");
     if (ops.length === 0) return {};
-    const net = new NetHost(this.id, ops);
+    const trace = this.events.trace;
+    const net = new NetHost(this.id, ops, undefined, opts.trace && trace ? (e) => trace("host", e) : null);
+    this.net = net;
     net.check(); // before any hook has made anything (the state directory is made next)
     let made = false;
     return {
@@ -235,6 +240,15 @@ export class ContainerSession {
         });
       },
       ...(join.namespaces.includes("mnt") ? { afterPid1: (c: Container) => c.waitReady() } : {}),
+    };
+  }
+
+  /** `show net`'s host half (runtime/features/net/show.ts), after PID 1's. */
+  private netShow(spec: SessionSpec): () => string[] {
+    return () => {
+      if (this.net) return this.net.show();
+      if (!spec.namespaces.includes("net")) return ["host: PID 1 is in ctr's network namespace (no `ns net`): the links above are the host's"];
+      return ["host: no link of this container's on the host (no `net veth` or `net bridge`): its namespace reaches nothing outside"];
     };
   }
 

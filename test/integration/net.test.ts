@@ -5,6 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
@@ -20,9 +21,9 @@ function hostNet(): string {
 }
 
 /** Run `script` with ctr, `check` its result; then the host is as it was, its network tables too. */
-async function netRun(script: string, check: (r: CtrResult) => void): Promise<void> {
+async function netRun(script: string, check: (r: CtrResult) => void, flags: string[] = []): Promise<void> {
   const before = hostNet();
-  await onHost(async (h) => check(await h.ctr(["-e", script])));
+  await onHost(async (h) => check(await h.ctr([...flags, "-e", script])));
   expect(hostNet()).toBe(before);
 }
 
@@ -106,20 +107,54 @@ describe("net veth", () => {
     expect(hostNet()).toBe(before);
   });
 
-  ntest("a host link name that is taken, or an address the host has, is refused before anything is made", async () => {
-    // The test's own veth pair (no dummy driver here) holds the address.
+  ntest("a host link name that is taken, an address the host has, a bridge name of another kind: refused by ctr check and the run, before anything is made", async () => {
+    // The test's own veth pair (no dummy driver here) holds the address and the names.
     expect(spawnSync("sh", ["-c", "ip link add ctrtestd72 type veth peer name ctrtestd72p && ip addr add 169.254.72.2/30 dev ctrtestd72"]).status).toBe(0);
+    const script = "ns net, mnt, pid\nnet veth host=169.254.72.1/30 ctr=169.254.72.2/30\nnet veth host=169.254.76.1/30 ctr=169.254.76.2/30 host_name=ctrtestd72 name=eth1\nnet bridge ctrtestd72p ctr=169.254.77.2/24 name=eth2\nrun true";
+    const refusals = [
+      "-e:2:35: error: the address 169.254.72.2 is in use on the host already (169.254.72.2/30 on its link \"ctrtestd72\")",
+      "help: choose an address of a network the host does not use",
+      '-e:3:61: error: the host has a link named "ctrtestd72" already',
+      "help: choose another host_name=",
+      '-e:4:12: error: the host\'s link "ctrtestd72p" is not a bridge (its kind is veth)',
+      "help: name a bridge, or a name the host does not use",
+    ];
     try {
-      await netRun("ns net, mnt, pid\nnet veth host=169.254.72.1/30 ctr=169.254.72.2/30\nrun true", (r) => {
-        expect(r.code).toBe(125);
-        expect(r.stderr).toContain("-e:2:1: error: the address 169.254.72.2 is in use on the host already");
+      await netRun(script, (r) => {
+        expect(r.code).toBe(2); // the checker's: nothing was started
+        for (const line of refusals) expect(r.stderr).toContain(line);
       });
-      await netRun("ns net, mnt, pid\nnet veth host=169.254.76.1/30 ctr=169.254.76.2/30 host_name=ctrtestd72\nrun true", (r) => {
-        expect(r.code).toBe(125);
-        expect(r.stderr).toContain('-e:2:1: error: the host has a link named "ctrtestd72" already');
+      const before = hostNet();
+      await onHost(async (h) => {
+        const r = await h.ctr(["check", "-e", script]);
+        expect(r.code).toBe(2);
+        for (const line of refusals) expect(r.stderr).toContain(line);
       });
+      expect(hostNet()).toBe(before);
     } finally {
       spawnSync("ip", ["link", "del", "ctrtestd72"]);
+    }
+  });
+
+  ntest("a plan from the cache skips the checker: the run's pre-flight refuses the address before unshare, and nothing is made", async () => {
+    const cache = mkdtempSync("/tmp/ctr-it-plans-");
+    const script = "ns net, mnt, pid\nnet veth host=169.254.78.1/30 ctr=169.254.78.2/30 host_name=ctrtest78\nrun true";
+    try {
+      await onHost(async (h) => {
+        expect((await h.ctr(["-e", script], { env: { XDG_CACHE_HOME: cache } })).code).toBe(0); // the plan is cached
+        expect(spawnSync("sh", ["-c", "ip link add ctrtestd78 type veth peer name ctrtestd78p && ip addr add 169.254.78.1/30 dev ctrtestd78"]).status).toBe(0);
+        const before = hostNet();
+        const r = await h.ctr(["--trace", "-e", script], { env: { XDG_CACHE_HOME: cache } });
+        expect(r.code).toBe(125);
+        expect(r.stderr).toContain('-e:2:1: error: the address 169.254.78.1 is in use on the host already (169.254.78.1/30 on its link "ctrtestd78")');
+        expect(r.stderr).not.toContain("unshare("); // stage 1 never unshared
+        expect(r.stderr.match(/^\[host\] rtnetlink RTM_\w+/gm)).toEqual(["[host] rtnetlink RTM_GETLINK", "[host] rtnetlink RTM_GETADDR"]); // only the two dumps were sent
+        expect(r.stderr).toContain("[host] rtnetlink RTM_GETADDR family=AF_INET prefixlen=0 (NLM_F_REQUEST|NLM_F_DUMP) = ");
+        expect(hostNet()).toBe(before);
+      });
+    } finally {
+      spawnSync("ip", ["link", "del", "ctrtestd78"]);
+      rmSync(cache, { recursive: true, force: true });
     }
   });
 
@@ -208,37 +243,93 @@ describe("examples/10-net.ctr", () => {
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
       expect(r.stdout.match(/1 packets transmitted, 1 received/g)?.length).toBe(3);
       expect(r.stdout).toContain("PING 169.254.1.2");
-      expect(r.stdout).toMatch(/^  \d+ +eth0 +UP,LOWER_UP +veth$/m); // show net
+      expect(r.stdout).toMatch(/^  \d+ +eth0 +UP,LOWER_UP +veth +#\d+, another namespace$/m); // show net
+      expect(r.stdout).toMatch(/^  v\w+ +169\.254\.1\.1\/30$/m); // its host half: the host end's address
     });
     expect(hostNet()).toBe(before);
   });
 });
 
 describe("show net", () => {
-  ntest("PID 1's links, addresses and routes from its dumps: lo and eth0 up, eth0's address, the default route via the host's end", () =>
-    netRun(`${VETH}\nshow net\nrun ip -o link show`, (r) => {
+  ntest("the container's links, addresses and routes from PID 1's dumps, next to the host's end from ctr's, each end naming the other's index", () =>
+    netRun(`${VETH}\nshow net\nrun ip -o link show\nrun readlink /proc/self/ns/net`, (r) => {
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
       const show = r.stdout.slice(0, r.stdout.indexOf("1: lo:"));
-      expect(show).toMatch(/^links \(RTM_GETLINK, PID 1's network namespace\):\n  index +link +state +kind\n  1 +lo +UP,LOWER_UP +loopback\n  \d+ +eth0 +UP,LOWER_UP +veth\n/);
-      expect(show).toMatch(/^addresses \(RTM_GETADDR, IPv4\):\n  link +address\n  lo +127\.0\.0\.1\/8\n  eth0 +169\.254\.71\.2\/30\n/m);
-      expect(show).toMatch(/^  default +169\.254\.71\.1 +eth0 +global$/m);
-      expect(show).toMatch(/^  169\.254\.71\.0\/30 +- +eth0 +link$/m);
-      // The same links as ip's view of that namespace, and no more.
+      const [inside, host] = show.split(/^host: /m) as [string, string];
+      const ns = /^net:\[\d+\]$/m.exec(r.stdout)![0];
+      expect(inside).toStartWith(`container: PID 1's network namespace ${ns}\n`);
+      expect(inside).toMatch(/^links \(RTM_GETLINK\):\n  index +link +state +kind +peer\n  1 +lo +UP,LOWER_UP +loopback +-\n  \d+ +eth0 +UP,LOWER_UP +veth +#\d+, another namespace\n/m);
+      expect(inside).toMatch(/^addresses \(RTM_GETADDR, IPv4\):\n  link +address\n  lo +127\.0\.0\.1\/8\n  eth0 +169\.254\.71\.2\/30\n/m);
+      expect(inside).toMatch(/^  default +169\.254\.71\.1 +eth0 +global$/m);
+      expect(inside).toMatch(/^  169\.254\.71\.0\/30 +- +eth0 +link$/m);
+      // The host's half: ctr's namespace (not the container's), the host end with its address and alias.
+      const hostNs = spawnSync("readlink", ["/proc/self/ns/net"], { encoding: "utf8" }).stdout.trim();
+      expect(hostNs).not.toBe(ns);
+      expect(host).toStartWith(`ctr's network namespace ${hostNs}, this container's links there\n`);
+      const end = /^  (\d+) +ctrtest71 +UP,LOWER_UP +veth +- +#(\d+), another namespace +ctr ctr-\S+$/m.exec(host);
+      expect(end).not.toBeNull();
+      expect(host).toMatch(/^  ctrtest71 +169\.254\.71\.1\/30$/m);
+      // Each end names the other: eth0's peer is the host end's index, the host end's peer eth0's.
+      const eth0 = /^  (\d+) +eth0 .*#(\d+), another namespace$/m.exec(inside)!;
+      expect([eth0[2], end![2]]).toEqual([end![1], eth0[1]]);
+      // The same links as ip's view of the container's namespace, and no more.
       const ipLinks = [...r.stdout.matchAll(/^\d+: ([^:@]+)[@:]/gm)].map((m) => m[1]);
-      const shown = [...show.split("routes")[0]!.split("addresses")[0]!.matchAll(/^  \d+ +(\S+)/gm)].map((m) => m[1]);
+      const shown = [...inside.split("addresses")[0]!.matchAll(/^  \d+ +(\S+)/gm)].map((m) => m[1]);
       expect(shown).toEqual(ipLinks);
     }),
   );
 
-  ntest("without ns net, PID 1 is in the host's namespace: show net lists the host's links as ip does", () =>
+  ntest("without ns net, PID 1 is in the host's namespace: show net lists the host's links as ip does, and says so", () =>
     netRun("ns uts\nshow net\nrun ip -o link show", (r) => {
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
       const show = r.stdout.slice(0, r.stdout.search(/^1: lo:/m));
       const ipLinks = [...r.stdout.slice(show.length).matchAll(/^\d+: ([^:@]+)[@:]/gm)].map((m) => m[1]);
       const shown = [...show.split("addresses")[0]!.matchAll(/^  \d+ +(\S+)/gm)].map((m) => m[1]);
       expect(shown).toEqual(ipLinks);
+      expect(show).toContain("host: PID 1 is in ctr's network namespace (no `ns net`): the links above are the host's\n");
     }),
   );
+});
+
+describe("--trace", () => {
+  ntest("each rtnetlink request as sent with the kernel's answer: the host's by ctr, the container's by PID 1, a refusal with the kernel's text", () =>
+    netRun(`${VETH}\nnet route 169.254.95.0/24 via=169.254.200.1\nrun true`, (r) => {
+      expect(r.code).toBe(125);
+      const t = r.stderr;
+      expect(t).toContain("[host] rtnetlink RTM_GETLINK (NLM_F_REQUEST|NLM_F_DUMP) = "); // the pre-flight
+      expect(t).toMatch(/^\[host\] rtnetlink RTM_NEWLINK ifname="ctrtest71" kind=veth peer=\{ifname="eth0" net_ns_pid=\d+\} \(NLM_F_REQUEST\|NLM_F_ACK\|NLM_F_CREATE\|NLM_F_EXCL\) = ACK \(/m);
+      expect(t).toMatch(/^\[host\] rtnetlink RTM_NEWADDR family=AF_INET prefixlen=30 index=\d+ local=169\.254\.71\.1 address=169\.254\.71\.1 .* = ACK /m);
+      expect(t).toMatch(/^\[stage 2\] rtnetlink RTM_NEWLINK flags=IFF_UP change=IFF_UP ifname="lo" \(NLM_F_REQUEST\|NLM_F_ACK\) = ACK /m);
+      expect(t).toMatch(/^\[stage 2\] rtnetlink RTM_GETLINK ifname="eth0" \(NLM_F_REQUEST\) = RTM_NEWLINK index=\d+ .*ifname="eth0" .*kind=veth/m);
+      expect(t).toMatch(/^\[stage 2\] rtnetlink RTM_NEWROUTE family=AF_INET dst=169\.254\.95\.0\/24 gateway=169\.254\.200\.1 .* = -1 ENETUNREACH \(network is unreachable\): Nexthop has invalid gateway /m);
+      // The teardown looks the host end up: gone with the namespace already (ENODEV), or deleted.
+      const teardown = t.slice(t.indexOf("error: rtnetlink RTM_NEWROUTE"));
+      expect(teardown).toMatch(/^\[host\] rtnetlink RTM_GETLINK ifname="ctrtest71" \(NLM_F_REQUEST\) = (-1 ENODEV \(no such device\)|RTM_NEWLINK .*\n\[host\] rtnetlink RTM_DELLINK ifname="ctrtest71" \(NLM_F_REQUEST\|NLM_F_ACK\) = ACK) /m);
+      expect(t).toContain("error: rtnetlink RTM_NEWROUTE 169.254.95.0/24: ENETUNREACH (network is unreachable): Nexthop has invalid gateway");
+      expect(t).not.toMatch(/\] (send|recv)\(/); // the socket's calls are the exchange's line
+    }, ["--trace"]),
+  );
+});
+
+describe("the sweep", () => {
+  ntest("a bridge with ctr's alias, no port and no owner's record is removed by the next run; an unmarked one and one with a port stay", async () => {
+    const make = [
+      "ip link add ctrtestbr79 type bridge && ip link set ctrtestbr79 alias 'ctr bridge'", // what a ctr killed after its state directory went leaves
+      "ip link add ctrtestbr80 type bridge", // not ctr's
+      "ip link add ctrtestbr81 type bridge && ip link set ctrtestbr81 alias 'ctr bridge' && ip link add ctrtestd81 type veth peer name ctrtestd81p && ip link set ctrtestd81 master ctrtestbr81",
+    ];
+    const before = hostNet();
+    try {
+      expect(spawnSync("sh", ["-c", make.join(" && ")]).status).toBe(0);
+      await onHost(async (h) => expect((await h.ctr(["-e", "ns uts\nrun true"])).code).toBe(0));
+      expect(spawnSync("ip", ["link", "show", "ctrtestbr79"]).status).not.toBe(0);
+      expect(spawnSync("ip", ["link", "show", "ctrtestbr80"]).status).toBe(0);
+      expect(spawnSync("ip", ["link", "show", "ctrtestbr81"]).status).toBe(0);
+    } finally {
+      for (const l of ["ctrtestbr79", "ctrtestbr80", "ctrtestd81", "ctrtestbr81"]) spawnSync("ip", ["link", "del", l]);
+    }
+    expect(hostNet()).toBe(before);
+  });
 });
 
 // The bridge example started twice (N=2 waits for a file, N=3 pings it); the bridge goes with the last one.

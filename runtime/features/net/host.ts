@@ -17,13 +17,27 @@
 // links asynchronously, later), and a bridge of ctr's is deleted once no link is
 // attached to it and no living container's `net` file names it. A ctr killed outright
 // (SIGKILL) leaves its state directory behind: the next ctr reads its `net` file and
-// does the same before the directory is swept (sweepStaleNet).
+// does the same before the directory is swept (sweepStaleNet). A ctr killed after its
+// state directory went but before its bridge did (Container.destroy removes the directory
+// first), leaves a bridge no file names: the sweep also removes every bridge with ctr's
+// alias that has no port and that no living container's `net` file names. A bridge is
+// made and marked in two requests (the kernel ignores IFLA_IFALIAS in the RTM_NEWLINK
+// that creates a link): one killed between them stays, unmarked, as any bridge ctr did
+// not make.
+//
+// Before anything is made (NetHost.check, and the checker through lang/spec.ts's
+// HostView.net, runtime/hostview.ts), the host's links and addresses are read with one
+// RTM_GETLINK and one RTM_GETADDR dump: a host end's name that is taken, a bridge name
+// that is another kind of link, or an address the host has already is refused
+// (hostConflicts).
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import type { Span } from "../../../lang/spec.ts";
-import { realSys, SysError, type Sys } from "../../../native/index.ts";
+import { readlinkSync } from "node:fs";
+import type { HostNetView, Span } from "../../../lang/spec.ts";
+import { realSys, SysError, type Sys, type TraceFn } from "../../../native/index.ts";
 import type { Op } from "../../ops.ts";
 import { stateRoot } from "../../paths.ts";
+import { hostShow, netnsOf } from "./show.ts";
 import { addrRequest, bridgeRequest, cidrText, delLinkRequest, network, Rtnl, setLinkRequest, vethRequest, type Cidr } from "./rtnl.ts";
 
 /** What one `net veth` or `net bridge` asks of the host (the plan's "net-host" op). */
@@ -88,8 +102,9 @@ export class NetHost {
     readonly id: string,
     ops: readonly HostOp[],
     sys: Sys = realSys,
+    trace: TraceFn | null = null,
   ) {
-    this.rt = new Rtnl(sys);
+    this.rt = new Rtnl(sys, trace);
     this.links = ops.map((o, n) => ({ spec: o.link, hostName: o.link.hostName ?? hostEndName(id, n), span: o.span }));
   }
 
@@ -98,18 +113,18 @@ export class NetHost {
     return this.links.map((l) => l.hostName);
   }
 
-  /** Before anything is made: a taken host name, or an address the host has already, is refused. */
+  /** Before anything is made: a taken host name, a bridge name of another kind of link, or an address the host has already is refused. */
   check(): void {
-    const names = new Set(this.rt.links().map((l) => l.name));
-    const addrs = this.rt.addrs();
+    const host = readHostNet(this.rt);
     for (const { spec, hostName, span } of this.links) {
-      if (names.has(hostName)) throw new SysError({ code: "EEXIST", message: `the host has a link named "${hostName}" already`, hint: "choose another host_name=", span, status: 125 });
-      const bridgeExists = spec.bridge !== null && names.has(spec.bridge.name);
-      for (const c of [spec.ctr, spec.host, bridgeExists ? null : spec.bridge?.addr]) {
-        if (!c) continue;
-        if (addrs.some((a) => a.address === c.address)) throw new SysError({ code: "EADDRINUSE", message: `the address ${c.address} is in use on the host already`, hint: "choose an address of a network the host does not use (169.254.0.0/16 for tests)", span, status: 125 });
-      }
+      const c = hostConflicts(host, { ...spec, hostName })[0];
+      if (c) throw new SysError({ code: c.code, message: c.message, hint: c.hint, span, status: 125 });
     }
+  }
+
+  /** `show net`'s host half: this container's host ends, its bridges and their ports (show.ts). */
+  show(): string[] {
+    return hostShow(this.rt, netnsOf(readlinkSync), this.hostNames, this.links.flatMap((l) => (l.spec.bridge ? [l.spec.bridge.name] : [])));
   }
 
   /** The container's `net` file, before anything is made: what a later sweep must look at. */
@@ -140,7 +155,7 @@ export class NetHost {
     this.bridges.push(name);
     const have = this.rt.link(name);
     if (have) {
-      if (have.kind !== "bridge") throw new SysError({ code: "EEXIST", message: `the host's link "${name}" is not a bridge`, status: 125 });
+      if (have.kind !== "bridge") throw new SysError({ code: "EEXIST", message: notBridge(name, have.kind), hint: NOT_BRIDGE_HINT, status: 125 });
       return have.index;
     }
     try {
@@ -197,7 +212,6 @@ function removeOwned(rt: Rtnl, id: string, veths: readonly string[], bridges: re
 
 /** The `net` files of the state root's containers, with whether their owner still runs. */
 function netRecords(): { id: string; alive: boolean; veths: string[]; bridges: string[] }[] {
-  if ((process.geteuid?.() ?? 0) !== 0) return []; // only root makes host links
   const root = stateRoot();
   if (!existsSync(root)) return [];
   const out: { id: string; alive: boolean; veths: string[]; bridges: string[] }[] = [];
@@ -235,11 +249,75 @@ function isRunning(pid: number): boolean {
  * What containers of a ctr killed outright left on the host (their state
  * directories are swept right after, runtime/statedir.ts). Returns the problems.
  */
-export function sweepStaleNet(sys: Sys = realSys): string[] {
-  const stale = netRecords().filter((r) => !r.alive);
-  if (stale.length === 0) return [];
-  const rt = new Rtnl(sys);
-  return stale.flatMap((r) => removeOwned(rt, r.id, r.veths, r.bridges));
+export function sweepStaleNet(sys: Sys = realSys, trace: TraceFn | null = null): string[] {
+  if ((process.geteuid?.() ?? 0) !== 0) return []; // only root makes host links
+  const records = netRecords();
+  const rt = new Rtnl(sys, trace);
+  const problems = records.filter((r) => !r.alive).flatMap((r) => removeOwned(rt, r.id, r.veths, r.bridges));
+  // Bridges of ctr's that no file names any more (see the header): the same rule as removeOwned's.
+  try {
+    const links = rt.links();
+    const named = new Set(records.filter((r) => r.alive).flatMap((r) => r.bridges));
+    for (const b of links) {
+      if (b.kind !== "bridge" || b.alias !== BRIDGE_ALIAS || named.has(b.name) || links.some((l) => l.master === b.index)) continue;
+      try {
+        rt.ack(delLinkRequest(b.name), b.name);
+      } catch (e) {
+        if (!(e instanceof SysError && e.code === "ENODEV")) problems.push(`net cleanup: ${b.name}: ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    problems.push(`net cleanup: the host's links: ${(e as Error).message}`);
+  }
+  return problems;
+}
+
+/** The host's links and IPv4 addresses, each address with its link's name: one dump each. */
+export function readHostNet(rt: Rtnl): HostNetView {
+  const links = rt.links();
+  const name = (i: number) => links.find((l) => l.index === i)?.name ?? `#${i}`;
+  return { links: links.map((l) => ({ name: l.name, kind: l.kind })), addrs: rt.addrs().map((a) => ({ address: a.address, prefix: a.prefix, link: name(a.index) })) };
+}
+
+/** What one `net veth`/`net bridge` would collide with on the host: which of its parts, what, the fix. */
+export interface HostConflict {
+  /** The statement's part: its host_name=, the bridge's NAME, or the option holding the address. */
+  part: "host_name" | "NAME" | "host" | "ctr" | "addr";
+  code: "EEXIST" | "EADDRINUSE";
+  message: string;
+  hint: string;
+}
+
+const notBridge = (name: string, kind: string | null): string => `the host's link "${name}" is not a bridge (its kind is ${kind ?? "none"})`;
+const NOT_BRIDGE_HINT = "name a bridge, or a name the host does not use (ctr then creates the bridge)";
+
+/**
+ * The collisions of one link with the host's `host` tables, in the statement's order.
+ * `hostName` null: ctr names the end itself (after the container's id: not taken).
+ */
+export function hostConflicts(host: HostNetView, link: { hostName: string | null; host: Cidr | null; ctr: Cidr; bridge: { name: string; addr: Cidr | null } | null }): HostConflict[] {
+  const out: HostConflict[] = [];
+  if (link.bridge) {
+    const have = host.links.find((l) => l.name === link.bridge!.name);
+    if (have && have.kind !== "bridge") out.push({ part: "NAME", code: "EEXIST", message: notBridge(have.name, have.kind), hint: NOT_BRIDGE_HINT });
+  }
+  if (link.hostName !== null && host.links.some((l) => l.name === link.hostName)) {
+    out.push({ part: "host_name", code: "EEXIST", message: `the host has a link named "${link.hostName}" already`, hint: "choose another host_name=, or leave it out: ctr names the host end after the container" });
+  }
+  // A bridge that exists keeps its addresses: addr= is made only with the bridge.
+  const bridgeExists = link.bridge !== null && host.links.some((l) => l.name === link.bridge!.name);
+  const parts: [HostConflict["part"], Cidr | null][] = [["host", link.host], ["addr", bridgeExists ? null : (link.bridge?.addr ?? null)], ["ctr", link.ctr]];
+  for (const [part, c] of parts) {
+    const used = c && host.addrs.find((a) => a.address === c.address);
+    if (!used) continue;
+    out.push({
+      part,
+      code: "EADDRINUSE",
+      message: `the address ${c.address} is in use on the host already (${used.address}/${used.prefix} on its link "${used.link}")`,
+      hint: "choose an address of a network the host does not use (169.254.0.0/16 for tests; `ip -o addr` lists the host's)",
+    });
+  }
+  return out;
 }
 
 /** Two CIDRs whose networks overlap. */

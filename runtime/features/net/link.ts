@@ -8,11 +8,10 @@
 // IFLA_IFNAME lets the kernel find the link by its name. The kernel answers with an
 // NLMSG_ERROR, error 0 for done (codec.ts).
 
-import { NETLINK_ROUTE } from "../../../native/index.ts";
 import type { AgentState } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
-import { decode, encode, expectAck, IFF_UP, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_PID, ifinfomsg, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, parseAttrs, RTM_NAMES, RTM_NEWLINK, strAttr, VETH_INFO_PEER, type Request } from "./codec.ts";
-import { requestText } from "./rtnl.ts";
+import { decode, IFF_UP, ifinfomsg, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_PID, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, parseAttrs, type Request, RTM_NAMES, RTM_NEWLINK, strAttr, VETH_INFO_PEER } from "./codec.ts";
+import { Rtnl, requestText } from "./rtnl.ts";
 
 let seq = 0;
 
@@ -74,6 +73,5 @@ export function linkNotes(): ExplainNotes {
 }
 
 export function setLinkUp(st: AgentState, name: string, up: boolean): void {
-  const req = linkUpRequest(name, up);
-  expectAck(st.sys.netlink(NETLINK_ROUTE, encode(req)), req, name);
+  new Rtnl(st.sys).ack(linkUpRequest(name, up), name);
 }

@@ -4,9 +4,15 @@
 // ctr itself, the container's for PID 1 (native/netlink.ts).
 //
 // Each request is one message of codec.ts and has an explain line naming its type,
-// flags and attributes, as `ctr explain` prints them.
+// flags and attributes, as `ctr explain` prints them. With a trace function (`--trace`:
+// PID 1's, set by the init stages; the host's, given by the session), each exchange is
+// reported as one "rtnetlink" event: the request as sent and the kernel's answer, read
+// back from their bytes (describe.ts). That event stands for the socket's own calls
+// (socket, setsockopt, bind, send, recv, close: native/netlink.ts), which are not
+// reported one by one.
 
-import { NETLINK_ROUTE, SysError, type Sys } from "../../../native/index.ts";
+import { getTrace, NETLINK_ROUTE, setTrace, SysError, type Sys, type TraceFn } from "../../../native/index.ts";
+import { answerTrace, requestTrace } from "./describe.ts";
 import {
   AF_INET, decode, encode, encodeAttrs, expectAck, IFA_ADDRESS, IFA_LOCAL, IFF_UP, ifaddrmsg, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND,
   IFLA_LINKINFO, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_PID, ifinfomsg, ipv4Attr, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_ERROR,
@@ -96,6 +102,9 @@ export interface LinkInfo {
   master: number | null;
   alias: string | null;
   kind: string | null;
+  /** A veth's peer (IFLA_LINK): its index, in another network namespace when `peerElsewhere`. */
+  peer: number | null;
+  peerElsewhere: boolean;
 }
 
 /** An IPv4 address as RTM_GETADDR answers it. */
@@ -119,9 +128,11 @@ const u32 = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset, 4).g
 
 function parseLink(payload: Uint8Array): LinkInfo {
   const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const link: LinkInfo = { index: v.getInt32(4, true), flags: v.getUint32(8, true), name: "", master: null, alias: null, kind: null };
+  const link: LinkInfo = { index: v.getInt32(4, true), flags: v.getUint32(8, true), name: "", master: null, alias: null, kind: null, peer: null, peerElsewhere: false };
   for (const a of parseAttrs(payload.subarray(16))) {
     if (a.type === IFLA_IFNAME) link.name = str(a.value);
+    else if (a.type === 5) link.peer = u32(a.value); // IFLA_LINK
+    else if (a.type === 37) link.peerElsewhere = true; // IFLA_LINK_NETNSID: the peer's namespace, as this one numbers it
     else if (a.type === IFLA_MASTER) link.master = u32(a.value);
     else if (a.type === IFLA_IFALIAS) link.alias = str(a.value);
     else if (a.type === IFLA_LINKINFO) for (const i of parseAttrs(a.value)) if (i.type === IFLA_INFO_KIND) link.kind = str(i.value);
@@ -131,17 +142,45 @@ function parseLink(payload: Uint8Array): LinkInfo {
 
 /** rtnetlink through `sys`, in the network namespace of the calling process. */
 export class Rtnl {
-  constructor(readonly sys: Sys) {}
+  /** `trace`: where exchanges are reported; without one, the native layer's trace function if set. */
+  constructor(
+    readonly sys: Sys,
+    private readonly trace: TraceFn | null = null,
+  ) {}
+
+  /** One request and the kernel's answer (every datagram of it for a dump), reported when tracing. */
+  exchange(req: Request, dump = false): Uint8Array {
+    const bytes = encode(req);
+    const send = () => (dump ? this.sys.netlinkDump(NETLINK_ROUTE, bytes) : this.sys.netlink(NETLINK_ROUTE, bytes));
+    const report = this.trace ?? getTrace();
+    if (!report) return send();
+    const outer = getTrace();
+    setTrace(null); // the socket's own calls are reported as this exchange
+    const start = performance.now();
+    let answer: Uint8Array;
+    try {
+      answer = send();
+    } catch (e) {
+      setTrace(outer);
+      const code = e instanceof SysError ? e.code : undefined;
+      emitTrace(report, { syscall: "rtnetlink", args: [requestTrace(bytes)], result: `-1 ${code ?? ""} (${(e as Error).message})`, ms: performance.now() - start, ...(code ? { errno: code } : {}) });
+      throw e;
+    }
+    setTrace(outer);
+    const a = answerTrace(answer, req.seq);
+    emitTrace(report, { syscall: "rtnetlink", args: [requestTrace(bytes)], result: a.text, ms: performance.now() - start, ...(a.errno ? { errno: a.errno } : {}) });
+    return answer;
+  }
 
   /** Send `req`; the kernel's refusal is thrown as the project's error (what: the object, "veth0"). */
   ack(req: Request, what: string): void {
-    expectAck(this.sys.netlink(NETLINK_ROUTE, encode(req)), req, what);
+    expectAck(this.exchange(req), req, what);
   }
 
   /** The link called `name`, or null when there is none (ENODEV). */
   link(name: string): LinkInfo | null {
     const req: Request = { type: RTM_GETLINK, flags: NLM_F_REQUEST, seq: next(), body: ifinfomsg({ index: 0, flags: 0, change: 0 }), attrs: [strAttr(IFLA_IFNAME, name)] };
-    const answer = this.sys.netlink(NETLINK_ROUTE, encode(req));
+    const answer = this.exchange(req);
     for (const m of decode(answer)) {
       if (m.type === RTM_NEWLINK) return parseLink(m.payload);
       if (m.type === NLMSG_ERROR) {
@@ -163,7 +202,7 @@ export class Rtnl {
   private dump(type: number, body: Uint8Array): Uint8Array[] {
     const req: Request = { type, flags: NLM_F_REQUEST | NLM_F_DUMP, seq: next(), body, attrs: [] };
     const out: Uint8Array[] = [];
-    const answer = this.sys.netlinkDump(NETLINK_ROUTE, encode(req));
+    const answer = this.exchange(req, true);
     for (const m of decode(answer)) {
       if (m.type === NLMSG_ERROR && parseError(m).errno !== 0) expectAck(answer, req, "dump");
       if (m.type === type - 2) out.push(m.payload); // RTM_GETx is answered with RTM_NEWx
@@ -196,6 +235,15 @@ export class Rtnl {
       out.push(r);
     }
     return out;
+  }
+}
+
+/** A trace function must not change the outcome of the call it reports (native/trace.ts). */
+function emitTrace(fn: TraceFn, e: Parameters<TraceFn>[0]): void {
+  try {
+    fn(e);
+  } catch {
+    // a broken tracer is not the exchange's failure
   }
 }
 

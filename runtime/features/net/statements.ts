@@ -10,7 +10,7 @@ import type { Arg, CheckContext, Command } from "../../../lang/spec.ts";
 import { parseCidr, parseInt10 } from "../../../lang/index.ts";
 import { bound, type PlannedOp } from "../../plan.ts";
 import { defineStatement } from "../../statement.ts";
-import { overlaps, type HostLinkSpec } from "./host.ts";
+import { hostConflicts, overlaps, type HostLinkSpec } from "./host.ts";
 import { cidrText, type Cidr } from "./rtnl.ts";
 
 /** IFNAMSIZ is 16 with the terminating NUL. */
@@ -45,7 +45,13 @@ function checkLink(cmd: Command, ctx: CheckContext): void {
   const hostName = o.host_name?.text;
   if (hostName !== undefined) {
     if (s.names.has(`host:${hostName}`)) ctx.error(o.host_name!.span, `a host link named \`${hostName}\` is made by an earlier \`net\` statement`);
+    else if (s.names.has(`bridge:${hostName}`)) ctx.error(o.host_name!.span, `\`${hostName}\` is the bridge of an earlier \`net bridge\``, "give the host end another name");
     s.names.set(`host:${hostName}`, o.host_name!);
+  }
+  const bridgeName = b.form === "bridge" ? b.positional[0] : undefined;
+  if (bridgeName) {
+    if (s.names.has(`host:${bridgeName.text}`)) ctx.error(bridgeName.span, `\`${bridgeName.text}\` is the host end of an earlier \`net\` statement, not a bridge`, "name the bridge otherwise");
+    s.names.set(`bridge:${bridgeName.text}`, bridgeName);
   }
   if (o.mtu) {
     const mtu = parseInt10(o.mtu.text);
@@ -63,6 +69,20 @@ function checkLink(cmd: Command, ctx: CheckContext): void {
     if (clash) ctx.error(o.ctr!.span, `${cidrText(ctr)} overlaps ${clash.arg.text} of an earlier \`net\` statement`, "each veth pair needs a network of its own");
     else s.nets.push({ cidr: ctr, arg: o.ctr! });
   }
+  checkAgainstHost(cmd, ctx);
+}
+
+/** The host's links and addresses (read-only dumps, runtime/hostview.ts): what the link would collide with. */
+function checkAgainstHost(cmd: Command, ctx: CheckContext): void {
+  const host = ctx.host?.net?.();
+  const b = bound(cmd);
+  const o = b.options;
+  const ctr = o.ctr && parseCidr(o.ctr.text);
+  if (!host || !ctr) return;
+  const cidr = (a: Arg | undefined) => (a && parseCidr(a.text)) || null;
+  const bridge = b.form === "bridge" && b.positional[0] ? { name: b.positional[0].text, addr: cidr(o.addr) } : null;
+  const link = { hostName: o.host_name?.text ?? null, host: b.form === "veth" ? cidr(o.host) : null, ctr, bridge };
+  for (const c of hostConflicts(host, link)) ctx.error((c.part === "NAME" ? b.positional[0] : o[c.part])?.span ?? cmd.span, c.message, c.hint);
 }
 
 function checkRoute(cmd: Command, ctx: CheckContext): void {

@@ -27,7 +27,7 @@ export const showStatement = defineStatement({
     ids: { summary: "The uid and gid maps of the container's user namespace.", syntax: "show ids", example: "show ids" },
     layers: { summary: "The layers of the container's root: lower (each with its digest and size), upper and work directories, and the whiteouts in the upper one.", syntax: "show layers", example: "show layers" },
     security: { summary: "What the next command gets: uid/gid and groups, capability sets, no_new_privs, seccomp, rlimits.", syntax: "show security", example: "show security", side: "pid1" },
-    net: { summary: "The links, IPv4 addresses and main-table routes of the container's network namespace, as PID 1 dumps them over rtnetlink.", syntax: "show net", example: "show net", side: "pid1" },
+    net: { summary: "The links, IPv4 addresses and main-table routes of the container's network namespace, as PID 1 dumps them over rtnetlink, next to the host's ends of its links (and their bridges) as ctr dumps them; each half names its namespace.", syntax: "show net", example: "show net", side: "pid1" },
   },
 });
 
