@@ -16,14 +16,19 @@
 //                 cgroupFs(recorder), on a copy of the names (and the few texts the
 //                 manager reads) of this machine's cgroups; an op's lines are what
 //                 its limit adds to the calls of the limits before it.
+//   join          stage 1's joinRunning on a stand-in of the target's /proc files
+//                 (features/ns/joined.ts), then stage 2's enterJoinedMount; the
+//                 pidfd and start-time checks against the record are comments.
 // Stage 1's PID is STAGE1_PID, above the kernel's pid_max ceiling: no process has it,
-// and explain writes it STAGE1.
+// and explain writes it STAGE1; the joined container's PID 1 is TARGET_PID, written TARGET.
 
 import { readdirSync, readFileSync } from "node:fs";
-import { RecordingSys, type RecordedCall } from "../native/recording.ts";
+import { RecordingSys, type FakeNode, type RecordedCall } from "../native/recording.ts";
 import { SysError } from "../native/error.ts";
 import type { Op } from "./ops.ts";
 import { takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
+import { enterJoinedMount, joinRunning, type JoinLook } from "./features/ns/joined.ts";
+import { NS_PROC_NAME } from "./features/ns/ns.ts";
 import { becomeOf, idMapsOf, writeIdMaps } from "./features/userns/userns.ts";
 import { hostEndName, NetHost } from "./features/net/host.ts";
 import { answerAsIfLinked } from "./features/net/rtnl.ts";
@@ -36,6 +41,9 @@ import type { CgroupSystem } from "./features/cgroup/types.ts";
 
 /** Stage 1's PID on the recorder: 2^22 + 1, above the highest pid_max (explain writes STAGE1). */
 export const STAGE1_PID = 4194305;
+
+/** The joined container's PID 1 on the recorder: 2^22 + 2 (explain writes TARGET). */
+export const TARGET_PID = 4194306;
 
 /** The container ID explain names its cgroups and links by. */
 export const EXPLAIN_ID = "ID";
@@ -240,6 +248,31 @@ export function idMapCallOf(c: RecordedCall): "uid" | "gid" | null {
   return null;
 }
 
+/** `join`: stage 1's joinRunning on the target's /proc files, then stage 2's enterJoinedMount (features/ns/joined.ts). */
+export function joinCalls(sys: RecordingSys, op: Extract<Op, { kind: "join" }>): void {
+  const proc = `/proc/${TARGET_PID}`;
+  sys.text(`${proc}/status`, "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n");
+  sys.text(`${proc}/setgroups`, "allow");
+  const look: JoinLook = { pidfd: () => -1, same: () => {}, shared: () => false, inherit: () => {}, done: () => {} };
+  const handOver = joinRunning(sys, { name: op.name, pid: TARGET_PID, start: 0, namespaces: op.namespaces }, look);
+  if (handOver) enterJoinedMount(sys, handOver);
+}
+
+/** The files joinCalls reads. */
+export function joinFiles(op: Extract<Op, { kind: "join" }>): Record<string, FakeNode> {
+  const proc = `/proc/${TARGET_PID}`;
+  const files: Record<string, FakeNode> = { [`${proc}/root`]: "dir", [`${proc}/status`]: "file", [`${proc}/setgroups`]: "file", "/proc/self/task/1": "dir" };
+  for (const ns of op.namespaces) files[`${proc}/ns/${NS_PROC_NAME[ns]}`] = "file";
+  return files;
+}
+
+const join: HostDeriver = (op) => {
+  if (op.kind !== "join") return { calls: [] };
+  const sys = new RecordingSys(joinFiles(op));
+  joinCalls(sys, op);
+  return { calls: sys.calls };
+};
+
 const netHost: HostDeriver = (op, { ops }) => {
   if (op.kind !== "net-host") return { calls: [] };
   const sys = hostNetSys();
@@ -254,7 +287,7 @@ export function namedHostLink(op: Extract<Op, { kind: "net-host" }>, ops: readon
 }
 
 /** The host side's and stage 1's op kinds, each with how its executor runs on the recorder. */
-export const HOST_DERIVERS = { unshare, idmap, "net-host": netHost, "cgroup-limit": cgroupLimit } satisfies Partial<Record<Op["kind"], HostDeriver>>;
+export const HOST_DERIVERS = { unshare, idmap, "net-host": netHost, "cgroup-limit": cgroupLimit, join } satisfies Partial<Record<Op["kind"], HostDeriver>>;
 
 /** The scenes each host kind is run in besides the base one, and what a line found in only one says. */
 export const HOST_VARIANTS: Partial<Record<Op["kind"], { scene: HostScene; only: string; missing: string; sayError?: boolean }[]>> = {

@@ -68,7 +68,7 @@ import { volumeNotes } from "./features/image/volume.ts";
 import { applyStateSteps, execNotes, execStateSteps, runNeedsExecStage, specNotes } from "./features/process/spec.ts";
 import { defaultCommand } from "./features/image/root.ts";
 import { lookupStandIns } from "./features/security/user.ts";
-import { HOST_DERIVERS, HOST_VARIANTS, STAGE1_PID, type HostScene } from "./explain-host.ts";
+import { HOST_DERIVERS, HOST_VARIANTS, STAGE1_PID, TARGET_PID, type HostScene } from "./explain-host.ts";
 import { unshareNotes } from "./features/ns/unshare.ts";
 import { joinNotes } from "./features/ns/join.ts";
 import { sysctlFile, sysctlNotes } from "./features/sysctl/sysctl.ts";
@@ -97,7 +97,7 @@ export const DERIVATION: { [K in OpKind]: "pid1" | "spec" | "exec" | "host" | "n
   readonly: "pid1", mask: "pid1", volume: "pid1", rootfs: "pid1", "enter-root": "pid1", env: "spec", cwd: "spec", rlimit: "spec",
   "no-new-privs": "spec", cap: "spec", seccomp: "spec", user: "spec", "show-security": "notes", run: "exec", exec: "exec", show: "notes",
   idmap: "host", "cgroup-limit": "host", "show-cgroup": "notes", echo: "notes", sleep: "notes", expect: "notes", "net-host": "host",
-  "net-addr": "pid1", "net-route": "pid1", "show-net": "pid1", join: "notes", sysctl: "pid1",
+  "net-addr": "pid1", "net-route": "pid1", "show-net": "pid1", join: "host", sysctl: "pid1",
 };
 
 /** The op kinds whose explain lines are derived here: every one. */
@@ -217,7 +217,7 @@ const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "volume", "readonly",
 const ARITY: Record<string, number> = { setrlimit: 2, unshare: 1, bpf: 2, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
 
 /** Which arguments of a call are descriptors (named by the call that made them). */
-const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0], mkdirat: [0], mknodat: [0], symlinkat: [1], fchmodat: [0], openat: [0], write: [0] };
+const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0], mkdirat: [0], mknodat: [0], symlinkat: [1], fchmodat: [0], openat: [0], write: [0], setns: [0], fchdir: [0] };
 
 const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "readlinkat", "read", "close", "readFile", "readdir", "pread", "capget"]);
 
@@ -463,7 +463,7 @@ function render(calls: readonly RecordedCall[], from: number, root: string | nul
     else if (CALL_TEXT[c.name]) text = CALL_TEXT[c.name]!(args, links);
     else text = `${c.name}(${callArgs(c.name, args, names).join(", ")})`;
     if (c.error) text += ` = -1 ${c.error}`;
-    text = text.replaceAll(String(STAGE1_PID), "STAGE1");
+    text = text.replaceAll(String(STAGE1_PID), "STAGE1").replaceAll(String(TARGET_PID), "TARGET");
     for (const [id, name] of standIns) text = text.replaceAll(String(id), name);
     out.push({ text, call: capDrop ? "prctl-capbset-drop" : c.name });
   }
@@ -504,6 +504,13 @@ function fdName(c: RecordedCall, op: Op, names: Map<number, string>): string {
       return "PROG_FD";
     case "openat":
       return "FILE_FD"; // a file opened from a descriptor (sysctl's keys)
+    case "open": {
+      // `join`: the target's namespaces and root (features/ns/joined.ts)
+      const m = /\/ns\/(\w+)$/.exec(String(c.args[0]));
+      if (m) return `${m[1]!.toUpperCase()}_NS_FD`;
+      if (/\/root$/.test(String(c.args[0]))) return "TARGET_ROOT_FD";
+      break;
+    }
   }
   return `FD${c.result}`;
 }

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { compile, type Command } from "../../lang/index.ts";
 import { execute, newAgentState } from "../../runtime/agent.ts";
 import { answerLinks, DERIVATION, DERIVED } from "../../runtime/explain.ts";
-import { cgroupCalls, cgroupSys, hostNetSys, idMapCalls, netHostCalls, stage1Calls, STAGE1_PID, type HostScene } from "../../runtime/explain-host.ts";
+import { cgroupCalls, cgroupSys, hostNetSys, idMapCalls, joinCalls, joinFiles, netHostCalls, stage1Calls, STAGE1_PID, TARGET_PID, type HostScene } from "../../runtime/explain-host.ts";
 import { machineCgroups } from "../../runtime/features/cgroup/detect.ts";
 import { applyStateSteps, execStateSteps, runNeedsExecStage } from "../../runtime/features/process/spec.ts";
 import { defaultCommand } from "../../runtime/features/image/root.ts";
@@ -193,6 +193,11 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
   const cg = machineCgroups();
   const cgs = cgroupSys(cg, hs);
   if (cg.mode !== "none") hostRun("cgroup-limit", cgs, () => cgroupCalls(cgs, cg, ops, ops.filter((o) => o.kind === "cgroup-limit").length));
+  const join = ops.find((o) => o.kind === "join");
+  if (join?.kind === "join") {
+    const js = new RecordingSys(joinFiles(join));
+    hostRun("join", js, () => joinCalls(js, join));
+  }
   return { ops: out, host, hostError };
 }
 
@@ -220,7 +225,7 @@ function written(c: RecordedCall, root: string | null, fds: Set<number>, standIn
   text = text.replace(/\b(index|master)=\d+/g, "$1=IDX");
   for (const fd of fds) text = text.replace(new RegExp(`(?<=[(, =])${fd}(?=[,)}])`, "g"), "FD");
   if (root) text = text.replaceAll(`"${root}/`, '"/').replaceAll(`"${root}"`, '"/"');
-  text = text.replaceAll(String(STAGE1_PID), "STAGE1");
+  text = text.replaceAll(String(STAGE1_PID), "STAGE1").replaceAll(String(TARGET_PID), "TARGET");
   for (const [id, name] of standIns) text = text.replaceAll(String(id), name);
   return text + (c.error ? ` = -1 ${c.error}` : "");
 }
@@ -290,7 +295,7 @@ function expand(call: string): string[] {
     const [path, target] = pair.split(" -> ");
     return `symlink(${JSON.stringify(target)}, ${JSON.stringify(path)})`;
   });
-  let c = call.replace(/\b(index|master)=<index of [^>]*>/g, "$1=IDX").replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD|PROG_FD|CGROUP_FD|NODE_FD|FILE_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
+  let c = call.replace(/\b(index|master)=<index of [^>]*>/g, "$1=IDX").replace(/\b(HOST_TREE|SRC_FD|TREE_FD|FS_FD|MNT_FD|ROOT_FD|TARGET_FD|PROG_FD|CGROUP_FD|NODE_FD|FILE_FD|TARGET_ROOT_FD|[A-Z]+_NS_FD)\b|LAYER_FD\("[^"]*"\)/g, "FD");
   for (let prev = ""; prev !== c; ) {
     prev = c;
     c = c.replace(/, NULL\)( = -1 [A-Z]+)?$/, ")$1");

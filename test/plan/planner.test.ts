@@ -1,7 +1,9 @@
 // The planner's whole-plan rules (runtime/plan.ts), without root: what a script
 // becomes as an ordered list of operations, before anything runs.
 
-import { joinNotes } from "../../runtime/features/ns/join.ts";
+import { joinCalls, joinFiles } from "../../runtime/explain-host.ts";
+import { RecordingSys } from "../../native/recording.ts";
+import { CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER } from "../../native/constants.ts";
 import { describe, expect, test } from "bun:test";
 import { compile } from "../../lang/index.ts";
 import { findStatement, statements } from "../../runtime/registry.ts";
@@ -139,7 +141,10 @@ describe("join (runtime/features/ns/join.ts)", () => {
     const join = r.plan.ops.find((o) => o.kind === "join")!;
     expect(join).toMatchObject({ kind: "join", name: "web", namespaces: ["user", "net", "pid"], side: "creator" });
     expect(r.plan.namespaces).toEqual(["mnt", "uts"]);
-    expect(joinNotes(join).before?.[1]).toBe('setns(open("/proc/<PID 1 of web>/ns/user"), CLONE_NEWUSER)');
+    // its explain lines are stage 1's calls (runtime/explain-host.ts joinCalls): the user namespace joined first
+    const sys = new RecordingSys(joinFiles(join as Extract<Op, { kind: "join" }>));
+    joinCalls(sys, join as Extract<Op, { kind: "join" }>);
+    expect(sys.calls.filter((c) => c.name === "setns").map((c) => c.args[1])).toEqual([CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID]);
   });
 
   test("a namespace both joined and created is refused", () => {

@@ -118,7 +118,11 @@ const reply = (r: EnterReply) => writeSync(CONTROL_FD, JSON.stringify(r) + "\n")
 
 /** The ids of `pid` (real ones, field 1 of Uid: and Gid:) as this process's user namespace sees them. */
 export function idsOf(pid: number): { uid: number; gid: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return idsIn(readFileSync(`/proc/${pid}/status`, "utf8"));
+}
+
+/** The uid and gid of a /proc/PID/status text. */
+export function idsIn(status: string): { uid: number; gid: number } {
   const field = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   return { uid: field("Uid"), gid: field("Gid") };
 }

@@ -38,7 +38,6 @@
 
 import type { Diagnostic, NsName, Span } from "../../../lang/spec.ts";
 import { traitsOf, type Op } from "../../ops.ts";
-import { orderNamespaces } from "./ns.ts";
 
 type JoinOp = Extract<Op, { kind: "join" }>;
 
@@ -71,20 +70,12 @@ export function joinRules(ops: readonly Op[], created: ReadonlySet<NsName>): Dia
   return out;
 }
 
-/**
- * `ctr explain`'s comments on a `join` op: what stage 1 and stage 2 do with the
- * running container's namespaces. Comments, not derived calls: the stage-1 part
- * (joined.ts joinRunning) opens the container's files directly, not through the seam yet.
- */
-export function joinNotes(op: Op): { before?: string[] } {
-  return op.kind === "join" ? { before: joinExplain(op.name, op.namespaces) } : {};
-}
-
-function joinExplain(name: string, namespaces: readonly NsName[]): string[] {
-  const pid1 = `<PID 1 of ${name}>`;
-  const lines = [`pidfd_open(${pid1}), its start time checked against the record`];
-  for (const ns of orderNamespaces(namespaces)) if (ns !== "mnt") lines.push(`setns(open("/proc/${pid1}/ns/${ns}"), CLONE_NEW${ns.toUpperCase()})`);
-  if (namespaces.includes("pid")) lines.push("PID 1 is born in that PID namespace as an ordinary process of it: the container's own PID 1 stays its init");
-  if (namespaces.includes("mnt")) lines.push(`PID 1, first thing: setns(open("/proc/${pid1}/ns/mnt"), CLONE_NEWNS), fchdir(open("/proc/${pid1}/root")), chroot(".")`);
-  return lines;
+/** `ctr explain`'s comments on a `join` op's calls (runtime/explain-host.ts derives the calls from joined.ts). */
+export function joinNotes(op: Op): { before?: string[]; calls?: Record<string, string>; after?: string[] } {
+  if (op.kind !== "join") return {};
+  return {
+    before: [`TARGET is PID 1 of container ${op.name}: pinned by a pidfd, its start time checked against the record before and after the opens`],
+    ...(op.namespaces.includes("mnt") ? { calls: { fchdir: "PID 1 (stage 2), first thing, still single-threaded: the joined mount namespace and the target's root" } } : {}),
+    ...(op.namespaces.includes("pid") ? { after: ["PID 1 is born in that PID namespace as an ordinary process of it: the container's own PID 1 stays its init"] } : {}),
+  };
 }

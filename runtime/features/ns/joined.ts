@@ -3,11 +3,12 @@
 // container's namespaces before it unshares the rest; stage 2 enters a joined
 // mount namespace first thing.
 
-import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
-import { kill, pidfdOpen, pollReadable, setCloexec, SIGKILL, setgroups, setresgid, setresuid, SysError, type Sys } from "../../../native/index.ts";
+import { closeSync, constants, openSync, readSync, statSync } from "node:fs";
+import { kill, O_CLOEXEC, O_DIRECTORY, O_RDONLY, pidfdOpen, pollReadable, setCloexec, SIGKILL, SysError, type Sys } from "../../../native/index.ts";
+import type { NsName } from "../../../lang/spec.ts";
 import type { JoinTarget } from "../../channel/messages.ts";
-import { checkSame, idsOf, openNs } from "../lifecycle/enter.ts";
-import { NS_FLAG } from "./ns.ts";
+import { checkSame, idsIn } from "../lifecycle/enter.ts";
+import { NS_FLAG, NS_PROC_NAME, orderNamespaces } from "./ns.ts";
 
 /** A mount namespace and root for stage 2 to enter (descriptors it inherits). */
 export interface MntHandOver {
@@ -21,29 +22,32 @@ export interface MntHandOver {
  * user namespace (PID 1's ids where root is not mapped). Returns the descriptors stage 2 joins the mount namespace
  * with, inheritable, or null.
  */
-export function joinRunning(sys: Pick<Sys, "setns">, t: JoinTarget): MntHandOver | null {
-  const pidfd = pidfdOpen(t.pid);
+export function joinRunning(sys: Sys, t: JoinTarget, look: JoinLook = HOST_LOOK): MntHandOver | null {
+  const pidfd = look.pidfd(t.pid);
   try {
-    checkSame(t.pid, t.start, pidfd);
-    const fds = openNs(t.pid, t.namespaces);
+    look.same(t, pidfd);
+    // A namespace the container shares with us (joined, or not made) is not joined: setns to one's own user namespace is EINVAL.
+    const fds = orderNamespaces(t.namespaces)
+      .filter((ns) => !look.shared(t.pid, ns))
+      .map((ns) => ({ ns, fd: sys.open(`/proc/${t.pid}/ns/${NS_PROC_NAME[ns]}`, O_RDONLY | O_CLOEXEC) }));
     const mnt = fds.find((f) => f.ns === "mnt");
-    const root = mnt ? openSync(`/proc/${t.pid}/root`, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
-    checkSame(t.pid, t.start, pidfd);
+    const root = mnt ? sys.open(`/proc/${t.pid}/root`, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    look.same(t, pidfd);
     let ids: { uid: number; gid: number; groups: boolean } | null = null;
     for (const { ns, fd } of fds) {
       if (ns === "mnt") continue;
       sys.setns(fd, NS_FLAG[ns]);
-      closeSync(fd);
+      sys.close(fd);
       // Read inside: /proc shows ids as the reader's user namespace maps them.
-      if (ns === "user") ids = { ...idsOf(t.pid), groups: readFileSync(`/proc/${t.pid}/setgroups`, "utf8").trim() === "allow" };
+      if (ns === "user") ids = { ...idsIn(sys.readFile(`/proc/${t.pid}/status`)), groups: sys.readFile(`/proc/${t.pid}/setgroups`).trim() === "allow" };
     }
     if (ids) {
       // Root inside, as a container made with `ns user` starts (its `user` statement picks another);
       // PID 1's ids where root is not mapped there (setresuid fails with EINVAL then).
-      if (ids.groups) setgroups([]);
+      if (ids.groups) sys.setgroups([]);
       const become = (uid: number, gid: number) => {
-        setresgid(gid, gid, gid);
-        setresuid(uid, uid, uid);
+        sys.setresgid(gid, gid, gid);
+        sys.setresuid(uid, uid, uid);
       };
       try {
         become(0, 0);
@@ -52,13 +56,36 @@ export function joinRunning(sys: Pick<Sys, "setns">, t: JoinTarget): MntHandOver
       }
     }
     if (!mnt) return null;
-    setCloexec(mnt.fd, false);
-    setCloexec(root, false);
+    // Stage 2 inherits them: no longer close-on-exec.
+    look.inherit(mnt.fd);
+    look.inherit(root);
     return { mnt: mnt.fd, root };
   } finally {
-    closeSync(pidfd);
+    look.done(pidfd);
   }
 }
+
+/**
+ * What joinRunning asks of the host besides its calls through the seam: the
+ * pidfd that pins PID 1, its start time checked against the record (pid reuse),
+ * whether a namespace is already ours (by inode), and making a descriptor
+ * inheritable. `ctr explain` runs joinRunning with a stand-in (runtime/explain-host.ts).
+ */
+export interface JoinLook {
+  pidfd(pid: number): number;
+  same(t: JoinTarget, pidfd: number): void;
+  shared(pid: number, ns: NsName): boolean;
+  inherit(fd: number): void;
+  done(pidfd: number): void;
+}
+
+const HOST_LOOK: JoinLook = {
+  pidfd: (pid) => pidfdOpen(pid),
+  same: (t, pidfd) => checkSame(t.pid, t.start, pidfd),
+  shared: (pid, ns) => statSync(`/proc/${pid}/ns/${NS_PROC_NAME[ns]}`).ino === statSync(`/proc/self/ns/${NS_PROC_NAME[ns]}`).ino,
+  inherit: (fd) => setCloexec(fd, false),
+  done: (pidfd) => closeSync(pidfd),
+};
 
 /** Stage 2's part, before anything else: the joined mount namespace, then the container's root. */
 export function enterJoinedMount(sys: Pick<Sys, "setns" | "fchdir" | "chroot" | "chdir" | "readdir" | "close">, h: MntHandOver): void {
