@@ -183,15 +183,15 @@ describe("ctr as an OCI runtime", () => {
       expect(r.stdout).toBe("out\n");
       expect(r.code).toBe(3);
       expect(existsSync(join(root, "r1"))).toBe(false);
-      const bad = await bundle(h, ["true"], (c) => (c.linux.sysctl = { "net.ipv4.ip_forward": "1" }));
+      const bad = await bundle(h, ["true"], (c) => (c.linux.intelRdt = { closID: "x" }));
       const c = await create(h, root, bad, "bad", join(work, "bad.out"));
       expect(c.code).toBe(1);
       expect(existsSync(join(root, "bad"))).toBe(false);
       const last = readFileSync(join(work, "log.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).at(-1);
       expect(last.level).toBe("error");
-      expect(last.msg).toContain("config.json:/linux/sysctl");
-      expect(last.msg).toContain("`linux.sysctl` is not supported yet");
-      expect(readFileSync(join(work, "bad.out"), "utf8")).toContain("`linux.sysctl` is not supported yet");
+      expect(last.msg).toContain("config.json:/linux/intelRdt");
+      expect(last.msg).toContain("`linux.intelRdt` is not supported yet");
+      expect(readFileSync(join(work, "bad.out"), "utf8")).toContain("`linux.intelRdt` is not supported yet");
     }),
     60_000,
   );
