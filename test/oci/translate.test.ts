@@ -237,6 +237,13 @@ describe("each field gives its statement", () => {
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
     expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj", "process.terminal"]);
   });
+  test("podman's cgroup fields are refused saying why: cgroupsPath and the cgroup mount", () => {
+    const r = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }], linux: { cgroupsPath: "/libpod_parent/libpod-x" } }));
+    expect(r.errors).toEqual([
+      expect.stringMatching(/^\/linux\/cgroupsPath: `linux\.cgroupsPath` is not supported yet: ctr makes the container's cgroups below ctr's own cgroup/),
+      expect.stringMatching(/^\/mounts\/0\/type: `mounts\[0\]\.type` is not supported yet: a mount of type "cgroup" \(a read-only view of the container's own cgroup/),
+    ]);
+  });
   test("linux.sysctl is `sysctl KEY=VALUE...`, checked by its statement", () => {
     const r = compile(config({ linux: { namespaces: [{ type: "mount" }, { type: "uts" }, { type: "network" }], sysctl: { "kernel.domainname": "d", "net.ipv4.ip_forward": "1" } } }));
     expect(r.errors).toEqual([]);

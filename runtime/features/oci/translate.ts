@@ -170,7 +170,9 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
-  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp"]);
+  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath"]);
+  // ctr makes a container's cgroups below its own in each hierarchy and removes them at the end; a caller's path is another placement.
+  if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") t.unsupported("/linux/cgroupsPath", "ctr makes the container's cgroups below ctr's own cgroup (runtime/features/cgroup/manager.ts), not at a path the caller names");
   namespaces(t, linux.namespaces);
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
@@ -361,6 +363,9 @@ function mounts(t: Translator, v: unknown, bundle: string): void {
         t.add("mount", `${ptr}/type`, [t.word("bind", `${ptr}/type`), t.string(source, `${ptr}/source`), dstArg, ...flags]);
         return;
       }
+      case "cgroup":
+        t.unsupported(`${ptr}/type`, "a mount of type \"cgroup\" (a read-only view of the container's own cgroup: it needs the cgroup placed where `linux.cgroupsPath` says, which ctr does not do)");
+        return;
       default:
         t.unsupported(`${ptr}/type`, `a mount of type ${JSON.stringify(type)}`);
     }
