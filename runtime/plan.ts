@@ -46,7 +46,7 @@ export type PlannedOp = OpBody & { side: Op["side"] };
  * context), and never serialised (the messages to PID 1 and cached plans do without
  * them; a plan loaded from the cache has none).
  */
-function setExplain(op: Op): void {
+export function setExplain(op: Op): void {
   Object.defineProperty(op, "explain", {
     enumerable: false,
     configurable: true,

@@ -59,12 +59,12 @@ describe("a bundle on the command line", () => {
     const b = bundle();
     const cfg = JSON.parse(readFileSync(join(b, "config.json"), "utf8"));
     cfg.root.path = "/";
-    cfg.linux.sysctl = { "kernel.domainname": "x" };
+    cfg.linux.intelRdt = { closID: "x" };
     writeFileSync(join(b, "config.json"), JSON.stringify(cfg, null, 2));
     const r = ctr(["check", b]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/config\.json:\/linux\/sysctl:\d+:5: error: `linux.sysctl` is not supported yet/);
-    expect(r.err).toContain('"sysctl": {');
+    expect(r.err).toMatch(/config\.json:\/linux\/intelRdt:\d+:5: error: `linux.intelRdt` is not supported yet/);
+    expect(r.err).toContain('"intelRdt": {');
   });
 });
 

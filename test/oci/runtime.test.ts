@@ -183,15 +183,24 @@ describe("ctr as an OCI runtime", () => {
       expect(r.stdout).toBe("out\n");
       expect(r.code).toBe(3);
       expect(existsSync(join(root, "r1"))).toBe(false);
-      const bad = await bundle(h, ["true"], (c) => (c.linux.sysctl = { "net.ipv4.ip_forward": "1" }));
+      // linux.seccomp and linux.sysctl, seen from inside: mkdir refused with the profile's errno (EPERM), the UTS namespace's domainname set.
+      const sec = await bundle(h, ["sh", "-c", "mkdir /tmp/d 2>&1; echo dom=$(cat /proc/sys/kernel/domainname)"], (c) => {
+        c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] };
+        c.linux.sysctl = { "kernel.domainname": "oci-dom" };
+      });
+      const s = await oci(h, root, ["run", "--bundle", sec, "r2"]);
+      expect(s.stdout).toMatch(/mkdir: can't create directory '\/tmp\/d': Operation not permitted\n/);
+      expect(s.stdout).toContain("dom=oci-dom\n");
+      expect(existsSync(join(root, "r2"))).toBe(false);
+      const bad = await bundle(h, ["true"], (c) => (c.linux.intelRdt = { closID: "x" }));
       const c = await create(h, root, bad, "bad", join(work, "bad.out"));
       expect(c.code).toBe(1);
       expect(existsSync(join(root, "bad"))).toBe(false);
       const last = readFileSync(join(work, "log.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).at(-1);
       expect(last.level).toBe("error");
-      expect(last.msg).toContain("config.json:/linux/sysctl");
-      expect(last.msg).toContain("`linux.sysctl` is not supported yet");
-      expect(readFileSync(join(work, "bad.out"), "utf8")).toContain("`linux.sysctl` is not supported yet");
+      expect(last.msg).toContain("config.json:/linux/intelRdt");
+      expect(last.msg).toContain("`linux.intelRdt` is not supported yet");
+      expect(readFileSync(join(work, "bad.out"), "utf8")).toContain("`linux.intelRdt` is not supported yet");
     }),
     60_000,
   );

@@ -231,11 +231,39 @@ describe("each field gives its statement", () => {
         annotations: { "org.example": "x" },
         hooks: { prestart: [{ path: "/bin/true" }] },
         process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
-        linux: { sysctl: { "net.ipv4.ip_forward": "1" }, seccomp: { defaultAction: "SCMP_ACT_ALLOW" }, cgroupsPath: "/x", resources: { blockIO: { weight: 10 } } },
+        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "/x", resources: { blockIO: { weight: 10 } } },
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
-    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp", "linux.sysctl", "process.oomScoreAdj", "process.terminal"]);
+    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj", "process.terminal"]);
+  });
+  test("podman's cgroup fields are refused saying why: cgroupsPath and the cgroup mount", () => {
+    const r = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }], linux: { cgroupsPath: "/libpod_parent/libpod-x" } }));
+    expect(r.errors).toEqual([
+      expect.stringMatching(/^\/linux\/cgroupsPath: `linux\.cgroupsPath` is not supported yet: ctr makes the container's cgroups below ctr's own cgroup/),
+      expect.stringMatching(/^\/mounts\/0\/type: `mounts\[0\]\.type` is not supported yet: a mount of type "cgroup" \(a read-only view of the container's own cgroup/),
+    ]);
+  });
+  test("linux.sysctl is `sysctl KEY=VALUE...`, checked by its statement", () => {
+    const r = compile(config({ linux: { namespaces: [{ type: "mount" }, { type: "uts" }, { type: "network" }], sysctl: { "kernel.domainname": "d", "net.ipv4.ip_forward": "1" } } }));
+    expect(r.errors).toEqual([]);
+    expect(r.lines).toContain("sysctl kernel.domainname=d net.ipv4.ip_forward=1");
+    const host = compile(config({ linux: { sysctl: { "net.ipv4.ip_forward": "1" } } }));
+    expect(host.errors).toEqual([expect.stringMatching(/^\/linux\/sysctl\/net\.ipv4\.ip_forward: `sysctl net\.ipv4\.ip_forward` needs `ns net`/)]);
+  });
+  test("linux.seccomp is the profile's op, just before the command; its errors point into it", () => {
+    const seccomp = { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38, architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: ["read", "write"], action: "SCMP_ACT_ALLOW" }] };
+    const r = compile(config({ linux: { seccomp } }));
+    expect(r.errors).toEqual([]);
+    const ops = r.b.result.plan.ops;
+    const i = ops.findIndex((op) => op.kind === "seccomp");
+    expect(ops[i + 1]?.kind).toBe("exec");
+    const op = ops[i] as { profile: { defaultAction: string; defaultErrnoRet?: number; rules: { names: string[] }[] } };
+    expect(op.profile.defaultAction).toBe("SCMP_ACT_ERRNO");
+    expect(op.profile.defaultErrnoRet).toBe(38);
+    expect(op.profile.rules[0]!.names).toEqual(["read", "write"]);
+    const bad = compile(config({ linux: { seccomp: { ...seccomp, syscalls: [{ names: ["read", "no_such_call"], action: "SCMP_ACT_ALLOW" }] } } }));
+    expect(bad.errors).toEqual(['/linux/seccomp/syscalls/0/names/1: seccomp: unknown system call "no_such_call"']);
   });
   test("bad shapes are errors at their place", () => {
     const r = compile({ ociVersion: "2.0.0", root: { path: 3 }, process: { args: [], cwd: "/" }, linux: { namespaces: "pid" } });

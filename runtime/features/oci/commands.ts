@@ -396,7 +396,7 @@ function list(store: OciStore, p: Parsed): number {
 
 /** The runtime spec's features document (features.md): what the translation honours (translate.ts). */
 export async function features(): Promise<Record<string, unknown>> {
-  const [{ CAPABILITIES }, { NAMESPACE_NAMES }] = await Promise.all([import("../process/statements.ts"), import("./translate.ts")]);
+  const [{ CAPABILITIES }, { NAMESPACE_NAMES }, { SCMP_CMP }] = await Promise.all([import("../process/statements.ts"), import("./translate.ts"), import("../../../native/seccomp.ts")]);
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
@@ -406,7 +406,13 @@ export async function features(): Promise<Record<string, unknown>> {
       namespaces: Object.keys(NAMESPACE_NAMES).filter((n) => n !== "time"),
       capabilities: CAPABILITIES.map((c) => `CAP_${c.toUpperCase()}`),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: { enabled: false },
+      // What the profile reader takes (runtime/features/security/profile.ts); the notify listener is refused.
+      seccomp: {
+        enabled: true,
+        actions: ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE", "SCMP_ACT_LOG"],
+        operators: Object.keys(SCMP_CMP),
+        archs: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },

@@ -8,8 +8,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { Checker } from "../../../lang/checker.ts";
-import type { Command, Diagnostic, HostView } from "../../../lang/spec.ts";
-import { makePlan, type PlanResult } from "../../plan.ts";
+import type { Command, Diagnostic, HostView, Span } from "../../../lang/spec.ts";
+import type { Op } from "../../ops.ts";
+import type { Profile } from "../security/profile.ts";
+import { makePlan, setExplain, type PlanResult } from "../../plan.ts";
 import { findStatement, statements } from "../../registry.ts";
 import { JsonError, parseLocated } from "./json.ts";
 import { translateConfig, type HostFacts } from "./translate.ts";
@@ -95,6 +97,7 @@ export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle
   for (const cmd of t.commands) diagnostics.push(...checker.check(cmd));
   const clean = !diagnostics.some((d) => d.severity === "error");
   const result = clean ? makePlan(t.commands, findStatement, { stateDir: opts.stateDir, defaultRootfs: opts.defaultRootfs }) : empty;
+  if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span, text);
   diagnostics.push(...result.diagnostics);
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
   return {
@@ -108,4 +111,18 @@ export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle
     sources: t.sources,
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
+}
+
+/**
+ * `linux.seccomp` as the op a `seccomp FILE` plans, placed just before the
+ * command (`exec`), where a script's `seccomp` line would put it: the process
+ * spec reads the last one before its command (runtime/features/lifecycle/supervise.ts).
+ */
+function insertSeccomp(result: PlanResult, profile: Profile, span: Span, text: string): void {
+  const ops = result.plan.ops;
+  const i = ops.findIndex((op) => op.kind === "exec");
+  if (i < 0) return;
+  const op = { kind: "seccomp", profile, side: "pid1", span, source: text.slice(span.offset, span.offset + span.length) } as Op;
+  setExplain(op);
+  ops.splice(i, 0, op);
 }

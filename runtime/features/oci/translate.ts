@@ -24,6 +24,7 @@
 import * as path from "node:path";
 import type { Arg, Command, Diagnostic, Span } from "../../../lang/spec.ts";
 import { classify } from "../../../lang/expand.ts";
+import { parseProfile, ProfileError, type Profile } from "../security/profile.ts";
 import { pointer, type Located } from "./json.ts";
 
 /** The runtime spec's namespace types and ctr's `ns` names. */
@@ -50,6 +51,8 @@ export interface Translation {
   diagnostics: Diagnostic[];
   /** The file names of the spans (one per pointer used), each with the config's text. */
   sources: Map<string, string>;
+  /** `linux.seccomp` as a checked profile: config.ts puts its op before the command (no statement reads an inline profile). */
+  seccomp?: { profile: Profile; span: Span };
 }
 
 function isEmpty(v: unknown): boolean {
@@ -67,11 +70,12 @@ class Translator {
   readonly commands: Command[] = [];
   readonly diagnostics: Diagnostic[] = [];
   readonly sources = new Map<string, string>();
+  seccomp?: { profile: Profile; span: Span };
 
   constructor(
     private readonly doc: Located,
     private readonly text: string,
-    private readonly file: string,
+    readonly file: string,
     readonly facts: HostFacts | undefined,
   ) {}
 
@@ -166,7 +170,9 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
-  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources"]);
+  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath"]);
+  // ctr makes a container's cgroups below its own in each hierarchy and removes them at the end; a caller's path is another placement.
+  if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") t.unsupported("/linux/cgroupsPath", "ctr makes the container's cgroups below ctr's own cgroup (runtime/features/cgroup/manager.ts), not at a path the caller names");
   namespaces(t, linux.namespaces);
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
@@ -178,6 +184,8 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
     if (name !== undefined) t.add(key, `/${key}`, [t.string(name, `/${key}`)]);
   }
   if (linux.resources !== undefined) resources(t, linux.resources);
+  if (linux.sysctl !== undefined) sysctl(t, linux.sysctl);
+  if (linux.seccomp !== undefined) seccomp(t, linux.seccomp);
   const proc = cfg.process;
   if (proc === undefined) t.error("", "config.json has no `process`: ctr runs a bundle's process (create, then start)", 'add "process": {"args": [...], "cwd": "/"}');
   else if (t.typed(proc, "/process", "object")) processSpec(t, proc as Record<string, unknown>, (cfg.root as { readonly?: boolean } | undefined)?.readonly === true, linux);
@@ -355,6 +363,9 @@ function mounts(t: Translator, v: unknown, bundle: string): void {
         t.add("mount", `${ptr}/type`, [t.word("bind", `${ptr}/type`), t.string(source, `${ptr}/source`), dstArg, ...flags]);
         return;
       }
+      case "cgroup":
+        t.unsupported(`${ptr}/type`, "a mount of type \"cgroup\" (a read-only view of the container's own cgroup: it needs the cgroup placed where `linux.cgroupsPath` says, which ctr does not do)");
+        return;
       default:
         t.unsupported(`${ptr}/type`, `a mount of type ${JSON.stringify(type)}`);
     }
@@ -576,4 +587,48 @@ function capabilities(t: Translator, v: unknown, uid: number): void {
   if (!ok) return;
   t.add("cap", at, [t.word("drop", at), t.word("all", at)]);
   if (bounding.length > 0) t.add("cap", `${at}/bounding`, [t.word("add", `${at}/bounding`), ...bounding.map((b, i) => t.word(b.toLowerCase(), `${at}/bounding/${i}`))]);
+}
+
+/** `linux.sysctl`: one `sysctl KEY=VALUE...`, whose checker says which keys a namespace of the container holds. */
+function sysctl(t: Translator, v: unknown): void {
+  const at = "/linux/sysctl";
+  if (!t.typed(v, at, "object")) return;
+  const opts: Arg[] = [];
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const ptr = pointer(at, k);
+    const value = t.typed<string>(x, ptr, "string");
+    if (value !== undefined) opts.push(t.option(k, t.string(value, ptr), ptr));
+  }
+  if (opts.length > 0) t.add("sysctl", at, opts);
+}
+
+/** The OCI seccomp fields ctr's profile reader takes (runtime/features/security/profile.ts): the same names as Docker's JSON profiles. */
+const SECCOMP_KEYS = ["defaultAction", "defaultErrnoRet", "architectures", "syscalls"];
+const SECCOMP_RULE_KEYS = ["names", "action", "errnoRet", "args"];
+
+/**
+ * `linux.seccomp` (config-linux.md, "Seccomp"): checked by the profile reader
+ * a `seccomp FILE` uses; its errors point into config.json. `flags`,
+ * `listenerPath` and `listenerMetadata` (the seccomp notify socket) are
+ * refused by name.
+ */
+function seccomp(t: Translator, v: unknown): void {
+  const at = "/linux/seccomp";
+  if (!t.typed(v, at, "object")) return;
+  const o = v as Record<string, unknown>;
+  t.keys(o, at, SECCOMP_KEYS);
+  if (Array.isArray(o.syscalls)) {
+    o.syscalls.forEach((r, i) => {
+      if (isObject(r)) t.keys(r, `${at}/syscalls/${i}`, SECCOMP_RULE_KEYS);
+    });
+  }
+  if (t.diagnostics.some((d) => d.severity === "error" && d.span.file.includes(at))) return;
+  try {
+    t.seccomp = { profile: parseProfile(JSON.stringify(o), `${t.file}:${at}`), span: t.span(at) };
+  } catch (e) {
+    if (!(e instanceof ProfileError)) throw e;
+    // The reader's path ($.syscalls[3].names[0]) as a JSON pointer below linux.seccomp.
+    const rest = e.path.replace(/^\$/, "").replace(/\[(\d+)\]/g, "/$1").replaceAll(".", "/");
+    t.error(`${at}${rest}`, `seccomp: ${e.message}`, e.help ?? "see the OCI runtime spec, config-linux.md, Seccomp");
+  }
 }
