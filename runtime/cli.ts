@@ -9,7 +9,7 @@
 // are imported when a command needs them, and a run starts stage 1 before the
 // front end is even loaded, so that Bun's start-up of the stage overlaps it.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { formatDiagnostic, limitDiagnostics } from "../lang/diagnostics.ts";
 import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.ts";
@@ -149,7 +149,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID", che
   // Commands with errors are not planned: a plan function may rely on what
   // the checker rejected (`limit cpux` has no limit to plan).
   const feOk = !fe.diagnostics.some((d) => d.severity === "error");
-  const base = { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs` };
+  const base = { stateDir: `${stateRoot()}/${id}`, defaultRootfs: `${defaultCacheDir()}/rootfs`, readHost: readSmallFile };
   const empty = (diagnostics: Diagnostic[]): PlanResult => ({ plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics });
   let result: PlanResult;
   if (!feOk) result = empty([]);
@@ -161,6 +161,21 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID", che
   const diagnostics = [...fe.diagnostics, ...result.diagnostics];
   out.diagnostics(diagnostics);
   return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
+}
+
+/**
+ * A host file's text for the planner's checks (a root's /etc/passwd): null when it is
+ * not there; undefined when it cannot be told now (a symlink, which resolves inside
+ * the container, not here; not a regular file; over 1 MiB), and the check is left to PID 1.
+ */
+function readSmallFile(path: string): string | null | undefined {
+  try {
+    if (lstatSync(path.slice(0, path.lastIndexOf("/"))).isSymbolicLink()) return undefined;
+    const st = lstatSync(path);
+    return st.isFile() && st.size <= 1 << 20 ? readFileSync(path, "utf8") : undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? null : undefined;
+  }
 }
 
 /** `bundle`: the ops' spans name config.json by JSON pointer (runtime/features/oci/translate.ts), written as they are. */

@@ -19,6 +19,7 @@ import type { Arg, Bound, Command, Diagnostic, NsName, Span } from "../lang/spec
 import { traitsOf, type MountSpec, type Op, type OpBody, type Plan } from "./ops.ts";
 import { orderNamespaces } from "./features/ns/ns.ts";
 import { joinRules } from "./features/ns/join.ts";
+import { userNameProblems } from "./features/security/user.ts";
 import { defaultMaps, findOverlap } from "./features/userns/userns.ts";
 
 /** What a statement's plan function gets besides its command. */
@@ -29,6 +30,8 @@ export interface PlanContext {
   defaultRootfs: string;
   /** The namespaces of the plan. */
   namespaces: ReadonlySet<NsName>;
+  /** A host file's text, or null (`ctr check` and a run's first plan: `user` names in a host root's /etc). */
+  readHost?: (path: string) => string | null | undefined;
 }
 
 export type PlanFn = (cmd: Command, ctx: PlanContext) => PlannedOp[];
@@ -170,6 +173,7 @@ export class Planner {
     }
     if (this.namespaces.has("user") && ops.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(ops));
     diagnostics.push(...joinRules(ops, this.namespaces)); // runtime/features/ns/join.ts
+    diagnostics.push(...userNameProblems(ops, this.base.defaultRootfs, this.base.readHost)); // runtime/features/security/user.ts
     // `run` keeps its output for the `expect output` tests right after it
     // (among other `expect`s); PID 1 decides them as the output streams.
     for (let i = 0; i < ops.length; i++) {
@@ -247,6 +251,7 @@ export function planDiagnostics(commands: readonly Command[], lookup: (name: str
   const ctx: PlanContext = { ...base, namespaces: ns };
   orderNamespaces(ns);
   const kept: Op[] = [];
+  const roots: Op[] = [];
   for (const cmd of commands) {
     const planned = planCommand(lookup, cmd, ctx, diagnostics);
     if (planned === null) continue;
@@ -255,10 +260,12 @@ export function planDiagnostics(commands: readonly Command[], lookup: (name: str
       if (traitsOf(p.kind).afterMounts) continue;
       if (p.kind === "unshare" || p.kind === "idmap") kept.push({ ...p, span: cmd.span } as Op);
       if (sketch && SKETCH_KINDS.has(p.kind)) sketch.ops.push({ ...p, span: cmd.span } as Op);
+      if (p.kind === "rootfs" || p.kind === "user") roots.push({ ...p, span: cmd.span } as Op);
     }
   }
   if (sketch) sketch.namespaces = orderNamespaces(ns);
   if (ns.has("user") && kept.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(kept));
+  diagnostics.push(...userNameProblems(roots, base.defaultRootfs, base.readHost));
   return diagnostics;
 }
 

@@ -163,3 +163,35 @@ describe("join (runtime/features/ns/join.ts)", () => {
     expect(errors("join web net\nns uts, mnt\nhostname x\nmount proc\nrun true")).toEqual([]);
   });
 });
+
+describe("user names checked against the root's /etc before anything is made (runtime/features/security/user.ts)", () => {
+  const files: Record<string, string | null | undefined> = {
+    "/srv/root/etc/passwd": "root:x:0:0::/root:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n",
+    "/srv/root/etc/group": "root:x:0:\nweb:x:33:\n",
+    "/srv/linked/etc/passwd": undefined, // a symlink: resolves inside the container, not here
+    "/srv/linked/etc/group": undefined,
+  };
+  const base = { stateDir: "/run/ctr/ID", defaultRootfs: "/cache/rootfs", readHost: (p: string) => (p in files ? files[p] : null) };
+  const problems = (src: string) => {
+    const fe = compile(src, { file: "t.ctr", specs: statements, cpus: 4, env: {}, host: { kind: () => "dir", isCommand: () => true } });
+    expect(fe.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const made = makePlan(fe.commands, findStatement, base).diagnostics;
+    expect(planDiagnostics(fe.commands, findStatement, base)).toEqual(made);
+    return made.map((d) => `${d.span.line}:${d.span.column} ${d.message}`);
+  };
+
+  test("a name missing from a host root's /etc/passwd or /etc/group is an error at its `user` line", () => {
+    expect(problems("ns mnt\nrootfs /srv/root\nuser web:web groups=root\nexec true")).toEqual([]);
+    expect(problems("ns mnt\nrootfs /srv/root\nuser nobody\nexec true")).toEqual(['3:1 user "nobody" is not in the container\'s /etc/passwd']);
+    expect(problems("ns mnt\nuser web:staff\nrootfs /srv/root\nexec true")).toEqual(['2:1 group "staff" is not in the container\'s /etc/group']);
+    expect(problems("ns mnt\nrootfs /srv/empty\nuser web\nexec true")).toEqual(['3:1 user "web": the container has no /etc/passwd']);
+  });
+
+  test("rootfs default's own files; numbers, a symlinked /etc and no rootfs are left to PID 1", () => {
+    expect(problems("ns mnt\nrootfs default\nuser nobody:nogroup\nexec true")).toEqual([]);
+    expect(problems("ns mnt\nrootfs default\nuser www-data\nexec true")).toEqual(['3:1 user "www-data" is not in the container\'s /etc/passwd']);
+    expect(problems("ns mnt\nrootfs /srv/empty\nuser 1000:1000\nexec true")).toEqual([]);
+    expect(problems("ns mnt\nrootfs /srv/linked\nuser web\nexec true")).toEqual([]);
+    expect(problems("ns mnt\nuser web\nexec true")).toEqual([]);
+  });
+});

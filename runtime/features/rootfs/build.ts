@@ -25,6 +25,7 @@
  * This module returns data and throws errors; it never prints (progress goes to an
  * optional callback).
  */
+import { BUILT_GROUP, BUILT_PASSWD } from "./etc.ts";
 import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { ElfError, isElf, ldSoConfDirs, resolveDependencies, systemLibraryDirs } from "./elf.ts";
@@ -266,8 +267,8 @@ class Builder {
 /** The /etc files of a fresh root, Docker-like. hosts/hostname/resolv.conf are placeholders a runtime binds over. */
 function etcFiles(hostname: string): Record<string, string> {
   return {
-    "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-    "/etc/group": "root:x:0:\nnogroup:x:65534:\n",
+    "/etc/passwd": BUILT_PASSWD,
+    "/etc/group": BUILT_GROUP,
     "/etc/hostname": `${hostname}\n`,
     "/etc/hosts": hostsText(hostname),
     "/etc/resolv.conf": "# ctr rootfs placeholder; a container gets its own copy bound over this file\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n",

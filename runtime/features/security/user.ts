@@ -10,6 +10,9 @@
 // CAP_SETGID and setresuid CAP_SETUID, which a process of another uid no longer
 // has, so the uid is changed last (runtime/features/process/spec.ts, step 5).
 
+import type { Diagnostic } from "../../../lang/spec.ts";
+import type { Op } from "../../ops.ts";
+import { BUILT_GROUP, BUILT_PASSWD } from "../rootfs/etc.ts";
 import { readFileSync } from "node:fs";
 import { SysError, type Sys } from "../../../native/index.ts";
 
@@ -125,4 +128,39 @@ export function applyIds(sys: Sys, ids: ResolvedUser, groupsAsked: boolean): voi
   }
   sys.setresgid(ids.gid, ids.gid, ids.gid);
   sys.setresuid(ids.uid, ids.uid, ids.uid);
+}
+
+/**
+ * The planner's check of `user` names (runtime/plan.ts), before anything is made:
+ * against the /etc files of the plan's root when they can be read now — a host
+ * directory (`rootfs DIR`, or its overlay's lower layer) through `readHost`, or
+ * `rootfs default`'s, which ctr writes itself. An image's root, or several
+ * `rootfs` lines, are left to PID 1, which looks the names up when it applies them.
+ */
+export function userNameProblems(ops: readonly Op[], defaultRootfs: string, readHost: ((path: string) => string | null | undefined) | undefined): Diagnostic[] {
+  const roots = ops.filter((o) => o.kind === "rootfs");
+  const root = roots.length === 1 ? roots[0]! : null;
+  if (!root || root.kind !== "rootfs" || root.image) return [];
+  let read: Reader;
+  const dir = root.overlay ? root.overlay.lower : root.dir;
+  if (dir === defaultRootfs) read = (p) => (p === "/etc/passwd" ? BUILT_PASSWD : p === "/etc/group" ? BUILT_GROUP : null);
+  else if (readHost) {
+    const files = new Map<string, string | null>();
+    for (const p of ["/etc/passwd", "/etc/group"]) {
+      const text = readHost(dir + p);
+      if (text === undefined) return []; // cannot be told before the container exists
+      files.set(p, text);
+    }
+    read = (p) => files.get(p) ?? null;
+  } else return [];
+  const out: Diagnostic[] = [];
+  for (const op of ops) {
+    if (op.kind !== "user") continue;
+    try {
+      resolveUser(op.user, read);
+    } catch (e) {
+      if (e instanceof SysError) out.push({ severity: "error", span: op.span, message: e.message, help: e.hint ?? "" });
+    }
+  }
+  return out;
 }
