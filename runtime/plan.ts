@@ -236,6 +236,9 @@ function planCommand(lookup: (name: string) => PlannerEntry | undefined, cmd: Co
  * read are kept: `unshare` and `idmap` (completeIdMaps), in plan order.
  */
 /** The op kinds `ctr check`'s teaching note reads (features/security/note.ts): kept by planDiagnostics in `sketch`. */
+/** The op kinds the `user` name check reads (features/security/user.ts userNameProblems). */
+const USER_RULE_KINDS = new Set<Op["kind"]>(["rootfs", "user", "run", "exec", "mount", "volume"]);
+
 const SKETCH_KINDS = new Set<Op["kind"]>(["unshare", "cap", "seccomp", "user", "rootfs", "run", "exec", "join"]);
 
 export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">, sketch?: Plan): Diagnostic[] {
@@ -260,7 +263,7 @@ export function planDiagnostics(commands: readonly Command[], lookup: (name: str
       if (traitsOf(p.kind).afterMounts) continue;
       if (p.kind === "unshare" || p.kind === "idmap") kept.push({ ...p, span: cmd.span } as Op);
       if (sketch && SKETCH_KINDS.has(p.kind)) sketch.ops.push({ ...p, span: cmd.span } as Op);
-      if (p.kind === "rootfs" || p.kind === "user") roots.push({ ...p, span: cmd.span } as Op);
+      if (USER_RULE_KINDS.has(p.kind)) roots.push({ ...p, span: cmd.span } as Op);
     }
   }
   if (sketch) sketch.namespaces = orderNamespaces(ns);

@@ -194,4 +194,10 @@ describe("user names checked against the root's /etc before anything is made (ru
     expect(problems("ns mnt\nrootfs /srv/linked\nuser web\nexec true")).toEqual([]);
     expect(problems("ns mnt\nuser web\nexec true")).toEqual([]);
   });
+
+  test("left to PID 1 when the root's /etc may change first: a run before a later command, a mount or volume over /etc", () => {
+    expect(problems("ns mnt\nrootfs /srv/root\nrun adduser -D tester\nuser tester\nexec true")).toEqual([]);
+    expect(problems("ns mnt\nrootfs /srv/root\nmount tmpfs /etc\nuser tester\nexec true")).toEqual([]);
+    expect(problems("ns mnt\nrootfs /srv/root\nmount proc\nuser tester\nrun true")).toEqual(['4:1 user "tester" is not in the container\'s /etc/passwd']);
+  });
 });

@@ -141,6 +141,12 @@ export function userNameProblems(ops: readonly Op[], defaultRootfs: string, read
   const roots = ops.filter((o) => o.kind === "rootfs");
   const root = roots.length === 1 ? roots[0]! : null;
   if (!root || root.kind !== "rootfs" || root.image) return [];
+  // The files may change before a command looks the names up: a `run` followed by a
+  // later command (`run adduser web`, then `user web`), or a mount or volume over /etc.
+  const commands = ops.filter((o) => o.kind === "run" || o.kind === "exec");
+  if (commands.slice(0, -1).some((o) => o.kind === "run")) return [];
+  const overEtc = (target: string) => /^\/*(etc(\/|$)|$)/.test(target);
+  if (ops.some((o) => (o.kind === "mount" && overEtc(o.mount.target)) || (o.kind === "volume" && overEtc(o.target)))) return [];
   let read: Reader;
   const dir = root.overlay ? root.overlay.lower : root.dir;
   if (dir === defaultRootfs) read = (p) => (p === "/etc/passwd" ? BUILT_PASSWD : p === "/etc/group" ? BUILT_GROUP : null);
