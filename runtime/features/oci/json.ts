@@ -46,6 +46,12 @@ export function parseLocated(text: string): Located {
   const fail = (what: string): never => {
     throw new JsonError(i >= text.length ? `unexpected end of JSON: ${what}` : `unexpected ${JSON.stringify(text[i])}: ${what}`, Math.min(i, text.length));
   };
+  /** After a member or element: true at `,` (another follows), false at `close`. */
+  const more = (close: string, what: string): boolean => {
+    ws();
+    if (text[i] === "," || text[i] === close) return text[i++] === ",";
+    return fail(`\`,\` or \`${close}\` in ${what}`);
+  };
   const str = (): string => {
     const start = i;
     i++; // the opening quote
@@ -84,16 +90,7 @@ export function parseLocated(text: string): Located {
           if (text[i] !== ":") fail("`:` after a member name");
           i++;
           obj[k] = value(pointer(at, k), { offset: ko, length: kl });
-          ws();
-          if (text[i] === ",") {
-            i++;
-            continue;
-          }
-          if (text[i] === "}") {
-            i++;
-            break;
-          }
-          fail("`,` or `}` in an object");
+          if (!more("}", "an object")) break;
         }
       v = obj;
     } else if (c === "[") {
@@ -104,16 +101,7 @@ export function parseLocated(text: string): Located {
       else
         for (;;) {
           arr.push(value(pointer(at, arr.length)));
-          ws();
-          if (text[i] === ",") {
-            i++;
-            continue;
-          }
-          if (text[i] === "]") {
-            i++;
-            break;
-          }
-          fail("`,` or `]` in an array");
+          if (!more("]", "an array")) break;
         }
       v = arr;
     } else if (c === '"') v = str();
