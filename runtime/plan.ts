@@ -230,17 +230,18 @@ function planCommand(lookup: (name: string) => PlannerEntry | undefined, cmd: Co
 }
 
 /**
+ * The op kinds the plan-wide diagnostics read, kept by planDiagnostics in plan order:
+ * `unshare`, `idmap` (completeIdMaps), the `user` names' check (features/security/user.ts
+ * userNameProblems) and the teaching note (features/security/note.ts, read from `sketch`).
+ */
+const KEPT_KINDS = new Set<Op["kind"]>(["unshare", "idmap", "cap", "seccomp", "user", "rootfs", "run", "exec", "join", "mount", "volume"]);
+
+/**
  * What `makePlan` reports, without making the plan (`ctr check`): every plan
  * function still runs, since one that throws is reported, but no op is built
- * (no source text, no explain lines). Only the ops the plan-wide diagnostics
- * read are kept: `unshare` and `idmap` (completeIdMaps), in plan order.
+ * (no source text, no explain lines) beyond those of KEPT_KINDS. With `sketch`,
+ * those ops and the namespaces are handed back.
  */
-/** The op kinds `ctr check`'s teaching note reads (features/security/note.ts): kept by planDiagnostics in `sketch`. */
-/** The op kinds the `user` name check reads (features/security/user.ts userNameProblems). */
-const USER_RULE_KINDS = new Set<Op["kind"]>(["rootfs", "user", "run", "exec", "mount", "volume"]);
-
-const SKETCH_KINDS = new Set<Op["kind"]>(["unshare", "cap", "seccomp", "user", "rootfs", "run", "exec", "join"]);
-
 export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">, sketch?: Plan): Diagnostic[] {
   // `join`'s rules (features/ns/join.ts) read every op with its source text: the whole plan then.
   if (commands.some((c) => c.name === "join")) {
@@ -254,21 +255,21 @@ export function planDiagnostics(commands: readonly Command[], lookup: (name: str
   const ctx: PlanContext = { ...base, namespaces: ns };
   orderNamespaces(ns);
   const kept: Op[] = [];
-  const roots: Op[] = [];
   for (const cmd of commands) {
     const planned = planCommand(lookup, cmd, ctx, diagnostics);
     if (planned === null) continue;
     for (const p of planned) {
       // As in Planner.add: an op kind without traits is a bug, and fails the same way.
       if (traitsOf(p.kind).afterMounts) continue;
-      if (p.kind === "unshare" || p.kind === "idmap") kept.push({ ...p, span: cmd.span } as Op);
-      if (sketch && SKETCH_KINDS.has(p.kind)) sketch.ops.push({ ...p, span: cmd.span } as Op);
-      if (USER_RULE_KINDS.has(p.kind)) roots.push({ ...p, span: cmd.span } as Op);
+      if (KEPT_KINDS.has(p.kind)) kept.push({ ...p, span: cmd.span } as Op);
     }
   }
-  if (sketch) sketch.namespaces = orderNamespaces(ns);
   if (ns.has("user") && kept.some((o) => o.kind === "unshare")) diagnostics.push(...completeIdMaps(kept));
-  diagnostics.push(...userNameProblems(roots, base.defaultRootfs, base.readHost));
+  diagnostics.push(...userNameProblems(kept, base.defaultRootfs, base.readHost));
+  if (sketch) {
+    sketch.ops = kept;
+    sketch.namespaces = orderNamespaces(ns);
+  }
   return diagnostics;
 }
 
