@@ -84,11 +84,15 @@ export async function probeDetached(ctr: (args: string[]) => Promise<CtrResult>,
   const started = await ctr(["-d", "--name", name, "-e", script]);
   try {
     expect({ code: started.code, err: started.stderr }).toEqual({ code: 0, err: "" });
-    // The log has the exec's lines once PID 1 is the command: wait for them.
+    // The log has the exec's lines once PID 1 is the command: wait for the
+    // last of them (the shell echoes one line at a time, so the first one
+    // can be in the log while the later ones are still being computed).
+    const last = [...execProbe.matchAll(/@@\$0\.(\w+)=/g)].at(-1)![1]!;
+    const done = new RegExp(`^@@exec\\.${last}=.*$`, "m");
     let log = "";
-    for (let i = 0; i < 100 && !log.includes("@@exec."); i++) {
+    for (let i = 0; i < 200 && !done.test(log); i++) {
       log = (await ctr(["logs", name])).stdout;
-      if (!log.includes("@@exec.")) await Bun.sleep(50);
+      if (!done.test(log)) await Bun.sleep(50);
     }
     const ex = await ctr(["exec", name, "sh", "-c", execProbe, "ctr-exec"]);
     expect(ex.stderr).toBe("");
