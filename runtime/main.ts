@@ -1,7 +1,8 @@
 // ctr's entry point (bin/ctr runs this file). Two jobs, both for start-up latency:
 //   1. when the command will run a container, start stage 1 before anything else
 //      is loaded: Bun's start-up of the stage (~10 ms) then overlaps the loading
-//      of ctr itself and the compiling of the script;
+//      of ctr itself and the compiling of the script; for `ctr exec`, its enter
+//      stage the same way;
 //   2. load the CLI from the pre-built bundle of the current sources when there
 //      is one (runtime/bundle.ts), else from the sources.
 // Hence no static import of ours here: every module imported is loaded (and
@@ -41,15 +42,41 @@ const detaching = (() => {
   }
   return false;
 })();
+// `ctr exec` without -t: whether its command gets our standard input (-i); null when
+// the line is not that (the CLI then starts the enter stage itself, or refuses the line).
+const execStdin = (): "inherit" | "ignore" | null => {
+  const at = first === "exec" ? argv.indexOf(first) : -1;
+  if (at < 0) return null;
+  let interactive = false;
+  for (let i = at + 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-i" || a === "--interactive") interactive = true;
+    else if (a === "-e" || a === "--env" || a === "-w" || a === "--workdir") i++;
+    else if (a === "--" || !a.startsWith("-")) return interactive ? "inherit" : "ignore";
+    else return null; // -t, or an option the CLI refuses
+  }
+  return null;
+};
 const dir = buildDir();
+const singleThread = { BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0", BUN_JSC_useWarmUpMarkedBlocks: "0", MIMALLOC_PURGE_DELAY: "-1" };
 
 let early: ReturnType<typeof Bun.spawn> | null = null;
+const stdin = execStdin();
 if (first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && existsSync(`${dir}/init.js`)) {
   // Same spawn as Launch.spawn in runtime/host.ts, which adopts this process.
   early = Bun.spawn({
     cmd: [process.execPath, `${dir}/init.js`, "stage1"],
     stdio: ["inherit", "inherit", "inherit", "pipe"],
-    env: { ...process.env, BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0", BUN_JSC_useWarmUpMarkedBlocks: "0", MIMALLOC_PURGE_DELAY: "-1" },
+    env: { ...process.env, ...singleThread },
+  });
+} else if (stdin !== null && existsSync(`${dir}/init.js`)) {
+  // `ctr exec`'s enter stage (runtime/features/lifecycle/enter.ts), the same spawn as
+  // execCommand's: its start-up overlaps ctr's loading and the reading of the record; it
+  // waits for its spec on fd 3, and ends quietly if the CLI refuses the line first.
+  early = Bun.spawn({
+    cmd: [process.execPath, `${dir}/init.js`, "enter"],
+    stdio: [stdin, "inherit", "inherit", "pipe"],
+    env: { ...process.env, ...singleThread },
   });
 }
 const cli: typeof import("./cli.ts") = existsSync(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts");

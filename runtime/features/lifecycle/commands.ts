@@ -10,6 +10,9 @@
 // still is the recorded process (stage 1 normally did it already), and the
 // per-container directories and cgroups named after dead ctr processes are
 // removed (runtime/statedir.ts, runtime/features/cgroup/manager.ts).
+// `exec` sweeps its own container's record only (sweepRecord): its latency is
+// a benchmark (bench/lifecycle.ts), and reading every record, directory and
+// cgroup of the machine was a fifth of it.
 
 import { closeSync, constants, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { close, pidfdOpen, pidfdSendSignal, recvFds, socketpair, SysError } from "../../../native/index.ts";
@@ -78,16 +81,7 @@ async function waitGone(p: ProcRef | null, ms: number): Promise<boolean> {
 /** See the header. Returns the names whose records it marked stopped. */
 export function sweepRecords(): string[] {
   const swept: string[] = [];
-  for (const s of listStates()) {
-    if (s.status === "stopped" || sameProcess(s.supervisor)) continue;
-    // Nobody watches this container any more.
-    signalRecorded(s.pid1, osConstants.signals.SIGKILL);
-    Object.assign(s, { status: "stopped", exitStatus: null, finished: new Date().toISOString(), note: "its supervisor was killed", supervisor: null });
-    writeState(s);
-    // Its per-container directory: the sweep below goes by PID, and a killed supervisor may still be a zombie no one has reaped.
-    if (/^ctr-[a-z0-9]+-\d+$/.test(s.id)) removeStateDir(`${recordsRoot()}/${s.id}`);
-    swept.push(s.name);
-  }
+  for (const s of listStates()) if (sweepRecord(s)) swept.push(s.name);
   sweepStaleStateDirs();
   try {
     const sys = machineCgroups();
@@ -96,6 +90,18 @@ export function sweepRecords(): string[] {
     // cgroups this user may not look at
   }
   return swept;
+}
+
+/** One record of the sweep: marked stopped if nobody watches its container any more (true then). */
+function sweepRecord(s: ContainerState): boolean {
+  if (s.status === "stopped" || sameProcess(s.supervisor)) return false;
+  // Nobody watches this container any more.
+  signalRecorded(s.pid1, osConstants.signals.SIGKILL);
+  Object.assign(s, { status: "stopped", exitStatus: null, finished: new Date().toISOString(), note: "its supervisor was killed", supervisor: null });
+  writeState(s);
+  // Its per-container directory: the sweep below goes by PID, and a killed supervisor may still be a zombie no one has reaped.
+  if (/^ctr-[a-z0-9]+-\d+$/.test(s.id)) removeStateDir(`${recordsRoot()}/${s.id}`);
+  return true;
 }
 
 function stateOf(name: string | undefined, what: string): ContainerState {
@@ -357,7 +363,21 @@ export async function rmCommand(args: string[]): Promise<number> {
 const EXEC_USAGE = "ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]";
 
 /** `ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]`: a new process in the running container (enter.ts; -t: tty.ts). */
-export async function execCommand(args: string[]): Promise<number> {
+export async function execCommand(args: string[], early: ReturnType<typeof Bun.spawn> | null = null): Promise<number> {
+  const handed = { over: false };
+  try {
+    return await execWith(args, early, handed);
+  } finally {
+    // An early enter stage that got no spec (the line refused, or the container not running) ends quietly.
+    if (early && !handed.over) {
+      early.kill("SIGKILL");
+      await early.exited;
+    }
+  }
+}
+
+/** execCommand; `early`: the enter stage runtime/main.ts started (no -t), else started here; `handed.over` once it has its spec. */
+async function execWith(args: string[], early: ReturnType<typeof Bun.spawn> | null, handed: { over: boolean }): Promise<number> {
   let interactive = false;
   let tty = false;
   const env: Record<string, string> = {};
@@ -385,7 +405,7 @@ export async function execCommand(args: string[]): Promise<number> {
   if (!name || argv.length === 0) return report(new SysError({ message: "exec: missing NAME or CMD", hint: EXEC_USAGE, status: EXIT_USAGE }));
   let s: ContainerState;
   try {
-    sweepRecords();
+    sweepRecord(stateOf(name, "exec"));
     s = running(name, "exec");
   } catch (e) {
     return report(e);
@@ -408,11 +428,14 @@ export async function execCommand(args: string[]): Promise<number> {
   };
   // -t: the stage sends the terminal's master on a socket of its own (its fd 4, tty.ts).
   const [ours, theirs] = tty ? socketpair() : [-1, -1];
-  const stage = Bun.spawn({
-    cmd: [process.execPath, await ensureInitBundle(), "enter"],
-    stdio: [interactive && !tty ? "inherit" : "ignore", "inherit", "inherit", "pipe", ...(tty ? [theirs] : [])],
-    env: { ...process.env, ...SINGLE_THREAD_ENV },
-  });
+  const stage =
+    early && !tty
+      ? early
+      : Bun.spawn({
+          cmd: [process.execPath, await ensureInitBundle(), "enter"],
+          stdio: [interactive && !tty ? "inherit" : "ignore", "inherit", "inherit", "pipe", ...(tty ? [theirs] : [])],
+          env: { ...process.env, ...SINGLE_THREAD_ENV },
+        });
   if (tty) close(theirs);
   let relaying: Promise<void> | null = null;
   const fd = (stage.stdio as unknown[])[3] as number;
@@ -427,6 +450,7 @@ export async function execCommand(args: string[]): Promise<number> {
   for (const sig of HANDLED_SIGNALS) process.on(sig, forward);
   try {
     const out = new AsyncWriter(fd);
+    if (stage === early) handed.over = true;
     out.write(new TextEncoder().encode(JSON.stringify(spec) + "\n"));
     await out.idle();
     let text = "";
