@@ -1,5 +1,6 @@
 // The pre-built bundles: dist/<stamp>/init.js (the init stages) and
-// dist/<stamp>/cli.js (the ctr process itself).
+// dist/<stamp>/cli.js (the ctr process itself); for `ctr exec`, the part of
+// each it needs, exec-cli.js and enter-init.js.
 //
 // Why bundles:
 //   - init.js: a Bun process that loads many modules starts "Bun Pool" loader
@@ -79,7 +80,12 @@ async function build(options: Parameters<typeof Bun.build>[0]): Promise<void> {
   if (!result.success) throw new Error(`cannot build ctr's bundles: ${result.logs.map((l) => String(l)).join("; ")}`);
 }
 
-/** Path of an up-to-date init bundle, building both bundles if needed. */
+/** `ctr exec`'s enter stage (runtime/enter-init.ts), next to an init bundle. */
+export function enterBundle(init: string): string {
+  return join(dirname(init), "enter-init.js");
+}
+
+/** Path of an up-to-date init bundle, building the bundles if needed. */
 export async function ensureInitBundle(): Promise<string> {
   const dir = buildDir();
   if (existsSync(initBundle(dir))) return initBundle(dir);
@@ -102,6 +108,8 @@ export async function ensureInitBundle(): Promise<string> {
     // Bytecode (CommonJS only in Bun) saves each stage ~1 ms of parsing, the CLI more.
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "init.ts")], outdir: tmp, format: "cjs", bytecode: true });
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });
+    // `ctr exec`'s two processes, each a fraction of the bundle above it (runtime/exec-cli.ts, runtime/enter-init.ts).
+    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "exec-cli.ts"), join(PACKAGE_ROOT, "runtime", "enter-init.ts")], outdir: tmp, format: "cjs", bytecode: true });
     try {
       renameSync(tmp, dir);
     } catch {

@@ -303,7 +303,7 @@ async function storeCommand(run: () => Promise<string>): Promise<number> {
 }
 
 /** The status of a command whose output could not be written. */
-function writeFailed(e: WriteError): number {
+export function writeFailed(e: WriteError): number {
   // A reader that went away (`ctr explain x | head`): stop quietly, with the
   // status of a tool killed by SIGPIPE (Bun ignores the signal itself).
   if (e.code === "EPIPE") return 128 + 13;

@@ -69,18 +69,23 @@ if (first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !d
     stdio: ["inherit", "inherit", "inherit", "pipe"],
     env: { ...process.env, ...singleThread },
   });
-} else if (stdin !== null && existsSync(`${dir}/init.js`)) {
+} else if (stdin !== null && existsSync(`${dir}/enter-init.js`) && existsSync(`${dir}/exec-cli.js`)) {
   // `ctr exec`'s enter stage (runtime/features/lifecycle/enter.ts), the same spawn as
   // execCommand's: its start-up overlaps ctr's loading and the reading of the record; it
   // waits for its spec on fd 3, and ends quietly if the CLI refuses the line first.
   early = Bun.spawn({
-    cmd: [process.execPath, `${dir}/init.js`, "enter"],
+    cmd: [process.execPath, `${dir}/enter-init.js`, "enter"],
     stdio: [stdin, "inherit", "inherit", "pipe"],
     env: { ...process.env, ...singleThread },
   });
 }
-const cli: typeof import("./cli.ts") = existsSync(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts");
-cli.main(argv, early).then(
+const whole = async (): Promise<typeof import("./cli.ts")> => (existsSync(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts"));
+// `ctr exec` with its enter stage started above: the CLI's exec alone (runtime/exec-cli.ts).
+const running: Promise<number> =
+  stdin !== null && early !== null
+    ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(argv.indexOf("exec") + 1), early, whole)
+    : whole().then((cli) => cli.main(argv, early));
+running.then(
   (code) => process.exit(code),
   (e) => {
     process.stderr.write(`ctr: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

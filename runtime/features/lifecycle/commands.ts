@@ -17,7 +17,7 @@
 import { closeSync, constants, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { close, pidfdOpen, pidfdSendSignal, recvFds, socketpair, SysError } from "../../../native/index.ts";
 import { constants as osConstants } from "node:os";
-import { PACKAGE_ROOT, ensureInitBundle, SINGLE_THREAD_ENV } from "../../bundle.ts";
+import { PACKAGE_ROOT, enterBundle, ensureInitBundle, SINGLE_THREAD_ENV } from "../../bundle.ts";
 import { wireToError } from "../../channel/codec.ts";
 import { AsyncWriter, writeAll } from "../../fdio.ts";
 import { HANDLED_SIGNALS } from "../../status.ts";
@@ -432,7 +432,7 @@ async function execWith(args: string[], early: ReturnType<typeof Bun.spawn> | nu
     early && !tty
       ? early
       : Bun.spawn({
-          cmd: [process.execPath, await ensureInitBundle(), "enter"],
+          cmd: [process.execPath, enterBundle(await ensureInitBundle()), "enter"],
           stdio: [interactive && !tty ? "inherit" : "ignore", "inherit", "inherit", "pipe", ...(tty ? [theirs] : [])],
           env: { ...process.env, ...SINGLE_THREAD_ENV },
         });

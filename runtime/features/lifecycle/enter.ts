@@ -42,6 +42,7 @@
 // 125/126/127 as for `exec` when it could not start.
 
 import { closeSync, constants, openSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { NsName } from "../../../lang/spec.ts";
 import {
   blockSignals, close, pidfdOpen, pollReadable, read, realSys, sendFds, setCloexec, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, socketpair, spawnProcess, SysError, waitpid,
@@ -153,7 +154,9 @@ function startExecStage(ps: ProcessSpec, hostRoot: number): number {
   let pid: number;
   try {
     const env = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`);
-    pid = fromHostRoot(realSys, hostRoot, (root) => spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "exec", "root"], env, { dup2: [[theirs, 3], [root, STAGE_ROOT_FD]] }));
+    // This stage runs from enter-init.js (runtime/enter-init.ts); the exec stage is the init bundle's, beside it.
+    const init = join(dirname(process.argv[1]!), "init.js");
+    pid = fromHostRoot(realSys, hostRoot, (root) => spawnProcess(process.execPath, [process.execPath, init, "exec", "root"], env, { dup2: [[theirs, 3], [root, STAGE_ROOT_FD]] }));
   } finally {
     close(theirs);
   }
