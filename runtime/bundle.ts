@@ -20,7 +20,7 @@
 // makes a new build directory, built once by the next run (into a temporary
 // directory renamed into place, so a concurrent ctr never sees half a build).
 
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SysError } from "../native/error.ts";
 
@@ -41,16 +41,11 @@ export const SINGLE_THREAD_ENV: Record<string, string> = {
 };
 
 let newestCache = 0;
+/** The newest modification time of ctr's sources, in ms (runtime/main.ts repeats this, to find the build before loading anything). */
 function newestSource(): number {
   if (newestCache) return newestCache;
   let newest = 0;
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(join(dir, e.name)).mtimeMs);
-    }
-  };
-  for (const dir of ["runtime", "native", "lang"]) walk(join(PACKAGE_ROOT, dir));
+  for (const f of new Bun.Glob("{runtime,native,lang}/**/*.ts").scanSync({ cwd: PACKAGE_ROOT, dot: true })) newest = Math.max(newest, Bun.file(join(PACKAGE_ROOT, f)).lastModified);
   return (newestCache = newest);
 }
 
