@@ -54,6 +54,8 @@ const execStdin = (): "inherit" | "ignore" | null => {
   return null;
 };
 const dir = buildDir();
+// The enter stage runs for a few ms: the JIT's work would not pay (commands.ts ENTER_ENV says the same).
+const ENTER_ENV = { BUN_JSC_useJIT: "0" };
 const singleThread = { BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0", BUN_JSC_useWarmUpMarkedBlocks: "0", MIMALLOC_PURGE_DELAY: "-1" };
 
 let early: ReturnType<typeof Bun.spawn> | null = null;
@@ -72,7 +74,7 @@ if (first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !d
   early = Bun.spawn({
     cmd: [process.execPath, `${dir}/enter-init.js`, "enter"],
     stdio: [stdin, "inherit", "inherit", "pipe"],
-    env: { ...process.env, ...singleThread },
+    env: { ...process.env, ...singleThread, ...ENTER_ENV },
   });
 }
 const whole = async (): Promise<typeof import("./cli.ts")> => (existsSync(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts"));

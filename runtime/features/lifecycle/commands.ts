@@ -373,6 +373,9 @@ export async function rmCommand(args: string[]): Promise<number> {
 
 // ---- exec ------------------------------------------------------------------------
 
+/** The enter stage's environment beyond SINGLE_THREAD_ENV: it runs for a few ms, where the JIT's work does not pay (runtime/main.ts starts it the same way). */
+const ENTER_ENV = { BUN_JSC_useJIT: "0" };
+
 const EXEC_USAGE = "ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]";
 
 /** `ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]`: a new process in the running container (enter.ts; -t: tty.ts). */
@@ -447,7 +450,7 @@ async function execWith(args: string[], early: ReturnType<typeof Bun.spawn> | nu
       : Bun.spawn({
           cmd: [process.execPath, enterBundle(await ensureInitBundle()), "enter"],
           stdio: [interactive && !tty ? "inherit" : "ignore", "inherit", "inherit", "pipe", ...(tty ? [theirs] : [])],
-          env: { ...process.env, ...SINGLE_THREAD_ENV },
+          env: { ...process.env, ...SINGLE_THREAD_ENV, ...ENTER_ENV },
         });
   if (tty) close(theirs);
   let relaying: Promise<void> | null = null;
