@@ -6,7 +6,8 @@
 //   2. the memory of ctr's own processes per detached container, for 1, 10 and
 //      50 of them: the supervisor (runtime/features/lifecycle/supervise.ts) and
 //      stage 1 (runtime/init.ts) of each, summed RSS and PSS (from
-//      /proc/PID/smaps_rollup: PSS shares Bun's mapped binary among them) / N.
+//      /proc/PID/smaps_rollup: PSS shares Bun's mapped binary among them) / N;
+//      at 50, each role's PSS and anonymous memory (its own: heap, JIT) apart.
 //      The container's own command is not ctr's and is left out.
 // Usage: node_modules/.bin/bun bench/lifecycle.ts [--rounds N] [--json]
 // Everything it starts is removed at the end (ctr rm -f, runc delete -f).
@@ -96,11 +97,18 @@ function kib(pid: number, file: "status" | "smaps_rollup", key: string): number 
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
 const memory: { containers: number; rss_mib: number | null; pss_mib: number | null }[] = [];
 const all: { supervisor: number; pid1: number }[] = [target];
+// At the largest N, each role's share: PSS and its anonymous (private: heap, JIT) part, per process.
+const roles: Record<string, { pss_mib: number | null; anon_mib: number | null }> = {};
 for (const n of [1, 10, 50]) {
   while (all.length < n) all.push(detach(`${tag}-m${all.length}`));
   const ours = all.slice(0, n).flatMap((c) => [c.supervisor, parentOf(c.pid1)]);
-  const sum = (file: "status" | "smaps_rollup", key: string) => ours.reduce((t, p) => t + kib(p, file, key), 0);
+  const sum = (file: "status" | "smaps_rollup", key: string, pids = ours) => pids.reduce((t, p) => t + kib(p, file, key), 0);
   memory.push({ containers: n, rss_mib: round(sum("status", "VmRSS") / 1024 / n, 1), pss_mib: round(sum("smaps_rollup", "Pss") / 1024 / n, 1) });
+  if (n === 50) {
+    for (const [role, pids] of [["supervisor", all.map((c) => c.supervisor)], ["stage 1", all.map((c) => parentOf(c.pid1))]] as const) {
+      roles[role] = { pss_mib: round(sum("smaps_rollup", "Pss", [...pids]) / 1024 / n, 1), anon_mib: round(sum("smaps_rollup", "Anonymous", [...pids]) / 1024 / n, 1) };
+    }
+  }
 }
 
 const result = {
@@ -110,12 +118,14 @@ const result = {
   nsenter_ms: round(median("nsenter")),
   ratio_ctr_runc: round(median("ctr exec") / median("runc exec")),
   memory_per_container: memory,
+  memory_by_role_at_50: roles,
   load: readFileSync("/proc/loadavg", "utf8").trim(),
 };
 if (JSON_OUT) console.log(JSON.stringify(result));
 else {
   console.log(`exec /bin/true, median of ${ROUNDS}: ctr exec ${result.ctr_exec_ms} ms, runc exec ${result.runc_exec_ms} ms, nsenter ${result.nsenter_ms} ms; ctr/runc ${result.ratio_ctr_runc} (target <= 1: ${result.ratio_ctr_runc! <= 1 ? "met" : "NOT met"})`);
   for (const m of memory) console.log(`${m.containers} detached: ctr's processes ${m.rss_mib} MiB RSS, ${m.pss_mib} MiB PSS per container (target at 50: <= 10 MiB: ${m.containers === 50 ? (m.pss_mib! <= 10 ? "met" : "NOT met") : "-"})`);
+  console.log(`at 50, per process: ${Object.entries(roles).map(([r, m]) => `${r} ${m.pss_mib} MiB PSS (${m.anon_mib} MiB anonymous)`).join(", ")}`);
   console.log(`load average at the end: ${result.load}`);
 }
 if (!existsSync(work)) throw new BenchError("work directory vanished");
