@@ -7,6 +7,7 @@
 //
 // Usage: node_modules/.bin/bun bench/startup.ts [--rounds N] [--warmup N]
 //                                               [--memory N] [--timeout MS] [--json]
+//                                               [--scale N] [--scale-rounds N]
 //
 // Reports per peer: median, p10 and p90 wall time (spawn to exit, reaped); the
 // median CPU time (user + system of the whole process tree: wait4's rusage, which
@@ -50,6 +51,7 @@ import {
   stats,
   timedRun,
 } from "./lib.ts";
+import { measureScale, sampleStages, scaleMedians } from "./scale.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const CTR = join(REPO, "bin", "ctr");
@@ -63,20 +65,31 @@ type Options = {
   memory: number;
   timeoutMs: number;
   json: boolean;
+  scale: number;
+  scaleRounds: number;
 };
 
-const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--memory N] [--timeout MS] [--json]
+const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--memory N] [--timeout MS] [--json] [--scale N] [--scale-rounds N]
   --rounds N     timed rounds; each runs every peer once, in rotating order (default 30)
   --warmup N     untimed runs of each peer first (default 3)
   --memory N     runs of each peer under GNU time for the peak memory (default 5)
   --timeout MS   a run taking longer is killed and counted as failed (default 30000)
-  --json         print only one line of JSON`;
+  --json         print only one line of JSON
+  --scale N      containers started at once, ctr against runc, after the rounds (default 20; 0: none)
+  --scale-rounds N  rounds of those, alternating (default 5)`;
 
 function parseOptions(argv: readonly string[]): Options {
   return parseFlags<Options>(
     argv,
-    { rounds: 30, warmup: 3, memory: 5, timeoutMs: 30_000, json: false },
-    { "--rounds": { key: "rounds", min: 1 }, "--warmup": { key: "warmup", min: 0 }, "--memory": { key: "memory", min: 0 }, "--timeout": { key: "timeoutMs", min: 100 } },
+    { rounds: 30, warmup: 3, memory: 5, timeoutMs: 30_000, json: false, scale: 20, scaleRounds: 5 },
+    {
+      "--rounds": { key: "rounds", min: 1 },
+      "--warmup": { key: "warmup", min: 0 },
+      "--memory": { key: "memory", min: 0 },
+      "--timeout": { key: "timeoutMs", min: 100 },
+      "--scale": { key: "scale", min: 0 },
+      "--scale-rounds": { key: "scaleRounds", min: 1 },
+    },
     { "--json": "json" },
     USAGE,
   );
@@ -542,6 +555,69 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
   console.log(out.join("\n"));
 }
 
+// ---------------------------------------------------------------- scale and stages (bench/scale.ts)
+
+/** A script that keeps every ctr process alive for a moment: the minimal container with a `run /bin/sleep 1` first. */
+function ctrStagesScript(rootfs: string): string {
+  return ctrScript(rootfs).replace("exec /bin/true", "run /bin/sleep 1\nexec /bin/true");
+}
+
+async function measureExtra(peers: Peer[], o: Options, work: string, root: string, progress: (msg: string) => void): Promise<{ lines: string[]; json: Record<string, unknown> }> {
+  const lines: string[] = [];
+  const json: Record<string, unknown> = {};
+  const ctr = peers.find((p) => p.name === "ctr")!;
+  const runc = peers.find((p) => p.name === "runc")!;
+  if (o.scale > 0) {
+    progress(`scale: ${o.scale} containers at once, ${o.scaleRounds} round(s) per peer`);
+    // Container ids of their own range (the rounds used 0..seq).
+    const id = (r: number, i: number) => 1_000_000 + r * o.scale + i;
+    const res = await measureScale(
+      [
+        { name: "ctr", argv: (r, i) => ctr.argv(id(r, i)) },
+        { name: "runc", argv: (r, i) => runc.argv(id(r, i)), after: (r, n) => { for (let i = 0; i < n; i++) runc.afterFailure?.(id(r, i)); } },
+      ],
+      o.scale,
+      o.scaleRounds,
+      o.timeoutMs,
+    );
+    const [c, u] = res.map(scaleMedians) as [ReturnType<typeof scaleMedians>, ReturnType<typeof scaleMedians>];
+    lines.push(
+      "",
+      `scale: ${o.scale} containers started at once, ${o.scaleRounds} round(s) each, alternating (medians of the rounds without a failure)`,
+      `  ctr   wall ${fmt(c.wallMs)} ms, CPU ${fmt(c.cpuMs)} ms (${c.ok}/${o.scaleRounds} rounds)`,
+      `  runc  wall ${fmt(u.wallMs)} ms, CPU ${fmt(u.cpuMs)} ms (${u.ok}/${o.scaleRounds} rounds)`,
+      `  ctr/runc wall ${fmt(c.wallMs / u.wallMs)}, CPU ${fmt(c.cpuMs / u.cpuMs)}`,
+      ...res.filter((r) => r.firstError !== undefined).map((r) => `  FAILED ${r.name}: ${firstLines(r.firstError!, 6)}`),
+    );
+    json.scale = { n: o.scale, rounds: o.scaleRounds, ctr_wall_ms: round(c.wallMs, 3), ctr_cpu_ms: round(c.cpuMs, 3), runc_wall_ms: round(u.wallMs, 3), runc_cpu_ms: round(u.cpuMs, 3), ratio_wall: round(c.wallMs / u.wallMs, 3), ratio_cpu: round(c.cpuMs / u.cpuMs, 3) };
+  }
+  if (o.memory > 0) {
+    const file = join(work, "startup-stages.ctr");
+    writeFileSync(file, ctrStagesScript(root));
+    const byRole = new Map<string, number[]>();
+    let failed = "";
+    for (let m = 0; m < o.memory; m++) {
+      const r = await sampleStages([CTR, file], "/bin/sleep", o.timeoutMs);
+      if (!r.ok) {
+        failed ||= r.stderr.trim();
+        continue;
+      }
+      const peak = new Map<string, number>();
+      for (const s of r.stages) peak.set(s.role, Math.max(peak.get(s.role) ?? 0, s.hwmKiB));
+      for (const [role, kib] of peak) byRole.set(role, [...(byRole.get(role) ?? []), kib]);
+    }
+    const rows = [...byRole].map(([role, xs]) => ({ role, kib: medianOf(xs), runs: xs.length }));
+    lines.push(
+      "",
+      `ctr's processes while a container runs (its \`run /bin/sleep 1\`): peak RSS (VmHWM) of each, MiB, median of ${o.memory} run(s)`,
+      ...rows.map((r) => `  ${r.role.padEnd(12)} ${fmt(r.kib / 1024, 1)}  (${r.runs} run(s))`),
+      ...(failed ? [`  FAILED: ${firstLines(failed, 6)}`] : []),
+    );
+    json.stages = Object.fromEntries(rows.map((r) => [r.role, round(r.kib, 0)]));
+  }
+  return { lines, json };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
@@ -600,6 +676,7 @@ async function main(): Promise<number> {
   // Orphaned descendants come back here, so that they are counted (reapOrphans).
   setChildSubreaper(true);
   const results = await measure(peers, o, work, note);
+  const extra = await measureExtra(peers, o, work, root, note);
 
   const problems = cleanup.run();
   const mountsAfter = readMountinfo();
@@ -622,12 +699,15 @@ async function main(): Promise<number> {
         versions,
         peers: report.peers,
         failed: report.failed,
+        scale: extra.json.scale,
+        stages: extra.json.stages,
         mountinfo_unchanged: diff.added.length === 0 && diff.gone.length === 0,
         warnings,
       }),
     );
   } else {
     printTable(results, report, o, versions);
+    console.log(extra.lines.join("\n"));
     for (const w of warnings) console.error(`bench/startup: warning: ${w}`);
   }
   return report.failed.length ? 1 : 0;
