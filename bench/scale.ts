@@ -10,11 +10,12 @@
 //     its `exec`, so that every ctr process (the host process, the stages
 //     between it and PID 1, and PID 1's agent) is alive at once; the tree
 //     under the spawned ctr is read from /proc every few milliseconds and each
-//     process's VmHWM (its high-water mark, which only grows) kept from its
-//     last reading. Processes are named by their comm (ctr names its stages
-//     with prctl(PR_SET_NAME)); the `sleep` itself is left out.
+//     process's VmHWM (its high-water mark, which only grows) kept at its
+//     highest, for the processes that run ctr's Bun (a stage that has exec'd
+//     a command, as PID 1 does at the end, is no longer one). Processes are
+//     named by their comm (ctr names its stages with prctl(PR_SET_NAME)).
 
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { stats } from "./lib.ts";
 
 export interface ScaleRound {
@@ -84,10 +85,10 @@ export function scaleMedians(r: ScaleResult): { wallMs: number; cpuMs: number; o
 
 function readStatus(pid: number): { comm: string; hwmKiB: number; exe: string } | null {
   try {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
     const s = readFileSync(`/proc/${pid}/status`, "utf8");
     const comm = /^Name:\s*(.*)$/m.exec(s)?.[1] ?? "?";
     const hwm = Number(/^VmHWM:\s*(\d+)/m.exec(s)?.[1] ?? Number.NaN);
-    const exe = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
     return { comm, hwmKiB: hwm, exe };
   } catch {
     return null; // ended between two readings
@@ -119,19 +120,26 @@ export interface StageSample {
   hwmKiB: number;
 }
 
-/** One run of argv: the last VmHWM read of each of ctr's processes (not the `skip` command). */
-export async function sampleStages(argv: string[], skip: string, timeoutMs: number): Promise<{ ok: boolean; stages: StageSample[]; stderr: string }> {
+/**
+ * One run of argv (ctr): the highest VmHWM read of each of ctr's processes,
+ * those whose executable is the spawned ctr's own (Bun): a stage that has
+ * exec'd the container's command is no longer one of them.
+ */
+export async function sampleStages(argv: string[], timeoutMs: number): Promise<{ ok: boolean; stages: StageSample[]; stderr: string }> {
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe", timeout: timeoutMs });
   const last = new Map<number, StageSample>();
   let done = false;
+  let bun: string | null = null;
   void proc.exited.then(() => (done = true));
   while (!done) {
     for (const { pid, depth } of walk(proc.pid)) {
       const st = readStatus(pid);
       if (!st || !Number.isFinite(st.hwmKiB)) continue;
-      // A child of a stage is read as that stage until it has exec'd the command.
-      if (st.exe.endsWith(skip)) last.delete(pid);
-      else last.set(pid, { role: depth === 0 ? "host" : st.comm, hwmKiB: st.hwmKiB });
+      // bin/ctr is a shell script until it execs Bun: the first Bun at the top names the executable.
+      if (depth === 0 && st.exe.includes("bun")) bun ??= st.exe;
+      if (bun === null || st.exe !== bun) continue;
+      const was = last.get(pid)?.hwmKiB ?? 0;
+      last.set(pid, { role: depth === 0 ? "host" : st.comm, hwmKiB: Math.max(was, st.hwmKiB) });
     }
     await Bun.sleep(5);
   }

@@ -27,7 +27,7 @@
 // read-only root; no seccomp profile), with their own ratio.
 // Needs root; installs runc, bubblewrap, busybox-static and time from Debian if missing.
 
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { setChildSubreaper } from "../native/caps.ts";
 import { waitpid } from "../native/proc.ts";
 import { join, resolve } from "node:path";
@@ -189,6 +189,55 @@ function writeRuncSpecBundle(bundle: string, root: string): void {
   writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2) + "\n");
 }
 
+/** The unprivileged user of the rootless pair. */
+const ROOTLESS_UID = 65534;
+
+/**
+ * The rootless pair (issue 17: "keep the rootless path as fast as its design
+ * allows and report it"): ctr with `ns user` and runc with `runc spec
+ * --rootless`'s config.json, both run as uid/gid 65534 through setpriv with a
+ * minimal environment of their own. Their root is a copy of the busybox tree
+ * owned by that user (runc, rootless, bind-mounts the host's /dev nodes onto
+ * files it creates in the root's /dev).
+ */
+function rootlessPeers(work: string, root: string): Peer[] {
+  const u = ROOTLESS_UID;
+  const dir = join(work, "rootless");
+  const rlRoot = join(dir, "rootfs");
+  run(["mkdir", "-p", rlRoot, join(dir, "home"), join(dir, "run"), join(dir, "runc-state")]);
+  run(["cp", "-a", `${root}/.`, rlRoot]);
+  chmodSync(work, 0o755);
+  chmodSync(join(dir, "run"), 0o700);
+  run(["chown", "-R", `${u}:${u}`, rlRoot, join(dir, "home"), join(dir, "run"), join(dir, "runc-state")]);
+  const file = join(dir, "rootless.ctr");
+  writeFileSync(file, ctrScript(rlRoot).replace(`ns ${NAMESPACES}`, `ns user, ${NAMESPACES}`));
+  const bundle = join(dir, "bundle");
+  run(["mkdir", "-p", bundle]);
+  const spec = run(["runc", "spec", "--rootless", "--bundle", bundle]);
+  if (!spec.ok) throw new BenchError(`runc spec --rootless: ${spec.stderr.trim()}`);
+  const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+  Object.assign(config.process, { terminal: false, args: ["/bin/true"] });
+  config.root = { path: rlRoot, readonly: false };
+  // The same container as ctr's: its namespaces, /proc the only mount; the maps name the user.
+  config.mounts = [{ destination: "/proc", type: "proc", source: "proc" }];
+  config.linux.namespaces = ["user", "uts", "ipc", "pid", "mount", "network"].map((type) => ({ type }));
+  for (const m of [...config.linux.uidMappings, ...config.linux.gidMappings]) m.hostID = u;
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  const asUser = (argv: string[]) => ["env", "-i", "PATH=/usr/bin:/bin", `HOME=${dir}/home`, `XDG_RUNTIME_DIR=${dir}/run`, "setpriv", `--reuid=${u}`, `--regid=${u}`, "--clear-groups", ...argv];
+  const id = (i: number) => `ctr-bench-rl-${process.pid}-${i}`;
+  const state = join(dir, "runc-state");
+  return [
+    { name: "ctr (rootless)", what: `setpriv --reuid=${u} bin/ctr ${file} (ns user)`, inRatio: false, argv: () => asUser([CTR, file]) },
+    {
+      name: "runc (rootless)",
+      what: `setpriv --reuid=${u} runc --root STATE run --bundle ${bundle} ID (runc spec --rootless)`,
+      inRatio: false,
+      argv: (i) => asUser(["runc", "--root", state, "run", "--bundle", bundle, id(i)]),
+      afterFailure: (i) => void run(asUser(["runc", "--root", state, "delete", "-f", id(i)])),
+    },
+  ];
+}
+
 function makePeers(work: string, root: string, runcState: string): Peer[] {
   const bundle = join(work, "bundle");
   run(["mkdir", "-p", bundle]);
@@ -267,6 +316,7 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
       argv: () => [CTR, ctrDockerFile],
     },
     runcPeer("runc (runc spec)", specBundle, false),
+    ...rootlessPeers(work, root),
   ];
 }
 
@@ -431,6 +481,9 @@ function buildReport(results: PeerResult[], o: Options): Report {
     ctr_docker_ms: median("ctr docker_security"),
     runc_spec_ms: median("runc (runc spec)"),
     ratio_docker_runc_spec: ratio("ctr docker_security", "runc (runc spec)"),
+    ctr_rootless_ms: median("ctr (rootless)"),
+    runc_rootless_ms: median("runc (rootless)"),
+    ratio_rootless: ratio("ctr (rootless)", "runc (rootless)"),
     ctr_cpu_ms: round(cpu("ctr"), 3),
     runc_cpu_ms: round(cpu("runc"), 3),
     ratio_cpu_ctr_runc: round(cpu("ctr") / cpu("runc"), 3),
@@ -500,7 +553,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
   const line = (cells: string[]) =>
     cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join("  ");
   out.push(line(head), ...rows.map(line));
-  out.push("* not part of the ratios above: rootfs default instead of the busybox rootfs; the sandbox pair (docker_security, runc spec) has its own", "");
+  out.push("* not part of the ratios above: rootfs default instead of the busybox rootfs; the sandbox pair (docker_security, runc spec) and the rootless pair have their own", "");
 
   const s = report.summary;
   const verdict =
@@ -520,6 +573,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
       `ctr/bwrap ${fmt(s.ratio_ctr_bwrap)}; ctr/unshare ${fmt(s.ratio_ctr_unshare)}`,
     `CPU ctr/runc ${fmt(s.ratio_cpu_ctr_runc)} (${cpuVerdict}); peak memory ctr/runc ${fmt(s.ratio_rss_ctr_runc)}`,
     `sandbox: ctr docker_security / runc with runc spec's config.json ${fmt(s.ratio_docker_runc_spec)} (ctr's adds Docker's seccomp profile, which runc spec has not)`,
+    `rootless (uid ${ROOTLESS_UID}, a user namespace): ctr / runc ${fmt(s.ratio_rootless)}`,
   );
   const escaped = results.filter((r) => r.escaped > 0);
   if (escaped.length) {
@@ -546,6 +600,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
     ctr_docker_ms: s.ctr_docker_ms,
     runc_spec_ms: s.runc_spec_ms,
     ratio_docker_runc_spec: s.ratio_docker_runc_spec,
+    ratio_rootless: s.ratio_rootless,
     ctr_cpu_ms: s.ctr_cpu_ms,
     runc_cpu_ms: s.runc_cpu_ms,
     ratio_cpu_ctr_runc: s.ratio_cpu_ctr_runc,
@@ -597,7 +652,7 @@ async function measureExtra(peers: Peer[], o: Options, work: string, root: strin
     const byRole = new Map<string, number[]>();
     let failed = "";
     for (let m = 0; m < o.memory; m++) {
-      const r = await sampleStages([CTR, file], "/bin/sleep", o.timeoutMs);
+      const r = await sampleStages([CTR, file], o.timeoutMs);
       if (!r.ok) {
         failed ||= r.stderr.trim();
         continue;
