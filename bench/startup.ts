@@ -7,6 +7,7 @@
 //
 // Usage: node_modules/.bin/bun bench/startup.ts [--rounds N] [--warmup N]
 //                                               [--memory N] [--timeout MS] [--json]
+//                                               [--scale N] [--scale-rounds N]
 //
 // Reports per peer: median, p10 and p90 wall time (spawn to exit, reaped); the
 // median CPU time (user + system of the whole process tree: wait4's rusage, which
@@ -26,7 +27,7 @@
 // read-only root; no seccomp profile), with their own ratio.
 // Needs root; installs runc, bubblewrap, busybox-static and time from Debian if missing.
 
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { setChildSubreaper } from "../native/caps.ts";
 import { waitpid } from "../native/proc.ts";
 import { join, resolve } from "node:path";
@@ -50,6 +51,7 @@ import {
   stats,
   timedRun,
 } from "./lib.ts";
+import { measureScale, sampleStages, scaleMedians } from "./scale.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const CTR = join(REPO, "bin", "ctr");
@@ -63,20 +65,31 @@ type Options = {
   memory: number;
   timeoutMs: number;
   json: boolean;
+  scale: number;
+  scaleRounds: number;
 };
 
-const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--memory N] [--timeout MS] [--json]
+const USAGE = `usage: bun bench/startup.ts [--rounds N] [--warmup N] [--memory N] [--timeout MS] [--json] [--scale N] [--scale-rounds N]
   --rounds N     timed rounds; each runs every peer once, in rotating order (default 30)
   --warmup N     untimed runs of each peer first (default 3)
   --memory N     runs of each peer under GNU time for the peak memory (default 5)
   --timeout MS   a run taking longer is killed and counted as failed (default 30000)
-  --json         print only one line of JSON`;
+  --json         print only one line of JSON
+  --scale N      containers started at once, ctr against runc, after the rounds (default 20; 0: none)
+  --scale-rounds N  rounds of those, alternating (default 5)`;
 
 function parseOptions(argv: readonly string[]): Options {
   return parseFlags<Options>(
     argv,
-    { rounds: 30, warmup: 3, memory: 5, timeoutMs: 30_000, json: false },
-    { "--rounds": { key: "rounds", min: 1 }, "--warmup": { key: "warmup", min: 0 }, "--memory": { key: "memory", min: 0 }, "--timeout": { key: "timeoutMs", min: 100 } },
+    { rounds: 30, warmup: 3, memory: 5, timeoutMs: 30_000, json: false, scale: 20, scaleRounds: 5 },
+    {
+      "--rounds": { key: "rounds", min: 1 },
+      "--warmup": { key: "warmup", min: 0 },
+      "--memory": { key: "memory", min: 0 },
+      "--timeout": { key: "timeoutMs", min: 100 },
+      "--scale": { key: "scale", min: 0 },
+      "--scale-rounds": { key: "scaleRounds", min: 1 },
+    },
     { "--json": "json" },
     USAGE,
   );
@@ -176,6 +189,55 @@ function writeRuncSpecBundle(bundle: string, root: string): void {
   writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2) + "\n");
 }
 
+/** The unprivileged user of the rootless pair. */
+const ROOTLESS_UID = 65534;
+
+/**
+ * The rootless pair (issue 17: "keep the rootless path as fast as its design
+ * allows and report it"): ctr with `ns user` and runc with `runc spec
+ * --rootless`'s config.json, both run as uid/gid 65534 through setpriv with a
+ * minimal environment of their own. Their root is a copy of the busybox tree
+ * owned by that user (runc, rootless, bind-mounts the host's /dev nodes onto
+ * files it creates in the root's /dev).
+ */
+function rootlessPeers(work: string, root: string): Peer[] {
+  const u = ROOTLESS_UID;
+  const dir = join(work, "rootless");
+  const rlRoot = join(dir, "rootfs");
+  run(["mkdir", "-p", rlRoot, join(dir, "home"), join(dir, "run"), join(dir, "runc-state")]);
+  run(["cp", "-a", `${root}/.`, rlRoot]);
+  chmodSync(work, 0o755);
+  chmodSync(join(dir, "run"), 0o700);
+  run(["chown", "-R", `${u}:${u}`, rlRoot, join(dir, "home"), join(dir, "run"), join(dir, "runc-state")]);
+  const file = join(dir, "rootless.ctr");
+  writeFileSync(file, ctrScript(rlRoot).replace(`ns ${NAMESPACES}`, `ns user, ${NAMESPACES}`));
+  const bundle = join(dir, "bundle");
+  run(["mkdir", "-p", bundle]);
+  const spec = run(["runc", "spec", "--rootless", "--bundle", bundle]);
+  if (!spec.ok) throw new BenchError(`runc spec --rootless: ${spec.stderr.trim()}`);
+  const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+  Object.assign(config.process, { terminal: false, args: ["/bin/true"] });
+  config.root = { path: rlRoot, readonly: false };
+  // The same container as ctr's: its namespaces, /proc the only mount; the maps name the user.
+  config.mounts = [{ destination: "/proc", type: "proc", source: "proc" }];
+  config.linux.namespaces = ["user", "uts", "ipc", "pid", "mount", "network"].map((type) => ({ type }));
+  for (const m of [...config.linux.uidMappings, ...config.linux.gidMappings]) m.hostID = u;
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  const asUser = (argv: string[]) => ["env", "-i", "PATH=/usr/bin:/bin", `HOME=${dir}/home`, `XDG_RUNTIME_DIR=${dir}/run`, "setpriv", `--reuid=${u}`, `--regid=${u}`, "--clear-groups", ...argv];
+  const id = (i: number) => `ctr-bench-rl-${process.pid}-${i}`;
+  const state = join(dir, "runc-state");
+  return [
+    { name: "ctr (rootless)", what: `setpriv --reuid=${u} bin/ctr ${file} (ns user)`, inRatio: false, argv: () => asUser([CTR, file]) },
+    {
+      name: "runc (rootless)",
+      what: `setpriv --reuid=${u} runc --root STATE run --bundle ${bundle} ID (runc spec --rootless)`,
+      inRatio: false,
+      argv: (i) => asUser(["runc", "--root", state, "run", "--bundle", bundle, id(i)]),
+      afterFailure: (i) => void run(asUser(["runc", "--root", state, "delete", "-f", id(i)])),
+    },
+  ];
+}
+
 function makePeers(work: string, root: string, runcState: string): Peer[] {
   const bundle = join(work, "bundle");
   run(["mkdir", "-p", bundle]);
@@ -254,6 +316,7 @@ function makePeers(work: string, root: string, runcState: string): Peer[] {
       argv: () => [CTR, ctrDockerFile],
     },
     runcPeer("runc (runc spec)", specBundle, false),
+    ...rootlessPeers(work, root),
   ];
 }
 
@@ -418,6 +481,9 @@ function buildReport(results: PeerResult[], o: Options): Report {
     ctr_docker_ms: median("ctr docker_security"),
     runc_spec_ms: median("runc (runc spec)"),
     ratio_docker_runc_spec: ratio("ctr docker_security", "runc (runc spec)"),
+    ctr_rootless_ms: median("ctr (rootless)"),
+    runc_rootless_ms: median("runc (rootless)"),
+    ratio_rootless: ratio("ctr (rootless)", "runc (rootless)"),
     ctr_cpu_ms: round(cpu("ctr"), 3),
     runc_cpu_ms: round(cpu("runc"), 3),
     ratio_cpu_ctr_runc: round(cpu("ctr") / cpu("runc"), 3),
@@ -487,7 +553,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
   const line = (cells: string[]) =>
     cells.map((x, c) => (c === 0 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join("  ");
   out.push(line(head), ...rows.map(line));
-  out.push("* not part of the ratios above: rootfs default instead of the busybox rootfs; the sandbox pair (docker_security, runc spec) has its own", "");
+  out.push("* not part of the ratios above: rootfs default instead of the busybox rootfs; the sandbox pair (docker_security, runc spec) and the rootless pair have their own", "");
 
   const s = report.summary;
   const verdict =
@@ -507,6 +573,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
       `ctr/bwrap ${fmt(s.ratio_ctr_bwrap)}; ctr/unshare ${fmt(s.ratio_ctr_unshare)}`,
     `CPU ctr/runc ${fmt(s.ratio_cpu_ctr_runc)} (${cpuVerdict}); peak memory ctr/runc ${fmt(s.ratio_rss_ctr_runc)}`,
     `sandbox: ctr docker_security / runc with runc spec's config.json ${fmt(s.ratio_docker_runc_spec)} (ctr's adds Docker's seccomp profile, which runc spec has not)`,
+    `rootless (uid ${ROOTLESS_UID}, a user namespace): ctr / runc ${fmt(s.ratio_rootless)}`,
   );
   const escaped = results.filter((r) => r.escaped > 0);
   if (escaped.length) {
@@ -533,6 +600,7 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
     ctr_docker_ms: s.ctr_docker_ms,
     runc_spec_ms: s.runc_spec_ms,
     ratio_docker_runc_spec: s.ratio_docker_runc_spec,
+    ratio_rootless: s.ratio_rootless,
     ctr_cpu_ms: s.ctr_cpu_ms,
     runc_cpu_ms: s.runc_cpu_ms,
     ratio_cpu_ctr_runc: s.ratio_cpu_ctr_runc,
@@ -540,6 +608,69 @@ function printTable(results: PeerResult[], report: Report, o: Options, versions:
     runc_rss_kib: s.runc_rss_kib,
   }));
   console.log(out.join("\n"));
+}
+
+// ---------------------------------------------------------------- scale and stages (bench/scale.ts)
+
+/** A script that keeps every ctr process alive for a moment: the minimal container with a `run /bin/sleep 1` first. */
+function ctrStagesScript(rootfs: string): string {
+  return ctrScript(rootfs).replace("exec /bin/true", "run /bin/sleep 1\nexec /bin/true");
+}
+
+async function measureExtra(peers: Peer[], o: Options, work: string, root: string, progress: (msg: string) => void): Promise<{ lines: string[]; json: Record<string, unknown> }> {
+  const lines: string[] = [];
+  const json: Record<string, unknown> = {};
+  const ctr = peers.find((p) => p.name === "ctr")!;
+  const runc = peers.find((p) => p.name === "runc")!;
+  if (o.scale > 0) {
+    progress(`scale: ${o.scale} containers at once, ${o.scaleRounds} round(s) per peer`);
+    // Container ids of their own range (the rounds used 0..seq).
+    const id = (r: number, i: number) => 1_000_000 + r * o.scale + i;
+    const res = await measureScale(
+      [
+        { name: "ctr", argv: (r, i) => ctr.argv(id(r, i)) },
+        { name: "runc", argv: (r, i) => runc.argv(id(r, i)), after: (r, n) => { for (let i = 0; i < n; i++) runc.afterFailure?.(id(r, i)); } },
+      ],
+      o.scale,
+      o.scaleRounds,
+      o.timeoutMs,
+    );
+    const [c, u] = res.map(scaleMedians) as [ReturnType<typeof scaleMedians>, ReturnType<typeof scaleMedians>];
+    lines.push(
+      "",
+      `scale: ${o.scale} containers started at once, ${o.scaleRounds} round(s) each, alternating (medians of the rounds without a failure)`,
+      `  ctr   wall ${fmt(c.wallMs)} ms, CPU ${fmt(c.cpuMs)} ms (${c.ok}/${o.scaleRounds} rounds)`,
+      `  runc  wall ${fmt(u.wallMs)} ms, CPU ${fmt(u.cpuMs)} ms (${u.ok}/${o.scaleRounds} rounds)`,
+      `  ctr/runc wall ${fmt(c.wallMs / u.wallMs)}, CPU ${fmt(c.cpuMs / u.cpuMs)}`,
+      ...res.filter((r) => r.firstError !== undefined).map((r) => `  FAILED ${r.name}: ${firstLines(r.firstError!, 6)}`),
+    );
+    json.scale = { n: o.scale, rounds: o.scaleRounds, ctr_wall_ms: round(c.wallMs, 3), ctr_cpu_ms: round(c.cpuMs, 3), runc_wall_ms: round(u.wallMs, 3), runc_cpu_ms: round(u.cpuMs, 3), ratio_wall: round(c.wallMs / u.wallMs, 3), ratio_cpu: round(c.cpuMs / u.cpuMs, 3) };
+  }
+  if (o.memory > 0) {
+    const file = join(work, "startup-stages.ctr");
+    writeFileSync(file, ctrStagesScript(root));
+    const byRole = new Map<string, number[]>();
+    let failed = "";
+    for (let m = 0; m < o.memory; m++) {
+      const r = await sampleStages([CTR, file], o.timeoutMs);
+      if (!r.ok) {
+        failed ||= r.stderr.trim();
+        continue;
+      }
+      const peak = new Map<string, number>();
+      for (const s of r.stages) peak.set(s.role, Math.max(peak.get(s.role) ?? 0, s.hwmKiB));
+      for (const [role, kib] of peak) byRole.set(role, [...(byRole.get(role) ?? []), kib]);
+    }
+    const rows = [...byRole].map(([role, xs]) => ({ role, kib: medianOf(xs), runs: xs.length }));
+    lines.push(
+      "",
+      `ctr's processes while a container runs (its \`run /bin/sleep 1\`): peak RSS (VmHWM) of each, MiB, median of ${o.memory} run(s)`,
+      ...rows.map((r) => `  ${r.role.padEnd(12)} ${fmt(r.kib / 1024, 1)}  (${r.runs} run(s))`),
+      ...(failed ? [`  FAILED: ${firstLines(failed, 6)}`] : []),
+    );
+    json.stages = Object.fromEntries(rows.map((r) => [r.role, round(r.kib, 0)]));
+  }
+  return { lines, json };
 }
 
 // ---------------------------------------------------------------- main
@@ -600,6 +731,7 @@ async function main(): Promise<number> {
   // Orphaned descendants come back here, so that they are counted (reapOrphans).
   setChildSubreaper(true);
   const results = await measure(peers, o, work, note);
+  const extra = await measureExtra(peers, o, work, root, note);
 
   const problems = cleanup.run();
   const mountsAfter = readMountinfo();
@@ -622,12 +754,15 @@ async function main(): Promise<number> {
         versions,
         peers: report.peers,
         failed: report.failed,
+        scale: extra.json.scale,
+        stages: extra.json.stages,
         mountinfo_unchanged: diff.added.length === 0 && diff.gone.length === 0,
         warnings,
       }),
     );
   } else {
     printTable(results, report, o, versions);
+    console.log(extra.lines.join("\n"));
     for (const w of warnings) console.error(`bench/startup: warning: ${w}`);
   }
   return report.failed.length ? 1 : 0;
