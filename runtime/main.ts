@@ -22,6 +22,14 @@ function buildDir(): string {
 }
 const existsSync = (file: string): boolean => Bun.file(file).size > 0;
 
+// A detached supervisor: the caller's values of the settings its ctr gave it (runtime/features/lifecycle/commands.ts, supervisorEnv).
+if (process.env.CTR_SUPERVISOR_CALLER_ENV !== undefined) {
+  for (const [k, v] of Object.entries(JSON.parse(process.env.CTR_SUPERVISOR_CALLER_ENV) as Record<string, string | null>)) {
+    if (v === null) delete process.env[k];
+    else process.env[k] = v;
+  }
+  delete process.env.CTR_SUPERVISOR_CALLER_ENV;
+}
 const argv = process.argv.slice(2);
 const NOT_A_RUN = new Set(["check", "explain", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
 // ctr as an OCI runtime (runtime/features/oci/commands.ts): runc's global flags and verbs start no stage 1 here.

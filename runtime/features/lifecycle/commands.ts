@@ -124,14 +124,24 @@ function running(name: string | undefined, what: string): ContainerState {
  * A detached supervisor lives as long as its container, mostly waiting, and
  * its memory is the cost of each container (bench/lifecycle.ts): Bun's
  * `--smol` heap, no JIT (its code and data cost ~2 MiB a process, which a
- * process that waits does not win back; its stage 1 inherits this and saves
- * its share too), and freed memory handed back at once (stage 1 keeps
- * SINGLE_THREAD_ENV's setting). Measured (6 containers, smaps_rollup):
- * supervisor 11.0 -> 8.4 MiB anonymous, stage 1 5.0 -> 4.7, `ctr -d` no
- * slower. (The CLI bundle without bytecode saved 1.3 MiB more, but made
+ * process that waits does not win back), and freed memory handed back at
+ * once. Measured (6 containers, smaps_rollup): supervisor 11.0 -> 8.4 MiB
+ * anonymous, `ctr -d` no slower. (The CLI bundle without bytecode saved 1.3 MiB more, but made
  * `ctr -d` ~75 ms slower: not done.)
  */
 const SUPERVISOR_ENV: Record<string, string> = { BUN_JSC_useJIT: "0", MIMALLOC_PURGE_DELAY: "0" };
+
+/**
+ * The supervisor's environment: ours with SUPERVISOR_ENV, and in
+ * CTR_SUPERVISOR_CALLER_ENV the caller's own values of those keys (null: not
+ * set), which runtime/main.ts puts back first thing: Bun has read its
+ * settings by then, and nothing the supervisor starts (stage 1, a command of
+ * an `ns none` container, which keeps the caller's environment) sees them.
+ */
+function supervisorEnv(): Record<string, string | undefined> {
+  const caller = Object.fromEntries(Object.keys(SUPERVISOR_ENV).map((k) => [k, process.env[k] ?? null]));
+  return { ...process.env, ...SUPERVISOR_ENV, CTR_SUPERVISOR_CALLER_ENV: JSON.stringify(caller) };
+}
 
 /**
  * Start a detached container: the record first (the name is taken or not
@@ -162,7 +172,7 @@ export async function detach(name: string | null, script: string, argv: readonly
         cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv],
         stdio: ["ignore", log, log],
         detached: true,
-        env: { ...process.env, ...SUPERVISOR_ENV },
+        env: supervisorEnv(),
       });
     } finally {
       closeSync(log);
