@@ -125,23 +125,14 @@ function running(name: string | undefined, what: string): ContainerState {
  * its memory is the cost of each container (bench/lifecycle.ts): Bun's
  * `--smol` heap, no JIT (its code and data cost ~2 MiB a process, which a
  * process that waits does not win back), and freed memory handed back at
- * once. Measured (6 containers, smaps_rollup): supervisor 11.0 -> 8.4 MiB
- * anonymous, `ctr -d` no slower. (The CLI bundle without bytecode saved 1.3 MiB more, but made
+ * once. Its stage 1 gets SINGLE_THREAD_ENV's values of both over these
+ * (runtime/bundle.ts), and an `ns none` command does not see them
+ * (features/process/process.ts, callerEnvironment). Measured (6 containers,
+ * smaps_rollup): supervisor 11.0 -> 8.4 MiB anonymous, `ctr -d` no slower.
+ * (The CLI bundle without bytecode saved 1.3 MiB more, but made
  * `ctr -d` ~75 ms slower: not done.)
  */
 const SUPERVISOR_ENV: Record<string, string> = { BUN_JSC_useJIT: "0", MIMALLOC_PURGE_DELAY: "0" };
-
-/**
- * The supervisor's environment: ours with SUPERVISOR_ENV, and in
- * CTR_SUPERVISOR_CALLER_ENV the caller's own values of those keys (null: not
- * set), which runtime/main.ts puts back first thing: Bun has read its
- * settings by then, and nothing the supervisor starts (stage 1, a command of
- * an `ns none` container, which keeps the caller's environment) sees them.
- */
-function supervisorEnv(): Record<string, string | undefined> {
-  const caller = Object.fromEntries(Object.keys(SUPERVISOR_ENV).map((k) => [k, process.env[k] ?? null]));
-  return { ...process.env, ...SUPERVISOR_ENV, CTR_SUPERVISOR_CALLER_ENV: JSON.stringify(caller) };
-}
 
 /**
  * Start a detached container: the record first (the name is taken or not
@@ -172,7 +163,7 @@ export async function detach(name: string | null, script: string, argv: readonly
         cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv],
         stdio: ["ignore", log, log],
         detached: true,
-        env: supervisorEnv(),
+        env: { ...process.env, ...SUPERVISOR_ENV },
       });
     } finally {
       closeSync(log);
@@ -383,9 +374,6 @@ export async function rmCommand(args: string[]): Promise<number> {
 
 // ---- exec ------------------------------------------------------------------------
 
-/** The enter stage's environment beyond SINGLE_THREAD_ENV: it runs for a few ms, where the JIT's work does not pay (runtime/main.ts starts it the same way). */
-const ENTER_ENV = { BUN_JSC_useJIT: "0" };
-
 const EXEC_USAGE = "ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]";
 
 /** `ctr exec [-i] [-t] [-e K=V] [-w DIR] NAME CMD [ARGS]`: a new process in the running container (enter.ts; -t: tty.ts). */
@@ -460,7 +448,7 @@ async function execWith(args: string[], early: ReturnType<typeof Bun.spawn> | nu
       : Bun.spawn({
           cmd: [process.execPath, enterBundle(await ensureInitBundle()), "enter"],
           stdio: [interactive && !tty ? "inherit" : "ignore", "inherit", "inherit", "pipe", ...(tty ? [theirs] : [])],
-          env: { ...process.env, ...SINGLE_THREAD_ENV, ...ENTER_ENV },
+          env: { ...process.env, ...SINGLE_THREAD_ENV },
         });
   if (tty) close(theirs);
   let relaying: Promise<void> | null = null;
