@@ -302,7 +302,7 @@ async function storeCommand(run: () => Promise<string>): Promise<number> {
   }
 }
 
-/** The status of a command whose output could not be written. */
+/** The status of a command whose output could not be written (runtime/exec-cli.ts uses it too). */
 export function writeFailed(e: WriteError): number {
   // A reader that went away (`ctr explain x | head`): stop quietly, with the
   // status of a tool killed by SIGPIPE (Bun ignores the signal itself).
@@ -397,7 +397,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     case "kill":
     case "rm":
     case "inspect":
-      return lifecycleCommand(first, more, early);
+      return lifecycleCommand(first, more);
     case "image":
       return storeCommand(() => import("./features/image/commands.ts").then((m) => m.imageCommand(more)));
     case "volume":
@@ -433,10 +433,9 @@ async function bundleCheck(what: "check" | "explain", arg: string, out: Output):
   return 0;
 }
 
-/** ps, exec, logs, stop, kill, rm, inspect (runtime/features/lifecycle/commands.ts); `early`: exec's enter stage, runtime/main.ts. */
-async function lifecycleCommand(name: string, args: string[], early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
+/** ps, exec, logs, stop, kill, rm, inspect (runtime/features/lifecycle/commands.ts). */
+async function lifecycleCommand(name: string, args: string[]): Promise<number> {
   const c = await import("./features/lifecycle/commands.ts");
-  if (name === "exec") return c.execCommand(args, early);
   const table: Record<string, (args: string[]) => number | Promise<number>> = { ps: c.psCommand, exec: c.execCommand, logs: c.logsCommand, stop: c.stopCommand, kill: c.killCommand, rm: c.rmCommand, inspect: c.inspectCommand };
   return table[name]!(args);
 }
