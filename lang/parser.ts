@@ -29,7 +29,7 @@
 // Errors leave the parser as data (SyntaxProblem: kind, rule, expected and
 // found tokens); lang/syntax-errors.ts words them.
 
-import { CstParser, EOF, type CstNode, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
 import * as T from "./lexer.ts";
 
 /**
@@ -171,7 +171,7 @@ export class CtrParser extends CstParser {
         },
       },
     ]);
-    this.MANY(() => this.CONSUME(T.ArgTok));
+    this.argRun(() => this.MANY(() => this.CONSUME(T.ArgTok)));
   });
 
   public fnStmt = this.RULE("fnStmt", () => {
@@ -191,7 +191,7 @@ export class CtrParser extends CstParser {
 
   public importStmt = this.RULE("importStmt", () => {
     this.CONSUME(T.Import);
-    this.MANY(() => this.CONSUME(T.ArgTok));
+    this.argRun(() => this.MANY(() => this.CONSUME(T.ArgTok)));
   });
 
   public ifStmt = this.RULE("ifStmt", () => {
@@ -245,7 +245,7 @@ export class CtrParser extends CstParser {
       });
       this.CONSUME(T.RParen);
     });
-    this.MANY2(() => this.CONSUME(T.ArgTok));
+    this.argRun(() => this.MANY2(() => this.CONSUME(T.ArgTok)));
   });
 
   public callArg = this.RULE("callArg", () => {
@@ -259,6 +259,21 @@ export class CtrParser extends CstParser {
       { ALT: () => this.CONSUME2(T.Atom) },
     ]);
   });
+
+  /**
+   * A statement's closing run of argument tokens: `many` (a MANY of one CONSUME of
+   * ArgTok) while chevrotain records the grammar, then the same loop by hand. The two
+   * take the same tokens: a MANY at the end of its rule looks one token ahead (nothing
+   * follows it in the rule, so one token tells iterating from leaving) and has nothing
+   * to re-sync to, so it never recovers. By hand it skips the MANY's machinery per
+   * token (the lookahead closure, the stuck check, the recovery attempt): most tokens
+   * of a script are arguments, and in a cold process that machinery is the parser's
+   * cost. Only for runs at the end of a rule: `for`'s run is followed by its block.
+   */
+  private argRun(many: () => void): void {
+    if (this.RECORDING_PHASE) return many();
+    while (tokenMatcher(this.LA(1), T.ArgTok)) this.CONSUME(T.ArgTok);
+  }
 
   /** True when the next token starts right where `prev` ends (no space between). */
   private glued(prev: IToken): boolean {
