@@ -22,6 +22,8 @@ export interface Schema {
   syntax: string;
   argSpecs: ArgSpec[];
   options: Record<string, ValueKind>;
+  /** The same, by key, for the per-option lookup (an own-property test per option costs more in a cold process). */
+  optionKinds: Map<string, ValueKind>;
   /** Option keys without the "*" wildcard. */
   optionKeys: string[];
   flags: readonly string[];
@@ -66,6 +68,7 @@ export function schemaOf(spec: StatementSpec, formName?: string): Schema {
     syntax: form?.syntax ?? spec.syntax,
     argSpecs,
     options,
+    optionKinds: new Map(Object.entries(options)),
     optionKeys: Object.keys(options).filter((k) => k !== "*"),
     flags: [...(spec.flags ?? []), ...(form?.flags ?? [])],
     requires: [...new Set([...(spec.requires ?? []), ...(form?.requires ?? [])])],
@@ -433,7 +436,7 @@ export function bind(s: Shaped): Bound {
 /** Checks one `key=value` option; false when it reported an error. */
 function checkOption(a: Arg, r: Schema, options: Map<string, Arg>, report: Report, isOpaque?: (a: Arg) => boolean): boolean {
   const key = a.key!;
-  const kind = Object.hasOwn(r.options, key) ? r.options[key] : r.options["*"];
+  const kind = r.optionKinds.get(key) ?? r.optionKinds.get("*");
   if (kind === undefined) {
     const optionKeys = r.optionKeys;
     if (optionKeys.length === 0) {
