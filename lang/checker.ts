@@ -285,6 +285,14 @@ function seenAny(seen: Set<string>, names: readonly string[]): boolean {
   return false;
 }
 
+const formSets = new WeakMap<StatementSpec, Set<string>>();
+/** A spec's form names, as a set made once (an own-property test per command costs more in a cold process). */
+function formSet(spec: StatementSpec): Set<string> {
+  let set = formSets.get(spec);
+  if (!set) formSets.set(spec, (set = new Set(formNames(spec))));
+  return set;
+}
+
 function formNames(spec: StatementSpec): string[] {
   return Object.keys(spec.forms ?? {});
 }
@@ -300,7 +308,7 @@ export function resolve(cmd: Command, spec: StatementSpec, report: Report, isOpa
   }
   if (isOpaque?.(first)) return undefined;
   const text = first.kind === "word" || first.kind === "string" || first.kind === "number" ? first.text : undefined;
-  if (text === undefined || !Object.hasOwn(spec.forms, text)) {
+  if (text === undefined || !formSet(spec).has(text)) {
     const shown = text ?? first.text;
     const why = spec.notForms && Object.hasOwn(spec.notForms, shown) ? spec.notForms[shown] : undefined;
     report("error", first.span, `unknown \`${spec.name}\` form \`${shown}\``, why ?? didYouMean(shown, formNames(spec)) ?? `expected one of ${listOf(formNames(spec))}; syntax: ${spec.syntax}`);
@@ -500,6 +508,12 @@ function example(kind: ValueKind): string {
 
 const LISTABLE = new Set<string>(["nslist", "cpus", "text"]);
 
+/** Reports `message` at `a`; false (a function of its own, not a closure made per value checked). */
+function fail(report: Report, a: Arg, message: string, help?: string): false {
+  report("error", a.span, message, help);
+  return false;
+}
+
 /** Validates one argument value against its kind. */
 export function validate(a: Arg, kind: ValueKind, what: string, report: Report): boolean {
   if (a.kind === "list") {
@@ -523,48 +537,44 @@ export function validate(a: Arg, kind: ValueKind, what: string, report: Report):
     report("error", a.span, `unknown ${what.toLowerCase()} \`${t}\``, didYouMean(t, kind.oneOf) ?? `expected ${listOf([...kind.oneOf])}`);
     return false;
   }
-  const fail = (message: string, help?: string): false => {
-    report("error", a.span, message, help);
-    return false;
-  };
   switch (kind) {
     case "text":
       return true;
     case "word":
-      return t !== "" || fail(`empty value for ${what}`);
+      return t !== "" || fail(report, a, `empty value for ${what}`);
     case "path":
-      return t !== "" || fail(`empty path for ${what}`, "give a path, e.g. /tmp");
+      return t !== "" || fail(report, a, `empty path for ${what}`, "give a path, e.g. /tmp");
     case "int":
-      return parseInt10(t) !== undefined || fail(`expected a whole number for ${what}, found \`${t}\``);
+      return parseInt10(t) !== undefined || fail(report, a, `expected a whole number for ${what}, found \`${t}\``);
     case "idrange": {
       const n = parseInt10(t);
-      if (n === undefined) return fail(`expected a non-negative id for ${what}, found \`${t}\``);
-      return n <= MAX_ID || fail(`id \`${t}\` is out of range`, `ids go from 0 to ${MAX_ID}`);
+      if (n === undefined) return fail(report, a, `expected a non-negative id for ${what}, found \`${t}\``);
+      return n <= MAX_ID || fail(report, a, `id \`${t}\` is out of range`, `ids go from 0 to ${MAX_ID}`);
     }
     case "size":
-      return parseSize(t) !== undefined || fail(`malformed size \`${t}\``, "a size is a number with an optional unit k, m, g or t: 4096, 4k, 64m, 1.5g");
+      return parseSize(t) !== undefined || fail(report, a, `malformed size \`${t}\``, "a size is a number with an optional unit k, m, g or t: 4096, 4k, 64m, 1.5g");
     case "percent":
       if (parsePercent(t) !== undefined) return true;
-      if (/^\d+(\.\d+)?$/.test(t)) return fail(`expected a percentage for ${what}, found \`${t}\``, `write it with \`%\`: ${t}%`);
-      return fail(`malformed percentage \`${t}\``, "write a number followed by `%`: 20%");
+      if (/^\d+(\.\d+)?$/.test(t)) return fail(report, a, `expected a percentage for ${what}, found \`${t}\``, `write it with \`%\`: ${t}%`);
+      return fail(report, a, `malformed percentage \`${t}\``, "write a number followed by `%`: 20%");
     case "duration":
-      return parseDuration(t) !== undefined || fail(`malformed duration \`${t}\``, "a duration is a number with an optional unit ms, s, m or h: 500ms, 2s (plain numbers are seconds)");
+      return parseDuration(t) !== undefined || fail(report, a, `malformed duration \`${t}\``, "a duration is a number with an optional unit ms, s, m or h: 500ms, 2s (plain numbers are seconds)");
     case "cpus": {
       const problem = cpuListProblem(t);
       if (problem === undefined) return true;
-      if ("tooLarge" in problem) return fail(`\`${problem.tooLarge}\` is out of range for ${what}`, `the kernel numbers CPUs from 0 to ${MAX_CPUS - 1} at most, memory nodes from 0 to ${MAX_NODES - 1}`);
-      return fail(`malformed CPU list \`${t}\``, "list CPUs and ranges with commas: 0-1,3");
+      if ("tooLarge" in problem) return fail(report, a, `\`${problem.tooLarge}\` is out of range for ${what}`, `the kernel numbers CPUs from 0 to ${MAX_CPUS - 1} at most, memory nodes from 0 to ${MAX_NODES - 1}`);
+      return fail(report, a, `malformed CPU list \`${t}\``, "list CPUs and ranges with commas: 0-1,3");
     }
     case "cidr":
-      return parseCidr(t) !== undefined || fail(`malformed address \`${t}\``, "an IPv4 address with a prefix length: 10.0.0.1/24");
+      return parseCidr(t) !== undefined || fail(report, a, `malformed address \`${t}\``, "an IPv4 address with a prefix length: 10.0.0.1/24");
     case "mode":
-      return parseMode(t) !== undefined || fail(`malformed mode \`${t}\``, "an octal mode: 755, 0755, 1777");
+      return parseMode(t) !== undefined || fail(report, a, `malformed mode \`${t}\``, "an octal mode: 755, 0755, 1777");
     case "nslist": {
       if (isNamespace(t) || t === "none") return true;
-      return fail(`unknown namespace \`${t}\``, didYouMean(t, NAMESPACES) ?? `namespaces are ${listOf([...NAMESPACES], 20)}`);
+      return fail(report, a, `unknown namespace \`${t}\``, didYouMean(t, NAMESPACES) ?? `namespaces are ${listOf([...NAMESPACES], 20)}`);
     }
   }
-  return fail(`cannot check ${what}: unknown kind ${kindName(kind)}`);
+  return fail(report, a, `cannot check ${what}: unknown kind ${kindName(kind)}`);
 }
 
 /** Helpers for registry `check` functions. */
