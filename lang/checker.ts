@@ -225,7 +225,7 @@ export class Checker {
         report("error", cmd.nameSpan, `\`${label}\` acts on a container, but no \`ns\` statement comes before it`, help);
       } else {
         let missing: NsName[] | undefined;
-        for (const n of requires) if (!st.namespaces.has(n)) (missing ??= []).push(n);
+        for (let i = 0; i < requires.length; i++) if (!st.namespaces.has(requires[i]!)) (missing ??= []).push(requires[i]!);
         if (missing) {
           const what = missing.map((n) => `\`ns ${n}\``).join(" and ");
           const affects = spec.affects ? `: without it, it would change ${spec.affects}` : "";
