@@ -204,6 +204,8 @@ export interface LexResult {
   tokens: IToken[];
   comments: IToken[];
   errors: LexError[];
+  /** How many `{` and `!` tokens there are. */
+  opens: number;
 }
 
 /**
@@ -212,7 +214,7 @@ export interface LexResult {
  */
 export function tokenize(source: string): LexResult {
   const r = scan(source);
-  return { tokens: r.tokens, comments: r.comments, errors: r.errors.map((e) => lexError(source, e.offset, e.length)) };
+  return { tokens: r.tokens, comments: r.comments, errors: r.errors.map((e) => lexError(source, e.offset, e.length)), opens: r.opens };
 }
 
 function lexError(source: string, offset: number, length: number): LexError {
@@ -226,7 +228,8 @@ function lexError(source: string, offset: number, length: number): LexError {
 /** The tokens as chevrotain's Lexer finds them from the definitions above: what tokenize() must equal (test/lang/scan.test.ts). */
 export function referenceTokenize(source: string): LexResult {
   const r = getLexer().tokenize(source);
-  return { tokens: r.tokens, comments: r.groups.comments ?? [], errors: r.errors.map((e) => lexError(source, e.offset, e.length)) };
+  const opens = r.tokens.filter((t) => t.tokenType === LBrace || t.tokenType === Bang).length;
+  return { tokens: r.tokens, comments: r.groups.comments ?? [], errors: r.errors.map((e) => lexError(source, e.offset, e.length)), opens };
 }
 
 /** For validation during development: builds the lexer with chevrotain's checks on. */

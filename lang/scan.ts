@@ -29,6 +29,8 @@ export interface ScanResult {
   tokens: IToken[];
   comments: IToken[];
   errors: ScanError[];
+  /** How many `{` and `!` tokens there are (lang/build.ts looks for deep nesting only past MAX_NESTING of them). */
+  opens: number;
 }
 
 /** JavaScript's `\s` above ASCII (what `[^\s...]` in the Word pattern excludes). */
@@ -149,6 +151,7 @@ export function scan(t: string): ScanResult {
   const errors: ScanError[] = [];
   const n = t.length;
   const { keywords, single } = getTables();
+  let opens = 0;
   let i = 0;
   while (i < n) {
     const c = t.charCodeAt(i);
@@ -161,6 +164,7 @@ export function scan(t: string): ScanResult {
     if (c < 128) {
       const one = single[c]!;
       if (one !== null) {
+        if (c === 123) opens++;
         tokens.push(token(t[i]!, i, one));
         i++;
         continue;
@@ -226,7 +230,7 @@ export function scan(t: string): ScanResult {
         if (t.charCodeAt(i + 1) === 61) (type = T.NotEq), (end = i + 2);
         else {
           end = wordEnd(t, i);
-          if (end - i <= 1) (type = T.Bang), (end = i + 1);
+          if (end - i <= 1) (type = T.Bang), (end = i + 1), opens++;
         }
         break;
       default:
@@ -265,5 +269,5 @@ export function scan(t: string): ScanResult {
     errors.push({ offset: i, length: j - i });
     i = j;
   }
-  return { tokens, comments, errors };
+  return { tokens, comments, errors, opens };
 }

@@ -1,9 +1,9 @@
 // lang/scan.ts must find exactly the tokens chevrotain's Lexer finds from the
 // token definitions of lang/lexer.ts (referenceTokenize): same types, images,
-// offsets, comments and error runs. Compared on the golden scripts, the
-// examples, the standard library and mutations of them, every single
-// character, and random soups of the characters and fragments where the rules
-// are subtle.
+// offsets, comments, error runs, and count of `{` and `!`. Compared on the
+// golden scripts, the examples, the standard library and mutations of them,
+// every single character, and random soups of the characters and fragments
+// where the rules are subtle.
 
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
@@ -15,7 +15,7 @@ const SEED = Number(process.env.CTR_FUZZ_SEED ?? 20261202);
 
 function shape(r: LexResult): unknown {
   const tok = (t: { tokenType: { name: string }; image: string; startOffset: number }) => `${t.tokenType.name}@${t.startOffset}:${JSON.stringify(t.image)}`;
-  return { tokens: r.tokens.map(tok), comments: r.comments.map(tok), errors: r.errors };
+  return { tokens: r.tokens.map(tok), comments: r.comments.map(tok), errors: r.errors, opens: r.opens };
 }
 
 function same(src: string): void {
