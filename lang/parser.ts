@@ -89,6 +89,12 @@ interface RecoveryInternals {
   getNextPossibleTokenTypes(path: { ruleStack: string[]; occurrenceStack: number[]; lastTok: TokenType; lastTokOccurrence: number }): TokenType[];
 }
 
+/** chevrotain's token cursor and CST stack, as CONSUME uses them (not in its typings; chevrotain is pinned in package-lock.json). */
+interface CstInternals {
+  consumeToken(): void;
+  readonly currCSTNode: CstNode;
+}
+
 export class CtrParser extends CstParser {
   constructor() {
     super(T.allTokens, {
@@ -265,14 +271,27 @@ export class CtrParser extends CstParser {
    * ArgTok) while chevrotain records the grammar, then the same loop by hand. The two
    * take the same tokens: a MANY at the end of its rule looks one token ahead (nothing
    * follows it in the rule, so one token tells iterating from leaving) and has nothing
-   * to re-sync to, so it never recovers. By hand it skips the MANY's machinery per
-   * token (the lookahead closure, the stuck check, the recovery attempt): most tokens
-   * of a script are arguments, and in a cold process that machinery is the parser's
-   * cost. Only for runs at the end of a rule: `for`'s run is followed by its block.
+   * to re-sync to, so it never recovers; and each token it takes matches, so no CONSUME
+   * of it can fail. By hand the run goes into the CST node at once, as the CONSUMEs
+   * would have put it (under the token type's name), without the per-token machinery
+   * of MANY and CONSUME: most tokens of a script are arguments, and in a cold process
+   * that machinery is much of the parser's cost. Only for runs at the end of a rule
+   * (`for`'s run is followed by its block).
    */
   private argRun(many: () => void): void {
     if (this.RECORDING_PHASE) return many();
-    while (tokenMatcher(this.LA(1), T.ArgTok)) this.CONSUME(T.ArgTok);
+    const self = this as unknown as CstInternals;
+    let t = this.LA(1);
+    if (!tokenMatcher(t, T.ArgTok)) return;
+    const run: IToken[] = [];
+    do {
+      run.push(t);
+      self.consumeToken();
+      t = this.LA(1);
+    } while (tokenMatcher(t, T.ArgTok));
+    const children = self.currCSTNode.children as Record<string, IToken[] | undefined>;
+    const before = children[T.ArgTok.name];
+    children[T.ArgTok.name] = before ? before.concat(run) : run;
   }
 
   /** True when the next token starts right where `prev` ends (no space between). */
