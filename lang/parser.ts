@@ -95,6 +95,16 @@ interface CstInternals {
   readonly currCSTNode: CstNode;
 }
 
+/**
+ * The CST keys argRun and sepRun write, by name (a constant key is faster than a
+ * computed one): CONSUME files a token under its token type's name.
+ */
+interface TokenChildren {
+  ArgTok?: IToken[];
+  Sep?: IToken[];
+}
+if (T.ArgTok.name !== "ArgTok" || T.Sep.name !== "Sep") throw new Error("lang/parser.ts: the CST keys of argRun and sepRun are the token types' names");
+
 export class CtrParser extends CstParser {
   constructor() {
     super(T.allTokens, {
@@ -157,12 +167,18 @@ export class CtrParser extends CstParser {
 
   public script = this.RULE("script", () => {
     // At script level a `}` has no `{`: taken here, reported by the builder.
-    this.MANY(() => this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }])));
+    this.MANY(() => {
+      this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }]));
+      this.sepRun();
+    });
   });
 
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.OR((this.blockAlts ??= this.bodyAlts())));
+    this.MANY(() => {
+      this.OR((this.blockAlts ??= this.bodyAlts()));
+      this.sepRun();
+    });
     this.CONSUME(T.RBrace);
   });
 
@@ -289,9 +305,31 @@ export class CtrParser extends CstParser {
       self.consumeToken();
       t = this.LA(1);
     } while (tokenMatcher(t, T.ArgTok));
-    const children = self.currCSTNode.children as Record<string, IToken[] | undefined>;
-    const before = children[T.ArgTok.name];
-    children[T.ArgTok.name] = before ? before.concat(run) : run;
+    const children = self.currCSTNode.children as TokenChildren;
+    const before = children.ArgTok;
+    children.ArgTok = before ? before.concat(run) : run;
+  }
+
+  /**
+   * The separators after a body's item, taken in the same repetition (outside the
+   * recording phase): the next repetition would have taken each of them by its first
+   * alternative, `CONSUME(Sep)`, which never fails. They go into the body's CST node
+   * under "Sep" in source order, as that CONSUME puts them. One repetition per
+   * statement instead of two (the statement, then its newline), for the cost of the
+   * other: its lookahead, the alternative's choice, the CONSUME.
+   */
+  private sepRun(): void {
+    if (this.RECORDING_PHASE) return;
+    let t = this.LA(1);
+    if (!tokenMatcher(t, T.Sep)) return;
+    const self = this as unknown as CstInternals;
+    const children = self.currCSTNode.children as TokenChildren;
+    const seps = (children.Sep ??= []);
+    do {
+      seps.push(t);
+      self.consumeToken();
+      t = this.LA(1);
+    } while (tokenMatcher(t, T.Sep));
   }
 
   /** True when the next token starts right where `prev` ends (no space between). */
