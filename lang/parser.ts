@@ -147,6 +147,12 @@ export class CtrParser extends CstParser {
     return follows;
   }
 
+  /**
+   * argRun and sepRun by hand (the default); false leaves every token to the
+   * grammar's own MANY and OR, for test/lang/parser-runs.test.ts to compare the two.
+   */
+  fastRuns = true;
+
   // Alternative lists are built once per rule (chevrotain's advice for speed).
   private scriptAlts?: IOrAlt<unknown>[];
   private blockAlts?: IOrAlt<unknown>[];
@@ -295,7 +301,7 @@ export class CtrParser extends CstParser {
    * (`for`'s run is followed by its block).
    */
   private argRun(many: () => void): void {
-    if (this.RECORDING_PHASE) return many();
+    if (this.RECORDING_PHASE || !this.fastRuns) return many();
     const self = this as unknown as CstInternals;
     let t = this.LA(1);
     if (!tokenMatcher(t, T.ArgTok)) return;
@@ -319,7 +325,7 @@ export class CtrParser extends CstParser {
    * other: its lookahead, the alternative's choice, the CONSUME.
    */
   private sepRun(): void {
-    if (this.RECORDING_PHASE) return;
+    if (this.RECORDING_PHASE || !this.fastRuns) return;
     let t = this.LA(1);
     if (!tokenMatcher(t, T.Sep)) return;
     const self = this as unknown as CstInternals;
