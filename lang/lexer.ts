@@ -1,4 +1,6 @@
-// Tokens of the ctr language (chevrotain).
+// Tokens of the ctr language (chevrotain token types). lang/scan.ts finds them
+// in a script; chevrotain's own Lexer over these definitions is the reference
+// it must agree with (referenceTokenize, test/lang/scan.test.ts).
 //
 // Statements end at a newline or `;`; `\` at the end of a line continues the
 // statement. `#` starts a comment only at the start of a token, so `a#b` is a
