@@ -393,7 +393,8 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
     }
   }
   // Values.
-  for (let i = 0; i < Math.min(positional.length, knownUpTo); i++) {
+  const checkUpTo = Math.min(positional.length, knownUpTo);
+  for (let i = 0; i < checkUpTo; i++) {
     const a = positional[i]!;
     const s = i < fixed ? specs[i] : restSpec;
     if (s === undefined || s.kind === "text" || (isOpaque !== undefined && isOpaque(a))) continue;
