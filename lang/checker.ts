@@ -45,9 +45,15 @@ export interface Resolved {
 export interface Shaped {
   resolved: Resolved;
   positional: Arg[];
-  options: Map<string, Arg>;
-  flags: Set<string>;
+  options: ReadonlyMap<string, Arg>;
+  flags: ReadonlySet<string>;
 }
+
+/** What a command without options or flags shapes to: shared, and read-only by their types (Bound.flags too). */
+const NO_OPTIONS: ReadonlyMap<string, Arg> = new Map();
+const NO_FLAGS: ReadonlySet<string> = new Set();
+/** What Checker.check returns for a command without diagnostics (frozen: shared by all of them). */
+const NO_DIAGNOSTICS: Diagnostic[] = Object.freeze([]) as unknown as Diagnostic[];
 
 const schemas = new WeakMap<StatementSpec, Map<string, Schema>>();
 
@@ -151,6 +157,7 @@ export class Checker {
     const d: Diagnostic = { severity, span, message };
     if (help) d.help = help;
     if (severity === "error") this.errors++;
+    if (this.out === NO_DIAGNOSTICS) this.out = [];
     this.out.push(d);
   };
   private readonly ctx: CheckContext = (() => {
@@ -172,7 +179,7 @@ export class Checker {
 
   /** Checks one command in script order; returns its diagnostics. */
   check(cmd: Command, extraNames: Iterable<string> = []): Diagnostic[] {
-    const out: Diagnostic[] = (this.out = []);
+    this.out = NO_DIAGNOSTICS; // an array is made at the first report (most commands have none)
     this.errors = 0;
     const report = this.report;
     const spec = this.index.get(cmd.name);
@@ -180,7 +187,7 @@ export class Checker {
       // A program name typed as a statement (`ps -ef`) most likely wants `run`.
       const asRun = programHint(this.opts.host?.isCommand?.bind(this.opts.host), cmd.name, cmd.args.map((a) => a.text));
       report("error", cmd.nameSpan, `unknown statement \`${cmd.name}\``, asRun ?? didYouMean(cmd.name, [...this.index.keys(), ...extraNames]));
-      return out;
+      return this.out;
     }
     const resolved = resolve(cmd, spec, report);
     const shaped = resolved ? shapeResolved(cmd, resolved, report) : undefined;
@@ -192,7 +199,7 @@ export class Checker {
       shaped.resolved.schema.form?.check?.(cmd, this.ctx);
     }
     this.advance(cmd, spec);
-    return out;
+    return this.out;
   }
 
   /** Ordering rules: namespaces, host protection, exec last, expect after run. */
@@ -416,7 +423,7 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
       errors++;
     }
   }
-  return errors === 0 || isOpaque ? { resolved, positional, options: options ?? new Map(), flags: flags ?? new Set() } : undefined;
+  return errors === 0 || isOpaque ? { resolved, positional, options: options ?? NO_OPTIONS, flags: flags ?? NO_FLAGS } : undefined;
 }
 
 /** The Bound form of a command whose shape checked (spec.ts). */
