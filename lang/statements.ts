@@ -124,10 +124,11 @@ function command(ctx: BuildContext, n: CstNode): CommandStmt | undefined {
   if (!nameTok) return undefined;
   const nameSpan = ctx.tokSpan(nameTok);
   let end = spanEnd(nameSpan);
-  const callArgs: ArgNode[] = [];
+  let callArgs: ArgNode[] | undefined; // a call's only (most commands have none)
   let paren = false;
   if (kids.LParen?.[0]) {
     paren = true;
+    callArgs = [];
     for (const c of kids.callArg ?? []) {
       const a = callArg(ctx, c);
       if (a) callArgs.push(a), (end = Math.max(end, spanEnd(a.span)));
@@ -147,6 +148,7 @@ function command(ctx: BuildContext, n: CstNode): CommandStmt | undefined {
     noInterpolatedName(ctx, nameTok, nameSpan);
     return { kind: "command", name: nameTok.image, nameSpan, args: extra, span: ctx.src.range(nameTok.startOffset, end) };
   }
+  callArgs ??= [];
   for (const a of extra) callArgs.push(a), (end = Math.max(end, spanEnd(a.span)));
   noInterpolatedName(ctx, nameTok, nameSpan);
   const st: CommandStmt = { kind: "command", name: nameTok.image, nameSpan, args: callArgs, span: stmtSpan(ctx, nameTok, end) };
