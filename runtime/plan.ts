@@ -255,7 +255,9 @@ const KEPT_KINDS = new Set<Op["kind"]>(["unshare", "idmap", "cap", "seccomp", "u
  */
 export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">, sketch?: Plan): Diagnostic[] {
   // `join`'s rules (features/ns/join.ts) read every op with its source text: the whole plan then.
-  if (commands.some((c) => c.name === "join")) {
+  let joins = false;
+  for (let i = 0; i < commands.length && !joins; i++) joins = commands[i]!.name === "join";
+  if (joins) {
     const made = makePlan([...commands], lookup, base);
     if (sketch) Object.assign(sketch, made.plan);
     return made.diagnostics;
