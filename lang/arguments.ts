@@ -47,14 +47,13 @@ export function args(ctx: BuildContext, ts: IToken[]): ArgNode[] {
       i++;
       const next = ts[i];
       if (next !== undefined && ATOM_TYPES.has(next.tokenType) && next.startOffset === t.startOffset + t.image.length) {
-        const run = valueRun(ctx, ts, i);
-        i = run.next;
-        out.push(option(ctx, t, run.value));
+        const value = valueRun(ctx, ts, i);
+        i = runEnd;
+        out.push(option(ctx, t, value));
       } else out.push(option(ctx, t, undefined));
     } else if (ATOM_TYPES.has(tt)) {
-      const run = valueRun(ctx, ts, i);
-      i = run.next;
-      out.push(run.value);
+      out.push(valueRun(ctx, ts, i));
+      i = runEnd;
     } else if (tt === T.Comma) {
       const span = ctx.tokSpan(t);
       if (!ctx.errorLines.has(span.line)) ctx.error(span, "unexpected `,`", "a comma separates the items of a list: a, b, c", true);
@@ -72,11 +71,15 @@ export function args(ctx: BuildContext, ts: IToken[]): ArgNode[] {
   return out;
 }
 
-/** A value at ts[i], or a comma list of values; returns the index after it. */
-function valueRun(ctx: BuildContext, ts: IToken[], i: number): { value: AtomNode | ListNode; next: number } {
+/** Where the last valueRun ended: the index after its tokens (a variable, not an object returned per argument). */
+let runEnd = 0;
+
+/** A value at ts[i], or a comma list of values; sets runEnd to the index after it. */
+function valueRun(ctx: BuildContext, ts: IToken[], i: number): AtomNode | ListNode {
   const first = atom(ctx, ts[i]!);
   i++;
-  if (ts[i]?.tokenType !== T.Comma) return { value: first, next: i };
+  runEnd = i;
+  if (ts[i]?.tokenType !== T.Comma) return first;
   const items: AtomNode[] = [first];
   while (ts[i]?.tokenType === T.Comma) {
     const after = ts[i + 1];
@@ -89,7 +92,8 @@ function valueRun(ctx: BuildContext, ts: IToken[], i: number): { value: AtomNode
     items.push(atom(ctx, after));
     i += 2;
   }
-  return { value: list(ctx, items), next: i };
+  runEnd = i;
+  return list(ctx, items);
 }
 
 function list(ctx: BuildContext, items: AtomNode[]): ListNode {

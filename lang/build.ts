@@ -35,7 +35,8 @@ export const MAX_NESTING = 100;
 export function parseSource(text: string, file: string): BuildResult {
   const src = new SourceText(file, text);
   const lexed = tokenize(text);
-  const tooDeep = nestingProblem(lexed.tokens);
+  // Fewer `{` and `!` than the bound cannot nest past it: the common case skips the walk.
+  const tooDeep = lexed.opens > MAX_NESTING ? nestingProblem(lexed.tokens) : undefined;
   if (tooDeep) {
     const d: Diagnostic = { severity: "error", span: src.span(tooDeep.startOffset, tooDeep.image.length), message: `blocks nest more than ${MAX_NESTING} deep`, help: "flatten the script, e.g. with functions" };
     if (tooDeep.tokenType === T.Bang) d.message = `more than ${MAX_NESTING} \`!\` in a row`;

@@ -22,6 +22,8 @@ export interface Schema {
   syntax: string;
   argSpecs: ArgSpec[];
   options: Record<string, ValueKind>;
+  /** The same, by key, for the per-option lookup (an own-property test per option costs more in a cold process). */
+  optionKinds: Map<string, ValueKind>;
   /** Option keys without the "*" wildcard. */
   optionKeys: string[];
   flags: readonly string[];
@@ -43,9 +45,15 @@ export interface Resolved {
 export interface Shaped {
   resolved: Resolved;
   positional: Arg[];
-  options: Map<string, Arg>;
-  flags: Set<string>;
+  options: ReadonlyMap<string, Arg>;
+  flags: ReadonlySet<string>;
 }
+
+/** What a command without options or flags shapes to: shared, and read-only by their types (Bound.flags too). */
+const NO_OPTIONS: ReadonlyMap<string, Arg> = new Map();
+const NO_FLAGS: ReadonlySet<string> = new Set();
+/** What Checker.check returns for a command without diagnostics (frozen: shared by all of them). */
+const NO_DIAGNOSTICS: Diagnostic[] = Object.freeze([]) as unknown as Diagnostic[];
 
 const schemas = new WeakMap<StatementSpec, Map<string, Schema>>();
 
@@ -66,6 +74,7 @@ export function schemaOf(spec: StatementSpec, formName?: string): Schema {
     syntax: form?.syntax ?? spec.syntax,
     argSpecs,
     options,
+    optionKinds: new Map(Object.entries(options)),
     optionKeys: Object.keys(options).filter((k) => k !== "*"),
     flags: [...(spec.flags ?? []), ...(form?.flags ?? [])],
     requires: [...new Set([...(spec.requires ?? []), ...(form?.requires ?? [])])],
@@ -148,6 +157,7 @@ export class Checker {
     const d: Diagnostic = { severity, span, message };
     if (help) d.help = help;
     if (severity === "error") this.errors++;
+    if (this.out === NO_DIAGNOSTICS) this.out = [];
     this.out.push(d);
   };
   private readonly ctx: CheckContext = (() => {
@@ -169,7 +179,7 @@ export class Checker {
 
   /** Checks one command in script order; returns its diagnostics. */
   check(cmd: Command, extraNames: Iterable<string> = []): Diagnostic[] {
-    const out: Diagnostic[] = (this.out = []);
+    this.out = NO_DIAGNOSTICS; // an array is made at the first report (most commands have none)
     this.errors = 0;
     const report = this.report;
     const spec = this.index.get(cmd.name);
@@ -177,7 +187,7 @@ export class Checker {
       // A program name typed as a statement (`ps -ef`) most likely wants `run`.
       const asRun = programHint(this.opts.host?.isCommand?.bind(this.opts.host), cmd.name, cmd.args.map((a) => a.text));
       report("error", cmd.nameSpan, `unknown statement \`${cmd.name}\``, asRun ?? didYouMean(cmd.name, [...this.index.keys(), ...extraNames]));
-      return out;
+      return this.out;
     }
     const resolved = resolve(cmd, spec, report);
     const shaped = resolved ? shapeResolved(cmd, resolved, report) : undefined;
@@ -189,7 +199,7 @@ export class Checker {
       shaped.resolved.schema.form?.check?.(cmd, this.ctx);
     }
     this.advance(cmd, spec);
-    return out;
+    return this.out;
   }
 
   /** Ordering rules: namespaces, host protection, exec last, expect after run. */
@@ -222,7 +232,7 @@ export class Checker {
         report("error", cmd.nameSpan, `\`${label}\` acts on a container, but no \`ns\` statement comes before it`, help);
       } else {
         let missing: NsName[] | undefined;
-        for (const n of requires) if (!st.namespaces.has(n)) (missing ??= []).push(n);
+        for (let i = 0; i < requires.length; i++) if (!st.namespaces.has(requires[i]!)) (missing ??= []).push(requires[i]!);
         if (missing) {
           const what = missing.map((n) => `\`ns ${n}\``).join(" and ");
           const affects = spec.affects ? `: without it, it would change ${spec.affects}` : "";
@@ -282,6 +292,14 @@ function seenAny(seen: Set<string>, names: readonly string[]): boolean {
   return false;
 }
 
+const formSets = new WeakMap<StatementSpec, Set<string>>();
+/** A spec's form names, as a set made once (an own-property test per command costs more in a cold process). */
+function formSet(spec: StatementSpec): Set<string> {
+  let set = formSets.get(spec);
+  if (!set) formSets.set(spec, (set = new Set(formNames(spec))));
+  return set;
+}
+
 function formNames(spec: StatementSpec): string[] {
   return Object.keys(spec.forms ?? {});
 }
@@ -297,7 +315,7 @@ export function resolve(cmd: Command, spec: StatementSpec, report: Report, isOpa
   }
   if (isOpaque?.(first)) return undefined;
   const text = first.kind === "word" || first.kind === "string" || first.kind === "number" ? first.text : undefined;
-  if (text === undefined || !Object.hasOwn(spec.forms, text)) {
+  if (text === undefined || !formSet(spec).has(text)) {
     const shown = text ?? first.text;
     const why = spec.notForms && Object.hasOwn(spec.notForms, shown) ? spec.notForms[shown] : undefined;
     report("error", first.span, `unknown \`${spec.name}\` form \`${shown}\``, why ?? didYouMean(shown, formNames(spec)) ?? `expected one of ${listOf(formNames(spec))}; syntax: ${spec.syntax}`);
@@ -382,7 +400,8 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
     }
   }
   // Values.
-  for (let i = 0; i < Math.min(positional.length, knownUpTo); i++) {
+  const checkUpTo = Math.min(positional.length, knownUpTo);
+  for (let i = 0; i < checkUpTo; i++) {
     const a = positional[i]!;
     const s = i < fixed ? specs[i] : restSpec;
     if (s === undefined || s.kind === "text" || (isOpaque !== undefined && isOpaque(a))) continue;
@@ -404,7 +423,7 @@ export function shapeResolved(cmd: Command, resolved: Resolved, report: Report, 
       errors++;
     }
   }
-  return errors === 0 || isOpaque ? { resolved, positional, options: options ?? new Map(), flags: flags ?? new Set() } : undefined;
+  return errors === 0 || isOpaque ? { resolved, positional, options: options ?? NO_OPTIONS, flags: flags ?? NO_FLAGS } : undefined;
 }
 
 /** The Bound form of a command whose shape checked (spec.ts). */
@@ -433,7 +452,7 @@ export function bind(s: Shaped): Bound {
 /** Checks one `key=value` option; false when it reported an error. */
 function checkOption(a: Arg, r: Schema, options: Map<string, Arg>, report: Report, isOpaque?: (a: Arg) => boolean): boolean {
   const key = a.key!;
-  const kind = Object.hasOwn(r.options, key) ? r.options[key] : r.options["*"];
+  const kind = r.optionKinds.get(key) ?? r.optionKinds.get("*");
   if (kind === undefined) {
     const optionKeys = r.optionKeys;
     if (optionKeys.length === 0) {
@@ -497,6 +516,12 @@ function example(kind: ValueKind): string {
 
 const LISTABLE = new Set<string>(["nslist", "cpus", "text"]);
 
+/** Reports `message` at `a`; false (a function of its own, not a closure made per value checked). */
+function fail(report: Report, a: Arg, message: string, help?: string): false {
+  report("error", a.span, message, help);
+  return false;
+}
+
 /** Validates one argument value against its kind. */
 export function validate(a: Arg, kind: ValueKind, what: string, report: Report): boolean {
   if (a.kind === "list") {
@@ -520,48 +545,44 @@ export function validate(a: Arg, kind: ValueKind, what: string, report: Report):
     report("error", a.span, `unknown ${what.toLowerCase()} \`${t}\``, didYouMean(t, kind.oneOf) ?? `expected ${listOf([...kind.oneOf])}`);
     return false;
   }
-  const fail = (message: string, help?: string): false => {
-    report("error", a.span, message, help);
-    return false;
-  };
   switch (kind) {
     case "text":
       return true;
     case "word":
-      return t !== "" || fail(`empty value for ${what}`);
+      return t !== "" || fail(report, a, `empty value for ${what}`);
     case "path":
-      return t !== "" || fail(`empty path for ${what}`, "give a path, e.g. /tmp");
+      return t !== "" || fail(report, a, `empty path for ${what}`, "give a path, e.g. /tmp");
     case "int":
-      return parseInt10(t) !== undefined || fail(`expected a whole number for ${what}, found \`${t}\``);
+      return parseInt10(t) !== undefined || fail(report, a, `expected a whole number for ${what}, found \`${t}\``);
     case "idrange": {
       const n = parseInt10(t);
-      if (n === undefined) return fail(`expected a non-negative id for ${what}, found \`${t}\``);
-      return n <= MAX_ID || fail(`id \`${t}\` is out of range`, `ids go from 0 to ${MAX_ID}`);
+      if (n === undefined) return fail(report, a, `expected a non-negative id for ${what}, found \`${t}\``);
+      return n <= MAX_ID || fail(report, a, `id \`${t}\` is out of range`, `ids go from 0 to ${MAX_ID}`);
     }
     case "size":
-      return parseSize(t) !== undefined || fail(`malformed size \`${t}\``, "a size is a number with an optional unit k, m, g or t: 4096, 4k, 64m, 1.5g");
+      return parseSize(t) !== undefined || fail(report, a, `malformed size \`${t}\``, "a size is a number with an optional unit k, m, g or t: 4096, 4k, 64m, 1.5g");
     case "percent":
       if (parsePercent(t) !== undefined) return true;
-      if (/^\d+(\.\d+)?$/.test(t)) return fail(`expected a percentage for ${what}, found \`${t}\``, `write it with \`%\`: ${t}%`);
-      return fail(`malformed percentage \`${t}\``, "write a number followed by `%`: 20%");
+      if (/^\d+(\.\d+)?$/.test(t)) return fail(report, a, `expected a percentage for ${what}, found \`${t}\``, `write it with \`%\`: ${t}%`);
+      return fail(report, a, `malformed percentage \`${t}\``, "write a number followed by `%`: 20%");
     case "duration":
-      return parseDuration(t) !== undefined || fail(`malformed duration \`${t}\``, "a duration is a number with an optional unit ms, s, m or h: 500ms, 2s (plain numbers are seconds)");
+      return parseDuration(t) !== undefined || fail(report, a, `malformed duration \`${t}\``, "a duration is a number with an optional unit ms, s, m or h: 500ms, 2s (plain numbers are seconds)");
     case "cpus": {
       const problem = cpuListProblem(t);
       if (problem === undefined) return true;
-      if ("tooLarge" in problem) return fail(`\`${problem.tooLarge}\` is out of range for ${what}`, `the kernel numbers CPUs from 0 to ${MAX_CPUS - 1} at most, memory nodes from 0 to ${MAX_NODES - 1}`);
-      return fail(`malformed CPU list \`${t}\``, "list CPUs and ranges with commas: 0-1,3");
+      if ("tooLarge" in problem) return fail(report, a, `\`${problem.tooLarge}\` is out of range for ${what}`, `the kernel numbers CPUs from 0 to ${MAX_CPUS - 1} at most, memory nodes from 0 to ${MAX_NODES - 1}`);
+      return fail(report, a, `malformed CPU list \`${t}\``, "list CPUs and ranges with commas: 0-1,3");
     }
     case "cidr":
-      return parseCidr(t) !== undefined || fail(`malformed address \`${t}\``, "an IPv4 address with a prefix length: 10.0.0.1/24");
+      return parseCidr(t) !== undefined || fail(report, a, `malformed address \`${t}\``, "an IPv4 address with a prefix length: 10.0.0.1/24");
     case "mode":
-      return parseMode(t) !== undefined || fail(`malformed mode \`${t}\``, "an octal mode: 755, 0755, 1777");
+      return parseMode(t) !== undefined || fail(report, a, `malformed mode \`${t}\``, "an octal mode: 755, 0755, 1777");
     case "nslist": {
       if (isNamespace(t) || t === "none") return true;
-      return fail(`unknown namespace \`${t}\``, didYouMean(t, NAMESPACES) ?? `namespaces are ${listOf([...NAMESPACES], 20)}`);
+      return fail(report, a, `unknown namespace \`${t}\``, didYouMean(t, NAMESPACES) ?? `namespaces are ${listOf([...NAMESPACES], 20)}`);
     }
   }
-  return fail(`cannot check ${what}: unknown kind ${kindName(kind)}`);
+  return fail(report, a, `cannot check ${what}: unknown kind ${kindName(kind)}`);
 }
 
 /** Helpers for registry `check` functions. */

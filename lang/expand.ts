@@ -495,9 +495,14 @@ export class Expander {
 
   /** Evaluates all arguments (reporting every error); undefined if any failed. */
   private evalArgs(nodes: ArgNode[], f: Frame): Arg[] | undefined {
-    const out: Arg[] = [];
+    let i = 0;
+    while (i < nodes.length && !nodes[i]!.dynamic) i++;
+    // All literal (most commands): each node is its own value, and the list itself
+    // is used as is (no copy per command: nothing changes a command's arguments).
+    if (i === nodes.length) return nodes;
+    const out: Arg[] = nodes.slice(0, i);
     let ok = true;
-    for (let i = 0; i < nodes.length; i++) {
+    for (; i < nodes.length; i++) {
       const a = nodes[i]!;
       if (!a.dynamic) out.push(a); // a literal node is its own value
       else if (!this.evalInto(a, f, out)) ok = false;

@@ -126,7 +126,8 @@ function compileUnsafe(source: string, opts: FrontEndOptions, expandState: Expan
   const fnNames = [...expandState.fns.keys()];
   for (const cmd of ex.commands) {
     const ds = checker.check(cmd, fnNames);
-    if (cmd.via && ds.length) {
+    if (ds.length === 0) continue;
+    if (cmd.via) {
       const notes = expander.notes(cmd.via);
       for (const d of ds) d.notes = [...(d.notes ?? []), ...notes];
     }

@@ -1,4 +1,6 @@
-// Tokens of the ctr language (chevrotain).
+// Tokens of the ctr language (chevrotain token types). lang/scan.ts finds them
+// in a script; chevrotain's own Lexer over these definitions is the reference
+// it must agree with (referenceTokenize, test/lang/scan.test.ts).
 //
 // Statements end at a newline or `;`; `\` at the end of a line continues the
 // statement. `#` starts a comment only at the start of a token, so `a#b` is a
@@ -11,6 +13,7 @@
 // as plain words.
 
 import { createToken, Lexer, type IToken, type TokenType, type CustomPatternMatcherReturn } from "chevrotain";
+import { scan } from "./scan.ts";
 
 // Token categories (one CONSUME matches any member): keep the grammar's
 // alternations small, which is what makes chevrotain fast.
@@ -203,18 +206,32 @@ export interface LexResult {
   tokens: IToken[];
   comments: IToken[];
   errors: LexError[];
+  /** How many `{` and `!` tokens there are. */
+  opens: number;
 }
 
+/**
+ * The tokens of `source`. Found by lang/scan.ts, which gives what chevrotain's
+ * Lexer gives for these token types (referenceTokenize), faster.
+ */
 export function tokenize(source: string): LexResult {
+  const r = scan(source);
+  return { tokens: r.tokens, comments: r.comments, errors: r.errors.map((e) => lexError(source, e.offset, e.length)), opens: r.opens };
+}
+
+function lexError(source: string, offset: number, length: number): LexError {
+  const ch = source[offset] ?? "";
+  let message = `unexpected character \`${ch}\``;
+  if (ch === "`") message = "unexpected backquote; use \"...\" or '...' for strings";
+  else if (ch === "\\") message = "unexpected `\\`";
+  return { offset, length: Math.max(1, length), message };
+}
+
+/** The tokens as chevrotain's Lexer finds them from the definitions above: what tokenize() must equal (test/lang/scan.test.ts). */
+export function referenceTokenize(source: string): LexResult {
   const r = getLexer().tokenize(source);
-  const errors: LexError[] = r.errors.map((e) => {
-    const ch = source[e.offset] ?? "";
-    let message = `unexpected character \`${ch}\``;
-    if (ch === "`") message = "unexpected backquote; use \"...\" or '...' for strings";
-    else if (ch === "\\") message = "unexpected `\\`";
-    return { offset: e.offset, length: Math.max(1, e.length), message };
-  });
-  return { tokens: r.tokens, comments: r.groups.comments ?? [], errors };
+  const opens = r.tokens.filter((t) => t.tokenType === LBrace || t.tokenType === Bang).length;
+  return { tokens: r.tokens, comments: r.groups.comments ?? [], errors: r.errors.map((e) => lexError(source, e.offset, e.length)), opens };
 }
 
 /** For validation during development: builds the lexer with chevrotain's checks on. */

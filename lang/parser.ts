@@ -29,7 +29,7 @@
 // Errors leave the parser as data (SyntaxProblem: kind, rule, expected and
 // found tokens); lang/syntax-errors.ts words them.
 
-import { CstParser, EOF, type CstNode, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type IOrAlt, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
 import * as T from "./lexer.ts";
 
 /**
@@ -89,6 +89,22 @@ interface RecoveryInternals {
   getNextPossibleTokenTypes(path: { ruleStack: string[]; occurrenceStack: number[]; lastTok: TokenType; lastTokOccurrence: number }): TokenType[];
 }
 
+/** chevrotain's token cursor and CST stack, as CONSUME uses them (not in its typings; chevrotain is pinned in package-lock.json). */
+interface CstInternals {
+  consumeToken(): void;
+  readonly currCSTNode: CstNode;
+}
+
+/**
+ * The CST keys argRun and sepRun write, by name (a constant key is faster than a
+ * computed one): CONSUME files a token under its token type's name.
+ */
+interface TokenChildren {
+  ArgTok?: IToken[];
+  Sep?: IToken[];
+}
+if (T.ArgTok.name !== "ArgTok" || T.Sep.name !== "Sep") throw new Error("lang/parser.ts: the CST keys of argRun and sepRun are the token types' names");
+
 export class CtrParser extends CstParser {
   constructor() {
     super(T.allTokens, {
@@ -131,6 +147,12 @@ export class CtrParser extends CstParser {
     return follows;
   }
 
+  /**
+   * argRun and sepRun by hand (the default); false leaves every token to the
+   * grammar's own MANY and OR, for test/lang/parser-runs.test.ts to compare the two.
+   */
+  fastRuns = true;
+
   // Alternative lists are built once per rule (chevrotain's advice for speed).
   private scriptAlts?: IOrAlt<unknown>[];
   private blockAlts?: IOrAlt<unknown>[];
@@ -151,12 +173,18 @@ export class CtrParser extends CstParser {
 
   public script = this.RULE("script", () => {
     // At script level a `}` has no `{`: taken here, reported by the builder.
-    this.MANY(() => this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }])));
+    this.MANY(() => {
+      this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }]));
+      this.sepRun();
+    });
   });
 
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.OR((this.blockAlts ??= this.bodyAlts())));
+    this.MANY(() => {
+      this.OR((this.blockAlts ??= this.bodyAlts()));
+      this.sepRun();
+    });
     this.CONSUME(T.RBrace);
   });
 
@@ -171,7 +199,7 @@ export class CtrParser extends CstParser {
         },
       },
     ]);
-    this.MANY(() => this.CONSUME(T.ArgTok));
+    this.argRun(() => this.MANY(() => this.CONSUME(T.ArgTok)));
   });
 
   public fnStmt = this.RULE("fnStmt", () => {
@@ -191,7 +219,7 @@ export class CtrParser extends CstParser {
 
   public importStmt = this.RULE("importStmt", () => {
     this.CONSUME(T.Import);
-    this.MANY(() => this.CONSUME(T.ArgTok));
+    this.argRun(() => this.MANY(() => this.CONSUME(T.ArgTok)));
   });
 
   public ifStmt = this.RULE("ifStmt", () => {
@@ -245,7 +273,7 @@ export class CtrParser extends CstParser {
       });
       this.CONSUME(T.RParen);
     });
-    this.MANY2(() => this.CONSUME(T.ArgTok));
+    this.argRun(() => this.MANY2(() => this.CONSUME(T.ArgTok)));
   });
 
   public callArg = this.RULE("callArg", () => {
@@ -259,6 +287,56 @@ export class CtrParser extends CstParser {
       { ALT: () => this.CONSUME2(T.Atom) },
     ]);
   });
+
+  /**
+   * A statement's closing run of argument tokens: `many` (a MANY of one CONSUME of
+   * ArgTok) while chevrotain records the grammar, then the same loop by hand. The two
+   * take the same tokens: a MANY at the end of its rule looks one token ahead (nothing
+   * follows it in the rule, so one token tells iterating from leaving) and has nothing
+   * to re-sync to, so it never recovers; and each token it takes matches, so no CONSUME
+   * of it can fail. By hand the run goes into the CST node at once, as the CONSUMEs
+   * would have put it (under the token type's name), without the per-token machinery
+   * of MANY and CONSUME: most tokens of a script are arguments, and in a cold process
+   * that machinery is much of the parser's cost. Only for runs at the end of a rule
+   * (`for`'s run is followed by its block).
+   */
+  private argRun(many: () => void): void {
+    if (this.RECORDING_PHASE || !this.fastRuns) return many();
+    const self = this as unknown as CstInternals;
+    let t = this.LA(1);
+    if (!tokenMatcher(t, T.ArgTok)) return;
+    const run: IToken[] = [];
+    do {
+      run.push(t);
+      self.consumeToken();
+      t = this.LA(1);
+    } while (tokenMatcher(t, T.ArgTok));
+    const children = self.currCSTNode.children as TokenChildren;
+    const before = children.ArgTok;
+    children.ArgTok = before ? before.concat(run) : run;
+  }
+
+  /**
+   * The separators after a body's item, taken in the same repetition (outside the
+   * recording phase): the next repetition would have taken each of them by its first
+   * alternative, `CONSUME(Sep)`, which never fails. They go into the body's CST node
+   * under "Sep" in source order, as that CONSUME puts them. One repetition per
+   * statement instead of two (the statement, then its newline), for the cost of the
+   * other: its lookahead, the alternative's choice, the CONSUME.
+   */
+  private sepRun(): void {
+    if (this.RECORDING_PHASE || !this.fastRuns) return;
+    let t = this.LA(1);
+    if (!tokenMatcher(t, T.Sep)) return;
+    const self = this as unknown as CstInternals;
+    const children = self.currCSTNode.children as TokenChildren;
+    const seps = (children.Sep ??= []);
+    do {
+      seps.push(t);
+      self.consumeToken();
+      t = this.LA(1);
+    } while (tokenMatcher(t, T.Sep));
+  }
 
   /** True when the next token starts right where `prev` ends (no space between). */
   private glued(prev: IToken): boolean {

@@ -51,22 +51,23 @@ export class SourceText {
     return { line: lo + 1, column: offset - starts[lo]! + 1 };
   }
 
+  /** The line of the last span (1-based), where it starts, and where the next one starts (past the text on the last line). */
+  private curLine = 0;
+  private curStart = 0;
+  private nextStart = -1;
+
   span(offset: number, length: number): Span {
-    if (!(offset >= 0) || offset > this.text.length) offset = this.text.length;
-    const starts = this.starts ?? this.lineStarts();
-    // Fast path: spans are mostly made in source order, on the current line or the next.
-    let l = this.last;
-    if (starts[l]! <= offset) {
-      if (l + 1 < starts.length && offset >= starts[l + 1]!) {
-        if (l + 2 >= starts.length || offset < starts[l + 2]!) this.last = ++l;
-        else l = -1;
-      }
-    } else l = -1;
-    if (l < 0) {
-      const p = this.position(offset);
-      return { file: this.file, line: p.line, column: p.column, offset, length: length > 0 ? length : 0 };
+    // Fast path: spans are mostly made in source order, many on the line of the one before.
+    if (offset >= this.curStart && offset < this.nextStart) {
+      return { file: this.file, line: this.curLine, column: offset - this.curStart + 1, offset, length: length > 0 ? length : 0 };
     }
-    return { file: this.file, line: l + 1, column: offset - starts[l]! + 1, offset, length: length > 0 ? length : 0 };
+    if (!(offset >= 0) || offset > this.text.length) offset = this.text.length;
+    const p = this.position(offset);
+    const starts = this.starts!;
+    this.curLine = p.line;
+    this.curStart = starts[p.line - 1]!;
+    this.nextStart = p.line < starts.length ? starts[p.line]! : this.text.length + 1;
+    return { file: this.file, line: p.line, column: p.column, offset, length: length > 0 ? length : 0 };
   }
 
   /** The span from `start` to `end` (exclusive), both offsets. */

@@ -51,15 +51,14 @@ export function body(ctx: BuildContext, n: CstNode): Stmt[] {
   }
   // Two statements need a newline or `;` between them.
   if (stmts.length > 1) {
-    const seps: number[] = [];
-    for (const t of toks(n, "Sep")) seps.push(t.startOffset);
+    const seps = toks(n, "Sep"); // in source order, as chevrotain collected them
     let j = 0;
     for (let i = 1; i < stmts.length; i++) {
       const prev = stmts[i - 1]!;
       const cur = stmts[i]!;
-      const end = spanEnd(prev.span);
-      while (j < seps.length && seps[j]! < end) j++;
-      const separated = j < seps.length && seps[j]! < cur.span.offset;
+      const end = prev.span.offset + prev.span.length;
+      while (j < seps.length && seps[j]!.startOffset < end) j++;
+      const separated = j < seps.length && seps[j]!.startOffset < cur.span.offset;
       if (!separated && (prev.broken || ctx.errorLines.has(cur.span.line))) {
         // The rest of a line that already has a syntax error is not run.
         cur.broken = true;
@@ -125,10 +124,11 @@ function command(ctx: BuildContext, n: CstNode): CommandStmt | undefined {
   if (!nameTok) return undefined;
   const nameSpan = ctx.tokSpan(nameTok);
   let end = spanEnd(nameSpan);
-  const callArgs: ArgNode[] = [];
+  let callArgs: ArgNode[] | undefined; // a call's only (most commands have none)
   let paren = false;
   if (kids.LParen?.[0]) {
     paren = true;
+    callArgs = [];
     for (const c of kids.callArg ?? []) {
       const a = callArg(ctx, c);
       if (a) callArgs.push(a), (end = Math.max(end, spanEnd(a.span)));
@@ -148,6 +148,7 @@ function command(ctx: BuildContext, n: CstNode): CommandStmt | undefined {
     noInterpolatedName(ctx, nameTok, nameSpan);
     return { kind: "command", name: nameTok.image, nameSpan, args: extra, span: ctx.src.range(nameTok.startOffset, end) };
   }
+  callArgs ??= [];
   for (const a of extra) callArgs.push(a), (end = Math.max(end, spanEnd(a.span)));
   noInterpolatedName(ctx, nameTok, nameSpan);
   const st: CommandStmt = { kind: "command", name: nameTok.image, nameSpan, args: callArgs, span: stmtSpan(ctx, nameTok, end) };

@@ -6,6 +6,7 @@
 
 import type { IToken } from "chevrotain";
 import type { AtomNode, NumberNode, Part, StringNode, VarRef, WordNode } from "./ast.ts";
+import type { Span } from "./spec.ts";
 import { BuildContext, real } from "./build-context.ts";
 import * as T from "./lexer.ts";
 import { unterminated } from "./syntax-errors.ts";
@@ -31,13 +32,13 @@ export function atom(ctx: BuildContext, t: IToken): AtomNode {
     if (tt === T.NumberTok) {
       const p = parseNumber(t.image);
       if (p) return { kind: "number", text: t.image, raw: t.image, number: p, span } satisfies NumberNode;
-      return word(ctx, t);
+      return word(ctx, t, span);
     }
-    if (tt === T.DString) return dstring(ctx, t, t.image.slice(1, -1));
+    if (tt === T.DString) return dstring(ctx, t, t.image.slice(1, -1), span);
     if (tt === T.DStringOpen) {
       unterminated(ctx, t);
       ctx.broken = true;
-      return dstring(ctx, t, t.image.slice(1));
+      return dstring(ctx, t, t.image.slice(1), span);
     }
     if (tt === T.SString) return { kind: "string", text: t.image.slice(1, -1), raw: t.image, single: true, span };
     if (tt === T.SStringOpen) {
@@ -45,16 +46,16 @@ export function atom(ctx: BuildContext, t: IToken): AtomNode {
       ctx.broken = true;
       return { kind: "string", text: t.image.slice(1), raw: t.image, single: true, span };
     }
-    return word(ctx, t);
+    return word(ctx, t, span);
   }
   ctx.broken = true;
   const at = ctx.tokens[0];
   return { kind: "word", text: "", raw: "", span: at ? ctx.tokSpan(at) : ctx.src.span(0, 0) };
 }
 
-function word(ctx: BuildContext, t: IToken): WordNode {
+/** A word token; `span` is its span (made once by the caller). */
+function word(ctx: BuildContext, t: IToken, span: Span): WordNode {
   const raw = t.image;
-  const span = ctx.tokSpan(t);
   if (!raw.includes("${")) return { kind: "word", text: raw, raw, span };
   const parts = interpolate(ctx, raw, t.startOffset, false);
   if (parts.length === 1 && typeof parts[0] === "string") return { kind: "word", text: parts[0], raw, span };
@@ -62,8 +63,7 @@ function word(ctx: BuildContext, t: IToken): WordNode {
 }
 
 /** A double-quoted string whose text (between the quotes) is `body`. */
-function dstring(ctx: BuildContext, t: IToken, body: string): StringNode {
-  const span = ctx.tokSpan(t);
+function dstring(ctx: BuildContext, t: IToken, body: string, span: Span): StringNode {
   if (!body.includes("\\") && !body.includes("${")) return { kind: "string", text: body, raw: t.image, single: false, span };
   const parts = interpolate(ctx, body, t.startOffset + 1, true);
   if (parts.length === 1 && typeof parts[0] === "string") return { kind: "string", text: parts[0], raw: t.image, single: false, span };

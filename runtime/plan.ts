@@ -75,7 +75,14 @@ export function bound(cmd: Command): Bound {
 
 /** The texts of arguments, comma lists flattened: `ns uts, pid` -> ["uts", "pid"]. */
 export function texts(args: readonly Arg[]): string[] {
-  return args.flatMap((a) => (a.kind === "list" ? a.items!.map((i) => i.text) : [a.text]));
+  const out: string[] = [];
+  // A plain loop: every plan function calls this (a cold process's hot path).
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.kind === "list") for (const it of a.items!) out.push(it.text);
+    else out.push(a.text);
+  }
+  return out;
 }
 
 export function quote(s: string | null): string {
@@ -202,6 +209,11 @@ function addNamespaces(into: Set<NsName>, commands: readonly Command[]): void {
   }
 }
 
+/** A command's statement and form as written, for messages. */
+function formText(cmd: Command): string {
+  return cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name;
+}
+
 /**
  * One command's ops as its plan function returns them, or null when it has none
  * (unknown, not supported yet: reported in `diagnostics`, or no plan function).
@@ -209,11 +221,10 @@ function addNamespaces(into: Set<NsName>, commands: readonly Command[]): void {
 function planCommand(lookup: (name: string) => PlannerEntry | undefined, cmd: Command, ctx: PlanContext, diagnostics: Diagnostic[]): PlannedOp[] | null {
   const entry = lookup(cmd.name);
   if (!entry) return null; // the checker has reported it
-  const form = cmd.args[0] ? `${cmd.name} ${cmd.args[0].text}` : cmd.name; // as written, for messages
   const formWord = cmd.bound?.form ?? null;
   const unsupported = entry.unsupported ?? (formWord !== null ? entry.unsupportedForms?.[formWord] : undefined);
   if (unsupported) {
-    const what = entry.unsupported ? cmd.name : form;
+    const what = entry.unsupported ? cmd.name : formText(cmd);
     diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `\`${what}\` is not supported yet: ${unsupported}`, help: "remove this statement; ctr refuses to run a script it cannot perform in full" });
     return null;
   }
@@ -224,7 +235,7 @@ function planCommand(lookup: (name: string) => PlannerEntry | undefined, cmd: Co
     // A plan function trusts the checker; when it throws, the two disagree (a
     // bug). Refuse the script with a diagnostic rather than a stack trace.
     const why = e instanceof Error ? e.message : String(e);
-    diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `internal error: cannot plan \`${form}\`: ${why}`, help: "the checker let through what the planner cannot do; please report it with the script" });
+    diagnostics.push({ severity: "error", span: cmd.nameSpan, message: `internal error: cannot plan \`${formText(cmd)}\`: ${why}`, help: "the checker let through what the planner cannot do; please report it with the script" });
     return null;
   }
 }
@@ -244,7 +255,9 @@ const KEPT_KINDS = new Set<Op["kind"]>(["unshare", "idmap", "cap", "seccomp", "u
  */
 export function planDiagnostics(commands: readonly Command[], lookup: (name: string) => PlannerEntry | undefined, base: Omit<PlanContext, "namespaces">, sketch?: Plan): Diagnostic[] {
   // `join`'s rules (features/ns/join.ts) read every op with its source text: the whole plan then.
-  if (commands.some((c) => c.name === "join")) {
+  let joins = false;
+  for (let i = 0; i < commands.length && !joins; i++) joins = commands[i]!.name === "join";
+  if (joins) {
     const made = makePlan([...commands], lookup, base);
     if (sketch) Object.assign(sketch, made.plan);
     return made.diagnostics;

@@ -32,13 +32,16 @@ export const REMOUNT_BITS = TABLE.filter((f) => f.word !== "ro").reduce((bits, f
 /** MOUNT_ATTR_* names for format.ts's flagNames. */
 export const MOUNT_ATTR_NAMES = MOUNT_ATTR_FLAGS;
 
+/** The MS_* bit of each flag word (flagBits runs once per mount: a lookup, not a search with a closure). */
+const MS_BY_WORD = new Map(TABLE.map((f) => [f.word, f.ms]));
+
 /** The MS_* bits of the flag words given, on top of `base`; `ro` apart (a bind needs a remount for it). */
 export function flagBits(words: Iterable<string>, base: number): { flags: number; ro: boolean } {
   let flags = base;
   let ro = false;
   for (const w of words) {
     if (w === "ro") ro = true;
-    else flags |= TABLE.find((f) => f.word === w)?.ms ?? 0;
+    else flags |= MS_BY_WORD.get(w) ?? 0;
   }
   return { flags, ro };
 }

@@ -37,7 +37,9 @@ const planMount: PlanFn = (cmd) => {
   switch (form) {
     case "tmpfs": {
       const { flags, ro } = flagBits(rest, MS_NOSUID | MS_NODEV);
-      const data = ["size", "mode"].filter((k) => opts[k]).map((k) => `${k}=${opts[k]!.text}`).join(",") || null;
+      const size = opts.size ? `size=${opts.size.text}` : null;
+      const mode = opts.mode ? `mode=${opts.mode.text}` : null;
+      const data = size && mode ? `${size},${mode}` : (size ?? mode);
       return [mountOp(form, { source: "tmpfs", target: positional[0]!, fstype: "tmpfs", flags: flags | (ro ? MS_RDONLY : 0), data }, false)];
     }
     case "bind": {

@@ -24,6 +24,8 @@ export const RLIMITS = [
   "rtprio", "rttime", "sigpending", "stack",
 ] as const;
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 export const envStatement = defineStatement({
   name: "env",
   summary: "Set environment variables for the commands run in the container.",
@@ -31,18 +33,21 @@ export const envStatement = defineStatement({
   example: "env PATH=/bin:/usr/bin HOME=/root",
   plan: (cmd) => {
     const vars: Record<string, string> = {};
-    for (const [k, v] of Object.entries(bound(cmd).options)) vars[k] = v.text;
+    const options = bound(cmd).options;
+    for (const k in options) vars[k] = options[k]!.text; // a plain object of the checker's (no pairs array per command)
     return [{ kind: "env", vars, side: "pid1" }];
   },
   side: "pid1",
   container: true,
   options: { "*": "text" },
   check: (cmd, ctx) => {
-    const spans = Object.entries(bound(cmd).optionSpans);
-    if (spans.length === 0) ctx.error(cmd.nameSpan, "`env` needs at least one NAME=VALUE", "syntax: env NAME=VALUE...");
-    for (const [key, span] of spans) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) ctx.error({ ...span, length: key.length }, `invalid environment variable name \`${key}\``, "a name is letters, digits and `_`");
+    const spans = bound(cmd).optionSpans;
+    let given = 0;
+    for (const key in spans) {
+      given++;
+      if (!ENV_NAME.test(key)) ctx.error({ ...spans[key]!, length: key.length }, `invalid environment variable name \`${key}\``, "a name is letters, digits and `_`");
     }
+    if (given === 0) ctx.error(cmd.nameSpan, "`env` needs at least one NAME=VALUE", "syntax: env NAME=VALUE...");
   },
 });
 
