@@ -22,6 +22,9 @@ import {
  * 0 renders as "0". Negative numbers are read as 32-bit unsigned (C `int` flags).
  */
 export function flagNames(value: number | bigint, table: FlagTable): string {
+  // explain renders flags for every call it records (tens of thousands for a long
+  // script): a value and a table that fit in 32 bits take plain number arithmetic.
+  if (typeof value === "number" && Number.isInteger(value) && value >= -0x80000000 && value <= 0xffffffff && fits32(table)) return flagNames32(value >>> 0, table);
   let rest = toU64(value);
   if (rest === 0n) return "0";
   const parts: string[] = [];
@@ -34,6 +37,34 @@ export function flagNames(value: number | bigint, table: FlagTable): string {
   }
   if (rest !== 0n) parts.push("0x" + rest.toString(16));
   return parts.join("|");
+}
+
+const FITS32 = new WeakMap<FlagTable, boolean>();
+
+/** Every bit of the table is a non-negative number below 2^32. */
+function fits32(table: FlagTable): boolean {
+  let f = FITS32.get(table);
+  if (f === undefined) {
+    f = table.every(([, bit]) => typeof bit === "number" && Number.isInteger(bit) && bit >= 0 && bit <= 0xffffffff);
+    FITS32.set(table, f);
+  }
+  return f;
+}
+
+/** flagNames for an unsigned 32-bit value and a table of such bits. */
+function flagNames32(value: number, table: FlagTable): string {
+  if (value === 0) return "0";
+  let rest = value;
+  let out = "";
+  for (const [name, bit] of table) {
+    const b = bit as number;
+    if (b !== 0 && (rest & b) >>> 0 === b) {
+      out = out ? `${out}|${name}` : name;
+      rest = (rest & ~b) >>> 0;
+    }
+  }
+  if (rest !== 0) out = out ? `${out}|0x${rest.toString(16)}` : `0x${rest.toString(16)}`;
+  return out;
 }
 
 /** Render an enumerated value: enumName(15, SIGNAL_NAMES) -> "SIGTERM"; unknown -> the number. */

@@ -10,6 +10,8 @@ import {
   decodeWaitStatus, enumName, errnoName, errnoNumber, flagNames, formatCall, formatOpenFlags,
   isSysError, major, makedev, minor, signalNumber, strerror,
 } from "../../native/index.ts";
+import * as native from "../../native/constants.ts";
+import type { FlagTable } from "../../native/constants.ts";
 
 describe("flagNames", () => {
   test("renders bits in table order", () => {
@@ -27,6 +29,22 @@ describe("flagNames", () => {
     expect(flagNames(CLONE_NEWNET, CLONE_FLAGS)).toBe("CLONE_NEWNET");
     expect(flagNames(__WALL | __WCLONE | WNOHANG, WAIT_FLAGS)).toBe("WNOHANG|__WALL|__WCLONE");
     expect(flagNames(BigInt(MS_REC | MS_PRIVATE), MOUNT_FLAGS)).toBe("MS_REC|MS_PRIVATE");
+  });
+  test("the 32-bit path says what the bigint path says, for every table and random values", () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) & 0xffff) * 0x10000 + (((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xffff);
+    const tables = Object.values(native).filter((v): v is FlagTable => Array.isArray(v) && v.length > 0 && v.every((e) => Array.isArray(e) && typeof e[0] === "string" && typeof e[1] === "number"));
+    expect(tables.length).toBeGreaterThan(10);
+    for (const table of tables) {
+      const bits = table.map(([, b]) => b);
+      for (let i = 0; i < 200; i++) {
+        // random words, words made of the table's own bits, and negative C ints
+        const own = bits.filter(() => rand() % 3 === 0).reduce((a, b) => a | b, 0);
+        for (const v of [rand(), own, own | (rand() & 0xff), own | 0, -1 - (rand() & 0xffff)]) {
+          expect(flagNames(v, table)).toBe(flagNames(BigInt(v >>> 0), table));
+        }
+      }
+    }
   });
   test("enumName", () => {
     expect(enumName(SIGTERM, SIGNAL_NAMES)).toBe("SIGTERM");
