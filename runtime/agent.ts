@@ -7,6 +7,7 @@
 import { realSys, SysError, type Sys } from "../native/index.ts";
 import { keepHostTree } from "./features/mount/hostmount.ts";
 import { doMount, mountDev } from "./features/mount/mount.ts";
+import { mountCgroup } from "./features/mount/cgroupfs.ts";
 import { writeSysctls } from "./features/sysctl/sysctl.ts";
 import { makeReadonly, maskPath } from "./features/mount/protect.ts";
 import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
@@ -48,6 +49,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
+  "mount-cgroup": (st, op) => void mountCgroup(st, op.target, op.ro, op.flags),
   readonly: (st, op) => void makeReadonly(st, op.path),
   mask: (st, op) => void maskPath(st, op.path),
   volume: (st, op) => void mountVolume(st, op.from, op.target, op.ro, op.create),

@@ -149,6 +149,7 @@ function stage1(): void {
     const flags = [
       ...(plan.trace ? ["trace"] : []),
       ...(plan.interactive ? ["interactive"] : []),
+      ...(plan.release ? ["release"] : []),
       ...(plan.namespaces.length === 0 && !plan.enter ? ["caller-env"] : []),
       ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
     ];
@@ -241,7 +242,7 @@ function stage2Env(callerEnv: boolean): string[] {
   return Object.entries(process.env).filter(([k]) => keep(k)).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean): Promise<void> {
   // First: PID 1 is in the container with the container's uid, and a dumpable
   // process's /proc files (mem, map_files: the host's libraries, environ) are
   // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
@@ -249,7 +250,12 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   setDumpable(false);
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Dies with stage 1, which dies with the host (it watches it): nothing of the
+  // container outlives ctr. Except `release` (an OCI container): the host kills
+  // stage 1 once the container is created, and PID 1 lives on as the child of
+  // the caller's subreaper (conmon, containerd's shim), which reaps it; the
+  // host's end of the channel is then what ends it before `start` (EOF below).
+  if (!release) prctl(PR_SET_PDEATHSIG, SIGKILL);
   const ch = new AsyncChannel<HostMessage>(CONTROL_FD, isHostMessage);
   // Sends are queued while the socket is full (runtime/channel/stream.ts). Around an
   // `exec` they must be written out before execve closes the channel, or the
@@ -354,5 +360,5 @@ else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null);
+  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"));
 }

@@ -102,6 +102,8 @@ export type OpBody =
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
   | { kind: "mount-dev"; target: string; ro: boolean }
+  /** `mount cgroup`: the container's own cgroups at `target` (runtime/features/mount/cgroupfs.ts); `flags`: MS_NOSUID etc. */
+  | { kind: "mount-cgroup"; target: string; ro: boolean; flags: number }
   /** `readonly` and `mask` (runtime/features/mount/protect.ts): held by the planner until the mounts before the next command are made. */
   | { kind: "readonly"; path: string }
   | { kind: "mask"; path: string }
@@ -193,6 +195,7 @@ export const OP_TRAITS = {
   "link-up": { side: "pid1" },
   mount: { side: "pid1", mounts: true },
   "mount-dev": { side: "pid1", mounts: true },
+  "mount-cgroup": { side: "pid1", mounts: true },
   readonly: { side: "pid1", mounts: true, afterMounts: true },
   mask: { side: "pid1", mounts: true, afterMounts: true },
   volume: { side: "pid1", mounts: true },

@@ -124,7 +124,7 @@ describe("each field gives its statement", () => {
   });
   test("mount options and types ctr does not honour are refused, naming them", () => {
     const mounts = [
-      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup" },
+      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["rw", "nr_inodes=1"] },
       { destination: "/x", type: "tmpfs", source: "tmpfs", options: ["nr_inodes=10"] },
       { destination: "/y", type: "bind", source: "/tmp", options: ["bind"] },
       { destination: "/z", type: "bind", source: "/tmp", options: ["rbind", "rshared"] },
@@ -132,7 +132,7 @@ describe("each field gives its statement", () => {
     ];
     const r = compile(config({ mounts }));
     expect(r.errors).toEqual([
-      expect.stringMatching(/^\/mounts\/0\/type: `mounts\[0\].type` is not supported yet: a mount of type "cgroup"/),
+      expect.stringMatching(/^\/mounts\/0\/options\/1: mount option "nr_inodes=1" is not supported yet for cgroup: ctr's cgroup mount takes ro, nosuid, nodev, noexec/),
       expect.stringMatching(/^\/mounts\/1\/options\/0: mount option "nr_inodes=10" is not supported yet for tmpfs/),
       expect.stringMatching(/^\/mounts\/2\/options\/0: mount option "bind" is not supported yet for bind: ctr's binds are recursive/),
       expect.stringMatching(/^\/mounts\/3\/options\/1: mount option "rshared" is not supported yet/),
@@ -231,18 +231,25 @@ describe("each field gives its statement", () => {
         annotations: { "org.example": "x" },
         hooks: { prestart: [{ path: "/bin/true" }] },
         process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
-        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "/x", resources: { blockIO: { weight: 10 } } },
+        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { weight: 10 } } },
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
     expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj", "process.terminal"]);
   });
-  test("podman's cgroup fields are refused saying why: cgroupsPath and the cgroup mount", () => {
-    const r = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }], linux: { cgroupsPath: "/libpod_parent/libpod-x" } }));
-    expect(r.errors).toEqual([
-      expect.stringMatching(/^\/linux\/cgroupsPath: `linux\.cgroupsPath` is not supported yet: ctr makes the container's cgroups below ctr's own cgroup/),
-      expect.stringMatching(/^\/mounts\/0\/type: `mounts\[0\]\.type` is not supported yet: a mount of type "cgroup" \(a read-only view of the container's own cgroup/),
+  test("podman's cgroup fields: the cgroupfs cgroupsPath is the placement, the cgroup mount `mount cgroup`; the systemd form and bad paths are refused", () => {
+    const mounts = [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"] }];
+    const r = compile(config({ mounts, linux: { cgroupsPath: "/libpod_parent//libpod-x/" } }));
+    expect(r.errors).toEqual([]);
+    expect(r.b.cgroupsPath).toBe("/libpod_parent/libpod-x");
+    expect(r.lines).toContain("mount cgroup /sys/fs/cgroup nosuid noexec nodev ro");
+    const op = r.b.result.plan.ops.find((o) => o.kind === "mount-cgroup");
+    expect(op?.kind === "mount-cgroup" && [op.target, op.ro]).toEqual(["/sys/fs/cgroup", true]);
+    expect(compile(config({ linux: { cgroupsPath: "ctr-1" } })).b.cgroupsPath).toBe("ctr-1");
+    expect(compile(config({ linux: { cgroupsPath: "machine.slice:libpod:abc" } })).errors).toEqual([
+      expect.stringMatching(/^\/linux\/cgroupsPath: `linux\.cgroupsPath` is not supported yet: the systemd form "slice:prefix:name" \("machine\.slice:libpod:abc"\): ctr makes cgroups through the cgroup filesystem/),
     ]);
+    for (const bad of ["/a/../b", "/", "./x"]) expect(compile(config({ linux: { cgroupsPath: bad } })).errors).toEqual([expect.stringMatching(/^\/linux\/cgroupsPath: cgroupsPath "[^"]*" does not name a cgroup below a hierarchy's root/)]);
   });
   test("linux.sysctl is `sysctl KEY=VALUE...`, checked by its statement", () => {
     const r = compile(config({ linux: { namespaces: [{ type: "mount" }, { type: "uts" }, { type: "network" }], sysctl: { "kernel.domainname": "d", "net.ipv4.ip_forward": "1" } } }));

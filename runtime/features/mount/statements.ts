@@ -54,6 +54,10 @@ const planMount: PlanFn = (cmd) => {
       const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
       return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1" }];
     }
+    case "cgroup": {
+      const { flags, ro } = flagBits(rest, KERNEL_FS_BITS);
+      return [{ kind: "mount-cgroup", target: positional[0] ?? "/sys/fs/cgroup", ro, flags, side: "pid1" }];
+    }
     case "dev": {
       const target = positional[0] ?? "/dev";
       const { ro } = flagBits(rest, 0);
@@ -66,7 +70,7 @@ const planMount: PlanFn = (cmd) => {
 export const mountStatement = defineStatement({
   name: "mount",
   summary: "Mount a filesystem in the container's mount namespace.",
-  syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|bind|overlay ...",
+  syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|cgroup|bind|overlay ...",
   example: "mount tmpfs /tmp size=64m",
   plan: planMount,
   notForms: {
@@ -120,6 +124,13 @@ export const mountStatement = defineStatement({
       syntax: "mount mqueue [DST] [FLAGS]",
       example: "mount mqueue",
       args: [{ name: "DST", kind: "path", optional: true, default: "/dev/mqueue" }],
+      flags: FS_FLAGS,
+    },
+    cgroup: {
+      summary: "The container's own cgroups, as runc mounts an OCI config's cgroup mount: on cgroup v1 a tmpfs with each hierarchy's cgroup of PID 1 bound in it, on v2 alone that cgroup bound on DST. Before the first `run`; not with `ns cgroup` yet.",
+      syntax: "mount cgroup [DST] [FLAGS]",
+      example: "mount cgroup /sys/fs/cgroup ro",
+      args: [{ name: "DST", kind: "path", optional: true, default: "/sys/fs/cgroup" }],
       flags: FS_FLAGS,
     },
     bind: {

@@ -355,6 +355,14 @@ async function remove(store: OciStore, p: Parsed): Promise<number> {
     const { removeStateDir } = await import("../../statedir.ts");
     removeStateDir(`${stateRoot()}/${rec.cid}`);
   }
+  // PID 1 let go at create (supervise.ts): no ctr process is left to tear the container down, the record says what to remove.
+  const held = (store.read(id) ?? rec).held;
+  if (held) {
+    const { removeHeld } = await import("./teardown.ts");
+    const problems = await removeHeld(held);
+    // The record stays, so that a second `delete` can try again.
+    if (problems.length > 0) throw new SysError({ message: `cannot delete container ${id} in full: ${problems.join("; ")}` });
+  }
   store.remove(id);
   return 0;
 }

@@ -41,6 +41,8 @@ export interface CompiledBundle {
   diagnostics: Diagnostic[];
   /** The file names diagnostics use (config.json:POINTER), each with the text. */
   sources: Map<string, string>;
+  /** `linux.cgroupsPath`, checked (translate.ts): where the container's cgroups go. */
+  cgroupsPath?: string;
   ok: boolean;
 }
 
@@ -109,6 +111,7 @@ export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle
     result,
     diagnostics,
     sources: t.sources,
+    ...(t.cgroupsPath ? { cgroupsPath: t.cgroupsPath.path } : {}),
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
 }

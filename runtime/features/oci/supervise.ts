@@ -9,10 +9,27 @@
 // op of the plan up to `exec` (namespaces, mounts, root, process spec), then
 // holds `exec` back (ExecuteIO.beforeExec, runtime/execute.ts) until `ctr
 // start` asks on the container's start.sock; then PID 1 execve's the
-// command, the record says "running", and `start` returns. The container's
-// end and teardown are runtime/execute.ts's as for a script (stage 1 kills
-// PID 1 if the supervisor dies, even by SIGKILL); the record then says
-// "stopped" with the exit status, and stays until `delete`.
+// command, the record says "running", and `start` returns.
+//
+// After `create` (and `run --detach`), PID 1 is let go: a client's monitor
+// (podman's conmon, containerd's shim) is a subreaper that reads PID 1's pid
+// from --pid-file and waits for it as its own child, as with runc. So before
+// the record says "created", stage 1 is killed (Container.release) and PID 1
+// is re-parented to that subreaper (the host's init without one); until
+// `start`, the supervisor's end of the channel is what holds PID 1 (its EOF
+// ends it, a supervisor that dies takes it along). Once the command runs the
+// supervisor exits and leaves everything in place: the cgroups and ctr's
+// per-container directory are in the record (`held`), and `delete` removes
+// them (teardown.ts). Before that point every failure is torn down here, as
+// for a script.
+//
+// `ctr run` without --detach keeps PID 1 as ctr's own, the supervisor waits
+// for the command, and the record says "stopped" with its exit status.
+//
+// A released container's ctr id carries no owner pid (ctr-oci-XXXXXX-held):
+// the sweeps of state directories and cgroups left by a dead ctr
+// (runtime/statedir.ts, runtime/features/cgroup/manager.ts) take names that
+// end in a pid, and this container's owner is its record, not a process.
 
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -48,7 +65,8 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
     writeFileSync(`${dir}/error`, text);
     return 1;
   };
-  const cid = newContainerId();
+  const release = !a.startAtOnce;
+  const cid = release ? `ctr-oci-${Math.random().toString(36).slice(2, 8)}-held` : newContainerId();
   const [{ defaultCacheDir }, { hostView }] = await Promise.all([import("../rootfs/cache.ts"), import("../../hostview.ts")]);
   let b;
   try {
@@ -117,10 +135,11 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         log.error(errorText(e));
       },
       notice: (text) => log.line("warning", text),
-      beforeExec: async (pid1) => {
+      beforeExec: async (pid1, held) => {
         log.line("debug", `${id}: created, PID 1 is ${pid1}`);
         rec.status = "created";
         rec.pid1 = processRef(pid1);
+        if (held) rec.held = held;
         store.write(rec);
         a.created?.(pid1);
         // Killed before `start` (`kill ID` of a created container): nothing will ask, the container is over.
@@ -142,12 +161,18 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         store.write(rec);
         answer("ok\n");
       },
-    });
+    }, { release, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}) });
   } catch (e) {
     errors.push(errorText(e));
     status = 1;
   }
   server?.stop(true);
+  if (release && rec.status === "running" && errors.length === 0) {
+    // The command runs, PID 1 is the caller's: the record stays "running" (state.ts reads PID 1's life) until `delete`.
+    rec.supervisor = null;
+    if (store.read(id)) store.write(rec);
+    return 0;
+  }
   answer(`error ${errors.join("; ") || `the container exited with status ${status}`}\n`);
   const wasCreated = rec.status !== "creating";
   rec.status = "stopped";

@@ -53,6 +53,8 @@ export interface Translation {
   sources: Map<string, string>;
   /** `linux.seccomp` as a checked profile: config.ts puts its op before the command (no statement reads an inline profile). */
   seccomp?: { profile: Profile; span: Span };
+  /** `linux.cgroupsPath` (cgroupfs form): where the container's cgroups are made, a placement rather than a statement (the supervisor gives it to the cgroup manager). */
+  cgroupsPath?: { path: string; span: Span };
 }
 
 function isEmpty(v: unknown): boolean {
@@ -71,6 +73,7 @@ class Translator {
   readonly diagnostics: Diagnostic[] = [];
   readonly sources = new Map<string, string>();
   seccomp?: { profile: Profile; span: Span };
+  cgroupsPath?: { path: string; span: Span };
 
   constructor(
     private readonly doc: Located,
@@ -171,8 +174,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
   t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath"]);
-  // ctr makes a container's cgroups below its own in each hierarchy and removes them at the end; a caller's path is another placement.
-  if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") t.unsupported("/linux/cgroupsPath", "ctr makes the container's cgroups below ctr's own cgroup (runtime/features/cgroup/manager.ts), not at a path the caller names");
+  if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") cgroupsPath(t, linux.cgroupsPath);
   namespaces(t, linux.namespaces);
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
@@ -363,13 +365,40 @@ function mounts(t: Translator, v: unknown, bundle: string): void {
         t.add("mount", `${ptr}/type`, [t.word("bind", `${ptr}/type`), t.string(source, `${ptr}/source`), dstArg, ...flags]);
         return;
       }
-      case "cgroup":
-        t.unsupported(`${ptr}/type`, "a mount of type \"cgroup\" (a read-only view of the container's own cgroup: it needs the cgroup placed where `linux.cgroupsPath` says, which ctr does not do)");
+      case "cgroup": {
+        // The container's own cgroups, as runc mounts them: `mount cgroup`
+        // (runtime/features/mount/cgroupfs.ts). relatime is what a new mount gets anyway.
+        for (const x of opts) if (!flagOrDefault(x) && x.text !== "relatime") bad(x, "ctr's cgroup mount takes ro, nosuid, nodev, noexec");
+        t.add("mount", `${ptr}/type`, [t.word("cgroup", `${ptr}/type`), dstArg, ...flags]);
         return;
+      }
       default:
         t.unsupported(`${ptr}/type`, `a mount of type ${JSON.stringify(type)}`);
     }
   });
+}
+
+/**
+ * `linux.cgroupsPath` (config-linux.md, "Cgroups path"): a path, absolute from
+ * each hierarchy's root or relative to ctr's own cgroup, where the container's
+ * cgroups are made in every hierarchy (runtime/features/cgroup/manager.ts,
+ * `path`). The systemd form, `slice:prefix:name` (runc --systemd-cgroup), asks
+ * for a transient unit of systemd's, which ctr does not make.
+ */
+function cgroupsPath(t: Translator, v: unknown): void {
+  const at = "/linux/cgroupsPath";
+  const p = t.typed<string>(v, at, "string");
+  if (p === undefined) return;
+  if (!p.startsWith("/") && /^[^/:]*:[^/:]*:[^/:]*$/.test(p)) {
+    t.unsupported(at, `the systemd form "slice:prefix:name" (${JSON.stringify(p)}): ctr makes cgroups through the cgroup filesystem, not as systemd units; give a path, as podman does with --cgroup-manager cgroupfs`);
+    return;
+  }
+  const parts = p.split("/").filter(Boolean);
+  if (parts.length === 0 || parts.some((x) => x === "." || x === "..")) {
+    t.error(at, `cgroupsPath ${JSON.stringify(p)} does not name a cgroup below a hierarchy's root`, 'a path such as "/machine/ctr-1" (from each hierarchy\'s root) or "ctr-1" (below ctr\'s own cgroup), without "." or ".."');
+    return;
+  }
+  t.cgroupsPath = { path: `${p.startsWith("/") ? "/" : ""}${parts.join("/")}`, span: t.span(at) };
 }
 
 function resources(t: Translator, v: unknown): void {
