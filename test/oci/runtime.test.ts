@@ -42,6 +42,21 @@ function oci(h: Host, root: string, args: string[]) {
   return h.ctr(["--root", root, "--log", join(root, "..", "log.json"), "--log-format", "json", ...args]);
 }
 
+/** The process has ended (a zombie counts: its parent, the host's init here, reaps it in its own time). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
+function ppidOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 /** Wait until `cond` holds (a container's output arriving), up to 10 s. */
 async function until(cond: () => boolean, what: string): Promise<void> {
   const end = Date.now() + 10_000;
@@ -145,31 +160,43 @@ describe("ctr as an OCI runtime", () => {
       // A created container is deleted without --force, as by runc (its PID 1 killed, the teardown waited for).
       const cr = await create(h, root, b, "c", join(work, "c.out"));
       expect((await oci(h, root, ["delete", "c"])).code).toBe(0);
-      expect(existsSync(`/proc/${cr.pid}`)).toBe(false);
+      expect(gone(cr.pid)).toBe(true);
       const r = await create(h, root, b, "b", join(work, "b.out"));
       expect((await oci(h, root, ["start", "b"])).code).toBe(0);
       expect(readFileSync(`/proc/${r.pid}/comm`, "utf8").trim()).toBe("sleep");
       expect((await oci(h, root, ["delete", "--force", "b"])).code).toBe(0);
       expect(existsSync(join(root, "b"))).toBe(false);
-      expect(existsSync(`/proc/${r.pid}`)).toBe(false);
+      expect(gone(r.pid)).toBe(true);
       // An id that is taken, and a list of what is left (nothing).
       expect((await oci(h, root, ["list", "--format", "json"])).stdout.trim()).toBe("[]");
     }),
     60_000,
   );
 
-  itest("the supervisor killed by SIGKILL mid-run: the container ends with it, and delete leaves nothing", () =>
+  itest("PID 1 let go: no ctr process left once started (the caller's subreaper reaps it); the supervisor killed by SIGKILL before start ends the container; delete leaves nothing", () =>
     onHost(async (h) => {
       const work = h.scratch();
       const root = join(work, "root");
       const b = await bundle(h, ["sleep", "100"]);
       const c = await create(h, root, b, "k", join(work, "k.out"));
-      expect((await oci(h, root, ["start", "k"])).code).toBe(0);
+      // Created: PID 1 is no longer stage 1's child (stage 1 is gone): it was re-parented away from ctr's processes.
       const rec = JSON.parse(readFileSync(join(root, "k", "state.json"), "utf8"));
+      expect(ppidOf(c.pid)).not.toBe(rec.supervisor.pid);
+      expect(readFileSync(`/proc/${ppidOf(c.pid)}/comm`, "utf8").trim()).not.toMatch(/^ctr-/);
       process.kill(rec.supervisor.pid, "SIGKILL");
-      await until(() => !existsSync(`/proc/${c.pid}`), "PID 1 killed by stage 1");
+      await until(() => gone(c.pid), "PID 1 ended by its channel's EOF");
       expect(JSON.parse((await oci(h, root, ["state", "k"])).stdout).status).toBe("stopped");
       expect((await oci(h, root, ["delete", "k"])).code).toBe(0);
+      // Started: the command is PID 1 and nothing of ctr's runs for it; delete --force kills it and removes its cgroups and directory.
+      const d = await create(h, root, b, "d", join(work, "d.out"));
+      const sup = JSON.parse(readFileSync(join(root, "d", "state.json"), "utf8")).supervisor.pid;
+      expect((await oci(h, root, ["start", "d"])).code).toBe(0);
+      await until(() => gone(sup), "the supervisor's exit after start");
+      expect(JSON.parse(readFileSync(join(root, "d", "state.json"), "utf8"))).toMatchObject({ status: "running", supervisor: null });
+      expect(JSON.parse((await oci(h, root, ["state", "d"])).stdout)).toMatchObject({ status: "running", pid: d.pid });
+      expect((await oci(h, root, ["delete", "--force", "d"])).code).toBe(0);
+      expect(gone(d.pid)).toBe(true);
+      expect(existsSync(join(root, "d"))).toBe(false);
     }),
     60_000,
   );

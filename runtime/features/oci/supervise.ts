@@ -166,14 +166,16 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
     errors.push(errorText(e));
     status = 1;
   }
-  server?.stop(true);
   if (release && rec.status === "running" && errors.length === 0) {
+    server?.stop(true);
     // The command runs, PID 1 is the caller's: the record stays "running" (state.ts reads PID 1's life) until `delete`.
     rec.supervisor = null;
     if (store.read(id)) store.write(rec);
     return 0;
   }
+  // Answered before the server stops: stopping it closes the connections still waiting.
   answer(`error ${errors.join("; ") || `the container exited with status ${status}`}\n`);
+  server?.stop(true);
   const wasCreated = rec.status !== "creating";
   rec.status = "stopped";
   rec.exitStatus = status;
