@@ -1,0 +1,129 @@
+// podman with ctr as its OCI runtime, for real (as root, issue 18's
+// acceptance): `podman --runtime bin/ctr run --rm` of a busybox image
+// imported from a rootfs tarball (no network here), with podman's storage,
+// run root and events in a temporary directory and the cgroupfs manager, so
+// that the system's podman is left alone. podman's monitor, conmon, reads PID
+// 1 from --pid-file and reaps it as its child once `create` returns: the
+// output, the exit status and the environment come back through it.
+//
+// After each run: nothing of ctr's on the host (test/integration/host-state.ts:
+// mounts, processes, state directories, cgroups), the OCI root ctr used
+// (podman names none: /run/ctr-oci) gone, and no cgroup left at podman's
+// cgroups path (/libpod_parent/libpod-ID in every hierarchy).
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CTR, IS_ROOT, itest, onHost, type Host } from "../integration/host-state.ts";
+
+const PODMAN = Bun.which("podman");
+const IMAGE = "localhost/ctr-test-busybox:latest";
+let dir = "";
+
+/** podman with its own storage and run root, no network set-up, events in a file, cgroupfs. */
+function podmanArgs(): string[] {
+  return [PODMAN!, "--root", join(dir, "storage"), "--runroot", join(dir, "run"), "--tmpdir", join(dir, "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file"];
+}
+
+async function podman(args: string[], h?: Host): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn({ cmd: [...podmanArgs(), ...args], stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  h?.pids.push(proc.pid);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/**
+ * `podman run --rm` through ctr. No network namespace of podman's making
+ * (`--network none`: podman would hand ctr one by path, which `ns` does not
+ * join), and nofile and nproc limits this machine allows (podman asks for
+ * 1048576 by default, which runc refuses here as well).
+ */
+function run(h: Host, args: string[]) {
+  return podman(["--runtime", CTR, "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", ...args], h);
+}
+
+/** Directories of libpod containers' cgroups (podman's cgroupfs path /libpod_parent/libpod-ID) in any hierarchy. */
+function libpodCgroups(): string[] {
+  const out: string[] = [];
+  for (const h of readdirSync("/sys/fs/cgroup")) {
+    const parent = join("/sys/fs/cgroup", h, "libpod_parent");
+    try {
+      for (const n of readdirSync(parent)) if (n.startsWith("libpod-")) out.push(join(parent, n));
+    } catch {
+      // no libpod_parent in this hierarchy
+    }
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  if (!IS_ROOT || !PODMAN) return;
+  dir = mkdtempSync(join(tmpdir(), "ctr-podman-"));
+  const rootfs = join(dir, "bb");
+  const b = Bun.spawnSync([CTR, "rootfs", "busybox", rootfs], { stderr: "pipe" });
+  if (b.exitCode !== 0) throw new Error(`ctr rootfs busybox: ${b.stderr.toString()}`);
+  const tar = join(dir, "bb.tar");
+  const t = Bun.spawnSync(["tar", "-C", rootfs, "-cf", tar, "."], { stderr: "pipe" });
+  if (t.exitCode !== 0) throw new Error(`tar: ${t.stderr.toString()}`);
+  const imp = await podman(["import", tar, IMAGE]);
+  if (imp.code !== 0) throw new Error(`podman import: ${imp.stderr}`);
+  // The first container makes the overlay driver's private bind of its own directory (podman's, not ctr's): before any test's snapshot.
+  const made = await podman(["create", "--name", "ctr-warm-up", IMAGE, "true"]);
+  if (made.code !== 0) throw new Error(`podman create: ${made.stderr}`);
+  await podman(["rm", "--force", "ctr-warm-up"]);
+}, 120_000);
+
+afterAll(async () => {
+  if (!dir) return;
+  // podman's own storage, the image's layer with it (not `system reset`, which also touches the system's network configs).
+  await podman(["rmi", "--all", "--force"]);
+  // The driver's bind of its directory, made in our temporary storage: undone with it.
+  Bun.spawnSync(["umount", join(dir, "storage", "overlay")], { stderr: "ignore" });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `test` that says why it is skipped when podman is not there. */
+function ptest(name: string, fn: () => Promise<void>, timeout = 60_000): void {
+  if (IS_ROOT && !PODMAN) {
+    test(name, () => console.log(`skip: ${name}: podman is not installed (apt-get install podman); CI installs it`));
+    return;
+  }
+  itest(name, fn, timeout);
+}
+
+describe("podman --runtime ctr", () => {
+  ptest("run --rm: the output, the hostname podman gives, the exit status, the environment; nothing left", () =>
+    onHost(async (h) => {
+      const cgroupsBefore = libpodCgroups();
+      const ok = await run(h, ["--hostname", "box1", IMAGE, "sh", "-c", "echo ok; hostname"]);
+      expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, "ok\nbox1\n", ""]);
+      const status = await run(h, [IMAGE, "sh", "-c", "exit 7"]);
+      expect(status.code).toBe(7);
+      const env = await run(h, ["-e", "GREETING=hello there", "-w", "/tmp", IMAGE, "sh", "-c", 'echo "$GREETING from $(pwd) as $(id -u)"; echo err >&2; exit 0']);
+      expect([env.code, env.stdout, env.stderr]).toEqual([0, "hello there from /tmp as 0\n", "err\n"]);
+      expect(libpodCgroups()).toEqual(cgroupsBefore);
+      expect(existsSync("/run/ctr-oci")).toBe(false);
+    }),
+  );
+
+  ptest("the container's cgroups are at podman's cgroupsPath in every hierarchy, and mounted read-only at /sys/fs/cgroup", () =>
+    onHost(async (h) => {
+      const cgroupsBefore = libpodCgroups();
+      const probe = ["cat /proc/self/cgroup", "cat /sys/fs/cgroup/pids/pids.max", "ls /sys/fs/cgroup/pids/cgroup.procs", "touch /sys/fs/cgroup/x 2>/dev/null && echo tmpfs=rw || echo tmpfs=ro", "mkdir /sys/fs/cgroup/pids/y 2>/dev/null && echo pids=rw || echo pids=ro"].join("; ");
+      const r = await run(h, ["--pids-limit", "99", IMAGE, "sh", "-c", probe]);
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trim().split("\n");
+      const cgroup = lines.filter((l) => /^\d+:/.test(l));
+      expect(cgroup.length).toBeGreaterThan(0);
+      // Every hierarchy's line names podman's path for this container.
+      for (const l of cgroup) expect(l).toMatch(/^\d+:[^:]*:\/libpod_parent\/libpod-[0-9a-f]{64}$/);
+      // The container's own pids cgroup is the root of /sys/fs/cgroup/pids in there, with podman's limit.
+      expect(lines).toContain("99");
+      expect(lines).toContain("/sys/fs/cgroup/pids/cgroup.procs");
+      expect(lines).toContain("tmpfs=ro");
+      expect(lines).toContain("pids=ro");
+      expect(libpodCgroups()).toEqual(cgroupsBefore);
+    }),
+  );
+});
