@@ -5,10 +5,13 @@
 //   1. `run --bundle B ID`: create, start, wait for the exit, delete, in one call;
 //   2. `create` alone (PID 1 waiting, command not executed), then `start`
 //      alone, then `delete` once it stopped.
-// podman and containerd through ctr do not run yet (their default configs ask
-// for fields ctr refuses, and their monitors reap the container's PID 1 as
-// their child: README, the OCI row), so they are not measured here.
-// Usage: node_modules/.bin/bun bench/oci.ts [--rounds N] [--json]
+//   3. with podman installed: `podman run --rm IMAGE /bin/true` with ctr as its
+//      runtime against runc (and crun if installed), alternating, its storage
+//      and run root in the temporary directory, a busybox image imported from
+//      the same rootfs, --network none (podman's own network namespace is
+//      handed over by path, which ctr does not join yet).
+// containerd through ctr is not measured: not done yet.
+// Usage: node_modules/.bin/bun bench/oci.ts [--rounds N] [--podman-rounds N] [--json]
 // Everything it starts is removed at the end (delete --force, the temporary directory).
 
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +23,7 @@ const CTR = join(REPO, "bin", "ctr");
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf("--rounds") + 1] ?? 0) || 20;
 const JSON_OUT = args.includes("--json");
+const PODMAN_ROUNDS = args.includes("--podman-rounds") ? Number(args[args.indexOf("--podman-rounds") + 1]) : 10;
 
 if (process.getuid?.() !== 0) throw new BenchError("bench/oci.ts needs root (runc and ctr run containers as root)");
 if (!Bun.which("runc")) throw new BenchError("runc is not installed (apt-get install runc)");
@@ -109,14 +113,45 @@ for (let round_ = -2; round_ < ROUNDS; round_++) {
   }
 }
 
+// 3. podman run --rm, one runtime after the other in each round.
+const podmanBin = Bun.which("podman");
+const podmanRuntimes: [string, string][] = [["ctr", CTR], ...(["runc", "crun"].flatMap((r) => (Bun.which(r) ? [[r, Bun.which(r)!] as [string, string]] : [])))];
+const podmanTimes = new Map<string, number[]>(podmanRuntimes.map(([name]) => [name, []]));
+if (podmanBin && PODMAN_ROUNDS > 0) {
+  const pod = [podmanBin, "--root", join(work, "podman-storage"), "--runroot", join(work, "podman-run"), "--tmpdir", join(work, "podman-tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file"];
+  const tar = join(work, "bb.tar");
+  if (!run(["tar", "-C", rootfs, "-cf", tar, "."]).ok) throw new BenchError("tar of the busybox rootfs failed");
+  if (!run([...pod, "import", tar, "localhost/ctr-bench-bb"]).ok) throw new BenchError("podman import failed");
+  try {
+    for (let r = -1; r < PODMAN_ROUNDS; r++) {
+      const order = r % 2 === 0 ? podmanRuntimes : [...podmanRuntimes].reverse();
+      for (const [name, bin] of order) {
+        const ms = must(timedRun([...pod, "--runtime", bin, "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "localhost/ctr-bench-bb", "/bin/true"]), `podman --runtime ${name} run`);
+        if (r >= 0) podmanTimes.get(name)!.push(ms);
+      }
+    }
+  } finally {
+    run([...pod, "rmi", "--all", "--force"]);
+    // The overlay driver's bind of its own directory, in our temporary storage.
+    run(["umount", join(work, "podman-storage", "overlay")]);
+  }
+}
+
 const med = (xs: number[]) => stats(xs).median;
 const rows = (["run", "create", "start", "delete"] as const).map((what) => {
   const c = med(times.ctr[what]);
   const r = med(times.runc[what]);
   return { what, ctrMs: round(c, 1), runcMs: round(r, 1), ratio: round(c / r, 2) };
 });
-if (JSON_OUT) console.log(JSON.stringify({ rounds: ROUNDS, rows }));
+const podmanRows = podmanBin && PODMAN_ROUNDS > 0 ? podmanRuntimes.map(([name]) => ({ runtime: name, ms: round(med(podmanTimes.get(name)!), 1) })) : [];
+const podmanRatio = (name: string) => round(med(podmanTimes.get("ctr")!) / med(podmanTimes.get(name)!), 2);
+if (JSON_OUT) console.log(JSON.stringify({ rounds: ROUNDS, rows, podman: { rounds: PODMAN_ROUNDS, rows: podmanRows } }));
 else {
   console.log(`ctr vs runc as OCI runtimes, one busybox bundle, /bin/true, ${ROUNDS} rounds alternating (medians)`);
   for (const r of rows) console.log(`  ${r.what.padEnd(7)} ctr ${String(r.ctrMs).padStart(7)} ms   runc ${String(r.runcMs).padStart(7)} ms   ctr/runc ${r.ratio}`);
+  if (!podmanBin) console.log("podman: not installed, not measured");
+  else if (podmanRows.length > 0) {
+    console.log(`podman run --rm busybox /bin/true, ${PODMAN_ROUNDS} rounds alternating (medians)`);
+    for (const r of podmanRows) console.log(`  --runtime ${r.runtime.padEnd(5)} ${String(r.ms).padStart(7)} ms${r.runtime === "ctr" ? "" : `   ctr/${r.runtime} ${podmanRatio(r.runtime)}`}`);
+  }
 }
