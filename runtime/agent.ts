@@ -48,7 +48,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   domainname: (st, op) => void setDomainname(st, op.name),
   "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
-  "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
+  "mount-dev": (st, op) => void mountDev(st, op.target, op.ro, op.strictatime === true),
   "mount-cgroup": (st, op) => void mountCgroup(st, op.target, op.ro, op.flags),
   readonly: (st, op) => void makeReadonly(st, op.path),
   mask: (st, op) => void maskPath(st, op.path),

@@ -101,7 +101,7 @@ export type OpBody =
   /** Set or clear IFF_UP on a link of the container's network namespace (runtime/features/net/link.ts). */
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
-  | { kind: "mount-dev"; target: string; ro: boolean }
+  | { kind: "mount-dev"; target: string; ro: boolean; strictatime?: boolean }
   /** `mount cgroup`: the container's own cgroups at `target` (runtime/features/mount/cgroupfs.ts); `flags`: MS_NOSUID etc. */
   | { kind: "mount-cgroup"; target: string; ro: boolean; flags: number }
   /** `readonly` and `mask` (runtime/features/mount/protect.ts): held by the planner until the mounts before the next command are made. */

@@ -48,7 +48,7 @@ const DATA = join(TMP, "data");
 for (const d of [HOST_ROOT, DATA]) mkdirSync(d);
 
 /** Statements no example has (and a rootfs entered by pivot_root). */
-const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nsysctl net.ipv4.ip_forward=1 kernel.domainname=example.org\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nmount cgroup /c ro\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
+const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nsysctl net.ipv4.ip_forward=1 kernel.domainname=example.org\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro strictatime\nmount dev\nmount cgroup /c ro\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
 
 /** The host side's, stage 1's and the process spec's statements no example has (and a limit after a command). */
 const INLINE2 = `ns user, uts, pid, mnt, net\nmap uid 0 100000 65536\nmap gid 0 100000 65536\nenv GREETING=hello\ncwd /tmp\nrlimit nofile 512\nno_new_privs\ncap drop all\ncap add net_bind_service, chown\nseccomp default\nuser nobody:nogroup groups=audio\nlimit memory 64m\nlimit cpu 20%\ndevice deny c 1:3\necho ready\nsleep 10ms\nnet veth host=169.254.8.1/30 ctr=169.254.8.2/30\nshow security\nshow cgroup\nrun true\nlimit pids 50\nexec /bin/true`;

@@ -138,7 +138,12 @@ describe("each field gives its statement", () => {
       expect.stringMatching(/^\/mounts\/3\/options\/1: mount option "rshared" is not supported yet/),
       expect.stringMatching(/^\/mounts\/4\/options\/1: mount option "mode=700" is not supported yet/),
     ]);
-    expect(r.warnings).toEqual([expect.stringMatching(/^\/mounts\/4\/options\/0: `strictatime` on \/dev is not applied/)]);
+    expect(r.warnings).toEqual([]);
+    // strictatime is honoured, on /dev and on a tmpfs: the fsmount attribute (runtime/features/mount/flags.ts).
+    const strict = compile(config({ mounts: [{ destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] }, { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755"] }] }));
+    expect(strict.errors).toEqual([]);
+    expect(strict.lines).toContain("mount dev /dev strictatime");
+    expect(strict.lines).toContain("mount tmpfs /run mode=755 nosuid strictatime");
   });
   test("process: args, env, cwd, user with additionalGids, rlimits, noNewPrivileges", () => {
     const r = compile(

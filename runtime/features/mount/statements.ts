@@ -4,7 +4,7 @@
 
 import { type Arg } from "../../../lang/spec.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../../../native/constants.ts";
-import { FS_FLAGS, flagBits } from "../mount/flags.ts";
+import { FS_FLAGS, flagBits, STRICTATIME } from "../mount/flags.ts";
 import { bound, mountOp, texts, type PlanFn } from "../../plan.ts";
 import { checkHostPath, defineStatement } from "../../statement.ts";
 import { parseVolume, planVolume, VOLUME_NAME } from "../image/volume.ts";
@@ -61,7 +61,7 @@ const planMount: PlanFn = (cmd) => {
     case "dev": {
       const target = positional[0] ?? "/dev";
       const { ro } = flagBits(rest, 0);
-      return [{ kind: "mount-dev", target, ro, side: "pid1" }];
+      return [{ kind: "mount-dev", target, ro, ...(rest.has(STRICTATIME) ? { strictatime: true } : {}), side: "pid1" }];
     }
   }
   return [];
@@ -102,14 +102,14 @@ export const mountStatement = defineStatement({
       example: "mount tmpfs /tmp size=64m mode=1777",
       args: [{ name: "DST", kind: "path" }],
       options: { size: "size", mode: "mode" },
-      flags: [...FS_FLAGS, "rw"],
+      flags: [...FS_FLAGS, "rw", STRICTATIME],
     },
     dev: {
       summary: "A minimal /dev: a tmpfs with null, zero, full, random, urandom, tty and the usual links.",
       syntax: "mount dev [DST] [FLAGS]",
       example: "mount dev",
       args: [{ name: "DST", kind: "path", optional: true, default: "/dev" }],
-      flags: FS_FLAGS,
+      flags: [...FS_FLAGS, STRICTATIME],
     },
     devpts: {
       summary: "A private devpts instance for pseudo-terminals (gid=: the group of new terminals, 5 for tty as runc and Docker give it).",

@@ -21,7 +21,6 @@ const EXIT_FAIL = 1;
 
 /** Verbs not done yet: said, with exit status 1. */
 const NOT_YET: Record<string, string> = {
-  exec: "a new process in an OCI container (ctr's own `ctr exec NAME` works on named containers)",
   pause: "the freezer",
   resume: "the freezer",
   update: "changing an OCI container's resources",
@@ -134,13 +133,15 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         return ps(store, parseFlags(rest, { format: "format", f: "format" }, {}));
       case "list":
         return list(store, parseFlags(rest, { format: "format", f: "format" }, { quiet: "quiet", q: "quiet" }));
+      case "exec":
+        return await exec(store, rest);
       case "features":
         writeAll(1, JSON.stringify(await features(), null, 2) + "\n");
         return 0;
       case "spec":
         return spec(parseFlags(rest, { bundle: "bundle", b: "bundle" }, { rootless: "rootless" }));
       case undefined:
-        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, list, features, spec" });
+        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, ps, list, features, spec" });
       default:
         if (NOT_YET[verb]) throw new SysError({ message: `\`${verb}\` is not supported yet: ${NOT_YET[verb]}` });
         throw new SysError({ message: `no such command: ${verb}` });
@@ -244,6 +245,40 @@ async function start(store: OciStore, id: string, l: OciLog): Promise<number> {
   if (reply.startsWith("ok")) return 0;
   l.error(reply.replace(/^error /, "").trim() || "the container's supervisor gave no answer");
   return EXIT_FAIL;
+}
+
+const EXEC_FLAGS = { process: "process", p: "process", "pid-file": "pid-file", cwd: "cwd", env: "env", e: "env", "console-socket": "console-socket", user: "user", u: "user", cap: "cap", c: "cap", "process-label": "process-label", apparmor: "apparmor", "preserve-fds": "preserve-fds", cgroup: "cgroup" };
+const EXEC_BOOLS = { detach: "detach", d: "detach", tty: "tty", t: "tty", "no-new-privs": "no-new-privs", "ignore-paused": "ignore-paused" };
+
+/** `exec [--process FILE | ARGS] [--detach] [--pid-file F] [--cwd DIR] [--env K=V] ID [ARGS]` (exec.ts). */
+async function exec(store: OciStore, argv: readonly string[]): Promise<number> {
+  // The command's own arguments follow the id: only the flags before it are runc's.
+  const at = argv.findIndex((a, i) => !a.startsWith("-") && !(i > 0 && isValueFlag(argv[i - 1]!) && !argv[i - 1]!.includes("=")));
+  const own = at < 0 ? argv : argv.slice(0, at + 1);
+  const p = parseFlags(own, EXEC_FLAGS, EXEC_BOOLS);
+  const envs = own.flatMap((a, i) => (a === "--env" || a === "-e" ? [own[i + 1] ?? ""] : a.startsWith("--env=") ? [a.slice(6)] : []));
+  for (const f of ["console-socket", "user", "cap", "process-label", "apparmor", "cgroup"]) if (p.flags.has(f)) throw new SysError({ message: `exec --${f} is not supported yet${f === "user" || f === "cap" ? ": give the process's user and capabilities in --process" : ""}` });
+  if (p.flags.has("tty")) throw new SysError({ message: "exec --tty is not supported yet: a pseudo-terminal for the process (and --console-socket)" });
+  if (p.flags.has("no-new-privs")) throw new SysError({ message: "exec --no-new-privs is not supported yet: give noNewPrivileges in --process" });
+  const keep = p.flags.get("preserve-fds");
+  if (keep !== undefined && keep !== "0") throw new SysError({ message: "exec --preserve-fds is not supported yet: the process gets its standard streams only" });
+  const id = p.args[0];
+  if (id === undefined) throw new SysError({ message: `"exec" requires a container id`, hint: "usage: ctr exec [--process FILE] <container-id> [command args...]" });
+  const rec = store.get(id);
+  const file = p.flags.get("process");
+  const { ociExec } = await import("./exec.ts");
+  return ociExec(rec, {
+    process: typeof file === "string" ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : null,
+    args: at < 0 ? [] : argv.slice(at + 1),
+    ...(typeof p.flags.get("cwd") === "string" ? { cwd: p.flags.get("cwd") as string } : {}),
+    env: envs,
+    detach: p.flags.has("detach"),
+    ...(typeof p.flags.get("pid-file") === "string" ? { pidFile: path.resolve(p.flags.get("pid-file") as string) } : {}),
+  });
+}
+
+function isValueFlag(a: string): boolean {
+  return Object.hasOwn(EXEC_FLAGS, a.replace(/^--?/, "").split("=")[0]!);
 }
 
 const SIGNALS = Object.keys(constants.signals);

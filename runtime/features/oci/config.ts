@@ -73,14 +73,17 @@ export function hostFacts(): HostFacts {
   };
 }
 
-/** Read, translate, check and plan a bundle; throws only when config.json cannot be read. */
-export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle {
+/**
+ * Read, translate, check and plan a bundle; throws only when config.json cannot be read.
+ * `given`: the config's text instead of the file's (`exec`'s process in the bundle's config: exec.ts).
+ */
+export function compileBundle(arg: string, opts: CompileOptions, given?: string): CompiledBundle {
   const isFile = path.basename(arg) === "config.json" && !statSync(arg).isDirectory();
   const dir = path.resolve(isFile ? path.dirname(arg) : arg);
   const file = isFile ? arg : path.join(arg, "config.json");
-  const size = statSync(file).size;
+  const size = given !== undefined ? given.length : statSync(file).size;
   if (size > MAX_CONFIG_BYTES) throw new Error(`"${file}" is larger than ${MAX_CONFIG_BYTES >> 20} MiB`);
-  const text = readFileSync(file, "utf8");
+  const text = given ?? readFileSync(file, "utf8");
   const empty: PlanResult = { plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics: [] };
   let doc;
   try {

@@ -321,21 +321,23 @@ function mounts(t: Translator, v: unknown, bundle: string): void {
         if (dst === "/dev") {
           // The spec's /dev: the runtime also makes the default devices and links, which is `mount dev`.
           for (const x of opts) {
-            if (DEV_BUILT_IN.has(x.text) || x.text === "rw" || x.text === "strictatime") continue;
-            if (x.text === "ro") flags.push(t.word("ro", x.ptr));
+            if (DEV_BUILT_IN.has(x.text) || x.text === "rw") continue;
+            if (x.text === "ro" || x.text === "strictatime") flags.push(t.word(x.text, x.ptr));
             else bad(x, "a tmpfs on /dev is `mount dev`, which makes it nosuid,noexec,mode=755,size=65536k");
           }
-          const strict = opts.find((x) => x.text === "strictatime");
-          if (strict) t.warning(strict.ptr, "`strictatime` on /dev is not applied: `mount dev` leaves atime updates to the kernel's default (relatime)", "/dev holds only device nodes and links; remove the option to silence this");
           t.add("mount", `${ptr}/type`, [t.word("dev", `${ptr}/type`), dstArg, ...flags]);
           return;
         }
         const extra: Arg[] = [];
         for (const x of opts) {
           if (flagOrDefault(x)) continue;
+          if (x.text === "strictatime") {
+            flags.push(t.word(x.text, x.ptr));
+            continue;
+          }
           const m = /^(size|mode)=(.+)$/.exec(x.text);
           if (m) extra.push(t.option(m[1]!, t.word(m[1] === "size" ? m[2]!.replace(/^(\d+)([kmg])$/i, "$1$2") : m[2]!, x.ptr), x.ptr));
-          else bad(x, "ctr's tmpfs takes size=, mode= and nosuid, nodev, noexec, ro");
+          else bad(x, "ctr's tmpfs takes size=, mode= and nosuid, nodev, noexec, ro, strictatime");
         }
         t.add("mount", `${ptr}/type`, [t.word("tmpfs", `${ptr}/type`), dstArg, ...extra, ...flags]);
         return;
