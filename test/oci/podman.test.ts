@@ -1,5 +1,6 @@
 // podman with ctr as its OCI runtime, for real (as root, issue 18's
-// acceptance): `podman --runtime bin/ctr run --rm` of a busybox image
+// acceptance): `podman --runtime bin/ctr run --rm` (and `run -d`, `exec`,
+// `logs`, `stop`, `rm`) of a busybox image
 // imported from a rootfs tarball (no network here), with podman's storage,
 // run root and events in a temporary directory and the cgroupfs manager, so
 // that the system's podman is left alone. podman's monitor, conmon, reads PID
@@ -102,6 +103,30 @@ describe("podman --runtime ctr", () => {
       expect(status.code).toBe(7);
       const env = await run(h, ["-e", "GREETING=hello there", "-w", "/tmp", IMAGE, "sh", "-c", 'echo "$GREETING from $(pwd) as $(id -u)"; echo err >&2; exit 0']);
       expect([env.code, env.stdout, env.stderr]).toEqual([0, "hello there from /tmp as 0\n", "err\n"]);
+      expect(libpodCgroups()).toEqual(cgroupsBefore);
+      expect(existsSync("/run/ctr-oci")).toBe(false);
+    }),
+  );
+
+  ptest("run -d, then exec (its status, -e, -w), logs, stop (the command's TERM handler), rm; nothing left", () =>
+    onHost(async (h) => {
+      const cgroupsBefore = libpodCgroups();
+      const flags = ["--runtime", CTR, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+      const d = await podman(["run", "-d", ...flags, IMAGE, "sh", "-c", 'trap "echo got TERM; exit 3" TERM; echo started; while true; do sleep 0.1; done'], h);
+      expect(d.code).toBe(0);
+      const id = d.stdout.trim();
+      try {
+        const ex = await podman(["--runtime", CTR, "exec", id, "sh", "-c", "echo in $(hostname); exit 9"], h);
+        expect([ex.code, ex.stdout]).toEqual([9, `in ${id.slice(0, 12)}\n`]);
+        const env = await podman(["--runtime", CTR, "exec", "-e", "A=b", "-w", "/tmp", id, "sh", "-c", "echo $A $(pwd) $(id -u)"], h);
+        expect([env.code, env.stdout]).toEqual([0, "b /tmp 0\n"]);
+        const stop = await podman(["--runtime", CTR, "stop", "-t", "10", id], h);
+        expect(stop.code).toBe(0);
+        expect((await podman(["logs", id], h)).stdout).toBe("started\ngot TERM\n");
+        expect((await podman(["inspect", "--format", "{{.State.ExitCode}}", id], h)).stdout.trim()).toBe("3");
+      } finally {
+        expect((await podman(["--runtime", CTR, "rm", "--force", id], h)).code).toBe(0);
+      }
       expect(libpodCgroups()).toEqual(cgroupsBefore);
       expect(existsSync("/run/ctr-oci")).toBe(false);
     }),

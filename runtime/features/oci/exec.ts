@@ -13,11 +13,11 @@
 // root), which starts the command as its child in the PID namespace.
 //
 // --detach: the caller (conmon, the shim) is a subreaper waiting for the
-// command's pid, read from --pid-file, as its own child. So, as at create
-// (supervise.ts), the stage that spawned it is killed once the pid is known,
-// with SIGKILL so that it takes none of its steps for a caller that died
-// (killing the command); the command is re-parented to the subreaper. Without
-// --detach this ctr waits for the command and exits with its status.
+// command's pid, read from --pid-file, as its own child. So the stage that
+// spawned it exits once the pid is reported, without waiting for the command
+// (EnterSpec.detach): a command that ended at once is not reaped by the stage,
+// and the subreaper gets its status. Without --detach this ctr waits for the
+// command and exits with its status.
 
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -83,6 +83,7 @@ async function enterSpec(rec: OciRecord, req: ExecRequest): Promise<EnterSpec> {
     ...(d.caps ? { caps: d.caps } : {}),
     ...(d.seccomp ? { seccomp: d.seccomp } : {}),
     ...(d.user ? { user: d.user } : {}),
+    ...(req.detach ? { detach: true } : {}),
   };
 }
 
@@ -121,8 +122,7 @@ export async function ociExec(rec: OciRecord, req: ExecRequest): Promise<number>
   }
   const child = reply.pid;
   if (req.detach) {
-    // Let go of the command: the caller's subreaper adopts it (see the header).
-    stage.kill("SIGKILL");
+    // The stage exits by itself, letting go of the command: the caller's subreaper adopts it (see the header).
     await stage.exited;
     if (req.pidFile) writePidFile(req.pidFile, child);
     return 0;
