@@ -216,6 +216,12 @@ describe("each field gives its statement", () => {
       "device default",
       "device allow c 10:200 rwm",
     ]);
+    // memory.swap is memory and swap together (podman's --memory 64m asks for 128m): ctr's swap= is the swap alone.
+    const swap = (v: number) => compile(config({ linux: { resources: { memory: { limit: 67108864, swap: v } } } }));
+    expect(swap(134217728).lines).toContain("limit memory 67108864 swap=67108864");
+    expect(swap(67108864).lines).toContain("limit memory 67108864");
+    expect(swap(-1).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: `linux\.resources\.memory\.swap` is not supported yet: unlimited swap/)]);
+    expect(swap(1024).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: memory\.swap \(1024\) is below memory\.limit/)]);
   });
   test("uid and gid mappings are `map`", () => {
     const r = compile(

@@ -410,11 +410,21 @@ function resources(t: Translator, v: unknown): void {
   t.keys(r, at, ["memory", "cpu", "pids", "devices"]);
   if (isObject(r.memory)) {
     const m = r.memory;
-    t.keys(m, `${at}/memory`, ["limit"]);
+    t.keys(m, `${at}/memory`, ["limit", "swap"]);
     if (m.limit !== undefined && m.limit !== -1) {
       const n = t.int(m.limit, `${at}/memory/limit`);
-      if (n !== undefined) t.add("limit", `${at}/memory/limit`, [t.word("memory", `${at}/memory`), t.word(String(n), `${at}/memory/limit`)]);
-    }
+      // The spec's swap is memory and swap together (runc writes it to memory.memsw.limit_in_bytes); ctr's `swap=` is the swap alone.
+      let swap: Arg | null = null;
+      if (m.swap !== undefined && n !== undefined) {
+        if (m.swap === -1) t.unsupported(`${at}/memory/swap`, "unlimited swap (-1): ctr's `limit memory` gives a container no swap, or `swap=` SIZE of it");
+        else {
+          const total = t.int(m.swap, `${at}/memory/swap`);
+          if (total !== undefined && total < n) t.error(`${at}/memory/swap`, `memory.swap (${total}) is below memory.limit (${n})`, "the spec's swap is memory and swap together: at least the limit");
+          else if (total !== undefined && total > n) swap = t.option("swap", t.word(String(total - n), `${at}/memory/swap`), `${at}/memory/swap`);
+        }
+      }
+      if (n !== undefined) t.add("limit", `${at}/memory/limit`, [t.word("memory", `${at}/memory`), t.word(String(n), `${at}/memory/limit`), ...(swap ? [swap] : [])]);
+    } else if (m.swap !== undefined && m.swap !== -1) t.unsupported(`${at}/memory/swap`, "swap without a memory limit");
   }
   if (isObject(r.cpu)) {
     const c = r.cpu;
