@@ -49,7 +49,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro, op.strictatime === true),
-  "mount-cgroup": (st, op) => void mountCgroup(st, op.target, op.ro, op.flags),
+  "mount-cgroup": (st, op) => void mountCgroup(st, op.target, op.ro, op.flags, op.cgroupns),
   readonly: (st, op) => void makeReadonly(st, op.path),
   mask: (st, op) => void maskPath(st, op.path),
   volume: (st, op) => void mountVolume(st, op.from, op.target, op.ro, op.create),

@@ -128,6 +128,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         net: plan.ops,
         join: joinOf(plan),
         ...(oci.cgroupsPath !== undefined ? { cgroupsPath: oci.cgroupsPath } : {}),
+        mountsCgroup: plan.ops.some((o) => o.kind === "mount-cgroup"),
       },
       { trace: io.trace, forwardSignals: true, release: oci.release },
     );

@@ -102,8 +102,8 @@ export type OpBody =
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
   | { kind: "mount-dev"; target: string; ro: boolean; strictatime?: boolean }
-  /** `mount cgroup`: the container's own cgroups at `target` (runtime/features/mount/cgroupfs.ts); `flags`: MS_NOSUID etc. */
-  | { kind: "mount-cgroup"; target: string; ro: boolean; flags: number }
+  /** `mount cgroup`: the container's own cgroups at `target` (runtime/features/mount/cgroupfs.ts); `flags`: MS_NOSUID etc.; `cgroupns`: the plan has `ns cgroup`. */
+  | { kind: "mount-cgroup"; target: string; ro: boolean; flags: number; cgroupns: boolean }
   /** `readonly` and `mask` (runtime/features/mount/protect.ts): held by the planner until the mounts before the next command are made. */
   | { kind: "readonly"; path: string }
   | { kind: "mask"; path: string }

@@ -69,6 +69,8 @@ export interface SessionSpec {
   join?: { name: string; namespaces: NsName[]; span?: Span } | null;
   /** An OCI config's `linux.cgroupsPath`: where the container's cgroups are made, in every hierarchy (CgroupManager). */
   cgroupsPath?: string;
+  /** `mount cgroup`: the container gets a cgroup of its own in every hierarchy, which is what it shows (runtime/features/mount/cgroupfs.ts). */
+  mountsCgroup?: boolean;
 }
 
 export interface SessionOptions {
@@ -175,7 +177,8 @@ export class ContainerSession {
         }
         const limits = spec.limits ?? [];
         const placed = spec.cgroupsPath !== undefined;
-        if (!placed && !cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
+        const everywhere = placed || spec.mountsCgroup === true;
+        if (!everywhere && !cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
         const sys = machineCgroups();
         if (sys.mode === "none") {
           if (placed) throw new SysError({ message: "linux.cgroupsPath: this machine has no cgroup hierarchy mounted", status: 125, ...(spec.cgroupSpan ? { span: spec.cgroupSpan } : {}) });
@@ -187,7 +190,7 @@ export class ContainerSession {
         try {
           // Stage 1 is waiting for its plan: it joins before it unshares or starts anything.
           // A cgroups path is the container's in every hierarchy, as runc places it.
-          const isolate = placed ? { hierarchies: allHierarchies(sys), required: true } : isolation(sys, spec);
+          const isolate = everywhere ? { hierarchies: allHierarchies(sys), required: true } : isolation(sys, spec);
           await m.create(limits, { accounting: spec.accounting, later: spec.later, isolate }, [this.launch.stage1.pid]);
         } catch (e) {
           if (e instanceof SysError && !e.span && spec.cgroupSpan) e.span = spec.cgroupSpan;

@@ -3,14 +3,15 @@
 // missing parents made top down with the controllers enabled along the way,
 // the container's cgroup at the path, and at the end the container's cgroup
 // removed, the parents made for it only while empty. And `mount cgroup`'s
-// choice of what to bind (runtime/features/mount/cgroupfs.ts) from the texts
-// of /proc/self/mountinfo and /proc/self/cgroup.
+// choice of what to bind, or with `ns cgroup` to mount anew
+// (runtime/features/mount/cgroupfs.ts), from the texts of
+// /proc/self/mountinfo and /proc/self/cgroup.
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { detectCgroups } from "../../runtime/features/cgroup/detect.ts";
 import { CgroupManager } from "../../runtime/features/cgroup/manager.ts";
 import type { CgroupLimit } from "../../runtime/features/cgroup/types.ts";
-import { cgroupBinds } from "../../runtime/features/mount/cgroupfs.ts";
+import { cgroupBinds, cgroupHierarchies } from "../../runtime/features/mount/cgroupfs.ts";
 import { FakeCgroup2, type FakeOp } from "./fakefs.ts";
 
 const SELF = 1000;
@@ -81,6 +82,16 @@ describe("mount cgroup: what is bound", () => {
       { name: "systemd", source: "/sys/fs/cgroup/systemd/c1" },
       { name: "memory", source: "/sys/fs/cgroup/memory/c1" },
     ]);
+  });
+
+  test("with ns cgroup: each hierarchy mounted anew with its controllers (or name=), v1 first; v2 alone on DST", () => {
+    expect(cgroupHierarchies(v1)).toEqual([
+      { name: "cpu,cpuacct", fstype: "cgroup", options: ["cpu", "cpuacct"] },
+      { name: "pids", fstype: "cgroup", options: ["pids"] },
+      { name: "systemd", fstype: "cgroup", options: ["xattr", "name=systemd"] },
+      { name: "memory", fstype: "cgroup", options: ["memory"] },
+    ]);
+    expect(cgroupHierarchies("30 25 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate")).toEqual([{ name: "", fstype: "cgroup2", options: [] }]);
   });
 
   test("v2 alone: the container's cgroup on DST itself; a cgroup outside the mount's root (a cgroup namespace's view) is never bound", () => {

@@ -53,11 +53,15 @@ const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth ho
 /** The host side's, stage 1's and the process spec's statements no example has (and a limit after a command). */
 const INLINE2 = `ns user, uts, pid, mnt, net\nmap uid 0 100000 65536\nmap gid 0 100000 65536\nenv GREETING=hello\ncwd /tmp\nrlimit nofile 512\nno_new_privs\ncap drop all\ncap add net_bind_service, chown\nseccomp default\nuser nobody:nogroup groups=audio\nlimit memory 64m\nlimit cpu 20%\ndevice deny c 1:3\necho ready\nsleep 10ms\nnet veth host=169.254.8.1/30 ctr=169.254.8.2/30\nshow security\nshow cgroup\nrun true\nlimit pids 50\nexec /bin/true`;
 
+/** `mount cgroup` in a cgroup namespace: new cgroup filesystems rather than binds (runtime/features/mount/cgroupfs.ts). */
+const INLINE3 = `ns mnt, pid, cgroup\nmount cgroup /c ro\nrun true`;
+
 const RUNS: [file: string, env: Record<string, string>][] = [
   ...readdirSync(EXAMPLES).filter((f) => f.endsWith(".ctr")).sort().map((f): [string, Record<string, string>] => [f, {}]),
   ["06-rootfs.ctr", { ROOT: HOST_ROOT, CHROOT: "yes" }],
   ["-e", {}],
   ["-e2", {}],
+  ["-e3", {}],
 ];
 
 type Scene = "present" | "absent" | "userns" | "bare" | "file" | "rootless" | "deny" | "enabled";
@@ -66,7 +70,7 @@ const HOST_SCENE: Partial<Record<Scene, HostScene>> = { rootless: { rootless: tr
 
 /** `ctr explain`'s lines, one block per op. */
 function explainBlocks(file: string, env: Record<string, string>): string[][] {
-  const args = file === "-e" ? ["explain", "-e", INLINE] : file === "-e2" ? ["explain", "-e", INLINE2] : ["explain", join(EXAMPLES, file)];
+  const args = file === "-e" ? ["explain", "-e", INLINE] : file === "-e2" ? ["explain", "-e", INLINE2] : file === "-e3" ? ["explain", "-e", INLINE3] : ["explain", join(EXAMPLES, file)];
   const r = Bun.spawnSync([join(REPO, "bin", "ctr"), ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   expect({ file, err: r.stderr.toString(), code: r.exitCode }).toEqual({ file, err: "", code: 0 });
   const blocks: string[][] = [];
@@ -80,7 +84,7 @@ function explainBlocks(file: string, env: Record<string, string>): string[][] {
 
 /** The ops `ctr explain` planned, planned here the same way. */
 function plan(file: string, env: Record<string, string>): Op[] {
-  const text = file === "-e" ? INLINE : file === "-e2" ? INLINE2 : readFileSync(join(EXAMPLES, file), "utf8");
+  const text = file === "-e" ? INLINE : file === "-e2" ? INLINE2 : file === "-e3" ? INLINE3 : readFileSync(join(EXAMPLES, file), "utf8");
   const fe = compile(text, { file, specs: statements, env: { ...process.env, ...env }, cpus: 4, host: { kind: (p: string) => (p.startsWith("/proc/sys/") ? "file" : "dir"), isCommand: () => true }, stdlibDir: join(REPO, "stdlib") });
   expect(fe.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
   return makePlan(fe.commands as Command[], findStatement, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs` }).plan.ops;

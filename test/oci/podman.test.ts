@@ -132,21 +132,26 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
-  ptest("the container's cgroups are at podman's cgroupsPath in every hierarchy, and mounted read-only at /sys/fs/cgroup", () =>
+  ptest("the container's cgroups are at podman's cgroupsPath in every hierarchy, with its limits, and mounted read-only at /sys/fs/cgroup", () =>
     onHost(async (h) => {
       const cgroupsBefore = libpodCgroups();
-      const probe = ["cat /proc/self/cgroup", "cat /sys/fs/cgroup/pids/pids.max", "ls /sys/fs/cgroup/pids/cgroup.procs", "touch /sys/fs/cgroup/x 2>/dev/null && echo tmpfs=rw || echo tmpfs=ro", "mkdir /sys/fs/cgroup/pids/y 2>/dev/null && echo pids=rw || echo pids=ro"].join("; ");
-      const r = await run(h, ["--pids-limit", "99", IMAGE, "sh", "-c", probe]);
-      expect(r.code).toBe(0);
+      // A pure v2 host: podman gives the container a cgroup namespace (its cgroupns=private default there), and the mount is a new cgroup2 of its root.
+      const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+      const pids = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/pids";
+      const memory = v2 ? "/sys/fs/cgroup/memory.max" : "/sys/fs/cgroup/memory/memory.limit_in_bytes";
+      const probe = ["cat /proc/self/cgroup", `cat ${pids}/pids.max`, `cat ${memory}`, `ls ${pids}/cgroup.procs`, "touch /sys/fs/cgroup/x 2>/dev/null && echo top=rw || echo top=ro", `mkdir ${pids}/y 2>/dev/null && echo pids=rw || echo pids=ro`].join("; ");
+      const r = await run(h, ["--pids-limit", "99", "--memory", "64m", IMAGE, "sh", "-c", probe]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
       const lines = r.stdout.trim().split("\n");
       const cgroup = lines.filter((l) => /^\d+:/.test(l));
       expect(cgroup.length).toBeGreaterThan(0);
-      // Every hierarchy's line names podman's path for this container.
-      for (const l of cgroup) expect(l).toMatch(/^\d+:[^:]*:\/libpod_parent\/libpod-[0-9a-f]{64}$/);
-      // The container's own pids cgroup is the root of /sys/fs/cgroup/pids in there, with podman's limit.
+      // Every hierarchy's line names podman's path for this container (in a cgroup namespace: its root).
+      for (const l of cgroup) expect(l).toMatch(v2 ? /^0::\/$/ : /^\d+:[^:]*:\/libpod_parent\/libpod-[0-9a-f]{64}$/);
+      // The container's own cgroups are the roots of what /sys/fs/cgroup shows in there, with podman's limits.
       expect(lines).toContain("99");
-      expect(lines).toContain("/sys/fs/cgroup/pids/cgroup.procs");
-      expect(lines).toContain("tmpfs=ro");
+      expect(lines).toContain(String(64 * 1024 * 1024));
+      expect(lines).toContain(`${pids}/cgroup.procs`);
+      expect(lines).toContain("top=ro");
       expect(lines).toContain("pids=ro");
       expect(libpodCgroups()).toEqual(cgroupsBefore);
     }),

@@ -20,7 +20,7 @@ const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
   devpts: ["devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"],
 };
 
-const planMount: PlanFn = (cmd) => {
+const planMount: PlanFn = (cmd, ctx) => {
   const b = bound(cmd);
   const form = b.form!;
   const rest = b.flags;
@@ -56,7 +56,7 @@ const planMount: PlanFn = (cmd) => {
     }
     case "cgroup": {
       const { flags, ro } = flagBits(rest, KERNEL_FS_BITS);
-      return [{ kind: "mount-cgroup", target: positional[0] ?? "/sys/fs/cgroup", ro, flags, side: "pid1" }];
+      return [{ kind: "mount-cgroup", target: positional[0] ?? "/sys/fs/cgroup", ro, flags, cgroupns: ctx.namespaces.has("cgroup"), side: "pid1" }];
     }
     case "dev": {
       const target = positional[0] ?? "/dev";
@@ -127,7 +127,7 @@ export const mountStatement = defineStatement({
       flags: FS_FLAGS,
     },
     cgroup: {
-      summary: "The container's own cgroups, as runc mounts an OCI config's cgroup mount: on cgroup v1 a tmpfs with each hierarchy's cgroup of PID 1 bound in it, on v2 alone that cgroup bound on DST. Before the first `run`; not with `ns cgroup` yet.",
+      summary: "The container's own cgroups, as runc mounts an OCI config's cgroup mount: on cgroup v1 a tmpfs with each hierarchy's cgroup of PID 1 in it, on v2 alone that cgroup on DST; bound from the host's, or with `ns cgroup` new cgroup filesystems (rooted at the namespace's root). Before the first `run`.",
       syntax: "mount cgroup [DST] [FLAGS]",
       example: "mount cgroup /sys/fs/cgroup ro",
       args: [{ name: "DST", kind: "path", optional: true, default: "/sys/fs/cgroup" }],
