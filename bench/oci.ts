@@ -8,8 +8,8 @@
 //   3. with podman installed: `podman run --rm IMAGE /bin/true` with ctr as its
 //      runtime against runc (and crun if installed), alternating, its storage
 //      and run root in the temporary directory, a busybox image imported from
-//      the same rootfs, --network none (podman's own network namespace is
-//      handed over by path, which ctr does not join yet).
+//      the same rootfs, --network none (no network set-up of podman's in the
+//      figure).
 //   4. with containerd installed: `ctr run --rm --runc-binary BIN IMAGE ID
 //      /bin/true` (containerd's client, /usr/bin/ctr: not ours) against runc,
 //      alternating, with a containerd of the bench's own (config, root, state,

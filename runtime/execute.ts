@@ -13,7 +13,7 @@
 //   - a signal to ctr ends the script after the command it reached.
 
 import type { NsName, Span } from "../lang/spec.ts";
-import type { TraceEvent } from "./channel/messages.ts";
+import type { NsPath, TraceEvent } from "./channel/messages.ts";
 import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
@@ -49,6 +49,8 @@ export interface OciOptions {
   release?: boolean;
   /** `linux.cgroupsPath`: where the container's cgroups are made (CgroupManager's `path`). */
   cgroupsPath?: string;
+  /** Namespaces of the plan joined by path (`linux.namespaces[].path`) instead of made. */
+  paths?: readonly NsPath[];
 }
 
 /** The exit status of a process killed by SIGKILL, as the OOM killer does. */
@@ -130,7 +132,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         ...(oci.cgroupsPath !== undefined ? { cgroupsPath: oci.cgroupsPath } : {}),
         mountsCgroup: plan.ops.some((o) => o.kind === "mount-cgroup"),
       },
-      { trace: io.trace, forwardSignals: true, release: oci.release },
+      { trace: io.trace, forwardSignals: true, release: oci.release, paths: oci.paths },
     );
     stopNoting();
     if (early) {

@@ -23,7 +23,7 @@ import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblock
 import { formatCall } from "../native/format.ts";
 import { AsyncChannel } from "./channel/stream.ts";
 import { wireToError } from "./channel/codec.ts";
-import { PROTOCOL, type JoinTarget, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
+import { PROTOCOL, type JoinTarget, type NsPath, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./features/show/show.ts";
@@ -68,6 +68,8 @@ export interface CreateOptions {
   enter?: JoinTarget;
   /** An OCI container: PID 1 outlives stage 1, and `release()` hands it to the caller (runtime/features/oci/supervise.ts). */
   release?: boolean;
+  /** Namespaces of the plan that stage 1 joins by path instead of making them (an OCI config's). */
+  paths?: readonly NsPath[];
 }
 
 /** How many operations of a batch may await their replies at once (runtime/channel/stream.ts, flow control). */
@@ -114,11 +116,11 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget, release = false): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget, release = false, paths: readonly NsPath[] = []): void {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release } : {}) });
+    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release } : {}), ...(paths.length ? { paths: [...paths] } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */
@@ -233,7 +235,7 @@ export class Container {
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
     const { trace = false, setup, forwardSignals = true, interactive = false } = opts;
-    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? [], [], opts.enter, opts.release);
+    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? [], [], opts.enter, opts.release, opts.paths);
     this.joined = opts.enter ?? null;
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;

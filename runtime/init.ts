@@ -43,7 +43,7 @@ import { realSys } from "../native/seam.ts";
 import { AsyncChannel, SyncChannel } from "./channel/stream.ts";
 import { errorToWire } from "./channel/codec.ts";
 import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
-import { joinCgroups, takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
+import { joinByPath, joinCgroups, takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
@@ -108,8 +108,15 @@ function stage1(): void {
       mntHandOver = joinRunning(realSys, plan.enter);
       setTrace(null);
     }
+    // Namespaces given by a path (an OCI config's) are joined, not made: before
+    // the unshare of the others, as runc orders them (a new user namespace last
+    // would own none of them; paths of user, mnt and pid are refused by the translation).
+    const byPath = new Set((plan.paths ?? []).map((p) => p.ns));
+    if (plan.trace) traceTo((m) => ch.send(m), 1);
+    joinByPath(realSys, plan.paths ?? []);
+    setTrace(null);
     // Trace what the script asked for, not the stage's own bookkeeping.
-    unshareNamespaces(realSys, plan.namespaces, () => {
+    unshareNamespaces(realSys, plan.namespaces.filter((n) => !byPath.has(n)), () => {
       if (plan.trace) traceTo((m) => ch.send(m), 1);
     });
     setTrace(null);

@@ -91,7 +91,8 @@ export const SIDE_ROLE: Record<Side, string> = {
 };
 
 export type OpBody =
-  | { kind: "unshare"; namespaces: NsName[] }
+  /** `paths`: namespaces of these joined by path instead (an OCI config's, runtime/features/oci/config.ts). */
+  | { kind: "unshare"; namespaces: NsName[]; paths?: { ns: NsName; path: string }[] }
   /** `join NAME NS...`: stage 1 enters these namespaces of the running container NAME before it unshares the rest (runtime/features/ns/join.ts). */
   | { kind: "join"; name: string; namespaces: NsName[] }
   /** PID 1 keeps a copy of the host's mount tree (runtime/features/mount/hostmount.ts). */

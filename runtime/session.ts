@@ -20,7 +20,7 @@
 
 import type { NsName, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
-import type { TraceEvent } from "./channel/messages.ts";
+import type { NsPath, TraceEvent } from "./channel/messages.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { defaultRootfs } from "./features/rootfs/cache.ts";
@@ -83,6 +83,8 @@ export interface SessionOptions {
   onProgress?: (message: string) => void;
   /** An OCI container: PID 1 may be released to the caller (Container.release). */
   release?: boolean;
+  /** Namespaces joined by path instead of made (an OCI config's: Container.create). */
+  paths?: readonly NsPath[];
 }
 
 /** What a released container keeps on the host once its command runs, for `ctr delete` to remove (runtime/features/oci/teardown.ts). */
@@ -150,7 +152,7 @@ export class ContainerSession {
             for (const h of after) become = (await h.afterUnshare!(pid)) ?? become;
             return become;
           };
-    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive, enter, release: opts.release });
+    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive, enter, release: opts.release, paths: opts.paths });
     return c;
   }
 

@@ -5,7 +5,7 @@
 //   -------  ---------  -----------------------------  ------------------------  ----------------------
 //   host     plan       v, namespaces, trace, wait,    first                     unshared, or error
 //                       interactive?, cgroups?, join?,
-//                       enter?, release?
+//                       enter?, release?, paths?
 //   stage 1  unshared   pid                            for plan                  go (plan.wait only)
 //   host     go         uid?, gid?                     for unshared, plan.wait   spawned, or error
 //   stage 1  spawned    pid                            for go, or unasked after  -
@@ -70,6 +70,12 @@ export interface JoinTarget {
   namespaces: NsName[];
 }
 
+/** A namespace joined by the path of its file (/proc/PID/ns/net, /run/netns/NAME). */
+export interface NsPath {
+  ns: NsName;
+  path: string;
+}
+
 export type HostMessage =
   /**
    * The namespaces to create, in protocol `v`. `wait`: wait for "go" after
@@ -83,9 +89,11 @@ export type HostMessage =
    * unshares (`join`, runtime/features/ns/join.ts). `release`: an OCI
    * container's PID 1 outlives stage 1 (no parent-death signal), which the host
    * kills once the container is created, so that PID 1 becomes the child of the
-   * caller's subreaper (runtime/features/oci/supervise.ts).
+   * caller's subreaper (runtime/features/oci/supervise.ts). `paths`: namespaces
+   * of `namespaces` that stage 1 joins by a path (setns) instead of making
+   * them: an OCI config's namespace with a `path` (podman's network namespace).
    */
-  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean }
+  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; paths?: NsPath[] }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**
@@ -203,7 +211,7 @@ export const STAGE_MESSAGES: Readonly<Record<StageMessage["t"], Check>> = {
 
 /** The plan's fields in this protocol; unknown fields are let through. */
 const currentPlan: Check = (v) =>
-  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter);
+  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
 
 const joinTarget: Check = (v) => isObj(v) && isInt(v.pid) && isInt(v.start) && arrayOf(isStr)(v.namespaces) && isStr(v.name);
 

@@ -35,9 +35,8 @@ async function podman(args: string[], h?: Host): Promise<{ code: number; stdout:
 }
 
 /**
- * `podman run --rm` through ctr. No network namespace of podman's making
- * (`--network none`: podman would hand ctr one by path, which `ns` does not
- * join), and nofile and nproc limits this machine allows (podman asks for
+ * `podman run --rm` through ctr, without podman's network set-up
+ * (`--network none`; its default network has a test of its own), and nofile and nproc limits this machine allows (podman asks for
  * 1048576 by default, which runc refuses here as well).
  */
 function run(h: Host, args: string[]) {
@@ -113,6 +112,16 @@ describe("podman --runtime ctr", () => {
       expect([env.code, env.stdout, env.stderr]).toEqual([0, "hello there from /tmp as 0\n", "err\n"]);
       expect(libpodCgroups()).toEqual(cgroupsBefore);
       expect(existsSync("/run/ctr-oci")).toBe(false);
+    }),
+  );
+
+  ptest("podman's default network: its network namespace joined by path, its eth0 and podman's sysctl in it", () =>
+    onHost(async (h) => {
+      const r = await podman(["--runtime", CTR, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "sh", "-c", "ls /sys/class/net; cat /proc/sys/net/ipv4/ping_group_range"], h);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      // eth0: podman's veth in the namespace it made and handed over by path; the sysctl is that namespace's, not the host's.
+      expect(r.stdout).toMatch(/^eth0\nlo\n0\t0\n$/);
+      expect(readFileSync("/proc/sys/net/ipv4/ping_group_range", "utf8")).not.toBe("0\t0\n");
     }),
   );
 

@@ -6,7 +6,7 @@
 // supervisor's own traces included.
 
 import { beforeAll, afterAll, describe, expect } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CTR, IS_ROOT, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
@@ -247,6 +247,42 @@ describe("ctr as an OCI runtime", () => {
         await until(() => gone(pid), "the exec'd process's end");
       } finally {
         await oci(h, root, ["delete", "--force", "x"]); // a failure above still removes the container's cgroups and directory
+      }
+    }),
+    60_000,
+  );
+
+  itest("a namespace by path is joined: the container's network namespace is the one the path names", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      // A network namespace held by a process of the test's own.
+      const holder = Bun.spawn({ cmd: ["unshare", "--net", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      try {
+        let ns = "";
+        await until(() => {
+          try {
+            ns = readlinkSync(`/proc/${holder.pid}/ns/net`);
+            return ns !== readlinkSync("/proc/self/ns/net");
+          } catch {
+            return false;
+          }
+        }, "the holder's network namespace");
+        const b = await bundle(h, ["sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net"], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: `/proc/${holder.pid}/ns/net` } : n));
+        });
+        const r = await oci(h, root, ["run", "--bundle", b, "p1"]);
+        expect([r.code, r.stdout]).toEqual([0, `${ns}\nlo\n`]);
+        // A path that is no network namespace: said, nothing made.
+        const bad = await bundle(h, ["true"], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: `/proc/${holder.pid}/ns/uts` } : n));
+        });
+        const e = await oci(h, root, ["run", "--bundle", bad, "p2"]);
+        expect(e.code).toBe(1);
+        expect(e.stderr).toContain(`joining the net namespace at "/proc/${holder.pid}/ns/uts"`);
+      } finally {
+        holder.kill("SIGKILL");
+        await holder.exited;
       }
     }),
     60_000,

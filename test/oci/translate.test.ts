@@ -79,11 +79,19 @@ describe("each field gives its statement", () => {
     expect(none.lines.slice(0, 2)).toEqual(["ns none", "rootfs /"]);
     expect(none.errors).toEqual([expect.stringMatching(/^\/root\/path: `rootfs` needs `ns mnt`/)]);
   });
-  test("a namespace by path is refused, naming it; an unknown type too", () => {
-    const r = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "nope" }] } }));
-    expect(r.errors).toEqual([
-      expect.stringMatching(/^\/linux\/namespaces\/2\/path: `linux.namespaces\[2\].path` is not supported yet/),
-      '/linux/namespaces/3/type: unknown namespace type "nope"',
+  test("a network, ipc or uts namespace by path is on the ns line and joined by path; other types by path refused, naming them; an unknown type too", () => {
+    const r = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }, { type: "nope" }] } }));
+    expect(r.errors).toEqual(['/linux/namespaces/4/type: unknown namespace type "nope"']);
+    const ok = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }] } }));
+    expect(ok.lines[0]).toBe("ns pid, mnt, net, uts");
+    expect(ok.b.nsPaths).toEqual([
+      { ns: "net", path: "/proc/1/ns/net" },
+      { ns: "uts", path: "/run/uts/x" },
+    ]);
+    const bad = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
+    expect(bad.errors).toEqual([
+      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a pid namespace by path/),
+      '/linux/namespaces/2/path: a namespace path must be absolute, not "relative"',
     ]);
   });
   test("hostname and domainname; without ns uts, the checker's error points at the field", () => {

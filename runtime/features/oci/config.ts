@@ -15,6 +15,7 @@ import { makePlan, setExplain, type PlanResult } from "../../plan.ts";
 import { findStatement, statements } from "../../registry.ts";
 import { JsonError, parseLocated } from "./json.ts";
 import { translateConfig, type HostFacts } from "./translate.ts";
+import type { NsPath } from "../../channel/messages.ts";
 
 /** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -43,6 +44,8 @@ export interface CompiledBundle {
   sources: Map<string, string>;
   /** `linux.cgroupsPath`, checked (translate.ts): where the container's cgroups go. */
   cgroupsPath?: string;
+  /** The namespaces given by a path (translate.ts): joined by stage 1 rather than made. */
+  nsPaths: NsPath[];
   ok: boolean;
 }
 
@@ -94,7 +97,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     const line = before.split("\n").length;
     const column = e.offset - before.lastIndexOf("\n");
     const d: Diagnostic = { severity: "error", span: { file, line, column, offset: e.offset, length: 1 }, message: `config.json is not valid JSON: ${e.message}`, help: "see the OCI runtime spec, config.md" };
-    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), ok: false };
+    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], ok: false };
   }
   const t = translateConfig(doc, text, file, dir, opts.facts);
   const checker = new Checker(statements, { cpus: opts.cpus, ...(opts.host ? { host: opts.host } : {}) });
@@ -103,6 +106,9 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   const clean = !diagnostics.some((d) => d.severity === "error");
   const result = clean ? makePlan(t.commands, findStatement, { stateDir: opts.stateDir, defaultRootfs: opts.defaultRootfs }) : empty;
   if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span, text);
+  // The namespaces given by path: stage 1 joins them instead of making them (runtime/init.ts), and explain says so.
+  const unshare = result.plan.ops.find((o) => o.kind === "unshare");
+  if (unshare?.kind === "unshare" && t.nsPaths.length > 0) unshare.paths = t.nsPaths.map(({ ns, path }) => ({ ns, path }));
   diagnostics.push(...result.diagnostics);
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
   return {
@@ -115,6 +121,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     diagnostics,
     sources: t.sources,
     ...(t.cgroupsPath ? { cgroupsPath: t.cgroupsPath.path } : {}),
+    nsPaths: t.nsPaths.map(({ ns, path }) => ({ ns, path })),
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
 }

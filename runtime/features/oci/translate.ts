@@ -22,7 +22,7 @@
 // before the command are made), and the command last, as `exec`.
 
 import * as path from "node:path";
-import type { Arg, Command, Diagnostic, Span } from "../../../lang/spec.ts";
+import type { Arg, Command, Diagnostic, NsName, Span } from "../../../lang/spec.ts";
 import { classify } from "../../../lang/expand.ts";
 import { parseProfile, ProfileError, type Profile } from "../security/profile.ts";
 import { pointer, type Located } from "./json.ts";
@@ -31,6 +31,8 @@ import { pointer, type Located } from "./json.ts";
 export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
 
 const RLIMIT = /^RLIMIT_([A-Z]+)$/;
+/** The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it makes the others. */
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -55,6 +57,8 @@ export interface Translation {
   seccomp?: { profile: Profile; span: Span };
   /** `linux.cgroupsPath` (cgroupfs form): where the container's cgroups are made, a placement rather than a statement (the supervisor gives it to the cgroup manager). */
   cgroupsPath?: { path: string; span: Span };
+  /** Namespaces given by a `path`: on the `ns` line (the container has one of its own, not the host's), joined by stage 1 instead of made. */
+  nsPaths: { ns: NsName; path: string; span: Span }[];
 }
 
 function isEmpty(v: unknown): boolean {
@@ -74,6 +78,7 @@ class Translator {
   readonly sources = new Map<string, string>();
   seccomp?: { profile: Profile; span: Span };
   cgroupsPath?: { path: string; span: Span };
+  readonly nsPaths: { ns: NsName; path: string; span: Span }[] = [];
 
   constructor(
     private readonly doc: Located,
@@ -216,8 +221,17 @@ function namespaces(t: Translator, v: unknown): void {
       return;
     }
     if (o.path !== undefined && o.path !== "") {
-      t.unsupported(`${ptr}/path`, "joining a namespace by path (setns) is not done by `ns`, and `join` is not supported yet");
-      return;
+      const p = t.typed<string>(o.path, `${ptr}/path`, "string");
+      if (p === undefined) return;
+      if (!BY_PATH.has(name as NsName)) {
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc and uts namespaces by path; a user, mount, pid or cgroup one changes what the rest of the container is made in)`);
+        return;
+      }
+      if (!p.startsWith("/")) {
+        t.error(`${ptr}/path`, `a namespace path must be absolute, not ${JSON.stringify(p)}`, "e.g. /run/netns/NAME or /proc/PID/ns/net");
+        return;
+      }
+      t.nsPaths.push({ ns: name as NsName, path: p, span: t.span(`${ptr}/path`) });
     }
     items.push(t.word(name, `${ptr}/type`));
   });
