@@ -87,11 +87,12 @@ export class Launch {
    * whose child end is stage 1's fd 3: nothing else needs loading first, so
    * runtime/main.ts can start stage 1 before ctr loads anything else.
    */
-  static spawn(bundle: string): Launch {
+  static spawn(bundle: string, consoleFd?: number): Launch {
     return Launch.adopt(
       Bun.spawn({
         cmd: [process.execPath, bundle, "stage1"],
-        stdio: ["inherit", "inherit", "inherit", "pipe"],
+        // fd 4: an OCI console socket, for PID 1 (runtime/features/process/console.ts).
+        stdio: ["inherit", "inherit", "inherit", "pipe", ...(consoleFd === undefined ? [] : [consoleFd])],
         env: { ...process.env, ...SINGLE_THREAD_ENV },
       }),
     );
@@ -106,9 +107,14 @@ export class Launch {
   }
 
   /** A Launch of the current init bundle, building it first if needed. */
-  static async start(): Promise<Launch> {
-    return Launch.spawn(await ensureInitBundle());
+  static async start(consoleFd?: number): Promise<Launch> {
+    const launch = Launch.spawn(await ensureInitBundle(), consoleFd);
+    launch.console = consoleFd !== undefined;
+    return launch;
   }
+
+  /** Stage 1 has an OCI console socket as its fd 4 (`start(consoleFd)`). */
+  console = false;
 
   private planSent = false;
 
@@ -120,7 +126,7 @@ export class Launch {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release } : {}), ...(paths.length ? { paths: [...paths] } : {}) });
+    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release } : {}), ...(paths.length ? { paths: [...paths] } : {}), ...(this.console ? { console: true } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */

@@ -57,6 +57,8 @@ import { enterJoinedMount, joinRunning, killMembers, openMembers, type MntHandOv
 import { waitChildOrHost } from "./features/process/wait.ts";
 
 const CONTROL_FD = 3;
+/** An OCI console socket (runtime/features/process/console.ts), when the plan says `console`. */
+const CONSOLE_FD = 4;
 
 function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
   setTrace((event) => send({ t: "trace", event, stage }));
@@ -151,12 +153,15 @@ function stage1(): void {
   // host's init, and stage 1 kills them before it exits.
   if (subreaper) setChildSubreaper(true);
   if (plan.trace) traceTo((m) => ch.send(m), 1);
+  // The console socket is for PID 1: inherited through posix_spawn whatever Bun made of it at start-up.
+  if (plan.console) setCloexec(CONSOLE_FD, false);
   let pid: number;
   try {
     const flags = [
       ...(plan.trace ? ["trace"] : []),
       ...(plan.interactive ? ["interactive"] : []),
       ...(plan.release ? ["release"] : []),
+      ...(plan.console ? ["console"] : []),
       ...(plan.namespaces.length === 0 && !plan.enter ? ["caller-env"] : []),
       ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
     ];
@@ -173,6 +178,7 @@ function stage1(): void {
   ch.send({ t: "spawned", pid });
   // Stage 2 holds the channel now; the host must see EOF once PID 1 is gone or execs.
   closeFd(CONTROL_FD);
+  if (plan.console) closeFd(CONSOLE_FD); // PID 1's now (runtime/features/process/console.ts)
   // Wait for PID 1 or for the host, whichever ends first. If the host is gone
   // (even SIGKILLed, with no chance to clean up), nothing of the container may
   // stay: kill PID 1 (its PID namespace dies with it) and, without one, the
@@ -249,7 +255,7 @@ function stage2Env(callerEnv: boolean): string[] {
   return Object.entries(process.env).filter(([k]) => keep(k)).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean): Promise<void> {
   // First: PID 1 is in the container with the container's uid, and a dumpable
   // process's /proc files (mem, map_files: the host's libraries, environ) are
   // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
@@ -257,6 +263,7 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   setDumpable(false);
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
+  if (console) setCloexec(CONSOLE_FD, true); // for `exec` alone: no `run` inherits it
   // Dies with stage 1, which dies with the host (it watches it): nothing of the
   // container outlives ctr. Except `release` (an OCI container): the host kills
   // stage 1 once the container is created, and PID 1 lives on as the child of
@@ -367,5 +374,5 @@ else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"));
+  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"));
 }

@@ -111,7 +111,8 @@ export type OpBody =
   /** `volume`: bind a host path or a store volume (made first when `create`) at a container path (runtime/features/image/volume.ts). */
   | { kind: "volume"; from: string; target: string; ro: boolean; create: boolean }
   | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null; image?: ImageRoot }
-  | { kind: "enter-root"; mode: "pivot" | "chroot" }
+  /** `console`: an OCI process's terminal, made once the root is entered and its master sent to the console socket (runtime/features/process/console.ts). */
+  | { kind: "enter-root"; mode: "pivot" | "chroot"; console?: boolean }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
   /** Limits as decimal strings or "unlimited" (the plan is JSON). */
@@ -127,7 +128,8 @@ export type OpBody =
   | { kind: "show-security" }
   /** `capture`: keep what `expect output` needs (runtime/features/process/capture.ts), for the `tests` that follow. */
   | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
-  | { kind: "exec"; argv: string[] }
+  /** `terminal`: an OCI process's `terminal`, on a new pty whose master goes to the console socket (runtime/features/process/console.ts). */
+  | { kind: "exec"; argv: string[]; terminal?: boolean }
   | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" | "layers" }
   | { kind: "idmap"; which: "uid" | "gid"; line: IdMapLine }
   | { kind: "cgroup-limit"; limit: CgroupLimit }
@@ -274,6 +276,8 @@ export interface RlimitSetting {
 export interface AgentState {
   /** Every call that changes the container goes through it: native/seam.ts (a RecordingSys in tests). */
   sys: Sys;
+  /** The slave of the console terminal made at enter-root, for `exec` (runtime/features/process/console.ts). */
+  consoleSlave?: string;
   /** Host path of the prepared new root, until it is entered. */
   pendingRoot: string | null;
   /** How the pending root will be entered. */

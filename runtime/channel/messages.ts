@@ -5,7 +5,7 @@
 //   -------  ---------  -----------------------------  ------------------------  ----------------------
 //   host     plan       v, namespaces, trace, wait,    first                     unshared, or error
 //                       interactive?, cgroups?, join?,
-//                       enter?, release?, paths?
+//                       enter?, release?, paths?, console?
 //   stage 1  unshared   pid                            for plan                  go (plan.wait only)
 //   host     go         uid?, gid?                     for unshared, plan.wait   spawned, or error
 //   stage 1  spawned    pid                            for go, or unasked after  -
@@ -92,8 +92,10 @@ export type HostMessage =
    * caller's subreaper (runtime/features/oci/supervise.ts). `paths`: namespaces
    * of `namespaces` that stage 1 joins by a path (setns) instead of making
    * them: an OCI config's namespace with a `path` (podman's network namespace).
+   * `console`: stage 1's fd 4 is an OCI console socket, for PID 1
+   * (runtime/features/process/console.ts).
    */
-  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; paths?: NsPath[] }
+  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; paths?: NsPath[]; console?: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**
@@ -211,7 +213,7 @@ export const STAGE_MESSAGES: Readonly<Record<StageMessage["t"], Check>> = {
 
 /** The plan's fields in this protocol; unknown fields are let through. */
 const currentPlan: Check = (v) =>
-  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
+  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release, v.console].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
 
 const joinTarget: Check = (v) => isObj(v) && isInt(v.pid) && isInt(v.start) && arrayOf(isStr)(v.namespaces) && isStr(v.name);
 

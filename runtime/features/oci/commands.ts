@@ -157,12 +157,17 @@ const CREATE_BOOLS = { "no-pivot": "no-pivot", "no-new-keyring": "no-new-keyring
 
 /** The flags of create and run that ctr cannot honour, refused before anything is made. */
 function refuseFlags(p: Parsed): void {
-  if (p.flags.has("console-socket")) throw new SysError({ message: "--console-socket is not supported yet: a terminal for the container's process (process.terminal)" });
   if (p.flags.has("no-pivot")) throw new SysError({ message: "--no-pivot is not supported yet: ctr always enters the root with pivot_root" });
   const keep = p.flags.get("preserve-fds");
   if (keep !== undefined && keep !== "0") throw new SysError({ message: "--preserve-fds is not supported yet: the container's process gets its standard streams only" });
   // --no-new-keyring asks for what ctr does anyway: it never makes a session keyring.
   // --no-subreaper (run): ctr's supervisor reaps nothing of the container's itself.
+}
+
+/** --console-socket PATH, absolute (the supervisor connects to it from /). */
+function consoleOf(p: Parsed): { console?: string } {
+  const s = p.flags.get("console-socket");
+  return typeof s === "string" ? { console: path.resolve(s) } : {};
 }
 
 function writePidFile(p: Parsed, pid: number): void {
@@ -182,7 +187,7 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
   const bundle = path.resolve(typeof p.flags.get("bundle") === "string" ? (p.flags.get("bundle") as string) : ".");
   store.reserve(id);
   const sup = Bun.spawn({
-    cmd: [process.execPath, `${PACKAGE_ROOT}/runtime/main.ts`, "--oci-supervise", JSON.stringify({ root: store.root, id, bundle, log, start: false })],
+    cmd: [process.execPath, `${PACKAGE_ROOT}/runtime/main.ts`, "--oci-supervise", JSON.stringify({ root: store.root, id, bundle, log, start: false, ...consoleOf(p) })],
     stdio: ["inherit", "inherit", "inherit"],
     detached: true,
     env: process.env,
@@ -214,9 +219,9 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
 
 /** `--oci-supervise JSON`: the supervisor create started. */
 async function superviseMain(json: string, early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
-  const a = JSON.parse(json) as { root: string; id: string; bundle: string; log: LogOptions };
+  const a = JSON.parse(json) as { root: string; id: string; bundle: string; log: LogOptions; console?: string };
   const { supervise } = await import("./supervise.ts");
-  return supervise({ store: new OciStore(a.root), id: a.id, bundle: a.bundle, log: new OciLog(a.log), startAtOnce: false, early });
+  return supervise({ store: new OciStore(a.root), id: a.id, bundle: a.bundle, log: new OciLog(a.log), startAtOnce: false, early, ...(a.console ? { console: a.console } : {}) });
 }
 
 /** `start ID`: ask the supervisor on start.sock; it answers once the command is PID 1. */
@@ -415,7 +420,7 @@ async function run(store: OciStore, argv: readonly string[], log: LogOptions, l:
   store.reserve(id);
   try {
     const { supervise } = await import("./supervise.ts");
-    const status = await supervise({ store, id, bundle, log: l, startAtOnce: true, created: (pid) => writePidFile(p, pid) });
+    const status = await supervise({ store, id, bundle, log: l, startAtOnce: true, created: (pid) => writePidFile(p, pid), ...consoleOf(p) });
     if (status !== 0 && existsSync(`${store.dir(id)}/error`)) l.error(readFileSync(`${store.dir(id)}/error`, "utf8").trimEnd());
     return status;
   } finally {

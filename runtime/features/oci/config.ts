@@ -46,6 +46,8 @@ export interface CompiledBundle {
   cgroupsPath?: string;
   /** The namespaces given by a path (translate.ts): joined by stage 1 rather than made. */
   nsPaths: NsPath[];
+  /** `process.terminal`: the command needs a console socket (create --console-socket). */
+  terminal: boolean;
   ok: boolean;
 }
 
@@ -97,7 +99,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     const line = before.split("\n").length;
     const column = e.offset - before.lastIndexOf("\n");
     const d: Diagnostic = { severity: "error", span: { file, line, column, offset: e.offset, length: 1 }, message: `config.json is not valid JSON: ${e.message}`, help: "see the OCI runtime spec, config.md" };
-    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], ok: false };
+    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], terminal: false, ok: false };
   }
   const t = translateConfig(doc, text, file, dir, opts.facts);
   const checker = new Checker(statements, { cpus: opts.cpus, ...(opts.host ? { host: opts.host } : {}) });
@@ -106,6 +108,13 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   const clean = !diagnostics.some((d) => d.severity === "error");
   const result = clean ? makePlan(t.commands, findStatement, { stateDir: opts.stateDir, defaultRootfs: opts.defaultRootfs }) : empty;
   if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span, text);
+  // process.terminal: made at enter-root (the caller waits for the master during create), taken at exec.
+  const exec = result.plan.ops.find((o) => o.kind === "exec");
+  const enter = result.plan.ops.find((o) => o.kind === "enter-root");
+  if (t.terminal && exec?.kind === "exec" && enter?.kind === "enter-root") {
+    exec.terminal = true;
+    enter.console = true;
+  }
   // The namespaces given by path: stage 1 joins them instead of making them (runtime/init.ts), and explain says so.
   const unshare = result.plan.ops.find((o) => o.kind === "unshare");
   if (unshare?.kind === "unshare" && t.nsPaths.length > 0) unshare.paths = t.nsPaths.map(({ ns, path }) => ({ ns, path }));
@@ -122,6 +131,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     sources: t.sources,
     ...(t.cgroupsPath ? { cgroupsPath: t.cgroupsPath.path } : {}),
     nsPaths: t.nsPaths.map(({ ns, path }) => ({ ns, path })),
+    terminal: t.terminal !== undefined,
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
 }

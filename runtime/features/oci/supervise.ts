@@ -32,6 +32,7 @@
 // end in a pid, and this container's owner is its record, not a process.
 
 import { writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { cpus } from "node:os";
 import { formatLocation } from "../../../lang/diagnostics.ts";
 import { SysError } from "../../../native/error.ts";
@@ -54,6 +55,25 @@ export interface SuperviseArgs {
   early?: ReturnType<typeof Bun.spawn> | null;
   /** Called once the record says "created" (`ctr run` writes its pid file then). */
   created?(pid1: number): void;
+  /** --console-socket: where the master of the command's terminal goes (runtime/features/process/console.ts). */
+  console?: string;
+}
+
+/** A connected socket to the unix socket at `file` (a long path reached from its directory: sun_path holds 107 bytes). */
+async function connectConsole(file: string): Promise<number> {
+  const { AF_UNIX, close, connect, SOCK_CLOEXEC, SOCK_STREAM, socket, unixAddress } = await import("../../../native/index.ts");
+  const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC);
+  const cwd = process.cwd();
+  try {
+    if (Buffer.byteLength(file) > 107) process.chdir(path.dirname(file));
+    connect(fd, unixAddress(Buffer.byteLength(file) > 107 ? path.basename(file) : file));
+    return fd;
+  } catch (e) {
+    close(fd);
+    throw e;
+  } finally {
+    process.chdir(cwd);
+  }
 }
 
 /** Compile, create, wait for start, run, record the end: the container's exit status, or 1 when it was never created. */
@@ -80,6 +100,17 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
     return fail(shown.join("\n"));
   }
   for (const d of b.diagnostics) log.line("warning", `${d.span.file}: ${d.message}`);
+  // As runc: a terminal needs a console socket to send its master to, and a console socket a terminal.
+  if (b.terminal && !a.console) return fail("process.terminal is true, but no --console-socket was given: ctr sends the terminal's master to the caller, it has no terminal of its own to give");
+  if (a.console && !b.terminal) return fail("--console-socket was given, but process.terminal is false");
+  let consoleFd: number | undefined;
+  if (a.console) {
+    try {
+      consoleFd = await connectConsole(a.console);
+    } catch (e) {
+      return fail(`cannot connect to the console socket "${a.console}": ${errorText(e)}`);
+    }
+  }
   log.line("debug", `${id}: compiled ${b.commands.length} statements into ${b.result.plan.ops.length} ops`);
   const annotations = (b.config?.annotations ?? {}) as Record<string, string>;
   const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid };
@@ -124,8 +155,14 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const { execute } = await import("../../execute.ts");
   let status: number;
   try {
-    const launch = a.early ? Launch.adopt(a.early) : await Launch.start();
+    // With a console socket, a stage 1 of our own: it must have the socket as its fd 4.
+    if (consoleFd !== undefined) {
+      a.early?.kill("SIGKILL");
+      a.early = null;
+    }
+    const launch = a.early ? Launch.adopt(a.early) : await Launch.start(consoleFd);
     a.early = null;
+    if (consoleFd !== undefined) (await import("../../../native/index.ts")).close(consoleFd); // stage 1 has its copy
     status = await execute(cid, b.result.plan, launch, null, {
       trace: false,
       output: (text) => writeAll(1, text),

@@ -59,6 +59,8 @@ export interface Translation {
   cgroupsPath?: { path: string; span: Span };
   /** Namespaces given by a `path`: on the `ns` line (the container has one of its own, not the host's), joined by stage 1 instead of made. */
   nsPaths: { ns: NsName; path: string; span: Span }[];
+  /** `process.terminal`: the command on a new pseudo-terminal, its master sent to the console socket. */
+  terminal?: Span;
 }
 
 function isEmpty(v: unknown): boolean {
@@ -79,6 +81,7 @@ class Translator {
   seccomp?: { profile: Profile; span: Span };
   cgroupsPath?: { path: string; span: Span };
   readonly nsPaths: { ns: NsName; path: string; span: Span }[] = [];
+  terminal?: Span;
 
   constructor(
     private readonly doc: Located,
@@ -513,7 +516,8 @@ function devices(t: Translator, v: unknown): void {
 
 function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: boolean, linux: Record<string, unknown>): void {
   t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal"]);
-  if (p.terminal === true) t.unsupported("/process/terminal", "a pseudo-terminal for the process (and --console-socket)");
+  // A terminal for the command, its master to the caller's console socket (runtime/features/process/console.ts): on the `exec` op (config.ts).
+  if (p.terminal !== undefined && t.typed<boolean>(p.terminal, "/process/terminal", "boolean") === true) t.terminal = t.span("/process/terminal");
   if (p.env !== undefined) {
     const env = t.typed<unknown[]>(p.env, "/process/env", "array");
     const opts: Arg[] = [];
