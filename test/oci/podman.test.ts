@@ -125,6 +125,33 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
+  ptest("run -it through a pty (script): the command on a terminal of the container's, what is typed reaches it, its status comes back", () =>
+    onHost(async (h) => {
+      const script = Bun.which("script");
+      if (!script) {
+        console.log("skip: run -it: script(1) is not installed (apt-get install bsdutils)");
+        return;
+      }
+      const cmd = [...podmanArgs(), "--runtime", CTR, "run", "-it", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "sh"].map((a) => `'${a}'`).join(" ");
+      const p = Bun.spawn({ cmd: [script, "-qec", cmd, "/dev/null"], stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+      h.pids.push(p.pid);
+      // Typed once the shell is up: its prompt says so.
+      let out = "";
+      const reader = (async () => {
+        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+      })();
+      for (let i = 0; i < 300 && !out.includes("#"); i++) await Bun.sleep(20);
+      p.stdin.write("tty; echo typed-$((6*7))\nexit 4\n");
+      await p.stdin.flush();
+      const code = await p.exited;
+      await reader;
+      const text = out.replaceAll("\r", "");
+      expect(text).toContain("/dev/pts/0\n");
+      expect(text).toContain("typed-42\n");
+      expect(code).toBe(4);
+    }),
+  );
+
   ptest("run -d, then exec (its status, -e, -w), logs, stop (the command's TERM handler), rm; nothing left", () =>
     onHost(async (h) => {
       const cgroupsBefore = libpodCgroups();

@@ -306,6 +306,11 @@ describe("ctr as an OCI runtime", () => {
       expect(s.stdout).toMatch(/mkdir: can't create directory '\/tmp\/d': Operation not permitted\n/);
       expect(s.stdout).toContain("dom=oci-dom\n");
       expect(existsSync(join(root, "r2"))).toBe(false);
+      // A terminal needs a console socket to send its master to (as runc says).
+      const tty = await bundle(h, ["true"], (c) => (c.process.terminal = true));
+      const t = await oci(h, root, ["run", "--bundle", tty, "r3"]);
+      expect(t.code).toBe(1);
+      expect(t.stderr).toContain("process.terminal is true, but no --console-socket was given");
       const bad = await bundle(h, ["true"], (c) => (c.linux.intelRdt = { closID: "x" }));
       const c = await create(h, root, bad, "bad", join(work, "bad.out"));
       expect(c.code).toBe(1);

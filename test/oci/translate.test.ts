@@ -254,7 +254,14 @@ describe("each field gives its statement", () => {
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
-    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj", "process.terminal"]);
+    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj"]);
+    // process.terminal is the exec op's terminal, made at enter-root (runtime/features/process/console.ts).
+    const tty = compile(config({ process: { terminal: true } }));
+    expect(tty.errors).toEqual([]);
+    expect(tty.b.terminal).toBe(true);
+    const ops = tty.b.result.plan.ops;
+    expect(ops.find((o) => o.kind === "exec")).toMatchObject({ terminal: true });
+    expect(ops.find((o) => o.kind === "enter-root")).toMatchObject({ console: true });
   });
   test("podman's cgroup fields: the cgroupfs cgroupsPath is the placement, the cgroup mount `mount cgroup`; the systemd form and bad paths are refused", () => {
     const mounts = [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"] }];
