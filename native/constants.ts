@@ -419,6 +419,8 @@ export const MOUNT_ATTR_RDONLY = 0x1;
 export const MOUNT_ATTR_NOSUID = 0x2;
 export const MOUNT_ATTR_NODEV = 0x4;
 export const MOUNT_ATTR_NOEXEC = 0x8;
+/** The atime mode "strict" (a value of the MOUNT_ATTR__ATIME field, 0x70), as fsmount takes it. */
+export const MOUNT_ATTR_STRICTATIME = 0x20;
 export const FSCONFIG_SET_FLAG = 0;
 export const FSCONFIG_SET_STRING = 1;
 export const FSCONFIG_SET_FD = 5;
@@ -446,6 +448,7 @@ export const MOUNT_ATTR_FLAGS: FlagTable = [
   ["MOUNT_ATTR_NOSUID", MOUNT_ATTR_NOSUID],
   ["MOUNT_ATTR_NODEV", MOUNT_ATTR_NODEV],
   ["MOUNT_ATTR_NOEXEC", MOUNT_ATTR_NOEXEC],
+  ["MOUNT_ATTR_STRICTATIME", MOUNT_ATTR_STRICTATIME],
 ];
 
 export const OPEN_TREE_FLAGS: FlagTable = [

@@ -68,6 +68,23 @@ export function bind(fd: number, addr: Uint8Array): void {
   int("bind", r, en(r), [fd, addr, addr.byteLength], s);
 }
 
+/** connect(2) with a raw socket address. */
+export function connect(fd: number, addr: Uint8Array): void {
+  const s = t0();
+  const r: number = C.connect(fd, addr, addr.byteLength);
+  int("connect", r, en(r), [fd, addr, addr.byteLength], s);
+}
+
+/** A sockaddr_un for `path` (AF_UNIX, the path NUL-terminated; at most 107 bytes). */
+export function unixAddress(path: string): Uint8Array {
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length > 107) fail(36, "connect", [path], 0); // ENAMETOOLONG: sun_path is 108 bytes with its NUL
+  const addr = new Uint8Array(2 + bytes.length + 1);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(bytes, 2);
+  return addr;
+}
+
 /** send(2): bytes sent. */
 export function send(fd: number, buf: Uint8Array, flags = 0): number {
   const s = t0();

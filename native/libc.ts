@@ -110,6 +110,7 @@ const PROTOS = {
   socketpair: "int socketpair(int domain, int type, int protocol, void *sv)",
   socket: "int socket(int domain, int type, int protocol)",
   bind: "int bind(int fd, const void *addr, uint32_t len)",
+  connect: "int connect(int fd, const void *addr, uint32_t len)",
   send: "long send(int fd, const void *buf, size_t len, int flags)",
   recv: "long recv(int fd, void *buf, size_t len, int flags)",
   fcntl: "int fcntl(int fd, int cmd, ...)",

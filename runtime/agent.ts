@@ -7,10 +7,12 @@
 import { realSys, SysError, type Sys } from "../native/index.ts";
 import { keepHostTree } from "./features/mount/hostmount.ts";
 import { doMount, mountDev } from "./features/mount/mount.ts";
+import { mountCgroup } from "./features/mount/cgroupfs.ts";
 import { writeSysctls } from "./features/sysctl/sysctl.ts";
 import { makeReadonly, maskPath } from "./features/mount/protect.ts";
 import type { AgentState, Op, OpBody, Pid1OpKind, RunResult } from "./ops.ts";
 import { callerEnvironment, execCommand, initialEnv, noteTerminal, runCommand } from "./features/process/process.ts";
+import { makeConsole } from "./features/process/console.ts";
 import { enterRoot, prepareRoot } from "./features/rootfs/rootfs.ts";
 import { setDomainname, setHostname } from "./features/uts/uts.ts";
 import { setLinkUp } from "./features/net/link.ts";
@@ -47,12 +49,13 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   domainname: (st, op) => void setDomainname(st, op.name),
   "link-up": (st, op) => void setLinkUp(st, op.name, op.up),
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
-  "mount-dev": (st, op) => void mountDev(st, op.target, op.ro),
+  "mount-dev": (st, op) => void mountDev(st, op.target, op.ro, op.strictatime === true),
+  "mount-cgroup": (st, op) => void mountCgroup(st, op.target, op.ro, op.flags, op.cgroupns),
   readonly: (st, op) => void makeReadonly(st, op.path),
   mask: (st, op) => void maskPath(st, op.path),
   volume: (st, op) => void mountVolume(st, op.from, op.target, op.ro, op.create),
   rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles, op.image),
-  "enter-root": (st) => void enterRoot(st),
+  "enter-root": (st, op) => void (enterRoot(st), op.console && makeConsole(st)),
   env: (st, op) => void Object.assign(st.env, op.vars),
   cwd: (st, op) => void (st.cwd = op.dir),
   rlimit: (st, op) => void (st.rlimits = [...(st.rlimits ?? []).filter((r) => r.name !== op.name), { name: op.name, soft: op.soft, hard: op.hard }]),
@@ -63,7 +66,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   user: (st, op) => void (st.user = op.user),
   "show-security": (st) => ({ what: "security", lines: showSecurity(st) }),
   run: (st, op) => runCommand(st, defaultCommand(st, op.argv), op.capture, op.tests),
-  exec: (st, op) => execCommand(st, defaultCommand(st, op.argv)),
+  exec: (st, op) => execCommand(st, defaultCommand(st, op.argv), op.terminal === true),
   "net-addr": (st, op) => void addressLink(st, op.name, op.cidr),
   "net-route": (st, op) => void addRoute(st, op.dst, op.via),
   "show-net": (st) => ({ what: "net", lines: showNet(st) }),

@@ -13,13 +13,13 @@
 //   - a signal to ctr ends the script after the command it reached.
 
 import type { NsName, Span } from "../lang/spec.ts";
-import type { TraceEvent } from "./channel/messages.ts";
+import type { NsPath, TraceEvent } from "./channel/messages.ts";
 import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
-import { ContainerSession } from "./session.ts";
+import { ContainerSession, type HeldResources } from "./session.ts";
 import type { Tracking } from "./features/cgroup/track.ts";
 import { limitsAtStart } from "./features/cgroup/plan.ts";
 import { checkNetPrivileges } from "./features/net/host.ts";
@@ -37,9 +37,20 @@ export interface ExecuteIO {
    * Called with PID 1's pid once every op before `exec` is done, and awaited
    * before `exec` is sent: the OCI runtime's create/start split
    * (runtime/features/oci/supervise.ts), PID 1 waiting with the command not
-   * executed until `start`.
+   * executed until `start`. `held`: with `release`, what stays on the host
+   * once PID 1 is let go (stage 1 is gone by then).
    */
-  beforeExec?(pid1: number): Promise<void>;
+  beforeExec?(pid1: number, held: HeldResources | null): Promise<void>;
+}
+
+/** What an OCI container asks of execute beyond a script (runtime/features/oci/supervise.ts). */
+export interface OciOptions {
+  /** Let go of PID 1 before `beforeExec` (Container.release): the caller's subreaper reaps it, `ctr delete` tears down. */
+  release?: boolean;
+  /** `linux.cgroupsPath`: where the container's cgroups are made (CgroupManager's `path`). */
+  cgroupsPath?: string;
+  /** Namespaces of the plan joined by path (`linux.namespaces[].path`) instead of made. */
+  paths?: readonly NsPath[];
 }
 
 /** The exit status of a process killed by SIGKILL, as the OOM killer does. */
@@ -85,7 +96,7 @@ function checkPrivileges(plan: Plan): void {
  * sent the plan (runtime/features/cgroup/track.ts): adopted first, so that it is removed
  * on every path.
  */
-export async function execute(id: string, plan: Plan, launch: Launch, tracking: Tracking | null, io: ExecuteIO): Promise<number> {
+export async function execute(id: string, plan: Plan, launch: Launch, tracking: Tracking | null, io: ExecuteIO, oci: OciOptions = {}): Promise<number> {
   const needsContainer = plan.namespaces.length > 0 || plan.ops.some((o) => o.side === "pid1" || o.side === "host");
   const session = new ContainerSession(id, launch, { output: io.output, trace: io.trace ? io.traceLine : undefined, notice: (t) => io.notice?.(t) });
   session.adopt(tracking);
@@ -118,8 +129,10 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         idmaps: plan.ops,
         net: plan.ops,
         join: joinOf(plan),
+        ...(oci.cgroupsPath !== undefined ? { cgroupsPath: oci.cgroupsPath } : {}),
+        mountsCgroup: plan.ops.some((o) => o.kind === "mount-cgroup"),
       },
-      { trace: io.trace, forwardSignals: true },
+      { trace: io.trace, forwardSignals: true, release: oci.release, paths: oci.paths },
     );
     stopNoting();
     if (early) {
@@ -133,6 +146,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       upSaid = true;
       io.started?.(container.pid1);
     };
+    const beforeExec = async () => io.beforeExec!(container.pid1, oci.release ? await session.release() : null);
     const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "join" && o.kind !== "idmap" && o.kind !== "net-host" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       // Consecutive setup steps of PID 1 (up to a `run`, a host-side step or
@@ -145,7 +159,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         if (exec?.kind === "exec") lastCommand = exec.argv.join(" ");
         if (exec && io.beforeExec) {
           await session.applyBatch(batch.slice(0, -1));
-          await io.beforeExec(container.pid1);
+          await beforeExec();
           await session.apply(exec);
         } else await session.applyBatch(batch);
         if (exec) {
@@ -158,7 +172,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       const op = ops[i]!;
       if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");
       if (op.kind === "run") up();
-      if (op.kind === "exec" && io.beforeExec) await io.beforeExec(container.pid1);
+      if (op.kind === "exec" && io.beforeExec) await beforeExec();
       const result = await session.apply(op);
       if (op.kind === "exec") {
         up();

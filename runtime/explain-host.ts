@@ -26,7 +26,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { RecordingSys, type FakeNode, type RecordedCall } from "../native/recording.ts";
 import { SysError } from "../native/error.ts";
 import type { Op } from "./ops.ts";
-import { takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
+import { joinByPath, takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
+import type { NsName } from "../lang/spec.ts";
 import { enterJoinedMount, joinRunning, type JoinLook } from "./features/ns/joined.ts";
 import { NS_PROC_NAME } from "./features/ns/ns.ts";
 import { becomeOf, idMapsOf, writeIdMaps } from "./features/userns/userns.ts";
@@ -74,8 +75,11 @@ export function rootlessIds(): { euid: number; egid: number } {
 }
 
 /** Stage 1's calls: the unshare, the private tree, and with a user namespace the mapped ids it takes. */
-export function stage1Calls(sys: RecordingSys, namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], ops: readonly Op[]): void {
-  unshareNamespaces(sys, namespaces);
+export function stage1Calls(sys: RecordingSys, namespaces: Extract<Op, { kind: "unshare" }>["namespaces"], ops: readonly Op[], paths: readonly { ns: NsName; path: string }[] = []): void {
+  // As stage 1 (runtime/init.ts): the namespaces given by path joined first, the others made.
+  for (const { path } of paths) sys.add(path, "file");
+  joinByPath(sys, paths);
+  unshareNamespaces(sys, namespaces.filter((n) => !paths.some((p) => p.ns === n)));
   if (namespaces.includes("user")) {
     const become = becomeOf(idMapsOf(ops));
     takeMappedIds(sys, become.uid, become.gid);
@@ -227,7 +231,7 @@ const unshare: HostDeriver = (op, { ops }, scene) => {
   const sys = new RecordingSys({ "/proc/self/task/1": "dir" });
   sys.text("/proc/self/setgroups", scene.deny ? "deny" : "allow");
   const from = sys.calls.length;
-  stage1Calls(sys, op.namespaces, ops);
+  stage1Calls(sys, op.namespaces, ops, op.paths);
   return { calls: sys.calls.slice(from) };
 };
 

@@ -93,7 +93,7 @@ import type { CgroupSystem } from "./features/cgroup/types.ts";
  * without its derivation does not compile.
  */
 export const DERIVATION: { [K in OpKind]: "pid1" | "spec" | "exec" | "host" | "notes" } = {
-  unshare: "host", "host-tree": "pid1", hostname: "pid1", domainname: "pid1", "link-up": "pid1", mount: "pid1", "mount-dev": "pid1",
+  unshare: "host", "host-tree": "pid1", hostname: "pid1", domainname: "pid1", "link-up": "pid1", mount: "pid1", "mount-dev": "pid1", "mount-cgroup": "pid1",
   readonly: "pid1", mask: "pid1", volume: "pid1", rootfs: "pid1", "enter-root": "pid1", env: "spec", cwd: "spec", rlimit: "spec",
   "no-new-privs": "spec", cap: "spec", seccomp: "spec", user: "spec", "show-security": "notes", run: "exec", exec: "exec", show: "notes",
   idmap: "host", "cgroup-limit": "host", "show-cgroup": "notes", echo: "notes", sleep: "notes", expect: "notes", "net-host": "host",
@@ -150,6 +150,7 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   "host-tree": hostTreeNotes,
   mount: mountNotes,
   "mount-dev": mountNotes,
+  "mount-cgroup": mountNotes,
   rootfs: rootfsNotes,
   "enter-root": enterRootNotes,
   "link-up": linkNotes,
@@ -203,6 +204,7 @@ interface Scene {
 const ABSENT: Variant = { scene: { absent: true }, only: "unless it exists", missing: "if it exists" };
 const VARIANTS: Partial<Record<Op["kind"], Variant[]>> = {
   mount: [ABSENT],
+  "mount-cgroup": [ABSENT],
   "mount-dev": [ABSENT, { scene: { userns: true }, only: "in a user namespace", missing: "unless in a user namespace" }],
   rootfs: [{ scene: { bare: true }, only: "unless the rootfs has it", missing: "if the rootfs has it" }],
   volume: [ABSENT],
@@ -211,7 +213,7 @@ const VARIANTS: Partial<Record<Op["kind"], Variant[]>> = {
 };
 
 /** The ops that resolve container paths inside the prepared root until it is entered. */
-const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "volume", "readonly", "mask"]);
+const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "mount-cgroup", "volume", "readonly", "mask"]);
 
 /** Each call's C arity: the line writes every argument (the recorder keeps them in order). */
 const ARITY: Record<string, number> = { setrlimit: 2, unshare: 1, bpf: 2, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
@@ -348,6 +350,7 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene> & HostScene):
     }
   }
   const sys = new RecordingSys(sceneFiles(op, ctx, scene));
+  if (op.kind === "mount-cgroup") cgroupStandIn(sys);
   if (scene.userns) sys.fail("mknodat", "EPERM");
   answerLinks(sys);
   const base: AgentState = { sys, pendingRoot: ctx.root?.dir ?? null, rootMode: ctx.root?.mode ?? null, entered: ctx.entered, env: {}, cwd: "/" };
@@ -355,7 +358,7 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene> & HostScene):
   // `cap` changes the capabilities the lines before it left (capChange): its step is theirs changed.
   if (op.kind === "cap") st.caps = ctx.spec.caps;
   // The planner puts host-tree before the first mount: the copy exists for every later one.
-  if (op.kind === "mount" || op.kind === "mount-dev" || op.kind === "volume" || op.kind === "mask") keepHostTree(st);
+  if (op.kind === "mount" || op.kind === "mount-dev" || op.kind === "mount-cgroup" || op.kind === "volume" || op.kind === "mask") keepHostTree(st);
   const from = sys.calls.length;
   try {
     if (how === "exec" && (op.kind === "exec" || op.kind === "run")) execStateSteps(st, defaultCommand(st, op.argv), sys, lookupStandIns(st.user).read);
@@ -368,6 +371,17 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene> & HostScene):
   }
   const shownRoot = IN_ROOT.has(op.kind) && ctx.root ? ctx.root.dir : null;
   return { lines: render(sys.calls, from, shownRoot, op, lookupStandIns(st.user).names), after: st };
+}
+
+/**
+ * `mount cgroup` reads the host's mount table and PID 1's cgroups: a stand-in
+ * v1 machine (memory and pids hierarchies), PID 1 in CGROUP of each.
+ */
+export function cgroupStandIn(sys: RecordingSys): void {
+  const hierarchies = ["memory", "pids"];
+  sys.text("/proc/self/mountinfo", hierarchies.map((h, i) => `${30 + i} 25 0:${30 + i} / /sys/fs/cgroup/${h} rw,nosuid,nodev,noexec,relatime shared:${10 + i} - cgroup cgroup rw,${h}`).join("\n") + "\n");
+  sys.text("/proc/self/cgroup", hierarchies.map((h, i) => `${i + 1}:${h}:/CGROUP`).join("\n") + "\n");
+  for (const h of hierarchies) sys.add(`/sys/fs/cgroup/${h}/CGROUP`, "dir");
 }
 
 /** The tree an op runs on (see the header). */
@@ -386,6 +400,7 @@ function sceneFiles(op: Op, ctx: ExplainContext, scene: Partial<Scene>): Record<
     mountPoint(m.target);
   }
   if (op.kind === "mount-dev") mountPoint(op.target);
+  if (op.kind === "mount-cgroup") mountPoint(op.target);
   if (op.kind === "volume") {
     files[op.from] = "dir";
     mountPoint(op.target);

@@ -17,12 +17,13 @@
 // command once it is PID 1; between commands they stop the container. The
 // script ends there, with the command's status or 128+N.
 
+import { readFileSync } from "node:fs";
 import { HANDLED_SIGNALS, signalName, signalStatus } from "./status.ts";
 import { blockSignals, getpgid, SIGTTOU, SysError, tcgetpgrp, tcsetpgrp, unblockSignals } from "../native/index.ts";
 import { formatCall } from "../native/format.ts";
 import { AsyncChannel } from "./channel/stream.ts";
 import { wireToError } from "./channel/codec.ts";
-import { PROTOCOL, type JoinTarget, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
+import { PROTOCOL, type JoinTarget, type NsPath, type ShowResult, type StageMessage, type TraceEvent } from "./channel/messages.ts";
 import { ensureInitBundle, SINGLE_THREAD_ENV } from "./bundle.ts";
 import type { Op, Plan, RunResult } from "./ops.ts";
 import { showHost } from "./features/show/show.ts";
@@ -65,6 +66,10 @@ export interface CreateOptions {
   interactive?: boolean;
   /** `join`: the running container whose namespaces stage 1 joins before it unshares. */
   enter?: JoinTarget;
+  /** An OCI container: PID 1 outlives stage 1, and `release()` hands it to the caller (runtime/features/oci/supervise.ts). */
+  release?: boolean;
+  /** Namespaces of the plan that stage 1 joins by path instead of making them (an OCI config's). */
+  paths?: readonly NsPath[];
 }
 
 /** How many operations of a batch may await their replies at once (runtime/channel/stream.ts, flow control). */
@@ -82,11 +87,12 @@ export class Launch {
    * whose child end is stage 1's fd 3: nothing else needs loading first, so
    * runtime/main.ts can start stage 1 before ctr loads anything else.
    */
-  static spawn(bundle: string): Launch {
+  static spawn(bundle: string, consoleFd?: number): Launch {
     return Launch.adopt(
       Bun.spawn({
         cmd: [process.execPath, bundle, "stage1"],
-        stdio: ["inherit", "inherit", "inherit", "pipe"],
+        // fd 4: an OCI console socket, for PID 1 (runtime/features/process/console.ts).
+        stdio: ["inherit", "inherit", "inherit", "pipe", ...(consoleFd === undefined ? [] : [consoleFd])],
         env: { ...process.env, ...SINGLE_THREAD_ENV },
       }),
     );
@@ -101,9 +107,14 @@ export class Launch {
   }
 
   /** A Launch of the current init bundle, building it first if needed. */
-  static async start(): Promise<Launch> {
-    return Launch.spawn(await ensureInitBundle());
+  static async start(consoleFd?: number): Promise<Launch> {
+    const launch = Launch.spawn(await ensureInitBundle(), consoleFd);
+    launch.console = consoleFd !== undefined;
+    return launch;
   }
+
+  /** Stage 1 has an OCI console socket as its fd 4 (`start(consoleFd)`). */
+  console = false;
 
   private planSent = false;
 
@@ -111,11 +122,11 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget, release = false, paths: readonly NsPath[] = []): void {
     if (this.planSent) return;
     this.planSent = true;
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}) });
+    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release } : {}), ...(paths.length ? { paths: [...paths] } : {}), ...(this.console ? { console: true } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */
@@ -152,6 +163,14 @@ export class Container {
   private nextId = 1;
   private nextBatch = 1;
   private readySeen = false;
+  /** Stage 1 is gone (release()): PID 1 is the child of the caller's subreaper now, not of ctr's stages. */
+  private released = false;
+  /**
+   * After release(), the command is PID 1: the container is the caller's
+   * (conmon reaps PID 1, `ctr delete` removes what is left, from the record).
+   * destroy() then leaves it all in place.
+   */
+  handedOver = false;
 
   /**
    * Wait until PID 1 is up and has said so. create() does not wait for it (the
@@ -222,7 +241,7 @@ export class Container {
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
     const { trace = false, setup, forwardSignals = true, interactive = false } = opts;
-    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? [], [], opts.enter);
+    this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? [], [], opts.enter, opts.release, opts.paths);
     this.joined = opts.enter ?? null;
     const { pid } = await this.expect("unshared", "creating the namespaces");
     this.stage1Pid = pid;
@@ -237,6 +256,21 @@ export class Container {
     // skipped by recv). So PID 1's start-up overlaps the sending.
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
     if (forwardSignals) for (const sig of HANDLED_SIGNALS) process.on(sig, this.forward);
+  }
+
+  /**
+   * Let go of PID 1 (an OCI container, created with `release`): stage 1 is
+   * killed, so PID 1 is re-parented to the nearest subreaper above ctr (conmon,
+   * containerd's shim; else the host's init), which reaps it when the command
+   * ends, as it would a PID 1 of runc's. SIGKILL, so that stage 1 takes none of
+   * its steps for a host that died (killing PID 1, removing the cgroups). PID 1
+   * still holds the channel: the host's end closing is what ends it before `exec`.
+   */
+  async release(): Promise<void> {
+    const stage1 = this.launch.stage1;
+    stage1.kill("SIGKILL");
+    await stage1.exited;
+    this.released = true;
   }
 
   /** Signal the `run` in progress inside, leaving PID 1 and the container up (REPL Ctrl-C). */
@@ -313,7 +347,12 @@ export class Container {
   private async reply(op: Op): Promise<RunResult | undefined> {
     const msg = await this.recv();
     if (msg === null) {
-      if (op.kind === "exec") return undefined; // the channel closed on a successful execve
+      if (op.kind === "exec") {
+        // The channel closed on a successful execve.
+        if (this.released) this.handedOver = true;
+        return undefined;
+      }
+      if (this.released) throw new SysError({ errno: 0, syscall: op.kind, args: [], message: `PID 1 (host pid ${this.pid1}) ended during \`${op.source}\``, span: op.span, status: 125 });
       // Stage 1 relays PID 1's end: 128+N when a signal killed it (SIGKILL from
       // the host, the OOM killer), which is then the script's status too.
       const status = await this.stageStatus();
@@ -397,6 +436,7 @@ export class Container {
 
   /** Wait for the container to end and return its exit status. */
   async finish(): Promise<number> {
+    if (this.handedOver) return 0; // the command's status is its parent's to read (the caller's subreaper)
     if (!this.execed) this.launch.channel.send({ t: "exit" });
     // Drain trace messages until the channel closes.
     while ((await this.recv()) !== null) {
@@ -410,7 +450,11 @@ export class Container {
     reclaimTerminal();
     for (const sig of HANDLED_SIGNALS) process.off(sig, this.forward);
     const stage1 = this.launch.stage1;
-    if (stage1.exitCode === null && stage1.signalCode === null) {
+    if (this.released && !this.handedOver) {
+      // Released but never started: PID 1 is ctr's agent still, no child of ours to wait for.
+      this.signal("SIGKILL");
+      await goneOrZombie(this.pid1, 2000);
+    } else if (stage1.exitCode === null && stage1.signalCode === null) {
       // PID 1 first: its death takes every process of the PID namespace with
       // it, and stage 1 then kills the orphans it adopted (without `ns pid`).
       // Stage 1 itself only if it does not end by itself.
@@ -420,7 +464,25 @@ export class Container {
       clearTimeout(timer);
     }
     this.launch.close();
+    if (this.handedOver) return; // the caller's container now: `ctr delete` removes the state directory
     if (this.stateDir) removeStateDir(this.stateDir); // and the state root, if no other container uses it
+  }
+}
+
+/** Wait until `pid` has ended (a zombie counts: its parent, not ctr, reaps it), up to `ms`. */
+export async function goneOrZombie(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let state = "";
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    } catch {
+      return true;
+    }
+    if (state === "Z" || state === "X") return true;
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(5);
   }
 }
 

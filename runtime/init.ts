@@ -43,7 +43,7 @@ import { realSys } from "../native/seam.ts";
 import { AsyncChannel, SyncChannel } from "./channel/stream.ts";
 import { errorToWire } from "./channel/codec.ts";
 import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
-import { joinCgroups, takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
+import { joinByPath, joinCgroups, takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
@@ -57,6 +57,8 @@ import { enterJoinedMount, joinRunning, killMembers, openMembers, type MntHandOv
 import { waitChildOrHost } from "./features/process/wait.ts";
 
 const CONTROL_FD = 3;
+/** An OCI console socket (runtime/features/process/console.ts), when the plan says `console`. */
+const CONSOLE_FD = 4;
 
 function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
   setTrace((event) => send({ t: "trace", event, stage }));
@@ -108,8 +110,15 @@ function stage1(): void {
       mntHandOver = joinRunning(realSys, plan.enter);
       setTrace(null);
     }
+    // Namespaces given by a path (an OCI config's) are joined, not made: before
+    // the unshare of the others, as runc orders them (a new user namespace last
+    // would own none of them; paths of user, mnt and pid are refused by the translation).
+    const byPath = new Set((plan.paths ?? []).map((p) => p.ns));
+    if (plan.trace) traceTo((m) => ch.send(m), 1);
+    joinByPath(realSys, plan.paths ?? []);
+    setTrace(null);
     // Trace what the script asked for, not the stage's own bookkeeping.
-    unshareNamespaces(realSys, plan.namespaces, () => {
+    unshareNamespaces(realSys, plan.namespaces.filter((n) => !byPath.has(n)), () => {
       if (plan.trace) traceTo((m) => ch.send(m), 1);
     });
     setTrace(null);
@@ -144,11 +153,15 @@ function stage1(): void {
   // host's init, and stage 1 kills them before it exits.
   if (subreaper) setChildSubreaper(true);
   if (plan.trace) traceTo((m) => ch.send(m), 1);
+  // The console socket is for PID 1: inherited through posix_spawn whatever Bun made of it at start-up.
+  if (plan.console) setCloexec(CONSOLE_FD, false);
   let pid: number;
   try {
     const flags = [
       ...(plan.trace ? ["trace"] : []),
       ...(plan.interactive ? ["interactive"] : []),
+      ...(plan.release ? ["release"] : []),
+      ...(plan.console ? ["console"] : []),
       ...(plan.namespaces.length === 0 && !plan.enter ? ["caller-env"] : []),
       ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
     ];
@@ -165,6 +178,7 @@ function stage1(): void {
   ch.send({ t: "spawned", pid });
   // Stage 2 holds the channel now; the host must see EOF once PID 1 is gone or execs.
   closeFd(CONTROL_FD);
+  if (plan.console) closeFd(CONSOLE_FD); // PID 1's now (runtime/features/process/console.ts)
   // Wait for PID 1 or for the host, whichever ends first. If the host is gone
   // (even SIGKILLed, with no chance to clean up), nothing of the container may
   // stay: kill PID 1 (its PID namespace dies with it) and, without one, the
@@ -241,7 +255,7 @@ function stage2Env(callerEnv: boolean): string[] {
   return Object.entries(process.env).filter(([k]) => keep(k)).map(([k, v]) => `${k}=${v ?? ""}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean): Promise<void> {
   // First: PID 1 is in the container with the container's uid, and a dumpable
   // process's /proc files (mem, map_files: the host's libraries, environ) are
   // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
@@ -249,7 +263,13 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   setDumpable(false);
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (console) setCloexec(CONSOLE_FD, true); // for `exec` alone: no `run` inherits it
+  // Dies with stage 1, which dies with the host (it watches it): nothing of the
+  // container outlives ctr. Except `release` (an OCI container): the host kills
+  // stage 1 once the container is created, and PID 1 lives on as the child of
+  // the caller's subreaper (conmon, containerd's shim), which reaps it; the
+  // host's end of the channel is then what ends it before `start` (EOF below).
+  if (!release) prctl(PR_SET_PDEATHSIG, SIGKILL);
   const ch = new AsyncChannel<HostMessage>(CONTROL_FD, isHostMessage);
   // Sends are queued while the socket is full (runtime/channel/stream.ts). Around an
   // `exec` they must be written out before execve closes the channel, or the
@@ -354,5 +374,5 @@ else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null);
+  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"));
 }

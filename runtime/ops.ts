@@ -91,7 +91,8 @@ export const SIDE_ROLE: Record<Side, string> = {
 };
 
 export type OpBody =
-  | { kind: "unshare"; namespaces: NsName[] }
+  /** `paths`: namespaces of these joined by path instead (an OCI config's, runtime/features/oci/config.ts). */
+  | { kind: "unshare"; namespaces: NsName[]; paths?: { ns: NsName; path: string }[] }
   /** `join NAME NS...`: stage 1 enters these namespaces of the running container NAME before it unshares the rest (runtime/features/ns/join.ts). */
   | { kind: "join"; name: string; namespaces: NsName[] }
   /** PID 1 keeps a copy of the host's mount tree (runtime/features/mount/hostmount.ts). */
@@ -101,14 +102,17 @@ export type OpBody =
   /** Set or clear IFF_UP on a link of the container's network namespace (runtime/features/net/link.ts). */
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
-  | { kind: "mount-dev"; target: string; ro: boolean }
+  | { kind: "mount-dev"; target: string; ro: boolean; strictatime?: boolean }
+  /** `mount cgroup`: the container's own cgroups at `target` (runtime/features/mount/cgroupfs.ts); `flags`: MS_NOSUID etc.; `cgroupns`: the plan has `ns cgroup`. */
+  | { kind: "mount-cgroup"; target: string; ro: boolean; flags: number; cgroupns: boolean }
   /** `readonly` and `mask` (runtime/features/mount/protect.ts): held by the planner until the mounts before the next command are made. */
   | { kind: "readonly"; path: string }
   | { kind: "mask"; path: string }
   /** `volume`: bind a host path or a store volume (made first when `create`) at a container path (runtime/features/image/volume.ts). */
   | { kind: "volume"; from: string; target: string; ro: boolean; create: boolean }
   | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null; image?: ImageRoot }
-  | { kind: "enter-root"; mode: "pivot" | "chroot" }
+  /** `console`: an OCI process's terminal, made once the root is entered and its master sent to the console socket (runtime/features/process/console.ts). */
+  | { kind: "enter-root"; mode: "pivot" | "chroot"; console?: boolean }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
   /** Limits as decimal strings or "unlimited" (the plan is JSON). */
@@ -124,7 +128,8 @@ export type OpBody =
   | { kind: "show-security" }
   /** `capture`: keep what `expect output` needs (runtime/features/process/capture.ts), for the `tests` that follow. */
   | { kind: "run"; argv: string[]; capture: boolean; tests?: OutputTest[] }
-  | { kind: "exec"; argv: string[] }
+  /** `terminal`: an OCI process's `terminal`, on a new pty whose master goes to the console socket (runtime/features/process/console.ts). */
+  | { kind: "exec"; argv: string[]; terminal?: boolean }
   | { kind: "show"; what: "ns" | "mounts" | "procs" | "ids" | "layers" }
   | { kind: "idmap"; which: "uid" | "gid"; line: IdMapLine }
   | { kind: "cgroup-limit"; limit: CgroupLimit }
@@ -193,6 +198,7 @@ export const OP_TRAITS = {
   "link-up": { side: "pid1" },
   mount: { side: "pid1", mounts: true },
   "mount-dev": { side: "pid1", mounts: true },
+  "mount-cgroup": { side: "pid1", mounts: true },
   readonly: { side: "pid1", mounts: true, afterMounts: true },
   mask: { side: "pid1", mounts: true, afterMounts: true },
   volume: { side: "pid1", mounts: true },
@@ -270,6 +276,8 @@ export interface RlimitSetting {
 export interface AgentState {
   /** Every call that changes the container goes through it: native/seam.ts (a RecordingSys in tests). */
   sys: Sys;
+  /** The slave of the console terminal made at enter-root, for `exec` (runtime/features/process/console.ts). */
+  consoleSlave?: string;
   /** Host path of the prepared new root, until it is entered. */
   pendingRoot: string | null;
   /** How the pending root will be entered. */

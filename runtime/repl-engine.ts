@@ -523,6 +523,9 @@ export class ReplEngine {
         return;
       case "net-host":
         throw new SysError({ message: `\`${op.source}\` is not supported in the REPL yet: the host's end is made between unshare and PID 1`, hint: "run it from a script: ctr run FILE", span: op.span, status: EXIT_USAGE });
+      case "mount-cgroup":
+        // It shows the container's own cgroup of every hierarchy, made before stage 1 unshares (runtime/features/cgroup/when.ts).
+        throw new SysError({ message: `\`${op.source}\` is not supported in the REPL yet: the container's cgroups of every hierarchy are made before it starts`, hint: "run it from a script: ctr run FILE", span: op.span, status: EXIT_USAGE });
       case "sleep":
         await this.sleep(op.ms);
         return;

@@ -20,12 +20,12 @@
 
 import type { NsName, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
-import type { TraceEvent } from "./channel/messages.ts";
+import type { NsPath, TraceEvent } from "./channel/messages.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { defaultRootfs } from "./features/rootfs/cache.ts";
 import { userNamespaceSetup, type Become } from "./features/userns/userns.ts";
-import { hierarchyOf, machineCgroups } from "./features/cgroup/detect.ts";
+import { allHierarchies, hierarchyOf, machineCgroups } from "./features/cgroup/detect.ts";
 import { CgroupManager, isolation, sweepStaleCgroups } from "./features/cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./features/cgroup/oom.ts";
 import type { Tracking } from "./features/cgroup/track.ts";
@@ -67,6 +67,10 @@ export interface SessionSpec {
   net?: readonly Op[];
   /** `join NAME NS...`: the running container whose namespaces stage 1 joins first (runtime/features/ns/join-host.ts). */
   join?: { name: string; namespaces: NsName[]; span?: Span } | null;
+  /** An OCI config's `linux.cgroupsPath`: where the container's cgroups are made, in every hierarchy (CgroupManager). */
+  cgroupsPath?: string;
+  /** `mount cgroup`: the container gets a cgroup of its own in every hierarchy, which is what it shows (runtime/features/mount/cgroupfs.ts). */
+  mountsCgroup?: boolean;
 }
 
 export interface SessionOptions {
@@ -77,6 +81,19 @@ export interface SessionOptions {
   interactive?: boolean;
   /** Progress of a long step (building the default rootfs). */
   onProgress?: (message: string) => void;
+  /** An OCI container: PID 1 may be released to the caller (Container.release). */
+  release?: boolean;
+  /** Namespaces joined by path instead of made (an OCI config's: Container.create). */
+  paths?: readonly NsPath[];
+}
+
+/** What a released container keeps on the host once its command runs, for `ctr delete` to remove (runtime/features/oci/teardown.ts). */
+export interface HeldResources {
+  /** The container's cgroups, in creation order; `parents`: the directories above them made for a cgroups path. */
+  cgroups: string[];
+  parents: string[];
+  /** The per-container directory (runtime/statedir.ts), if any. */
+  stateDir: string | null;
 }
 
 /** A feature's part in a container's life (see the header). */
@@ -135,8 +152,14 @@ export class ContainerSession {
             for (const h of after) become = (await h.afterUnshare!(pid)) ?? become;
             return become;
           };
-    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive, enter });
+    await c.create({ namespaces: spec.namespaces, ops: [], needsDefaultRootfs: false }, { trace: opts.trace, setup, forwardSignals: opts.forwardSignals, interactive: opts.interactive, enter, release: opts.release, paths: opts.paths });
     return c;
+  }
+
+  /** Let go of PID 1 (Container.release); returns what stays on the host while the container lives. */
+  async release(): Promise<HeldResources> {
+    await this.container!.release();
+    return { cgroups: [...(this.cgroups?.made ?? [])], parents: [...(this.cgroups?.parentsMade ?? [])], stateDir: this.stateDir };
   }
 
   /** PID 1 is up: the afterPid1 hooks, before any operation is sent to it. */
@@ -155,15 +178,22 @@ export class ContainerSession {
           return;
         }
         const limits = spec.limits ?? [];
-        if (!cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
+        const placed = spec.cgroupsPath !== undefined;
+        const everywhere = placed || spec.mountsCgroup === true;
+        if (!everywhere && !cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
         const sys = machineCgroups();
-        if (sys.mode === "none") return;
+        if (sys.mode === "none") {
+          if (placed) throw new SysError({ message: "linux.cgroupsPath: this machine has no cgroup hierarchy mounted", status: 125, ...(spec.cgroupSpan ? { span: spec.cgroupSpan } : {}) });
+          return;
+        }
         sweepStaleCgroups(sys);
-        const m = new CgroupManager(this.id, sys);
+        const m = new CgroupManager(this.id, sys, placed ? { path: spec.cgroupsPath } : {});
         this.cgroups = m;
         try {
           // Stage 1 is waiting for its plan: it joins before it unshares or starts anything.
-          await m.create(limits, { accounting: spec.accounting, later: spec.later, isolate: isolation(sys, spec) }, [this.launch.stage1.pid]);
+          // A cgroups path is the container's in every hierarchy, as runc places it.
+          const isolate = everywhere ? { hierarchies: allHierarchies(sys), required: true } : isolation(sys, spec);
+          await m.create(limits, { accounting: spec.accounting, later: spec.later, isolate }, [this.launch.stage1.pid]);
         } catch (e) {
           if (e instanceof SysError && !e.span && spec.cgroupSpan) e.span = spec.cgroupSpan;
           throw e;
@@ -348,6 +378,8 @@ export class ContainerSession {
     this.container = null;
     if (c) await c.destroy();
     else await this.launch.cancel().catch(() => {});
+    // Released and started: the container's cgroups, links and directory are the caller's now (HeldResources).
+    if (c?.handedOver) return;
     for (const h of [...this.hooks].reverse()) for (const problem of (await h.teardown?.()) ?? []) this.events.notice(problem);
     for (const problem of await this.removeCgroups()) this.events.notice(problem); // adopted, or made before create failed
   }

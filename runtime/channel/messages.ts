@@ -5,7 +5,7 @@
 //   -------  ---------  -----------------------------  ------------------------  ----------------------
 //   host     plan       v, namespaces, trace, wait,    first                     unshared, or error
 //                       interactive?, cgroups?, join?,
-//                       enter?
+//                       enter?, release?, paths?, console?
 //   stage 1  unshared   pid                            for plan                  go (plan.wait only)
 //   host     go         uid?, gid?                     for unshared, plan.wait   spawned, or error
 //   stage 1  spawned    pid                            for go, or unasked after  -
@@ -48,7 +48,7 @@ import type { TraceEvent } from "../../native/sys.ts";
 export type { TraceEvent };
 
 /** The version of the messages below; see "Protocol version" above. */
-export const PROTOCOL = 2;
+export const PROTOCOL = 3;
 
 /** An error crossing the channel: the fields of SysError, without the class. */
 export interface WireError {
@@ -70,6 +70,12 @@ export interface JoinTarget {
   namespaces: NsName[];
 }
 
+/** A namespace joined by the path of its file (/proc/PID/ns/net, /run/netns/NAME). */
+export interface NsPath {
+  ns: NsName;
+  path: string;
+}
+
 export type HostMessage =
   /**
    * The namespaces to create, in protocol `v`. `wait`: wait for "go" after
@@ -80,9 +86,16 @@ export type HostMessage =
    * stage 1 removes if ctr dies first (runtime/features/cgroup/leave.ts). `join`:
    * cgroups stage 1 moves itself into before it unshares (runtime/features/cgroup/track.ts).
    * `enter`: namespaces of a running container's PID 1 that stage 1 joins before it
-   * unshares (`join`, runtime/features/ns/join.ts).
+   * unshares (`join`, runtime/features/ns/join.ts). `release`: an OCI
+   * container's PID 1 outlives stage 1 (no parent-death signal), which the host
+   * kills once the container is created, so that PID 1 becomes the child of the
+   * caller's subreaper (runtime/features/oci/supervise.ts). `paths`: namespaces
+   * of `namespaces` that stage 1 joins by a path (setns) instead of making
+   * them: an OCI config's namespace with a `path` (podman's network namespace).
+   * `console`: stage 1's fd 4 is an OCI console socket, for PID 1
+   * (runtime/features/process/console.ts).
    */
-  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget }
+  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; paths?: NsPath[]; console?: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**
@@ -200,7 +213,7 @@ export const STAGE_MESSAGES: Readonly<Record<StageMessage["t"], Check>> = {
 
 /** The plan's fields in this protocol; unknown fields are let through. */
 const currentPlan: Check = (v) =>
-  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter);
+  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release, v.console].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
 
 const joinTarget: Check = (v) => isObj(v) && isInt(v.pid) && isInt(v.start) && arrayOf(isStr)(v.namespaces) && isStr(v.name);
 

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile, type Command } from "../../lang/index.ts";
 import { execute, newAgentState } from "../../runtime/agent.ts";
-import { answerLinks, DERIVATION, DERIVED } from "../../runtime/explain.ts";
+import { answerLinks, cgroupStandIn, DERIVATION, DERIVED } from "../../runtime/explain.ts";
 import { cgroupCalls, cgroupSys, hostNetSys, idMapCalls, joinCalls, joinFiles, netHostCalls, stage1Calls, STAGE1_PID, TARGET_PID, type HostScene } from "../../runtime/explain-host.ts";
 import { machineCgroups } from "../../runtime/features/cgroup/detect.ts";
 import { applyStateSteps, execStateSteps, runNeedsExecStage } from "../../runtime/features/process/spec.ts";
@@ -48,16 +48,20 @@ const DATA = join(TMP, "data");
 for (const d of [HOST_ROOT, DATA]) mkdirSync(d);
 
 /** Statements no example has (and a rootfs entered by pivot_root). */
-const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nsysctl net.ipv4.ip_forward=1 kernel.domainname=example.org\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro\nmount dev\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
+const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nsysctl net.ipv4.ip_forward=1 kernel.domainname=example.org\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro strictatime\nmount dev\nmount cgroup /c ro\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
 
 /** The host side's, stage 1's and the process spec's statements no example has (and a limit after a command). */
 const INLINE2 = `ns user, uts, pid, mnt, net\nmap uid 0 100000 65536\nmap gid 0 100000 65536\nenv GREETING=hello\ncwd /tmp\nrlimit nofile 512\nno_new_privs\ncap drop all\ncap add net_bind_service, chown\nseccomp default\nuser nobody:nogroup groups=audio\nlimit memory 64m\nlimit cpu 20%\ndevice deny c 1:3\necho ready\nsleep 10ms\nnet veth host=169.254.8.1/30 ctr=169.254.8.2/30\nshow security\nshow cgroup\nrun true\nlimit pids 50\nexec /bin/true`;
+
+/** `mount cgroup` in a cgroup namespace: new cgroup filesystems rather than binds (runtime/features/mount/cgroupfs.ts). */
+const INLINE3 = `ns mnt, pid, cgroup\nmount cgroup /c ro\nrun true`;
 
 const RUNS: [file: string, env: Record<string, string>][] = [
   ...readdirSync(EXAMPLES).filter((f) => f.endsWith(".ctr")).sort().map((f): [string, Record<string, string>] => [f, {}]),
   ["06-rootfs.ctr", { ROOT: HOST_ROOT, CHROOT: "yes" }],
   ["-e", {}],
   ["-e2", {}],
+  ["-e3", {}],
 ];
 
 type Scene = "present" | "absent" | "userns" | "bare" | "file" | "rootless" | "deny" | "enabled";
@@ -66,7 +70,7 @@ const HOST_SCENE: Partial<Record<Scene, HostScene>> = { rootless: { rootless: tr
 
 /** `ctr explain`'s lines, one block per op. */
 function explainBlocks(file: string, env: Record<string, string>): string[][] {
-  const args = file === "-e" ? ["explain", "-e", INLINE] : file === "-e2" ? ["explain", "-e", INLINE2] : ["explain", join(EXAMPLES, file)];
+  const args = file === "-e" ? ["explain", "-e", INLINE] : file === "-e2" ? ["explain", "-e", INLINE2] : file === "-e3" ? ["explain", "-e", INLINE3] : ["explain", join(EXAMPLES, file)];
   const r = Bun.spawnSync([join(REPO, "bin", "ctr"), ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   expect({ file, err: r.stderr.toString(), code: r.exitCode }).toEqual({ file, err: "", code: 0 });
   const blocks: string[][] = [];
@@ -80,13 +84,13 @@ function explainBlocks(file: string, env: Record<string, string>): string[][] {
 
 /** The ops `ctr explain` planned, planned here the same way. */
 function plan(file: string, env: Record<string, string>): Op[] {
-  const text = file === "-e" ? INLINE : file === "-e2" ? INLINE2 : readFileSync(join(EXAMPLES, file), "utf8");
+  const text = file === "-e" ? INLINE : file === "-e2" ? INLINE2 : file === "-e3" ? INLINE3 : readFileSync(join(EXAMPLES, file), "utf8");
   const fe = compile(text, { file, specs: statements, env: { ...process.env, ...env }, cpus: 4, host: { kind: (p: string) => (p.startsWith("/proc/sys/") ? "file" : "dir"), isCommand: () => true }, stdlibDir: join(REPO, "stdlib") });
   expect(fe.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
   return makePlan(fe.commands as Command[], findStatement, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs` }).plan.ops;
 }
 
-const MOUNT_POINTS = ["proc", "sys", "dev", "dev/pts", "dev/shm", "tmp", "run", "root", "mnt", "m", "t", "lab", "test", "data", "host-etc"];
+const MOUNT_POINTS = ["proc", "sys", "dev", "dev/pts", "dev/shm", "tmp", "run", "root", "mnt", "m", "t", "c", "lab", "test", "data", "host-etc"];
 /** The paths INLINE makes read-only or masks: directories, files in the "file" scene, absent in "absent". */
 const PROTECTED = ["srv", "opt"];
 
@@ -125,6 +129,7 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
   const sys = new RecordingSys(files);
   if (scene === "userns") sys.fail("mknodat", "EPERM");
   answerLinks(sys);
+  cgroupStandIn(sys); // what `mount cgroup` reads, as explain gives it
   const unshareOp = ops.find((o) => o.kind === "unshare");
   const st = newAgentState(unshareOp?.kind === "unshare" && unshareOp.namespaces.length === 0, sys);
   const out: string[][] = [];
@@ -140,7 +145,7 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
     const how = DERIVATION[op.kind];
     // No call through the seam (show security reads this process's own sets): nothing to run.
     if (how === "notes") continue;
-    const root = ["mount", "mount-dev", "volume", "readonly", "mask"].includes(op.kind) && !st.entered ? st.pendingRoot : null;
+    const root = ["mount", "mount-dev", "mount-cgroup", "volume", "readonly", "mask"].includes(op.kind) && !st.entered ? st.pendingRoot : null;
     if (how === "spec") {
       await execute(st, op);
       // The step this op's part of the spec takes: that part of PID 1's state alone (cap: the capabilities as changed so far).

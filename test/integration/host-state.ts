@@ -80,10 +80,19 @@ export interface HostState {
   mountinfo: string;
   hostname: string;
   stateRootExisted: boolean;
+  /** Released OCI containers' directories and cgroups (ctr-oci-XXXXXX-held: no owner pid in the name), to tell new ones. */
+  released: Set<string>;
+}
+
+/** The state directories and cgroups of released OCI containers (runtime/features/oci/supervise.ts) there now. */
+function releasedNow(): Set<string> {
+  const out = new Set<string>();
+  for (const dir of [STATE_ROOT, ...CGROUP_PARENTS]) for (const n of listDir(dir)) if (/^ctr-oci-.*-held$/.test(n)) out.add(join(dir, n));
+  return out;
 }
 
 export function snapshot(): HostState {
-  return { mountinfo: hostMountinfo(), hostname: osHostname(), stateRootExisted: existsSync(STATE_ROOT) };
+  return { mountinfo: hostMountinfo(), hostname: osHostname(), stateRootExisted: existsSync(STATE_ROOT), released: releasedNow() };
 }
 
 /** The host's mount table, as the test process (in the host's mount namespace) sees it. */
@@ -169,6 +178,7 @@ export class Host {
     for (const [dir, isMine] of places) {
       for (const n of listDir(dir)) if (isMine(n)) found.push(`left behind: ${join(dir, n)}`);
     }
+    for (const p of releasedNow()) if (!this.before.released.has(p)) found.push(`left behind: ${p}`);
     if (!this.before.stateRootExisted && existsSync(STATE_ROOT) && listDir(STATE_ROOT).length === 0) found.push(`left behind: an empty ${STATE_ROOT}`);
     for (const n of listDir(this.tmp)) found.push(`left behind in TMPDIR: ${join(this.tmp, n)}`);
     return found;

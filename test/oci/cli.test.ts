@@ -82,7 +82,7 @@ describe("OCI verbs that start nothing", () => {
     expect(ctr(["--root", root, "state"]).code).toBe(1);
     expect(ctr(["--root", root, "--log-format", "xml", "state", "x"]).code).toBe(1);
     expect(ctr(["--root", root, "delete", "--force", "nope"]).code).toBe(0); // as runc: nothing to delete
-    expect(ctr(["--root", root, "create", "--console-socket", "/x", "id"]).err).toContain("--console-socket is not supported yet");
+    expect(ctr(["--root", root, "create", "--no-pivot", "id"]).err).toContain("--no-pivot is not supported yet");
     expect(ctr(["--root", root, "exec", "id", "true"]).code).toBe(1);
     // --systemd-cgroup is accepted and says what ctr does instead, in the log.
     expect(ctr(["--systemd-cgroup", "--root", root, "--log", log, "list", "-q"]).code).toBe(0);

@@ -6,7 +6,7 @@
 // supervisor's own traces included.
 
 import { beforeAll, afterAll, describe, expect } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CTR, IS_ROOT, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
@@ -40,6 +40,21 @@ async function bundle(h: Host, args: string[], edit: (c: Record<string, any>) =>
 /** `ctr --root ROOT ...`, the JSON log in LOG. */
 function oci(h: Host, root: string, args: string[]) {
   return h.ctr(["--root", root, "--log", join(root, "..", "log.json"), "--log-format", "json", ...args]);
+}
+
+/** The process has ended (a zombie counts: its parent, the host's init here, reaps it in its own time). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
+function ppidOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
 /** Wait until `cond` holds (a container's output arriving), up to 10 s. */
@@ -145,31 +160,130 @@ describe("ctr as an OCI runtime", () => {
       // A created container is deleted without --force, as by runc (its PID 1 killed, the teardown waited for).
       const cr = await create(h, root, b, "c", join(work, "c.out"));
       expect((await oci(h, root, ["delete", "c"])).code).toBe(0);
-      expect(existsSync(`/proc/${cr.pid}`)).toBe(false);
+      expect(gone(cr.pid)).toBe(true);
       const r = await create(h, root, b, "b", join(work, "b.out"));
       expect((await oci(h, root, ["start", "b"])).code).toBe(0);
       expect(readFileSync(`/proc/${r.pid}/comm`, "utf8").trim()).toBe("sleep");
       expect((await oci(h, root, ["delete", "--force", "b"])).code).toBe(0);
       expect(existsSync(join(root, "b"))).toBe(false);
-      expect(existsSync(`/proc/${r.pid}`)).toBe(false);
+      expect(gone(r.pid)).toBe(true);
       // An id that is taken, and a list of what is left (nothing).
       expect((await oci(h, root, ["list", "--format", "json"])).stdout.trim()).toBe("[]");
     }),
     60_000,
   );
 
-  itest("the supervisor killed by SIGKILL mid-run: the container ends with it, and delete leaves nothing", () =>
+  itest("PID 1 let go: no ctr process left once started (the caller's subreaper reaps it); the supervisor killed by SIGKILL before start ends the container; delete leaves nothing", () =>
     onHost(async (h) => {
       const work = h.scratch();
       const root = join(work, "root");
       const b = await bundle(h, ["sleep", "100"]);
       const c = await create(h, root, b, "k", join(work, "k.out"));
-      expect((await oci(h, root, ["start", "k"])).code).toBe(0);
+      // Created: stage 1 is gone, and PID 1 is the child of the subreaper above ctr (this test process, as conmon would be).
       const rec = JSON.parse(readFileSync(join(root, "k", "state.json"), "utf8"));
+      expect(ppidOf(c.pid)).toBe(process.pid);
       process.kill(rec.supervisor.pid, "SIGKILL");
-      await until(() => !existsSync(`/proc/${c.pid}`), "PID 1 killed by stage 1");
+      await until(() => gone(c.pid), "PID 1 ended by its channel's EOF");
       expect(JSON.parse((await oci(h, root, ["state", "k"])).stdout).status).toBe("stopped");
       expect((await oci(h, root, ["delete", "k"])).code).toBe(0);
+      // Started: the command is PID 1 and nothing of ctr's runs for it; delete --force kills it and removes its cgroups and directory.
+      const d = await create(h, root, b, "d", join(work, "d.out"));
+      const sup = JSON.parse(readFileSync(join(root, "d", "state.json"), "utf8")).supervisor.pid;
+      expect((await oci(h, root, ["start", "d"])).code).toBe(0);
+      await until(() => gone(sup), "the supervisor's exit after start");
+      expect(JSON.parse(readFileSync(join(root, "d", "state.json"), "utf8"))).toMatchObject({ status: "running", supervisor: null });
+      expect(JSON.parse((await oci(h, root, ["state", "d"])).stdout)).toMatchObject({ status: "running", pid: d.pid });
+      expect((await oci(h, root, ["delete", "--force", "d"])).code).toBe(0);
+      expect(gone(d.pid)).toBe(true);
+      expect(existsSync(join(root, "d"))).toBe(false);
+    }),
+    60_000,
+  );
+
+  itest("exec: a process in the running container, its status relayed; --detach lets it go with its pid in --pid-file; --process's fields translated", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const b = await bundle(h, ["sleep", "100"], (c) => {
+        c.process.env = [...c.process.env, "FROM_CONFIG=yes"];
+        c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev"] });
+      });
+      const c = await create(h, root, b, "x", join(work, "x.out"));
+      try {
+        expect((await oci(h, root, ["start", "x"])).code).toBe(0);
+        // The config's process with these args: its env, its namespaces (PID 1 is the config's command, the hostname the config's).
+        const r = await oci(h, root, ["exec", "x", "sh", "-c", "echo $FROM_CONFIG $(hostname) $(cat /proc/1/comm); grep CapEff /proc/self/status; exit 6"]);
+        expect([r.code, r.stdout]).toEqual([6, "yes ctr sleep\nCapEff:\t0000000020000420\n"]);
+        // --process, as conmon and the shim give it: cwd, env, args; detached, the pid written.
+        const proc = join(work, "process.json");
+        writeFileSync(proc, JSON.stringify({ args: ["sh", "-c", `echo $A $(pwd) > /tmp/seen; sleep 100`], cwd: "/tmp", env: ["A=from-process", "PATH=/bin"], user: { uid: 0, gid: 0 } }));
+        const pidFile = join(work, "exec.pid");
+        // Its standard streams in a file, not a pipe: the detached process keeps them, so a pipe would not end.
+        const fd = openSync(join(work, "exec.out"), "w");
+        let code: number;
+        try {
+          const p = Bun.spawn({ cmd: [CTR, "--root", root, "exec", "--process", proc, "--detach", "--pid-file", pidFile, "x"], cwd: REPO, env: { ...process.env, TMPDIR: h.tmp }, stdio: ["ignore", fd, fd] });
+          h.pids.push(p.pid);
+          code = await p.exited;
+        } finally {
+          closeSync(fd);
+        }
+        expect([code, readFileSync(join(work, "exec.out"), "utf8")]).toEqual([0, ""]);
+        const pid = Number(readFileSync(pidFile, "utf8"));
+        // In the container's PID namespace, and the child of the subreaper above ctr (this test process), not of a ctr process.
+        expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/^NSpid:\t\d+\t\d+$/m);
+        expect(ppidOf(pid)).toBe(process.pid);
+        await until(() => existsSync(`/proc/${c.pid}/root/tmp/seen`), "the detached process's file");
+        expect(readFileSync(`/proc/${c.pid}/root/tmp/seen`, "utf8")).toBe("from-process /tmp\n");
+        // What ctr cannot honour is refused by name, before anything starts.
+        const tty = await oci(h, root, ["exec", "--tty", "x", "sh"]);
+        expect([tty.code, tty.stderr]).toEqual([1, "ctr: exec --tty is not supported yet: a pseudo-terminal for the process (and --console-socket)\n"]);
+        writeFileSync(proc, JSON.stringify({ args: ["true"], cwd: "/", oomScoreAdj: 5 }));
+        const bad = await oci(h, root, ["exec", "--process", proc, "x"]);
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toContain("`process.oomScoreAdj` is not supported yet");
+        // delete --force ends both: PID 1 and the exec'd process (its PID namespace goes with PID 1).
+        expect((await oci(h, root, ["delete", "--force", "x"])).code).toBe(0);
+        await until(() => gone(pid), "the exec'd process's end");
+      } finally {
+        await oci(h, root, ["delete", "--force", "x"]); // a failure above still removes the container's cgroups and directory
+      }
+    }),
+    60_000,
+  );
+
+  itest("a namespace by path is joined: the container's network namespace is the one the path names", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      // A network namespace held by a process of the test's own.
+      const holder = Bun.spawn({ cmd: ["unshare", "--net", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      try {
+        let ns = "";
+        await until(() => {
+          try {
+            ns = readlinkSync(`/proc/${holder.pid}/ns/net`);
+            return ns !== readlinkSync("/proc/self/ns/net");
+          } catch {
+            return false;
+          }
+        }, "the holder's network namespace");
+        const b = await bundle(h, ["sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net"], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: `/proc/${holder.pid}/ns/net` } : n));
+        });
+        const r = await oci(h, root, ["run", "--bundle", b, "p1"]);
+        expect([r.code, r.stdout]).toEqual([0, `${ns}\nlo\n`]);
+        // A path that is no network namespace: said, nothing made.
+        const bad = await bundle(h, ["true"], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: `/proc/${holder.pid}/ns/uts` } : n));
+        });
+        const e = await oci(h, root, ["run", "--bundle", bad, "p2"]);
+        expect(e.code).toBe(1);
+        expect(e.stderr).toContain(`joining the net namespace at "/proc/${holder.pid}/ns/uts"`);
+      } finally {
+        holder.kill("SIGKILL");
+        await holder.exited;
+      }
     }),
     60_000,
   );
@@ -192,6 +306,11 @@ describe("ctr as an OCI runtime", () => {
       expect(s.stdout).toMatch(/mkdir: can't create directory '\/tmp\/d': Operation not permitted\n/);
       expect(s.stdout).toContain("dom=oci-dom\n");
       expect(existsSync(join(root, "r2"))).toBe(false);
+      // A terminal needs a console socket to send its master to (as runc says).
+      const tty = await bundle(h, ["true"], (c) => (c.process.terminal = true));
+      const t = await oci(h, root, ["run", "--bundle", tty, "r3"]);
+      expect(t.code).toBe(1);
+      expect(t.stderr).toContain("process.terminal is true, but no --console-socket was given");
       const bad = await bundle(h, ["true"], (c) => (c.linux.intelRdt = { closID: "x" }));
       const c = await create(h, root, bad, "bad", join(work, "bad.out"));
       expect(c.code).toBe(1);

@@ -79,11 +79,19 @@ describe("each field gives its statement", () => {
     expect(none.lines.slice(0, 2)).toEqual(["ns none", "rootfs /"]);
     expect(none.errors).toEqual([expect.stringMatching(/^\/root\/path: `rootfs` needs `ns mnt`/)]);
   });
-  test("a namespace by path is refused, naming it; an unknown type too", () => {
-    const r = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "nope" }] } }));
-    expect(r.errors).toEqual([
-      expect.stringMatching(/^\/linux\/namespaces\/2\/path: `linux.namespaces\[2\].path` is not supported yet/),
-      '/linux/namespaces/3/type: unknown namespace type "nope"',
+  test("a network, ipc or uts namespace by path is on the ns line and joined by path; other types by path refused, naming them; an unknown type too", () => {
+    const r = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }, { type: "nope" }] } }));
+    expect(r.errors).toEqual(['/linux/namespaces/4/type: unknown namespace type "nope"']);
+    const ok = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }] } }));
+    expect(ok.lines[0]).toBe("ns pid, mnt, net, uts");
+    expect(ok.b.nsPaths).toEqual([
+      { ns: "net", path: "/proc/1/ns/net" },
+      { ns: "uts", path: "/run/uts/x" },
+    ]);
+    const bad = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
+    expect(bad.errors).toEqual([
+      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a pid namespace by path/),
+      '/linux/namespaces/2/path: a namespace path must be absolute, not "relative"',
     ]);
   });
   test("hostname and domainname; without ns uts, the checker's error points at the field", () => {
@@ -124,7 +132,7 @@ describe("each field gives its statement", () => {
   });
   test("mount options and types ctr does not honour are refused, naming them", () => {
     const mounts = [
-      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup" },
+      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["rw", "nr_inodes=1"] },
       { destination: "/x", type: "tmpfs", source: "tmpfs", options: ["nr_inodes=10"] },
       { destination: "/y", type: "bind", source: "/tmp", options: ["bind"] },
       { destination: "/z", type: "bind", source: "/tmp", options: ["rbind", "rshared"] },
@@ -132,13 +140,18 @@ describe("each field gives its statement", () => {
     ];
     const r = compile(config({ mounts }));
     expect(r.errors).toEqual([
-      expect.stringMatching(/^\/mounts\/0\/type: `mounts\[0\].type` is not supported yet: a mount of type "cgroup"/),
+      expect.stringMatching(/^\/mounts\/0\/options\/1: mount option "nr_inodes=1" is not supported yet for cgroup: ctr's cgroup mount takes ro, nosuid, nodev, noexec/),
       expect.stringMatching(/^\/mounts\/1\/options\/0: mount option "nr_inodes=10" is not supported yet for tmpfs/),
       expect.stringMatching(/^\/mounts\/2\/options\/0: mount option "bind" is not supported yet for bind: ctr's binds are recursive/),
       expect.stringMatching(/^\/mounts\/3\/options\/1: mount option "rshared" is not supported yet/),
       expect.stringMatching(/^\/mounts\/4\/options\/1: mount option "mode=700" is not supported yet/),
     ]);
-    expect(r.warnings).toEqual([expect.stringMatching(/^\/mounts\/4\/options\/0: `strictatime` on \/dev is not applied/)]);
+    expect(r.warnings).toEqual([]);
+    // strictatime is honoured, on /dev and on a tmpfs: the fsmount attribute (runtime/features/mount/flags.ts).
+    const strict = compile(config({ mounts: [{ destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] }, { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755"] }] }));
+    expect(strict.errors).toEqual([]);
+    expect(strict.lines).toContain("mount dev /dev strictatime");
+    expect(strict.lines).toContain("mount tmpfs /run mode=755 nosuid strictatime");
   });
   test("process: args, env, cwd, user with additionalGids, rlimits, noNewPrivileges", () => {
     const r = compile(
@@ -211,6 +224,12 @@ describe("each field gives its statement", () => {
       "device default",
       "device allow c 10:200 rwm",
     ]);
+    // memory.swap is memory and swap together (podman's --memory 64m asks for 128m): ctr's swap= is the swap alone.
+    const swap = (v: number) => compile(config({ linux: { resources: { memory: { limit: 67108864, swap: v } } } }));
+    expect(swap(134217728).lines).toContain("limit memory 67108864 swap=67108864");
+    expect(swap(67108864).lines).toContain("limit memory 67108864");
+    expect(swap(-1).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: `linux\.resources\.memory\.swap` is not supported yet: unlimited swap/)]);
+    expect(swap(1024).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: memory\.swap \(1024\) is below memory\.limit/)]);
   });
   test("uid and gid mappings are `map`", () => {
     const r = compile(
@@ -231,18 +250,32 @@ describe("each field gives its statement", () => {
         annotations: { "org.example": "x" },
         hooks: { prestart: [{ path: "/bin/true" }] },
         process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
-        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "/x", resources: { blockIO: { weight: 10 } } },
+        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { weight: 10 } } },
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
-    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj", "process.terminal"]);
+    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj"]);
+    // process.terminal is the exec op's terminal, made at enter-root (runtime/features/process/console.ts).
+    const tty = compile(config({ process: { terminal: true } }));
+    expect(tty.errors).toEqual([]);
+    expect(tty.b.terminal).toBe(true);
+    const ops = tty.b.result.plan.ops;
+    expect(ops.find((o) => o.kind === "exec")).toMatchObject({ terminal: true });
+    expect(ops.find((o) => o.kind === "enter-root")).toMatchObject({ console: true });
   });
-  test("podman's cgroup fields are refused saying why: cgroupsPath and the cgroup mount", () => {
-    const r = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] }], linux: { cgroupsPath: "/libpod_parent/libpod-x" } }));
-    expect(r.errors).toEqual([
-      expect.stringMatching(/^\/linux\/cgroupsPath: `linux\.cgroupsPath` is not supported yet: ctr makes the container's cgroups below ctr's own cgroup/),
-      expect.stringMatching(/^\/mounts\/0\/type: `mounts\[0\]\.type` is not supported yet: a mount of type "cgroup" \(a read-only view of the container's own cgroup/),
+  test("podman's cgroup fields: the cgroupfs cgroupsPath is the placement, the cgroup mount `mount cgroup`; the systemd form and bad paths are refused", () => {
+    const mounts = [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"] }];
+    const r = compile(config({ mounts, linux: { cgroupsPath: "/libpod_parent//libpod-x/" } }));
+    expect(r.errors).toEqual([]);
+    expect(r.b.cgroupsPath).toBe("/libpod_parent/libpod-x");
+    expect(r.lines).toContain("mount cgroup /sys/fs/cgroup nosuid noexec nodev ro");
+    const op = r.b.result.plan.ops.find((o) => o.kind === "mount-cgroup");
+    expect(op?.kind === "mount-cgroup" && [op.target, op.ro]).toEqual(["/sys/fs/cgroup", true]);
+    expect(compile(config({ linux: { cgroupsPath: "ctr-1" } })).b.cgroupsPath).toBe("ctr-1");
+    expect(compile(config({ linux: { cgroupsPath: "machine.slice:libpod:abc" } })).errors).toEqual([
+      expect.stringMatching(/^\/linux\/cgroupsPath: `linux\.cgroupsPath` is not supported yet: the systemd form "slice:prefix:name" \("machine\.slice:libpod:abc"\): ctr makes cgroups through the cgroup filesystem/),
     ]);
+    for (const bad of ["/a/../b", "/", "./x"]) expect(compile(config({ linux: { cgroupsPath: bad } })).errors).toEqual([expect.stringMatching(/^\/linux\/cgroupsPath: cgroupsPath "[^"]*" does not name a cgroup below a hierarchy's root/)]);
   });
   test("linux.sysctl is `sysctl KEY=VALUE...`, checked by its statement", () => {
     const r = compile(config({ linux: { namespaces: [{ type: "mount" }, { type: "uts" }, { type: "network" }], sysctl: { "kernel.domainname": "d", "net.ipv4.ip_forward": "1" } } }));

@@ -30,7 +30,7 @@ describe("completion", () => {
 
   test("form words: mount pr<Tab> is proc", () => {
     expect(complete("mount pr", ctx())).toEqual([["proc "], "pr"]);
-    expect(hits("mount ")).toEqual(["bind ", "dev ", "devpts ", "mqueue ", "overlay ", "proc ", "sysfs ", "tmpfs "]);
+    expect(hits("mount ")).toEqual(["bind ", "cgroup ", "dev ", "devpts ", "mqueue ", "overlay ", "proc ", "sysfs ", "tmpfs "]);
     expect(hits("limit m")).toEqual(["memory "]);
     expect(hits("show p")).toEqual(["procs "]);
     expect(hits("expect ")).toEqual(["exit ", "output "]);
@@ -46,8 +46,8 @@ describe("completion", () => {
   });
 
   test("option keys and flags of the form", () => {
-    expect(hits("mount tmpfs /tmp s")).toEqual(["size="]);
-    expect(hits("mount tmpfs /tmp size=1m ")).toEqual(["mode=", "nodev ", "noexec ", "nosuid ", "ro ", "rw "]);
+    expect(hits("mount tmpfs /tmp s")).toEqual(["size=", "strictatime "]);
+    expect(hits("mount tmpfs /tmp size=1m ")).toEqual(["mode=", "nodev ", "noexec ", "nosuid ", "ro ", "rw ", "strictatime "]);
     expect(hits("mount proc /proc no")).toEqual(["nodev ", "noexec ", "nosuid "]);
     expect(hits("limit memory 64m s")).toEqual(["swap="]);
     expect(hits("expect output ")).toEqual(["!= ", "== ", "contains ", "matches "]);

@@ -74,6 +74,14 @@ export interface ManagerOptions {
   kill?: (pid: number) => void;
   /** The calls that are not file writes (bpf for a v2 device policy); default realSys. */
   kernel?: Sys;
+  /**
+   * Where the container's cgroups go instead of NAME below ctr's own cgroup: an
+   * OCI config's `linux.cgroupsPath` (runtime/features/oci/translate.ts). An
+   * absolute path is from each hierarchy's root, a relative one from ctr's own
+   * cgroup in it; the directories above it that are missing are made too
+   * (`parentsMade`), and removed at the end only if they are empty by then.
+   */
+  path?: string;
 }
 
 export interface CreateOptions {
@@ -124,6 +132,9 @@ export class CgroupManager {
   readonly homes = new Map<Hierarchy, string>();
   /** Directories this manager made, in creation order. */
   private readonly created: string[] = [];
+  /** Directories above a `path` placement that this manager made (never killed in, nor removed with what they hold). */
+  readonly parentsMade: string[] = [];
+  private readonly path: string | null;
 
   /** The directories made so far, in creation order. */
   get made(): readonly string[] {
@@ -147,6 +158,7 @@ export class CgroupManager {
     opts: ManagerOptions = {},
   ) {
     this.name = cgroupName(id);
+    this.path = opts.path === undefined ? null : opts.path.replace(/\/+$/, "");
     this.fs = opts.fs ?? realFs;
     this.selfPid = opts.selfPid ?? process.pid;
     this.kernel = opts.kernel ?? realSys;
@@ -190,7 +202,38 @@ export class CgroupManager {
 
   /** The container's directory for `h`. */
   dirIn(h: Hierarchy): string {
-    return `${callerDir(h)}/${this.name}`;
+    if (this.path === null) return `${callerDir(h)}/${this.name}`;
+    if (this.path.startsWith("/")) return `${h.mount}${this.path}`;
+    return `${callerDir(h)}/${this.path}`;
+  }
+
+  /** The cgroup the container's one is made in (its limits are read against it). */
+  parentIn(h: Hierarchy): string {
+    return parentOf(this.dirIn(h));
+  }
+
+  /**
+   * A `path` placement: make the missing directories above the container's
+   * cgroup in `h`, top down. A v1 cpuset starts with no cpus and no mems and
+   * takes no child that has some, so each new one gets its parent's.
+   */
+  private makeParents(h: Hierarchy): void {
+    if (this.path === null) return;
+    const base = this.path.startsWith("/") ? h.mount : callerDir(h);
+    const parts = this.dirIn(h).slice(base.length).split("/").filter(Boolean).slice(0, -1);
+    let dir = base;
+    for (const part of parts) {
+      const above = dir;
+      dir = `${dir}/${part}`;
+      if (this.fs.exists(dir)) continue;
+      this.fs.mkdir(dir);
+      this.parentsMade.push(dir);
+      if (h.version === "v1" && h.controllers.includes("cpuset")) {
+        const p = readCpusetParent(this.fs, "v1", above);
+        this.write(dir, "cpuset.cpus", p.cpus ?? "");
+        this.write(dir, "cpuset.mems", p.mems ?? "");
+      }
+    }
   }
 
   /** Refuse, before anything is created, what the machine cannot honour. */
@@ -212,7 +255,8 @@ export class CgroupManager {
           break;
         case "cpuset": {
           const h = this.hierarchy("cpuset", why);
-          checkCpuset(limit, readCpusetParent(this.fs, h.version, callerDir(h)), callerDir(h));
+          const parent = this.fs.exists(this.parentIn(h)) ? this.parentIn(h) : callerDir(h);
+          checkCpuset(limit, readCpusetParent(this.fs, h.version, parent), parent);
           break;
         }
       }
@@ -231,7 +275,7 @@ export class CgroupManager {
       case "memory": {
         // Swap accounting may be compiled out: look in the container's cgroup once it
         // exists, else in ctr's own (v2's top cgroup has no memory files: assume yes).
-        const probe = this.fs.exists(dir) ? dir : callerDir(h);
+        const probe = this.fs.exists(dir) ? dir : this.fs.exists(this.parentIn(h)) ? this.parentIn(h) : callerDir(h);
         const v2Top = h.version === "v2" && probe === h.mount;
         writes = memoryWrites(limit, h.version, {
           hasMemsw: this.fs.exists(`${probe}/memory.memsw.limit_in_bytes`),
@@ -247,7 +291,7 @@ export class CgroupManager {
         writes = devicesWrites(limit, h.version);
         break;
       case "cpuset":
-        writes = cpusetWrites(limit, h.version, readCpusetParent(this.fs, h.version, callerDir(h)).mems);
+        writes = cpusetWrites(limit, h.version, readCpusetParent(this.fs, h.version, this.parentIn(h)).mems);
         break;
     }
     return writes.map((write) => ({ dir, write }));
@@ -287,6 +331,7 @@ export class CgroupManager {
       const dir = this.dirIn(h);
       if (h.version === "v2") this.enableV2(h, v2Controllers, members);
       if (!this.created.includes(dir)) {
+        this.makeParents(h);
         this.fs.mkdir(dir);
         this.created.push(dir);
       }
@@ -301,7 +346,7 @@ export class CgroupManager {
     const cpusetDir = this.dirs.get("cpuset") ?? (cpusetH ? this.homes.get(cpusetH) : undefined);
     if (cpusetDir && cpusetH?.version === "v1" && !limits.some((l) => l.controller === "cpuset")) {
       // A v1 cpuset starts empty and takes no task so: the parent's set until a later limit.
-      const parent = readCpusetParent(this.fs, "v1", callerDir(cpusetH));
+      const parent = readCpusetParent(this.fs, "v1", this.parentIn(cpusetH));
       this.write(cpusetDir, "cpuset.cpus", parent.cpus ?? "");
       this.write(cpusetDir, "cpuset.mems", parent.mems ?? "");
     }
@@ -319,6 +364,7 @@ export class CgroupManager {
     if (this.homes.has(h)) return;
     const dir = this.dirIn(h);
     try {
+      this.makeParents(h);
       this.fs.mkdir(dir);
     } catch (e) {
       const code = e instanceof SysError ? e.code : "";
@@ -337,7 +383,10 @@ export class CgroupManager {
     if (controllers.length === 0) return;
     const chain = [h.mount];
     let path = h.mount;
-    for (const part of h.callerPath.split("/").filter(Boolean)) chain.push((path = `${path}/${part}`));
+    // Down to the cgroup the container's is made in: ctr's own, or the parent of a `path` placement (made first if missing).
+    const above = this.path === null ? h.callerPath : this.parentIn(h).slice(h.mount.length);
+    if (this.path !== null) this.makeParents(h);
+    for (const part of above.split("/").filter(Boolean)) chain.push((path = `${path}/${part}`));
     // First every check, then every write: a refusal leaves the tree as it was.
     const steps: { dir: string; missing: KernelController[]; delegate: boolean }[] = [];
     let enabledAbove: KernelController[] = [];
@@ -355,7 +404,7 @@ export class CgroupManager {
         );
       }
       let delegate = false;
-      const isOwn = i === chain.length - 1;
+      const isOwn = this.path === null && i === chain.length - 1; // a `path` placement's parent is not ctr's own: no delegation there
       if (i > 0) {
         const procs = readProcs(this.fs, dir);
         const ours = new Set([this.selfPid, ...members]);
@@ -438,6 +487,7 @@ export class CgroupManager {
       const dir = this.dirIn(h);
       if (h.version === "v2" && c !== "devices") this.enableV2(h, [c], []);
       if (!this.fs.exists(dir)) {
+        this.makeParents(h);
         this.fs.mkdir(dir);
         this.created.push(dir);
         newDirs.push(dir);
@@ -517,6 +567,7 @@ export class CgroupManager {
       if (err) problems.push(err);
     }
     if (this.hostLeaf) this.leaveHostLeaf(problems);
+    removeParents(this.fs, this.parentsMade.splice(0));
     this.created.length = 0;
     this.dirs.clear();
     this.homes.clear();
@@ -558,6 +609,21 @@ export class CgroupManager {
         // Tasks that were just killed are still exiting: wait for them to drain.
         await this.sleep(delay);
       }
+    }
+  }
+}
+
+/**
+ * The directories a `path` placement made above the container's cgroups,
+ * deepest first, each only if it is empty now: another container placed below
+ * the same parent (podman's /libpod_parent) keeps it.
+ */
+export function removeParents(fs: CgroupFs, parents: readonly string[]): void {
+  for (const dir of [...parents].reverse()) {
+    try {
+      if (fs.children(dir).length === 0) fs.rmdir(dir);
+    } catch {
+      // busy: someone else's cgroups are there now
     }
   }
 }

@@ -6,6 +6,8 @@
 //   - a `limit` or `show cgroup`: the limits, the accounting;
 //   - `ns cgroup`: the namespace must be rooted at the container's own cgroup in
 //     every hierarchy (runtime/features/cgroup/manager.ts);
+//   - `mount cgroup`: what it shows is the container's own cgroup of every
+//     hierarchy, never ctr's (runtime/features/mount/cgroupfs.ts);
 //   - no `ns pid`: nothing else ends the container's background processes if
 //     stage 1 itself is killed, so its processes are kept in a cgroup that ctr
 //     kills at the end. With `ns pid` the kernel does it: when PID 1 dies (and it
@@ -18,7 +20,7 @@ export interface CgroupNeeds {
 
 /** True when the container's cgroups must exist before it is created. */
 export function cgroupsFirst(plan: CgroupNeeds): boolean {
-  return cgroupsNeeded(plan.namespaces, plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup"));
+  return cgroupsNeeded(plan.namespaces, plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup" || o.kind === "mount-cgroup"));
 }
 
 /** The same rule, from the namespaces and whether there are limits or `show cgroup`. */
@@ -32,5 +34,5 @@ export function cgroupsNeeded(namespaces: readonly string[], limitsOrShow: boole
  * (runtime/features/cgroup/track.ts), so the plan need not wait for the rest of ctr.
  */
 export function trackingOnly(plan: CgroupNeeds): boolean {
-  return !plan.namespaces.includes("pid") && !plan.namespaces.includes("cgroup") && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup");
+  return !plan.namespaces.includes("pid") && !plan.namespaces.includes("cgroup") && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "cgroup-limit" || o.kind === "show-cgroup" || o.kind === "mount-cgroup");
 }

@@ -81,6 +81,12 @@ export interface EnterSpec {
   user?: UserSetting;
   /** `ctr exec -t`: a new terminal in the container's devpts for the command, with this window size (tty.ts). */
   tty?: WinSize | null;
+  /**
+   * An OCI `exec --detach` (runtime/features/oci/exec.ts): the stage exits once
+   * the pid is reported, without waiting for the command (nor reaping it, were it
+   * quick), which the caller's subreaper adopts and reaps with its status.
+   */
+  detach?: boolean;
 }
 
 /** What the stage says on fd 3, one JSON line each. */
@@ -253,6 +259,7 @@ export function enterStage(): void {
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 125);
   }
   reply({ pid: child });
+  if (spec.detach) process.exit(0);
   // 7. the command, or the host gone
   let status = 125;
   try {

@@ -6,7 +6,7 @@
 // attributes of a mount made with fsmount, and the names `explain` prints.
 // Adding a flag is one line here.
 
-import { MOUNT_ATTR_FLAGS, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from "../../../native/constants.ts";
+import { MOUNT_ATTR_FLAGS, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MOUNT_ATTR_STRICTATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_STRICTATIME } from "../../../native/constants.ts";
 
 interface MountFlag {
   word: string;
@@ -35,12 +35,21 @@ export const MOUNT_ATTR_NAMES = MOUNT_ATTR_FLAGS;
 /** The MS_* bit of each flag word (flagBits runs once per mount: a lookup, not a search with a closure). */
 const MS_BY_WORD = new Map(TABLE.map((f) => [f.word, f.ms]));
 
+/**
+ * `strictatime`: atime updated on every access (the kernel's default for a new
+ * mount is relatime). Only for the filesystems ctr makes (tmpfs, dev), where
+ * fsmount takes it as an attribute: on a bind's copy mount_setattr would have
+ * to clear the whole atime field first, which no bind here needs.
+ */
+export const STRICTATIME = "strictatime";
+
 /** The MS_* bits of the flag words given, on top of `base`; `ro` apart (a bind needs a remount for it). */
 export function flagBits(words: Iterable<string>, base: number): { flags: number; ro: boolean } {
   let flags = base;
   let ro = false;
   for (const w of words) {
     if (w === "ro") ro = true;
+    else if (w === STRICTATIME) flags |= MS_STRICTATIME;
     else flags |= MS_BY_WORD.get(w) ?? 0;
   }
   return { flags, ro };
@@ -48,7 +57,7 @@ export function flagBits(words: Iterable<string>, base: number): { flags: number
 
 /** The MOUNT_ATTR_* bits for the MS_* bits of `flags` (fsmount). */
 export function mountAttrs(flags: number): number {
-  return TABLE.reduce((attrs, f) => (flags & f.ms ? attrs | f.attr : attrs), 0);
+  return TABLE.reduce((attrs, f) => (flags & f.ms ? attrs | f.attr : attrs), flags & MS_STRICTATIME ? MOUNT_ATTR_STRICTATIME : 0);
 }
 
 /** The attributes of a `mask`'s tmpfs: nothing can be written, run or opened as a device there. */

@@ -35,6 +35,7 @@ import {
   MS_NOSUID,
   MS_PRIVATE,
   MS_REC,
+  MS_STRICTATIME,
   O_CLOEXEC,
   O_CREAT,
   O_EXCL,
@@ -136,10 +137,10 @@ const DEV_LINKS: [name: string, target: string][] = [
   ["stderr", "/proc/self/fd/2"],
 ];
 
-export function mountDev(st: AgentState, path: string, ro: boolean): void {
+export function mountDev(st: AgentState, path: string, ro: boolean, strictatime = false): void {
   const sys = st.sys;
   atTarget(st, path, "dir", (target) => {
-    const dev = newFilesystem(sys, "tmpfs", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_NOEXEC);
+    const dev = newFilesystem(sys, "tmpfs", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_NOEXEC | (strictatime ? MS_STRICTATIME : 0));
     try {
       attachOnto(sys, dev, target);
       // Everything below is made relative to the tmpfs's own descriptor: no path is looked up.

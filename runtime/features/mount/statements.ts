@@ -4,7 +4,7 @@
 
 import { type Arg } from "../../../lang/spec.ts";
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC } from "../../../native/constants.ts";
-import { FS_FLAGS, flagBits } from "../mount/flags.ts";
+import { FS_FLAGS, flagBits, STRICTATIME } from "../mount/flags.ts";
 import { bound, mountOp, texts, type PlanFn } from "../../plan.ts";
 import { checkHostPath, defineStatement } from "../../statement.ts";
 import { parseVolume, planVolume, VOLUME_NAME } from "../image/volume.ts";
@@ -20,7 +20,7 @@ const SIMPLE_FS: Record<string, [string, string, number, string | null]> = {
   devpts: ["devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"],
 };
 
-const planMount: PlanFn = (cmd) => {
+const planMount: PlanFn = (cmd, ctx) => {
   const b = bound(cmd);
   const form = b.form!;
   const rest = b.flags;
@@ -56,10 +56,14 @@ const planMount: PlanFn = (cmd) => {
       const m = { source: "overlay", target: positional[0]!, fstype: "overlay", flags: flags | (ro ? MS_RDONLY : 0), data: data.join(","), layers };
       return [{ kind: "mount", what: form, mount: m, remountRo: false, side: "pid1" }];
     }
+    case "cgroup": {
+      const { flags, ro } = flagBits(rest, KERNEL_FS_BITS);
+      return [{ kind: "mount-cgroup", target: positional[0] ?? "/sys/fs/cgroup", ro, flags, cgroupns: ctx.namespaces.has("cgroup"), side: "pid1" }];
+    }
     case "dev": {
       const target = positional[0] ?? "/dev";
       const { ro } = flagBits(rest, 0);
-      return [{ kind: "mount-dev", target, ro, side: "pid1" }];
+      return [{ kind: "mount-dev", target, ro, ...(rest.has(STRICTATIME) ? { strictatime: true } : {}), side: "pid1" }];
     }
   }
   return [];
@@ -68,7 +72,7 @@ const planMount: PlanFn = (cmd) => {
 export const mountStatement = defineStatement({
   name: "mount",
   summary: "Mount a filesystem in the container's mount namespace.",
-  syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|bind|overlay ...",
+  syntax: "mount proc|sysfs|tmpfs|dev|devpts|mqueue|cgroup|bind|overlay ...",
   example: "mount tmpfs /tmp size=64m",
   plan: planMount,
   notForms: {
@@ -100,14 +104,14 @@ export const mountStatement = defineStatement({
       example: "mount tmpfs /tmp size=64m mode=1777",
       args: [{ name: "DST", kind: "path" }],
       options: { size: "size", mode: "mode" },
-      flags: [...FS_FLAGS, "rw"],
+      flags: [...FS_FLAGS, "rw", STRICTATIME],
     },
     dev: {
       summary: "A minimal /dev: a tmpfs with null, zero, full, random, urandom, tty and the usual links.",
       syntax: "mount dev [DST] [FLAGS]",
       example: "mount dev",
       args: [{ name: "DST", kind: "path", optional: true, default: "/dev" }],
-      flags: FS_FLAGS,
+      flags: [...FS_FLAGS, STRICTATIME],
     },
     devpts: {
       summary: "A private devpts instance for pseudo-terminals (gid=: the group of new terminals, 5 for tty as runc and Docker give it).",
@@ -122,6 +126,13 @@ export const mountStatement = defineStatement({
       syntax: "mount mqueue [DST] [FLAGS]",
       example: "mount mqueue",
       args: [{ name: "DST", kind: "path", optional: true, default: "/dev/mqueue" }],
+      flags: FS_FLAGS,
+    },
+    cgroup: {
+      summary: "The container's own cgroups, as runc mounts an OCI config's cgroup mount: on cgroup v1 a tmpfs with each hierarchy's cgroup of PID 1 in it, on v2 alone that cgroup on DST; bound from the host's, or with `ns cgroup` new cgroup filesystems (rooted at the namespace's root). Before the first `run`.",
+      syntax: "mount cgroup [DST] [FLAGS]",
+      example: "mount cgroup /sys/fs/cgroup ro",
+      args: [{ name: "DST", kind: "path", optional: true, default: "/sys/fs/cgroup" }],
       flags: FS_FLAGS,
     },
     bind: {

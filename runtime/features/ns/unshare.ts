@@ -6,17 +6,18 @@
 // ("One thread for a user namespace", "Mount propagation made private by stage 1").
 // Stage 1 is one pre-bundled file: this adds no module to load.
 
-import { O_WRONLY } from "../../../native/constants.ts";
+import { O_CLOEXEC, O_RDONLY, O_WRONLY } from "../../../native/constants.ts";
 import { SysError } from "../../../native/error.ts";
 import type { Sys } from "../../../native/seam.ts";
 import type { NsName } from "../../../lang/spec.ts";
 import { makeRootPrivate } from "../mount/mount.ts";
-import { cloneFlags } from "./ns.ts";
+import { cloneFlags, NS_FLAG } from "./ns.ts";
+import type { NsPath } from "../../channel/messages.ts";
 import type { Op } from "../../ops.ts";
 import type { ExplainNotes } from "../../explain.ts";
 
 /** The calls stage 1 makes before it spawns PID 1. */
-export type Stage1Calls = Pick<Sys, "open" | "write" | "close" | "readdir" | "unshare" | "mount" | "readFile" | "setgroups" | "setresgid" | "setresuid">;
+export type Stage1Calls = Pick<Sys, "open" | "write" | "close" | "readdir" | "unshare" | "mount" | "readFile" | "setgroups" | "setresgid" | "setresuid" | "setns">;
 
 /** Put `pid` (stage 1) in each cgroup: every process of the container is created in them from then on. */
 export function joinCgroups(sys: Stage1Calls, dirs: readonly string[], pid: number): void {
@@ -53,6 +54,26 @@ export function unshareNamespaces(sys: Stage1Calls, namespaces: readonly NsName[
   if (namespaces.length > 0) sys.unshare(cloneFlags(namespaces));
   // Before anything else exists in the new mount namespace: runtime/features/mount/mount.ts.
   if (namespaces.includes("mnt")) makeRootPrivate(sys);
+}
+
+/**
+ * Join each namespace by the path of its file (an OCI config's namespace with
+ * a `path`, such as podman's network namespace). setns checks the file is a
+ * namespace of that type (EINVAL otherwise), so a wrong path is an error, not
+ * a namespace of another kind.
+ */
+export function joinByPath(sys: Stage1Calls, paths: readonly NsPath[]): void {
+  for (const { ns, path } of paths) {
+    const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
+    try {
+      sys.setns(fd, NS_FLAG[ns]);
+    } catch (e) {
+      if (e instanceof SysError) e.message = `joining the ${ns} namespace at "${path}": ${e.message}`;
+      throw e;
+    } finally {
+      sys.close(fd);
+    }
+  }
 }
 
 /**

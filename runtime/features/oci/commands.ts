@@ -21,7 +21,6 @@ const EXIT_FAIL = 1;
 
 /** Verbs not done yet: said, with exit status 1. */
 const NOT_YET: Record<string, string> = {
-  exec: "a new process in an OCI container (ctr's own `ctr exec NAME` works on named containers)",
   pause: "the freezer",
   resume: "the freezer",
   update: "changing an OCI container's resources",
@@ -134,13 +133,15 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         return ps(store, parseFlags(rest, { format: "format", f: "format" }, {}));
       case "list":
         return list(store, parseFlags(rest, { format: "format", f: "format" }, { quiet: "quiet", q: "quiet" }));
+      case "exec":
+        return await exec(store, rest);
       case "features":
         writeAll(1, JSON.stringify(await features(), null, 2) + "\n");
         return 0;
       case "spec":
         return spec(parseFlags(rest, { bundle: "bundle", b: "bundle" }, { rootless: "rootless" }));
       case undefined:
-        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, list, features, spec" });
+        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, ps, list, features, spec" });
       default:
         if (NOT_YET[verb]) throw new SysError({ message: `\`${verb}\` is not supported yet: ${NOT_YET[verb]}` });
         throw new SysError({ message: `no such command: ${verb}` });
@@ -156,12 +157,17 @@ const CREATE_BOOLS = { "no-pivot": "no-pivot", "no-new-keyring": "no-new-keyring
 
 /** The flags of create and run that ctr cannot honour, refused before anything is made. */
 function refuseFlags(p: Parsed): void {
-  if (p.flags.has("console-socket")) throw new SysError({ message: "--console-socket is not supported yet: a terminal for the container's process (process.terminal)" });
   if (p.flags.has("no-pivot")) throw new SysError({ message: "--no-pivot is not supported yet: ctr always enters the root with pivot_root" });
   const keep = p.flags.get("preserve-fds");
   if (keep !== undefined && keep !== "0") throw new SysError({ message: "--preserve-fds is not supported yet: the container's process gets its standard streams only" });
   // --no-new-keyring asks for what ctr does anyway: it never makes a session keyring.
   // --no-subreaper (run): ctr's supervisor reaps nothing of the container's itself.
+}
+
+/** --console-socket PATH, absolute (the supervisor connects to it from /). */
+function consoleOf(p: Parsed): { console?: string } {
+  const s = p.flags.get("console-socket");
+  return typeof s === "string" ? { console: path.resolve(s) } : {};
 }
 
 function writePidFile(p: Parsed, pid: number): void {
@@ -181,7 +187,7 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
   const bundle = path.resolve(typeof p.flags.get("bundle") === "string" ? (p.flags.get("bundle") as string) : ".");
   store.reserve(id);
   const sup = Bun.spawn({
-    cmd: [process.execPath, `${PACKAGE_ROOT}/runtime/main.ts`, "--oci-supervise", JSON.stringify({ root: store.root, id, bundle, log, start: false })],
+    cmd: [process.execPath, `${PACKAGE_ROOT}/runtime/main.ts`, "--oci-supervise", JSON.stringify({ root: store.root, id, bundle, log, start: false, ...consoleOf(p) })],
     stdio: ["inherit", "inherit", "inherit"],
     detached: true,
     env: process.env,
@@ -213,9 +219,9 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
 
 /** `--oci-supervise JSON`: the supervisor create started. */
 async function superviseMain(json: string, early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
-  const a = JSON.parse(json) as { root: string; id: string; bundle: string; log: LogOptions };
+  const a = JSON.parse(json) as { root: string; id: string; bundle: string; log: LogOptions; console?: string };
   const { supervise } = await import("./supervise.ts");
-  return supervise({ store: new OciStore(a.root), id: a.id, bundle: a.bundle, log: new OciLog(a.log), startAtOnce: false, early });
+  return supervise({ store: new OciStore(a.root), id: a.id, bundle: a.bundle, log: new OciLog(a.log), startAtOnce: false, early, ...(a.console ? { console: a.console } : {}) });
 }
 
 /** `start ID`: ask the supervisor on start.sock; it answers once the command is PID 1. */
@@ -244,6 +250,40 @@ async function start(store: OciStore, id: string, l: OciLog): Promise<number> {
   if (reply.startsWith("ok")) return 0;
   l.error(reply.replace(/^error /, "").trim() || "the container's supervisor gave no answer");
   return EXIT_FAIL;
+}
+
+const EXEC_FLAGS = { process: "process", p: "process", "pid-file": "pid-file", cwd: "cwd", env: "env", e: "env", "console-socket": "console-socket", user: "user", u: "user", cap: "cap", c: "cap", "process-label": "process-label", apparmor: "apparmor", "preserve-fds": "preserve-fds", cgroup: "cgroup" };
+const EXEC_BOOLS = { detach: "detach", d: "detach", tty: "tty", t: "tty", "no-new-privs": "no-new-privs", "ignore-paused": "ignore-paused" };
+
+/** `exec [--process FILE | ARGS] [--detach] [--pid-file F] [--cwd DIR] [--env K=V] ID [ARGS]` (exec.ts). */
+async function exec(store: OciStore, argv: readonly string[]): Promise<number> {
+  // The command's own arguments follow the id: only the flags before it are runc's.
+  const at = argv.findIndex((a, i) => !a.startsWith("-") && !(i > 0 && isValueFlag(argv[i - 1]!) && !argv[i - 1]!.includes("=")));
+  const own = at < 0 ? argv : argv.slice(0, at + 1);
+  const p = parseFlags(own, EXEC_FLAGS, EXEC_BOOLS);
+  const envs = own.flatMap((a, i) => (a === "--env" || a === "-e" ? [own[i + 1] ?? ""] : a.startsWith("--env=") ? [a.slice(6)] : []));
+  for (const f of ["console-socket", "user", "cap", "process-label", "apparmor", "cgroup"]) if (p.flags.has(f)) throw new SysError({ message: `exec --${f} is not supported yet${f === "user" || f === "cap" ? ": give the process's user and capabilities in --process" : ""}` });
+  if (p.flags.has("tty")) throw new SysError({ message: "exec --tty is not supported yet: a pseudo-terminal for the process (and --console-socket)" });
+  if (p.flags.has("no-new-privs")) throw new SysError({ message: "exec --no-new-privs is not supported yet: give noNewPrivileges in --process" });
+  const keep = p.flags.get("preserve-fds");
+  if (keep !== undefined && keep !== "0") throw new SysError({ message: "exec --preserve-fds is not supported yet: the process gets its standard streams only" });
+  const id = p.args[0];
+  if (id === undefined) throw new SysError({ message: `"exec" requires a container id`, hint: "usage: ctr exec [--process FILE] <container-id> [command args...]" });
+  const rec = store.get(id);
+  const file = p.flags.get("process");
+  const { ociExec } = await import("./exec.ts");
+  return ociExec(rec, {
+    process: typeof file === "string" ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : null,
+    args: at < 0 ? [] : argv.slice(at + 1),
+    ...(typeof p.flags.get("cwd") === "string" ? { cwd: p.flags.get("cwd") as string } : {}),
+    env: envs,
+    detach: p.flags.has("detach"),
+    ...(typeof p.flags.get("pid-file") === "string" ? { pidFile: path.resolve(p.flags.get("pid-file") as string) } : {}),
+  });
+}
+
+function isValueFlag(a: string): boolean {
+  return Object.hasOwn(EXEC_FLAGS, a.replace(/^--?/, "").split("=")[0]!);
 }
 
 const SIGNALS = Object.keys(constants.signals);
@@ -355,6 +395,14 @@ async function remove(store: OciStore, p: Parsed): Promise<number> {
     const { removeStateDir } = await import("../../statedir.ts");
     removeStateDir(`${stateRoot()}/${rec.cid}`);
   }
+  // PID 1 let go at create (supervise.ts): no ctr process is left to tear the container down, the record says what to remove.
+  const held = (store.read(id) ?? rec).held;
+  if (held) {
+    const { removeHeld } = await import("./teardown.ts");
+    const problems = await removeHeld(held);
+    // The record stays, so that a second `delete` can try again.
+    if (problems.length > 0) throw new SysError({ message: `cannot delete container ${id} in full: ${problems.join("; ")}` });
+  }
   store.remove(id);
   return 0;
 }
@@ -372,7 +420,7 @@ async function run(store: OciStore, argv: readonly string[], log: LogOptions, l:
   store.reserve(id);
   try {
     const { supervise } = await import("./supervise.ts");
-    const status = await supervise({ store, id, bundle, log: l, startAtOnce: true, created: (pid) => writePidFile(p, pid) });
+    const status = await supervise({ store, id, bundle, log: l, startAtOnce: true, created: (pid) => writePidFile(p, pid), ...consoleOf(p) });
     if (status !== 0 && existsSync(`${store.dir(id)}/error`)) l.error(readFileSync(`${store.dir(id)}/error`, "utf8").trimEnd());
     return status;
   } finally {

@@ -15,6 +15,7 @@ import { makePlan, setExplain, type PlanResult } from "../../plan.ts";
 import { findStatement, statements } from "../../registry.ts";
 import { JsonError, parseLocated } from "./json.ts";
 import { translateConfig, type HostFacts } from "./translate.ts";
+import type { NsPath } from "../../channel/messages.ts";
 
 /** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -41,6 +42,12 @@ export interface CompiledBundle {
   diagnostics: Diagnostic[];
   /** The file names diagnostics use (config.json:POINTER), each with the text. */
   sources: Map<string, string>;
+  /** `linux.cgroupsPath`, checked (translate.ts): where the container's cgroups go. */
+  cgroupsPath?: string;
+  /** The namespaces given by a path (translate.ts): joined by stage 1 rather than made. */
+  nsPaths: NsPath[];
+  /** `process.terminal`: the command needs a console socket (create --console-socket). */
+  terminal: boolean;
   ok: boolean;
 }
 
@@ -71,14 +78,17 @@ export function hostFacts(): HostFacts {
   };
 }
 
-/** Read, translate, check and plan a bundle; throws only when config.json cannot be read. */
-export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle {
+/**
+ * Read, translate, check and plan a bundle; throws only when config.json cannot be read.
+ * `given`: the config's text instead of the file's (`exec`'s process in the bundle's config: exec.ts).
+ */
+export function compileBundle(arg: string, opts: CompileOptions, given?: string): CompiledBundle {
   const isFile = path.basename(arg) === "config.json" && !statSync(arg).isDirectory();
   const dir = path.resolve(isFile ? path.dirname(arg) : arg);
   const file = isFile ? arg : path.join(arg, "config.json");
-  const size = statSync(file).size;
+  const size = given !== undefined ? given.length : statSync(file).size;
   if (size > MAX_CONFIG_BYTES) throw new Error(`"${file}" is larger than ${MAX_CONFIG_BYTES >> 20} MiB`);
-  const text = readFileSync(file, "utf8");
+  const text = given ?? readFileSync(file, "utf8");
   const empty: PlanResult = { plan: { namespaces: [], ops: [], needsDefaultRootfs: false }, diagnostics: [] };
   let doc;
   try {
@@ -89,7 +99,7 @@ export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle
     const line = before.split("\n").length;
     const column = e.offset - before.lastIndexOf("\n");
     const d: Diagnostic = { severity: "error", span: { file, line, column, offset: e.offset, length: 1 }, message: `config.json is not valid JSON: ${e.message}`, help: "see the OCI runtime spec, config.md" };
-    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), ok: false };
+    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], terminal: false, ok: false };
   }
   const t = translateConfig(doc, text, file, dir, opts.facts);
   const checker = new Checker(statements, { cpus: opts.cpus, ...(opts.host ? { host: opts.host } : {}) });
@@ -98,6 +108,16 @@ export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle
   const clean = !diagnostics.some((d) => d.severity === "error");
   const result = clean ? makePlan(t.commands, findStatement, { stateDir: opts.stateDir, defaultRootfs: opts.defaultRootfs }) : empty;
   if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span, text);
+  // process.terminal: made at enter-root (the caller waits for the master during create), taken at exec.
+  const exec = result.plan.ops.find((o) => o.kind === "exec");
+  const enter = result.plan.ops.find((o) => o.kind === "enter-root");
+  if (t.terminal && exec?.kind === "exec" && enter?.kind === "enter-root") {
+    exec.terminal = true;
+    enter.console = true;
+  }
+  // The namespaces given by path: stage 1 joins them instead of making them (runtime/init.ts), and explain says so.
+  const unshare = result.plan.ops.find((o) => o.kind === "unshare");
+  if (unshare?.kind === "unshare" && t.nsPaths.length > 0) unshare.paths = t.nsPaths.map(({ ns, path }) => ({ ns, path }));
   diagnostics.push(...result.diagnostics);
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
   return {
@@ -109,6 +129,9 @@ export function compileBundle(arg: string, opts: CompileOptions): CompiledBundle
     result,
     diagnostics,
     sources: t.sources,
+    ...(t.cgroupsPath ? { cgroupsPath: t.cgroupsPath.path } : {}),
+    nsPaths: t.nsPaths.map(({ ns, path }) => ({ ns, path })),
+    terminal: t.terminal !== undefined,
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
 }

@@ -19,6 +19,10 @@ import { stateRoot } from "../../paths.ts";
 /** runc's global flags that take a value, and those that do not. */
 export const VALUE_FLAGS = new Set(["--root", "--log", "--log-format", "--criu", "--rootless"]);
 export const BOOL_FLAGS = new Set(["--debug", "--systemd-cgroup"]);
+/** The flags of runc's kill, ps and exec that take a value (as the next argument). */
+const VERB_VALUE_FLAGS = new Set(
+  ["format", "f", "process", "p", "pid-file", "console-socket", "cwd", "env", "e", "user", "u", "cap", "c", "process-label", "apparmor", "preserve-fds", "cgroup"].flatMap((f) => [`-${f}`, `--${f}`]),
+);
 const OCI_ONLY_VERBS = new Set(["create", "start", "state", "delete", "run", "features", "spec", "list", "pause", "resume", "update", "events", "checkpoint", "restore"]);
 
 /** The default OCI root: ctr's state root with `-oci` appended (/run/ctr-oci as root). */
@@ -35,7 +39,9 @@ export function isOciInvocation(argv: readonly string[]): boolean {
   if (first === "run" && argv.slice(1).some((a) => a === "-e" || a.endsWith(".ctr"))) return false;
   if (OCI_ONLY_VERBS.has(first)) return true;
   if (first === "kill" || first === "ps" || first === "exec") {
-    const id = argv.slice(1).find((a) => !a.startsWith("-"));
+    const rest = argv.slice(1);
+    // The values of runc's flags of the verb are not the id (conmon: `exec --pid-file F --process F --detach ID`).
+    const id = rest.find((a, i) => !a.startsWith("-") && !(i > 0 && VERB_VALUE_FLAGS.has(rest[i - 1]!)));
     if (id === undefined || !/^[\w+.-]+$/.test(id)) return false;
     return existsSync(`${defaultRoot()}/${id}/state.json`) && !existsSync(`${defaultRoot().replace(/-oci$/, "")}/${id}/state.json`);
   }

@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync }
 import { SysError } from "../../../native/error.ts";
 import { sameProcess } from "../lifecycle/procstat.ts";
 import type { ProcRef } from "../lifecycle/store.ts";
+import type { HeldResources } from "../../session.ts";
 
 /** The runtime spec version ctr's state and `spec` say. */
 export const OCI_VERSION = "1.0.2";
@@ -33,6 +34,11 @@ export interface OciRecord {
   /** ctr's own id of the container: its per-container directory and cgroups. */
   cid: string;
   exitStatus?: number;
+  /**
+   * Once `create` let PID 1 go (supervise.ts): what the container keeps on the
+   * host, which `delete` removes (teardown.ts).
+   */
+  held?: HeldResources;
 }
 
 /** An id as runc takes one: letters, digits, `_`, `+`, `-`, `.`; not `.` or `..`. */

@@ -9,12 +9,30 @@
 // op of the plan up to `exec` (namespaces, mounts, root, process spec), then
 // holds `exec` back (ExecuteIO.beforeExec, runtime/execute.ts) until `ctr
 // start` asks on the container's start.sock; then PID 1 execve's the
-// command, the record says "running", and `start` returns. The container's
-// end and teardown are runtime/execute.ts's as for a script (stage 1 kills
-// PID 1 if the supervisor dies, even by SIGKILL); the record then says
-// "stopped" with the exit status, and stays until `delete`.
+// command, the record says "running", and `start` returns.
+//
+// After `create` (and `run --detach`), PID 1 is let go: a client's monitor
+// (podman's conmon, containerd's shim) is a subreaper that reads PID 1's pid
+// from --pid-file and waits for it as its own child, as with runc. So before
+// the record says "created", stage 1 is killed (Container.release) and PID 1
+// is re-parented to that subreaper (the host's init without one); until
+// `start`, the supervisor's end of the channel is what holds PID 1 (its EOF
+// ends it, a supervisor that dies takes it along). Once the command runs the
+// supervisor exits and leaves everything in place: the cgroups and ctr's
+// per-container directory are in the record (`held`), and `delete` removes
+// them (teardown.ts). Before that point every failure is torn down here, as
+// for a script.
+//
+// `ctr run` without --detach keeps PID 1 as ctr's own, the supervisor waits
+// for the command, and the record says "stopped" with its exit status.
+//
+// A released container's ctr id carries no owner pid (ctr-oci-XXXXXX-held):
+// the sweeps of state directories and cgroups left by a dead ctr
+// (runtime/statedir.ts, runtime/features/cgroup/manager.ts) take names that
+// end in a pid, and this container's owner is its record, not a process.
 
 import { writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { cpus } from "node:os";
 import { formatLocation } from "../../../lang/diagnostics.ts";
 import { SysError } from "../../../native/error.ts";
@@ -37,6 +55,25 @@ export interface SuperviseArgs {
   early?: ReturnType<typeof Bun.spawn> | null;
   /** Called once the record says "created" (`ctr run` writes its pid file then). */
   created?(pid1: number): void;
+  /** --console-socket: where the master of the command's terminal goes (runtime/features/process/console.ts). */
+  console?: string;
+}
+
+/** A connected socket to the unix socket at `file` (a long path reached from its directory: sun_path holds 107 bytes). */
+async function connectConsole(file: string): Promise<number> {
+  const { AF_UNIX, close, connect, SOCK_CLOEXEC, SOCK_STREAM, socket, unixAddress } = await import("../../../native/index.ts");
+  const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC);
+  const cwd = process.cwd();
+  try {
+    if (Buffer.byteLength(file) > 107) process.chdir(path.dirname(file));
+    connect(fd, unixAddress(Buffer.byteLength(file) > 107 ? path.basename(file) : file));
+    return fd;
+  } catch (e) {
+    close(fd);
+    throw e;
+  } finally {
+    process.chdir(cwd);
+  }
 }
 
 /** Compile, create, wait for start, run, record the end: the container's exit status, or 1 when it was never created. */
@@ -48,7 +85,8 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
     writeFileSync(`${dir}/error`, text);
     return 1;
   };
-  const cid = newContainerId();
+  const release = !a.startAtOnce;
+  const cid = release ? `ctr-oci-${Math.random().toString(36).slice(2, 8)}-held` : newContainerId();
   const [{ defaultCacheDir }, { hostView }] = await Promise.all([import("../rootfs/cache.ts"), import("../../hostview.ts")]);
   let b;
   try {
@@ -62,6 +100,17 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
     return fail(shown.join("\n"));
   }
   for (const d of b.diagnostics) log.line("warning", `${d.span.file}: ${d.message}`);
+  // As runc: a terminal needs a console socket to send its master to, and a console socket a terminal.
+  if (b.terminal && !a.console) return fail("process.terminal is true, but no --console-socket was given: ctr sends the terminal's master to the caller, it has no terminal of its own to give");
+  if (a.console && !b.terminal) return fail("--console-socket was given, but process.terminal is false");
+  let consoleFd: number | undefined;
+  if (a.console) {
+    try {
+      consoleFd = await connectConsole(a.console);
+    } catch (e) {
+      return fail(`cannot connect to the console socket "${a.console}": ${errorText(e)}`);
+    }
+  }
   log.line("debug", `${id}: compiled ${b.commands.length} statements into ${b.result.plan.ops.length} ops`);
   const annotations = (b.config?.annotations ?? {}) as Record<string, string>;
   const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid };
@@ -106,8 +155,14 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const { execute } = await import("../../execute.ts");
   let status: number;
   try {
-    const launch = a.early ? Launch.adopt(a.early) : await Launch.start();
+    // With a console socket, a stage 1 of our own: it must have the socket as its fd 4.
+    if (consoleFd !== undefined) {
+      a.early?.kill("SIGKILL");
+      a.early = null;
+    }
+    const launch = a.early ? Launch.adopt(a.early) : await Launch.start(consoleFd);
     a.early = null;
+    if (consoleFd !== undefined) (await import("../../../native/index.ts")).close(consoleFd); // stage 1 has its copy
     status = await execute(cid, b.result.plan, launch, null, {
       trace: false,
       output: (text) => writeAll(1, text),
@@ -117,10 +172,11 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         log.error(errorText(e));
       },
       notice: (text) => log.line("warning", text),
-      beforeExec: async (pid1) => {
+      beforeExec: async (pid1, held) => {
         log.line("debug", `${id}: created, PID 1 is ${pid1}`);
         rec.status = "created";
         rec.pid1 = processRef(pid1);
+        if (held) rec.held = held;
         store.write(rec);
         a.created?.(pid1);
         // Killed before `start` (`kill ID` of a created container): nothing will ask, the container is over.
@@ -142,13 +198,21 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         store.write(rec);
         answer("ok\n");
       },
-    });
+    }, { release, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
   } catch (e) {
     errors.push(errorText(e));
     status = 1;
   }
-  server?.stop(true);
+  if (release && rec.status === "running" && errors.length === 0) {
+    server?.stop(true);
+    // The command runs, PID 1 is the caller's: the record stays "running" (state.ts reads PID 1's life) until `delete`.
+    rec.supervisor = null;
+    if (store.read(id)) store.write(rec);
+    return 0;
+  }
+  // Answered before the server stops: stopping it closes the connections still waiting.
   answer(`error ${errors.join("; ") || `the container exited with status ${status}`}\n`);
+  server?.stop(true);
   const wasCreated = rec.status !== "creating";
   rec.status = "stopped";
   rec.exitStatus = status;

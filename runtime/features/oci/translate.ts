@@ -22,7 +22,7 @@
 // before the command are made), and the command last, as `exec`.
 
 import * as path from "node:path";
-import type { Arg, Command, Diagnostic, Span } from "../../../lang/spec.ts";
+import type { Arg, Command, Diagnostic, NsName, Span } from "../../../lang/spec.ts";
 import { classify } from "../../../lang/expand.ts";
 import { parseProfile, ProfileError, type Profile } from "../security/profile.ts";
 import { pointer, type Located } from "./json.ts";
@@ -31,6 +31,8 @@ import { pointer, type Located } from "./json.ts";
 export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
 
 const RLIMIT = /^RLIMIT_([A-Z]+)$/;
+/** The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it makes the others. */
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -53,6 +55,12 @@ export interface Translation {
   sources: Map<string, string>;
   /** `linux.seccomp` as a checked profile: config.ts puts its op before the command (no statement reads an inline profile). */
   seccomp?: { profile: Profile; span: Span };
+  /** `linux.cgroupsPath` (cgroupfs form): where the container's cgroups are made, a placement rather than a statement (the supervisor gives it to the cgroup manager). */
+  cgroupsPath?: { path: string; span: Span };
+  /** Namespaces given by a `path`: on the `ns` line (the container has one of its own, not the host's), joined by stage 1 instead of made. */
+  nsPaths: { ns: NsName; path: string; span: Span }[];
+  /** `process.terminal`: the command on a new pseudo-terminal, its master sent to the console socket. */
+  terminal?: Span;
 }
 
 function isEmpty(v: unknown): boolean {
@@ -71,6 +79,9 @@ class Translator {
   readonly diagnostics: Diagnostic[] = [];
   readonly sources = new Map<string, string>();
   seccomp?: { profile: Profile; span: Span };
+  cgroupsPath?: { path: string; span: Span };
+  readonly nsPaths: { ns: NsName; path: string; span: Span }[] = [];
+  terminal?: Span;
 
   constructor(
     private readonly doc: Located,
@@ -171,8 +182,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
   t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath"]);
-  // ctr makes a container's cgroups below its own in each hierarchy and removes them at the end; a caller's path is another placement.
-  if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") t.unsupported("/linux/cgroupsPath", "ctr makes the container's cgroups below ctr's own cgroup (runtime/features/cgroup/manager.ts), not at a path the caller names");
+  if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") cgroupsPath(t, linux.cgroupsPath);
   namespaces(t, linux.namespaces);
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
@@ -214,8 +224,17 @@ function namespaces(t: Translator, v: unknown): void {
       return;
     }
     if (o.path !== undefined && o.path !== "") {
-      t.unsupported(`${ptr}/path`, "joining a namespace by path (setns) is not done by `ns`, and `join` is not supported yet");
-      return;
+      const p = t.typed<string>(o.path, `${ptr}/path`, "string");
+      if (p === undefined) return;
+      if (!BY_PATH.has(name as NsName)) {
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc and uts namespaces by path; a user, mount, pid or cgroup one changes what the rest of the container is made in)`);
+        return;
+      }
+      if (!p.startsWith("/")) {
+        t.error(`${ptr}/path`, `a namespace path must be absolute, not ${JSON.stringify(p)}`, "e.g. /run/netns/NAME or /proc/PID/ns/net");
+        return;
+      }
+      t.nsPaths.push({ ns: name as NsName, path: p, span: t.span(`${ptr}/path`) });
     }
     items.push(t.word(name, `${ptr}/type`));
   });
@@ -319,21 +338,23 @@ function mounts(t: Translator, v: unknown, bundle: string): void {
         if (dst === "/dev") {
           // The spec's /dev: the runtime also makes the default devices and links, which is `mount dev`.
           for (const x of opts) {
-            if (DEV_BUILT_IN.has(x.text) || x.text === "rw" || x.text === "strictatime") continue;
-            if (x.text === "ro") flags.push(t.word("ro", x.ptr));
+            if (DEV_BUILT_IN.has(x.text) || x.text === "rw") continue;
+            if (x.text === "ro" || x.text === "strictatime") flags.push(t.word(x.text, x.ptr));
             else bad(x, "a tmpfs on /dev is `mount dev`, which makes it nosuid,noexec,mode=755,size=65536k");
           }
-          const strict = opts.find((x) => x.text === "strictatime");
-          if (strict) t.warning(strict.ptr, "`strictatime` on /dev is not applied: `mount dev` leaves atime updates to the kernel's default (relatime)", "/dev holds only device nodes and links; remove the option to silence this");
           t.add("mount", `${ptr}/type`, [t.word("dev", `${ptr}/type`), dstArg, ...flags]);
           return;
         }
         const extra: Arg[] = [];
         for (const x of opts) {
           if (flagOrDefault(x)) continue;
+          if (x.text === "strictatime") {
+            flags.push(t.word(x.text, x.ptr));
+            continue;
+          }
           const m = /^(size|mode)=(.+)$/.exec(x.text);
           if (m) extra.push(t.option(m[1]!, t.word(m[1] === "size" ? m[2]!.replace(/^(\d+)([kmg])$/i, "$1$2") : m[2]!, x.ptr), x.ptr));
-          else bad(x, "ctr's tmpfs takes size=, mode= and nosuid, nodev, noexec, ro");
+          else bad(x, "ctr's tmpfs takes size=, mode= and nosuid, nodev, noexec, ro, strictatime");
         }
         t.add("mount", `${ptr}/type`, [t.word("tmpfs", `${ptr}/type`), dstArg, ...extra, ...flags]);
         return;
@@ -363,13 +384,40 @@ function mounts(t: Translator, v: unknown, bundle: string): void {
         t.add("mount", `${ptr}/type`, [t.word("bind", `${ptr}/type`), t.string(source, `${ptr}/source`), dstArg, ...flags]);
         return;
       }
-      case "cgroup":
-        t.unsupported(`${ptr}/type`, "a mount of type \"cgroup\" (a read-only view of the container's own cgroup: it needs the cgroup placed where `linux.cgroupsPath` says, which ctr does not do)");
+      case "cgroup": {
+        // The container's own cgroups, as runc mounts them: `mount cgroup`
+        // (runtime/features/mount/cgroupfs.ts). relatime is what a new mount gets anyway.
+        for (const x of opts) if (!flagOrDefault(x) && x.text !== "relatime") bad(x, "ctr's cgroup mount takes ro, nosuid, nodev, noexec");
+        t.add("mount", `${ptr}/type`, [t.word("cgroup", `${ptr}/type`), dstArg, ...flags]);
         return;
+      }
       default:
         t.unsupported(`${ptr}/type`, `a mount of type ${JSON.stringify(type)}`);
     }
   });
+}
+
+/**
+ * `linux.cgroupsPath` (config-linux.md, "Cgroups path"): a path, absolute from
+ * each hierarchy's root or relative to ctr's own cgroup, where the container's
+ * cgroups are made in every hierarchy (runtime/features/cgroup/manager.ts,
+ * `path`). The systemd form, `slice:prefix:name` (runc --systemd-cgroup), asks
+ * for a transient unit of systemd's, which ctr does not make.
+ */
+function cgroupsPath(t: Translator, v: unknown): void {
+  const at = "/linux/cgroupsPath";
+  const p = t.typed<string>(v, at, "string");
+  if (p === undefined) return;
+  if (!p.startsWith("/") && /^[^/:]*:[^/:]*:[^/:]*$/.test(p)) {
+    t.unsupported(at, `the systemd form "slice:prefix:name" (${JSON.stringify(p)}): ctr makes cgroups through the cgroup filesystem, not as systemd units; give a path, as podman does with --cgroup-manager cgroupfs`);
+    return;
+  }
+  const parts = p.split("/").filter(Boolean);
+  if (parts.length === 0 || parts.some((x) => x === "." || x === "..")) {
+    t.error(at, `cgroupsPath ${JSON.stringify(p)} does not name a cgroup below a hierarchy's root`, 'a path such as "/machine/ctr-1" (from each hierarchy\'s root) or "ctr-1" (below ctr\'s own cgroup), without "." or ".."');
+    return;
+  }
+  t.cgroupsPath = { path: `${p.startsWith("/") ? "/" : ""}${parts.join("/")}`, span: t.span(at) };
 }
 
 function resources(t: Translator, v: unknown): void {
@@ -379,11 +427,21 @@ function resources(t: Translator, v: unknown): void {
   t.keys(r, at, ["memory", "cpu", "pids", "devices"]);
   if (isObject(r.memory)) {
     const m = r.memory;
-    t.keys(m, `${at}/memory`, ["limit"]);
+    t.keys(m, `${at}/memory`, ["limit", "swap"]);
     if (m.limit !== undefined && m.limit !== -1) {
       const n = t.int(m.limit, `${at}/memory/limit`);
-      if (n !== undefined) t.add("limit", `${at}/memory/limit`, [t.word("memory", `${at}/memory`), t.word(String(n), `${at}/memory/limit`)]);
-    }
+      // The spec's swap is memory and swap together (runc writes it to memory.memsw.limit_in_bytes); ctr's `swap=` is the swap alone.
+      let swap: Arg | null = null;
+      if (m.swap !== undefined && n !== undefined) {
+        if (m.swap === -1) t.unsupported(`${at}/memory/swap`, "unlimited swap (-1): ctr's `limit memory` gives a container no swap, or `swap=` SIZE of it");
+        else {
+          const total = t.int(m.swap, `${at}/memory/swap`);
+          if (total !== undefined && total < n) t.error(`${at}/memory/swap`, `memory.swap (${total}) is below memory.limit (${n})`, "the spec's swap is memory and swap together: at least the limit");
+          else if (total !== undefined && total > n) swap = t.option("swap", t.word(String(total - n), `${at}/memory/swap`), `${at}/memory/swap`);
+        }
+      }
+      if (n !== undefined) t.add("limit", `${at}/memory/limit`, [t.word("memory", `${at}/memory`), t.word(String(n), `${at}/memory/limit`), ...(swap ? [swap] : [])]);
+    } else if (m.swap !== undefined && m.swap !== -1) t.unsupported(`${at}/memory/swap`, "swap without a memory limit");
   }
   if (isObject(r.cpu)) {
     const c = r.cpu;
@@ -458,7 +516,8 @@ function devices(t: Translator, v: unknown): void {
 
 function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: boolean, linux: Record<string, unknown>): void {
   t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal"]);
-  if (p.terminal === true) t.unsupported("/process/terminal", "a pseudo-terminal for the process (and --console-socket)");
+  // A terminal for the command, its master to the caller's console socket (runtime/features/process/console.ts): on the `exec` op (config.ts).
+  if (p.terminal !== undefined && t.typed<boolean>(p.terminal, "/process/terminal", "boolean") === true) t.terminal = t.span("/process/terminal");
   if (p.env !== undefined) {
     const env = t.typed<unknown[]>(p.env, "/process/env", "array");
     const opts: Arg[] = [];

@@ -34,6 +34,7 @@ import type { WireError } from "../../channel/messages.ts";
 import { processTree } from "./tree.ts";
 import { fromHostRoot } from "./stage.ts";
 import { SINGLE_THREAD_ENV } from "../../bundle.ts";
+import { takeConsole } from "./console.ts";
 
 export { DEFAULT_PATH } from "./spec.ts";
 
@@ -85,8 +86,12 @@ function takeTerminal(): void {
 }
 
 /** Replace PID 1 with the command (runtime/features/process/spec.ts). Returns only by throwing. */
-export function execCommand(st: AgentState, argv: string[]): never {
-  return applyAndExec(processSpec(st, argv), { beforeExec: takeTerminal, sys: st.sys });
+export function execCommand(st: AgentState, argv: string[], terminal = false): never {
+  const spec = processSpec(st, argv);
+  if (!terminal) return applyAndExec(spec, { beforeExec: takeTerminal, sys: st.sys });
+  // As root, before the spec's steps drop what it needs.
+  takeConsole(st);
+  return applyAndExec(spec, { sys: st.sys });
 }
 
 const running = new Set<number>();
