@@ -79,6 +79,17 @@ interface Watched {
 }
 
 /**
+ * The lowest RLIMIT_DATA a watched process gets. JavaScriptCore reserves its
+ * JIT's executable memory up front, and that private writable mapping counts
+ * against RLIMIT_DATA: under a limit of 2 GiB the reservation fails and JSC
+ * runs without its JIT, some three times slower (measured: `explain` of a
+ * 4,380-line case took 3.7 s under `prlimit --data=2G`, 1.1 s under 4G or no
+ * limit, 3.4 s with BUN_JSC_useJIT=0). The fuzz test would then time an
+ * interpreter no user runs. The watcher still kills a run past `killMB` of RSS.
+ */
+const DATA_FLOOR_MB = 8192;
+
+/**
  * Runs argv (through fuzz-spawn.ts, so that its peak RSS is its own) with
  * stdout/stderr appended to out/err, polling every 20 ms; `runStart()` says
  * when the current run started (null between runs). Kills it on the first
@@ -87,7 +98,7 @@ interface Watched {
 async function watch(argv: string[], out: string, err: string, o: FuzzOptions, runStart: () => number | null, poll?: () => void): Promise<Watched> {
   const report = `${out}.spawn`;
   writeFileSync(report, "");
-  const spawner = Bun.spawn({ cmd: [BUN, join(HERE, "fuzz-spawn.ts"), report, out, err, String(o.killMB * 2), "--", ...argv], stdio: ["ignore", "inherit", "inherit"] });
+  const spawner = Bun.spawn({ cmd: [BUN, join(HERE, "fuzz-spawn.ts"), report, out, err, String(Math.max(o.killMB * 2, DATA_FLOOR_MB)), "--", ...argv], stdio: ["ignore", "inherit", "inherit"] });
   const lines = (): { pid?: number; code?: number | null; rssMB?: number }[] =>
     readFileSync(report, "utf8")
       .split("\n")

@@ -16,7 +16,8 @@ const [report, out, err, dataMB, sep, ...argv] = process.argv.slice(2);
 if (sep !== "--" || argv.length === 0) throw new Error("usage: fuzz-spawn.ts REPORT OUT ERR DATA_MB -- ARGV...");
 const fo = openSync(out!, "a");
 const fe = openSync(err!, "a");
-// RLIMIT_DATA: a JS allocation beyond it fails instead of taking the machine.
+// RLIMIT_DATA: a JS allocation beyond it fails instead of taking the machine
+// (fuzz-harness.ts's DATA_FLOOR_MB says why it is never below 8 GiB).
 const proc = Bun.spawn({ cmd: ["/bin/sh", "-c", `ulimit -d ${Number(dataMB) * 1024} && exec "$@"`, "sh", ...argv], stdio: ["ignore", fo, fe], env: { ...process.env, NO_COLOR: "1" } });
 closeSync(fo);
 closeSync(fe);
