@@ -339,6 +339,27 @@ export function pidfdSendSignal(pidfd: number, sig: number): void {
 }
 
 const POLLIN = 0x001;
+const POLLHUP = 0x010;
+const POLLRDHUP = 0x2000;
+
+/**
+ * Whether the peer of socket `fd` has hung up (its last holder closed it or
+ * died): poll(2) for POLLRDHUP with no wait, whatever is still queued to read.
+ */
+export function peerHungUp(fd: number): boolean {
+  const s = t0();
+  const buf = new Int32Array(2);
+  const halves = new Int16Array(buf.buffer);
+  buf[0] = fd;
+  halves[2] = POLLRDHUP;
+  for (;;) {
+    const r: number = C.poll(buf, 1, 0);
+    const err = en(r);
+    if (r === -1 && err === 4 /* EINTR */) continue;
+    int("poll", r, err, [[fd], 0], s);
+    return (halves[3]! & (POLLRDHUP | POLLHUP)) !== 0;
+  }
+}
 
 /**
  * poll(2) for readability: blocks until one of `fds` is readable (or hung up),

@@ -6,7 +6,7 @@
 // trace.ts  setTrace/getTrace/formatTraceEvent, and the shared call helpers (not exported)
 // ns.ts     unshare, setns, mount, umount2, pivotRoot, chroot, chdir, mknod, UTS names
 // proc.ts   execve, waitpid/waitid, kill, ids, setsid/setpgid, spawnProcess, signal masks,
-//           pidfdOpen, pollReadable
+//           pidfdOpen, pollReadable, peerHungUp
 // fd.ts     close, dup, pipe2, sockets, read/write, fcntl, open, umask, ioctl, tty
 // at.ts     openat, mkdirat, unlinkat, statx, getdents64, fchmod: names resolved from a directory fd
 // caps.ts   prctl, capabilities, seccomp, rlimits

@@ -47,6 +47,22 @@ export const SINGLE_THREAD_ENV: Record<string, string> = {
   BUN_JSC_useJIT: "0",
 };
 
+/**
+ * What PID 1 inherits in a container is not the host's environment (issue 16,
+ * item 6: /proc/1/environ is PID 1's start-up environment, and the container
+ * may read it): only the variables the stages themselves read. Commands get
+ * theirs from the agent's state (features/process/process.ts, initialEnv), not
+ * from this. `ns none` keeps the caller's environment on purpose (callerEnvironment).
+ * Stage 1 and the direct start (runtime/features/ns/direct.ts) both start PID 1 with it.
+ */
+const STAGE2_ENV_KEYS = ["TERM", "CTR_EXEC_STAGE", ...Object.keys(SINGLE_THREAD_ENV)];
+
+export function stage2Environment(env: Record<string, string | undefined>, callerEnv: boolean): [string, string][] {
+  return Object.entries(env)
+    .filter(([k]) => callerEnv || STAGE2_ENV_KEYS.includes(k))
+    .map(([k, v]) => [k, v ?? ""]);
+}
+
 let newestCache = 0;
 /** The newest modification time of ctr's sources, in ms (runtime/main.ts repeats this, to find the build before loading anything). */
 function newestSource(): number {
@@ -112,6 +128,8 @@ export async function ensureInitBundle(): Promise<string> {
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });
     // `ctr exec`'s two processes, each a fraction of the bundle above it (runtime/exec-cli.ts, runtime/enter-init.ts).
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "exec-cli.ts"), join(PACKAGE_ROOT, "runtime", "enter-init.ts")], outdir: tmp, format: "cjs", bytecode: true });
+    // The direct start, which runtime/main.ts loads before the CLI (runtime/direct-start.ts).
+    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "direct-start.ts")], outdir: tmp, format: "cjs", bytecode: true });
     try {
       renameSync(tmp, dir);
     } catch {

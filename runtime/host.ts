@@ -78,8 +78,11 @@ const BATCH_WINDOW = 32;
 /** A started stage 1, waiting for its plan. */
 export class Launch {
   private constructor(
+    /** Stage 1; for a direct start (runtime/features/ns/direct.ts), PID 1 itself, whose status it would relay. */
     readonly stage1: ReturnType<typeof Bun.spawn>,
     readonly channel: AsyncChannel<StageMessage>,
+    /** PID 1 was started by ctr's thread, in its namespaces already: no stage 1, no plan to send. */
+    readonly direct = false,
   ) {}
 
   /**
@@ -99,11 +102,11 @@ export class Launch {
   }
 
   /** Take over a stage 1 spawned as above (runtime/main.ts does it before loading ctr). */
-  static adopt(stage1: ReturnType<typeof Bun.spawn>): Launch {
+  static adopt(stage1: ReturnType<typeof Bun.spawn>, direct = false): Launch {
     const fd = (stage1.stdio as unknown[])[3];
     if (typeof fd !== "number") throw new SysError({ message: "cannot make the control channel of the init stage", status: 125 });
     // Our end stays open until ctr exits: Bun owns it and may close it itself.
-    return new Launch(stage1, new AsyncChannel<StageMessage>(fd));
+    return new Launch(stage1, new AsyncChannel<StageMessage>(fd), direct);
   }
 
   /** A Launch of the current init bundle, building it first if needed. */
@@ -125,6 +128,7 @@ export class Launch {
   sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget, release = false, paths: readonly NsPath[] = []): void {
     if (this.planSent) return;
     this.planSent = true;
+    if (this.direct) return; // PID 1 is in its namespaces already
     this.waitsForGo = wait;
     this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release } : {}), ...(paths.length ? { paths: [...paths] } : {}), ...(this.console ? { console: true } : {}) });
   }
@@ -241,6 +245,7 @@ export class Container {
    */
   async create(plan: Plan, opts: CreateOptions = {}): Promise<void> {
     const { trace = false, setup, forwardSignals = true, interactive = false } = opts;
+    if (this.launch.direct) return this.createDirect(opts);
     this.launch.sendPlan(plan, trace, setup !== undefined, interactive, this.cgroups?.made ?? [], [], opts.enter, opts.release, opts.paths);
     this.joined = opts.enter ?? null;
     const { pid } = await this.expect("unshared", "creating the namespaces");
@@ -256,6 +261,21 @@ export class Container {
     // skipped by recv). So PID 1's start-up overlaps the sending.
     this.pid1 = (await this.expect("spawned", "starting PID 1")).pid;
     if (forwardSignals) for (const sig of HANDLED_SIGNALS) process.on(sig, this.forward);
+  }
+
+  /**
+   * A direct start (runtime/features/ns/direct.ts): PID 1 is ctr's child and
+   * unshares its own mount namespace first; its "ready" (or its error) says it
+   * has. The CLI takes this path only for what needs no stage 1: anything else
+   * here is a bug, refused.
+   */
+  private async createDirect(opts: CreateOptions): Promise<void> {
+    if (opts.setup || opts.trace || opts.interactive || opts.enter || opts.release || opts.paths?.length || this.cgroups) {
+      throw new SysError({ message: "internal: a direct start for a container that needs stage 1", status: 125 });
+    }
+    this.pid1 = this.launch.stage1.pid;
+    await this.waitReady();
+    if (opts.forwardSignals ?? true) for (const sig of HANDLED_SIGNALS) process.on(sig, this.forward);
   }
 
   /**

@@ -22,6 +22,7 @@ import {
   blockSignals,
   closeFd,
   kill,
+  peerHungUp,
   PR_SET_PDEATHSIG,
   prctl,
   read,
@@ -43,11 +44,11 @@ import { realSys } from "../native/seam.ts";
 import { AsyncChannel, SyncChannel } from "./channel/stream.ts";
 import { errorToWire } from "./channel/codec.ts";
 import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
-import { joinByPath, joinCgroups, takeMappedIds, unshareNamespaces } from "./features/ns/unshare.ts";
+import { joinByPath, joinCgroups, takeMappedIds, unshareMountAsPid1, unshareNamespaces } from "./features/ns/unshare.ts";
 import { execute, newAgentState } from "./agent.ts";
 import { reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
-import { SINGLE_THREAD_ENV } from "./bundle.ts";
+import { stage2Environment } from "./bundle.ts";
 import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
 import { enterStageRoot } from "./features/process/stage.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
@@ -241,21 +242,11 @@ function killOrphans(fd: number): boolean {
   return false;
 }
 
-/**
- * What PID 1 inherits in a container is not the host's environment (issue 16,
- * item 6: /proc/1/environ is PID 1's start-up environment, and the container
- * may read it): only the variables the stages themselves read. Commands get
- * theirs from the agent's state (features/process/process.ts, initialEnv), not
- * from this. `ns none` keeps the caller's environment on purpose (callerEnvironment).
- */
-const STAGE2_ENV_KEYS = ["TERM", "CTR_EXEC_STAGE", ...Object.keys(SINGLE_THREAD_ENV)];
-
 function stage2Env(callerEnv: boolean): string[] {
-  const keep = (k: string) => callerEnv || STAGE2_ENV_KEYS.includes(k);
-  return Object.entries(process.env).filter(([k]) => keep(k)).map(([k, v]) => `${k}=${v ?? ""}`);
+  return stage2Environment(process.env, callerEnv).map(([k, v]) => `${k}=${v}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean, direct = false, mnt = false): Promise<void> {
   // First: PID 1 is in the container with the container's uid, and a dumpable
   // process's /proc files (mem, map_files: the host's libraries, environ) are
   // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
@@ -270,6 +261,22 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   // the caller's subreaper (conmon, containerd's shim), which reaps it; the
   // host's end of the channel is then what ends it before `start` (EOF below).
   if (!release) prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (direct) {
+    // Started by ctr's own thread, no stage 1 (runtime/features/ns/direct.ts):
+    // our parent is ctr. If it died before the prctl above, no signal comes:
+    // its end of the channel is closed then (ctr is its only holder, and a dying
+    // process closes its files before its children are told), so look. After
+    // the prctl, its death kills us.
+    if (peerHungUp(CONTROL_FD)) process.exit(125);
+    if (mnt) {
+      try {
+        unshareMountAsPid1(realSys); // before anything else, so nothing of ours is in the host's mount namespace
+      } catch (e) {
+        new SyncChannel<HostMessage>(CONTROL_FD, read, isHostMessage).send({ t: "error", error: errorToWire(e) });
+        process.exit(125);
+      }
+    }
+  }
   const ch = new AsyncChannel<HostMessage>(CONTROL_FD, isHostMessage);
   // Sends are queued while the socket is full (runtime/channel/stream.ts). Around an
   // `exec` they must be written out before execve closes the channel, or the
@@ -374,5 +381,5 @@ else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"));
+  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("direct"), process.argv.includes("mnt"));
 }

@@ -1,12 +1,11 @@
-// ctr's entry point (bin/ctr runs this file). For start-up latency it starts
-// stage 1 (or `ctr exec`'s enter stage) before anything else is loaded, so that
-// the stage's Bun start-up overlaps ctr's own, then loads the CLI from the
-// pre-built bundles of the current sources (runtime/bundle.ts) when there are
-// some. Hence no import here: an imported module loads before this file runs.
-// Kept under 4 KiB: Bun caches a larger transpiled file in $HOME/.bun.
+// ctr's entry (bin/ctr runs it). For start-up latency it starts PID 1
+// (runtime/direct-start.ts), stage 1 or `ctr exec`'s enter stage first, so the
+// stage's Bun start-up overlaps ctr's, then loads the CLI from the bundles
+// (runtime/bundle.ts). No static import: it would load before this file runs.
+// Under 4 KiB: Bun caches a larger transpiled file in $HOME/.bun.
 
 const root = `${import.meta.dir}/..`;
-// bundle.ts buildDir(), repeated here, by Bun.Glob as there (not node:fs, slower to load).
+// bundle.ts buildDir(), repeated here (Bun.Glob: node:fs is slower to load).
 let newest = 0;
 for (const f of new Bun.Glob("{runtime,native,lang}/**/*.ts").scanSync({ cwd: root, dot: true })) newest = Math.max(newest, Bun.file(`${root}/${f}`).lastModified);
 const dir = `${root}/dist/${Math.floor(newest)}`;
@@ -14,12 +13,11 @@ const exists = (file: string): boolean => Bun.file(file).size > 0;
 
 const argv = process.argv.slice(2);
 const NOT_A_RUN = new Set(["check", "explain", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
-// ctr as an OCI runtime (features/oci/commands.ts): runc's global flags and verbs start no stage 1
-// here; its supervisor (`--oci-supervise`) gets one early as a script does.
+// ctr as an OCI runtime (features/oci/commands.ts): no early stage here; its supervisor gets one.
 const OCI_WORDS = /^(--root|--log|--log-format|--debug|--systemd-cgroup|--rootless|--criu)(=|$)|^(create|start|state|delete|run|features|spec|list|pause|resume|update|events|checkpoint|restore)$/;
 const first = argv.find((a) => a !== "--trace");
 const at = argv.indexOf(first ?? "");
-// `ctr -d`: its supervisor (features/lifecycle/supervise.ts) starts the stage, not this ctr.
+// `ctr -d`: its supervisor (features/lifecycle/supervise.ts) starts the stage.
 let detaching = false;
 for (let i = 0; i < argv.length && !detaching; i++) {
   const a = argv[i]!;
@@ -27,7 +25,7 @@ for (let i = 0; i < argv.length && !detaching; i++) {
   else if (a === "-d" || a === "--detach") detaching = true;
   else if (a !== "--trace") break;
 }
-// `ctr exec` without -t: its command's stdin (-i: ours); null for any other line.
+// `ctr exec` without -t: its command's stdin (-i: ours); else null.
 let stdin: "inherit" | "ignore" | null = null;
 for (let i = at + 1, interactive = false; first === "exec" && i < argv.length; i++) {
   const a = argv[i]!;
@@ -35,25 +33,33 @@ for (let i = at + 1, interactive = false; first === "exec" && i < argv.length; i
   else if (a === "-e" || a === "--env" || a === "-w" || a === "--workdir") i++;
   else {
     if (a === "--" || !a.startsWith("-")) stdin = interactive ? "inherit" : "ignore";
-    break; // else -t, or an option the CLI refuses
+    break; // else -t, or an option refused
   }
 }
-const env = { ...process.env, BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0", BUN_JSC_useWarmUpMarkedBlocks: "0", MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useJIT: "0" };
+const z = "0";
+const env = { ...process.env, BUN_JSC_useConcurrentJIT: z, BUN_JSC_useConcurrentGC: z, BUN_JSC_useWarmUpMarkedBlocks: z, MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useJIT: z };
 
 let early: ReturnType<typeof Bun.spawn> | null = null;
-if (first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && exists(`${dir}/init.js`)) {
+let direct: import("./direct-start.ts").Direct = null;
+const run = first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && exists(`${dir}/init.js`);
+if (run && argv[0] === first && exists(`${dir}/direct-start.js`)) {
+  // A cached plan needing no stage 1: PID 1 now
+  direct = ((await import(`${dir}/direct-start.js`)) as typeof import("./direct-start.ts")).startDirect(argv, dir, env);
+  early = direct?.pid1 ?? null;
+}
+if (run) {
   // As Launch.spawn in runtime/host.ts, which adopts it.
-  early = Bun.spawn({ cmd: [process.execPath, `${dir}/init.js`, "stage1"], stdio: ["inherit", "inherit", "inherit", "pipe"], env });
+  if (!direct) early = Bun.spawn({ cmd: [process.execPath, `${dir}/init.js`, "stage1"], stdio: ["inherit", "inherit", "inherit", "pipe"], env });
 } else if (stdin !== null && exists(`${dir}/enter-init.js`) && exists(`${dir}/exec-cli.js`)) {
-  // As execCommand's (features/lifecycle/enter.ts); it ends quietly if the CLI refuses the line.
+  // As execCommand's (features/lifecycle/enter.ts); it ends quietly if the line is refused.
   early = Bun.spawn({ cmd: [process.execPath, `${dir}/enter-init.js`, "enter"], stdio: [stdin, "inherit", "inherit", "pipe"], env });
 }
 const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts"));
-// `ctr exec` with its stage: the CLI's exec alone (runtime/exec-cli.ts).
+// `ctr exec` with its stage: runtime/exec-cli.ts alone.
 const running: Promise<number> =
   stdin !== null && early !== null
     ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), early, whole)
-    : whole().then((cli) => cli.main(argv, early));
+    : whole().then((cli) => cli.main(argv, early, direct));
 running.then(
   (code) => process.exit(code),
   (e) => {

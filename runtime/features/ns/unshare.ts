@@ -57,6 +57,31 @@ export function unshareNamespaces(sys: Stage1Calls, namespaces: readonly NsName[
 }
 
 /**
+ * PID 1 of a direct start (runtime/features/ns/direct.ts) makes its own mount
+ * namespace, first thing: unshare(CLONE_NEWNS) moves only the calling thread,
+ * so a helper thread started before it would stay in the host's mount
+ * namespace, and see the host's tree from inside the container. Hence the
+ * count first (the init environment of runtime/bundle.ts keeps a fresh stage at
+ * one thread; test/userns/single-thread.test.ts holds it), then the unshare and
+ * the tree made private, as stage 1 does.
+ */
+export function unshareMountAsPid1(sys: Stage1Calls): void {
+  const threads = sys.readdir("/proc/self/task").length;
+  if (threads !== 1) {
+    throw new SysError({
+      errno: 22,
+      code: "EINVAL",
+      syscall: "unshare",
+      args: ["CLONE_NEWNS"],
+      message: `PID 1 must make its mount namespace single-threaded, but it has ${threads} threads`,
+      hint: "the Bun runtime started helper threads; check the pinned bun version and the init environment",
+      status: 125,
+    });
+  }
+  unshareNamespaces(sys, ["mnt"]);
+}
+
+/**
  * Join each namespace by the path of its file (an OCI config's namespace with
  * a `path`, such as podman's network namespace). setns checks the file is a
  * namespace of that type (EINVAL otherwise), so a wrong path is an error, not

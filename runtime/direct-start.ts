@@ -1,0 +1,59 @@
+// The direct start's entry (runtime/features/ns/direct.ts), which runtime/main.ts
+// loads before the CLI, from its own small bundle (runtime/bundle.ts): for a
+// script run whose compiled plan is in the plan cache and qualifies, PID 1 is
+// started from this thread at once, while the CLI loads. Anything else (no
+// cached plan, a plan that needs stage 1, a failed unshare) returns null and
+// main.ts starts stage 1 as before; the CLI then compiles or loads the plan as
+// it always does and checks it against this start (`directMatches`).
+
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { readScriptFile } from "../lang/read.ts";
+import { setns, unshare } from "../native/ns.ts";
+import { PACKAGE_ROOT, stage2Environment } from "./bundle.ts";
+import { cacheProblem, loadPlan, placeholderId, planKey } from "./plancache.ts";
+import { writeAll } from "./fdio.ts";
+import { directEligible, spawnDirect, StrandedError, type DirectStart } from "./features/ns/direct.ts";
+
+/** The script and its arguments of a plain run (`ctr FILE ARGS...`, `ctr -e TEXT ARGS...`, no option), else null. */
+function scriptOf(argv: readonly string[]): { file: string; text: string; args: string[] } | null {
+  const [first, ...rest] = argv;
+  if (first === undefined) return null;
+  if (first === "-e") {
+    const [text, ...args] = rest;
+    return text === undefined ? null : { file: "-e", text, args };
+  }
+  if (first.startsWith("-")) return null;
+  try {
+    return { file: first, text: readScriptFile(first), args: rest };
+  } catch {
+    return null; // the CLI says why
+  }
+}
+
+/**
+ * PID 1 of this run's container, started directly, or null. `dir` is the build
+ * directory (runtime/main.ts found it), `env` the stages' environment.
+ */
+export type Direct = DirectStart | null;
+
+export function startDirect(argv: readonly string[], dir: string, env: Record<string, string | undefined>): DirectStart | null {
+  const script = scriptOf(argv);
+  if (!script || cacheProblem() !== null) return null;
+  // The key as runtime/cli.ts computes it: the code stamp is bundle.ts's buildDir() for this build.
+  const version = JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version as string;
+  const key = planKey(script.file, script.text, script.args, join(PACKAGE_ROOT, "dist", basename(dir)), version);
+  const plan = key ? loadPlan(key, placeholderId()) : null;
+  if (!plan || !directEligible(plan)) return null;
+  const cmd = [process.execPath, `${dir}/init.js`, "stage2", "direct", ...(plan.namespaces.includes("mnt") ? ["mnt"] : [])];
+  try {
+    return spawnDirect({ unshare, setns }, plan.namespaces, cmd, Object.fromEntries(stage2Environment(env, false)));
+  } catch (e) {
+    if (e instanceof StrandedError) {
+      // This thread may be in the container's namespaces: nothing more may run in this process.
+      writeAll(2, `ctr: ${e.message}\n`);
+      process.exit(125);
+    }
+    return null; // e.g. EPERM: stage 1 meets the same error and reports it
+  }
+}

@@ -1,0 +1,132 @@
+// The direct start (runtime/features/ns/direct.ts): a script whose plan is in
+// the plan cache and needs no stage 1 gets its PID 1 from ctr's own thread.
+// Each test runs its script once to cache the plan, then again: the second run
+// is the direct one, which the first test shows from the process tree.
+
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
+import { closeFd, read, socketpair } from "../../native/index.ts";
+import { ensureInitBundle } from "../../runtime/bundle.ts";
+
+const NS = ["uts", "ipc", "net", "pid", "mnt"] as const;
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Running (a zombie has ended: the test process, a subreaper, reaps it later). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+const nsOf = (path: string) => readlinkSync(path);
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/**
+ * A script that waits inside the container until `gate` exists on the host
+ * (no rootfs: the host's files are in view). Run once with the gate open, so
+ * that the plan is cached; then started again with it closed, and returned
+ * with ctr's PID 1 (ctr's only child) once the command is going.
+ */
+async function startCached(h: Host, how: "run" | "exec") {
+  const gate = `${h.scratch()}/gate`;
+  const script = `ns uts, ipc, pid, mnt, net\n${how} sh -c "while [ ! -e ${gate} ]; do sleep 0.02; done"`;
+  writeFileSync(gate, "");
+  const first = await h.ctr(["-e", script]);
+  expect(first.stderr).toBe("");
+  expect(first.code).toBe(0);
+  rmSync(gate);
+  const proc = h.spawn(["-e", script]);
+  await until(() => childrenOf(proc.pid).length === 1 && childrenOf(childrenOf(proc.pid)[0]!).length > 0 || proc.exitCode !== null, "the command to start");
+  const pid1 = childrenOf(proc.pid)[0]!;
+  return { proc, pid1, gate, open: () => writeFileSync(gate, "") };
+}
+
+describe("direct start", () => {
+  itest("a cached plan's PID 1 is ctr's own child, in new namespaces, and every thread of ctr is back in its own", () =>
+    onHost(async (h) => {
+      const { proc, pid1, open } = await startCached(h, "run");
+      // PID 1 is the agent itself (no ctr-stage1 between), and sh is its child.
+      expect(comm(pid1)).toBe("ctr-init");
+      const sh = childrenOf(pid1)[0]!;
+      expect(comm(sh)).toBe("sh");
+      for (const n of NS) {
+        expect(nsOf(`/proc/${sh}/ns/${n}`)).toBe(nsOf(`/proc/${pid1}/ns/${n}`));
+        expect(nsOf(`/proc/${pid1}/ns/${n}`)).not.toBe(nsOf(`/proc/${proc.pid}/ns/${n}`));
+      }
+      // ctr's threads: none stayed in the container's UTS, IPC or network namespace, nor spawns into its PID namespace.
+      const here = Object.fromEntries(["uts", "ipc", "net", "pid"].map((n) => [n, nsOf(`/proc/self/ns/${n}`)]));
+      for (const task of readdirSync(`/proc/${proc.pid}/task`)) {
+        for (const n of ["uts", "ipc", "net"]) expect(`${task} ${nsOf(`/proc/${proc.pid}/task/${task}/ns/${n}`)}`).toBe(`${task} ${here[n]}`);
+        expect(`${task} ${nsOf(`/proc/${proc.pid}/task/${task}/ns/pid_for_children`)}`).toBe(`${task} ${here.pid}`);
+      }
+      open();
+      expect(await proc.exited).toBe(0);
+      expect(await new Response(proc.stderr).text()).toBe("");
+    }),
+  );
+
+  for (const how of ["run", "exec"] as const) {
+    itest(`SIGKILL of ctr while a directly started container's \`${how}\` goes leaves no process of it`, () =>
+      onHost(async (h) => {
+        const { proc, pid1 } = await startCached(h, how);
+        const inside = [pid1, ...childrenOf(pid1)];
+        process.kill(proc.pid, "SIGKILL");
+        await proc.exited;
+        await until(() => inside.every((p) => !alive(p)), "PID 1 and its command to die");
+        // A SIGKILLed ctr cannot remove its state directory: the next run sweeps it (onHost checks).
+        expect((await h.ctr(["-e", "ns uts\nrun true"])).code).toBe(0);
+      }),
+    );
+  }
+
+  itest("a directly started PID 1 makes its mount tree private before anything is mounted (shared host root)", () =>
+    onHost(async (h) => {
+      const script = `ns uts, pid, mnt\nrun mount -t tmpfs ctr-direct-probe-${process.pid} /mnt\nrun grep -c ctr-direct-probe /proc/self/mountinfo\nexpect output == 1`;
+      for (let i = 0; i < 2; i++) {
+        const r = await h.ctr(["-e", script]);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(hostMountinfo()).not.toContain("ctr-direct-probe");
+      }
+    }),
+  );
+});
+
+// No container here: the stage is started in the test's own namespaces, without "mnt".
+test("PID 1 of a direct start whose ctr is already gone (its channel hung up) exits at once, serving nothing", async () => {
+  const init = await ensureInitBundle();
+  const [mine, theirs] = socketpair();
+  closeFd(mine); // as a dead ctr's end: closed before the stage starts
+  const child = Bun.spawn({ cmd: [process.execPath, init, "stage2", "direct"], stdio: ["ignore", "pipe", "pipe", theirs], env: { PATH: process.env.PATH ?? "" } });
+  closeFd(theirs);
+  // Without the look at the channel, the agent would read the end of it and exit 0.
+  expect(await child.exited).toBe(125);
+  expect(await new Response(child.stderr).text()).toBe("");
+  // The control: a ctr that hangs up once the stage is up gets the end of the channel, status 0.
+  const [host, stage] = socketpair();
+  const served = Bun.spawn({ cmd: [process.execPath, init, "stage2", "direct"], stdio: ["ignore", "pipe", "pipe", stage], env: { PATH: process.env.PATH ?? "" } });
+  closeFd(stage);
+  const buf = Buffer.alloc(64);
+  expect(read(host, buf)).toBeGreaterThan(0); // its "ready"
+  closeFd(host);
+  expect(await served.exited).toBe(0);
+});
