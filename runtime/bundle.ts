@@ -64,6 +64,11 @@ export function stage2Environment(env: Record<string, string | undefined>, calle
 }
 
 let newestCache = 0;
+/** The newest source's time as runtime/main.ts found it, moments ago: the same build, and no second scan (~5 ms). */
+export function knownNewestSource(ms: number): void {
+  if (!newestCache && ms > 0) newestCache = ms;
+}
+
 /** The newest modification time of ctr's sources, in ms (runtime/main.ts repeats this, to find the build before loading anything). */
 function newestSource(): number {
   if (newestCache) return newestCache;

@@ -20,7 +20,7 @@ import type { PlanResult } from "./plan.ts";
 import { SIDE_NAME, type Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { WriteError, isTerminal, writeAll } from "./fdio.ts";
-import { PACKAGE_ROOT } from "./bundle.ts";
+import { knownNewestSource, PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
 import type { DirectStart } from "./features/ns/direct.ts";
@@ -329,8 +329,12 @@ export function writeFailed(e: WriteError): number {
   return EXIT_SETUP;
 }
 
-/** Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file. */
-export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null, direct: DirectStart | null = null): Promise<number> {
+/**
+ * Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file
+ * (or PID 1, `direct`), `newestSource` the sources' time it found (runtime/bundle.ts).
+ */
+export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null, direct: DirectStart | null = null, newestSource = 0): Promise<number> {
+  knownNewestSource(newestSource);
   try {
     return await command(argv, early, direct);
   } catch (e) {

@@ -5,7 +5,7 @@
 // Under 4 KiB: Bun caches a larger transpiled file in $HOME/.bun.
 
 const root = `${import.meta.dir}/..`;
-// bundle.ts buildDir(), repeated here (Bun.Glob: node:fs is slower to load).
+// bundle.ts buildDir() here too, for the CLI (Bun.Glob: node:fs loads slower).
 let newest = 0;
 for (const f of new Bun.Glob("{runtime,native,lang}/**/*.ts").scanSync({ cwd: root, dot: true })) newest = Math.max(newest, Bun.file(`${root}/${f}`).lastModified);
 const dir = `${root}/dist/${Math.floor(newest)}`;
@@ -55,11 +55,11 @@ if (run) {
   early = Bun.spawn({ cmd: [process.execPath, `${dir}/enter-init.js`, "enter"], stdio: [stdin, "inherit", "inherit", "pipe"], env });
 }
 const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts"));
-// `ctr exec` with its stage: runtime/exec-cli.ts alone.
+// `ctr exec` with its stage: exec-cli.ts alone.
 const running: Promise<number> =
   stdin !== null && early !== null
     ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), early, whole)
-    : whole().then((cli) => cli.main(argv, early, direct));
+    : whole().then((cli) => cli.main(argv, early, direct, newest));
 running.then(
   (code) => process.exit(code),
   (e) => {
