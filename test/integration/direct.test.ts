@@ -30,6 +30,13 @@ function alive(pid: number): boolean {
 }
 
 const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+const commOr = (pid: number) => {
+  try {
+    return comm(pid);
+  } catch {
+    return ""; // ended meanwhile
+  }
+};
 const nsOf = (path: string) => readlinkSync(path);
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -55,7 +62,9 @@ async function startCached(h: Host, how: "run" | "exec") {
   expect(first.code).toBe(0);
   rmSync(gate);
   const proc = h.spawn(["-e", script]);
-  await until(() => childrenOf(proc.pid).length === 1 && childrenOf(childrenOf(proc.pid)[0]!).length > 0 || proc.exitCode !== null, "the command to start");
+  // The command's sh: a child of PID 1 (`run`) or PID 1 itself (`exec`), once it has exec'd.
+  const started = () => childrenOf(proc.pid).some((p) => [p, ...childrenOf(p)].some((c) => commOr(c) === "sh"));
+  await until(() => started() || proc.exitCode !== null, "the command to start");
   const pid1 = childrenOf(proc.pid)[0]!;
   return { proc, pid1, gate, open: () => writeFileSync(gate, "") };
 }
@@ -66,8 +75,8 @@ describe("direct start", () => {
       const { proc, pid1, open } = await startCached(h, "run");
       // PID 1 is the agent itself (no ctr-stage1 between), and sh is its child.
       expect(comm(pid1)).toBe("ctr-init");
-      const sh = childrenOf(pid1)[0]!;
-      expect(comm(sh)).toBe("sh");
+      const sh = childrenOf(pid1).find((c) => commOr(c) === "sh")!;
+      expect(childrenOf(proc.pid)).toEqual([pid1]);
       for (const n of NS) {
         expect(nsOf(`/proc/${sh}/ns/${n}`)).toBe(nsOf(`/proc/${pid1}/ns/${n}`));
         expect(nsOf(`/proc/${pid1}/ns/${n}`)).not.toBe(nsOf(`/proc/${proc.pid}/ns/${n}`));
