@@ -99,7 +99,7 @@ export function spawnDirect(sys: DirectCalls, namespaces: readonly NsName[], cmd
         if (astray) throw new Error(astray);
       } catch (e) {
         pid1?.kill("SIGKILL");
-        throw new StrandedError(`ctr could not return to its own namespaces after starting PID 1: ${(e as Error).message}`);
+        throw new StrandedError(`cannot return to ctr's own namespaces after starting PID 1: ${(e as Error).message}`);
       }
     }
   } finally {
