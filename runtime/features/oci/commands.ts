@@ -21,8 +21,6 @@ const EXIT_FAIL = 1;
 
 /** Verbs not done yet: said, with exit status 1. */
 const NOT_YET: Record<string, string> = {
-  pause: "the freezer",
-  resume: "the freezer",
   update: "changing an OCI container's resources",
   events: "container events",
   checkpoint: "checkpoint/restore (CRIU)",
@@ -124,7 +122,7 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         writeAll(1, JSON.stringify(specState(store.get(oneId(parseFlags(rest, {}, {}), "state"))), null, 2) + "\n");
         return 0;
       case "kill":
-        return kill(store, parseFlags(rest, {}, { all: "all", a: "all" }));
+        return await kill(store, parseFlags(rest, {}, { all: "all", a: "all" }));
       case "delete":
         return await remove(store, parseFlags(rest, {}, { force: "force", f: "force" }));
       case "run":
@@ -135,13 +133,20 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         return list(store, parseFlags(rest, { format: "format", f: "format" }, { quiet: "quiet", q: "quiet" }));
       case "exec":
         return await exec(store, rest);
+      case "pause":
+      case "resume": {
+        const rec = store.get(oneId(parseFlags(rest, {}, {}), verb));
+        const { pauseContainer, resumeContainer } = await import("./pause.ts");
+        await (verb === "pause" ? pauseContainer : resumeContainer)(rec, liveStatus(rec));
+        return 0;
+      }
       case "features":
         writeAll(1, JSON.stringify(await features(), null, 2) + "\n");
         return 0;
       case "spec":
         return spec(parseFlags(rest, { bundle: "bundle", b: "bundle" }, { rootless: "rootless" }));
       case undefined:
-        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, ps, list, features, spec" });
+        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, ps, list, pause, resume, features, spec" });
       default:
         if (NOT_YET[verb]) throw new SysError({ message: `\`${verb}\` is not supported yet: ${NOT_YET[verb]}` });
         throw new SysError({ message: `no such command: ${verb}` });
@@ -317,7 +322,7 @@ function containerPids(pid1: number, what: string): number[] {
 function ps(store: OciStore, p: Parsed): number {
   const rec = store.get(oneId(p, "ps"));
   const status = liveStatus(rec);
-  if (status !== "created" && status !== "running") throw new SysError({ message: "container not running" });
+  if (status !== "created" && status !== "running" && status !== "paused") throw new SysError({ message: "container not running" });
   const pids = containerPids(rec.pid1!.pid, "ps");
   const format = p.flags.get("format") ?? "table";
   if (format === "json") {
@@ -336,13 +341,18 @@ function ps(store: OciStore, p: Parsed): number {
   return 0;
 }
 
-/** `kill [--all] ID [SIGNAL]` (SIGTERM by default, as runc). */
-function kill(store: OciStore, p: Parsed): number {
+/**
+ * `kill [--all] ID [SIGNAL]` (SIGTERM by default, as runc). A paused
+ * container is thawed after a SIGKILL (as runc): on cgroup v1 a frozen task
+ * acts on no signal until thawed, and sent first, the SIGKILL is what it does
+ * on waking, so nothing of it runs meanwhile. Other signals wait for `resume`.
+ */
+async function kill(store: OciStore, p: Parsed): Promise<number> {
   if (p.args.length < 1 || p.args.length > 2) throw new SysError({ message: `"kill" requires 1 or 2 arguments`, hint: "usage: ctr kill [--all] <container-id> [signal]" });
   const rec = store.get(p.args[0]!);
   const sig = signalOf(p.args[1] ?? "SIGTERM");
   const status = liveStatus(rec);
-  if (status !== "created" && status !== "running") throw new SysError({ message: "container not running" });
+  if (status !== "created" && status !== "running" && status !== "paused") throw new SysError({ message: "container not running" });
   const pid = rec.pid1!.pid;
   if (p.flags.has("all")) {
     for (const e of containerPids(pid, "kill --all")) {
@@ -352,9 +362,8 @@ function kill(store: OciStore, p: Parsed): number {
         // gone meanwhile
       }
     }
-    return 0;
-  }
-  process.kill(pid, sig);
+  } else process.kill(pid, sig);
+  if (status === "paused" && (sig === "SIGKILL" || sig === constants.signals.SIGKILL)) await (await import("./pause.ts")).thawIfFrozen(rec);
   return 0;
 }
 
@@ -379,6 +388,8 @@ async function remove(store: OciStore, p: Parsed): Promise<number> {
     } catch {
       // ended meanwhile
     }
+    // A paused container: the SIGKILL is acted on once thawed (cgroup v1 freezes signals too).
+    if (status === "paused") await (await import("./pause.ts")).thawIfFrozen(rec);
   }
   // The supervisor tears the container down (cgroups, mounts, ctr's state directory) as it ends.
   const deadline = Date.now() + 10_000;

@@ -19,7 +19,7 @@ import type { HeldResources } from "../../session.ts";
 /** The runtime spec version ctr's state and `spec` say. */
 export const OCI_VERSION = "1.0.2";
 
-export type OciStatus = "creating" | "created" | "running" | "stopped";
+export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
 
 export interface OciRecord {
   id: string;
@@ -48,6 +48,7 @@ export function checkId(id: string): string {
 }
 
 import { defaultRoot } from "./recognise.ts";
+import { frozen } from "./pause.ts";
 
 export { defaultRoot };
 
@@ -115,11 +116,16 @@ export function running(ref: { pid: number; start: number }): boolean {
   }
 }
 
-/** The status as the state says it: a container whose processes are gone is stopped, whatever its record said last. */
+/**
+ * The status as the state says it: a container whose processes are gone is
+ * stopped, whatever its record said last; one whose freezer reads frozen is
+ * paused (read each time, never stored: pause.ts).
+ */
 export function liveStatus(rec: OciRecord): OciStatus {
   if (rec.status === "stopped") return "stopped";
   if (rec.status === "creating") return rec.supervisor && running(rec.supervisor) ? "creating" : "stopped";
-  return rec.pid1 && running(rec.pid1) ? rec.status : "stopped";
+  if (!rec.pid1 || !running(rec.pid1)) return "stopped";
+  return frozen(rec) ? "paused" : rec.status;
 }
 
 /** The state JSON of the runtime spec (what `state ID` prints). */
@@ -129,7 +135,7 @@ export function specState(rec: OciRecord): Record<string, unknown> {
     ociVersion: OCI_VERSION,
     id: rec.id,
     status,
-    pid: status === "created" || status === "running" ? (rec.pid1?.pid ?? 0) : 0,
+    pid: status === "created" || status === "running" || status === "paused" ? (rec.pid1?.pid ?? 0) : 0,
     bundle: rec.bundle,
     annotations: rec.annotations,
     created: rec.created,
