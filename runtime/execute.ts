@@ -51,8 +51,8 @@ export interface OciOptions {
   cgroupsPath?: string;
   /** Namespaces of the plan joined by path (`linux.namespaces[].path`) instead of made. */
   paths?: readonly NsPath[];
-  /** The container may be paused (`ctr pause`): a cgroup of its own in the freezer's hierarchy. */
-  freezer?: boolean;
+  /** A cgroup of the container's own in every hierarchy, as runc makes them (`ctr pause`, `ctr update`). */
+  everyHierarchy?: boolean;
 }
 
 /** The exit status of a process killed by SIGKILL, as the OOM killer does. */
@@ -133,7 +133,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         join: joinOf(plan),
         ...(oci.cgroupsPath !== undefined ? { cgroupsPath: oci.cgroupsPath } : {}),
         mountsCgroup: plan.ops.some((o) => o.kind === "mount-cgroup"),
-        ...(oci.freezer ? { freezer: true } : {}),
+        ...(oci.everyHierarchy ? { everyHierarchy: true } : {}),
       },
       { trace: io.trace, forwardSignals: true, release: oci.release, paths: oci.paths },
     );

@@ -27,10 +27,9 @@ import { defaultRootfs } from "./features/rootfs/cache.ts";
 import { userNamespaceSetup, type Become } from "./features/userns/userns.ts";
 import { allHierarchies, hierarchyOf, machineCgroups } from "./features/cgroup/detect.ts";
 import { CgroupManager, isolation, sweepStaleCgroups } from "./features/cgroup/manager.ts";
-import { freezerHierarchy } from "./features/cgroup/freezer.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./features/cgroup/oom.ts";
 import type { Tracking } from "./features/cgroup/track.ts";
-import type { CgroupLimit, Hierarchy } from "./features/cgroup/types.ts";
+import type { CgroupLimit } from "./features/cgroup/types.ts";
 import { cgroupsNeeded } from "./features/cgroup/when.ts";
 import { NetHost, sweepStaleNet } from "./features/net/host.ts";
 import { resolveJoin } from "./features/ns/join-host.ts";
@@ -72,8 +71,8 @@ export interface SessionSpec {
   cgroupsPath?: string;
   /** `mount cgroup`: the container gets a cgroup of its own in every hierarchy, which is what it shows (runtime/features/mount/cgroupfs.ts). */
   mountsCgroup?: boolean;
-  /** An OCI container that may be paused: a cgroup of its own in the freezer's hierarchy too (runtime/features/cgroup/freezer.ts). */
-  freezer?: boolean;
+  /** An OCI container: a cgroup of its own in every hierarchy, as runc makes them (`pause` needs the freezer's, `update` any controller's). */
+  everyHierarchy?: boolean;
 }
 
 export interface SessionOptions {
@@ -182,8 +181,8 @@ export class ContainerSession {
         }
         const limits = spec.limits ?? [];
         const placed = spec.cgroupsPath !== undefined;
-        const everywhere = placed || spec.mountsCgroup === true;
-        if (!everywhere && !spec.freezer && !cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
+        const everywhere = placed || spec.mountsCgroup === true || spec.everyHierarchy === true;
+        if (!everywhere && !cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
         const sys = machineCgroups();
         if (sys.mode === "none") {
           if (placed) throw new SysError({ message: "linux.cgroupsPath: this machine has no cgroup hierarchy mounted", status: 125, ...(spec.cgroupSpan ? { span: spec.cgroupSpan } : {}) });
@@ -195,7 +194,7 @@ export class ContainerSession {
         try {
           // Stage 1 is waiting for its plan: it joins before it unshares or starts anything.
           // A cgroups path is the container's in every hierarchy, as runc places it.
-          const isolate = everywhere ? { hierarchies: allHierarchies(sys), required: true } : withFreezer(isolation(sys, spec), spec.freezer ? freezerHierarchy(sys) : null);
+          const isolate = everywhere ? { hierarchies: allHierarchies(sys), required: true } : isolation(sys, spec);
           await m.create(limits, { accounting: spec.accounting, later: spec.later, isolate }, [this.launch.stage1.pid]);
         } catch (e) {
           if (e instanceof SysError && !e.span && spec.cgroupSpan) e.span = spec.cgroupSpan;
@@ -388,7 +387,3 @@ export class ContainerSession {
   }
 }
 
-/** The isolation hierarchies, and the freezer's when a container may be paused. */
-function withFreezer(iso: { hierarchies: Hierarchy[]; required: boolean }, freezer: Hierarchy | null): { hierarchies: Hierarchy[]; required: boolean } {
-  return freezer && !iso.hierarchies.includes(freezer) ? { ...iso, hierarchies: [...iso.hierarchies, freezer] } : iso;
-}

@@ -1,7 +1,7 @@
 // `pause ID` and `resume ID`: the container's tasks frozen and thawed by the
 // cgroup freezer (runtime/features/cgroup/freezer.ts), as runc's. The freezer
-// cgroup is the container's own, made with its others at create
-// (runtime/session.ts, `freezer`) and listed in the record's `held`; a
+// cgroup is the container's own, made with its others at create (in every
+// hierarchy, as runc makes them: runtime/session.ts, `everyHierarchy`) and listed in the record's `held`; a
 // container without one (`ctr run` in the foreground, or a machine without a
 // freezer) is refused with why. "paused" is never stored: `state` reads it
 // from the freezer (state.ts).
