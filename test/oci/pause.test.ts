@@ -5,76 +5,15 @@
 // runc's; `kill KILL` and `delete --force` of a paused one end it; and the
 // host's cgroup directories are as they were afterwards.
 
-import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { allHierarchies, callerDir, detectCgroups } from "../../runtime/features/cgroup/detect.ts";
 import { freezerHierarchy } from "../../runtime/features/cgroup/freezer.ts";
-import { CTR, IS_ROOT, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
+import { itest, onHost, type Host } from "../integration/host-state.ts";
+import { bundle, COUNTER, create, gone, oci, until, useRootfs } from "./helpers.ts";
 
-let dir = "";
-let rootfs = "";
-beforeAll(() => {
-  if (!IS_ROOT) return;
-  dir = mkdtempSync(join(tmpdir(), "ctr-it-pause-"));
-  rootfs = join(dir, "bb");
-  const b = Bun.spawnSync([CTR, "rootfs", "busybox", rootfs], { stderr: "pipe" });
-  if (b.exitCode !== 0) throw new Error(`ctr rootfs busybox: ${b.stderr.toString()}`);
-}, 60_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-const COUNTER = "i=0; while :; do i=$((i+1)); echo $i > /dev/shm/n; sleep 0.05; done";
-
-async function bundle(h: Host, args: string[], edit: (c: Record<string, any>) => void = () => {}): Promise<string> {
-  const b = h.scratch();
-  expect((await h.ctr(["spec", "--bundle", b])).code).toBe(0);
-  const cfg = JSON.parse(readFileSync(join(b, "config.json"), "utf8"));
-  cfg.root.path = rootfs;
-  cfg.process.args = args;
-  edit(cfg);
-  writeFileSync(join(b, "config.json"), JSON.stringify(cfg, null, 2));
-  return b;
-}
-
-function oci(h: Host, root: string, args: string[]) {
-  return h.ctr(["--root", root, ...args]);
-}
-
-function gone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return true;
-  }
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
-
-/** `create`, its standard streams in a file; PID 1's pid from --pid-file. */
-async function create(h: Host, root: string, b: string, id: string): Promise<number> {
-  const fd = openSync(join(root, "..", `${id}.out`), "w");
-  const pidFile = join(root, "..", `${id}.pid`);
-  try {
-    const proc = Bun.spawn({ cmd: [CTR, "--root", root, "create", "--bundle", b, "--pid-file", pidFile, id], cwd: REPO, env: { ...process.env, TMPDIR: h.tmp }, stdio: ["ignore", fd, fd] });
-    h.pids.push(proc.pid);
-    expect(await proc.exited).toBe(0);
-  } finally {
-    closeSync(fd);
-  }
-  const rec = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8"));
-  if (rec.supervisor) h.pids.push(rec.supervisor.pid);
-  return Number(readFileSync(pidFile, "utf8"));
-}
+useRootfs();
 
 /** The counter the container's process writes (read through its root). */
 function counter(pid: number): number {

@@ -21,7 +21,6 @@ const EXIT_FAIL = 1;
 
 /** Verbs not done yet: said, with exit status 1. */
 const NOT_YET: Record<string, string> = {
-  update: "changing an OCI container's resources",
   events: "container events",
   checkpoint: "checkpoint/restore (CRIU)",
   restore: "checkpoint/restore (CRIU)",
@@ -140,13 +139,15 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         await (verb === "pause" ? pauseContainer : resumeContainer)(rec, liveStatus(rec));
         return 0;
       }
+      case "update":
+        return await update(store, rest);
       case "features":
         writeAll(1, JSON.stringify(await features(), null, 2) + "\n");
         return 0;
       case "spec":
         return spec(parseFlags(rest, { bundle: "bundle", b: "bundle" }, { rootless: "rootless" }));
       case undefined:
-        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, ps, list, pause, resume, features, spec" });
+        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, ps, list, pause, resume, update, features, spec" });
       default:
         if (NOT_YET[verb]) throw new SysError({ message: `\`${verb}\` is not supported yet: ${NOT_YET[verb]}` });
         throw new SysError({ message: `no such command: ${verb}` });
@@ -289,6 +290,25 @@ async function exec(store: OciStore, argv: readonly string[]): Promise<number> {
 
 function isValueFlag(a: string): boolean {
   return Object.hasOwn(EXEC_FLAGS, a.replace(/^--?/, "").split("=")[0]!);
+}
+
+/** `update [--resources FILE|-] [--memory N] ... ID` (update.ts). */
+async function update(store: OciStore, argv: readonly string[]): Promise<number> {
+  const { UPDATE_FIELDS, UPDATE_NOT_YET, updateLimits, applyLimits } = await import("./update.ts");
+  const withValue: Record<string, string> = { resources: "resources", r: "resources", "cpu-share": "cpu-shares" };
+  for (const f of [...Object.keys(UPDATE_FIELDS), ...Object.keys(UPDATE_NOT_YET)]) withValue[f] = f;
+  const p = parseFlags(argv, withValue, {});
+  const id = oneId(p, "update");
+  for (const f of Object.keys(UPDATE_NOT_YET)) if (p.flags.has(f)) throw new SysError({ message: `update --${f} is not supported yet: ${UPDATE_NOT_YET[f]}` });
+  const flags = new Map([...p.flags].filter(([k]) => k !== "resources") as [string, string][]);
+  const file = p.flags.get("resources");
+  const rec = store.get(id);
+  // The request is read and checked before the container's state: a bad one is said whatever the container does.
+  const limits = updateLimits({ ...(typeof file === "string" ? { resources: file } : {}), flags });
+  const status = liveStatus(rec);
+  if (status !== "created" && status !== "running" && status !== "paused") throw new SysError({ message: "container not running" });
+  applyLimits(rec, limits);
+  return 0;
 }
 
 const SIGNALS = Object.keys(constants.signals);

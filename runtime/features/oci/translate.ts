@@ -420,6 +420,14 @@ function cgroupsPath(t: Translator, v: unknown): void {
   t.cgroupsPath = { path: `${p.startsWith("/") ? "/" : ""}${parts.join("/")}`, span: t.span(at) };
 }
 
+/** `linux.resources` alone, in a document `{"linux": {"resources": ...}}` (`ctr update`: update.ts): its `limit` commands, errors at their pointers. */
+export function translateResources(doc: Located, text: string, file: string): Translation {
+  const t = new Translator(doc, text, file, undefined);
+  const linux = isObject(doc.value) ? doc.value.linux : undefined;
+  resources(t, isObject(linux) ? linux.resources : undefined);
+  return t;
+}
+
 function resources(t: Translator, v: unknown): void {
   const at = "/linux/resources";
   if (!t.typed(v, at, "object")) return;
