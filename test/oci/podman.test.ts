@@ -176,6 +176,41 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
+  ptest("pause and unpause (the freezer: podman's status says paused, the command stops counting), update (its cgroup files), rm --force of a paused one; nothing left", () =>
+    onHost(async (h) => {
+      const cgroupsBefore = libpodCgroups();
+      const flags = ["--runtime", CTR, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+      const d = await podman(["run", "-d", ...flags, IMAGE, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"], h);
+      expect(d.code).toBe(0);
+      const id = d.stdout.trim();
+      const count = async () => Number((await podman(["--runtime", CTR, "exec", id, "cat", "/tmp/n"], h)).stdout.trim());
+      const status = async () => (await podman(["--runtime", CTR, "inspect", "--format", "{{.State.Status}}", id], h)).stdout.trim();
+      try {
+        await Bun.sleep(200);
+        expect((await podman(["--runtime", CTR, "pause", id], h)).code).toBe(0);
+        expect(await status()).toBe("paused");
+        const pid = Number((await podman(["inspect", "--format", "{{.State.Pid}}", id], h)).stdout.trim());
+        const held = readFileSync(`/proc/${pid}/root/tmp/n`, "utf8");
+        await Bun.sleep(300);
+        expect(readFileSync(`/proc/${pid}/root/tmp/n`, "utf8")).toBe(held);
+        expect((await podman(["--runtime", CTR, "unpause", id], h)).code).toBe(0);
+        expect(await status()).toBe("running");
+        await Bun.sleep(300);
+        expect(await count()).toBeGreaterThan(Number(held));
+        const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+        const up = await podman(["--runtime", CTR, "update", "--memory", "96m", "--cpu-shares", "512", id], h);
+        expect([up.code, up.stderr]).toEqual([0, ""]);
+        const files = v2 ? ["/sys/fs/cgroup/memory.max"] : ["/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpu/cpu.shares"];
+        expect((await podman(["--runtime", CTR, "exec", id, "cat", ...files], h)).stdout.trim().split("\n")).toEqual(v2 ? [String(96 << 20)] : [String(96 << 20), "512"]);
+        expect((await podman(["--runtime", CTR, "pause", id], h)).code).toBe(0);
+      } finally {
+        expect((await podman(["--runtime", CTR, "rm", "--force", id], h)).code).toBe(0);
+      }
+      expect(libpodCgroups()).toEqual(cgroupsBefore);
+      expect(existsSync("/run/ctr-oci")).toBe(false);
+    }),
+  );
+
   ptest("the container's cgroups are at podman's cgroupsPath in every hierarchy, with its limits, and mounted read-only at /sys/fs/cgroup", () =>
     onHost(async (h) => {
       const cgroupsBefore = libpodCgroups();
