@@ -26,6 +26,7 @@ import type { Arg, Command, Diagnostic, NsName, Span } from "../../../lang/spec.
 import { classify } from "../../../lang/expand.ts";
 import { parseProfile, ProfileError, type Profile } from "../security/profile.ts";
 import { pointer, type Located } from "./json.ts";
+import { HOOKS_REFUSED, HOOKS_RUN, type Hook, type Hooks } from "./hooks.ts";
 
 /** The runtime spec's namespace types and ctr's `ns` names. */
 export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
@@ -61,6 +62,8 @@ export interface Translation {
   nsPaths: { ns: NsName; path: string; span: Span }[];
   /** `process.terminal`: the command on a new pseudo-terminal, its master sent to the console socket. */
   terminal?: Span;
+  /** `hooks`: the kinds ctr runs (hooks.ts), checked; the others are refused. */
+  hooks?: Hooks;
 }
 
 function isEmpty(v: unknown): boolean {
@@ -82,6 +85,7 @@ class Translator {
   cgroupsPath?: { path: string; span: Span };
   readonly nsPaths: { ns: NsName; path: string; span: Span }[] = [];
   terminal?: Span;
+  hooks?: Hooks;
 
   constructor(
     private readonly doc: Located,
@@ -175,7 +179,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
     t.error("", "config.json must hold an object", "see the OCI runtime spec, config.md");
     return t;
   }
-  t.keys(cfg, "", ["ociVersion", "root", "mounts", "process", "hostname", "domainname", "linux", "annotations"]);
+  t.keys(cfg, "", ["ociVersion", "root", "mounts", "process", "hostname", "domainname", "linux", "annotations", "hooks"]);
   const version = cfg.ociVersion;
   if (typeof version !== "string") t.error(cfg.ociVersion === undefined ? "" : "/ociVersion", "config.json needs an `ociVersion` string", 'the runtime spec\'s version, e.g. "ociVersion": "1.0.2"');
   else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
@@ -196,6 +200,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   if (linux.resources !== undefined) resources(t, linux.resources);
   if (linux.sysctl !== undefined) sysctl(t, linux.sysctl);
   if (linux.seccomp !== undefined) seccomp(t, linux.seccomp);
+  if (cfg.hooks !== undefined) hooks(t, cfg.hooks);
   const proc = cfg.process;
   if (proc === undefined) t.error("", "config.json has no `process`: ctr runs a bundle's process (create, then start)", 'add "process": {"args": [...], "cwd": "/"}');
   else if (t.typed(proc, "/process", "object")) processSpec(t, proc as Record<string, unknown>, (cfg.root as { readonly?: boolean } | undefined)?.readonly === true, linux);
@@ -690,4 +695,53 @@ function seccomp(t: Translator, v: unknown): void {
     const rest = e.path.replace(/^\$/, "").replace(/\[(\d+)\]/g, "/$1").replaceAll(".", "/");
     t.error(`${at}${rest}`, `seccomp: ${e.message}`, e.help ?? "see the OCI runtime spec, config-linux.md, Seccomp");
   }
+}
+
+/** `hooks` (config.md, "POSIX-platform Hooks"): poststart and poststop are run (hooks.ts); the kinds run before the command are refused by name. */
+function hooks(t: Translator, v: unknown): void {
+  const at = "/hooks";
+  if (!t.typed(v, at, "object")) return;
+  const o = v as Record<string, unknown>;
+  const out: Hooks = { poststart: [], poststop: [] };
+  for (const [kind, list] of Object.entries(o)) {
+    const ptr = pointer(at, kind);
+    if (isEmpty(list)) continue;
+    if (HOOKS_REFUSED[kind]) {
+      t.unsupported(ptr, HOOKS_REFUSED[kind]);
+      continue;
+    }
+    if (!(HOOKS_RUN as readonly string[]).includes(kind)) {
+      t.unsupported(ptr);
+      continue;
+    }
+    const items = t.typed<unknown[]>(list, ptr, "array") ?? [];
+    items.forEach((h, i) => {
+      const hp = `${ptr}/${i}`;
+      if (!t.typed(h, hp, "object")) return;
+      const x = h as Record<string, unknown>;
+      t.keys(x, hp, ["path", "args", "env", "timeout"]);
+      const file = t.typed<string>(x.path, `${hp}/path`, "string");
+      if (file === undefined) return;
+      if (!file.startsWith("/")) return t.error(`${hp}/path`, `a hook's path must be absolute, not ${JSON.stringify(file)}`, "the spec: path is an absolute path on the runtime's host");
+      const strings = (k: "args" | "env"): string[] | undefined => {
+        if (x[k] === undefined) return [];
+        const a = t.typed<unknown[]>(x[k], `${hp}/${k}`, "array");
+        if (!a) return undefined;
+        const s = a.map((e, j) => t.typed<string>(e, `${hp}/${k}/${j}`, "string"));
+        return s.every((e) => e !== undefined) ? (s as string[]) : undefined;
+      };
+      const args = strings("args");
+      const env = strings("env");
+      let timeout: number | undefined;
+      if (x.timeout !== undefined) {
+        timeout = t.int(x.timeout, `${hp}/timeout`);
+        if (timeout === 0) return t.error(`${hp}/timeout`, "a hook's timeout must be greater than zero", "the spec: seconds, at least 1");
+        if (timeout === undefined) return;
+      }
+      if (args === undefined || env === undefined) return;
+      const hook: Hook = { path: file, args: args.length > 0 ? args : [file], env, ...(timeout !== undefined ? { timeout } : {}) };
+      out[kind as keyof Hooks].push(hook);
+    });
+  }
+  t.hooks = out;
 }
