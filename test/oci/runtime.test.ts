@@ -323,4 +323,56 @@ describe("ctr as an OCI runtime", () => {
     }),
     60_000,
   );
+  itest("hooks: poststart runs on the host after the command is executed and before start returns, poststop as delete and run remove the container; each with the state on stdin; a failing or timed-out hook is a warning and the rest run; a prestart hook fails create, named", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const ev = h.scratch();
+      // Each hook's evidence: its stdin (the state), its mount namespace, and, at poststart, the comm of the state's pid.
+      const hook = (name: string, extra = "") => ({
+        path: "/bin/sh",
+        args: ["sh", "-c", `cat > "$EV/${name}.json"; readlink /proc/self/ns/mnt > "$EV/${name}.ns"; ${extra} echo ${name} >> "$EV/order"`],
+        env: [`EV=${ev}`],
+      });
+      const pidComm = `pid=$(sed 's/.*"pid":\\([0-9]*\\).*/\\1/' "$EV/poststart.json"); cat /proc/$pid/comm > "$EV/poststart.comm";`;
+      const b = await bundle(h, ["sleep", "100"], (c) => {
+        c.hooks = {
+          poststart: [hook("poststart", pidComm), { path: "/bin/false" }, hook("poststart2")],
+          poststop: [hook("poststop"), { path: "/bin/sleep", args: ["sleep", "10"], timeout: 1 }],
+        };
+      });
+      const c = await create(h, root, b, "hk", join(work, "hk.out"));
+      expect(c.code).toBe(0);
+      expect(existsSync(join(ev, "order"))).toBe(false); // no hook at create
+      expect((await oci(h, root, ["start", "hk"])).code).toBe(0);
+      writeFileSync(join(ev, "order"), "start returned\n", { flag: "a" });
+      const state = JSON.parse(readFileSync(join(ev, "poststart.json"), "utf8"));
+      expect(state).toMatchObject({ ociVersion: expect.stringMatching(/^1\./), id: "hk", status: "running", pid: c.pid, bundle: b });
+      expect(readFileSync(join(ev, "poststart.comm"), "utf8").trim()).toBe("sleep"); // the command was executed
+      // The runtime's namespace (the host's), not the container's.
+      expect(readFileSync(join(ev, "poststart.ns"), "utf8").trim()).toBe(readlinkSync("/proc/self/ns/mnt"));
+      expect(readlinkSync(`/proc/${c.pid}/ns/mnt`)).not.toBe(readlinkSync("/proc/self/ns/mnt"));
+      expect(readFileSync(join(ev, "order"), "utf8")).toBe("poststart\npoststart2\nstart returned\n");
+      expect((await oci(h, root, ["kill", "hk", "KILL"])).code).toBe(0);
+      await until(() => gone(c.pid), "the container's end");
+      expect(existsSync(join(ev, "poststop.json"))).toBe(false);
+      expect((await oci(h, root, ["delete", "hk"])).code).toBe(0);
+      expect(JSON.parse(readFileSync(join(ev, "poststop.json"), "utf8"))).toMatchObject({ id: "hk", status: "stopped", bundle: b });
+      expect(readFileSync(join(ev, "order"), "utf8")).toBe("poststart\npoststart2\nstart returned\npoststop\n");
+      const log = readFileSync(join(work, "log.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const warned = log.filter((l) => l.level === "warning").map((l) => l.msg);
+      expect(warned).toContainEqual("poststart hook 1 (/bin/false) exited with status 1");
+      expect(warned).toContainEqual("poststop hook 1 (/bin/sleep) timed out after 1 s");
+      // run: poststop as it removes its record.
+      const rb = await bundle(h, ["true"], (c) => (c.hooks = { poststop: [hook("runstop")] }));
+      expect((await oci(h, root, ["run", "--bundle", rb, "hr"])).code).toBe(0);
+      expect(JSON.parse(readFileSync(join(ev, "runstop.json"), "utf8"))).toMatchObject({ id: "hr", status: "stopped" });
+      // A kind ctr cannot run where the spec says: create fails, naming it, before anything is made.
+      const pre = await bundle(h, ["true"], (c) => (c.hooks = { prestart: [hook("prestart")] }));
+      expect((await create(h, root, pre, "pre", join(work, "pre.out"))).code).toBe(1);
+      expect(readFileSync(join(work, "pre.out"), "utf8")).toContain("`hooks.prestart` is not supported yet");
+      expect(existsSync(join(ev, "prestart.json"))).toBe(false);
+    }),
+    60_000,
+  );
 });
