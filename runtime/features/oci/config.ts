@@ -51,6 +51,8 @@ export interface CompiledBundle {
   terminal: boolean;
   /** The hooks ctr runs (hooks.ts); none when the config has none. */
   hooks: Hooks;
+  /** `process.oomScoreAdj` (translate.ts): what the command's /proc/PID/oom_score_adj is set to before it runs. */
+  oomScoreAdj?: number;
   ok: boolean;
 }
 
@@ -136,6 +138,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     nsPaths: t.nsPaths.map(({ ns, path }) => ({ ns, path })),
     terminal: t.terminal !== undefined,
     hooks: t.hooks ?? { poststart: [], poststop: [] },
+    ...(t.oomScoreAdj !== undefined ? { oomScoreAdj: t.oomScoreAdj } : {}),
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
 }

@@ -156,8 +156,17 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const { execute } = await import("../../execute.ts");
   let status: number;
   try {
+    // process.oomScoreAdj: this process's, inherited by stage 1 and PID 1, whose
+    // start score the command takes at its execve (runtime/features/cgroup/oomscore.ts);
+    // so a stage 1 of our own, started after the write.
+    if (b.oomScoreAdj !== undefined) {
+      const { canLowerOomScore } = await import("../cgroup/oom.ts");
+      // Without CAP_SYS_RESOURCE a memory limit raises stage 1 to +1000 (oomscore.ts), which the command would inherit instead.
+      if (b.result.plan.ops.some((o) => o.kind === "cgroup-limit" && o.limit.controller === "memory") && !canLowerOomScore()) throw new SysError({ message: "`process.oomScoreAdj` with a memory limit is not supported yet without CAP_SYS_RESOURCE: ctr raises its init's score, which the command would inherit" });
+      (await import("./oomscore.ts")).setOwnOomScore(b.oomScoreAdj);
+    }
     // With a console socket, a stage 1 of our own: it must have the socket as its fd 4.
-    if (consoleFd !== undefined) {
+    if (consoleFd !== undefined || b.oomScoreAdj !== undefined) {
       a.early?.kill("SIGKILL");
       a.early = null;
     }

@@ -62,6 +62,8 @@ export interface Translation {
   nsPaths: { ns: NsName; path: string; span: Span }[];
   /** `process.terminal`: the command on a new pseudo-terminal, its master sent to the console socket. */
   terminal?: Span;
+  /** `process.oomScoreAdj`: written to /proc/PID/oom_score_adj of PID 1 before the command (supervise.ts), or of the exec stage (exec.ts). */
+  oomScoreAdj?: number;
   /** `hooks`: the kinds ctr runs (hooks.ts), checked; the others are refused. */
   hooks?: Hooks;
 }
@@ -86,6 +88,7 @@ class Translator {
   readonly nsPaths: { ns: NsName; path: string; span: Span }[] = [];
   terminal?: Span;
   hooks?: Hooks;
+  oomScoreAdj?: number;
 
   constructor(
     private readonly doc: Located,
@@ -185,7 +188,12 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
-  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath"]);
+  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath", "rootfsPropagation"]);
+  if (linux.rootfsPropagation !== undefined && linux.rootfsPropagation !== "") {
+    // What ctr does anyway: stage 1 makes the whole tree private as it unshares the mount namespace, the root included.
+    const prop = t.typed<string>(linux.rootfsPropagation, "/linux/rootfsPropagation", "string");
+    if (prop !== undefined && prop !== "private" && prop !== "rprivate") t.unsupported("/linux/rootfsPropagation", `${JSON.stringify(prop)}: ctr's root is private (no propagation to or from the host), as "private" and "rprivate" ask`);
+  }
   if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") cgroupsPath(t, linux.cgroupsPath);
   namespaces(t, linux.namespaces);
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
@@ -520,7 +528,13 @@ function devices(t: Translator, v: unknown): void {
 }
 
 function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: boolean, linux: Record<string, unknown>): void {
-  t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal"]);
+  t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal", "oomScoreAdj"]);
+  if (p.oomScoreAdj !== undefined) {
+    // Not a statement: the supervisor writes it to PID 1's /proc/PID/oom_score_adj before the command's execve, which keeps it (config.ts).
+    const n = t.typed<number>(p.oomScoreAdj, "/process/oomScoreAdj", "number");
+    if (n !== undefined && (!Number.isInteger(n) || n < -1000 || n > 1000)) t.error("/process/oomScoreAdj", `oomScoreAdj ${n} is not a whole number from -1000 to 1000`, "see proc(5), /proc/PID/oom_score_adj");
+    else if (n !== undefined) t.oomScoreAdj = n;
+  }
   // A terminal for the command, its master to the caller's console socket (runtime/features/process/console.ts): on the `exec` op (config.ts).
   if (p.terminal !== undefined && t.typed<boolean>(p.terminal, "/process/terminal", "boolean") === true) t.terminal = t.span("/process/terminal");
   if (p.env !== undefined) {
