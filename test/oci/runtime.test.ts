@@ -289,6 +289,31 @@ describe("ctr as an OCI runtime", () => {
     60_000,
   );
 
+  itest("a cgroup namespace by path is joined: the container's cgroup namespace is the one the path names", () =>
+    onHost(async (h) => {
+      const root = join(h.scratch(), "root");
+      const holder = Bun.spawn({ cmd: ["unshare", "--cgroup", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      try {
+        let ns = "";
+        await until(() => {
+          try {
+            ns = readlinkSync(`/proc/${holder.pid}/ns/cgroup`);
+            return ns !== readlinkSync("/proc/self/ns/cgroup");
+          } catch {
+            return false;
+          }
+        }, "the holder's cgroup namespace");
+        const b = await bundle(h, ["readlink", "/proc/self/ns/cgroup"], (c) => c.linux.namespaces.push({ type: "cgroup", path: `/proc/${holder.pid}/ns/cgroup` }));
+        const r = await oci(h, root, ["run", "--bundle", b, "cg1"]);
+        expect([r.code, r.stdout, r.stderr]).toEqual([0, `${ns}\n`, ""]);
+      } finally {
+        holder.kill("SIGKILL");
+        await holder.exited;
+      }
+    }),
+    60_000,
+  );
+
   itest("run relays the exit status and removes the record; a field ctr cannot honour fails create, named in the JSON log", () =>
     onHost(async (h) => {
       const work = h.scratch();

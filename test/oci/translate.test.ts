@@ -79,7 +79,7 @@ describe("each field gives its statement", () => {
     expect(none.lines.slice(0, 2)).toEqual(["ns none", "rootfs /"]);
     expect(none.errors).toEqual([expect.stringMatching(/^\/root\/path: `rootfs` needs `ns mnt`/)]);
   });
-  test("a network, ipc or uts namespace by path is on the ns line and joined by path; other types by path refused, naming them; an unknown type too", () => {
+  test("a network, ipc, uts or cgroup namespace by path is on the ns line and joined by path; other types by path refused, naming them; an unknown type too", () => {
     const r = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }, { type: "nope" }] } }));
     expect(r.errors).toEqual(['/linux/namespaces/4/type: unknown namespace type "nope"']);
     const ok = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }] } }));
@@ -88,6 +88,10 @@ describe("each field gives its statement", () => {
       { ns: "net", path: "/proc/1/ns/net" },
       { ns: "uts", path: "/run/uts/x" },
     ]);
+    // A cgroup namespace by path too, but not with a cgroup mount (which binds the container's cgroup as its own namespace names it).
+    expect(compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } })).b.nsPaths).toEqual([{ ns: "cgroup", path: "/proc/1/ns/cgroup" }]);
+    const cgm = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup" }], linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } }));
+    expect(cgm.errors).toEqual([expect.stringMatching(/^\/linux\/namespaces\/2\/path: `linux.namespaces\[2\].path` is not supported yet: a cgroup namespace by path with a cgroup mount/)]);
     const bad = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
     expect(bad.errors).toEqual([
       expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a pid namespace by path/),

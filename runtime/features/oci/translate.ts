@@ -33,7 +33,7 @@ export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "n
 
 const RLIMIT = /^RLIMIT_([A-Z]+)$/;
 /** The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it makes the others. */
-const BY_PATH = new Set<NsName>(["net", "ipc", "uts"]);
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -199,6 +199,9 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
   mounts(t, cfg.mounts, bundle);
+  // A cgroup namespace joined by path has another root: `mount cgroup` binds PID 1's cgroup as /proc/self/cgroup names it from its own root (runtime/features/mount/cgroupfs.ts).
+  const cgroupNs = t.nsPaths.find((p) => p.ns === "cgroup");
+  if (cgroupNs && t.commands.some((c) => c.name === "mount" && c.args[0]?.text === "cgroup")) t.unsupported(cgroupNs.span.file.slice(t.file.length + 1), "a cgroup namespace by path with a cgroup mount (ctr mounts the container's cgroups as seen from a namespace of its own)");
   for (const key of ["hostname", "domainname"] as const) {
     const v = cfg[key];
     if (v === undefined || v === "") continue;
@@ -240,7 +243,7 @@ function namespaces(t: Translator, v: unknown): void {
       const p = t.typed<string>(o.path, `${ptr}/path`, "string");
       if (p === undefined) return;
       if (!BY_PATH.has(name as NsName)) {
-        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc and uts namespaces by path; a user, mount, pid or cgroup one changes what the rest of the container is made in)`);
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts and cgroup namespaces by path; a user, mount or pid one changes what the rest of the container is made in)`);
         return;
       }
       if (!p.startsWith("/")) {
