@@ -239,10 +239,10 @@ describe("ctr as an OCI runtime", () => {
         // What ctr cannot honour is refused by name, before anything starts.
         const tty = await oci(h, root, ["exec", "--tty", "x", "sh"]);
         expect([tty.code, tty.stderr]).toEqual([1, "ctr: exec --tty is not supported yet: a pseudo-terminal for the process (and --console-socket)\n"]);
-        writeFileSync(proc, JSON.stringify({ args: ["true"], cwd: "/", oomScoreAdj: 5 }));
+        writeFileSync(proc, JSON.stringify({ args: ["true"], cwd: "/", apparmorProfile: "unconfined" }));
         const bad = await oci(h, root, ["exec", "--process", proc, "x"]);
         expect(bad.code).toBe(1);
-        expect(bad.stderr).toContain("`process.oomScoreAdj` is not supported yet");
+        expect(bad.stderr).toContain("`process.apparmorProfile` is not supported yet");
         // delete --force ends both: PID 1 and the exec'd process (its PID namespace goes with PID 1).
         expect((await oci(h, root, ["delete", "--force", "x"])).code).toBe(0);
         await until(() => gone(pid), "the exec'd process's end");
