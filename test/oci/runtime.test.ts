@@ -401,7 +401,7 @@ describe("ctr as an OCI runtime", () => {
     }),
     60_000,
   );
-  itest("item 2's fields seen from inside: oomScoreAdj (create and exec), additionalGids, rootfsPropagation and a private mount, cpuset", () =>
+  itest("item 2's fields seen from inside: oomScoreAdj (create and exec), additionalGids, rootfsPropagation and a private mount, cpuset, a device cgroup rule", () =>
     onHost(async (h) => {
       const work = h.scratch();
       const root = join(work, "root");
@@ -411,6 +411,8 @@ describe("ctr as an OCI runtime", () => {
         "grep '^Cpus_allowed_list:' /proc/self/status",
         "echo root: $(awk '$5 == \"/\"' /proc/self/mountinfo)",
         "echo tmp: $(grep ' / /tmp ' /proc/self/mountinfo)",
+        "head -c1 /dev/zero >/dev/null 2>&1 && echo zero=ok || echo zero=denied",
+        "echo x > /dev/null && echo null=ok",
       ].join("; ");
       const b = await bundle(h, ["sh", "-c", probe], (c) => {
         c.process.oomScoreAdj = 321;
@@ -418,6 +420,8 @@ describe("ctr as an OCI runtime", () => {
         c.linux.rootfsPropagation = "rprivate";
         c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["rprivate", "nosuid"] });
         c.linux.resources.cpu = { cpus: "0" };
+        // The device cgroup's rules: runc's base (deny all, the default devices allowed), then /dev/zero (c 1:5) denied.
+        c.linux.resources.devices.push({ allow: false, type: "c", major: 1, minor: 5, access: "rwm" });
       });
       const r = await oci(h, root, ["run", "--bundle", b, "f1"]);
       expect([r.code, r.stderr]).toEqual([0, ""]);
@@ -425,6 +429,7 @@ describe("ctr as an OCI runtime", () => {
       expect(r.stdout).toContain("oom=321\n");
       expect(r.stdout).toContain("Groups:\t10 20 \n");
       expect(r.stdout).toContain("Cpus_allowed_list:\t0\n");
+      expect(r.stdout).toContain("zero=denied\nnull=ok\n");
       // The root and the tmpfs are mounts of their own, private: no shared: or master: peer group in their optional fields.
       const line = (name: string) => r.stdout.split("\n").find((l) => l.startsWith(`${name}: `)) ?? "";
       for (const name of ["root", "tmp"]) {
