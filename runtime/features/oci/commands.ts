@@ -126,7 +126,7 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
       case "kill":
         return kill(store, parseFlags(rest, {}, { all: "all", a: "all" }));
       case "delete":
-        return await remove(store, parseFlags(rest, {}, { force: "force", f: "force" }));
+        return await remove(store, parseFlags(rest, {}, { force: "force", f: "force" }), l);
       case "run":
         return await run(store, rest, log, l);
       case "ps":
@@ -359,7 +359,7 @@ function kill(store: OciStore, p: Parsed): number {
 }
 
 /** `delete [--force] ID`: a stopped or created container's record; with --force a running one is killed first; the teardown is waited for. */
-async function remove(store: OciStore, p: Parsed): Promise<number> {
+async function remove(store: OciStore, p: Parsed, l: OciLog): Promise<number> {
   const id = oneId(p, "delete");
   const rec = store.read(id);
   const force = p.flags.has("force");
@@ -403,6 +403,9 @@ async function remove(store: OciStore, p: Parsed): Promise<number> {
     // The record stays, so that a second `delete` can try again.
     if (problems.length > 0) throw new SysError({ message: `cannot delete container ${id} in full: ${problems.join("; ")}` });
   }
+  // poststop: after the container is deleted, before delete returns (hooks.ts).
+  const { runPoststop } = await import("./hooks.ts");
+  runPoststop(store.read(id) ?? rec, (text) => l.line("warning", text));
   store.remove(id);
   return 0;
 }
@@ -424,7 +427,11 @@ async function run(store: OciStore, argv: readonly string[], log: LogOptions, l:
     if (status !== 0 && existsSync(`${store.dir(id)}/error`)) l.error(readFileSync(`${store.dir(id)}/error`, "utf8").trimEnd());
     return status;
   } finally {
-    if (!p.flags.has("keep")) store.remove(id);
+    if (!p.flags.has("keep")) {
+      const rec = store.read(id);
+      if (rec) (await import("./hooks.ts")).runPoststop(rec, (text) => l.line("warning", text));
+      store.remove(id);
+    }
   }
 }
 
@@ -448,7 +455,7 @@ export async function features(): Promise<Record<string, unknown>> {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
-    hooks: [],
+    hooks: ["poststart", "poststop"],
     mountOptions: ["ro", "rw", "nosuid", "nodev", "noexec", "rbind", "private", "rprivate"],
     linux: {
       namespaces: Object.keys(NAMESPACE_NAMES).filter((n) => n !== "time"),

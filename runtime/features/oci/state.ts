@@ -15,6 +15,7 @@ import { SysError } from "../../../native/error.ts";
 import { sameProcess } from "../lifecycle/procstat.ts";
 import type { ProcRef } from "../lifecycle/store.ts";
 import type { HeldResources } from "../../session.ts";
+import type { Hook } from "./hooks.ts";
 
 /** The runtime spec version ctr's state and `spec` say. */
 export const OCI_VERSION = "1.0.2";
@@ -39,6 +40,8 @@ export interface OciRecord {
    * host, which `delete` removes (teardown.ts).
    */
   held?: HeldResources;
+  /** The config's poststop hooks, run by `delete` (hooks.ts). */
+  poststop?: Hook[];
 }
 
 /** An id as runc takes one: letters, digits, `_`, `+`, `-`, `.`; not `.` or `..`. */

@@ -42,7 +42,8 @@ import { processRef, sameProcess } from "../lifecycle/procstat.ts";
 import { compileBundle, hostFacts } from "./config.ts";
 import { errorText } from "./errors.ts";
 import type { OciLog } from "./log.ts";
-import { OciStore, type OciRecord } from "./state.ts";
+import { OciStore, specState, type OciRecord } from "./state.ts";
+import { runHooks } from "./hooks.ts";
 
 export interface SuperviseArgs {
   store: OciStore;
@@ -113,7 +114,7 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   }
   log.line("debug", `${id}: compiled ${b.commands.length} statements into ${b.result.plan.ops.length} ops`);
   const annotations = (b.config?.annotations ?? {}) as Record<string, string>;
-  const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid };
+  const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid, ...(b.hooks.poststop.length > 0 ? { poststop: b.hooks.poststop } : {}) };
   store.write(rec);
 
   // `start` connects to start.sock and is answered once exec is done (or failed).
@@ -155,8 +156,17 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const { execute } = await import("../../execute.ts");
   let status: number;
   try {
+    // process.oomScoreAdj: this process's, inherited by stage 1 and PID 1, whose
+    // start score the command takes at its execve (runtime/features/cgroup/oomscore.ts);
+    // so a stage 1 of our own, started after the write.
+    if (b.oomScoreAdj !== undefined) {
+      const { canLowerOomScore } = await import("../cgroup/oom.ts");
+      // Without CAP_SYS_RESOURCE a memory limit raises stage 1 to +1000 (oomscore.ts), which the command would inherit instead.
+      if (b.result.plan.ops.some((o) => o.kind === "cgroup-limit" && o.limit.controller === "memory") && !canLowerOomScore()) throw new SysError({ message: "`process.oomScoreAdj` with a memory limit is not supported yet without CAP_SYS_RESOURCE: ctr raises its init's score, which the command would inherit" });
+      (await import("./oomscore.ts")).setOwnOomScore(b.oomScoreAdj);
+    }
     // With a console socket, a stage 1 of our own: it must have the socket as its fd 4.
-    if (consoleFd !== undefined) {
+    if (consoleFd !== undefined || b.oomScoreAdj !== undefined) {
       a.early?.kill("SIGKILL");
       a.early = null;
     }
@@ -196,6 +206,8 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         if (rec.status !== "created") return; // never created: the error is said below
         rec.status = "running";
         store.write(rec);
+        // poststart: after the command is executed, before `start` returns (hooks.ts); a failure is a warning.
+        runHooks("poststart", b.hooks.poststart, specState(rec), (text) => log.line("warning", text));
         answer("ok\n");
       },
     }, { release, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
