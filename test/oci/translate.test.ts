@@ -252,13 +252,13 @@ describe("each field gives its statement", () => {
     const r = compile(
       config({
         annotations: { "org.example": "x" },
-        hooks: { prestart: [{ path: "/bin/true" }] },
+        hooks: { preStart: [{ path: "/bin/true" }] },
         process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
         linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { weight: 10 } } },
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
-    expect(named.sort()).toEqual(["hooks.prestart", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath"]);
+    expect(named.sort()).toEqual(["hooks.preStart", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath"]);
     // process.terminal is the exec op's terminal, made at enter-root (runtime/features/process/console.ts).
     const tty = compile(config({ process: { terminal: true } }));
     expect(tty.errors).toEqual([]);
@@ -267,13 +267,15 @@ describe("each field gives its statement", () => {
     expect(ops.find((o) => o.kind === "exec")).toMatchObject({ terminal: true });
     expect(ops.find((o) => o.kind === "enter-root")).toMatchObject({ console: true });
   });
-  test("hooks: poststart and poststop are kept to run, with their args, env and timeout; the kinds run before the command are refused, naming them", () => {
-    const r = compile(config({ hooks: { poststart: [{ path: "/bin/sh", args: ["sh", "-c", "true"], env: ["A=1"], timeout: 5 }], poststop: [{ path: "/bin/true" }] } }));
+  test("hooks: every kind is kept to run, with its args, env and timeout; a kind the spec does not define is refused, naming it", () => {
+    const t = { path: "/bin/true" };
+    const r = compile(config({ hooks: { poststart: [{ path: "/bin/sh", args: ["sh", "-c", "true"], env: ["A=1"], timeout: 5 }], poststop: [t], prestart: [t], createRuntime: [t], createContainer: [t], startContainer: [t] } }));
     expect(r.errors).toEqual([]);
-    expect(r.b.hooks).toEqual({ poststart: [{ path: "/bin/sh", args: ["sh", "-c", "true"], env: ["A=1"], timeout: 5 }], poststop: [{ path: "/bin/true", args: ["/bin/true"], env: [] }] });
-    const refused = compile(config({ hooks: { prestart: [{ path: "/bin/true" }], createRuntime: [{ path: "/bin/true" }], createContainer: [{ path: "/bin/true" }], startContainer: [{ path: "/bin/true" }], later: [{ path: "/bin/true" }] } }));
-    expect(refused.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1])).toEqual(["hooks.prestart", "hooks.createRuntime", "hooks.createContainer", "hooks.startContainer", "hooks.later"]);
-    expect(refused.errors[0]).toContain("before pivot_root");
+    const tt = [{ path: "/bin/true", args: ["/bin/true"], env: [] }];
+    expect(r.b.hooks).toEqual({ poststart: [{ path: "/bin/sh", args: ["sh", "-c", "true"], env: ["A=1"], timeout: 5 }], poststop: tt, prestart: tt, createRuntime: tt, createContainer: tt, startContainer: tt });
+    const refused = compile(config({ hooks: { later: [{ path: "/bin/true" }] } }));
+    expect(refused.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1])).toEqual(["hooks.later"]);
+    expect(refused.errors[0]).toContain("a hook kind the runtime spec does not define");
     const bad = compile(config({ hooks: { poststop: [{ path: "true" }, { path: "/bin/true", timeout: 0 }, { path: "/bin/true", args: [1] }, { path: "/bin/true", when: "x" }] } }));
     expect(bad.errors).toEqual([
       "/hooks/poststop/0/path: a hook's path must be absolute, not \"true\"",

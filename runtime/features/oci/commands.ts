@@ -405,7 +405,7 @@ async function remove(store: OciStore, p: Parsed, l: OciLog): Promise<number> {
   }
   // poststop: after the container is deleted, before delete returns (hooks.ts).
   const { runPoststop } = await import("./hooks.ts");
-  runPoststop(store.read(id) ?? rec, (text) => l.line("warning", text));
+  await runPoststop(store.read(id) ?? rec, (text) => l.line("warning", text));
   store.remove(id);
   return 0;
 }
@@ -429,7 +429,7 @@ async function run(store: OciStore, argv: readonly string[], log: LogOptions, l:
   } finally {
     if (!p.flags.has("keep")) {
       const rec = store.read(id);
-      if (rec) (await import("./hooks.ts")).runPoststop(rec, (text) => l.line("warning", text));
+      if (rec) await (await import("./hooks.ts")).runPoststop(rec, (text) => l.line("warning", text));
       store.remove(id);
     }
   }
@@ -451,11 +451,11 @@ function list(store: OciStore, p: Parsed): number {
 
 /** The runtime spec's features document (features.md): what the translation honours (translate.ts). */
 export async function features(): Promise<Record<string, unknown>> {
-  const [{ CAPABILITIES }, { NAMESPACE_NAMES }, { SCMP_CMP }] = await Promise.all([import("../process/statements.ts"), import("./translate.ts"), import("../../../native/seccomp.ts")]);
+  const [{ CAPABILITIES }, { NAMESPACE_NAMES }, { SCMP_CMP }, { HOOK_KINDS }] = await Promise.all([import("../process/statements.ts"), import("./translate.ts"), import("../../../native/seccomp.ts"), import("./hooks.ts")]);
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
-    hooks: ["poststart", "poststop"],
+    hooks: [...HOOK_KINDS],
     mountOptions: ["ro", "rw", "nosuid", "nodev", "noexec", "rbind", "private", "rprivate"],
     linux: {
       namespaces: Object.keys(NAMESPACE_NAMES).filter((n) => n !== "time"),

@@ -26,7 +26,7 @@ import type { Arg, Command, Diagnostic, NsName, Span } from "../../../lang/spec.
 import { classify } from "../../../lang/expand.ts";
 import { parseProfile, ProfileError, type Profile } from "../security/profile.ts";
 import { pointer, type Located } from "./json.ts";
-import { HOOKS_REFUSED, HOOKS_RUN, type Hook, type Hooks } from "./hooks.ts";
+import { HOOK_KINDS, noHooks, type Hook, type HookKind, type Hooks } from "./hooks.ts";
 
 /** The runtime spec's namespace types and ctr's `ns` names. */
 export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
@@ -714,21 +714,17 @@ function seccomp(t: Translator, v: unknown): void {
   }
 }
 
-/** `hooks` (config.md, "POSIX-platform Hooks"): poststart and poststop are run (hooks.ts); the kinds run before the command are refused by name. */
+/** `hooks` (config.md, "POSIX-platform Hooks"): each kind the spec defines, run at its point by the supervisor and `delete` (hooks.ts); another kind is refused by name. */
 function hooks(t: Translator, v: unknown): void {
   const at = "/hooks";
   if (!t.typed(v, at, "object")) return;
   const o = v as Record<string, unknown>;
-  const out: Hooks = { poststart: [], poststop: [] };
+  const out: Hooks = noHooks();
   for (const [kind, list] of Object.entries(o)) {
     const ptr = pointer(at, kind);
     if (isEmpty(list)) continue;
-    if (HOOKS_REFUSED[kind]) {
-      t.unsupported(ptr, HOOKS_REFUSED[kind]);
-      continue;
-    }
-    if (!(HOOKS_RUN as readonly string[]).includes(kind)) {
-      t.unsupported(ptr);
+    if (!(HOOK_KINDS as readonly string[]).includes(kind)) {
+      t.unsupported(ptr, `a hook kind the runtime spec does not define (${HOOK_KINDS.join(", ")})`);
       continue;
     }
     const items = t.typed<unknown[]>(list, ptr, "array") ?? [];
@@ -757,7 +753,7 @@ function hooks(t: Translator, v: unknown): void {
       }
       if (args === undefined || env === undefined) return;
       const hook: Hook = { path: file, args: args.length > 0 ? args : [file], env, ...(timeout !== undefined ? { timeout } : {}) };
-      out[kind as keyof Hooks].push(hook);
+      out[kind as HookKind].push(hook);
     });
   }
   t.hooks = out;
