@@ -200,6 +200,53 @@ describe("ctr as an OCI runtime", () => {
     60_000,
   );
 
+  itest("pause freezes every process of the container (its own freezer cgroup), state and list say paused, exec is refused; resume lets it go on; kill and delete --force of a paused one", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      // A counter the container writes 20 times a second, in its /dev/shm (a tmpfs of its own: the root is read-only).
+      const b = await bundle(h, ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /dev/shm/n; sleep 0.05; done"]);
+      const count = (pid: number): number => Number(readFileSync(`/proc/${pid}/root/dev/shm/n`, "utf8").trim() || "0");
+      for (const [id, end] of [["p", "delete"], ["q", "kill"]] as const) {
+        const c = await create(h, root, b, id, join(work, `${id}.out`));
+        expect((await oci(h, root, ["start", id])).code).toBe(0);
+        await until(() => existsSync(`/proc/${c.pid}/root/dev/shm/n`) && count(c.pid) > 2, "the counter");
+        // The container's freezer cgroup is its own (never the host's), named in the record so that delete removes it.
+        const held = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).held.cgroups as string[];
+        const fz = held.find((d) => existsSync(`${d}/freezer.state`) || existsSync(`${d}/cgroup.freeze`));
+        expect(fz).toBeDefined();
+        expect(readFileSync(`/proc/${c.pid}/cgroup`, "utf8")).toContain(fz!.slice(fz!.lastIndexOf("/")));
+        expect((await oci(h, root, ["pause", id])).code).toBe(0);
+        expect(JSON.parse((await oci(h, root, ["state", id])).stdout)).toMatchObject({ status: "paused", pid: c.pid });
+        expect(JSON.parse((await oci(h, root, ["list", "--format", "json"])).stdout).find((s: { id: string }) => s.id === id).status).toBe("paused");
+        const frozen = count(c.pid);
+        await Bun.sleep(400);
+        expect(count(c.pid)).toBe(frozen);
+        const again = await oci(h, root, ["pause", id]);
+        expect([again.code, again.stderr]).toEqual([1, "ctr: container already paused\n"]);
+        const ex = await oci(h, root, ["exec", id, "true"]);
+        expect([ex.code, ex.stderr]).toEqual([1, "ctr: cannot exec in a paused container (use --ignore-paused to override)\n"]);
+        const busy = await oci(h, root, ["delete", id]);
+        expect([busy.code, busy.stderr]).toEqual([1, `ctr: cannot delete container ${id} that is not stopped: paused\n`]);
+        expect((await oci(h, root, ["resume", id])).code).toBe(0);
+        expect(JSON.parse((await oci(h, root, ["state", id])).stdout).status).toBe("running");
+        await until(() => count(c.pid) > frozen + 2, "the counter going on after resume");
+        const notPaused = await oci(h, root, ["resume", id]);
+        expect([notPaused.code, notPaused.stderr]).toEqual([1, "ctr: container not paused\n"]);
+        // Paused again, then ended: delete --force, or kill KILL (the SIGKILL is delivered once thawed), then delete.
+        expect((await oci(h, root, ["pause", id])).code).toBe(0);
+        if (end === "kill") {
+          expect((await oci(h, root, ["kill", id, "KILL"])).code).toBe(0);
+          await until(() => gone(c.pid), "the paused container killed");
+          expect((await oci(h, root, ["delete", id])).code).toBe(0);
+        } else expect((await oci(h, root, ["delete", "--force", id])).code).toBe(0);
+        expect(gone(c.pid)).toBe(true);
+        expect(existsSync(fz!)).toBe(false);
+      }
+    }),
+    60_000,
+  );
+
   itest("exec: a process in the running container, its status relayed; --detach lets it go with its pid in --pid-file; --process's fields translated", () =>
     onHost(async (h) => {
       const work = h.scratch();

@@ -198,7 +198,7 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         store.write(rec);
         answer("ok\n");
       },
-    }, { release, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
+    }, { release, freezer: true, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
   } catch (e) {
     errors.push(errorText(e));
     status = 1;
