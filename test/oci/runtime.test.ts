@@ -247,6 +247,60 @@ describe("ctr as an OCI runtime", () => {
     60_000,
   );
 
+  itest("update: runc's flags and --resources (a file, or - for standard input) change the container's cgroups; a fork beyond the new pids limit fails inside; fields ctr cannot change are refused by name", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const place = `/ctr-it-update-${process.pid}/c`;
+      const b = await bundle(h, ["sleep", "100"], (c) => (c.linux.cgroupsPath = place));
+      const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+      expect((await create(h, root, b, "u", join(work, "u.out"))).code).toBe(0);
+      try {
+        expect((await oci(h, root, ["start", "u"])).code).toBe(0);
+        const file = (ctl: string, v1: string, v2f: string) => readFileSync(v2 ? `/sys/fs/cgroup${place}/${v2f}` : `/sys/fs/cgroup/${ctl}${place}/${v1}`, "utf8").trim();
+        const up = await oci(h, root, ["update", "--memory", String(96 * 1024 * 1024), "--pids-limit", "3", "--cpu-quota", "25000", "--cpu-period", "100000", "--cpu-shares", "256", "u"]);
+        expect([up.code, up.stderr]).toEqual([0, ""]);
+        expect(file("memory", "memory.limit_in_bytes", "memory.max")).toBe(String(96 * 1024 * 1024));
+        expect(file("pids", "pids.max", "pids.max")).toBe("3");
+        if (v2) expect(file("cpu", "", "cpu.max")).toBe("25000 100000");
+        else {
+          expect(file("cpu", "cpu.cfs_quota_us", "")).toBe("25000");
+          expect(file("cpu", "cpu.shares", "")).toBe("256");
+        }
+        // From inside: the exec'd shell and PID 1 are two of the three, so the second background sleep cannot be forked.
+        const fork = await oci(h, root, ["exec", "u", "sh", "-c", "sleep 1 & sleep 1 & sleep 1 & wait"]);
+        expect(fork.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
+        // --resources from standard input, in linux.resources' form.
+        const res = join(work, "res.json");
+        writeFileSync(res, JSON.stringify({ memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 50 } }));
+        const p = Bun.spawnSync([CTR, "--root", root, "update", "--resources", "-", "u"], { stdin: Bun.file(res), stderr: "pipe" });
+        expect([p.exitCode, p.stderr.toString()]).toEqual([0, ""]);
+        expect(file("memory", "memory.limit_in_bytes", "memory.max")).toBe(String(64 * 1024 * 1024));
+        expect(file("pids", "pids.max", "pids.max")).toBe("50");
+        const ok = await oci(h, root, ["exec", "u", "sh", "-c", "sleep 0.1 & sleep 0.1 & sleep 0.1 & wait; echo forked"]);
+        expect([ok.code, ok.stdout]).toEqual([0, "forked\n"]);
+        // Refused by name, nothing written.
+        writeFileSync(res, JSON.stringify({ memory: { limit: 32 * 1024 * 1024 }, blockIO: { weight: 10 } }));
+        const bad = await oci(h, root, ["update", "--resources", res, "u"]);
+        expect([bad.code, bad.stderr]).toEqual([1, "ctr: update: resources.blockIO is not supported yet: ctr changes resources.memory, resources.cpu, resources.pids\n"]);
+        expect(file("memory", "memory.limit_in_bytes", "memory.max")).toBe(String(64 * 1024 * 1024));
+        const km = await oci(h, root, ["update", "--kernel-memory", "1000000", "u"]);
+        expect([km.code, km.stderr]).toEqual([1, "ctr: update --kernel-memory is not supported yet\n"]);
+      } finally {
+        expect((await oci(h, root, ["delete", "--force", "u"])).code).toBe(0);
+      }
+      expect(existsSync(`/sys/fs/cgroup/${v2 ? "" : "pids"}${place}`)).toBe(false);
+      // A container without a memory cgroup of its own (no cgroupsPath, no limit): refused, naming what is missing.
+      const plain = await bundle(h, ["sleep", "100"]);
+      expect((await create(h, root, plain, "w", join(work, "w.out"))).code).toBe(0);
+      const none = await oci(h, root, ["update", "--memory", "100000000", "w"]);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain("update: memory is not supported yet for this container: it has no memory cgroup of its own");
+      expect((await oci(h, root, ["delete", "--force", "w"])).code).toBe(0);
+    }),
+    60_000,
+  );
+
   itest("exec: a process in the running container, its status relayed; --detach lets it go with its pid in --pid-file; --process's fields translated", () =>
     onHost(async (h) => {
       const work = h.scratch();

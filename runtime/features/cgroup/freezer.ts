@@ -21,19 +21,26 @@ export function freezerHierarchy(sys: CgroupSystem): Hierarchy | null {
 }
 
 /**
- * The freezer cgroup (a directory) that process `pid` is in, from
- * /proc/PID/cgroup's text `procCgroup`: the v1 freezer line, else v2's "0::".
+ * The cgroup (a directory) of hierarchy `h` that a process is in, from its
+ * /proc/PID/cgroup text `procCgroup`: the v1 line naming one of `h`'s
+ * controllers, or v2's "0::" line.
  */
-export function freezerOfProc(sys: CgroupSystem, procCgroup: string): string | null {
-  const h = freezerHierarchy(sys);
-  if (!h) return null;
+export function cgroupOfProc(h: Hierarchy, procCgroup: string): string | null {
   for (const line of procCgroup.split("\n")) {
-    const [num, ctls, rel] = [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1, line.lastIndexOf(":")), line.slice(line.lastIndexOf(":") + 1)];
-    if (line === "" || rel === undefined) continue;
-    const match = h.version === "v1" ? ctls.split(",").includes("freezer") : num === "0" && ctls === "";
+    const first = line.indexOf(":");
+    const last = line.lastIndexOf(":");
+    if (first < 0 || last === first) continue;
+    const [num, ctls, rel] = [line.slice(0, first), line.slice(first + 1, last), line.slice(last + 1)];
+    const match = h.version === "v1" ? ctls.split(",").some((c) => h.controllers.includes(c)) : num === "0" && ctls === "";
     if (match) return rel === "/" ? h.mount : `${h.mount}${rel}`;
   }
   return null;
+}
+
+/** The freezer cgroup a process is in (cgroupOfProc of the freezer hierarchy). */
+export function freezerOfProc(sys: CgroupSystem, procCgroup: string): string | null {
+  const h = freezerHierarchy(sys);
+  return h ? cgroupOfProc(h, procCgroup) : null;
 }
 
 export type FreezerState = "frozen" | "freezing" | "thawed";

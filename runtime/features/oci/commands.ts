@@ -23,7 +23,6 @@ const EXIT_FAIL = 1;
 
 /** Verbs not done yet: said, with exit status 1. */
 const NOT_YET: Record<string, string> = {
-  update: "changing an OCI container's resources",
   events: "container events",
   checkpoint: "checkpoint/restore (CRIU)",
   restore: "checkpoint/restore (CRIU)",
@@ -137,6 +136,8 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         return await exec(store, rest);
       case "pause":
         return await pause(store, oneId(parseFlags(rest, {}, {}), "pause"));
+      case "update":
+        return await update(store, parseFlags(rest, (await import("./update.ts")).UPDATE_FLAGS, {}));
       case "resume":
         return resume(store, oneId(parseFlags(rest, {}, {}), "resume"));
       case "features":
@@ -145,7 +146,7 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
       case "spec":
         return spec(parseFlags(rest, { bundle: "bundle", b: "bundle" }, { rootless: "rootless" }));
       case undefined:
-        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, pause, resume, ps, list, features, spec" });
+        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, pause, resume, update, ps, list, features, spec" });
       default:
         if (NOT_YET[verb]) throw new SysError({ message: `\`${verb}\` is not supported yet: ${NOT_YET[verb]}` });
         throw new SysError({ message: `no such command: ${verb}` });
@@ -384,6 +385,17 @@ async function pause(store: OciStore, id: string): Promise<number> {
   if (!dir) throw new SysError({ message: "pause is not supported yet for this container: it has no freezer cgroup of its own" });
   const done = await freeze(realFs, dir, { now: () => performance.now(), sleep: (ms) => Bun.sleep(ms) });
   if (!done) throw new SysError({ message: `cannot pause container ${id}: its processes did not all stop within 10 s (thawed again)` });
+  return 0;
+}
+
+/** `update [--resources FILE|-] [--memory N] ... ID`: the container's cgroup limits changed (update.ts). */
+async function update(store: OciStore, p: Parsed): Promise<number> {
+  const id = oneId(p, "update");
+  const rec = store.get(id);
+  const { applyLimits, limitsOf, wanted } = await import("./update.ts");
+  const limits = limitsOf(wanted(p.flags, () => readFileSync(0, "utf8")));
+  if (limits.length === 0) throw new SysError({ message: "update: nothing to change", hint: "give --resources FILE or a flag such as --memory, --pids-limit, --cpu-quota" });
+  applyLimits(rec, limits);
   return 0;
 }
 

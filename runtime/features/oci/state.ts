@@ -152,8 +152,12 @@ export function containerFreezer(rec: OciRecord): string | null {
   }
   const dir = freezerOfProc(machineCgroups(), text);
   if (!dir) return null;
-  const own = rec.held ? rec.held.cgroups.includes(dir) : dir.slice(dir.lastIndexOf("/") + 1) === cgroupName(rec.cid);
-  return own ? dir : null;
+  return ownCgroup(rec, dir) ? dir : null;
+}
+
+/** `dir` is one of the container's own cgroups: one the record holds, or named after ctr's id of it. */
+export function ownCgroup(rec: OciRecord, dir: string): boolean {
+  return rec.held ? rec.held.cgroups.includes(dir) : dir.slice(dir.lastIndexOf("/") + 1) === cgroupName(rec.cid);
 }
 
 /** The state JSON of the runtime spec (what `state ID` prints). */
