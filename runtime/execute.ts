@@ -59,6 +59,8 @@ export interface OciOptions {
   cgroupsPath?: string;
   /** Namespaces of the plan joined by path (`linux.namespaces[].path`) instead of made. */
   paths?: readonly NsPath[];
+  /** A freezer cgroup of its own, for `pause` (SessionSpec.freezer). */
+  freezer?: boolean;
 }
 
 /** The exit status of a process killed by SIGKILL, as the OOM killer does. */
@@ -139,6 +141,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         join: joinOf(plan),
         ...(oci.cgroupsPath !== undefined ? { cgroupsPath: oci.cgroupsPath } : {}),
         mountsCgroup: plan.ops.some((o) => o.kind === "mount-cgroup"),
+        ...(oci.freezer ? { freezer: true } : {}),
       },
       { trace: io.trace, forwardSignals: true, release: oci.release, paths: oci.paths },
     );

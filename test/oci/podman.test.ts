@@ -176,6 +176,40 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
+  ptest("pause and unpause: the container's counter stops and goes on, podman sees it paused; rm --force of a paused container; nothing left", () =>
+    onHost(async (h) => {
+      const cgroupsBefore = libpodCgroups();
+      const flags = ["--runtime", CTR, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+      const d = await podman(["run", "-d", ...flags, IMAGE, "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"], h);
+      expect([d.code, d.stderr]).toEqual([0, ""]);
+      const id = d.stdout.trim();
+      try {
+        const pid = Number((await podman(["inspect", "--format", "{{.State.Pid}}", id], h)).stdout.trim());
+        const count = () => Number(readFileSync(`/proc/${pid}/root/tmp/n`, "utf8").trim() || "0");
+        const end = Date.now() + 10_000;
+        while (!(existsSync(`/proc/${pid}/root/tmp/n`) && count() > 2) && Date.now() < end) await Bun.sleep(20);
+        const p = await podman(["--runtime", CTR, "pause", id], h);
+        expect([p.code, p.stderr]).toEqual([0, ""]);
+        expect((await podman(["inspect", "--format", "{{.State.Status}}", id], h)).stdout.trim()).toBe("paused");
+        const at = count();
+        await Bun.sleep(400);
+        expect(count()).toBe(at);
+        const u = await podman(["--runtime", CTR, "unpause", id], h);
+        expect([u.code, u.stderr]).toEqual([0, ""]);
+        expect((await podman(["inspect", "--format", "{{.State.Status}}", id], h)).stdout.trim()).toBe("running");
+        const end2 = Date.now() + 5_000;
+        while (count() <= at + 2 && Date.now() < end2) await Bun.sleep(20);
+        expect(count()).toBeGreaterThan(at + 2);
+        expect((await podman(["--runtime", CTR, "pause", id], h)).code).toBe(0);
+      } finally {
+        const rm = await podman(["--runtime", CTR, "rm", "--force", id], h);
+        expect([rm.code, rm.stderr]).toEqual([0, ""]);
+      }
+      expect(libpodCgroups()).toEqual(cgroupsBefore);
+      expect(existsSync("/run/ctr-oci")).toBe(false);
+    }),
+  );
+
   ptest("the container's cgroups are at podman's cgroupsPath in every hierarchy, with its limits, and mounted read-only at /sys/fs/cgroup", () =>
     onHost(async (h) => {
       const cgroupsBefore = libpodCgroups();

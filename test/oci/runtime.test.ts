@@ -201,6 +201,107 @@ describe("ctr as an OCI runtime", () => {
     60_000,
   );
 
+  itest("pause freezes every process of the container (its own freezer cgroup), state and list say paused, exec is refused; resume lets it go on; kill and delete --force of a paused one", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      // A counter the container writes 20 times a second, in its /dev/shm (a tmpfs of its own: the root is read-only).
+      const b = await bundle(h, ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /dev/shm/n; sleep 0.05; done"]);
+      const count = (pid: number): number => Number(readFileSync(`/proc/${pid}/root/dev/shm/n`, "utf8").trim() || "0");
+      for (const [id, end] of [["p", "delete"], ["q", "kill"]] as const) {
+        const c = await create(h, root, b, id, join(work, `${id}.out`));
+        expect((await oci(h, root, ["start", id])).code).toBe(0);
+        await until(() => existsSync(`/proc/${c.pid}/root/dev/shm/n`) && count(c.pid) > 2, "the counter");
+        // The container's freezer cgroup is its own (never the host's), named in the record so that delete removes it.
+        const held = JSON.parse(readFileSync(join(root, id, "state.json"), "utf8")).held.cgroups as string[];
+        const fz = held.find((d) => existsSync(`${d}/freezer.state`) || existsSync(`${d}/cgroup.freeze`));
+        expect(fz).toBeDefined();
+        expect(readFileSync(`/proc/${c.pid}/cgroup`, "utf8")).toContain(fz!.slice(fz!.lastIndexOf("/")));
+        expect((await oci(h, root, ["pause", id])).code).toBe(0);
+        expect(JSON.parse((await oci(h, root, ["state", id])).stdout)).toMatchObject({ status: "paused", pid: c.pid });
+        expect(JSON.parse((await oci(h, root, ["list", "--format", "json"])).stdout).find((s: { id: string }) => s.id === id).status).toBe("paused");
+        const frozen = count(c.pid);
+        await Bun.sleep(400);
+        expect(count(c.pid)).toBe(frozen);
+        const again = await oci(h, root, ["pause", id]);
+        expect([again.code, again.stderr]).toEqual([1, "ctr: container already paused\n"]);
+        const ex = await oci(h, root, ["exec", id, "true"]);
+        expect([ex.code, ex.stderr]).toEqual([1, "ctr: cannot exec in a paused container (use --ignore-paused to override)\n"]);
+        const busy = await oci(h, root, ["delete", id]);
+        expect([busy.code, busy.stderr]).toEqual([1, `ctr: cannot delete container ${id} that is not stopped: paused\n`]);
+        expect((await oci(h, root, ["resume", id])).code).toBe(0);
+        expect(JSON.parse((await oci(h, root, ["state", id])).stdout).status).toBe("running");
+        await until(() => count(c.pid) > frozen + 2, "the counter going on after resume");
+        const notPaused = await oci(h, root, ["resume", id]);
+        expect([notPaused.code, notPaused.stderr]).toEqual([1, "ctr: container not paused\n"]);
+        // Paused again, then ended: delete --force, or kill KILL (the SIGKILL is delivered once thawed), then delete.
+        expect((await oci(h, root, ["pause", id])).code).toBe(0);
+        if (end === "kill") {
+          expect((await oci(h, root, ["kill", id, "KILL"])).code).toBe(0);
+          await until(() => gone(c.pid), "the paused container killed");
+          expect((await oci(h, root, ["delete", id])).code).toBe(0);
+        } else expect((await oci(h, root, ["delete", "--force", id])).code).toBe(0);
+        expect(gone(c.pid)).toBe(true);
+        expect(existsSync(fz!)).toBe(false);
+      }
+    }),
+    60_000,
+  );
+
+  itest("update: runc's flags and --resources (a file, or - for standard input) change the container's cgroups; a fork beyond the new pids limit fails inside; fields ctr cannot change are refused by name", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const place = `/ctr-it-update-${process.pid}/c`;
+      const b = await bundle(h, ["sleep", "100"], (c) => (c.linux.cgroupsPath = place));
+      const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+      expect((await create(h, root, b, "u", join(work, "u.out"))).code).toBe(0);
+      try {
+        expect((await oci(h, root, ["start", "u"])).code).toBe(0);
+        const file = (ctl: string, v1: string, v2f: string) => readFileSync(v2 ? `/sys/fs/cgroup${place}/${v2f}` : `/sys/fs/cgroup/${ctl}${place}/${v1}`, "utf8").trim();
+        const up = await oci(h, root, ["update", "--memory", String(96 * 1024 * 1024), "--pids-limit", "3", "--cpu-quota", "25000", "--cpu-period", "100000", "--cpu-shares", "256", "u"]);
+        expect([up.code, up.stderr]).toEqual([0, ""]);
+        expect(file("memory", "memory.limit_in_bytes", "memory.max")).toBe(String(96 * 1024 * 1024));
+        expect(file("pids", "pids.max", "pids.max")).toBe("3");
+        if (v2) expect(file("cpu", "", "cpu.max")).toBe("25000 100000");
+        else {
+          expect(file("cpu", "cpu.cfs_quota_us", "")).toBe("25000");
+          expect(file("cpu", "cpu.shares", "")).toBe("256");
+        }
+        // From inside: the exec'd shell and PID 1 are two of the three, so the second background sleep cannot be forked.
+        const fork = await oci(h, root, ["exec", "u", "sh", "-c", "sleep 1 & sleep 1 & sleep 1 & wait"]);
+        expect(fork.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
+        // --resources from standard input, in linux.resources' form.
+        const res = join(work, "res.json");
+        writeFileSync(res, JSON.stringify({ memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 50 } }));
+        const p = Bun.spawnSync([CTR, "--root", root, "update", "--resources", "-", "u"], { stdin: Bun.file(res), stderr: "pipe" });
+        expect([p.exitCode, p.stderr.toString()]).toEqual([0, ""]);
+        expect(file("memory", "memory.limit_in_bytes", "memory.max")).toBe(String(64 * 1024 * 1024));
+        expect(file("pids", "pids.max", "pids.max")).toBe("50");
+        const ok = await oci(h, root, ["exec", "u", "sh", "-c", "sleep 0.1 & sleep 0.1 & sleep 0.1 & wait; echo forked"]);
+        expect([ok.code, ok.stdout]).toEqual([0, "forked\n"]);
+        // Refused by name, nothing written.
+        writeFileSync(res, JSON.stringify({ memory: { limit: 32 * 1024 * 1024 }, blockIO: { weight: 10 } }));
+        const bad = await oci(h, root, ["update", "--resources", res, "u"]);
+        expect([bad.code, bad.stderr]).toEqual([1, "ctr: update: resources.blockIO is not supported yet: ctr changes resources.memory, resources.cpu, resources.pids\n"]);
+        expect(file("memory", "memory.limit_in_bytes", "memory.max")).toBe(String(64 * 1024 * 1024));
+        const km = await oci(h, root, ["update", "--kernel-memory", "1000000", "u"]);
+        expect([km.code, km.stderr]).toEqual([1, "ctr: update --kernel-memory is not supported yet\n"]);
+      } finally {
+        expect((await oci(h, root, ["delete", "--force", "u"])).code).toBe(0);
+      }
+      expect(existsSync(`/sys/fs/cgroup/${v2 ? "" : "pids"}${place}`)).toBe(false);
+      // A container without a memory cgroup of its own (no cgroupsPath, no limit): refused, naming what is missing.
+      const plain = await bundle(h, ["sleep", "100"]);
+      expect((await create(h, root, plain, "w", join(work, "w.out"))).code).toBe(0);
+      const none = await oci(h, root, ["update", "--memory", "100000000", "w"]);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain("update: memory is not supported yet for this container: it has no memory cgroup of its own");
+      expect((await oci(h, root, ["delete", "--force", "w"])).code).toBe(0);
+    }),
+    60_000,
+  );
+
   itest("exec: a process in the running container, its status relayed; --detach lets it go with its pid in --pid-file; --process's fields translated", () =>
     onHost(async (h) => {
       const work = h.scratch();

@@ -98,7 +98,8 @@ function writePidFile(file: string, pid: number): void {
 
 /** Run `req` in the container; the command's status (0 once started, with --detach). */
 export async function ociExec(rec: OciRecord, req: ExecRequest): Promise<number> {
-  if (liveStatus(rec) !== "running") throw new SysError({ message: "cannot exec in a stopped container" });
+  const st = liveStatus(rec);
+  if (st !== "running" && st !== "paused") throw new SysError({ message: "cannot exec in a stopped container" });
   const spec = await enterSpec(rec, req);
   // The command's standard streams are this process's: conmon's and the shim's pipes, as with runc.
   const stage = Bun.spawn({

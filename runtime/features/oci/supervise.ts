@@ -231,7 +231,7 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         // poststart: after the command is executed, before `start` returns (hooks.ts); a failure is a warning.
         poststart = runHooks("poststart", hooks.poststart, stateOf("running", rec.pid1?.pid ?? 0), onHost, warn).finally(() => answer("ok\n"));
       },
-    }, { release, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
+    }, { release, freezer: true, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
   } catch (e) {
     errors.push(errorText(e));
     status = 1;
