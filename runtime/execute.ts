@@ -41,12 +41,14 @@ export interface ExecuteIO {
    * once PID 1 is let go (stage 1 is gone by then).
    */
   beforeExec?(pid1: number, held: HeldResources | null): Promise<void>;
+  /** With `release`: the command runs as PID 1, which is the caller's now (called before execute returns). */
+  handedOver?(pid1: number): void;
 }
 
 /** What an OCI container asks of execute beyond a script (runtime/features/oci/supervise.ts). */
 export interface OciOptions {
   /** Let go of PID 1 before `beforeExec` (Container.release): the caller's subreaper reaps it, `ctr delete` tears down. */
-  release?: boolean;
+  release?: boolean | "adopt";
   /** `linux.cgroupsPath`: where the container's cgroups are made (CgroupManager's `path`). */
   cgroupsPath?: string;
   /** Namespaces of the plan joined by path (`linux.namespaces[].path`) instead of made. */
@@ -199,6 +201,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
     }
     up();
     const status = await container.finish();
+    if (container.handedOver) io.handedOver?.(container.pid1);
     session.oomCheck(lastCommand);
     return status;
   } catch (e) {
