@@ -49,12 +49,14 @@ export interface ExecuteIO {
    * container's, made so far.
    */
   beforeRoot?(pid1: number, cgroups: string[]): Promise<void>;
+  /** With `release`: the command runs as PID 1, which is the caller's now (called before execute returns). */
+  handedOver?(pid1: number): void;
 }
 
 /** What an OCI container asks of execute beyond a script (runtime/features/oci/supervise.ts). */
 export interface OciOptions {
   /** Let go of PID 1 before `beforeExec` (Container.release): the caller's subreaper reaps it, `ctr delete` tears down. */
-  release?: boolean;
+  release?: boolean | "adopt";
   /** `linux.cgroupsPath`: where the container's cgroups are made (CgroupManager's `path`). */
   cgroupsPath?: string;
   /** Namespaces of the plan joined by path (`linux.namespaces[].path`) instead of made. */
@@ -221,6 +223,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
     }
     up();
     const status = await container.finish();
+    if (container.handedOver) io.handedOver?.(container.pid1);
     session.oomCheck(lastCommand);
     return status;
   } catch (e) {

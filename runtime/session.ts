@@ -84,8 +84,8 @@ export interface SessionOptions {
   interactive?: boolean;
   /** Progress of a long step (building the default rootfs). */
   onProgress?: (message: string) => void;
-  /** An OCI container: PID 1 may be released to the caller (Container.release). */
-  release?: boolean;
+  /** An OCI container: PID 1 may be released to the caller (Container.release); "adopt": to ctr's own supervisor (runtime/features/lifecycle/adopt.ts). */
+  release?: boolean | "adopt";
   /** Namespaces joined by path instead of made (an OCI config's: Container.create). */
   paths?: readonly NsPath[];
 }
