@@ -233,12 +233,15 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
   let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
   // A `join` is resolved (the container found, its PID 1 checked) before stage 1 gets its plan.
+  // A detached container with `ns pid` is its supervisor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts).
+  const adoption = named && (await import("./features/lifecycle/adopt.ts")).adoptable(named, plan) ? new (await import("./features/lifecycle/adopt.ts")).Adoption() : null;
+  const release = adoption ? ("adopt" as const) : false;
   if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) {
-    if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false);
+    if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false, false, [], [], undefined, release);
     else if (trackingOnly(plan)) {
       tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);
       const dirs = tracking ? [tracking.dir] : [];
-      launch.sendPlan(plan, trace, false, false, dirs, dirs);
+      launch.sendPlan(plan, trace, false, false, dirs, dirs, undefined, release);
     }
   }
   // A named container keeps a record (runtime/features/lifecycle/supervise.ts): this ctr is its supervisor.
@@ -261,9 +264,12 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     error: (e) => out.error(e),
     notice: (text) => writeAll(2, `ctr: ${text}\n`),
     ...(supervision ? { started: (pid1: number) => supervision.started(pid1) } : {}),
-  });
-  supervision?.finished(status);
-  return status;
+    ...(adoption ? adoption.io : {}),
+  }, release ? { release } : {});
+  // Adopted: execute returned once the command ran; it ends here.
+  const end = adoption?.running ? await adoption.finish((text) => writeAll(2, `ctr: ${text}\n`)) : status;
+  supervision?.finished(end);
+  return end;
 }
 
 async function rootfsCommand(args: string[]): Promise<number> {

@@ -11,8 +11,6 @@
 //     than the top that enables controllers for its children takes no process (EBUSY);
 //   - cpu.max, memory.max, memory.swap.max, pids.max, cpuset.cpus check their format (EINVAL);
 //   - cgroup.kill empties the cgroup and its descendants;
-//   - cgroup.freeze (not at the top) takes 0 or 1; "frozen" in cgroup.events of
-//     the cgroup and its descendants says whether it or an ancestor is frozen;
 //   - rmdir fails with EBUSY while processes or child cgroups remain; files go with the directory;
 //   - files never come into being by a write (ENOENT).
 // Every write and directory operation is logged, in order.
@@ -40,7 +38,6 @@ const CORE_FILES: Record<string, string> = {
   "cgroup.subtree_control": "",
   "cgroup.events": "populated 0\nfrozen 0",
   "cgroup.kill": "",
-  "cgroup.freeze": "0",
   "cpu.stat": "usage_usec 0\nuser_usec 0\nsystem_usec 0",
 };
 
@@ -61,7 +58,7 @@ export class FakeCgroup2 implements CgroupFs {
   constructor(controllers = ["cpuset", "cpu", "io", "memory", "pids"]) {
     this.root = mkdtempSync(`${tmpdir()}/ctr-fake-cgroup2-`);
     writeFileSync(`${this.root}/cgroup.controllers`, controllers.join(" ") + "\n");
-    for (const [f, v] of Object.entries(CORE_FILES)) if (f !== "cgroup.kill" && f !== "cgroup.freeze") writeFileSync(`${this.root}/${f}`, v ? v + "\n" : "");
+    for (const [f, v] of Object.entries(CORE_FILES)) if (f !== "cgroup.kill") writeFileSync(`${this.root}/${f}`, v ? v + "\n" : "");
     writeFileSync(`${this.root}/cpuset.cpus.effective`, "0-1\n");
     writeFileSync(`${this.root}/cpuset.mems.effective`, "0\n");
   }
@@ -195,11 +192,6 @@ export class FakeCgroup2 implements CgroupFs {
         if (v !== "1") fail("EINVAL", 22, "write", path);
         for (const d of this.allDirs(dir)) this.setProcs(d, []);
         break;
-      case "cgroup.freeze":
-        if (v !== "0" && v !== "1") fail("EINVAL", 22, "write", path);
-        writeFileSync(path, v + "\n");
-        for (const d of this.allDirs(dir)) this.settleFrozen(d);
-        break;
       case "cpu.max": {
         const m = /^(max|\d+)(?: (\d+))?$/.exec(v);
         if (!m) fail("EINVAL", 22, "write", path);
@@ -250,14 +242,6 @@ export class FakeCgroup2 implements CgroupFs {
   children(path: string): string[] {
     if (!this.isDir(path)) return [];
     return this.subdirs(path).map((d) => d.slice(d.lastIndexOf("/") + 1));
-  }
-
-  /** A cgroup's "frozen" in cgroup.events: it or an ancestor below the top has cgroup.freeze 1. */
-  private settleFrozen(dir: string): void {
-    let frozen = false;
-    for (let d = dir; d.length > this.root.length; d = d.slice(0, d.lastIndexOf("/"))) if (readFileSync(`${d}/cgroup.freeze`, "utf8").trim() === "1") frozen = true;
-    const events = readFileSync(`${dir}/cgroup.events`, "utf8").replace(/^frozen \d$/m, `frozen ${frozen ? 1 : 0}`);
-    writeFileSync(`${dir}/cgroup.events`, events);
   }
 
   /** Simulate the kernel's OOM killer having struck `n` times in `dir`. */

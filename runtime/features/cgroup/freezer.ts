@@ -1,88 +1,90 @@
-// The cgroup freezer: every task of a cgroup (and its descendants) stopped at
-// once and let go again, as `pause` and `resume` of an OCI container ask
-// (runtime/features/oci/pause.ts). Which interface is used is found at run time:
-//   - v1 (a hierarchy with the freezer controller, also on a hybrid machine):
-//     FROZEN written to freezer.state; the state reads FREEZING while tasks are
-//     still being stopped and FROZEN once all are. A task that forked meanwhile
-//     may leave the cgroup FREEZING: FROZEN is written again until it holds.
-//     THAWED lets them go. A frozen task acts on nothing, SIGKILL included,
-//     until it is thawed (Documentation/admin-guide/cgroup-v1/freezer-subsystem.rst).
-//   - v2 (no v1 freezer): "1" written to cgroup.freeze; "frozen 1" appears in
-//     cgroup.events once every task is stopped; "0" lets them go
-//     (Documentation/admin-guide/cgroup-v2.rst, "Core Interface Files"). A
-//     frozen task there still dies of SIGKILL.
-// Whether a container is paused is always read from these files, never stored.
+// The cgroup freezer, for `pause` and `resume` of an OCI container
+// (runtime/features/oci/commands.ts): every task of a cgroup stopped where it
+// is, and let go again, without a signal the tasks could see.
+//   v1: the freezer hierarchy's freezer.state: FROZEN asks, the file reads
+//       FREEZING until every task is stopped, then FROZEN; THAWED lets go.
+//   v2: cgroup.freeze (1 or 0), in every cgroup but the top; the cgroup is
+//       frozen once cgroup.events says "frozen 1".
+// On a hybrid machine a v1 freezer hierarchy is the one used, as runc does;
+// the controller-less v2 tree is used only when there is no v1 freezer.
+//
+// A task frozen by v1 gets even SIGKILL only once thawed: whoever kills a
+// paused container thaws it after the signal (v2 lets SIGKILL through).
 
-import { SysError } from "../../../native/error.ts";
-import { allHierarchies } from "./detect.ts";
-import { readCgroupFile, writeCgroupFile, type CgroupFs } from "./fs.ts";
+import type { CgroupFs } from "./fs.ts";
 import type { CgroupSystem, Hierarchy } from "./types.ts";
+import { allHierarchies } from "./detect.ts";
 
-export interface Freezer {
-  version: "v1" | "v2";
-  /** The container's own cgroup in that hierarchy. */
-  dir: string;
-}
-
-export interface FreezeOptions {
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-  /** How long to wait for the state to settle; default 5 s. */
-  ms?: number;
-}
-
-/** The hierarchy a container's freezer cgroup goes in: v1's freezer where mounted, else the v2 tree. */
+/** The hierarchy whose cgroup pauses a container: v1's freezer, else v2. */
 export function freezerHierarchy(sys: CgroupSystem): Hierarchy | null {
-  return allHierarchies(sys).find((h) => h.version === "v1" && h.controllers.includes("freezer")) ?? sys.v2;
+  return allHierarchies(sys).find((h) => h.version === "v1" && h.controllers.includes("freezer")) ?? sys.v2 ?? null;
 }
 
 /**
- * The freezer among a container's cgroups (`dirs`, as its manager made them),
- * or null when it has none of its own there. A v2 delegation leaf ("-host",
- * runtime/features/cgroup/manager.ts) holds ctr, not the container.
+ * The cgroup (a directory) of hierarchy `h` that a process is in, from its
+ * /proc/PID/cgroup text `procCgroup`: the v1 line naming one of `h`'s
+ * controllers, or v2's "0::" line.
  */
-export function freezerOf(fs: CgroupFs, sys: CgroupSystem, dirs: readonly string[]): Freezer | null {
+export function cgroupOfProc(h: Hierarchy, procCgroup: string): string | null {
+  for (const line of procCgroup.split("\n")) {
+    const first = line.indexOf(":");
+    const last = line.lastIndexOf(":");
+    if (first < 0 || last === first) continue;
+    const [num, ctls, rel] = [line.slice(0, first), line.slice(first + 1, last), line.slice(last + 1)];
+    const match = h.version === "v1" ? ctls.split(",").some((c) => h.controllers.includes(c)) : num === "0" && ctls === "";
+    if (match) return rel === "/" ? h.mount : `${h.mount}${rel}`;
+  }
+  return null;
+}
+
+/** The freezer cgroup a process is in (cgroupOfProc of the freezer hierarchy). */
+export function freezerOfProc(sys: CgroupSystem, procCgroup: string): string | null {
   const h = freezerHierarchy(sys);
-  if (!h) return null;
-  const file = h.version === "v1" ? "freezer.state" : "cgroup.freeze";
-  const dir = dirs.find((d) => d.startsWith(`${h.mount}/`) && !d.endsWith("-host") && fs.exists(`${d}/${file}`));
-  return dir ? { version: h.version, dir } : null;
+  return h ? cgroupOfProc(h, procCgroup) : null;
 }
 
-/** The freezer reads frozen (v1: FROZEN, not FREEZING; v2: "frozen 1" in cgroup.events). */
-export function isFrozen(fs: CgroupFs, f: Freezer): boolean {
-  if (f.version === "v1") return readCgroupFile(fs, f.dir, "freezer.state") === "FROZEN";
-  return /^frozen 1$/m.test(readCgroupFile(fs, f.dir, "cgroup.events") ?? "");
+export type FreezerState = "frozen" | "freezing" | "thawed";
+
+export function freezerState(fs: CgroupFs, dir: string): FreezerState {
+  if (fs.exists(`${dir}/freezer.state`)) {
+    const s = fs.read(`${dir}/freezer.state`).trim();
+    return s === "FROZEN" ? "frozen" : s === "FREEZING" ? "freezing" : "thawed";
+  }
+  const asked = fs.read(`${dir}/cgroup.freeze`).trim() === "1";
+  const frozen = /^frozen 1$/m.test(fs.read(`${dir}/cgroup.events`));
+  return frozen ? "frozen" : asked ? "freezing" : "thawed";
 }
 
-/** Ask for `frozen` and wait until the freezer says so; on v1 the request is repeated while tasks fork (see the header). */
-async function settle(fs: CgroupFs, f: Freezer, frozen: boolean, opts: FreezeOptions): Promise<boolean> {
-  const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms));
-  const now = opts.now ?? (() => performance.now());
-  const deadline = now() + (opts.ms ?? 5000);
-  const ask = () =>
-    f.version === "v1" ? writeCgroupFile(fs, f.dir, "freezer.state", frozen ? "FROZEN" : "THAWED") : writeCgroupFile(fs, f.dir, "cgroup.freeze", frozen ? "1" : "0");
+export interface FreezeOptions {
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** How long to wait for every task to stop; default 10 s. */
+  ms?: number;
+}
+
+/**
+ * Freeze `dir` and wait until it is frozen. A task in the middle of a
+ * system call that cannot stop keeps a v1 freezer at FREEZING: as runc does,
+ * FROZEN is written again while waiting (the kernel retries the tasks left);
+ * past the deadline the cgroup is thawed and false returned.
+ */
+export async function freeze(fs: CgroupFs, dir: string, opts: FreezeOptions): Promise<boolean> {
+  const v1 = fs.exists(`${dir}/freezer.state`);
+  const ask = () => (v1 ? fs.write(`${dir}/freezer.state`, "FROZEN") : fs.write(`${dir}/cgroup.freeze`, "1"));
   ask();
+  const deadline = opts.now() + (opts.ms ?? 10_000);
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    if (f.version === "v1") {
-      const state = readCgroupFile(fs, f.dir, "freezer.state");
-      if (state === (frozen ? "FROZEN" : "THAWED")) return true;
-    } else if (isFrozen(fs, f) === frozen) return true;
-    if (now() > deadline) return false;
-    await sleep(delay);
-    if (f.version === "v1" && frozen) ask();
+    if (freezerState(fs, dir) === "frozen") return true;
+    if (opts.now() > deadline) {
+      thaw(fs, dir);
+      return false;
+    }
+    await opts.sleep(delay);
+    if (v1) ask();
   }
 }
 
-/** Freeze every task of the cgroup; if it will not settle in time, thawed again and an error. */
-export async function freeze(fs: CgroupFs, f: Freezer, opts: FreezeOptions = {}): Promise<void> {
-  if (await settle(fs, f, true, opts)) return;
-  await settle(fs, f, false, opts);
-  throw new SysError({ message: `the freezer of ${f.dir} did not reach the frozen state in time (tasks kept starting or stopping); the container was thawed again` });
-}
-
-/** Thaw every task of the cgroup and wait until the freezer says so. */
-export async function thaw(fs: CgroupFs, f: Freezer, opts: FreezeOptions = {}): Promise<void> {
-  if (await settle(fs, f, false, opts)) return;
-  throw new SysError({ message: `the freezer of ${f.dir} did not thaw in time` });
+export function thaw(fs: CgroupFs, dir: string): void {
+  if (fs.exists(`${dir}/freezer.state`)) fs.write(`${dir}/freezer.state`, "THAWED");
+  else fs.write(`${dir}/cgroup.freeze`, "0");
 }

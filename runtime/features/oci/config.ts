@@ -16,6 +16,7 @@ import { findStatement, statements } from "../../registry.ts";
 import { JsonError, parseLocated } from "./json.ts";
 import { translateConfig, type HostFacts } from "./translate.ts";
 import type { NsPath } from "../../channel/messages.ts";
+import { noHooks, type Hooks } from "./hooks.ts";
 
 /** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -48,6 +49,10 @@ export interface CompiledBundle {
   nsPaths: NsPath[];
   /** `process.terminal`: the command needs a console socket (create --console-socket). */
   terminal: boolean;
+  /** The hooks ctr runs (hooks.ts); none when the config has none. */
+  hooks: Hooks;
+  /** `process.oomScoreAdj` (translate.ts): what the command's /proc/PID/oom_score_adj is set to before it runs. */
+  oomScoreAdj?: number;
   ok: boolean;
 }
 
@@ -99,7 +104,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     const line = before.split("\n").length;
     const column = e.offset - before.lastIndexOf("\n");
     const d: Diagnostic = { severity: "error", span: { file, line, column, offset: e.offset, length: 1 }, message: `config.json is not valid JSON: ${e.message}`, help: "see the OCI runtime spec, config.md" };
-    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], terminal: false, ok: false };
+    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], terminal: false, hooks: noHooks(), ok: false };
   }
   const t = translateConfig(doc, text, file, dir, opts.facts);
   const checker = new Checker(statements, { cpus: opts.cpus, ...(opts.host ? { host: opts.host } : {}) });
@@ -132,6 +137,8 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     ...(t.cgroupsPath ? { cgroupsPath: t.cgroupsPath.path } : {}),
     nsPaths: t.nsPaths.map(({ ns, path }) => ({ ns, path })),
     terminal: t.terminal !== undefined,
+    hooks: t.hooks ?? noHooks(),
+    ...(t.oomScoreAdj !== undefined ? { oomScoreAdj: t.oomScoreAdj } : {}),
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
 }

@@ -1,180 +1,209 @@
-// `update [--resources FILE|-] [--memory N] [--memory-swap N] [--pids-limit N]
-// [--cpu-quota N] [--cpu-period N] [--cpu-shares N] [--cpuset-cpus S]
-// [--cpuset-mems S] ID`: a running container's resources changed, as runc's.
-//
-// The new resources are the runtime spec's `linux.resources` (the --resources
-// file's JSON, or the flags put in its fields), translated by the same code
-// as a config's (translate.ts: `limit` commands, checked by the language's
-// checker) and written by the cgroup manager's live change
-// (CgroupManager.apply: the order of memory writes that lowers a limit
-// below the usage, v1 cpu period before quota). What ctr cannot change is an
-// error naming the field or flag, before anything is written: the device
-// policy (set at create), removing a limit (-1), and the fields the
-// translation refuses for a config too (blockIO, hugepages, ...).
-//
-// The container's cgroups are its own in every hierarchy (made at create:
-// runtime/session.ts, `everyHierarchy`), listed in its record; each change is
-// written into the one of its controller's hierarchy. On cgroup v2 a
-// controller not yet enabled for it is enabled in the cgroups above first
-// (the manager's delegation rules: an error says when the kernel forbids it).
+// `update ID` (runc's): a running container's cgroup limits changed, from
+// runc's flags and/or a JSON object in the runtime spec's linux.resources
+// form (`--resources FILE`, `-` for standard input; the flags win over it).
+// The limits are written through the cgroup controllers' own code (cpu.ts,
+// memory.ts, pids.ts, cpuset.ts), v1 or v2 as the machine has them, to the
+// container's own cgroup in each hierarchy, found from PID 1's
+// /proc/PID/cgroup. A limit whose hierarchy holds no cgroup of the
+// container's own is refused (ctr never writes the host's cgroups); so is
+// every field ctr cannot change, by name.
 
 import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { Checker, newCheckerState } from "../../../lang/checker.ts";
-import { formatLocation } from "../../../lang/diagnostics.ts";
-import { parseSize } from "../../../lang/values.ts";
 import { SysError } from "../../../native/error.ts";
+import { checkCpu, cpuWrites } from "../cgroup/cpu.ts";
+import { checkCpuset, cpusetWrites, readCpusetParent } from "../cgroup/cpuset.ts";
 import { hierarchyOf, machineCgroups } from "../cgroup/detect.ts";
-import { controllersOf, CgroupManager } from "../cgroup/manager.ts";
-import { limitOf } from "../cgroup/plan.ts";
-import type { CgroupFs } from "../cgroup/fs.ts";
-import type { CgroupLimit, CgroupSystem, KernelController } from "../cgroup/types.ts";
-import { statements } from "../../registry.ts";
-import { JsonError, parseLocated } from "./json.ts";
-import type { OciRecord } from "./state.ts";
-import { translateResources } from "./translate.ts";
+import { cgroupOfProc } from "../cgroup/freezer.ts";
+import { realFs, writeCgroupFile } from "../cgroup/fs.ts";
+import { memoryWrites, orderLiveWrites } from "../cgroup/memory.ts";
+import { pidsWrites } from "../cgroup/pids.ts";
+import type { CgroupLimit, CgroupWrite, KernelController } from "../cgroup/types.ts";
+import { liveStatus, ownCgroup, type OciRecord } from "./state.ts";
 
-/** runc's update flags ctr honours, with the field of `linux.resources` each sets. */
-export const UPDATE_FIELDS: Record<string, readonly string[]> = {
-  memory: ["memory", "limit"],
-  "memory-swap": ["memory", "swap"],
-  "pids-limit": ["pids", "limit"],
-  "cpu-quota": ["cpu", "quota"],
-  "cpu-period": ["cpu", "period"],
-  "cpu-shares": ["cpu", "shares"],
-  "cpuset-cpus": ["cpu", "cpus"],
-  "cpuset-mems": ["cpu", "mems"],
+/** runc's flags for update, by the linux.resources field each sets. */
+export const UPDATE_FLAGS = {
+  resources: "resources",
+  r: "resources",
+  memory: "memory",
+  "memory-swap": "memory-swap",
+  "cpu-quota": "cpu-quota",
+  "cpu-period": "cpu-period",
+  "cpu-share": "cpu-shares",
+  "cpu-shares": "cpu-shares",
+  "cpuset-cpus": "cpuset-cpus",
+  "cpuset-mems": "cpuset-mems",
+  "pids-limit": "pids-limit",
+  // runc's, refused below by name:
+  "blkio-weight": "blkio-weight",
+  "kernel-memory": "kernel-memory",
+  "kernel-memory-tcp": "kernel-memory-tcp",
+  "memory-reservation": "memory-reservation",
+  "cpu-rt-period": "cpu-rt-period",
+  "cpu-rt-runtime": "cpu-rt-runtime",
+  "l3-cache-schema": "l3-cache-schema",
+  "mem-bw-schema": "mem-bw-schema",
+  "cpu-idle": "cpu-idle",
 };
 
-/** runc's update flags ctr cannot honour, with why. */
-export const UPDATE_NOT_YET: Record<string, string> = {
-  "blkio-weight": "the blkio controller",
-  "cpu-rt-period": "realtime CPU scheduling",
-  "cpu-rt-runtime": "realtime CPU scheduling",
-  "cpu-idle": "SCHED_IDLE for the cgroup",
-  "kernel-memory": "kernel memory limits (gone from recent kernels)",
-  "kernel-memory-tcp": "kernel memory limits (gone from recent kernels)",
-  "memory-reservation": "a memory reservation (soft limit)",
-  "l3-cache-schema": "Intel RDT",
-  "mem-bw-schema": "Intel RDT",
-};
+const REFUSED_FLAGS = ["blkio-weight", "kernel-memory", "kernel-memory-tcp", "memory-reservation", "cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema", "cpu-idle"];
 
-const PREFIX = '{"linux": {"resources":\n';
-
-export interface UpdateRequest {
-  /** --resources: a file, or "-" for standard input. */
-  resources?: string;
-  /** The other flags, by their names in UPDATE_FIELDS. */
-  flags: Map<string, string>;
+interface Wanted {
+  memory?: number;
+  swap?: number;
+  quota?: number;
+  period?: number;
+  shares?: number;
+  cpus?: string;
+  mems?: string;
+  pids?: number;
 }
 
-function flagValue(flag: string, text: string): number | string {
-  const field = UPDATE_FIELDS[flag]!;
-  if (field[1] === "cpus" || field[1] === "mems") return text;
-  if (text === "-1") return -1;
-  // Sizes as runc takes them (512m); the rest whole numbers.
-  const n = flag === "memory" || flag === "memory-swap" ? parseSize(text) : /^\d+$/.test(text) ? Number(text) : undefined;
-  if (n === undefined) throw new SysError({ message: `update --${flag}: ${JSON.stringify(text)} is not ${flag.startsWith("memory") ? "a size (a number of bytes, or with k, m, g)" : "a whole number"}` });
+function int(v: unknown, what: string): number {
+  const n = typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n)) throw new SysError({ message: `update: ${what} must be an integer, not ${JSON.stringify(v)}` });
   return n;
 }
 
-/** The resources document (`{"linux": {"resources": ...}}`), and where each field came from, for messages. */
-function resourcesText(req: UpdateRequest): { text: string; file: string; lineShift: number } {
-  if (req.resources !== undefined) {
-    if (req.flags.size > 0) throw new SysError({ message: `update: --resources and --${[...req.flags.keys()][0]} together: give the resources in one or the other` });
-    const file = req.resources === "-" ? "<stdin>" : req.resources;
-    const body = readFileSync(req.resources === "-" ? 0 : req.resources, "utf8");
-    return { text: `${PREFIX}${body}\n}}\n`, file, lineShift: 1 };
-  }
-  const r: Record<string, Record<string, unknown>> = {};
-  for (const [flag, text] of req.flags) {
-    const [group, key] = UPDATE_FIELDS[flag]!;
-    (r[group!] ??= {})[key!] = flagValue(flag, text);
-  }
-  return { text: JSON.stringify({ linux: { resources: r } }, null, 2), file: "update's flags", lineShift: 0 };
+function keys(o: unknown, at: string, known: readonly string[]): Record<string, unknown> {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new SysError({ message: `update: ${at} must be an object` });
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new SysError({ message: `update: ${at}.${k} is not supported yet: ctr changes ${known.map((x) => `${at}.${x}`).join(", ")}` });
+  return o as Record<string, unknown>;
 }
 
-/** The flag that sets a pointer's field, for a message about the flags. */
-function flagOf(ptr: string): string | null {
-  const f = Object.entries(UPDATE_FIELDS).find(([, [g, k]]) => ptr === `/linux/resources/${g}/${k}` || ptr === `/linux/resources/${g}`);
-  return f ? `--${f[0]}` : null;
+/** A size as runc's --memory takes one: bytes, or with a k, m, g, t suffix (powers of 1024, "b" optional); -1. */
+function bytes(v: string | true | undefined): number | undefined {
+  if (typeof v !== "string") return undefined;
+  const m = /^(-1|\d+)\s*([kmgt]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new SysError({ message: `update: invalid size ${JSON.stringify(v)}`, hint: "bytes, or a number with k, m, g or t (e.g. 512m)" });
+  const unit = m[2] ? 1024 ** ("kmgt".indexOf(m[2].toLowerCase()) + 1) : 1;
+  return Number(m[1]) * unit;
 }
 
-/** What update cannot do though a config may (the device policy; -1, which removes a limit): errors naming the field. */
-function refusals(r: unknown, byFlags: boolean): string[] {
-  const out: string[] = [];
-  if (typeof r !== "object" || r === null) return out;
-  const res = r as Record<string, Record<string, unknown> | undefined>;
-  if (res.devices !== undefined) out.push("`linux.resources.devices` cannot be changed by update: the device policy is set at create");
-  const unlimited: [string, string][] = [
-    ["memory", "limit"],
-    ["pids", "limit"],
-    ["cpu", "quota"],
-  ];
-  for (const [g, k] of unlimited) {
-    const v = res[g]?.[k];
-    const flag = byFlags ? flagOf(`/linux/resources/${g}/${k}`) : null;
-    if (v === -1 || (g === "pids" && v === 0)) out.push(`\`linux.resources.${g}.${k}\` ${v}${flag ? ` (${flag})` : ""}: removing a limit is not supported yet: give a new limit`);
+/** The linux.resources object's fields ctr changes (others refused by name). */
+export function fromResources(json: unknown): Wanted {
+  const r = keys(json, "resources", ["memory", "cpu", "pids"]);
+  const w: Wanted = {};
+  if (r.memory !== undefined) {
+    const m = keys(r.memory, "resources.memory", ["limit", "swap"]);
+    if (m.limit !== undefined) w.memory = int(m.limit, "memory.limit");
+    if (m.swap !== undefined) w.swap = int(m.swap, "memory.swap");
   }
+  if (r.cpu !== undefined) {
+    const c = keys(r.cpu, "resources.cpu", ["quota", "period", "shares", "cpus", "mems"]);
+    if (c.quota !== undefined) w.quota = int(c.quota, "cpu.quota");
+    if (c.period !== undefined) w.period = int(c.period, "cpu.period");
+    if (c.shares !== undefined) w.shares = int(c.shares, "cpu.shares");
+    if (typeof c.cpus === "string" && c.cpus !== "") w.cpus = c.cpus;
+    if (typeof c.mems === "string" && c.mems !== "") w.mems = c.mems;
+  }
+  if (r.pids !== undefined) {
+    const p = keys(r.pids, "resources.pids", ["limit"]);
+    if (p.limit !== undefined) w.pids = int(p.limit, "pids.limit");
+  }
+  return w;
+}
+
+/** runc's flags over the resources object. */
+export function wanted(flags: ReadonlyMap<string, string | true>, readInput: () => string): Wanted {
+  for (const f of REFUSED_FLAGS) if (flags.has(f)) throw new SysError({ message: `update --${f} is not supported yet` });
+  const file = flags.get("resources");
+  let w: Wanted = {};
+  if (typeof file === "string") {
+    const text = file === "-" ? readInput() : readFileSync(file, "utf8");
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new SysError({ message: `update: the resources in ${file === "-" ? "standard input" : file} are not JSON: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    w = fromResources(json);
+  }
+  const num = (f: string) => (typeof flags.get(f) === "string" ? int(flags.get(f), `--${f}`) : undefined);
+  const set = <K extends keyof Wanted>(k: K, v: Wanted[K] | undefined) => {
+    if (v !== undefined) w[k] = v;
+  };
+  set("memory", bytes(flags.get("memory")));
+  set("swap", bytes(flags.get("memory-swap")));
+  set("quota", num("cpu-quota"));
+  set("period", num("cpu-period"));
+  set("shares", num("cpu-shares"));
+  set("pids", num("pids-limit"));
+  if (typeof flags.get("cpuset-cpus") === "string") w.cpus = flags.get("cpuset-cpus") as string;
+  if (typeof flags.get("cpuset-mems") === "string") w.mems = flags.get("cpuset-mems") as string;
+  return w;
+}
+
+/** The limits of `w`, checked; what ctr cannot set is refused by name. */
+export function limitsOf(w: Wanted): CgroupLimit[] {
+  const out: CgroupLimit[] = [];
+  if (w.memory !== undefined) {
+    if (w.memory === -1) throw new SysError({ message: "update: memory.limit -1 (no limit) is not supported yet" });
+    // The spec's (and runc's --memory-swap) swap is memory and swap together; ctr's limit holds the swap alone.
+    if (w.swap === -1) throw new SysError({ message: "update: memory.swap -1 (unlimited swap) is not supported yet" });
+    if (w.swap !== undefined && w.swap < w.memory) throw new SysError({ message: `update: memory.swap (${w.swap}) is below memory.limit (${w.memory}): it is memory and swap together` });
+    out.push({ controller: "memory", bytes: w.memory, swapBytes: w.swap === undefined ? null : w.swap - w.memory });
+  } else if (w.swap !== undefined) throw new SysError({ message: "update: memory.swap without memory.limit is not supported yet" });
+  if (w.quota !== undefined || w.period !== undefined || w.shares !== undefined) {
+    if (w.quota === -1) throw new SysError({ message: "update: cpu.quota -1 (no quota) is not supported yet" });
+    if (w.period !== undefined && w.quota === undefined) throw new SysError({ message: "update: cpu.period without cpu.quota is not supported yet" });
+    const period = w.period ?? 100000;
+    if (period <= 0) throw new SysError({ message: `update: cpu.period must be positive, not ${period}` });
+    out.push({ controller: "cpu", percent: w.quota === undefined ? null : (w.quota / period) * 100, periodUs: w.quota === undefined ? null : period, weight: null, shares: w.shares ?? null });
+  }
+  if (w.cpus !== undefined) out.push({ controller: "cpuset", cpus: w.cpus, mems: w.mems ?? null });
+  else if (w.mems !== undefined) throw new SysError({ message: "update: cpuset.mems without cpuset.cpus is not supported yet" });
+  if (w.pids !== undefined) {
+    if (w.pids <= 0) throw new SysError({ message: `update: pids.limit ${w.pids} (no limit) is not supported yet` });
+    out.push({ controller: "pids", max: w.pids });
+  }
+  // The floors `limit memory` and `limit pids` keep for ctr's own init processes do not apply: a started container's PID 1 is its command.
+  for (const l of out) if (l.controller === "cpu") checkCpu(l);
   return out;
 }
 
-/** The limits the request asks for, or an error listing every problem (nothing written). */
-export function updateLimits(req: UpdateRequest): CgroupLimit[] {
-  const { text, file, lineShift } = resourcesText(req);
-  let doc;
-  try {
-    doc = parseLocated(text);
-  } catch (e) {
-    if (!(e instanceof JsonError)) throw e;
-    const before = text.slice(0, e.offset);
-    throw new SysError({ message: `${file}:${before.split("\n").length - lineShift}:${e.offset - before.lastIndexOf("\n")}: the resources are not valid JSON: ${e.message}` });
-  }
-  const resources = ((doc.value as { linux?: { resources?: unknown } }).linux ?? {}).resources;
-  const problems = refusals(resources, lineShift === 0);
-  const t = translateResources(doc, text, file);
-  // Checked as a live container's statements are (the REPL's): the container exists already.
-  const checker = new Checker(statements, { cpus: cpus().length, state: newCheckerState(["pid"]) });
-  const diagnostics = [...t.diagnostics];
-  for (const cmd of t.commands) diagnostics.push(...checker.check(cmd));
-  for (const d of diagnostics.filter((d) => d.severity === "error")) {
-    const ptr = d.span.file.slice(d.span.file.lastIndexOf(":") + 1);
-    const where = lineShift === 0 ? (flagOf(ptr) ?? ptr) : formatLocation({ ...d.span, file: `${file}:${ptr.replace(/^\/linux\/resources/, "") || "/"}`, line: d.span.line - lineShift });
-    problems.push(`${where}: ${d.message}${d.help ? ` (${d.help})` : ""}`);
-  }
-  if (problems.length > 0) throw new SysError({ message: `update: nothing changed:\n${[...new Set(problems)].join("\n")}` });
-  return t.commands.map(limitOf);
-}
+const CONTROLLER: Record<string, KernelController> = { memory: "memory", cpu: "cpu", cpuset: "cpuset", pids: "pids" };
 
-/** Write `limits` into the container's cgroups, one manager per limit, placed at the container's own cgroup in that limit's hierarchy. */
-/** `on`: the machine and its cgroup files (a fake v2 tree in test/oci/update.test.ts). */
-export function applyLimits(rec: OciRecord, limits: readonly CgroupLimit[], on: { sys?: CgroupSystem; fs?: CgroupFs } = {}): void {
-  const held = (rec.held?.cgroups ?? []).filter((d) => !d.endsWith("-host"));
-  if (held.length === 0) throw new SysError({ message: `cannot update container ${rec.id}: it has no cgroups of its own`, hint: "a container `ctr run` supervises in the foreground cannot be updated: use create and start, or run --detach" });
-  const sys = on.sys ?? machineCgroups();
-  const dirOf = (c: KernelController): { mount: string; dir: string } | null => {
+/** Write `limits` to the container's own cgroups; every directory is found (and refused) before the first write. */
+export function applyLimits(rec: OciRecord, limits: readonly CgroupLimit[]): CgroupWrite[] {
+  const status = liveStatus(rec);
+  if (status !== "running" && status !== "created" && status !== "paused") throw new SysError({ message: "container not running" });
+  const sys = machineCgroups();
+  const procText = readFileSync(`/proc/${rec.pid1!.pid}/cgroup`, "utf8");
+  const fs = realFs;
+  const plan: { dir: string; writes: CgroupWrite[] }[] = [];
+  for (const limit of limits) {
+    const c = CONTROLLER[limit.controller]!;
     const h = hierarchyOf(sys, c);
-    const dir = h ? held.find((d) => d.startsWith(`${h.mount}/`)) : undefined;
-    return h && dir ? { mount: h.mount, dir } : null;
-  };
-  // Every check first: a refusal leaves every cgroup as it was.
-  const plans = limits.map((limit) => {
-    const primary = controllersOf(limit.controller)[0]!;
-    const at = dirOf(primary);
-    if (!at) throw new SysError({ message: `cannot update container ${rec.id}: it has no ${primary} cgroup of its own (this machine: ${hierarchyOf(sys, primary) ? "the hierarchy is mounted, the container was made without it" : "no such controller"})` });
-    const m = new CgroupManager(rec.cid, sys, { path: at.dir.slice(at.mount.length), ...(on.fs ? { fs: on.fs } : {}) });
-    // v1: the container's directory in each hierarchy is there; v2: apply enables the controller above it first.
-    for (const c of controllersOf(limit.controller)) {
-      const d = dirOf(c);
-      if (d && (hierarchyOf(sys, c)!.version === "v1" || c === "cpuacct")) m.dirs.set(c, d.dir); // (v2 accounts CPU time in every cgroup: nothing to enable)
-      else if (!d && c !== "cpuacct") throw new SysError({ message: `cannot update container ${rec.id}: it has no ${c} cgroup of its own` });
+    const dir = h ? cgroupOfProc(h, procText) : null;
+    if (!h || !dir || !ownCgroup(rec, dir)) throw new SysError({ message: `update: ${limit.controller} is not supported yet for this container: it has no ${c} cgroup of its own (give linux.resources.${limit.controller === "cpuset" ? "cpu.cpus" : limit.controller} or linux.cgroupsPath at create)` });
+    let writes: CgroupWrite[];
+    switch (limit.controller) {
+      case "memory":
+        writes = orderLiveWrites(memoryWrites(limit, h.version, { hasMemsw: fs.exists(`${dir}/memory.memsw.limit_in_bytes`), hasSwapMax: fs.exists(`${dir}/memory.swap.max`) }), fs, dir);
+        break;
+      case "cpu":
+        writes = cpuWrites(limit, h.version);
+        break;
+      case "cpuset": {
+        const parent = dir.slice(0, dir.lastIndexOf("/"));
+        const p = readCpusetParent(fs, h.version, parent);
+        checkCpuset(limit, p, parent);
+        writes = cpusetWrites(limit, h.version, p.mems);
+        break;
+      }
+      case "pids":
+        writes = pidsWrites(limit, h.version);
+        break;
+      default:
+        throw new SysError({ message: `update: ${limit.controller} is not supported yet` });
     }
-    m.check([limit]);
-    return { m, limit };
-  });
-  for (const { m, limit } of plans) {
-    m.apply(limit, []);
-    // Nothing new may have been made: the record lists what `delete` removes.
-    if (m.made.length > 0) throw new SysError({ message: `update made ${m.made.join(", ")}, which the container's record does not hold` });
+    plan.push({ dir, writes });
   }
+  const done: CgroupWrite[] = [];
+  for (const { dir, writes } of plan)
+    for (const w of writes) {
+      writeCgroupFile(fs, dir, w.file, w.value);
+      done.push({ ...w, file: `${dir}/${w.file}` });
+    }
+  return done;
 }
