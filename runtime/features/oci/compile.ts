@@ -109,7 +109,8 @@ export function compileConfig(commands: readonly Command[], cwd: string): Compil
         return;
       }
       case "map": {
-        const [which, inside, outside, count] = b.positional.map((a) => a.text) as [string, string, string, string];
+        const words = b.positional.map((a) => a.text);
+        const [which, inside, outside, count] = (b.form ? [b.form, ...words] : words) as [string, string, string, string];
         if (![inside, outside, count].every((x) => /^\d+$/.test(x))) {
           c.cannot(cmd, "an id map that is not three numbers", "write `map uid|gid INSIDE OUTSIDE COUNT` with numbers");
           return;
@@ -248,6 +249,9 @@ export function compileConfig(commands: readonly Command[], cwd: string): Compil
   if (c.diagnostics.length > 0) return { text: null, diagnostics: c.diagnostics };
   // The spec requires a cwd; without a `cwd` line the script's commands start in "/" (runtime/features/process/spec.ts).
   c.process.cwd ??= "/";
+  // For a non-root user, ctr raises the kept capabilities in the inheritable and ambient sets too (translate.ts, capabilities).
+  const caps = c.process.capabilities as Record<string, string[]> | undefined;
+  if (caps && ((c.process.user as { uid?: number } | undefined)?.uid ?? 0) !== 0) caps.inheritable = caps.ambient = [...caps.bounding!];
   const cfg = { ...c.cfg, process: c.process, ...(c.mounts.length > 0 ? { mounts: c.mounts } : {}), linux: c.linux };
   const text = JSON.stringify(cfg, null, "\t").replaceAll(JSON.stringify(INFINITY_MARK), RLIM_INFINITY_TEXT) + "\n";
   return { text, diagnostics: [] };
@@ -332,7 +336,9 @@ export interface OpView {
 }
 
 export function opViews(ops: readonly Op[], derived: readonly string[][], side: (op: Op) => string): OpView[] {
-  return ops.map((op, i) => ({ group: TREE_OPS.has(op.kind) ? "tree" : op.kind, lines: [`${op.source.split(" ")[0]} [${side(op)}]`, ...derived[i]!] }));
+  // A seccomp profile's summary names where it was read (the script's FILE, config.json's pointer): not what it does.
+  const where = (op: Op, line: string) => (op.kind === "seccomp" && op.profile ? line.replace(`# seccomp ${op.profile.source}: `, "# seccomp PROFILE: ") : line);
+  return ops.map((op, i) => ({ group: TREE_OPS.has(op.kind) ? "tree" : op.kind, lines: [`${op.source.split(" ")[0]} [${side(op)}]`, ...derived[i]!.map((l) => where(op, l))] }));
 }
 
 /**
