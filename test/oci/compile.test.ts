@@ -21,6 +21,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IS_ROOT, itest, onHost } from "../integration/host-state.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const CTR = join(ROOT, "bin", "ctr");
@@ -276,4 +277,58 @@ describe("what compile refuses, before anything is written", () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('cannot read "missing.ctr"');
   });
+});
+
+// A compiled bundle run for real: by runc (when installed) and by ctr as an OCI
+// runtime. As root, under the shared lock; nothing may be left on the host.
+describe("a compiled bundle runs", () => {
+  const RUNC = Bun.which("runc");
+  let bb = "";
+  const text = (root: string) => `ns uts, pid, mnt, ipc
+hostname compiled
+rootfs ${root}
+mount proc
+mount dev
+env PATH=/bin
+cap drop all
+cap add kill
+readonly /
+limit pids 64
+exec /bin/sh -c 'hostname; grep CapBnd /proc/self/status; touch /x 2>/dev/null || echo read-only; echo ok'
+`;
+  const expected = "compiled\nCapBnd:\t0000000000000020\nread-only\nok\n";
+  function build(): string {
+    if (bb) return bb;
+    bb = join(work, "bb");
+    const b = Bun.spawnSync([CTR, "rootfs", "busybox", bb], { stderr: "pipe" });
+    if (b.exitCode !== 0) throw new Error(`ctr rootfs busybox: ${b.stderr.toString()}`);
+    return bb;
+  }
+
+  if (!RUNC && IS_ROOT) console.log("skip: runc is not installed (the runc run test needs it)");
+  (RUNC ? itest : test.skip)("by runc: the hostname, the capabilities and the read-only root of the script", () =>
+    onHost(async (h) => {
+      const dir = join(h.scratch(), "bundle");
+      const c = ctr(["compile", "-o", dir, script("runc.ctr", text(build()))]);
+      expect(c.err).toBe("");
+      const state = join(h.scratch(), "runc-state");
+      const id = `ctr-compile-${process.pid}`;
+      const r = Bun.spawnSync([RUNC!, "--root", state, "run", "--bundle", dir, id], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      expect(r.stderr.toString()).toBe("");
+      expect(r.stdout.toString()).toBe(expected);
+      expect(r.exitCode).toBe(0);
+    }),
+  );
+  itest("by ctr as an OCI runtime", () =>
+    onHost(async (h) => {
+      const dir = join(h.scratch(), "bundle");
+      const c = ctr(["compile", "-o", dir, script("ctr-run.ctr", text(build()))]);
+      expect(c.err).toBe("");
+      const root = join(h.scratch(), "state");
+      const r = await h.ctr(["--root", root, "run", "--bundle", dir, `ctr-compile-${process.pid}`]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(expected);
+      expect(r.code).toBe(0);
+    }),
+  );
 });
