@@ -415,7 +415,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
       // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
-      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, compile, rootfs, -e, image, volume, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, compile, image, volume, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early);
