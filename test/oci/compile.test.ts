@@ -231,6 +231,10 @@ describe("what compile refuses, before anything is written", () => {
     refused("noroot.ctr", "ns uts, mnt\nexec /bin/true\n", "compile cannot express a script without `rootfs DIR`", 2);
     refused("noexec.ctr", `${head}hostname x\n`, "compile cannot express a script without `exec`", 3);
   });
+  test("a relative host path, with the absolute one to write", () => {
+    const r = refused("rel.ctr", "ns uts, mnt\nrootfs rootfs\nexec /bin/true\n", "compile cannot express the relative host path `rootfs` of `rootfs`", 2, 8);
+    expect(r.err).toContain(`write it absolute, \`${rootfs}\``);
+  });
   test("a second `env` line", () => {
     refused("env2.ctr", `${head}env A=1\nenv B=2\nexec /bin/true\n`, "compile cannot express a second `env`", 4);
   });

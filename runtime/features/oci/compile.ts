@@ -81,6 +81,12 @@ class Compiler {
     this.seen.add(cmd.name);
     return true;
   }
+  /** A host path of the bundle's: a script's relative one is ctr's working directory's, a bundle's the bundle's, so only an absolute one means the same in both. */
+  absolute(cmd: Command, a: Arg, cwd: string): boolean {
+    if (a.text.startsWith("/")) return true;
+    this.error(a, `compile cannot express the relative host path \`${a.text}\` of \`${cmd.name}\``, `in a bundle it would be relative to the bundle's directory: write it absolute, \`${path.resolve(cwd, a.text)}\``);
+    return false;
+  }
   resources(): Record<string, unknown> {
     return (this.linux.resources ??= {}) as Record<string, unknown>;
   }
@@ -128,8 +134,9 @@ export function compileConfig(commands: readonly Command[], cwd: string): Compil
             "ctr's default root is an overlay it makes per container over a shared cache; a bundle's root is one directory the runtime writes into. Build one (`ctr rootfs busybox DIR` or `ctr rootfs host DIR`) and write `rootfs DIR`",
           );
         if (b.flags.has("keep")) return c.cannot(cmd, "`keep`", "`keep` is for image roots; remove it");
+        if (!c.absolute(cmd, dir, cwd)) return;
         root = cmd;
-        c.cfg.root = { path: path.resolve(cwd, dir.text) };
+        c.cfg.root = { path: dir.text };
         return;
       }
       case "mount":
@@ -264,8 +271,9 @@ function mount(c: Compiler, cmd: Command, cwd: string): void {
   if (form === "overlay") return c.cannot(cmd, "`mount overlay` yet", "translate.ts reads no overlay mounts back; merge the layers into one directory and bind it");
   if (form === "bind") {
     if (b.flags.has("rec")) return c.cannot(cmd, "`rec` yet", "remove `rec`: a bundle's rbind binds the tree below the source anyway");
+    if (!c.absolute(cmd, b.positional[0]!, cwd)) return;
     const [src, dst] = b.positional.map((a) => a.text) as [string, string];
-    c.mounts.push({ destination: dst, type: "bind", source: path.resolve(cwd, src), options: ["rbind", ...flags] });
+    c.mounts.push({ destination: dst, type: "bind", source: src, options: ["rbind", ...flags] });
     return;
   }
   const f = FORM_OPTIONS[form]!;
