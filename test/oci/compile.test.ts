@@ -274,6 +274,17 @@ describe("what compile refuses, before anything is written", () => {
     expect(readdirSync(empty)).toEqual(["config.json"]);
   });
 
+  test("ARGS are the script's; without -o the bundle is FILE.bundle in the working directory", () => {
+    const f = script("args.ctr", `ns uts, mnt\nrootfs ${rootfs}\nexec \${args:-/bin/sh}\n`);
+    const r = ctr(["compile", f, "echo", "hi there"]);
+    expect(r.err).toBe("");
+    expect(r.out).toBe("args.bundle/config.json\n");
+    expect(JSON.parse(readFileSync(join(work, "args.bundle", "config.json"), "utf8")).process.args).toEqual(["echo", "hi there"]);
+    // -o after FILE too.
+    expect(ctr(["compile", f, "-o", "args2"]).out).toBe("args2/config.json\n");
+    expect(JSON.parse(readFileSync(join(work, "args2", "config.json"), "utf8")).process.args).toEqual(["/bin/sh"]);
+  });
+
   test("usage errors", () => {
     expect(ctr(["compile"]).code).toBe(2);
     expect(ctr(["compile", "-o"]).code).toBe(2);
