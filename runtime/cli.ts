@@ -491,7 +491,7 @@ async function compileCommand(argv: string[]): Promise<number> {
   if (at >= 0) {
     const op = result.plan.ops[at];
     const why = back.ok ? (op ? `its \`${mine[at]!.lines[0]}\` operation comes out of config.json otherwise` : "config.json makes an operation the script has not") : back.diagnostics.map((d) => d.message).join("; ");
-    const d = { severity: "error" as const, span: op?.span ?? commands[commands.length - 1]!.span, message: `compile cannot express this script faithfully: ${why}`, help: "config.json's fields come back in translate's order (ns, map, rootfs, mounts, hostname, domainname, limit, device, sysctl, the process's env, cwd, user, cap, rlimit, no_new_privs, then readonly, mask, exec): a script in that order compiles if any can; it runs as it is with `ctr FILE.ctr`" };
+    const d = { severity: "error" as const, span: op?.span ?? commands[commands.length - 1]!.span, message: `compile cannot express this script faithfully: ${why}`, help: !back.ok ? "config.json would hold what ctr does not read back; the script runs as it is with `ctr FILE.ctr`" : "config.json's fields come back in translate's order (ns, map, rootfs, mounts, hostname, domainname, limit, device, sysctl, the process's env, cwd, user, cap, rlimit, no_new_privs, then readonly, mask, exec): a script in that order compiles if any can; it runs as it is with `ctr FILE.ctr`" };
     out.diagnostics([d]);
     return EXIT_USAGE;
   }

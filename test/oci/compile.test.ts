@@ -88,6 +88,9 @@ function script(name: string, text: string): string {
 }
 
 const profile = join(work, "seccomp.json");
+/** A Docker-style profile: a rule conditional on a capability, which the runtime spec's seccomp cannot say. */
+const docker = join(work, "docker-seccomp.json");
+writeFileSync(docker, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO", includes: { caps: ["CAP_SYS_ADMIN"] } }] }));
 writeFileSync(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
 
 describe("round trip: compile, then explain the bundle as the script", () => {
@@ -218,6 +221,7 @@ describe("what compile refuses, before anything is written", () => {
     ["mount overlay /m lower=/tmp", "`mount overlay` yet"],
     ["cap drop net_raw", "`cap drop net_raw` yet"],
     ["seccomp default", "`seccomp default` yet"],
+    [`seccomp ${docker}`, "the profile's `includes` yet"],
   ] as const) {
     test(`\`${what}\``, () => {
       refused(`${what.split(" ")[0]}-${line.length}.ctr`, `${head}${what}\nexec /bin/true\n`, `compile cannot express ${line}`, 3);

@@ -34,6 +34,10 @@ const FORM_OPTIONS: Record<string, { type: string; dst: string; options: string[
   dev: { type: "tmpfs", dst: "/dev", options: ["nosuid", "noexec", "mode=755", "size=65536k"] },
 };
 
+/** The runtime spec's seccomp fields (config-linux.md), as translate.ts reads them. */
+const SECCOMP_KEYS = ["defaultAction", "defaultErrnoRet", "architectures", "syscalls"];
+const SECCOMP_RULE_KEYS = ["names", "action", "errnoRet", "args"];
+
 /** RLIM_INFINITY, written as JSON's exact integer (a double cannot hold 2^64-1; runc parses it as a uint64). */
 const INFINITY_MARK = "\u0000RLIM_INFINITY\u0000";
 const RLIM_INFINITY_TEXT = "18446744073709551615";
@@ -212,7 +216,11 @@ export function compileConfig(commands: readonly Command[], cwd: string): Compil
           return c.cannot(cmd, "`seccomp default` yet", "Docker's default profile has rules that depend on the capabilities kept (includes/excludes), which the runtime spec's seccomp lacks; give an OCI profile file: `seccomp FILE`");
         if (p === "none") return c.cannot(cmd, "`seccomp none`", "a bundle without linux.seccomp has no filter: remove the line");
         try {
-          c.linux.seccomp = JSON.parse(readFileSync(path.resolve(cwd, p), "utf8"));
+          const profile = JSON.parse(readFileSync(path.resolve(cwd, p), "utf8")) as Record<string, unknown>;
+          // Docker's conditions (includes, excludes) and comments are not the runtime spec's (translate.ts reads the spec's fields only).
+          const extra = [...Object.keys(profile).filter((k) => !SECCOMP_KEYS.includes(k)), ...((profile.syscalls as Record<string, unknown>[] | undefined) ?? []).flatMap((r) => Object.keys(r).filter((k) => !SECCOMP_RULE_KEYS.includes(k)))];
+          if (extra.length > 0) return c.cannot(cmd, `the profile's \`${extra[0]}\` yet`, "the runtime spec's seccomp has defaultAction, defaultErrnoRet, architectures and syscalls of names, action, errnoRet and args: give a profile with only those");
+          c.linux.seccomp = profile;
         } catch (e) {
           c.error(b.positional[0]!, `seccomp profile "${p}": ${(e as Error).message}`, "give a readable JSON profile");
         }
