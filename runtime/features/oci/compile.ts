@@ -99,7 +99,7 @@ class Compiler {
   }
 }
 
-/** The commands of a checked script (every one bound) as config.json; `cwd` resolves relative host paths. */
+/** The commands of a checked script (every one bound) as config.json; `cwd`: where the script's relative paths (a seccomp FILE) are read from. */
 export function compileConfig(commands: readonly Command[], cwd: string): CompiledConfig {
   const c = new Compiler();
   let root: Command | null = null;
