@@ -332,13 +332,14 @@ describe("each field gives its statement", () => {
     const host = compile(config({ linux: { sysctl: { "net.ipv4.ip_forward": "1" } } }));
     expect(host.errors).toEqual([expect.stringMatching(/^\/linux\/sysctl\/net\.ipv4\.ip_forward: `sysctl net\.ipv4\.ip_forward` needs `ns net`/)]);
   });
-  test("linux.seccomp is the profile's op, just before the command; its errors point into it", () => {
+  test("linux.seccomp is the profile's op, just before the root is entered for the command; its errors point into it", () => {
     const seccomp = { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38, architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: ["read", "write"], action: "SCMP_ACT_ALLOW" }] };
     const r = compile(config({ linux: { seccomp } }));
     expect(r.errors).toEqual([]);
     const ops = r.b.result.plan.ops;
     const i = ops.findIndex((op) => op.kind === "seccomp");
-    expect(ops[i + 1]?.kind).toBe("exec");
+    expect(ops[i + 1]?.kind).toBe("enter-root");
+    expect(ops[i + 2]?.kind).toBe("exec");
     const op = ops[i] as { profile: { defaultAction: string; defaultErrnoRet?: number; rules: { names: string[] }[] } };
     expect(op.profile.defaultAction).toBe("SCMP_ACT_ERRNO");
     expect(op.profile.defaultErrnoRet).toBe(38);

@@ -112,7 +112,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   for (const cmd of t.commands) diagnostics.push(...checker.check(cmd));
   const clean = !diagnostics.some((d) => d.severity === "error");
   const result = clean ? makePlan(t.commands, findStatement, { stateDir: opts.stateDir, defaultRootfs: opts.defaultRootfs }) : empty;
-  if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span, text);
+  if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span);
   // process.terminal: made at enter-root (the caller waits for the master during create), taken at exec.
   const exec = result.plan.ops.find((o) => o.kind === "exec");
   const enter = result.plan.ops.find((o) => o.kind === "enter-root");
@@ -145,14 +145,17 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
 
 /**
  * `linux.seccomp` as the op a `seccomp FILE` plans, placed just before the
- * command (`exec`), where a script's `seccomp` line would put it: the process
- * spec reads the last one before its command (runtime/features/lifecycle/supervise.ts).
+ * root is entered for the command (`enter-root`, else `exec`), where a
+ * script's `seccomp` line before its `exec` puts it: the process spec reads
+ * the last one before its command (runtime/features/lifecycle/supervise.ts),
+ * and before the root is entered PID 1 still reaches libseccomp on the
+ * host's tree directly (runtime/features/security/security.ts).
  */
-function insertSeccomp(result: PlanResult, profile: Profile, span: Span, text: string): void {
+function insertSeccomp(result: PlanResult, profile: Profile, span: Span): void {
   const ops = result.plan.ops;
-  const i = ops.findIndex((op) => op.kind === "exec");
+  const i = ops.findIndex((op) => op.kind === "enter-root" || op.kind === "exec");
   if (i < 0) return;
-  const op = { kind: "seccomp", profile, side: "pid1", span, source: text.slice(span.offset, span.offset + span.length) } as Op;
+  const op = { kind: "seccomp", profile, side: "pid1", span, source: `seccomp ${profile.source}` } as Op; // as explain heads the statement it stands for
   setExplain(op);
   ops.splice(i, 0, op);
 }
