@@ -176,7 +176,7 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
-  ptest("pause and unpause: the container's counter stops and goes on, podman sees it paused; rm --force of a paused container; nothing left", () =>
+  ptest("pause and unpause: the container's counter stops and goes on, podman sees it paused; podman update's limits in its cgroups; rm --force of a paused container; nothing left", () =>
     onHost(async (h) => {
       const cgroupsBefore = libpodCgroups();
       const flags = ["--runtime", CTR, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
@@ -200,6 +200,13 @@ describe("podman --runtime ctr", () => {
         const end2 = Date.now() + 5_000;
         while (count() <= at + 2 && Date.now() < end2) await Bun.sleep(20);
         expect(count()).toBeGreaterThan(at + 2);
+        // podman update: the resources file podman writes (`update --resources`), seen in the container's own cgroups.
+        const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+        const up = await podman(["--runtime", CTR, "update", "--memory", "96m", "--cpu-shares", "512", id], h);
+        expect([up.code, up.stderr]).toEqual([0, ""]);
+        const files = v2 ? ["/sys/fs/cgroup/memory.max"] : ["/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpu/cpu.shares"];
+        const seen = await podman(["--runtime", CTR, "exec", id, "cat", ...files], h);
+        expect(seen.stdout.trim().split("\n")).toEqual(v2 ? [String(96 << 20)] : [String(96 << 20), "512"]);
         expect((await podman(["--runtime", CTR, "pause", id], h)).code).toBe(0);
       } finally {
         const rm = await podman(["--runtime", CTR, "rm", "--force", id], h);
