@@ -5,24 +5,14 @@
 // create or start, or is a warning, as the spec says; bad hooks are refused
 // by `ctr check`. Nothing is left on the host (test/integration/host-state.ts).
 
-import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { describe, expect } from "bun:test";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { CTR, IS_ROOT, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
+import { busyboxRootfs } from "./busybox.ts";
+import { CTR, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
 
-let dir = "";
-let rootfs = "";
-beforeAll(() => {
-  if (!IS_ROOT) return;
-  dir = mkdtempSync(join(tmpdir(), "ctr-it-hooks-"));
-  rootfs = join(dir, "bb");
-  const b = Bun.spawnSync([CTR, "rootfs", "busybox", rootfs], { stderr: "pipe" });
-  if (b.exitCode !== 0) throw new Error(`ctr rootfs busybox: ${b.stderr.toString()}`);
-}, 60_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const bb = busyboxRootfs("ctr-it-hooks-");
 
 /** The hook: one line per run, `KIND|mnt ns|hostname|FOO|HOME|is the container's root|state`. */
 const HOOK = `#!/bin/sh
@@ -43,7 +33,7 @@ interface Setup {
 async function setup(h: Host, hooks: (hook: string, inRoot: string, log: string, inLog: string) => Record<string, unknown>): Promise<Setup> {
   const work = h.scratch();
   const root = join(work, "rootfs");
-  cpSync(rootfs, root, { recursive: true });
+  cpSync(bb.path, root, { recursive: true });
   writeFileSync(join(root, "in-container-root"), "");
   const hook = join(work, "hook.sh");
   writeFileSync(hook, HOOK);

@@ -5,25 +5,14 @@
 // nothing left on the host (test/integration/host-state.ts), the
 // supervisor's own traces included.
 
-import { beforeAll, afterAll, describe, expect } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect } from "bun:test";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { canLowerOomScore } from "../../runtime/features/cgroup/oom.ts";
-import { CTR, IS_ROOT, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
+import { busyboxRootfs } from "./busybox.ts";
+import { CTR, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
 
-let dir = "";
-let rootfs = "";
-beforeAll(() => {
-  if (!IS_ROOT) return;
-  dir = mkdtempSync(join(tmpdir(), "ctr-it-oci-"));
-  rootfs = join(dir, "bb");
-  const b = Bun.spawnSync([CTR, "rootfs", "busybox", rootfs], { stderr: "pipe" });
-  if (b.exitCode !== 0) throw new Error(`ctr rootfs busybox: ${b.stderr.toString()}`);
-}, 60_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const bb = busyboxRootfs("ctr-it-oci-");
 
 /** A bundle: `ctr spec`'s config with `args` (and `edit` applied), its root the busybox rootfs. */
 async function bundle(h: Host, args: string[], edit: (c: Record<string, any>) => void = () => {}): Promise<string> {
@@ -31,7 +20,7 @@ async function bundle(h: Host, args: string[], edit: (c: Record<string, any>) =>
   const r = await h.ctr(["spec", "--bundle", b]);
   expect(r.code).toBe(0);
   const cfg = JSON.parse(readFileSync(join(b, "config.json"), "utf8"));
-  cfg.root.path = rootfs;
+  cfg.root.path = bb.path;
   cfg.process.args = args;
   edit(cfg);
   writeFileSync(join(b, "config.json"), JSON.stringify(cfg, null, 2));
