@@ -5,7 +5,8 @@
 //      three alternating, N rounds; medians and the ratio ctr/runc;
 //   2. the memory of ctr's own processes per detached container, for 1, 10 and
 //      50 of them: the supervisor (runtime/features/lifecycle/supervise.ts) and
-//      stage 1 (runtime/init.ts) of each, summed RSS and PSS (from
+//      stage 1 (runtime/init.ts) of each (none once the supervisor adopted PID 1,
+//      runtime/features/lifecycle/adopt.ts), summed RSS and PSS (from
 //      /proc/PID/smaps_rollup: PSS shares Bun's mapped binary among them) / N;
 //      at 50, each role's PSS and anonymous memory (its own: heap, JIT) apart.
 //      The container's own command is not ctr's and is left out.
@@ -95,17 +96,20 @@ function kib(pid: number, file: "status" | "smaps_rollup", key: string): number 
   }
 }
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+// Stage 1, PID 1's parent, unless the supervisor adopted PID 1 (runtime/features/lifecycle/adopt.ts: `ns pid`, as here).
+const stage1Of = (c: { supervisor: number; pid1: number }): number[] => (parentOf(c.pid1) === c.supervisor ? [] : [parentOf(c.pid1)]);
 const memory: { containers: number; rss_mib: number | null; pss_mib: number | null }[] = [];
 const all: { supervisor: number; pid1: number }[] = [target];
 // At the largest N, each role's share: PSS and its anonymous (private: heap, JIT) part, per process.
 const roles: Record<string, { pss_mib: number | null; anon_mib: number | null }> = {};
 for (const n of [1, 10, 50]) {
   while (all.length < n) all.push(detach(`${tag}-m${all.length}`));
-  const ours = all.slice(0, n).flatMap((c) => [c.supervisor, parentOf(c.pid1)]);
+  const ours = all.slice(0, n).flatMap((c) => [c.supervisor, ...stage1Of(c)]);
   const sum = (file: "status" | "smaps_rollup", key: string, pids = ours) => pids.reduce((t, p) => t + kib(p, file, key), 0);
   memory.push({ containers: n, rss_mib: round(sum("status", "VmRSS") / 1024 / n, 1), pss_mib: round(sum("smaps_rollup", "Pss") / 1024 / n, 1) });
   if (n === 50) {
-    for (const [role, pids] of [["supervisor", all.map((c) => c.supervisor)], ["stage 1", all.map((c) => parentOf(c.pid1))]] as const) {
+    for (const [role, pids] of [["supervisor", all.map((c) => c.supervisor)], ["stage 1", all.flatMap(stage1Of)]] as const) {
+      if (pids.length === 0) continue; // no stage 1 left: adopted
       roles[role] = { pss_mib: round(sum("smaps_rollup", "Pss", [...pids]) / 1024 / n, 1), anon_mib: round(sum("smaps_rollup", "Anonymous", [...pids]) / 1024 / n, 1) };
     }
   }

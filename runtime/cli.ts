@@ -55,6 +55,8 @@ usage:
   ctr image import FILE [NAME[:TAG]]  import a docker-archive or OCI archive (podman/docker save)
   ctr image ls | rm NAME... | inspect NAME   the images in the store
   ctr volume ls | rm NAME... | prune          the volumes in the store (prune: the anonymous ones)
+  ctr compile [-o DIR] FILE.ctr [ARGS...]
+                              the script as an OCI bundle (DIR/config.json) for runc, crun or ctr
   ctr check|explain BUNDLE    an OCI bundle (a directory with config.json), checked or explained as a script
   ctr [--root DIR] [--log FILE] [--log-format text|json] create|start|state|kill|delete|run|ps|list|features|spec ...
                               ctr as an OCI runtime, with runc's command line (podman --runtime, containerd)
@@ -135,7 +137,7 @@ function readScript(file: string): Source | null {
  * the planner's diagnostics without the plan (runtime/plan.ts planDiagnostics), and
  * an empty plan in the result.
  */
-async function frontEnd(src: Source, args: string[], out: Output, id = "ID", checkOnly = false): Promise<{ result: PlanResult; ok: boolean; warnings: boolean; statements: number; hostPaths: number }> {
+async function frontEnd(src: Source, args: string[], out: Output, id = "ID", checkOnly = false): Promise<{ result: PlanResult; ok: boolean; warnings: boolean; statements: number; hostPaths: number; commands: import("../lang/spec.ts").Command[] }> {
   out.addSource(src.file, src.text);
   const [{ compile }, { statements, findStatement }, { makePlan, planDiagnostics }, { defaultCacheDir }, { hostView }] = await Promise.all([
     import("../lang/index.ts"),
@@ -161,7 +163,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID", che
   } else result = makePlan(fe.commands, findStatement, base);
   const diagnostics = [...fe.diagnostics, ...result.diagnostics];
   out.diagnostics(diagnostics);
-  return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked };
+  return { result, ok: !diagnostics.some((d) => d.severity === "error"), warnings: diagnostics.length > 0, statements: fe.commands.length, hostPaths: host.looked, commands: fe.commands };
 }
 
 /**
@@ -245,12 +247,15 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
   let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
   // A `join` is resolved (the container found, its PID 1 checked) before stage 1 gets its plan.
+  // A detached container with `ns pid` is its supervisor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts).
+  const adoption = named && (await import("./features/lifecycle/adopt.ts")).adoptable(named, plan) ? new (await import("./features/lifecycle/adopt.ts")).Adoption() : null;
+  const release = adoption ? ("adopt" as const) : false;
   if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) {
-    if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false);
+    if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false, false, [], [], undefined, release);
     else if (trackingOnly(plan)) {
       tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);
       const dirs = tracking ? [tracking.dir] : [];
-      launch.sendPlan(plan, trace, false, false, dirs, dirs);
+      launch.sendPlan(plan, trace, false, false, dirs, dirs, undefined, release);
     }
   }
   // A named container keeps a record (runtime/features/lifecycle/supervise.ts): this ctr is its supervisor.
@@ -273,9 +278,12 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     error: (e) => out.error(e),
     notice: (text) => writeAll(2, `ctr: ${text}\n`),
     ...(supervision ? { started: (pid1: number) => supervision.started(pid1) } : {}),
-  });
-  supervision?.finished(status);
-  return status;
+    ...(adoption ? adoption.io : {}),
+  }, release ? { release } : {});
+  // Adopted: execute returned once the command ran; it ends here.
+  const end = adoption?.running ? await adoption.finish((text) => writeAll(2, `ctr: ${text}\n`)) : status;
+  supervision?.finished(end);
+  return end;
 }
 
 async function rootfsCommand(args: string[]): Promise<number> {
@@ -404,6 +412,8 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       }
       return 0;
     }
+    case "compile":
+      return compileCommand(more);
     case "rootfs":
       return rootfsCommand(more);
     case "ps":
@@ -421,7 +431,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     default: {
       if (first.startsWith("-")) return usage(`unknown option \`${first}\``);
       // `ctr run x.ctr`: a word that is no file and looks like no script is a mistaken command.
-      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, image, volume, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
+      if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, compile, image, volume, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
       return runScript(src, more, trace, early, null, direct);
@@ -446,6 +456,68 @@ async function bundleCheck(what: "check" | "explain", arg: string, out: Output):
   if (!b.ok) return EXIT_USAGE;
   if (what === "explain") writeAll(1, await explain(b.result, b.file, true));
   else writeAll(1, checkSummary(b.file, b.commands.length, host.looked));
+  return 0;
+}
+
+/**
+ * `ctr compile [-o DIR] FILE.ctr [ARGS...]` (runtime/features/oci/compile.ts): checked and
+ * planned as `ctr check` does, mapped to config.json, translated and planned back and
+ * compared op by op with the script's plan; only then written (DIR: FILE without .ctr, .bundle).
+ */
+async function compileCommand(argv: string[]): Promise<number> {
+  const args = [...argv];
+  let dir: string | undefined;
+  if (args[0] === "-o") {
+    args.shift();
+    dir = args.shift();
+    if (dir === undefined) return usage("compile: -o needs a DIR");
+  }
+  const file = args.shift();
+  if (!file) return usage("compile: missing FILE.ctr");
+  if (args[0] === "-o" && dir === undefined) {
+    args.shift();
+    dir = args.shift();
+    if (dir === undefined) return usage("compile: -o needs a DIR");
+  }
+  dir ??= `${file.replace(/^.*\//, "").replace(/\.ctr$/, "")}.bundle`;
+  const src = readScript(file);
+  if (!src) return EXIT_USAGE;
+  const out = new Output();
+  const { result, ok, commands } = await frontEnd(src, args, out);
+  if (!ok) return EXIT_USAGE;
+  const [c, { compileBundle, hostFacts }, { defaultCacheDir }, { hostView }, { explainOps }] = await Promise.all([
+    import("./features/oci/compile.ts"),
+    import("./features/oci/config.ts"),
+    import("./features/rootfs/cache.ts"),
+    import("./hostview.ts"),
+    import("./explain.ts"),
+  ]);
+  const compiled = c.compileConfig(commands, process.cwd());
+  if (!compiled.text) {
+    out.diagnostics(compiled.diagnostics);
+    return EXIT_USAGE;
+  }
+  // The round trip, before anything is written: the config as `ctr explain DIR` will read it.
+  const target = (await import("node:path")).resolve(dir);
+  const back = compileBundle(target, { stateDir: `${stateRoot()}/ID`, defaultRootfs: `${defaultCacheDir()}/rootfs`, cpus: cpus().length, host: hostView(), facts: hostFacts() }, compiled.text);
+  const side = (op: import("./ops.ts").Op) => SIDE_NAME[op.side];
+  const mine = c.opViews(result.plan.ops, explainOps(result.plan.ops), side);
+  const theirs = back.ok ? c.opViews(back.result.plan.ops, explainOps(back.result.plan.ops), side) : [];
+  const at = back.ok ? c.firstDifference(mine, theirs, commands.some((cmd) => cmd.name === "cwd")) : 0;
+  if (at >= 0) {
+    const op = result.plan.ops[at];
+    const why = back.ok ? (op ? `its \`${mine[at]!.lines[0]}\` operation comes out of config.json otherwise` : "config.json makes an operation the script has not") : back.diagnostics.map((d) => d.message).join("; ");
+    const d = { severity: "error" as const, span: op?.span ?? commands[commands.length - 1]!.span, message: `compile cannot express this script faithfully: ${why}`, help: !back.ok ? "config.json would hold what ctr does not read back; the script runs as it is with `ctr FILE.ctr`" : "config.json's fields come back in translate's order (ns, map, rootfs, mounts, hostname, domainname, limit, device, sysctl, the process's env, cwd, user, cap, rlimit, no_new_privs, then readonly, mask, exec): a script in that order compiles if any can; it runs as it is with `ctr FILE.ctr`" };
+    out.diagnostics([d]);
+    return EXIT_USAGE;
+  }
+  try {
+    c.writeBundle(dir, compiled.text);
+  } catch (e) {
+    out.error(e);
+    return EXIT_SETUP;
+  }
+  writeAll(1, `${dir}/config.json\n`);
   return 0;
 }
 

@@ -15,6 +15,8 @@ import { cacheProblem, loadPlan, placeholderId, planKey } from "./plancache.ts";
 import { writeAll } from "./fdio.ts";
 import { directEligible, spawnDirect, StrandedError, type DirectStart } from "./features/ns/direct.ts";
 
+const COMMANDS = new Set(["repl", "help", "check", "explain", "compile", "rootfs", "ps", "exec", "logs", "stop", "kill", "rm", "inspect", "image", "volume"]);
+
 /** The script and its arguments of a plain run (`ctr FILE ARGS...`, `ctr -e TEXT ARGS...`, no option), else null. */
 function scriptOf(argv: readonly string[]): { file: string; text: string; args: string[] } | null {
   const [first, ...rest] = argv;
@@ -23,7 +25,8 @@ function scriptOf(argv: readonly string[]): { file: string; text: string; args: 
     const [text, ...args] = rest;
     return text === undefined ? null : { file: "-e", text, args };
   }
-  if (first.startsWith("-")) return null;
+  // A word the CLI takes as a command is never a script here (runtime/cli.ts routes it first).
+  if (first.startsWith("-") || COMMANDS.has(first)) return null;
   try {
     return { file: first, text: readScriptFile(first), args: rest };
   } catch {

@@ -41,16 +41,28 @@ export interface ExecuteIO {
    * once PID 1 is let go (stage 1 is gone by then).
    */
   beforeExec?(pid1: number, held: HeldResources | null): Promise<void>;
+  /**
+   * Called once PID 1 has made everything before it enters the root (the
+   * `enter-root` op: pivot_root or chroot), or before `beforeExec` when it
+   * enters none: an OCI bundle's createRuntime and createContainer hooks
+   * (features/oci/hooks.ts). PID 1 waits meanwhile. `cgroups`: the
+   * container's, made so far.
+   */
+  beforeRoot?(pid1: number, cgroups: string[]): Promise<void>;
+  /** With `release`: the command runs as PID 1, which is the caller's now (called before execute returns). */
+  handedOver?(pid1: number): void;
 }
 
 /** What an OCI container asks of execute beyond a script (runtime/features/oci/supervise.ts). */
 export interface OciOptions {
   /** Let go of PID 1 before `beforeExec` (Container.release): the caller's subreaper reaps it, `ctr delete` tears down. */
-  release?: boolean;
+  release?: boolean | "adopt";
   /** `linux.cgroupsPath`: where the container's cgroups are made (CgroupManager's `path`). */
   cgroupsPath?: string;
   /** Namespaces of the plan joined by path (`linux.namespaces[].path`) instead of made. */
   paths?: readonly NsPath[];
+  /** A freezer cgroup of its own, for `pause` (SessionSpec.freezer). */
+  freezer?: boolean;
 }
 
 /** The exit status of a process killed by SIGKILL, as the OOM killer does. */
@@ -131,6 +143,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         join: joinOf(plan),
         ...(oci.cgroupsPath !== undefined ? { cgroupsPath: oci.cgroupsPath } : {}),
         mountsCgroup: plan.ops.some((o) => o.kind === "mount-cgroup"),
+        ...(oci.freezer ? { freezer: true } : {}),
       },
       { trace: io.trace, forwardSignals: true, release: oci.release, paths: oci.paths },
     );
@@ -146,15 +159,25 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       upSaid = true;
       io.started?.(container.pid1);
     };
-    const beforeExec = async () => io.beforeExec!(container.pid1, oci.release ? await session.release() : null);
+    let rooted = false;
+    const beforeRoot = async () => {
+      if (rooted || !io.beforeRoot) return;
+      rooted = true;
+      await io.beforeRoot(container.pid1, [...(session.cgroups?.made ?? [])]);
+    };
+    const beforeExec = async () => {
+      await beforeRoot();
+      await io.beforeExec!(container.pid1, oci.release ? await session.release() : null);
+    };
     const ops = plan.ops.filter((o) => o.kind !== "unshare" && o.kind !== "join" && o.kind !== "idmap" && o.kind !== "net-host" && !(o.kind === "cgroup-limit" && atStart.has(o)));
     for (let i = 0; i < ops.length; i++) {
       // Consecutive setup steps of PID 1 (up to a `run`, a host-side step or
       // `exec`) go out together: no round trip per mount.
       let end = i;
-      while (end < ops.length && ops[end]!.side === "pid1" && ops[end]!.kind !== "run" && ops[end - 1]?.kind !== "exec") end++;
+      while (end < ops.length && ops[end]!.side === "pid1" && ops[end]!.kind !== "run" && ops[end - 1]?.kind !== "exec" && !(io.beforeRoot && end > i && ops[end]!.kind === "enter-root")) end++;
       if (end - i > 1) {
         const batch = ops.slice(i, end);
+        if (batch[0]!.kind === "enter-root") await beforeRoot();
         const exec = batch.find((o) => o.kind === "exec");
         if (exec?.kind === "exec") lastCommand = exec.argv.join(" ");
         if (exec && io.beforeExec) {
@@ -173,6 +196,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
       if (op.kind === "run" || op.kind === "exec") lastCommand = op.argv.join(" ");
       if (op.kind === "run") up();
       if (op.kind === "exec" && io.beforeExec) await beforeExec();
+      if (op.kind === "enter-root") await beforeRoot();
       const result = await session.apply(op);
       if (op.kind === "exec") {
         up();
@@ -199,6 +223,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
     }
     up();
     const status = await container.finish();
+    if (container.handedOver) io.handedOver?.(container.pid1);
     session.oomCheck(lastCommand);
     return status;
   } catch (e) {

@@ -67,7 +67,7 @@ export interface CreateOptions {
   /** `join`: the running container whose namespaces stage 1 joins before it unshares. */
   enter?: JoinTarget;
   /** An OCI container: PID 1 outlives stage 1, and `release()` hands it to the caller (runtime/features/oci/supervise.ts). */
-  release?: boolean;
+  release?: boolean | "adopt";
   /** Namespaces of the plan that stage 1 joins by path instead of making them (an OCI config's). */
   paths?: readonly NsPath[];
 }
@@ -125,12 +125,12 @@ export class Launch {
    * Send stage 1 its namespaces; it unshares at once. Called early when
    * nothing has to happen on the host first (cgroups are joined before it).
    */
-  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget, release = false, paths: readonly NsPath[] = []): void {
+  sendPlan(plan: Plan, trace: boolean, wait = false, interactive = false, cgroups: readonly string[] = [], join: readonly string[] = [], enter?: JoinTarget, release: boolean | "adopt" = false, paths: readonly NsPath[] = []): void {
     if (this.planSent) return;
     this.planSent = true;
     if (this.direct) return; // PID 1 is in its namespaces already
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release } : {}), ...(paths.length ? { paths: [...paths] } : {}), ...(this.console ? { console: true } : {}) });
+    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release: true } : {}), ...(release === "adopt" ? { adopted: true } : {}), ...(paths.length ? { paths: [...paths] } : {}), ...(this.console ? { console: true } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */

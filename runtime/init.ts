@@ -46,7 +46,7 @@ import { errorToWire } from "./channel/codec.ts";
 import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
 import { joinByPath, joinCgroups, takeMappedIds, unshareMountAsPid1, unshareNamespaces } from "./features/ns/unshare.ts";
 import { execute, newAgentState } from "./agent.ts";
-import { reapOrphans, signalRunning } from "./features/process/process.ts";
+import { dieWithParentAtExec, reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
 import { stage2Environment } from "./bundle.ts";
 import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
@@ -162,6 +162,7 @@ function stage1(): void {
       ...(plan.trace ? ["trace"] : []),
       ...(plan.interactive ? ["interactive"] : []),
       ...(plan.release ? ["release"] : []),
+      ...(plan.adopted ? ["adopted"] : []),
       ...(plan.console ? ["console"] : []),
       ...(plan.namespaces.length === 0 && !plan.enter ? ["caller-env"] : []),
       ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
@@ -246,7 +247,7 @@ function stage2Env(callerEnv: boolean): string[] {
   return stage2Environment(process.env, callerEnv).map(([k, v]) => `${k}=${v}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean, direct = false, mnt = false): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean, adopted = false, direct = false, mnt = false): Promise<void> {
   // First: PID 1 is in the container with the container's uid, and a dumpable
   // process's /proc files (mem, map_files: the host's libraries, environ) are
   // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
@@ -261,6 +262,8 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   // the caller's subreaper (conmon, containerd's shim), which reaps it; the
   // host's end of the channel is then what ends it before `start` (EOF below).
   if (!release) prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Adopted (a detached named container): released as above, but the command dies with the supervisor that adopted it.
+  else if (adopted) dieWithParentAtExec(CONTROL_FD);
   if (direct) {
     // Started by ctr's own thread, no stage 1 (runtime/features/ns/direct.ts):
     // our parent is ctr. If it died before the prctl above, no signal comes:
@@ -381,5 +384,5 @@ else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("direct"), process.argv.includes("mnt"));
+  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("adopted"), process.argv.includes("direct"), process.argv.includes("mnt"));
 }

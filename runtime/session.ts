@@ -26,6 +26,7 @@ import type { Op, RunResult } from "./ops.ts";
 import { defaultRootfs } from "./features/rootfs/cache.ts";
 import { userNamespaceSetup, type Become } from "./features/userns/userns.ts";
 import { allHierarchies, hierarchyOf, machineCgroups } from "./features/cgroup/detect.ts";
+import { freezerHierarchy } from "./features/cgroup/freezer.ts";
 import { CgroupManager, isolation, sweepStaleCgroups } from "./features/cgroup/manager.ts";
 import { findOomVictims, oomMessage, oomScorePlan, readKernelLog, setCommandScore, setInitScore, type OomScorePlan } from "./features/cgroup/oom.ts";
 import type { Tracking } from "./features/cgroup/track.ts";
@@ -71,6 +72,8 @@ export interface SessionSpec {
   cgroupsPath?: string;
   /** `mount cgroup`: the container gets a cgroup of its own in every hierarchy, which is what it shows (runtime/features/mount/cgroupfs.ts). */
   mountsCgroup?: boolean;
+  /** An OCI container: a freezer cgroup of its own, for `pause` (runtime/features/cgroup/freezer.ts). */
+  freezer?: boolean;
 }
 
 export interface SessionOptions {
@@ -81,8 +84,8 @@ export interface SessionOptions {
   interactive?: boolean;
   /** Progress of a long step (building the default rootfs). */
   onProgress?: (message: string) => void;
-  /** An OCI container: PID 1 may be released to the caller (Container.release). */
-  release?: boolean;
+  /** An OCI container: PID 1 may be released to the caller (Container.release); "adopt": to ctr's own supervisor (runtime/features/lifecycle/adopt.ts). */
+  release?: boolean | "adopt";
   /** Namespaces joined by path instead of made (an OCI config's: Container.create). */
   paths?: readonly NsPath[];
 }
@@ -180,7 +183,7 @@ export class ContainerSession {
         const limits = spec.limits ?? [];
         const placed = spec.cgroupsPath !== undefined;
         const everywhere = placed || spec.mountsCgroup === true;
-        if (!everywhere && !cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
+        if (!everywhere && spec.freezer !== true && !cgroupsNeeded(spec.namespaces, limits.length > 0 || (spec.later ?? []).length > 0 || spec.accounting === true)) return;
         const sys = machineCgroups();
         if (sys.mode === "none") {
           if (placed) throw new SysError({ message: "linux.cgroupsPath: this machine has no cgroup hierarchy mounted", status: 125, ...(spec.cgroupSpan ? { span: spec.cgroupSpan } : {}) });
@@ -193,6 +196,8 @@ export class ContainerSession {
           // Stage 1 is waiting for its plan: it joins before it unshares or starts anything.
           // A cgroups path is the container's in every hierarchy, as runc places it.
           const isolate = everywhere ? { hierarchies: allHierarchies(sys), required: true } : isolation(sys, spec);
+          const fz = spec.freezer === true && !everywhere ? freezerHierarchy(sys) : null;
+          if (fz && !isolate.hierarchies.includes(fz)) isolate.hierarchies = [...isolate.hierarchies, fz];
           await m.create(limits, { accounting: spec.accounting, later: spec.later, isolate }, [this.launch.stage1.pid]);
         } catch (e) {
           if (e instanceof SysError && !e.span && spec.cgroupSpan) e.span = spec.cgroupSpan;

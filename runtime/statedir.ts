@@ -281,12 +281,22 @@ export function sweepStaleStateDirs(): void {
   removeRootIfEmpty(root);
 }
 
-function isRunning(pid: number): boolean {
+/**
+ * Whether the owner `pid` of a state directory or cgroup runs. A zombie does
+ * not: a supervisor SIGKILLed after its parent (`ctr -d`) exited is the host
+ * init's to reap, which may take its time, and nothing of it runs any more.
+ */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code !== "ESRCH"; // EPERM: another user's process
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false; // gone meanwhile
   }
 }
 

@@ -89,13 +89,15 @@ export type HostMessage =
    * unshares (`join`, runtime/features/ns/join.ts). `release`: an OCI
    * container's PID 1 outlives stage 1 (no parent-death signal), which the host
    * kills once the container is created, so that PID 1 becomes the child of the
-   * caller's subreaper (runtime/features/oci/supervise.ts). `paths`: namespaces
+   * caller's subreaper (runtime/features/oci/supervise.ts). `adopted`, with
+   * `release`: that subreaper is ctr's own supervisor, and the command dies
+   * with it (runtime/features/lifecycle/adopt.ts). `paths`: namespaces
    * of `namespaces` that stage 1 joins by a path (setns) instead of making
    * them: an OCI config's namespace with a `path` (podman's network namespace).
    * `console`: stage 1's fd 4 is an OCI console socket, for PID 1
    * (runtime/features/process/console.ts).
    */
-  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; paths?: NsPath[]; console?: boolean }
+  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; adopted?: boolean; paths?: NsPath[]; console?: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**
@@ -213,7 +215,7 @@ export const STAGE_MESSAGES: Readonly<Record<StageMessage["t"], Check>> = {
 
 /** The plan's fields in this protocol; unknown fields are let through. */
 const currentPlan: Check = (v) =>
-  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release, v.console].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
+  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release, v.adopted, v.console].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
 
 const joinTarget: Check = (v) => isObj(v) && isInt(v.pid) && isInt(v.start) && arrayOf(isStr)(v.namespaces) && isStr(v.name);
 

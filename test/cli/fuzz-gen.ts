@@ -29,8 +29,11 @@ export interface Seed {
   text: string;
 }
 
-/** Every examples/*.ctr and every .ctr under test/lang/golden (lib/ and std/ too), sorted by name. */
-export function corpus(repo: string): Seed[] {
+/**
+ * Every examples/*.ctr and every .ctr under test/lang/golden (lib/ and std/
+ * too), sorted by name; with `withStdlib`, stdlib/'s modules after them.
+ */
+export function corpus(repo: string, withStdlib = false): Seed[] {
   const out: Seed[] = [];
   const walk = (dir: string): void => {
     for (const f of readdirSync(dir).sort()) {
@@ -41,6 +44,7 @@ export function corpus(repo: string): Seed[] {
   };
   walk(join(repo, "examples"));
   walk(join(repo, "test", "lang", "golden"));
+  if (withStdlib) walk(join(repo, "stdlib"));
   return out;
 }
 

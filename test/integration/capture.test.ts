@@ -64,7 +64,8 @@ async function measured(h: Host, args: string[]) {
   const counting = (async () => {
     for await (const chunk of proc.stdout) {
       bytes += chunk.length;
-      last = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 64))).toString();
+      // The tail across chunks: the last one may hold a few bytes only.
+      last = (last + Buffer.from(chunk.subarray(Math.max(0, chunk.length - 64))).toString()).slice(-64);
     }
   })();
   const stderr = new Response(proc.stderr).text();

@@ -34,6 +34,15 @@ rlimit nofile 100:200
 no_new_privs
 exec sleep 1000`;
 
+/** With `ns pid`: adopted, PID 1 its supervisor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts); a cgroup for teardown to remove. */
+const ADOPTED_SCRIPT = `ns uts, pid, mnt
+hostname lc-ad
+limit memory 64M
+exec sleep 1000`;
+
+/** PID `pid`'s parent, from /proc. */
+const parentOf = (pid: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+
 interface State {
   id: string;
   status: string;
@@ -170,6 +179,36 @@ describe("faults", () => {
       const after = await inspect(h, name); // sweeps first
       expect(after).toMatchObject({ status: "stopped", exitStatus: null, note: "its supervisor was killed" });
       expect(existsSync(join(STATE_ROOT, s.id))).toBe(false);
+      await removeStopped(h, name, s);
+    }),
+  );
+
+  itest("adopted (ns pid): PID 1 is the supervisor's child, no stage 1; killed from the host: 137 recorded, its cgroups removed", () =>
+    onHost(async (h) => {
+      const name = uniq("adopt1");
+      const s = await detach(h, name, ADOPTED_SCRIPT);
+      expect(parentOf(s.pid1!.pid)).toBe(s.supervisor!.pid);
+      expect(s.cgroups.length).toBeGreaterThan(0);
+      for (const dir of s.cgroups) expect(existsSync(dir)).toBe(true);
+      expect((await h.ctr(["exec", name, "hostname"])).stdout).toBe("lc-ad\n");
+      process.kill(s.pid1!.pid, "SIGKILL"); // a process this test started (through ctr)
+      await until("the record to say stopped", async () => (await inspect(h, name)).status === "stopped");
+      expect((await inspect(h, name)).exitStatus).toBe(137);
+      await until("the supervisor to end", () => !alive(s.supervisor!.pid));
+      await removeStopped(h, name, s);
+    }),
+  );
+
+  itest("adopted (ns pid): the supervisor killed: PID 1 dies with it (parent-death signal), the next ctr sweeps", () =>
+    onHost(async (h) => {
+      const name = uniq("adopts");
+      const s = await detach(h, name, ADOPTED_SCRIPT);
+      process.kill(s.supervisor!.pid, "SIGKILL");
+      await until("PID 1 to end with its supervisor", () => !alive(s.pid1!.pid));
+      const after = await inspect(h, name); // sweeps first
+      expect(after).toMatchObject({ status: "stopped", exitStatus: null, note: "its supervisor was killed" });
+      expect(existsSync(join(STATE_ROOT, s.id))).toBe(false);
+      await until("its cgroups swept", () => s.cgroups.every((d) => !existsSync(d)));
       await removeStopped(h, name, s);
     }),
   );

@@ -6,22 +6,15 @@
 // the tokens where recovery happens.
 
 import { afterAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseSource } from "../../lang/build.ts";
 import { getParser } from "../../lang/parser.ts";
-import { mulberry32, mutate } from "../cli/fuzz-gen.ts";
+import { corpus, mulberry32, mutate } from "../cli/fuzz-gen.ts";
 
 const SEED = Number(process.env.CTR_FUZZ_SEED ?? 20261202);
 const ROOT = path.join(import.meta.dir, "..", "..");
 
-function files(): string[] {
-  const out: string[] = [];
-  for (const dir of ["test/lang/golden", "examples", "stdlib"]) {
-    for (const f of readdirSync(path.join(ROOT, dir))) if (f.endsWith(".ctr")) out.push(readFileSync(path.join(ROOT, dir, f), "utf8"));
-  }
-  return out;
-}
+const files = (): string[] => corpus(ROOT, true).map((s) => s.text);
 
 const PIECES = ["\n", "\n\n", ";", ";;", "{", "}", "(", ")", ",", "if", "else", "for", "in", "fn", "let", "import", "x", "a=", "=", "==", "!", '"s"', '"s', "'", "#c\n", "\\\n", "mount", "tmpfs", "/t", "f(x)", "size=1m", " "];
 

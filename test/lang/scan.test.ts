@@ -6,10 +6,9 @@
 // where the rules are subtle.
 
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { referenceTokenize, tokenize, type LexResult } from "../../lang/lexer.ts";
-import { mulberry32, mutate } from "../cli/fuzz-gen.ts";
+import { corpus, mulberry32, mutate } from "../cli/fuzz-gen.ts";
 
 const SEED = Number(process.env.CTR_FUZZ_SEED ?? 20261202);
 
@@ -26,13 +25,7 @@ function same(src: string): void {
 
 const ROOT = path.join(import.meta.dir, "..", "..");
 
-function files(): string[] {
-  const out: string[] = [];
-  for (const dir of ["test/lang/golden", "examples", "stdlib"]) {
-    for (const f of readdirSync(path.join(ROOT, dir))) if (f.endsWith(".ctr")) out.push(readFileSync(path.join(ROOT, dir, f), "utf8"));
-  }
-  return out;
-}
+const files = (): string[] => corpus(ROOT, true).map((s) => s.text);
 
 /** Characters and fragments at the edges of the token rules. */
 const PIECES = [

@@ -5,7 +5,7 @@
 // network here), and containerd's client, /usr/bin/ctr (not ours: the same
 // name, hence the absolute path), running it with `run --runc-binary bin/ctr`.
 // containerd's shim calls ctr with runc's command line (--root, --log,
-// --log-format json, create/start/state/kill/delete/exec/ps) and, as a
+// --log-format json, create/start/state/kill/delete/exec/ps/pause/resume) and, as a
 // subreaper, reaps the container's PID 1 once `create` lets it go.
 //
 // After each test: nothing of ctr's on the host (test/integration/host-state.ts:
@@ -154,6 +154,29 @@ describe("containerd with --runc-binary ctr", () => {
       } finally {
         await cd(["tasks", "delete", "--force", "t2"]);
         await cd(["containers", "delete", "t2"]);
+      }
+      expect(nsCgroups()).toEqual(before);
+      expect(existsSync(SHIM_ROOT) ? readdirSync(SHIM_ROOT) : []).toEqual([]);
+    }),
+  );
+  ctest("tasks pause and resume (the freezer: tasks ls says PAUSED, then RUNNING); tasks kill KILL of a paused task ends it; nothing left", () =>
+    onHostWithDaemon(async () => {
+      const before = nsCgroups();
+      const d = await cd(["run", "-d", "--runc-binary", CTR, IMAGE, "t3", "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"]);
+      expect(d.code).toBe(0);
+      const state = async () => / (RUNNING|PAUSED|STOPPED)\b/.exec((await cd(["tasks", "ls"])).stdout.split("\n").find((l) => l.startsWith("t3")) ?? "")?.[1];
+      try {
+        expect((await cd(["tasks", "pause", "t3"])).code).toBe(0);
+        expect(await state()).toBe("PAUSED");
+        expect((await cd(["tasks", "resume", "t3"])).code).toBe(0);
+        expect(await state()).toBe("RUNNING");
+        expect((await cd(["tasks", "pause", "t3"])).code).toBe(0);
+        expect((await cd(["tasks", "kill", "--signal", "KILL", "t3"])).code).toBe(0);
+        for (let i = 0; i < 200 && (await state()) !== "STOPPED"; i++) await Bun.sleep(20);
+        expect(await state()).toBe("STOPPED");
+      } finally {
+        await cd(["tasks", "delete", "--force", "t3"]);
+        await cd(["containers", "delete", "t3"]);
       }
       expect(nsCgroups()).toEqual(before);
       expect(existsSync(SHIM_ROOT) ? readdirSync(SHIM_ROOT) : []).toEqual([]);

@@ -176,6 +176,47 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
+  ptest("pause and unpause: the container's counter stops and goes on, podman sees it paused; podman update's limits in its cgroups; rm --force of a paused container; nothing left", () =>
+    onHost(async (h) => {
+      const cgroupsBefore = libpodCgroups();
+      const flags = ["--runtime", CTR, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+      const d = await podman(["run", "-d", ...flags, IMAGE, "sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"], h);
+      expect([d.code, d.stderr]).toEqual([0, ""]);
+      const id = d.stdout.trim();
+      try {
+        const pid = Number((await podman(["inspect", "--format", "{{.State.Pid}}", id], h)).stdout.trim());
+        const count = () => Number(readFileSync(`/proc/${pid}/root/tmp/n`, "utf8").trim() || "0");
+        const end = Date.now() + 10_000;
+        while (!(existsSync(`/proc/${pid}/root/tmp/n`) && count() > 2) && Date.now() < end) await Bun.sleep(20);
+        const p = await podman(["--runtime", CTR, "pause", id], h);
+        expect([p.code, p.stderr]).toEqual([0, ""]);
+        expect((await podman(["inspect", "--format", "{{.State.Status}}", id], h)).stdout.trim()).toBe("paused");
+        const at = count();
+        await Bun.sleep(400);
+        expect(count()).toBe(at);
+        const u = await podman(["--runtime", CTR, "unpause", id], h);
+        expect([u.code, u.stderr]).toEqual([0, ""]);
+        expect((await podman(["inspect", "--format", "{{.State.Status}}", id], h)).stdout.trim()).toBe("running");
+        const end2 = Date.now() + 5_000;
+        while (count() <= at + 2 && Date.now() < end2) await Bun.sleep(20);
+        expect(count()).toBeGreaterThan(at + 2);
+        // podman update: the resources file podman writes (`update --resources`), seen in the container's own cgroups.
+        const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+        const up = await podman(["--runtime", CTR, "update", "--memory", "96m", "--cpu-shares", "512", id], h);
+        expect([up.code, up.stderr]).toEqual([0, ""]);
+        const files = v2 ? ["/sys/fs/cgroup/memory.max"] : ["/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpu/cpu.shares"];
+        const seen = await podman(["--runtime", CTR, "exec", id, "cat", ...files], h);
+        expect(seen.stdout.trim().split("\n")).toEqual(v2 ? [String(96 << 20)] : [String(96 << 20), "512"]);
+        expect((await podman(["--runtime", CTR, "pause", id], h)).code).toBe(0);
+      } finally {
+        const rm = await podman(["--runtime", CTR, "rm", "--force", id], h);
+        expect([rm.code, rm.stderr]).toEqual([0, ""]);
+      }
+      expect(libpodCgroups()).toEqual(cgroupsBefore);
+      expect(existsSync("/run/ctr-oci")).toBe(false);
+    }),
+  );
+
   ptest("the container's cgroups are at podman's cgroupsPath in every hierarchy, with its limits, and mounted read-only at /sys/fs/cgroup", () =>
     onHost(async (h) => {
       const cgroupsBefore = libpodCgroups();

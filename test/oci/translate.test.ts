@@ -79,7 +79,7 @@ describe("each field gives its statement", () => {
     expect(none.lines.slice(0, 2)).toEqual(["ns none", "rootfs /"]);
     expect(none.errors).toEqual([expect.stringMatching(/^\/root\/path: `rootfs` needs `ns mnt`/)]);
   });
-  test("a network, ipc or uts namespace by path is on the ns line and joined by path; other types by path refused, naming them; an unknown type too", () => {
+  test("a network, ipc, uts or cgroup namespace by path is on the ns line and joined by path; other types by path refused, naming them; an unknown type too", () => {
     const r = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }, { type: "nope" }] } }));
     expect(r.errors).toEqual(['/linux/namespaces/4/type: unknown namespace type "nope"']);
     const ok = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "network", path: "/proc/1/ns/net" }, { type: "uts", path: "/run/uts/x" }] } }));
@@ -88,6 +88,10 @@ describe("each field gives its statement", () => {
       { ns: "net", path: "/proc/1/ns/net" },
       { ns: "uts", path: "/run/uts/x" },
     ]);
+    // A cgroup namespace by path too, but not with a cgroup mount (which binds the container's cgroup as its own namespace names it).
+    expect(compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } })).b.nsPaths).toEqual([{ ns: "cgroup", path: "/proc/1/ns/cgroup" }]);
+    const cgm = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup" }], linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } }));
+    expect(cgm.errors).toEqual([expect.stringMatching(/^\/linux\/namespaces\/2\/path: `linux.namespaces\[2\].path` is not supported yet: a cgroup namespace by path with a cgroup mount/)]);
     const bad = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
     expect(bad.errors).toEqual([
       expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a pid namespace by path/),
@@ -248,13 +252,13 @@ describe("each field gives its statement", () => {
     const r = compile(
       config({
         annotations: { "org.example": "x" },
-        hooks: { prestart: [{ path: "/bin/true" }] },
+        hooks: { preStart: [{ path: "/bin/true" }] },
         process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
         linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { weight: 10 } } },
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
-    expect(named.sort()).toEqual(["hooks", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath", "process.oomScoreAdj"]);
+    expect(named.sort()).toEqual(["hooks.preStart", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath"]);
     // process.terminal is the exec op's terminal, made at enter-root (runtime/features/process/console.ts).
     const tty = compile(config({ process: { terminal: true } }));
     expect(tty.errors).toEqual([]);
@@ -263,6 +267,50 @@ describe("each field gives its statement", () => {
     expect(ops.find((o) => o.kind === "exec")).toMatchObject({ terminal: true });
     expect(ops.find((o) => o.kind === "enter-root")).toMatchObject({ console: true });
   });
+  test("hooks: every kind is kept to run, with its args, env and timeout; a kind the spec does not define is refused, naming it", () => {
+    const t = { path: "/bin/true" };
+    const r = compile(config({ hooks: { poststart: [{ path: "/bin/sh", args: ["sh", "-c", "true"], env: ["A=1"], timeout: 5 }], poststop: [t], prestart: [t], createRuntime: [t], createContainer: [t], startContainer: [t] } }));
+    expect(r.errors).toEqual([]);
+    const tt = [{ path: "/bin/true", args: ["/bin/true"], env: [] }];
+    expect(r.b.hooks).toEqual({ poststart: [{ path: "/bin/sh", args: ["sh", "-c", "true"], env: ["A=1"], timeout: 5 }], poststop: tt, prestart: tt, createRuntime: tt, createContainer: tt, startContainer: tt });
+    const refused = compile(config({ hooks: { later: [{ path: "/bin/true" }] } }));
+    expect(refused.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1])).toEqual(["hooks.later"]);
+    expect(refused.errors[0]).toContain("a hook kind the runtime spec does not define");
+    const bad = compile(config({ hooks: { poststop: [{ path: "true" }, { path: "/bin/true", timeout: 0 }, { path: "/bin/true", args: [1] }, { path: "/bin/true", when: "x" }] } }));
+    expect(bad.errors).toEqual([
+      "/hooks/poststop/0/path: a hook's path must be absolute, not \"true\"",
+      "/hooks/poststop/1/timeout: a hook's timeout must be greater than zero",
+      "/hooks/poststop/2/args/0: expected a string here",
+      "/hooks/poststop/3/when: `hooks.poststop[3].when` is not supported yet",
+    ]);
+  });
+
+  test("item 2's fields ctr cannot honour are refused, naming them, never ignored", () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ linux: { rootfsPropagation: "rslave" } }, "linux.rootfsPropagation"],
+      [{ linux: { resources: { blockIO: { weight: 10 } } } }, "linux.resources.blockIO"],
+      [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229 }] } }, "linux.devices"],
+      [{ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
+      [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
+      [{ linux: { resources: { memory: { limit: 67108864, reservation: 1024 } } } }, "linux.resources.memory.reservation"],
+      [{ linux: { resources: { cpu: { realtimeRuntime: 10 } } } }, "linux.resources.cpu.realtimeRuntime"],
+    ];
+    for (const [extra, name] of cases) {
+      const r = compile(config(extra));
+      expect(r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1])).toEqual([name]);
+    }
+    // rootfsPropagation: private and rprivate are what ctr does; the others refused (above).
+    for (const prop of ["private", "rprivate"]) expect(compile(config({ linux: { rootfsPropagation: prop } })).errors).toEqual([]);
+    // process.oomScoreAdj is kept for the supervisor (no statement says it); out of range is an error at it.
+    expect(compile(config({ process: { oomScoreAdj: -500 } })).b.oomScoreAdj).toBe(-500);
+    expect(compile(config({ process: { oomScoreAdj: 1001 } })).errors).toEqual(["/process/oomScoreAdj: oomScoreAdj 1001 is not a whole number from -1000 to 1000"]);
+    // Mount propagation other than private: refused at the option.
+    for (const opt of ["shared", "rshared", "slave", "rslave", "unbindable"]) {
+      const r = compile(config({ mounts: [{ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: [opt] }] }));
+      expect(r.errors).toEqual([`/mounts/0/options/0: mount option "${opt}" is not supported yet for tmpfs: ctr's tmpfs takes size=, mode= and nosuid, nodev, noexec, ro, strictatime`]);
+    }
+  });
+
   test("podman's cgroup fields: the cgroupfs cgroupsPath is the placement, the cgroup mount `mount cgroup`; the systemd form and bad paths are refused", () => {
     const mounts = [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"] }];
     const r = compile(config({ mounts, linux: { cgroupsPath: "/libpod_parent//libpod-x/" } }));
@@ -284,13 +332,14 @@ describe("each field gives its statement", () => {
     const host = compile(config({ linux: { sysctl: { "net.ipv4.ip_forward": "1" } } }));
     expect(host.errors).toEqual([expect.stringMatching(/^\/linux\/sysctl\/net\.ipv4\.ip_forward: `sysctl net\.ipv4\.ip_forward` needs `ns net`/)]);
   });
-  test("linux.seccomp is the profile's op, just before the command; its errors point into it", () => {
+  test("linux.seccomp is the profile's op, just before the root is entered for the command; its errors point into it", () => {
     const seccomp = { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 38, architectures: ["SCMP_ARCH_X86_64"], syscalls: [{ names: ["read", "write"], action: "SCMP_ACT_ALLOW" }] };
     const r = compile(config({ linux: { seccomp } }));
     expect(r.errors).toEqual([]);
     const ops = r.b.result.plan.ops;
     const i = ops.findIndex((op) => op.kind === "seccomp");
-    expect(ops[i + 1]?.kind).toBe("exec");
+    expect(ops[i + 1]?.kind).toBe("enter-root");
+    expect(ops[i + 2]?.kind).toBe("exec");
     const op = ops[i] as { profile: { defaultAction: string; defaultErrnoRet?: number; rules: { names: string[] }[] } };
     expect(op.profile.defaultAction).toBe("SCMP_ACT_ERRNO");
     expect(op.profile.defaultErrnoRet).toBe(38);

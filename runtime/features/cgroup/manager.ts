@@ -50,6 +50,7 @@ import { checkMemory, memoryWrites, orderLiveWrites, readMemory, type MemoryUsag
 import { checkPids, pidsWrites, readPids, type PidsUsage } from "./pids.ts";
 import { attachDeviceProgram, devicesWrites } from "../devices/cgroup.ts";
 import { realSys, type Sys } from "../../../native/seam.ts";
+import { isRunning } from "../../statedir.ts";
 import type { CgroupLimit, CgroupSystem, CgroupWrite, Hierarchy, KernelController, LimitController } from "./types.ts";
 
 export { cgroupName } from "./track.ts";
@@ -645,12 +646,7 @@ export function sweepStaleCgroups(sys: CgroupSystem, fs: CgroupFs = realFs): str
       if (!m) continue;
       const pid = Number(m[1]);
       if (pid === process.pid) continue;
-      try {
-        process.kill(pid, 0);
-        continue; // the owner lives
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
-      }
+      if (isRunning(pid)) continue; // the owner lives (a zombie does not)
       const dir = `${parent}/${name}`;
       if (removeStale(fs, dir)) removed.push(dir);
     }

@@ -125,32 +125,7 @@ export function mountCgroup(st: AgentState, target: string, ro: boolean, flags: 
       sys.close(src.fd);
     }
   };
-  if (binds.length === 1 && binds[0]!.name === "") {
-    atTarget(st, target, "dir", (fd) => bindOn(fd, binds[0]!));
-    return;
-  }
-  // The host's links between hierarchy names (cpu -> cpu,cpuacct on many machines), kept as they are.
-  const links: [string, string][] = [];
-  for (const e of sys.readdir(CGROUP_ROOT)) if (e.isSymbolicLink()) links.push([e.name, sys.readlink(`${CGROUP_ROOT}/${e.name}`)]);
-  atTarget(st, target, "dir", (fd) => {
-    const tmp = newFilesystem(sys, "tmpfs", "tmpfs", "mode=755", flags);
-    try {
-      attachOnto(sys, tmp, fd);
-      for (const b of binds) {
-        sys.mkdirat(tmp, b.name, 0o755);
-        const dir = sys.openat2(tmp, b.name, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_NO_SYMLINKS);
-        try {
-          bindOn(dir, b);
-        } finally {
-          sys.close(dir);
-        }
-      }
-      for (const [name, to] of links) if (!to.includes("/")) sys.symlinkat(to, tmp, name);
-      if (ro) sys.mountSetattr(tmp, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY);
-    } finally {
-      sys.close(tmp);
-    }
-  });
+  placeHierarchies(st, target, binds, bindOn, ro, flags);
 }
 
 /**
@@ -172,8 +147,21 @@ function mountFresh(st: AgentState, target: string, ro: boolean, flags: number):
       sys.close(mnt);
     }
   };
-  if (hierarchies.length === 1 && hierarchies[0]!.name === "") {
-    atTarget(st, target, "dir", (fd) => attachNew(fd, hierarchies[0]!));
+  placeHierarchies(st, target, hierarchies, attachNew, ro, flags);
+}
+
+/**
+ * Puts one cgroup filesystem per hierarchy at `target`, by `attach` on an
+ * O_PATH descriptor of where it goes. A single unnamed one (cgroup2 alone) goes
+ * on the target itself; several go on directories of a new tmpfs there, named
+ * as on the host, with the host's links between hierarchy names (cpu ->
+ * cpu,cpuacct on many machines) kept as they are. With `ro` the tmpfs is made
+ * read-only last, once everything is in it.
+ */
+function placeHierarchies<T extends { name: string }>(st: AgentState, target: string, items: readonly T[], attach: (fd: number, item: T) => void, ro: boolean, flags: number): void {
+  const sys = st.sys;
+  if (items.length === 1 && items[0]!.name === "") {
+    atTarget(st, target, "dir", (fd) => attach(fd, items[0]!));
     return;
   }
   const links: [string, string][] = [];
@@ -182,11 +170,11 @@ function mountFresh(st: AgentState, target: string, ro: boolean, flags: number):
     const tmp = newFilesystem(sys, "tmpfs", "tmpfs", "mode=755", flags);
     try {
       attachOnto(sys, tmp, fd);
-      for (const h of hierarchies) {
-        sys.mkdirat(tmp, h.name, 0o755);
-        const dir = sys.openat2(tmp, h.name, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_NO_SYMLINKS);
+      for (const item of items) {
+        sys.mkdirat(tmp, item.name, 0o755);
+        const dir = sys.openat2(tmp, item.name, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_NO_SYMLINKS);
         try {
-          attachNew(dir, h);
+          attach(dir, item);
         } finally {
           sys.close(dir);
         }

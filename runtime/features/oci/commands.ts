@@ -14,16 +14,15 @@ import { writeAll } from "../../fdio.ts";
 import { stateRoot } from "../../paths.ts";
 import { OciLog, type LogOptions } from "./log.ts";
 import { BOOL_FLAGS, VALUE_FLAGS } from "./recognise.ts";
-import { defaultRoot, liveStatus, OCI_VERSION, OciStore, running, specState } from "./state.ts";
+import { freeze, thaw } from "../cgroup/freezer.ts";
+import { realFs } from "../cgroup/fs.ts";
+import { containerFreezer, defaultRoot, liveStatus, OCI_VERSION, OciStore, running, specState, type OciRecord } from "./state.ts";
 import { errorText } from "./errors.ts";
 
 const EXIT_FAIL = 1;
 
 /** Verbs not done yet: said, with exit status 1. */
 const NOT_YET: Record<string, string> = {
-  pause: "the freezer",
-  resume: "the freezer",
-  update: "changing an OCI container's resources",
   events: "container events",
   checkpoint: "checkpoint/restore (CRIU)",
   restore: "checkpoint/restore (CRIU)",
@@ -126,7 +125,7 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
       case "kill":
         return kill(store, parseFlags(rest, {}, { all: "all", a: "all" }));
       case "delete":
-        return await remove(store, parseFlags(rest, {}, { force: "force", f: "force" }));
+        return await remove(store, parseFlags(rest, {}, { force: "force", f: "force" }), l);
       case "run":
         return await run(store, rest, log, l);
       case "ps":
@@ -135,13 +134,19 @@ export async function ociMain(argv: readonly string[], early: ReturnType<typeof 
         return list(store, parseFlags(rest, { format: "format", f: "format" }, { quiet: "quiet", q: "quiet" }));
       case "exec":
         return await exec(store, rest);
+      case "pause":
+        return await pause(store, oneId(parseFlags(rest, {}, {}), "pause"));
+      case "update":
+        return await update(store, parseFlags(rest, (await import("./update.ts")).UPDATE_FLAGS, {}));
+      case "resume":
+        return resume(store, oneId(parseFlags(rest, {}, {}), "resume"));
       case "features":
         writeAll(1, JSON.stringify(await features(), null, 2) + "\n");
         return 0;
       case "spec":
         return spec(parseFlags(rest, { bundle: "bundle", b: "bundle" }, { rootless: "rootless" }));
       case undefined:
-        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, ps, list, features, spec" });
+        throw new SysError({ message: "no command given", hint: "commands: create, start, state, kill, delete, run, exec, pause, resume, update, ps, list, features, spec" });
       default:
         if (NOT_YET[verb]) throw new SysError({ message: `\`${verb}\` is not supported yet: ${NOT_YET[verb]}` });
         throw new SysError({ message: `no such command: ${verb}` });
@@ -270,6 +275,8 @@ async function exec(store: OciStore, argv: readonly string[]): Promise<number> {
   const id = p.args[0];
   if (id === undefined) throw new SysError({ message: `"exec" requires a container id`, hint: "usage: ctr exec [--process FILE] <container-id> [command args...]" });
   const rec = store.get(id);
+  // runc's words (--ignore-paused: exec as into a running container).
+  if (liveStatus(rec) === "paused" && !p.flags.has("ignore-paused")) throw new SysError({ message: "cannot exec in a paused container (use --ignore-paused to override)" });
   const file = p.flags.get("process");
   const { ociExec } = await import("./exec.ts");
   return ociExec(rec, {
@@ -317,7 +324,7 @@ function containerPids(pid1: number, what: string): number[] {
 function ps(store: OciStore, p: Parsed): number {
   const rec = store.get(oneId(p, "ps"));
   const status = liveStatus(rec);
-  if (status !== "created" && status !== "running") throw new SysError({ message: "container not running" });
+  if (status !== "created" && status !== "running" && status !== "paused") throw new SysError({ message: "container not running" });
   const pids = containerPids(rec.pid1!.pid, "ps");
   const format = p.flags.get("format") ?? "table";
   if (format === "json") {
@@ -342,7 +349,7 @@ function kill(store: OciStore, p: Parsed): number {
   const rec = store.get(p.args[0]!);
   const sig = signalOf(p.args[1] ?? "SIGTERM");
   const status = liveStatus(rec);
-  if (status !== "created" && status !== "running") throw new SysError({ message: "container not running" });
+  if (status !== "created" && status !== "running" && status !== "paused") throw new SysError({ message: "container not running" });
   const pid = rec.pid1!.pid;
   if (p.flags.has("all")) {
     for (const e of containerPids(pid, "kill --all")) {
@@ -352,14 +359,58 @@ function kill(store: OciStore, p: Parsed): number {
         // gone meanwhile
       }
     }
-    return 0;
+  } else process.kill(pid, sig);
+  // A v1-frozen task gets even SIGKILL only once thawed: the container is let go after the signal, so that it dies now.
+  if (status === "paused" && (sig === "SIGKILL" || sig === 9)) thawContainer(rec);
+  return 0;
+}
+
+/** Thaw a paused container's freezer cgroup (kill and delete of a paused container). */
+function thawContainer(rec: OciRecord): void {
+  const dir = containerFreezer(rec);
+  try {
+    if (dir) thaw(realFs, dir);
+  } catch {
+    // the cgroup went with the container's last process
   }
-  process.kill(pid, sig);
+}
+
+/** `pause ID`: every process of the container frozen (runtime/features/cgroup/freezer.ts); returns once they all are. */
+async function pause(store: OciStore, id: string): Promise<number> {
+  const rec = store.get(id);
+  const status = liveStatus(rec);
+  if (status === "paused") throw new SysError({ message: "container already paused" });
+  if (status !== "running" && status !== "created") throw new SysError({ message: "container not running" });
+  const dir = containerFreezer(rec);
+  if (!dir) throw new SysError({ message: "pause is not supported yet for this container: it has no freezer cgroup of its own" });
+  const done = await freeze(realFs, dir, { now: () => performance.now(), sleep: (ms) => Bun.sleep(ms) });
+  if (!done) throw new SysError({ message: `cannot pause container ${id}: its processes did not all stop within 10 s (thawed again)` });
+  return 0;
+}
+
+/** `update [--resources FILE|-] [--memory N] ... ID`: the container's cgroup limits changed (update.ts). */
+async function update(store: OciStore, p: Parsed): Promise<number> {
+  const id = oneId(p, "update");
+  const rec = store.get(id);
+  const { applyLimits, limitsOf, wanted } = await import("./update.ts");
+  const limits = limitsOf(wanted(p.flags, () => readFileSync(0, "utf8")));
+  if (limits.length === 0) throw new SysError({ message: "update: nothing to change", hint: "give --resources FILE or a flag such as --memory, --pids-limit, --cpu-quota" });
+  applyLimits(rec, limits);
+  return 0;
+}
+
+/** `resume ID`: a paused container's processes let go. */
+function resume(store: OciStore, id: string): number {
+  const rec = store.get(id);
+  if (liveStatus(rec) !== "paused") throw new SysError({ message: "container not paused" });
+  const dir = containerFreezer(rec);
+  if (!dir) throw new SysError({ message: "container not paused" });
+  thaw(realFs, dir);
   return 0;
 }
 
 /** `delete [--force] ID`: a stopped or created container's record; with --force a running one is killed first; the teardown is waited for. */
-async function remove(store: OciStore, p: Parsed): Promise<number> {
+async function remove(store: OciStore, p: Parsed, l: OciLog): Promise<number> {
   const id = oneId(p, "delete");
   const rec = store.read(id);
   const force = p.flags.has("force");
@@ -379,6 +430,7 @@ async function remove(store: OciStore, p: Parsed): Promise<number> {
     } catch {
       // ended meanwhile
     }
+    if (status === "paused") thawContainer(rec); // the SIGKILL is delivered once thawed (v1)
   }
   // The supervisor tears the container down (cgroups, mounts, ctr's state directory) as it ends.
   const deadline = Date.now() + 10_000;
@@ -403,6 +455,9 @@ async function remove(store: OciStore, p: Parsed): Promise<number> {
     // The record stays, so that a second `delete` can try again.
     if (problems.length > 0) throw new SysError({ message: `cannot delete container ${id} in full: ${problems.join("; ")}` });
   }
+  // poststop: after the container is deleted, before delete returns (hooks.ts).
+  const { runPoststop } = await import("./hooks.ts");
+  await runPoststop(store.read(id) ?? rec, (text) => l.line("warning", text));
   store.remove(id);
   return 0;
 }
@@ -424,7 +479,11 @@ async function run(store: OciStore, argv: readonly string[], log: LogOptions, l:
     if (status !== 0 && existsSync(`${store.dir(id)}/error`)) l.error(readFileSync(`${store.dir(id)}/error`, "utf8").trimEnd());
     return status;
   } finally {
-    if (!p.flags.has("keep")) store.remove(id);
+    if (!p.flags.has("keep")) {
+      const rec = store.read(id);
+      if (rec) await (await import("./hooks.ts")).runPoststop(rec, (text) => l.line("warning", text));
+      store.remove(id);
+    }
   }
 }
 
@@ -444,11 +503,11 @@ function list(store: OciStore, p: Parsed): number {
 
 /** The runtime spec's features document (features.md): what the translation honours (translate.ts). */
 export async function features(): Promise<Record<string, unknown>> {
-  const [{ CAPABILITIES }, { NAMESPACE_NAMES }, { SCMP_CMP }] = await Promise.all([import("../process/statements.ts"), import("./translate.ts"), import("../../../native/seccomp.ts")]);
+  const [{ CAPABILITIES }, { NAMESPACE_NAMES }, { SCMP_CMP }, { HOOK_KINDS }] = await Promise.all([import("../process/statements.ts"), import("./translate.ts"), import("../../../native/seccomp.ts"), import("./hooks.ts")]);
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
-    hooks: [],
+    hooks: [...HOOK_KINDS],
     mountOptions: ["ro", "rw", "nosuid", "nodev", "noexec", "rbind", "private", "rprivate"],
     linux: {
       namespaces: Object.keys(NAMESPACE_NAMES).filter((n) => n !== "time"),

@@ -16,6 +16,7 @@ import { findStatement, statements } from "../../registry.ts";
 import { JsonError, parseLocated } from "./json.ts";
 import { translateConfig, type HostFacts } from "./translate.ts";
 import type { NsPath } from "../../channel/messages.ts";
+import { noHooks, type Hooks } from "./hooks.ts";
 
 /** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -48,6 +49,10 @@ export interface CompiledBundle {
   nsPaths: NsPath[];
   /** `process.terminal`: the command needs a console socket (create --console-socket). */
   terminal: boolean;
+  /** The hooks ctr runs (hooks.ts); none when the config has none. */
+  hooks: Hooks;
+  /** `process.oomScoreAdj` (translate.ts): what the command's /proc/PID/oom_score_adj is set to before it runs. */
+  oomScoreAdj?: number;
   ok: boolean;
 }
 
@@ -99,7 +104,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     const line = before.split("\n").length;
     const column = e.offset - before.lastIndexOf("\n");
     const d: Diagnostic = { severity: "error", span: { file, line, column, offset: e.offset, length: 1 }, message: `config.json is not valid JSON: ${e.message}`, help: "see the OCI runtime spec, config.md" };
-    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], terminal: false, ok: false };
+    return { dir, file, text, config: null, commands: [], result: empty, diagnostics: [d], sources: new Map([[file, text]]), nsPaths: [], terminal: false, hooks: noHooks(), ok: false };
   }
   const t = translateConfig(doc, text, file, dir, opts.facts);
   const checker = new Checker(statements, { cpus: opts.cpus, ...(opts.host ? { host: opts.host } : {}) });
@@ -107,7 +112,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   for (const cmd of t.commands) diagnostics.push(...checker.check(cmd));
   const clean = !diagnostics.some((d) => d.severity === "error");
   const result = clean ? makePlan(t.commands, findStatement, { stateDir: opts.stateDir, defaultRootfs: opts.defaultRootfs }) : empty;
-  if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span, text);
+  if (t.seccomp && clean) insertSeccomp(result, t.seccomp.profile, t.seccomp.span);
   // process.terminal: made at enter-root (the caller waits for the master during create), taken at exec.
   const exec = result.plan.ops.find((o) => o.kind === "exec");
   const enter = result.plan.ops.find((o) => o.kind === "enter-root");
@@ -132,20 +137,25 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
     ...(t.cgroupsPath ? { cgroupsPath: t.cgroupsPath.path } : {}),
     nsPaths: t.nsPaths.map(({ ns, path }) => ({ ns, path })),
     terminal: t.terminal !== undefined,
+    hooks: t.hooks ?? noHooks(),
+    ...(t.oomScoreAdj !== undefined ? { oomScoreAdj: t.oomScoreAdj } : {}),
     ok: !diagnostics.some((d) => d.severity === "error"),
   };
 }
 
 /**
  * `linux.seccomp` as the op a `seccomp FILE` plans, placed just before the
- * command (`exec`), where a script's `seccomp` line would put it: the process
- * spec reads the last one before its command (runtime/features/lifecycle/supervise.ts).
+ * root is entered for the command (`enter-root`, else `exec`), where a
+ * script's `seccomp` line before its `exec` puts it: the process spec reads
+ * the last one before its command (runtime/features/lifecycle/supervise.ts),
+ * and before the root is entered PID 1 still reaches libseccomp on the
+ * host's tree directly (runtime/features/security/security.ts).
  */
-function insertSeccomp(result: PlanResult, profile: Profile, span: Span, text: string): void {
+function insertSeccomp(result: PlanResult, profile: Profile, span: Span): void {
   const ops = result.plan.ops;
-  const i = ops.findIndex((op) => op.kind === "exec");
+  const i = ops.findIndex((op) => op.kind === "enter-root" || op.kind === "exec");
   if (i < 0) return;
-  const op = { kind: "seccomp", profile, side: "pid1", span, source: text.slice(span.offset, span.offset + span.length) } as Op;
+  const op = { kind: "seccomp", profile, side: "pid1", span, source: `seccomp ${profile.source}` } as Op; // as explain heads the statement it stands for
   setExplain(op);
   ops.splice(i, 0, op);
 }

@@ -67,6 +67,8 @@ async function enterSpec(rec: OciRecord, req: ExecRequest): Promise<EnterSpec> {
     const shown = b.diagnostics.filter((d) => d.severity === "error").map((d) => `${formatLocation(d.span)}: ${d.message}`);
     throw new SysError({ message: `exec: the process cannot be run as given (in the bundle's config):\n${shown.join("\n")}` });
   }
+  // process.oomScoreAdj: this process's, which the enter stage and so the command inherit (fork keeps it, as execve does).
+  if (b.oomScoreAdj !== undefined) (await import("./oomscore.ts")).setOwnOomScore(b.oomScoreAdj);
   const d = execDefaults(b.result.plan.ops);
   const exec = b.result.plan.ops.find((o) => o.kind === "exec");
   return {
@@ -96,7 +98,8 @@ function writePidFile(file: string, pid: number): void {
 
 /** Run `req` in the container; the command's status (0 once started, with --detach). */
 export async function ociExec(rec: OciRecord, req: ExecRequest): Promise<number> {
-  if (liveStatus(rec) !== "running") throw new SysError({ message: "cannot exec in a stopped container" });
+  const st = liveStatus(rec);
+  if (st !== "running" && st !== "paused") throw new SysError({ message: "cannot exec in a stopped container" });
   const spec = await enterSpec(rec, req);
   // The command's standard streams are this process's: conmon's and the shim's pipes, as with runc.
   const stage = Bun.spawn({

@@ -15,11 +15,17 @@ import { SysError } from "../../../native/error.ts";
 import { sameProcess } from "../lifecycle/procstat.ts";
 import type { ProcRef } from "../lifecycle/store.ts";
 import type { HeldResources } from "../../session.ts";
+import type { Hook } from "./hooks.ts";
+import { machineCgroups } from "../cgroup/detect.ts";
+import { freezerOfProc, freezerState } from "../cgroup/freezer.ts";
+import { realFs } from "../cgroup/fs.ts";
+import { cgroupName } from "../cgroup/track.ts";
 
 /** The runtime spec version ctr's state and `spec` say. */
 export const OCI_VERSION = "1.0.2";
 
-export type OciStatus = "creating" | "created" | "running" | "stopped";
+/** "paused" is never stored: it is read from the container's freezer cgroup (containerFreezer). */
+export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
 
 export interface OciRecord {
   id: string;
@@ -39,6 +45,8 @@ export interface OciRecord {
    * host, which `delete` removes (teardown.ts).
    */
   held?: HeldResources;
+  /** The config's poststop hooks, run by `delete` (hooks.ts). */
+  poststop?: Hook[];
 }
 
 /** An id as runc takes one: letters, digits, `_`, `+`, `-`, `.`; not `.` or `..`. */
@@ -119,7 +127,40 @@ export function running(ref: { pid: number; start: number }): boolean {
 export function liveStatus(rec: OciRecord): OciStatus {
   if (rec.status === "stopped") return "stopped";
   if (rec.status === "creating") return rec.supervisor && running(rec.supervisor) ? "creating" : "stopped";
-  return rec.pid1 && running(rec.pid1) ? rec.status : "stopped";
+  if (!rec.pid1 || !running(rec.pid1)) return "stopped";
+  const dir = rec.status === "running" || rec.status === "created" ? containerFreezer(rec) : null;
+  if (dir) {
+    try {
+      if (freezerState(realFs, dir) !== "thawed") return "paused";
+    } catch {
+      // the cgroup went with the container's last process
+    }
+  }
+  return rec.status;
+}
+
+/**
+ * The container's own freezer cgroup, found from PID 1's /proc/PID/cgroup;
+ * null when PID 1 is not in one of the container's own cgroups (one the
+ * record holds, or named after ctr's id of it): ctr never freezes a cgroup
+ * that is not the container's, such as the one the host put it in.
+ */
+export function containerFreezer(rec: OciRecord): string | null {
+  if (!rec.pid1) return null;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${rec.pid1.pid}/cgroup`, "utf8");
+  } catch {
+    return null;
+  }
+  const dir = freezerOfProc(machineCgroups(), text);
+  if (!dir) return null;
+  return ownCgroup(rec, dir) ? dir : null;
+}
+
+/** `dir` is one of the container's own cgroups: one the record holds, or named after ctr's id of it. */
+export function ownCgroup(rec: OciRecord, dir: string): boolean {
+  return rec.held ? rec.held.cgroups.includes(dir) : dir.slice(dir.lastIndexOf("/") + 1) === cgroupName(rec.cid);
 }
 
 /** The state JSON of the runtime spec (what `state ID` prints). */
@@ -129,7 +170,7 @@ export function specState(rec: OciRecord): Record<string, unknown> {
     ociVersion: OCI_VERSION,
     id: rec.id,
     status,
-    pid: status === "created" || status === "running" ? (rec.pid1?.pid ?? 0) : 0,
+    pid: status === "created" || status === "running" || status === "paused" ? (rec.pid1?.pid ?? 0) : 0,
     bundle: rec.bundle,
     annotations: rec.annotations,
     created: rec.created,

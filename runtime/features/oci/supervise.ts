@@ -42,7 +42,8 @@ import { processRef, sameProcess } from "../lifecycle/procstat.ts";
 import { compileBundle, hostFacts } from "./config.ts";
 import { errorText } from "./errors.ts";
 import type { OciLog } from "./log.ts";
-import { OciStore, type OciRecord } from "./state.ts";
+import { OCI_VERSION, OciStore, type OciRecord } from "./state.ts";
+import { containerSpawner, hostSpawner, runHooks, type HookState } from "./hooks.ts";
 
 export interface SuperviseArgs {
   store: OciStore;
@@ -113,8 +114,14 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   }
   log.line("debug", `${id}: compiled ${b.commands.length} statements into ${b.result.plan.ops.length} ops`);
   const annotations = (b.config?.annotations ?? {}) as Record<string, string>;
-  const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid };
+  const rec: OciRecord = { id, status: "creating", bundle: b.dir, annotations, created: new Date().toISOString(), supervisor: processRef(process.pid), pid1: null, cid, ...(b.hooks.poststop.length > 0 ? { poststop: b.hooks.poststop } : {}) };
   store.write(rec);
+  const hooks = b.hooks;
+  const stateOf = (status: HookState["status"], pid: number): HookState => ({ ociVersion: OCI_VERSION, id, status, pid, bundle: b.dir, annotations });
+  const onHost = hostSpawner(b.dir);
+  const warn = (text: string) => log.line("warning", text);
+  // poststart runs before `start` is answered (hooks.ts): awaited before this process goes on to exit.
+  let poststart: Promise<void> = Promise.resolve();
 
   // `start` connects to start.sock and is answered once exec is done (or failed).
   let requested!: () => void;
@@ -155,8 +162,17 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
   const { execute } = await import("../../execute.ts");
   let status: number;
   try {
+    // process.oomScoreAdj: this process's, inherited by stage 1 and PID 1, whose
+    // start score the command takes at its execve (runtime/features/cgroup/oomscore.ts);
+    // so a stage 1 of our own, started after the write.
+    if (b.oomScoreAdj !== undefined) {
+      const { canLowerOomScore } = await import("../cgroup/oom.ts");
+      // Without CAP_SYS_RESOURCE a memory limit raises stage 1 to +1000 (oomscore.ts), which the command would inherit instead.
+      if (b.result.plan.ops.some((o) => o.kind === "cgroup-limit" && o.limit.controller === "memory") && !canLowerOomScore()) throw new SysError({ message: "`process.oomScoreAdj` with a memory limit is not supported yet without CAP_SYS_RESOURCE: ctr raises its init's score, which the command would inherit" });
+      (await import("./oomscore.ts")).setOwnOomScore(b.oomScoreAdj);
+    }
     // With a console socket, a stage 1 of our own: it must have the socket as its fd 4.
-    if (consoleFd !== undefined) {
+    if (consoleFd !== undefined || b.oomScoreAdj !== undefined) {
       a.early?.kill("SIGKILL");
       a.early = null;
     }
@@ -172,6 +188,20 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         log.error(errorText(e));
       },
       notice: (text) => log.line("warning", text),
+      // createRuntime (prestart first) on the host, then createContainer in the container, before PID 1 enters the root.
+      ...(hooks.prestart.length + hooks.createRuntime.length + hooks.createContainer.length > 0
+        ? {
+            beforeRoot: async (pid1: number, cgroups: string[]) => {
+              const state = stateOf("creating", pid1);
+              await runHooks("prestart", hooks.prestart, state, onHost, warn);
+              await runHooks("createRuntime", hooks.createRuntime, state, onHost, warn);
+              if (hooks.createContainer.length === 0) return;
+              const ref = processRef(pid1);
+              if (!ref) throw new SysError({ message: "the container's PID 1 ended before its createContainer hooks ran" });
+              await runHooks("createContainer", hooks.createContainer, state, containerSpawner(ref, cgroups), warn);
+            },
+          }
+        : {}),
       beforeExec: async (pid1, held) => {
         log.line("debug", `${id}: created, PID 1 is ${pid1}`);
         rec.status = "created";
@@ -191,18 +221,22 @@ export async function supervise(a: SuperviseArgs): Promise<number> {
         } finally {
           clearInterval(watch);
         }
+        // startContainer: in the container (its root entered), before the command; a failure fails `start`.
+        if (hooks.startContainer.length > 0) await runHooks("startContainer", hooks.startContainer, stateOf("created", pid1), containerSpawner(rec.pid1!, held?.cgroups ?? []), warn);
       },
       started: () => {
         if (rec.status !== "created") return; // never created: the error is said below
         rec.status = "running";
         store.write(rec);
-        answer("ok\n");
+        // poststart: after the command is executed, before `start` returns (hooks.ts); a failure is a warning.
+        poststart = runHooks("poststart", hooks.poststart, stateOf("running", rec.pid1?.pid ?? 0), onHost, warn).finally(() => answer("ok\n"));
       },
-    }, { release, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
+    }, { release, freezer: true, ...(b.cgroupsPath !== undefined ? { cgroupsPath: b.cgroupsPath } : {}), paths: b.nsPaths });
   } catch (e) {
     errors.push(errorText(e));
     status = 1;
   }
+  await poststart;
   if (release && rec.status === "running" && errors.length === 0) {
     server?.stop(true);
     // The command runs, PID 1 is the caller's: the record stays "running" (state.ts reads PID 1's life) until `delete`.

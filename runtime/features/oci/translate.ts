@@ -26,13 +26,14 @@ import type { Arg, Command, Diagnostic, NsName, Span } from "../../../lang/spec.
 import { classify } from "../../../lang/expand.ts";
 import { parseProfile, ProfileError, type Profile } from "../security/profile.ts";
 import { pointer, type Located } from "./json.ts";
+import { HOOK_KINDS, noHooks, type Hook, type HookKind, type Hooks } from "./hooks.ts";
 
 /** The runtime spec's namespace types and ctr's `ns` names. */
 export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
 
 const RLIMIT = /^RLIMIT_([A-Z]+)$/;
 /** The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it makes the others. */
-const BY_PATH = new Set<NsName>(["net", "ipc", "uts"]);
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -61,6 +62,10 @@ export interface Translation {
   nsPaths: { ns: NsName; path: string; span: Span }[];
   /** `process.terminal`: the command on a new pseudo-terminal, its master sent to the console socket. */
   terminal?: Span;
+  /** `process.oomScoreAdj`: written to /proc/PID/oom_score_adj of PID 1 before the command (supervise.ts), or of the exec stage (exec.ts). */
+  oomScoreAdj?: number;
+  /** `hooks`: the kinds ctr runs (hooks.ts), checked; the others are refused. */
+  hooks?: Hooks;
 }
 
 function isEmpty(v: unknown): boolean {
@@ -82,6 +87,8 @@ class Translator {
   cgroupsPath?: { path: string; span: Span };
   readonly nsPaths: { ns: NsName; path: string; span: Span }[] = [];
   terminal?: Span;
+  hooks?: Hooks;
+  oomScoreAdj?: number;
 
   constructor(
     private readonly doc: Located,
@@ -175,18 +182,26 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
     t.error("", "config.json must hold an object", "see the OCI runtime spec, config.md");
     return t;
   }
-  t.keys(cfg, "", ["ociVersion", "root", "mounts", "process", "hostname", "domainname", "linux", "annotations"]);
+  t.keys(cfg, "", ["ociVersion", "root", "mounts", "process", "hostname", "domainname", "linux", "annotations", "hooks"]);
   const version = cfg.ociVersion;
   if (typeof version !== "string") t.error(cfg.ociVersion === undefined ? "" : "/ociVersion", "config.json needs an `ociVersion` string", 'the runtime spec\'s version, e.g. "ociVersion": "1.0.2"');
   else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
-  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath"]);
+  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath", "rootfsPropagation"]);
+  if (linux.rootfsPropagation !== undefined && linux.rootfsPropagation !== "") {
+    // What ctr does anyway: stage 1 makes the whole tree private as it unshares the mount namespace, the root included.
+    const prop = t.typed<string>(linux.rootfsPropagation, "/linux/rootfsPropagation", "string");
+    if (prop !== undefined && prop !== "private" && prop !== "rprivate") t.unsupported("/linux/rootfsPropagation", `${JSON.stringify(prop)}: ctr's root is private (no propagation to or from the host), as "private" and "rprivate" ask`);
+  }
   if (linux.cgroupsPath !== undefined && linux.cgroupsPath !== "") cgroupsPath(t, linux.cgroupsPath);
   namespaces(t, linux.namespaces);
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
   mounts(t, cfg.mounts, bundle);
+  // A cgroup namespace joined by path has another root: `mount cgroup` binds PID 1's cgroup as /proc/self/cgroup names it from its own root (runtime/features/mount/cgroupfs.ts).
+  const cgroupNs = t.nsPaths.find((p) => p.ns === "cgroup");
+  if (cgroupNs && t.commands.some((c) => c.name === "mount" && c.args[0]?.text === "cgroup")) t.unsupported(cgroupNs.span.file.slice(t.file.length + 1), "a cgroup namespace by path with a cgroup mount (ctr mounts the container's cgroups as seen from a namespace of its own)");
   for (const key of ["hostname", "domainname"] as const) {
     const v = cfg[key];
     if (v === undefined || v === "") continue;
@@ -196,6 +211,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   if (linux.resources !== undefined) resources(t, linux.resources);
   if (linux.sysctl !== undefined) sysctl(t, linux.sysctl);
   if (linux.seccomp !== undefined) seccomp(t, linux.seccomp);
+  if (cfg.hooks !== undefined) hooks(t, cfg.hooks);
   const proc = cfg.process;
   if (proc === undefined) t.error("", "config.json has no `process`: ctr runs a bundle's process (create, then start)", 'add "process": {"args": [...], "cwd": "/"}');
   else if (t.typed(proc, "/process", "object")) processSpec(t, proc as Record<string, unknown>, (cfg.root as { readonly?: boolean } | undefined)?.readonly === true, linux);
@@ -227,7 +243,7 @@ function namespaces(t: Translator, v: unknown): void {
       const p = t.typed<string>(o.path, `${ptr}/path`, "string");
       if (p === undefined) return;
       if (!BY_PATH.has(name as NsName)) {
-        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc and uts namespaces by path; a user, mount, pid or cgroup one changes what the rest of the container is made in)`);
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts and cgroup namespaces by path; a user, mount or pid one changes what the rest of the container is made in)`);
         return;
       }
       if (!p.startsWith("/")) {
@@ -515,7 +531,13 @@ function devices(t: Translator, v: unknown): void {
 }
 
 function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: boolean, linux: Record<string, unknown>): void {
-  t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal"]);
+  t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal", "oomScoreAdj"]);
+  if (p.oomScoreAdj !== undefined) {
+    // Not a statement: the supervisor writes it to PID 1's /proc/PID/oom_score_adj before the command's execve, which keeps it (config.ts).
+    const n = t.typed<number>(p.oomScoreAdj, "/process/oomScoreAdj", "number");
+    if (n !== undefined && (!Number.isInteger(n) || n < -1000 || n > 1000)) t.error("/process/oomScoreAdj", `oomScoreAdj ${n} is not a whole number from -1000 to 1000`, "see proc(5), /proc/PID/oom_score_adj");
+    else if (n !== undefined) t.oomScoreAdj = n;
+  }
   // A terminal for the command, its master to the caller's console socket (runtime/features/process/console.ts): on the `exec` op (config.ts).
   if (p.terminal !== undefined && t.typed<boolean>(p.terminal, "/process/terminal", "boolean") === true) t.terminal = t.span("/process/terminal");
   if (p.env !== undefined) {
@@ -690,4 +712,49 @@ function seccomp(t: Translator, v: unknown): void {
     const rest = e.path.replace(/^\$/, "").replace(/\[(\d+)\]/g, "/$1").replaceAll(".", "/");
     t.error(`${at}${rest}`, `seccomp: ${e.message}`, e.help ?? "see the OCI runtime spec, config-linux.md, Seccomp");
   }
+}
+
+/** `hooks` (config.md, "POSIX-platform Hooks"): each kind the spec defines, run at its point by the supervisor and `delete` (hooks.ts); another kind is refused by name. */
+function hooks(t: Translator, v: unknown): void {
+  const at = "/hooks";
+  if (!t.typed(v, at, "object")) return;
+  const o = v as Record<string, unknown>;
+  const out: Hooks = noHooks();
+  for (const [kind, list] of Object.entries(o)) {
+    const ptr = pointer(at, kind);
+    if (isEmpty(list)) continue;
+    if (!(HOOK_KINDS as readonly string[]).includes(kind)) {
+      t.unsupported(ptr, `a hook kind the runtime spec does not define (${HOOK_KINDS.join(", ")})`);
+      continue;
+    }
+    const items = t.typed<unknown[]>(list, ptr, "array") ?? [];
+    items.forEach((h, i) => {
+      const hp = `${ptr}/${i}`;
+      if (!t.typed(h, hp, "object")) return;
+      const x = h as Record<string, unknown>;
+      t.keys(x, hp, ["path", "args", "env", "timeout"]);
+      const file = t.typed<string>(x.path, `${hp}/path`, "string");
+      if (file === undefined) return;
+      if (!file.startsWith("/")) return t.error(`${hp}/path`, `a hook's path must be absolute, not ${JSON.stringify(file)}`, "the spec: path is an absolute path on the runtime's host");
+      const strings = (k: "args" | "env"): string[] | undefined => {
+        if (x[k] === undefined) return [];
+        const a = t.typed<unknown[]>(x[k], `${hp}/${k}`, "array");
+        if (!a) return undefined;
+        const s = a.map((e, j) => t.typed<string>(e, `${hp}/${k}/${j}`, "string"));
+        return s.every((e) => e !== undefined) ? (s as string[]) : undefined;
+      };
+      const args = strings("args");
+      const env = strings("env");
+      let timeout: number | undefined;
+      if (x.timeout !== undefined) {
+        timeout = t.int(x.timeout, `${hp}/timeout`);
+        if (timeout === 0) return t.error(`${hp}/timeout`, "a hook's timeout must be greater than zero", "the spec: seconds, at least 1");
+        if (timeout === undefined) return;
+      }
+      if (args === undefined || env === undefined) return;
+      const hook: Hook = { path: file, args: args.length > 0 ? args : [file], env, ...(timeout !== undefined ? { timeout } : {}) };
+      out[kind as HookKind].push(hook);
+    });
+  }
+  t.hooks = out;
 }

@@ -22,7 +22,7 @@
 //     foreground is read from the host's /proc at start, before `mount proc`.
 
 import { readFileSync } from "node:fs";
-import { blockSignals, getpgid, getTrace, isatty, setpgid, setTrace, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../../../native/index.ts";
+import { blockSignals, getpgid, getTrace, isatty, pollReadable, PR_SET_PDEATHSIG, prctl, setpgid, setTrace, SIGKILL, SIGTTOU, SysError, tcsetpgrp, waitpid, zombieChild } from "../../../native/index.ts";
 import type { AgentState, CapturedOutput, Op, OutputTest, RunResult } from "../../ops.ts";
 import { OutputCapture } from "./capture.ts";
 import { signalName } from "../../status.ts";
@@ -85,13 +85,39 @@ function takeTerminal(): void {
   }
 }
 
+/**
+ * An adopted container (runtime/features/lifecycle/adopt.ts): stage 1 is gone
+ * by the time `exec` comes, and PID 1's parent is the supervisor, a subreaper.
+ * The command then dies with it: PR_SET_PDEATHSIG right before execve, after
+ * the spec's steps (a change of uid or gid clears it). `channelFd`: the
+ * supervisor's socket, whose hang-up says it died before the prctl took.
+ */
+let dieWithParent: { channelFd: number } | null = null;
+export function dieWithParentAtExec(channelFd: number): void {
+  dieWithParent = { channelFd };
+}
+
+function parentDeathSignal(): void {
+  if (!dieWithParent) return;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Nothing else is sent while the host waits for exec's answer: readable means its end closed.
+  if (pollReadable([dieWithParent.channelFd], 0).length > 0) process.exit(137);
+}
+
 /** Replace PID 1 with the command (runtime/features/process/spec.ts). Returns only by throwing. */
 export function execCommand(st: AgentState, argv: string[], terminal = false): never {
   const spec = processSpec(st, argv);
-  if (!terminal) return applyAndExec(spec, { beforeExec: takeTerminal, sys: st.sys });
+  if (!terminal)
+    return applyAndExec(spec, {
+      beforeExec: () => {
+        takeTerminal();
+        parentDeathSignal();
+      },
+      sys: st.sys,
+    });
   // As root, before the spec's steps drop what it needs.
   takeConsole(st);
-  return applyAndExec(spec, { sys: st.sys });
+  return applyAndExec(spec, { beforeExec: parentDeathSignal, sys: st.sys });
 }
 
 const running = new Set<number>();
