@@ -12,8 +12,8 @@ const dir = `${root}/dist/${Math.floor(newest)}`;
 const exists = (file: string): boolean => Bun.file(file).size > 0;
 
 const argv = process.argv.slice(2);
-const NOT_A_RUN = new Set(["check", "explain", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
-// ctr as an OCI runtime (features/oci/commands.ts): no early stage here; its supervisor gets one.
+const NOT_A_RUN = new Set(["check", "explain", "compile", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
+// ctr as an OCI runtime (features/oci/commands.ts): its supervisor starts the stage.
 const OCI_WORDS = /^(--root|--log|--log-format|--debug|--systemd-cgroup|--rootless|--criu)(=|$)|^(create|start|state|delete|run|features|spec|list|pause|resume|update|events|checkpoint|restore)$/;
 const first = argv.find((a) => a !== "--trace");
 const at = argv.indexOf(first ?? "");
