@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
+import { alive, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
 import { closeFd, read, socketpair } from "../../native/index.ts";
 import { ensureInitBundle } from "../../runtime/bundle.ts";
 
@@ -19,15 +19,6 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-/** Running (a zombie has ended: the test process, a subreaper, reaps it later). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();
 const commOr = (pid: number) => {

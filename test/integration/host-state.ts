@@ -230,6 +230,16 @@ export async function onHost(fn: (h: Host) => Promise<void>): Promise<void> {
   await h.assertClean();
 }
 
+/** The process runs (a zombie has ended: its parent, the test or a subreaper, reaps it later). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 function listDir(dir: string): string[] {
   try {
     return readdirSync(dir);

@@ -6,7 +6,7 @@
  */
 import { describe, expect } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { children, example, Host, itest, onHost } from "./host-state.ts";
+import { alive, children, example, Host, itest, onHost } from "./host-state.ts";
 
 /** Read a process's stdout until `text` appears; returns everything read so far. */
 async function waitFor(stream: ReadableStream<Uint8Array>, text: string, timeoutMs = 10_000): Promise<{ seen: string; rest: () => Promise<string> }> {
@@ -58,14 +58,6 @@ async function awaitPids(cmds: string[], count: number): Promise<number[]> {
   return found;
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 const SIGNALS = [
   ["SIGTERM", 15],

@@ -35,21 +35,24 @@ export function joinCgroups(sys: Stage1Calls, dirs: readonly string[], pid: numb
   }
 }
 
+/** This process has one thread (the kernel's condition for `flag`), or an error saying how many it has. */
+function singleThreaded(sys: Stage1Calls, flag: string, message: (threads: number) => string, status?: number): void {
+  const threads = sys.readdir("/proc/self/task").length;
+  if (threads === 1) return;
+  throw new SysError({
+    errno: 22,
+    code: "EINVAL",
+    syscall: "unshare",
+    args: [flag],
+    message: message(threads),
+    hint: "the Bun runtime started helper threads; check the pinned bun version and the init environment",
+    ...(status !== undefined ? { status } : {}),
+  });
+}
+
 /** unshare(2) of `namespaces` (a user namespace only single-threaded), then the mount tree made private. `beforeUnshare` starts the trace. */
 export function unshareNamespaces(sys: Stage1Calls, namespaces: readonly NsName[], beforeUnshare?: () => void): void {
-  if (namespaces.includes("user")) {
-    const threads = sys.readdir("/proc/self/task").length;
-    if (threads !== 1) {
-      throw new SysError({
-        errno: 22,
-        code: "EINVAL",
-        syscall: "unshare",
-        args: ["CLONE_NEWUSER"],
-        message: `unshare(CLONE_NEWUSER) needs a single-threaded process, but stage 1 has ${threads} threads`,
-        hint: "the Bun runtime started helper threads; check the pinned bun version and the init environment",
-      });
-    }
-  }
+  if (namespaces.includes("user")) singleThreaded(sys, "CLONE_NEWUSER", (n) => `unshare(CLONE_NEWUSER) needs a single-threaded process, but stage 1 has ${n} threads`);
   beforeUnshare?.();
   if (namespaces.length > 0) sys.unshare(cloneFlags(namespaces));
   // Before anything else exists in the new mount namespace: runtime/features/mount/mount.ts.
@@ -66,18 +69,7 @@ export function unshareNamespaces(sys: Stage1Calls, namespaces: readonly NsName[
  * the tree made private, as stage 1 does.
  */
 export function unshareMountAsPid1(sys: Stage1Calls): void {
-  const threads = sys.readdir("/proc/self/task").length;
-  if (threads !== 1) {
-    throw new SysError({
-      errno: 22,
-      code: "EINVAL",
-      syscall: "unshare",
-      args: ["CLONE_NEWNS"],
-      message: `PID 1 must make its mount namespace single-threaded, but it has ${threads} threads`,
-      hint: "the Bun runtime started helper threads; check the pinned bun version and the init environment",
-      status: 125,
-    });
-  }
+  singleThreaded(sys, "CLONE_NEWNS", (n) => `PID 1 must make its mount namespace single-threaded, but it has ${n} threads`, 125);
   unshareNamespaces(sys, ["mnt"]);
 }
 
