@@ -26,8 +26,10 @@
 // container is torn down; a failing poststart or poststop hook is a warning in
 // the log and the lifecycle goes on, as the spec says.
 //
-// Each hook gets exactly its `env` (none when it has none) and `args` as its
-// whole argv (args[0] included); without `args`, argv is the path alone. The
+// Each hook gets exactly its `env` (none when it has none). A hook in the
+// runtime's namespaces gets `args` as its whole argv (args[0] included; without
+// `args`, the path alone); one in the container's gets the path as argv[0] and
+// the rest of `args` after it (containerSpawner). The
 // hooks in the container's namespaces run with the stage's privileges (the
 // container's process spec is not applied: it is the command's), in the
 // container's cgroups. The state's `pid` is PID 1's in the
