@@ -19,7 +19,7 @@
 // Everything it starts is removed at the end (delete --force, the temporary directory).
 
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BenchError, makeBusyboxRootfs, makeTempDir, round, run, stats, timedRun } from "./lib.ts";
 
@@ -172,6 +172,8 @@ if (containerdBin && cdClient && PODMAN_ROUNDS > 0) {
   writeFileSync(join(cdDir, "config.toml"), [`version = 2`, `root = "${cdDir}/root"`, `state = "${cdDir}/state"`, `disabled_plugins = ["io.containerd.grpc.v1.cri"]`, `[grpc]`, `  address = "${cdDir}/sock"`, `[ttrpc]`, `  address = "${cdDir}/sock.ttrpc"`, ""].join("\n"));
   const daemon = Bun.spawn({ cmd: [containerdBin, "--config", join(cdDir, "config.toml")], stdout: "ignore", stderr: "ignore" });
   const cd = [cdClient, "--address", join(cdDir, "sock"), "--namespace", "ctrbench"];
+  // containerd puts a namespace's containers under /NAMESPACE in every hierarchy, and no runtime removes that parent.
+  const nsParents = readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h, "ctrbench")).filter((d) => !existsSync(d));
   try {
     for (let i = 0; !run([...cd, "version"]).ok; i++) {
       if (i > 200) throw new BenchError("containerd did not come up");
@@ -195,6 +197,13 @@ if (containerdBin && cdClient && PODMAN_ROUNDS > 0) {
     await daemon.exited;
     // The shim's run directory (sockets, fifos, the OCI root it names), when the bench made it.
     if (!runDirExisted) rmSync("/run/containerd", { recursive: true, force: true });
+    for (const d of nsParents) {
+      try {
+        rmdirSync(d); // empty once the containers are gone; a cgroup directory is removed by rmdir alone
+      } catch {
+        // never made, or not empty: left as it is
+      }
+    }
   }
 }
 
