@@ -248,7 +248,8 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
   // A `join` is resolved (the container found, its PID 1 checked) before stage 1 gets its plan.
   // A detached container with `ns pid` is its supervisor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts).
-  const adoption = named && (await import("./features/lifecycle/adopt.ts")).adoptable(named, plan) ? new (await import("./features/lifecycle/adopt.ts")).Adoption() : null;
+  const adopt = named ? await import("./features/lifecycle/adopt.ts") : null;
+  const adoption = named && adopt?.adoptable(named, plan) ? new adopt.Adoption() : null;
   const release = adoption ? ("adopt" as const) : false;
   if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) {
     if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false, false, [], [], undefined, release);
