@@ -217,6 +217,10 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
   } catch {
     why = `the supervisor exited with status ${sup.exitCode ?? sup.signalCode}`;
   }
+  // As runc's destroy of a container whose create failed: its poststop hooks run now (hooks.ts), since
+  // no record is left for a `delete` to find. A config that did not compile has none to run.
+  const rec = store.read(id);
+  if (rec) await (await import("./hooks.ts")).runPoststop(rec, (text) => l.line("warning", text));
   store.remove(id);
   l.error(why.trimEnd());
   return EXIT_FAIL;
