@@ -103,6 +103,10 @@ interface TokenChildren {
   ArgTok?: IToken[];
   Sep?: IToken[];
 }
+/** A body node's children that commandRun writes. */
+interface CommandChildren extends TokenChildren {
+  command?: CstNode[];
+}
 if (T.ArgTok.name !== "ArgTok" || T.Sep.name !== "Sep") throw new Error("lang/parser.ts: the CST keys of argRun and sepRun are the token types' names");
 
 export class CtrParser extends CstParser {
@@ -174,7 +178,7 @@ export class CtrParser extends CstParser {
   public script = this.RULE("script", () => {
     // At script level a `}` has no `{`: taken here, reported by the builder.
     this.MANY(() => {
-      this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }]));
+      if (!this.commandRun()) this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }]));
       this.sepRun();
     });
   });
@@ -182,7 +186,7 @@ export class CtrParser extends CstParser {
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
     this.MANY(() => {
-      this.OR((this.blockAlts ??= this.bodyAlts()));
+      if (!this.commandRun()) this.OR((this.blockAlts ??= this.bodyAlts()));
       this.sepRun();
     });
     this.CONSUME(T.RBrace);
@@ -336,6 +340,52 @@ export class CtrParser extends CstParser {
       self.consumeToken();
       t = this.LA(1);
     } while (tokenMatcher(t, T.Sep));
+  }
+
+  /**
+   * A body's run of plain commands (a word not followed by `(`, then its arguments,
+   * then its separators) by hand, outside the recording phase; false when the next
+   * token starts none. What the grammar does for each is fixed: the body's OR can only
+   * choose `command` for a Word (no other alternative starts with one); in the command
+   * rule, CONSUME(Word) matches, the OPTION of a call is not taken (no `(` follows),
+   * and the closing argument run is argRun's; none of it can fail, so nothing recovers.
+   * The node is the one SUBRULE(command) files under "command" in the body's node (no
+   * location: nodeLocationTracking is "none"). Most statements of a script are plain
+   * commands, and a rule invocation's machinery (OR lookahead, SUBRULE, the rule's try,
+   * the CST stack, OPTION, CONSUME) is most of the parser's cost per statement.
+   */
+  private commandRun(): boolean {
+    if (this.RECORDING_PHASE || !this.fastRuns) return false;
+    let t = this.LA(1);
+    if (t.tokenType !== T.Word || this.LA(2).tokenType === T.LParen) return false;
+    const self = this as unknown as CstInternals;
+    const body = self.currCSTNode.children as CommandChildren;
+    const commands = (body.command ??= []);
+    do {
+      const children = Object.create(null) as TokenChildren & { Word?: IToken[] };
+      children.Word = [t];
+      self.consumeToken();
+      t = this.LA(1);
+      if (tokenMatcher(t, T.ArgTok)) {
+        const run: IToken[] = [];
+        do {
+          run.push(t);
+          self.consumeToken();
+          t = this.LA(1);
+        } while (tokenMatcher(t, T.ArgTok));
+        children.ArgTok = run;
+      }
+      commands.push({ name: "command", children } as unknown as CstNode);
+      if (tokenMatcher(t, T.Sep)) {
+        const seps = (body.Sep ??= []);
+        do {
+          seps.push(t);
+          self.consumeToken();
+          t = this.LA(1);
+        } while (tokenMatcher(t, T.Sep));
+      }
+    } while (t.tokenType === T.Word && this.LA(2).tokenType !== T.LParen);
+    return true;
   }
 
   /** True when the next token starts right where `prev` ends (no space between). */
