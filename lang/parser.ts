@@ -93,6 +93,29 @@ interface RecoveryInternals {
 interface CstInternals {
   consumeToken(): void;
   readonly currCSTNode: CstNode;
+  /** The input and the index of the last token consumed (LA(1) is tokVector[currIdx + 1]). */
+  readonly tokVector: IToken[];
+  currIdx: number;
+}
+
+/** Token classes by tokenTypeIdx, for commandRun: in the ArgTok category, in the Sep category. */
+const ARG = 1;
+const SEP = 2;
+let classes: Uint8Array | undefined;
+function tokenClasses(): Uint8Array {
+  if (classes) return classes;
+  const c = new Uint8Array(Math.max(...T.allTokens.map((t) => t.tokenTypeIdx!)) + 1);
+  for (const t of T.allTokens) {
+    const idx = t.tokenTypeIdx!;
+    if (tokenMatcher({ tokenTypeIdx: idx, tokenType: t } as IToken, T.ArgTok)) c[idx]! |= ARG;
+    if (tokenMatcher({ tokenTypeIdx: idx, tokenType: t } as IToken, T.Sep)) c[idx]! |= SEP;
+  }
+  return (classes = c);
+}
+
+/** A Word at i, not followed by `(` (past the end is EOF: neither). */
+function startsPlainCommand(toks: IToken[], i: number, n: number): boolean {
+  return i < n && toks[i]!.tokenType === T.Word && (i + 1 >= n || toks[i + 1]!.tokenType !== T.LParen);
 }
 
 /**
@@ -356,35 +379,31 @@ export class CtrParser extends CstParser {
    */
   private commandRun(): boolean {
     if (this.RECORDING_PHASE || !this.fastRuns) return false;
-    let t = this.LA(1);
-    if (t.tokenType !== T.Word || this.LA(2).tokenType === T.LParen) return false;
+    // The token vector read directly (LA, consumeToken and tokenMatcher per token are
+    // calls that cost more than the loop in a cold process): the index i is LA(1)'s.
     const self = this as unknown as CstInternals;
+    const toks = self.tokVector;
+    const n = toks.length;
+    const cls = tokenClasses();
+    let i = self.currIdx + 1;
+    if (!startsPlainCommand(toks, i, n)) return false;
     const body = self.currCSTNode.children as CommandChildren;
     const commands = (body.command ??= []);
     do {
-      const children = Object.create(null) as TokenChildren & { Word?: IToken[] };
-      children.Word = [t];
-      self.consumeToken();
-      t = this.LA(1);
-      if (tokenMatcher(t, T.ArgTok)) {
-        const run: IToken[] = [];
-        do {
-          run.push(t);
-          self.consumeToken();
-          t = this.LA(1);
-        } while (tokenMatcher(t, T.ArgTok));
-        children.ArgTok = run;
+      const word = toks[i++]!;
+      let j = i;
+      while (j < n && (cls[toks[j]!.tokenTypeIdx]! & ARG) !== 0) j++;
+      commands.push({ name: "command", children: j > i ? { Word: [word], ArgTok: toks.slice(i, j) } : { Word: [word] } } as unknown as CstNode);
+      i = j;
+      if (j < n && (cls[toks[j]!.tokenTypeIdx]! & SEP) !== 0) {
+        while (j < n && (cls[toks[j]!.tokenTypeIdx]! & SEP) !== 0) j++;
+        const seps = body.Sep;
+        if (seps === undefined) body.Sep = toks.slice(i, j);
+        else for (let k = i; k < j; k++) seps.push(toks[k]!);
+        i = j;
       }
-      commands.push({ name: "command", children } as unknown as CstNode);
-      if (tokenMatcher(t, T.Sep)) {
-        const seps = (body.Sep ??= []);
-        do {
-          seps.push(t);
-          self.consumeToken();
-          t = this.LA(1);
-        } while (tokenMatcher(t, T.Sep));
-      }
-    } while (t.tokenType === T.Word && this.LA(2).tokenType !== T.LParen);
+    } while (startsPlainCommand(toks, i, n));
+    self.currIdx = i - 1;
     return true;
   }
 
