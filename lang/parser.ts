@@ -18,7 +18,10 @@
 // is an option) and reports misplaced commas. This keeps the parser to one
 // CONSUME per argument token. Statements are alternatives of the body
 // directly (no wrapper rule) and token categories stand for sets of tokens:
-// fewer rule invocations and CST nodes per statement.
+// fewer rule invocations and CST nodes per statement. Outside the grammar's
+// recording, three runs are taken by hand, each as the grammar would take it
+// (test/lang/parser-runs.test.ts compares): a statement's closing argument run
+// (argRun), a body's separators (sepRun) and a body's plain commands (commandRun).
 //
 // Separators are checked by the AST builder (lang/statements.ts: two
 // statements on one line without `;` are reported there, with a precise
