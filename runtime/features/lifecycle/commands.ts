@@ -26,8 +26,9 @@ import { machineCgroups } from "../cgroup/detect.ts";
 import { sweepStaleCgroups } from "../cgroup/manager.ts";
 import type { EnterReply, EnterSpec } from "./enter.ts";
 import { checkName, generateName } from "./names.ts";
-import { processRef, sameProcess } from "./procstat.ts";
+import { sameProcess } from "./procstat.ts";
 import { exists, listStates, logPath, readState, recordsRoot, removeRecord, reserve, taken, writeState, type ContainerState, type ProcRef } from "./store.ts";
+import { connectMonitor, sweepStaleMonitor, type MonitorLink } from "./monitor-link.ts";
 import { newState } from "./supervise.ts";
 import { relay, winSize } from "./tty.ts";
 
@@ -68,21 +69,12 @@ function signalRecorded(p: ProcRef | null, sig: number): boolean {
   }
 }
 
-/** Wait up to `ms` for the recorded process to end; true if it did (or was never there). */
-async function waitGone(p: ProcRef | null, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (sameProcess(p)) {
-    if (Date.now() >= until) return false;
-    await Bun.sleep(10);
-  }
-  return true;
-}
-
 /** See the header. Returns the names whose records it marked stopped. */
 export function sweepRecords(): string[] {
   const swept: string[] = [];
   for (const s of listStates()) if (sweepRecord(s)) swept.push(s.name);
   sweepStaleStateDirs();
+  sweepStaleMonitor();
   try {
     const sys = machineCgroups();
     if (sys.mode !== "none") sweepStaleCgroups(sys);
@@ -156,29 +148,43 @@ export async function detach(name: string | null, script: string, argv: readonly
         if (name !== null || attempt > 8 || !(e instanceof SysError && e.message.includes("taken"))) throw e;
       }
     }
-    const log = openSync(logPath(chosen), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
-    let sup: ReturnType<typeof Bun.spawn>;
+    const env = { ...process.env, ...SUPERVISOR_ENV };
+    // The monitor spawns the supervisor: a request it did not answer (it was on its way out) is asked again.
+    let link: MonitorLink;
+    for (let attempt = 0; ; attempt++) {
+      link = await connectMonitor({ cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/monitor-main.ts`], env });
+      link.send({ t: "spawn", name: chosen, cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv], env, cwd: process.cwd() });
+      const r = link.reply(10_000);
+      if (r !== "closed" && r.t === "spawned") break;
+      link.close();
+      if (r !== "closed") fail(`the container monitor refused: ${String(r.message)}`);
+      if (attempt > 20) fail("the container monitor keeps closing its connections");
+    }
+    let code: number | null = null;
     try {
-      sup = Bun.spawn({
-        cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv],
-        stdio: ["ignore", log, log],
-        detached: true,
-        env: { ...process.env, ...SUPERVISOR_ENV },
-      });
-    } finally {
-      closeSync(log);
-    }
-    const supRef = processRef(sup.pid);
-    for (;;) {
-      const s = readState(chosen);
-      if (s?.status === "running") {
-        writeAll(1, chosen + "\n");
-        return 0;
+      for (;;) {
+        const s = readState(chosen);
+        if (s?.status === "running") {
+          writeAll(1, chosen + "\n");
+          return 0;
+        }
+        if (s?.status === "stopped" || s === null) break;
+        const m = link.next(5);
+        if (m === "closed") break; // the monitor was killed
+        if (m?.t === "exited") {
+          code = Number(m.code);
+          break;
+        }
       }
-      if (s?.status === "stopped" || !sameProcess(supRef) || s === null) break;
-      await Bun.sleep(5);
+      // The supervisor's end, once the monitor removed what it left.
+      for (const until = Date.now() + 10_000; code === null && Date.now() < until; ) {
+        const m = link.next(until - Date.now());
+        if (m === "closed") break;
+        if (m?.t === "exited") code = Number(m.code);
+      }
+    } finally {
+      link.close();
     }
-    await sup.exited;
     const s = readState(chosen);
     if (s?.status === "stopped" && s.started) {
       writeAll(1, chosen + "\n"); // it started, and has ended already: `ctr logs` says how
@@ -189,7 +195,7 @@ export async function detach(name: string | null, script: string, argv: readonly
     if (text) writeAll(2, text);
     removeRecord(chosen);
     sweepRecords();
-    return sup.exitCode && sup.exitCode !== 0 ? sup.exitCode : EXIT_SETUP;
+    return code && code !== 0 ? code : EXIT_SETUP;
   } catch (e) {
     return report(e);
   }
@@ -281,7 +287,8 @@ export async function logsCommand(args: string[]): Promise<number> {
           closeSync(fd);
         }
       }
-      if (!follow || !sameProcess(s.supervisor)) {
+      const now = follow ? readState(s.name) : null;
+      if (!follow || !now || now.status === "stopped" || !sameProcess(now.supervisor)) {
         if (follow && statSync(logPath(s.name), { throwIfNoEntry: false })?.size !== pos) continue;
         return 0;
       }
@@ -301,12 +308,27 @@ function signalNumber(name: string): number | null {
   return n ?? null;
 }
 
-/** Stop: SIGTERM to PID 1, SIGKILL after `seconds`; returns once the supervisor has recorded the end. */
+/**
+ * Wait up to `ms` for the container's end to be recorded: its record
+ * "stopped" (by its supervisor, or by the shared monitor, which lives on:
+ * monitor.ts), or its watcher gone; true if it was.
+ */
+async function waitEnded(s: ContainerState, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const now = readState(s.name);
+    if (!now || now.status === "stopped" || !sameProcess(now.supervisor)) return true;
+    if (Date.now() >= until) return false;
+    await Bun.sleep(10);
+  }
+}
+
+/** Stop: SIGTERM to PID 1, SIGKILL after `seconds`; returns once the end is recorded. */
 async function stopContainer(s: ContainerState, seconds: number): Promise<void> {
   signalRecorded(s.pid1, osConstants.signals.SIGTERM);
-  if (!(await waitGone(s.supervisor, seconds * 1000))) {
+  if (!(await waitEnded(s, seconds * 1000))) {
     signalRecorded(s.pid1, osConstants.signals.SIGKILL);
-    if (!(await waitGone(s.supervisor, 10_000))) fail(`container ${s.name}'s supervisor (pid ${s.supervisor?.pid}) did not end after SIGKILL of its PID 1`);
+    if (!(await waitEnded(s, 10_000))) fail(`container ${s.name}'s supervisor (pid ${s.supervisor?.pid}) did not record its end after SIGKILL of its PID 1`);
   }
 }
 
@@ -360,7 +382,7 @@ export async function rmCommand(args: string[]): Promise<number> {
       if (s.status !== "stopped" && sameProcess(s.supervisor)) {
         if (!force) fail(`container ${name} is running`, EXIT_SETUP, `stop it first (ctr stop ${name}), or ctr rm -f ${name}`);
         signalRecorded(s.pid1, osConstants.signals.SIGKILL);
-        if (!(await waitGone(s.supervisor, 10_000))) fail(`container ${name}'s supervisor (pid ${s.supervisor?.pid}) did not end`);
+        if (!(await waitEnded(s, 10_000))) fail(`container ${name}'s supervisor (pid ${s.supervisor?.pid}) did not record its end`);
       }
       removeRecord(name);
       writeAll(1, name + "\n");
