@@ -153,7 +153,7 @@ export async function detach(name: string | null, script: string, argv: readonly
     let link: MonitorLink;
     for (let attempt = 0; ; attempt++) {
       link = await connectMonitor({ cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/monitor-main.ts`], env });
-      link.send({ t: "spawn", name: chosen, cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv], env, cwd: process.cwd() });
+      link.send({ t: "spawn", name: chosen, cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv], env, cwd: process.cwd(), umask: process.umask() });
       const r = link.reply(10_000);
       if (r !== "closed" && r.t === "spawned") break;
       link.close();

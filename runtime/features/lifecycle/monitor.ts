@@ -87,6 +87,8 @@ function spawnSupervisor(s: Client, m: Message): void {
   if (nameProblem(name) || !Array.isArray(cmd) || cmd.length === 0) return reply(s, { t: "error", message: "a bad spawn request" });
   const log = openSync(logPath(name), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
   let sup: ReturnType<typeof Bun.spawn>;
+  // The client's umask, as if it had started the supervisor itself (the files it makes: bundles, per-container files).
+  const umask = process.umask(typeof m.umask === "number" ? m.umask & 0o777 : 0o022);
   try {
     sup = Bun.spawn({
       cmd,
@@ -99,6 +101,7 @@ function spawnSupervisor(s: Client, m: Message): void {
   } catch (e) {
     return reply(s, { t: "error", message: e instanceof Error ? e.message : String(e) });
   } finally {
+    process.umask(umask);
     closeSync(log);
   }
   supervisors.set(sup.pid, { name, client: s, handedOver: false });
@@ -308,9 +311,9 @@ function onData(s: Client, chunk: Buffer): void {
 }
 
 export function runMonitor(): void {
-  process.umask(0o077); // the socket: 0600
   // Before any supervisor exists: the PID 1s they let go are re-parented here.
   setChildSubreaper(true);
+  const umask = process.umask(0o077); // the socket: only the user's (0700)
   Bun.listen<{ buf: string; supervisor: number }>({
     unix: socketPath(),
     socket: {
@@ -328,6 +331,7 @@ export function runMonitor(): void {
       error: () => {},
     },
   });
+  process.umask(umask);
   socketIno = lstatSync(socketPath()).ino;
   // fd 3: the starter's lock on the state root (monitor-link.ts), held until this listens.
   try {
