@@ -186,8 +186,9 @@ export async function detach(name: string | null, script: string, argv: readonly
       link.close();
     }
     const s = readState(chosen);
-    if (s?.status === "stopped" && s.started) {
-      writeAll(1, chosen + "\n"); // it started, and has ended already: `ctr logs` says how
+    // Running: its supervisor may have handed it to the monitor and ended between two looks above.
+    if (s?.status === "running" || (s?.status === "stopped" && s.started)) {
+      writeAll(1, chosen + "\n"); // or it started, and has ended already: `ctr logs` says how
       return 0;
     }
     // It never started: say why (its log) and leave nothing behind.
