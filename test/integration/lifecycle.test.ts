@@ -221,6 +221,7 @@ describe("faults", () => {
       const s = await detach(h, name, ADOPTED_SCRIPT);
       expect(parentOf(s.pid1!.pid)).toBe(s.supervisor!.pid);
       expect(isMonitor(s.supervisor!.pid)).toBe(true);
+      await until("its supervisor to end (ctr -d returns once PID 1 runs, before the handover)", () => childrenOf(s.supervisor!.pid).length === 1);
       expect(childrenOf(s.supervisor!.pid)).toEqual([s.pid1!.pid]);
       expect(s.cgroups.length).toBeGreaterThan(0);
       for (const dir of s.cgroups) expect(existsSync(dir)).toBe(true);
@@ -319,6 +320,7 @@ describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
       expect(sb.supervisor).toEqual(sa.supervisor);
       expect(isMonitor(monitor)).toBe(true);
       expect(monitors()).toEqual([monitor]);
+      await until("their supervisors to end", () => childrenOf(monitor).length === 2);
       expect(childrenOf(monitor)).toEqual([sa.pid1!.pid, sb.pid1!.pid].sort((x, y) => x - y));
       expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(true);
       expect(await h.ctr(["stop", "-t", "0", a])).toMatchObject({ code: 0 });
@@ -363,6 +365,7 @@ describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
       const monitor = states[0]!.supervisor!.pid;
       for (const st of states) expect(st.supervisor).toEqual(states[0]!.supervisor);
       expect(monitors()).toEqual([monitor]);
+      await until("their supervisors to end", () => childrenOf(monitor).length === 5);
       expect(childrenOf(monitor)).toEqual(states.map((st) => st.pid1!.pid).sort((x, y) => x - y));
       expect((await h.ctr(["rm", "-f", ...names])).code).toBe(0);
       for (const [i, st] of states.entries()) await assertGone(names[i]!, st);

@@ -1,15 +1,17 @@
 // The lifecycle commands of the CLI (issue 15, item 4): `ctr -d` (a detached
-// container, its supervisor started here), `ps`, `exec`, `logs`, `stop`,
+// container, its supervisor spawned by the user's shared monitor, started here
+// if none runs: monitor.ts, monitor-link.ts), `ps`, `exec`, `logs`, `stop`,
 // `kill`, `rm`, `inspect`. Each reads the records of store.ts; none trusts a
 // recorded PID by itself (procstat.ts): a process is signalled only through a
 // pidfd opened before its start time was checked.
 //
-// Every command first sweeps what a killed supervisor left (sweepRecords):
+// Every command first sweeps what a killed supervisor or monitor left (sweepRecords):
 // a record still "running" or "created" whose supervisor is no longer that
 // process is marked stopped (exit status unknown), its PID 1 killed if it
 // still is the recorded process (stage 1 normally did it already), and the
 // per-container directories and cgroups named after dead ctr processes are
-// removed (runtime/statedir.ts, runtime/features/cgroup/manager.ts).
+// removed (runtime/statedir.ts, runtime/features/cgroup/manager.ts), and a
+// killed monitor's socket (monitor-link.ts).
 // `exec` sweeps its own container's record only (sweepRecord): its latency is
 // a benchmark (bench/lifecycle.ts), and reading every record, directory and
 // cgroup of the machine was a fifth of it.
@@ -113,8 +115,9 @@ function running(name: string | undefined, what: string): ContainerState {
 // ---- ctr -d --------------------------------------------------------------------
 
 /**
- * A detached supervisor lives as long as its container, mostly waiting, and
- * its memory is the cost of each container (bench/lifecycle.ts): Bun's
+ * The shared monitor lives as long as the user's detached containers, and a
+ * supervisor of one without `ns pid` as long as its container, mostly
+ * waiting; their memory is the cost of each container (bench/lifecycle.ts): Bun's
  * `--smol` heap, no JIT (its code and data cost ~2 MiB a process, which a
  * process that waits does not win back), and freed memory handed back at
  * once. Its stage 1 gets SINGLE_THREAD_ENV's values of both over these
@@ -128,8 +131,9 @@ const SUPERVISOR_ENV: Record<string, string> = { BUN_JSC_useJIT: "0", MIMALLOC_P
 
 /**
  * Start a detached container: the record first (the name is taken or not
- * here, before anything is made), then its supervisor in a new session with
- * the log as stdout and stderr. Returns once PID 1 is up (the name on stdout,
+ * here, before anything is made), then its supervisor, which the monitor
+ * spawns in a new session with the log as stdout and stderr and this
+ * process's environment, cwd and umask. Returns once PID 1 is up (the name on stdout,
  * status 0) or the container could not be set up (its log on stderr).
  * `argv`: the supervisor's script arguments (FILE ARGS or -e TEXT ARGS).
  */
