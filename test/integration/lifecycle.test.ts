@@ -254,16 +254,18 @@ describe("faults", () => {
     }),
   );
 
-  itest("its record lost while it runs (/run gone): the supervisor ends the container and cleans up", () =>
-    onHost(async (h) => {
-      const name = uniq("lost");
-      const s = await detach(h, name, CGROUP_SCRIPT);
-      rmSync(join(STATE_ROOT, name), { recursive: true, force: true });
-      await until("the supervisor to end", () => !alive(s.supervisor!.pid), 5000);
-      expect(alive(s.pid1!.pid)).toBe(false);
-      await assertGone(name, s);
-    }),
-  );
+  for (const [how, script] of [["its supervisor", CGROUP_SCRIPT], ["the shared monitor (adopted)", ADOPTED_SCRIPT]] as const)
+    itest(`its record lost while it runs (/run gone): ${how} ends the container and cleans up`, () =>
+      onHost(async (h) => {
+        const name = uniq("lost");
+        const s = await detach(h, name, script);
+        rmSync(join(STATE_ROOT, name), { recursive: true, force: true });
+        await until("the supervisor or monitor to end", () => !alive(s.supervisor!.pid), 5000);
+        expect(alive(s.pid1!.pid)).toBe(false);
+        await assertGone(name, s);
+        for (const d of s.cgroups) expect(existsSync(d)).toBe(false);
+      }),
+    );
 
   itest("a record whose PIDs are now unrelated processes: they are never signalled", () =>
     onHost(async (h) => {

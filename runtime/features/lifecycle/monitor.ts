@@ -29,6 +29,7 @@
 // runs), which watches it to the end as before.
 
 import { closeSync, constants, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { close, flock, LOCK_EX, LOCK_NB, O_CLOEXEC, O_DIRECTORY, O_RDONLY, open, setChildSubreaper, SysError, WNOHANG, waitpid } from "../../../native/index.ts";
 import type { HeldResources } from "../../session.ts";
 import { removeRootIfEmpty, removeStateDir } from "../../statedir.ts";
@@ -96,7 +97,7 @@ function spawnSupervisor(s: Client, m: Message): void {
       env: { ...(m.env as Record<string, string>), CTR_MONITOR: String(process.pid) },
       cwd: String(m.cwd ?? "/"),
       detached: true,
-      onExit: (_p, code, signal) => void supervisorEnded(sup.pid, signal ? 128 + (typeof signal === "number" ? signal : 9) : (code ?? 125)),
+      onExit: (_p, code, signal) => guarded("a supervisor's end", () => supervisorEnded(sup.pid, signal ? 128 + (typeof signal === "number" ? signal : (osConstants.signals[signal as keyof typeof osConstants.signals] ?? 0)) : (code ?? 125))),
     });
   } catch (e) {
     return reply(s, { t: "error", message: e instanceof Error ? e.message : String(e) });
@@ -204,7 +205,7 @@ function adopt(s: Client, m: Message): void {
     writeState(rec);
   }
   reply(s, { t: "adopted" });
-  if (w.pid === pid1.pid) void finish(entry, w.signaled ? 128 + (w.signal ?? 0) : (w.exitCode ?? 0));
+  if (w.pid === pid1.pid) guarded("a container's end", () => finish(entry, w.signaled ? 128 + (w.signal ?? 0) : (w.exitCode ?? 0)));
 }
 
 /** PID 1 ended: what it held goes, then the record says so. */
@@ -230,11 +231,11 @@ function reap(): void {
     try {
       w = waitpid(a.pid1.pid, WNOHANG);
     } catch {
-      void finish(a, 125); // not this process's child: cannot happen once adopted
+      guarded("a container's end", () => finish(a, 125)); // not this process's child: cannot happen once adopted
       continue;
     }
-    if (w.pid === a.pid1.pid && w.exited) void finish(a, w.exitCode ?? 0);
-    else if (w.pid === a.pid1.pid && w.signaled) void finish(a, 128 + (w.signal ?? 0));
+    if (w.pid === a.pid1.pid && w.exited) guarded("a container's end", () => finish(a, w.exitCode ?? 0));
+    else if (w.pid === a.pid1.pid && w.signaled) guarded("a container's end", () => finish(a, 128 + (w.signal ?? 0)));
   }
 }
 
@@ -254,7 +255,7 @@ let exitTimer: ReturnType<typeof setTimeout> | null = null;
 
 function idleSoon(ms = 50): void {
   if (exitTimer) clearTimeout(exitTimer);
-  exitTimer = setTimeout(tryExit, ms);
+  exitTimer = setTimeout(() => guarded("exiting", tryExit), ms);
 }
 
 /** Idle: under the root's lock (monitor-link.ts), remove this monitor's socket and exit; a client that reached it meanwhile asks again. */
@@ -304,10 +305,29 @@ function onData(s: Client, chunk: Buffer): void {
       reply(s, { t: "error", message: "not a JSON line" });
       continue;
     }
-    if (m.t === "spawn") spawnSupervisor(s, m);
-    else if (m.t === "adopt") adopt(s, m);
-    else reply(s, { t: "error", message: `unknown request ${JSON.stringify(m.t)}` });
+    try {
+      if (m.t === "spawn") spawnSupervisor(s, m);
+      else if (m.t === "adopt") adopt(s, m);
+      else reply(s, { t: "error", message: `unknown request ${JSON.stringify(m.t)}` });
+    } catch (e) {
+      // e.g. the record removed meanwhile: that request fails, the monitor and its containers go on
+      reply(s, { t: m.t === "adopt" ? "refused" : "error", message: e instanceof Error ? e.message : String(e) });
+    }
   }
+}
+
+/** Run `f` from a timer or a callback: a failure is said in the monitor's log, never the end of the monitor (and of its containers). */
+function guarded(what: string, f: () => unknown): void {
+  try {
+    const r = f();
+    if (r instanceof Promise) r.catch((e) => said(what, e));
+  } catch (e) {
+    said(what, e);
+  }
+}
+
+function said(what: string, e: unknown): void {
+  process.stderr.write(`ctr monitor: ${what}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
 }
 
 export function runMonitor(): void {
@@ -339,7 +359,7 @@ export function runMonitor(): void {
   } catch {
     // started by hand
   }
-  setInterval(reap, REAP_MS);
-  setInterval(watch, WATCH_MS);
+  setInterval(() => guarded("reaping", reap), REAP_MS);
+  setInterval(() => guarded("watching the records", watch), WATCH_MS);
   idleSoon(2000); // the client that started it connects at once; if it died, this ends
 }
