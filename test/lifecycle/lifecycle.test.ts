@@ -13,7 +13,7 @@ import type { Op } from "../../runtime/ops.ts";
 describe("names", () => {
   test("valid names, and those refused", () => {
     for (const ok of ["web", "a", "db-1", "x_y.z", "A9"]) expect(nameProblem(ok)).toBeNull();
-    for (const bad of ["", "-a", ".a", "a/b", "a b", "ctr-abc-123", "x".repeat(64)]) expect(nameProblem(bad)).not.toBeNull();
+    for (const bad of ["", "-a", ".a", "a/b", "a b", "ctr-abc-123", "monitor.sock", "monitor.log", "x".repeat(64)]) expect(nameProblem(bad)).not.toBeNull();
   });
   test("generated names are valid", () => {
     for (let i = 0; i < 50; i++) expect(nameProblem(generateName())).toBeNull();
