@@ -254,6 +254,25 @@ describe("faults", () => {
     }),
   );
 
+  itest("adoptable (ns pid), its supervisor killed before the handover (a `run` in progress): the container ends; the monitor marks it stopped and removes its cgroups and directory, named after the monitor", () =>
+    onHost(async (h) => {
+      const name = uniq("presup");
+      const s = await detach(h, name, "ns uts, pid, mnt\nrootfs default\nlimit memory 64M\nrun sleep 1000\nexec sleep 1000");
+      const monitor = parentOf(s.supervisor!.pid);
+      expect(isMonitor(monitor)).toBe(true);
+      expect(s.id.endsWith(`-${monitor}`)).toBe(true);
+      expect(s.cgroups.length).toBeGreaterThan(0);
+      process.kill(s.supervisor!.pid, "SIGKILL"); // a process this test started (through ctr)
+      await until("PID 1 to end (stage 1 kills it)", () => !alive(s.pid1!.pid));
+      // no sweep: the record is read as it is
+      await until("the monitor to mark it stopped", () => JSON.parse(readFileSync(join(STATE_ROOT, name, "state.json"), "utf8")).status === "stopped");
+      expect(JSON.parse(readFileSync(join(STATE_ROOT, name, "state.json"), "utf8"))).toMatchObject({ exitStatus: null, note: "its supervisor was killed" });
+      await until("its cgroups removed", () => s.cgroups.every((d) => !existsSync(d)));
+      expect(existsSync(join(STATE_ROOT, s.id))).toBe(false);
+      await removeStopped(h, name, s);
+    }),
+  );
+
   for (const [how, script] of [["its supervisor", CGROUP_SCRIPT], ["the shared monitor (adopted)", ADOPTED_SCRIPT]] as const)
     itest(`its record lost while it runs (/run gone): ${how} ends the container and cleans up`, () =>
       onHost(async (h) => {
@@ -404,13 +423,18 @@ describe("bad input, before anything is made", () => {
     }),
   );
 
-  itest("a container that fails to set up: its error, no record", () =>
+  itest("a container that fails to set up: its error, no record; with ns pid (named after the monitor) no cgroup or directory left either", () =>
     onHost(async (h) => {
-      const name = uniq("fail");
-      const r = await h.ctr(["-d", "--name", name, "-e", "ns uts, mnt\nexec /no/such/command"]);
-      expect(r.code).toBe(127);
-      expect(r.stderr).toContain("/no/such/command");
-      expect(existsSync(join(STATE_ROOT, name))).toBe(false);
+      const ours = () => CGROUP_PARENTS.flatMap((p) => (existsSync(p) ? readdirSync(p).filter((n) => n.startsWith("ctr-")) : [])).sort();
+      const before = ours();
+      for (const script of ["ns uts, mnt\nexec /no/such/command", "ns uts, pid, mnt\nlimit memory 64M\nexec /no/such/command"]) {
+        const name = uniq("fail");
+        const r = await h.ctr(["-d", "--name", name, "-e", script]);
+        expect(r.code).toBe(127);
+        expect(r.stderr).toContain("/no/such/command");
+        expect(existsSync(join(STATE_ROOT, name))).toBe(false);
+      }
+      expect(ours()).toEqual(before);
     }),
   );
 });
