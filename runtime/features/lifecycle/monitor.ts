@@ -57,6 +57,8 @@ const supervisors = new Map<number, { name: string; client: Client | null; hande
 const adopted = new Map<number, Adopted>();
 const clients = new Set<Client>();
 let finishing = 0;
+/** Looks left for children that are neither (reapStrays), after a supervisor ended. */
+let strayLooks = 0;
 
 const busy = (): boolean => supervisors.size + adopted.size + clients.size + finishing > 0;
 
@@ -136,7 +138,7 @@ async function supervisorEnded(pid: number, status: number): Promise<void> {
       }
       await removeLeft(rec.id);
     }
-    reapStrays();
+    strayLooks = 50; // PID 1, if it was let go, may take a moment to die: the reaping timer looks for it
     if (sup.client) reply(sup.client, { t: "exited", code: status });
   } finally {
     finishing--;
@@ -173,8 +175,12 @@ function reapStrays(): void {
   } catch {
     return;
   }
-  for (const pid of text.trim().split(/\s+/).filter(Boolean).map(Number)) {
-    if (supervisors.has(pid) || adopted.has(pid)) continue;
+  const pids = text.trim().split(/\s+/).filter(Boolean).map(Number).filter((pid) => !supervisors.has(pid) && !adopted.has(pid));
+  if (pids.length === 0) return;
+  // A live supervisor's PID 1, let go and about to be handed over, is not a stray: its status is the container's.
+  const pending = new Set([...supervisors.values()].map((sup) => readState(sup.name)?.pid1?.pid));
+  for (const pid of pids) {
+    if (pending.has(pid)) continue;
     try {
       waitpid(pid, WNOHANG);
     } catch {
@@ -226,6 +232,10 @@ async function finish(a: Adopted, status: number): Promise<void> {
 }
 
 function reap(): void {
+  if (strayLooks > 0) {
+    strayLooks--;
+    reapStrays();
+  }
   for (const a of [...adopted.values()]) {
     let w: ReturnType<typeof waitpid>;
     try {
