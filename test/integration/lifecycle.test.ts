@@ -377,6 +377,23 @@ describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
     }),
   );
 
+  itest("logs -f of an adopted container follows its output and ends with it (its record, not its watcher, which lives on)", () =>
+    onHost(async (h) => {
+      const [name, other] = [uniq("follow"), uniq("follow")];
+      const keep = await detach(h, other, ADOPTED_SCRIPT); // the monitor outlives the followed container
+      const s = await detach(h, name, "ns uts, pid, mnt\nrootfs default\nexec sh -c 'echo one; sleep 1; echo two; exit 3'");
+      expect(s.supervisor).toEqual(keep.supervisor);
+      const t0 = performance.now();
+      expect(await h.ctr(["logs", "-f", name])).toMatchObject({ code: 0, stdout: "one\ntwo\n" });
+      expect(performance.now() - t0).toBeLessThan(5000);
+      expect(await inspect(h, name)).toMatchObject({ status: "stopped", exitStatus: 3 });
+      expect(alive(keep.supervisor!.pid)).toBe(true);
+      expect((await h.ctr(["rm", "-f", other])).code).toBe(0);
+      await removeStopped(h, name, s);
+      await assertGone(other, keep);
+    }),
+  );
+
   itest("5 ctr -d at once: one monitor for all", () =>
     onHost(async (h) => {
       const names = [0, 1, 2, 3, 4].map(() => uniq("race"));
