@@ -75,6 +75,20 @@ export function connect(fd: number, addr: Uint8Array): void {
   int("connect", r, en(r), [fd, addr, addr.byteLength], s);
 }
 
+/** listen(2). */
+export function listen(fd: number, backlog = 1): void {
+  const s = t0();
+  const r: number = C.listen(fd, backlog);
+  int("listen", r, en(r), [fd, backlog], s);
+}
+
+/** accept4(2), the peer's address not asked for: the connected socket. */
+export function accept(fd: number, flags = SOCK_CLOEXEC): number {
+  const s = t0();
+  const r: number = C.accept4(fd, null, null, flags);
+  return int("accept4", r, en(r), [fd, flags], s);
+}
+
 /** A sockaddr_un for `path` (AF_UNIX, the path NUL-terminated; at most 107 bytes). */
 export function unixAddress(path: string): Uint8Array {
   const bytes = new TextEncoder().encode(path);

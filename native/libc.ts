@@ -111,6 +111,8 @@ const PROTOS = {
   socket: "int socket(int domain, int type, int protocol)",
   bind: "int bind(int fd, const void *addr, uint32_t len)",
   connect: "int connect(int fd, const void *addr, uint32_t len)",
+  listen: "int listen(int fd, int backlog)",
+  accept4: "int accept4(int fd, void *addr, void *len, int flags)",
   send: "long send(int fd, const void *buf, size_t len, int flags)",
   recv: "long recv(int fd, void *buf, size_t len, int flags)",
   fcntl: "int fcntl(int fd, int cmd, ...)",
