@@ -8,7 +8,7 @@
 // containers `it-...-PID` so that parallel runs do not meet.
 
 import { describe, expect } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CGROUP_PARENTS, itest, onHost, type Host } from "./host-state.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
@@ -248,6 +248,18 @@ describe("faults", () => {
       await until("the exec'd sleep to end", async () => !(await h.ctr(["exec", name, "sh", "-c", "ps -e -o comm= 2>/dev/null || ls /proc"])).stdout.includes("sleep 999"));
       const ids = (await h.ctr(["exec", name, "sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' '; echo; done"])).stdout;
       expect(ids).not.toContain("sleep 999");
+      // not even a zombie: one left to a subreaper that does not reap (as the test process) would keep PID 1 from ending
+      const ns = readlinkSync(`/proc/${s.pid1!.pid}/ns/pid`);
+      const inNs = () =>
+        readdirSync("/proc").filter((p) => {
+          try {
+            return /^\d+$/.test(p) && readlinkSync(`/proc/${p}/ns/pid`) === ns;
+          } catch {
+            return false; // ended meanwhile
+          }
+        });
+      await until("only PID 1 left in its PID namespace", () => inNs().length === 1);
+      expect(inNs()).toEqual([String(s.pid1!.pid)]);
       expect(alive(s.pid1!.pid)).toBe(true);
       expect(await h.ctr(["rm", "-f", name])).toMatchObject({ code: 0, stderr: "" });
       await assertGone(name, s);
