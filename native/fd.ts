@@ -1,5 +1,5 @@
 // native/fd.ts — file descriptors: open/close/dup, pipes and sockets, read/write, fcntl,
-// ioctl and the controlling terminal.
+// flock, ioctl and the controlling terminal.
 //
 // An fd is an index into the process's file table; dup'd fds share one open file (offset,
 // status flags) but FD_CLOEXEC is per fd. Every fd ctr opens should be close-on-exec
@@ -120,6 +120,17 @@ export function fcntl(fd: number, cmd: number, arg?: number): number {
   const s = t0();
   const r: number = arg === undefined ? C.fcntl(fd, cmd) : C.fcntl(fd, cmd, "int", arg);
   return int("fcntl", r, en(r), arg === undefined ? [fd, cmd] : [fd, cmd, arg], s);
+}
+
+/**
+ * flock(2): LOCK_SH or LOCK_EX, with LOCK_NB not to wait (EWOULDBLOCK then), or
+ * LOCK_UN. The lock belongs to the open file: dup'd and inherited fds share it,
+ * and it goes when the last of them is closed.
+ */
+export function flock(fd: number, operation: number): void {
+  const s = t0();
+  const r: number = C.flock(fd, operation);
+  int("flock", r, en(r), [fd, operation], s);
 }
 
 /** Set or clear FD_CLOEXEC on `fd`. */

@@ -116,6 +116,7 @@ const PROTOS = {
   send: "long send(int fd, const void *buf, size_t len, int flags)",
   recv: "long recv(int fd, void *buf, size_t len, int flags)",
   fcntl: "int fcntl(int fd, int cmd, ...)",
+  flock: "int flock(int fd, int operation)",
   read: "long read(int fd, void *buf, size_t count)",
   write: "long write(int fd, const void *buf, size_t count)",
   open: "int open(const char *path, int flags, ...)",

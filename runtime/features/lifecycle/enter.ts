@@ -263,7 +263,12 @@ export function enterStage(): void {
     reply({ error: errorToWire(e) });
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 125);
   }
-  reply({ pid: child });
+  try {
+    reply({ pid: child });
+  } catch {
+    // EPIPE: `ctr exec` died since the command started (it may have printed already); the wait below kills the command
+    if (spec.detach) process.exit(125);
+  }
   if (spec.detach) process.exit(0);
   // 7. the command, or the host gone
   let status = 125;
