@@ -19,6 +19,7 @@ export const REPL_COMMANDS: readonly (readonly [string, string, string])[] = [
   [":save", "FILE", "the statements that took effect, as a script that rebuilds this container (ctr FILE)"],
   [":load", "FILE", "run a script's statements into this session"],
   [":reset", "", "tear the container down and start over"],
+  [":detach", "[NAME]", "leave the container running under NAME (ctr ps, exec, logs, stop, rm) and end the session"],
   [":quit", "", "tear everything down and leave (also Ctrl-D)"],
 ];
 

@@ -90,15 +90,18 @@ export class Launch {
    * whose child end is stage 1's fd 3: nothing else needs loading first, so
    * runtime/main.ts can start stage 1 before ctr loads anything else.
    */
-  static spawn(bundle: string, consoleFd?: number): Launch {
-    return Launch.adopt(
+  static spawn(bundle: string, consoleFd?: number, detachable = false): Launch {
+    const launch = Launch.adopt(
       Bun.spawn({
         cmd: [process.execPath, bundle, "stage1"],
-        // fd 4: an OCI console socket, for PID 1 (runtime/features/process/console.ts).
-        stdio: ["inherit", "inherit", "inherit", "pipe", ...(consoleFd === undefined ? [] : [consoleFd])],
+        // fd 4: an OCI console socket, for PID 1 (runtime/features/process/console.ts);
+        // or a REPL's socket for `:detach` (runtime/features/lifecycle/repl-detach.ts).
+        stdio: ["inherit", "inherit", "inherit", "pipe", ...(consoleFd !== undefined ? [consoleFd] : detachable ? ["pipe" as const] : [])],
         env: { ...process.env, ...SINGLE_THREAD_ENV },
       }),
     );
+    if (detachable && consoleFd === undefined) launch.detachFd = (launch.stage1.stdio as unknown[])[4] as number;
+    return launch;
   }
 
   /** Take over a stage 1 spawned as above (runtime/main.ts does it before loading ctr). */
@@ -110,14 +113,16 @@ export class Launch {
   }
 
   /** A Launch of the current init bundle, building it first if needed. */
-  static async start(consoleFd?: number): Promise<Launch> {
-    const launch = Launch.spawn(await ensureInitBundle(), consoleFd);
+  static async start(consoleFd?: number, detachable = false): Promise<Launch> {
+    const launch = Launch.spawn(await ensureInitBundle(), consoleFd, detachable);
     launch.console = consoleFd !== undefined;
     return launch;
   }
 
   /** Stage 1 has an OCI console socket as its fd 4 (`start(consoleFd)`). */
   console = false;
+  /** A REPL's stage 1: our end of its `:detach` socket (its fd 4), else -1. */
+  detachFd = -1;
 
   private planSent = false;
 
@@ -130,7 +135,7 @@ export class Launch {
     this.planSent = true;
     if (this.direct) return; // PID 1 is in its namespaces already
     this.waitsForGo = wait;
-    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release: true } : {}), ...(release === "adopt" ? { adopted: true } : {}), ...(paths.length ? { paths: [...paths] } : {}), ...(this.console ? { console: true } : {}) });
+    this.channel.send({ t: "plan", v: PROTOCOL, namespaces: plan.namespaces, trace, wait, interactive, ...(cgroups.length ? { cgroups: [...cgroups] } : {}), ...(join.length ? { join: [...join] } : {}), ...(enter ? { enter } : {}), ...(release ? { release: true } : {}), ...(release === "adopt" ? { adopted: true } : {}), ...(paths.length ? { paths: [...paths] } : {}), ...(this.console ? { console: true } : {}), ...(this.detachFd >= 0 ? { detachable: true } : {}) });
   }
 
   /** Stage 1 was told to wait for "go" after unsharing. */
@@ -291,6 +296,15 @@ export class Container {
     stage1.kill("SIGKILL");
     await stage1.exited;
     this.released = true;
+  }
+
+  /** The REPL's `:detach`: PID 1 takes the log stage 1 passed it, and outlives the channel (runtime/features/lifecycle/repl-detach.ts). */
+  async detach(): Promise<void> {
+    this.launch.channel.send({ t: "detach" });
+    const msg = await this.recv();
+    if (msg?.t === "done") return;
+    if (msg?.t === "error") throw wireToError(msg.error);
+    throw new SysError({ message: msg ? `unexpected reply \`${msg.t}\` from PID 1 to \`:detach\`` : `PID 1 (host pid ${this.pid1}) ended during \`:detach\``, status: 125 });
   }
 
   /** Signal the `run` in progress inside, leaving PID 1 and the container up (REPL Ctrl-C). */

@@ -57,6 +57,7 @@ import { signalStatus } from "./status.ts";
 import { enterStage } from "./features/lifecycle/enter.ts";
 import { enterJoinedMount, joinRunning, killMembers, openMembers, type MntHandOver } from "./features/ns/joined.ts";
 import { waitChildOrHost } from "./features/process/wait.ts";
+import { detachPid1, finishDetached, pid1Flag, prepareDetachable, spawned, waitOrDetach, type Detachable, type Handover } from "./features/lifecycle/repl-detach.ts";
 
 const CONTROL_FD = 3;
 /** An OCI console socket (runtime/features/process/console.ts), when the plan says `console`. */
@@ -101,6 +102,14 @@ function stage1(): void {
   }
   // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
   const leaving = prepareLeave(plan.cgroups ?? []);
+  // A REPL's container, which `:detach` may hand to this stage: the host's mount namespace kept now (runtime/features/lifecycle/repl-detach.ts).
+  let detachable: Detachable | null = null;
+  try {
+    if (plan.detachable) detachable = prepareDetachable();
+  } catch (e) {
+    ch.send({ t: "error", error: errorToWire(e) });
+    process.exit(125);
+  }
   // A joined PID namespace: our orphans are that namespace's init's, found by the cgroups if ctr dies (runtime/features/ns/joined.ts).
   const members = plan.enter?.namespaces.includes("pid") ? openMembers(plan.cgroups ?? []) : [];
   // `join`: the running container's namespaces first, user first (runtime/features/ns/join.ts);
@@ -167,6 +176,7 @@ function stage1(): void {
       ...(plan.console ? ["console"] : []),
       ...(plan.namespaces.length === 0 && !plan.enter ? ["caller-env"] : []),
       ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
+      ...(detachable ? [pid1Flag(detachable)] : []),
     ];
     pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], stage2Env(plan.namespaces.length === 0));
   } catch (e) {
@@ -174,6 +184,7 @@ function stage1(): void {
     process.exit(125);
   }
   setTrace(null);
+  if (detachable) spawned(detachable);
   if (mntHandOver) {
     closeFd(mntHandOver.mnt);
     closeFd(mntHandOver.root);
@@ -188,8 +199,10 @@ function stage1(): void {
   // orphans stage 1 adopted. A pidfd of each, polled: no threads, no handlers.
   let status = 125;
   let hostGone = false;
+  let handover: Handover | null = null;
   try {
-    ({ status, hostGone } = waitChildOrHost(pid, host));
+    // `:detach` makes this stage the container's supervisor: it then waits for PID 1 alone.
+    ({ status, hostGone, handover } = detachable ? waitOrDetach(detachable, pid, host) : { ...waitChildOrHost(pid, host), handover: null });
   } finally {
     if (subreaper && !killOrphans(childrenFd)) {
       // Never silent: the host reports a status it did not expect, and this says why.
@@ -200,6 +213,7 @@ function stage1(): void {
   // A live ctr removes the cgroups itself, after stage 1 has gone.
   if (hostGone) killMembers(members);
   if (hostGone) leave(leaving);
+  if (handover) finishDetached(handover, status);
   process.exit(status);
 }
 
@@ -248,7 +262,7 @@ function stage2Env(callerEnv: boolean): string[] {
   return stage2Environment(process.env, callerEnv).map(([k, v]) => `${k}=${v}`);
 }
 
-async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean, adopted = false, direct = false, mnt = false): Promise<void> {
+async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, joinMnt: MntHandOver | null, release: boolean, console: boolean, adopted = false, direct = false, mnt = false, detachFd = -1): Promise<void> {
   // First: PID 1 is in the container with the container's uid, and a dumpable
   // process's /proc files (mem, map_files: the host's libraries, environ) are
   // open to any process of its uid (CVE-2019-5736 class; runc init does the same).
@@ -257,6 +271,7 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   setName("ctr-init"); // what `ps` shows for PID 1 until `exec`
   setCloexec(CONTROL_FD, true);
   if (console) setCloexec(CONSOLE_FD, true); // for `exec` alone: no `run` inherits it
+  if (detachFd >= 0) setCloexec(detachFd, true); // stage 1's socket for `:detach`: no command inherits it
   // Dies with stage 1, which dies with the host (it watches it): nothing of the
   // container outlives ctr. Except `release` (an OCI container): the host kills
   // stage 1 once the container is created, and PID 1 lives on as the child of
@@ -321,15 +336,35 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   // stays short and PID 1 gets back to its event loop (and its signals) often.
   let queue: Promise<void> = Promise.resolve();
   const failedBatches = new Set<number>();
+  let detached = false;
   for (;;) {
     // A corrupt channel (a broken host end) is the end: nothing more from it can be trusted.
-    const msg = await ch.next().catch(() => exit(125));
+    const msg = await ch.next().catch(() => (detached ? null : exit(125)));
+    if (!msg && detached) {
+      // `:detach`: the REPL has gone, the container stays. PID 1 waits (reaping orphans
+      // on SIGCHLD) until a signal it handles ends it (`ctr stop`: SIGTERM).
+      setInterval(() => {}, 1 << 30);
+      return;
+    }
     if (!msg || msg.t === "exit") {
       await queue;
       return exit(0);
     }
     if (msg.t === "interrupt") {
       signalRunning(msg.signal);
+      continue;
+    }
+    if (msg.t === "detach") {
+      queue = queue.then(() => {
+        try {
+          if (detachFd < 0) throw new SysError({ message: "`:detach`: this PID 1 was not started detachable", status: 125 });
+          detachPid1(detachFd);
+          detached = true;
+          send({ t: "done", id: 0 });
+        } catch (e) {
+          send({ t: "error", id: 0, error: errorToWire(e) });
+        }
+      });
       continue;
     }
     if (msg.t !== "op") continue;
@@ -388,5 +423,6 @@ else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("adopted"), process.argv.includes("direct"), process.argv.includes("mnt"));
+  const detachFd = Number(process.argv.find((a) => a.startsWith("detach-fd="))?.slice("detach-fd=".length) ?? -1);
+  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("adopted"), process.argv.includes("direct"), process.argv.includes("mnt"), detachFd);
 }

@@ -37,6 +37,7 @@ import { helpOverview, helpStatement, type CompletionContext } from "./complete.
 import { hostView } from "./hostview.ts";
 import { explainOps } from "./explain.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
+import { detachContainer, Fatal } from "./repl-detach-host.ts";
 
 /** Where the engine prints. */
 export interface ReplIO {
@@ -92,6 +93,8 @@ const ESCALATION: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGKILL"];
 export class ReplEngine {
   id = newContainerId();
   private launching: Promise<Launch> | null = null;
+  /** The launch the live container was made from (`:detach` hands it to its stage 1). */
+  private launch: Launch | null = null;
   /** The live container's life on the host (runtime/session.ts), from `ns` on. */
   private life: ContainerSession | null = null;
   private get container(): Container | null {
@@ -126,7 +129,7 @@ export class ReplEngine {
   /** Start stage 1 now, so that `ns` only has to send it the plan. */
   start(): void {
     if (this.launching || this.closed) return;
-    this.launching = Launch.start();
+    this.launching = Launch.start(undefined, true); // detachable: `:detach` may hand the container to its stage 1
     this.launching.catch(() => {}); // reported when `ns` needs it
   }
 
@@ -272,23 +275,59 @@ export class ReplEngine {
         this.io.out(this.io.quiet ? "" : "the container is gone; a new session starts\n");
         return { status: 0 };
       case ":detach":
-        // Issue 15 asks for it; handing a live REPL container to a supervisor is not written:
-        // stage 1 watches this process by its pidfd (and kills the container when it ends),
-        // this process holds the channel to PID 1, and its session holds the cgroups, state
-        // directory and links to tear down; none of them can change hands today.
-        this.io.err(
-          "`:detach` is not supported yet: this container's stage 1 watches this ctr process, and ends the container with it; nothing can take its place yet\n" +
-            "help: `:save FILE`, then run it detached: ctr -d --name NAME FILE (the session goes on)\n",
-        );
-        return { status: EXIT_USAGE };
+        return this.detach(arg);
       case ":quit":
       case ":q":
       case ":exit":
         return { status: 0, end: true };
       default:
-        this.io.err(`unknown command \`${cmd}\`; the commands are ${[":help", ":explain", ":show", ":history", ":save", ":load", ":reset", ":quit"].join(" ")}\n`);
+        this.io.err(`unknown command \`${cmd}\`; the commands are ${[":help", ":explain", ":show", ":history", ":save", ":load", ":reset", ":detach", ":quit"].join(" ")}\n`);
         return { status: EXIT_USAGE };
     }
+  }
+
+  /**
+   * `:detach [NAME]`: the container runs on under NAME, supervised by its stage 1
+   * (runtime/repl-detach-host.ts), and the session ends without tearing it down.
+   */
+  private async detach(name: string): Promise<EvalResult> {
+    const life = this.life;
+    const launch = this.launch;
+    if (!life?.container || !launch) {
+      this.io.err("ctr: there is no container to detach yet\nhelp: create it first: ns uts, pid, mnt\n");
+      return { status: EXIT_USAGE };
+    }
+    if (/\s/.test(name)) {
+      this.io.err("usage: :detach [NAME]\n");
+      return { status: EXIT_USAGE };
+    }
+    let detached: string;
+    try {
+      detached = await detachContainer({ name, id: this.id, life, launch, namespaces: [...this.planner.namespaces], ops: this.tookEffect(), stateDir: this.stateDir, stateDirMade: this.stateDirMade, hostname: this.hostname });
+    } catch (e) {
+      if (!(e instanceof Fatal)) {
+        this.error(e);
+        return { status: e instanceof SysError && e.status !== undefined ? e.status : EXIT_SETUP };
+      }
+      this.error(e.cause);
+      this.gone = "`:detach` failed after PID 1 was told, so the container was ended"; // torn down once this command returns
+      return { status: EXIT_SETUP };
+    }
+    // Stage 1 supervises it now: nothing of the container is this session's to tear down.
+    this.life = null;
+    this.launch = null;
+    this.launching = null;
+    launch.close();
+    this.io.out(detached + "\n");
+    if (!this.io.quiet) this.io.err(this.dim(`  the container runs on as ${detached}: ctr exec ${detached} CMD, ctr logs ${detached}, ctr stop ${detached}, ctr rm ${detached}\n`));
+    return { status: 0, end: true };
+  }
+
+  /** The operations of what took effect, planned again (performs nothing). */
+  private tookEffect(): Op[] {
+    const session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
+    const planner = this.newPlanner();
+    return this.saved.flatMap((s) => planner.add(session.compile(s.text, s.file).commands).ops);
   }
 
   private async explain(text: string): Promise<EvalResult> {
@@ -608,6 +647,7 @@ export class ReplEngine {
       notice: (text) => this.io.err(`ctr: ${text}\n`),
     });
     this.life = life;
+    this.launch = launch;
     let c: Container;
     try {
       // The container's own cgroups where it needs them (runtime/features/cgroup/when.ts), before
@@ -617,6 +657,7 @@ export class ReplEngine {
     } catch (e) {
       await life.teardown();
       this.life = null;
+      this.launch = null;
       this.launching = null;
       this.start(); // a fresh stage 1 for the next try
       throw e;
@@ -682,6 +723,7 @@ export class ReplEngine {
     const life = this.life;
     const launching = this.launching;
     this.life = null;
+    this.launch = null;
     this.launching = null;
     if (life) await life.teardown();
     else if (launching) await launching.then((l) => l.cancel()).catch(() => {});

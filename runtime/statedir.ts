@@ -31,9 +31,17 @@ import {
 import { hostsText } from "./ops.ts";
 import { stateRoot } from "./paths.ts";
 import { userName } from "./features/userns/userns.ts";
+import { sameProcess } from "./features/lifecycle/procstat.ts";
 
 /** The file ctr writes first in each container directory; its text is the directory's name. */
 export const MARKER = ".ctr-state";
+/**
+ * A REPL container left running by `:detach` is named after the REPL's PID,
+ * which has ended; its supervisor (its stage 1, runtime/features/lifecycle/repl-detach.ts)
+ * is named in this file ("PID START"), and the sweeps leave the container's
+ * directory and cgroups alone while that process runs.
+ */
+export const OWNER = ".ctr-owner";
 
 /**
  * The mode of the state root and of each container directory: others may pass
@@ -268,7 +276,7 @@ export function sweepStaleStateDirs(): void {
   try {
     for (const { name } of readDirFd(rootFd)) {
       const pid = Number(ID_PATTERN.exec(name)?.[1] ?? 0);
-      if (pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+      if (pid <= 0 || pid === process.pid || isRunning(pid) || ownerRuns(rootFd, name)) continue;
       try {
         removeOwned(rootFd, name);
       } catch {
@@ -329,6 +337,66 @@ function removeOwned(rootFd: number, name: string): boolean {
   } catch (e) {
     if (hasCode(e, "ENOTEMPTY", "EEXIST")) return false; // unmarked and not empty: not provably ctr's
     throw e;
+  }
+}
+
+/** Name `owner` as the supervisor of the container directory `dir` (OWNER). */
+export function writeOwner(dir: string, owner: { pid: number; start: number }): void {
+  const rootFd = openStateRoot(dirname(dir), false);
+  if (rootFd === null) throw new SysError({ message: `no state directory ${dir}`, status: 125 });
+  try {
+    const fd = openat(rootFd, basename(dir), DIR_FLAGS);
+    try {
+      writeAt(fd, OWNER, `${owner.pid} ${owner.start}\n`, 0o600, false);
+    } finally {
+      close(fd);
+    }
+  } finally {
+    close(rootFd);
+  }
+}
+
+/** Whether the container directory `name` names a supervisor that runs (OWNER). */
+function ownerRuns(rootFd: number, name: string): boolean {
+  let dir: number;
+  try {
+    dir = openat(rootFd, name, DIR_FLAGS);
+  } catch {
+    return false;
+  }
+  try {
+    const fd = openat(dir, OWNER, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    try {
+      const st = fstat(fd);
+      if (!isType(st, S_IFREG) || st.uid !== myUid()) return false;
+      const buf = new Uint8Array(64);
+      const [pid, start] = Buffer.from(buf.subarray(0, read(fd, buf))).toString().trim().split(" ").map(Number);
+      return sameProcess({ pid: pid!, start: start! });
+    } finally {
+      close(fd);
+    }
+  } catch {
+    return false;
+  } finally {
+    close(dir);
+  }
+}
+
+/** For the cgroup sweep: whether the container `id`'s directory names a supervisor that runs (OWNER). */
+export function supervisedElsewhere(id: string): boolean {
+  const root = stateRoot();
+  if (lstatSync(root, { throwIfNoEntry: false }) === undefined) return false;
+  let rootFd: number | null;
+  try {
+    rootFd = openStateRoot(root, false);
+  } catch {
+    return false;
+  }
+  if (rootFd === null) return false;
+  try {
+    return ownerRuns(rootFd, id);
+  } finally {
+    close(rootFd);
   }
 }
 

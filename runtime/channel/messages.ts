@@ -17,6 +17,8 @@
 //   stage    error      id?, error                     for plan, go or op        - (stage 1 then exits)
 //   host     interrupt  signal                         during a run              - (the run's op ends)
 //   host     exit       -                              last                      EOF (PID 1 exits)
+//   host     detach     -                              REPL `:detach`            done (PID 1 waits on, the
+//                                                                                host's EOF no longer ends it)
 //   stage    trace      event, stage                   unasked, with --trace     -
 //
 // The channel is one stream socket: stage 1 has it first (plan, go), then
@@ -48,7 +50,7 @@ import type { TraceEvent } from "../../native/sys.ts";
 export type { TraceEvent };
 
 /** The version of the messages below; see "Protocol version" above. */
-export const PROTOCOL = 3;
+export const PROTOCOL = 4;
 
 /** An error crossing the channel: the fields of SysError, without the class. */
 export interface WireError {
@@ -95,9 +97,11 @@ export type HostMessage =
    * of `namespaces` that stage 1 joins by a path (setns) instead of making
    * them: an OCI config's namespace with a `path` (podman's network namespace).
    * `console`: stage 1's fd 4 is an OCI console socket, for PID 1
-   * (runtime/features/process/console.ts).
+   * (runtime/features/process/console.ts). `detachable`: a REPL's container, which
+   * `:detach` may hand to stage 1: stage 1's fd 4 is the REPL's socket for it
+   * (runtime/features/lifecycle/repl-detach.ts).
    */
-  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; adopted?: boolean; paths?: NsPath[]; console?: boolean }
+  | { t: "plan"; v: number; namespaces: NsName[]; trace: boolean; wait: boolean; interactive?: boolean; cgroups?: string[]; join?: string[]; enter?: JoinTarget; release?: boolean; adopted?: boolean; paths?: NsPath[]; console?: boolean; detachable?: boolean }
   /** Go on; in a new user namespace, first become these ids (inside ids, mapped by then). */
   | { t: "go"; uid?: number; gid?: number }
   /**
@@ -107,7 +111,9 @@ export type HostMessage =
   | { t: "op"; id: number; op: Op; batch?: number }
   /** Signal the processes of the `run` in progress (not PID 1). */
   | { t: "interrupt"; signal: NodeJS.Signals }
-  | { t: "exit" };
+  | { t: "exit" }
+  /** `:detach`: the log over PID 1's stdio, a session of its own, and the host's EOF no longer ends it (repl-detach.ts). */
+  | { t: "detach" };
 
 export type StageMessage =
   | { t: "unshared"; pid: number }
@@ -215,7 +221,7 @@ export const STAGE_MESSAGES: Readonly<Record<StageMessage["t"], Check>> = {
 
 /** The plan's fields in this protocol; unknown fields are let through. */
 const currentPlan: Check = (v) =>
-  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release, v.adopted, v.console].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
+  isObj(v) && arrayOf(isStr)(v.namespaces) && [v.trace, v.wait, v.interactive, v.release, v.adopted, v.console, v.detachable].every(optional((b) => typeof b === "boolean")) && optional(arrayOf(isStr))(v.cgroups) && optional(arrayOf(isStr))(v.join) && optional(joinTarget)(v.enter) && optional(arrayOf((p) => isObj(p) && isStr(p.ns) && isStr(p.path)))(v.paths);
 
 const joinTarget: Check = (v) => isObj(v) && isInt(v.pid) && isInt(v.start) && arrayOf(isStr)(v.namespaces) && isStr(v.name);
 
@@ -227,6 +233,7 @@ export const HOST_MESSAGES: Readonly<Record<HostMessage["t"], Check>> = {
   op: (v) => isObj(v) && isInt(v.id) && isObj(v.op) && isStr(v.op.kind) && optional(isInt)(v.batch),
   interrupt: shape({ t: isStr, signal: isStr }),
   exit: shape({ t: isStr }),
+  detach: shape({ t: isStr }),
 };
 
 function checker<T>(table: Readonly<Record<string, Check>>): (v: unknown) => v is T {

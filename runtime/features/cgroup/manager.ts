@@ -50,7 +50,7 @@ import { checkMemory, memoryWrites, orderLiveWrites, readMemory, type MemoryUsag
 import { checkPids, pidsWrites, readPids, type PidsUsage } from "./pids.ts";
 import { attachDeviceProgram, devicesWrites } from "../devices/cgroup.ts";
 import { realSys, type Sys } from "../../../native/seam.ts";
-import { isRunning } from "../../statedir.ts";
+import { isRunning, supervisedElsewhere } from "../../statedir.ts";
 import type { CgroupLimit, CgroupSystem, CgroupWrite, Hierarchy, KernelController, LimitController } from "./types.ts";
 
 export { cgroupName } from "./track.ts";
@@ -647,6 +647,7 @@ export function sweepStaleCgroups(sys: CgroupSystem, fs: CgroupFs = realFs): str
       const pid = Number(m[1]);
       if (pid === process.pid) continue;
       if (isRunning(pid)) continue; // the owner lives (a zombie does not)
+      if (supervisedElsewhere(name.replace(/-host$/, ""))) continue; // a REPL's container after `:detach`: its stage 1 lives
       const dir = `${parent}/${name}`;
       if (removeStale(fs, dir)) removed.push(dir);
     }

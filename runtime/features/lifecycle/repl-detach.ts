@@ -1,0 +1,328 @@
+// The REPL's `:detach` (issue 15, item 4), on the container's side: stage 1
+// becomes the supervisor of the container it made, and PID 1 goes on without
+// a host. The REPL's side (the record, the order of the steps) is
+// runtime/repl-detach-host.ts.
+//
+// Stage 1 is PID 1's parent: only it can reap PID 1 and read its status, so it
+// is the one that stays, instead of a new supervisor process. A REPL's stage 1
+// (the plan says `detachable`) is prepared for it before it unshares:
+//   - fd 4 is the REPL's socket for `:detach` (its other end is the REPL's);
+//   - it keeps an fd of the host's mount namespace: once the container has
+//     entered its root, stage 1 (which shares PID 1's mount namespace) no longer
+//     sees the host's /run and /sys/fs/cgroup, which it needs at the end;
+//   - PID 1 gets a socket from stage 1, through which it is given the log.
+// While the REPL lives, stage 1 polls PID 1's pidfd, the REPL's pidfd and the
+// socket (no threads after unshare(CLONE_NEWPID), no event loop: poll and
+// blocking reads only). `:detach` is three steps, each answered on the socket:
+//   prepare  the REPL sends the record's name and what the container holds on
+//            the host (HeldResources), with the log and /dev/null as fds.
+//            Stage 1 enters the host's mount namespace, checks the record is
+//            there, and passes both fds on to PID 1. Nothing else changes: a
+//            REPL that stops here still ends the container when it ends.
+//   (the REPL tells PID 1 to detach, on the control channel: detachPid1 below)
+//   commit   stage 1 leaves the terminal's session, takes the log as its stdio
+//            and from then on waits for PID 1 alone (a blocking waitpid).
+// When PID 1 ends (`ctr stop`: SIGTERM, which PID 1 handles, so it is delivered
+// even to a PID namespace's init), stage 1 removes what the container held (its
+// cgroups, the per-container directory) synchronously, records "stopped" with
+// the exit status, and exits. A SIGKILLed stage 1 takes PID 1 with it
+// (PR_SET_PDEATHSIG); the next ctr's sweep marks the record stopped.
+
+import { dirname } from "node:path";
+import {
+  CLONE_NEWNS,
+  close,
+  closeFd,
+  dup2,
+  kill,
+  O_CLOEXEC,
+  O_RDONLY,
+  open,
+  pidfdOpen,
+  pollReadable,
+  recvFds,
+  sendFds,
+  setCloexec,
+  setns,
+  setsid,
+  SIGKILL,
+  socketpair,
+  SysError,
+  waitpid,
+  write,
+} from "../../../native/index.ts";
+import { errorToWire } from "../../channel/codec.ts";
+import type { WireError } from "../../channel/messages.ts";
+import type { HeldResources } from "../../session.ts";
+import { removeRootIfEmpty, removeStateDir } from "../../statedir.ts";
+import { signalStatus } from "../../status.ts";
+import { readProcs, realFs } from "../cgroup/fs.ts";
+import { removeParents } from "../cgroup/manager.ts";
+import { readState, recordsRoot, writeState } from "./store.ts";
+
+/** Stage 1's end of the REPL's `:detach` socket. */
+export const DETACH_FD = 4;
+
+/** What the REPL sends on the socket (one JSON line each). */
+export type DetachRequest = { t: "prepare"; name: string; root: string; held: HeldResources } | { t: "commit" };
+/** Stage 1's answer to each. */
+export type DetachReply = { ok: true } | { error: WireError };
+
+/** A REPL's stage 1, prepared before it unshares (see the header). */
+export interface Detachable {
+  /** The REPL's socket (DETACH_FD). */
+  sock: number;
+  /** The host's mount namespace. */
+  hostMnt: number;
+  /** Stage 1's end of PID 1's socket, and PID 1's end (closed here once PID 1 has it). */
+  toPid1: number;
+  pid1End: number;
+}
+
+/** The container handed over: what stage 1 removes and records when PID 1 ends. */
+export interface Handover {
+  name: string;
+  held: HeldResources;
+}
+
+/** Before unshare: the host's mount namespace, and PID 1's socket (passed to it as `detach-fd=N`). */
+export function prepareDetachable(): Detachable {
+  // Close-on-exec, all of them: PID 1 inherits only its own end, made inheritable just for its spawn.
+  setCloexec(DETACH_FD, true);
+  const hostMnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  const [toPid1, pid1End] = socketpair();
+  return { sock: DETACH_FD, hostMnt, toPid1, pid1End };
+}
+
+/** The `detach-fd=N` flag of PID 1's argv, its end made inheritable for the spawn. */
+export function pid1Flag(d: Detachable): string {
+  setCloexec(d.pid1End, false);
+  return `detach-fd=${d.pid1End}`;
+}
+
+/** After PID 1 is spawned: its end is its own. */
+export function spawned(d: Detachable): void {
+  closeFd(d.pid1End);
+}
+
+/**
+ * Stage 1's wait, for a detachable container: as waitChildOrHost
+ * (runtime/features/process/wait.ts), and serving the socket meanwhile. Returns
+ * PID 1's status, whether the REPL went first, and the handover once committed.
+ */
+export function waitOrDetach(d: Detachable, child: number, host: number): { status: number; hostGone: boolean; handover: Handover | null } {
+  const childFd = pidfdOpen(child);
+  let hostFd = -1;
+  try {
+    hostFd = pidfdOpen(host);
+  } catch {
+    // the REPL is already gone
+  }
+  let sock = d.sock;
+  let pending = "";
+  let prepared: Handover | null = null;
+  let stdio: number[] = [];
+  const reply = (r: DetachReply) => writeLine(sock, r);
+  while (hostFd >= 0) {
+    const ready = pollReadable(sock >= 0 ? [childFd, hostFd, sock] : [childFd, hostFd]);
+    if (ready.includes(childFd)) return { ...reap(child), hostGone: false, handover: null };
+    if (ready.includes(hostFd)) break;
+    const buf = new Uint8Array(65536);
+    const got = recvFds(sock, buf, 2);
+    if (got.bytes === 0) {
+      // The REPL's end closed: it is ending, its pidfd says so next.
+      for (const fd of got.fds) close(fd);
+      closeFd(sock);
+      sock = -1;
+      continue;
+    }
+    if (got.fds.length > 0) {
+      for (const fd of stdio) close(fd);
+      stdio = got.fds;
+    }
+    pending += Buffer.from(buf.subarray(0, got.bytes)).toString("utf8");
+    for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+      const req = JSON.parse(pending.slice(0, nl)) as DetachRequest;
+      pending = pending.slice(nl + 1);
+      try {
+        if (req.t === "prepare") {
+          prepared = prepare(d, req, stdio);
+          reply({ ok: true });
+        } else if (req.t === "commit" && prepared) {
+          commit(stdio);
+          reply({ ok: true });
+          closeFd(sock);
+          closeFd(hostFd);
+          closeFd(childFd);
+          return { ...reap(child), hostGone: false, handover: prepared };
+        } else throw new SysError({ message: "`:detach`: commit before prepare", status: 125 });
+      } catch (e) {
+        reply({ error: errorToWire(e) });
+      }
+    }
+  }
+  // The REPL is gone (even SIGKILLed): nothing of the container may stay.
+  kill(child, SIGKILL);
+  return { ...reap(child), hostGone: true, handover: null };
+}
+
+function writeLine(fd: number, v: unknown): void {
+  let data = Buffer.from(JSON.stringify(v) + "\n");
+  while (data.length > 0) data = data.subarray(write(fd, data));
+}
+
+function reap(child: number): { status: number } {
+  const w = waitpid(child, 0);
+  return { status: w.signaled ? signalStatus(w.signal ?? 0) : (w.exitCode ?? 0) };
+}
+
+/** `prepare`: into the host's mount namespace, the record checked, the log and /dev/null on to PID 1. */
+function prepare(d: Detachable, req: Extract<DetachRequest, { t: "prepare" }>, stdio: readonly number[]): Handover {
+  if (stdio.length !== 2) throw new SysError({ message: "`:detach`: the REPL sent no log", status: 125 });
+  // Single-threaded (no threads after unshare(CLONE_NEWPID)), as setns(CLONE_NEWNS) requires.
+  // Stage 1 sees the host's /run and cgroups again; PID 1 keeps the container's tree.
+  setns(d.hostMnt, CLONE_NEWNS);
+  if (recordsRoot() !== req.root) throw new SysError({ message: `\`:detach\`: stage 1's state root is ${recordsRoot()}, the REPL's ${req.root}`, status: 125 });
+  const s = readState(req.name);
+  if (!s || s.id !== req.held.stateDir?.split("/").pop()) throw new SysError({ message: `\`:detach\`: stage 1 finds no record of ${JSON.stringify(req.name)} for this container`, status: 125 });
+  sendFds(d.toPid1, new Uint8Array([1]), stdio);
+  return { name: req.name, held: req.held };
+}
+
+/** `commit`: out of the terminal's session, the log as stdio. */
+function commit(stdio: number[]): void {
+  try {
+    setsid(); // the terminal's hangup is not for the container
+  } catch {
+    // a group leader already: not stage 1
+  }
+  const [log, nul] = stdio as [number, number];
+  dup2(nul, 0);
+  dup2(log, 1);
+  dup2(log, 2);
+  close(log);
+  close(nul);
+  stdio.length = 0;
+}
+
+/**
+ * PID 1's side of the channel's `detach`: the log and /dev/null stage 1 passed
+ * on (the last pair, should an earlier `:detach` have stopped after its
+ * prepare) become its stdio, and it leaves the terminal's session.
+ */
+export function detachPid1(sock: number): void {
+  if (pollReadable([sock], 2000).length === 0) throw new SysError({ message: "`:detach`: stage 1 passed PID 1 no log", status: 125 });
+  let fds: number[] = [];
+  while (pollReadable([sock], 0).length > 0) {
+    const got = recvFds(sock, new Uint8Array(16), 2);
+    if (got.bytes === 0) break;
+    if (got.fds.length === 2) {
+      for (const fd of fds) close(fd);
+      fds = got.fds;
+    } else for (const fd of got.fds) close(fd);
+  }
+  if (fds.length !== 2) throw new SysError({ message: "`:detach`: stage 1 passed PID 1 no log", status: 125 });
+  const [log, nul] = fds as [number, number];
+  dup2(nul, 0);
+  dup2(log, 1);
+  dup2(log, 2);
+  close(log);
+  close(nul);
+  closeFd(sock);
+  try {
+    setsid();
+  } catch {
+    // already a session leader
+  }
+}
+
+/** PID 1 ended: remove what the container held, then record its status ("stopped", as Supervision.finished). */
+export function finishDetached(h: Handover, status: number): void {
+  for (const problem of removeHeldSync(h.held)) writeLine(2, `ctr: ${problem}`);
+  const s = readState(h.name);
+  if (s && s.status !== "stopped") {
+    Object.assign(s, { status: "stopped", finished: new Date().toISOString(), exitStatus: status, supervisor: null });
+    if (!writeState(s)) removeRootIfEmpty(recordsRoot());
+  } else if (!s) removeRootIfEmpty(recordsRoot());
+}
+
+/** A pause without an event loop. */
+function nap(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * removeHeld (runtime/features/oci/teardown.ts) without an event loop. Stage 1
+ * joined the container's cgroups before it unshared: it moves itself to each
+ * one's parent first (ctr's own cgroup, where the REPL was), or the cgroup
+ * could not be removed, and the kill below must not take it.
+ */
+function removeHeldSync(held: HeldResources, ms = 5000): string[] {
+  const fs = realFs;
+  const problems: string[] = [];
+  const dirs = held.cgroups.filter((d) => fs.exists(d));
+  for (const d of dirs) {
+    if (!readProcs(fs, d).includes(process.pid)) continue;
+    try {
+      fs.write(`${dirname(d)}/cgroup.procs`, String(process.pid));
+    } catch (e) {
+      problems.push(`cannot leave ${d}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const procs = (): number[] => {
+    const out = new Set<number>();
+    const walk = (dir: string): void => {
+      for (const p of readProcs(fs, dir)) if (p !== process.pid) out.add(p);
+      for (const child of fs.children(dir)) walk(`${dir}/${child}`);
+    };
+    for (const d of dirs) if (fs.exists(d)) walk(d);
+    return [...out];
+  };
+  const deadline = Date.now() + ms;
+  for (let left = procs(); left.length > 0; left = procs()) {
+    if (Date.now() > deadline) {
+      problems.push(`processes ${left.join(", ")} of the container would not die`);
+      break;
+    }
+    for (const pid of left) {
+      try {
+        kill(pid, SIGKILL);
+      } catch {
+        // gone
+      }
+    }
+    nap(10);
+  }
+  for (const dir of [...dirs].reverse()) {
+    const err = rmdirTree(dir, deadline);
+    if (err) problems.push(err);
+  }
+  removeParents(fs, held.parents);
+  if (held.stateDir) {
+    try {
+      removeStateDir(held.stateDir);
+    } catch (e) {
+      problems.push(`cannot remove ${held.stateDir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return problems;
+}
+
+function rmdirTree(dir: string, deadline: number): string | null {
+  if (!realFs.exists(dir)) return null;
+  for (const child of realFs.children(dir)) {
+    const err = rmdirTree(`${dir}/${child}`, deadline);
+    if (err) return err;
+  }
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      realFs.rmdir(dir);
+      return null;
+    } catch (e) {
+      const code = e instanceof SysError ? e.code : ((e as NodeJS.ErrnoException).code ?? "");
+      if (code === "ENOENT") return null;
+      if (code !== "EBUSY" || Date.now() > deadline) return `cannot remove ${dir}: ${e instanceof Error ? e.message : String(e)}`;
+      nap(delay);
+    }
+  }
+}
