@@ -32,15 +32,6 @@ describe("REPL through a pipe", () => {
     }),
   );
 
-  itest(":detach is refused, saying why; the session and its container go on", () =>
-    onReplHost(async (h) => {
-      const r = await pipeRun(h, 'ns uts\nhostname "kept"\n:detach web\nrun hostname\n', []);
-      expect(r.err).toContain("`:detach` is not supported yet: this container's stage 1 watches this ctr process");
-      expect(r.out.split("\n")).toContain("kept"); // the statement after it ran in the same container
-      expect(r.code).toBe(2);
-    }),
-  );
-
   itest("exit status 0 when nothing failed; a failed run's status otherwise", () =>
     onReplHost(async (h) => {
       expect((await pipeRun(h, "ns uts\nrun true\n")).code).toBe(0);
