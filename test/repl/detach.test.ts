@@ -9,8 +9,8 @@ import { describe, expect } from "bun:test";
 import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { CGROUP_PARENTS, itest, type Host } from "../integration/host-state.ts";
-import { sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
-import { onReplHost, PipeRepl } from "./driver.ts";
+import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
+import { onReplHost, PipeRepl, TermRepl } from "./driver.ts";
 
 const STATE_ROOT = "/run/ctr";
 let seq = 0;
@@ -55,6 +55,26 @@ async function detached(h: Host, name: string, input: string): Promise<{ state: 
   expect(code).toBe(0);
   expect(r.proc.exitCode).not.toBeNull();
   return { state: await inspect(h, name), repl: r };
+}
+
+/** onReplHost, and whatever container a failed test left detached is removed (`ctr rm -f`) before the host is checked. */
+function onDetachHost(fn: (h: Host, names: string[]) => Promise<void>): Promise<void> {
+  return onReplHost(async (h) => {
+    const names: string[] = [];
+    try {
+      await fn(h, names);
+    } finally {
+      for (const n of names) await h.ctr(["rm", "-f", n]);
+    }
+  });
+}
+
+/** Nothing of the container is left: its directory, cgroups, stage 1 and PID 1. */
+function assertGone(s: State): void {
+  expect(existsSync(join(STATE_ROOT, s.id))).toBe(false);
+  expect(cgroupsOf(s.id)).toEqual([]);
+  expect(sameProcess(s.supervisor)).toBe(false);
+  expect(sameProcess(s.pid1)).toBe(false);
 }
 
 describe("REPL :detach", () => {
@@ -150,6 +170,75 @@ describe("REPL :detach", () => {
       await r.expectOut(/^u$/m, at.out);
       expect(await r.close()).toBe(2);
       expect(existsSync(join(STATE_ROOT, "withuser"))).toBe(false);
+    }),
+  );
+
+  itest("without `ns pid`: stage 1 still reaps, and the background processes end with the container", () =>
+    onDetachHost(async (h, names) => {
+      const name = uniq("nopid");
+      names.push(name);
+      const r = new PipeRepl(h, ["-q"]);
+      const at = r.send(`ns uts, mnt\nhostname "np-box"\nrun sh -c 'sleep 1000 >/dev/null 2>&1 & echo bg=$!'`);
+      const bg = Number((await r.expectOut(/bg=(\d+)/, at.out))[1]); // a host PID: no PID namespace
+      const bgRef = processRef(bg);
+      expect(bgRef).not.toBeNull();
+      r.send(`:detach ${name}`);
+      expect(await Promise.race([r.proc.exited, Bun.sleep(20_000).then(() => "still running")])).toBe(0);
+      await r.close().catch(() => {});
+      const s = await inspect(h, name);
+      expect(sameProcess(bgRef)).toBe(true); // the session's end did not take it
+      expect((await h.ctr(["exec", name, "hostname"])).stdout).toBe("np-box\n");
+      expect((await h.ctr(["stop", "-t", "5", name])).code).toBe(0);
+      expect((await inspect(h, name)).exitStatus).toBe(143);
+      expect(sameProcess(bgRef)).toBe(false); // killed by stage 1, its subreaper
+      expect((await h.ctr(["rm", name])).code).toBe(0);
+      assertGone(s);
+    }),
+  );
+
+  itest("PID 1 SIGKILLed from the host: recorded (137), torn down; the supervisor SIGKILLed: PID 1 dies with it, the next ctr sweeps", () =>
+    onDetachHost(async (h, names) => {
+      const a = uniq("kill1");
+      const b = uniq("killsup");
+      names.push(a, b);
+      const { state: sa } = await detached(h, a, 'ns uts, pid, mnt\nlimit pids 64');
+      process.kill(sa.pid1!.pid, "SIGKILL"); // PID 1 of this test's own container
+      for (let i = 0; i < 200 && sameProcess(sa.supervisor); i++) await Bun.sleep(25);
+      const after = await inspect(h, a);
+      expect(after).toMatchObject({ status: "stopped", exitStatus: 137 });
+      assertGone(sa);
+
+      const { state: sb } = await detached(h, b, 'ns uts, pid, mnt\nlimit pids 64');
+      expect(cgroupsOf(sb.id).length).toBeGreaterThan(0);
+      process.kill(sb.supervisor!.pid, "SIGKILL"); // its stage 1, which this test's REPL started
+      for (let i = 0; i < 200 && sameProcess(sb.pid1); i++) await Bun.sleep(25);
+      expect(sameProcess(sb.pid1)).toBe(false); // its parent-death signal
+      const ps = await h.ctr(["ps", "-a"]);
+      expect(ps.stdout).toMatch(new RegExp(`^${b}\\s+Exited \\(unknown\\) its supervisor was killed`, "m"));
+      for (const n of [a, b]) expect((await h.ctr(["rm", n])).code).toBe(0);
+      assertGone(sb);
+    }),
+  );
+
+  itest("from a terminal: the session ends, and closing the terminal leaves the container running", () =>
+    onDetachHost(async (h, names) => {
+      const name = uniq("tty");
+      names.push(name);
+      const t = new TermRepl(h);
+      await t.prompt();
+      let at = t.type('ns uts, pid; hostname "tty-box"');
+      await t.prompt(at);
+      at = t.type(`:detach ${name}`);
+      expect(await Promise.race([t.exited(), Bun.sleep(20_000).then(() => "still running")])).toBe(0); // and the terminal closed
+      expect(t.out.slice(at)).toContain(name);
+      await Bun.sleep(200); // a hangup would have reached it by now
+      const s = await inspect(h, name);
+      expect(s.status).toBe("running");
+      expect((await h.ctr(["exec", name, "hostname"])).stdout).toBe("tty-box\n");
+      expect((await h.ctr(["stop", name])).code).toBe(0);
+      expect((await inspect(h, name)).exitStatus).toBe(143);
+      expect((await h.ctr(["rm", name])).code).toBe(0);
+      assertGone(s);
     }),
   );
 });
