@@ -62,9 +62,10 @@ export async function detachContainer(d: DetachInput): Promise<string> {
   const c = d.life.container;
   if (!c) throw new SysError({ message: "there is no container to detach yet", hint: "create it first: ns uts, pid, mnt", status: EXIT_USAGE });
   if (d.namespaces.includes("user")) {
-    // Stage 1 is the user namespace's root, mapped to another host user (or, rootless, this user
-    // without its privileges outside): the host's cgroups and state store are out of its reach.
-    throw notYet("it has a user namespace, and its stage 1, which would supervise it, runs as the namespace's mapped user: the host's cgroups and the state store are out of its reach", "`:save FILE`, then run it detached: ctr -d --name NAME FILE");
+    // Stage 1, which would supervise it, is inside the container's user namespace: it cannot enter the
+    // host's mount namespace again (setns needs privileges over that namespace's owner), and seen
+    // from inside, the directories above the state store belong to unmapped users (statedir.ts refuses them).
+    throw notYet("it has a user namespace, and its stage 1, which would supervise it, is inside that namespace: it cannot enter the host's mount namespace again to reach the state store and the cgroups", "`:save FILE`, then run it detached: ctr -d --name NAME FILE");
   }
   if (d.launch.detachFd < 0 || d.launch.direct) throw notYet("its stage 1 was not started to be handed a container");
   const m = d.life.cgroups;
