@@ -361,6 +361,8 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
           detachPid1(detachFd);
           detached = true;
           send({ t: "done", id: 0 });
+          ch.flushSync();
+          setTrace(null); // the host goes away: nothing more is sent to it
         } catch (e) {
           send({ t: "error", id: 0, error: errorToWire(e) });
         }
