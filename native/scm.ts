@@ -22,6 +22,8 @@ export const SCM_RIGHTS = 1;
 export const MSG_CMSG_CLOEXEC = 0x40000000;
 /** recvmsg result flag: some control data (fds) did not fit and was discarded. */
 export const MSG_CTRUNC = 0x8;
+/** sendmsg flag: a peer that closed its end is EPIPE, never SIGPIPE. */
+export const MSG_NOSIGNAL = 0x4000;
 
 interface Scm {
   sendmsg: CFunction;

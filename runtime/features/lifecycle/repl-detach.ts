@@ -35,6 +35,7 @@ import {
   closeFd,
   dup2,
   kill,
+  MSG_NOSIGNAL,
   O_CLOEXEC,
   O_RDONLY,
   open,
@@ -49,9 +50,9 @@ import {
   socketpair,
   SysError,
   waitpid,
-  write,
 } from "../../../native/index.ts";
 import { errorToWire } from "../../channel/codec.ts";
+import { writeAll } from "../../fdio.ts";
 import type { WireError } from "../../channel/messages.ts";
 import type { HeldResources } from "../../session.ts";
 import { removeRootIfEmpty, removeStateDir } from "../../statedir.ts";
@@ -122,7 +123,14 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
   let pending = "";
   let prepared: Handover | null = null;
   let stdio: number[] = [];
-  const reply = (r: DetachReply) => writeLine(sock, r);
+  const reply = (r: DetachReply) => {
+    try {
+      const data = Buffer.from(JSON.stringify(r) + "\n");
+      for (let at = 0; at < data.length; ) at += sendFds(sock, data.subarray(at), [], MSG_NOSIGNAL);
+    } catch {
+      // the REPL is gone: its pidfd says so next (after a commit it had written the record already)
+    }
+  };
   while (hostFd >= 0) {
     const ready = pollReadable(sock >= 0 ? [childFd, hostFd, sock] : [childFd, hostFd]);
     if (ready.includes(childFd)) return { ...reap(child), hostGone: false, handover: null };
@@ -142,9 +150,10 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
     }
     pending += Buffer.from(buf.subarray(0, got.bytes)).toString("utf8");
     for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
-      const req = JSON.parse(pending.slice(0, nl)) as DetachRequest;
+      const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
       try {
+        const req = JSON.parse(line) as DetachRequest;
         if (req.t === "prepare") {
           prepared = prepare(d, req, stdio);
           reply({ ok: true });
@@ -164,11 +173,6 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
   // The REPL is gone (even SIGKILLed): nothing of the container may stay.
   kill(child, SIGKILL);
   return { ...reap(child), hostGone: true, handover: null };
-}
-
-function writeLine(fd: number, v: unknown): void {
-  let data = Buffer.from(JSON.stringify(v) + "\n");
-  while (data.length > 0) data = data.subarray(write(fd, data));
 }
 
 function reap(child: number): { status: number } {
@@ -238,7 +242,7 @@ export function detachPid1(sock: number): void {
 
 /** PID 1 ended: remove what the container held, then record its status ("stopped", as Supervision.finished). */
 export function finishDetached(h: Handover, status: number): void {
-  for (const problem of removeHeldSync(h.held)) writeLine(2, `ctr: ${problem}`);
+  for (const problem of removeHeldSync(h.held)) writeAll(2, `ctr: ${problem}\n`); // the log, since the commit
   const s = readState(h.name);
   if (s && s.status !== "stopped") {
     Object.assign(s, { status: "stopped", finished: new Date().toISOString(), exitStatus: status, supervisor: null });
