@@ -102,7 +102,7 @@ function stage1(): void {
   }
   // If ctr dies, stage 1 removes the container's cgroups: opened now, while the host's tree is in view.
   const leaving = prepareLeave(plan.cgroups ?? []);
-  // A REPL's container, which `:detach` may hand to this stage: the host's mount namespace kept now (runtime/features/lifecycle/repl-detach.ts).
+  // A REPL's container, which `:detach` may hand to this stage: PID 1's socket for it made now (runtime/features/lifecycle/repl-detach.ts).
   let detachable: Detachable | null = null;
   try {
     if (plan.detachable) detachable = prepareDetachable();

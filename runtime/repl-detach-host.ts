@@ -15,19 +15,20 @@
 // A failure in 2 or 3 removes the record and the session goes on; after 3 the
 // container may already write to the log, so a failure there ends it (Fatal).
 
-import { closeSync, constants, openSync } from "node:fs";
-import { SysError, pollReadable, read, sendFds } from "../native/index.ts";
+import { closeSync, constants, openSync, readFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, SysError, open, pollReadable, read, sendFds } from "../native/index.ts";
 import { wireToError } from "./channel/codec.ts";
 import type { NsName } from "../lang/spec.ts";
 import type { Launch } from "./host.ts";
 import type { Op } from "./ops.ts";
-import type { ContainerSession, HeldResources } from "./session.ts";
-import { makeStateDir, writeOwner } from "./statedir.ts";
+import type { ContainerSession } from "./session.ts";
+import { makeStateDir, openStateRoot, writeOwner } from "./statedir.ts";
 import { orderNamespaces } from "./features/ns/ns.ts";
 import type { DetachReply, DetachRequest } from "./features/lifecycle/repl-detach.ts";
 import { checkName, generateName } from "./features/lifecycle/names.ts";
 import { processRef } from "./features/lifecycle/procstat.ts";
-import { exists, logPath, recordsRoot, removeRecord, reserve, taken, writeState } from "./features/lifecycle/store.ts";
+import { exists, logPath, recordDir, removeRecord, reserve, taken, writeState } from "./features/lifecycle/store.ts";
 import { cgroupDirsOf, execDefaults, newState } from "./features/lifecycle/supervise.ts";
 
 const EXIT_USAGE = 2;
@@ -61,14 +62,17 @@ const notYet = (why: string, hint?: string): SysError => new SysError({ message:
 export async function detachContainer(d: DetachInput): Promise<string> {
   const c = d.life.container;
   if (!c) throw new SysError({ message: "there is no container to detach yet", hint: "create it first: ns uts, pid, mnt", status: EXIT_USAGE });
-  if (d.namespaces.includes("user")) {
-    // Stage 1, which would supervise it, is inside the container's user namespace: it cannot enter the
-    // host's mount namespace again (setns needs privileges over that namespace's owner), and seen
-    // from inside, the directories above the state store belong to unmapped users (statedir.ts refuses them).
-    throw notYet("it has a user namespace, and its stage 1, which would supervise it, is inside that namespace: it cannot enter the host's mount namespace again to reach the state store and the cgroups", "`:save FILE`, then run it detached: ctr -d --name NAME FILE");
+  // Stage 1 removes the container's directory and cgroups and writes its record as the host user it
+  // is: in a user namespace, the one its root is mapped to. Rootless (root mapped to this user) it is
+  // this user; a namespace whose root is another host user could not touch this user's files.
+  const stage1Uid = hostUid(d.launch.stage1.pid);
+  const me = process.getuid?.() ?? 0;
+  if (stage1Uid !== null && stage1Uid !== me) {
+    throw notYet(`its stage 1, which would supervise it, is host uid ${stage1Uid} (its user namespace's root), and the state store, the container's directory and cgroups are uid ${me}'s`, "map the namespace's root to your own uid (`map uid 0 " + me + " 1`), or `:save FILE` and run it detached: ctr -d --name NAME FILE");
   }
   if (d.launch.detachFd < 0 || d.launch.direct) throw notYet("its stage 1 was not started to be handed a container");
   const m = d.life.cgroups;
+  if ((m?.parentsMade.length ?? 0) > 0) throw notYet("its cgroups were placed under directories made for them");
   if ((m?.made ?? []).some((dir) => dir.endsWith("-host"))) {
     throw notYet("ctr moved itself into a leaf of its own cgroup to delegate controllers (cgroup v2), and its stage 1 would have nowhere to go to remove the container's cgroups at the end", "`:save FILE`, then run it detached: ctr -d --name NAME FILE");
   }
@@ -92,7 +96,7 @@ export async function detachContainer(d: DetachInput): Promise<string> {
       if (d.name || attempt > 8 || !(e instanceof SysError && e.message.includes("taken"))) throw e;
     }
   }
-  const held: HeldResources = { cgroups: [...(m?.made ?? [])], parents: [...(m?.parentsMade ?? [])], stateDir: d.stateDir };
+  const cgroups = [...(m?.made ?? [])];
   const rootfs = d.ops.find((o) => o.kind === "rootfs");
   const state = {
     ...newState({ name, detached: true }, "<repl>", stage1.pid),
@@ -102,22 +106,27 @@ export async function detachContainer(d: DetachInput): Promise<string> {
     rootfs: rootfs?.kind === "rootfs" ? rootfs.dir : null,
     exec: execDefaults(d.ops),
   };
-  let log = -1;
-  let devNull = -1;
+  const fds: number[] = [];
   try {
     if (!d.stateDirMade) makeStateDir(d.id, d.hostname);
     writeOwner(d.stateDir, stage1);
     writeState(state);
-    log = openSync(logPath(name), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
-    devNull = openSync("/dev/null", constants.O_RDWR);
+    // What stage 1 needs at the end, opened here, on the host's tree (see repl-detach.ts):
+    // the log, /dev/null, the record's directory, the state root (checked), each cgroup's parent.
+    fds.push(openSync(logPath(name), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600));
+    fds.push(openSync("/dev/null", constants.O_RDWR));
+    fds.push(open(recordDir(name), DIR));
+    const root = openStateRoot(dirname(d.stateDir), false);
+    if (root === null) throw new SysError({ message: `no state root ${dirname(d.stateDir)}`, status: EXIT_SETUP });
+    fds.push(root);
+    for (const dir of cgroups) fds.push(open(dirname(dir), DIR));
     // 3. Stage 1 prepares (it can still go back: nothing of PID 1 has changed).
-    ask(d.launch.detachFd, { t: "prepare", name, root: recordsRoot(), held }, [log, devNull]);
+    ask(d.launch.detachFd, { t: "prepare", name, id: d.id, stateDir: basename(d.stateDir), cgroups: cgroups.map((dir) => basename(dir)) }, fds);
   } catch (e) {
     removeRecord(name);
     throw e;
   } finally {
-    if (log >= 0) closeSync(log);
-    if (devNull >= 0) closeSync(devNull);
+    for (const fd of fds) closeSync(fd);
   }
   try {
     // 4. PID 1 takes the log and outlives the channel.
@@ -132,6 +141,18 @@ export async function detachContainer(d: DetachInput): Promise<string> {
     throw new Fatal(e);
   }
   return name;
+}
+
+const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+/** The effective uid of process `pid` on the host (/proc/PID/status), or null when it is gone. */
+function hostUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** One request to stage 1 and its answer (a few small lines: blocking is brief). */

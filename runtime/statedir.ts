@@ -356,6 +356,11 @@ export function writeOwner(dir: string, owner: { pid: number; start: number }): 
   }
 }
 
+/** Remove the container directory `name` of the state root open as `rootFd` (a descriptor from openStateRoot): for a supervisor outside the host's mount namespace. */
+export function removeStateDirAt(rootFd: number, name: string): boolean {
+  return removeOwned(rootFd, name);
+}
+
 /** Whether the container directory `name` names a supervisor that runs (OWNER). */
 function ownerRuns(rootFd: number, name: string): boolean {
   let dir: number;

@@ -159,17 +159,30 @@ describe("REPL :detach", () => {
     }),
   );
 
-  itest("refused with the reason, the session going on: no container yet, a user namespace", () =>
-    onReplHost(async (h) => {
+  itest("refused with the reason, the session going on: no container yet, a user namespace whose root is another host user", () =>
+    onDetachHost(async (h) => {
       const r = new PipeRepl(h, ["-q"]);
       let at = r.send(":detach early");
       await r.expectErr(/there is no container to detach yet/, at.err);
-      at = r.send('ns user, uts, pid\nhostname "u"\n:detach withuser');
-      await r.expectErr(/`:detach` is not supported yet for this container: it has a user namespace/, at.err);
+      at = r.send('ns user, uts, pid; map uid 0 100000 1; map gid 0 100000 1\nhostname "u"\n:detach withuser');
+      await r.expectErr(/`:detach` is not supported yet for this container: its stage 1, which would supervise it, is host uid 100000/, at.err);
       at = r.send("run hostname");
       await r.expectOut(/^u$/m, at.out);
       expect(await r.close()).toBe(2);
       expect(existsSync(join(STATE_ROOT, "withuser"))).toBe(false);
+    }),
+  );
+
+  itest("with a user namespace whose root is root: exec joins it, stop and rm as without", () =>
+    onDetachHost(async (h, names) => {
+      const name = uniq("userns");
+      names.push(name);
+      const { state: s } = await detached(h, name, 'ns user, uts, pid, mnt\nhostname "un-box"\nmount proc');
+      expect((await h.ctr(["exec", name, "sh", "-c", "hostname; readlink /proc/self/ns/user"])).stdout).toBe(`un-box\n${readlinkSync(`/proc/${s.pid1!.pid}/ns/user`)}\n`);
+      expect((await h.ctr(["stop", name])).code).toBe(0);
+      expect((await inspect(h, name)).exitStatus).toBe(143);
+      expect((await h.ctr(["rm", name])).code).toBe(0);
+      assertGone(s);
     }),
   );
 

@@ -7,18 +7,21 @@
 // is the one that stays, instead of a new supervisor process. A REPL's stage 1
 // (the plan says `detachable`) is prepared for it before it unshares:
 //   - fd 4 is the REPL's socket for `:detach` (its other end is the REPL's);
-//   - it keeps an fd of the host's mount namespace: once the container has
-//     entered its root, stage 1 (which shares PID 1's mount namespace) no longer
-//     sees the host's /run and /sys/fs/cgroup, which it needs at the end;
 //   - PID 1 gets a socket from stage 1, through which it is given the log.
 // While the REPL lives, stage 1 polls PID 1's pidfd, the REPL's pidfd and the
 // socket (no threads after unshare(CLONE_NEWPID), no event loop: poll and
 // blocking reads only). `:detach` is three steps, each answered on the socket:
 //   prepare  the REPL sends the record's name and what the container holds on
-//            the host (HeldResources), with the log and /dev/null as fds.
-//            Stage 1 enters the host's mount namespace, checks the record is
-//            there, and passes both fds on to PID 1. Nothing else changes: a
-//            REPL that stops here still ends the container when it ends.
+//            the host, as descriptors it opened there: the log, /dev/null,
+//            the record's directory, the state root (checked by statedir.ts)
+//            and each cgroup's parent. Stage 1 shares PID 1's mount namespace,
+//            which may have left the host's tree (pivot_root) and, in a user
+//            namespace, could not enter the host's again: descriptors reach the
+//            host's files from anywhere (the *at() calls), as the cgroups that
+//            stage 1 removes if ctr dies are reached (features/cgroup/leave.ts).
+//            Stage 1 checks the record and passes the log and /dev/null on to
+//            PID 1. Nothing else changes: a REPL that stops here still ends the
+//            container when it ends.
 //   (the REPL tells PID 1 to detach, on the control channel: detachPid1 below)
 //   commit   stage 1 leaves the terminal's session, takes the log as its stdio
 //            and from then on waits for PID 1 alone (a blocking waitpid).
@@ -28,44 +31,48 @@
 // the exit status, and exits. A SIGKILLed stage 1 takes PID 1 with it
 // (PR_SET_PDEATHSIG); the next ctr's sweep marks the record stopped.
 
-import { dirname } from "node:path";
+import { closeSync, constants, fsyncSync, readSync, writeSync } from "node:fs";
 import {
-  CLONE_NEWNS,
+  AT_REMOVEDIR,
   close,
   closeFd,
   dup2,
   kill,
   MSG_NOSIGNAL,
   O_CLOEXEC,
+  O_DIRECTORY,
+  O_NOFOLLOW,
   O_RDONLY,
-  open,
+  openat,
   pidfdOpen,
   pollReadable,
   recvFds,
   sendFds,
+  readDirFd,
+  renameat2,
   setCloexec,
-  setns,
   setsid,
   SIGKILL,
   socketpair,
   SysError,
+  unlinkat,
   waitpid,
 } from "../../../native/index.ts";
 import { errorToWire } from "../../channel/codec.ts";
 import { writeAll } from "../../fdio.ts";
 import type { WireError } from "../../channel/messages.ts";
-import type { HeldResources } from "../../session.ts";
-import { removeRootIfEmpty, removeStateDir } from "../../statedir.ts";
+import { removeStateDirAt } from "../../statedir.ts";
 import { signalStatus } from "../../status.ts";
-import { readProcs, realFs } from "../cgroup/fs.ts";
-import { removeParents } from "../cgroup/manager.ts";
-import { readState, recordsRoot, writeState } from "./store.ts";
+import type { ContainerState } from "./store.ts";
 
 /** Stage 1's end of the REPL's `:detach` socket. */
 export const DETACH_FD = 4;
 
 /** What the REPL sends on the socket (one JSON line each). */
-export type DetachRequest = { t: "prepare"; name: string; root: string; held: HeldResources } | { t: "commit" };
+export type DetachRequest =
+  /** With the fds [log, /dev/null, record directory, state root, the parent of each of `cgroups`]. */
+  | { t: "prepare"; name: string; id: string; stateDir: string; cgroups: string[] }
+  | { t: "commit" };
 /** Stage 1's answer to each. */
 export type DetachReply = { ok: true } | { error: WireError };
 
@@ -73,8 +80,6 @@ export type DetachReply = { ok: true } | { error: WireError };
 export interface Detachable {
   /** The REPL's socket (DETACH_FD). */
   sock: number;
-  /** The host's mount namespace. */
-  hostMnt: number;
   /** Stage 1's end of PID 1's socket, and PID 1's end (closed here once PID 1 has it). */
   toPid1: number;
   pid1End: number;
@@ -83,16 +88,21 @@ export interface Detachable {
 /** The container handed over: what stage 1 removes and records when PID 1 ends. */
 export interface Handover {
   name: string;
-  held: HeldResources;
+  id: string;
+  /** The record's directory, the state root and the per-container directory's name in it. */
+  record: number;
+  stateRoot: number;
+  stateDir: string;
+  /** Each cgroup of the container, by its parent (in creation order). */
+  cgroups: { parent: number; name: string }[];
 }
 
-/** Before unshare: the host's mount namespace, and PID 1's socket (passed to it as `detach-fd=N`). */
+/** Before PID 1 is spawned: PID 1's socket (passed to it as `detach-fd=N`). */
 export function prepareDetachable(): Detachable {
   // Close-on-exec, all of them: PID 1 inherits only its own end, made inheritable just for its spawn.
   setCloexec(DETACH_FD, true);
-  const hostMnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
   const [toPid1, pid1End] = socketpair();
-  return { sock: DETACH_FD, hostMnt, toPid1, pid1End };
+  return { sock: DETACH_FD, toPid1, pid1End };
 }
 
 /** The `detach-fd=N` flag of PID 1's argv, its end made inheritable for the spawn. */
@@ -136,7 +146,7 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
     if (ready.includes(childFd)) return { ...reap(child), hostGone: false, handover: null };
     if (ready.includes(hostFd)) break;
     const buf = new Uint8Array(65536);
-    const got = recvFds(sock, buf, 2);
+    const got = recvFds(sock, buf, MAX_FDS);
     if (got.bytes === 0) {
       // The REPL's end closed: it is ending, its pidfd says so next.
       for (const fd of got.fds) close(fd);
@@ -146,6 +156,8 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
     }
     if (got.fds.length > 0) {
       for (const fd of stdio) close(fd);
+      if (prepared) for (const fd of handoverFds(prepared)) close(fd);
+      prepared = null;
       stdio = got.fds;
     }
     pending += Buffer.from(buf.subarray(0, got.bytes)).toString("utf8");
@@ -156,6 +168,7 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
         const req = JSON.parse(line) as DetachRequest;
         if (req.t === "prepare") {
           prepared = prepare(d, req, stdio);
+          stdio = stdio.slice(0, 2);
           reply({ ok: true });
         } else if (req.t === "commit" && prepared) {
           commit(stdio);
@@ -180,17 +193,64 @@ function reap(child: number): { status: number } {
   return { status: w.signaled ? signalStatus(w.signal ?? 0) : (w.exitCode ?? 0) };
 }
 
-/** `prepare`: into the host's mount namespace, the record checked, the log and /dev/null on to PID 1. */
-function prepare(d: Detachable, req: Extract<DetachRequest, { t: "prepare" }>, stdio: readonly number[]): Handover {
-  if (stdio.length !== 2) throw new SysError({ message: "`:detach`: the REPL sent no log", status: 125 });
-  // Single-threaded (no threads after unshare(CLONE_NEWPID)), as setns(CLONE_NEWNS) requires.
-  // Stage 1 sees the host's /run and cgroups again; PID 1 keeps the container's tree.
-  setns(d.hostMnt, CLONE_NEWNS);
-  if (recordsRoot() !== req.root) throw new SysError({ message: `\`:detach\`: stage 1's state root is ${recordsRoot()}, the REPL's ${req.root}`, status: 125 });
-  const s = readState(req.name);
-  if (!s || s.id !== req.held.stateDir?.split("/").pop()) throw new SysError({ message: `\`:detach\`: stage 1 finds no record of ${JSON.stringify(req.name)} for this container`, status: 125 });
-  sendFds(d.toPid1, new Uint8Array([1]), stdio);
-  return { name: req.name, held: req.held };
+/** At most this many fds in one `prepare` (the log, /dev/null, the record, the state root, cgroup parents). */
+const MAX_FDS = 64;
+
+const handoverFds = (h: Handover): number[] => [h.record, h.stateRoot, ...h.cgroups.map((c) => c.parent)];
+
+/** `prepare`: the descriptors taken, the record checked, the log and /dev/null on to PID 1. */
+function prepare(d: Detachable, req: Extract<DetachRequest, { t: "prepare" }>, fds: readonly number[]): Handover {
+  if (fds.length !== 4 + req.cgroups.length) throw new SysError({ message: `\`:detach\`: the REPL sent ${fds.length} descriptors, not ${4 + req.cgroups.length}`, status: 125 });
+  const [log, nul, record, stateRoot, ...parents] = fds as [number, number, number, number, ...number[]];
+  const h: Handover = { name: req.name, id: req.id, record, stateRoot, stateDir: req.stateDir, cgroups: req.cgroups.map((name, i) => ({ parent: parents[i]!, name })) };
+  const s = readRecord(h);
+  if (!s || s.name !== req.name || s.id !== req.id) throw new SysError({ message: `\`:detach\`: stage 1 finds no record of ${JSON.stringify(req.name)} for this container`, status: 125 });
+  sendFds(d.toPid1, new Uint8Array([1]), [log, nul]);
+  return h;
+}
+
+/** The record's state.json, read through its directory's descriptor; null if unreadable. */
+function readRecord(h: Handover): ContainerState | null {
+  let fd: number;
+  try {
+    fd = openat(h.record, "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  } catch {
+    return null;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(65536);
+    for (let n; (n = readSync(fd, buf)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as ContainerState;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replace state.json atomically (write a temporary, fsync, rename), as store.ts does by path. */
+function writeRecord(h: Handover, s: ContainerState): boolean {
+  const tmp = `.state.json.${process.pid}`;
+  try {
+    const fd = openat(h.record, tmp, O_CLOEXEC | O_NOFOLLOW | constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    try {
+      let data = Buffer.from(JSON.stringify(s, null, 2) + "\n");
+      while (data.length > 0) data = data.subarray(writeSync(fd, data));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameat2(h.record, tmp, h.record, "state.json", 0);
+    return true;
+  } catch {
+    try {
+      unlinkat(h.record, tmp);
+    } catch {
+      // not made
+    }
+    return false; // the record was removed meanwhile (`ctr rm -f`, or /run lost)
+  }
 }
 
 /** `commit`: out of the terminal's session, the log as stdio. */
@@ -242,12 +302,14 @@ export function detachPid1(sock: number): void {
 
 /** PID 1 ended: remove what the container held, then record its status ("stopped", as Supervision.finished). */
 export function finishDetached(h: Handover, status: number): void {
-  for (const problem of removeHeldSync(h.held)) writeAll(2, `ctr: ${problem}\n`); // the log, since the commit
-  const s = readState(h.name);
-  if (s && s.status !== "stopped") {
-    Object.assign(s, { status: "stopped", finished: new Date().toISOString(), exitStatus: status, supervisor: null });
-    if (!writeState(s)) removeRootIfEmpty(recordsRoot());
-  } else if (!s) removeRootIfEmpty(recordsRoot());
+  for (const problem of removeCgroups(h.cgroups)) writeAll(2, `ctr: ${problem}\n`); // the log, since the commit
+  try {
+    removeStateDirAt(h.stateRoot, h.stateDir);
+  } catch (e) {
+    writeAll(2, `ctr: cannot remove the container's directory ${h.stateDir}: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+  const s = readRecord(h);
+  if (s && s.status !== "stopped") writeRecord(h, { ...s, status: "stopped", finished: new Date().toISOString(), exitStatus: status, supervisor: null });
 }
 
 /** A pause without an event loop. */
@@ -255,40 +317,79 @@ function nap(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/**
- * removeHeld (runtime/features/oci/teardown.ts) without an event loop. Stage 1
- * joined the container's cgroups before it unshared: it moves itself to each
- * one's parent first (ctr's own cgroup, where the REPL was), or the cgroup
- * could not be removed, and the kill below must not take it.
- */
-function removeHeldSync(held: HeldResources, ms = 5000): string[] {
-  const fs = realFs;
-  const problems: string[] = [];
-  const dirs = held.cgroups.filter((d) => fs.exists(d));
-  for (const d of dirs) {
-    if (!readProcs(fs, d).includes(process.pid)) continue;
-    try {
-      fs.write(`${dirname(d)}/cgroup.procs`, String(process.pid));
-    } catch (e) {
-      problems.push(`cannot leave ${d}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+/** The PIDs in `dir`/cgroup.procs (empty when unreadable). */
+function procsAt(dir: number): number[] {
+  let fd: number;
+  try {
+    fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+  } catch {
+    return [];
   }
-  const procs = (): number[] => {
+  try {
+    const buf = Buffer.alloc(65536);
+    let text = "";
+    for (let n; (n = readSync(fd, buf)) > 0; ) text += buf.toString("latin1", 0, n);
+    return text.split("\n").map(Number).filter((p) => Number.isInteger(p) && p > 0);
+  } catch {
+    return [];
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `fn` on the directory `name` below `dir` and on each directory below it, deepest last; skipped when gone. */
+function eachCgroup(dir: number, name: string, fn: (fd: number) => void): void {
+  let fd: number;
+  try {
+    fd = openat(dir, name, DIR);
+  } catch {
+    return;
+  }
+  try {
+    fn(fd);
+    for (const e of readDirFd(fd)) if (e.type === 4) eachCgroup(fd, e.name, fn);
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * removeHeld (runtime/features/oci/teardown.ts) without an event loop and by
+ * descriptors. Stage 1 joined the container's cgroups before it unshared: it
+ * moves itself to each one's parent first (ctr's own cgroup, where the REPL
+ * was), or the cgroup could not be removed, and the kill below must not take it.
+ */
+function removeCgroups(cgroups: readonly { parent: number; name: string }[], ms = 5000): string[] {
+  const problems: string[] = [];
+  for (const c of cgroups) {
+    eachCgroup(c.parent, c.name, (fd) => {
+      if (!procsAt(fd).includes(process.pid)) return;
+      try {
+        const procs = openat(c.parent, "cgroup.procs", constants.O_WRONLY | O_CLOEXEC);
+        try {
+          writeSync(procs, String(process.pid));
+        } finally {
+          closeSync(procs);
+        }
+      } catch (e) {
+        problems.push(`cannot leave the container's cgroup ${c.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+  }
+  const left = (): number[] => {
     const out = new Set<number>();
-    const walk = (dir: string): void => {
-      for (const p of readProcs(fs, dir)) if (p !== process.pid) out.add(p);
-      for (const child of fs.children(dir)) walk(`${dir}/${child}`);
-    };
-    for (const d of dirs) if (fs.exists(d)) walk(d);
+    for (const c of cgroups) eachCgroup(c.parent, c.name, (fd) => procsAt(fd).forEach((p) => p !== process.pid && out.add(p)));
     return [...out];
   };
   const deadline = Date.now() + ms;
-  for (let left = procs(); left.length > 0; left = procs()) {
+  for (let pids = left(); pids.length > 0; pids = left()) {
     if (Date.now() > deadline) {
-      problems.push(`processes ${left.join(", ")} of the container would not die`);
+      problems.push(`processes ${pids.join(", ")} of the container would not die`);
       break;
     }
-    for (const pid of left) {
+    for (const pid of pids) {
       try {
         kill(pid, SIGKILL);
       } catch {
@@ -297,35 +398,39 @@ function removeHeldSync(held: HeldResources, ms = 5000): string[] {
     }
     nap(10);
   }
-  for (const dir of [...dirs].reverse()) {
-    const err = rmdirTree(dir, deadline);
+  for (const c of [...cgroups].reverse()) {
+    const err = rmdirTree(c.parent, c.name, deadline);
     if (err) problems.push(err);
   }
-  removeParents(fs, held.parents);
-  if (held.stateDir) {
-    try {
-      removeStateDir(held.stateDir);
-    } catch (e) {
-      problems.push(`cannot remove ${held.stateDir}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
+  for (const c of cgroups) close(c.parent);
   return problems;
 }
 
-function rmdirTree(dir: string, deadline: number): string | null {
-  if (!realFs.exists(dir)) return null;
-  for (const child of realFs.children(dir)) {
-    const err = rmdirTree(`${dir}/${child}`, deadline);
-    if (err) return err;
+/** rmdir `name` below `dir` and the cgroups below it, deepest first, retrying while killed tasks drain (EBUSY). */
+function rmdirTree(dir: number, name: string, deadline: number): string | null {
+  let fd: number;
+  try {
+    fd = openat(dir, name, DIR);
+  } catch {
+    return null; // gone
+  }
+  try {
+    for (const e of readDirFd(fd)) {
+      if (e.type !== 4) continue;
+      const err = rmdirTree(fd, e.name, deadline);
+      if (err) return err;
+    }
+  } finally {
+    close(fd);
   }
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     try {
-      realFs.rmdir(dir);
+      unlinkat(dir, name, AT_REMOVEDIR);
       return null;
     } catch (e) {
-      const code = e instanceof SysError ? e.code : ((e as NodeJS.ErrnoException).code ?? "");
+      const code = e instanceof SysError ? e.code : "";
       if (code === "ENOENT") return null;
-      if (code !== "EBUSY" || Date.now() > deadline) return `cannot remove ${dir}: ${e instanceof Error ? e.message : String(e)}`;
+      if (code !== "EBUSY" || Date.now() > deadline) return `cannot remove the container's cgroup ${name}: ${e instanceof Error ? e.message : String(e)}`;
       nap(delay);
     }
   }
