@@ -7,8 +7,10 @@
 //      changes: the session goes on;
 //   2. the record is reserved (store.ts: the name is taken from here on), the
 //      per-container directory made if it was not yet and marked with stage 1
-//      as its owner (the sweeps go by the REPL's PID otherwise), the log opened;
-//   3. stage 1: prepare (the record's name, what the container holds, the log);
+//      as its owner (the sweeps go by the REPL's PID otherwise), and what stage 1
+//      needs opened here, on the host's tree: the log, the record's directory,
+//      the state root, each cgroup's parent;
+//   3. stage 1: prepare (those descriptors, the names to remove below them);
 //   4. PID 1: detach, on the control channel (the log as its stdio);
 //   5. the record says "running", with what `ctr exec` needs;
 //   6. stage 1: commit (it stops watching this process).
