@@ -31,39 +31,13 @@
 // the exit status, and exits. A SIGKILLed stage 1 takes PID 1 with it
 // (PR_SET_PDEATHSIG); the next ctr's sweep marks the record stopped.
 
-import { closeSync, constants, fsyncSync, readSync, writeSync } from "node:fs";
-import {
-  AT_REMOVEDIR,
-  close,
-  closeFd,
-  dup2,
-  kill,
-  MSG_NOSIGNAL,
-  O_CLOEXEC,
-  O_DIRECTORY,
-  O_NOFOLLOW,
-  O_RDONLY,
-  openat,
-  pidfdOpen,
-  pollReadable,
-  recvFds,
-  sendFds,
-  readDirFd,
-  renameat2,
-  setCloexec,
-  setsid,
-  SIGKILL,
-  socketpair,
-  SysError,
-  unlinkat,
-  waitpid,
-} from "../../../native/index.ts";
+import { close, closeFd, dup2, kill, MSG_NOSIGNAL, pidfdOpen, pollReadable, recvFds, sendFds, setCloexec, setsid, SIGKILL, socketpair, SysError, waitpid } from "../../../native/index.ts";
 import { errorToWire } from "../../channel/codec.ts";
 import { writeAll } from "../../fdio.ts";
 import type { WireError } from "../../channel/messages.ts";
 import { removeStateDirAt } from "../../statedir.ts";
 import { signalStatus } from "../../status.ts";
-import type { ContainerState } from "./store.ts";
+import { readRecordAt, removeCgroupsAt, writeRecordAt } from "./repl-detach-end.ts";
 
 /** Stage 1's end of the REPL's `:detach` socket. */
 export const DETACH_FD = 4;
@@ -203,54 +177,10 @@ function prepare(d: Detachable, req: Extract<DetachRequest, { t: "prepare" }>, f
   if (fds.length !== 4 + req.cgroups.length) throw new SysError({ message: `\`:detach\`: the REPL sent ${fds.length} descriptors, not ${4 + req.cgroups.length}`, status: 125 });
   const [log, nul, record, stateRoot, ...parents] = fds as [number, number, number, number, ...number[]];
   const h: Handover = { name: req.name, id: req.id, record, stateRoot, stateDir: req.stateDir, cgroups: req.cgroups.map((name, i) => ({ parent: parents[i]!, name })) };
-  const s = readRecord(h);
+  const s = readRecordAt(h.record);
   if (!s || s.name !== req.name || s.id !== req.id) throw new SysError({ message: `\`:detach\`: stage 1 finds no record of ${JSON.stringify(req.name)} for this container`, status: 125 });
   sendFds(d.toPid1, new Uint8Array([1]), [log, nul]);
   return h;
-}
-
-/** The record's state.json, read through its directory's descriptor; null if unreadable. */
-function readRecord(h: Handover): ContainerState | null {
-  let fd: number;
-  try {
-    fd = openat(h.record, "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  } catch {
-    return null;
-  }
-  try {
-    const chunks: Buffer[] = [];
-    const buf = Buffer.alloc(65536);
-    for (let n; (n = readSync(fd, buf)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as ContainerState;
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Replace state.json atomically (write a temporary, fsync, rename), as store.ts does by path. */
-function writeRecord(h: Handover, s: ContainerState): boolean {
-  const tmp = `.state.json.${process.pid}`;
-  try {
-    const fd = openat(h.record, tmp, O_CLOEXEC | O_NOFOLLOW | constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-    try {
-      let data = Buffer.from(JSON.stringify(s, null, 2) + "\n");
-      while (data.length > 0) data = data.subarray(writeSync(fd, data));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameat2(h.record, tmp, h.record, "state.json", 0);
-    return true;
-  } catch {
-    try {
-      unlinkat(h.record, tmp);
-    } catch {
-      // not made
-    }
-    return false; // the record was removed meanwhile (`ctr rm -f`, or /run lost)
-  }
 }
 
 /** `commit`: out of the terminal's session, the log as stdio. */
@@ -302,136 +232,12 @@ export function detachPid1(sock: number): void {
 
 /** PID 1 ended: remove what the container held, then record its status ("stopped", as Supervision.finished). */
 export function finishDetached(h: Handover, status: number): void {
-  for (const problem of removeCgroups(h.cgroups)) writeAll(2, `ctr: ${problem}\n`); // the log, since the commit
+  for (const problem of removeCgroupsAt(h.cgroups)) writeAll(2, `ctr: ${problem}\n`); // the log, since the commit
   try {
     removeStateDirAt(h.stateRoot, h.stateDir);
   } catch (e) {
     writeAll(2, `ctr: cannot remove the container's directory ${h.stateDir}: ${e instanceof Error ? e.message : String(e)}\n`);
   }
-  const s = readRecord(h);
-  if (s && s.status !== "stopped") writeRecord(h, { ...s, status: "stopped", finished: new Date().toISOString(), exitStatus: status, supervisor: null });
-}
-
-/** A pause without an event loop. */
-function nap(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-
-/** The PIDs in `dir`/cgroup.procs (empty when unreadable). */
-function procsAt(dir: number): number[] {
-  let fd: number;
-  try {
-    fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-  } catch {
-    return [];
-  }
-  try {
-    const buf = Buffer.alloc(65536);
-    let text = "";
-    for (let n; (n = readSync(fd, buf)) > 0; ) text += buf.toString("latin1", 0, n);
-    return text.split("\n").map(Number).filter((p) => Number.isInteger(p) && p > 0);
-  } catch {
-    return [];
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** `fn` on the directory `name` below `dir` and on each directory below it, deepest last; skipped when gone. */
-function eachCgroup(dir: number, name: string, fn: (fd: number) => void): void {
-  let fd: number;
-  try {
-    fd = openat(dir, name, DIR);
-  } catch {
-    return;
-  }
-  try {
-    fn(fd);
-    for (const e of readDirFd(fd)) if (e.type === 4) eachCgroup(fd, e.name, fn);
-  } finally {
-    close(fd);
-  }
-}
-
-/**
- * removeHeld (runtime/features/oci/teardown.ts) without an event loop and by
- * descriptors. Stage 1 joined the container's cgroups before it unshared: it
- * moves itself to each one's parent first (ctr's own cgroup, where the REPL
- * was), or the cgroup could not be removed, and the kill below must not take it.
- */
-function removeCgroups(cgroups: readonly { parent: number; name: string }[], ms = 5000): string[] {
-  const problems: string[] = [];
-  for (const c of cgroups) {
-    eachCgroup(c.parent, c.name, (fd) => {
-      if (!procsAt(fd).includes(process.pid)) return;
-      try {
-        const procs = openat(c.parent, "cgroup.procs", constants.O_WRONLY | O_CLOEXEC);
-        try {
-          writeSync(procs, String(process.pid));
-        } finally {
-          closeSync(procs);
-        }
-      } catch (e) {
-        problems.push(`cannot leave the container's cgroup ${c.name}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
-  }
-  const left = (): number[] => {
-    const out = new Set<number>();
-    for (const c of cgroups) eachCgroup(c.parent, c.name, (fd) => procsAt(fd).forEach((p) => p !== process.pid && out.add(p)));
-    return [...out];
-  };
-  const deadline = Date.now() + ms;
-  for (let pids = left(); pids.length > 0; pids = left()) {
-    if (Date.now() > deadline) {
-      problems.push(`processes ${pids.join(", ")} of the container would not die`);
-      break;
-    }
-    for (const pid of pids) {
-      try {
-        kill(pid, SIGKILL);
-      } catch {
-        // gone
-      }
-    }
-    nap(10);
-  }
-  for (const c of [...cgroups].reverse()) {
-    const err = rmdirTree(c.parent, c.name, deadline);
-    if (err) problems.push(err);
-  }
-  for (const c of cgroups) close(c.parent);
-  return problems;
-}
-
-/** rmdir `name` below `dir` and the cgroups below it, deepest first, retrying while killed tasks drain (EBUSY). */
-function rmdirTree(dir: number, name: string, deadline: number): string | null {
-  let fd: number;
-  try {
-    fd = openat(dir, name, DIR);
-  } catch {
-    return null; // gone
-  }
-  try {
-    for (const e of readDirFd(fd)) {
-      if (e.type !== 4) continue;
-      const err = rmdirTree(fd, e.name, deadline);
-      if (err) return err;
-    }
-  } finally {
-    close(fd);
-  }
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    try {
-      unlinkat(dir, name, AT_REMOVEDIR);
-      return null;
-    } catch (e) {
-      const code = e instanceof SysError ? e.code : "";
-      if (code === "ENOENT") return null;
-      if (code !== "EBUSY" || Date.now() > deadline) return `cannot remove the container's cgroup ${name}: ${e instanceof Error ? e.message : String(e)}`;
-      nap(delay);
-    }
-  }
+  const s = readRecordAt(h.record);
+  if (s && s.status !== "stopped") writeRecordAt(h.record, { ...s, status: "stopped", finished: new Date().toISOString(), exitStatus: status, supervisor: null });
 }
