@@ -6,7 +6,7 @@
 // `repl-...-PID` so that parallel runs do not meet.
 
 import { describe, expect } from "bun:test";
-import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CGROUP_PARENTS, itest, type Host } from "../integration/host-state.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
@@ -230,6 +230,19 @@ describe("REPL :detach", () => {
       expect(ps.stdout).toMatch(new RegExp(`^${b}\\s+Exited \\(unknown\\) its supervisor was killed`, "m"));
       for (const n of [a, b]) expect((await h.ctr(["rm", n])).code).toBe(0);
       assertGone(sb);
+    }),
+  );
+
+  itest("its record lost (as /run after a reboot) while it runs: its supervisor ends it and removes the rest", () =>
+    onDetachHost(async (h, names) => {
+      const name = uniq("lost");
+      names.push(name);
+      const { state: s } = await detached(h, name, 'ns uts, pid, mnt\nlimit pids 64');
+      expect(cgroupsOf(s.id).length).toBeGreaterThan(0);
+      rmSync(join(STATE_ROOT, name), { recursive: true }); // this test's own record
+      for (let i = 0; i < 200 && sameProcess(s.supervisor); i++) await Bun.sleep(25);
+      assertGone(s);
+      expect((await h.ctr(["ps", "-a"])).stdout).not.toContain(name);
     }),
   );
 

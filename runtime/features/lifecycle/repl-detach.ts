@@ -24,14 +24,15 @@
 //            container when it ends.
 //   (the REPL tells PID 1 to detach, on the control channel: detachPid1 below)
 //   commit   stage 1 leaves the terminal's session, takes the log as its stdio
-//            and from then on waits for PID 1 alone (a blocking waitpid).
+//            and from then on waits for PID 1 alone (its pidfd polled, the
+//            record looked at every second: supervise below).
 // When PID 1 ends (`ctr stop`: SIGTERM, which PID 1 handles, so it is delivered
 // even to a PID namespace's init), stage 1 removes what the container held (its
 // cgroups, the per-container directory) synchronously, records "stopped" with
 // the exit status, and exits. A SIGKILLed stage 1 takes PID 1 with it
 // (PR_SET_PDEATHSIG); the next ctr's sweep marks the record stopped.
 
-import { close, closeFd, dup2, kill, MSG_NOSIGNAL, pidfdOpen, pollReadable, recvFds, sendFds, setCloexec, setsid, SIGKILL, socketpair, SysError, waitpid } from "../../../native/index.ts";
+import { close, closeFd, dup2, fstat, kill, MSG_NOSIGNAL, pidfdOpen, pollReadable, recvFds, sendFds, setCloexec, setsid, SIGKILL, socketpair, SysError, waitpid } from "../../../native/index.ts";
 import { errorToWire } from "../../channel/codec.ts";
 import { writeAll } from "../../fdio.ts";
 import type { WireError } from "../../channel/messages.ts";
@@ -149,6 +150,7 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
           reply({ ok: true });
           closeFd(sock);
           closeFd(hostFd);
+          supervise(child, childFd, prepared);
           closeFd(childFd);
           return { ...reap(child), hostGone: false, handover: prepared };
         } else throw new SysError({ message: "`:detach`: commit before prepare", status: 125 });
@@ -160,6 +162,30 @@ export function waitOrDetach(d: Detachable, child: number, host: number): { stat
   // The REPL is gone (even SIGKILLed): nothing of the container may stay.
   kill(child, SIGKILL);
   return { ...reap(child), hostGone: true, handover: null };
+}
+
+/** How often the supervisor looks whether its record is still there (as Supervision.started does). */
+const WATCH_MS = 1000;
+
+/**
+ * Wait for PID 1 to end. Meanwhile the record is looked at every second: a
+ * record that is gone (`/run` lost, as after a reboot, while the processes live)
+ * leaves a container nobody can find, stop or remove, so PID 1 is killed and the
+ * container ends and is torn down as any other (its directory is looked at by
+ * its descriptor: a removed directory has no links).
+ */
+function supervise(child: number, childFd: number, h: Handover): void {
+  while (pollReadable([childFd], WATCH_MS).length === 0) {
+    let gone = false;
+    try {
+      gone = fstat(h.record).nlink === 0;
+    } catch {
+      gone = true;
+    }
+    if (!gone) continue;
+    kill(child, SIGKILL); // our child, not reaped yet: still that process
+    return;
+  }
 }
 
 function reap(child: number): { status: number } {
