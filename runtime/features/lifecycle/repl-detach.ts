@@ -31,6 +31,9 @@
 // cgroups, the per-container directory) synchronously, records "stopped" with
 // the exit status, and exits. A SIGKILLed stage 1 takes PID 1 with it
 // (PR_SET_PDEATHSIG); the next ctr's sweep marks the record stopped.
+// The container's id (its directory's and cgroups' name) ends in the REPL's
+// PID, which has ended: the directory names stage 1 in its owner file (OWNER,
+// runtime/statedir.ts), and the sweeps leave both alone while stage 1 runs.
 
 import { close, closeFd, dup2, fstat, kill, MSG_NOSIGNAL, pidfdOpen, pollReadable, recvFds, sendFds, setCloexec, setsid, SIGKILL, socketpair, SysError, waitpid } from "../../../native/index.ts";
 import { errorToWire } from "../../channel/codec.ts";
