@@ -10,7 +10,8 @@
 //      /proc/PID/smaps_rollup: PSS shares Bun's mapped binary among them) / N;
 //      at 50, each role's PSS and anonymous memory (its own: heap, JIT) apart.
 //      The container's own command is not ctr's and is left out.
-// Usage: node_modules/.bin/bun bench/lifecycle.ts [--rounds N] [--json]
+// Usage: node_modules/.bin/bun bench/lifecycle.ts [--rounds N] [--json] [--exec-only]
+// (--exec-only: part 1 alone, without the 50 containers of part 2)
 // Everything it starts is removed at the end (ctr rm -f, runc delete -f).
 
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +23,7 @@ const CTR = join(REPO, "bin", "ctr");
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf("--rounds") + 1] ?? 0) || 30;
 const JSON_OUT = args.includes("--json");
+const EXEC_ONLY = args.includes("--exec-only");
 
 if (process.getuid?.() !== 0) throw new BenchError("bench/lifecycle.ts needs root (runc and nsenter as root)");
 for (const tool of ["runc", "nsenter"]) if (!Bun.which(tool)) throw new BenchError(`${tool} is not installed`);
@@ -102,7 +104,7 @@ const memory: { containers: number; rss_mib: number | null; pss_mib: number | nu
 const all: { supervisor: number; pid1: number }[] = [target];
 // At the largest N, each role's share: PSS and its anonymous (private: heap, JIT) part, per process.
 const roles: Record<string, { pss_mib: number | null; anon_mib: number | null }> = {};
-for (const n of [1, 10, 50]) {
+for (const n of EXEC_ONLY ? [] : [1, 10, 50]) {
   while (all.length < n) all.push(detach(`${tag}-m${all.length}`));
   const ours = all.slice(0, n).flatMap((c) => [c.supervisor, ...stage1Of(c)]);
   const sum = (file: "status" | "smaps_rollup", key: string, pids = ours) => pids.reduce((t, p) => t + kib(p, file, key), 0);
@@ -129,7 +131,7 @@ if (JSON_OUT) console.log(JSON.stringify(result));
 else {
   console.log(`exec /bin/true, median of ${ROUNDS}: ctr exec ${result.ctr_exec_ms} ms, runc exec ${result.runc_exec_ms} ms, nsenter ${result.nsenter_ms} ms; ctr/runc ${result.ratio_ctr_runc} (target <= 1: ${result.ratio_ctr_runc! <= 1 ? "met" : "NOT met"})`);
   for (const m of memory) console.log(`${m.containers} detached: ctr's processes ${m.rss_mib} MiB RSS, ${m.pss_mib} MiB PSS per container (target at 50: <= 10 MiB: ${m.containers === 50 ? (m.pss_mib! <= 10 ? "met" : "NOT met") : "-"})`);
-  console.log(`at 50, per process: ${Object.entries(roles).map(([r, m]) => `${r} ${m.pss_mib} MiB PSS (${m.anon_mib} MiB anonymous)`).join(", ")}`);
+  if (!EXEC_ONLY) console.log(`at 50, per process: ${Object.entries(roles).map(([r, m]) => `${r} ${m.pss_mib} MiB PSS (${m.anon_mib} MiB anonymous)`).join(", ")}`);
   console.log(`load average at the end: ${result.load}`);
 }
 if (!existsSync(work)) throw new BenchError("work directory vanished");
