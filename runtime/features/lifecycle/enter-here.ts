@@ -57,7 +57,7 @@ const threads = (): number => readdirSync("/proc/self/task").length;
  * single-threaded (the caller starts the enter stage instead).
  */
 export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: string): number | null {
-  // 1. the very process recorded, held by a pidfd (its first C call loads koffi, before the count)
+  // 1. the very process recorded, held by a pidfd (koffi loaded before the thread count)
   const pidfd = pidfdOpen(spec.pid);
   let guardPid = 0;
   let mine = -1;
@@ -65,10 +65,10 @@ export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: s
   try {
     if (threads() !== 1) return null;
     checkSame(spec.pid, spec.start, pidfd);
-    // 4 (first: whether there is a PID namespace to be born into decides step 2). Every descriptor before joining anything.
+    // 2. every namespace's descriptor before joining anything; whether one is a PID namespace decides the rest
     const fds = openNs(spec.pid, spec.namespaces);
     const pidNs = fds.find((f) => f.ns === "pid");
-    // 2. with one, the guard, from the host's namespaces and cgroups
+    // with one, the guard, from the host's namespaces and cgroups
     const devNull = openSync("/dev/null", constants.O_RDWR);
     if (pidNs) {
       const [ours, theirs] = socketpair();
@@ -93,7 +93,7 @@ export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: s
     }
     const rootFd = openSync(`/proc/${spec.pid}/root`, constants.O_RDONLY | constants.O_DIRECTORY);
     checkSame(spec.pid, spec.start, pidfd);
-    // 5. as enter.ts: PID 1's ids, read inside its user namespace
+    // 4. as enter.ts: PID 1's ids, read inside its user namespace
     let ids: { uid: number; gid: number } | null = null;
     let groups = false;
     joinContainer(realSys, fds, rootFd, () => {
@@ -109,7 +109,7 @@ export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: s
       setresgid(become.gid, become.gid, become.gid);
       setresuid(become.uid, become.uid, become.uid);
     }
-    // 6. the spec; without a PID namespace to be born into, this process becomes the command
+    // 5. the spec; without a PID namespace to be born into, this process becomes the command
     // (exit status, signals and death are then the command's own), as nsenter without -p does.
     const ps = processSpec({ cwd: spec.cwd, env: spec.env, rlimits: [], noNewPrivs: false }, spec.argv);
     if (!pidNs) applyAndExec(ps, { takeScore: () => {} });
@@ -123,7 +123,7 @@ export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: s
     child = spawnProcess(ps.path, ps.argv, envp);
     write(mine, `pid ${child}\n`);
     const childFd = pidfdOpen(child);
-    // 7. the command; signals to ctr go on to it (by PID: it is this process's unreaped child)
+    // 6. the command; signals to ctr go on to it (by PID: it is this process's unreaped child)
     for (;;) {
       const ready = pollReadable([childFd, sigFd]);
       if (ready.includes(sigFd)) {
