@@ -89,7 +89,7 @@ describe("ctr exec without its enter stage", () => {
       expect(await out.first()).toBe("ready");
       const kids = childrenOf(exec.pid).map(cmdline);
       expect(kids.some((c) => c.includes("enter-init.js enter"))).toBe(false); // no enter stage
-      expect(kids.filter((c) => c.includes(`enter-init.js guard ${exec.pid}`))).toHaveLength(1);
+      expect(kids.filter((c) => c.startsWith("sh -c ns= pid=;"))).toHaveLength(1); // the guard, a shell while ctr exec lives
       expect(kids.filter((c) => c.startsWith("sh -c trap"))).toHaveLength(1);
       exec.kill("SIGTERM");
       expect(await exec.exited).toBe(5);
@@ -101,7 +101,7 @@ describe("ctr exec without its enter stage", () => {
       expect(await slow.exited).toBe(128 + 10);
       expect(await h.ctr(["exec", name, "sh", "-c", "hostname; readlink /proc/self/fd/0; exit 9"])).toMatchObject({ code: 9, stdout: "here-box\n/dev/null\n" });
       expect(await h.ctr(["exec", "-i", name, "cat"], { stdin: "through -i\n" })).toMatchObject({ code: 0, stdout: "through -i\n" });
-      await until("the guards to end", reapedAll("enter-init.js guard"));
+      await until("the guards to end", reapedAll("sh -c ns= pid=;"));
       expect((await h.ctr(["rm", "-f", name])).code).toBe(0);
     }),
   );
@@ -135,9 +135,10 @@ describe("ctr exec without its enter stage", () => {
         fake,
         `import { openSync } from "node:fs";
 import { CLONE_NEWPID, O_CLOEXEC, open, O_RDWR, pipe2, setns, spawnProcess, write } from ${JSON.stringify(join(REPO, "native", "index.ts"))};
+import { guardArgv } from ${JSON.stringify(join(REPO, "runtime", "features", "lifecycle", "guard.ts"))};
 const [r, w] = pipe2(O_CLOEXEC);
 const nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-const guard = spawnProcess(process.execPath, [process.execPath, ${JSON.stringify(enterBundle(await ensureInitBundle()))}, "guard", String(process.pid)], [], { dup2: [[r, 3], [nul, 0], [nul, 1], [nul, 2]] });
+const guard = spawnProcess("/bin/sh", guardArgv(process.execPath, ${JSON.stringify(enterBundle(await ensureInitBundle()))}, process.pid), [], { dup2: [[r, 3], [nul, 0], [nul, 1], [nul, 2]] });
 setns(openSync("/proc/${pid1}/ns/pid", "r"), CLONE_NEWPID);
 write(w, "ns ${statSync(`/proc/${pid1}/ns/pid`).ino}\\n");
 const child = spawnProcess("/bin/sleep", ["sleep", "997"], []);
@@ -154,7 +155,7 @@ process.kill(process.pid, "SIGKILL");
       // The command is in the container's PID namespace, an orphan re-parented to the test (a subreaper).
       expect(statSync(`/proc/${command}/ns/pid`).ino).toBe(statSync(`/proc/${pid1}/ns/pid`).ino);
       await until("the orphaned sleep to be killed", reapedAll("sleep 997"));
-      await until("the guard to end", reapedAll(`guard ${p.pid}`));
+      await until("the guard to end", () => reapedAll(`guard ${p.pid}`)() && reapedAll("sh -c ns= pid=;")());
       expect(guard).toBeGreaterThan(0);
       // PID 1 was not touched.
       expect(cmdline(pid1)).toBe("sleep 1000 ");

@@ -233,7 +233,7 @@ describe("faults", () => {
         return !children().some((c) => c.cmd.includes(what));
       };
       await until("the exec'd sleep to end", reapedAll("sleep 999"));
-      await until("the guard to end", reapedAll("enter-init.js guard"));
+      await until("the guard to end", () => reapedAll("enter-init.js guard")() && reapedAll("sh -c ns= pid=;")());
       await until("the exec'd sleep to end", async () => !(await h.ctr(["exec", name, "sh", "-c", "ps -e -o comm= 2>/dev/null || ls /proc"])).stdout.includes("sleep 999"));
       const ids = (await h.ctr(["exec", name, "sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' '; echo; done"])).stdout;
       expect(ids).not.toContain("sleep 999");

@@ -17,9 +17,10 @@
 //   1. a pidfd of the container's PID 1, its start time checked;
 //   2. /proc/PID/ns/* opened (step 3 of the stage, first here: whether the
 //      container has a PID namespace decides the rest), and with one, the
-//      guard (guard.ts) started from the host before joining anything: this
-//      process is then the command's parent and waiter, and the guard kills
-//      the command if it dies (its SIGKILL included), as the stage did;
+//      guard (guard.ts: a shell until it is needed) started from the host
+//      before joining anything: this process is then the command's parent and
+//      waiter, and the guard kills the command if it dies (its SIGKILL
+//      included), as the stage did;
 //   3. its cgroups joined; /proc/PID/root opened, the pidfd checked again;
 //   4. the namespaces joined (user first), the root entered, PID 1's ids
 //      taken in a user namespace;
@@ -36,12 +37,12 @@
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { blockSignals, close, dup2, kill, pidfdOpen, pollReadable, readSignal, realSys, setgroups, setresgid, setresuid, SIGKILL, signalFd, socketpair, spawnProcess, waitpid, write } from "../../../native/index.ts";
+import { blockSignals, close, dup2, kill, pidfdOpen, pollReadable, readSignal, realSys, setgroups, setresgid, setresuid, SIGKILL, signalFd, O_CLOEXEC, pipe2, spawnProcess, waitpid, write } from "../../../native/index.ts";
 import { SINGLE_THREAD_ENV } from "../../bundle.ts";
 import { HANDLED_SIGNALS, signalStatus } from "../../status.ts";
 import { applyAndExec, applySteps, processSpec } from "../process/spec.ts";
 import { checkSame, idsOf, joinContainer, openNs, type EnterSpec } from "./enter.ts";
-import { GUARD_FD } from "./guard.ts";
+import { GUARD_FD, guardArgv } from "./guard.ts";
 
 /** Whether `spec` is one this process can run itself (else the enter stage), before anything is done. */
 export function canEnterHere(spec: EnterSpec): boolean {
@@ -59,7 +60,6 @@ const threads = (): number => readdirSync("/proc/self/task").length;
 export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: string): number | null {
   // 1. the very process recorded, held by a pidfd (koffi loaded before the thread count)
   const pidfd = pidfdOpen(spec.pid);
-  let guardPid = 0;
   let mine = -1;
   let child = 0; // spawned and not yet reaped
   try {
@@ -71,11 +71,11 @@ export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: s
     // with one, the guard, from the host's namespaces and cgroups
     const devNull = openSync("/dev/null", constants.O_RDWR);
     if (pidNs) {
-      const [ours, theirs] = socketpair();
+      const [theirs, ours] = pipe2(O_CLOEXEC);
       mine = ours;
       try {
         const env = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`);
-        guardPid = spawnProcess(process.execPath, [process.execPath, guard, "guard", String(process.pid)], env, { dup2: [[theirs, GUARD_FD], [devNull, 0], [devNull, 1], [devNull, 2]] });
+        spawnProcess("/bin/sh", guardArgv(process.execPath, guard, process.pid), env, { dup2: [[theirs, GUARD_FD], [devNull, 0], [devNull, 1], [devNull, 2]] });
       } finally {
         close(theirs);
       }
@@ -145,15 +145,15 @@ export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: s
       kill(child, SIGKILL);
       waitpid(child, 0);
     }
-    // The command, if any, is reaped: the guard has nothing left to watch.
-    if (guardPid > 0) {
+    // The command, if any, is reaped: the guard has nothing left to watch, and ends.
+    if (mine >= 0) {
       try {
-        kill(guardPid, SIGKILL);
+        write(mine, "done\n");
       } catch {
-        // gone already
+        // the guard is gone (EPIPE)
       }
+      close(mine);
     }
-    if (mine >= 0) close(mine);
     close(pidfd);
   }
 }
