@@ -2,7 +2,8 @@
 // enter-here.ts) as uid 65534 (`ns user, pid`): no enter stage, the user
 // namespace joined in ctr exec's own process (root inside); its status relayed,
 // SIGTERM forwarded; ctr exec SIGKILLed: its guard (guard.ts), an ordinary
-// user's process too, kills the command inside the user namespace.
+// user's process too, kills the command inside the user namespace; without a
+// PID namespace, ctr exec becomes the command.
 // test/integration/exec-here.test.ts has the root side.
 
 import { describe, expect, test } from "bun:test";
@@ -91,6 +92,12 @@ describe("rootless ctr exec without its enter stage", () => {
         await until("the exec'd sleep to be killed", gone("sleep 995"));
         await until("the guards to end", () => gone("enter-init.js guard")() && gone("sh -c ns= pid=;")());
         expect((await as(["rm", "-f", name])).code).toBe(0);
+        // Without a PID namespace: ctr exec becomes the command, in the user namespace (its PID: setpriv execs).
+        const np = `${name}-np`;
+        expect(await as(["-d", "--name", np, "-e", "ns user, uts, mnt\nhostname rl-np\nexec sleep 1000"])).toMatchObject({ code: 0, stdout: `${np}\n` });
+        const direct = await as(["exec", np, "sh", "-c", "echo $$; hostname; id -u; exit 4"]);
+        expect(direct).toMatchObject({ code: 4, stdout: `${direct.pid}\nrl-np\n0\n`, stderr: "" });
+        expect((await as(["rm", "-f", np])).code).toBe(0);
       }),
     60_000,
   );
