@@ -13,7 +13,8 @@
 //      JIT) apart, per container. The container's own command is not ctr's and
 //      is left out. Run it with no other detached container of root's: the
 //      monitor is shared, and theirs would count.
-// Usage: node_modules/.bin/bun bench/lifecycle.ts [--rounds N] [--json]
+// Usage: node_modules/.bin/bun bench/lifecycle.ts [--rounds N] [--json] [--exec-only]
+// (--exec-only: part 1 alone, without the 50 containers of part 2)
 // Everything it starts is removed at the end (ctr rm -f, runc delete -f).
 
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +26,7 @@ const CTR = join(REPO, "bin", "ctr");
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf("--rounds") + 1] ?? 0) || 30;
 const JSON_OUT = args.includes("--json");
+const EXEC_ONLY = args.includes("--exec-only");
 
 if (process.getuid?.() !== 0) throw new BenchError("bench/lifecycle.ts needs root (runc and nsenter as root)");
 for (const tool of ["runc", "nsenter"]) if (!Bun.which(tool)) throw new BenchError(`${tool} is not installed`);
@@ -121,7 +123,7 @@ const memory: { containers: number; processes: number; rss_mib: number | null; p
 const all: { supervisor: number; pid1: number }[] = [target];
 // At the largest N, each role's share per container: PSS and its anonymous (private: heap, JIT) part.
 const roles: Record<string, { processes: number; pss_mib: number | null; anon_mib: number | null }> = {};
-for (const n of [1, 10, 50]) {
+for (const n of EXEC_ONLY ? [] : [1, 10, 50]) {
   while (all.length < n) all.push(detach(`${tag}-m${all.length}`));
   const ours = ctrProcesses();
   const sum = (file: "status" | "smaps_rollup", key: string, pids = ours.map((p) => p.pid)) => pids.reduce((t, p) => t + kib(p, file, key), 0);

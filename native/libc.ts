@@ -145,6 +145,7 @@ const PROTOS = {
   posix_spawn_file_actions_addopen: "int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int oflag, uint32_t mode)",
   posix_spawn_file_actions_adddup2: "int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)",
   sigprocmask: "int sigprocmask(int how, const void *set, void *oldset)",
+  signalfd: "int signalfd(int fd, const void *mask, int flags)",
   signal: "void *signal(int sig, void *handler)",
   poll: "int poll(void *fds, unsigned long nfds, int timeout)",
   lsetxattr: "int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)",

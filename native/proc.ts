@@ -308,6 +308,30 @@ export function unblockSignals(sigs: readonly number[]): void {
 }
 
 /**
+ * signalfd(2), close-on-exec: a descriptor that reads as readable while one of
+ * `sigs` is pending (block them first: blockSignals); readSignal takes one.
+ */
+export function signalFd(sigs: readonly number[]): number {
+  const args = [sigs];
+  const start = t0();
+  const r = C.signalfd(-1, sigset(sigs), 0x80000 /* SFD_CLOEXEC */) as number;
+  return int("signalfd", r, en(r), args, start);
+}
+
+/** The number of the next signal queued on signalfd `fd` (its struct signalfd_siginfo starts with ssi_signo); blocks until there is one. */
+export function readSignal(fd: number): number {
+  const info = new Uint8Array(128);
+  for (;;) {
+    const start = t0();
+    const r = Number(C.read(fd, info, info.length));
+    const err = en(r);
+    if (r === -1 && err === 4 /* EINTR */) continue;
+    int("read", r, err, [fd], start);
+    return new DataView(info.buffer).getUint32(0, true);
+  }
+}
+
+/**
  * Reset every catchable signal to its default action and unblock all: what a
  * process should do right before execve of a program that must start clean
  * (handled signals are reset by execve anyway; ignored ones and the mask are not).

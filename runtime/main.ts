@@ -1,7 +1,8 @@
 // ctr's entry (bin/ctr runs it). For start-up latency it starts PID 1
-// (runtime/direct-start.ts), stage 1 or `ctr exec`'s enter stage first, so the
-// stage's Bun start-up overlaps ctr's, then loads the CLI from the bundles
-// (runtime/bundle.ts). No static import: it would load before this file runs.
+// (runtime/direct-start.ts) or stage 1 first, so the stage's Bun start-up
+// overlaps ctr's, then loads the CLI from the bundles (runtime/bundle.ts);
+// for `ctr exec`, its own bundle (runtime/exec-cli.ts). No static import: it
+// would load before this file runs.
 // Under 4 KiB: Bun caches a larger transpiled file in $HOME/.bun.
 
 const root = `${import.meta.dir}/..`;
@@ -25,17 +26,6 @@ for (let i = 0; i < argv.length && !detaching; i++) {
   else if (a === "-d" || a === "--detach") detaching = true;
   else if (a !== "--trace") break;
 }
-// `ctr exec` without -t: its command's stdin (-i: ours); else null.
-let stdin: "inherit" | "ignore" | null = null;
-for (let i = at + 1, interactive = false; first === "exec" && i < argv.length; i++) {
-  const a = argv[i]!;
-  if (a === "-i" || a === "--interactive") interactive = true;
-  else if (a === "-e" || a === "--env" || a === "-w" || a === "--workdir") i++;
-  else {
-    if (a === "--" || !a.startsWith("-")) stdin = interactive ? "inherit" : "ignore";
-    break; // else -t, or an option refused
-  }
-}
 const z = "0";
 const env = { ...process.env, BUN_JSC_useConcurrentJIT: z, BUN_JSC_useConcurrentGC: z, BUN_JSC_useWarmUpMarkedBlocks: z, MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useJIT: z };
 
@@ -50,15 +40,12 @@ if (run && argv[0] === first && exists(`${dir}/direct-start.js`)) {
 if (run) {
   // As Launch.spawn in runtime/host.ts, which adopts it.
   if (!direct) early = Bun.spawn({ cmd: [process.execPath, `${dir}/init.js`, "stage1"], stdio: ["inherit", "inherit", "inherit", "pipe"], env });
-} else if (stdin !== null && exists(`${dir}/enter-init.js`) && exists(`${dir}/exec-cli.js`)) {
-  // As execCommand's (features/lifecycle/enter.ts); it ends quietly if the line is refused.
-  early = Bun.spawn({ cmd: [process.execPath, `${dir}/enter-init.js`, "enter"], stdio: [stdin, "inherit", "inherit", "pipe"], env });
 }
 const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts"));
-// `ctr exec` with its stage: exec-cli.ts alone.
+// `ctr exec`: exec-cli.ts alone, by require(): an import would start a loader thread (features/lifecycle/enter-here.ts).
 const running: Promise<number> =
-  stdin !== null && early !== null
-    ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), early, whole)
+  first === "exec" && exists(`${dir}/exec-cli.js`)
+    ? (require(`${dir}/exec-cli.js`) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), null, whole, newest)
     : whole().then((cli) => cli.main(argv, early, direct, newest));
 running.then(
   (code) => process.exit(code),

@@ -10,7 +10,8 @@
 import { describe, expect } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CGROUP_PARENTS, itest, onHost, type Host } from "./host-state.ts";
+import { CGROUP_PARENTS, children, itest, onHost, type Host } from "./host-state.ts";
+import { waitpid, WNOHANG } from "../../native/index.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
 
 const STATE_ROOT = "/run/ctr";
@@ -242,9 +243,18 @@ describe("faults", () => {
       const reader = exec.stdout.getReader();
       expect(new TextDecoder().decode((await reader.read()).value)).toBe("started\n");
       const inner = () => (readFileSync(`/proc/${s.pid1!.pid}/task/${s.pid1!.pid}/children`, "utf8") + "").trim();
-      expect(inner()).toBe(""); // the exec'd command is not PID 1's child: it is the exec stage's
+      expect(inner()).toBe(""); // the exec'd command is not PID 1's child: it is ctr exec's
       exec.kill("SIGKILL");
       await exec.exited;
+      // An orphan now, re-parented to the test (a subreaper), killed by ctr exec's guard
+      // (runtime/features/lifecycle/guard.ts): reaped here as by any subreaper, or the
+      // zombie would hold the container's PID namespace (and its PID 1's end) until the test ends.
+      const reapedAll = (what: string) => () => {
+        for (const c of children()) if (c.state === "Z") waitpid(c.pid, WNOHANG);
+        return !children().some((c) => c.cmd.includes(what));
+      };
+      await until("the exec'd sleep to end", reapedAll("sleep 999"));
+      await until("the guard to end", () => reapedAll("enter-init.js guard")() && reapedAll("sh -c ns= pid=;")());
       await until("the exec'd sleep to end", async () => !(await h.ctr(["exec", name, "sh", "-c", "ps -e -o comm= 2>/dev/null || ls /proc"])).stdout.includes("sleep 999"));
       const ids = (await h.ctr(["exec", name, "sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' '; echo; done"])).stdout;
       expect(ids).not.toContain("sleep 999");

@@ -16,10 +16,10 @@
 // a benchmark (bench/lifecycle.ts), and reading every record, directory and
 // cgroup of the machine was a fifth of it.
 
-import { closeSync, constants, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { close, pidfdOpen, pidfdSendSignal, recvFds, socketpair, SysError } from "../../../native/index.ts";
 import { constants as osConstants } from "node:os";
-import { PACKAGE_ROOT, enterBundle, ensureInitBundle, SINGLE_THREAD_ENV } from "../../bundle.ts";
+import { PACKAGE_ROOT, enterBundle, ensureInitBundle, initBundle, SINGLE_THREAD_ENV } from "../../bundle.ts";
 import { wireToError } from "../../channel/codec.ts";
 import { AsyncWriter, writeAll } from "../../fdio.ts";
 import { HANDLED_SIGNALS } from "../../status.ts";
@@ -27,6 +27,7 @@ import { removeStateDir, sweepStaleStateDirs } from "../../statedir.ts";
 import { machineCgroups } from "../cgroup/detect.ts";
 import { sweepStaleCgroups } from "../cgroup/manager.ts";
 import type { EnterReply, EnterSpec } from "./enter.ts";
+import { canEnterHere, enterHere } from "./enter-here.ts";
 import { checkName, generateName } from "./names.ts";
 import { sameProcess } from "./procstat.ts";
 import { exists, listStates, logPath, readState, recordsRoot, removeRecord, reserve, taken, writeState, type ContainerState, type ProcRef } from "./store.ts";
@@ -467,6 +468,16 @@ async function execWith(args: string[], early: ReturnType<typeof Bun.spawn> | nu
     ...(d.user ? { user: d.user } : {}),
     ...(tty ? { tty: winSize(1) ?? winSize(0) } : {}),
   };
+  // Without a stage when this process can (enter-here.ts); else null, nothing done.
+  const guard = enterBundle(initBundle());
+  if (!early && canEnterHere(spec) && existsSync(guard)) {
+    try {
+      const code = enterHere(spec, interactive ? "inherit" : "ignore", guard);
+      if (code !== null) return code;
+    } catch (e) {
+      return report(e);
+    }
+  }
   // -t: the stage sends the terminal's master on a socket of its own (its fd 4, tty.ts).
   const [ours, theirs] = tty ? socketpair() : [-1, -1];
   const stage =

@@ -4,8 +4,12 @@
 //
 // Why a stage of its own: JavaScript cannot run after fork, and setns(2) into
 // a user or mount namespace fails with EINVAL in a multi-threaded process
-// (docs/ARCHITECTURE.md, "Why the stages"): ctr's own process has threads, a
-// fresh init process started as stage 1 is (runtime/bundle.ts) has one. The
+// (docs/ARCHITECTURE.md, "Why the stages"): ctr's CLI has threads, a fresh
+// init process started as stage 1 is (runtime/bundle.ts) has one. A plain
+// `ctr exec` is kept single-threaded and takes these steps itself
+// (enter-here.ts: one Bun start fewer); this stage is for the rest: `-t`, a
+// spec with steps for the exec stage (6), an OCI `exec` (features/oci/exec.ts),
+// a `ctr exec` that has threads after all. The
 // host sends the EnterSpec, one JSON line, on fd 3; the stage
 //   1. opens a pidfd of the container's PID 1, then checks that the PID is
 //      still the recorded process (its start time, procstat.ts); the pidfd
