@@ -174,6 +174,24 @@ exec /bin/true
     expect(config.linux.seccomp.syscalls[0].names).toEqual(["mkdir", "mkdirat"]);
   });
 
+  test("device nodes: linux.devices, read back as the same `device node` lines after the mounts", () => {
+    const f = script(
+      "nodes.ctr",
+      `ns uts, pid, mnt
+rootfs ${rootfs}
+mount dev
+device node /dev/fuse c 10:229 mode=0600 uid=5 gid=6
+device node /run/fifo p
+exec /bin/true
+`,
+    );
+    const { config } = roundTrip(f);
+    expect(config.linux.devices).toEqual([
+      { path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o600, uid: 5, gid: 6 },
+      { path: "/run/fifo", type: "p", fileMode: 0o666 },
+    ]);
+  });
+
   // The examples run commands (`run`, `expect`, `show`), which a bundle cannot; their
   // container setup is what compile can express: the example with those lines
   // removed, and its `rootfs default` given a directory (the test's rootfs).

@@ -235,6 +235,51 @@ describe("each field gives its statement", () => {
     expect(swap(-1).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: `linux\.resources\.memory\.swap` is not supported yet: unlimited swap/)]);
     expect(swap(1024).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: memory\.swap \(1024\) is below memory\.limit/)]);
   });
+  test("linux.devices: each a `device node` after the mounts; with a device policy, each allowed after its rules; bad entries are errors at them", () => {
+    const devices = [
+      { path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o20666, uid: 0, gid: 0 },
+      { path: "/dev/loop9", type: "b", major: 7, minor: 9, fileMode: 0o600, uid: 1000, gid: 1000 },
+      { path: "/dev/ttyX", type: "u", major: 4, minor: 70 },
+      { path: "/run/fifo", type: "p", fileMode: 0o644 },
+    ];
+    const mounts = [{ destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=755"] }];
+    const r = compile(config({ mounts, linux: { devices, resources: { devices: [{ allow: false, access: "rwm" }, { allow: false, type: "c", major: 10, minor: 229, access: "rwm" }] } } }));
+    expect(r.errors).toEqual([]);
+    expect(r.lines.filter((l) => l.startsWith("mount") || l.startsWith("device"))).toEqual([
+      "mount dev /dev",
+      "device node /dev/fuse c 10:229 mode=0666 uid=0 gid=0",
+      "device node /dev/loop9 b 7:9 mode=0600 uid=1000 gid=1000",
+      "device node /dev/ttyX c 4:70",
+      "device node /run/fifo p mode=0644",
+      "device default",
+      "device deny c 10:229 rwm",
+      "device allow c 10:229 rwm",
+      "device allow b 7:9 rwm",
+      "device allow c 4:70 rwm",
+    ]);
+    const ops = r.b.result.plan.ops;
+    expect(ops.filter((o) => o.kind === "device-node")).toEqual([
+      expect.objectContaining({ path: "/dev/fuse", type: "c", major: 10, minor: 229, mode: 0o666, uid: 0, gid: 0 }),
+      expect.objectContaining({ path: "/dev/loop9", type: "b", major: 7, minor: 9, mode: 0o600, uid: 1000, gid: 1000 }),
+      expect.objectContaining({ path: "/dev/ttyX", type: "c", major: 4, minor: 70, mode: 0o666 }),
+      expect.objectContaining({ path: "/run/fifo", type: "p", mode: 0o644 }),
+    ]);
+    // Made after the /dev tmpfs, before the root is entered.
+    const kinds = ops.map((o) => o.kind);
+    expect(kinds.indexOf("mount-dev")).toBeLessThan(kinds.indexOf("device-node"));
+    expect(kinds.lastIndexOf("device-node")).toBeLessThan(kinds.indexOf("enter-root"));
+    // Without a device policy there is nothing to allow.
+    expect(compile(config({ linux: { devices: devices.slice(0, 1) } })).lines.filter((l) => l.startsWith("device"))).toEqual(["device node /dev/fuse c 10:229 mode=0666 uid=0 gid=0"]);
+    const bad = compile(config({ linux: { devices: [{ path: "dev/x", type: "c", major: 1, minor: 3 }, { path: "/dev/x", type: "z" }, { path: "/dev/y", type: "c", major: 1 }, { path: "/dev/z", type: "b", major: -1, minor: 0 }] } }));
+    expect(bad.errors).toEqual([
+      '/linux/devices/0/path: a device\'s path must be absolute, not "dev/x"',
+      '/linux/devices/1/type: unknown device type "z"',
+      "/linux/devices/2: a char device needs its `major` and `minor`",
+      "/linux/devices/3/major: expected a non-negative whole number, found -1",
+    ]);
+    // Without a mount namespace there is no container tree to make it in.
+    expect(compile(config({ linux: { namespaces: [{ type: "pid" }], devices: devices.slice(0, 1) } })).errors).toContain("/linux/devices/0: `device node` needs `ns mnt`");
+  });
   test("uid and gid mappings are `map`", () => {
     const r = compile(
       config({
@@ -289,7 +334,7 @@ describe("each field gives its statement", () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ linux: { rootfsPropagation: "rslave" } }, "linux.rootfsPropagation"],
       [{ linux: { resources: { blockIO: { weight: 10 } } } }, "linux.resources.blockIO"],
-      [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229 }] } }, "linux.devices"],
+      [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, flags: 1 }] } }, "linux.devices[0].flags"],
       [{ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
       [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
       [{ linux: { resources: { memory: { limit: 67108864, reservation: 1024 } } } }, "linux.resources.memory.reservation"],

@@ -152,6 +152,19 @@ export function compileConfig(commands: readonly Command[], cwd: string): Compil
       case "limit":
         return limit(c, cmd);
       case "device": {
+        if (b.form === "node") {
+          // linux.devices (translate.ts reads it back as `device node`).
+          const type = word(b.args.TYPE);
+          const node: Record<string, unknown> = { path: word(b.args.PATH), type };
+          if (type !== "p") {
+            const [major, minor] = word(b.args["MAJOR:MINOR"]).split(":");
+            Object.assign(node, { major: Number(major), minor: Number(minor) });
+          }
+          node.fileMode = b.options.mode ? parseInt(b.options.mode.text, 8) : 0o666;
+          for (const k of ["uid", "gid"] as const) if (b.options[k]) node[k] = Number(b.options[k]!.text);
+          c.list(c.linux, "devices").push(node);
+          return;
+        }
         const devices = c.list(c.resources(), "devices");
         if (b.form === "default") {
           if (devices.length > 0) return c.cannot(cmd, "`device default` after other `device` lines", "put `device default` first");
@@ -342,7 +355,7 @@ function limit(c: Compiler, cmd: Command): void {
 }
 
 /** The ops whose order among themselves is the tree the container sees: kept in order by both plans. */
-const TREE_OPS = new Set(["host-tree", "rootfs", "enter-root", "mount", "mount-dev", "mount-cgroup", "readonly", "mask", "volume"]);
+const TREE_OPS = new Set(["host-tree", "rootfs", "enter-root", "mount", "mount-dev", "mount-cgroup", "device-node", "readonly", "mask", "volume"]);
 
 export interface OpView {
   /** Ops of one group keep their order; config.json's fields have no order between groups (translate.ts gives its own). */

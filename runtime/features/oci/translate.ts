@@ -17,7 +17,8 @@
 // each table below.
 //
 // The order of the commands is the order a script would need: ns, map,
-// rootfs, the mounts in the config's order, hostname, limits and devices, the
+// rootfs, the mounts in the config's order, the device nodes, hostname, limits and
+// the device policy, the
 // process spec, readonly and mask (the planner holds them until the mounts
 // before the command are made), and the command last, as `exec`.
 
@@ -188,7 +189,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
-  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath", "rootfsPropagation"]);
+  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath", "rootfsPropagation", "devices"]);
   if (linux.rootfsPropagation !== undefined && linux.rootfsPropagation !== "") {
     // What ctr does anyway: stage 1 makes the whole tree private as it unshares the mount namespace, the root included.
     const prop = t.typed<string>(linux.rootfsPropagation, "/linux/rootfsPropagation", "string");
@@ -199,6 +200,8 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
   mounts(t, cfg.mounts, bundle);
+  // The nodes after the mounts (a /dev tmpfs is among them), as runc makes them.
+  const nodes = linux.devices === undefined ? [] : linuxDevices(t, linux.devices);
   // A cgroup namespace joined by path has another root: `mount cgroup` binds PID 1's cgroup as /proc/self/cgroup names it from its own root (runtime/features/mount/cgroupfs.ts).
   const cgroupNs = t.nsPaths.find((p) => p.ns === "cgroup");
   if (cgroupNs && t.commands.some((c) => c.name === "mount" && c.args[0]?.text === "cgroup")) t.unsupported(cgroupNs.span.file.slice(t.file.length + 1), "a cgroup namespace by path with a cgroup mount (ctr mounts the container's cgroups as seen from a namespace of its own)");
@@ -208,7 +211,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
     const name = t.typed<string>(v, `/${key}`, "string");
     if (name !== undefined) t.add(key, `/${key}`, [t.string(name, `/${key}`)]);
   }
-  if (linux.resources !== undefined) resources(t, linux.resources);
+  if (linux.resources !== undefined) resources(t, linux.resources, nodes);
   if (linux.sysctl !== undefined) sysctl(t, linux.sysctl);
   if (linux.seccomp !== undefined) seccomp(t, linux.seccomp);
   if (cfg.hooks !== undefined) hooks(t, cfg.hooks);
@@ -436,7 +439,7 @@ function cgroupsPath(t: Translator, v: unknown): void {
   t.cgroupsPath = { path: `${p.startsWith("/") ? "/" : ""}${parts.join("/")}`, span: t.span(at) };
 }
 
-function resources(t: Translator, v: unknown): void {
+function resources(t: Translator, v: unknown, nodes: ListedNode[]): void {
   const at = "/linux/resources";
   if (!t.typed(v, at, "object")) return;
   const r = v as Record<string, unknown>;
@@ -495,7 +498,67 @@ function resources(t: Translator, v: unknown): void {
       if (n !== undefined) t.add("limit", `${at}/pids/limit`, [t.word("pids", `${at}/pids`), t.word(String(n), `${at}/pids/limit`)]);
     }
   }
-  if (r.devices !== undefined) devices(t, r.devices);
+  if (r.devices !== undefined) {
+    devices(t, r.devices);
+    // A node linux.devices lists is meant to be used: allowed after the config's rules.
+    for (const n of nodes) if (n.type !== "p") t.add("device", n.ptr, [t.word("allow", n.ptr), t.word(n.type, `${n.ptr}/type`), t.word(`${n.major}:${n.minor}`, n.ptr), t.word("rwm", n.ptr)]);
+  }
+}
+
+/** A node of linux.devices, for its rule in the device policy. */
+interface ListedNode {
+  ptr: string;
+  type: "c" | "b" | "p";
+  major: number;
+  minor: number;
+}
+
+/**
+ * `linux.devices` (config-linux.md, "Devices"): each a `device node` (runtime/features/devices/node.ts).
+ * Type u (unbuffered char) is a char node; fileMode's file-type bits are dropped, as runc
+ * does. The nodes are returned for their rules in the device policy (resources).
+ */
+function linuxDevices(t: Translator, v: unknown): ListedNode[] {
+  const at = "/linux/devices";
+  const list = t.typed<unknown[]>(v, at, "array");
+  const out: ListedNode[] = [];
+  list?.forEach((d, i) => {
+    const ptr = `${at}/${i}`;
+    if (!t.typed(d, ptr, "object")) return;
+    const o = d as Record<string, unknown>;
+    t.keys(o, ptr, ["path", "type", "major", "minor", "fileMode", "uid", "gid"]);
+    const p = t.typed<string>(o.path, `${ptr}/path`, "string");
+    const raw = t.typed<string>(o.type, `${ptr}/type`, "string");
+    if (p === undefined || raw === undefined) return;
+    if (!p.startsWith("/")) return t.error(`${ptr}/path`, `a device's path must be absolute, not ${JSON.stringify(p)}`, "e.g. /dev/fuse");
+    const type = raw === "u" ? "c" : raw;
+    if (type !== "c" && type !== "b" && type !== "p") return t.error(`${ptr}/type`, `unknown device type ${JSON.stringify(raw)}`, "one of c, b, u (a char device) and p (a FIFO)");
+    const args: Arg[] = [t.string(p, `${ptr}/path`), t.word(type, `${ptr}/type`)];
+    let major = 0;
+    let minor = 0;
+    if (type !== "p") {
+      const ma = o.major === undefined ? undefined : t.int(o.major, `${ptr}/major`);
+      const mi = o.minor === undefined ? undefined : t.int(o.minor, `${ptr}/minor`);
+      if (o.major === undefined || o.minor === undefined) return t.error(ptr, `a ${type === "b" ? "block" : "char"} device needs its \`major\` and \`minor\``, 'e.g. "major": 10, "minor": 229');
+      if (ma === undefined || mi === undefined) return;
+      [major, minor] = [ma, mi];
+      args.push(t.word(`${ma}:${mi}`, ptr));
+    }
+    if (o.fileMode !== undefined) {
+      const mode = t.int(o.fileMode, `${ptr}/fileMode`);
+      if (mode === undefined) return;
+      args.push(t.option("mode", t.word((mode & 0o7777).toString(8).padStart(4, "0"), `${ptr}/fileMode`), `${ptr}/fileMode`));
+    }
+    for (const k of ["uid", "gid"] as const) {
+      if (o[k] === undefined) continue;
+      const id = t.int(o[k], `${ptr}/${k}`);
+      if (id === undefined) return;
+      args.push(t.option(k, t.word(String(id), `${ptr}/${k}`), `${ptr}/${k}`));
+    }
+    t.add("device", ptr, [t.word("node", ptr), ...args]);
+    out.push({ ptr, type, major, minor });
+  });
+  return out;
 }
 
 /**

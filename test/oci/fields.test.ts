@@ -1,0 +1,97 @@
+// Item 2's remaining Linux fields, for real (as root): linux.devices made and
+// allowed, seen from inside the container. Bundles from `ctr spec` with the
+// busybox rootfs; `ctr run` under a root directory of the test's own; nothing
+// left on the host (test/integration/host-state.ts).
+
+import { describe, expect } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { busyboxRootfs } from "./busybox.ts";
+import { itest, onHost, type Host } from "../integration/host-state.ts";
+
+const bb = busyboxRootfs("ctr-it-ocif-");
+
+/** A bundle: `ctr spec`'s config with `args` (and `edit` applied), its root the busybox rootfs. */
+async function bundle(h: Host, args: string[], edit: (c: Record<string, any>) => void = () => {}): Promise<string> {
+  const b = h.scratch();
+  expect((await h.ctr(["spec", "--bundle", b])).code).toBe(0);
+  const cfg = JSON.parse(readFileSync(join(b, "config.json"), "utf8"));
+  cfg.root.path = bb.path;
+  cfg.process.args = args;
+  edit(cfg);
+  writeFileSync(join(b, "config.json"), JSON.stringify(cfg, null, 2));
+  return b;
+}
+
+/** `ctr --root ROOT run --bundle B ID`, the JSON log beside ROOT. */
+function run(h: Host, root: string, b: string, id: string) {
+  return h.ctr(["--root", root, "--log", join(root, "..", "log.json"), "--log-format", "json", "run", "--bundle", b, id]);
+}
+
+describe("OCI Linux fields seen from inside", () => {
+  itest("linux.devices: each node made with its type, numbers, mode and owner, and allowed by the device cgroup; a FIFO too; a node already there is left as it is", () =>
+    onHost(async (h) => {
+      const root = join(h.scratch(), "root");
+      const probe = [
+        "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/myfull /dev/null",
+        "stat -c '%n %F %a' /run/fifo",
+        // Opened: allowed by the rule the listed node adds to `ctr spec`'s deny-all policy.
+        "true < /dev/fuse && echo fuse=open || echo fuse=denied",
+        "head -c3 /dev/myfull | od -An -tx1",
+      ].join("; ");
+      const b = await bundle(h, ["sh", "-c", probe], (c) => {
+        c.linux.devices = [
+          { path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o606, uid: 5, gid: 6 },
+          { path: "/dev/myfull", type: "c", major: 1, minor: 7, fileMode: 0o640 },
+          // /dev/null is made by the /dev tmpfs's defaults (1:3, 0666): a listed one there is left so.
+          { path: "/dev/null", type: "c", major: 1, minor: 5, fileMode: 0o600 },
+          { path: "/run/fifo", type: "p", fileMode: 0o620 },
+        ];
+      });
+      const r = await run(h, root, b, "d1");
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(r.stdout).toBe(
+        [
+          "/dev/fuse character special file a:e5 606 5:6",
+          "/dev/myfull character special file 1:7 640 0:0",
+          "/dev/null character special file 1:3 666 0:0",
+          "/run/fifo fifo 620",
+          "fuse=open",
+          " 00 00 00",
+          "",
+        ].join("\n"),
+      );
+      // The rule is what opens it: a node of the same device that the host made, bound in, is denied
+      // without linux.devices, and opens with it (the rule is by number); the listed node's rule comes
+      // after the config's own rules, so a deny among them does not take it back.
+      const hostDir = h.scratch();
+      expect(Bun.spawnSync(["mknod", join(hostDir, "fuse"), "c", "10", "229"]).exitCode).toBe(0);
+      const opens = "true < /mnt/fuse && echo mnt=open || echo mnt=denied";
+      const bound = (c: Record<string, any>) => c.mounts.push({ destination: "/mnt", type: "bind", source: hostDir, options: ["rbind"] });
+      const none = await run(h, root, await bundle(h, ["sh", "-c", `exec 2>/dev/null; ${opens}`], bound), "d2");
+      expect([none.code, none.stdout, none.stderr]).toEqual([0, "mnt=denied\n", ""]);
+      const listed = await bundle(h, ["sh", "-c", `${opens}; true < /dev/fuse && echo dev=open`], (c) => {
+        bound(c);
+        c.linux.devices = [{ path: "/dev/fuse", type: "c", major: 10, minor: 229 }];
+        c.linux.resources.devices.push({ allow: false, type: "c", major: 10, minor: 229, access: "rwm" });
+      });
+      const d = await run(h, root, listed, "d3");
+      expect([d.code, d.stdout]).toEqual([0, "mnt=open\ndev=open\n"]);
+    }),
+    60_000,
+  );
+  itest("linux.devices in a user namespace, where mknod is not permitted: the host's node at the path is bound there, as runc does", () =>
+    onHost(async (h) => {
+      const root = join(h.scratch(), "root");
+      const b = await bundle(h, ["sh", "-c", "stat -c '%n %F %t:%T' /dev/fuse; grep ' /dev/fuse ' /proc/self/mountinfo | wc -l"], (c) => {
+        c.linux.namespaces.push({ type: "user" });
+        c.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
+        c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
+        c.linux.devices = [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o666 }];
+      });
+      const r = await run(h, root, b, "u1");
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, "/dev/fuse character special file a:e5\n1\n", ""]);
+    }),
+    60_000,
+  );
+});
