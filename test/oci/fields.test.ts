@@ -4,10 +4,11 @@
 // left on the host (test/integration/host-state.ts).
 
 import { describe, expect } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxRootfs } from "./busybox.ts";
 import { itest, onHost, type Host } from "../integration/host-state.ts";
+import { hierarchyOf, machineCgroups } from "../../runtime/features/cgroup/detect.ts";
 
 const bb = busyboxRootfs("ctr-it-ocif-");
 
@@ -21,6 +22,12 @@ async function bundle(h: Host, args: string[], edit: (c: Record<string, any>) =>
   edit(cfg);
   writeFileSync(join(b, "config.json"), JSON.stringify(cfg, null, 2));
   return b;
+}
+
+/** A whole block device of this machine (a disk before a loop device), as MAJOR:MINOR. */
+function blockDevice(): string {
+  const names = readdirSync("/sys/block").sort((a, b) => Number(a.startsWith("loop")) - Number(b.startsWith("loop")));
+  return readFileSync(`/sys/block/${names[0]}/dev`, "utf8").trim();
 }
 
 /** `ctr --root ROOT run --bundle B ID`, the JSON log beside ROOT. */
@@ -91,6 +98,50 @@ describe("OCI Linux fields seen from inside", () => {
       });
       const r = await run(h, root, b, "u1");
       expect([r.code, r.stdout, r.stderr]).toEqual([0, "/dev/fuse character special file a:e5\n1\n", ""]);
+    }),
+    60_000,
+  );
+  itest("linux.resources.blockIO: the throttles written to the container's own blkio (v1) or io (v2) cgroup, read from inside; a weight where the host's scheduler has none is an error naming the field, nothing made", () =>
+    onHost(async (h) => {
+      const io = hierarchyOf(machineCgroups(), "io");
+      if (!io) {
+        console.log("skip: this machine has no blkio or io cgroup controller");
+        return;
+      }
+      const root = join(h.scratch(), "root");
+      const dev = blockDevice();
+      const [major, minor] = dev.split(":").map(Number);
+      const v1 = io.version === "v1";
+      const read = v1 ? "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device" : "grep '^" + dev + " ' /sys/fs/cgroup/io.max";
+      const b = await bundle(h, ["sh", "-c", read], (c) => {
+        c.mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "ro"] });
+        c.linux.resources.blockIO = { throttleReadBpsDevice: [{ major, minor, rate: 1048576 }], throttleWriteIOPSDevice: [{ major, minor, rate: 77 }] };
+      });
+      const r = await run(h, root, b, "io1");
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(r.stdout).toBe(v1 ? `${dev} 1048576\n${dev} 77\n` : `${dev} rbps=1048576 wbps=max riops=max wiops=77\n`);
+      // The weight: written where the scheduler gives group weights, else refused naming the field.
+      const own = `${io.mount}${io.callerPath === "/" ? "" : io.callerPath}`;
+      const files = v1 ? ["blkio.weight", "blkio.bfq.weight"] : ["io.weight", "io.bfq.weight"];
+      const has = files.some((f) => {
+        try {
+          readFileSync(`${own}/${f}`);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const w = await bundle(h, ["sh", "-c", `cat /sys/fs/cgroup/${v1 ? "blkio/" : ""}${files.map((f) => `${f} `).join("")}2>/dev/null`], (c) => {
+        c.mounts.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "ro"] });
+        c.linux.resources.blockIO = { weight: 300 };
+      });
+      const wr = await run(h, root, w, "io2");
+      if (has) expect([wr.code, wr.stdout]).toEqual([0, expect.stringMatching(/\b(300|2021)\b/)]);
+      else {
+        expect(wr.code).toBe(1);
+        expect(wr.stderr).toContain("config.json:/linux/resources/blockIO/weight");
+        expect(wr.stderr).toContain("has no weight file");
+      }
     }),
     60_000,
   );

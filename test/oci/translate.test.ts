@@ -280,6 +280,36 @@ describe("each field gives its statement", () => {
     // Without a mount namespace there is no container tree to make it in.
     expect(compile(config({ linux: { namespaces: [{ type: "pid" }], devices: devices.slice(0, 1) } })).errors).toContain("/linux/devices/0: `device node` needs `ns mnt`");
   });
+  test("resources.blockIO: `limit io`, the weight, each device's weight and throttles; a rate of 0 asks for nothing; bad values are errors at them", () => {
+    const blockIO = {
+      weight: 500,
+      weightDevice: [{ major: 8, minor: 0, weight: 200 }],
+      throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+      throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 0 }],
+      throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
+      throttleWriteIOPSDevice: [{ major: 254, minor: 0, rate: 50 }],
+    };
+    const r = compile(config({ linux: { resources: { blockIO } } }));
+    expect(r.errors).toEqual([]);
+    expect(r.lines.filter((l) => l.startsWith("limit"))).toEqual(["limit io weight=500", "limit io 8:0 weight=200", "limit io 8:0 rbps=1048576", "limit io 8:0 riops=100", "limit io 254:0 wiops=50"]);
+    const limits = r.b.result.plan.ops.flatMap((o) => (o.kind === "cgroup-limit" ? [o.limit] : []));
+    expect(limits[0]).toEqual({ controller: "io", device: null, weight: 500, rbps: null, wbps: null, riops: null, wiops: null });
+    expect(limits[2]).toEqual({ controller: "io", device: { major: 8, minor: 0 }, weight: null, rbps: 1048576, wbps: null, riops: null, wiops: null });
+    const bad = compile(config({ linux: { resources: { blockIO: { weight: 5, throttleReadBpsDevice: [{ major: 8, rate: 1 }, { major: 8, minor: 0, rate: -1 }] } } } }));
+    // What the host can tell before anything is made: a weight its scheduler lacks, a device it does not have.
+    const facts: HostFacts = { umask: 0o022, hasSubmounts: () => false, ioWeightProblem: (device) => `no weight file${device ? " per device" : ""}`, blockDevice: (major) => major === 8 };
+    const host = compile(config({ linux: { resources: { blockIO: { ...blockIO, throttleWriteBpsDevice: [] } } } }), undefined, facts);
+    expect(host.errors).toEqual([
+      "/linux/resources/blockIO/weight: `linux.resources.blockIO.weight` is not supported yet: a block I/O weight on this host: no weight file",
+      "/linux/resources/blockIO/weightDevice/0/weight: `linux.resources.blockIO.weightDevice[0].weight` is not supported yet: a block I/O weight on this host: no weight file per device",
+      "/linux/resources/blockIO/throttleWriteIOPSDevice/0: no block device 254:0 on this host",
+    ]);
+    expect([...bad.errors].sort()).toEqual([
+      "/linux/resources/blockIO/throttleReadBpsDevice/0/minor: expected a number here",
+      "/linux/resources/blockIO/throttleReadBpsDevice/1/rate: expected a non-negative whole number, found -1",
+      "/linux/resources/blockIO/weight: limit io weight=5: out of range",
+    ]);
+  });
   test("uid and gid mappings are `map`", () => {
     const r = compile(
       config({
@@ -299,11 +329,11 @@ describe("each field gives its statement", () => {
         annotations: { "org.example": "x" },
         hooks: { preStart: [{ path: "/bin/true" }] },
         process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
-        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { weight: 10 } } },
+        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { leafWeight: 10 } } },
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
-    expect(named.sort()).toEqual(["hooks.preStart", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath"]);
+    expect(named.sort()).toEqual(["hooks.preStart", "linux.cgroupsPath", "linux.resources.blockIO.leafWeight", "linux.seccomp.listenerPath"]);
     // process.terminal is the exec op's terminal, made at enter-root (runtime/features/process/console.ts).
     const tty = compile(config({ process: { terminal: true } }));
     expect(tty.errors).toEqual([]);
@@ -333,7 +363,9 @@ describe("each field gives its statement", () => {
   test("item 2's fields ctr cannot honour are refused, naming them, never ignored", () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ linux: { rootfsPropagation: "rslave" } }, "linux.rootfsPropagation"],
-      [{ linux: { resources: { blockIO: { weight: 10 } } } }, "linux.resources.blockIO"],
+      [{ linux: { resources: { blockIO: { weight: 10, leafWeight: 10 } } } }, "linux.resources.blockIO.leafWeight"],
+      [{ linux: { resources: { blockIO: { weightDevice: [{ major: 8, minor: 0, leafWeight: 10 }] } } } }, "linux.resources.blockIO.weightDevice[0].leafWeight"],
+      [{ linux: { resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1, weight: 5 }] } } } }, "linux.resources.blockIO.throttleReadBpsDevice[0].weight"],
       [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, flags: 1 }] } }, "linux.devices[0].flags"],
       [{ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
       [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }] } }, "linux.namespaces[0].path"],

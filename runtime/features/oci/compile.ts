@@ -349,8 +349,26 @@ function limit(c: Compiler, cmd: Command): void {
     case "pids":
       r.pids = { limit: Number(value) };
       return;
+    case "io": {
+      // blockIO keeps each value in a list of its own: translate.ts reads each back as its own `limit io` line.
+      const given = Object.keys(b.options);
+      if (given.length !== 1) return c.cannot(cmd, "a `limit io` line with several options", "write one option per `limit io` line: the runtime spec's blockIO keeps each in a list of its own");
+      const blk = (r.blockIO ??= {}) as Record<string, unknown>;
+      const n = (k: string) => (k === "rbps" || k === "wbps" ? parseSize(b.options[k]!.text)! : Number(b.options[k]!.text));
+      const key = given[0]!;
+      const dev = b.args["MAJOR:MINOR"]?.text;
+      if (!dev) {
+        if (blk.weight !== undefined) return c.cannot(cmd, "a second `limit io weight=`", "keep one");
+        blk.weight = n(key);
+        return;
+      }
+      const [major, minor] = dev.split(":").map(Number);
+      const list = { weight: "weightDevice", rbps: "throttleReadBpsDevice", wbps: "throttleWriteBpsDevice", riops: "throttleReadIOPSDevice", wiops: "throttleWriteIOPSDevice" }[key]!;
+      c.list(blk, list).push({ major, minor, [key === "weight" ? "weight" : "rate"]: n(key) });
+      return;
+    }
     default:
-      c.cannot(cmd, `\`limit ${b.form}\` yet`, "the runtime spec's resources have memory, cpu and pids");
+      c.cannot(cmd, `\`limit ${b.form}\` yet`, "the runtime spec's resources have memory, cpu, pids and blockIO");
   }
 }
 

@@ -17,6 +17,9 @@ import { JsonError, parseLocated } from "./json.ts";
 import { translateConfig, type HostFacts } from "./translate.ts";
 import type { NsPath } from "../../channel/messages.ts";
 import { noHooks, type Hooks } from "./hooks.ts";
+import { callerDir, hierarchyOf, machineCgroups } from "../cgroup/detect.ts";
+import { realFs } from "../cgroup/fs.ts";
+import { weightFile } from "../cgroup/io.ts";
 
 /** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -80,6 +83,19 @@ export function hostFacts(): HostFacts {
       const dir = p.endsWith("/") ? p : `${p}/`;
       return points.some((m) => m.startsWith(dir));
     },
+    ioWeightProblem(device: boolean): string | null {
+      const h = hierarchyOf(machineCgroups(), "io");
+      if (!h) return "this host has no blkio (v1) or io (v2) cgroup controller";
+      // v2: the files of a controller not enabled for ctr's cgroup yet cannot be told (the manager says at the write).
+      if (h.version === "v2" && !existsSync(`${callerDir(h)}/io.max`)) return null;
+      try {
+        weightFile(realFs, h.version, callerDir(h), device);
+        return null;
+      } catch (e) {
+        return e instanceof Error ? e.message.replace(/^limit io weight=: /, "") : String(e);
+      }
+    },
+    blockDevice: (major, minor) => existsSync(`/sys/dev/block/${major}:${minor}`),
   };
 }
 

@@ -48,6 +48,10 @@ export interface HostFacts {
   umask: number;
   /** True when a mount point lies below PATH (so a non-recursive bind of PATH differs from ctr's recursive one). */
   hasSubmounts(path: string): boolean;
+  /** Why the host's I/O scheduler gives no group weight (`device`: per device), or null when it does or cannot be told yet. */
+  ioWeightProblem?(device: boolean): string | null;
+  /** True when MAJOR:MINOR is a block device of this host. */
+  blockDevice?(major: number, minor: number): boolean;
 }
 
 export interface Translation {
@@ -443,7 +447,7 @@ function resources(t: Translator, v: unknown, nodes: ListedNode[]): void {
   const at = "/linux/resources";
   if (!t.typed(v, at, "object")) return;
   const r = v as Record<string, unknown>;
-  t.keys(r, at, ["memory", "cpu", "pids", "devices"]);
+  t.keys(r, at, ["memory", "cpu", "pids", "devices", "blockIO"]);
   if (isObject(r.memory)) {
     const m = r.memory;
     t.keys(m, `${at}/memory`, ["limit", "swap"]);
@@ -498,10 +502,72 @@ function resources(t: Translator, v: unknown, nodes: ListedNode[]): void {
       if (n !== undefined) t.add("limit", `${at}/pids/limit`, [t.word("pids", `${at}/pids`), t.word(String(n), `${at}/pids/limit`)]);
     }
   }
+  if (r.blockIO !== undefined) blockIO(t, r.blockIO);
   if (r.devices !== undefined) {
     devices(t, r.devices);
     // A node linux.devices lists is meant to be used: allowed after the config's rules.
     for (const n of nodes) if (n.type !== "p") t.add("device", n.ptr, [t.word("allow", n.ptr), t.word(n.type, `${n.ptr}/type`), t.word(`${n.major}:${n.minor}`, n.ptr), t.word("rwm", n.ptr)]);
+  }
+}
+
+/** The throttle lists of blockIO, and `limit io`'s option for each. */
+const THROTTLES = [
+  ["throttleReadBpsDevice", "rbps"],
+  ["throttleWriteBpsDevice", "wbps"],
+  ["throttleReadIOPSDevice", "riops"],
+  ["throttleWriteIOPSDevice", "wiops"],
+] as const;
+
+/**
+ * `linux.resources.blockIO` (config-linux.md, "Block IO"): `limit io` lines
+ * (runtime/features/cgroup/io.ts), the weight and each device's weight and
+ * throttles; whether the host's scheduler gives weights is known at run time.
+ * leafWeight was CFQ's, which Linux 5.0 removed. A rate of 0 asks for no limit.
+ */
+function blockIO(t: Translator, v: unknown): void {
+  const at = "/linux/resources/blockIO";
+  if (!t.typed(v, at, "object")) return;
+  const o = v as Record<string, unknown>;
+  t.keys(o, at, ["weight", "leafWeight", "weightDevice", ...THROTTLES.map(([k]) => k)]);
+  const leaf = (ptr: string) => t.unsupported(ptr, "CFQ's leaf weight: no I/O scheduler of Linux 5.0 and later has one");
+  if (o.leafWeight !== undefined) leaf(`${at}/leafWeight`);
+  // What the host can tell now, before anything is made: its scheduler's weights, its block devices.
+  const noWeight = (ptr: string, device: boolean): boolean => {
+    const why = t.facts?.ioWeightProblem?.(device) ?? null;
+    if (why) t.unsupported(ptr, `a block I/O weight on this host: ${why}`);
+    return why !== null;
+  };
+  const noDevice = (ptr: string, major: number, minor: number): boolean => {
+    const missing = t.facts?.blockDevice?.(major, minor) === false;
+    if (missing) t.error(ptr, `no block device ${major}:${minor} on this host`, "give a whole disk's MAJOR:MINOR, as /sys/block/NAME/dev says");
+    return missing;
+  };
+  if (o.weight !== undefined) {
+    const w = t.int(o.weight, `${at}/weight`);
+    if (w !== undefined && !noWeight(`${at}/weight`, false)) t.add("limit", `${at}/weight`, [t.word("io", at), t.option("weight", t.word(String(w), `${at}/weight`), `${at}/weight`)]);
+  }
+  /** Each entry of a device list (keys `major`, `minor`, `key`, and `leafWeight` in weightDevice): its MAJOR:MINOR word and its value. */
+  const each = (list: string, key: "weight" | "rate", use: (dev: Arg, value: number, ptr: string) => void) => {
+    if (o[list] === undefined) return;
+    (t.typed<unknown[]>(o[list], `${at}/${list}`, "array") ?? []).forEach((d, i) => {
+      const ptr = `${at}/${list}/${i}`;
+      if (!t.typed(d, ptr, "object")) return;
+      const e = d as Record<string, unknown>;
+      t.keys(e, ptr, ["major", "minor", key, ...(key === "weight" ? ["leafWeight"] : [])]);
+      if (key === "weight" && e.leafWeight !== undefined) leaf(`${ptr}/leafWeight`);
+      const major = t.int(e.major, `${ptr}/major`);
+      const minor = t.int(e.minor, `${ptr}/minor`);
+      const value = e[key] === undefined ? undefined : t.int(e[key], `${ptr}/${key}`);
+      if (major === undefined || minor === undefined || value === undefined || (key === "rate" && value === 0) || noDevice(ptr, major, minor)) return;
+      if (key === "weight" && noWeight(`${ptr}/weight`, true)) return;
+      use(t.word(`${major}:${minor}`, ptr), value, ptr);
+    });
+  };
+  each("weightDevice", "weight", (dev, w, ptr) => t.add("limit", `${ptr}/weight`, [t.word("io", ptr), dev, t.option("weight", t.word(String(w), `${ptr}/weight`), `${ptr}/weight`)]));
+  for (const [list, opt] of THROTTLES) {
+    each(list, "rate", (dev, rate, ptr) => {
+      t.add("limit", `${ptr}/rate`, [t.word("io", ptr), dev, t.option(opt, t.word(String(rate), `${ptr}/rate`), `${ptr}/rate`)]);
+    });
   }
 }
 
