@@ -4,10 +4,10 @@
 // left on the host (test/integration/host-state.ts).
 
 import { describe, expect } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxRootfs } from "./busybox.ts";
-import { itest, onHost, type Host } from "../integration/host-state.ts";
+import { CTR, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
 import { hierarchyOf, machineCgroups } from "../../runtime/features/cgroup/detect.ts";
 
 const bb = busyboxRootfs("ctr-it-ocif-");
@@ -141,6 +141,82 @@ describe("OCI Linux fields seen from inside", () => {
         expect(wr.code).toBe(1);
         expect(wr.stderr).toContain("config.json:/linux/resources/blockIO/weight");
         expect(wr.stderr).toContain("has no weight file");
+      }
+    }),
+    60_000,
+  );
+  itest("a PID namespace by path is joined: the command is an ordinary process of it (the holder its PID 1), its processes ended at the end by the container's cgroup; ps is refused there", () =>
+    onHost(async (h) => {
+      const root = join(h.scratch(), "root");
+      // A PID namespace held by a process of the test's own: unshare forks sleep into it, as its PID 1.
+      const holder = Bun.spawn({ cmd: ["unshare", "--pid", "--fork", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      let init = 0;
+      try {
+        let ns = "";
+        const end = Date.now() + 10_000;
+        while (Date.now() < end) {
+          try {
+            init = Number(readFileSync(`/proc/${holder.pid}/task/${holder.pid}/children`, "utf8").trim().split(/\s+/)[0]);
+            if (init > 0) ns = readlinkSync(`/proc/${init}/ns/pid`);
+            if (ns && ns !== readlinkSync("/proc/self/ns/pid")) break;
+          } catch {
+            // not forked yet
+          }
+          await Bun.sleep(20);
+        }
+        expect(ns).toMatch(/^pid:/);
+        // A background job of the command's outlives it in the joined namespace unless ctr ends it.
+        const probe = "readlink /proc/self/ns/pid; echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; sleep 300 & echo bg=$!";
+        const b = await bundle(h, ["sh", "-c", probe], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "pid" ? { type: "pid", path: `/proc/${init}/ns/pid` } : n));
+        });
+        const r = await run(h, root, b, "pp1");
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        const lines = r.stdout.split("\n");
+        expect(lines[0]).toBe(ns);
+        expect(lines[1]).toMatch(/^pid=(\d+)$/);
+        expect(lines[1]).not.toBe("pid=1");
+        expect(lines[2]).toBe("sleep 100 ");
+        // The background sleep is gone: no process of the namespace is left but its init (a zombie
+        // counts as gone: its reaper, the holder's sleep, never waits).
+        const bg = Number(/^bg=(\d+)$/m.exec(r.stdout)?.[1]);
+        expect(bg).toBeGreaterThan(1);
+        const left = readdirSync("/proc").filter((e) => /^\d+$/.test(e) && e !== String(init)).filter((e) => {
+          try {
+            const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+            return readlinkSync(`/proc/${e}/ns/pid`) === ns && stat[stat.lastIndexOf(")") + 2] !== "Z";
+          } catch {
+            return false;
+          }
+        });
+        expect(left.map((p) => `${p} ${readFileSync(`/proc/${p}/cgroup`, "utf8")}`)).toEqual([]);
+        // ps lists a PID namespace's processes: in a joined one they are not all the container's.
+        const d = await bundle(h, ["sleep", "100"], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "pid" ? { type: "pid", path: `/proc/${init}/ns/pid` } : n));
+        });
+        const oci = (args: string[]) => h.ctr(["--root", root, "--log", join(root, "..", "log.json"), "--log-format", "json", ...args]);
+        // create, its standard streams (which the container keeps) in a file; its supervisor joins the host check's processes.
+        const out = openSync(join(root, "..", "pp2.out"), "w");
+        try {
+          const proc = Bun.spawn({ cmd: [CTR, "--root", root, "create", "--bundle", d, "pp2"], cwd: REPO, env: { ...process.env, TMPDIR: h.tmp }, stdio: ["ignore", out, out] });
+          h.pids.push(proc.pid);
+          expect(await proc.exited).toBe(0);
+        } finally {
+          closeSync(out);
+        }
+        const rec = JSON.parse(readFileSync(join(root, "pp2", "state.json"), "utf8"));
+        if (rec.supervisor) h.pids.push(rec.supervisor.pid);
+        try {
+          expect((await oci(["start", "pp2"])).code).toBe(0);
+          const ps = await oci(["ps", "pp2"]);
+          expect([ps.code, ps.stderr]).toEqual([1, expect.stringContaining("ps is not supported yet for a container in a PID namespace joined by path")]);
+        } finally {
+          expect((await oci(["delete", "--force", "pp2"])).code).toBe(0);
+        }
+      } finally {
+        if (init > 0) process.kill(init, "SIGKILL"); // the namespace's init: every process of it with it
+        holder.kill("SIGKILL");
+        await holder.exited;
       }
     }),
     60_000,

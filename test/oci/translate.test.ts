@@ -92,9 +92,16 @@ describe("each field gives its statement", () => {
     expect(compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } })).b.nsPaths).toEqual([{ ns: "cgroup", path: "/proc/1/ns/cgroup" }]);
     const cgm = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup" }], linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } }));
     expect(cgm.errors).toEqual([expect.stringMatching(/^\/linux\/namespaces\/2\/path: `linux.namespaces\[2\].path` is not supported yet: a cgroup namespace by path with a cgroup mount/)]);
-    const bad = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
+    // A PID namespace by path: joined by stage 1, and off the plan's namespaces (the container has none of its own).
+    const pid = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }] } }));
+    expect(pid.errors).toEqual([]);
+    expect(pid.lines[0]).toBe("ns pid, mnt");
+    expect(pid.b.nsPaths).toEqual([{ ns: "pid", path: "/proc/1/ns/pid" }]);
+    expect(pid.b.result.plan.namespaces).toEqual(["mnt"]);
+    expect(pid.b.result.plan.ops.find((o) => o.kind === "unshare")).toMatchObject({ paths: [{ ns: "pid", path: "/proc/1/ns/pid" }] });
+    const bad = compile(config({ linux: { namespaces: [{ type: "mount", path: "/proc/1/ns/mnt" }, { type: "pid" }, { type: "ipc", path: "relative" }] } }));
     expect(bad.errors).toEqual([
-      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a pid namespace by path/),
+      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a mount namespace by path/),
       '/linux/namespaces/2/path: a namespace path must be absolute, not "relative"',
     ]);
   });
@@ -367,7 +374,7 @@ describe("each field gives its statement", () => {
       [{ linux: { resources: { blockIO: { weightDevice: [{ major: 8, minor: 0, leafWeight: 10 }] } } } }, "linux.resources.blockIO.weightDevice[0].leafWeight"],
       [{ linux: { resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1, weight: 5 }] } } } }, "linux.resources.blockIO.throttleReadBpsDevice[0].weight"],
       [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, flags: 1 }] } }, "linux.devices[0].flags"],
-      [{ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
+      [{ linux: { namespaces: [{ type: "pid" }, { type: "mount", path: "/proc/1/ns/mnt" }] } }, "linux.namespaces[1].path"],
       [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
       [{ linux: { resources: { memory: { limit: 67108864, reservation: 1024 } } } }, "linux.resources.memory.reservation"],
       [{ linux: { resources: { cpu: { realtimeRuntime: 10 } } } }, "linux.resources.cpu.realtimeRuntime"],

@@ -139,6 +139,11 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   // The namespaces given by path: stage 1 joins them instead of making them (runtime/init.ts), and explain says so.
   const unshare = result.plan.ops.find((o) => o.kind === "unshare");
   if (unshare?.kind === "unshare" && t.nsPaths.length > 0) unshare.paths = t.nsPaths.map(({ ns, path }) => ({ ns, path }));
+  // A PID namespace joined is not the container's own: PID 1 is not its init, and the
+  // kernel does not end the container's processes with it. Off the plan's namespaces, the
+  // session treats it as a container without `ns pid` (a tracking cgroup ends them:
+  // runtime/features/cgroup/when.ts) and stage 1 joins it by its path.
+  if (t.nsPaths.some((p) => p.ns === "pid")) result.plan.namespaces = result.plan.namespaces.filter((n) => n !== "pid");
   diagnostics.push(...result.diagnostics);
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
   return {

@@ -33,8 +33,13 @@ import { HOOK_KINDS, noHooks, type Hook, type HookKind, type Hooks } from "./hoo
 export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
 
 const RLIMIT = /^RLIMIT_([A-Z]+)$/;
-/** The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it makes the others. */
-const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup"]);
+/**
+ * The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it
+ * makes the others. A PID namespace too: stage 1 joins it and PID 1 is born in it, an
+ * ordinary process of it (config.ts takes it off the plan's namespaces: the container has
+ * no PID namespace of its own, so its processes are tracked by a cgroup).
+ */
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup", "pid"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -250,7 +255,8 @@ function namespaces(t: Translator, v: unknown): void {
       const p = t.typed<string>(o.path, `${ptr}/path`, "string");
       if (p === undefined) return;
       if (!BY_PATH.has(name as NsName)) {
-        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts and cgroup namespaces by path; a user, mount or pid one changes what the rest of the container is made in)`);
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts, cgroup and pid namespaces by path; a user or mount one changes what the rest of the container is made in)`);
+        items.push(t.word(name, `${ptr}/type`)); // on the ns line still: the refusal alone is said, not what lacking it would cause
         return;
       }
       if (!p.startsWith("/")) {
