@@ -113,7 +113,7 @@ function stage1(): void {
     }
     // Namespaces given by a path (an OCI config's) are joined, not made: before
     // the unshare of the others, as runc orders them (a new user namespace last
-    // would own none of them; paths of user and mnt are refused by the translation).
+    // would own none of them; a user one is joined first; a mnt path is refused by the translation).
     // A PID namespace joined so holds PID 1, born after this (CLONE_NEWPID moves later children).
     const byPath = new Set((plan.paths ?? []).map((p) => p.ns));
     if (plan.trace) traceTo((m) => ch.send(m), 1);

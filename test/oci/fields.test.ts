@@ -221,4 +221,48 @@ describe("OCI Linux fields seen from inside", () => {
     }),
     60_000,
   );
+  itest("a user namespace by path is joined first: the container is root in it, its maps the namespace's own, the other namespaces made in it", () =>
+    onHost(async (h) => {
+      const root = join(h.scratch(), "root");
+      // A user namespace held by a process of the test's own, mapping 65536 ids to themselves (devpts' gid=5 among them).
+      // The test writes the maps itself (unshare's --map-users goes through newuidmap and /etc/subuid).
+      const holder = Bun.spawn({ cmd: ["unshare", "--user", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      try {
+        let ns = "";
+        const end = Date.now() + 10_000;
+        while (Date.now() < end) {
+          try {
+            ns = readlinkSync(`/proc/${holder.pid}/ns/user`);
+            if (ns !== readlinkSync("/proc/self/ns/user") && readFileSync(`/proc/${holder.pid}/comm`, "utf8").trim() === "sleep") break;
+          } catch {
+            // not there yet
+          }
+          await Bun.sleep(20);
+        }
+        writeFileSync(`/proc/${holder.pid}/uid_map`, "0 0 65536\n");
+        writeFileSync(`/proc/${holder.pid}/gid_map`, "0 0 65536\n");
+        // The tmpfs mounted at all says the mount namespace is owned by the joined one: its root has no capability over another.
+        const probe = "readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; mkdir /tmp/x && echo made";
+        const b = await bundle(h, ["sh", "-c", probe], (c) => {
+          c.linux.namespaces.push({ type: "user", path: `/proc/${holder.pid}/ns/user` });
+          c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid"] });
+        });
+        const r = await run(h, root, b, "us1");
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        expect(r.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " "))).toEqual([ns, "0 0 65536", "0", "made", ""]);
+        // The namespace's own maps: a config's mappings with it are refused, naming the field, nothing made.
+        const m = await bundle(h, ["true"], (c) => {
+          c.linux.namespaces.push({ type: "user", path: `/proc/${holder.pid}/ns/user` });
+          c.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+        });
+        const e = await run(h, root, m, "us2");
+        expect(e.code).toBe(1);
+        expect(e.stderr).toContain("`linux.uidMappings` is not supported yet: id mappings with a user namespace given by path");
+      } finally {
+        holder.kill("SIGKILL");
+        await holder.exited;
+      }
+    }),
+    60_000,
+  );
 });

@@ -99,6 +99,12 @@ describe("each field gives its statement", () => {
     expect(pid.b.nsPaths).toEqual([{ ns: "pid", path: "/proc/1/ns/pid" }]);
     expect(pid.b.result.plan.namespaces).toEqual(["mnt"]);
     expect(pid.b.result.plan.ops.find((o) => o.kind === "unshare")).toMatchObject({ paths: [{ ns: "pid", path: "/proc/1/ns/pid" }] });
+    // A user namespace by path: joined first by stage 1, neither made nor mapped (no idmap op, off the plan's namespaces).
+    const user = compile(config({ linux: { namespaces: [{ type: "mount" }, { type: "user", path: "/proc/1/ns/user" }] } }));
+    expect(user.errors).toEqual([]);
+    expect(user.lines[0]).toBe("ns mnt, user");
+    expect(user.b.result.plan.namespaces).toEqual(["mnt"]);
+    expect(user.b.result.plan.ops.filter((o) => o.kind === "idmap")).toEqual([]);
     const bad = compile(config({ linux: { namespaces: [{ type: "mount", path: "/proc/1/ns/mnt" }, { type: "pid" }, { type: "ipc", path: "relative" }] } }));
     expect(bad.errors).toEqual([
       expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a mount namespace by path/),
@@ -375,7 +381,7 @@ describe("each field gives its statement", () => {
       [{ linux: { resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1, weight: 5 }] } } } }, "linux.resources.blockIO.throttleReadBpsDevice[0].weight"],
       [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, flags: 1 }] } }, "linux.devices[0].flags"],
       [{ linux: { namespaces: [{ type: "pid" }, { type: "mount", path: "/proc/1/ns/mnt" }] } }, "linux.namespaces[1].path"],
-      [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
+      [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }], uidMappings: [{ containerID: 0, hostID: 0, size: 1 }] } }, "linux.uidMappings"],
       [{ linux: { resources: { memory: { limit: 67108864, reservation: 1024 } } } }, "linux.resources.memory.reservation"],
       [{ linux: { resources: { cpu: { realtimeRuntime: 10 } } } }, "linux.resources.cpu.realtimeRuntime"],
     ];

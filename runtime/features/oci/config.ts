@@ -144,6 +144,11 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   // session treats it as a container without `ns pid` (a tracking cgroup ends them:
   // runtime/features/cgroup/when.ts) and stage 1 joins it by its path.
   if (t.nsPaths.some((p) => p.ns === "pid")) result.plan.namespaces = result.plan.namespaces.filter((n) => n !== "pid");
+  // A user namespace joined has its maps: neither made nor mapped by the host (the planner's default maps go).
+  if (t.nsPaths.some((p) => p.ns === "user")) {
+    result.plan.namespaces = result.plan.namespaces.filter((n) => n !== "user");
+    result.plan.ops = result.plan.ops.filter((o) => o.kind !== "idmap");
+  }
   diagnostics.push(...result.diagnostics);
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
   return {

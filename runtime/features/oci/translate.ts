@@ -37,9 +37,11 @@ const RLIMIT = /^RLIMIT_([A-Z]+)$/;
  * The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it
  * makes the others. A PID namespace too: stage 1 joins it and PID 1 is born in it, an
  * ordinary process of it (config.ts takes it off the plan's namespaces: the container has
- * no PID namespace of its own, so its processes are tracked by a cgroup).
+ * no PID namespace of its own, so its processes are tracked by a cgroup). A user namespace
+ * too: joined first, single-threaded, the container root in it; its maps are its own (a
+ * config's mappings are refused), and the namespaces made after it are owned by it.
  */
-const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup", "pid"]);
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup", "pid", "user"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -255,7 +257,7 @@ function namespaces(t: Translator, v: unknown): void {
       const p = t.typed<string>(o.path, `${ptr}/path`, "string");
       if (p === undefined) return;
       if (!BY_PATH.has(name as NsName)) {
-        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts, cgroup and pid namespaces by path; a user or mount one changes what the rest of the container is made in)`);
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts, cgroup, pid and user namespaces by path; a mount one would be where ctr prepares the root, which it does in a mount namespace of the container's own)`);
         items.push(t.word(name, `${ptr}/type`)); // on the ns line still: the refusal alone is said, not what lacking it would cause
         return;
       }
@@ -277,6 +279,8 @@ function namespaces(t: Translator, v: unknown): void {
 function idMappings(t: Translator, which: "uid" | "gid", v: unknown): void {
   const at = `/linux/${which}Mappings`;
   if (v === undefined) return;
+  // A user namespace joined by path has its maps: the runtime spec has the runtime refuse anything else about it.
+  if (t.nsPaths.some((p) => p.ns === "user") && !isEmpty(v)) return t.unsupported(at, "id mappings with a user namespace given by path (it has its maps already)");
   const list = t.typed<unknown[]>(v, at, "array");
   list?.forEach((m, i) => {
     const ptr = `${at}/${i}`;
