@@ -293,18 +293,20 @@ describe("each field gives its statement", () => {
     // Without a mount namespace there is no container tree to make it in.
     expect(compile(config({ linux: { namespaces: [{ type: "pid" }], devices: devices.slice(0, 1) } })).errors).toContain("/linux/devices/0: `device node` needs `ns mnt`");
   });
-  test("resources.blockIO: `limit io`, the weight, each device's weight and throttles; a rate of 0 asks for nothing; bad values are errors at them", () => {
+  test("resources.blockIO: `limit io`, the weight, each device's weight and throttles; a weight or rate of 0 asks for nothing; bad values are errors at them", () => {
     const blockIO = {
       weight: 500,
       weightDevice: [{ major: 8, minor: 0, weight: 200 }],
       throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
       throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 0 }],
+      leafWeight: 0,
       throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
       throttleWriteIOPSDevice: [{ major: 254, minor: 0, rate: 50 }],
     };
     const r = compile(config({ linux: { resources: { blockIO } } }));
     expect(r.errors).toEqual([]);
     expect(r.lines.filter((l) => l.startsWith("limit"))).toEqual(["limit io weight=500", "limit io 8:0 weight=200", "limit io 8:0 rbps=1048576", "limit io 8:0 riops=100", "limit io 254:0 wiops=50"]);
+    expect(compile(config({ linux: { resources: { blockIO: { weight: 0, weightDevice: [{ major: 8, minor: 0, weight: 0 }] } } } })).lines.filter((l) => l.startsWith("limit"))).toEqual([]);
     const limits = r.b.result.plan.ops.flatMap((o) => (o.kind === "cgroup-limit" ? [o.limit] : []));
     expect(limits[0]).toEqual({ controller: "io", device: null, weight: 500, rbps: null, wbps: null, riops: null, wiops: null });
     expect(limits[2]).toEqual({ controller: "io", device: { major: 8, minor: 0 }, weight: null, rbps: 1048576, wbps: null, riops: null, wiops: null });

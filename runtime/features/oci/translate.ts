@@ -532,7 +532,7 @@ const THROTTLES = [
  * `linux.resources.blockIO` (config-linux.md, "Block IO"): `limit io` lines
  * (runtime/features/cgroup/io.ts), the weight and each device's weight and
  * throttles; whether the host's scheduler gives weights is known at run time.
- * leafWeight was CFQ's, which Linux 5.0 removed. A rate of 0 asks for no limit.
+ * leafWeight was CFQ's, which Linux 5.0 removed. A weight or rate of 0 asks for nothing.
  */
 function blockIO(t: Translator, v: unknown): void {
   const at = "/linux/resources/blockIO";
@@ -540,7 +540,7 @@ function blockIO(t: Translator, v: unknown): void {
   const o = v as Record<string, unknown>;
   t.keys(o, at, ["weight", "leafWeight", "weightDevice", ...THROTTLES.map(([k]) => k)]);
   const leaf = (ptr: string) => t.unsupported(ptr, "CFQ's leaf weight: no I/O scheduler of Linux 5.0 and later has one");
-  if (o.leafWeight !== undefined) leaf(`${at}/leafWeight`);
+  if (o.leafWeight !== undefined && o.leafWeight !== 0) leaf(`${at}/leafWeight`);
   // What the host can tell now, before anything is made: its scheduler's weights, its block devices.
   const noWeight = (ptr: string, device: boolean): boolean => {
     const why = t.facts?.ioWeightProblem?.(device) ?? null;
@@ -554,7 +554,8 @@ function blockIO(t: Translator, v: unknown): void {
   };
   if (o.weight !== undefined) {
     const w = t.int(o.weight, `${at}/weight`);
-    if (w !== undefined && !noWeight(`${at}/weight`, false)) t.add("limit", `${at}/weight`, [t.word("io", at), t.option("weight", t.word(String(w), `${at}/weight`), `${at}/weight`)]);
+    // 0 asks for no weight, as runc reads it (the field's zero value).
+    if (w !== undefined && w !== 0 && !noWeight(`${at}/weight`, false)) t.add("limit", `${at}/weight`, [t.word("io", at), t.option("weight", t.word(String(w), `${at}/weight`), `${at}/weight`)]);
   }
   /** Each entry of a device list (keys `major`, `minor`, `key`, and `leafWeight` in weightDevice): its MAJOR:MINOR word and its value. */
   const each = (list: string, key: "weight" | "rate", use: (dev: Arg, value: number, ptr: string) => void) => {
@@ -564,11 +565,11 @@ function blockIO(t: Translator, v: unknown): void {
       if (!t.typed(d, ptr, "object")) return;
       const e = d as Record<string, unknown>;
       t.keys(e, ptr, ["major", "minor", key, ...(key === "weight" ? ["leafWeight"] : [])]);
-      if (key === "weight" && e.leafWeight !== undefined) leaf(`${ptr}/leafWeight`);
+      if (key === "weight" && e.leafWeight !== undefined && e.leafWeight !== 0) leaf(`${ptr}/leafWeight`);
       const major = t.int(e.major, `${ptr}/major`);
       const minor = t.int(e.minor, `${ptr}/minor`);
       const value = e[key] === undefined ? undefined : t.int(e[key], `${ptr}/${key}`);
-      if (major === undefined || minor === undefined || value === undefined || (key === "rate" && value === 0) || noDevice(ptr, major, minor)) return;
+      if (major === undefined || minor === undefined || value === undefined || value === 0 || noDevice(ptr, major, minor)) return;
       if (key === "weight" && noWeight(`${ptr}/weight`, true)) return;
       use(t.word(`${major}:${minor}`, ptr), value, ptr);
     });
