@@ -4,7 +4,7 @@
 // left on the host (test/integration/host-state.ts).
 
 import { describe, expect } from "bun:test";
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { busyboxRootfs } from "./busybox.ts";
 import { CTR, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
@@ -259,6 +259,45 @@ describe("OCI Linux fields seen from inside", () => {
         expect(e.code).toBe(1);
         expect(e.stderr).toContain("`linux.uidMappings` is not supported yet: id mappings with a user namespace given by path");
       } finally {
+        holder.kill("SIGKILL");
+        await holder.exited;
+      }
+    }),
+    60_000,
+  );
+  itest("a mount namespace by path is joined by PID 1: the root prepared and entered in it; ctr's own is refused, naming the field, nothing made", () =>
+    onHost(async (h) => {
+      const root = join(h.scratch(), "root");
+      const holder = Bun.spawn({ cmd: ["unshare", "--mount", "--propagation", "private", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      const marker = join(bb.path, "ctr-marker");
+      writeFileSync(marker, "the bundle's root\n");
+      try {
+        let ns = "";
+        const end = Date.now() + 10_000;
+        while (Date.now() < end) {
+          try {
+            ns = readlinkSync(`/proc/${holder.pid}/ns/mnt`);
+            if (ns !== readlinkSync("/proc/self/ns/mnt") && readFileSync(`/proc/${holder.pid}/comm`, "utf8").trim() === "sleep") break;
+          } catch {
+            // not there yet
+          }
+          await Bun.sleep(20);
+        }
+        const b = await bundle(h, ["sh", "-c", "readlink /proc/self/ns/mnt; cat /ctr-marker"], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "mount" ? { type: "mount", path: `/proc/${holder.pid}/ns/mnt` } : n));
+        });
+        const r = await run(h, root, b, "mn1");
+        expect([r.code, r.stdout, r.stderr]).toEqual([0, `${ns}\nthe bundle's root\n`, ""]);
+        // ctr's own mount namespace: the root would be prepared on the host. Refused before anything is made.
+        const own = await bundle(h, ["true"], (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "mount" ? { type: "mount", path: "/proc/self/ns/mnt" } : n));
+        });
+        const e = await run(h, root, own, "mn2");
+        expect(e.code).toBe(1);
+        expect(e.stderr).toContain('config.json:/linux/namespaces/');
+        expect(e.stderr).toContain('the mount namespace at "/proc/self/ns/mnt" is ctr\'s own');
+      } finally {
+        rmSync(marker, { force: true });
         holder.kill("SIGKILL");
         await holder.exited;
       }

@@ -105,9 +105,17 @@ describe("each field gives its statement", () => {
     expect(user.lines[0]).toBe("ns mnt, user");
     expect(user.b.result.plan.namespaces).toEqual(["mnt"]);
     expect(user.b.result.plan.ops.filter((o) => o.kind === "idmap")).toEqual([]);
-    const bad = compile(config({ linux: { namespaces: [{ type: "mount", path: "/proc/1/ns/mnt" }, { type: "pid" }, { type: "ipc", path: "relative" }] } }));
+    // A mount namespace by path: PID 1 joins it (not stage 1's joins, the unshare's paths say it); never ctr's own.
+    const facts: HostFacts = { umask: 0o022, hasSubmounts: () => false, isOwnMountNs: (p) => p === "/proc/1/ns/mnt" };
+    const mnt = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount", path: "/run/mnt-ns" }] } }), undefined, facts);
+    expect(mnt.errors).toEqual([]);
+    expect(mnt.b.nsPaths).toEqual([{ ns: "mnt", path: "/run/mnt-ns" }]);
+    expect(compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount", path: "/proc/1/ns/mnt" }] } }), undefined, facts).errors).toEqual([
+      '/linux/namespaces/1/path: the mount namespace at "/proc/1/ns/mnt" is ctr\'s own: the container\'s root would be mounted and pivoted into there, on the host',
+    ]);
+    const bad = compile(config({ linux: { namespaces: [{ type: "time", path: "/proc/1/ns/time" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
     expect(bad.errors).toEqual([
-      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a mount namespace by path/),
+      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a time namespace by path/),
       '/linux/namespaces/2/path: a namespace path must be absolute, not "relative"',
     ]);
   });
@@ -382,7 +390,7 @@ describe("each field gives its statement", () => {
       [{ linux: { resources: { blockIO: { weightDevice: [{ major: 8, minor: 0, leafWeight: 10 }] } } } }, "linux.resources.blockIO.weightDevice[0].leafWeight"],
       [{ linux: { resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1, weight: 5 }] } } } }, "linux.resources.blockIO.throttleReadBpsDevice[0].weight"],
       [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, flags: 1 }] } }, "linux.devices[0].flags"],
-      [{ linux: { namespaces: [{ type: "pid" }, { type: "mount", path: "/proc/1/ns/mnt" }] } }, "linux.namespaces[1].path"],
+      [{ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "time", path: "/proc/1/ns/time" }] } }, "linux.namespaces[2].path"],
       [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }], uidMappings: [{ containerID: 0, hostID: 0, size: 1 }] } }, "linux.uidMappings"],
       [{ linux: { resources: { memory: { limit: 67108864, reservation: 1024 } } } }, "linux.resources.memory.reservation"],
       [{ linux: { resources: { cpu: { realtimeRuntime: 10 } } } }, "linux.resources.cpu.realtimeRuntime"],

@@ -96,7 +96,22 @@ export function hostFacts(): HostFacts {
       }
     },
     blockDevice: (major, minor) => existsSync(`/sys/dev/block/${major}:${minor}`),
+    isOwnMountNs: (p) => isOwnMountNs(p),
   };
+}
+
+/** The namespace file at `p` is this process's mount namespace or the host init's (false when it cannot be read: setns says why). */
+export function isOwnMountNs(p: string): boolean {
+  const inode = (f: string) => {
+    try {
+      const s = statSync(f);
+      return `${s.dev}:${s.ino}`;
+    } catch {
+      return null; // the host init's may be out of reach (EACCES)
+    }
+  };
+  const ns = inode(p);
+  return ns !== null && ["/proc/self/ns/mnt", "/proc/1/ns/mnt"].some((own) => inode(own) === ns);
 }
 
 /**

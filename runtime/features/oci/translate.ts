@@ -39,9 +39,11 @@ const RLIMIT = /^RLIMIT_([A-Z]+)$/;
  * ordinary process of it (config.ts takes it off the plan's namespaces: the container has
  * no PID namespace of its own, so its processes are tracked by a cgroup). A user namespace
  * too: joined first, single-threaded, the container root in it; its maps are its own (a
- * config's mappings are refused), and the namespaces made after it are owned by it.
+ * config's mappings are refused), and the namespaces made after it are owned by it. A mount
+ * namespace: PID 1 joins it first thing (stage 1 must spawn the host's Bun from the host's
+ * tree) and prepares and enters the root in it, as runc does; never ctr's own (HostFacts).
  */
-const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup", "pid", "user"]);
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup", "pid", "user", "mnt"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -57,6 +59,8 @@ export interface HostFacts {
   hasSubmounts(path: string): boolean;
   /** Why the host's I/O scheduler gives no group weight (`device`: per device), or null when it does or cannot be told yet. */
   ioWeightProblem?(device: boolean): string | null;
+  /** True when the namespace file at `path` is the mount namespace ctr itself runs in (or the host's init's). */
+  isOwnMountNs?(path: string): boolean;
   /** True when MAJOR:MINOR is a block device of this host. */
   blockDevice?(major: number, minor: number): boolean;
 }
@@ -257,12 +261,18 @@ function namespaces(t: Translator, v: unknown): void {
       const p = t.typed<string>(o.path, `${ptr}/path`, "string");
       if (p === undefined) return;
       if (!BY_PATH.has(name as NsName)) {
-        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts, cgroup, pid and user namespaces by path; a mount one would be where ctr prepares the root, which it does in a mount namespace of the container's own)`);
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts, cgroup, pid, user and mount namespaces by path)`);
         items.push(t.word(name, `${ptr}/type`)); // on the ns line still: the refusal alone is said, not what lacking it would cause
         return;
       }
       if (!p.startsWith("/")) {
         t.error(`${ptr}/path`, `a namespace path must be absolute, not ${JSON.stringify(p)}`, "e.g. /run/netns/NAME or /proc/PID/ns/net");
+        return;
+      }
+      // The root is prepared and pivoted into in a joined mount namespace: never in the one ctr (the host) runs in.
+      if (name === "mnt" && t.facts?.isOwnMountNs?.(p)) {
+        t.error(`${ptr}/path`, `the mount namespace at ${JSON.stringify(p)} is ctr's own: the container's root would be mounted and pivoted into there, on the host`, "give a mount namespace made for the container, or leave out its path for a new one");
+        items.push(t.word(name, `${ptr}/type`));
         return;
       }
       t.nsPaths.push({ ns: name as NsName, path: p, span: t.span(`${ptr}/path`) });
