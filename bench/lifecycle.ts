@@ -4,18 +4,21 @@
 //      container (uts, ipc, pid, mount, network; a busybox root; /proc), the
 //      three alternating, N rounds; medians and the ratio ctr/runc;
 //   2. the memory of ctr's own processes per detached container, for 1, 10 and
-//      50 of them: the supervisor (runtime/features/lifecycle/supervise.ts) and
-//      stage 1 (runtime/init.ts) of each (none once the supervisor adopted PID 1,
-//      runtime/features/lifecycle/adopt.ts), summed RSS and PSS (from
-//      /proc/PID/smaps_rollup: PSS shares Bun's mapped binary among them) / N;
-//      at 50, each role's PSS and anonymous memory (its own: heap, JIT) apart.
-//      The container's own command is not ctr's and is left out.
+//      50 of them: every process of ctr's then running (a Bun running this
+//      package's code: the user's shared monitor, runtime/features/lifecycle/monitor.ts,
+//      and any supervisor, supervise.ts, or stage 1, runtime/init.ts, still
+//      there; none once the monitor adopted PID 1, adopt.ts), summed RSS and
+//      PSS (from /proc/PID/smaps_rollup: PSS shares Bun's mapped binary among
+//      them) / N; at 50, each role's PSS and anonymous memory (its own: heap,
+//      JIT) apart, per container. The container's own command is not ctr's and
+//      is left out. Run it with no other detached container of root's: the
+//      monitor is shared, and theirs would count.
 // Usage: node_modules/.bin/bun bench/lifecycle.ts [--rounds N] [--json]
 // Everything it starts is removed at the end (ctr rm -f, runc delete -f).
 
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { BenchError, makeBusyboxRootfs, makeTempDir, round, run, stats, timedRun } from "./lib.ts";
+import { BenchError, describeExit, makeBusyboxRootfs, makeTempDir, round, run, stats, timedRun } from "./lib.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const CTR = join(REPO, "bin", "ctr");
@@ -48,7 +51,7 @@ writeFileSync(script, `ns uts, ipc, pid, mnt, net\nrootfs ${root}\nmount proc\ne
 
 function detach(name: string): { supervisor: number; pid1: number } {
   const r = run([CTR, "-d", "--name", name, script]);
-  if (!r.ok) throw new BenchError(`ctr -d failed: ${r.stderr}`);
+  if (!r.ok) throw new BenchError(`ctr -d failed (${describeExit(r)}): ${r.stderr}`);
   names.push(name);
   const s = JSON.parse(run([CTR, "inspect", name]).stdout);
   return { supervisor: s.supervisor.pid, pid1: s.pid1.pid };
@@ -95,22 +98,38 @@ function kib(pid: number, file: "status" | "smaps_rollup", key: string): number 
     return 0;
   }
 }
-const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
-// Stage 1, PID 1's parent, unless the supervisor adopted PID 1 (runtime/features/lifecycle/adopt.ts: `ns pid`, as here).
-const stage1Of = (c: { supervisor: number; pid1: number }): number[] => (parentOf(c.pid1) === c.supervisor ? [] : [parentOf(c.pid1)]);
-const memory: { containers: number; rss_mib: number | null; pss_mib: number | null }[] = [];
+// ctr's processes: Bun running this package's code (its sources or dist/ bundles), but not this script.
+const BUN = readlinkSync("/proc/self/exe");
+function ctrProcesses(): { pid: number; role: string }[] {
+  const out: { pid: number; role: string }[] = [];
+  for (const e of readdirSync("/proc")) {
+    const pid = Number(e);
+    if (!/^\d+$/.test(e) || pid === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) !== BUN) continue;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (!argv.some((a) => a.startsWith(`${REPO}/`))) continue;
+      const role = argv.some((a) => a.endsWith("/runtime/monitor-main.ts")) ? "monitor" : argv.includes("--supervise") ? "supervisor" : argv.includes("stage1") ? "stage 1" : "other";
+      out.push({ pid, role });
+    } catch {
+      // ended meanwhile, or not ours to look at
+    }
+  }
+  return out;
+}
+const memory: { containers: number; processes: number; rss_mib: number | null; pss_mib: number | null }[] = [];
 const all: { supervisor: number; pid1: number }[] = [target];
-// At the largest N, each role's share: PSS and its anonymous (private: heap, JIT) part, per process.
-const roles: Record<string, { pss_mib: number | null; anon_mib: number | null }> = {};
+// At the largest N, each role's share per container: PSS and its anonymous (private: heap, JIT) part.
+const roles: Record<string, { processes: number; pss_mib: number | null; anon_mib: number | null }> = {};
 for (const n of [1, 10, 50]) {
   while (all.length < n) all.push(detach(`${tag}-m${all.length}`));
-  const ours = all.slice(0, n).flatMap((c) => [c.supervisor, ...stage1Of(c)]);
-  const sum = (file: "status" | "smaps_rollup", key: string, pids = ours) => pids.reduce((t, p) => t + kib(p, file, key), 0);
-  memory.push({ containers: n, rss_mib: round(sum("status", "VmRSS") / 1024 / n, 1), pss_mib: round(sum("smaps_rollup", "Pss") / 1024 / n, 1) });
+  const ours = ctrProcesses();
+  const sum = (file: "status" | "smaps_rollup", key: string, pids = ours.map((p) => p.pid)) => pids.reduce((t, p) => t + kib(p, file, key), 0);
+  memory.push({ containers: n, processes: ours.length, rss_mib: round(sum("status", "VmRSS") / 1024 / n, 2), pss_mib: round(sum("smaps_rollup", "Pss") / 1024 / n, 2) });
   if (n === 50) {
-    for (const [role, pids] of [["supervisor", all.map((c) => c.supervisor)], ["stage 1", all.flatMap(stage1Of)]] as const) {
-      if (pids.length === 0) continue; // no stage 1 left: adopted
-      roles[role] = { pss_mib: round(sum("smaps_rollup", "Pss", [...pids]) / 1024 / n, 1), anon_mib: round(sum("smaps_rollup", "Anonymous", [...pids]) / 1024 / n, 1) };
+    for (const role of new Set(ours.map((p) => p.role))) {
+      const pids = ours.filter((p) => p.role === role).map((p) => p.pid);
+      roles[role] = { processes: pids.length, pss_mib: round(sum("smaps_rollup", "Pss", pids) / 1024 / n, 2), anon_mib: round(sum("smaps_rollup", "Anonymous", pids) / 1024 / n, 2) };
     }
   }
 }
@@ -128,8 +147,8 @@ const result = {
 if (JSON_OUT) console.log(JSON.stringify(result));
 else {
   console.log(`exec /bin/true, median of ${ROUNDS}: ctr exec ${result.ctr_exec_ms} ms, runc exec ${result.runc_exec_ms} ms, nsenter ${result.nsenter_ms} ms; ctr/runc ${result.ratio_ctr_runc} (target <= 1: ${result.ratio_ctr_runc! <= 1 ? "met" : "NOT met"})`);
-  for (const m of memory) console.log(`${m.containers} detached: ctr's processes ${m.rss_mib} MiB RSS, ${m.pss_mib} MiB PSS per container (target at 50: <= 10 MiB: ${m.containers === 50 ? (m.pss_mib! <= 10 ? "met" : "NOT met") : "-"})`);
-  console.log(`at 50, per process: ${Object.entries(roles).map(([r, m]) => `${r} ${m.pss_mib} MiB PSS (${m.anon_mib} MiB anonymous)`).join(", ")}`);
+  for (const m of memory) console.log(`${m.containers} detached: ctr's ${m.processes} processes ${m.rss_mib} MiB RSS, ${m.pss_mib} MiB PSS per container (target at 50: RSS <= 10 MiB: ${m.containers === 50 ? (m.rss_mib! <= 10 ? "met" : "NOT met") : "-"})`);
+  console.log(`at 50, per container: ${Object.entries(roles).map(([r, m]) => `${r} (${m.processes}) ${m.pss_mib} MiB PSS (${m.anon_mib} MiB anonymous)`).join(", ")}`);
   console.log(`load average at the end: ${result.load}`);
 }
 if (!existsSync(work)) throw new BenchError("work directory vanished");

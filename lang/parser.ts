@@ -18,7 +18,10 @@
 // is an option) and reports misplaced commas. This keeps the parser to one
 // CONSUME per argument token. Statements are alternatives of the body
 // directly (no wrapper rule) and token categories stand for sets of tokens:
-// fewer rule invocations and CST nodes per statement.
+// fewer rule invocations and CST nodes per statement. Outside the grammar's
+// recording, three runs are taken by hand, each as the grammar would take it
+// (test/lang/parser-runs.test.ts compares): a statement's closing argument run
+// (argRun), a body's separators (sepRun) and a body's plain commands (commandRun).
 //
 // Separators are checked by the AST builder (lang/statements.ts: two
 // statements on one line without `;` are reported there, with a precise
@@ -93,6 +96,29 @@ interface RecoveryInternals {
 interface CstInternals {
   consumeToken(): void;
   readonly currCSTNode: CstNode;
+  /** The input and the index of the last token consumed (LA(1) is tokVector[currIdx + 1]). */
+  readonly tokVector: IToken[];
+  currIdx: number;
+}
+
+/** Token classes by tokenTypeIdx, for commandRun: in the ArgTok category, in the Sep category. */
+const ARG = 1;
+const SEP = 2;
+let classes: Uint8Array | undefined;
+function tokenClasses(): Uint8Array {
+  if (classes) return classes;
+  const c = new Uint8Array(Math.max(...T.allTokens.map((t) => t.tokenTypeIdx!)) + 1);
+  for (const t of T.allTokens) {
+    const idx = t.tokenTypeIdx!;
+    if (tokenMatcher({ tokenTypeIdx: idx, tokenType: t } as IToken, T.ArgTok)) c[idx]! |= ARG;
+    if (tokenMatcher({ tokenTypeIdx: idx, tokenType: t } as IToken, T.Sep)) c[idx]! |= SEP;
+  }
+  return (classes = c);
+}
+
+/** A Word at i, not followed by `(` (past the end is EOF: neither). */
+function startsPlainCommand(toks: IToken[], i: number, n: number): boolean {
+  return i < n && toks[i]!.tokenType === T.Word && (i + 1 >= n || toks[i + 1]!.tokenType !== T.LParen);
 }
 
 /**
@@ -102,6 +128,10 @@ interface CstInternals {
 interface TokenChildren {
   ArgTok?: IToken[];
   Sep?: IToken[];
+}
+/** A body node's children that commandRun writes. */
+interface CommandChildren extends TokenChildren {
+  command?: CstNode[];
 }
 if (T.ArgTok.name !== "ArgTok" || T.Sep.name !== "Sep") throw new Error("lang/parser.ts: the CST keys of argRun and sepRun are the token types' names");
 
@@ -174,7 +204,7 @@ export class CtrParser extends CstParser {
   public script = this.RULE("script", () => {
     // At script level a `}` has no `{`: taken here, reported by the builder.
     this.MANY(() => {
-      this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }]));
+      if (!this.commandRun()) this.OR((this.scriptAlts ??= [...this.bodyAlts(), { ALT: () => this.CONSUME(T.RBrace) }]));
       this.sepRun();
     });
   });
@@ -182,7 +212,7 @@ export class CtrParser extends CstParser {
   public block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
     this.MANY(() => {
-      this.OR((this.blockAlts ??= this.bodyAlts()));
+      if (!this.commandRun()) this.OR((this.blockAlts ??= this.bodyAlts()));
       this.sepRun();
     });
     this.CONSUME(T.RBrace);
@@ -336,6 +366,48 @@ export class CtrParser extends CstParser {
       self.consumeToken();
       t = this.LA(1);
     } while (tokenMatcher(t, T.Sep));
+  }
+
+  /**
+   * A body's run of plain commands (a word not followed by `(`, then its arguments,
+   * then its separators) by hand, outside the recording phase; false when the next
+   * token starts none. What the grammar does for each is fixed: the body's OR can only
+   * choose `command` for a Word (no other alternative starts with one); in the command
+   * rule, CONSUME(Word) matches, the OPTION of a call is not taken (no `(` follows),
+   * and the closing argument run is argRun's; none of it can fail, so nothing recovers.
+   * The node is the one SUBRULE(command) files under "command" in the body's node (no
+   * location: nodeLocationTracking is "none"). Most statements of a script are plain
+   * commands, and a rule invocation's machinery (OR lookahead, SUBRULE, the rule's try,
+   * the CST stack, OPTION, CONSUME) is most of the parser's cost per statement.
+   */
+  private commandRun(): boolean {
+    if (this.RECORDING_PHASE || !this.fastRuns) return false;
+    // The token vector read directly (LA, consumeToken and tokenMatcher per token are
+    // calls that cost more than the loop in a cold process): the index i is LA(1)'s.
+    const self = this as unknown as CstInternals;
+    const toks = self.tokVector;
+    const n = toks.length;
+    const cls = tokenClasses();
+    let i = self.currIdx + 1;
+    if (!startsPlainCommand(toks, i, n)) return false;
+    const body = self.currCSTNode.children as CommandChildren;
+    const commands = (body.command ??= []);
+    do {
+      const word = toks[i++]!;
+      let j = i;
+      while (j < n && (cls[toks[j]!.tokenTypeIdx]! & ARG) !== 0) j++;
+      commands.push({ name: "command", children: j > i ? { Word: [word], ArgTok: toks.slice(i, j) } : { Word: [word] } } as unknown as CstNode);
+      i = j;
+      if (j < n && (cls[toks[j]!.tokenTypeIdx]! & SEP) !== 0) {
+        while (j < n && (cls[toks[j]!.tokenTypeIdx]! & SEP) !== 0) j++;
+        const seps = body.Sep;
+        if (seps === undefined) body.Sep = toks.slice(i, j);
+        else for (let k = i; k < j; k++) seps.push(toks[k]!);
+        i = j;
+      }
+    } while (startsPlainCommand(toks, i, n));
+    self.currIdx = i - 1;
+    return true;
   }
 
   /** True when the next token starts right where `prev` ends (no space between). */

@@ -233,6 +233,12 @@ export const F_SETFL = 4;
 export const F_DUPFD_CLOEXEC = 1030;
 export const FD_CLOEXEC = 1;
 
+// flock(2)
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
 // ---------------------------------------------------------------------------
 // Sockets (socketpair for the init pipe; netlink for `net`)
 export const AF_UNSPEC = 0;

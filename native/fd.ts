@@ -1,5 +1,5 @@
 // native/fd.ts — file descriptors: open/close/dup, pipes and sockets, read/write, fcntl,
-// ioctl and the controlling terminal.
+// flock, ioctl and the controlling terminal.
 //
 // An fd is an index into the process's file table; dup'd fds share one open file (offset,
 // status flags) but FD_CLOEXEC is per fd. Every fd ctr opens should be close-on-exec
@@ -75,6 +75,20 @@ export function connect(fd: number, addr: Uint8Array): void {
   int("connect", r, en(r), [fd, addr, addr.byteLength], s);
 }
 
+/** listen(2). */
+export function listen(fd: number, backlog = 1): void {
+  const s = t0();
+  const r: number = C.listen(fd, backlog);
+  int("listen", r, en(r), [fd, backlog], s);
+}
+
+/** accept4(2), the peer's address not asked for: the connected socket. */
+export function accept(fd: number, flags = SOCK_CLOEXEC): number {
+  const s = t0();
+  const r: number = C.accept4(fd, null, null, flags);
+  return int("accept4", r, en(r), [fd, flags], s);
+}
+
 /** A sockaddr_un for `path` (AF_UNIX, the path NUL-terminated; at most 107 bytes). */
 export function unixAddress(path: string): Uint8Array {
   const bytes = new TextEncoder().encode(path);
@@ -106,6 +120,17 @@ export function fcntl(fd: number, cmd: number, arg?: number): number {
   const s = t0();
   const r: number = arg === undefined ? C.fcntl(fd, cmd) : C.fcntl(fd, cmd, "int", arg);
   return int("fcntl", r, en(r), arg === undefined ? [fd, cmd] : [fd, cmd, arg], s);
+}
+
+/**
+ * flock(2): LOCK_SH or LOCK_EX, with LOCK_NB not to wait (EWOULDBLOCK then), or
+ * LOCK_UN. The lock belongs to the open file: dup'd and inherited fds share it,
+ * and it goes when the last of them is closed.
+ */
+export function flock(fd: number, operation: number): void {
+  const s = t0();
+  const r: number = C.flock(fd, operation);
+  int("flock", r, en(r), [fd, operation], s);
 }
 
 /** Set or clear FD_CLOEXEC on `fd`. */

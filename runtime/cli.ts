@@ -206,7 +206,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const [{ Launch, traceLine }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
   const launching = early ? Promise.resolve(Launch.adopt(early, direct !== null)) : Launch.start();
   launching.catch(() => {});
-  const id = newContainerId();
+  let id = newContainerId();
   const unsafe = cache.cacheProblem();
   if (unsafe) writeAll(2, `ctr: not using the plan cache "${cache.cacheDir()}": ${unsafe}\n`);
   const key = unsafe ? null : cache.planKey(src.file, src.text, args, codeStamp(), VERSION());
@@ -247,9 +247,15 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
   let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
   // A `join` is resolved (the container found, its PID 1 checked) before stage 1 gets its plan.
-  // A detached container with `ns pid` is its supervisor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts).
+  // A detached container with `ns pid` is the shared monitor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts).
   const adopt = named ? await import("./features/lifecycle/adopt.ts") : null;
   const adoption = named && adopt?.adoptable(named, plan) ? new adopt.Adoption() : null;
+  if (adoption) {
+    // Named after the monitor, which removes what it leaves (adopt.ts adoptedId): before anything is made.
+    const mine = adopt!.adoptedId(id);
+    plan = JSON.parse(JSON.stringify(plan).replaceAll(id, mine)) as Plan;
+    id = mine;
+  }
   const release = adoption ? ("adopt" as const) : false;
   if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) {
     if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false, false, [], [], undefined, release);
@@ -281,8 +287,12 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     ...(supervision ? { started: (pid1: number) => supervision.started(pid1) } : {}),
     ...(adoption ? adoption.io : {}),
   }, release ? { release } : {});
-  // Adopted: execute returned once the command ran; it ends here.
-  const end = adoption?.running ? await adoption.finish((text) => writeAll(2, `ctr: ${text}\n`)) : status;
+  // Adopted: execute returned once the command ran; the monitor takes it, and this process ends.
+  const end = adoption?.running && named ? await adoption.handOver(named.name, (text) => writeAll(2, `ctr: ${text}\n`)) : status;
+  if (end === null) {
+    supervision?.handedOver();
+    return 0;
+  }
   supervision?.finished(end);
   return end;
 }

@@ -28,6 +28,7 @@ import {
   read,
   setChildSubreaper,
   setCloexec,
+  setControllingTerminal,
   setName,
   setDumpable,
   setTrace,
@@ -402,6 +403,9 @@ function execStage(): void {
   const line = readFirstLine(CONTROL_FD, 126);
   try {
     const spec = JSON.parse(line) as ProcessSpec;
+    // "tty" (`ctr exec -t`, features/lifecycle/enter.ts): fds 0-2 are a terminal of the container's and this
+    // process leads a new session (the spawn's setsid): it becomes the session's controlling terminal, which execve keeps.
+    if (process.argv.includes("tty")) setControllingTerminal(0);
     // Started from the host's tree by a PID 1 inside a new root: into that root first (features/process/stage.ts).
     if (process.argv.includes("root")) enterStageRoot(realSys, spec);
     applyAndExec(spec);

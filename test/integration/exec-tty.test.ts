@@ -3,7 +3,8 @@
 // command gets a new terminal in the container's devpts (not the host's) as its
 // controlling terminal, as a session leader; the window size follows ours, also
 // after a resize; Ctrl-C reaches the command, not ctr; the exit status is
-// relayed; our terminal's settings are put back. Without a devpts in the
+// relayed; our terminal's settings are put back; the same into a container with
+// `cap drop` (the command started by the exec stage). Without a devpts in the
 // container: a clear error, exit 125.
 
 import { describe, expect } from "bun:test";
@@ -94,13 +95,33 @@ describe("ctr exec -t", () => {
       expect(await t.proc.exited).toBe(0);
       t.proc.terminal!.close();
       expect(sameProcess(s.pid1)).toBe(true); // the container runs on
+      // A container with `cap drop`: the command goes through the exec stage (started from the host's root),
+      // which takes the slave opened in the container as its 0-2 and controlling terminal.
+      const capped = uniq("cap");
+      expect((await h.ctr(["-d", "--name", capped, "-e", `${TARGET.replace("exec sleep 1000", "cap drop all\nexec sleep 1000")}`])).code).toBe(0);
+      const u = new Term(h, ["sh", "-c", `${CTR} exec -it ${capped} sh; echo "@@rc=$?"`]);
+      at = u.type(`echo "@@tty=$(tty) @@size=$(stty size) @@sid=$(cut -d' ' -f6 /proc/$$/stat) @@self=$$ @@nr=$(cut -d' ' -f7 /proc/$$/stat) $(grep CapEff /proc/$$/status)"\r`);
+      const k = await u.expect(/@@tty=(\S+) @@size=(\d+ \d+) @@sid=(\d+) @@self=(\d+) @@nr=(\d+) CapEff:\s+(\w+)/, at);
+      expect(k[1]).toMatch(/^\/dev\/pts\/\d+$/);
+      expect(k[2]).toBe("30 100");
+      expect(k[3]).toBe(k[4]);
+      expect(k[5]).not.toBe("0"); // a controlling terminal
+      expect(k[6]).toBe("0000000000000000");
+      // Ctrl-C ends the sleep (else `exit 7` would wait 100 s for it): the terminal's signals reach the command.
+      at = u.type("sleep 100\r");
+      await Bun.sleep(300);
+      u.type("\x03");
+      at = u.type("exit 7\r");
+      await u.expect(/@@rc=7/, at);
+      expect(await u.proc.exited).toBe(0);
+      u.proc.terminal!.close();
       // no devpts of its own: said, exit 125
       const bare = uniq("nopts");
       expect((await h.ctr(["-d", "--name", bare, "-e", "ns uts, pid, mnt\nrootfs default\nmount proc\nexec sleep 1000"])).code).toBe(0);
       const r = await h.ctr(["exec", "-t", bare, "true"]);
       expect(r.code).toBe(125);
       expect(r.stderr).toContain('exec -t: cannot open "/dev/pts/ptmx" in the container');
-      expect((await h.ctr(["rm", "-f", name, bare])).code).toBe(0);
+      expect((await h.ctr(["rm", "-f", name, bare, capped])).code).toBe(0);
     }),
     60_000,
   );

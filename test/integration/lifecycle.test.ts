@@ -8,7 +8,7 @@
 // containers `it-...-PID` so that parallel runs do not meet.
 
 import { describe, expect } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CGROUP_PARENTS, itest, onHost, type Host } from "./host-state.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
@@ -34,11 +34,37 @@ rlimit nofile 100:200
 no_new_privs
 exec sleep 1000`;
 
-/** With `ns pid`: adopted, PID 1 its supervisor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts); a cgroup for teardown to remove. */
+/** With `ns pid`: adopted, PID 1 the shared monitor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts, monitor.ts); a cgroup for teardown to remove. */
 const ADOPTED_SCRIPT = `ns uts, pid, mnt
 hostname lc-ad
 limit memory 64M
 exec sleep 1000`;
+
+/** The children of `pid` (its main thread's: PID 1s re-parented to it, its supervisors). */
+const childrenOf = (pid: number): number[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .sort((a, b) => a - b);
+
+/** Whether `pid` is a shared monitor (runtime/monitor-main.ts). */
+const isMonitor = (pid: number): boolean => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((a) => a.endsWith("/runtime/monitor-main.ts"));
+
+/** The shared monitors running, by their command line. */
+function monitors(): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (isMonitor(Number(e)) && sameProcess(processRef(Number(e)))) out.push(Number(e));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
 
 /** PID `pid`'s parent, from /proc. */
 const parentOf = (pid: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -67,15 +93,21 @@ async function detach(h: Host, name: string, script = SCRIPT): Promise<State> {
   return inspect(h, name);
 }
 
-/** Nothing of the container `id` / `name` is left: record, per-container directory, cgroups, processes. */
-function assertGone(name: string, s: State): void {
+/**
+ * Nothing of the container `id` / `name` is left: record, per-container
+ * directory, cgroups, mounts, processes (its watcher: its supervisor, or the
+ * shared monitor once its last container ended, which it may take a moment to see).
+ */
+async function assertGone(name: string, s: State): Promise<void> {
   expect(existsSync(join(STATE_ROOT, name))).toBe(false);
   expect(existsSync(join(STATE_ROOT, s.id))).toBe(false);
   for (const parent of CGROUP_PARENTS) {
     expect(existsSync(join(parent, s.id))).toBe(false);
     expect(existsSync(join(parent, `${s.id}-host`))).toBe(false);
   }
-  for (const p of [s.supervisor, s.pid1]) expect(sameProcess(p)).toBe(false);
+  expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(s.id);
+  expect(sameProcess(s.pid1)).toBe(false);
+  await until("its supervisor or monitor to end", () => !sameProcess(s.supervisor), 5000);
 }
 
 /** Whether `pid` runs (not a zombie): a process this test started, or a recorded one. */
@@ -85,7 +117,7 @@ const alive = (pid: number): boolean => sameProcess(processRef(pid));
 async function removeStopped(h: Host, name: string, s: State): Promise<void> {
   for (const dir of s.cgroups) expect(existsSync(dir)).toBe(false);
   expect((await h.ctr(["rm", name])).code).toBe(0);
-  assertGone(name, s);
+  await assertGone(name, s);
 }
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -133,7 +165,7 @@ describe("a detached container", () => {
       expect((await h.ctr(["ps", "-a"])).stdout).toMatch(new RegExp(`^${name}\\s+Exited \\(137\\)`, "m"));
       expect(await h.ctr(["exec", name, "true"])).toMatchObject({ code: 125, stderr: `ctr: container ${name} is not running (stopped, exit status 137)\n` });
       expect(await h.ctr(["rm", name])).toMatchObject({ code: 0, stdout: `${name}\n` });
-      assertGone(name, s);
+      await assertGone(name, s);
     }),
   );
 
@@ -152,7 +184,7 @@ describe("a detached container", () => {
       // rm of a running container needs -f
       expect(await h.ctr(["rm", name])).toMatchObject({ code: 125, stderr: `ctr: container ${name} is running\nhelp: stop it first (ctr stop ${name}), or ctr rm -f ${name}\n` });
       expect((await h.ctr(["rm", "-f", name])).code).toBe(0);
-      assertGone(name, s);
+      await assertGone(name, s);
     }),
   );
 });
@@ -183,32 +215,21 @@ describe("faults", () => {
     }),
   );
 
-  itest("adopted (ns pid): PID 1 is the supervisor's child, no stage 1; killed from the host: 137 recorded, its cgroups removed", () =>
+  itest("adopted (ns pid): PID 1 is the shared monitor's child, no stage 1 or supervisor; killed from the host: 137 recorded, its cgroups removed", () =>
     onHost(async (h) => {
       const name = uniq("adopt1");
       const s = await detach(h, name, ADOPTED_SCRIPT);
       expect(parentOf(s.pid1!.pid)).toBe(s.supervisor!.pid);
+      expect(isMonitor(s.supervisor!.pid)).toBe(true);
+      await until("its supervisor to end (ctr -d returns once PID 1 runs, before the handover)", () => childrenOf(s.supervisor!.pid).length === 1);
+      expect(childrenOf(s.supervisor!.pid)).toEqual([s.pid1!.pid]);
       expect(s.cgroups.length).toBeGreaterThan(0);
       for (const dir of s.cgroups) expect(existsSync(dir)).toBe(true);
       expect((await h.ctr(["exec", name, "hostname"])).stdout).toBe("lc-ad\n");
       process.kill(s.pid1!.pid, "SIGKILL"); // a process this test started (through ctr)
       await until("the record to say stopped", async () => (await inspect(h, name)).status === "stopped");
       expect((await inspect(h, name)).exitStatus).toBe(137);
-      await until("the supervisor to end", () => !alive(s.supervisor!.pid));
-      await removeStopped(h, name, s);
-    }),
-  );
-
-  itest("adopted (ns pid): the supervisor killed: PID 1 dies with it (parent-death signal), the next ctr sweeps", () =>
-    onHost(async (h) => {
-      const name = uniq("adopts");
-      const s = await detach(h, name, ADOPTED_SCRIPT);
-      process.kill(s.supervisor!.pid, "SIGKILL");
-      await until("PID 1 to end with its supervisor", () => !alive(s.pid1!.pid));
-      const after = await inspect(h, name); // sweeps first
-      expect(after).toMatchObject({ status: "stopped", exitStatus: null, note: "its supervisor was killed" });
-      expect(existsSync(join(STATE_ROOT, s.id))).toBe(false);
-      await until("its cgroups swept", () => s.cgroups.every((d) => !existsSync(d)));
+      await until("the monitor to end (its last container ended)", () => !alive(s.supervisor!.pid));
       await removeStopped(h, name, s);
     }),
   );
@@ -227,22 +248,55 @@ describe("faults", () => {
       await until("the exec'd sleep to end", async () => !(await h.ctr(["exec", name, "sh", "-c", "ps -e -o comm= 2>/dev/null || ls /proc"])).stdout.includes("sleep 999"));
       const ids = (await h.ctr(["exec", name, "sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' '; echo; done"])).stdout;
       expect(ids).not.toContain("sleep 999");
+      // not even a zombie: one left to a subreaper that does not reap (as the test process) would keep PID 1 from ending
+      const ns = readlinkSync(`/proc/${s.pid1!.pid}/ns/pid`);
+      const inNs = () =>
+        readdirSync("/proc").filter((p) => {
+          try {
+            return /^\d+$/.test(p) && readlinkSync(`/proc/${p}/ns/pid`) === ns;
+          } catch {
+            return false; // ended meanwhile
+          }
+        });
+      await until("only PID 1 left in its PID namespace", () => inNs().length === 1);
+      expect(inNs()).toEqual([String(s.pid1!.pid)]);
       expect(alive(s.pid1!.pid)).toBe(true);
-      expect((await h.ctr(["rm", "-f", name])).code).toBe(0);
-      assertGone(name, s);
+      expect(await h.ctr(["rm", "-f", name])).toMatchObject({ code: 0, stderr: "" });
+      await assertGone(name, s);
     }),
   );
 
-  itest("its record lost while it runs (/run gone): the supervisor ends the container and cleans up", () =>
+  itest("adoptable (ns pid), its supervisor killed before the handover (a `run` in progress): the container ends; the monitor marks it stopped and removes its cgroups and directory, named after the monitor", () =>
     onHost(async (h) => {
-      const name = uniq("lost");
-      const s = await detach(h, name, CGROUP_SCRIPT);
-      rmSync(join(STATE_ROOT, name), { recursive: true, force: true });
-      await until("the supervisor to end", () => !alive(s.supervisor!.pid), 5000);
-      expect(alive(s.pid1!.pid)).toBe(false);
-      assertGone(name, s);
+      const name = uniq("presup");
+      const s = await detach(h, name, "ns uts, pid, mnt\nrootfs default\nlimit memory 64M\nrun sleep 1000\nexec sleep 1000");
+      const monitor = parentOf(s.supervisor!.pid);
+      expect(isMonitor(monitor)).toBe(true);
+      expect(s.id.endsWith(`-${monitor}`)).toBe(true);
+      expect(s.cgroups.length).toBeGreaterThan(0);
+      process.kill(s.supervisor!.pid, "SIGKILL"); // a process this test started (through ctr)
+      await until("PID 1 to end (stage 1 kills it)", () => !alive(s.pid1!.pid));
+      // no sweep: the record is read as it is
+      await until("the monitor to mark it stopped", () => JSON.parse(readFileSync(join(STATE_ROOT, name, "state.json"), "utf8")).status === "stopped");
+      expect(JSON.parse(readFileSync(join(STATE_ROOT, name, "state.json"), "utf8"))).toMatchObject({ exitStatus: null, note: "its supervisor was killed" });
+      await until("its cgroups removed", () => s.cgroups.every((d) => !existsSync(d)));
+      expect(existsSync(join(STATE_ROOT, s.id))).toBe(false);
+      await removeStopped(h, name, s);
     }),
   );
+
+  for (const [how, script] of [["its supervisor", CGROUP_SCRIPT], ["the shared monitor (adopted)", ADOPTED_SCRIPT]] as const)
+    itest(`its record lost while it runs (/run gone): ${how} ends the container and cleans up`, () =>
+      onHost(async (h) => {
+        const name = uniq("lost");
+        const s = await detach(h, name, script);
+        rmSync(join(STATE_ROOT, name), { recursive: true, force: true });
+        await until("the supervisor or monitor to end", () => !alive(s.supervisor!.pid), 5000);
+        expect(alive(s.pid1!.pid)).toBe(false);
+        await assertGone(name, s);
+        for (const d of s.cgroups) expect(existsSync(d)).toBe(false);
+      }),
+    );
 
   itest("a record whose PIDs are now unrelated processes: they are never signalled", () =>
     onHost(async (h) => {
@@ -283,9 +337,90 @@ describe("faults", () => {
         const ps = (await h.ctr(["ps"])).stdout;
         for (const [name] of states) expect(ps).toContain(name);
         expect((await h.ctr(["rm", "-f", ...states.map(([n]) => n)])).code).toBe(0);
-        for (const [name, s] of states) assertGone(name, s);
+        for (const [name, s] of states) await assertGone(name, s);
       }),
     120_000,
+  );
+});
+
+describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
+  itest("two containers share one monitor, their PID 1s its only children; it ends after the last one, its socket gone", () =>
+    onHost(async (h) => {
+      const [a, b] = [uniq("share"), uniq("share")];
+      const sa = await detach(h, a, ADOPTED_SCRIPT);
+      const sb = await detach(h, b);
+      const monitor = sa.supervisor!.pid;
+      expect(sb.supervisor).toEqual(sa.supervisor);
+      expect(isMonitor(monitor)).toBe(true);
+      expect(monitors()).toEqual([monitor]);
+      await until("their supervisors to end", () => childrenOf(monitor).length === 2);
+      expect(childrenOf(monitor)).toEqual([sa.pid1!.pid, sb.pid1!.pid].sort((x, y) => x - y));
+      expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(true);
+      expect(await h.ctr(["stop", "-t", "0", a])).toMatchObject({ code: 0 });
+      expect(alive(monitor)).toBe(true); // b still runs
+      expect(await h.ctr(["stop", "-t", "0", b])).toMatchObject({ code: 0 });
+      await until("the monitor to end", () => !alive(monitor), 5000);
+      expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(false);
+      expect(monitors()).toEqual([]);
+      for (const [n, st] of [[a, sa], [b, sb]] as const) {
+        expect((await inspect(h, n)).exitStatus).toBe(137);
+        await removeStopped(h, n, st);
+      }
+    }),
+  );
+
+  itest("the monitor SIGKILLed with 2 containers: both PID 1s die (parent-death signal), the next ctr ps -a sweeps, nothing left", () =>
+    onHost(async (h) => {
+      const [a, b] = [uniq("mkill"), uniq("mkill")];
+      const sa = await detach(h, a, ADOPTED_SCRIPT);
+      const sb = await detach(h, b);
+      const monitor = sa.supervisor!.pid;
+      expect(sb.supervisor!.pid).toBe(monitor);
+      process.kill(monitor, "SIGKILL"); // a process this test started (through ctr)
+      await until("both PID 1s to end with the monitor", () => !alive(sa.pid1!.pid) && !alive(sb.pid1!.pid));
+      const ps = await h.ctr(["ps", "-a"]); // sweeps first
+      for (const n of [a, b]) expect(ps.stdout).toMatch(new RegExp(`^${n}\\s+Exited \\(unknown\\) its supervisor was killed`, "m"));
+      expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(false);
+      for (const st of [sa, sb]) {
+        expect(existsSync(join(STATE_ROOT, st.id))).toBe(false);
+        for (const d of st.cgroups) expect(existsSync(d)).toBe(false);
+      }
+      for (const [n, st] of [[a, sa], [b, sb]] as const) await removeStopped(h, n, st);
+    }),
+  );
+
+  itest("logs -f of an adopted container follows its output and ends with it (its record, not its watcher, which lives on)", () =>
+    onHost(async (h) => {
+      const [name, other] = [uniq("follow"), uniq("follow")];
+      const keep = await detach(h, other, ADOPTED_SCRIPT); // the monitor outlives the followed container
+      const s = await detach(h, name, "ns uts, pid, mnt\nrootfs default\nexec sh -c 'echo one; sleep 1; echo two; exit 3'");
+      expect(s.supervisor).toEqual(keep.supervisor);
+      const t0 = performance.now();
+      expect(await h.ctr(["logs", "-f", name])).toMatchObject({ code: 0, stdout: "one\ntwo\n" });
+      expect(performance.now() - t0).toBeLessThan(5000);
+      expect(await inspect(h, name)).toMatchObject({ status: "stopped", exitStatus: 3 });
+      expect(alive(keep.supervisor!.pid)).toBe(true);
+      expect((await h.ctr(["rm", "-f", other])).code).toBe(0);
+      await removeStopped(h, name, s);
+      await assertGone(other, keep);
+    }),
+  );
+
+  itest("5 ctr -d at once: one monitor for all", () =>
+    onHost(async (h) => {
+      const names = [0, 1, 2, 3, 4].map(() => uniq("race"));
+      const rs = await Promise.all(names.map((n) => h.ctr(["-d", "--name", n, "-e", ADOPTED_SCRIPT])));
+      for (const [i, r] of rs.entries()) expect(r).toMatchObject({ code: 0, stdout: `${names[i]}\n`, stderr: "" });
+      const states = await Promise.all(names.map((n) => inspect(h, n)));
+      const monitor = states[0]!.supervisor!.pid;
+      for (const st of states) expect(st.supervisor).toEqual(states[0]!.supervisor);
+      expect(monitors()).toEqual([monitor]);
+      await until("their supervisors to end", () => childrenOf(monitor).length === 5);
+      expect(childrenOf(monitor)).toEqual(states.map((st) => st.pid1!.pid).sort((x, y) => x - y));
+      expect((await h.ctr(["rm", "-f", ...names])).code).toBe(0);
+      for (const [i, st] of states.entries()) await assertGone(names[i]!, st);
+      expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(false);
+    }),
   );
 });
 
@@ -300,7 +435,7 @@ describe("bad input, before anything is made", () => {
       expect(fg.code).toBe(125);
       expect(fg.stderr).toContain("is taken");
       expect((await h.ctr(["rm", "-f", name])).code).toBe(0);
-      assertGone(name, s);
+      await assertGone(name, s);
       for (const bad of ["ctr-x-1", "a/b", "", "-x", ".hidden"]) {
         const r = await h.ctr(["-d", "--name", bad, "-e", SCRIPT]);
         expect(r.code).toBe(2);
@@ -317,13 +452,18 @@ describe("bad input, before anything is made", () => {
     }),
   );
 
-  itest("a container that fails to set up: its error, no record", () =>
+  itest("a container that fails to set up: its error, no record; with ns pid (named after the monitor) no cgroup or directory left either", () =>
     onHost(async (h) => {
-      const name = uniq("fail");
-      const r = await h.ctr(["-d", "--name", name, "-e", "ns uts, mnt\nexec /no/such/command"]);
-      expect(r.code).toBe(127);
-      expect(r.stderr).toContain("/no/such/command");
-      expect(existsSync(join(STATE_ROOT, name))).toBe(false);
+      const ours = () => CGROUP_PARENTS.flatMap((p) => (existsSync(p) ? readdirSync(p).filter((n) => n.startsWith("ctr-")) : [])).sort();
+      const before = ours();
+      for (const script of ["ns uts, mnt\nexec /no/such/command", "ns uts, pid, mnt\nlimit memory 64M\nexec /no/such/command"]) {
+        const name = uniq("fail");
+        const r = await h.ctr(["-d", "--name", name, "-e", script]);
+        expect(r.code).toBe(127);
+        expect(r.stderr).toContain("/no/such/command");
+        expect(existsSync(join(STATE_ROOT, name))).toBe(false);
+      }
+      expect(ours()).toEqual(before);
     }),
   );
 });

@@ -13,7 +13,7 @@ import type { Op } from "../../runtime/ops.ts";
 describe("names", () => {
   test("valid names, and those refused", () => {
     for (const ok of ["web", "a", "db-1", "x_y.z", "A9"]) expect(nameProblem(ok)).toBeNull();
-    for (const bad of ["", "-a", ".a", "a/b", "a b", "ctr-abc-123", "x".repeat(64)]) expect(nameProblem(bad)).not.toBeNull();
+    for (const bad of ["", "-a", ".a", "a/b", "a b", "ctr-abc-123", "monitor.sock", "monitor.log", "x".repeat(64)]) expect(nameProblem(bad)).not.toBeNull();
   });
   test("generated names are valid", () => {
     for (let i = 0; i < 50; i++) expect(nameProblem(generateName())).toBeNull();
@@ -60,5 +60,31 @@ describe("start times", () => {
     expect(sameProcess({ pid: process.pid, start: me.start + 1 })).toBe(false);
     expect(startTime(0)).toBeNull();
     expect(sameProcess({ pid: 2 ** 22 + 7, start: 1 })).toBe(false);
+  });
+});
+
+describe("the shared monitor's link (monitor-link.ts)", () => {
+  test("JSON lines each way, split or joined by the socket as it likes; the peer's close is told apart from no message yet", async () => {
+    const { MonitorLink } = await import("../../runtime/features/lifecycle/monitor-link.ts");
+    const n = await import("../../native/index.ts");
+    const [a, b] = n.socketpair();
+    const link = new MonitorLink(a);
+    try {
+      expect(link.next(0)).toBeNull();
+      link.send({ t: "spawn", name: "x" });
+      const got = new Uint8Array(256);
+      expect(new TextDecoder().decode(got.subarray(0, n.recv(b, got)))).toBe('{"t":"spawn","name":"x"}\n');
+      // two messages in one write, then one in two writes
+      n.write(b, '{"t":"spawned","pid":7}\n{"t":"exi');
+      expect(link.next(1000)).toEqual({ t: "spawned", pid: 7 });
+      expect(link.next(0)).toBeNull();
+      n.write(b, 'ted","code":3}\n');
+      expect(link.reply(1000)).toEqual({ t: "exited", code: 3 });
+      n.close(b);
+      expect(link.next(1000)).toBe("closed");
+      expect(link.reply(1000)).toBe("closed");
+    } finally {
+      link.close();
+    }
   });
 });

@@ -109,6 +109,25 @@ describe("file descriptors", () => {
     }
   });
 
+  test("flock: a second open file cannot take an exclusive lock held by the first; the lock goes with its last fd", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ctr-native-"));
+    try {
+      const a = n.open(join(dir, "lock"), n.O_RDWR | n.O_CREAT | n.O_CLOEXEC, 0o600);
+      const b = n.open(join(dir, "lock"), n.O_RDWR | n.O_CLOEXEC);
+      n.flock(a, n.LOCK_EX | n.LOCK_NB);
+      expect(() => n.flock(b, n.LOCK_EX | n.LOCK_NB)).toThrow(expect.objectContaining({ code: "EAGAIN", syscall: "flock" }));
+      const a2 = n.dup3(a, 210, n.O_CLOEXEC);
+      n.close(a); // a2 shares a's open file, and its lock
+      expect(() => n.flock(b, n.LOCK_EX | n.LOCK_NB)).toThrow(expect.objectContaining({ code: "EAGAIN" }));
+      n.close(a2);
+      n.flock(b, n.LOCK_EX | n.LOCK_NB);
+      n.flock(b, n.LOCK_UN);
+      n.close(b);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("open / dup2 / dup3 / fcntl", () => {
     const dir = mkdtempSync(join(tmpdir(), "ctr-native-"));
     try {

@@ -159,6 +159,42 @@ describe("containerd with --runc-binary ctr", () => {
       expect(existsSync(SHIM_ROOT) ? readdirSync(SHIM_ROOT) : []).toEqual([]);
     }),
   );
+  ctest("tasks exec -t through a pty (script): the shim gets the master on its console socket, the command is on a terminal of the container's, what is typed reaches it, its status comes back", () =>
+    onHostWithDaemon(async (h) => {
+      const script = Bun.which("script");
+      if (!script) {
+        console.log("skip: tasks exec -t: script(1) is not installed (apt-get install bsdutils)");
+        return;
+      }
+      const d = await cd(["run", "-d", "--runc-binary", CTR, IMAGE, "t5", "sleep", "100"]);
+      expect(d.code).toBe(0);
+      try {
+        const cmd = [CLIENT!, "--address", join(dir, "containerd.sock"), "--namespace", NS, "tasks", "exec", "-t", "--exec-id", "e2", "t5", "sh"].map((a) => `'${a}'`).join(" ");
+        const p = Bun.spawn({ cmd: [script, "-qec", cmd, "/dev/null"], stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+        h.pids.push(p.pid);
+        let out = "";
+        const reader = (async () => {
+          for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+        })();
+        for (let i = 0; i < 300 && !out.includes("#"); i++) await Bun.sleep(20);
+        p.stdin.write("echo tty=$(tty) sid=$(cut -d' ' -f6 /proc/$$/stat) self=$$; echo typed-$((6*7))\nexit 4\n");
+        await p.stdin.flush();
+        const code = await p.exited;
+        await reader;
+        const text = out.replaceAll("\r", "");
+        const m = /tty=(\S+) sid=(\d+) self=(\d+)\n/.exec(text);
+        expect(m?.[1]).toMatch(/^\/dev\/pts\/\d+$/);
+        expect(m?.[2]).toBe(m?.[3]); // a session of its own, the terminal its controlling one
+        expect(text).toContain("typed-42\n");
+        expect(code).toBe(4);
+      } finally {
+        await cd(["tasks", "kill", "--signal", "KILL", "t5"]);
+        for (let i = 0; i < 200 && !(await cd(["tasks", "ls"])).stdout.includes("STOPPED"); i++) await Bun.sleep(20);
+        await cd(["tasks", "delete", "--force", "t5"]);
+        await cd(["containers", "delete", "t5"]);
+      }
+    }),
+  );
   ctest("tasks pause and resume (the freezer: tasks ls says PAUSED, then RUNNING); tasks kill KILL of a paused task ends it; nothing left", () =>
     onHostWithDaemon(async () => {
       const before = nsCgroups();

@@ -124,13 +124,16 @@ describe("OCI hooks", () => {
     60_000,
   );
 
-  itest("a failing createRuntime hook fails create, naming it; the container is gone", () =>
+  itest("a failing createRuntime hook fails create, naming it; its poststop hooks run, as runc's destroy runs them; the container is gone", () =>
     onHost(async (h) => {
-      const s = await setup(h, (hook, _r, log) => ({ createRuntime: [{ path: hook, args: ["h", "createRuntime", log, "3"] }] }));
+      const s = await setup(h, (hook, _r, log) => ({ createRuntime: [{ path: hook, args: ["h", "createRuntime", log, "3"] }], poststop: [{ path: hook, args: ["h", "poststop", log, "0"] }] }));
       expect(await create(h, s, "f1")).toBe(1);
       expect(readFileSync(join(s.work, "log.json"), "utf8")).toContain(`createRuntime hook 0 (${join(s.work, "hook.sh")}) exited with status 3`);
-      expect(lines(s.log).map((l) => parse(l).kind)).toEqual(["createRuntime"]);
-      await oci(h, s, ["delete", "--force", "f1"]);
+      expect(lines(s.log).map((l) => parse(l).kind)).toEqual(["createRuntime", "poststop"]);
+      // Nothing is left to delete, and the hooks do not run twice.
+      expect((await oci(h, s, ["delete", "--force", "f1"])).code).toBe(0);
+      expect((await oci(h, s, ["state", "f1"])).code).toBe(1);
+      expect(lines(s.log).map((l) => parse(l).kind)).toEqual(["createRuntime", "poststop"]);
     }),
     60_000,
   );

@@ -167,6 +167,44 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
+  ptest("exec -it through a pty (script): conmon gets the master on its console socket, the command is on a terminal of the container's, what is typed reaches it, its status comes back", () =>
+    onPodmanHost(async (h) => {
+      const script = Bun.which("script");
+      if (!script) {
+        console.log("skip: exec -it: script(1) is not installed (apt-get install bsdutils)");
+        return;
+      }
+      const d = await podman(["--runtime", CTR, "run", "-d", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "sleep", "1000"], h);
+      expect([d.code, d.stderr]).toEqual([0, ""]);
+      const id = d.stdout.trim();
+      try {
+        const cmd = [...podmanArgs(), "--runtime", CTR, "exec", "-it", id, "sh"].map((a) => `'${a}'`).join(" ");
+        const p = Bun.spawn({ cmd: [script, "-qec", cmd, "/dev/null"], stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+        h.pids.push(p.pid);
+        let out = "";
+        const reader = (async () => {
+          for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+        })();
+        for (let i = 0; i < 300 && !out.includes("#"); i++) await Bun.sleep(20);
+        // The shell's terminal, and a session of its own (its controlling terminal's).
+        p.stdin.write("echo tty=$(tty) sid=$(cut -d' ' -f6 /proc/$$/stat) self=$$; echo typed-$((6*7))\nexit 4\n");
+        await p.stdin.flush();
+        const code = await p.exited;
+        await reader;
+        const text = out.replaceAll("\r", "");
+        const m = /tty=(\S+) sid=(\d+) self=(\d+)\n/.exec(text);
+        expect(m?.[1]).toMatch(/^\/dev\/pts\/\d+$/);
+        expect(m?.[2]).toBe(m?.[3]);
+        expect(text).toContain("typed-42\n");
+        expect(code).toBe(4);
+      } finally {
+        // -t 0: `sleep` as PID 1 ignores TERM, so no waiting for it.
+        expect((await podman(["--runtime", CTR, "rm", "--force", "-t", "0", id], h)).code).toBe(0);
+      }
+      expect(existsSync("/run/ctr-oci")).toBe(false);
+    }),
+  );
+
   ptest("run -d, then exec (its status, -e, -w), logs, stop (the command's TERM handler), rm; nothing left", () =>
     onPodmanHost(async (h) => {
       const cgroupsBefore = libpodCgroups();

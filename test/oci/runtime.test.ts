@@ -6,8 +6,9 @@
 // supervisor's own traces included.
 
 import { describe, expect } from "bun:test";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { accept, AF_UNIX, bind, close, listen, pollReadable, recvFds, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, socket, unixAddress, waitpid } from "../../native/index.ts";
 import { canLowerOomScore } from "../../runtime/features/cgroup/oom.ts";
 import { busyboxRootfs } from "./busybox.ts";
 import { CTR, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
@@ -53,6 +54,70 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(20);
+  }
+}
+
+/**
+ * A console socket as runc's recvtty makes one (conmon and containerd's shim
+ * alike): listening at `file`; take() accepts the runtime's connection and
+ * receives the terminal's master with the slave's name, up to 10 s.
+ */
+function consoleSocket(file: string): { take(): Promise<{ name: string; master: number }>; close(): void } {
+  const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK);
+  bind(fd, unixAddress(file));
+  listen(fd, 1);
+  const wait = async (sock: number, what: string) => {
+    const end = Date.now() + 10_000;
+    while (pollReadable([sock], 0).length === 0) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await Bun.sleep(10);
+    }
+  };
+  return {
+    async take() {
+      await wait(fd, "the runtime's connection to the console socket");
+      const conn = accept(fd);
+      try {
+        await wait(conn, "the terminal's master");
+        const buf = new Uint8Array(4096);
+        const r = recvFds(conn, buf, 1);
+        if (r.fds.length !== 1) throw new Error(`the console socket got ${r.fds.length} fds (${r.bytes} bytes)`);
+        return { name: new TextDecoder().decode(buf.subarray(0, r.bytes)), master: r.fds[0]! };
+      } finally {
+        close(conn);
+      }
+    },
+    close() {
+      close(fd);
+      rmSync(file, { force: true });
+    },
+  };
+}
+
+/** What a terminal's master reads until its end (EIO: no process holds the slave any more), up to 10 s; closes it. */
+async function readMaster(master: number): Promise<string> {
+  let out = "";
+  const buf = Buffer.alloc(4096);
+  const end = Date.now() + 10_000;
+  try {
+    for (;;) {
+      if (pollReadable([master], 0).length === 0) {
+        if (Date.now() > end) throw new Error(`timed out reading the terminal; it showed:\n${out}`);
+        await Bun.sleep(10);
+        continue;
+      }
+      let n: number;
+      try {
+        n = readSync(master, buf);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EIO") return out;
+        throw e;
+      }
+      if (n === 0) return out;
+      out += buf.toString("utf8", 0, n);
+    }
+  } finally {
+    close(master);
   }
 }
 
@@ -329,8 +394,6 @@ describe("ctr as an OCI runtime", () => {
         await until(() => existsSync(`/proc/${c.pid}/root/tmp/seen`), "the detached process's file");
         expect(readFileSync(`/proc/${c.pid}/root/tmp/seen`, "utf8")).toBe("from-process /tmp\n");
         // What ctr cannot honour is refused by name, before anything starts.
-        const tty = await oci(h, root, ["exec", "--tty", "x", "sh"]);
-        expect([tty.code, tty.stderr]).toEqual([1, "ctr: exec --tty is not supported yet: a pseudo-terminal for the process (and --console-socket)\n"]);
         writeFileSync(proc, JSON.stringify({ args: ["true"], cwd: "/", apparmorProfile: "unconfined" }));
         const bad = await oci(h, root, ["exec", "--process", proc, "x"]);
         expect(bad.code).toBe(1);
@@ -341,6 +404,59 @@ describe("ctr as an OCI runtime", () => {
       } finally {
         await oci(h, root, ["delete", "--force", "x"]); // a failure above still removes the container's cgroups and directory
       }
+    }),
+    60_000,
+  );
+
+  itest("exec with a terminal: --detach sends the master to the --console-socket (the slave's path as the message), the command's terminal is of the container's devpts, its size consoleSize's; without --detach ctr relays it itself", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const b = await bundle(h, ["sleep", "100"]);
+      const c = await create(h, root, b, "t", join(work, "t.out"));
+      try {
+        expect((await oci(h, root, ["start", "t"])).code).toBe(0);
+        // As conmon and containerd's shim call it: --detach, --process with `terminal`, a console socket they listen on.
+        const proc = join(work, "process.json");
+        const probe = "echo tty=$(tty); stty size; echo sid=$(cut -d' ' -f6 /proc/$$/stat) self=$$; read line; echo got-$line; exit 5";
+        writeFileSync(proc, JSON.stringify({ args: ["sh", "-c", probe], cwd: "/", env: ["PATH=/bin:/usr/bin"], terminal: true, consoleSize: { height: 7, width: 33 }, user: { uid: 0, gid: 0 } }));
+        const sock = consoleSocket(join(work, "console.sock"));
+        const pidFile = join(work, "tty.pid");
+        let got: { name: string; master: number };
+        try {
+          const ex = oci(h, root, ["exec", "--detach", "--console-socket", join(work, "console.sock"), "--pid-file", pidFile, "--process", proc, "t"]);
+          got = await sock.take();
+          const r = await ex;
+          expect([r.code, r.stdout, r.stderr]).toEqual([0, "", ""]);
+        } finally {
+          sock.close();
+        }
+        expect(got.name).toMatch(/^\/dev\/pts\/\d+$/);
+        const pid = Number(readFileSync(pidFile, "utf8"));
+        // The terminal is of the container's devpts instance (not the host's), and the command's controlling terminal.
+        expect(statSync(`/proc/${pid}/fd/0`).dev).not.toBe(statSync("/dev/pts/ptmx").dev);
+        expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[4]).not.toBe("0"); // tty_nr
+        writeSync(got.master, "typed\n");
+        const out = (await readMaster(got.master)).replaceAll("\r", "");
+        expect(out).toContain(`tty=${got.name}\n7 33\n`);
+        const ids = /sid=(\d+) self=(\d+)/.exec(out);
+        expect(ids?.[1]).toBe(ids?.[2]); // a session of its own
+        expect(out).toContain("got-typed\n");
+        // Its status is the subreaper's (this test process) to read, as conmon reads it.
+        expect(waitpid(pid, 0).exitCode).toBe(5);
+        // runc's rules: a detached terminal needs a console socket, and a console socket --detach and a terminal.
+        const none = await oci(h, root, ["exec", "--detach", "--tty", "t", "true"]);
+        expect([none.code, none.stderr]).toEqual([1, "ctr: exec: cannot allocate a terminal with --detach without a --console-socket to send its master to\n"]);
+        const attached = await oci(h, root, ["exec", "--tty", "--console-socket", join(work, "console.sock"), "t", "true"]);
+        expect([attached.code, attached.stderr]).toEqual([1, "ctr: exec: --console-socket needs --detach and a terminal (--tty, or `process.terminal`)\n"]);
+        // Without --detach: ctr's own console, the output through the master, the status relayed.
+        const own = await oci(h, root, ["exec", "--tty", "t", "sh", "-c", "tty; exit 6"]);
+        expect(own.code).toBe(6);
+        expect(own.stdout.replaceAll("\r", "")).toMatch(/^\/dev\/pts\/\d+\n$/);
+      } finally {
+        await oci(h, root, ["delete", "--force", "t"]);
+      }
+      expect(c.code).toBe(0);
     }),
     60_000,
   );

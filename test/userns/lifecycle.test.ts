@@ -2,7 +2,7 @@
 // `ns user`), with and without XDG_RUNTIME_DIR: ps, exec (the user namespace
 // joined first: root inside, its hostname, its PID 1 in its /proc), logs,
 // `join` of its namespaces (user first; refused without it), `exec -t`, stop with the
-// status recorded, rm leaving no state directory, and the supervisor SIGKILLed. test/integration/lifecycle.test.ts has the root side.
+// status recorded, rm leaving no state directory, and two containers' shared monitor SIGKILLed. test/integration/lifecycle.test.ts has the root side.
 
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
@@ -67,23 +67,31 @@ async function lifecycle(h: Host, runtimeDir: "xdg" | "none"): Promise<void> {
   expect(await as(["stop", "-t", "0", name])).toMatchObject({ code: 0, stdout: `${name}\n` });
   expect(JSON.parse((await as(["inspect", name])).stdout)).toMatchObject({ status: "stopped", exitStatus: 137 });
   expect((await as(["rm", name])).code).toBe(0);
-  // the supervisor killed: the container ends, the next ctr sweeps
-  const name2 = `${name}-k`;
-  expect((await as(["-d", "--name", name2, "-e", SCRIPT])).code).toBe(0);
-  const s2 = JSON.parse((await as(["inspect", name2])).stdout) as State;
-  process.kill(s2.supervisor!.pid, "SIGKILL");
-  for (let i = 0; i < 200 && sameProcess(s2.pid1); i++) await Bun.sleep(20);
-  expect(sameProcess(s2.pid1)).toBe(false);
-  expect(JSON.parse((await as(["inspect", name2])).stdout)).toMatchObject({ status: "stopped", exitStatus: null });
-  expect((await as(["rm", name2])).code).toBe(0);
+  // two containers, one shared monitor (runtime/features/lifecycle/monitor.ts), the user's, their PID 1s its children;
+  // the monitor killed: both end (their parent-death signal), the next ctr sweeps
+  const [name2, name3] = [`${name}-k`, `${name}-l`];
+  for (const n of [name2, name3]) expect((await as(["-d", "--name", n, "-e", SCRIPT])).code).toBe(0);
+  const [s2, s3] = await Promise.all([name2, name3].map(async (n) => JSON.parse((await as(["inspect", n])).stdout) as State));
+  const monitor = s2!.supervisor!.pid;
+  expect(s3!.supervisor).toEqual(s2!.supervisor);
+  expect(readFileSync(`/proc/${monitor}/cmdline`, "utf8")).toContain("/runtime/monitor-main.ts");
+  expect(readFileSync(`/proc/${monitor}/status`, "utf8")).toMatch(/^Uid:\s+65534\s/m);
+  for (const st of [s2!, s3!]) expect(readFileSync(`/proc/${st.pid1!.pid}/status`, "utf8")).toMatch(new RegExp(`^PPid:\\s+${monitor}$`, "m"));
+  process.kill(monitor, "SIGKILL"); // a process this test started (through ctr)
+  for (let i = 0; i < 200 && (sameProcess(s2!.pid1) || sameProcess(s3!.pid1)); i++) await Bun.sleep(20);
+  expect(sameProcess(s2!.pid1)).toBe(false);
+  expect(sameProcess(s3!.pid1)).toBe(false);
+  for (const n of [name2, name3]) expect(JSON.parse((await as(["inspect", n])).stdout)).toMatchObject({ status: "stopped", exitStatus: null });
+  expect((await as(["rm", name2, name3])).code).toBe(0);
   const root = userStateRoot(runtime);
-  for (const n of [name, name2, s.id, s2.id]) expect(existsSync(join(root, n))).toBe(false);
-  for (const p of [s.supervisor, s2.supervisor]) expect(sameProcess(p)).toBe(false);
-  for (const p of [s.pid1, s2.pid1]) expect(sameProcess(p)).toBe(false);
+  for (const n of [name, name2, name3, s.id, s2!.id, s3!.id, "monitor.sock"]) expect(existsSync(join(root, n))).toBe(false);
+  for (let i = 0; i < 250 && sameProcess(s.supervisor); i++) await Bun.sleep(20); // the first container's monitor: gone once it ended
+  for (const p of [s.supervisor, s2!.supervisor]) expect(sameProcess(p)).toBe(false);
+  for (const p of [s.pid1, s2!.pid1, s3!.pid1]) expect(sameProcess(p)).toBe(false);
   expect(userLeftovers(h, before, home)).toEqual([]);
 }
 
 describe("rootless named containers", () => {
-  test.skipIf(skip)("detached, exec, logs, stop, rm; the supervisor killed (XDG_RUNTIME_DIR)", () => onHost((h) => lifecycle(h, "xdg")), 60_000);
+  test.skipIf(skip)("detached, exec, logs, stop, rm; the shared monitor killed (XDG_RUNTIME_DIR)", () => onHost((h) => lifecycle(h, "xdg")), 60_000);
   test.skipIf(skip)("the same in /tmp/ctr-65534 (no XDG_RUNTIME_DIR)", () => onHost((h) => lifecycle(h, "none")), 60_000);
 });

@@ -669,6 +669,22 @@ export function sweepStaleCgroups(sys: CgroupSystem, fs: CgroupFs = realFs): str
   return removed;
 }
 
+/**
+ * The cgroups of container `id` (its own and its `-host` one, below the
+ * caller's cgroup in each hierarchy), killed and removed whoever owns the PID
+ * in its name: for the shared monitor (runtime/features/lifecycle/monitor.ts),
+ * whose PID names its containers' cgroups, when a supervisor died before it
+ * handed its container over. Returns those still there (busy with exiting tasks).
+ */
+export function removeCgroupsOf(sys: CgroupSystem, id: string, fs: CgroupFs = realFs): string[] {
+  const left: string[] = [];
+  const names = new Set([cgroupName(id), `${cgroupName(id)}-host`]);
+  for (const parent of new Set(allHierarchies(sys).map(callerDir))) {
+    for (const name of fs.children(parent)) if (names.has(name) && !removeStale(fs, `${parent}/${name}`)) left.push(`${parent}/${name}`);
+  }
+  return left;
+}
+
 /** Kill what is in `dir` and below, then rmdir deepest first; true when it is gone. */
 function removeStale(fs: CgroupFs, dir: string): boolean {
   if (fs.exists(`${dir}/cgroup.kill`)) {

@@ -1,15 +1,17 @@
 // The lifecycle commands of the CLI (issue 15, item 4): `ctr -d` (a detached
-// container, its supervisor started here), `ps`, `exec`, `logs`, `stop`,
+// container, its supervisor spawned by the user's shared monitor, started here
+// if none runs: monitor.ts, monitor-link.ts), `ps`, `exec`, `logs`, `stop`,
 // `kill`, `rm`, `inspect`. Each reads the records of store.ts; none trusts a
 // recorded PID by itself (procstat.ts): a process is signalled only through a
 // pidfd opened before its start time was checked.
 //
-// Every command first sweeps what a killed supervisor left (sweepRecords):
+// Every command first sweeps what a killed supervisor or monitor left (sweepRecords):
 // a record still "running" or "created" whose supervisor is no longer that
 // process is marked stopped (exit status unknown), its PID 1 killed if it
 // still is the recorded process (stage 1 normally did it already), and the
 // per-container directories and cgroups named after dead ctr processes are
-// removed (runtime/statedir.ts, runtime/features/cgroup/manager.ts).
+// removed (runtime/statedir.ts, runtime/features/cgroup/manager.ts), and a
+// killed monitor's socket (monitor-link.ts).
 // `exec` sweeps its own container's record only (sweepRecord): its latency is
 // a benchmark (bench/lifecycle.ts), and reading every record, directory and
 // cgroup of the machine was a fifth of it.
@@ -26,8 +28,9 @@ import { machineCgroups } from "../cgroup/detect.ts";
 import { sweepStaleCgroups } from "../cgroup/manager.ts";
 import type { EnterReply, EnterSpec } from "./enter.ts";
 import { checkName, generateName } from "./names.ts";
-import { processRef, sameProcess } from "./procstat.ts";
+import { sameProcess } from "./procstat.ts";
 import { exists, listStates, logPath, readState, recordsRoot, removeRecord, reserve, taken, writeState, type ContainerState, type ProcRef } from "./store.ts";
+import { connectMonitor, sweepStaleMonitor, type MonitorLink } from "./monitor-link.ts";
 import { newState } from "./supervise.ts";
 import { relay, winSize } from "./tty.ts";
 
@@ -68,21 +71,12 @@ function signalRecorded(p: ProcRef | null, sig: number): boolean {
   }
 }
 
-/** Wait up to `ms` for the recorded process to end; true if it did (or was never there). */
-async function waitGone(p: ProcRef | null, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (sameProcess(p)) {
-    if (Date.now() >= until) return false;
-    await Bun.sleep(10);
-  }
-  return true;
-}
-
 /** See the header. Returns the names whose records it marked stopped. */
 export function sweepRecords(): string[] {
   const swept: string[] = [];
   for (const s of listStates()) if (sweepRecord(s)) swept.push(s.name);
   sweepStaleStateDirs();
+  sweepStaleMonitor();
   try {
     const sys = machineCgroups();
     if (sys.mode !== "none") sweepStaleCgroups(sys);
@@ -121,8 +115,9 @@ function running(name: string | undefined, what: string): ContainerState {
 // ---- ctr -d --------------------------------------------------------------------
 
 /**
- * A detached supervisor lives as long as its container, mostly waiting, and
- * its memory is the cost of each container (bench/lifecycle.ts): Bun's
+ * The shared monitor lives as long as the user's detached containers, and a
+ * supervisor of one without `ns pid` as long as its container, mostly
+ * waiting; their memory is the cost of each container (bench/lifecycle.ts): Bun's
  * `--smol` heap, no JIT (its code and data cost ~2 MiB a process, which a
  * process that waits does not win back), and freed memory handed back at
  * once. Its stage 1 gets SINGLE_THREAD_ENV's values of both over these
@@ -136,8 +131,9 @@ const SUPERVISOR_ENV: Record<string, string> = { BUN_JSC_useJIT: "0", MIMALLOC_P
 
 /**
  * Start a detached container: the record first (the name is taken or not
- * here, before anything is made), then its supervisor in a new session with
- * the log as stdout and stderr. Returns once PID 1 is up (the name on stdout,
+ * here, before anything is made), then its supervisor, which the monitor
+ * spawns in a new session with the log as stdout and stderr and this
+ * process's environment, cwd and umask. Returns once PID 1 is up (the name on stdout,
  * status 0) or the container could not be set up (its log on stderr).
  * `argv`: the supervisor's script arguments (FILE ARGS or -e TEXT ARGS).
  */
@@ -156,32 +152,47 @@ export async function detach(name: string | null, script: string, argv: readonly
         if (name !== null || attempt > 8 || !(e instanceof SysError && e.message.includes("taken"))) throw e;
       }
     }
-    const log = openSync(logPath(chosen), constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
-    let sup: ReturnType<typeof Bun.spawn>;
+    const env = { ...process.env, ...SUPERVISOR_ENV };
+    // The monitor spawns the supervisor: a request it did not answer (it was on its way out) is asked again.
+    let link: MonitorLink;
+    for (let attempt = 0; ; attempt++) {
+      link = await connectMonitor({ cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/monitor-main.ts`], env });
+      link.send({ t: "spawn", name: chosen, cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv], env, cwd: process.cwd(), umask: process.umask() });
+      const r = link.reply(10_000);
+      if (r !== "closed" && r.t === "spawned") break;
+      link.close();
+      if (r !== "closed") fail(`the container monitor refused: ${String(r.message)}`);
+      if (attempt > 20) fail("the container monitor keeps closing its connections");
+    }
+    let code: number | null = null;
     try {
-      sup = Bun.spawn({
-        cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv],
-        stdio: ["ignore", log, log],
-        detached: true,
-        env: { ...process.env, ...SUPERVISOR_ENV },
-      });
-    } finally {
-      closeSync(log);
-    }
-    const supRef = processRef(sup.pid);
-    for (;;) {
-      const s = readState(chosen);
-      if (s?.status === "running") {
-        writeAll(1, chosen + "\n");
-        return 0;
+      for (;;) {
+        const s = readState(chosen);
+        if (s?.status === "running") {
+          writeAll(1, chosen + "\n");
+          return 0;
+        }
+        if (s?.status === "stopped" || s === null) break;
+        const m = link.next(5);
+        if (m === "closed") break; // the monitor was killed
+        if (m?.t === "exited") {
+          code = Number(m.code);
+          break;
+        }
       }
-      if (s?.status === "stopped" || !sameProcess(supRef) || s === null) break;
-      await Bun.sleep(5);
+      // The supervisor's end, once the monitor removed what it left.
+      for (const until = Date.now() + 10_000; code === null && Date.now() < until; ) {
+        const m = link.next(until - Date.now());
+        if (m === "closed") break;
+        if (m?.t === "exited") code = Number(m.code);
+      }
+    } finally {
+      link.close();
     }
-    await sup.exited;
     const s = readState(chosen);
-    if (s?.status === "stopped" && s.started) {
-      writeAll(1, chosen + "\n"); // it started, and has ended already: `ctr logs` says how
+    // Running: its supervisor may have handed it to the monitor and ended between two looks above.
+    if (s?.status === "running" || (s?.status === "stopped" && s.started)) {
+      writeAll(1, chosen + "\n"); // or it started, and has ended already: `ctr logs` says how
       return 0;
     }
     // It never started: say why (its log) and leave nothing behind.
@@ -189,7 +200,7 @@ export async function detach(name: string | null, script: string, argv: readonly
     if (text) writeAll(2, text);
     removeRecord(chosen);
     sweepRecords();
-    return sup.exitCode && sup.exitCode !== 0 ? sup.exitCode : EXIT_SETUP;
+    return code && code !== 0 ? code : EXIT_SETUP;
   } catch (e) {
     return report(e);
   }
@@ -281,7 +292,8 @@ export async function logsCommand(args: string[]): Promise<number> {
           closeSync(fd);
         }
       }
-      if (!follow || !sameProcess(s.supervisor)) {
+      const now = follow ? readState(s.name) : null;
+      if (!follow || !now || now.status === "stopped" || !sameProcess(now.supervisor)) {
         if (follow && statSync(logPath(s.name), { throwIfNoEntry: false })?.size !== pos) continue;
         return 0;
       }
@@ -301,12 +313,27 @@ function signalNumber(name: string): number | null {
   return n ?? null;
 }
 
-/** Stop: SIGTERM to PID 1, SIGKILL after `seconds`; returns once the supervisor has recorded the end. */
+/**
+ * Wait up to `ms` for the container's end to be recorded: its record
+ * "stopped" (by its supervisor, or by the shared monitor, which lives on:
+ * monitor.ts), or its watcher gone; true if it was.
+ */
+async function waitEnded(s: ContainerState, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const now = readState(s.name);
+    if (!now || now.status === "stopped" || !sameProcess(now.supervisor)) return true;
+    if (Date.now() >= until) return false;
+    await Bun.sleep(10);
+  }
+}
+
+/** Stop: SIGTERM to PID 1, SIGKILL after `seconds`; returns once the end is recorded. */
 async function stopContainer(s: ContainerState, seconds: number): Promise<void> {
   signalRecorded(s.pid1, osConstants.signals.SIGTERM);
-  if (!(await waitGone(s.supervisor, seconds * 1000))) {
+  if (!(await waitEnded(s, seconds * 1000))) {
     signalRecorded(s.pid1, osConstants.signals.SIGKILL);
-    if (!(await waitGone(s.supervisor, 10_000))) fail(`container ${s.name}'s supervisor (pid ${s.supervisor?.pid}) did not end after SIGKILL of its PID 1`);
+    if (!(await waitEnded(s, 10_000))) fail(`container ${s.name}'s supervisor (pid ${s.supervisor?.pid}) did not record its end after SIGKILL of its PID 1`);
   }
 }
 
@@ -360,7 +387,7 @@ export async function rmCommand(args: string[]): Promise<number> {
       if (s.status !== "stopped" && sameProcess(s.supervisor)) {
         if (!force) fail(`container ${name} is running`, EXIT_SETUP, `stop it first (ctr stop ${name}), or ctr rm -f ${name}`);
         signalRecorded(s.pid1, osConstants.signals.SIGKILL);
-        if (!(await waitGone(s.supervisor, 10_000))) fail(`container ${name}'s supervisor (pid ${s.supervisor?.pid}) did not end`);
+        if (!(await waitEnded(s, 10_000))) fail(`container ${name}'s supervisor (pid ${s.supervisor?.pid}) did not record its end`);
       }
       removeRecord(name);
       writeAll(1, name + "\n");

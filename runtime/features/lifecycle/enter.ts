@@ -45,7 +45,7 @@ import { closeSync, constants, openSync, readdirSync, readFileSync, statSync, wr
 import { dirname, join } from "node:path";
 import type { NsName } from "../../../lang/spec.ts";
 import {
-  blockSignals, close, pidfdOpen, pollReadable, read, realSys, sendFds, setCloexec, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, socketpair, spawnProcess, SysError, waitpid,
+  blockSignals, close, O_CLOEXEC, O_NOCTTY, O_RDWR, open, pidfdOpen, pollReadable, read, realSys, sendFds, setCloexec, setgroups, setresgid, setresuid, SIGHUP, SIGINT, SIGQUIT, SIGTERM, socketpair, spawnProcess, SysError, waitpid,
   type Sys,
 } from "../../../native/index.ts";
 import { errorToWire, wireToError } from "../../channel/codec.ts";
@@ -155,16 +155,20 @@ export function checkSame(pid: number, start: number, pidfd: number): void {
  * is the command (the socket closed by its execve), or throws the error that
  * kept the command from starting.
  */
-function startExecStage(ps: ProcessSpec, hostRoot: number): number {
+function startExecStage(ps: ProcessSpec, hostRoot: number, slave?: string): number {
   const [mine, theirs] = socketpair();
+  // -t: the slave opened here, in the container's root (a path opened by the spawn would be the host's), as the stage's 0, 1, 2 (tty.ts).
+  const term = slave === undefined ? -1 : open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
   let pid: number;
   try {
     const env = Object.entries(SINGLE_THREAD_ENV).map(([k, v]) => `${k}=${v}`);
     // This stage runs from enter-init.js (runtime/enter-init.ts); the exec stage is the init bundle's, beside it.
     const init = join(dirname(process.argv[1]!), "init.js");
-    pid = fromHostRoot(realSys, hostRoot, (root) => spawnProcess(process.execPath, [process.execPath, init, "exec", "root"], env, { dup2: [[theirs, 3], [root, STAGE_ROOT_FD]] }));
+    const tty: [number, number][] = term < 0 ? [] : [[term, 0], [term, 1], [term, 2]];
+    pid = fromHostRoot(realSys, hostRoot, (root) => spawnProcess(process.execPath, [process.execPath, init, "exec", "root", ...(term < 0 ? [] : ["tty"])], env, { dup2: [...tty, [theirs, 3], [root, STAGE_ROOT_FD]] }));
   } finally {
     close(theirs);
+    if (term >= 0) close(term);
   }
   let text = "";
   try {
@@ -238,27 +242,33 @@ export function enterStage(): void {
     // 6. the process spec, then the command as a child in the container's PID namespace
     const ps = processSpec({ cwd: spec.cwd, env: spec.env, rlimits: spec.rlimits, noNewPrivs: spec.noNewPrivs, caps: spec.caps, seccomp: spec.seccomp ?? undefined, user: spec.user }, spec.argv);
     blockSignals([SIGINT, SIGTERM, SIGHUP, SIGQUIT]); // the command gets them (posix_spawn resets them); this stage waits
+    // -t: the terminal is made by the ids and in the root the command has (tty.ts); its master goes to `ctr exec`
+    // (or an OCI exec's console socket) on fd 4, which the command must not inherit.
+    if (spec.tty !== undefined) setCloexec(PTY_FD, true);
+    const pty = spec.tty !== undefined ? openPty(spec.tty) : null;
     if (needsExecStage(ps)) {
-      // The exec stage is started from the host's root (stage.ts): a terminal path
-      // opened by posix_spawn there would be the host's, so -t is refused for now.
-      if (spec.tty !== undefined) throw new SysError({ message: "exec: -t into a container with `cap`, `seccomp` or `user` is not supported yet", hint: "run without -t; -i passes your standard input", status: 125 });
-      child = startExecStage(ps, hostRoot);
+      // The exec stage gets the slave as its 0, 1, 2 and makes it its controlling terminal (runtime/init.ts, "tty").
+      child = startExecStage(ps, hostRoot, pty?.slave);
     } else {
       applySteps(ps);
-      // -t: the terminal is made last, by the ids and in the root the command has (tty.ts); its master goes to `ctr exec`.
-      const pty = spec.tty !== undefined ? openPty(spec.tty) : null;
       child = spawnProcess(ps.path, ps.argv, Object.entries(ps.env).map(([k, v]) => `${k}=${v}`), pty ? { terminal: pty.slave } : {});
-      if (pty) {
-        sendFds(PTY_FD, new TextEncoder().encode("pty"), [pty.master]);
-        closeSync(pty.master);
-      }
+    }
+    if (pty) {
+      // The slave's path as the message, as runc sends it (conmon and containerd's shim read it).
+      sendFds(PTY_FD, new TextEncoder().encode(pty.slave), [pty.master]);
+      closeSync(pty.master);
     }
     closeSync(hostRoot);
   } catch (e) {
     reply({ error: errorToWire(e) });
     process.exit(e instanceof SysError && e.status !== undefined ? e.status : 125);
   }
-  reply({ pid: child });
+  try {
+    reply({ pid: child });
+  } catch {
+    // EPIPE: `ctr exec` died since the command started (it may have printed already); the wait below kills the command
+    if (spec.detach) process.exit(125);
+  }
   if (spec.detach) process.exit(0);
   // 7. the command, or the host gone
   let status = 125;

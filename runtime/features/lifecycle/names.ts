@@ -4,7 +4,8 @@
 // (runtime/features/lifecycle/store.ts), next to the per-container
 // directories of runtime/statedir.ts, which are named `ctr-WORD-PID` and swept
 // when PID no longer runs: a name must never look like one of those, or a
-// sweep could take a record for a stale directory. Hence the rules below,
+// sweep could take a record for a stale directory, nor like the shared
+// monitor's files there (monitor-link.ts). Hence the rules below,
 // checked before anything is made.
 
 import { SysError } from "../../../native/error.ts";
@@ -15,6 +16,7 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 export function nameProblem(name: string): string | null {
   if (!NAME.test(name)) return "a name is 1 to 63 letters, digits, `_`, `.` or `-`, starting with a letter or digit";
   if (name.startsWith("ctr-")) return "names starting with `ctr-` are ctr's own (its per-container directories)";
+  if (name.startsWith("monitor.")) return "names starting with `monitor.` are ctr's own (the shared monitor's socket and log, monitor-link.ts)";
   return null;
 }
 

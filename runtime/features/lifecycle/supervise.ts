@@ -1,7 +1,9 @@
 // The ctr process that runs a named container is its supervisor (issue 15,
 // item 3): the CLI itself for `ctr --name NAME FILE`, and for `-d` a ctr of its
-// own started in a new session (`ctr --supervise NAME FILE`, spawned by
-// commands.ts), its stdout and stderr the container's log. It runs the script
+// own started in a new session (`ctr --supervise NAME FILE`, spawned by the
+// user's shared monitor for commands.ts, monitor.ts), its stdout and stderr
+// the container's log; with `ns pid` it hands the container to the monitor
+// once the command runs, and ends (adopt.ts). It runs the script
 // as any ctr does (runtime/execute.ts: stage 1 watches it, and kills the
 // container if it dies), and keeps the record of runtime/features/lifecycle/store.ts:
 // "running" with PID 1's pid, start time and cgroups once PID 1 is up (before
@@ -139,6 +141,11 @@ export class Supervision {
         // ended meanwhile
       }
     }, WATCH_MS);
+  }
+
+  /** The shared monitor took the container (adopt.ts): it watches the record from here on. */
+  handedOver(): void {
+    if (this.watch) clearInterval(this.watch);
   }
 
   /** The container ended and was torn down: its status. */

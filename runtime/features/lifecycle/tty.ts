@@ -9,10 +9,17 @@
 //     none opens it (or calls TIOCSCTTY): the command is spawned with setsid and
 //     /dev/pts/N opened as its fd 0, 1 and 2 (native/proc.ts, spawnProcess's
 //     `terminal`), so Ctrl-C, Ctrl-Z and SIGWINCH reach the command's
-//     foreground process group from the terminal's line discipline.
+//     foreground process group from the terminal's line discipline. A command
+//     started by the exec stage (`cap`, `seccomp`, `user`: it is spawned from
+//     the host's root, where that path is the host's) gets the slave opened by
+//     the enter stage inside the container as its 0, 1 and 2, and the stage,
+//     a session leader by the same setsid, takes it with TIOCSCTTY before its
+//     execve (runtime/init.ts, "tty").
 //   - The window size is the master's (TIOCSWINSZ): set from the user's
 //     terminal before the command starts, and again on every SIGWINCH.
-//   - The master goes back to `ctr exec` over a socket (SCM_RIGHTS), which
+//   - The master goes back to `ctr exec` over a socket (SCM_RIGHTS; an OCI
+//     `exec` sends it to the caller's console socket instead, or relays it as
+//     below: runtime/features/oci/exec.ts), which
 //     relays between the user's terminal, put in raw mode so that every key
 //     reaches the container's line discipline, and the master. Reading the
 //     master fails with EIO once no process holds the terminal any more: that

@@ -217,6 +217,10 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
   } catch {
     why = `the supervisor exited with status ${sup.exitCode ?? sup.signalCode}`;
   }
+  // As runc's destroy of a container whose create failed: its poststop hooks run now (hooks.ts), since
+  // no record is left for a `delete` to find. A config that did not compile has none to run.
+  const rec = store.read(id);
+  if (rec) await (await import("./hooks.ts")).runPoststop(rec, (text) => l.line("warning", text));
   store.remove(id);
   l.error(why.trimEnd());
   return EXIT_FAIL;
@@ -260,15 +264,14 @@ async function start(store: OciStore, id: string, l: OciLog): Promise<number> {
 const EXEC_FLAGS = { process: "process", p: "process", "pid-file": "pid-file", cwd: "cwd", env: "env", e: "env", "console-socket": "console-socket", user: "user", u: "user", cap: "cap", c: "cap", "process-label": "process-label", apparmor: "apparmor", "preserve-fds": "preserve-fds", cgroup: "cgroup" };
 const EXEC_BOOLS = { detach: "detach", d: "detach", tty: "tty", t: "tty", "no-new-privs": "no-new-privs", "ignore-paused": "ignore-paused" };
 
-/** `exec [--process FILE | ARGS] [--detach] [--pid-file F] [--cwd DIR] [--env K=V] ID [ARGS]` (exec.ts). */
+/** `exec [--process FILE | ARGS] [--detach] [--pid-file F] [--tty] [--console-socket SOCK] [--cwd DIR] [--env K=V] ID [ARGS]` (exec.ts). */
 async function exec(store: OciStore, argv: readonly string[]): Promise<number> {
   // The command's own arguments follow the id: only the flags before it are runc's.
   const at = argv.findIndex((a, i) => !a.startsWith("-") && !(i > 0 && isValueFlag(argv[i - 1]!) && !argv[i - 1]!.includes("=")));
   const own = at < 0 ? argv : argv.slice(0, at + 1);
   const p = parseFlags(own, EXEC_FLAGS, EXEC_BOOLS);
   const envs = own.flatMap((a, i) => (a === "--env" || a === "-e" ? [own[i + 1] ?? ""] : a.startsWith("--env=") ? [a.slice(6)] : []));
-  for (const f of ["console-socket", "user", "cap", "process-label", "apparmor", "cgroup"]) if (p.flags.has(f)) throw new SysError({ message: `exec --${f} is not supported yet${f === "user" || f === "cap" ? ": give the process's user and capabilities in --process" : ""}` });
-  if (p.flags.has("tty")) throw new SysError({ message: "exec --tty is not supported yet: a pseudo-terminal for the process (and --console-socket)" });
+  for (const f of ["user", "cap", "process-label", "apparmor", "cgroup"]) if (p.flags.has(f)) throw new SysError({ message: `exec --${f} is not supported yet${f === "user" || f === "cap" ? ": give the process's user and capabilities in --process" : ""}` });
   if (p.flags.has("no-new-privs")) throw new SysError({ message: "exec --no-new-privs is not supported yet: give noNewPrivileges in --process" });
   const keep = p.flags.get("preserve-fds");
   if (keep !== undefined && keep !== "0") throw new SysError({ message: "exec --preserve-fds is not supported yet: the process gets its standard streams only" });
@@ -285,7 +288,9 @@ async function exec(store: OciStore, argv: readonly string[]): Promise<number> {
     ...(typeof p.flags.get("cwd") === "string" ? { cwd: p.flags.get("cwd") as string } : {}),
     env: envs,
     detach: p.flags.has("detach"),
+    tty: p.flags.has("tty"),
     ...(typeof p.flags.get("pid-file") === "string" ? { pidFile: path.resolve(p.flags.get("pid-file") as string) } : {}),
+    ...(typeof p.flags.get("console-socket") === "string" ? { consoleSocket: path.resolve(p.flags.get("console-socket") as string) } : {}),
   });
 }
 

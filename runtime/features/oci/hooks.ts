@@ -20,7 +20,9 @@
 //   poststart                 after the command started, before `start` returns;
 //                             in the runtime's namespaces.
 //   poststop                  at `delete`, once the container is gone (for `ctr
-//                             run`, when it ends); in the runtime's namespaces.
+//                             run`, when it ends; for a `create` that failed,
+//                             before it returns, as runc's destroy runs them);
+//                             in the runtime's namespaces.
 // A failing prestart, createRuntime, createContainer or startContainer hook (a
 // status other than 0, a signal, its timeout) fails `create` or `start`, and the
 // container is torn down; a failing poststart or poststop hook is a warning in

@@ -61,7 +61,7 @@ export interface SuperviseArgs {
 }
 
 /** A connected socket to the unix socket at `file` (a long path reached from its directory: sun_path holds 107 bytes). */
-async function connectConsole(file: string): Promise<number> {
+export async function connectConsole(file: string): Promise<number> {
   const { AF_UNIX, close, connect, SOCK_CLOEXEC, SOCK_STREAM, socket, unixAddress } = await import("../../../native/index.ts");
   const fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC);
   const cwd = process.cwd();

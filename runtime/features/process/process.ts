@@ -87,10 +87,13 @@ function takeTerminal(): void {
 
 /**
  * An adopted container (runtime/features/lifecycle/adopt.ts): stage 1 is gone
- * by the time `exec` comes, and PID 1's parent is the supervisor, a subreaper.
- * The command then dies with it: PR_SET_PDEATHSIG right before execve, after
- * the spec's steps (a change of uid or gid clears it). `channelFd`: the
- * supervisor's socket, whose hang-up says it died before the prctl took.
+ * by the time `exec` comes (the host waited for its end before it sent
+ * `exec`), and PID 1's parent is the user's shared monitor, a subreaper. The
+ * command then dies with it: PR_SET_PDEATHSIG right before execve, after the
+ * spec's steps (a change of uid or gid clears it). `channelFd`: the
+ * supervisor's socket, whose hang-up says it died before the prctl took; a
+ * monitor that died before it is seen by the supervisor, whose handover then
+ * fails, and which kills PID 1 itself.
  */
 let dieWithParent: { channelFd: number } | null = null;
 export function dieWithParentAtExec(channelFd: number): void {
