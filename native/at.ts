@@ -56,7 +56,14 @@ export function readlinkat(dirFd: number, path: string): string {
 export function fchmodat(dirFd: number, path: string, mode: number, flags = 0): void {
   const s = t0();
   const r: number = C.fchmodat(dirFd, path, mode >>> 0, flags);
-  int("fchmodat", r, en(r), [dirFd, path, mode], s);
+  int("fchmodat", r, en(r), flags ? [dirFd, path, mode, flags] : [dirFd, path, mode], s);
+}
+
+/** fchownat(2); AT_SYMLINK_NOFOLLOW changes a symlink itself, never what it points at. */
+export function fchownat(dirFd: number, path: string, uid: number, gid: number, flags = 0): void {
+  const s = t0();
+  const r: number = C.fchownat(dirFd, path, uid >>> 0, gid >>> 0, flags);
+  int("fchownat", r, en(r), [dirFd, path, uid, gid, flags], s);
 }
 
 /** renameat2(2); RENAME_EXCHANGE swaps the two names atomically. */

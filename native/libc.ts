@@ -125,6 +125,7 @@ const PROTOS = {
   unlinkat: "int unlinkat(int dirfd, const char *path, int flags)",
   fchmod: "int fchmod(int fd, uint32_t mode)",
   fchmodat: "int fchmodat(int dirfd, const char *path, uint32_t mode, int flags)",
+  fchownat: "int fchownat(int dirfd, const char *path, uint32_t owner, uint32_t group, int flags)",
   readlinkat: "long readlinkat(int dirfd, const char *path, void *buf, size_t size)",
   symlinkat: "int symlinkat(const char *target, int dirfd, const char *path)",
   renameat2: "int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, uint32_t flags)",

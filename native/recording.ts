@@ -20,7 +20,7 @@
 // paths stay what they were when PID 1 took its copy of the host's tree. Descriptors (open_tree, openat2,
 // fsopen, fsmount) are numbered from 100. Pure JavaScript: no koffi, no file system.
 
-import { AT_FDCWD, BPF_PROG_ATTACH, BPF_PROG_LOAD, MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS } from "./constants.ts";
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, BPF_PROG_ATTACH, BPF_PROG_LOAD, MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_REMOUNT, O_APPEND, O_CREAT, O_EXCL, O_WRONLY, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS } from "./constants.ts";
 import { errnoNumber, SysError } from "./error.ts";
 import { formatCall } from "./format.ts";
 import type { DirEntry, FileKind, Sys } from "./seam.ts";
@@ -325,10 +325,16 @@ export class RecordingSys implements Sys {
       return node.link;
     });
   }
-  fchmodat(dirfd: number, path: string, mode: number): void {
-    const args = [dirfd, path, mode];
+  fchmodat(dirfd: number, path: string, mode: number, flags = 0): void {
+    const args = flags ? [dirfd, path, mode, flags] : [dirfd, path, mode];
     this.rec("fchmodat", args, () => {
-      if (this.resolve(this.at(dirfd, path), true)[1] === undefined) this.enoent("fchmodat", args);
+      if (this.resolve(this.at(dirfd, path), (flags & AT_SYMLINK_NOFOLLOW) === 0)[1] === undefined) this.enoent("fchmodat", args);
+    });
+  }
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
+    const args = [dirfd, path, uid, gid, flags];
+    this.rec("fchownat", args, () => {
+      if (this.resolve(this.at(dirfd, path), (flags & AT_SYMLINK_NOFOLLOW) === 0)[1] === undefined) this.enoent("fchownat", args);
     });
   }
   /** The path `path` names from the descriptor `dirfd` (AT_FDCWD: "/"). */

@@ -19,7 +19,7 @@
 import { chdir, chroot, fchdir, mknod, mount, pivotRoot, setns, sethostname, setdomainname, umount2, unshare } from "./ns.ts";
 import { fsconfig, fsmount, fsopen, moveMount, mountSetattr, openat2, openTree } from "./mountapi.ts";
 import { close, read } from "./fd.ts";
-import { fchmodat, mkdirat, mknodat, openat, readlinkat, symlinkat } from "./at.ts";
+import { fchmodat, fchownat, mkdirat, mknodat, openat, readlinkat, symlinkat } from "./at.ts";
 import { realFiles } from "./files.ts";
 import { netlinkDump, netlinkExchange } from "./netlink.ts";
 import { bpfProgAttach, bpfProgLoad } from "./bpf.ts";
@@ -88,8 +88,10 @@ export interface Sys {
   symlinkat(target: string, dirfd: number, path: string): void;
   /** readlinkat(2) (a look-up). */
   readlinkat(dirfd: number, path: string): string;
-  /** fchmodat(2). */
-  fchmodat(dirfd: number, path: string, mode: number): void;
+  /** fchmodat(2); `flags` AT_SYMLINK_NOFOLLOW: fails (EOPNOTSUPP) on a symlink rather than follow it. */
+  fchmodat(dirfd: number, path: string, mode: number, flags?: number): void;
+  /** fchownat(2). */
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void;
   /** read(2). */
   read(fd: number, buf: Uint8Array): number;
   /** close(2). */
@@ -199,7 +201,8 @@ export const realSys: Sys = {
   mknodat,
   symlinkat,
   readlinkat,
-  fchmodat: (dirfd, path, mode) => fchmodat(dirfd, path, mode),
+  fchmodat: (dirfd, path, mode, flags) => fchmodat(dirfd, path, mode, flags),
+  fchownat: (dirfd, path, uid, gid, flags) => fchownat(dirfd, path, uid, gid, flags),
   read,
   close,
   bpfProgLoad,

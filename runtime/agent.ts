@@ -23,6 +23,7 @@ import { addressLink, addRoute } from "./features/net/container.ts";
 import { showNet } from "./features/net/show.ts";
 import { defaultCommand } from "./features/image/root.ts";
 import { mountVolume } from "./features/image/volume.ts";
+import { makeNode } from "./features/devices/node.ts";
 
 /**
  * `callerEnv`: `ns none`, a plain child process as in the clone walkthrough
@@ -51,6 +52,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   mount: (st, op) => void doMount(st, op.mount, op.remountRo),
   "mount-dev": (st, op) => void mountDev(st, op.target, op.ro, op.strictatime === true),
   "mount-cgroup": (st, op) => void mountCgroup(st, op.target, op.ro, op.flags, op.cgroupns),
+  "device-node": (st, op) => void makeNode(st, op),
   readonly: (st, op) => void makeReadonly(st, op.path),
   mask: (st, op) => void maskPath(st, op.path),
   volume: (st, op) => void mountVolume(st, op.from, op.target, op.ro, op.create),

@@ -80,7 +80,8 @@ export function stage1Calls(sys: RecordingSys, namespaces: Extract<Op, { kind: "
   for (const { path } of paths) sys.add(path, "file");
   joinByPath(sys, paths);
   unshareNamespaces(sys, namespaces.filter((n) => !paths.some((p) => p.ns === n)));
-  if (namespaces.includes("user")) {
+  // A user namespace joined by path has its maps: stage 1 took root in it as it joined.
+  if (namespaces.includes("user") && !paths.some((p) => p.ns === "user")) {
     const become = becomeOf(idMapsOf(ops));
     takeMappedIds(sys, become.uid, become.gid);
   }

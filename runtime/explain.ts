@@ -59,6 +59,7 @@ import type { AgentState, Op } from "./ops.ts";
 import { INIT_FILES } from "./ops.ts";
 import { keepHostTree } from "./features/mount/hostmount.ts";
 import { DEVICES, mountNotes } from "./features/mount/mount.ts";
+import { nodeNotes } from "./features/devices/node.ts";
 import { hostTreeNotes } from "./features/mount/hostmount.ts";
 import { enterRootNotes, rootfsNotes } from "./features/rootfs/rootfs.ts";
 import { linkNotes, NETLINK_TEXT } from "./features/net/link.ts";
@@ -93,7 +94,7 @@ import type { CgroupSystem } from "./features/cgroup/types.ts";
  * without its derivation does not compile.
  */
 export const DERIVATION: { [K in OpKind]: "pid1" | "spec" | "exec" | "host" | "notes" } = {
-  unshare: "host", "host-tree": "pid1", hostname: "pid1", domainname: "pid1", "link-up": "pid1", mount: "pid1", "mount-dev": "pid1", "mount-cgroup": "pid1",
+  unshare: "host", "host-tree": "pid1", hostname: "pid1", domainname: "pid1", "link-up": "pid1", mount: "pid1", "mount-dev": "pid1", "mount-cgroup": "pid1", "device-node": "pid1",
   readonly: "pid1", mask: "pid1", volume: "pid1", rootfs: "pid1", "enter-root": "pid1", env: "spec", cwd: "spec", rlimit: "spec",
   "no-new-privs": "spec", cap: "spec", seccomp: "spec", user: "spec", "show-security": "notes", run: "exec", exec: "exec", show: "notes",
   idmap: "host", "cgroup-limit": "host", "show-cgroup": "notes", echo: "notes", sleep: "notes", expect: "notes", "net-host": "host",
@@ -151,6 +152,7 @@ const NOTES: Partial<Record<Op["kind"], NotesFn>> = {
   mount: mountNotes,
   "mount-dev": mountNotes,
   "mount-cgroup": mountNotes,
+  "device-node": nodeNotes,
   rootfs: rootfsNotes,
   "enter-root": enterRootNotes,
   "link-up": linkNotes,
@@ -206,6 +208,7 @@ const VARIANTS: Partial<Record<Op["kind"], Variant[]>> = {
   mount: [ABSENT],
   "mount-cgroup": [ABSENT],
   "mount-dev": [ABSENT, { scene: { userns: true }, only: "in a user namespace", missing: "unless in a user namespace" }],
+  "device-node": [ABSENT, { scene: { userns: true }, only: "in a user namespace", missing: "unless in a user namespace" }],
   rootfs: [{ scene: { bare: true }, only: "unless the rootfs has it", missing: "if the rootfs has it" }],
   volume: [ABSENT],
   readonly: [ABSENT],
@@ -213,13 +216,13 @@ const VARIANTS: Partial<Record<Op["kind"], Variant[]>> = {
 };
 
 /** The ops that resolve container paths inside the prepared root until it is entered. */
-const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "mount-cgroup", "volume", "readonly", "mask"]);
+const IN_ROOT = new Set<Op["kind"]>(["mount", "mount-dev", "mount-cgroup", "device-node", "volume", "readonly", "mask"]);
 
 /** Each call's C arity: the line writes every argument (the recorder keeps them in order). */
 const ARITY: Record<string, number> = { setrlimit: 2, unshare: 1, bpf: 2, mount_setattr: 5, mount: 5, umount2: 2, open_tree: 3, move_mount: 5, fsopen: 2, fsconfig: 5, fsmount: 3, openat2: 4, mknod: 3 };
 
 /** Which arguments of a call are descriptors (named by the call that made them). */
-const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0], mkdirat: [0], mknodat: [0], symlinkat: [1], fchmodat: [0], openat: [0], write: [0], setns: [0], fchdir: [0] };
+const FD_ARGS: Record<string, number[]> = { open_tree: [0], move_mount: [0, 2], fsconfig: [0, 4], fsmount: [0], openat2: [0], mount_setattr: [0], mkdirat: [0], mknodat: [0], symlinkat: [1], fchmodat: [0], fchownat: [0], openat: [0], write: [0], setns: [0], fchdir: [0] };
 
 const HIDDEN = new Set(["exists", "lstat", "stat", "fstat", "readlink", "readlinkat", "read", "close", "readFile", "readdir", "pread", "capget"]);
 
@@ -358,7 +361,7 @@ function record(op: Op, ctx: ExplainContext, scene: Partial<Scene> & HostScene):
   // `cap` changes the capabilities the lines before it left (capChange): its step is theirs changed.
   if (op.kind === "cap") st.caps = ctx.spec.caps;
   // The planner puts host-tree before the first mount: the copy exists for every later one.
-  if (op.kind === "mount" || op.kind === "mount-dev" || op.kind === "mount-cgroup" || op.kind === "volume" || op.kind === "mask") keepHostTree(st);
+  if (op.kind === "mount" || op.kind === "mount-dev" || op.kind === "mount-cgroup" || op.kind === "device-node" || op.kind === "volume" || op.kind === "mask") keepHostTree(st);
   const from = sys.calls.length;
   try {
     if (how === "exec" && (op.kind === "exec" || op.kind === "run")) execStateSteps(st, defaultCommand(st, op.argv), sys, lookupStandIns(st.user).read);
@@ -401,6 +404,11 @@ function sceneFiles(op: Op, ctx: ExplainContext, scene: Partial<Scene>): Record<
   }
   if (op.kind === "mount-dev") mountPoint(op.target);
   if (op.kind === "mount-cgroup") mountPoint(op.target);
+  // device-node: its parent directory in the root, and the host's node a user namespace binds.
+  if (op.kind === "device-node") {
+    if (scene.userns) files[posix.resolve("/", op.path)] = "dev";
+    mountPoint(posix.dirname(posix.resolve("/", op.path)));
+  }
   if (op.kind === "volume") {
     files[op.from] = "dir";
     mountPoint(op.target);

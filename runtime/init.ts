@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { openSync, readSync } from "node:fs";
+import { openSync, readSync, statSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -47,6 +47,7 @@ import { errorToWire } from "./channel/codec.ts";
 import { isHostMessage, PROTOCOL, protocolMismatch, type HostMessage, type StageMessage } from "./channel/messages.ts";
 import { joinByPath, joinCgroups, takeMappedIds, unshareMountAsPid1, unshareNamespaces } from "./features/ns/unshare.ts";
 import { execute, newAgentState } from "./agent.ts";
+import { makeRootPrivate } from "./features/mount/mount.ts";
 import { dieWithParentAtExec, reapOrphans, signalRunning } from "./features/process/process.ts";
 import { readFirstLine, writeAll } from "./fdio.ts";
 import { stage2Environment } from "./bundle.ts";
@@ -65,6 +66,30 @@ const CONSOLE_FD = 4;
 
 function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
   setTrace((event) => send({ t: "trace", event, stage }));
+}
+
+/**
+ * The descriptor of the mount namespace at `path`, for PID 1 to join: refused when it is
+ * this process's own or the host init's (the container's root would be mounted and
+ * pivoted into on the host; the translation says so first, this holds it at the open).
+ */
+function openMountByPath(path: string): number {
+  const fd = openSync(path, "r");
+  const ns = statSync(path);
+  for (const own of ["/proc/self/ns/mnt", "/proc/1/ns/mnt"]) {
+    let o;
+    try {
+      o = statSync(own);
+    } catch {
+      continue; // the host init's may be out of reach (EACCES): ours is checked still
+    }
+    if (o.ino === ns.ino && o.dev === ns.dev) {
+      closeFd(fd);
+      throw new SysError({ errno: 22, code: "EINVAL", syscall: "setns", args: [path, "CLONE_NEWNS"], message: `the mount namespace at "${path}" is ctr's own: the container's root would be prepared in it, on the host`, status: 125 });
+    }
+  }
+  setCloexec(fd, false);
+  return fd;
 }
 
 function stage1(): void {
@@ -123,10 +148,14 @@ function stage1(): void {
     }
     // Namespaces given by a path (an OCI config's) are joined, not made: before
     // the unshare of the others, as runc orders them (a new user namespace last
-    // would own none of them; paths of user, mnt and pid are refused by the translation).
+    // would own none of them; a user one is joined first; a mnt path is refused by the translation).
+    // A PID namespace joined so holds PID 1, born after this (CLONE_NEWPID moves later children).
     const byPath = new Set((plan.paths ?? []).map((p) => p.ns));
     if (plan.trace) traceTo((m) => ch.send(m), 1);
     joinByPath(realSys, plan.paths ?? []);
+    // A mount namespace by path is PID 1's to join: its descriptor, inherited (joinByPath leaves it).
+    const mntPath = plan.paths?.find((p) => p.ns === "mnt");
+    if (mntPath) mntHandOver = { mnt: openMountByPath(mntPath.path), root: -1 };
     setTrace(null);
     // Trace what the script asked for, not the stage's own bookkeeping.
     unshareNamespaces(realSys, plan.namespaces.filter((n) => !byPath.has(n)), () => {
@@ -187,7 +216,7 @@ function stage1(): void {
   if (detachable) spawned(detachable);
   if (mntHandOver) {
     closeFd(mntHandOver.mnt);
-    closeFd(mntHandOver.root);
+    if (mntHandOver.root >= 0) closeFd(mntHandOver.root);
   }
   ch.send({ t: "spawned", pid });
   // Stage 2 holds the channel now; the host must see EOF once PID 1 is gone or execs.
@@ -321,9 +350,12 @@ async function stage2(trace: boolean, interactive: boolean, callerEnv: boolean, 
   const st = newAgentState(callerEnv);
   if (joinMnt) {
     // `join NAME mnt`: still single-threaded here, and nothing of the container's has been touched.
+    // A mount namespace by path (root -1) is the container's own from here on: made private
+    // before anything is mounted in it, as stage 1 makes a new one, and its root still to prepare.
     try {
       enterJoinedMount(realSys, joinMnt);
-      st.entered = true;
+      if (joinMnt.root < 0) makeRootPrivate(realSys);
+      else st.entered = true;
     } catch (e) {
       send({ t: "error", error: errorToWire(e) });
       return exit(125);

@@ -103,6 +103,8 @@ export type OpBody =
   | { kind: "link-up"; name: string; up: boolean }
   | { kind: "mount"; what: string; mount: MountSpec; remountRo: boolean }
   | { kind: "mount-dev"; target: string; ro: boolean; strictatime?: boolean }
+  /** `device node`: a device node or FIFO at `path` in the container (runtime/features/devices/node.ts); major and minor 0 for a FIFO. */
+  | { kind: "device-node"; path: string; type: "c" | "b" | "p"; major: number; minor: number; mode: number; uid: number; gid: number }
   /** `mount cgroup`: the container's own cgroups at `target` (runtime/features/mount/cgroupfs.ts); `flags`: MS_NOSUID etc.; `cgroupns`: the plan has `ns cgroup`. */
   | { kind: "mount-cgroup"; target: string; ro: boolean; flags: number; cgroupns: boolean }
   /** `readonly` and `mask` (runtime/features/mount/protect.ts): held by the planner until the mounts before the next command are made. */
@@ -198,6 +200,7 @@ export const OP_TRAITS = {
   "link-up": { side: "pid1" },
   mount: { side: "pid1", mounts: true },
   "mount-dev": { side: "pid1", mounts: true },
+  "device-node": { side: "pid1", mounts: true },
   "mount-cgroup": { side: "pid1", mounts: true },
   readonly: { side: "pid1", mounts: true, afterMounts: true },
   mask: { side: "pid1", mounts: true, afterMounts: true },

@@ -31,6 +31,8 @@ const CONTROLLER_FILES: Record<string, Record<string, string>> = {
   },
   pids: { "pids.max": "max", "pids.current": "0", "pids.events": "max 0" },
   cpuset: { "cpuset.cpus": "", "cpuset.mems": "", "cpuset.cpus.effective": "0-1", "cpuset.mems.effective": "0" },
+  // io with the io cost model's weight (no BFQ: no io.bfq.weight).
+  io: { "io.max": "", "io.weight": "default 100", "io.stat": "" },
 };
 
 const CORE_FILES: Record<string, string> = {

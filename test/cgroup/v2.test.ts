@@ -74,6 +74,27 @@ describe("cgroup v2 (fake hierarchy)", () => {
     expect(fake.ops.slice(-2)).toEqual([w(`${dir}/cgroup.kill`, "1"), { op: "rmdir", path: dir }]);
   });
 
+  test("limit io: +io enabled, io.max per device, io.weight on its own scale (converted from the v1 scale, as runc does)", async () => {
+    const { fake, m } = setup("/");
+    const io = (o: Partial<Extract<CgroupLimit, { controller: "io" }>>): CgroupLimit => ({ controller: "io", device: null, weight: null, rbps: null, wbps: null, riops: null, wiops: null, ...o });
+    await m.create([io({ device: { major: 8, minor: 0 }, rbps: 1048576, wiops: 100 }), io({ weight: 500 }), io({ device: { major: 8, minor: 16 }, weight: 1000 })], {}, [STAGE1]);
+    const dir = "/ctr-test-1";
+    expect(fake.ops).toEqual([
+      w("/cgroup.subtree_control", "+io"),
+      { op: "mkdir", path: dir },
+      w(`${dir}/io.max`, "8:0 rbps=1048576 wiops=100"),
+      w(`${dir}/io.weight`, "default 4950"),
+      w(`${dir}/io.weight`, "8:16 10000"),
+      w(`${dir}/cgroup.procs`, String(STAGE1)),
+    ]);
+    await m.remove();
+    // Throttles need a device; the weight its range: refused before anything is made.
+    const { m: m2, fake: f2 } = setup("/");
+    await expect(m2.create([io({ rbps: 1 })], {}, [STAGE1])).rejects.toThrow("limit io: rbps=, wbps=, riops= and wiops= are per device");
+    await expect(m2.create([io({ weight: 5 })], {}, [STAGE1])).rejects.toThrow("limit io weight=5: out of range");
+    expect(f2.ops).toEqual([]);
+  });
+
   test("a nested caller alone in its cgroup: every parent enables the controllers, ctr moves to a leaf and back", async () => {
     const { fake, m } = setup("/user.slice/s.scope");
     const before = fake.tree();

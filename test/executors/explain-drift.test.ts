@@ -48,7 +48,7 @@ const DATA = join(TMP, "data");
 for (const d of [HOST_ROOT, DATA]) mkdirSync(d);
 
 /** Statements no example has (and a rootfs entered by pivot_root). */
-const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nsysctl net.ipv4.ip_forward=1 kernel.domainname=example.org\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro strictatime\nmount dev\nmount cgroup /c ro\nrootfs ${HOST_ROOT}\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
+const INLINE = `ns mnt, uts, net\ndomainname example.org\nnet lo up\nnet veth host=169.254.7.1/24 ctr=169.254.7.2/24\nnet route default via=169.254.7.1\nnet route 169.254.9.0/24 via=169.254.7.1\nsysctl net.ipv4.ip_forward=1 kernel.domainname=example.org\nmount bind ${DATA} /mnt ro nosuid\nmount overlay /m lower=${DATA}:${HOST_ROOT}\nmount tmpfs /t ro strictatime\nmount dev\nmount cgroup /c ro\nrootfs ${HOST_ROOT}\ndevice node /dev/fuse c 10:229 mode=0600 uid=5 gid=6\nrlimit nofile 1024:4096\nrlimit core 0\nno_new_privs\nreadonly /\nreadonly /srv\nmask /opt\nrun true`;
 
 /** The host side's, stage 1's and the process spec's statements no example has (and a limit after a command). */
 const INLINE2 = `ns user, uts, pid, mnt, net\nmap uid 0 100000 65536\nmap gid 0 100000 65536\nenv GREETING=hello\ncwd /tmp\nrlimit nofile 512\nno_new_privs\ncap drop all\ncap add net_bind_service, chown\nseccomp default\nuser nobody:nogroup groups=audio\nlimit memory 64m\nlimit cpu 20%\ndevice deny c 1:3\necho ready\nsleep 10ms\nnet veth host=169.254.8.1/30 ctr=169.254.8.2/30\nshow security\nshow cgroup\nrun true\nlimit pids 50\nexec /bin/true`;
@@ -108,7 +108,8 @@ interface Made {
 /** The executors' calls for each op, run in order on one recorder in `scene`. */
 async function runAll(ops: Op[], scene: Scene): Promise<Made> {
   const files: Record<string, FakeNode> = { [DATA]: "dir", [HOST_ROOT]: "dir" };
-  for (const n of ["null", "zero", "full", "random", "urandom", "tty"]) files[`/dev/${n}`] = "dev";
+  // The host's nodes: mount dev's, and the one device node binds in a user namespace.
+  for (const n of ["null", "zero", "full", "random", "urandom", "tty", "fuse"]) files[`/dev/${n}`] = "dev";
   for (const op of ops) {
     // A volume's source is there (the recorder's copy of the host's tree does not see a directory made after it).
     if (op.kind === "volume") files[op.from] = "dir";
@@ -145,7 +146,7 @@ async function runAll(ops: Op[], scene: Scene): Promise<Made> {
     const how = DERIVATION[op.kind];
     // No call through the seam (show security reads this process's own sets): nothing to run.
     if (how === "notes") continue;
-    const root = ["mount", "mount-dev", "mount-cgroup", "volume", "readonly", "mask"].includes(op.kind) && !st.entered ? st.pendingRoot : null;
+    const root = ["mount", "mount-dev", "mount-cgroup", "device-node", "volume", "readonly", "mask"].includes(op.kind) && !st.entered ? st.pendingRoot : null;
     if (how === "spec") {
       await execute(st, op);
       // The step this op's part of the spec takes: that part of PID 1's state alone (cap: the capabilities as changed so far).

@@ -33,7 +33,7 @@ describe("registry", () => {
 
   test("forms with the exact spellings", () => {
     expect(Object.keys(findStatement("mount")!.forms!)).toEqual(["proc", "sysfs", "tmpfs", "dev", "devpts", "mqueue", "cgroup", "bind", "overlay"]);
-    expect(Object.keys(findStatement("limit")!.forms!)).toEqual(["cpu", "memory", "pids", "cpuset"]);
+    expect(Object.keys(findStatement("limit")!.forms!)).toEqual(["cpu", "memory", "pids", "cpuset", "io"]);
     expect(Object.keys(findStatement("map")!.forms!)).toEqual(["uid", "gid"]);
     expect(Object.keys(findStatement("net")!.forms!)).toEqual(["lo", "veth", "bridge", "route"]);
     expect(Object.keys(findStatement("show")!.forms!)).toEqual(["ns", "mounts", "procs", "cgroup", "ids", "layers", "security", "net"]);

@@ -174,6 +174,46 @@ exec /bin/true
     expect(config.linux.seccomp.syscalls[0].names).toEqual(["mkdir", "mkdirat"]);
   });
 
+  test("block I/O: each `limit io` line an entry of blockIO's lists", () => {
+    // Block devices of this machine (the translation back checks that they exist).
+    const [a, b] = readdirSync("/sys/block").map((n) => readFileSync(`/sys/block/${n}/dev`, "utf8").trim()) as [string, string];
+    const f = script(
+      "io.ctr",
+      `ns uts, pid, mnt
+rootfs ${rootfs}
+limit io ${a} rbps=1m
+limit io ${b} wbps=2048
+limit io ${a} wiops=100
+exec /bin/true
+`,
+    );
+    const { config } = roundTrip(f);
+    const dev = (d: string) => ({ major: Number(d.split(":")[0]), minor: Number(d.split(":")[1]) });
+    expect(config.linux.resources.blockIO).toEqual({ throttleReadBpsDevice: [{ ...dev(a), rate: 1048576 }], throttleWriteIOPSDevice: [{ ...dev(a), rate: 100 }], throttleWriteBpsDevice: [{ ...dev(b), rate: 2048 }] });
+    // Two options on one line are two lists' entries, read back as two lines: refused, with the fix.
+    const two = ctr(["compile", "-o", join(work, "two.bundle"), script("two.ctr", `ns mnt\nrootfs ${rootfs}\nlimit io ${a} rbps=1m wbps=1m\nexec /bin/true\n`)]);
+    expect(two.code).toBe(2);
+    expect(two.err).toContain("write one option per `limit io` line");
+  });
+
+  test("device nodes: linux.devices, read back as the same `device node` lines after the mounts", () => {
+    const f = script(
+      "nodes.ctr",
+      `ns uts, pid, mnt
+rootfs ${rootfs}
+mount dev
+device node /dev/fuse c 10:229 mode=0600 uid=5 gid=6
+device node /run/fifo p
+exec /bin/true
+`,
+    );
+    const { config } = roundTrip(f);
+    expect(config.linux.devices).toEqual([
+      { path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o600, uid: 5, gid: 6 },
+      { path: "/run/fifo", type: "p", fileMode: 0o666 },
+    ]);
+  });
+
   // The examples run commands (`run`, `expect`, `show`), which a bundle cannot; their
   // container setup is what compile can express: the example with those lines
   // removed, and its `rootfs default` given a directory (the test's rootfs).

@@ -270,6 +270,19 @@ describe("podman --runtime ctr", () => {
     }),
   );
 
+  ptest("--device and --device-read-bps: linux.devices made and allowed, blockIO's throttle in the container's blkio or io cgroup", () =>
+    onPodmanHost(async (h) => {
+      // A whole disk of this machine (before a loop device), by name and MAJOR:MINOR.
+      const disk = readdirSync("/sys/block").sort((a, b) => Number(a.startsWith("loop")) - Number(b.startsWith("loop")))[0]!;
+      const dev = readFileSync(`/sys/block/${disk}/dev`, "utf8").trim();
+      const v2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+      const throttle = v2 ? `grep '^${dev} ' /sys/fs/cgroup/io.max` : "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device";
+      const probe = ["stat -c '%F %t:%T' /dev/fuse", "true < /dev/fuse && echo fuse=open", throttle].join("; ");
+      const r = await run(h, ["--device", "/dev/fuse", "--device-read-bps", `/dev/${disk}:1mb`, IMAGE, "sh", "-c", probe]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(r.stdout).toBe(`character special file a:e5\nfuse=open\n${v2 ? `${dev} rbps=1048576 wbps=max riops=max wiops=max` : `${dev} 1048576`}\n`);
+    }),
+  );
   ptest("the container's cgroups are at podman's cgroupsPath in every hierarchy, with its limits, and mounted read-only at /sys/fs/cgroup", () =>
     onPodmanHost(async (h) => {
       const cgroupsBefore = libpodCgroups();

@@ -92,9 +92,30 @@ describe("each field gives its statement", () => {
     expect(compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } })).b.nsPaths).toEqual([{ ns: "cgroup", path: "/proc/1/ns/cgroup" }]);
     const cgm = compile(config({ mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup" }], linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] } }));
     expect(cgm.errors).toEqual([expect.stringMatching(/^\/linux\/namespaces\/2\/path: `linux.namespaces\[2\].path` is not supported yet: a cgroup namespace by path with a cgroup mount/)]);
-    const bad = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
+    // A PID namespace by path: joined by stage 1, and off the plan's namespaces (the container has none of its own).
+    const pid = compile(config({ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }] } }));
+    expect(pid.errors).toEqual([]);
+    expect(pid.lines[0]).toBe("ns pid, mnt");
+    expect(pid.b.nsPaths).toEqual([{ ns: "pid", path: "/proc/1/ns/pid" }]);
+    expect(pid.b.result.plan.namespaces).toEqual(["mnt"]);
+    expect(pid.b.result.plan.ops.find((o) => o.kind === "unshare")).toMatchObject({ paths: [{ ns: "pid", path: "/proc/1/ns/pid" }] });
+    // A user namespace by path: joined first by stage 1, neither made nor mapped (no idmap op, off the plan's namespaces).
+    const user = compile(config({ linux: { namespaces: [{ type: "mount" }, { type: "user", path: "/proc/1/ns/user" }] } }));
+    expect(user.errors).toEqual([]);
+    expect(user.lines[0]).toBe("ns mnt, user");
+    expect(user.b.result.plan.namespaces).toEqual(["mnt"]);
+    expect(user.b.result.plan.ops.filter((o) => o.kind === "idmap")).toEqual([]);
+    // A mount namespace by path: PID 1 joins it (not stage 1's joins, the unshare's paths say it); never ctr's own.
+    const facts: HostFacts = { umask: 0o022, hasSubmounts: () => false, isOwnMountNs: (p) => p === "/proc/1/ns/mnt" };
+    const mnt = compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount", path: "/run/mnt-ns" }] } }), undefined, facts);
+    expect(mnt.errors).toEqual([]);
+    expect(mnt.b.nsPaths).toEqual([{ ns: "mnt", path: "/run/mnt-ns" }]);
+    expect(compile(config({ linux: { namespaces: [{ type: "pid" }, { type: "mount", path: "/proc/1/ns/mnt" }] } }), undefined, facts).errors).toEqual([
+      '/linux/namespaces/1/path: the mount namespace at "/proc/1/ns/mnt" is ctr\'s own: the container\'s root would be mounted and pivoted into there, on the host',
+    ]);
+    const bad = compile(config({ linux: { namespaces: [{ type: "time", path: "/proc/1/ns/time" }, { type: "mount" }, { type: "ipc", path: "relative" }] } }));
     expect(bad.errors).toEqual([
-      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a pid namespace by path/),
+      expect.stringMatching(/^\/linux\/namespaces\/0\/path: `linux.namespaces\[0\].path` is not supported yet: joining a time namespace by path/),
       '/linux/namespaces/2/path: a namespace path must be absolute, not "relative"',
     ]);
   });
@@ -235,6 +256,83 @@ describe("each field gives its statement", () => {
     expect(swap(-1).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: `linux\.resources\.memory\.swap` is not supported yet: unlimited swap/)]);
     expect(swap(1024).errors).toEqual([expect.stringMatching(/^\/linux\/resources\/memory\/swap: memory\.swap \(1024\) is below memory\.limit/)]);
   });
+  test("linux.devices: each a `device node` after the mounts; with a device policy, each allowed after its rules; bad entries are errors at them", () => {
+    const devices = [
+      { path: "/dev/fuse", type: "c", major: 10, minor: 229, fileMode: 0o20666, uid: 0, gid: 0 },
+      { path: "/dev/loop9", type: "b", major: 7, minor: 9, fileMode: 0o600, uid: 1000, gid: 1000 },
+      { path: "/dev/ttyX", type: "u", major: 4, minor: 70 },
+      { path: "/run/fifo", type: "p", fileMode: 0o644 },
+    ];
+    const mounts = [{ destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=755"] }];
+    const r = compile(config({ mounts, linux: { devices, resources: { devices: [{ allow: false, access: "rwm" }, { allow: false, type: "c", major: 10, minor: 229, access: "rwm" }] } } }));
+    expect(r.errors).toEqual([]);
+    expect(r.lines.filter((l) => l.startsWith("mount") || l.startsWith("device"))).toEqual([
+      "mount dev /dev",
+      "device node /dev/fuse c 10:229 mode=0666 uid=0 gid=0",
+      "device node /dev/loop9 b 7:9 mode=0600 uid=1000 gid=1000",
+      "device node /dev/ttyX c 4:70",
+      "device node /run/fifo p mode=0644",
+      "device default",
+      "device deny c 10:229 rwm",
+      "device allow c 10:229 rwm",
+      "device allow b 7:9 rwm",
+      "device allow c 4:70 rwm",
+    ]);
+    const ops = r.b.result.plan.ops;
+    expect(ops.filter((o) => o.kind === "device-node")).toEqual([
+      expect.objectContaining({ path: "/dev/fuse", type: "c", major: 10, minor: 229, mode: 0o666, uid: 0, gid: 0 }),
+      expect.objectContaining({ path: "/dev/loop9", type: "b", major: 7, minor: 9, mode: 0o600, uid: 1000, gid: 1000 }),
+      expect.objectContaining({ path: "/dev/ttyX", type: "c", major: 4, minor: 70, mode: 0o666 }),
+      expect.objectContaining({ path: "/run/fifo", type: "p", mode: 0o644 }),
+    ]);
+    // Made after the /dev tmpfs, before the root is entered.
+    const kinds = ops.map((o) => o.kind);
+    expect(kinds.indexOf("mount-dev")).toBeLessThan(kinds.indexOf("device-node"));
+    expect(kinds.lastIndexOf("device-node")).toBeLessThan(kinds.indexOf("enter-root"));
+    // Without a device policy there is nothing to allow.
+    expect(compile(config({ linux: { devices: devices.slice(0, 1) } })).lines.filter((l) => l.startsWith("device"))).toEqual(["device node /dev/fuse c 10:229 mode=0666 uid=0 gid=0"]);
+    const bad = compile(config({ linux: { devices: [{ path: "dev/x", type: "c", major: 1, minor: 3 }, { path: "/dev/x", type: "z" }, { path: "/dev/y", type: "c", major: 1 }, { path: "/dev/z", type: "b", major: -1, minor: 0 }] } }));
+    expect(bad.errors).toEqual([
+      '/linux/devices/0/path: a device\'s path must be absolute, not "dev/x"',
+      '/linux/devices/1/type: unknown device type "z"',
+      "/linux/devices/2: a char device needs its `major` and `minor`",
+      "/linux/devices/3/major: expected a non-negative whole number, found -1",
+    ]);
+    // Without a mount namespace there is no container tree to make it in.
+    expect(compile(config({ linux: { namespaces: [{ type: "pid" }], devices: devices.slice(0, 1) } })).errors).toContain("/linux/devices/0: `device node` needs `ns mnt`");
+  });
+  test("resources.blockIO: `limit io`, the weight, each device's weight and throttles; a weight or rate of 0 asks for nothing; bad values are errors at them", () => {
+    const blockIO = {
+      weight: 500,
+      weightDevice: [{ major: 8, minor: 0, weight: 200 }],
+      throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+      throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 0 }],
+      leafWeight: 0,
+      throttleReadIOPSDevice: [{ major: 8, minor: 0, rate: 100 }],
+      throttleWriteIOPSDevice: [{ major: 254, minor: 0, rate: 50 }],
+    };
+    const r = compile(config({ linux: { resources: { blockIO } } }));
+    expect(r.errors).toEqual([]);
+    expect(r.lines.filter((l) => l.startsWith("limit"))).toEqual(["limit io weight=500", "limit io 8:0 weight=200", "limit io 8:0 rbps=1048576", "limit io 8:0 riops=100", "limit io 254:0 wiops=50"]);
+    expect(compile(config({ linux: { resources: { blockIO: { weight: 0, weightDevice: [{ major: 8, minor: 0, weight: 0 }] } } } })).lines.filter((l) => l.startsWith("limit"))).toEqual([]);
+    const limits = r.b.result.plan.ops.flatMap((o) => (o.kind === "cgroup-limit" ? [o.limit] : []));
+    expect(limits[0]).toEqual({ controller: "io", device: null, weight: 500, rbps: null, wbps: null, riops: null, wiops: null });
+    expect(limits[2]).toEqual({ controller: "io", device: { major: 8, minor: 0 }, weight: null, rbps: 1048576, wbps: null, riops: null, wiops: null });
+    const bad = compile(config({ linux: { resources: { blockIO: { weight: 5, throttleReadBpsDevice: [{ major: 8, rate: 1 }, { major: 8, minor: 0, rate: -1 }] } } } }));
+    // What the host can tell before anything is made: a weight its scheduler lacks, a device it does not have.
+    const facts: HostFacts = { umask: 0o022, hasSubmounts: () => false, ioWeightProblem: (device) => `no weight file${device ? " per device" : ""}`, blockDevice: (major) => major === 8 };
+    const host = compile(config({ linux: { resources: { blockIO: { ...blockIO, throttleWriteBpsDevice: [] } } } }), undefined, facts);
+    expect(host.errors).toEqual([
+      "/linux/resources/blockIO/weight: `linux.resources.blockIO.weight` is not supported yet: a block I/O weight on this host: no weight file",
+      "/linux/resources/blockIO/weightDevice/0/weight: `linux.resources.blockIO.weightDevice[0].weight` is not supported yet: a block I/O weight on this host: no weight file per device",
+      "/linux/resources/blockIO/throttleWriteIOPSDevice/0: no block device 254:0 on this host",
+    ]);
+    expect([...bad.errors].sort()).toEqual([
+      "/linux/resources/blockIO/throttleReadBpsDevice/0/minor: expected a number here",
+      "/linux/resources/blockIO/throttleReadBpsDevice/1/rate: expected a non-negative whole number, found -1",
+      "/linux/resources/blockIO/weight: limit io weight=5: out of range",
+    ]);
+  });
   test("uid and gid mappings are `map`", () => {
     const r = compile(
       config({
@@ -254,11 +352,11 @@ describe("each field gives its statement", () => {
         annotations: { "org.example": "x" },
         hooks: { preStart: [{ path: "/bin/true" }] },
         process: { oomScoreAdj: 100, apparmorProfile: "", terminal: true },
-        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { weight: 10 } } },
+        linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/notify.sock" }, cgroupsPath: "system.slice:ctr:x", resources: { blockIO: { leafWeight: 10 } } },
       }),
     );
     const named = r.errors.map((e) => /`([^`]+)` is not supported yet/.exec(e)?.[1]);
-    expect(named.sort()).toEqual(["hooks.preStart", "linux.cgroupsPath", "linux.resources.blockIO", "linux.seccomp.listenerPath"]);
+    expect(named.sort()).toEqual(["hooks.preStart", "linux.cgroupsPath", "linux.resources.blockIO.leafWeight", "linux.seccomp.listenerPath"]);
     // process.terminal is the exec op's terminal, made at enter-root (runtime/features/process/console.ts).
     const tty = compile(config({ process: { terminal: true } }));
     expect(tty.errors).toEqual([]);
@@ -288,10 +386,12 @@ describe("each field gives its statement", () => {
   test("item 2's fields ctr cannot honour are refused, naming them, never ignored", () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ linux: { rootfsPropagation: "rslave" } }, "linux.rootfsPropagation"],
-      [{ linux: { resources: { blockIO: { weight: 10 } } } }, "linux.resources.blockIO"],
-      [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229 }] } }, "linux.devices"],
-      [{ linux: { namespaces: [{ type: "pid", path: "/proc/1/ns/pid" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
-      [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }] } }, "linux.namespaces[0].path"],
+      [{ linux: { resources: { blockIO: { weight: 10, leafWeight: 10 } } } }, "linux.resources.blockIO.leafWeight"],
+      [{ linux: { resources: { blockIO: { weightDevice: [{ major: 8, minor: 0, leafWeight: 10 }] } } } }, "linux.resources.blockIO.weightDevice[0].leafWeight"],
+      [{ linux: { resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1, weight: 5 }] } } } }, "linux.resources.blockIO.throttleReadBpsDevice[0].weight"],
+      [{ linux: { devices: [{ path: "/dev/fuse", type: "c", major: 10, minor: 229, flags: 1 }] } }, "linux.devices[0].flags"],
+      [{ linux: { namespaces: [{ type: "pid" }, { type: "mount" }, { type: "time", path: "/proc/1/ns/time" }] } }, "linux.namespaces[2].path"],
+      [{ linux: { namespaces: [{ type: "user", path: "/proc/1/ns/user" }, { type: "mount" }], uidMappings: [{ containerID: 0, hostID: 0, size: 1 }] } }, "linux.uidMappings"],
       [{ linux: { resources: { memory: { limit: 67108864, reservation: 1024 } } } }, "linux.resources.memory.reservation"],
       [{ linux: { resources: { cpu: { realtimeRuntime: 10 } } } }, "linux.resources.cpu.realtimeRuntime"],
     ];

@@ -109,7 +109,8 @@ export function detectCgroups(input: DetectInput = realInput()): CgroupSystem {
       const h: Hierarchy = { version: "v1", mount: m.mountPoint, controllers, callerPath };
       seen.add(line.id);
       all.push(h);
-      for (const c of controllers) {
+      for (const name of controllers) {
+        const c = name === "blkio" ? "io" : name; // v1's blkio is the io controller of v2
         if ((KERNEL_CONTROLLERS as readonly string[]).includes(c) && !v1[c as KernelController]) v1[c as KernelController] = h;
       }
     } else if (m.fstype === "cgroup2" && !v2) {

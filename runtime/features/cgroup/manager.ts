@@ -48,6 +48,7 @@ import { checkCpuset, cpusetWrites, readCpuset, readCpusetParent, type CpusetUsa
 import { readCgroupFile, readProcs, realFs, writeCgroupFile, type CgroupFs } from "./fs.ts";
 import { checkMemory, memoryWrites, orderLiveWrites, readMemory, type MemoryUsage } from "./memory.ts";
 import { checkPids, pidsWrites, readPids, type PidsUsage } from "./pids.ts";
+import { checkIo, ioWrites, weightFile } from "./io.ts";
 import { attachDeviceProgram, devicesWrites } from "../devices/cgroup.ts";
 import { realSys, type Sys } from "../../../native/seam.ts";
 import { isRunning, supervisedElsewhere } from "../../statedir.ts";
@@ -192,7 +193,7 @@ export class CgroupManager {
   hierarchy(c: KernelController, why: string): Hierarchy {
     const h = hierarchyOf(this.sys, c);
     if (h) return h;
-    const ctl = c === "cpuacct" ? "cpuacct" : c;
+    const ctl = c === "io" && this.sys.mode !== "v2" ? "blkio" : c;
     throw setupError(
       `${why}: the ${ctl} controller is not available on this machine (${describeSystem(this.sys)})`,
       this.sys.mode === "v2" || (this.sys.mode === "hybrid" && !this.sys.v1[c])
@@ -254,6 +255,14 @@ export class CgroupManager {
           break;
         case "devices":
           break;
+        case "io": {
+          checkIo(limit);
+          // The weight file is the scheduler's: where it can be told now (v1, or v2 with io enabled for ctr's cgroup), refused now.
+          const h = this.hierarchy("io", why);
+          const own = callerDir(h);
+          if (limit.weight !== null && (h.version === "v1" || this.fs.exists(`${own}/io.max`))) weightFile(this.fs, h.version, own, limit.device !== null);
+          break;
+        }
         case "cpuset": {
           const h = this.hierarchy("cpuset", why);
           const parent = this.fs.exists(this.parentIn(h)) ? this.parentIn(h) : callerDir(h);
@@ -294,6 +303,12 @@ export class CgroupManager {
       case "cpuset":
         writes = cpusetWrites(limit, h.version, readCpusetParent(this.fs, h.version, this.parentIn(h)).mems);
         break;
+      case "io": {
+        // The container's cgroup once made; before (explain), ctr's own tells for v1 and is not known for v2.
+        const probe = this.fs.exists(dir) ? dir : h.version === "v1" ? callerDir(h) : null;
+        writes = ioWrites(limit, h.version, limit.weight === null ? null : weightFile(this.fs, h.version, probe, limit.device !== null));
+        break;
+      }
     }
     return writes.map((write) => ({ dir, write }));
   }

@@ -46,6 +46,12 @@ export function limitOf(cmd: Command): CgroupLimit {
     }
     case "pids":
       return { controller: "pids", max: parseInt10(value ?? "") ?? 0 };
+    case "io": {
+      const dev = b.args["MAJOR:MINOR"]?.text;
+      const [major, minor] = dev ? dev.split(":").map(Number) : [];
+      const num = (key: string, size = false): number | null => (opt(key) === null ? null : ((size ? parseSize(opt(key)!) : parseInt10(opt(key)!)) ?? null));
+      return { controller: "io", device: dev ? { major: major!, minor: minor! } : null, weight: num("weight"), rbps: num("rbps", true), wbps: num("wbps", true), riops: num("riops"), wiops: num("wiops") };
+    }
     case "cpuset": {
       const cpus = (value ?? "").replace(/\s/g, "");
       const mems = opt("mems");

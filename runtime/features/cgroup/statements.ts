@@ -1,4 +1,4 @@
-// cgroup limits: `limit` and its forms (cpu, memory, pids, cpuset).
+// cgroup limits: `limit` and its forms (cpu, memory, pids, cpuset, io).
 // Each statement is one registry entry (runtime/statement.ts): schema, checks, plan;
 // runtime/registry.ts lists them.
 
@@ -10,12 +10,13 @@ import { checkCpu } from "../cgroup/cpu.ts";
 import { limitOf } from "../cgroup/plan.ts";
 import { SysError } from "../../../native/error.ts";
 import { pidsFloorProblem } from "../cgroup/pids.ts";
+import { checkIo, IO_WEIGHT_MAX, IO_WEIGHT_MIN } from "../cgroup/io.ts";
 import { defineStatement } from "../../statement.ts";
 
 export const limitStatement = defineStatement({
   name: "limit",
   summary: "Limit the container's resources with cgroups (v1 or v2, found at run time).",
-  syntax: "limit cpu|memory|pids|cpuset VALUE [OPTIONS]",
+  syntax: "limit cpu|memory|pids|cpuset|io VALUE [OPTIONS]",
   example: "limit memory 64m",
   plan: planLimit,
   side: "host",
@@ -108,6 +109,29 @@ export const limitStatement = defineStatement({
         const mems = bound(cmd).options.mems;
         const node = mems ? parseCpuList(mems.text)?.find((n) => n >= MAX_NODES) : undefined;
         if (mems && node !== undefined) ctx.error(mems.span, `\`${node}\` is out of range for mems=`, `the kernel numbers memory nodes from 0 to ${MAX_NODES - 1} at most`);
+      },
+    },
+    io: {
+      summary: `Block I/O (v1 blkio, v2 io): weight= the container's relative share of the disks (${IO_WEIGHT_MIN}..${IO_WEIGHT_MAX}, converted for v2's io.weight as runc does; only where the I/O scheduler gives group weights, else refused); with the block device MAJOR:MINOR, its own weight and throttles: rbps=, wbps= bytes and riops=, wiops= operations a second.`,
+      syntax: "limit io [MAJOR:MINOR] [weight=N] [rbps=SIZE] [wbps=SIZE] [riops=N] [wiops=N]",
+      example: "limit io 8:0 rbps=10m wiops=100",
+      args: [{ name: "MAJOR:MINOR", kind: "word", optional: true }],
+      options: { weight: "int", rbps: "size", wbps: "size", riops: "int", wiops: "int" },
+      check: (cmd, ctx) => {
+        const { args, options } = bound(cmd);
+        const dev = args["MAJOR:MINOR"];
+        if (dev && !/^\d+:\d+$/.test(dev.text)) ctx.error(dev.span, `malformed block device \`${dev.text}\``, "write MAJOR:MINOR, both numbers: 8:0 (see /sys/block/NAME/dev)");
+        if (Object.keys(options).length === 0) ctx.error(dev?.span ?? cmd.args[0]!.span, "`limit io` needs weight=, or a device's rbps=, wbps=, riops= or wiops=", "e.g. limit io weight=500  or  limit io 8:0 rbps=10m");
+        for (const k of ["rbps", "wbps", "riops", "wiops"]) {
+          const o = options[k];
+          if (o && parseSize(o.text) === 0) ctx.error(o.span, `\`${k}=0\` would stop the container's I/O on the device`, "give a positive rate");
+        }
+        try {
+          const limit = limitOf(cmd);
+          if (limit.controller === "io") checkIo(limit);
+        } catch (e) {
+          if (e instanceof SysError) ctx.error((options.weight ?? options.rbps ?? options.wbps ?? options.riops ?? options.wiops ?? cmd.args[0]!).span, e.message, e.hint);
+        }
       },
     },
   },

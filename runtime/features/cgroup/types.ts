@@ -31,6 +31,8 @@ export type CgroupLimit =
       swapBytes: number | null;
     }
   | { controller: "pids"; max: number }
+  /** Block I/O (runtime/features/cgroup/io.ts): a weight on the v1 scale (10..1000), and per `device` its weight and throttles (bytes, operations per second). */
+  | { controller: "io"; device: { major: number; minor: number } | null; weight: number | null; rbps: number | null; wbps: number | null; riops: number | null; wiops: number | null }
   /** The device policy (runtime/features/devices/policy.ts): the accesses allowed, everything else denied. */
   | { controller: "devices"; allowed: DeviceRule[] }
   | {
@@ -43,10 +45,10 @@ export type CgroupLimit =
 
 export type LimitController = CgroupLimit["controller"];
 
-/** Kernel controller names ctr uses (v1 hierarchies are named by them). */
-export type KernelController = "cpu" | "cpuacct" | "memory" | "pids" | "cpuset" | "devices";
+/** Kernel controller names ctr uses (v1 hierarchies are named by them; "io" is v1's blkio, by its v2 name). */
+export type KernelController = "cpu" | "cpuacct" | "memory" | "pids" | "cpuset" | "devices" | "io";
 
-export const KERNEL_CONTROLLERS: readonly KernelController[] = ["cpu", "cpuacct", "memory", "pids", "cpuset", "devices"];
+export const KERNEL_CONTROLLERS: readonly KernelController[] = ["cpu", "cpuacct", "memory", "pids", "cpuset", "devices", "io"];
 
 export type CgroupVersion = "v1" | "v2";
 

@@ -13,6 +13,7 @@ import { NS_FLAG, NS_PROC_NAME, orderNamespaces } from "./ns.ts";
 /** A mount namespace and root for stage 2 to enter (descriptors it inherits). */
 export interface MntHandOver {
   mnt: number;
+  /** The root to enter in it; -1 for a mount namespace given by path (an OCI config's): setns gives its root, and the container's is prepared in it. */
   root: number;
 }
 
@@ -92,10 +93,11 @@ export function enterJoinedMount(sys: Pick<Sys, "setns" | "fchdir" | "chroot" | 
   const threads = sys.readdir("/proc/self/task").length;
   if (threads !== 1) throw new SysError({ errno: 22, code: "EINVAL", syscall: "setns", args: ["CLONE_NEWNS"], message: `setns(CLONE_NEWNS) needs a single-threaded process, but PID 1 has ${threads} threads`, status: 125 });
   sys.setns(h.mnt, NS_FLAG.mnt);
+  sys.close(h.mnt);
+  if (h.root < 0) return; // by path: setns made the namespace's root ours
   sys.fchdir(h.root);
   sys.chroot(".");
   sys.chdir("/");
-  sys.close(h.mnt);
   sys.close(h.root);
 }
 

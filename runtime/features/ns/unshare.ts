@@ -80,12 +80,20 @@ export function unshareMountAsPid1(sys: Stage1Calls): void {
  * a namespace of another kind.
  */
 export function joinByPath(sys: Stage1Calls, paths: readonly NsPath[]): void {
-  for (const { ns, path } of paths) {
+  // A user namespace first: it owns the others (setns into them then asks for capabilities
+  // in it), and setns(CLONE_NEWUSER) wants a single-threaded caller, as unshare does.
+  // A mount namespace is PID 1's to join (runtime/init.ts, stage 2): stage 1 spawns the host's Bun from the host's tree.
+  const ordered = [...paths.filter((p) => p.ns === "user"), ...paths.filter((p) => p.ns !== "user" && p.ns !== "mnt")];
+  for (const { ns, path } of ordered) {
+    if (ns === "user") singleThreaded(sys, "CLONE_NEWUSER", (n) => `setns(CLONE_NEWUSER) needs a single-threaded process, but stage 1 has ${n} threads`);
     const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
     try {
       sys.setns(fd, NS_FLAG[ns]);
+      // Root of the joined user namespace, as runc makes its init: our ids are whatever
+      // the namespace maps them to (the overflow id when unmapped) until then.
+      if (ns === "user") takeMappedIds(sys, 0, 0);
     } catch (e) {
-      if (e instanceof SysError) e.message = `joining the ${ns} namespace at "${path}": ${e.message}`;
+      if (e instanceof SysError) e.message = `joining the ${ns} namespace at "${path}": ${e.message}${ns === "user" && e.syscall !== "setns" ? " (the container is root there: the namespace must map uid and gid 0)" : ""}`;
       throw e;
     } finally {
       sys.close(fd);
@@ -109,7 +117,13 @@ export function unshareNotes(op: Op): ExplainNotes {
   if (op.kind !== "unshare") return {};
   return {
     before: op.namespaces.length === 0 ? ["no new namespaces: a plain child process"] : [],
-    calls: { mount: "at once: no mount made inside can propagate to the host", setresgid: "once the host has written the id maps (the `go` message): the mapped ids, root inside when 0 is mapped" },
-    after: op.namespaces.includes("pid") ? ["spawn PID 1 (stage 2): CLONE_NEWPID applies to children only"] : [],
+    calls: {
+      mount: "at once: no mount made inside can propagate to the host",
+      setresgid: op.paths?.some((p) => p.ns === "user") ? "root of the user namespace just joined (its maps are its own): it owns the namespaces made after it" : "once the host has written the id maps (the `go` message): the mapped ids, root inside when 0 is mapped",
+    },
+    after: [
+      ...(op.namespaces.includes("pid") ? ["spawn PID 1 (stage 2): CLONE_NEWPID applies to children only"] : []),
+      ...(op.paths ?? []).filter((p) => p.ns === "mnt").map((p) => `PID 1 joins the mount namespace at ${p.path} first thing, still single-threaded (setns(CLONE_NEWNS) on a descriptor stage 1 opened), and makes its tree private`),
+    ],
   };
 }

@@ -319,6 +319,14 @@ function containerPids(pid1: number, what: string): number[] {
   };
   const own = ns(pid1);
   if (own === null || own === ns("self")) throw new SysError({ message: `${what} is not supported yet for a container without its own PID namespace` });
+  // A PID namespace joined by path (translate.ts) holds other processes than the container's: PID 1 is not its init there.
+  let nspid: string | undefined;
+  try {
+    nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid1}/status`, "utf8"))?.[1]?.trim().split(/\s+/).at(-1);
+  } catch {
+    // gone meanwhile: the list below is empty
+  }
+  if (nspid !== undefined && nspid !== "1") throw new SysError({ message: `${what} is not supported yet for a container in a PID namespace joined by path` });
   return readdirSync("/proc")
     .filter((e) => /^\d+$/.test(e) && ns(e) === own)
     .map(Number)

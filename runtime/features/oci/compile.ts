@@ -152,6 +152,19 @@ export function compileConfig(commands: readonly Command[], cwd: string): Compil
       case "limit":
         return limit(c, cmd);
       case "device": {
+        if (b.form === "node") {
+          // linux.devices (translate.ts reads it back as `device node`).
+          const type = word(b.args.TYPE);
+          const node: Record<string, unknown> = { path: word(b.args.PATH), type };
+          if (type !== "p") {
+            const [major, minor] = word(b.args["MAJOR:MINOR"]).split(":");
+            Object.assign(node, { major: Number(major), minor: Number(minor) });
+          }
+          node.fileMode = b.options.mode ? parseInt(b.options.mode.text, 8) : 0o666;
+          for (const k of ["uid", "gid"] as const) if (b.options[k]) node[k] = Number(b.options[k]!.text);
+          c.list(c.linux, "devices").push(node);
+          return;
+        }
         const devices = c.list(c.resources(), "devices");
         if (b.form === "default") {
           if (devices.length > 0) return c.cannot(cmd, "`device default` after other `device` lines", "put `device default` first");
@@ -336,13 +349,31 @@ function limit(c: Compiler, cmd: Command): void {
     case "pids":
       r.pids = { limit: Number(value) };
       return;
+    case "io": {
+      // blockIO keeps each value in a list of its own: translate.ts reads each back as its own `limit io` line.
+      const given = Object.keys(b.options);
+      if (given.length !== 1) return c.cannot(cmd, "a `limit io` line with several options", "write one option per `limit io` line: the runtime spec's blockIO keeps each in a list of its own");
+      const blk = (r.blockIO ??= {}) as Record<string, unknown>;
+      const n = (k: string) => (k === "rbps" || k === "wbps" ? parseSize(b.options[k]!.text)! : Number(b.options[k]!.text));
+      const key = given[0]!;
+      const dev = b.args["MAJOR:MINOR"]?.text;
+      if (!dev) {
+        if (blk.weight !== undefined) return c.cannot(cmd, "a second `limit io weight=`", "keep one");
+        blk.weight = n(key);
+        return;
+      }
+      const [major, minor] = dev.split(":").map(Number);
+      const list = { weight: "weightDevice", rbps: "throttleReadBpsDevice", wbps: "throttleWriteBpsDevice", riops: "throttleReadIOPSDevice", wiops: "throttleWriteIOPSDevice" }[key]!;
+      c.list(blk, list).push({ major, minor, [key === "weight" ? "weight" : "rate"]: n(key) });
+      return;
+    }
     default:
-      c.cannot(cmd, `\`limit ${b.form}\` yet`, "the runtime spec's resources have memory, cpu and pids");
+      c.cannot(cmd, `\`limit ${b.form}\` yet`, "the runtime spec's resources have memory, cpu, pids and blockIO");
   }
 }
 
 /** The ops whose order among themselves is the tree the container sees: kept in order by both plans. */
-const TREE_OPS = new Set(["host-tree", "rootfs", "enter-root", "mount", "mount-dev", "mount-cgroup", "readonly", "mask", "volume"]);
+const TREE_OPS = new Set(["host-tree", "rootfs", "enter-root", "mount", "mount-dev", "mount-cgroup", "device-node", "readonly", "mask", "volume"]);
 
 export interface OpView {
   /** Ops of one group keep their order; config.json's fields have no order between groups (translate.ts gives its own). */

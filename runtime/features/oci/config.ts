@@ -17,6 +17,9 @@ import { JsonError, parseLocated } from "./json.ts";
 import { translateConfig, type HostFacts } from "./translate.ts";
 import type { NsPath } from "../../channel/messages.ts";
 import { noHooks, type Hooks } from "./hooks.ts";
+import { callerDir, hierarchyOf, machineCgroups } from "../cgroup/detect.ts";
+import { realFs } from "../cgroup/fs.ts";
+import { weightFile } from "../cgroup/io.ts";
 
 /** The largest config.json read (podman's, with a seccomp profile, is some 30 KiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -80,7 +83,35 @@ export function hostFacts(): HostFacts {
       const dir = p.endsWith("/") ? p : `${p}/`;
       return points.some((m) => m.startsWith(dir));
     },
+    ioWeightProblem(device: boolean): string | null {
+      const h = hierarchyOf(machineCgroups(), "io");
+      if (!h) return "this host has no blkio (v1) or io (v2) cgroup controller";
+      // v2: the files of a controller not enabled for ctr's cgroup yet cannot be told (the manager says at the write).
+      if (h.version === "v2" && !existsSync(`${callerDir(h)}/io.max`)) return null;
+      try {
+        weightFile(realFs, h.version, callerDir(h), device);
+        return null;
+      } catch (e) {
+        return e instanceof Error ? e.message.replace(/^limit io weight=: /, "") : String(e);
+      }
+    },
+    blockDevice: (major, minor) => existsSync(`/sys/dev/block/${major}:${minor}`),
+    isOwnMountNs: (p) => isOwnMountNs(p),
   };
+}
+
+/** The namespace file at `p` is this process's mount namespace or the host init's (false when it cannot be read: setns says why). */
+export function isOwnMountNs(p: string): boolean {
+  const inode = (f: string) => {
+    try {
+      const s = statSync(f);
+      return `${s.dev}:${s.ino}`;
+    } catch {
+      return null; // the host init's may be out of reach (EACCES)
+    }
+  };
+  const ns = inode(p);
+  return ns !== null && ["/proc/self/ns/mnt", "/proc/1/ns/mnt"].some((own) => inode(own) === ns);
 }
 
 /**
@@ -123,6 +154,16 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   // The namespaces given by path: stage 1 joins them instead of making them (runtime/init.ts), and explain says so.
   const unshare = result.plan.ops.find((o) => o.kind === "unshare");
   if (unshare?.kind === "unshare" && t.nsPaths.length > 0) unshare.paths = t.nsPaths.map(({ ns, path }) => ({ ns, path }));
+  // A PID namespace joined is not the container's own: PID 1 is not its init, and the
+  // kernel does not end the container's processes with it. Off the plan's namespaces, the
+  // session treats it as a container without `ns pid` (a tracking cgroup ends them:
+  // runtime/features/cgroup/when.ts) and stage 1 joins it by its path.
+  if (t.nsPaths.some((p) => p.ns === "pid")) result.plan.namespaces = result.plan.namespaces.filter((n) => n !== "pid");
+  // A user namespace joined has its maps: neither made nor mapped by the host (the planner's default maps go).
+  if (t.nsPaths.some((p) => p.ns === "user")) {
+    result.plan.namespaces = result.plan.namespaces.filter((n) => n !== "user");
+    result.plan.ops = result.plan.ops.filter((o) => o.kind !== "idmap");
+  }
   diagnostics.push(...result.diagnostics);
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
   return {

@@ -17,7 +17,8 @@
 // each table below.
 //
 // The order of the commands is the order a script would need: ns, map,
-// rootfs, the mounts in the config's order, hostname, limits and devices, the
+// rootfs, the mounts in the config's order, the device nodes, hostname, limits and
+// the device policy, the
 // process spec, readonly and mask (the planner holds them until the mounts
 // before the command are made), and the command last, as `exec`.
 
@@ -32,8 +33,17 @@ import { HOOK_KINDS, noHooks, type Hook, type HookKind, type Hooks } from "./hoo
 export const NAMESPACE_NAMES: Record<string, string> = { pid: "pid", network: "net", ipc: "ipc", uts: "uts", mount: "mnt", user: "user", cgroup: "cgroup", time: "time" };
 
 const RLIMIT = /^RLIMIT_([A-Z]+)$/;
-/** The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it makes the others. */
-const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup"]);
+/**
+ * The namespaces ctr joins by a path (runtime/features/ns/unshare.ts, joinByPath), before it
+ * makes the others. A PID namespace too: stage 1 joins it and PID 1 is born in it, an
+ * ordinary process of it (config.ts takes it off the plan's namespaces: the container has
+ * no PID namespace of its own, so its processes are tracked by a cgroup). A user namespace
+ * too: joined first, single-threaded, the container root in it; its maps are its own (a
+ * config's mappings are refused), and the namespaces made after it are owned by it. A mount
+ * namespace: PID 1 joins it first thing (stage 1 must spawn the host's Bun from the host's
+ * tree) and prepares and enters the root in it, as runc does; never ctr's own (HostFacts).
+ */
+const BY_PATH = new Set<NsName>(["net", "ipc", "uts", "cgroup", "pid", "user", "mnt"]);
 /** 2^64-1, RLIM_INFINITY as a JSON number (which a double cannot hold exactly). */
 const RLIM_INFINITY = 18446744073709551615;
 
@@ -47,6 +57,12 @@ export interface HostFacts {
   umask: number;
   /** True when a mount point lies below PATH (so a non-recursive bind of PATH differs from ctr's recursive one). */
   hasSubmounts(path: string): boolean;
+  /** Why the host's I/O scheduler gives no group weight (`device`: per device), or null when it does or cannot be told yet. */
+  ioWeightProblem?(device: boolean): string | null;
+  /** True when the namespace file at `path` is the mount namespace ctr itself runs in (or the host's init's). */
+  isOwnMountNs?(path: string): boolean;
+  /** True when MAJOR:MINOR is a block device of this host. */
+  blockDevice?(major: number, minor: number): boolean;
 }
 
 export interface Translation {
@@ -188,7 +204,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   else if (!/^1\.\d+\.\d+/.test(version)) t.error("/ociVersion", `ociVersion ${JSON.stringify(version)} is not a 1.x version`, "ctr reads runtime spec 1.x configs");
   const linux = isObject(cfg.linux) ? cfg.linux : {};
   if (cfg.linux !== undefined) t.typed(cfg.linux, "/linux", "object");
-  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath", "rootfsPropagation"]);
+  t.keys(linux, "/linux", ["namespaces", "uidMappings", "gidMappings", "maskedPaths", "readonlyPaths", "resources", "sysctl", "seccomp", "cgroupsPath", "rootfsPropagation", "devices"]);
   if (linux.rootfsPropagation !== undefined && linux.rootfsPropagation !== "") {
     // What ctr does anyway: stage 1 makes the whole tree private as it unshares the mount namespace, the root included.
     const prop = t.typed<string>(linux.rootfsPropagation, "/linux/rootfsPropagation", "string");
@@ -199,6 +215,8 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
   for (const which of ["uid", "gid"] as const) idMappings(t, which, linux[`${which}Mappings`]);
   root(t, cfg.root, bundle);
   mounts(t, cfg.mounts, bundle);
+  // The nodes after the mounts (a /dev tmpfs is among them), as runc makes them.
+  const nodes = linux.devices === undefined ? [] : linuxDevices(t, linux.devices);
   // A cgroup namespace joined by path has another root: `mount cgroup` binds PID 1's cgroup as /proc/self/cgroup names it from its own root (runtime/features/mount/cgroupfs.ts).
   const cgroupNs = t.nsPaths.find((p) => p.ns === "cgroup");
   if (cgroupNs && t.commands.some((c) => c.name === "mount" && c.args[0]?.text === "cgroup")) t.unsupported(cgroupNs.span.file.slice(t.file.length + 1), "a cgroup namespace by path with a cgroup mount (ctr mounts the container's cgroups as seen from a namespace of its own)");
@@ -208,7 +226,7 @@ export function translateConfig(doc: Located, text: string, file: string, bundle
     const name = t.typed<string>(v, `/${key}`, "string");
     if (name !== undefined) t.add(key, `/${key}`, [t.string(name, `/${key}`)]);
   }
-  if (linux.resources !== undefined) resources(t, linux.resources);
+  if (linux.resources !== undefined) resources(t, linux.resources, nodes);
   if (linux.sysctl !== undefined) sysctl(t, linux.sysctl);
   if (linux.seccomp !== undefined) seccomp(t, linux.seccomp);
   if (cfg.hooks !== undefined) hooks(t, cfg.hooks);
@@ -243,11 +261,18 @@ function namespaces(t: Translator, v: unknown): void {
       const p = t.typed<string>(o.path, `${ptr}/path`, "string");
       if (p === undefined) return;
       if (!BY_PATH.has(name as NsName)) {
-        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts and cgroup namespaces by path; a user, mount or pid one changes what the rest of the container is made in)`);
+        t.unsupported(`${ptr}/path`, `joining a ${type} namespace by path (ctr joins network, ipc, uts, cgroup, pid, user and mount namespaces by path)`);
+        items.push(t.word(name, `${ptr}/type`)); // on the ns line still: the refusal alone is said, not what lacking it would cause
         return;
       }
       if (!p.startsWith("/")) {
         t.error(`${ptr}/path`, `a namespace path must be absolute, not ${JSON.stringify(p)}`, "e.g. /run/netns/NAME or /proc/PID/ns/net");
+        return;
+      }
+      // The root is prepared and pivoted into in a joined mount namespace: never in the one ctr (the host) runs in.
+      if (name === "mnt" && t.facts?.isOwnMountNs?.(p)) {
+        t.error(`${ptr}/path`, `the mount namespace at ${JSON.stringify(p)} is ctr's own: the container's root would be mounted and pivoted into there, on the host`, "give a mount namespace made for the container, or leave out its path for a new one");
+        items.push(t.word(name, `${ptr}/type`));
         return;
       }
       t.nsPaths.push({ ns: name as NsName, path: p, span: t.span(`${ptr}/path`) });
@@ -264,6 +289,8 @@ function namespaces(t: Translator, v: unknown): void {
 function idMappings(t: Translator, which: "uid" | "gid", v: unknown): void {
   const at = `/linux/${which}Mappings`;
   if (v === undefined) return;
+  // A user namespace joined by path has its maps: the runtime spec has the runtime refuse anything else about it.
+  if (t.nsPaths.some((p) => p.ns === "user") && !isEmpty(v)) return t.unsupported(at, "id mappings with a user namespace given by path (it has its maps already)");
   const list = t.typed<unknown[]>(v, at, "array");
   list?.forEach((m, i) => {
     const ptr = `${at}/${i}`;
@@ -436,11 +463,11 @@ function cgroupsPath(t: Translator, v: unknown): void {
   t.cgroupsPath = { path: `${p.startsWith("/") ? "/" : ""}${parts.join("/")}`, span: t.span(at) };
 }
 
-function resources(t: Translator, v: unknown): void {
+function resources(t: Translator, v: unknown, nodes: ListedNode[]): void {
   const at = "/linux/resources";
   if (!t.typed(v, at, "object")) return;
   const r = v as Record<string, unknown>;
-  t.keys(r, at, ["memory", "cpu", "pids", "devices"]);
+  t.keys(r, at, ["memory", "cpu", "pids", "devices", "blockIO"]);
   if (isObject(r.memory)) {
     const m = r.memory;
     t.keys(m, `${at}/memory`, ["limit", "swap"]);
@@ -495,7 +522,130 @@ function resources(t: Translator, v: unknown): void {
       if (n !== undefined) t.add("limit", `${at}/pids/limit`, [t.word("pids", `${at}/pids`), t.word(String(n), `${at}/pids/limit`)]);
     }
   }
-  if (r.devices !== undefined) devices(t, r.devices);
+  if (r.blockIO !== undefined) blockIO(t, r.blockIO);
+  if (r.devices !== undefined) {
+    devices(t, r.devices);
+    // A node linux.devices lists is meant to be used: allowed after the config's rules.
+    for (const n of nodes) if (n.type !== "p") t.add("device", n.ptr, [t.word("allow", n.ptr), t.word(n.type, `${n.ptr}/type`), t.word(`${n.major}:${n.minor}`, n.ptr), t.word("rwm", n.ptr)]);
+  }
+}
+
+/** The throttle lists of blockIO, and `limit io`'s option for each. */
+const THROTTLES = [
+  ["throttleReadBpsDevice", "rbps"],
+  ["throttleWriteBpsDevice", "wbps"],
+  ["throttleReadIOPSDevice", "riops"],
+  ["throttleWriteIOPSDevice", "wiops"],
+] as const;
+
+/**
+ * `linux.resources.blockIO` (config-linux.md, "Block IO"): `limit io` lines
+ * (runtime/features/cgroup/io.ts), the weight and each device's weight and
+ * throttles; whether the host's scheduler gives weights is known at run time.
+ * leafWeight was CFQ's, which Linux 5.0 removed. A weight or rate of 0 asks for nothing.
+ */
+function blockIO(t: Translator, v: unknown): void {
+  const at = "/linux/resources/blockIO";
+  if (!t.typed(v, at, "object")) return;
+  const o = v as Record<string, unknown>;
+  t.keys(o, at, ["weight", "leafWeight", "weightDevice", ...THROTTLES.map(([k]) => k)]);
+  const leaf = (ptr: string) => t.unsupported(ptr, "CFQ's leaf weight: no I/O scheduler of Linux 5.0 and later has one");
+  if (o.leafWeight !== undefined && o.leafWeight !== 0) leaf(`${at}/leafWeight`);
+  // What the host can tell now, before anything is made: its scheduler's weights, its block devices.
+  const noWeight = (ptr: string, device: boolean): boolean => {
+    const why = t.facts?.ioWeightProblem?.(device) ?? null;
+    if (why) t.unsupported(ptr, `a block I/O weight on this host: ${why}`);
+    return why !== null;
+  };
+  const noDevice = (ptr: string, major: number, minor: number): boolean => {
+    const missing = t.facts?.blockDevice?.(major, minor) === false;
+    if (missing) t.error(ptr, `no block device ${major}:${minor} on this host`, "give a whole disk's MAJOR:MINOR, as /sys/block/NAME/dev says");
+    return missing;
+  };
+  if (o.weight !== undefined) {
+    const w = t.int(o.weight, `${at}/weight`);
+    // 0 asks for no weight, as runc reads it (the field's zero value).
+    if (w !== undefined && w !== 0 && !noWeight(`${at}/weight`, false)) t.add("limit", `${at}/weight`, [t.word("io", at), t.option("weight", t.word(String(w), `${at}/weight`), `${at}/weight`)]);
+  }
+  /** Each entry of a device list (keys `major`, `minor`, `key`, and `leafWeight` in weightDevice): its MAJOR:MINOR word and its value. */
+  const each = (list: string, key: "weight" | "rate", use: (dev: Arg, value: number, ptr: string) => void) => {
+    if (o[list] === undefined) return;
+    (t.typed<unknown[]>(o[list], `${at}/${list}`, "array") ?? []).forEach((d, i) => {
+      const ptr = `${at}/${list}/${i}`;
+      if (!t.typed(d, ptr, "object")) return;
+      const e = d as Record<string, unknown>;
+      t.keys(e, ptr, ["major", "minor", key, ...(key === "weight" ? ["leafWeight"] : [])]);
+      if (key === "weight" && e.leafWeight !== undefined && e.leafWeight !== 0) leaf(`${ptr}/leafWeight`);
+      const major = t.int(e.major, `${ptr}/major`);
+      const minor = t.int(e.minor, `${ptr}/minor`);
+      const value = e[key] === undefined ? undefined : t.int(e[key], `${ptr}/${key}`);
+      if (major === undefined || minor === undefined || value === undefined || value === 0 || noDevice(ptr, major, minor)) return;
+      if (key === "weight" && noWeight(`${ptr}/weight`, true)) return;
+      use(t.word(`${major}:${minor}`, ptr), value, ptr);
+    });
+  };
+  each("weightDevice", "weight", (dev, w, ptr) => t.add("limit", `${ptr}/weight`, [t.word("io", ptr), dev, t.option("weight", t.word(String(w), `${ptr}/weight`), `${ptr}/weight`)]));
+  for (const [list, opt] of THROTTLES) {
+    each(list, "rate", (dev, rate, ptr) => {
+      t.add("limit", `${ptr}/rate`, [t.word("io", ptr), dev, t.option(opt, t.word(String(rate), `${ptr}/rate`), `${ptr}/rate`)]);
+    });
+  }
+}
+
+/** A node of linux.devices, for its rule in the device policy. */
+interface ListedNode {
+  ptr: string;
+  type: "c" | "b" | "p";
+  major: number;
+  minor: number;
+}
+
+/**
+ * `linux.devices` (config-linux.md, "Devices"): each a `device node` (runtime/features/devices/node.ts).
+ * Type u (unbuffered char) is a char node; fileMode's file-type bits are dropped, as runc
+ * does. The nodes are returned for their rules in the device policy (resources).
+ */
+function linuxDevices(t: Translator, v: unknown): ListedNode[] {
+  const at = "/linux/devices";
+  const list = t.typed<unknown[]>(v, at, "array");
+  const out: ListedNode[] = [];
+  list?.forEach((d, i) => {
+    const ptr = `${at}/${i}`;
+    if (!t.typed(d, ptr, "object")) return;
+    const o = d as Record<string, unknown>;
+    t.keys(o, ptr, ["path", "type", "major", "minor", "fileMode", "uid", "gid"]);
+    const p = t.typed<string>(o.path, `${ptr}/path`, "string");
+    const raw = t.typed<string>(o.type, `${ptr}/type`, "string");
+    if (p === undefined || raw === undefined) return;
+    if (!p.startsWith("/")) return t.error(`${ptr}/path`, `a device's path must be absolute, not ${JSON.stringify(p)}`, "e.g. /dev/fuse");
+    const type = raw === "u" ? "c" : raw;
+    if (type !== "c" && type !== "b" && type !== "p") return t.error(`${ptr}/type`, `unknown device type ${JSON.stringify(raw)}`, "one of c, b, u (a char device) and p (a FIFO)");
+    const args: Arg[] = [t.string(p, `${ptr}/path`), t.word(type, `${ptr}/type`)];
+    let major = 0;
+    let minor = 0;
+    if (type !== "p") {
+      const ma = o.major === undefined ? undefined : t.int(o.major, `${ptr}/major`);
+      const mi = o.minor === undefined ? undefined : t.int(o.minor, `${ptr}/minor`);
+      if (o.major === undefined || o.minor === undefined) return t.error(ptr, `a ${type === "b" ? "block" : "char"} device needs its \`major\` and \`minor\``, 'e.g. "major": 10, "minor": 229');
+      if (ma === undefined || mi === undefined) return;
+      [major, minor] = [ma, mi];
+      args.push(t.word(`${ma}:${mi}`, ptr));
+    }
+    if (o.fileMode !== undefined) {
+      const mode = t.int(o.fileMode, `${ptr}/fileMode`);
+      if (mode === undefined) return;
+      args.push(t.option("mode", t.word((mode & 0o7777).toString(8).padStart(4, "0"), `${ptr}/fileMode`), `${ptr}/fileMode`));
+    }
+    for (const k of ["uid", "gid"] as const) {
+      if (o[k] === undefined) continue;
+      const id = t.int(o[k], `${ptr}/${k}`);
+      if (id === undefined) return;
+      args.push(t.option(k, t.word(String(id), `${ptr}/${k}`), `${ptr}/${k}`));
+    }
+    t.add("device", ptr, [t.word("node", ptr), ...args]);
+    out.push({ ptr, type, major, minor });
+  });
+  return out;
 }
 
 /**
