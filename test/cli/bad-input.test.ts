@@ -71,7 +71,7 @@ describe("item 1: throws reachable from check and explain are diagnostics", () =
       const foo = ctr([cmd, "-e", "ns uts; limit foo 10"]);
       expectDiagnosed(foo);
       expect(foo.err).toContain("unknown `limit` form `foo`");
-      expect(foo.err).toContain("help: expected one of `cpu`, `memory`, `pids` or `cpuset`");
+      expect(foo.err).toContain("help: expected one of `cpu`, `memory`, `pids`, `cpuset` or `io`");
     }
   });
 
