@@ -57,7 +57,7 @@ const EXECUTORS: { [K in Pid1OpKind]: Executor<K> } = {
   mask: (st, op) => void maskPath(st, op.path),
   volume: (st, op) => void mountVolume(st, op.from, op.target, op.ro, op.create),
   rootfs: (st, op) => void prepareRoot(st, op.dir, op.mode, op.overlay, op.initFiles, op.image),
-  "enter-root": (st, op) => void (enterRoot(st), op.console && makeConsole(st)),
+  "enter-root": (st, op) => void (enterRoot(st), op.console && makeConsole(st, op.consoleSize)),
   env: (st, op) => void Object.assign(st.env, op.vars),
   cwd: (st, op) => void (st.cwd = op.dir),
   rlimit: (st, op) => void (st.rlimits = [...(st.rlimits ?? []).filter((r) => r.name !== op.name), { name: op.name, soft: op.soft, hard: op.hard }]),

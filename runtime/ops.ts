@@ -114,7 +114,7 @@ export type OpBody =
   | { kind: "volume"; from: string; target: string; ro: boolean; create: boolean }
   | { kind: "rootfs"; dir: string; mode: "pivot" | "chroot"; overlay: OverlayDirs | null; initFiles: InitFiles | null; image?: ImageRoot }
   /** `console`: an OCI process's terminal, made once the root is entered and its master sent to the console socket (runtime/features/process/console.ts). */
-  | { kind: "enter-root"; mode: "pivot" | "chroot"; console?: boolean }
+  | { kind: "enter-root"; mode: "pivot" | "chroot"; console?: boolean; consoleSize?: { rows: number; cols: number } }
   | { kind: "env"; vars: Record<string, string> }
   | { kind: "cwd"; dir: string }
   /** Limits as decimal strings or "unlimited" (the plan is JSON). */

@@ -461,6 +461,47 @@ describe("ctr as an OCI runtime", () => {
     60_000,
   );
 
+  itest("create with process.terminal: the master reaches the --console-socket at create, the command's terminal starts at process.consoleSize's size; a bad size is an error at its pointer", () =>
+    onHost(async (h) => {
+      const work = h.scratch();
+      const root = join(work, "root");
+      const b = await bundle(h, ["sh", "-c", "echo tty=$(tty); stty size; read line; echo got-$line; exit 3"], (c) => {
+        c.process.terminal = true;
+        c.process.consoleSize = { height: 11, width: 57 };
+      });
+      const sock = consoleSocket(join(work, "console.sock"));
+      let got: { name: string; master: number };
+      try {
+        const proc = Bun.spawn({ cmd: [CTR, "--root", root, "create", "--bundle", b, "--console-socket", join(work, "console.sock"), "c"], cwd: REPO, env: { ...process.env, TMPDIR: h.tmp }, stdio: ["ignore", "pipe", "pipe"] });
+        h.pids.push(proc.pid);
+        got = await sock.take();
+        expect(await proc.exited).toBe(0);
+      } finally {
+        sock.close();
+      }
+      try {
+        expect(got.name).toMatch(/^\/dev\/pts\/\d+$/);
+        expect((await oci(h, root, ["start", "c"])).code).toBe(0);
+        writeSync(got.master, "typed\n");
+        const out = (await readMaster(got.master)).replaceAll("\r", "");
+        expect(out).toContain(`tty=${got.name}\n11 57\n`);
+        expect(out).toContain("got-typed\n");
+      } finally {
+        await oci(h, root, ["delete", "--force", "c"]);
+      }
+      // Checked with the rest of the config, before anything is made: the field's pointer named.
+      const bad = await bundle(h, ["true"], (c) => {
+        c.process.terminal = true;
+        c.process.consoleSize = { height: -1, width: 80 };
+      });
+      const r = await h.ctr(["check", bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("/process/consoleSize/height");
+      expect(r.stderr).toContain("`process.consoleSize.height` must be a whole number from 0 to 65535");
+    }),
+    60_000,
+  );
+
   itest("a namespace by path is joined: the container's network namespace is the one the path names", () =>
     onHost(async (h) => {
       const work = h.scratch();

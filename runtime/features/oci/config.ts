@@ -150,6 +150,7 @@ export function compileBundle(arg: string, opts: CompileOptions, given?: string)
   if (t.terminal && exec?.kind === "exec" && enter?.kind === "enter-root") {
     exec.terminal = true;
     enter.console = true;
+    if (t.consoleSize) enter.consoleSize = t.consoleSize; // process.consoleSize: the window size the pty starts with
   }
   // The namespaces given by path: stage 1 joins them instead of making them (runtime/init.ts), and explain says so.
   const unshare = result.plan.ops.find((o) => o.kind === "unshare");

@@ -78,6 +78,8 @@ export interface Translation {
   nsPaths: { ns: NsName; path: string; span: Span }[];
   /** `process.terminal`: the command on a new pseudo-terminal, its master sent to the console socket. */
   terminal?: Span;
+  /** `process.consoleSize` with a terminal: the terminal's first window size. */
+  consoleSize?: { rows: number; cols: number };
   /** `process.oomScoreAdj`: written to /proc/PID/oom_score_adj of PID 1 before the command (supervise.ts), or of the exec stage (exec.ts). */
   oomScoreAdj?: number;
   /** `hooks`: the kinds ctr runs (hooks.ts), checked; the others are refused. */
@@ -103,6 +105,7 @@ class Translator {
   cgroupsPath?: { path: string; span: Span };
   readonly nsPaths: { ns: NsName; path: string; span: Span }[] = [];
   terminal?: Span;
+  consoleSize?: { rows: number; cols: number };
   hooks?: Hooks;
   oomScoreAdj?: number;
 
@@ -681,7 +684,7 @@ function devices(t: Translator, v: unknown): void {
 }
 
 function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: boolean, linux: Record<string, unknown>): void {
-  t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal", "oomScoreAdj"]);
+  t.keys(p, "/process", ["args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges", "terminal", "consoleSize", "oomScoreAdj"]);
   if (p.oomScoreAdj !== undefined) {
     // Not a statement: the supervisor writes it to PID 1's /proc/PID/oom_score_adj before the command's execve, which keeps it (config.ts).
     const n = t.typed<number>(p.oomScoreAdj, "/process/oomScoreAdj", "number");
@@ -690,6 +693,20 @@ function processSpec(t: Translator, p: Record<string, unknown>, readonlyRoot: bo
   }
   // A terminal for the command, its master to the caller's console socket (runtime/features/process/console.ts): on the `exec` op (config.ts).
   if (p.terminal !== undefined && t.typed<boolean>(p.terminal, "/process/terminal", "boolean") === true) t.terminal = t.span("/process/terminal");
+  // Its window size (rows by columns) from the start; the spec has a runtime ignore it without a terminal.
+  if (p.consoleSize !== undefined && t.terminal && t.typed(p.consoleSize, "/process/consoleSize", "object")) {
+    const box = p.consoleSize as Record<string, unknown>;
+    t.keys(box, "/process/consoleSize", ["height", "width"]);
+    const dim = (k: "height" | "width"): number | null => {
+      const v = box[k];
+      if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff) return v;
+      t.error(`/process/consoleSize/${k}`, `\`process.consoleSize.${k}\` must be a whole number from 0 to 65535`);
+      return null;
+    };
+    const rows = dim("height");
+    const cols = dim("width");
+    if (rows !== null && cols !== null) t.consoleSize = { rows, cols };
+  }
   if (p.env !== undefined) {
     const env = t.typed<unknown[]>(p.env, "/process/env", "array");
     const opts: Arg[] = [];

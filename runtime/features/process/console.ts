@@ -11,7 +11,8 @@
 // (runtime/init.ts makes it close-on-exec there, so that no `run` gets it).
 //   1. at `enter-root`, once inside the container's root, PID 1 opens
 //      /dev/pts/ptmx (the container's devpts, `newinstance`) and unlocks it
-//      (features/lifecycle/tty.ts, openPty), sends the master on fd 4 with the
+//      (features/lifecycle/tty.ts, openPty), sets its window size to
+//      `process.consoleSize` when the config gives one, sends the master on fd 4 with the
 //      slave's name as the message (what runc sends), and closes both: the
 //      caller is the master's only holder, and PID 1 keeps the slave's name;
 //   2. at `exec`: setsid(2), so PID 1 leads a new session without a
@@ -27,10 +28,10 @@ import { openPty } from "../lifecycle/tty.ts";
 /** The fd PID 1 has the console socket on. */
 export const CONSOLE_FD = 4;
 
-/** Step 1 (see the header). */
-export function makeConsole(st: AgentState): void {
+/** Step 1 (see the header); `size`: `process.consoleSize`, the window the terminal starts with (else the kernel's 0 by 0). */
+export function makeConsole(st: AgentState, size?: { rows: number; cols: number }): void {
   if (st.sys !== realSys) return;
-  const pty = openPty(null);
+  const pty = openPty(size ?? null);
   try {
     sendFds(CONSOLE_FD, new TextEncoder().encode(pty.slave), [pty.master]);
   } finally {
