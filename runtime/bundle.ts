@@ -133,7 +133,8 @@ export async function ensureInitBundle(): Promise<string> {
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });
     // `ctr exec`'s two processes, each a fraction of the bundle above it (runtime/exec-cli.ts, runtime/enter-init.ts).
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "exec-cli.ts"), join(PACKAGE_ROOT, "runtime", "enter-init.ts")], outdir: tmp, format: "cjs", bytecode: true });
-    // The direct start, which runtime/main.ts loads before the CLI (runtime/direct-start.ts).
+    // The direct start, which runtime/main.ts loads first (runtime/direct-start.ts), with the runner of its
+    // container (runtime/direct-run.ts), which stands in for the CLI: one bundle, whose modules are shared by both.
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "direct-start.ts")], outdir: tmp, format: "cjs", bytecode: true });
     try {
       renameSync(tmp, dir);

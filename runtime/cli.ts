@@ -11,25 +11,24 @@
 
 import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { formatDiagnostic, limitDiagnostics } from "../lang/diagnostics.ts";
 import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.ts";
 import { formatSize } from "../lang/values.ts";
-import type { Diagnostic, Span } from "../lang/spec.ts";
+import type { Diagnostic } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import type { PlanResult } from "./plan.ts";
 import { SIDE_NAME, type Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
-import { WriteError, isTerminal, writeAll } from "./fdio.ts";
+import { WriteError, writeAll } from "./fdio.ts";
+import { EXIT_SETUP, Output, runPlanned, sayPowerNote, writeFailed } from "./cli-run.ts";
 import { knownNewestSource, PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
 import type { DirectStart } from "./features/ns/direct.ts";
-import { hostPowerNote } from "./features/security/note.ts";
 
 const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
 export const EXIT_USAGE = 2;
-export const EXIT_SETUP = 125;
+export { EXIT_SETUP };
 
 const HELP = `ctr — build Linux containers by hand, one kernel primitive per statement
 
@@ -73,43 +72,6 @@ usage error; 125 the container could not be set up; 126 command not executable;
 interface Source {
   file: string;
   text: string;
-}
-
-class Output {
-  private sources = new Map<string, string>();
-  addSource(file: string, text: string): void {
-    this.sources.set(file, text);
-  }
-  sourceOf = (file: string): string | undefined => {
-    if (!this.sources.has(file)) {
-      try {
-        this.sources.set(file, readScriptFile(file));
-      } catch {
-        return undefined;
-      }
-    }
-    return this.sources.get(file);
-  };
-  private colorCache: boolean | undefined;
-  get color(): boolean {
-    return (this.colorCache ??= !process.env.NO_COLOR && isTerminal(2));
-  }
-  diagnostics(ds: Diagnostic[]): void {
-    const { shown, more } = limitDiagnostics(ds);
-    for (const d of shown) writeAll(2, formatDiagnostic(d, this.sourceOf, this.color) + "\n");
-    if (more) writeAll(2, `${more}\n`);
-    const errors = ds.filter((d) => d.severity === "error").length;
-    if (errors > 1) writeAll(2, `${errors} errors\n`);
-  }
-  error(e: unknown): void {
-    if (e instanceof SysError && e.span) {
-      this.diagnostics([{ severity: "error", span: e.span as Span, message: e.message, help: e.hint }]);
-    } else {
-      const msg = e instanceof Error ? e.message : String(e);
-      writeAll(2, `ctr: ${msg}\n`);
-      if (e instanceof SysError && e.hint) writeAll(2, `help: ${e.hint}\n`);
-    }
-  }
 }
 
 function usage(message: string): number {
@@ -203,7 +165,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   const out = new Output();
   out.addSource(src.file, src.text);
   // Start stage 1 before the front end is loaded: Bun's start-up of the stage overlaps it.
-  const [{ Launch, traceLine }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
+  const [{ Launch }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
   const launching = early ? Promise.resolve(Launch.adopt(early, direct !== null)) : Launch.start();
   launching.catch(() => {});
   const id = newContainerId();
@@ -220,9 +182,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     if (key && !warnings) cache.storePlan(key, result.plan);
     plan = JSON.parse(JSON.stringify(result.plan).replaceAll(cache.placeholderId(), id)) as Plan;
   }
-  // From the plan, so that a cached plan gets it too (runtime/features/security/note.ts).
-  const note = hostPowerNote(plan, process.env);
-  if (note) writeAll(2, `ctr: ${note}\n`);
+  sayPowerNote(plan);
   let launch: Launch;
   try {
     launch = await launching;
@@ -271,13 +231,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
       return e instanceof SysError && e.status !== undefined ? e.status : EXIT_SETUP;
     }
   }
-  const { execute } = await import("./execute.ts");
-  const status = await execute(id, plan, launch, tracking, {
-    trace,
-    output: (text) => writeAll(1, text),
-    traceLine: (stage, e) => writeAll(2, traceLine(stage, e)),
-    error: (e) => out.error(e),
-    notice: (text) => writeAll(2, `ctr: ${text}\n`),
+  const status = await runPlanned(id, plan, launch, tracking, out, trace, {
     ...(supervision ? { started: (pid1: number) => supervision.started(pid1) } : {}),
     ...(adoption ? adoption.io : {}),
   }, release ? { release } : {});
@@ -323,20 +277,7 @@ async function storeCommand(run: () => Promise<string>): Promise<number> {
   }
 }
 
-/** The status of a command whose output could not be written (runtime/exec-cli.ts uses it too). */
-export function writeFailed(e: WriteError): number {
-  // A reader that went away (`ctr explain x | head`): stop quietly, with the
-  // status of a tool killed by SIGPIPE (Bun ignores the signal itself).
-  if (e.code === "EPIPE") return 128 + 13;
-  const why = e.code === "ENOSPC" ? "no space left on device" : e.code === "EIO" ? "input/output error" : e.code;
-  try {
-    // When stderr is the one that failed, stdout is the only place left to say it.
-    writeAll(e.fd === 2 ? 1 : 2, `ctr: cannot write ${e.fd === 2 ? "diagnostics" : "output"}: ${why}\n`);
-  } catch {
-    // neither can be written: the status says it
-  }
-  return EXIT_SETUP;
-}
+export { writeFailed };
 
 /**
  * Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file
@@ -408,8 +349,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       if (first === "explain") writeAll(1, await explain(result, src.file));
       else {
         writeAll(1, checkSummary(src.file, statements, hostPaths));
-        const note = hostPowerNote(result.plan, process.env);
-        if (note) writeAll(2, `ctr: ${note}\n`);
+        sayPowerNote(result.plan);
       }
       return 0;
     }

@@ -43,9 +43,8 @@ let early: ReturnType<typeof Bun.spawn> | null = null;
 let direct: import("./direct-start.ts").Direct = null;
 const run = first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && exists(`${dir}/init.js`);
 if (run && argv[0] === first && exists(`${dir}/direct-start.js`)) {
-  // A cached plan needing no stage 1: PID 1 now
+  // A cached plan needing no stage 1: PID 1 now, and no CLI
   direct = ((await import(`${dir}/direct-start.js`)) as typeof import("./direct-start.ts")).startDirect(argv, dir, env);
-  early = direct?.pid1 ?? null;
 }
 if (run) {
   // As Launch.spawn in runtime/host.ts, which adopts it.
@@ -59,7 +58,7 @@ const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cl
 const running: Promise<number> =
   stdin !== null && early !== null
     ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), early, whole)
-    : whole().then((cli) => cli.main(argv, early, direct, newest));
+    : (direct?.run() ?? whole().then((cli) => cli.main(argv, early, null, newest)));
 running.then(
   (code) => process.exit(code),
   (e) => {
