@@ -3,8 +3,9 @@
 // container to its end as the CLI's run of a planned script does (runtime/cli-run.ts,
 // on runtime/execute.ts: the ops sent to PID 1, signals forwarded, its status
 // relayed, the state directory and whatever else the session made removed),
-// without loading the CLI's bundle. It is part of the direct start's bundle,
-// evaluated only once PID 1 is spawned, so that its loading overlaps PID 1's start.
+// without loading the CLI's bundle. A bundle of its own (runtime/bundle.ts),
+// loaded once PID 1 is spawned, so that its loading overlaps PID 1's start-up;
+// in the direct start's bundle it would delay the spawn (measured: ~4 ms).
 
 import type { Plan } from "./ops.ts";
 import { WriteError } from "./fdio.ts";

@@ -5,11 +5,12 @@
 // Under 4 KiB: Bun caches a larger transpiled file in $HOME/.bun.
 
 const root = `${import.meta.dir}/..`;
-// bundle.ts buildDir() here too, for the CLI (Bun.Glob: node:fs loads slower).
+// As bundle.ts buildDir().
+const fs = require("node:fs");
 let newest = 0;
-for (const f of new Bun.Glob("{runtime,native,lang}/**/*.ts").scanSync({ cwd: root, dot: true })) newest = Math.max(newest, Bun.file(`${root}/${f}`).lastModified);
+for (const d of ["runtime", "native", "lang"]) for (const f of fs.readdirSync(`${root}/${d}`, { recursive: true })) if (f.endsWith(".ts")) newest = Math.max(newest, fs.statSync(`${root}/${d}/${f}`, { throwIfNoEntry: false })?.mtimeMs ?? 0);
 const dir = `${root}/dist/${Math.floor(newest)}`;
-const exists = (file: string): boolean => Bun.file(file).size > 0;
+const exists = (f: string) => Bun.file(f).size > 0;
 
 const argv = process.argv.slice(2);
 const NOT_A_RUN = new Set(["check", "explain", "compile", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
@@ -44,7 +45,7 @@ let direct: import("./direct-start.ts").Direct = null;
 const run = first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && exists(`${dir}/init.js`);
 if (run && argv[0] === first && exists(`${dir}/direct-start.js`)) {
   // A cached plan needing no stage 1: PID 1 now, and no CLI
-  direct = ((await import(`${dir}/direct-start.js`)) as typeof import("./direct-start.ts")).startDirect(argv, dir, env);
+  direct = (await import(`${dir}/direct-start.js`)).startDirect(argv, dir, env);
 }
 if (run) {
   // As Launch.spawn in runtime/host.ts, which adopts it.
@@ -58,7 +59,7 @@ const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cl
 const running: Promise<number> =
   stdin !== null && early !== null
     ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), early, whole)
-    : (direct?.run() ?? whole().then((cli) => cli.main(argv, early, null, newest)));
+    : direct?.run() ?? whole().then((cli) => cli.main(argv, early, null, newest));
 running.then(
   (code) => process.exit(code),
   (e) => {
