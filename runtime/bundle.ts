@@ -20,7 +20,7 @@
 // makes a new build directory, built once by the next run (into a temporary
 // directory renamed into place, so a concurrent ctr never sees half a build).
 
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SysError } from "../native/error.ts";
 
@@ -141,6 +141,8 @@ export async function ensureInitBundle(): Promise<string> {
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });
     // `ctr exec`'s two processes, each a fraction of the bundle above it (runtime/exec-cli.ts, runtime/enter-init.ts).
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "exec-cli.ts"), join(PACKAGE_ROOT, "runtime", "enter-init.ts")], outdir: tmp, format: "cjs", bytecode: true });
+    // PID 1's entry for the direct start: init.js, awaited (runtime/init.ts, `running`).
+    writeFileSync(join(tmp, "init.mjs"), 'await require("./init.js").running;\n');
     // The direct start, which runtime/main.ts loads first (runtime/direct-start.ts), and the runner of its
     // container (runtime/direct-run.ts), which stands in for the CLI.
     // Two builds: one build of both entries makes the first a third larger (measured), and it delays PID 1.

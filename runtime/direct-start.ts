@@ -51,7 +51,7 @@ export function startDirect(argv: readonly string[], dir: string, env: Record<st
   const id = newContainerId();
   const plan = key ? loadPlan(key, id) : null;
   if (!plan || !directEligible(plan)) return null;
-  const cmd = [process.execPath, `${dir}/init.js`, "stage2", "direct", ...(plan.namespaces.includes("mnt") ? ["mnt"] : [])];
+  const cmd = [process.execPath, `${dir}/init.mjs`, "stage2", "direct", ...(plan.namespaces.includes("mnt") ? ["mnt"] : [])];
   try {
     const start = spawnDirect({ unshare, setns }, plan.namespaces, cmd, Object.fromEntries(stage2Environment(env, false)));
     // The runner's bundle next to this one, loaded only now: while PID 1 starts.

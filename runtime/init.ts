@@ -379,10 +379,19 @@ function execStage(): void {
   }
 }
 
+/**
+ * Stage 2's run, which ends in process.exit. The direct start's PID 1 is started
+ * from init.mjs (runtime/bundle.ts), an ES module entry that awaits it: Bun
+ * makes a full collection once its entry point has finished evaluating, which
+ * a CommonJS entry does at its first await, here just after "ready", on the
+ * container's critical path (3-8 ms, measured); an entry still awaiting never does.
+ */
+export let running: Promise<void> | undefined;
+
 if (process.argv[2] === "stage1") stage1();
 else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("adopted"), process.argv.includes("direct"), process.argv.includes("mnt"));
+  running = stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("adopted"), process.argv.includes("direct"), process.argv.includes("mnt"));
 }

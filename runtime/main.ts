@@ -40,11 +40,11 @@ for (let i = at + 1, interactive = false; first === "exec" && i < argv.length; i
 const z = "0";
 const env = { ...process.env, BUN_JSC_useConcurrentJIT: z, BUN_JSC_useConcurrentGC: z, BUN_JSC_useWarmUpMarkedBlocks: z, MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useJIT: z };
 
-let early: ReturnType<typeof Bun.spawn> | null = null;
+let early: Bun.Subprocess | null = null;
 let direct: import("./direct-start.ts").Direct = null;
 const run = first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && exists(`${dir}/init.js`);
 if (run && argv[0] === first && exists(`${dir}/direct-start.js`)) {
-  // A cached plan needing no stage 1: PID 1 now, and no CLI
+  // Cached plan needing no stage 1: PID 1, no CLI
   direct = (await import(`${dir}/direct-start.js`)).startDirect(argv, dir, env);
 }
 if (run) {
@@ -56,11 +56,12 @@ if (run) {
 }
 const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts"));
 // `ctr exec` with its stage: exec-cli.ts alone.
-const running: Promise<number> =
+const running =
   stdin !== null && early !== null
     ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), early, whole)
     : direct?.run() ?? whole().then((cli) => cli.main(argv, early, null, newest));
-running.then(
+// Awaited: Bun collects once this has run.
+await running.then(
   (code) => process.exit(code),
   (e) => {
     process.stderr.write(`ctr: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
