@@ -141,7 +141,7 @@ export async function ensureInitBundle(): Promise<string> {
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });
     // `ctr exec`'s two processes, each a fraction of the bundle above it (runtime/exec-cli.ts, runtime/enter-init.ts).
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "exec-cli.ts"), join(PACKAGE_ROOT, "runtime", "enter-init.ts")], outdir: tmp, format: "cjs", bytecode: true });
-    // PID 1's entry for the direct start: init.js, awaited (runtime/init.ts, `running`).
+    // PID 1's entry: init.js, awaited (runtime/init.ts, `running`).
     writeFileSync(join(tmp, "init.mjs"), 'await require("./init.js").running;\n');
     // The direct start, which runtime/main.ts loads first (runtime/direct-start.ts), and the runner of its
     // container (runtime/direct-run.ts), which stands in for the CLI.

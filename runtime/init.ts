@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { openSync, readSync } from "node:fs";
+import { existsSync, openSync, readSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -63,6 +63,13 @@ const CONSOLE_FD = 4;
 
 function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
   setTrace((event) => send({ t: "trace", event, stage }));
+}
+
+/** PID 1's entry: init.mjs next to this bundle when it is there (runtime/bundle.ts; `running` below says why), else this file. */
+function stage2Entry(): string {
+  const self = process.argv[1]!;
+  const entry = self.replace(/\.js$/, ".mjs");
+  return entry !== self && existsSync(entry) ? entry : self;
 }
 
 function stage1(): void {
@@ -167,7 +174,7 @@ function stage1(): void {
       ...(plan.namespaces.length === 0 && !plan.enter ? ["caller-env"] : []),
       ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
     ];
-    pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], stage2Env(plan.namespaces.length === 0));
+    pid = spawnProcess(process.execPath, [process.execPath, stage2Entry(), "stage2", ...flags], stage2Env(plan.namespaces.length === 0));
   } catch (e) {
     ch.send({ t: "error", error: errorToWire(e) });
     process.exit(125);
@@ -380,8 +387,8 @@ function execStage(): void {
 }
 
 /**
- * Stage 2's run, which ends in process.exit. The direct start's PID 1 is started
- * from init.mjs (runtime/bundle.ts), an ES module entry that awaits it: Bun
+ * Stage 2's run, which ends in process.exit. PID 1 is started from init.mjs
+ * (runtime/bundle.ts), an ES module entry that awaits it: Bun
  * makes a full collection once its entry point has finished evaluating, which
  * a CommonJS entry does at its first await, here just after "ready", on the
  * container's critical path (3-8 ms, measured); an entry still awaiting never does.
