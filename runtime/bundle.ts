@@ -1,6 +1,8 @@
 // The pre-built bundles: dist/<stamp>/init.js (the init stages) and
 // dist/<stamp>/cli.js (the ctr process itself); for `ctr exec`, the part of
-// each it needs, exec-cli.js and enter-init.js.
+// each it needs, exec-cli.js and enter-init.js; for the direct start, the
+// part of the host before PID 1 (direct-start.js) and after it (direct-run.js);
+// init.mjs, PID 1's entry, which only awaits init.js (runtime/init.ts, `running`).
 //
 // Why bundles:
 //   - init.js: a Bun process that loads many modules starts "Bun Pool" loader
