@@ -144,13 +144,18 @@ function readSmallFile(path: string): string | null | undefined {
 }
 
 /** `bundle`: the ops' spans name config.json by JSON pointer (runtime/features/oci/translate.ts), written as they are. */
-async function explain(result: PlanResult, file: string, bundle = false): Promise<string> {
-  const { explainOps } = await import("./explain.ts");
+/** `cached`: a run of this script keeps its plan in the plan cache (runtime/plancache.ts, planKey), so that a repeated run may take the direct start. */
+async function explain(result: PlanResult, file: string, bundle = false, cached = false): Promise<string> {
+  const [{ explainOps }, { directEligible }] = await Promise.all([import("./explain.ts"), import("./features/ns/direct.ts")]);
   const derived = explainOps(result.plan.ops);
+  // A repeated run of this plan takes the direct start (docs/ARCHITECTURE.md, "The direct start").
+  const direct = cached && directEligible(result.plan);
+  const mnt = result.plan.namespaces.includes("mnt");
   const lines: string[] = [];
   result.plan.ops.forEach((op, i) => {
     lines.push(`${bundle ? op.span.file : `${file}:${op.span.line}:${op.span.column}`}  ${op.source}    [${SIDE_NAME[op.side]}]`);
     for (const e of derived[i]!) lines.push(`    ${e}`);
+    if (direct && op.kind === "unshare") lines.push(`    # a repeated run (its plan cached; no --trace, no --name) has no stage 1: ctr's own thread makes ${mnt ? "these namespaces but the mount one" : "them"} and spawns PID 1${mnt ? ", which unshares CLONE_NEWNS and makes / private itself" : ""} (the direct start)`);
   });
   return lines.join("\n") + "\n";
 }
@@ -346,7 +351,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       const out = new Output();
       const { result, ok, statements, hostPaths } = await frontEnd(src, args, out, "ID", first === "check");
       if (!ok) return EXIT_USAGE;
-      if (first === "explain") writeAll(1, await explain(result, src.file));
+      if (first === "explain") writeAll(1, await explain(result, src.file, false, (await import("./plancache.ts")).planKey(src.file, src.text, args, "", "") !== null));
       else {
         writeAll(1, checkSummary(src.file, statements, hostPaths));
         sayPowerNote(result.plan);
