@@ -23,7 +23,6 @@ import { EXIT_SETUP, Output, runPlanned, sayPowerNote, writeFailed } from "./cli
 import { knownNewestSource, PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
-import type { DirectStart } from "./features/ns/direct.ts";
 
 const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
@@ -166,12 +165,12 @@ export function checkSummary(file: string, statements: number, hostPaths: number
   return `${file}: ok, ${statements} statement${statements === 1 ? "" : "s"}${looked}\n`;
 }
 
-async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null, named: NamedRun | null = null, direct: DirectStart | null = null): Promise<number> {
+async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null, named: NamedRun | null = null): Promise<number> {
   const out = new Output();
   out.addSource(src.file, src.text);
   // Start stage 1 before the front end is loaded: Bun's start-up of the stage overlaps it.
   const [{ Launch }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
-  const launching = early ? Promise.resolve(Launch.adopt(early, direct !== null)) : Launch.start();
+  const launching = early ? Promise.resolve(Launch.adopt(early)) : Launch.start();
   launching.catch(() => {});
   const id = newContainerId();
   const unsafe = cache.cacheProblem();
@@ -194,17 +193,6 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
   } catch (e) {
     out.error(e); // e.g. bundles this user cannot build
     return EXIT_SETUP;
-  }
-  // PID 1 started directly by runtime/main.ts, for the cached plan it found: this
-  // must be the same plan, or stage 1 makes the container (runtime/features/ns/direct.ts).
-  if (direct && (trace || named || !(await import("./features/ns/direct.ts")).directMatches(direct, plan))) {
-    await launch.cancel();
-    try {
-      launch = await Launch.start();
-    } catch (e) {
-      out.error(e);
-      return EXIT_SETUP;
-    }
   }
   // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
   // do first: cgroups to make and join (runtime/features/cgroup/when.ts), id maps to write, a veth pair to make.
@@ -286,19 +274,20 @@ export { writeFailed };
 
 /**
  * Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file
- * (or PID 1, `direct`), `newestSource` the sources' time it found (runtime/bundle.ts).
+ * (a direct start never comes here: runtime/direct-run.ts drives it), `newestSource` the
+ * sources' time it found (runtime/bundle.ts).
  */
-export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null, direct: DirectStart | null = null, newestSource = 0): Promise<number> {
+export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null, newestSource = 0): Promise<number> {
   knownNewestSource(newestSource);
   try {
-    return await command(argv, early, direct);
+    return await command(argv, early);
   } catch (e) {
     if (e instanceof WriteError) return writeFailed(e);
     throw e;
   }
 }
 
-async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | null, direct: DirectStart | null = null): Promise<number> {
+async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
   let trace = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -338,7 +327,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     case "-e": {
       const [text, ...args] = more;
       if (text === undefined) return usage("-e needs a script");
-      return runScript({ file: "-e", text }, args, trace, early, null, direct);
+      return runScript({ file: "-e", text }, args, trace, early);
     }
     case "check":
     case "explain": {
@@ -380,7 +369,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, compile, image, volume, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
-      return runScript(src, more, trace, early, null, direct);
+      return runScript(src, more, trace, early);
     }
   }
 }

@@ -59,7 +59,7 @@ const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cl
 const running =
   stdin !== null && early !== null
     ? ((await import(`${dir}/exec-cli.js`)) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), early, whole)
-    : direct?.run() ?? whole().then((cli) => cli.main(argv, early, null, newest));
+    : direct?.run() ?? whole().then((cli) => cli.main(argv, early, newest));
 // Awaited: Bun collects once this has run.
 await running.then(
   (code) => process.exit(code),
