@@ -11,25 +11,23 @@
 
 import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { formatDiagnostic, limitDiagnostics } from "../lang/diagnostics.ts";
 import { MAX_SCRIPT_BYTES, ScriptFileError, readScriptFile } from "../lang/read.ts";
 import { formatSize } from "../lang/values.ts";
-import type { Diagnostic, Span } from "../lang/spec.ts";
+import type { Diagnostic } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import type { PlanResult } from "./plan.ts";
 import { SIDE_NAME, type Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
-import { WriteError, isTerminal, writeAll } from "./fdio.ts";
+import { WriteError, writeAll } from "./fdio.ts";
+import { EXIT_SETUP, Output, runPlanned, sayPowerNote, writeFailed } from "./cli-run.ts";
 import { knownNewestSource, PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
-import type { DirectStart } from "./features/ns/direct.ts";
-import { hostPowerNote } from "./features/security/note.ts";
 
 const VERSION = (): string => JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version;
 
 export const EXIT_USAGE = 2;
-export const EXIT_SETUP = 125;
+export { EXIT_SETUP };
 
 const HELP = `ctr — build Linux containers by hand, one kernel primitive per statement
 
@@ -73,43 +71,6 @@ usage error; 125 the container could not be set up; 126 command not executable;
 interface Source {
   file: string;
   text: string;
-}
-
-class Output {
-  private sources = new Map<string, string>();
-  addSource(file: string, text: string): void {
-    this.sources.set(file, text);
-  }
-  sourceOf = (file: string): string | undefined => {
-    if (!this.sources.has(file)) {
-      try {
-        this.sources.set(file, readScriptFile(file));
-      } catch {
-        return undefined;
-      }
-    }
-    return this.sources.get(file);
-  };
-  private colorCache: boolean | undefined;
-  get color(): boolean {
-    return (this.colorCache ??= !process.env.NO_COLOR && isTerminal(2));
-  }
-  diagnostics(ds: Diagnostic[]): void {
-    const { shown, more } = limitDiagnostics(ds);
-    for (const d of shown) writeAll(2, formatDiagnostic(d, this.sourceOf, this.color) + "\n");
-    if (more) writeAll(2, `${more}\n`);
-    const errors = ds.filter((d) => d.severity === "error").length;
-    if (errors > 1) writeAll(2, `${errors} errors\n`);
-  }
-  error(e: unknown): void {
-    if (e instanceof SysError && e.span) {
-      this.diagnostics([{ severity: "error", span: e.span as Span, message: e.message, help: e.hint }]);
-    } else {
-      const msg = e instanceof Error ? e.message : String(e);
-      writeAll(2, `ctr: ${msg}\n`);
-      if (e instanceof SysError && e.hint) writeAll(2, `help: ${e.hint}\n`);
-    }
-  }
 }
 
 function usage(message: string): number {
@@ -182,13 +143,18 @@ function readSmallFile(path: string): string | null | undefined {
 }
 
 /** `bundle`: the ops' spans name config.json by JSON pointer (runtime/features/oci/translate.ts), written as they are. */
-async function explain(result: PlanResult, file: string, bundle = false): Promise<string> {
-  const { explainOps } = await import("./explain.ts");
+/** `cached`: a run of this script keeps its plan in the plan cache (runtime/plancache.ts, planKey), so that a repeated run may take the direct start. */
+async function explain(result: PlanResult, file: string, bundle = false, cached = false): Promise<string> {
+  const [{ explainOps }, { directEligible }] = await Promise.all([import("./explain.ts"), import("./features/ns/direct.ts")]);
   const derived = explainOps(result.plan.ops);
+  // A repeated run of this plan takes the direct start (docs/ARCHITECTURE.md, "The direct start").
+  const direct = cached && directEligible(result.plan);
+  const mnt = result.plan.namespaces.includes("mnt");
   const lines: string[] = [];
   result.plan.ops.forEach((op, i) => {
     lines.push(`${bundle ? op.span.file : `${file}:${op.span.line}:${op.span.column}`}  ${op.source}    [${SIDE_NAME[op.side]}]`);
     for (const e of derived[i]!) lines.push(`    ${e}`);
+    if (direct && op.kind === "unshare") lines.push(`    # a repeated run (its plan cached; no --trace, no --name) has no stage 1: ctr's own thread makes ${mnt ? "these namespaces but the mount one" : "them"} and spawns PID 1${mnt ? ", which unshares CLONE_NEWNS and makes / private itself" : ""} (the direct start)`);
   });
   return lines.join("\n") + "\n";
 }
@@ -199,12 +165,12 @@ export function checkSummary(file: string, statements: number, hostPaths: number
   return `${file}: ok, ${statements} statement${statements === 1 ? "" : "s"}${looked}\n`;
 }
 
-async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null, named: NamedRun | null = null, direct: DirectStart | null = null): Promise<number> {
+async function runScript(src: Source, args: string[], trace: boolean, early: ReturnType<typeof Bun.spawn> | null, named: NamedRun | null = null): Promise<number> {
   const out = new Output();
   out.addSource(src.file, src.text);
   // Start stage 1 before the front end is loaded: Bun's start-up of the stage overlaps it.
-  const [{ Launch, traceLine }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
-  const launching = early ? Promise.resolve(Launch.adopt(early, direct !== null)) : Launch.start();
+  const [{ Launch }, { codeStamp }, cache] = await Promise.all([import("./host.ts"), import("./bundle.ts"), import("./plancache.ts")]);
+  const launching = early ? Promise.resolve(Launch.adopt(early)) : Launch.start();
   launching.catch(() => {});
   let id = newContainerId();
   const unsafe = cache.cacheProblem();
@@ -220,26 +186,13 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     if (key && !warnings) cache.storePlan(key, result.plan);
     plan = JSON.parse(JSON.stringify(result.plan).replaceAll(cache.placeholderId(), id)) as Plan;
   }
-  // From the plan, so that a cached plan gets it too (runtime/features/security/note.ts).
-  const note = hostPowerNote(plan, process.env);
-  if (note) writeAll(2, `ctr: ${note}\n`);
+  sayPowerNote(plan);
   let launch: Launch;
   try {
     launch = await launching;
   } catch (e) {
     out.error(e); // e.g. bundles this user cannot build
     return EXIT_SETUP;
-  }
-  // PID 1 started directly by runtime/main.ts, for the cached plan it found: this
-  // must be the same plan, or stage 1 makes the container (runtime/features/ns/direct.ts).
-  if (direct && (trace || named || !(await import("./features/ns/direct.ts")).directMatches(direct, plan))) {
-    await launch.cancel();
-    try {
-      launch = await Launch.start();
-    } catch (e) {
-      out.error(e);
-      return EXIT_SETUP;
-    }
   }
   // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
   // do first: cgroups to make and join (runtime/features/cgroup/when.ts), id maps to write, a veth pair to make.
@@ -277,13 +230,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
       return e instanceof SysError && e.status !== undefined ? e.status : EXIT_SETUP;
     }
   }
-  const { execute } = await import("./execute.ts");
-  const status = await execute(id, plan, launch, tracking, {
-    trace,
-    output: (text) => writeAll(1, text),
-    traceLine: (stage, e) => writeAll(2, traceLine(stage, e)),
-    error: (e) => out.error(e),
-    notice: (text) => writeAll(2, `ctr: ${text}\n`),
+  const status = await runPlanned(id, plan, launch, tracking, out, trace, {
     ...(supervision ? { started: (pid1: number) => supervision.started(pid1) } : {}),
     ...(adoption ? adoption.io : {}),
   }, release ? { release } : {});
@@ -333,36 +280,24 @@ async function storeCommand(run: () => Promise<string>): Promise<number> {
   }
 }
 
-/** The status of a command whose output could not be written (runtime/exec-cli.ts uses it too). */
-export function writeFailed(e: WriteError): number {
-  // A reader that went away (`ctr explain x | head`): stop quietly, with the
-  // status of a tool killed by SIGPIPE (Bun ignores the signal itself).
-  if (e.code === "EPIPE") return 128 + 13;
-  const why = e.code === "ENOSPC" ? "no space left on device" : e.code === "EIO" ? "input/output error" : e.code;
-  try {
-    // When stderr is the one that failed, stdout is the only place left to say it.
-    writeAll(e.fd === 2 ? 1 : 2, `ctr: cannot write ${e.fd === 2 ? "diagnostics" : "output"}: ${why}\n`);
-  } catch {
-    // neither can be written: the status says it
-  }
-  return EXIT_SETUP;
-}
+export { writeFailed };
 
 /**
  * Runs the command line; `early` is a stage 1 runtime/main.ts started before loading this file
- * (or PID 1, `direct`), `newestSource` the sources' time it found (runtime/bundle.ts).
+ * (a direct start never comes here: runtime/direct-run.ts drives it), `newestSource` the
+ * sources' time it found (runtime/bundle.ts).
  */
-export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null, direct: DirectStart | null = null, newestSource = 0): Promise<number> {
+export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null, newestSource = 0): Promise<number> {
   knownNewestSource(newestSource);
   try {
-    return await command(argv, early, direct);
+    return await command(argv, early);
   } catch (e) {
     if (e instanceof WriteError) return writeFailed(e);
     throw e;
   }
 }
 
-async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | null, direct: DirectStart | null = null): Promise<number> {
+async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | null): Promise<number> {
   let trace = false;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -402,7 +337,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
     case "-e": {
       const [text, ...args] = more;
       if (text === undefined) return usage("-e needs a script");
-      return runScript({ file: "-e", text }, args, trace, early, null, direct);
+      return runScript({ file: "-e", text }, args, trace, early);
     }
     case "check":
     case "explain": {
@@ -415,11 +350,10 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       const out = new Output();
       const { result, ok, statements, hostPaths } = await frontEnd(src, args, out, "ID", first === "check");
       if (!ok) return EXIT_USAGE;
-      if (first === "explain") writeAll(1, await explain(result, src.file));
+      if (first === "explain") writeAll(1, await explain(result, src.file, false, (await import("./plancache.ts")).planKey(src.file, src.text, args, "", "") !== null));
       else {
         writeAll(1, checkSummary(src.file, statements, hostPaths));
-        const note = hostPowerNote(result.plan, process.env);
-        if (note) writeAll(2, `ctr: ${note}\n`);
+        sayPowerNote(result.plan);
       }
       return 0;
     }
@@ -445,7 +379,7 @@ async function command(argv: string[], early: ReturnType<typeof Bun.spawn> | nul
       if (!/[/.]/.test(first) && !existsSync(first)) return usage(`\`${first}\` is not a command, nor a script file\ncommands: repl, check, explain, rootfs, -e, compile, image, volume, --help, --version, ps, exec, logs, stop, kill, rm, inspect; a script runs as \`ctr FILE.ctr\``);
       const src = readScript(first);
       if (!src) return EXIT_USAGE;
-      return runScript(src, more, trace, early, null, direct);
+      return runScript(src, more, trace, early);
     }
   }
 }

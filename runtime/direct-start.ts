@@ -1,17 +1,18 @@
 // The direct start's entry (runtime/features/ns/direct.ts), which runtime/main.ts
-// loads before the CLI, from its own small bundle (runtime/bundle.ts): for a
-// script run whose compiled plan is in the plan cache and qualifies, PID 1 is
-// started from this thread at once, while the CLI loads. Anything else (no
-// cached plan, a plan that needs stage 1, a failed unshare) returns null and
-// main.ts starts stage 1 as before; the CLI then compiles or loads the plan as
-// it always does and checks it against this start (`directMatches`).
+// loads first, from its own small bundle (runtime/bundle.ts): for a script run
+// whose compiled plan is in the plan cache and qualifies, PID 1 is started from
+// this thread at once. Anything else (no cached plan, a plan that needs stage 1,
+// a failed unshare) returns null and main.ts starts stage 1 and loads the CLI
+// as before. A start made here is driven to its end by runtime/direct-run.ts,
+// without the CLI's bundle: the plan is known, there is nothing to parse.
 
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readScriptFile } from "../lang/read.ts";
 import { setns, unshare } from "../native/ns.ts";
 import { PACKAGE_ROOT, stage2Environment } from "./bundle.ts";
-import { cacheProblem, loadPlan, placeholderId, planKey } from "./plancache.ts";
+import { cacheProblem, loadPlan, planKey } from "./plancache.ts";
+import { newContainerId } from "./paths.ts";
 import { writeAll } from "./fdio.ts";
 import { directEligible, spawnDirect, StrandedError, type DirectStart } from "./features/ns/direct.ts";
 
@@ -34,23 +35,27 @@ function scriptOf(argv: readonly string[]): { file: string; text: string; args: 
   }
 }
 
+/** PID 1 started directly, and how to drive its container to the end: `run` returns ctr's exit status (runtime/direct-run.ts). */
+export type Direct = (DirectStart & { run(): Promise<number> }) | null;
+
 /**
  * PID 1 of this run's container, started directly, or null. `dir` is the build
  * directory (runtime/main.ts found it), `env` the stages' environment.
  */
-export type Direct = DirectStart | null;
-
-export function startDirect(argv: readonly string[], dir: string, env: Record<string, string | undefined>): DirectStart | null {
+export function startDirect(argv: readonly string[], dir: string, env: Record<string, string | undefined>): Direct {
   const script = scriptOf(argv);
   if (!script || cacheProblem() !== null) return null;
   // The key as runtime/cli.ts computes it: the code stamp is bundle.ts's buildDir() for this build.
   const version = JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version as string;
   const key = planKey(script.file, script.text, script.args, join(PACKAGE_ROOT, "dist", basename(dir)), version);
-  const plan = key ? loadPlan(key, placeholderId()) : null;
+  const id = newContainerId();
+  const plan = key ? loadPlan(key, id) : null;
   if (!plan || !directEligible(plan)) return null;
-  const cmd = [process.execPath, `${dir}/init.js`, "stage2", "direct", ...(plan.namespaces.includes("mnt") ? ["mnt"] : [])];
+  const cmd = [process.execPath, `${dir}/init.mjs`, "stage2", "direct", ...(plan.namespaces.includes("mnt") ? ["mnt"] : [])];
   try {
-    return spawnDirect({ unshare, setns }, plan.namespaces, cmd, Object.fromEntries(stage2Environment(env, false)));
+    const start = spawnDirect({ unshare, setns }, plan.namespaces, cmd, Object.fromEntries(stage2Environment(env, false)));
+    // The runner's bundle next to this one, loaded only now: while PID 1 starts.
+    return { ...start, run: async () => ((await import(`${dir}/direct-run.js`)) as typeof import("./direct-run.ts")).runDirect(start, script, id, plan) };
   } catch (e) {
     if (e instanceof StrandedError) {
       // This thread may be in the container's namespaces: nothing more may run in this process.

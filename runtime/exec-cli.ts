@@ -23,7 +23,7 @@ import { WriteError } from "./fdio.ts";
  */
 export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null, whole: () => Promise<typeof import("./cli.ts")>, newest = 0): Promise<number> {
   knownNewestSource(newest);
-  if (isOciInvocation(["exec", ...argv])) return (await whole()).main(["exec", ...argv], early);
+  if (isOciInvocation(["exec", ...argv])) return (await whole()).main(["exec", ...argv], early, newest);
   try {
     return await execCommand(argv, early);
   } catch (e) {

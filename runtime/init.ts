@@ -17,7 +17,7 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { openSync, readSync, statSync } from "node:fs";
+import { existsSync, openSync, readSync, statSync } from "node:fs";
 import {
   blockSignals,
   closeFd,
@@ -90,6 +90,13 @@ function openMountByPath(path: string): number {
   }
   setCloexec(fd, false);
   return fd;
+}
+
+/** PID 1's entry: init.mjs next to this bundle when it is there (runtime/bundle.ts; `running` below says why), else this file. */
+function stage2Entry(): string {
+  const self = process.argv[1]!;
+  const entry = self.replace(/\.js$/, ".mjs");
+  return entry !== self && existsSync(entry) ? entry : self;
 }
 
 function stage1(): void {
@@ -207,7 +214,7 @@ function stage1(): void {
       ...(mntHandOver ? [`join-mnt=${mntHandOver.mnt},${mntHandOver.root}`] : []),
       ...(detachable ? [pid1Flag(detachable)] : []),
     ];
-    pid = spawnProcess(process.execPath, [process.execPath, process.argv[1]!, "stage2", ...flags], stage2Env(plan.namespaces.length === 0));
+    pid = spawnProcess(process.execPath, [process.execPath, stage2Entry(), "stage2", ...flags], stage2Env(plan.namespaces.length === 0));
   } catch (e) {
     ch.send({ t: "error", error: errorToWire(e) });
     process.exit(125);
@@ -452,11 +459,20 @@ function execStage(): void {
   }
 }
 
+/**
+ * Stage 2's run, which ends in process.exit. PID 1 is started from init.mjs
+ * (runtime/bundle.ts), an ES module entry that awaits it: Bun
+ * makes a full collection once its entry point has finished evaluating, which
+ * a CommonJS entry does at its first await, here just after "ready", on the
+ * container's critical path (3-8 ms, measured); an entry still awaiting never does.
+ */
+export let running: Promise<void> | undefined;
+
 if (process.argv[2] === "stage1") stage1();
 else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)
 else if (process.argv[2] === "stage2") {
   const mnt = process.argv.find((a) => a.startsWith("join-mnt="))?.slice("join-mnt=".length).split(",").map(Number);
   const detachFd = Number(process.argv.find((a) => a.startsWith("detach-fd="))?.slice("detach-fd=".length) ?? -1);
-  void stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("adopted"), process.argv.includes("direct"), process.argv.includes("mnt"), detachFd);
+  running = stage2(process.argv.includes("trace"), process.argv.includes("interactive"), process.argv.includes("caller-env"), mnt ? { mnt: mnt[0]!, root: mnt[1]! } : null, process.argv.includes("release"), process.argv.includes("console"), process.argv.includes("adopted"), process.argv.includes("direct"), process.argv.includes("mnt"), detachFd);
 }

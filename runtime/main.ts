@@ -6,11 +6,12 @@
 // Under 4 KiB: Bun caches a larger transpiled file in $HOME/.bun.
 
 const root = `${import.meta.dir}/..`;
-// bundle.ts buildDir() here too, for the CLI (Bun.Glob: node:fs loads slower).
+// As bundle.ts buildDir().
+const fs = require("node:fs");
 let newest = 0;
-for (const f of new Bun.Glob("{runtime,native,lang}/**/*.ts").scanSync({ cwd: root, dot: true })) newest = Math.max(newest, Bun.file(`${root}/${f}`).lastModified);
+for (const d of ["runtime", "native", "lang"]) for (const f of fs.readdirSync(`${root}/${d}`, { recursive: true })) if (f.endsWith(".ts")) newest = Math.max(newest, fs.statSync(`${root}/${d}/${f}`, { throwIfNoEntry: false })?.mtimeMs ?? 0);
 const dir = `${root}/dist/${Math.floor(newest)}`;
-const exists = (file: string): boolean => Bun.file(file).size > 0;
+const exists = (f: string) => Bun.file(f).size > 0;
 
 const argv = process.argv.slice(2);
 const NOT_A_RUN = new Set(["check", "explain", "compile", "rootfs", "image", "volume", "repl", "help", "--help", "-h", "--version", "-V", "ps", "exec", "logs", "stop", "kill", "rm", "inspect"]);
@@ -29,13 +30,12 @@ for (let i = 0; i < argv.length && !detaching; i++) {
 const z = "0";
 const env = { ...process.env, BUN_JSC_useConcurrentJIT: z, BUN_JSC_useConcurrentGC: z, BUN_JSC_useWarmUpMarkedBlocks: z, MIMALLOC_PURGE_DELAY: "-1", BUN_JSC_useJIT: z };
 
-let early: ReturnType<typeof Bun.spawn> | null = null;
+let early: Bun.Subprocess | null = null;
 let direct: import("./direct-start.ts").Direct = null;
 const run = first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && exists(`${dir}/init.js`);
 if (run && argv[0] === first && exists(`${dir}/direct-start.js`)) {
-  // A cached plan needing no stage 1: PID 1 now
-  direct = ((await import(`${dir}/direct-start.js`)) as typeof import("./direct-start.ts")).startDirect(argv, dir, env);
-  early = direct?.pid1 ?? null;
+  // Cached plan needing no stage 1: PID 1, no CLI
+  direct = (await import(`${dir}/direct-start.js`)).startDirect(argv, dir, env);
 }
 if (run) {
   // As Launch.spawn in runtime/host.ts, which adopts it.
@@ -46,8 +46,9 @@ const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cl
 const running: Promise<number> =
   first === "exec" && exists(`${dir}/exec-cli.js`)
     ? (require(`${dir}/exec-cli.js`) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), null, whole, newest)
-    : whole().then((cli) => cli.main(argv, early, direct, newest));
-running.then(
+    : direct?.run() ?? whole().then((cli) => cli.main(argv, early, newest));
+// Awaited: Bun collects once this has run.
+await running.then(
   (code) => process.exit(code),
   (e) => {
     process.stderr.write(`ctr: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

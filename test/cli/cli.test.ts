@@ -165,6 +165,20 @@ describe("explain", () => {
     expect(r.out).toContain("  net lo down    [PID 1]\n    RTM_NEWLINK ifname=\"lo\" flags=0 change=IFF_UP");
   });
 
+  test("says when a repeated run has no stage 1 (the direct start), and not for a plan that needs it or is never cached", () => {
+    const note = "a repeated run (its plan cached; no --trace, no --name) has no stage 1";
+    const direct = ctr(["explain", "-e", "ns uts, pid, mnt\nrun true"]);
+    expect(direct.code).toBe(0);
+    expect(direct.out).toContain(`    # spawn PID 1 (stage 2): CLONE_NEWPID applies to children only\n    # ${note}: ctr's own thread makes these namespaces but the mount one and spawns PID 1, which unshares CLONE_NEWNS`);
+    expect(ctr(["explain", "-e", "ns uts, pid\nrun true"]).out).toContain(`# ${note}: ctr's own thread makes them and spawns PID 1 (the direct start)`);
+    // Stage 1 still: a user namespace, no PID namespace, a cgroup limit; an import is never cached.
+    for (const script of ["ns user, pid\nrun true", "ns uts\nrun true", "ns uts, pid\nlimit memory 100M\nrun true", 'import "std/docker"\nns uts, pid\nrun true']) {
+      const r = ctr(["explain", "-e", script]);
+      expect({ script, code: r.code }).toEqual({ script, code: 0 });
+      expect({ script, direct: r.out.includes(note) }).toEqual({ script, direct: false });
+    }
+  });
+
   test("prints each statement so that it can be pasted back: quoting kept where the words need it", () => {
     const r = ctr(["explain", "-e", "ns uts, pid\nhostname 'In Namespace'\nrun sh -c 'echo $PPID'\nrun echo \"it's\" '' plain"]);
     expect(r.code).toBe(0);

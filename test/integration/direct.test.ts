@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { alive, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
+import { alive, CTR, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
 import { closeFd, read, socketpair } from "../../native/index.ts";
 import { ensureInitBundle } from "../../runtime/bundle.ts";
 
@@ -97,6 +97,32 @@ describe("direct start", () => {
       }),
     );
   }
+
+  // What a direct start saves is the CLI's bundle (the front end with it): the
+  // container is driven by a bundle of its own (runtime/direct-run.ts). Seen
+  // from the files ctr opens; the first run, which compiles the plan, is the control.
+  itest("a direct start runs its container to its end without opening the CLI's bundle", async () => {
+    if (!Bun.which("strace")) {
+      console.log("skip: strace is not installed (it shows which bundles ctr opens)");
+      return;
+    }
+    await onHost(async (h) => {
+      // A comment of its own: the first run finds no cached plan, whatever ran before.
+      const script = `# ${h.scratch()}\nns uts, ipc, pid, mnt, net\nrun sh -c 'echo inside; exit 3'\nexpect exit 3\necho after`;
+      const opened: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const log = `${h.scratch()}/openat`;
+        const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-e", "trace=openat", "-o", log, CTR, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
+        const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+        expect({ stdout, stderr, code }).toEqual({ stdout: "inside\nafter\n", stderr: "", code: 0 });
+        opened.push(readFileSync(log, "utf8"));
+      }
+      // The bundles of dist/<stamp>/ opened, by name: init.js is the stage's (stage 1, or PID 1 itself).
+      const bundles = (log: string) => [...new Set([...log.matchAll(/\/dist\/\d+\/([\w-]+\.js)"/g)].map((m) => m[1]))].sort();
+      expect(bundles(opened[0]!)).toContain("cli.js");
+      expect(bundles(opened[1]!)).toEqual(["direct-run.js", "direct-start.js", "init.js"]);
+    });
+  });
 
   itest("a directly started PID 1 makes its mount tree private before anything is mounted (shared host root)", () =>
     onHost(async (h) => {

@@ -27,9 +27,9 @@
 // channel: a host end already hung up means ctr died before the prctl.
 //
 // runtime/main.ts takes this path for a script whose compiled plan the plan
-// cache holds (so the namespaces are known before the CLI loads); the CLI checks
-// the plan it ends up with against what PID 1 was started with
-// (`directMatches`) and starts stage 1 instead when they differ.
+// cache holds (so the namespaces are known before anything else loads), and
+// runtime/direct-run.ts drives the container with that same plan; the CLI never
+// sees a direct start.
 
 import { closeSync, openSync, readdirSync, readlinkSync } from "node:fs";
 import type { NsName } from "../../../lang/spec.ts";
@@ -48,11 +48,6 @@ export function directEligible(plan: CgroupNeeds & { namespaces: readonly string
 export interface DirectStart {
   pid1: ReturnType<typeof Bun.spawn>;
   namespaces: readonly NsName[];
-}
-
-/** The plan the CLI ended up with is the one PID 1 was started for. */
-export function directMatches(start: DirectStart, plan: CgroupNeeds & { namespaces: readonly string[] }): boolean {
-  return directEligible(plan) && plan.namespaces.length === start.namespaces.length && plan.namespaces.every((n) => start.namespaces.includes(n as NsName));
 }
 
 /** What a thread's namespaces are called under /proc/thread-self/ns. */
