@@ -45,6 +45,8 @@ function operations(text: string, scriptHasCwd: boolean): Record<string, string[
   let cur: string[] | null = null;
   for (const line of text.split("\n")) {
     if (line === "") continue;
+    // How a repeated run of a script starts (its cached plan, the direct start) is the script's: a bundle is never cached.
+    if (line.startsWith("    # a repeated run ")) continue;
     if (line.startsWith("    ")) {
       cur!.push(line.replace(/^ {4}# seccomp \S+: /, "    # seccomp PROFILE: "));
       continue;
