@@ -35,13 +35,13 @@
 //      unblocks them in the command), each sent on to the command.
 // The exit status is the command's, 128+N when signal N killed it.
 
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { blockSignals, close, dup2, kill, pidfdOpen, pollReadable, readSignal, realSys, setgroups, setresgid, setresuid, SIGKILL, signalFd, O_CLOEXEC, pipe2, spawnProcess, waitpid, write } from "../../../native/index.ts";
 import { SINGLE_THREAD_ENV } from "../../bundle.ts";
 import { HANDLED_SIGNALS, signalStatus } from "../../status.ts";
 import { applyAndExec, applySteps, processSpec } from "../process/spec.ts";
-import { checkSame, idsOf, joinContainer, openNs, type EnterSpec } from "./enter.ts";
+import { checkSame, idsOf, joinCgroups, joinContainer, openNs, type EnterSpec } from "./enter.ts";
 import { GUARD_FD, guardArgv } from "./guard.ts";
 
 /** Whether `spec` is one this process can run itself (else the enter stage), before anything is done. */
@@ -83,14 +83,7 @@ export function enterHere(spec: EnterSpec, stdin: "inherit" | "ignore", guard: s
     if (stdin === "ignore") dup2(devNull, 0); // the command's stdin: not ctr's (this process reads none)
     closeSync(devNull);
     // 3. its cgroups, from the host's view
-    for (const dir of spec.cgroups) {
-      const fd = openSync(`${dir}/cgroup.procs`, constants.O_WRONLY);
-      try {
-        writeSync(fd, String(process.pid));
-      } finally {
-        closeSync(fd);
-      }
-    }
+    joinCgroups(spec.cgroups);
     const rootFd = openSync(`/proc/${spec.pid}/root`, constants.O_RDONLY | constants.O_DIRECTORY);
     checkSame(spec.pid, spec.start, pidfd);
     // 4. as enter.ts: PID 1's ids, read inside its user namespace

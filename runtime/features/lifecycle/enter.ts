@@ -149,6 +149,18 @@ export function openNs(pid: number, namespaces: readonly NsName[]): NsFd[] {
   return out;
 }
 
+/** Move this process into each of the container's cgroup directories (host paths, read while the host's tree is in view). */
+export function joinCgroups(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    const fd = openSync(`${dir}/cgroup.procs`, constants.O_WRONLY);
+    try {
+      writeSync(fd, String(process.pid));
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 export function checkSame(pid: number, start: number, pidfd: number): void {
   if (startTime(pid) !== start || pollReadable([pidfd], 0).length > 0) throw stageError(`the container's PID 1 (host pid ${pid}) is gone`);
 }
@@ -211,14 +223,7 @@ export function enterStage(): void {
     const pidfd = pidfdOpen(spec.pid);
     checkSame(spec.pid, spec.start, pidfd);
     // 2. its cgroups, from the host's view
-    for (const dir of spec.cgroups) {
-      const fd = openSync(`${dir}/cgroup.procs`, constants.O_WRONLY);
-      try {
-        writeSync(fd, String(process.pid));
-      } finally {
-        closeSync(fd);
-      }
-    }
+    joinCgroups(spec.cgroups);
     // 3. every descriptor before joining anything; the host's root too (the exec stage starts from it, step 6)
     hostRoot = openSync("/", constants.O_RDONLY | constants.O_DIRECTORY);
     const fds = openNs(spec.pid, spec.namespaces);
