@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } fr
 import { join } from "node:path";
 import { example, hostNamespaces, itest, onHost, type Host } from "./host-state.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
+import type { ContainerState } from "../../runtime/features/lifecycle/store.ts";
 
 const STATE_ROOT = "/run/ctr";
 let seq = 0;
@@ -41,12 +42,8 @@ mount proc
 mount dev
 exec sleep 1000`;
 
-interface State {
-  id: string;
-  status: string;
-  supervisor: { pid: number; start: number } | null;
-  pid1: { pid: number; start: number } | null;
-}
+/** A container's record (state.json), as the tests read it. */
+type State = ContainerState;
 
 async function detach(h: Host, name: string, script: string): Promise<State> {
   const r = await h.ctr(["-d", "--name", name, "-e", script]);

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { CGROUP_PARENTS, children, itest, onHost, type Host } from "./host-state.ts";
 import { waitpid, WNOHANG } from "../../native/index.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
+import type { ContainerState } from "../../runtime/features/lifecycle/store.ts";
 
 const STATE_ROOT = "/run/ctr";
 let seq = 0;
@@ -70,15 +71,8 @@ function monitors(): number[] {
 /** PID `pid`'s parent, from /proc. */
 const parentOf = (pid: number): number => Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 
-interface State {
-  id: string;
-  status: string;
-  exitStatus?: number | null;
-  note?: string;
-  supervisor: { pid: number; start: number } | null;
-  pid1: { pid: number; start: number } | null;
-  cgroups: string[];
-}
+/** A container's record (state.json), as the tests read it. */
+type State = ContainerState;
 
 async function inspect(h: Host, name: string): Promise<State> {
   const r = await h.ctr(["inspect", name]);

@@ -11,20 +11,14 @@ import { join } from "node:path";
 import { CGROUP_PARENTS, itest, type Host } from "../integration/host-state.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
 import { onReplHost, PipeRepl, TermRepl } from "./driver.ts";
+import type { ContainerState } from "../../runtime/features/lifecycle/store.ts";
 
 const STATE_ROOT = "/run/ctr";
 let seq = 0;
 const uniq = (what: string) => `repl-${what}-${process.pid}-${seq++}`;
 
-interface State {
-  id: string;
-  status: string;
-  exitStatus?: number | null;
-  supervisor: { pid: number; start: number } | null;
-  pid1: { pid: number; start: number } | null;
-  cgroups: string[];
-  detached: boolean;
-}
+/** A container's record (state.json), as the tests read it. */
+type State = ContainerState;
 
 async function inspect(h: Host, name: string): Promise<State> {
   const r = await h.ctr(["inspect", name]);

@@ -11,16 +11,12 @@ import { join } from "node:path";
 import { onHost, type Host } from "../integration/host-state.ts";
 import { sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, USERNS_BLOCKER, userDir, userLeftovers, userStateBefore, userStateRoot } from "./helpers.ts";
+import type { ContainerState } from "../../runtime/features/lifecycle/store.ts";
 
 const skip = skipping(rootlessSkipReason() ?? (USERNS_BLOCKER ? `this machine forbids unprivileged user namespaces (${USERNS_BLOCKER})` : null));
 
-interface State {
-  id: string;
-  status: string;
-  exitStatus?: number | null;
-  supervisor: { pid: number; start: number } | null;
-  pid1: { pid: number; start: number } | null;
-}
+/** A container's record (state.json), as the tests read it. */
+type State = ContainerState;
 
 async function detachAsUser(h: Host, runtimeDir: "xdg" | "none"): Promise<void> {
   await freshenBundle(h);
