@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ociArchive } from "../image/archives.ts";
 import { CTR, Host, IS_ROOT, itest } from "../integration/host-state.ts";
+import { throughPty, TTY_PROBE } from "./pty.ts";
 
 const CONTAINERD = Bun.which("containerd");
 /** containerd's own client, by its absolute path: `ctr` on PATH may be ours. */
@@ -169,19 +170,7 @@ describe("containerd with --runc-binary ctr", () => {
       const d = await cd(["run", "-d", "--runc-binary", CTR, IMAGE, "t5", "sleep", "100"]);
       expect(d.code).toBe(0);
       try {
-        const cmd = [CLIENT!, "--address", join(dir, "containerd.sock"), "--namespace", NS, "tasks", "exec", "-t", "--exec-id", "e2", "t5", "sh"].map((a) => `'${a}'`).join(" ");
-        const p = Bun.spawn({ cmd: [script, "-qec", cmd, "/dev/null"], stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-        h.pids.push(p.pid);
-        let out = "";
-        const reader = (async () => {
-          for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
-        })();
-        for (let i = 0; i < 300 && !out.includes("#"); i++) await Bun.sleep(20);
-        p.stdin.write("echo tty=$(tty) sid=$(cut -d' ' -f6 /proc/$$/stat) self=$$; echo typed-$((6*7))\nexit 4\n");
-        await p.stdin.flush();
-        const code = await p.exited;
-        await reader;
-        const text = out.replaceAll("\r", "");
+        const { code, text } = await throughPty(h, script, [CLIENT!, "--address", join(dir, "containerd.sock"), "--namespace", NS, "tasks", "exec", "-t", "--exec-id", "e2", "t5", "sh"], TTY_PROBE);
         const m = /tty=(\S+) sid=(\d+) self=(\d+)\n/.exec(text);
         expect(m?.[1]).toMatch(/^\/dev\/pts\/\d+$/);
         expect(m?.[2]).toBe(m?.[3]); // a session of its own, the terminal its controlling one

@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CTR, IS_ROOT, itest, onHost, type Host } from "../integration/host-state.ts";
+import { throughPty, TTY_PROBE } from "./pty.ts";
 
 const PODMAN = Bun.which("podman");
 const IMAGE = "localhost/ctr-test-busybox:latest";
@@ -147,20 +148,7 @@ describe("podman --runtime ctr", () => {
         console.log("skip: run -it: script(1) is not installed (apt-get install bsdutils)");
         return;
       }
-      const cmd = [...podmanArgs(), "--runtime", CTR, "run", "-it", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "sh"].map((a) => `'${a}'`).join(" ");
-      const p = Bun.spawn({ cmd: [script, "-qec", cmd, "/dev/null"], stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-      h.pids.push(p.pid);
-      // Typed once the shell is up: its prompt says so.
-      let out = "";
-      const reader = (async () => {
-        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
-      })();
-      for (let i = 0; i < 300 && !out.includes("#"); i++) await Bun.sleep(20);
-      p.stdin.write("tty; echo typed-$((6*7))\nexit 4\n");
-      await p.stdin.flush();
-      const code = await p.exited;
-      await reader;
-      const text = out.replaceAll("\r", "");
+      const { code, text } = await throughPty(h, script, [...podmanArgs(), "--runtime", CTR, "run", "-it", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "sh"], "tty; echo typed-$((6*7))\nexit 4\n");
       expect(text).toContain("/dev/pts/0\n");
       expect(text).toContain("typed-42\n");
       expect(code).toBe(4);
@@ -178,20 +166,8 @@ describe("podman --runtime ctr", () => {
       expect([d.code, d.stderr]).toEqual([0, ""]);
       const id = d.stdout.trim();
       try {
-        const cmd = [...podmanArgs(), "--runtime", CTR, "exec", "-it", id, "sh"].map((a) => `'${a}'`).join(" ");
-        const p = Bun.spawn({ cmd: [script, "-qec", cmd, "/dev/null"], stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-        h.pids.push(p.pid);
-        let out = "";
-        const reader = (async () => {
-          for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
-        })();
-        for (let i = 0; i < 300 && !out.includes("#"); i++) await Bun.sleep(20);
         // The shell's terminal, and a session of its own (its controlling terminal's).
-        p.stdin.write("echo tty=$(tty) sid=$(cut -d' ' -f6 /proc/$$/stat) self=$$; echo typed-$((6*7))\nexit 4\n");
-        await p.stdin.flush();
-        const code = await p.exited;
-        await reader;
-        const text = out.replaceAll("\r", "");
+        const { code, text } = await throughPty(h, script, [...podmanArgs(), "--runtime", CTR, "exec", "-it", id, "sh"], TTY_PROBE);
         const m = /tty=(\S+) sid=(\d+) self=(\d+)\n/.exec(text);
         expect(m?.[1]).toMatch(/^\/dev\/pts\/\d+$/);
         expect(m?.[2]).toBe(m?.[3]);
