@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CTR, IS_ROOT, itest, onHost, type Host } from "../integration/host-state.ts";
+import { alive, CTR, IS_ROOT, itest, onHost, type Host } from "../integration/host-state.ts";
 
 const PODMAN = Bun.which("podman");
 const IMAGE = "localhost/ctr-test-busybox:latest";
@@ -340,9 +340,11 @@ describe("podman --runtime ctr", () => {
       // -t 0: `sleep` (sh's last command, exec'd as PID 1) ignores TERM. podman kills it through the runtime, conmon sees it end, and podman's cleanup calls delete.
       const rm = await podman(["--runtime", CTR, "rm", "--force", "-t", "0", name], h);
       expect([rm.code, rm.stderr]).toEqual([0, ""]);
-      // conmon (and its `podman container cleanup`) end with the container: re-parented to this test, they are checked as strays by onHost.
-      for (let i = 0; i < 250 && existsSync(`/proc/${conmon}`); i++) await Bun.sleep(20);
-      expect(existsSync(`/proc/${pid1}`)).toBe(false);
+      // conmon (and its `podman container cleanup`) end with the container: re-parented to this test (the subreaper), conmon stays a
+      // zombie until onHost's check reaps it, hence alive() rather than /proc/PID.
+      for (let i = 0; i < 250 && alive(conmon); i++) await Bun.sleep(20);
+      expect(alive(conmon)).toBe(false);
+      expect(alive(pid1)).toBe(false);
       expect(libpodCgroups()).toEqual(cgroupsBefore);
       expect(existsSync("/run/ctr-oci")).toBe(false);
       expect((await podman(["ps", "--all", "--quiet", "--filter", `name=${name}`], h)).stdout).toBe("");
