@@ -207,4 +207,44 @@ describe("containerd with --runc-binary ctr", () => {
       expect(existsSync(SHIM_ROOT) ? readdirSync(SHIM_ROOT) : []).toEqual([]);
     }),
   );
+  ctest("the client, containerd's ctr run (attached), killed by SIGKILL mid-run: the task lives on in its shim; tasks kill, tasks delete, containers delete end it; nothing left", () =>
+    onHostWithDaemon(async (h) => {
+      const before = nsCgroups();
+      const p = client(["run", "--runc-binary", CTR, IMAGE, "t6", "sh", "-c", "echo ready; sleep 1000"]);
+      h.pids.push(p.pid);
+      // Up once its first line has come through the shim's stdout fifo to the client.
+      let out = "";
+      const reader = (async () => {
+        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+      })();
+      for (let i = 0; i < 500 && !out.includes("ready\n"); i++) await Bun.sleep(20);
+      expect(out).toBe("ready\n");
+      // The client's own process (/usr/bin/ctr): the shim, started by containerd, is not its child.
+      process.kill(p.pid, "SIGKILL");
+      expect(await p.exited).toBe(137);
+      await reader;
+      try {
+        // The task runs on in its shim (with runc as the runtime alike: the same sequence, run by hand, passes the same checks): containerd says RUNNING, PID 1 is there, and ctr's record of it is in the shim's OCI root.
+        await Bun.sleep(200);
+        expect((await cd(["tasks", "ls"])).stdout).toMatch(/^t6\s+\d+\s+RUNNING$/m);
+        const ps = await cd(["tasks", "ps", "t6"]);
+        const pid = Number(/^(\d+)\s/m.exec(ps.stdout.split("\n").slice(1).join("\n"))?.[1]);
+        expect(readFileSync(`/proc/${pid}/comm`, "utf8").trim()).toBe("sleep");
+        expect(readdirSync(SHIM_ROOT)).toEqual(["t6"]);
+        expect((await cd(["tasks", "kill", "--signal", "KILL", "t6"])).code).toBe(0);
+        for (let i = 0; i < 200 && !(await cd(["tasks", "ls"])).stdout.includes("STOPPED"); i++) await Bun.sleep(20);
+        expect((await cd(["tasks", "ls"])).stdout).toMatch(/^t6\s+\d+\s+STOPPED$/m);
+        // The client's delete reports the status the shim reaped: the KILL's.
+        const del = await cd(["tasks", "delete", "t6"]);
+        expect(del.code).toBe(0);
+        expect(del.stderr).toContain("task t6 exit with non-zero exit code 137");
+      } finally {
+        await cd(["tasks", "delete", "--force", "t6"]);
+        await cd(["containers", "delete", "t6"]);
+      }
+      expect((await cd(["containers", "ls", "--quiet"])).stdout).toBe("");
+      expect(nsCgroups()).toEqual(before);
+      expect(existsSync(SHIM_ROOT) ? readdirSync(SHIM_ROOT) : []).toEqual([]);
+    }),
+  );
 });

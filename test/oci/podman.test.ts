@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CTR, IS_ROOT, itest, onHost, type Host } from "../integration/host-state.ts";
+import { alive, CTR, IS_ROOT, itest, onHost, type Host } from "../integration/host-state.ts";
 import { throughPty, TTY_PROBE } from "./pty.ts";
 
 const PODMAN = Bun.which("podman");
@@ -281,6 +281,49 @@ describe("podman --runtime ctr", () => {
       expect(lines).toContain("top=ro");
       expect(lines).toContain("pids=ro");
       expect(libpodCgroups()).toEqual(cgroupsBefore);
+    }),
+  );
+
+  ptest("podman run (attached) killed by SIGKILL mid-run: the container runs on under conmon (with runc alike); podman rm --force ends and deletes it; nothing left", () =>
+    onPodmanHost(async (h) => {
+      const cgroupsBefore = libpodCgroups();
+      const name = "ctr-kill9";
+      const cmd = [...podmanArgs(), "--runtime", CTR, "run", "--name", name, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "sh", "-c", "echo ready; sleep 1000"];
+      const p = Bun.spawn({ cmd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      h.pids.push(p.pid);
+      // Up once its first line has come through conmon's attach socket to podman.
+      let out = "";
+      const reader = (async () => {
+        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+      })();
+      for (let i = 0; i < 500 && !out.includes("ready\n"); i++) await Bun.sleep(20);
+      expect(out).toBe("ready\n");
+      // podman's own process, the client: conmon, started by it and double-forked, is not its child.
+      process.kill(p.pid, "SIGKILL");
+      expect(await p.exited).toBe(137);
+      await reader;
+      const inspect = async (f: string) => (await podman(["inspect", "--format", f, name], h)).stdout.trim();
+      const conmon = Number(await inspect("{{.State.ConmonPid}}"));
+      const pid1 = Number(await inspect("{{.State.Pid}}"));
+      // The container runs on, monitored by conmon: podman's death is not its end. The same sequence with runc as the runtime
+      // (run by hand, --runtime /usr/sbin/runc) behaves alike at every step: running, conmon and PID 1 there, rm --force clean.
+      await Bun.sleep(200);
+      expect(await inspect("{{.State.Status}}")).toBe("running");
+      expect(readFileSync(`/proc/${conmon}/comm`, "utf8").trim()).toBe("conmon");
+      expect(readFileSync(`/proc/${pid1}/comm`, "utf8").trim()).toBe("sleep");
+      // ctr's record of it, which the end below must remove.
+      expect(existsSync(`/run/ctr-oci/${await inspect("{{.Id}}")}/state.json`)).toBe(true);
+      // -t 0: `sleep` (sh's last command, exec'd as PID 1) ignores TERM. podman kills it through the runtime, conmon sees it end, and podman's cleanup calls delete.
+      const rm = await podman(["--runtime", CTR, "rm", "--force", "-t", "0", name], h);
+      expect([rm.code, rm.stderr]).toEqual([0, ""]);
+      // conmon (and its `podman container cleanup`) end with the container: re-parented to this test (the subreaper), conmon stays a
+      // zombie until onHost's check reaps it, hence alive() rather than /proc/PID.
+      for (let i = 0; i < 250 && alive(conmon); i++) await Bun.sleep(20);
+      expect(alive(conmon)).toBe(false);
+      expect(alive(pid1)).toBe(false);
+      expect(libpodCgroups()).toEqual(cgroupsBefore);
+      expect(existsSync("/run/ctr-oci")).toBe(false);
+      expect((await podman(["ps", "--all", "--quiet", "--filter", `name=${name}`], h)).stdout).toBe("");
     }),
   );
 
