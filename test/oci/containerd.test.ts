@@ -15,7 +15,7 @@
 // the check leaves its pid out (and does not kill it).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ociArchive } from "../image/archives.ts";
@@ -62,6 +62,7 @@ function nsCgroups(): string[] {
 beforeAll(async () => {
   if (!IS_ROOT || why) return;
   runDirExisted = existsSync("/run/containerd");
+  nsParentsBefore = nsParents();
   dir = mkdtempSync(join(tmpdir(), "ctr-containerd-"));
   writeFileSync(
     join(dir, "config.toml"),
@@ -107,7 +108,18 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   // The shim's run directory (its sockets, fifos, and the OCI root it named, which ctr made as runc would), when it was not there before.
   if (!runDirExisted) rmSync("/run/containerd", { recursive: true, force: true });
+  // The cgroup parents containerd made for its namespace (/NS in each hierarchy): no runtime removes them. Only
+  // those this file made, and only empty ones (rmdir fails on a cgroup that has children or processes).
+  for (const d of nsParents()) if (!nsParentsBefore.includes(d)) rmdirSync(d);
 });
+
+let nsParentsBefore: string[] = [];
+/** The directories /sys/fs/cgroup/HIERARCHY/NS that exist: the parents of nsCgroups()'. */
+function nsParents(): string[] {
+  const top = "/sys/fs/cgroup";
+  const mounts = existsSync(`${top}/cgroup.controllers`) ? [""] : readdirSync(top).map((h) => `/${h}`);
+  return mounts.map((h) => `${top}${h}/${NS}`).filter((d) => existsSync(d));
+}
 
 /** The host check of test/integration/host-state.ts, containerd's own pid left out (it lives for the whole file). */
 async function onHostWithDaemon(fn: (h: Host) => Promise<void>): Promise<void> {
