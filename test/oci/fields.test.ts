@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { busyboxRootfs } from "./busybox.ts";
 import { CTR, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
 import { hierarchyOf, machineCgroups } from "../../runtime/features/cgroup/detect.ts";
+import { holdNamespace } from "./nsholder.ts";
 
 const bb = busyboxRootfs("ctr-it-ocif-");
 
@@ -226,19 +227,9 @@ describe("OCI Linux fields seen from inside", () => {
       const root = join(h.scratch(), "root");
       // A user namespace held by a process of the test's own, mapping 65536 ids to themselves (devpts' gid=5 among them).
       // The test writes the maps itself (unshare's --map-users goes through newuidmap and /etc/subuid).
-      const holder = Bun.spawn({ cmd: ["unshare", "--user", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      const holder = await holdNamespace("user", ["--user"]);
+      const ns = holder.ns;
       try {
-        let ns = "";
-        const end = Date.now() + 10_000;
-        while (Date.now() < end) {
-          try {
-            ns = readlinkSync(`/proc/${holder.pid}/ns/user`);
-            if (ns !== readlinkSync("/proc/self/ns/user") && readFileSync(`/proc/${holder.pid}/comm`, "utf8").trim() === "sleep") break;
-          } catch {
-            // not there yet
-          }
-          await Bun.sleep(20);
-        }
         writeFileSync(`/proc/${holder.pid}/uid_map`, "0 0 65536\n");
         writeFileSync(`/proc/${holder.pid}/gid_map`, "0 0 65536\n");
         // The tmpfs mounted at all says the mount namespace is owned by the joined one: its root has no capability over another.
@@ -259,8 +250,7 @@ describe("OCI Linux fields seen from inside", () => {
         expect(e.code).toBe(1);
         expect(e.stderr).toContain("`linux.uidMappings` is not supported yet: id mappings with a user namespace given by path");
       } finally {
-        holder.kill("SIGKILL");
-        await holder.exited;
+        await holder.stop();
       }
     }),
     60_000,
@@ -268,21 +258,11 @@ describe("OCI Linux fields seen from inside", () => {
   itest("a mount namespace by path is joined by PID 1: the root prepared and entered in it; ctr's own is refused, naming the field, nothing made", () =>
     onHost(async (h) => {
       const root = join(h.scratch(), "root");
-      const holder = Bun.spawn({ cmd: ["unshare", "--mount", "--propagation", "private", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      const holder = await holdNamespace("mnt", ["--mount", "--propagation", "private"]);
+      const ns = holder.ns;
       const marker = join(bb.path, "ctr-marker");
       writeFileSync(marker, "the bundle's root\n");
       try {
-        let ns = "";
-        const end = Date.now() + 10_000;
-        while (Date.now() < end) {
-          try {
-            ns = readlinkSync(`/proc/${holder.pid}/ns/mnt`);
-            if (ns !== readlinkSync("/proc/self/ns/mnt") && readFileSync(`/proc/${holder.pid}/comm`, "utf8").trim() === "sleep") break;
-          } catch {
-            // not there yet
-          }
-          await Bun.sleep(20);
-        }
         const b = await bundle(h, ["sh", "-c", "readlink /proc/self/ns/mnt; cat /ctr-marker"], (c) => {
           c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "mount" ? { type: "mount", path: `/proc/${holder.pid}/ns/mnt` } : n));
         });
@@ -298,8 +278,7 @@ describe("OCI Linux fields seen from inside", () => {
         expect(e.stderr).toContain('the mount namespace at "/proc/self/ns/mnt" is ctr\'s own');
       } finally {
         rmSync(marker, { force: true });
-        holder.kill("SIGKILL");
-        await holder.exited;
+        await holder.stop();
       }
     }),
     60_000,

@@ -12,6 +12,7 @@ import { accept, AF_UNIX, bind, close, listen, pollReadable, recvFds, SOCK_CLOEX
 import { canLowerOomScore } from "../../runtime/features/cgroup/oom.ts";
 import { busyboxRootfs } from "./busybox.ts";
 import { CTR, REPO, itest, onHost, type Host } from "../integration/host-state.ts";
+import { holdNamespace } from "./nsholder.ts";
 
 const bb = busyboxRootfs("ctr-it-oci-");
 
@@ -507,17 +508,9 @@ describe("ctr as an OCI runtime", () => {
       const work = h.scratch();
       const root = join(work, "root");
       // A network namespace held by a process of the test's own.
-      const holder = Bun.spawn({ cmd: ["unshare", "--net", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      const holder = await holdNamespace("net", ["--net"]);
+      const ns = holder.ns;
       try {
-        let ns = "";
-        await until(() => {
-          try {
-            ns = readlinkSync(`/proc/${holder.pid}/ns/net`);
-            return ns !== readlinkSync("/proc/self/ns/net");
-          } catch {
-            return false;
-          }
-        }, "the holder's network namespace");
         const b = await bundle(h, ["sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net"], (c) => {
           c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: `/proc/${holder.pid}/ns/net` } : n));
         });
@@ -531,8 +524,7 @@ describe("ctr as an OCI runtime", () => {
         expect(e.code).toBe(1);
         expect(e.stderr).toContain(`joining the net namespace at "/proc/${holder.pid}/ns/uts"`);
       } finally {
-        holder.kill("SIGKILL");
-        await holder.exited;
+        await holder.stop();
       }
     }),
     60_000,
@@ -541,23 +533,14 @@ describe("ctr as an OCI runtime", () => {
   itest("a cgroup namespace by path is joined: the container's cgroup namespace is the one the path names", () =>
     onHost(async (h) => {
       const root = join(h.scratch(), "root");
-      const holder = Bun.spawn({ cmd: ["unshare", "--cgroup", "sleep", "100"], stdio: ["ignore", "ignore", "inherit"] });
+      const holder = await holdNamespace("cgroup", ["--cgroup"]);
+      const ns = holder.ns;
       try {
-        let ns = "";
-        await until(() => {
-          try {
-            ns = readlinkSync(`/proc/${holder.pid}/ns/cgroup`);
-            return ns !== readlinkSync("/proc/self/ns/cgroup");
-          } catch {
-            return false;
-          }
-        }, "the holder's cgroup namespace");
         const b = await bundle(h, ["readlink", "/proc/self/ns/cgroup"], (c) => c.linux.namespaces.push({ type: "cgroup", path: `/proc/${holder.pid}/ns/cgroup` }));
         const r = await oci(h, root, ["run", "--bundle", b, "cg1"]);
         expect([r.code, r.stdout, r.stderr]).toEqual([0, `${ns}\n`, ""]);
       } finally {
-        holder.kill("SIGKILL");
-        await holder.exited;
+        await holder.stop();
       }
     }),
     60_000,
