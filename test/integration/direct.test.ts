@@ -5,19 +5,12 @@
 
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { alive, CTR, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
+import { alive, childrenOf, CTR, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
 import { closeFd, read, socketpair } from "../../native/index.ts";
 import { ensureInitBundle } from "../../runtime/bundle.ts";
 
 const NS = ["uts", "ipc", "net", "pid", "mnt"] as const;
 
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 
 const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, "utf8").trim();

@@ -10,9 +10,9 @@
 // Each test kills only processes it started itself (by PID).
 
 import { describe, expect } from "bun:test";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { children, itest, onHost, REPO, type Host } from "./host-state.ts";
+import { children, childrenOf, cmdline, itest, onHost, REPO, type Host } from "./host-state.ts";
 import { waitpid, WNOHANG } from "../../native/index.ts";
 import { enterBundle, ensureInitBundle } from "../../runtime/bundle.ts";
 
@@ -36,19 +36,6 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10
   }
 }
 
-const cmdline = (pid: number): string => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return "";
-  }
-};
-const childrenOf = (pid: number): number[] =>
-  readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-    .trim()
-    .split(" ")
-    .filter(Boolean)
-    .map(Number);
 
 /** A spawned ctr's stdout: its first line, then the rest once it ends. */
 function output(p: { stdout: ReadableStream<Uint8Array> }) {

@@ -4,7 +4,7 @@
 
 import { describe, expect } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
+import { childrenOf, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
 import { detectCgroups, trackingHierarchy } from "../../runtime/features/cgroup/detect.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir, userLeftovers, userStateBefore, USERNS_BLOCKER } from "../userns/helpers.ts";
 
@@ -28,14 +28,6 @@ function processesWith(marker: string): string[] {
   return out;
 }
 
-/** The children of a process, from the host's /proc. */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** Wait until `cond` holds (polling), or fail after `ms` with `what`. */
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {

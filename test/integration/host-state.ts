@@ -230,6 +230,29 @@ export async function onHost(fn: (h: Host) => Promise<void>): Promise<void> {
   await h.assertClean();
 }
 
+/** The children of `pid` (its main thread's: orphans re-parented to it too), by PID; none when it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
+
+/** The command line of `pid`, each argument followed by a space; "" when it is gone. */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}
+
 /** The process runs (a zombie has ended: its parent, the test or a subreaper, reaps it later). */
 export function alive(pid: number): boolean {
   try {

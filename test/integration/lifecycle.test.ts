@@ -10,7 +10,7 @@
 import { describe, expect } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CGROUP_PARENTS, children, itest, onHost, type Host } from "./host-state.ts";
+import { CGROUP_PARENTS, children, childrenOf, itest, onHost, type Host } from "./host-state.ts";
 import { waitpid, WNOHANG } from "../../native/index.ts";
 import { processRef, sameProcess } from "../../runtime/features/lifecycle/procstat.ts";
 import type { ContainerState } from "../../runtime/features/lifecycle/store.ts";
@@ -42,14 +42,6 @@ hostname lc-ad
 limit memory 64M
 exec sleep 1000`;
 
-/** The children of `pid` (its main thread's: PID 1s re-parented to it, its supervisors). */
-const childrenOf = (pid: number): number[] =>
-  readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
-    .sort((a, b) => a - b);
 
 /** Whether `pid` is a shared monitor (runtime/monitor-main.ts). */
 const isMonitor = (pid: number): boolean => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((a) => a.endsWith("/runtime/monitor-main.ts"));

@@ -7,8 +7,8 @@
 // test/integration/exec-here.test.ts has the root side.
 
 import { describe, expect, test } from "bun:test";
-import { chownSync, readFileSync } from "node:fs";
-import { children, CTR, onHost, REPO, type Host } from "../integration/host-state.ts";
+import { chownSync } from "node:fs";
+import { children, childrenOf, cmdline, CTR, onHost, REPO, type Host } from "../integration/host-state.ts";
 import { waitpid, WNOHANG } from "../../native/index.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, SETPRIV, skipping, USER, USERNS_BLOCKER, userDir } from "./helpers.ts";
 
@@ -16,19 +16,6 @@ const skip = skipping(rootlessSkipReason() ?? (USERNS_BLOCKER ? `this machine fo
 
 const SCRIPT = "ns user, uts, pid, mnt\nhostname rl-here\nrootfs default\nmount proc\nexec sleep 1000";
 
-const cmdline = (pid: number): string => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return "";
-  }
-};
-const childrenOf = (pid: number): number[] =>
-  readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-    .trim()
-    .split(" ")
-    .filter(Boolean)
-    .map(Number);
 
 async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
