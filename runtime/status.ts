@@ -1,16 +1,20 @@
 // Exit statuses, the `docker run` way.
 
-import { constants } from "node:os";
+// Signal numbers from native/constants.ts, not node:os: its module costs each stage ~1 ms at start (issue 17).
+import { SIGNAL_NAMES, signalNumber } from "../native/constants.ts";
+
+/** The other names Node gives two of the signals (os.constants.signals). */
+const ALIASES: Record<string, string> = { SIGIOT: "SIGABRT", SIGPOLL: "SIGIO" };
 
 /** 128 + N for a process killed by signal N. */
 export function signalStatus(sig: string | number): number {
-  return 128 + (typeof sig === "number" ? sig : ((constants.signals as Record<string, number>)[sig] ?? 0));
+  return 128 + (typeof sig === "number" ? sig : (signalNumber(ALIASES[sig] ?? sig) ?? 0));
 }
 
 /** A signal's name, e.g. 9 -> "SIGKILL". */
 export function signalName(sig: string | number): string {
   if (typeof sig === "string") return sig;
-  return Object.entries(constants.signals).find(([, n]) => n === sig)?.[0] ?? `signal ${sig}`;
+  return SIGNAL_NAMES.find(([, n]) => n === sig)?.[0] ?? `signal ${sig}`;
 }
 
 /**

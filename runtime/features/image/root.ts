@@ -30,8 +30,7 @@ import { realpathSync } from "node:fs";
 import { SysError } from "../../../native/error.ts";
 import { AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH } from "../../../native/constants.ts";
 import type { AgentState, ImageRoot } from "../../ops.ts";
-import type { UserSetting } from "../security/user.ts";
-import { ID_OR_NAME } from "../process/statements.ts";
+import { ID_OR_NAME, type UserSetting } from "../security/user.ts";
 import { mountOverlayFromHost } from "../mount/hostmount.ts";
 import type { ImageRecord, Store } from "./store.ts";
 

@@ -7,6 +7,7 @@ import { MAX_ID, itemsOf, parseSize } from "../../../lang/values.ts";
 import { bound, quote } from "../../plan.ts";
 import { argv, defineStatement } from "../../statement.ts";
 import { capName } from "../security/caps.ts";
+import { ID_OR_NAME } from "../security/user.ts";
 import { SysError } from "../../../native/error.ts";
 import { defaultProfile, ProfileError, readProfile, type Profile } from "../security/profile.ts";
 
@@ -65,8 +66,6 @@ export const cwdStatement = defineStatement({
   args: [{ name: "DIR", kind: "path" }],
 });
 
-/** A uid or gid as `user` takes it (also the image config's User, runtime/features/image/statements.ts): a number or a name. */
-export const ID_OR_NAME = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
 
 export const userStatement = defineStatement({
   name: "user",

@@ -17,13 +17,11 @@
 // runs, with the JSON path of the value and, for a name, the syscall named.
 
 import { readFileSync } from "node:fs";
-import { release } from "node:os";
 import { CAP_NAMES, SysError } from "../../../native/index.ts";
 import {
   SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_LOG, SCMP_ACT_TRACE, SCMP_ACT_TRAP,
   SCMP_CMP, syscallNumber, type ScmpCompare, type SeccompRules,
 } from "../../../native/seccomp.ts";
-import DEFAULT_PROFILE from "./default-seccomp.json";
 
 export interface ProfileArg {
   index: number;
@@ -173,7 +171,9 @@ export function parseProfile(text: string, source: string, knows: (name: string)
 /** The default profile (default-seccomp.json: Docker's, as ctr's own data). */
 export function defaultProfile(knows?: (name: string) => boolean): Profile {
   // Names of other architectures' calls are known to libseccomp too, so checking them costs nothing but time.
-  return parseProfile(JSON.stringify(DEFAULT_PROFILE), "default", knows ?? (() => true));
+  // Loaded here, not at import: PID 1 imports this module, and parsing the data costs it ~1.3 ms at start (issue 17).
+  const data: unknown = require("./default-seccomp.json");
+  return parseProfile(JSON.stringify(data), "default", knows ?? (() => true));
 }
 
 /** Read and check a profile file; errors as SysError-free ProfileErrors. */
@@ -202,7 +202,8 @@ function actionNumber(name: string, errno: number | undefined): number {
 }
 
 function kernelAtLeast(min: string): boolean {
-  const [a = 0, b = 0] = release().split(/[.-]/).map(Number);
+  // node:os on first use: its module costs a stage ~1 ms at start (issue 17).
+  const [a = 0, b = 0] = (require("node:os") as typeof import("node:os")).release().split(/[.-]/).map(Number);
   const [x = 0, y = 0] = min.split(".").map(Number);
   return a > x || (a === x && b >= y);
 }

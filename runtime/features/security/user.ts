@@ -17,6 +17,12 @@ import { readFileSync } from "node:fs";
 import { SysError, type Sys } from "../../../native/index.ts";
 
 /** `user` as written: each part a number or a name. */
+/**
+ * A uid or gid as `user` takes it (also the image config's User, runtime/features/image/statements.ts): a number or a name.
+ * Here, not with the statement: PID 1's image root (runtime/features/image/root.ts) needs it without the front end.
+ */
+export const ID_OR_NAME = /^(?:\d+|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/;
+
 export interface UserSetting {
   user: string;
   group?: string;
