@@ -28,11 +28,12 @@ import { SysError } from "../native/error.ts";
 
 /** The package's root: the nearest directory above this file holding package.json (also from dist/<stamp>/). */
 export const PACKAGE_ROOT = (() => {
+  // As every bundle loads: Bun.file and string operations, neither node:fs nor node:path (runtime/lazy-builtins.ts).
   let dir = import.meta.dir;
-  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  while (Bun.file(`${dir}/package.json`).size === 0 && dir !== "/") dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
   return dir;
 })();
-const OUT_DIR = join(PACKAGE_ROOT, "dist");
+const OUT_DIR = `${PACKAGE_ROOT}/dist`;
 
 /**
  * Settings that keep a fresh Bun process single-threaded (docs/ARCHITECTURE.md,
@@ -137,7 +138,9 @@ export async function ensureInitBundle(): Promise<string> {
   }
   const tmp = join(OUT_DIR, `.build-${process.pid}`);
   try {
-    const common = { target: "bun" as const, external: ["koffi", "koffi/*", "@koromix/*"], minify: true };
+    // node:fs, node:path and node:os loaded on first use, not with the bundle (runtime/lazy-builtins.ts).
+    const { lazyBuiltins } = await import("./lazy-builtins.ts");
+    const common = { target: "bun" as const, external: ["koffi", "koffi/*", "@koromix/*"], minify: true, plugins: [lazyBuiltins] };
     // Bytecode (CommonJS only in Bun) saves each stage ~1 ms of parsing, the CLI more.
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "init.ts")], outdir: tmp, format: "cjs", bytecode: true });
     await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });

@@ -8,6 +8,9 @@
 
 import { enterStage } from "./features/lifecycle/enter.ts";
 import { guardStage } from "./features/lifecycle/guard.ts";
+import { openStartOomScore } from "./features/cgroup/oomscore.ts";
+
+openStartOomScore(); // before the stage enters the container (runtime/features/cgroup/oomscore.ts)
 
 if (process.argv[2] === "enter") enterStage();
 else if (process.argv[2] === "guard") {

@@ -3,9 +3,11 @@
 // In Bun, the first touch of process.stdout or process.stderr (even .isTTY)
 // builds Node's stream objects, ~10 ms, and node:tty costs as much: more than
 // a container's namespaces. ctr's hot paths therefore write with write(2) and
-// ask isatty(3) only about character devices.
+// ask isatty(3) only about character devices. Both through libc, untraced
+// (native/files.ts): node:fs would cost each stage that loads it ~5 ms (ibid.),
+// and the tracer's reports are themselves written here.
 
-import { fstatSync, writeSync } from "node:fs";
+import { charDeviceOf, writeFd } from "../native/files.ts";
 import { isatty, read } from "../native/sys.ts";
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -27,9 +29,9 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
   let off = 0;
   while (off < bytes.length) {
     try {
-      off += writeSync(fd, bytes, off, bytes.length - off);
+      off += writeFd(fd, bytes, off, bytes.length - off);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = (e as { code?: string }).code;
       if (code !== "EAGAIN") throw new WriteError(fd, code ?? String(e));
       Atomics.wait(pause, 0, 0, 1);
     }
@@ -78,9 +80,9 @@ export class AsyncWriter {
     while (this.pending.length > 0) {
       const b = this.pending[0]!;
       try {
-        this.offset += writeSync(this.fd, b, this.offset, b.length - this.offset);
+        this.offset += writeFd(this.fd, b, this.offset, b.length - this.offset);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+        if ((e as { code?: string }).code === "EAGAIN") {
           this.timer = setTimeout(() => this.flush(), this.delay);
           this.delay = Math.min(this.delay * 2, 16);
           return;
@@ -119,13 +121,8 @@ export class AsyncWriter {
 
 /** Is `fd` a terminal? Only a character device other than /dev/null can be. */
 export function isTerminal(fd: number): boolean {
-  let st;
-  try {
-    st = fstatSync(fd);
-  } catch {
-    return false;
-  }
-  if (!st.isCharacterDevice() || st.rdev === ((1 << 8) | 3)) return false;
+  const rdev = charDeviceOf(fd);
+  if (rdev === null || rdev === ((1 << 8) | 3)) return false;
   return isatty(fd);
 }
 

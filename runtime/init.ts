@@ -54,6 +54,7 @@ import { stage2Environment } from "./bundle.ts";
 import { applyAndExec, type ProcessSpec } from "./features/process/spec.ts";
 import { enterStageRoot } from "./features/process/stage.ts";
 import { leave, prepareLeave } from "./features/cgroup/leave.ts";
+import { openStartOomScore } from "./features/cgroup/oomscore.ts";
 import { signalStatus } from "./status.ts";
 import { enterStage } from "./features/lifecycle/enter.ts";
 import { enterJoinedMount, joinRunning, killMembers, openMembers, type MntHandOver } from "./features/ns/joined.ts";
@@ -468,6 +469,7 @@ function execStage(): void {
  */
 export let running: Promise<void> | undefined;
 
+openStartOomScore(); // before any pivot_root (runtime/features/cgroup/oomscore.ts)
 if (process.argv[2] === "stage1") stage1();
 else if (process.argv[2] === "exec") execStage();
 else if (process.argv[2] === "enter") enterStage(); // `ctr exec` (runtime/features/lifecycle/enter.ts)

@@ -18,8 +18,10 @@
 //   - without it (root in some sandboxes): stage 1 is raised to +1000 before it
 //     starts PID 1, so PID 1 starts (and its commands run) at +1000, and the
 //     init stages are put back to the normal score once PID 1 is up.
-// The score file is opened when this module loads, before pivot_root, so it
-// keeps working in a container without /proc.
+// The score file is opened when an init stage starts (runtime/init.ts and
+// runtime/enter-init.ts call openStartOomScore first thing), before pivot_root,
+// so it keeps working in a container without /proc; not when this module loads,
+// which the CLI's bundle does too and which would load koffi there for nothing.
 
 // The score file's calls go through the seam (Sys, native/seam.ts): test/executors records them.
 
@@ -90,15 +92,19 @@ export class StartOomScore {
   }
 }
 
-/** This process's: the file is opened when this module loads. */
-const own = new StartOomScore(realFiles);
+let own: StartOomScore | null = null;
+
+/** Opens this process's score file and records its start score (an init stage, as it starts); again, nothing. */
+export function openStartOomScore(): StartOomScore {
+  return (own ??= new StartOomScore(realFiles));
+}
 
 /** Run `spawn` with this process's start score, so the child inherits that; the current score is put back after. */
 export function withStartOomScore<T>(spawn: () => T): T {
-  return own.around(spawn);
+  return openStartOomScore().around(spawn);
 }
 
 /** Before an execve: the command that replaces this process gets the start score. */
 export function takeStartOomScore(): void {
-  own.take();
+  openStartOomScore().take();
 }

@@ -21,7 +21,7 @@
 // same rootfs swapping a mount target for a symlink (renameat2(RENAME_EXCHANGE)) between
 // the look-up and the mount; test/security/rename-race.test.ts runs that attack.
 
-import { posix } from "node:path";
+import { resolvePath } from "../../posix-path.ts";
 import {
   AT_FDCWD,
   errnoNumber,
@@ -50,7 +50,7 @@ export function rootNow(st: AgentState): string {
 
 /** A container path made absolute from the container's working directory. */
 export function absoluteInContainer(st: AgentState, path: string): string {
-  return posix.resolve(st.cwd || "/", path);
+  return resolvePath(st.cwd || "/", path);
 }
 
 /**

@@ -39,8 +39,8 @@
 // is in runtime/features/process/stage.ts. CTR_EXEC_STAGE=always sends every
 // `run` through it (test/integration/procspec.test.ts, the benchmark).
 
-import { accessSync, constants, statSync } from "node:fs";
-import { posix } from "node:path";
+import { accessible, realFiles } from "../../../native/files.ts";
+import { joinPath, resolvePath } from "../../posix-path.ts";
 import { PR_SET_NO_NEW_PRIVS, RLIM_INFINITY, RLIMIT_NAMES, realSys, SysError, type Sys } from "../../../native/index.ts";
 import type { AgentState, Op, RlimitSetting } from "../../ops.ts";
 import { summary } from "../security/profile.ts";
@@ -83,13 +83,13 @@ function notFound(cmd: string): SysError {
 /** Find a command like execvp does, in the container's view of the filesystem. */
 export function resolveCommand(st: Pick<AgentState, "cwd" | "env">, cmd: string): string {
   const candidates = cmd.includes("/")
-    ? [posix.resolve(st.cwd || "/", cmd)]
-    : (st.env.PATH ?? DEFAULT_PATH).split(":").filter(Boolean).map((d) => posix.join(d, cmd));
+    ? [resolvePath(st.cwd || "/", cmd)]
+    : (st.env.PATH ?? DEFAULT_PATH).split(":").filter(Boolean).map((d) => joinPath(d, cmd));
   let denied: string | null = null;
   for (const path of candidates) {
     let isFile: boolean;
     try {
-      isFile = statSync(path).isFile();
+      isFile = realFiles.stat(path).isFile();
     } catch {
       continue;
     }
@@ -97,12 +97,8 @@ export function resolveCommand(st: Pick<AgentState, "cwd" | "env">, cmd: string)
       denied ??= path;
       continue;
     }
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      denied ??= path;
-    }
+    if (accessible(path, 1 /* X_OK */)) return path;
+    denied ??= path;
   }
   if (denied) {
     throw new SysError({ errno: 13, code: "EACCES", syscall: "execve", args: [denied], message: `command not executable: "${denied}"`, status: 126 });
@@ -115,7 +111,7 @@ function workingDirectory(st: Pick<AgentState, "cwd">): string {
   const dir = st.cwd || "/";
   let isDir: boolean;
   try {
-    isDir = statSync(dir).isDirectory();
+    isDir = realFiles.stat(dir).isDirectory();
   } catch {
     throw new SysError({ errno: 2, code: "ENOENT", syscall: "chdir", args: [dir], message: `working directory "${dir}" does not exist`, hint: "create it first (e.g. with a mount), or change `cwd`" });
   }
@@ -207,7 +203,7 @@ export function applyStateSteps(st: Pick<AgentState, "rlimits" | "noNewPrivs" | 
  */
 export function execStateSteps(st: AgentState, argv: string[], sys: SpecCalls, read?: Parameters<typeof securitySpec>[1]): never {
   const cmd = argv[0]!;
-  const path = cmd.includes("/") ? posix.resolve(st.cwd || "/", cmd) : `<${cmd} in PATH>`;
+  const path = cmd.includes("/") ? resolvePath(st.cwd || "/", cmd) : `<${cmd} in PATH>`;
   return applyAndExec({ path, argv: [...argv], env: { ...st.env }, cwd: process.cwd(), rlimits: [...(st.rlimits ?? [])], noNewPrivs: st.noNewPrivs ?? false, security: securitySpec(st, read) }, { sys, takeScore: () => {} });
 }
 
