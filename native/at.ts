@@ -80,6 +80,13 @@ export function unlinkat(dirFd: number, path: string, flags = 0): void {
   int("unlinkat", r, en(r), [dirFd, path, flags], s);
 }
 
+/** utimensat(2) with times NULL: the file's access and modification times set to now. */
+export function touchat(dirFd: number, path: string, flags = 0): void {
+  const s = t0();
+  const r: number = C.utimensat(dirFd, path, null, flags);
+  int("utimensat", r, en(r), [dirFd, path, null, flags], s);
+}
+
 /** fchmod(2): the mode of an open file, whatever its name now is. */
 export function fchmod(fd: number, mode: number): void {
   const s = t0();

@@ -125,6 +125,7 @@ const PROTOS = {
   openat: "int openat(int dirfd, const char *path, int flags, ...)",
   mkdirat: "int mkdirat(int dirfd, const char *path, uint32_t mode)",
   faccessat: "int faccessat(int dirfd, const char *path, int mode, int flags)",
+  utimensat: "int utimensat(int dirfd, const char *path, const void *times, int flags)",
   unlinkat: "int unlinkat(int dirfd, const char *path, int flags)",
   fchmod: "int fchmod(int fd, uint32_t mode)",
   fchmodat: "int fchmodat(int dirfd, const char *path, uint32_t mode, int flags)",

@@ -6,15 +6,31 @@
 // as before. A start made here is driven to its end by runtime/direct-run.ts,
 // without the CLI's bundle: the plan is known, there is nothing to parse.
 
-import { readFileSync } from "node:fs";
-import { basename, join } from "node:path";
-import { readScriptFile } from "../lang/read.ts";
+import { readScriptFile, type FileFacts, type ScriptFileCalls } from "../lang/read.ts";
+import { AT_FDCWD, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY } from "../native/constants.ts";
+import { fstat, openat, statx, type FileStat } from "../native/at.ts";
+import { close, read } from "../native/fd.ts";
 import { setns, unshare } from "../native/ns.ts";
 import { PACKAGE_ROOT, stage2Environment } from "./bundle.ts";
 import { cacheProblem, loadPlan, planKey } from "./plancache.ts";
 import { newContainerId } from "./paths.ts";
 import { writeAll } from "./fdio.ts";
 import { directEligible, spawnDirect, StrandedError, type DirectStart } from "./features/ns/direct.ts";
+
+// Every look-up before the spawn goes through libc: this path loads no node: module (runtime/lazy-builtins.ts).
+const facts = (st: FileStat): FileFacts => ({ type: st.mode & 0o170000, size: Number(st.size) });
+const LIBC_CALLS: ScriptFileCalls = {
+  stat: (path) => facts(statx(AT_FDCWD, path)),
+  open: (path) => openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC),
+  fstat: (fd) => facts(fstat(fd)),
+  read: (fd, buf, offset, length) => read(fd, buf.subarray(offset, offset + length)),
+  close: (fd) => close(fd),
+};
+
+/** ctr's version, from its package.json. */
+function version(): string {
+  return JSON.parse(readScriptFile(`${PACKAGE_ROOT}/package.json`, 1 << 20, LIBC_CALLS)).version as string;
+}
 
 const COMMANDS = new Set(["repl", "help", "check", "explain", "compile", "rootfs", "ps", "exec", "logs", "stop", "kill", "rm", "inspect", "image", "volume"]);
 
@@ -29,7 +45,7 @@ function scriptOf(argv: readonly string[]): { file: string; text: string; args: 
   // A word the CLI takes as a command is never a script here (runtime/cli.ts routes it first).
   if (first.startsWith("-") || COMMANDS.has(first)) return null;
   try {
-    return { file: first, text: readScriptFile(first), args: rest };
+    return { file: first, text: readScriptFile(first, undefined, LIBC_CALLS), args: rest };
   } catch {
     return null; // the CLI says why
   }
@@ -46,8 +62,7 @@ export function startDirect(argv: readonly string[], dir: string, env: Record<st
   const script = scriptOf(argv);
   if (!script || cacheProblem() !== null) return null;
   // The key as runtime/cli.ts computes it: the code stamp is bundle.ts's buildDir() for this build.
-  const version = JSON.parse(readFileSync(`${PACKAGE_ROOT}/package.json`, "utf8")).version as string;
-  const key = planKey(script.file, script.text, script.args, join(PACKAGE_ROOT, "dist", basename(dir)), version);
+  const key = planKey(script.file, script.text, script.args, `${PACKAGE_ROOT}/dist/${dir.slice(dir.lastIndexOf("/") + 1)}`, version());
   const id = newContainerId();
   const plan = key ? loadPlan(key, id) : null;
   if (!plan || !directEligible(plan)) return null;

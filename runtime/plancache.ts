@@ -22,8 +22,11 @@
 //   - the directory is bounded: entries unused for MAX_AGE_DAYS go, and the
 //     least recently used go beyond MAX_ENTRIES or MAX_BYTES.
 
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../native/constants.ts";
+import { fstat, openat, statx, touchat, unlinkat, type FileStat } from "../native/at.ts";
+import { close, read } from "../native/fd.ts";
 import type { Plan } from "./ops.ts";
 import { stateRoot } from "./paths.ts";
 
@@ -41,7 +44,47 @@ export const MAX_AGE_DAYS = 30;
 const MAX_ENTRY_BYTES = 1 << 20;
 
 export function cacheDir(): string {
-  return `${process.env.XDG_CACHE_HOME || `${homedir()}/.cache`}/ctr/plans`;
+  // HOME first, as os.homedir() looks: node:os is not loaded before PID 1 starts (runtime/lazy-builtins.ts).
+  return `${process.env.XDG_CACHE_HOME || `${process.env.HOME || homedir()}/.cache`}/ctr/plans`;
+}
+
+/** lstat through libc, or null when nothing is there (the direct start's look-ups load no node:fs: runtime/lazy-builtins.ts). */
+function lstatOrNull(path: string): FileStat | null {
+  try {
+    return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
+  } catch {
+    return null;
+  }
+}
+
+const S_IFMT = 0o170000;
+
+/**
+ * The number of online CPUs, which the compiler reads as os.cpus().length (the
+ * key must change with it): from sysfs through libc ("0-1,4"), os.cpus() when
+ * that cannot be read; node:os is not loaded before PID 1 starts either.
+ */
+function onlineCpus(): number {
+  try {
+    const fd = openat(AT_FDCWD, "/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+    const buf = Buffer.alloc(4096);
+    let n: number;
+    try {
+      n = read(fd, buf);
+    } finally {
+      close(fd);
+    }
+    let count = 0;
+    for (const range of buf.toString("utf8", 0, n).trim().split(",")) {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(range);
+      if (!m) throw new Error(`unexpected ${range}`);
+      count += m[2] === undefined ? 1 : Number(m[2]) - Number(m[1]) + 1;
+    }
+    if (count > 0) return count;
+  } catch {
+    // no sysfs: as the compiler counts
+  }
+  return cpus().length;
 }
 
 /** What identifies a run's plan: its file name in the cache and what the entry must say. */
@@ -70,7 +113,7 @@ export function planKey(file: string, text: string, args: readonly string[], cod
   for (const m of text.matchAll(ENV_REF)) env[m[1]!] = process.env[m[1]!];
   const source = sha256(text);
   // The state root as chosen now: XDG_RUNTIME_DIR counts only when it is usable (runtime/paths.ts).
-  const key = sha256(JSON.stringify({ version, codeStamp, file, source, args, env, cpus: cpus().length, uid: process.geteuid?.(), stateRoot: stateRoot() })).slice(0, 32);
+  const key = sha256(JSON.stringify({ version, codeStamp, file, source, args, env, cpus: onlineCpus(), uid: process.geteuid?.(), stateRoot: stateRoot() })).slice(0, 32);
   return { key, version, codeStamp, source };
 }
 
@@ -82,10 +125,10 @@ const uid = (): number => process.geteuid?.() ?? -1;
 
 /** Why the cache directory must not be used (it exists and is not safe), or null. */
 export function cacheProblem(dir = cacheDir()): string | null {
-  const st = lstatSync(dir, { throwIfNoEntry: false });
+  const st = lstatOrNull(dir);
   if (!st) return null;
-  if (st.isSymbolicLink()) return "it is a symbolic link";
-  if (!st.isDirectory()) return "it is not a directory";
+  if ((st.mode & S_IFMT) === 0o120000) return "it is a symbolic link";
+  if ((st.mode & S_IFMT) !== 0o040000) return "it is not a directory";
   if (st.uid !== uid()) return `it belongs to uid ${st.uid}, not to ${uid()}`;
   if (st.mode & 0o022) return `it is writable by ${st.mode & 0o002 ? "others" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
   return null;
@@ -101,7 +144,7 @@ function safeDir(create: boolean): string | null {
       return null; // read-only home: run without a cache
     }
   }
-  if (!lstatSync(dir, { throwIfNoEntry: false })) return null;
+  if (!lstatOrNull(dir)) return null;
   return cacheProblem(dir) === null ? dir : null;
 }
 
@@ -119,17 +162,18 @@ interface Entry {
 function readEntry(path: string): string | null {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openat(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   } catch {
     return null;
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.uid !== uid() || st.mode & 0o022 || st.size > MAX_ENTRY_BYTES) return null;
-    const buf = Buffer.alloc(st.size);
+    const st = fstat(fd);
+    const size = Number(st.size);
+    if ((st.mode & S_IFMT) !== 0o100000 || st.uid !== uid() || st.mode & 0o022 || size > MAX_ENTRY_BYTES) return null;
+    const buf = Buffer.alloc(size);
     let got = 0;
-    while (got < st.size) {
-      const n = readSync(fd, buf, got, st.size - got, null);
+    while (got < size) {
+      const n = read(fd, buf.subarray(got));
       if (n === 0) break;
       got += n;
     }
@@ -137,7 +181,7 @@ function readEntry(path: string): string | null {
   } catch {
     return null;
   } finally {
-    closeSync(fd);
+    close(fd);
   }
 }
 
@@ -157,10 +201,8 @@ export function loadPlan(k: PlanKey, id: string): Plan | null {
     plan = null;
   }
   try {
-    if (plan) {
-      const now = new Date();
-      utimesSync(path, now, now); // recently used: the last to be evicted
-    } else rmSync(path, { force: true }); // another version's, damaged or edited: compiled again
+    if (plan) touchat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW); // recently used: the last to be evicted
+    else unlinkat(AT_FDCWD, path); // another version's, damaged or edited: compiled again
   } catch {
     // a read-only cache still serves
   }

@@ -31,7 +31,9 @@
 // runtime/direct-run.ts drives the container with that same plan; the CLI never
 // sees a direct start.
 
-import { closeSync, openSync, readdirSync, readlinkSync } from "node:fs";
+import { AT_FDCWD, O_CLOEXEC, O_DIRECTORY } from "../../../native/constants.ts";
+import { openat, readDirFd, readlinkat } from "../../../native/at.ts";
+import { close } from "../../../native/fd.ts";
 import type { NsName } from "../../../lang/spec.ts";
 import { cloneFlags, NS_FLAG } from "./ns.ts";
 import { cgroupsFirst, type CgroupNeeds } from "../cgroup/when.ts";
@@ -71,12 +73,13 @@ export class StrandedError extends Error {}
 export function spawnDirect(sys: DirectCalls, namespaces: readonly NsName[], cmd: string[], env: Record<string, string>): DirectStart {
   const here = namespaces.filter((n) => n !== "mnt");
   // Our own namespaces first, while we are in them: the way back.
-  const want = Object.fromEntries(here.map((n) => [n, readlinkSync(`/proc/thread-self/ns/${NS_FILE[n]}`)]));
+  // libc's calls, not node:fs's: the host loads no node: module before PID 1 starts (runtime/lazy-builtins.ts).
+  const want = Object.fromEntries(here.map((n) => [n, readlinkat(AT_FDCWD, `/proc/thread-self/ns/${NS_FILE[n]}`)]));
   const back: { fd: number; flag: number }[] = [];
   try {
-    for (const n of here) back.push({ fd: openSync(`/proc/thread-self/ns/${NS_FILE[n]}`, "r"), flag: NS_FLAG[n] });
+    for (const n of here) back.push({ fd: openat(AT_FDCWD, `/proc/thread-self/ns/${NS_FILE[n]}`, O_CLOEXEC), flag: NS_FLAG[n] });
   } catch (e) {
-    for (const b of back) closeSync(b.fd);
+    for (const b of back) close(b.fd);
     throw e;
   }
   let pid1: ReturnType<typeof Bun.spawn> | null = null;
@@ -98,18 +101,25 @@ export function spawnDirect(sys: DirectCalls, namespaces: readonly NsName[], cmd
       }
     }
   } finally {
-    for (const b of back) closeSync(b.fd);
+    for (const b of back) close(b.fd);
   }
   return { pid1: pid1 as ReturnType<typeof Bun.spawn>, namespaces }; // the spawn returned: it did not throw
 }
 
 /** A thread of this process not in the namespaces `want` says, described; or null. */
 function threadsElsewhere(namespaces: readonly NsName[], want: Record<string, string>): string | null {
-  for (const task of readdirSync("/proc/self/task")) {
+  const dir = openat(AT_FDCWD, "/proc/self/task", O_DIRECTORY | O_CLOEXEC);
+  let tasks: string[];
+  try {
+    tasks = readDirFd(dir).map((e) => e.name);
+  } finally {
+    close(dir);
+  }
+  for (const task of tasks) {
     for (const n of namespaces) {
       let link: string;
       try {
-        link = readlinkSync(`/proc/self/task/${task}/ns/${NS_FILE[n]}`);
+        link = readlinkat(AT_FDCWD, `/proc/self/task/${task}/ns/${NS_FILE[n]}`);
       } catch {
         continue; // the thread has ended
       }
