@@ -7,7 +7,8 @@
 // (and O_NOFOLLOW / AT_SYMLINK_NOFOLLOW for the last component) cannot be redirected
 // elsewhere. Conventions (errors, tracing) are in trace.ts.
 
-import { AT_EMPTY_PATH, STATX_BASIC_STATS, STATX_MNT_ID } from "./constants.ts";
+import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, STATX_MNT_ID } from "./constants.ts";
+import type { SysError } from "./error.ts";
 import { C, errno } from "./libc.ts";
 import { emit, en, fail, int, sysno, t0, tracer } from "./trace.ts";
 
@@ -133,6 +134,16 @@ export function statx(dirFd: number, path: string, flags = 0): FileStat {
   };
   if (tracer !== null) emit("statx", [dirFd, path, flags], `{mode=0${st.mode.toString(8)}, uid=${st.uid}, ino=${st.ino}}`, s);
   return st;
+}
+
+/** lstat through statx: what is at `path` itself, or null when nothing is (ENOENT, ENOTDIR), as node:fs's throwIfNoEntry: false. */
+export function lstatOrNull(path: string): FileStat | null {
+  try {
+    return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
+  } catch (e) {
+    if ((e as SysError).code === "ENOENT" || (e as SysError).code === "ENOTDIR") return null;
+    throw e;
+  }
 }
 
 /** fstat through statx: the open file `fd`. */

@@ -220,3 +220,11 @@ export function charDeviceOf(fd: number): number | null {
 export function accessible(path: string, mode: number): boolean {
   return C.faccessat(AT_FDCWD, path, mode, 0) === 0;
 }
+
+/** realpath(3): `path` with every symlink, "." and ".." resolved. Untraced. */
+export function realPath(path: string): string {
+  const buf = new Uint8Array(4096); // PATH_MAX
+  if (C.realpath(path, buf) === null) throw SysError.fromErrno("realpath", [path], errno());
+  const end = buf.indexOf(0);
+  return dec.decode(buf.subarray(0, end < 0 ? buf.length : end));
+}

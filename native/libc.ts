@@ -126,6 +126,7 @@ const PROTOS = {
   mkdirat: "int mkdirat(int dirfd, const char *path, uint32_t mode)",
   faccessat: "int faccessat(int dirfd, const char *path, int mode, int flags)",
   utimensat: "int utimensat(int dirfd, const char *path, const void *times, int flags)",
+  realpath: "void *realpath(const char *path, void *resolved)",
   unlinkat: "int unlinkat(int dirfd, const char *path, int flags)",
   fchmod: "int fchmod(int fd, uint32_t mode)",
   fchmodat: "int fchmodat(int dirfd, const char *path, uint32_t mode, int flags)",

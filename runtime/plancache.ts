@@ -25,7 +25,7 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../native/constants.ts";
-import { fstat, openat, statx, touchat, unlinkat, type FileStat } from "../native/at.ts";
+import { fstat, lstatOrNull, openat, touchat, unlinkat } from "../native/at.ts";
 import { close, read } from "../native/fd.ts";
 import type { Plan } from "./ops.ts";
 import { stateRoot } from "./paths.ts";
@@ -46,15 +46,6 @@ const MAX_ENTRY_BYTES = 1 << 20;
 export function cacheDir(): string {
   // HOME first, as os.homedir() looks: node:os is not loaded before PID 1 starts (runtime/lazy-builtins.ts).
   return `${process.env.XDG_CACHE_HOME || `${process.env.HOME || homedir()}/.cache`}/ctr/plans`;
-}
-
-/** lstat through libc, or null when nothing is there (the direct start's look-ups load no node:fs: runtime/lazy-builtins.ts). */
-function lstatOrNull(path: string): FileStat | null {
-  try {
-    return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
-  } catch {
-    return null;
-  }
 }
 
 const S_IFMT = 0o170000;

@@ -20,11 +20,12 @@
 // PID 1 later reaches these files by path (the plan's mounts): that is safe
 // because of the first two points (no one else can change any component).
 
-import { chmodSync, lstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { chmodSync, readlinkSync } from "node:fs";
+import { realFiles, realPath } from "../native/files.ts";
+import { basenameOf as basename, dirnameOf as dirname } from "./posix-path.ts";
 import {
   AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_TRUNC,
-  O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISVTX, SysError, close, fchmod, fstat, mkdirat, openat, read, readDirFd, statx, unlinkat, write,
+  O_WRONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISVTX, SysError, close, fchmod, fstat, gethostname, lstatOrNull, mkdirat, openat, read, readDirFd, statx, unlinkat, write,
   type FileStat,
 } from "../native/index.ts";
 import { hostsText } from "./ops.ts";
@@ -79,13 +80,13 @@ const sameFile = (a: FileStat, b: FileStat): boolean => a.ino === b.ino && a.dev
 function checkAncestors(dir: string, root: string): string {
   let real: string;
   try {
-    real = realpathSync(dir);
+    real = realPath(dir);
   } catch (e) {
     throw new SysError({ message: `cannot reach the parent of the state directory ${JSON.stringify(root)}: ${(e as Error).message}`, status: 125 });
   }
   for (const path of [...prefixes(dir), ...prefixes(real)]) {
-    const st = lstatSync(path);
-    if (st.isSymbolicLink()) continue;
+    const st = statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
+    if (isType(st, S_IFLNK)) continue;
     if (st.uid !== 0 && st.uid !== myUid()) refuse(root, `${JSON.stringify(path)} above it belongs to ${userName(st.uid)} (uid ${st.uid})`);
     if ((st.mode & 0o022) !== 0 && (st.mode & S_ISVTX) === 0) refuse(root, `other users can write ${JSON.stringify(path)} above it, and it is not sticky`);
   }
@@ -164,7 +165,7 @@ function writeAt(dirFd: number, name: string, text: string, mode: number, fresh:
 
 function readResolvConf(): string {
   try {
-    return readFileSync("/etc/resolv.conf", "utf8");
+    return realFiles.readFile("/etc/resolv.conf");
   } catch {
     return ""; // no resolver configured on the host
   }
@@ -173,7 +174,7 @@ function readResolvConf(): string {
 /** Make the per-container directory stateRoot()/ID with the Docker-style init files. Returns its path. */
 export function makeStateDir(id: string, hostname: string | null): string {
   const root = stateRoot();
-  const name = hostname ?? (require("node:os") as typeof import("node:os")).hostname(); // node:os on first use: ~1 ms at start (issue 17)
+  const name = hostname ?? gethostname(); // os.hostname()'s answer, without loading node:os (runtime/lazy-builtins.ts)
   for (let attempt = 1; ; attempt++) {
     let rootFd: number | null = null;
     try {
@@ -262,9 +263,9 @@ export function removeStateDir(dir: string): void {
  */
 export function sweepStaleStateDirs(): void {
   const root = stateRoot();
-  // The common case, on every start: nothing to sweep. Told without loading the
-  // native layer (a plain lstat); anything there is then looked at safely.
-  if (lstatSync(root, { throwIfNoEntry: false }) === undefined) return;
+  // The common case, on every start: nothing to sweep. Told by one lstat;
+  // anything there is then looked at safely.
+  if (lstatOrNull(root) === null) return;
   let rootFd: number | null;
   try {
     rootFd = openStateRoot(root, false);
@@ -300,7 +301,7 @@ export function isRunning(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code !== "ESRCH"; // EPERM: another user's process
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = realFiles.readFile(`/proc/${pid}/stat`);
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false; // gone meanwhile
@@ -389,7 +390,7 @@ function ownerRuns(rootFd: number, name: string): boolean {
 /** For the cgroup sweep: whether the container `id`'s directory names a supervisor that runs (OWNER). */
 export function supervisedElsewhere(id: string): boolean {
   const root = stateRoot();
-  if (lstatSync(root, { throwIfNoEntry: false }) === undefined) return false;
+  if (lstatOrNull(root) === null) return false;
   let rootFd: number | null;
   try {
     rootFd = openStateRoot(root, false);

@@ -1,7 +1,7 @@
 // runtime/posix-path.ts against node:path, which it stands in for on PID 1's path.
 import { describe, expect, test } from "bun:test";
 import { posix } from "node:path";
-import { joinPath, resolvePath } from "../../runtime/posix-path.ts";
+import { basenameOf, dirnameOf, joinPath, resolvePath } from "../../runtime/posix-path.ts";
 
 const PARTS = ["", "/", "a", "b", ".", "..", "//", "a/", "/a", "../b", "./c", "a/./b", "x/../..", "bin", "usr/local/bin/"];
 
@@ -20,6 +20,14 @@ describe("posix-path", () => {
   test("joinPath(dir, name) is posix.join(dir, name)", () => {
     const wrong: string[] = [];
     for (const dir of all) for (const name of PARTS) if (joinPath(dir, name) !== posix.join(dir, name)) wrong.push(`${JSON.stringify([dir, name])}: ${joinPath(dir, name)} != ${posix.join(dir, name)}`);
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+  test("dirnameOf and basenameOf are posix.dirname and posix.basename", () => {
+    const wrong: string[] = [];
+    for (const path of all) {
+      if (dirnameOf(path) !== posix.dirname(path)) wrong.push(`dirname ${JSON.stringify(path)}: ${dirnameOf(path)} != ${posix.dirname(path)}`);
+      if (basenameOf(path) !== posix.basename(path)) wrong.push(`basename ${JSON.stringify(path)}: ${basenameOf(path)} != ${posix.basename(path)}`);
+    }
     expect(wrong.slice(0, 5)).toEqual([]);
   });
   test("resolvePath(base, path) is posix.resolve(base, path), absolute bases and relative ones", () => {

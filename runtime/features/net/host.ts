@@ -31,7 +31,8 @@
 // that is another kind of link, or an address the host has already is refused
 // (hostConflicts).
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { realFiles } from "../../../native/files.ts";
 import { readlinkSync } from "node:fs";
 import type { HostNetView, Span } from "../../../lang/spec.ts";
 import { realSys, SysError, type Sys, type TraceFn } from "../../../native/index.ts";
@@ -213,14 +214,15 @@ function removeOwned(rt: Rtnl, id: string, veths: readonly string[], bridges: re
 /** The `net` files of the state root's containers, with whether their owner still runs. */
 function netRecords(): { id: string; alive: boolean; veths: string[]; bridges: string[] }[] {
   const root = stateRoot();
-  if (!existsSync(root)) return [];
+  // Through libc: a run's host loads no node: module for this sweep (runtime/lazy-builtins.ts).
+  if (!realFiles.exists(root)) return [];
   const out: { id: string; alive: boolean; veths: string[]; bridges: string[] }[] = [];
-  for (const id of readdirSync(root)) {
+  for (const { name: id } of realFiles.readdir(root)) {
     const m = ID_PATTERN.exec(id);
     if (!m) continue;
     let text: string;
     try {
-      text = readFileSync(`${root}/${id}/${NET_FILE}`, "utf8");
+      text = realFiles.readFile(`${root}/${id}/${NET_FILE}`);
     } catch {
       continue; // no network of its own, or removed meanwhile
     }
