@@ -172,8 +172,16 @@ export function listStates(): ContainerState[] {
     return [];
   }
   if (!root) return [];
+  let names: string[];
+  try {
+    names = readdirSync(root).sort();
+  } catch (e) {
+    // The last container's teardown removes the empty root (statedir.ts): gone since the check, there is no record.
+    if ((e as { code?: string }).code === "ENOENT") return [];
+    throw e;
+  }
   const out: ContainerState[] = [];
-  for (const name of readdirSync(root).sort()) {
+  for (const name of names) {
     if (nameProblem(name)) continue;
     const s = readState(name);
     if (s) out.push(s);
