@@ -17,8 +17,8 @@
 // through its CommonJS entry (the ESM entry starts a thread in Bun) and is run
 // with the JSC/mimalloc settings of runtime/bundle.ts.
 
-import { existsSync, openSync, readSync, statSync } from "node:fs";
 import {
+  AT_FDCWD,
   blockSignals,
   closeFd,
   kill,
@@ -38,9 +38,12 @@ import {
   SIGQUIT,
   SIGTERM,
   spawnProcess,
+  statx,
   SysError,
+  O_RDONLY,
   waitpid,
 } from "../native/index.ts";
+import { realFiles } from "../native/files.ts";
 import { realSys } from "../native/seam.ts";
 import { AsyncChannel, SyncChannel } from "./channel/stream.ts";
 import { errorToWire } from "./channel/codec.ts";
@@ -75,12 +78,12 @@ function traceTo(send: (m: StageMessage) => void, stage: 1 | 2): void {
  * pivoted into on the host; the translation says so first, this holds it at the open).
  */
 function openMountByPath(path: string): number {
-  const fd = openSync(path, "r");
-  const ns = statSync(path);
+  const fd = realFiles.open(path, O_RDONLY);
+  const ns = statx(AT_FDCWD, path);
   for (const own of ["/proc/self/ns/mnt", "/proc/1/ns/mnt"]) {
     let o;
     try {
-      o = statSync(own);
+      o = statx(AT_FDCWD, own);
     } catch {
       continue; // the host init's may be out of reach (EACCES): ours is checked still
     }
@@ -97,7 +100,7 @@ function openMountByPath(path: string): number {
 function stage2Entry(): string {
   const self = process.argv[1]!;
   const entry = self.replace(/\.js$/, ".mjs");
-  return entry !== self && existsSync(entry) ? entry : self;
+  return entry !== self && realFiles.exists(entry) ? entry : self;
 }
 
 function stage1(): void {
@@ -120,7 +123,7 @@ function stage1(): void {
   const subreaper = !plan.namespaces.includes("pid");
   let childrenFd = -1;
   try {
-    if (subreaper) childrenFd = openSync(`/proc/self/task/${process.pid}/children`, "r");
+    if (subreaper) childrenFd = realFiles.open(`/proc/self/task/${process.pid}/children`, O_RDONLY);
   } catch (e) {
     ch.send({ t: "error", error: errorToWire(new SysError({ code: (e as NodeJS.ErrnoException).code ?? "", syscall: "open", message: `cannot open "/proc/self/task/${process.pid}/children": ${(e as Error).message}`, hint: "ctr needs the host's /proc to track the container's processes", status: 125 })) });
     process.exit(125);
@@ -259,7 +262,7 @@ function readChildren(fd: number): number[] {
   const buf = Buffer.alloc(4096);
   let text = "";
   for (let pos = 0; ; ) {
-    const n = readSync(fd, buf, 0, buf.length, pos);
+    const n = realFiles.pread(fd, buf, pos);
     if (n <= 0) break;
     text += buf.toString("latin1", 0, n);
     pos += n;
