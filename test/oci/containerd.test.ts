@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { ociArchive } from "../image/archives.ts";
 import { CTR, Host, IS_ROOT, itest } from "../integration/host-state.ts";
 import { throughPty, TTY_PROBE } from "./pty.ts";
+import { killClientOnceReady } from "./client.ts";
 
 const CONTAINERD = Bun.which("containerd");
 /** containerd's own client, by its absolute path: `ctr` on PATH may be ours. */
@@ -224,17 +225,9 @@ describe("containerd with --runc-binary ctr", () => {
       const before = nsCgroups();
       const p = client(["run", "--runc-binary", CTR, IMAGE, "t6", "sh", "-c", "echo ready; sleep 1000"]);
       h.pids.push(p.pid);
-      // Up once its first line has come through the shim's stdout fifo to the client.
-      let out = "";
-      const reader = (async () => {
-        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
-      })();
-      for (let i = 0; i < 500 && !out.includes("ready\n"); i++) await Bun.sleep(20);
-      expect(out).toBe("ready\n");
+      // Killed once its first line has come through the shim's stdout fifo to the client.
       // The client's own process (/usr/bin/ctr): the shim, started by containerd, is not its child.
-      process.kill(p.pid, "SIGKILL");
-      expect(await p.exited).toBe(137);
-      await reader;
+      await killClientOnceReady(p);
       try {
         // The task runs on in its shim (with runc as the runtime alike: the same sequence, run by hand, passes the same checks): containerd says RUNNING, PID 1 is there, and ctr's record of it is in the shim's OCI root.
         await Bun.sleep(200);

@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alive, CTR, IS_ROOT, itest, onHost, type Host } from "../integration/host-state.ts";
 import { throughPty, TTY_PROBE } from "./pty.ts";
+import { killClientOnceReady } from "./client.ts";
 
 const PODMAN = Bun.which("podman");
 const IMAGE = "localhost/ctr-test-busybox:latest";
@@ -291,17 +292,9 @@ describe("podman --runtime ctr", () => {
       const cmd = [...podmanArgs(), "--runtime", CTR, "run", "--name", name, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", IMAGE, "sh", "-c", "echo ready; sleep 1000"];
       const p = Bun.spawn({ cmd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
       h.pids.push(p.pid);
-      // Up once its first line has come through conmon's attach socket to podman.
-      let out = "";
-      const reader = (async () => {
-        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
-      })();
-      for (let i = 0; i < 500 && !out.includes("ready\n"); i++) await Bun.sleep(20);
-      expect(out).toBe("ready\n");
+      // Killed once its first line has come through conmon's attach socket to podman.
       // podman's own process, the client: conmon, started by it and double-forked, is not its child.
-      process.kill(p.pid, "SIGKILL");
-      expect(await p.exited).toBe(137);
-      await reader;
+      await killClientOnceReady(p);
       const inspect = async (f: string) => (await podman(["inspect", "--format", f, name], h)).stdout.trim();
       const conmon = Number(await inspect("{{.State.ConmonPid}}"));
       const pid1 = Number(await inspect("{{.State.Pid}}"));
