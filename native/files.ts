@@ -15,7 +15,7 @@
 // runtime/features/cgroup/, which `ctr check` and the CLI's early path load) can take
 // `realFiles` without loading the wrappers' modules.
 
-import { AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_WRONLY } from "./constants.ts";
+import { AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_WRONLY, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "./constants.ts";
 import { SysError } from "./error.ts";
 import { C, errno } from "./libc.ts";
 import type { DirEntry, FileKind, Sys } from "./seam.ts";
@@ -25,10 +25,6 @@ export type FileOps = Pick<
   "exists" | "lstat" | "stat" | "fstat" | "readlink" | "mkdir" | "mkdirp" | "createFile" | "symlink" | "chmod" | "writeFile" | "readFile" | "readdir" | "rmdir" | "open" | "write" | "pread" | "pwrite"
 >;
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
 const DT_DIR = 4;
 const DT_REG = 8;
 const DT_LNK = 10;
@@ -62,7 +58,7 @@ class Kind implements FileKind {
   }
 }
 
-/** statx(2) asking for the file type only. `path` "" with AT_EMPTY_PATH (0x1000) is the open file `dirFd`. */
+/** statx(2) asking for the file type only. `path` "" with AT_EMPTY_PATH is the open file `dirFd`. */
 function kindAt(dirFd: number, path: string, flags: number, call: string, args: unknown[]): Kind {
   const buf = new Uint8Array(256);
   check(C.statx(dirFd, path, flags, STATX_TYPE, buf), call, () => args);
@@ -121,7 +117,7 @@ export const realFiles: FileOps = {
   exists: (path) => C.faccessat(AT_FDCWD, path, F_OK, 0) === 0,
   lstat: (path) => kindAt(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, "lstat", [path]),
   stat: (path) => kindAt(AT_FDCWD, path, 0, "stat", [path]),
-  fstat: (fd) => kindAt(fd, "", 0x1000 /* AT_EMPTY_PATH */, "fstat", [fd]),
+  fstat: (fd) => kindAt(fd, "", AT_EMPTY_PATH, "fstat", [fd]),
   readlink: (path) => {
     const buf = new Uint8Array(4096);
     const n = check(C.readlinkat(AT_FDCWD, path, buf, buf.byteLength), "readlink", () => [path]);
@@ -204,16 +200,13 @@ export function writeFd(fd: number, buf: Uint8Array, offset: number, length: num
   return check(C.write(fd, buf.subarray(offset, offset + length), length), "write", () => [fd, length]);
 }
 
-/** The device number (makedev) of `fd` when it is a character device, else null (also when fstat fails). Untraced. */
-export function charDeviceOf(fd: number): number | null {
+/** The device of `fd` when it is a character device, else null (also when fstat fails). Untraced. */
+export function charDeviceOf(fd: number): { major: number; minor: number } | null {
   const buf = new Uint8Array(256);
-  if (Number(C.statx(fd, "", 0x1000 /* AT_EMPTY_PATH */, STATX_TYPE, buf)) === -1) return null;
+  if (Number(C.statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, buf)) === -1) return null;
   const v = new DataView(buf.buffer);
-  if ((v.getUint16(28, true) & S_IFMT) !== 0o020000) return null;
-  // stx_rdev_major, stx_rdev_minor; makedev as glibc encodes it
-  const major = v.getUint32(128, true);
-  const minor = v.getUint32(132, true);
-  return ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12) | ((major & ~0xfff) * 2 ** 32);
+  if ((v.getUint16(28, true) & S_IFMT) !== S_IFCHR) return null;
+  return { major: v.getUint32(128, true), minor: v.getUint32(132, true) }; // stx_rdev_major, stx_rdev_minor
 }
 
 /** access(2) (real ids, as execve's look-up of a command is judged by): whether `path` allows `mode` (X_OK 1, W_OK 2, R_OK 4). Untraced. */

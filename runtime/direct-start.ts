@@ -7,7 +7,7 @@
 // without the CLI's bundle: the plan is known, there is nothing to parse.
 
 import { readScriptFile, type FileFacts, type ScriptFileCalls } from "../lang/read.ts";
-import { AT_FDCWD, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY } from "../native/constants.ts";
+import { AT_FDCWD, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, S_IFMT } from "../native/constants.ts";
 import { fstat, openat, statx, type FileStat } from "../native/at.ts";
 import { close, read } from "../native/fd.ts";
 import { setns, unshare } from "../native/ns.ts";
@@ -18,7 +18,7 @@ import { writeAll } from "./fdio.ts";
 import { directEligible, spawnDirect, StrandedError, type DirectStart } from "./features/ns/direct.ts";
 
 // Every look-up before the spawn goes through libc: this path loads no node: module (runtime/lazy-builtins.ts).
-const facts = (st: FileStat): FileFacts => ({ type: st.mode & 0o170000, size: Number(st.size) });
+const facts = (st: FileStat): FileFacts => ({ type: st.mode & S_IFMT, size: Number(st.size) });
 const LIBC_CALLS: ScriptFileCalls = {
   stat: (path) => facts(statx(AT_FDCWD, path)),
   open: (path) => openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC),

@@ -121,8 +121,8 @@ export class AsyncWriter {
 
 /** Is `fd` a terminal? Only a character device other than /dev/null can be. */
 export function isTerminal(fd: number): boolean {
-  const rdev = charDeviceOf(fd);
-  if (rdev === null || rdev === ((1 << 8) | 3)) return false;
+  const dev = charDeviceOf(fd);
+  if (dev === null || (dev.major === 1 && dev.minor === 3)) return false;
   return isatty(fd);
 }
 

@@ -24,7 +24,7 @@
 
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, homedir } from "node:os";
-import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from "../native/constants.ts";
+import { AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../native/constants.ts";
 import { fstat, lstatOrNull, openat, touchat, unlinkat } from "../native/at.ts";
 import { close, read } from "../native/fd.ts";
 import type { Plan } from "./ops.ts";
@@ -48,7 +48,6 @@ export function cacheDir(): string {
   return `${process.env.XDG_CACHE_HOME || `${process.env.HOME || homedir()}/.cache`}/ctr/plans`;
 }
 
-const S_IFMT = 0o170000;
 
 /**
  * The number of online CPUs, which the compiler reads as os.cpus().length (the
@@ -118,8 +117,8 @@ const uid = (): number => process.geteuid?.() ?? -1;
 export function cacheProblem(dir = cacheDir()): string | null {
   const st = lstatOrNull(dir);
   if (!st) return null;
-  if ((st.mode & S_IFMT) === 0o120000) return "it is a symbolic link";
-  if ((st.mode & S_IFMT) !== 0o040000) return "it is not a directory";
+  if ((st.mode & S_IFMT) === S_IFLNK) return "it is a symbolic link";
+  if ((st.mode & S_IFMT) !== S_IFDIR) return "it is not a directory";
   if (st.uid !== uid()) return `it belongs to uid ${st.uid}, not to ${uid()}`;
   if (st.mode & 0o022) return `it is writable by ${st.mode & 0o002 ? "others" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
   return null;
@@ -160,7 +159,7 @@ function readEntry(path: string): string | null {
   try {
     const st = fstat(fd);
     const size = Number(st.size);
-    if ((st.mode & S_IFMT) !== 0o100000 || st.uid !== uid() || st.mode & 0o022 || size > MAX_ENTRY_BYTES) return null;
+    if ((st.mode & S_IFMT) !== S_IFREG || st.uid !== uid() || st.mode & 0o022 || size > MAX_ENTRY_BYTES) return null;
     const buf = Buffer.alloc(size);
     let got = 0;
     while (got < size) {
