@@ -27,10 +27,50 @@ interface Ran {
   rssMB: number;
 }
 
-/** Runs bin/ctr with stdout and stderr in files (read back at most 1 MiB), killed after `timeout` ms. */
+const BUN = process.execPath;
+
+/**
+ * Runs bin/ctr with stdout and stderr in files (read back at most 1 MiB), killed
+ * after `timeout` ms. With both in files, it is started by test/cli/fuzz-spawn.ts,
+ * a small process, so that `rssMB` is the run's own: a child's ru_maxrss starts at
+ * the size of the process it was forked from (Bun starts children with vfork, and
+ * the kernel keeps the old image's high-water mark across execve), and this test
+ * runner grows to hundreds of MiB by the end of the suite. The figure is an upper
+ * bound: it includes the small spawner's size. With a descriptor of the caller's
+ * as stdout or stderr, the run is spawned here and `rssMB` is NaN (not measured).
+ */
 function ctr(args: string[], o: { timeout?: number; stdout?: number | "file"; stderr?: number | "file" } = {}): Ran {
   const outPath = join(DIR, "out");
   const errPath = join(DIR, "err");
+  const head = (p: string) => readFileSync(p).subarray(0, 1 << 20).toString();
+  const timeout = o.timeout ?? 10_000;
+  const files = (o.stdout === undefined || o.stdout === "file") && (o.stderr === undefined || o.stderr === "file");
+  if (files) {
+    writeFileSync(outPath, "");
+    writeFileSync(errPath, "");
+    const report = join(DIR, "report");
+    writeFileSync(report, "");
+    const t0 = performance.now();
+    // RLIMIT_DATA of 8 GiB: fuzz-harness.ts's floor (a run that blows up fails an allocation, not the machine).
+    const r = Bun.spawnSync({ cmd: [BUN, join(import.meta.dir, "fuzz-spawn.ts"), report, outPath, errPath, "8192", "--", CTR, ...args], stdio: ["ignore", "inherit", "inherit"], timeout, killSignal: "SIGKILL" });
+    const ms = performance.now() - t0;
+    const lines = readFileSync(report, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { pid?: number; code?: number | null; rssMB?: number });
+    const end = lines.find((l) => "rssMB" in l);
+    if (!end) {
+      // The spawner was killed at the timeout: so is the run it started, by its PID.
+      const pid = lines.find((l) => l.pid !== undefined)?.pid;
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      return { code: null, out: head(outPath), err: head(errPath), errBytes: statSync(errPath).size, ms, rssMB: Number.NaN };
+    }
+    if (r.exitCode !== 0) throw new Error(`fuzz-spawn.ts exited ${r.exitCode}`);
+    return { code: end.code ?? null, out: head(outPath), err: head(errPath), errBytes: statSync(errPath).size, ms, rssMB: end.rssMB! };
+  }
   const fo = openSync(outPath, "w");
   const fe = openSync(errPath, "w");
   const t0 = performance.now();
@@ -38,14 +78,13 @@ function ctr(args: string[], o: { timeout?: number; stdout?: number | "file"; st
     cmd: [CTR, ...args],
     env: { ...process.env, NO_COLOR: "1" },
     stdio: ["ignore", o.stdout === undefined || o.stdout === "file" ? fo : o.stdout, o.stderr === undefined || o.stderr === "file" ? fe : o.stderr],
-    timeout: o.timeout ?? 10_000,
+    timeout,
     killSignal: "SIGKILL",
   });
   const ms = performance.now() - t0;
   closeSync(fo);
   closeSync(fe);
-  const head = (p: string) => readFileSync(p).subarray(0, 1 << 20).toString();
-  return { code: r.exitCode, out: head(outPath), err: head(errPath), errBytes: statSync(errPath).size, ms, rssMB: (r.resourceUsage?.maxRSS ?? 0) / 2 ** 20 };
+  return { code: r.exitCode, out: head(outPath), err: head(errPath), errBytes: statSync(errPath).size, ms, rssMB: Number.NaN };
 }
 
 function file(name: string, text: string): string {
