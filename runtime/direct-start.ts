@@ -69,8 +69,9 @@ export function startDirect(argv: readonly string[], dir: string, env: Record<st
   const cmd = [process.execPath, `${dir}/init.mjs`, "stage2", "direct", ...(plan.namespaces.includes("mnt") ? ["mnt"] : [])];
   try {
     const start = spawnDirect({ unshare, setns }, plan.namespaces, cmd, Object.fromEntries(stage2Environment(env, false)));
-    // The runner's bundle next to this one, loaded only now: while PID 1 starts.
-    return { ...start, run: async () => ((await import(`${dir}/direct-run.js`)) as typeof import("./direct-run.ts")).runDirect(start, script, id, plan) };
+    // The runner's bundle next to this one, loaded only now: while PID 1 starts. By require, as
+    // main.ts loads this one: Bun's asynchronous loader would cost time (docs/ARCHITECTURE.md, "The direct start").
+    return { ...start, run: async () => (require(`${dir}/direct-run.js`) as typeof import("./direct-run.ts")).runDirect(start, script, id, plan) };
   } catch (e) {
     if (e instanceof StrandedError) {
       // This thread may be in the container's namespaces: nothing more may run in this process.

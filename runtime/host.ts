@@ -190,22 +190,51 @@ export class Container {
   async waitReady(): Promise<void> {
     while (!this.readySeen) {
       const msg = await this.launch.channel.next();
-      if (msg?.t === "ready") this.readySeen = true;
+      if (msg?.t === "ready") this.sawReady();
       else if (msg?.t === "trace") this.events.trace?.(msg.stage, msg.event);
-      else if (msg?.t === "error") throw wireToError(msg.error);
-      else throw new SysError({ message: `container init stopped before PID 1 was ready (exit ${await this.stageStatus()})`, status: 125 });
+      else throw await this.notReady(msg);
     }
   }
+
+  /** What PID 1 said instead of "ready" (its error, or nothing: it ended), as an error. */
+  private async notReady(msg: StageMessage | null): Promise<SysError> {
+    if (msg?.t === "error") return wireToError(msg.error);
+    return new SysError({ message: `container init stopped before PID 1 was ready (exit ${await this.stageStatus()})`, status: 125 });
+  }
+
+  private sawReady(): void {
+    this.readySeen = true;
+    const held = this.held;
+    this.held = null;
+    if (held) this.deliver(held.sig, held.again);
+  }
+
+  /** A signal to ctr before a directly started PID 1 said "ready" (forward). */
+  private held: { sig: NodeJS.Signals; again: boolean } | null = null;
+
   private readonly forward = (sig: NodeJS.Signals) => {
     const again = this.interrupted !== null;
     this.interrupted = sig;
+    if (this.launch.direct && !this.readySeen) {
+      // A direct start's operations go out before PID 1 is up (createDirect), so it may
+      // not have installed its handlers yet, and the init of a PID namespace drops a
+      // signal it has no handler for: the signal waits for its "ready". A second one
+      // does not: nothing of the script has run, so PID 1 is ended outright.
+      if (again && this.held) this.signal("SIGKILL");
+      else this.held = { sig, again };
+      return;
+    }
+    this.deliver(sig, again);
+  };
+
+  private deliver(sig: NodeJS.Signals, again: boolean): void {
     if (this.execed) this.signal(sig); // the command is PID 1: it decides
     else if (this.running && again) this.signal("SIGKILL"); // a run that ignored the first one
     else if (this.running) this.interrupt(sig); // e.g. a shell's `trap ... TERM` runs
     // Between commands PID 1 is ctr's agent: it ends on INT, TERM and HUP, and
     // is told to on the others, which it would ignore as PID 1 of a namespace.
     else this.signal(sig === "SIGINT" || sig === "SIGHUP" ? sig : "SIGTERM");
-  };
+  }
 
   constructor(
     readonly id: string,
@@ -222,7 +251,7 @@ export class Container {
         continue;
       }
       if (msg && msg.t === "ready") {
-        this.readySeen = true;
+        this.sawReady();
         continue;
       }
       return msg;
@@ -271,15 +300,18 @@ export class Container {
   /**
    * A direct start (runtime/features/ns/direct.ts): PID 1 is ctr's child and
    * unshares its own mount namespace first; its "ready" (or its error) says it
-   * has. The CLI takes this path only for what needs no stage 1: anything else
-   * here is a bug, refused.
+   * has. That is not waited for: the first operations are sent at once and
+   * queue in the channel until PID 1 reads them, which saves a round trip on
+   * the way to `exec` (about 1.5 ms: the host's wake-up on "ready", then PID 1's
+   * on the batch). reply() tells PID 1's failure to start from an answer, and
+   * forward() holds a signal until "ready". The CLI takes this path only for
+   * what needs no stage 1: anything else here is a bug, refused.
    */
   private async createDirect(opts: CreateOptions): Promise<void> {
     if (opts.setup || opts.trace || opts.interactive || opts.enter || opts.release || opts.paths?.length || this.cgroups) {
       throw new SysError({ message: "internal: a direct start for a container that needs stage 1", status: 125 });
     }
     this.pid1 = this.launch.stage1.pid;
-    await this.waitReady();
     if (opts.forwardSignals ?? true) for (const sig of HANDLED_SIGNALS) process.on(sig, this.forward);
   }
 
@@ -380,6 +412,9 @@ export class Container {
 
   private async reply(op: Op): Promise<RunResult | undefined> {
     const msg = await this.recv();
+    // A direct start's first operations are sent before PID 1 is up: anything else than
+    // "ready" first is its failure to start (createDirect), not an answer to `op`.
+    if (this.launch.direct && !this.readySeen) throw await this.notReady(msg);
     if (msg === null) {
       if (op.kind === "exec") {
         // The channel closed on a successful execve.
