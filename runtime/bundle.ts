@@ -84,9 +84,11 @@ function newestSource(): number {
   if (newestCache) return newestCache;
   let newest = 0;
   // Every .ts file under these, dot files too; one that vanished since the listing (or a dangling link) counts for nothing.
-  for (const f of new Bun.Glob("{runtime,native,lang}/**/*.ts").scanSync({ cwd: PACKAGE_ROOT, dot: true })) {
-    const t = Bun.file(`${PACKAGE_ROOT}/${f}`).lastModified;
-    if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
+  for (const d of ["runtime", "native", "lang"]) {
+    for (const f of new Bun.Glob("**/*.ts").scanSync({ cwd: `${PACKAGE_ROOT}/${d}`, dot: true })) {
+      const t = Bun.file(`${PACKAGE_ROOT}/${d}/${f}`).lastModified;
+      if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
+    }
   }
   return (newestCache = newest);
 }

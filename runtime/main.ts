@@ -8,10 +8,13 @@
 const root = `${import.meta.dir}/..`;
 // As bundle.ts buildDir(), with Bun.Glob: node:fs would cost ~5 ms here (runtime/lazy-builtins.ts).
 // A file Bun cannot stat (a dangling link, one removed since the listing) reports 2^52-1: it counts for nothing.
+// One plain pattern per directory: a brace pattern costs ~0.3 ms more to match.
 let newest = 0;
-for (const f of new Bun.Glob("{runtime,native,lang}/**/*.ts").scanSync({ cwd: root, dot: true })) {
-  const t = Bun.file(`${root}/${f}`).lastModified;
-  if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
+for (const d of ["runtime", "native", "lang"]) {
+  for (const f of new Bun.Glob("**/*.ts").scanSync({ cwd: `${root}/${d}`, dot: true })) {
+    const t = Bun.file(`${root}/${d}/${f}`).lastModified;
+    if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
+  }
 }
 const dir = `${root}/dist/${Math.floor(newest)}`;
 const exists = (f: string) => Bun.file(f).size > 0;
