@@ -63,6 +63,28 @@ export function sayPowerNote(plan: Plan): void {
   if (note) writeAll(2, `ctr: ${note}\n`);
 }
 
+/**
+ * Stage 1 may unshare while the rest of ctr loads, unless the host has work to
+ * do first: cgroups to make and join (runtime/features/cgroup/when.ts), id maps
+ * to write, a veth pair to make, a container to join. Then the plan goes to
+ * stage 1 now; else the session sends it (runtime/session.ts). A tracking
+ * cgroup alone is made here and joined by stage 1 itself: returned, for the
+ * session to adopt.
+ */
+export async function sendPlanEarly(plan: Plan, launch: Launch, id: string, trace: boolean, release: false | "adopt"): Promise<Tracking | null> {
+  if (plan.namespaces.length === 0 || plan.namespaces.includes("user") || plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) return null;
+  const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
+  if (!cgroupsFirst(plan)) {
+    launch.sendPlan(plan, trace, false, false, [], [], undefined, release);
+    return null;
+  }
+  if (!trackingOnly(plan)) return null;
+  const tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);
+  const dirs = tracking ? [tracking.dir] : [];
+  launch.sendPlan(plan, trace, false, false, dirs, dirs, undefined, release);
+  return tracking;
+}
+
 /** Runs a planned script's container to its end (runtime/execute.ts), printing its output, trace and errors; returns its status. */
 export async function runPlanned(id: string, plan: Plan, launch: Launch, tracking: Tracking | null, out: Output, trace: boolean, more: Partial<ExecuteIO> = {}, oci: OciOptions = {}): Promise<number> {
   const [{ execute }, { traceLine }] = await Promise.all([import("./execute.ts"), import("./host.ts")]);

@@ -19,7 +19,7 @@ import type { PlanResult } from "./plan.ts";
 import { SIDE_NAME, type Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { WriteError, writeAll } from "./fdio.ts";
-import { EXIT_SETUP, Output, runPlanned, sayPowerNote, writeFailed } from "./cli-run.ts";
+import { EXIT_SETUP, Output, runPlanned, sayPowerNote, sendPlanEarly, writeFailed } from "./cli-run.ts";
 import { knownNewestSource, PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
@@ -194,11 +194,6 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     out.error(e); // e.g. bundles this user cannot build
     return EXIT_SETUP;
   }
-  // Stage 1 may unshare while the rest of ctr loads, unless the host has work to
-  // do first: cgroups to make and join (runtime/features/cgroup/when.ts), id maps to write, a veth pair to make.
-  // A tracking cgroup alone is made here and joined by stage 1 itself.
-  const { cgroupsFirst, trackingOnly } = await import("./features/cgroup/when.ts");
-  let tracking: import("./features/cgroup/track.ts").Tracking | null = null;
   // A `join` is resolved (the container found, its PID 1 checked) before stage 1 gets its plan.
   // A detached container with `ns pid` is the shared monitor's child once stage 1 is let go (runtime/features/lifecycle/adopt.ts).
   const adopt = named ? await import("./features/lifecycle/adopt.ts") : null;
@@ -210,14 +205,7 @@ async function runScript(src: Source, args: string[], trace: boolean, early: Ret
     id = mine;
   }
   const release = adoption ? ("adopt" as const) : false;
-  if (plan.namespaces.length > 0 && !plan.namespaces.includes("user") && !plan.ops.some((o) => o.kind === "net-host" || o.kind === "join")) {
-    if (!cgroupsFirst(plan)) launch.sendPlan(plan, trace, false, false, [], [], undefined, release);
-    else if (trackingOnly(plan)) {
-      tracking = (await import("./features/cgroup/track.ts")).makeTracking(id);
-      const dirs = tracking ? [tracking.dir] : [];
-      launch.sendPlan(plan, trace, false, false, dirs, dirs, undefined, release);
-    }
-  }
+  const tracking = await sendPlanEarly(plan, launch, id, trace, release);
   // A named container keeps a record (runtime/features/lifecycle/supervise.ts): this ctr is its supervisor.
   let supervision: import("./features/lifecycle/supervise.ts").Supervision | null = null;
   if (named) {

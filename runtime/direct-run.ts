@@ -1,5 +1,6 @@
-// The rest of a direct start's run (runtime/direct-start.ts): PID 1 is up, the
-// plan is the cache's, so nothing of the front end is needed. This drives the
+// The rest of a run whose plan is the cache's (runtime/direct-start.ts), so that
+// nothing of the front end is needed: a direct start's, PID 1 up (runDirect), or
+// one through the stage 1 runtime/main.ts started (runStaged). This drives the
 // container to its end as the CLI's run of a planned script does (runtime/cli-run.ts,
 // on runtime/execute.ts: the ops sent to PID 1, signals forwarded, its status
 // relayed, the state directory and whatever else the session made removed),
@@ -10,7 +11,7 @@
 import type { Plan } from "./ops.ts";
 import { WriteError } from "./fdio.ts";
 import { Launch } from "./host.ts";
-import { EXIT_SETUP, Output, runPlanned, sayPowerNote, writeFailed } from "./cli-run.ts";
+import { EXIT_SETUP, Output, runPlanned, sayPowerNote, sendPlanEarly, writeFailed } from "./cli-run.ts";
 import type { DirectStart } from "./features/ns/direct.ts";
 
 /** Runs the directly started container of `plan` (its id filled in) to its end; returns ctr's exit status. */
@@ -27,6 +28,32 @@ export async function runDirect(start: DirectStart, script: { file: string; text
       return EXIT_SETUP;
     }
     return await runPlanned(id, plan, launch, null, out, false);
+  } catch (e) {
+    if (e instanceof WriteError) return writeFailed(e);
+    throw e;
+  }
+}
+
+/**
+ * Runs the container of a cached plan that needs stage 1 (`stage1`, which
+ * runtime/main.ts started) to its end, as the CLI's run of a cached plan does
+ * (runtime/cli.ts, runScript) without its bundle: the plan sent at once when
+ * nothing is to be done on the host first (sendPlanEarly), then the run.
+ */
+export async function runStaged(stage1: Bun.Subprocess, script: { file: string; text: string }, id: string, plan: Plan): Promise<number> {
+  try {
+    const out = new Output();
+    out.addSource(script.file, script.text);
+    sayPowerNote(plan);
+    let launch: Launch;
+    try {
+      launch = Launch.adopt(stage1);
+    } catch (e) {
+      out.error(e);
+      return EXIT_SETUP;
+    }
+    const tracking = await sendPlanEarly(plan, launch, id, false, false);
+    return await runPlanned(id, plan, launch, tracking, out, false);
   } catch (e) {
     if (e instanceof WriteError) return writeFailed(e);
     throw e;

@@ -1,10 +1,10 @@
 // The direct start's entry (runtime/features/ns/direct.ts), which runtime/main.ts
 // loads first, from its own small bundle (runtime/bundle.ts): for a script run
 // whose compiled plan is in the plan cache and qualifies, PID 1 is started from
-// this thread at once. Anything else (no cached plan, a plan that needs stage 1,
-// a failed unshare) returns null and main.ts starts stage 1 and loads the CLI
-// as before. A start made here is driven to its end by runtime/direct-run.ts,
-// without the CLI's bundle: the plan is known, there is nothing to parse.
+// this thread at once. A cached plan that needs stage 1 (or whose unshare here
+// failed) is run through the stage 1 main.ts starts next. Either is driven to
+// its end by runtime/direct-run.ts, without the CLI's bundle: the plan is known,
+// there is nothing to parse. No cached plan: null, and main.ts loads the CLI.
 
 import { readScriptFile, type FileFacts, type ScriptFileCalls } from "../lang/read.ts";
 import { AT_FDCWD, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, S_IFMT } from "../native/constants.ts";
@@ -51,12 +51,18 @@ function scriptOf(argv: readonly string[]): { file: string; text: string; args: 
   }
 }
 
-/** PID 1 started directly, and how to drive its container to the end: `run` returns ctr's exit status (runtime/direct-run.ts). */
-export type Direct = (DirectStart & { run(): Promise<number> }) | null;
+/**
+ * How this run goes on without the CLI's bundle, its plan being cached, and
+ * `run` returns ctr's exit status (runtime/direct-run.ts): PID 1 started
+ * directly (`pid1`), or, for a plan that needs stage 1, driven through the
+ * stage 1 runtime/main.ts starts next and hands to `run`. Null: the CLI runs it.
+ */
+export type Direct = (DirectStart & { run(stage1: Bun.Subprocess | null): Promise<number> }) | { pid1?: undefined; run(stage1: Bun.Subprocess | null): Promise<number> } | null;
 
 /**
- * PID 1 of this run's container, started directly, or null. `dir` is the build
- * directory (runtime/main.ts found it), `env` the stages' environment.
+ * PID 1 of this run's container, started directly; or a run of its cached plan
+ * through stage 1; or null. `dir` is the build directory (runtime/main.ts found
+ * it), `env` the stages' environment.
  */
 export function startDirect(argv: readonly string[], dir: string, env: Record<string, string | undefined>): Direct {
   const script = scriptOf(argv);
@@ -65,19 +71,24 @@ export function startDirect(argv: readonly string[], dir: string, env: Record<st
   const key = planKey(script.file, script.text, script.args, `${PACKAGE_ROOT}/dist/${dir.slice(dir.lastIndexOf("/") + 1)}`, version());
   const id = newContainerId();
   const plan = key ? loadPlan(key, id) : null;
-  if (!plan || !directEligible(plan)) return null;
+  if (!plan) return null;
+  // The runner's bundle next to this one, loaded only when needed. By require, as main.ts loads
+  // this one: Bun's asynchronous loader would cost time (docs/ARCHITECTURE.md, "The direct start").
+  const runner = () => require(`${dir}/direct-run.js`) as typeof import("./direct-run.ts");
+  const staged = { run: async (stage1: Bun.Subprocess | null) => runner().runStaged(stage1!, script, id, plan) };
+  // Only root may make the namespaces from this thread (no user namespace here).
+  if (!directEligible(plan) || process.geteuid?.() !== 0) return staged;
   const cmd = [process.execPath, `${dir}/init.mjs`, "stage2", "direct", ...(plan.namespaces.includes("mnt") ? ["mnt"] : [])];
   try {
     const start = spawnDirect({ unshare, setns }, plan.namespaces, cmd, Object.fromEntries(stage2Environment(env, false)));
-    // The runner's bundle next to this one, loaded only now: while PID 1 starts. By require, as
-    // main.ts loads this one: Bun's asynchronous loader would cost time (docs/ARCHITECTURE.md, "The direct start").
-    return { ...start, run: async () => (require(`${dir}/direct-run.js`) as typeof import("./direct-run.ts")).runDirect(start, script, id, plan) };
+    // The runner is loaded only now: while PID 1 starts.
+    return { ...start, run: async () => runner().runDirect(start, script, id, plan) };
   } catch (e) {
     if (e instanceof StrandedError) {
       // This thread may be in the container's namespaces: nothing more may run in this process.
       writeAll(2, `ctr: ${e.message}\n`);
       process.exit(125);
     }
-    return null; // e.g. EPERM: stage 1 meets the same error and reports it
+    return staged; // e.g. EPERM: stage 1 meets the same error and reports it
   }
 }

@@ -40,19 +40,19 @@ let early: Bun.Subprocess | null = null;
 let direct: import("./direct-start.ts").Direct = null;
 const run = first !== undefined && !NOT_A_RUN.has(first) && !OCI_WORDS.test(first) && !detaching && exists(`${dir}/init.js`);
 if (run && argv[0] === first && exists(`${dir}/direct-start.js`)) {
-  // Cached plan needing no stage 1: PID 1, no CLI. require: 1.5 ms sooner than import() (docs/ARCHITECTURE.md)
+  // A cached plan: no CLI; PID 1 at once if it needs no stage 1. require: 1.5 ms sooner than import() (docs/ARCHITECTURE.md)
   direct = (require(`${dir}/direct-start.js`) as typeof import("./direct-start.ts")).startDirect(argv, dir, env);
 }
 if (run) {
   // As Launch.spawn in runtime/host.ts, which adopts it.
-  if (!direct) early = Bun.spawn({ cmd: [process.execPath, `${dir}/init.js`, "stage1"], stdio: ["inherit", "inherit", "inherit", "pipe"], env });
+  if (!direct?.pid1) early = Bun.spawn({ cmd: [process.execPath, `${dir}/init.js`, "stage1"], stdio: ["inherit", "inherit", "inherit", "pipe"], env });
 }
 const whole = async (): Promise<typeof import("./cli.ts")> => (exists(`${dir}/cli.js`) ? await import(`${dir}/cli.js`) : await import("./cli.ts"));
 // `ctr exec`: exec-cli.ts alone, by require(): an import would start a loader thread (features/lifecycle/enter-here.ts).
 const running: Promise<number> =
   first === "exec" && exists(`${dir}/exec-cli.js`)
     ? (require(`${dir}/exec-cli.js`) as typeof import("./exec-cli.ts")).main(argv.slice(at + 1), null, whole, newest)
-    : direct?.run() ?? whole().then((cli) => cli.main(argv, early, newest));
+    : direct?.run(early) ?? whole().then((cli) => cli.main(argv, early, newest));
 // Awaited: Bun collects once this has run.
 await running.then(
   (code) => process.exit(code),
