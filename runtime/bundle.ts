@@ -75,7 +75,8 @@ export function knownNewestSource(ms: number): void {
 }
 
 /**
- * The newest modification time of ctr's sources, in ms, as runtime/main.ts finds
+ * The newest modification time of ctr's sources (and of its standard library,
+ * stdlib/), in ms, as runtime/main.ts finds
  * it (the same code: the two must agree), to find the build before loading
  * anything: Bun.Glob and Bun.file, which cost ~3 ms for 190 files where node:fs
  * costs ~1.5 ms but ~5 ms more to load, on the container's critical path.
@@ -84,8 +85,9 @@ function newestSource(): number {
   if (newestCache) return newestCache;
   let newest = 0;
   // Every .ts file under these, dot files too; one that vanished since the listing (or a dangling link) counts for nothing.
-  for (const d of ["runtime", "native", "lang"]) {
-    for (const f of new Bun.Glob("**/*.ts").scanSync({ cwd: `${PACKAGE_ROOT}/${d}`, dot: true })) {
+  // The standard library too: a cached plan of a script that imports it holds what it read there (runtime/plancache.ts).
+  for (const [d, p] of [["runtime", "**/*.ts"], ["native", "**/*.ts"], ["lang", "**/*.ts"], ["stdlib", "**/*.ctr"]] as const) {
+    for (const f of new Bun.Glob(p).scanSync({ cwd: `${PACKAGE_ROOT}/${d}`, dot: true })) {
       const t = Bun.file(`${PACKAGE_ROOT}/${d}/${f}`).lastModified;
       if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
     }

@@ -171,11 +171,19 @@ describe("explain", () => {
     expect(direct.code).toBe(0);
     expect(direct.out).toContain(`    # spawn PID 1 (stage 2): CLONE_NEWPID applies to children only\n    # ${note}: ctr's own thread makes these namespaces but the mount one and spawns PID 1, which unshares CLONE_NEWNS`);
     expect(ctr(["explain", "-e", "ns uts, pid\nrun true"]).out).toContain(`# ${note}: ctr's own thread makes them and spawns PID 1 (the direct start)`);
-    // Stage 1 still: a user namespace, no PID namespace, a cgroup limit; an import is never cached.
-    for (const script of ["ns user, pid\nrun true", "ns uts\nrun true", "ns uts, pid\nlimit memory 100M\nrun true", 'import "std/docker"\nns uts, pid\nrun true']) {
-      const r = ctr(["explain", "-e", script]);
-      expect({ script, code: r.code }).toEqual({ script, code: 0 });
-      expect({ script, direct: r.out.includes(note) }).toEqual({ script, direct: false });
+    // The standard library is part of ctr's code (its code stamp): a script importing it is cached too.
+    expect(ctr(["explain", "-e", 'import "std/docker"\nns uts, pid\nrun true']).out).toContain(`# ${note}: ctr's own thread makes them`);
+    // Stage 1 still: a user namespace, no PID namespace, a cgroup limit; an import of another file is never cached.
+    const dir = mkdtempSync(join(tmpdir(), "ctr-cli-"));
+    try {
+      writeFileSync(join(dir, "mine.ctr"), "# nothing\n");
+      for (const script of ["ns user, pid\nrun true", "ns uts\nrun true", "ns uts, pid\nlimit memory 100M\nrun true", `import "${dir}/mine.ctr"\nns uts, pid\nrun true`]) {
+        const r = ctr(["explain", "-e", script]);
+        expect({ script, code: r.code }).toEqual({ script, code: 0 });
+        expect({ script, direct: r.out.includes(note) }).toEqual({ script, direct: false });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

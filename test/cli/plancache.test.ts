@@ -130,4 +130,34 @@ describe("plan cache", () => {
     const total = entries().reduce((s, f) => s + statSync(join(dir, f)).size, 0);
     expect(total).toBeLessThanOrEqual(cache.MAX_BYTES);
   });
+
+  test("which scripts get a key: imports of the standard library written out, yes; any other import, a profile file, an image, no", () => {
+    const key = (text: string) => cache.planKey("s.ctr", text, [], STAMP, VERSION);
+    for (const text of ['import "std/docker"\nns uts\ndocker_security\n', 'import "std/docker.ctr"; ns uts\n', "ns uts\nseccomp default\n"]) expect(key(text)).not.toBeNull();
+    for (const text of [
+      'import "./mine.ctr"\nns uts\n',
+      'import "std/docker"\nimport "/etc/x.ctr"\nns uts\n',
+      'let d = docker\nimport "std/${d}"\nns uts\n',
+      'import "std/../x"\nns uts\n',
+      "ns uts\nseccomp /etc/profile.json\n",
+      "ns uts\nrootfs image busybox\n",
+      "# an import in a comment counts too: the rule is read off the text, not parsed\nns uts\n",
+    ])
+      expect(key(text)).toBeNull();
+  });
+
+  // A cached plan of a script that imports the standard library holds what the library said
+  // when it was planned: only the code stamp, which counts stdlib/ (runtime/bundle.ts), tells
+  // that it changed. So nothing in it may depend on anything else.
+  test("the standard library depends on nothing the code stamp does not cover: no other import, profile file, image or environment variable", () => {
+    const std = join(import.meta.dir, "..", "..", "stdlib");
+    const files = readdirSync(std).filter((f) => f.endsWith(".ctr"));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const text = readFileSync(join(std, f), "utf8");
+      const code = text.replace(/#.*$/gm, ""); // comments say nothing ctr reads
+      expect({ f, key: cache.planKey(f, code, [], STAMP, VERSION) === null }).toEqual({ f, key: false });
+      expect({ f, env: /\$\{env\./.test(code) }).toEqual({ f, env: false });
+    }
+  });
 });
