@@ -14,24 +14,35 @@ import { Launch } from "./host.ts";
 import { EXIT_SETUP, Output, runPlanned, sayPowerNote, sendPlanEarly, writeFailed } from "./cli-run.ts";
 import type { DirectStart } from "./features/ns/direct.ts";
 
-/** Runs the directly started container of `plan` (its id filled in) to its end; returns ctr's exit status. */
-export async function runDirect(start: DirectStart, script: { file: string; text: string }, id: string, plan: Plan): Promise<number> {
+type Script = { file: string; text: string };
+
+/**
+ * A cached plan's run: its note said, the launch adopted (`adopt`), then `go`
+ * with it; returns ctr's exit status, as the CLI's run reports it.
+ */
+async function runCached(script: Script, plan: Plan, adopt: () => Launch, go: (launch: Launch, out: Output) => Promise<number>): Promise<number> {
   try {
     const out = new Output();
     out.addSource(script.file, script.text);
     sayPowerNote(plan);
     let launch: Launch;
     try {
-      launch = Launch.adopt(start.pid1, true); // PID 1 is in its namespaces already: no plan to send
+      launch = adopt();
     } catch (e) {
       out.error(e);
       return EXIT_SETUP;
     }
-    return await runPlanned(id, plan, launch, null, out, false);
+    return await go(launch, out);
   } catch (e) {
     if (e instanceof WriteError) return writeFailed(e);
     throw e;
   }
+}
+
+/** Runs the directly started container of `plan` (its id filled in) to its end; returns ctr's exit status. */
+export function runDirect(start: DirectStart, script: Script, id: string, plan: Plan): Promise<number> {
+  // PID 1 is in its namespaces already: no plan to send.
+  return runCached(script, plan, () => Launch.adopt(start.pid1, true), (launch, out) => runPlanned(id, plan, launch, null, out, false));
 }
 
 /**
@@ -40,22 +51,6 @@ export async function runDirect(start: DirectStart, script: { file: string; text
  * (runtime/cli.ts, runScript) without its bundle: the plan sent at once when
  * nothing is to be done on the host first (sendPlanEarly), then the run.
  */
-export async function runStaged(stage1: Bun.Subprocess, script: { file: string; text: string }, id: string, plan: Plan): Promise<number> {
-  try {
-    const out = new Output();
-    out.addSource(script.file, script.text);
-    sayPowerNote(plan);
-    let launch: Launch;
-    try {
-      launch = Launch.adopt(stage1);
-    } catch (e) {
-      out.error(e);
-      return EXIT_SETUP;
-    }
-    const tracking = await sendPlanEarly(plan, launch, id, false, false);
-    return await runPlanned(id, plan, launch, tracking, out, false);
-  } catch (e) {
-    if (e instanceof WriteError) return writeFailed(e);
-    throw e;
-  }
+export function runStaged(stage1: Bun.Subprocess, script: Script, id: string, plan: Plan): Promise<number> {
+  return runCached(script, plan, () => Launch.adopt(stage1), async (launch, out) => runPlanned(id, plan, launch, await sendPlanEarly(plan, launch, id, false, false), out, false));
 }

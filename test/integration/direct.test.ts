@@ -138,56 +138,40 @@ describe("direct start", () => {
   60_000);
 
   // What a direct start saves is the CLI's bundle (the front end with it): the
-  // container is driven by a bundle of its own (runtime/direct-run.ts). Seen
-  // from the files ctr opens; the first run, which compiles the plan, is the control.
-  itest("a direct start runs its container to its end without opening the CLI's bundle", async () => {
-    if (!Bun.which("strace")) {
-      console.log("skip: strace is not installed (it shows which bundles ctr opens)");
-      return;
-    }
-    await onHost(async (h) => {
-      // A comment of its own: the first run finds no cached plan, whatever ran before.
-      const script = `# ${h.scratch()}\nns uts, ipc, pid, mnt, net\nrun sh -c 'echo inside; exit 3'\nexpect exit 3\necho after`;
-      const opened: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const log = `${h.scratch()}/openat`;
-        const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-e", "trace=openat", "-o", log, CTR, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
-        const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-        expect({ stdout, stderr, code }).toEqual({ stdout: "inside\nafter\n", stderr: "", code: 0 });
-        opened.push(readFileSync(log, "utf8"));
+  // container is driven by a bundle of its own (runtime/direct-run.ts). So is a
+  // cached plan that needs stage 1 (here: no PID namespace, whose init would end
+  // the container's orphans): runStaged drives the stage 1 that runtime/main.ts
+  // started, as the CLI's run of a cached plan does. Seen from the files ctr
+  // opens (and, with stage 1, the process that names itself ctr-stage1); the
+  // first run, which compiles the plan, is the control.
+  for (const [what, ns, stage1] of [
+    ["a direct start runs its container to its end without opening the CLI's bundle", "uts, ipc, pid, mnt, net", false],
+    ["a cached plan that needs stage 1 runs without opening the CLI's bundle either", "uts, mnt", true],
+  ] as const) {
+    itest(what, async () => {
+      if (!Bun.which("strace")) {
+        console.log("skip: strace is not installed (it shows which bundles ctr opens)");
+        return;
       }
-      // The bundles of dist/<stamp>/ opened, by name: init.js is the stage's (stage 1, or PID 1 itself).
-      const bundles = (log: string) => [...new Set([...log.matchAll(/\/dist\/\d+\/([\w-]+\.js)"/g)].map((m) => m[1]))].sort();
-      expect(bundles(opened[0]!)).toContain("cli.js");
-      expect(bundles(opened[1]!)).toEqual(["direct-run.js", "direct-start.js", "init.js"]);
+      await onHost(async (h) => {
+        // A comment of its own: the first run finds no cached plan, whatever ran before.
+        const script = `# ${h.scratch()}\nns ${ns}\nrun sh -c 'echo inside; exit 3'\nexpect exit 3\necho after`;
+        const opened: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const log = `${h.scratch()}/trace`;
+          const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-e", "trace=openat,prctl", "-o", log, CTR, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
+          const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+          expect({ stdout, stderr, code }).toEqual({ stdout: "inside\nafter\n", stderr: "", code: 0 });
+          opened.push(readFileSync(log, "utf8"));
+        }
+        // The bundles of dist/<stamp>/ opened, by name: init.js is the stage's (stage 1, or PID 1 itself).
+        const bundles = (log: string) => [...new Set([...log.matchAll(/\/dist\/\d+\/([\w-]+\.js)"/g)].map((m) => m[1]))].sort();
+        expect(bundles(opened[0]!)).toContain("cli.js");
+        expect(bundles(opened[1]!)).toEqual(["direct-run.js", "direct-start.js", "init.js"]);
+        expect(opened[1]!.includes('PR_SET_NAME, "ctr-stage1"')).toBe(stage1);
+      });
     });
-  });
-
-  // A cached plan that needs stage 1 (here: no PID namespace, whose init would end the
-  // container's orphans) skips the CLI's bundle too: runtime/direct-run.ts's runStaged
-  // drives the stage 1 that runtime/main.ts started, as the CLI's run of a cached plan does.
-  itest("a cached plan that needs stage 1 runs without opening the CLI's bundle either", async () => {
-    if (!Bun.which("strace")) {
-      console.log("skip: strace is not installed (it shows which bundles ctr opens)");
-      return;
-    }
-    await onHost(async (h) => {
-      const script = `# ${h.scratch()}\nns uts, mnt\nhostname staged\nrun sh -c 'hostname; exit 3'\nexpect exit 3\necho after`;
-      const opened: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const log = `${h.scratch()}/trace`;
-        const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-e", "trace=openat,prctl", "-o", log, CTR, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
-        const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-        expect({ stdout, stderr, code }).toEqual({ stdout: "staged\nafter\n", stderr: "", code: 0 });
-        opened.push(readFileSync(log, "utf8"));
-      }
-      const bundles = (log: string) => [...new Set([...log.matchAll(/\/dist\/\d+\/([\w-]+\.js)"/g)].map((m) => m[1]))].sort();
-      expect(bundles(opened[0]!)).toContain("cli.js");
-      expect(bundles(opened[1]!)).toEqual(["direct-run.js", "direct-start.js", "init.js"]);
-      // Stage 1 there as ever: the process that names itself ctr-stage1.
-      expect(opened[1]).toContain('PR_SET_NAME, "ctr-stage1"');
-    });
-  });
+  }
 
   itest("a directly started PID 1 makes its mount tree private before anything is mounted (shared host root)", () =>
     onHost(async (h) => {
