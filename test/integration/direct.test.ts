@@ -110,7 +110,9 @@ describe("direct start", () => {
     onHost(async (h) => {
       // As startCached: the first run, with the gate open, caches the plan; then the gate stays closed.
       const gate = `${h.scratch()}/gate`;
-      const script = `ns uts, ipc, pid, mnt, net\nrun true\nexec sh -c "while [ ! -e ${gate} ]; do sleep 0.02; done"`;
+      // The command ends on TERM too: a held signal may reach PID 1 once it is the command
+      // (the operations are queued already), and as a namespace's init it would ignore it unhandled.
+      const script = `ns uts, ipc, pid, mnt, net\nrun true\nexec sh -c "trap 'exit 143' TERM; while [ ! -e ${gate} ]; do sleep 0.02; done"`;
       writeFileSync(gate, "");
       expect(await h.ctr(["-e", script])).toMatchObject({ code: 0, stderr: "" });
       rmSync(gate);
