@@ -1,11 +1,11 @@
 // A stand-in for a directly started PID 1 (runtime/features/ns/direct.ts), for
-// direct-ready.test.ts: it says "ready" only after CTR_FAKE_READY_MS, and
-// reports on stdout whether a SIGTERM reached it before or after that. Then it
+// direct-ready.test.ts: it says "ready" only once the file CTR_FAKE_GATE exists,
+// and reports on stdout whether a SIGTERM reached it before or after that. Then it
 // answers each operation "done" and ends on "exit". CTR_FAKE_START=error: it
 // fails to start instead, as a PID 1 whose unshare of its mount namespace
 // fails does (runtime/init.ts); =exit: it ends without a word. Started by the
 // test's driver, which adopts it as ctr's direct start does (Launch.adopt).
-import { readSync, writeSync } from "node:fs";
+import { existsSync, readSync, writeSync } from "node:fs";
 
 const FD = 3;
 let ready = false;
@@ -13,7 +13,7 @@ process.on("SIGTERM", () => {
   writeSync(1, `SIGTERM ${ready ? "after" : "before"} ready\n`);
   process.exit(143);
 });
-await Bun.sleep(Number(process.env.CTR_FAKE_READY_MS ?? 500));
+while (!existsSync(process.env.CTR_FAKE_GATE ?? "")) await Bun.sleep(10);
 if (process.env.CTR_FAKE_START === "error") {
   writeSync(FD, `${JSON.stringify({ t: "error", error: { errno: 1, code: "EPERM", syscall: "unshare", args: ["CLONE_NEWNS"], message: "unshare(CLONE_NEWNS): EPERM (operation not permitted)" } })}\n`);
   process.exit(125);
