@@ -6,19 +6,12 @@
 // its gate, and says when SIGTERM reached it. No namespace is made, but the plan names `ns pid`,
 // as a direct start's does, and ctr refuses such a plan without root.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { catchesSignal } from "./sigcgt.ts";
 
-/** Whether process `pid` has a handler for SIGTERM (bit 15 of SigCgt). */
-function catchesTerm(pid: number): boolean {
-  try {
-    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
-    return ((BigInt(`0x${mask}`) >> 14n) & 1n) === 1n;
-  } catch {
-    return false;
-  }
-}
+const catchesTerm = (pid: number): boolean => catchesSignal(pid, 15);
 
 const IS_ROOT = process.getuid?.() === 0;
 if (!IS_ROOT) console.log("skip: a direct start's plan names namespaces, which ctr runs only as root");

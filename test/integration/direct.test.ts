@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "
 import { alive, childrenOf, CTR, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
 import { closeFd, read, socketpair } from "../../native/index.ts";
 import { ensureInitBundle } from "../../runtime/bundle.ts";
+import { catchesSignal } from "../channel/sigcgt.ts";
 
 const NS = ["uts", "ipc", "net", "pid", "mnt"] as const;
 
@@ -22,15 +23,6 @@ const commOr = (pid: number) => {
   }
 };
 const nsOf = (path: string) => readlinkSync(path);
-/** Whether process `pid` has a handler for signal `sig` (SigCgt of its status). */
-const catches = (pid: number, sig: number): boolean => {
-  try {
-    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
-    return ((BigInt(`0x${mask}`) >> BigInt(sig - 1)) & 1n) === 1n;
-  } catch {
-    return false;
-  }
-};
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -105,7 +97,7 @@ describe("direct start", () => {
   // On the real path: whenever in that window the signal comes (ctr already has its
   // handler, PID 1 has not yet named itself ctr-init, the first thing it does), the run
   // ends with the signal's status and leaves nothing. How narrow the window is varies;
-  // test/channel/direct-ready.test.ts widens it with a slow fake PID 1 to show the hold.
+  // test/channel/direct-ready.test.ts shows the hold with a fake PID 1 that is ready only when the test lets it.
   itest("a signal to ctr before its directly started PID 1 is up ends the container with that signal's status", () =>
     onHost(async (h) => {
       // As startCached: the first run, with the gate open, caches the plan; then the gate stays closed.
@@ -123,7 +115,7 @@ describe("direct start", () => {
         for (const end = Date.now() + 5000; Date.now() < end && proc.exitCode === null; ) {
           // ctr has its SIGTERM handler (the run is under way) and PID 1 is not up yet.
           const kid = childrenOf(proc.pid)[0];
-          if (kid === undefined || !catches(proc.pid, 15)) continue;
+          if (kid === undefined || !catchesSignal(proc.pid, 15)) continue;
           const name = commOr(kid);
           early = name !== "" && name !== "ctr-init" && name !== "sh";
           process.kill(proc.pid, "SIGTERM");
