@@ -32,7 +32,7 @@ import { isTerminal } from "./fdio.ts";
 import type { Become } from "./features/userns/userns.ts";
 import type { CgroupManager } from "./features/cgroup/manager.ts";
 import { showCgroup } from "./features/cgroup/show.ts";
-import { removeStateDir, writeHostnameFiles } from "./statedir.ts";
+import { writeHostnameFiles } from "./statedir.ts";
 
 export interface HostEvents {
   /** Text for the user's standard output (echo, show). */
@@ -514,7 +514,7 @@ export class Container {
     return this.stageStatus();
   }
 
-  /** Remove everything this container made on the host. Safe to call twice. */
+  /** End the container's processes (the session then removes what it made on the host). Safe to call twice. */
   async destroy(): Promise<void> {
     reclaimTerminal();
     for (const sig of HANDLED_SIGNALS) process.off(sig, this.forward);
@@ -533,8 +533,7 @@ export class Container {
       clearTimeout(timer);
     }
     this.launch.close();
-    if (this.handedOver) return; // the caller's container now: `ctr delete` removes the state directory
-    if (this.stateDir) removeStateDir(this.stateDir); // and the state root, if no other container uses it
+    // The state directory outlives everything it names: the session removes it last (runtime/session.ts, teardown).
   }
 }
 

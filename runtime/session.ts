@@ -13,8 +13,10 @@
 //                  for the host only when some hook has work here.
 //   afterPid1      PID 1 is up, before any operation reaches it: the OOM scores
 //                  of ctr's own processes (runtime/features/cgroup/oom.ts).
-//   teardown       the container's processes are gone (Container.destroy): the
-//                  cgroups are removed, and every problem is said, never hidden.
+//   teardown       the container's processes are gone (Container.destroy): each
+//                  hook's part is undone (the host's links, the cgroups), the
+//                  per-container directory last, and every problem is said,
+//                  never hidden.
 // Later features (volumes and image layers before unshare, a veth moved into
 // the network namespace after it) add hooks here.
 
@@ -22,6 +24,7 @@ import type { NsName, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import type { NsPath, TraceEvent } from "./channel/messages.ts";
 import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
+import { removeStateDir } from "./statedir.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { defaultRootfs } from "./features/rootfs/cache.ts";
 import { userNamespaceSetup, type Become } from "./features/userns/userns.ts";
@@ -215,7 +218,7 @@ export class ContainerSession {
     return m ? (await m.remove()).map((p) => `cgroup cleanup: ${p}`) : [];
   }
 
-  /** The default rootfs built if needed, and the per-container directory its mounts use (removed by Container.destroy). */
+  /** The default rootfs built if needed, and the per-container directory its mounts use (removed last, by teardown). */
   private rootfsHook(spec: SessionSpec, opts: SessionOptions): Hook {
     return {
       beforeUnshare: () => {
@@ -387,5 +390,15 @@ export class ContainerSession {
     if (c?.handedOver) return;
     for (const h of [...this.hooks].reverse()) for (const problem of (await h.teardown?.()) ?? []) this.events.notice(problem);
     for (const problem of await this.removeCgroups()) this.events.notice(problem); // adopted, or made before create failed
+    // Last: until everything it names is gone, the directory is what the next ctr's sweep
+    // finds if this one is killed now (the `net` file: runtime/features/net/host.ts).
+    const dir = this.stateDir;
+    this.stateDir = null;
+    if (!dir) return;
+    try {
+      removeStateDir(dir); // and the state root, if no other container uses it
+    } catch (e) {
+      this.events.notice(`state cleanup: ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 }

@@ -233,7 +233,7 @@ export function writeHostnameFiles(dir: string, name: string): void {
 }
 
 /**
- * Remove the container directory `dir` (Container.destroy), then the state
+ * Remove the container directory `dir` (the session's teardown), then the state
  * root if no other container uses it. Nothing there, or a state root that is
  * not safely the user's: nothing is touched.
  */

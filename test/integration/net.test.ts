@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
@@ -312,21 +312,38 @@ describe("--trace", () => {
 });
 
 describe("the sweep", () => {
-  ntest("a bridge with ctr's alias, no port and no owner's record is removed by the next run; an unmarked one and one with a port stay", async () => {
+  ntest("what a killed ctr's net file names is removed by the next run, its directory too; a bridge of ctr's that no file names, an unmarked one and one with a port stay", async () => {
+    // A ctr SIGKILLed while it tore down: its directory holds net.leaving (runtime/features/net/host.ts), its owner's PID is gone.
+    const dead = spawnSync("true").pid;
+    const dir = `/run/ctr/ctr-sweeptest-${dead}`;
     const make = [
-      "ip link add ctrtestbr79 type bridge && ip link set ctrtestbr79 alias 'ctr bridge'", // what a ctr killed after its state directory went leaves
+      "ip link add ctrtestbr79 type bridge && ip link set ctrtestbr79 alias 'ctr bridge'", // the killed ctr's
+      "ip link add ctrtestbr82 type bridge && ip link set ctrtestbr82 alias 'ctr bridge'", // no file names it
       "ip link add ctrtestbr80 type bridge", // not ctr's
       "ip link add ctrtestbr81 type bridge && ip link set ctrtestbr81 alias 'ctr bridge' && ip link add ctrtestd81 type veth peer name ctrtestd81p && ip link set ctrtestd81 master ctrtestbr81",
     ];
     const before = hostNet();
+    const rootExisted = existsSync("/run/ctr");
     try {
       expect(spawnSync("sh", ["-c", make.join(" && ")]).status).toBe(0);
+      mkdirSync(dir, { recursive: true, mode: 0o711 });
+      chmodSync("/run/ctr", 0o711);
+      writeFileSync(`${dir}/.ctr-state`, `ctr-sweeptest-${dead}\n`, { mode: 0o600 }); // runtime/statedir.ts MARKER
+      writeFileSync(`${dir}/net.leaving`, "veth ctrtestv79\nbridge ctrtestbr79\nbridge ctrtestbr81\n", { mode: 0o600 });
       await onHost(async (h) => expect((await h.ctr(["-e", "ns uts\nrun true"])).code).toBe(0));
       expect(spawnSync("ip", ["link", "show", "ctrtestbr79"]).status).not.toBe(0);
-      expect(spawnSync("ip", ["link", "show", "ctrtestbr80"]).status).toBe(0);
-      expect(spawnSync("ip", ["link", "show", "ctrtestbr81"]).status).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+      for (const kept of ["ctrtestbr82", "ctrtestbr80", "ctrtestbr81"]) expect(spawnSync("ip", ["link", "show", kept]).status).toBe(0);
     } finally {
-      for (const l of ["ctrtestbr79", "ctrtestbr80", "ctrtestd81", "ctrtestbr81"]) spawnSync("ip", ["link", "del", l]);
+      for (const l of ["ctrtestbr79", "ctrtestbr82", "ctrtestbr80", "ctrtestd81", "ctrtestbr81"]) spawnSync("ip", ["link", "del", l]);
+      rmSync(dir, { recursive: true, force: true });
+      if (!rootExisted && existsSync("/run/ctr")) {
+        try {
+          rmdirSync("/run/ctr"); // only if empty: another test's container may be there
+        } catch {
+          // not empty
+        }
+      }
     }
     expect(hostNet()).toBe(before);
   });

@@ -12,18 +12,22 @@
 //    end, "ctr bridge" on a bridge ctr created. A link without ctr's alias is never
 //    removed: a bridge that existed before stays, whoever uses it.
 //  * before anything is made, the container's state directory (runtime/statedir.ts)
-//    gets a file `net` naming the host ends and bridges the container is to use.
-// At the end (teardown) the host end is deleted (the kernel frees a dead namespace's
-// links asynchronously, later), and a bridge of ctr's is deleted once no link is
-// attached to it and no living container's `net` file names it. A ctr killed outright
-// (SIGKILL) leaves its state directory behind: the next ctr reads its `net` file and
-// does the same before the directory is swept (sweepStaleNet). A ctr killed after its
-// state directory went but before its bridge did (Container.destroy removes the directory
-// first), leaves a bridge no file names: the sweep also removes every bridge with ctr's
-// alias that has no port and that no living container's `net` file names. A bridge is
-// made and marked in two requests (the kernel ignores IFLA_IFALIAS in the RTM_NEWLINK
-// that creates a link): one killed between them stays, unmarked, as any bridge ctr did
-// not make.
+//    gets a file `net` naming the host ends and bridges the container is to use. The
+//    directory goes last, once all it names is gone (runtime/session.ts, teardown).
+// At the end (teardown) the file is renamed `net.leaving` (the container no longer
+// holds its bridges), the host end is deleted (the kernel frees a dead namespace's
+// links asynchronously, later), and each bridge of ctr's is deleted once no link is
+// attached to it and no living container's `net` file names it. Two containers
+// leaving one bridge at once each rename, delete their end, then look at the other:
+// whichever looks last sees the other's file renamed and its end gone, and deletes the
+// bridge (checking first would let both see the other still there, and both keep it).
+// A ctr killed outright (SIGKILL), at any moment, leaves its state directory and that
+// file behind: the next ctr reads it and does the same (sweepStaleNet) before the
+// directory is swept. So no bridge of ctr's is left that no file names, and the
+// sweep reads the host's links only for a file a killed ctr left: the start of every
+// run looks at the state root alone. A bridge is made and marked in two requests (the
+// kernel ignores IFLA_IFALIAS in the RTM_NEWLINK that creates a link): one killed
+// between them stays, unmarked, as any bridge ctr did not make.
 //
 // Before anything is made (NetHost.check, and the checker through lang/spec.ts's
 // HostView.net, runtime/hostview.ts), the host's links and addresses are read with one
@@ -31,9 +35,8 @@
 // that is another kind of link, or an address the host has already is refused
 // (hostConflicts).
 
-import { writeFileSync } from "node:fs";
+import { readlinkSync, renameSync, writeFileSync } from "node:fs";
 import { realFiles } from "../../../native/files.ts";
-import { readlinkSync } from "node:fs";
 import type { HostNetView, Span } from "../../../lang/spec.ts";
 import { realSys, SysError, type Sys, type TraceFn } from "../../../native/index.ts";
 import type { Op } from "../../ops.ts";
@@ -59,6 +62,8 @@ export interface HostLinkSpec {
 export const BRIDGE_ALIAS = "ctr bridge";
 export const vethAlias = (id: string): string => `ctr ${id}`;
 const NET_FILE = "net";
+/** The same file once its container is leaving (teardown): no longer a user of its bridges. */
+const LEAVING_FILE = "net.leaving";
 const ID_PATTERN = /^ctr-([a-z0-9]+)-(\d+)$/;
 
 /** The host end's default name: "v", the random part of the container id, the statement's number. */
@@ -98,6 +103,8 @@ export class NetHost {
   private readonly veths: string[] = [];
   /** Bridges it used (deleted at the end if ctr made them and nothing uses them). */
   private readonly bridges: string[] = [];
+  /** Where record() wrote the `net` file. */
+  private stateDir: string | null = null;
 
   constructor(
     readonly id: string,
@@ -130,6 +137,7 @@ export class NetHost {
 
   /** The container's `net` file, before anything is made: what a later sweep must look at. */
   record(stateDir: string): void {
+    this.stateDir = stateDir;
     const lines = this.links.flatMap(({ spec, hostName }) => [`veth ${hostName}`, ...(spec.bridge ? [`bridge ${spec.bridge.name}`] : [])]);
     writeFileSync(`${stateDir}/${NET_FILE}`, lines.join("\n") + "\n", { mode: 0o600 });
   }
@@ -175,7 +183,16 @@ export class NetHost {
 
   /** Remove what this container made; returns the problems (said, never hidden). */
   teardown(): string[] {
-    return removeOwned(this.rt, this.id, this.veths, this.bridges);
+    const problems: string[] = [];
+    // Before the bridges are looked at (see the header); the file stays for a sweep if ctr dies from here on.
+    if (this.stateDir) {
+      try {
+        renameSync(`${this.stateDir}/${NET_FILE}`, `${this.stateDir}/${LEAVING_FILE}`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") problems.push(`net cleanup: ${this.stateDir}/${NET_FILE}: ${(e as Error).message}`);
+      }
+    }
+    return [...problems, ...removeOwned(this.rt, this.id, this.veths, this.bridges)];
   }
 }
 
@@ -211,31 +228,37 @@ function removeOwned(rt: Rtnl, id: string, veths: readonly string[], bridges: re
   return problems;
 }
 
-/** The `net` files of the state root's containers, with whether their owner still runs. */
-function netRecords(): { id: string; alive: boolean; veths: string[]; bridges: string[] }[] {
+/** The `net` files of the state root's containers, with whether their owner still runs and is not leaving. */
+function netRecords(): { id: string; alive: boolean; leaving: boolean; veths: string[]; bridges: string[] }[] {
   const root = stateRoot();
   // Through libc: a run's host loads no node: module for this sweep (runtime/lazy-builtins.ts).
   if (!realFiles.exists(root)) return [];
-  const out: { id: string; alive: boolean; veths: string[]; bridges: string[] }[] = [];
+  const out: { id: string; alive: boolean; leaving: boolean; veths: string[]; bridges: string[] }[] = [];
   for (const { name: id } of realFiles.readdir(root)) {
     const m = ID_PATTERN.exec(id);
     if (!m) continue;
-    let text: string;
-    try {
-      text = realFiles.readFile(`${root}/${id}/${NET_FILE}`);
-    } catch {
-      continue; // no network of its own, or removed meanwhile
+    let text: string | null = null;
+    let leaving = false;
+    for (const file of [NET_FILE, LEAVING_FILE]) {
+      try {
+        text = realFiles.readFile(`${root}/${id}/${file}`);
+        leaving = file === LEAVING_FILE;
+        break;
+      } catch {
+        // no network of its own, renamed meanwhile (the next name is tried), or removed
+      }
     }
+    if (text === null) continue;
     const lines = text.split("\n").map((l) => l.split(" "));
     const pid = Number(m[2]);
-    out.push({ id, alive: pid === process.pid || isRunning(pid), veths: lines.filter((l) => l[0] === "veth").map((l) => l[1]!), bridges: lines.filter((l) => l[0] === "bridge").map((l) => l[1]!) });
+    out.push({ id, alive: pid === process.pid || isRunning(pid), leaving, veths: lines.filter((l) => l[0] === "veth").map((l) => l[1]!), bridges: lines.filter((l) => l[0] === "bridge").map((l) => l[1]!) });
   }
   return out;
 }
 
-/** Bridges named by living containers other than `id` (one may be about to attach). */
+/** Bridges named by living containers other than `id` that are not leaving (one may be about to attach). */
 function bridgeUsers(id: string): Set<string> {
-  return new Set(netRecords().filter((r) => r.alive && r.id !== id).flatMap((r) => r.bridges));
+  return new Set(netRecords().filter((r) => r.alive && !r.leaving && r.id !== id).flatMap((r) => r.bridges));
 }
 
 function isRunning(pid: number): boolean {
@@ -253,25 +276,10 @@ function isRunning(pid: number): boolean {
  */
 export function sweepStaleNet(sys: Sys = realSys, trace: TraceFn | null = null): string[] {
   if ((process.geteuid?.() ?? 0) !== 0) return []; // only root makes host links
-  const records = netRecords();
+  const dead = netRecords().filter((r) => !r.alive);
+  if (dead.length === 0) return []; // the common case: no link to look at (see the header)
   const rt = new Rtnl(sys, trace);
-  const problems = records.filter((r) => !r.alive).flatMap((r) => removeOwned(rt, r.id, r.veths, r.bridges));
-  // Bridges of ctr's that no file names any more (see the header): the same rule as removeOwned's.
-  try {
-    const links = rt.links();
-    const named = new Set(records.filter((r) => r.alive).flatMap((r) => r.bridges));
-    for (const b of links) {
-      if (b.kind !== "bridge" || b.alias !== BRIDGE_ALIAS || named.has(b.name) || links.some((l) => l.master === b.index)) continue;
-      try {
-        rt.ack(delLinkRequest(b.name), b.name);
-      } catch (e) {
-        if (!(e instanceof SysError && e.code === "ENODEV")) problems.push(`net cleanup: ${b.name}: ${(e as Error).message}`);
-      }
-    }
-  } catch (e) {
-    problems.push(`net cleanup: the host's links: ${(e as Error).message}`);
-  }
-  return problems;
+  return dead.flatMap((r) => removeOwned(rt, r.id, r.veths, r.bridges));
 }
 
 /** The host's links and IPv4 addresses, each address with its link's name: one dump each. */
