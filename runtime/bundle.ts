@@ -24,9 +24,10 @@
 // makes a new build directory, built once by the next run (into a temporary
 // directory renamed into place, so a concurrent ctr never sees half a build).
 
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SysError } from "../native/error.ts";
+import { parseManifest, SOURCE_TREES, unchangedStamp, type SourcesManifest } from "./sources.ts";
 
 /** The package's root: the nearest directory above this file holding package.json (also from dist/<stamp>/). */
 export const PACKAGE_ROOT = (() => {
@@ -86,13 +87,87 @@ function newestSource(): number {
   let newest = 0;
   // Every .ts file under these, dot files too; one that vanished since the listing (or a dangling link) counts for nothing.
   // The standard library too: a cached plan of a script that imports it holds what it read there (runtime/plancache.ts).
-  for (const [d, p] of [["runtime", "**/*.ts"], ["native", "**/*.ts"], ["lang", "**/*.ts"], ["stdlib", "**/*.ctr"]] as const) {
-    for (const f of new Bun.Glob(p).scanSync({ cwd: `${PACKAGE_ROOT}/${d}`, dot: true })) {
-      const t = Bun.file(`${PACKAGE_ROOT}/${d}/${f}`).lastModified;
-      if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
-    }
+  for (const f of sourceFiles()) {
+    const t = Bun.file(`${PACKAGE_ROOT}/${f}`).lastModified;
+    if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
   }
   return (newestCache = newest);
+}
+
+/** The source files that make the stamp, relative to the package's root (SOURCE_TREES). */
+function sourceFiles(): string[] {
+  return SOURCE_TREES.flatMap(([d, p]) => [...new Bun.Glob(p).scanSync({ cwd: `${PACKAGE_ROOT}/${d}`, dot: true })].map((f) => `${d}/${f}`));
+}
+
+/** The manifest of a build of `stamp` (runtime/sources.ts): the source files, and every directory of their trees with its time. */
+function sourcesManifest(stamp: number): SourcesManifest {
+  const dirs: [string, number][] = [];
+  const walk = (dir: string): void => {
+    dirs.push([dir, Bun.file(`${PACKAGE_ROOT}/${dir}`).lastModified]);
+    for (const e of readdirSync(`${PACKAGE_ROOT}/${dir}`, { withFileTypes: true })) if (e.isDirectory()) walk(`${dir}/${e.name}`);
+  };
+  for (const [d] of SOURCE_TREES) walk(d);
+  return { stamp, files: sourceFiles(), dirs };
+}
+
+/**
+ * The build of the current sources, if it exists, is the one dist/current names,
+ * with a manifest that says so (runtime/sources.ts): made again when it does not,
+ * e.g. a build of an older ctr, which has none, or a directory's time changed by a
+ * file that is not a source (an editor's swap file). Best effort, as markCurrent.
+ */
+export function markBuildCurrent(): void {
+  const dir = buildDir();
+  if (!existsSync(initBundle(dir))) return;
+  const manifest = join(dir, "sources.json");
+  const stamp = Math.floor(newestSource());
+  let m: SourcesManifest | null = null;
+  try {
+    m = parseManifest(readFileSync(manifest, "utf8"));
+  } catch {
+    // none
+  }
+  if (!m || unchangedStamp(m, PACKAGE_ROOT, (p) => Bun.file(p).lastModified) !== stamp) {
+    const tmp = `${manifest}.${process.pid}`;
+    try {
+      writeFileSync(tmp, JSON.stringify(sourcesManifest(stamp)));
+      renameSync(tmp, manifest);
+    } catch {
+      quietRm(tmp);
+      return;
+    }
+  }
+  markCurrent(dir);
+}
+
+/**
+ * Point dist/current at the build `dir` (runtime/main.ts tries it first: runtime/sources.ts),
+ * replacing the link in one rename. Best effort: a user who cannot write dist/ leaves it as it is.
+ */
+function markCurrent(dir: string): void {
+  const link = join(OUT_DIR, "current");
+  const name = dir.slice(dir.lastIndexOf("/") + 1);
+  try {
+    if (readlinkSync(link) === name) return;
+  } catch {
+    // none yet
+  }
+  const tmp = join(OUT_DIR, `.current-${process.pid}`);
+  try {
+    rmSync(tmp, { force: true });
+    symlinkSync(name, tmp);
+    renameSync(tmp, link);
+  } catch {
+    quietRm(tmp);
+  }
+}
+
+function quietRm(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // not ours to remove (dist/ of another user): nothing was made there either
+  }
 }
 
 /** The build directory for the current sources (it may not exist yet). */
@@ -129,7 +204,10 @@ export function enterBundle(init: string): string {
 /** Path of an up-to-date init bundle, building the bundles if needed. */
 export async function ensureInitBundle(): Promise<string> {
   const dir = buildDir();
-  if (existsSync(initBundle(dir))) return initBundle(dir);
+  if (existsSync(initBundle(dir))) {
+    markBuildCurrent();
+    return initBundle(dir);
+  }
   try {
     mkdirSync(OUT_DIR, { recursive: true });
     accessSync(OUT_DIR, constants.W_OK);
@@ -159,6 +237,7 @@ export async function ensureInitBundle(): Promise<string> {
     // container (runtime/direct-run.ts), which stands in for the CLI.
     // Two builds: one build of both entries makes the first a third larger (measured), and it delays PID 1.
     for (const entry of ["direct-start.ts", "direct-run.ts"]) await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", entry)], outdir: tmp, format: "cjs", bytecode: true });
+    writeFileSync(join(tmp, "sources.json"), JSON.stringify(sourcesManifest(Math.floor(newestSource()))));
     try {
       renameSync(tmp, dir);
     } catch {
@@ -168,6 +247,7 @@ export async function ensureInitBundle(): Promise<string> {
     rmSync(tmp, { recursive: true, force: true });
   }
   removeOldBuilds(dir);
+  markCurrent(dir);
   return initBundle(dir);
 }
 

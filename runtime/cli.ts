@@ -20,7 +20,7 @@ import { SIDE_NAME, type Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { WriteError, writeAll } from "./fdio.ts";
 import { EXIT_SETUP, Output, runPlanned, sayPowerNote, sendPlanEarly, writeFailed } from "./cli-run.ts";
-import { knownNewestSource, PACKAGE_ROOT } from "./bundle.ts";
+import { knownNewestSource, markBuildCurrent, PACKAGE_ROOT } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
 
@@ -277,6 +277,7 @@ export { writeFailed };
  */
 export async function main(argv: string[], early: ReturnType<typeof Bun.spawn> | null = null, newestSource = 0): Promise<number> {
   knownNewestSource(newestSource);
+  if (early) markBuildCurrent(); // a run: what main.ts tries first next time (runtime/sources.ts)
   try {
     return await command(argv, early);
   } catch (e) {

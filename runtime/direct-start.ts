@@ -16,6 +16,7 @@ import { cacheProblem, loadPlan, planKey } from "./plancache.ts";
 import { newContainerId } from "./paths.ts";
 import { writeAll } from "./fdio.ts";
 import { directEligible, spawnDirect, StrandedError, type DirectStart } from "./features/ns/direct.ts";
+import { parseManifest, unchangedStamp, type SourcesManifest } from "./sources.ts";
 
 // Every look-up before the spawn goes through libc: this path loads no node: module (runtime/lazy-builtins.ts).
 const facts = (st: FileStat): FileFacts => ({ type: st.mode & S_IFMT, size: Number(st.size) });
@@ -60,11 +61,25 @@ function scriptOf(argv: readonly string[]): { file: string; text: string; args: 
 export type Direct = (DirectStart & { run(stage1: Bun.Subprocess | null): Promise<number> }) | { pid1?: undefined; run(stage1: Bun.Subprocess | null): Promise<number> } | null;
 
 /**
- * PID 1 of this run's container, started directly; or a run of its cached plan
- * through stage 1; or null. `dir` is the build directory (runtime/main.ts found
- * it), `env` the stages' environment.
+ * This bundle's build directory, dist/<stamp> (Bun resolves the dist/current link runtime/main.ts
+ * loads it by), or "" run from the sources. The bundler writes in import.meta.dir's and __dirname's
+ * values at build time; a require.resolve of a name it cannot compute is resolved at run time.
  */
-export function startDirect(argv: readonly string[], dir: string, env: Record<string, string | undefined>): Direct {
+const BUILD_DIR = (() => {
+  try {
+    const f = require.resolve("./" + ["direct-start", "js"].join("."));
+    return f.slice(0, f.lastIndexOf("/"));
+  } catch {
+    return "";
+  }
+})();
+
+/**
+ * PID 1 of this run's container, started directly; or a run of its cached plan
+ * through stage 1; or null. `env` is the stages' environment. Before it is
+ * driven, `sourcesStamp` says whether this build is still the sources' (else `abandon`).
+ */
+export function startDirect(argv: readonly string[], env: Record<string, string | undefined>, dir = BUILD_DIR): Direct {
   const script = scriptOf(argv);
   if (!script || cacheProblem() !== null) return null;
   // The key as runtime/cli.ts computes it: the code stamp is bundle.ts's buildDir() for this build.
@@ -91,4 +106,31 @@ export function startDirect(argv: readonly string[], dir: string, env: Record<st
     }
     return staged; // e.g. EPERM: stage 1 meets the same error and reports it
   }
+}
+
+/**
+ * This build's stamp if it is `root`'s (the package runtime/main.ts runs from:
+ * dist/current is a link, and may lead elsewhere) and `root`'s sources are still
+ * those it was made from (runtime/sources.ts: what its manifest names, looked at
+ * without listing the trees); else 0, and main.ts scans them and abandons the start.
+ */
+export function sourcesStamp(root: string, dir = BUILD_DIR): number {
+  if (!dir) return 0;
+  let m: SourcesManifest | null;
+  try {
+    m = parseManifest(readScriptFile(`${dir}/sources.json`, 1 << 22, LIBC_CALLS));
+    // The same directory as root's dist/<stamp>, whatever links led here.
+    const [a, b] = [statx(AT_FDCWD, dir), statx(AT_FDCWD, `${root}/dist/${m?.stamp}`)];
+    if (!m || a.dev !== b.dev || a.ino !== b.ino) return 0;
+  } catch {
+    return 0; // a build without a manifest, or root without that build
+  }
+  return unchangedStamp(m, root, (p) => Bun.file(p).lastModified);
+}
+
+/** Undo a start made from a build that is not the sources' any more: its PID 1 killed and reaped (nothing else of the container exists yet). */
+export async function abandon(direct: Direct): Promise<void> {
+  if (!direct?.pid1) return;
+  direct.pid1.kill("SIGKILL");
+  await direct.pid1.exited;
 }

@@ -167,6 +167,49 @@ describe("direct start", () => {
     });
   }
 
+  // runtime/main.ts starts a cached plan from the build dist/current names, then checks that
+  // build's manifest against the sources (runtime/sources.ts). A manifest that no longer holds
+  // (here: one directory's time made wrong, as a file added since would) undoes that start.
+  itest("a build whose manifest no longer matches the sources: the early PID 1 is killed, the CLI runs the script, the manifest is made again", async () => {
+    if (!Bun.which("strace")) {
+      console.log("skip: strace is not installed (it shows the start undone)");
+      return;
+    }
+    await onHost(async (h) => {
+      const script = `# ${h.scratch()}\nns uts, ipc, pid, mnt, net\nrun sh -c 'echo inside'`;
+      const first = await h.ctr(["-e", script]); // caches the plan, and points dist/current at the build
+      expect({ stdout: first.stdout, code: first.code }).toEqual({ stdout: "inside\n", code: 0 });
+      const build = `${CTR.slice(0, CTR.lastIndexOf("/bin/"))}/dist/${readlinkSync(`${CTR.slice(0, CTR.lastIndexOf("/bin/"))}/dist/current`)}`;
+      const manifest = `${build}/sources.json`;
+      const good = readFileSync(manifest, "utf8");
+      const m = JSON.parse(good) as { dirs: [string, number][] };
+      m.dirs[0]![1] -= 1;
+      writeFileSync(manifest, JSON.stringify(m));
+      try {
+        const traced = async () => {
+          const log = `${h.scratch()}/trace`;
+          const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-s", "512", "-e", "trace=execve,openat,kill", "-o", log, CTR, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
+          const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+          expect({ stdout, stderr, code }).toEqual({ stdout: "inside\n", stderr: "", code: 0 });
+          return readFileSync(log, "utf8");
+        };
+        const undone = await traced();
+        // The early PID 1 (init.mjs "stage2 direct"), killed by ctr; then the CLI's bundle.
+        const early = /^(\d+) +execve\("[^"]*", \["[^"]*", "[^"]*\/init\.mjs", "stage2", "direct"/m.exec(undone);
+        expect(early).not.toBeNull();
+        expect(undone).toMatch(new RegExp(`^\\d+ +kill\\(${early![1]}, SIGKILL\\) +=`, "m"));
+        expect(undone).toMatch(/\/dist\/\d+\/cli\.js"/);
+        // Made again by that run: the next one is direct, without the CLI's bundle.
+        expect(readFileSync(manifest, "utf8")).toBe(good);
+        const direct = await traced();
+        expect(direct).not.toMatch(/\/dist\/\d+\/cli\.js"/);
+        expect(direct).not.toMatch(/ kill\(\d+, SIGKILL\)/);
+      } finally {
+        if (readFileSync(manifest, "utf8") !== good) writeFileSync(manifest, good);
+      }
+    });
+  });
+
   itest("a directly started PID 1 makes its mount tree private before anything is mounted (shared host root)", () =>
     onHost(async (h) => {
       const script = `ns uts, pid, mnt\nrun mount -t tmpfs ctr-direct-probe-${process.pid} /mnt\nrun grep -c ctr-direct-probe /proc/self/mountinfo\nexpect output == 1`;
