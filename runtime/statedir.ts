@@ -84,7 +84,8 @@ function checkAncestors(dir: string, root: string): string {
   } catch (e) {
     throw new SysError({ message: `cannot reach the parent of the state directory ${JSON.stringify(root)}: ${(e as Error).message}`, status: 125 });
   }
-  for (const path of [...prefixes(dir), ...prefixes(real)]) {
+  // A Set: without a symlink above, `real` is `dir`, each looked at once.
+  for (const path of new Set([...prefixes(dir), ...prefixes(real)])) {
     const st = statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
     if (isType(st, S_IFLNK)) continue;
     if (st.uid !== 0 && st.uid !== myUid()) refuse(root, `${JSON.stringify(path)} above it belongs to ${userName(st.uid)} (uid ${st.uid})`);
@@ -105,8 +106,14 @@ function prefixes(path: string): string[] {
  * false; throws SysError (status 125) when it is not safely the user's.
  */
 export function openStateRoot(root: string, create: boolean): number | null {
+  return openRoot(root, create, null);
+}
+
+/** openStateRoot; with `keep`, the checked parent's O_PATH descriptor is handed to it (the caller closes it), else closed. */
+function openRoot(root: string, create: boolean, keep: ((parent: number) => void) | null): number | null {
   const parent = openat(AT_FDCWD, checkAncestors(dirname(root), root), O_PATH | O_DIRECTORY | O_CLOEXEC);
   const name = basename(root);
+  let kept = false;
   try {
     if (create) {
       try {
@@ -137,9 +144,10 @@ export function openStateRoot(root: string, create: boolean): number | null {
       close(fd);
       throw e;
     }
+    if (keep) (kept = true), keep(parent);
     return fd;
   } finally {
-    close(parent);
+    if (!kept) close(parent);
   }
 }
 
@@ -240,8 +248,9 @@ export function writeHostnameFiles(dir: string, name: string): void {
 export function removeStateDir(dir: string): void {
   const root = dirname(dir);
   let rootFd: number | null;
+  let parent = -1;
   try {
-    rootFd = openStateRoot(root, false);
+    rootFd = openRoot(root, false, (p) => (parent = p));
   } catch {
     return; // not ours to touch (makeStateDir refused it, so nothing of ours is there)
   }
@@ -251,7 +260,12 @@ export function removeStateDir(dir: string): void {
   } finally {
     close(rootFd);
   }
-  removeRootIfEmpty(root);
+  // The parent checked once, above: its descriptor, not its path again.
+  try {
+    removeRootAt(parent, root);
+  } finally {
+    close(parent);
+  }
 }
 
 /**
@@ -482,11 +496,18 @@ export function removeRootIfEmpty(root: string): void {
     return;
   }
   try {
+    removeRootAt(parent, root);
+  } finally {
+    close(parent);
+  }
+}
+
+/** removeRootIfEmpty, in the checked parent `parent` of `root`. */
+function removeRootAt(parent: number, root: string): void {
+  try {
     const st = statx(parent, basename(root), AT_SYMLINK_NOFOLLOW);
     if (isType(st, S_IFDIR) && st.uid === myUid()) unlinkat(parent, basename(root), AT_REMOVEDIR);
   } catch {
     // not empty (another container runs), or gone
-  } finally {
-    close(parent);
   }
 }
