@@ -20,37 +20,22 @@ function tree(): { m: SourcesManifest; times: Map<string, number> } {
 const mtimeOf = (times: Map<string, number>) => (p: string) => times.get(p) ?? UNSTATABLE;
 
 describe("unchangedStamp", () => {
-  test("the sources as the manifest says: the stamp", () => {
-    const { m, times } = tree();
-    expect(unchangedStamp(m, "/r", mtimeOf(times))).toBe(1000);
-  });
-
-  test("a file edited since (newer than the stamp): 0", () => {
-    const { m, times } = tree();
-    times.set("/r/runtime/a.ts", 1001);
-    expect(unchangedStamp(m, "/r", mtimeOf(times))).toBe(0);
-  });
-
-  test("a file added, removed or renamed (its directory's time changed): 0, whatever the files' times", () => {
-    const { m, times } = tree();
-    times.set("/r/runtime/features", 401);
-    expect(unchangedStamp(m, "/r", mtimeOf(times))).toBe(0);
-    times.set("/r/runtime/features", 400);
-    times.delete("/r/runtime"); // the tree gone altogether
-    expect(unchangedStamp(m, "/r", mtimeOf(times))).toBe(0);
-  });
-
-  test("the newest file's time set back: another stamp, so 0", () => {
-    const { m, times } = tree();
-    times.set("/r/runtime/features/b.ts", 950);
-    expect(unchangedStamp(m, "/r", mtimeOf(times))).toBe(0);
-  });
-
-  test("a file that cannot be stat'ed counts for nothing (its directory tells whether it went)", () => {
-    const { m, times } = tree();
-    times.delete("/r/runtime/a.ts");
-    expect(unchangedStamp(m, "/r", mtimeOf(times))).toBe(1000);
-  });
+  // Each case: what changed in the table of times since the build, and the answer.
+  const cases: [string, (times: Map<string, number>) => void, number][] = [
+    ["the sources as the manifest says: the stamp", () => {}, 1000],
+    ["a file edited since (newer than the stamp): 0", (t) => t.set("/r/runtime/a.ts", 1001), 0],
+    ["a file added, removed or renamed (its directory's time changed): 0, whatever the files' times", (t) => t.set("/r/runtime/features", 401), 0],
+    ["a tree gone altogether: 0", (t) => t.delete("/r/runtime"), 0],
+    ["the newest file's time set back: another stamp, so 0", (t) => t.set("/r/runtime/features/b.ts", 950), 0],
+    ["a file that cannot be stat'ed counts for nothing (its directory tells whether it went)", (t) => t.delete("/r/runtime/a.ts"), 1000],
+  ];
+  for (const [what, change, want] of cases) {
+    test(what, () => {
+      const { m, times } = tree();
+      change(times);
+      expect(unchangedStamp(m, "/r", mtimeOf(times))).toBe(want);
+    });
+  }
 });
 
 describe("parseManifest", () => {
