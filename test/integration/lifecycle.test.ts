@@ -405,17 +405,23 @@ describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
   itest("5 ctr -d at once: one monitor for all", () =>
     onHost(async (h) => {
       const names = [0, 1, 2, 3, 4].map(() => uniq("race"));
-      const rs = await Promise.all(names.map((n) => h.ctr(["-d", "--name", n, "-e", ADOPTED_SCRIPT])));
-      for (const [i, r] of rs.entries()) expect(r).toMatchObject({ code: 0, stdout: `${names[i]}\n`, stderr: "" });
-      const states = await Promise.all(names.map((n) => inspect(h, n)));
-      const monitor = states[0]!.supervisor!.pid;
-      for (const st of states) expect(st.supervisor).toEqual(states[0]!.supervisor);
-      expect(monitors()).toEqual([monitor]);
-      await until("their supervisors to end", () => childrenOf(monitor).length === 5);
-      expect(childrenOf(monitor)).toEqual(states.map((st) => st.pid1!.pid).sort((x, y) => x - y));
-      expect((await h.ctr(["rm", "-f", ...names])).code).toBe(0);
-      for (const [i, st] of states.entries()) await assertGone(names[i]!, st);
-      expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(false);
+      let removed = false;
+      try {
+        const rs = await Promise.all(names.map((n) => h.ctr(["-d", "--name", n, "-e", ADOPTED_SCRIPT])));
+        for (const [i, r] of rs.entries()) expect(r).toMatchObject({ code: 0, stdout: `${names[i]}\n`, stderr: "" });
+        const states = await Promise.all(names.map((n) => inspect(h, n)));
+        const monitor = states[0]!.supervisor!.pid;
+        for (const st of states) expect(st.supervisor).toEqual(states[0]!.supervisor);
+        expect(monitors()).toEqual([monitor]);
+        await until("their supervisors to end", () => childrenOf(monitor).length === 5);
+        expect(childrenOf(monitor)).toEqual(states.map((st) => st.pid1!.pid).sort((x, y) => x - y));
+        expect((await h.ctr(["rm", "-f", ...names])).code).toBe(0);
+        removed = true;
+        for (const [i, st] of states.entries()) await assertGone(names[i]!, st);
+        expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(false);
+      } finally {
+        if (!removed) await h.ctr(["rm", "-f", ...names]); // a failed check leaves no record behind
+      }
     }),
   );
 });
