@@ -81,7 +81,8 @@ const BUILD_DIR = (() => {
  */
 export function startDirect(argv: readonly string[], env: Record<string, string | undefined>, dir = BUILD_DIR): Direct {
   const script = scriptOf(argv);
-  if (!script || cacheProblem() !== null) return null;
+  // No init bundle (a build directory emptied by hand): the CLI says what is wrong.
+  if (!script || cacheProblem() !== null || Bun.file(`${dir}/init.js`).size === 0) return null;
   // The key as runtime/cli.ts computes it: the code stamp is bundle.ts's buildDir() for this build.
   const key = planKey(script.file, script.text, script.args, `${PACKAGE_ROOT}/dist/${dir.slice(dir.lastIndexOf("/") + 1)}`, version());
   const id = newContainerId();
