@@ -95,9 +95,10 @@ describe("signals sent to ctr", () => {
 
   itest("SIGTERM during a `run` (PID 1 is still ctr's init) ends the container with 143", () =>
     onHost(async (h) => {
-      const proc = h.spawn(["-e", "ns uts, pid, mnt\nmount proc\nrun sh -c 'echo ready; sleep 30'\nexec true"]);
+      // A sleep of its own length: another test's `sleep 30`, still dying, is not this one.
+      const proc = h.spawn(["-e", "ns uts, pid, mnt\nmount proc\nrun sh -c 'echo ready; sleep 30.25'\nexec true"]);
       const out = await waitFor(proc.stdout, "ready");
-      const sleeper = await awaitPids(["sleep 30"], 1);
+      const sleeper = await awaitPids(["sleep 30.25"], 1);
       expect(sleeper).toHaveLength(1);
       proc.kill("SIGTERM");
       await out.rest();
