@@ -46,7 +46,7 @@ if (!newest) {
 }
 const dir = `${root}/dist/${Math.floor(newest)}`;
 const run = plain && exists(`${dir}/init.js`);
-// Not after an undone start: the CLI points dist/current at this build.
+// Not after a guess: a sound one started; after one undone, the CLI (it fixes dist/current).
 if (run && !guessed && argv[0] === first && exists(`${dir}/direct-start.js`)) direct = (require(`${dir}/direct-start.js`) as DS).startDirect(argv, env);
 // As Launch.spawn (runtime/host.ts), which adopts it.
 const early = run && !direct?.pid1 ? Bun.spawn({ cmd: [process.execPath, `${dir}/init.js`, "stage1"], stdio: ["inherit", "inherit", "inherit", "pipe"], env }) : null;

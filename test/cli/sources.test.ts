@@ -3,7 +3,7 @@
 // The sources here are a table of times, not files.
 
 import { describe, expect, test } from "bun:test";
-import { parseManifest, unchangedStamp, type SourcesManifest } from "../../runtime/sources.ts";
+import { parseManifest, SOURCE_TREES, unchangedStamp, type SourcesManifest } from "../../runtime/sources.ts";
 
 const UNSTATABLE = 2 ** 52 - 1;
 
@@ -46,4 +46,12 @@ describe("parseManifest", () => {
       expect(parseManifest(bad)).toBeNull();
     }
   });
+});
+
+test("runtime/main.ts scans the same source trees as the build's manifest names (SOURCE_TREES)", async () => {
+  // main.ts imports nothing (it runs before any bundle is chosen), so it holds its own copy of the list.
+  const main = await Bun.file(new URL("../../runtime/main.ts", import.meta.url)).text();
+  const list = /for \(const \[d, p\] of (\[\[.*?\]\]) as const\)/.exec(main)?.[1];
+  expect(list).toBeDefined();
+  expect(JSON.parse(list!)).toEqual(SOURCE_TREES.map((t) => [...t]));
 });
