@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
+import { CTR, type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -214,6 +214,30 @@ describe("net bridge", () => {
       expect(spawnSync("ip", ["-o", "link", "show", "ctrtestbr75"], { encoding: "utf8" }).stdout).toContain("ctrtestbr75");
     } finally {
       spawnSync("ip", ["link", "del", "ctrtestbr75"]);
+    }
+    expect(hostNet()).toBe(before);
+  });
+
+  ntest("a detached container (ctr -d, ns pid, exec) on a bridge ctr made: the bridge goes when the container ends", async () => {
+    const before = hostNet();
+    const name = `net-detached-${process.pid}`;
+    try {
+      await onHost(async (h) => {
+        // Not adopted by the shared monitor, which removes no links: its supervisor tears it down (features/lifecycle/adopt.ts).
+        const r = await h.ctr(["-d", "--name", name, "-e", "ns net, pid, mnt\nnet bridge ctrtestbr76 ctr=169.254.76.2/24 addr=169.254.76.1/24\nexec sleep 0.5"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        let status = "running";
+        for (let i = 0; i < 200 && status === "running"; i++) {
+          await Bun.sleep(50);
+          status = (JSON.parse((await h.ctr(["inspect", name])).stdout) as { status: string }).status;
+        }
+        expect(status).not.toBe("running");
+        expect(spawnSync("ip", ["link", "show", "ctrtestbr76"]).status).not.toBe(0);
+        expect((await h.ctr(["rm", name])).code).toBe(0);
+      });
+    } finally {
+      spawnSync(CTR, ["rm", "-f", name]);
+      spawnSync("ip", ["link", "del", "ctrtestbr76"]);
     }
     expect(hostNet()).toBe(before);
   });

@@ -41,9 +41,14 @@ export function monitorPid(): number | null {
   return monitor;
 }
 
-/** A detached container the monitor adopts (see the header): `ns pid`, an `exec`, no `join`, and a monitor. */
+/**
+ * A detached container the monitor adopts (see the header): `ns pid`, an `exec`, no `join`, and a monitor.
+ * Nor a host end of `net veth`/`net bridge`: the monitor removes what HeldResources names (cgroups, the
+ * directory), not links, so such a container keeps its supervisor, whose teardown removes its bridge
+ * (runtime/features/net/host.ts: no later sweep finds a bridge that no directory's file names).
+ */
 export function adoptable(named: NamedRun | null, plan: Plan): boolean {
-  return named?.detached === true && plan.namespaces.includes("pid") && plan.ops.some((o) => o.kind === "exec") && !plan.ops.some((o) => o.kind === "join") && monitorPid() !== null;
+  return named?.detached === true && plan.namespaces.includes("pid") && plan.ops.some((o) => o.kind === "exec") && !plan.ops.some((o) => o.kind === "join" || o.kind === "net-host") && monitorPid() !== null;
 }
 
 /**

@@ -24,7 +24,7 @@
 // such record stopped; their cgroups and per-container directories are named
 // after this process's PID (their id, cli.ts runScript), and are swept with it.
 //
-// A container that cannot be adopted (no `ns pid`, no `exec`, or a `join`)
+// A container that cannot be adopted (no `ns pid`, no `exec`, a `join`, or a host end of `net veth`/`net bridge`)
 // keeps its supervisor, spawned here as well (the monitor stays while it
 // runs), which watches it to the end as before.
 
