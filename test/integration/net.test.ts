@@ -242,6 +242,34 @@ describe("net bridge", () => {
     expect(hostNet()).toBe(before);
   });
 
+  ntest("SIGKILL of a detached container's supervisor: its bridge is removed with its directory (by the monitor, or the sweep of the next ctr command)", async () => {
+    const before = hostNet();
+    const name = `net-killed-${process.pid}`;
+    try {
+      await onHost(async (h) => {
+        const r = await h.ctr(["-d", "--name", name, "-e", "ns net, pid, mnt\nnet bridge ctrtestbr77 ctr=169.254.77.2/24 addr=169.254.77.1/24\nexec sleep 30"]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        const state = async () => JSON.parse((await h.ctr(["inspect", name])).stdout) as { status: string; supervisor: { pid: number } | null };
+        const sup = (await state()).supervisor!.pid;
+        expect(spawnSync("ip", ["link", "show", "ctrtestbr77"]).status).toBe(0);
+        process.kill(sup, "SIGKILL"); // a process this test's ctr started
+        let status = "running";
+        for (let i = 0; i < 200 && status === "running"; i++) {
+          await Bun.sleep(50);
+          status = (await state()).status;
+        }
+        expect(status).toBe("stopped");
+        await hostLinksUntil((l) => !l.includes("ctrtestbr77"));
+        expect(spawnSync("ip", ["link", "show", "ctrtestbr77"]).status).not.toBe(0);
+        expect((await h.ctr(["rm", name])).code).toBe(0);
+      });
+    } finally {
+      spawnSync(CTR, ["rm", "-f", name]);
+      spawnSync("ip", ["link", "del", "ctrtestbr77"]);
+    }
+    expect(hostNet()).toBe(before);
+  });
+
   ntest("SIGKILL of ctr: the next ctr removes the bridge it made", async () => {
     const before = hostNet();
     await onHost(async (h) => {

@@ -24,6 +24,7 @@ import { wireToError } from "../../channel/codec.ts";
 import { AsyncWriter, writeAll } from "../../fdio.ts";
 import { HANDLED_SIGNALS } from "../../status.ts";
 import { removeStateDir, sweepStaleStateDirs } from "../../statedir.ts";
+import { releaseNetOf, sweepStaleNet } from "../net/host.ts";
 import { machineCgroups } from "../cgroup/detect.ts";
 import { sweepStaleCgroups } from "../cgroup/manager.ts";
 import type { EnterReply, EnterSpec } from "./enter.ts";
@@ -76,6 +77,7 @@ function signalRecorded(p: ProcRef | null, sig: number): boolean {
 export function sweepRecords(): string[] {
   const swept: string[] = [];
   for (const s of listStates()) if (sweepRecord(s)) swept.push(s.name);
+  sweepStaleNet(); // before the directories whose `net` files name the links go (as a run's session does)
   sweepStaleStateDirs();
   sweepStaleMonitor();
   try {
@@ -95,7 +97,10 @@ function sweepRecord(s: ContainerState): boolean {
   Object.assign(s, { status: "stopped", exitStatus: null, finished: new Date().toISOString(), note: "its supervisor was killed", supervisor: null });
   writeState(s);
   // Its per-container directory: the sweep below goes by PID, and a killed supervisor may still be a zombie no one has reaped.
-  if (/^ctr-[a-z0-9]+-\d+$/.test(s.id)) removeStateDir(`${recordsRoot()}/${s.id}`);
+  if (/^ctr-[a-z0-9]+-\d+$/.test(s.id)) {
+    releaseNetOf(s.id); // its links first: the directory's `net` file is their only record (features/net/host.ts)
+    removeStateDir(`${recordsRoot()}/${s.id}`);
+  }
   return true;
 }
 

@@ -35,6 +35,7 @@ import type { HeldResources } from "../../session.ts";
 import { removeRootIfEmpty, removeStateDir } from "../../statedir.ts";
 import { machineCgroups } from "../cgroup/detect.ts";
 import { removeCgroupsOf } from "../cgroup/manager.ts";
+import { releaseNetOf } from "../net/host.ts";
 import { removeHeld } from "../oci/teardown.ts";
 import { MONITOR_LOG, socketPath, type Message } from "./monitor-link.ts";
 import { nameProblem } from "./names.ts";
@@ -149,6 +150,7 @@ async function supervisorEnded(pid: number, status: number): Promise<void> {
 /** The per-container directory and cgroups of container `id`, retried while its killed processes drain. */
 async function removeLeft(id: string): Promise<void> {
   try {
+    releaseNetOf(id); // its links first: the directory's `net` file is their only record (features/net/host.ts)
     removeStateDir(`${recordsRoot()}/${id}`);
   } catch {
     // not there, or not removable

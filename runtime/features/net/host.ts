@@ -41,6 +41,7 @@ import type { HostNetView, Span } from "../../../lang/spec.ts";
 import { realSys, SysError, type Sys, type TraceFn } from "../../../native/index.ts";
 import type { Op } from "../../ops.ts";
 import { stateRoot } from "../../paths.ts";
+import { isRunning } from "../../statedir.ts";
 import { hostShow, netnsOf } from "./show.ts";
 import { addrRequest, bridgeRequest, cidrText, delLinkRequest, network, Rtnl, setLinkRequest, vethRequest, type Cidr } from "./rtnl.ts";
 
@@ -261,15 +262,6 @@ function bridgeUsers(id: string): Set<string> {
   return new Set(netRecords().filter((r) => r.alive && !r.leaving && r.id !== id).flatMap((r) => r.bridges));
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
 /**
  * What containers of a ctr killed outright left on the host (their state
  * directories are swept right after, runtime/statedir.ts). Returns the problems.
@@ -280,6 +272,17 @@ export function sweepStaleNet(sys: Sys = realSys, trace: TraceFn | null = null):
   if (dead.length === 0) return []; // the common case: no link to look at (see the header)
   const rt = new Rtnl(sys, trace);
   return dead.flatMap((r) => removeOwned(rt, r.id, r.veths, r.bridges));
+}
+
+/**
+ * What the ended container `id` made on the host, removed by whoever removes its
+ * state directory in its place (a killed supervisor's, runtime/features/lifecycle/):
+ * the directory's `net` file is the only record of its bridges (see the header).
+ */
+export function releaseNetOf(id: string, sys: Sys = realSys): string[] {
+  if ((process.geteuid?.() ?? 0) !== 0) return [];
+  const r = netRecords().find((x) => x.id === id);
+  return r ? removeOwned(new Rtnl(sys, null), r.id, r.veths, r.bridges) : [];
 }
 
 /** The host's links and IPv4 addresses, each address with its link's name: one dump each. */
