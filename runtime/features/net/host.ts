@@ -23,7 +23,11 @@
 // bridge (checking first would let both see the other still there, and both keep it).
 // A ctr killed outright (SIGKILL), at any moment, leaves its state directory and that
 // file behind: the next ctr reads it and does the same (sweepStaleNet) before the
-// directory is swept. So no bridge of ctr's is left that no file names, and the
+// directory is swept. Whoever else removes an ended container's directory in its
+// place (a killed supervisor's: the record sweep and the shared monitor,
+// runtime/features/lifecycle/) removes its links first (releaseNetOf), and a detached
+// container with a host end is never handed to the monitor, which removes no links
+// (lifecycle/adopt.ts). So no bridge of ctr's is left that no file names, and the
 // sweep reads the host's links only for a file a killed ctr left: the start of every
 // run looks at the state root alone. A bridge is made and marked in two requests (the
 // kernel ignores IFLA_IFALIAS in the RTM_NEWLINK that creates a link): one killed
