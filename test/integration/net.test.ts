@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { CTR, type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
+import { CTR, type CtrResult, example, type Host, itest, IS_ROOT, onHost } from "./host-state.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -218,57 +218,54 @@ describe("net bridge", () => {
     expect(hostNet()).toBe(before);
   });
 
-  ntest("a detached container (ctr -d, ns pid, exec) on a bridge ctr made: the bridge goes when the container ends", async () => {
+  /**
+   * A detached container NAME on the bridge ctrtestbrN that ctr makes, running `cmd`; `fn` gets its
+   * record's status and supervisor, and `stopped` (the status, once it is not "running"). The
+   * container and the bridge are removed whatever happens; the host's tables are as before.
+   */
+  async function detachedOnBridge(n: number, cmd: string, fn: (h: Host, name: string, state: () => Promise<{ status: string; supervisor: { pid: number } | null }>, stopped: () => Promise<string>) => Promise<void>): Promise<void> {
     const before = hostNet();
-    const name = `net-detached-${process.pid}`;
+    const name = `net-detached-${n}-${process.pid}`;
     try {
       await onHost(async (h) => {
-        // Not adopted by the shared monitor, which removes no links: its supervisor tears it down (features/lifecycle/adopt.ts).
-        const r = await h.ctr(["-d", "--name", name, "-e", "ns net, pid, mnt\nnet bridge ctrtestbr76 ctr=169.254.76.2/24 addr=169.254.76.1/24\nexec sleep 0.5"]);
-        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-        let status = "running";
-        for (let i = 0; i < 200 && status === "running"; i++) {
-          await Bun.sleep(50);
-          status = (JSON.parse((await h.ctr(["inspect", name])).stdout) as { status: string }).status;
-        }
-        expect(status).not.toBe("running");
-        expect(spawnSync("ip", ["link", "show", "ctrtestbr76"]).status).not.toBe(0);
-        expect((await h.ctr(["rm", name])).code).toBe(0);
-      });
-    } finally {
-      spawnSync(CTR, ["rm", "-f", name]);
-      spawnSync("ip", ["link", "del", "ctrtestbr76"]);
-    }
-    expect(hostNet()).toBe(before);
-  });
-
-  ntest("SIGKILL of a detached container's supervisor: its bridge is removed with its directory (by the monitor, or the sweep of the next ctr command)", async () => {
-    const before = hostNet();
-    const name = `net-killed-${process.pid}`;
-    try {
-      await onHost(async (h) => {
-        const r = await h.ctr(["-d", "--name", name, "-e", "ns net, pid, mnt\nnet bridge ctrtestbr77 ctr=169.254.77.2/24 addr=169.254.77.1/24\nexec sleep 30"]);
+        const r = await h.ctr(["-d", "--name", name, "-e", `ns net, pid, mnt\nnet bridge ctrtestbr${n} ctr=169.254.${n}.2/24 addr=169.254.${n}.1/24\nexec ${cmd}`]);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
         const state = async () => JSON.parse((await h.ctr(["inspect", name])).stdout) as { status: string; supervisor: { pid: number } | null };
-        const sup = (await state()).supervisor!.pid;
-        expect(spawnSync("ip", ["link", "show", "ctrtestbr77"]).status).toBe(0);
-        process.kill(sup, "SIGKILL"); // a process this test's ctr started
-        let status = "running";
-        for (let i = 0; i < 200 && status === "running"; i++) {
-          await Bun.sleep(50);
-          status = (await state()).status;
-        }
-        expect(status).toBe("stopped");
-        await hostLinksUntil((l) => !l.includes("ctrtestbr77"));
-        expect(spawnSync("ip", ["link", "show", "ctrtestbr77"]).status).not.toBe(0);
+        const stopped = async () => {
+          let status = "running";
+          for (let i = 0; i < 200 && status === "running"; i++) {
+            await Bun.sleep(50);
+            status = (await state()).status;
+          }
+          return status;
+        };
+        await fn(h, name, state, stopped);
         expect((await h.ctr(["rm", name])).code).toBe(0);
       });
     } finally {
       spawnSync(CTR, ["rm", "-f", name]);
-      spawnSync("ip", ["link", "del", "ctrtestbr77"]);
+      spawnSync("ip", ["link", "del", `ctrtestbr${n}`]);
     }
     expect(hostNet()).toBe(before);
-  });
+  }
+
+  ntest("a detached container (ctr -d, ns pid, exec) on a bridge ctr made: the bridge goes when the container ends", () =>
+    // Not adopted by the shared monitor, which removes no links: its supervisor tears it down (features/lifecycle/adopt.ts).
+    detachedOnBridge(76, "sleep 0.5", async (_h, _name, _state, stopped) => {
+      expect(await stopped()).toBe("stopped");
+      expect(spawnSync("ip", ["link", "show", "ctrtestbr76"]).status).not.toBe(0);
+    }),
+  );
+
+  ntest("SIGKILL of a detached container's supervisor: its bridge is removed with its directory (by the monitor, or the sweep of the next ctr command)", () =>
+    detachedOnBridge(77, "sleep 30", async (_h, _name, state, stopped) => {
+      expect(spawnSync("ip", ["link", "show", "ctrtestbr77"]).status).toBe(0);
+      process.kill((await state()).supervisor!.pid, "SIGKILL"); // a process this test's ctr started
+      expect(await stopped()).toBe("stopped");
+      await hostLinksUntil((l) => !l.includes("ctrtestbr77"));
+      expect(spawnSync("ip", ["link", "show", "ctrtestbr77"]).status).not.toBe(0);
+    }),
+  );
 
   ntest("SIGKILL of ctr: the next ctr removes the bridge it made", async () => {
     const before = hostNet();
