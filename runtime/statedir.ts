@@ -256,12 +256,12 @@ export function removeStateDir(dir: string): void {
   }
   if (rootFd === null) return;
   try {
-    removeOwned(rootFd, basename(dir));
-  } finally {
-    close(rootFd);
-  }
-  // The parent checked once, above: its descriptor, not its path again.
-  try {
+    try {
+      removeOwned(rootFd, basename(dir));
+    } finally {
+      close(rootFd);
+    }
+    // The parent checked once, above: its descriptor, not its path again.
     removeRootAt(parent, root);
   } finally {
     close(parent);
