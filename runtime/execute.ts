@@ -16,7 +16,7 @@ import type { NsName, Span } from "../lang/spec.ts";
 import type { NsPath, TraceEvent } from "./channel/messages.ts";
 import type { Launch } from "./host.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
-import type { Op, Plan, RunResult } from "./ops.ts";
+import { overlaid, type Op, type Plan, type RunResult } from "./ops.ts";
 import { SysError } from "../native/error.ts";
 import { HANDLED_SIGNALS, signalStatus } from "./status.ts";
 import { ContainerSession, type HeldResources } from "./session.ts";
@@ -136,7 +136,7 @@ export async function execute(id: string, plan: Plan, launch: Launch, tracking: 
         later: limitOps.filter((o) => !atStart.has(o)).map((o) => o.limit),
         accounting: plan.ops.some((o) => o.kind === "show-cgroup"),
         cgroupSpan: (limitOps[0] ?? plan.ops.find((o) => o.kind === "unshare"))?.span,
-        stateDir: plan.ops.some((o) => o.kind === "rootfs" || o.kind === "net-host") ? { hostname: hostnameOf(plan) } : null,
+        stateDir: plan.ops.some((o) => o.kind === "rootfs" || o.kind === "net-host") ? { hostname: hostnameOf(plan), mountPoints: plan.ops.some(overlaid) } : null,
         defaultRootfs: plan.needsDefaultRootfs,
         idmaps: plan.ops,
         net: plan.ops,

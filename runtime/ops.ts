@@ -234,6 +234,11 @@ export const OP_TRAITS = {
 /** The op kinds PID 1 performs. */
 export type Pid1OpKind = { [K in OpKind]: (typeof OP_TRAITS)[K]["side"] extends "pid1" ? K : never }[OpKind];
 
+/** A root that PID 1 mounts in the state directory (its scratch/ and root/: a default or image rootfs). */
+export function overlaid(op: Op): boolean {
+  return op.kind === "rootfs" && (op.overlay !== null || op.image !== undefined);
+}
+
 /** The traits of an op's kind. */
 export function traitsOf(kind: OpKind): OpTraits {
   return OP_TRAITS[kind];

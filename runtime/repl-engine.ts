@@ -27,7 +27,7 @@ import { ScriptFileError, Session, formatDiagnostic, limitDiagnostics, readScrip
 import { SysError } from "../native/error.ts";
 import { type Container, Launch, makeStateDir, traceLine } from "./host.ts";
 import { ContainerSession } from "./session.ts";
-import { SIDE_NAME, type Op, type RunResult } from "./ops.ts";
+import { overlaid, SIDE_NAME, type Op, type RunResult } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { bound, Planner, texts } from "./plan.ts";
 import { findStatement, statements, suggestStatement } from "./registry.ts";
@@ -576,7 +576,7 @@ export class ReplEngine {
         break;
       case "rootfs":
         if (!this.stateDirMade) {
-          makeStateDir(this.id, this.hostname);
+          makeStateDir(this.id, this.hostname, overlaid(op));
           this.stateDirMade = true;
         }
         if (op.overlay) defaultRootfs(undefined, { onProgress: (m) => this.io.err(`ctr: ${m}\n`) });

@@ -62,7 +62,7 @@ export interface SessionSpec {
    * with; or, where the caller makes it later (the REPL's first `rootfs`), its
    * path, so that the container's end removes it and `hostname` keeps it current.
    */
-  stateDir?: { hostname: string | null } | { later: string } | null;
+  stateDir?: { hostname: string | null; mountPoints?: boolean } | { later: string } | null;
   /** `rootfs default`: build it first if needed. */
   defaultRootfs?: boolean;
   /** The user namespace's `map` (and default map) operations. */
@@ -224,7 +224,7 @@ export class ContainerSession {
       beforeUnshare: () => {
         if (spec.defaultRootfs) defaultRootfs(undefined, opts.onProgress ? { onProgress: opts.onProgress } : undefined);
         if (spec.stateDir && "later" in spec.stateDir) this.stateDir = spec.stateDir.later;
-        else if (spec.stateDir) this.stateDir = makeStateDir(this.id, spec.stateDir.hostname);
+        else if (spec.stateDir) this.stateDir = makeStateDir(this.id, spec.stateDir.hostname, spec.stateDir.mountPoints ?? true);
       },
     };
   }

@@ -1,6 +1,6 @@
 // The per-container state directories: stateRoot()/ID holds the files bound
 // over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf, and the
-// scratch/ and root/ mount points of the default rootfs's overlay.
+// scratch/ and root/ mount points of a default or image rootfs's overlay.
 //
 // Without XDG_RUNTIME_DIR the state root is /tmp/ctr-UID, a name any local
 // user can take first: as a directory of their own (ctr would fail), as a
@@ -179,8 +179,11 @@ function readResolvConf(): string {
   }
 }
 
-/** Make the per-container directory stateRoot()/ID with the Docker-style init files. Returns its path. */
-export function makeStateDir(id: string, hostname: string | null): string {
+/**
+ * Make the per-container directory stateRoot()/ID with the Docker-style init files, and with
+ * `mountPoints` the overlay's scratch/ and root/ (a default or image rootfs). Returns its path.
+ */
+export function makeStateDir(id: string, hostname: string | null, mountPoints = true): string {
   const root = stateRoot();
   const name = hostname ?? gethostname(); // os.hostname()'s answer, without loading node:os (runtime/lazy-builtins.ts)
   for (let attempt = 1; ; attempt++) {
@@ -189,7 +192,7 @@ export function makeStateDir(id: string, hostname: string | null): string {
       rootFd = openStateRoot(root, true)!;
       mkdirat(rootFd, id, DIR_MODE);
       try {
-        fillStateDir(rootFd, id, name);
+        fillStateDir(rootFd, id, name, mountPoints);
       } catch (e) {
         removeOwned(rootFd, id);
         throw e;
@@ -207,7 +210,7 @@ export function makeStateDir(id: string, hostname: string | null): string {
   }
 }
 
-function fillStateDir(rootFd: number, id: string, name: string): void {
+function fillStateDir(rootFd: number, id: string, name: string, mountPoints: boolean): void {
   const fd = openat(rootFd, id, DIR_FLAGS);
   try {
     fchmod(fd, DIR_MODE);
@@ -216,8 +219,11 @@ function fillStateDir(rootFd: number, id: string, name: string): void {
     writeAt(fd, "hostname", name + "\n", 0o644, true);
     writeAt(fd, "hosts", hostsText(name), 0o644, true);
     writeAt(fd, "resolv.conf", readResolvConf(), 0o644, true);
-    mkdirat(fd, "scratch", 0o755);
-    mkdirat(fd, "root", 0o755);
+    // Only for an overlay: each directory made is one more to remove at the end, on the container's critical path.
+    if (mountPoints) {
+      mkdirat(fd, "scratch", 0o755);
+      mkdirat(fd, "root", 0o755);
+    }
   } finally {
     close(fd);
   }
