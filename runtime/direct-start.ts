@@ -120,9 +120,10 @@ export function sourcesStamp(root: string, dir = BUILD_DIR): number {
   let m: SourcesManifest | null;
   try {
     m = parseManifest(readScriptFile(`${dir}/sources.json`, 1 << 22, LIBC_CALLS));
+    if (!m) return 0;
     // The same directory as root's dist/<stamp>, whatever links led here.
-    const [a, b] = [statx(AT_FDCWD, dir), statx(AT_FDCWD, `${root}/dist/${m?.stamp}`)];
-    if (!m || a.dev !== b.dev || a.ino !== b.ino) return 0;
+    const [a, b] = [statx(AT_FDCWD, dir), statx(AT_FDCWD, `${root}/dist/${m.stamp}`)];
+    if (a.dev !== b.dev || a.ino !== b.ino) return 0;
   } catch {
     return 0; // a build without a manifest, or root without that build
   }

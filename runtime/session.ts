@@ -23,8 +23,8 @@
 import type { NsName, Span } from "../lang/spec.ts";
 import { SysError } from "../native/error.ts";
 import type { NsPath, TraceEvent } from "./channel/messages.ts";
-import { Container, Launch, makeStateDir, sweepStaleStateDirs } from "./host.ts";
-import { removeStateDir } from "./statedir.ts";
+import { Container, Launch } from "./host.ts";
+import { makeStateDir, removeStateDir, sweepStaleStateDirs } from "./statedir.ts";
 import type { Op, RunResult } from "./ops.ts";
 import { defaultRootfs } from "./features/rootfs/cache.ts";
 import { userNamespaceSetup, type Become } from "./features/userns/userns.ts";

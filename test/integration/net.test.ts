@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { CTR, type CtrResult, example, type Host, itest, IS_ROOT, onHost } from "./host-state.ts";
+import { CTR, type CtrResult, example, itest, IS_ROOT, onHost } from "./host-state.ts";
 import { ctrAsUser, freshenBundle, rootlessSkipReason, skipping, userDir } from "../userns/helpers.ts";
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -219,11 +219,11 @@ describe("net bridge", () => {
   });
 
   /**
-   * A detached container NAME on the bridge ctrtestbrN that ctr makes, running `cmd`; `fn` gets its
-   * record's status and supervisor, and `stopped` (the status, once it is not "running"). The
+   * A detached container on the bridge ctrtestbrN that ctr makes, running `cmd`; `fn` gets `state`
+   * (its record's status and supervisor) and `stopped` (the status, once it is not "running"). The
    * container and the bridge are removed whatever happens; the host's tables are as before.
    */
-  async function detachedOnBridge(n: number, cmd: string, fn: (h: Host, name: string, state: () => Promise<{ status: string; supervisor: { pid: number } | null }>, stopped: () => Promise<string>) => Promise<void>): Promise<void> {
+  async function detachedOnBridge(n: number, cmd: string, fn: (state: () => Promise<{ status: string; supervisor: { pid: number } | null }>, stopped: () => Promise<string>) => Promise<void>): Promise<void> {
     const before = hostNet();
     const name = `net-detached-${n}-${process.pid}`;
     try {
@@ -239,7 +239,7 @@ describe("net bridge", () => {
           }
           return status;
         };
-        await fn(h, name, state, stopped);
+        await fn(state, stopped);
         expect((await h.ctr(["rm", name])).code).toBe(0);
       });
     } finally {
@@ -251,14 +251,14 @@ describe("net bridge", () => {
 
   ntest("a detached container (ctr -d, ns pid, exec) on a bridge ctr made: the bridge goes when the container ends", () =>
     // Not adopted by the shared monitor, which removes no links: its supervisor tears it down (features/lifecycle/adopt.ts).
-    detachedOnBridge(76, "sleep 0.5", async (_h, _name, _state, stopped) => {
+    detachedOnBridge(76, "sleep 0.5", async (_state, stopped) => {
       expect(await stopped()).toBe("stopped");
       expect(spawnSync("ip", ["link", "show", "ctrtestbr76"]).status).not.toBe(0);
     }),
   );
 
   ntest("SIGKILL of a detached container's supervisor: its bridge is removed with its directory (by the monitor, or the sweep of the next ctr command)", () =>
-    detachedOnBridge(77, "sleep 30", async (_h, _name, state, stopped) => {
+    detachedOnBridge(77, "sleep 30", async (state, stopped) => {
       expect(spawnSync("ip", ["link", "show", "ctrtestbr77"]).status).toBe(0);
       process.kill((await state()).supervisor!.pid, "SIGKILL"); // a process this test's ctr started
       expect(await stopped()).toBe("stopped");
