@@ -95,13 +95,19 @@ function consoleSocket(file: string): { take(): Promise<{ name: string; master: 
   };
 }
 
-/** What a terminal's master reads until its end (EIO: no process holds the slave any more), up to 10 s; closes it. */
-async function readMaster(master: number): Promise<string> {
+/**
+ * What a terminal's master reads until its end (EIO: no process holds the slave any more), up to 10 s; closes it.
+ * With `until`, it returns as soon as the output matches, and keeps the master open: a test types only after the
+ * command's first output, since the line discipline echoes input at once and an early echo lands before that output.
+ */
+async function readMaster(master: number, until?: RegExp): Promise<string> {
   let out = "";
   const buf = Buffer.alloc(4096);
   const end = Date.now() + 10_000;
+  let keep = false;
   try {
     for (;;) {
+      if (until?.test(out.replaceAll("\r", ""))) return ((keep = true), out);
       if (pollReadable([master], 0).length === 0) {
         if (Date.now() > end) throw new Error(`timed out reading the terminal; it showed:\n${out}`);
         await Bun.sleep(10);
@@ -118,7 +124,7 @@ async function readMaster(master: number): Promise<string> {
       out += buf.toString("utf8", 0, n);
     }
   } finally {
-    close(master);
+    if (!keep) close(master);
   }
 }
 
@@ -437,8 +443,9 @@ describe("ctr as an OCI runtime", () => {
         // The terminal is of the container's devpts instance (not the host's), and the command's controlling terminal.
         expect(statSync(`/proc/${pid}/fd/0`).dev).not.toBe(statSync("/dev/pts/ptmx").dev);
         expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[4]).not.toBe("0"); // tty_nr
+        const first = await readMaster(got.master, /self=\d+\n/);
         writeSync(got.master, "typed\n");
-        const out = (await readMaster(got.master)).replaceAll("\r", "");
+        const out = (first + (await readMaster(got.master))).replaceAll("\r", "");
         expect(out).toContain(`tty=${got.name}\n7 33\n`);
         const ids = /sid=(\d+) self=(\d+)/.exec(out);
         expect(ids?.[1]).toBe(ids?.[2]); // a session of its own
@@ -483,8 +490,9 @@ describe("ctr as an OCI runtime", () => {
       try {
         expect(got.name).toMatch(/^\/dev\/pts\/\d+$/);
         expect((await oci(h, root, ["start", "c"])).code).toBe(0);
+        const first = await readMaster(got.master, /11 57\n/);
         writeSync(got.master, "typed\n");
-        const out = (await readMaster(got.master)).replaceAll("\r", "");
+        const out = (first + (await readMaster(got.master))).replaceAll("\r", "");
         expect(out).toContain(`tty=${got.name}\n11 57\n`);
         expect(out).toContain("got-typed\n");
       } finally {
