@@ -29,14 +29,43 @@ import { dirname, join } from "node:path";
 import { SysError } from "../native/error.ts";
 import { parseManifest, SOURCE_TREES, unchangedStamp, type SourcesManifest } from "./sources.ts";
 
-/** The package's root: the nearest directory above this file holding package.json (also from dist/<stamp>/). */
-export const PACKAGE_ROOT = (() => {
+/**
+ * The directory of the file this code runs from, at run time: runtime/ in the sources, dist/<stamp>/ in a build.
+ * Not import.meta.dir: the bundler writes in its value at build time, so a checkout moved (or copied) after its
+ * build would have its bundles take the old place for their own, build there, and start stages from there. The
+ * first frame of a stack made here names the file that holds this function as it is loaded.
+ */
+function hereDir(): string | undefined {
+  const frame = (new Error().stack ?? "").split("\n").find((l) => l.trimStart().startsWith("at "));
+  const m = frame ? /\((\/.*):\d+:\d+\)$/.exec(frame) ?? /^\s*at (\/.*):\d+:\d+$/.exec(frame) : null;
+  const file = m?.[1] ?? m?.[2];
+  return file ? file.slice(0, file.lastIndexOf("/")) || "/" : undefined;
+}
+
+/** The nearest directory from `dir` up holding package.json, or null. */
+function packageAbove(dir: string): string | null {
   // As every bundle loads: Bun.file and string operations, neither node:fs nor node:path (runtime/lazy-builtins.ts).
-  let dir = import.meta.dir;
-  while (Bun.file(`${dir}/package.json`).size === 0 && dir !== "/") dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
-  return dir;
-})();
-const OUT_DIR = `${PACKAGE_ROOT}/dist`;
+  for (;;) {
+    if (Bun.file(`${dir}/package.json`).size > 0) return dir;
+    if (dir === "/") return null;
+    dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  }
+}
+
+let root: string | undefined;
+/**
+ * The package's root: the nearest directory above this code's file holding package.json (also from dist/<stamp>/).
+ * Found on first use: the stack costs ~0.13 ms, and a direct start, which knows its build directory, never asks.
+ */
+export function packageRoot(): string {
+  if (root === undefined) {
+    const here = hereDir();
+    root = (here !== undefined ? packageAbove(here) : null) ?? packageAbove(import.meta.dir) ?? "/";
+  }
+  return root;
+}
+/** Where the builds go: dist/ of the package. */
+const outDir = (): string => `${packageRoot()}/dist`;
 
 /**
  * Settings that keep a fresh Bun process single-threaded (docs/ARCHITECTURE.md,
@@ -88,7 +117,7 @@ function newestSource(): number {
   // Every .ts file under these, dot files too; one that vanished since the listing (or a dangling link) counts for nothing.
   // The standard library too: a cached plan of a script that imports it holds what it read there (runtime/plancache.ts).
   for (const f of sourceFiles()) {
-    const t = Bun.file(`${PACKAGE_ROOT}/${f}`).lastModified;
+    const t = Bun.file(`${packageRoot()}/${f}`).lastModified;
     if (t < 2 ** 52 - 1) newest = Math.max(newest, t);
   }
   return (newestCache = newest);
@@ -96,15 +125,15 @@ function newestSource(): number {
 
 /** The source files that make the stamp, relative to the package's root (SOURCE_TREES). */
 function sourceFiles(): string[] {
-  return SOURCE_TREES.flatMap(([d, p]) => [...new Bun.Glob(p).scanSync({ cwd: `${PACKAGE_ROOT}/${d}`, dot: true })].map((f) => `${d}/${f}`));
+  return SOURCE_TREES.flatMap(([d, p]) => [...new Bun.Glob(p).scanSync({ cwd: `${packageRoot()}/${d}`, dot: true })].map((f) => `${d}/${f}`));
 }
 
 /** The manifest of a build of `stamp` (runtime/sources.ts): the source files, and every directory of their trees with its time. */
 function sourcesManifest(stamp: number): SourcesManifest {
   const dirs: [string, number][] = [];
   const walk = (dir: string): void => {
-    dirs.push([dir, Bun.file(`${PACKAGE_ROOT}/${dir}`).lastModified]);
-    for (const e of readdirSync(`${PACKAGE_ROOT}/${dir}`, { withFileTypes: true })) if (e.isDirectory()) walk(`${dir}/${e.name}`);
+    dirs.push([dir, Bun.file(`${packageRoot()}/${dir}`).lastModified]);
+    for (const e of readdirSync(`${packageRoot()}/${dir}`, { withFileTypes: true })) if (e.isDirectory()) walk(`${dir}/${e.name}`);
   };
   for (const [d] of SOURCE_TREES) walk(d);
   return { stamp, files: sourceFiles(), dirs };
@@ -127,7 +156,7 @@ export function markBuildCurrent(): void {
   } catch {
     // none
   }
-  if (!m || unchangedStamp(m, PACKAGE_ROOT, (p) => Bun.file(p).lastModified) !== stamp) {
+  if (!m || unchangedStamp(m, packageRoot(), (p) => Bun.file(p).lastModified) !== stamp) {
     const tmp = `${manifest}.${process.pid}`;
     try {
       writeFileSync(tmp, JSON.stringify(sourcesManifest(stamp)));
@@ -145,14 +174,14 @@ export function markBuildCurrent(): void {
  * replacing the link in one rename. Best effort: a user who cannot write dist/ leaves it as it is.
  */
 function markCurrent(dir: string): void {
-  const link = join(OUT_DIR, "current");
+  const link = join(outDir(), "current");
   const name = dir.slice(dir.lastIndexOf("/") + 1);
   try {
     if (readlinkSync(link) === name) return;
   } catch {
     // none yet
   }
-  const tmp = join(OUT_DIR, `.current-${process.pid}`);
+  const tmp = join(outDir(), `.current-${process.pid}`);
   try {
     rmSync(tmp, { force: true });
     symlinkSync(name, tmp);
@@ -172,7 +201,7 @@ function quietRm(path: string): void {
 
 /** The build directory for the current sources (it may not exist yet). */
 export function buildDir(): string {
-  return join(OUT_DIR, String(Math.floor(newestSource())));
+  return join(outDir(), String(Math.floor(newestSource())));
 }
 
 /** Identifies the code of this ctr: changes whenever a source file changes. */
@@ -209,34 +238,34 @@ export async function ensureInitBundle(): Promise<string> {
     return initBundle(dir);
   }
   try {
-    mkdirSync(OUT_DIR, { recursive: true });
-    accessSync(OUT_DIR, constants.W_OK);
+    mkdirSync(outDir(), { recursive: true });
+    accessSync(outDir(), constants.W_OK);
   } catch (e) {
     // Typically an ordinary user running a checkout owned by root (rootless ctr).
     const code = (e as NodeJS.ErrnoException).code ?? "EACCES";
     throw new SysError({
       code,
-      message: `ctr's bundles for its current sources are missing from ${OUT_DIR} and cannot be built by this user (${code})`,
-      hint: `run any container once as the owner of ${OUT_DIR} (e.g. \`sudo ctr -e 'ns uts; run true'\`): that builds them`,
+      message: `ctr's bundles for its current sources are missing from ${outDir()} and cannot be built by this user (${code})`,
+      hint: `run any container once as the owner of ${outDir()} (e.g. \`sudo ctr -e 'ns uts; run true'\`): that builds them`,
       status: 125,
     });
   }
-  const tmp = join(OUT_DIR, `.build-${process.pid}`);
+  const tmp = join(outDir(), `.build-${process.pid}`);
   try {
     // node:fs, node:path and node:os loaded on first use, not with the bundle (runtime/lazy-builtins.ts).
     const { lazyBuiltins } = await import("./lazy-builtins.ts");
     const common = { target: "bun" as const, external: ["koffi", "koffi/*", "@koromix/*"], minify: true, plugins: [lazyBuiltins] };
     // Bytecode (CommonJS only in Bun) saves each stage ~1 ms of parsing, the CLI more.
-    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "init.ts")], outdir: tmp, format: "cjs", bytecode: true });
-    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });
+    await build({ ...common, entrypoints: [join(packageRoot(), "runtime", "init.ts")], outdir: tmp, format: "cjs", bytecode: true });
+    await build({ ...common, entrypoints: [join(packageRoot(), "runtime", "cli.ts")], outdir: tmp, format: "cjs", bytecode: true });
     // `ctr exec`'s two processes, each a fraction of the bundle above it (runtime/exec-cli.ts, runtime/enter-init.ts).
-    await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", "exec-cli.ts"), join(PACKAGE_ROOT, "runtime", "enter-init.ts")], outdir: tmp, format: "cjs", bytecode: true });
+    await build({ ...common, entrypoints: [join(packageRoot(), "runtime", "exec-cli.ts"), join(packageRoot(), "runtime", "enter-init.ts")], outdir: tmp, format: "cjs", bytecode: true });
     // PID 1's entry: init.js, awaited (runtime/init.ts, `running`).
     writeFileSync(join(tmp, "init.mjs"), 'await require("./init.js").running;\n');
     // The direct start, which runtime/main.ts loads first (runtime/direct-start.ts), and the runner of its
     // container (runtime/direct-run.ts), which stands in for the CLI.
     // Two builds: one build of both entries makes the first a third larger (measured), and it delays PID 1.
-    for (const entry of ["direct-start.ts", "direct-run.ts"]) await build({ ...common, entrypoints: [join(PACKAGE_ROOT, "runtime", entry)], outdir: tmp, format: "cjs", bytecode: true });
+    for (const entry of ["direct-start.ts", "direct-run.ts"]) await build({ ...common, entrypoints: [join(packageRoot(), "runtime", entry)], outdir: tmp, format: "cjs", bytecode: true });
     writeFileSync(join(tmp, "sources.json"), JSON.stringify(sourcesManifest(Math.floor(newestSource()))));
     try {
       renameSync(tmp, dir);
@@ -253,9 +282,9 @@ export async function ensureInitBundle(): Promise<string> {
 
 /** Keep the current build and the one before it (a ctr started just before may still use it). */
 function removeOldBuilds(current: string): void {
-  const builds = readdirSync(OUT_DIR)
-    .filter((n) => /^\d+$/.test(n) && join(OUT_DIR, n) !== current)
+  const builds = readdirSync(outDir())
+    .filter((n) => /^\d+$/.test(n) && join(outDir(), n) !== current)
     .sort((a, b) => Number(b) - Number(a));
-  for (const old of builds.slice(1)) rmSync(join(OUT_DIR, old), { recursive: true, force: true });
-  rmSync(join(OUT_DIR, "init.js"), { force: true }); // the layout before build directories
+  for (const old of builds.slice(1)) rmSync(join(outDir(), old), { recursive: true, force: true });
+  rmSync(join(outDir(), "init.js"), { force: true }); // the layout before build directories
 }

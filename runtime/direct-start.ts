@@ -11,7 +11,7 @@ import { AT_FDCWD, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDONLY, S_IFMT } from "../
 import { fstat, openat, statx, type FileStat } from "../native/at.ts";
 import { close, read } from "../native/fd.ts";
 import { setns, unshare } from "../native/ns.ts";
-import { PACKAGE_ROOT, stage2Environment } from "./bundle.ts";
+import { packageRoot, stage2Environment } from "./bundle.ts";
 import { cacheProblem, loadPlan, planKey } from "./plancache.ts";
 import { newContainerId } from "./paths.ts";
 import { writeAll } from "./fdio.ts";
@@ -28,9 +28,15 @@ const LIBC_CALLS: ScriptFileCalls = {
   close: (fd) => close(fd),
 };
 
-/** ctr's version, from its package.json. */
-function version(): string {
-  return JSON.parse(readScriptFile(`${PACKAGE_ROOT}/package.json`, 1 << 20, LIBC_CALLS)).version as string;
+/** ctr's version, from the package.json of `root`. */
+function version(root: string): string {
+  return JSON.parse(readScriptFile(`${root}/package.json`, 1 << 20, LIBC_CALLS)).version as string;
+}
+
+/** The package of a build directory, ROOT/dist/<stamp>: read off its path, which is the one this run loaded it from. */
+function rootOf(dir: string): string {
+  const i = dir.lastIndexOf("/dist/");
+  return i > 0 ? dir.slice(0, i) : packageRoot();
 }
 
 const COMMANDS = new Set(["repl", "help", "check", "explain", "compile", "rootfs", "ps", "exec", "logs", "stop", "kill", "rm", "inspect", "image", "volume"]);
@@ -84,7 +90,8 @@ export function startDirect(argv: readonly string[], env: Record<string, string 
   // No init bundle (a build directory emptied by hand): the CLI says what is wrong.
   if (!script || cacheProblem() !== null || Bun.file(`${dir}/init.js`).size === 0) return null;
   // The key as runtime/cli.ts computes it: the code stamp is bundle.ts's buildDir() for this build.
-  const key = planKey(script.file, script.text, script.args, `${PACKAGE_ROOT}/dist/${dir.slice(dir.lastIndexOf("/") + 1)}`, version());
+  const root = rootOf(dir);
+  const key = planKey(script.file, script.text, script.args, `${root}/dist/${dir.slice(dir.lastIndexOf("/") + 1)}`, version(root));
   const id = newContainerId();
   const plan = key ? loadPlan(key, id) : null;
   if (!plan) return null;

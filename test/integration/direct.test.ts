@@ -4,8 +4,9 @@
 // is the direct one, which the first test shows from the process tree.
 
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { alive, childrenOf, CTR, hostMountinfo, itest, onHost, type Host } from "./host-state.ts";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { alive, childrenOf, CTR, hostMountinfo, itest, onHost, REPO, type Host } from "./host-state.ts";
 import { closeFd, read, socketpair } from "../../native/index.ts";
 import { ensureInitBundle } from "../../runtime/bundle.ts";
 import { catchesSignal } from "../channel/sigcgt.ts";
@@ -210,6 +211,31 @@ describe("direct start", () => {
       }
     });
   });
+
+  itest("a checkout moved after its build: its runs, direct ones too, and its checks work from the new place, and nothing is made at the old one", () =>
+    onHost(async (h) => {
+      // A copy of the sources, its bundles built by its first run; then renamed, as `mv` moves a checkout.
+      const parent = h.scratch();
+      const [before, after] = [join(parent, "before"), join(parent, "after")];
+      mkdirSync(before);
+      for (const d of ["bin", "runtime", "native", "lang", "stdlib", "package.json", "tsconfig.json"]) cpSync(join(REPO, d), join(before, d), { recursive: true });
+      symlinkSync(join(REPO, "node_modules"), join(before, "node_modules"));
+      const script = `# ${parent}\nns uts, ipc, pid, mnt, net\nhostname moved\nrun hostname`;
+      const twice = async (root: string) => {
+        for (let i = 0; i < 2; i++) expect(await h.ctr(["-e", script], { ctr: join(root, "bin", "ctr") })).toMatchObject({ code: 0, stdout: "moved\n", stderr: "" });
+      };
+      await twice(before); // the second run is a direct one, from the bundles of `before`
+      const builds = readdirSync(join(before, "dist")).filter((n) => /^\d+$/.test(n));
+      expect(builds.length).toBe(1);
+      renameSync(before, after);
+      // The bundles found their package from where they were loaded, not from where they were built.
+      await twice(after);
+      expect(await h.ctr(["check", "-e", script], { ctr: join(after, "bin", "ctr") })).toMatchObject({ code: 0, stderr: "" });
+      expect(existsSync(before)).toBe(false);
+      // The same build, used where it now is: not built again.
+      expect(readdirSync(join(after, "dist")).filter((n) => /^\d+$/.test(n))).toEqual(builds);
+    }),
+  );
 
   itest("a directly started PID 1 makes its mount tree private before anything is mounted (shared host root)", () =>
     onHost(async (h) => {

@@ -118,6 +118,8 @@ export interface CtrResult {
 export interface SpawnOptions {
   env?: Record<string, string>;
   cwd?: string;
+  /** The ctr to run (default CTR, this checkout's): another checkout's bin/ctr. */
+  ctr?: string;
   /** Text for ctr's standard input (default: none, /dev/null). */
   stdin?: string;
 }
@@ -146,7 +148,7 @@ export class Host {
   /** Start ctr with ARGS, its output piped. */
   spawn(args: string[], opts: SpawnOptions = {}) {
     const proc = Bun.spawn({
-      cmd: [CTR, ...args],
+      cmd: [opts.ctr ?? CTR, ...args],
       cwd: opts.cwd ?? REPO,
       // CTR_TEACHING=1: the containers of these tests are teaching containers on purpose; the
       // note it silences has tests of its own (test/security/note.test.ts).

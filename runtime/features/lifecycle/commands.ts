@@ -19,7 +19,7 @@
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { close, pidfdOpen, pidfdSendSignal, recvFds, socketpair, SysError } from "../../../native/index.ts";
 import { constants as osConstants } from "node:os";
-import { PACKAGE_ROOT, enterBundle, ensureInitBundle, initBundle, SINGLE_THREAD_ENV } from "../../bundle.ts";
+import { packageRoot, enterBundle, ensureInitBundle, initBundle, SINGLE_THREAD_ENV } from "../../bundle.ts";
 import { wireToError } from "../../channel/codec.ts";
 import { AsyncWriter, writeAll } from "../../fdio.ts";
 import { HANDLED_SIGNALS } from "../../status.ts";
@@ -162,8 +162,8 @@ export async function detach(name: string | null, script: string, argv: readonly
     // The monitor spawns the supervisor: a request it did not answer (it was on its way out) is asked again.
     let link: MonitorLink;
     for (let attempt = 0; ; attempt++) {
-      link = await connectMonitor({ cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/monitor-main.ts`], env });
-      link.send({ t: "spawn", name: chosen, cmd: [process.execPath, "--smol", `${PACKAGE_ROOT}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv], env, cwd: process.cwd(), umask: process.umask() });
+      link = await connectMonitor({ cmd: [process.execPath, "--smol", `${packageRoot()}/runtime/monitor-main.ts`], env });
+      link.send({ t: "spawn", name: chosen, cmd: [process.execPath, "--smol", `${packageRoot()}/runtime/main.ts`, ...(trace ? ["--trace"] : []), "--supervise", chosen, ...argv], env, cwd: process.cwd(), umask: process.umask() });
       const r = link.reply(10_000);
       if (r !== "closed" && r.t === "spawned") break;
       link.close();

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, writeF
 import { constants } from "node:os";
 import * as path from "node:path";
 import { SysError } from "../../../native/error.ts";
-import { PACKAGE_ROOT } from "../../bundle.ts";
+import { packageRoot } from "../../bundle.ts";
 import { writeAll } from "../../fdio.ts";
 import { stateRoot } from "../../paths.ts";
 import { OciLog, type LogOptions } from "./log.ts";
@@ -192,7 +192,7 @@ async function create(store: OciStore, argv: readonly string[], log: LogOptions,
   const bundle = path.resolve(typeof p.flags.get("bundle") === "string" ? (p.flags.get("bundle") as string) : ".");
   store.reserve(id);
   const sup = Bun.spawn({
-    cmd: [process.execPath, `${PACKAGE_ROOT}/runtime/main.ts`, "--oci-supervise", JSON.stringify({ root: store.root, id, bundle, log, start: false, ...consoleOf(p) })],
+    cmd: [process.execPath, `${packageRoot()}/runtime/main.ts`, "--oci-supervise", JSON.stringify({ root: store.root, id, bundle, log, start: false, ...consoleOf(p) })],
     stdio: ["inherit", "inherit", "inherit"],
     detached: true,
     env: process.env,
