@@ -64,6 +64,9 @@ export function packageRoot(): string {
   }
   return root;
 }
+/** Where `import "std/NAME"` finds NAME.ctr: the package's stdlib/ (lang/'s default is where lang/ was built). */
+export const stdlibDir = (): string => `${packageRoot()}/stdlib`;
+
 /** Where the builds go: dist/ of the package. */
 const outDir = (): string => `${packageRoot()}/dist`;
 

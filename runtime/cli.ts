@@ -20,7 +20,7 @@ import { SIDE_NAME, type Plan } from "./ops.ts";
 import { newContainerId, stateRoot } from "./paths.ts";
 import { WriteError, writeAll } from "./fdio.ts";
 import { EXIT_SETUP, Output, runPlanned, sayPowerNote, sendPlanEarly, writeFailed } from "./cli-run.ts";
-import { knownNewestSource, markBuildCurrent, packageRoot } from "./bundle.ts";
+import { knownNewestSource, markBuildCurrent, packageRoot, stdlibDir } from "./bundle.ts";
 import type { Launch } from "./host.ts";
 import type { NamedRun } from "./features/lifecycle/supervise.ts";
 
@@ -108,7 +108,7 @@ async function frontEnd(src: Source, args: string[], out: Output, id = "ID", che
     import("./hostview.ts"),
   ]);
   const host = hostView(undefined, true);
-  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: `${packageRoot()}/stdlib`, host });
+  const fe = compile(src.text, { file: src.file, args, env: process.env, specs: statements, cpus: cpus().length, stdlibDir: stdlibDir(), host });
   for (const [file, text] of fe.sources) out.addSource(file, text);
   // Commands with errors are not planned: a plan function may rely on what
   // the checker rejected (`limit cpux` has no limit to plan).

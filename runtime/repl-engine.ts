@@ -35,6 +35,7 @@ import { defaultCacheDir, defaultRootfs } from "./features/rootfs/cache.ts";
 import { signalStatus } from "./status.ts";
 import { helpOverview, helpStatement, type CompletionContext } from "./complete.ts";
 import { hostView } from "./hostview.ts";
+import { stdlibDir } from "./bundle.ts";
 import { explainOps } from "./explain.ts";
 import { checkCgroupPrivileges, checkNamespacePrivileges } from "./privileges.ts";
 import { detachContainer, Fatal } from "./repl-detach-host.ts";
@@ -135,7 +136,7 @@ export class ReplEngine {
 
   private fresh(): void {
     this.id = newContainerId();
-    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()), stdlibDir: stdlibDir() });
     this.planner = this.newPlanner();
     this.saved = [];
     this.hostname = null;
@@ -325,7 +326,7 @@ export class ReplEngine {
 
   /** The operations of what took effect, planned again (performs nothing). */
   private tookEffect(): Op[] {
-    const session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
+    const session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()), stdlibDir: stdlibDir() });
     const planner = this.newPlanner();
     return this.saved.flatMap((s) => planner.add(session.compile(s.text, s.file).commands).ops);
   }
@@ -530,7 +531,7 @@ export class ReplEngine {
 
   /** Compile and plan again what took effect: the session's and the planner's state follow it. */
   private rebuild(): void {
-    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()) });
+    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()), stdlibDir: stdlibDir() });
     this.planner = this.newPlanner();
     for (const s of this.saved) {
       const r = this.session.compile(s.text, s.file);

@@ -230,7 +230,10 @@ describe("direct start", () => {
       renameSync(before, after);
       // The bundles found their package from where they were loaded, not from where they were built.
       await twice(after);
-      expect(await h.ctr(["check", "-e", script], { ctr: join(after, "bin", "ctr") })).toMatchObject({ code: 0, stderr: "" });
+      // `import "std/..."` reads the stdlib of the package as it now is, in a check and in the REPL.
+      const ctr = join(after, "bin", "ctr");
+      expect(await h.ctr(["check", "-e", `import "std/docker"\n${script}`], { ctr })).toMatchObject({ code: 0, stderr: "" });
+      expect(await h.ctr(["repl", "-q"], { ctr, stdin: 'import "std/docker"\nns uts\nrun echo still-up\n' })).toMatchObject({ code: 0, stdout: "still-up\n", stderr: "" });
       expect(existsSync(before)).toBe(false);
       // The same build, used where it now is: not built again.
       expect(readdirSync(join(after, "dist")).filter((n) => /^\d+$/.test(n))).toEqual(builds);
