@@ -230,6 +230,16 @@ describe("direct start", () => {
       renameSync(before, after);
       // The bundles found their package from where they were loaded, not from where they were built.
       await twice(after);
+      // And its plan's key is the one the CLI stored: the next run is a direct one again, without the CLI's bundle.
+      if (!Bun.which("strace")) console.log("skip: strace is not installed (it shows the run direct)");
+      else {
+        const log = `${h.scratch()}/trace`;
+        const r = Bun.spawnSync({ cmd: ["strace", "-f", "-qq", "-e", "trace=openat", "-o", log, join(after, "bin", "ctr"), "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1", TMPDIR: h.tmp } });
+        expect([r.exitCode, r.stdout.toString()]).toEqual([0, "moved\n"]);
+        const opened = readFileSync(log, "utf8");
+        expect(opened).toContain(`${after}/dist/${builds[0]}/direct-start.js"`);
+        expect(opened).not.toMatch(/\/dist\/\d+\/cli\.js"/);
+      }
       // `import "std/..."` reads the stdlib of the package as it now is, in a check and in the REPL.
       const ctr = join(after, "bin", "ctr");
       expect(await h.ctr(["check", "-e", `import "std/docker"\n${script}`], { ctr })).toMatchObject({ code: 0, stderr: "" });
