@@ -136,7 +136,7 @@ export class ReplEngine {
 
   private fresh(): void {
     this.id = newContainerId();
-    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()), stdlibDir: stdlibDir() });
+    this.session = this.newSession();
     this.planner = this.newPlanner();
     this.saved = [];
     this.hostname = null;
@@ -144,6 +144,11 @@ export class ReplEngine {
     this.pendingRoot = null;
     this.cwd = "/";
     this.gone = null;
+  }
+
+  /** A front-end session of the REPL's: the container's root for completion's host view, the package's stdlib for imports. */
+  private newSession(): Session {
+    return new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()), stdlibDir: stdlibDir() });
   }
 
   private newPlanner(): Planner {
@@ -326,7 +331,7 @@ export class ReplEngine {
 
   /** The operations of what took effect, planned again (performs nothing). */
   private tookEffect(): Op[] {
-    const session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()), stdlibDir: stdlibDir() });
+    const session = this.newSession();
     const planner = this.newPlanner();
     return this.saved.flatMap((s) => planner.add(session.compile(s.text, s.file).commands).ops);
   }
@@ -531,7 +536,7 @@ export class ReplEngine {
 
   /** Compile and plan again what took effect: the session's and the planner's state follow it. */
   private rebuild(): void {
-    this.session = new Session({ specs: statements, env: process.env, host: hostView(() => this.completion.containerRoot()), stdlibDir: stdlibDir() });
+    this.session = this.newSession();
     this.planner = this.newPlanner();
     for (const s of this.saved) {
       const r = this.session.compile(s.text, s.file);

@@ -34,6 +34,17 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
 }
 
 /**
+ * `ctr -e SCRIPT` under strace, its `trace` calls logged: what ctr printed, its status, and the log's text.
+ * `ctr`: this checkout's, or another's bin/ctr.
+ */
+async function straced(h: Host, trace: string, script: string, ctr = CTR): Promise<{ stdout: string; stderr: string; code: number; log: string }> {
+  const log = `${h.scratch()}/trace`;
+  const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-s", "512", "-e", `trace=${trace}`, "-o", log, ctr, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1", TMPDIR: h.tmp }, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code, log: readFileSync(log, "utf8") };
+}
+
+/**
  * A script that waits inside the container until `gate` exists on the host
  * (no rootfs: the host's files are in view). Run once with the gate open, so
  * that the plan is cached; then started again with it closed, and returned
@@ -153,11 +164,9 @@ describe("direct start", () => {
         const script = `# ${h.scratch()}\nns ${ns}\nrun sh -c 'echo inside; exit 3'\nexpect exit 3\necho after`;
         const opened: string[] = [];
         for (let i = 0; i < 2; i++) {
-          const log = `${h.scratch()}/trace`;
-          const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-e", "trace=openat,prctl", "-o", log, CTR, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
-          const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-          expect({ stdout, stderr, code }).toEqual({ stdout: "inside\nafter\n", stderr: "", code: 0 });
-          opened.push(readFileSync(log, "utf8"));
+          const { log, ...r } = await straced(h, "openat,prctl", script);
+          expect(r).toEqual({ stdout: "inside\nafter\n", stderr: "", code: 0 });
+          opened.push(log);
         }
         // The bundles of dist/<stamp>/ opened, by name: init.js is the stage's (stage 1, or PID 1 itself).
         const bundles = (log: string) => [...new Set([...log.matchAll(/\/dist\/\d+\/([\w-]+\.js)"/g)].map((m) => m[1]))].sort();
@@ -180,7 +189,7 @@ describe("direct start", () => {
       const script = `# ${h.scratch()}\nns uts, ipc, pid, mnt, net\nrun sh -c 'echo inside'`;
       const first = await h.ctr(["-e", script]); // caches the plan, and points dist/current at the build
       expect({ stdout: first.stdout, code: first.code }).toEqual({ stdout: "inside\n", code: 0 });
-      const build = `${CTR.slice(0, CTR.lastIndexOf("/bin/"))}/dist/${readlinkSync(`${CTR.slice(0, CTR.lastIndexOf("/bin/"))}/dist/current`)}`;
+      const build = `${REPO}/dist/${readlinkSync(`${REPO}/dist/current`)}`;
       const manifest = `${build}/sources.json`;
       const good = readFileSync(manifest, "utf8");
       const m = JSON.parse(good) as { dirs: [string, number][] };
@@ -188,11 +197,9 @@ describe("direct start", () => {
       writeFileSync(manifest, JSON.stringify(m));
       try {
         const traced = async () => {
-          const log = `${h.scratch()}/trace`;
-          const proc = Bun.spawn({ cmd: ["strace", "-f", "-qq", "-s", "512", "-e", "trace=execve,openat,kill", "-o", log, CTR, "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1" }, stdout: "pipe", stderr: "pipe" });
-          const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-          expect({ stdout, stderr, code }).toEqual({ stdout: "inside\n", stderr: "", code: 0 });
-          return readFileSync(log, "utf8");
+          const { log, ...r } = await straced(h, "execve,openat,kill", script);
+          expect(r).toEqual({ stdout: "inside\n", stderr: "", code: 0 });
+          return log;
         };
         const undone = await traced();
         // The early PID 1 (init.mjs "stage2 direct"), killed by ctr; then the CLI's bundle.
@@ -233,10 +240,8 @@ describe("direct start", () => {
       // And its plan's key is the one the CLI stored: the next run is a direct one again, without the CLI's bundle.
       if (!Bun.which("strace")) console.log("skip: strace is not installed (it shows the run direct)");
       else {
-        const log = `${h.scratch()}/trace`;
-        const r = Bun.spawnSync({ cmd: ["strace", "-f", "-qq", "-e", "trace=openat", "-o", log, join(after, "bin", "ctr"), "-e", script], env: { ...process.env, NO_COLOR: "1", CTR_TEACHING: "1", TMPDIR: h.tmp } });
-        expect([r.exitCode, r.stdout.toString()]).toEqual([0, "moved\n"]);
-        const opened = readFileSync(log, "utf8");
+        const { log: opened, ...r } = await straced(h, "openat", script, join(after, "bin", "ctr"));
+        expect([r.code, r.stdout]).toEqual([0, "moved\n"]);
         expect(opened).toContain(`${after}/dist/${builds[0]}/direct-start.js"`);
         expect(opened).not.toMatch(/\/dist\/\d+\/cli\.js"/);
       }

@@ -46,6 +46,9 @@ exec sleep 1000`;
 /** Whether `pid` is a shared monitor (runtime/monitor-main.ts). */
 const isMonitor = (pid: number): boolean => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((a) => a.endsWith("/runtime/monitor-main.ts"));
 
+/** The monitors running that are not among `before`, but `serving` (the one a test's containers use, which may be older). */
+const monitorsSince = (before: number[], serving?: number): number[] => monitors().filter((p) => p === serving || !before.includes(p));
+
 /** The shared monitors running, by their command line. */
 function monitors(): number[] {
   const out: number[] = [];
@@ -349,7 +352,7 @@ describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
       const monitor = sa.supervisor!.pid;
       expect(sb.supervisor).toEqual(sa.supervisor);
       expect(isMonitor(monitor)).toBe(true);
-      expect(monitors().filter((p) => p === monitor || !before.includes(p))).toEqual([monitor]);
+      expect(monitorsSince(before, monitor)).toEqual([monitor]);
       await until("their supervisors to end", () => childrenOf(monitor).length === 2);
       expect(childrenOf(monitor)).toEqual([sa.pid1!.pid, sb.pid1!.pid].sort((x, y) => x - y));
       expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(true);
@@ -358,7 +361,7 @@ describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
       expect(await h.ctr(["stop", "-t", "0", b])).toMatchObject({ code: 0 });
       await until("the monitor to end", () => !alive(monitor), 5000);
       expect(existsSync(join(STATE_ROOT, "monitor.sock"))).toBe(false);
-      expect(monitors().filter((p) => !before.includes(p))).toEqual([]);
+      expect(monitorsSince(before)).toEqual([]);
       for (const [n, st] of [[a, sa], [b, sb]] as const) {
         expect((await inspect(h, n)).exitStatus).toBe(137);
         await removeStopped(h, n, st);
@@ -417,7 +420,7 @@ describe("the shared monitor (runtime/features/lifecycle/monitor.ts)", () => {
         const monitor = states[0]!.supervisor!.pid;
         for (const st of states) expect(st.supervisor).toEqual(states[0]!.supervisor);
         // No monitor was started but the one serving all five (which may be one from before).
-        expect(monitors().filter((p) => p === monitor || !before.includes(p))).toEqual([monitor]);
+        expect(monitorsSince(before, monitor)).toEqual([monitor]);
         await until("their supervisors to end", () => childrenOf(monitor).length === 5);
         expect(childrenOf(monitor)).toEqual(states.map((st) => st.pid1!.pid).sort((x, y) => x - y));
         expect((await h.ctr(["rm", "-f", ...names])).code).toBe(0);
